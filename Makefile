@@ -1,0 +1,36 @@
+# TrustShield: `make demo` runs the main job end to end; `make test` runs the test suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/trustshield train --data nsl-kdd:KDDTrain+_20Percent.txt --spec nsl-kdd --out $(OUT)/model
+	$(BIN)/trustshield detect --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --store $(OUT)/trustshield.duckdb
+	$(BIN)/trustshield report --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --out $(OUT)
+	@echo
+	@echo "model:   $(OUT)/model (manifest.json holds the sha256 of every file)"
+	@echo "alerts:  $(OUT)/trustshield.duckdb (try: $(BIN)/trustshield explain ALERT_ID --store $(OUT)/trustshield.duckdb)"
+	@echo "report:  $(OUT)/report.html and its JSON twin $(OUT)/report.json"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/nsl_kdd.py --json $(OUT)/bench_nsl_kdd.json
+	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
+
+clean:
+	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,43 @@
+"""explain: show one stored alert with its exact attributions."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.table import Table
+
+from trustshield.cli import print_json
+from trustshield.commands.progress import console
+
+SHOWN = 12
+
+
+def register(sub) -> None:
+    p = sub.add_parser("explain", help="show why an alert was raised")
+    p.add_argument("alert_id", metavar="ALERT_ID")
+    p.add_argument("--store", help="DuckDB file (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)")
+    p.add_argument("--json", action="store_true", help="print the alert as JSON")
+    p.set_defaults(run=cmd_explain)
+
+
+def cmd_explain(args) -> None:
+    from trustshield.store import AlertStore
+
+    with AlertStore(args.store) as store:
+        alert = store.alert(args.alert_id)
+    names = alert["feature_names"]
+    values = np.asarray(alert["attributions"], dtype=float)
+    shown = list(alert["feature_values"])
+    if args.json:
+        print_json({**{k: v for k, v in alert.items() if k not in ("attributions", "feature_values")},
+                    "contributions": [{"feature": n, "value": shown[j], "contribution": float(values[j])}
+                                      for j, n in enumerate(names)]})
+        return
+    console.print(f"[bold]{alert['alert_id']}[/bold]  {alert['action']}  suspicion "
+                  f"{alert['suspicion']:.3f} ({alert['component']} component)  line {alert['line']}")
+    console.print(alert["rationale"])
+    table = Table("feature", "value", "contribution", title="exact attributions (largest first)")
+    for j in np.argsort(-np.abs(values))[:SHOWN]:
+        table.add_row(names[j], shown[j], f"{values[j]:+.4f}")
+    console.print(table)
+    console.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
+                  f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})")

@@ -1,0 +1,141 @@
+"""train, detect, evaluate and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from trustshield.cli import DEFAULT_OUT, resolve_data
+from trustshield.commands.progress import console, count_rows, row_progress, step
+from trustshield.pipeline.train import TrainConfig
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a model on labelled data")
+    p.add_argument("--data", required=True, help="training CSV/Parquet or DATASET:FILE")
+    p.add_argument("--spec", required=True, help="DatasetSpec YAML path or built-in name (nsl-kdd)")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--max-normal-fpr", type=float, default=TrainConfig.max_normal_fpr,
+                   help="ceiling on the share of normal training records alerted "
+                        f"(default {TrainConfig.max_normal_fpr})")
+    _on_error(p)
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("detect", help="score data and store alerts with explanations")
+    _model_data(p)
+    p.add_argument("--store", help="DuckDB file (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)")
+    _on_error(p)
+    p.set_defaults(run=cmd_detect)
+
+    p = sub.add_parser("evaluate", help="measure a model on labelled data")
+    _model_data(p)
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    _on_error(p)
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("report", help="write the trust report (HTML + JSON twin)")
+    _model_data(p)
+    p.add_argument("--out", default=DEFAULT_OUT, help="folder for report.html and report.json")
+    _on_error(p)
+    p.set_defaults(run=cmd_report)
+
+
+def _model_data(p) -> None:
+    p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
+    p.add_argument("--data", required=True, help="CSV/Parquet path or DATASET:FILE")
+
+
+def _on_error(p) -> None:
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="invalid rows: stop with an error (default) or skip and count them")
+
+
+def _source(args, spec):
+    from trustshield.ingest.tabular import TableSource
+
+    return TableSource(resolve_data(args.data), spec, on_error=args.on_error)
+
+
+def cmd_train(args) -> None:
+    from trustshield.pipeline.artifact import save_model
+    from trustshield.pipeline.train import train
+    from trustshield.specs import load_spec
+
+    spec = load_spec(args.spec)
+    spec_text = _spec_text(args.spec)
+    source = _source(args, spec)
+    with row_progress("reading", count_rows(source.path, spec.header)) as advance:
+        frames = []
+        for batch in source:
+            frames.append(batch.frame)
+            advance(len(batch.frame) + batch.rejected_rows)
+    frame = pd.concat(frames, ignore_index=True)
+    provenance = {"data": {"name": source.path.name, "path": str(source.path),
+                           "sha256": source.sha256, "rows": source.rows_read,
+                           "rejected_rows": source.rejected_rows}}
+    model = train(frame, spec, spec_text, config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
+                  provenance=provenance, progress=step)
+    manifest = save_model(model, args.out)
+    sel = model.training["selection"]
+    step(f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "
+         f"{sel['objective']:.3f}, normal training FPR {sel['normal_fpr']:.2%}")
+    console.print(f"model {manifest['model_id']} written to {args.out} "
+                  f"({source.rows_read} rows, {source.rejected_rows} rejected)")
+
+
+def cmd_detect(args) -> None:
+    from trustshield.pipeline.artifact import load_model
+    from trustshield.pipeline.detect import detect
+    from trustshield.store import AlertStore
+
+    model = load_model(args.model)
+    source = _source(args, model.spec)
+    with AlertStore(args.store) as store, \
+            row_progress("detecting", count_rows(source.path, model.spec.header)) as advance:
+        run = detect(model, source, store, progress=advance)
+        console.print(f"run {run['run_id']}: {run['rows_read']} rows, "
+                      f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
+                      f"rows → {store.path}")
+
+
+def cmd_evaluate(args) -> dict:
+    figures = _evaluate(args)
+    m = figures["metrics"]
+    console.print(f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
+                  f"{m['macro_f1']:.4f}  FPR {m['fpr']:.4f}  detection {m['detection_rate']:.4f}"
+                  f"  review {m['review_share']:.4f}  AUC {m['roc_auc'] or float('nan'):.4f}")
+    for row in figures["per_category"]:
+        console.print(f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
+                      f"{row['detection_rate']:.3f}")
+    if args.json:
+        Path(args.json).write_text(__import__("json").dumps(figures, indent=2))
+
+
+def cmd_report(args) -> None:
+    from trustshield.pipeline.report_content import report_content
+    from trustshield.report import write_report
+
+    model, figures = _evaluate(args, with_model=True)
+    html, js = write_report(report_content(model, figures), args.out)
+    console.print(f"report: {html}\njson:   {js}")
+
+
+def _evaluate(args, with_model: bool = False):
+    from trustshield.pipeline.artifact import load_model
+    from trustshield.pipeline.evaluate import evaluate
+
+    model = load_model(args.model)
+    source = _source(args, model.spec)
+    with row_progress("evaluating", count_rows(source.path, model.spec.header)) as advance:
+        figures = evaluate(model, source, progress=advance)
+    return (model, figures) if with_model else figures
+
+
+def _spec_text(spec_arg: str) -> str:
+    from importlib import resources
+
+    path = Path(spec_arg)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    return (resources.files("trustshield.specs") / f"{spec_arg}.yaml").read_text(encoding="utf-8")

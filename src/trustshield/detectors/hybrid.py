@@ -1,0 +1,124 @@
+"""Hybrid detector: the most alarming of a supervised and a novelty component.
+
+Each component's raw suspicion s_i is put on a common scale with an affine map
+z_i = (s_i - center_i) / (point_i - center_i): center_i is the median out-of-fold score of
+normal training records and point_i the component's operating point (chosen on training
+data by ``decide.selection``), so z_i = 1 exactly at the operating point. Suspicion is
+max_i z_i: a record passes 1 when either component passes its operating point. Because
+each map is affine, the chosen component's exact attributions, divided by its spread
+(and the base shifted), explain the hybrid exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from trustshield.detectors.protocol import Attributions, attack_mask, check_fitted
+
+DEFAULT_QUANTILE = 0.99
+
+
+class HybridDetector:
+    """max(z_supervised, z_novelty); see the module docstring for the scale."""
+
+    def __init__(self, supervised, novelty, *, n_folds: int = 5, seed: int = 0):
+        self.supervised = supervised
+        self.novelty = novelty
+        self.n_folds = n_folds
+        self.seed = seed
+
+    @property
+    def components(self) -> tuple:
+        return (self.supervised, self.novelty)
+
+    def fit(self, X: pd.DataFrame, y, categories=None) -> HybridDetector:
+        """Fit both components on X (n, d), y (n,); learn centers from out-of-fold scores.
+
+        Operating points start at the 0.99 quantile of normal out-of-fold scores; the
+        selection protocol replaces them through :meth:`set_operating_points`.
+        """
+        attack = attack_mask(y)
+        self.normal_oof_ = self.out_of_fold(X, y, categories)[~attack]
+        self.supervised.fit(X, y, categories)
+        self.novelty.fit(X, y)
+        self.feature_names_ = tuple(X.columns)
+        self.center_ = np.median(self.normal_oof_, axis=0)
+        self.set_operating_points(np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0))
+        return self
+
+    def out_of_fold(self, X: pd.DataFrame, y, categories=None) -> np.ndarray:
+        """Component scores (n, 2) for every training row from models that did not see it;
+        the novelty component is fitted on the normal rows of the other folds only."""
+        attack = attack_mask(y)
+        scores = np.zeros((len(X), 2))
+        folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
+        for train, held in folds.split(X, attack):
+            fold_y = np.asarray(y)[train]
+            fold_cats = None if categories is None else np.asarray(categories)[train]
+            sup = clone(self.supervised).fit(X.iloc[train], fold_y, fold_cats)
+            nov = clone(self.novelty).fit(X.iloc[train], fold_y)
+            scores[held, 0] = sup.suspicion(X.iloc[held])
+            scores[held, 1] = nov.suspicion(X.iloc[held])
+        return scores
+
+    def set_operating_points(self, points) -> None:
+        """Raw-score operating point per component, shape (2,); no refit."""
+        self.points_ = np.asarray(points, dtype=float)
+        self.spread_ = np.maximum(self.points_ - self.center_, 1e-9)
+
+    def scaled(self, raw: np.ndarray) -> np.ndarray:
+        """Component scores (n, 2) → common scale (n, 2); 1 = operating point."""
+        return (raw - self.center_) / self.spread_
+
+    def component_scores(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw suspicion of each component, shape (n, 2)."""
+        check_fitted(self, "suspicion")
+        return np.column_stack([c.suspicion(X) for c in self.components])
+
+    def suspicion(self, X: pd.DataFrame) -> np.ndarray:
+        """max of scaled component scores; shape (n,)."""
+        return self.scaled(self.component_scores(X)).max(axis=1)
+
+    def explain(self, X: pd.DataFrame) -> Attributions:
+        """Attributions of the component that sets each row's suspicion, rescaled."""
+        check_fitted(self, "explain")
+        winner = self.scaled(self.component_scores(X)).argmax(axis=1)
+        values = np.zeros((len(X), len(self.feature_names_)))
+        base = np.zeros(len(X))
+        for i, component in enumerate(self.components):
+            rows = np.flatnonzero(winner == i)
+            if len(rows) == 0:
+                continue
+            part = component.explain(X.iloc[rows])
+            values[rows] = part.values / self.spread_[i]
+            base[rows] = (part.base - self.center_[i]) / self.spread_[i]
+        return Attributions(self.feature_names_, values, base)
+
+    def get_params(self) -> dict:
+        return {"n_folds": self.n_folds, "seed": self.seed}
+
+    def to_dict(self) -> dict:
+        check_fitted(self, "to_dict")
+        return {"kind": "hybrid", **self.get_params(), "center": self.center_.tolist(),
+                "points": self.points_.tolist(), "feature_names": list(self.feature_names_),
+                "supervised": self.supervised.to_dict(), "novelty": self.novelty.to_dict()}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> HybridDetector:
+        from trustshield.detectors.gbdt import GradientBoostedDetector
+        from trustshield.detectors.prototype import NormalPrototypeDetector
+
+        hybrid = cls(GradientBoostedDetector.from_dict(state["supervised"]),
+                     NormalPrototypeDetector.from_dict(state["novelty"]),
+                     n_folds=state["n_folds"], seed=state["seed"])
+        hybrid.feature_names_ = tuple(state["feature_names"])
+        hybrid.center_ = np.array(state["center"])
+        hybrid.set_operating_points(state["points"])
+        return hybrid
+
+
+def clone(detector):
+    """An unfitted copy with the same parameters."""
+    return type(detector)(**detector.get_params())

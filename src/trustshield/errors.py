@@ -1,0 +1,51 @@
+"""One exception tree for TrustShield.
+
+    TrustShieldError            base: the CLI catches it, prints one line, exits non-zero
+    ├── SpecError               a DatasetSpec YAML is malformed or inconsistent
+    ├── DataError               input data breaks its spec (names file, row, column, value)
+    │   └── DatasetMissing      a known data file is absent or its sha256 does not match
+    ├── NotFittedError          a model or policy was used before fit
+    ├── ModelIntegrityError     a model artifact is missing, altered or of the wrong kind
+    ├── StoreError              the alert store cannot do what was asked (unknown alert, …)
+    └── PermissionDenied        the operator lacks the role an action needs
+
+Messages say what was expected and what arrived.
+"""
+
+from __future__ import annotations
+
+
+class TrustShieldError(Exception):
+    """Base of every error TrustShield raises on purpose."""
+
+
+class SpecError(TrustShieldError):
+    """A DatasetSpec is malformed or inconsistent."""
+
+
+class DataError(TrustShieldError):
+    """Input data does not satisfy its DatasetSpec."""
+
+
+class DatasetMissing(DataError):
+    """A known data file is missing or does not match its recorded sha256."""
+
+
+class NotFittedError(TrustShieldError):
+    """A model or policy was used before it was fitted."""
+
+
+class ModelIntegrityError(TrustShieldError):
+    """A model artifact is missing, altered, or not what the caller expected."""
+
+
+class StoreError(TrustShieldError):
+    """The alert store cannot do what was asked."""
+
+
+class PermissionDenied(TrustShieldError):
+    """The operator lacks the role an action requires."""
+
+
+NOT_FITTED = "{name} is not fitted yet: call fit(X, y) on training data before {method}()"
+WRONG_COLUMNS = "{name} was fitted on columns {expected}; got {got}"

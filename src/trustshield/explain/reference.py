@@ -1,0 +1,42 @@
+"""What normal training traffic looks like, per feature, for rationale text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class NormalReference:
+    """Median of each numeric feature and the share of each category among normal
+    training records (encoded features, shape (n, d))."""
+
+    def fit(self, X: pd.DataFrame, *, categorical: tuple[str, ...]) -> NormalReference:
+        self.median_ = {c: float(np.nanmedian(X[c])) for c in X.columns if c not in categorical}
+        self.share_ = {c: X[c].value_counts(normalize=True).to_dict() for c in categorical}
+        self.share_ = {c: {float(k): float(v) for k, v in shares.items()}
+                       for c, shares in self.share_.items()}
+        return self
+
+    def describe(self, feature: str, value: float, shown: str) -> str:
+        """'count 511, normal median 2' or 'service private, 1.5 % of normal'."""
+        if feature in self.share_:
+            share = self.share_[feature].get(float(value), 0.0)
+            return f"{feature} {shown}, {100 * share:.1f} % of normal"
+        return f"{feature} {shown}, normal median {_num(self.median_.get(feature, np.nan))}"
+
+    def to_dict(self) -> dict:
+        return {"median": self.median_,
+                "share": {c: [[k, v] for k, v in s.items()] for c, s in self.share_.items()}}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> NormalReference:
+        ref = cls()
+        ref.median_ = dict(state["median"])
+        ref.share_ = {c: {float(k): float(v) for k, v in pairs} for c, pairs in state["share"].items()}
+        return ref
+
+
+def _num(value: float) -> str:
+    if np.isnan(value):
+        return "n/a"
+    return f"{value:.3g}" if value != int(value) else str(int(value))

@@ -1,0 +1,123 @@
+"""EDGE: read CSV or Parquet files in batches, each checked against a DatasetSpec.
+
+A :class:`TableSource` is the ``Source`` protocol for tabular flow data: iterate it to get
+:class:`Batch` objects holding only valid rows. With ``on_error="raise"`` the first invalid
+row stops the read with a :class:`~trustshield.errors.DataError`; with ``"skip"`` invalid
+rows are dropped and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from trustshield.errors import DataError, DatasetMissing
+from trustshield.ingest.datasets import sha256_of
+from trustshield.ingest.validate import CheckedFrame, RowProblem, check_frame
+from trustshield.specs import DatasetSpec
+
+ON_ERROR = ("raise", "skip")
+DEFAULT_BATCH_ROWS = 65_536
+
+
+@dataclass
+class Batch:
+    """Valid rows of one batch: typed frame and the file line of each row."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    rejected: tuple[RowProblem, ...] = ()
+    rejected_rows: int = 0
+
+
+@dataclass
+class TableSource:
+    """Validated batches from one CSV or Parquet file for one spec."""
+
+    path: Path
+    spec: DatasetSpec
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    on_error: str = "raise"
+    rejected_rows: int = field(default=0, init=False)
+    rows_read: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if self.on_error not in ON_ERROR:
+            raise DataError(f"on_error must be one of {list(ON_ERROR)}, got {self.on_error!r}")
+        if not self.path.is_file():
+            raise DataError(f"data file not found: {self.path}")
+        self.sha256 = sha256_of(self.path)
+        known = {f.name: f for f in self.spec.files}.get(self.path.name)
+        if known is not None and known.sha256 != self.sha256:
+            raise DatasetMissing(f"{self.path}: altered: expected sha256 {known.sha256} "
+                                 f"(recorded in spec {self.spec.name}), found {self.sha256}")
+
+    def __iter__(self) -> Iterator[Batch]:
+        for raw, lines in self._raw_batches():
+            checked = check_frame(raw, self.spec, file=str(self.path), lines=lines)
+            self.rows_read += len(raw)
+            self._handle(checked)
+            yield Batch(checked.frame, checked.lines, checked.problems, checked.rejected_rows)
+
+    def _handle(self, checked: CheckedFrame) -> None:
+        if checked.problems and self.on_error == "raise":
+            more = len(checked.problems) - 1
+            tail = f" ({more} more problem{'s' * (more != 1)} in this batch; "                    "use --on-error skip to drop invalid rows)" if more else ""
+            raise DataError(checked.problems[0].message() + tail)
+        self.rejected_rows += checked.rejected_rows
+
+    def _raw_batches(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        if self.path.suffix.lower() in (".parquet", ".pq"):
+            yield from self._parquet()
+        else:
+            yield from self._csv()
+
+    def _parquet(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        start = 1
+        for record_batch in pq.ParquetFile(self.path).iter_batches(batch_size=self.batch_rows):
+            frame = record_batch.to_pandas()
+            self._check_columns(list(frame.columns))
+            yield frame, np.arange(start, start + len(frame), dtype=np.int64)
+            start += len(frame)
+
+    def _csv(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        names, first_line = self._csv_layout()
+        text_cols = {c.name: str for c in self.spec.columns if not c.is_numeric}
+        reader = pd.read_csv(self.path, header=None, names=names, skiprows=first_line - 1,
+                             chunksize=self.batch_rows, dtype=text_cols,
+                             keep_default_na=False, na_values=[""], skipinitialspace=True)
+        start = first_line
+        try:
+            for frame in reader:
+                yield frame, np.arange(start, start + len(frame), dtype=np.int64)
+                start += len(frame)
+        except pd.errors.ParserError as exc:
+            raise DataError(f"{self.path}: malformed CSV near line {start}: {exc}") from None
+
+    def _csv_layout(self) -> tuple[list[str], int]:
+        """Column names in file order and the line number of the first data row."""
+        with self.path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline().rstrip("\r\n").split(",")
+        if self.spec.header:
+            names = [name.strip() for name in first]
+            self._check_columns(names)
+            return names, 2
+        full = list(self.spec.column_names)
+        bare = list(self.spec.feature_names)
+        for names in (full, bare):
+            if len(first) == len(names):
+                return names, 1
+        raise DataError(f"{self.path}: line 1 has {len(first)} fields; spec {self.spec.name} "
+                        f"expects {len(full)} (all columns) or {len(bare)} (features only)")
+
+    def _check_columns(self, names: list[str]) -> None:
+        missing = [f for f in self.spec.feature_names if f not in names]
+        if missing:
+            raise DataError(f"{self.path}: missing columns required by spec "
+                            f"{self.spec.name}: {missing}")

@@ -1,0 +1,120 @@
+"""EDGE: a trained model as a folder of plain files with a sha256 manifest.
+
+``model.json`` holds every learned number (LightGBM model text, prototypes, thresholds,
+categories, normal reference); ``spec.yaml`` the DatasetSpec it was trained with;
+``manifest.json`` the sha256 of both. Loading checks the manifest first and never
+unpickles anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trustshield.decide.policy import ThresholdPolicy
+from trustshield.detectors import HybridDetector, detector_from_dict
+from trustshield.errors import ModelIntegrityError
+from trustshield.explain.reference import NormalReference
+from trustshield.features import FeatureEncoder
+from trustshield.specs import DatasetSpec, parse_spec
+
+import yaml
+
+FILES = ("model.json", "spec.yaml")
+
+
+@dataclass
+class TrainedModel:
+    """Everything detection needs, loaded from or saved to one folder."""
+
+    spec: DatasetSpec
+    spec_text: str
+    encoder: FeatureEncoder
+    detector: HybridDetector
+    policy: ThresholdPolicy
+    reference: NormalReference
+    training: dict  # provenance and selection protocol
+    manifest: dict | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model_id"] if self.manifest else "unsaved"
+
+    def state(self) -> dict:
+        return {"encoder": self.encoder.to_dict(), "detector": self.detector.to_dict(),
+                "policy": self.policy.to_dict(), "reference": self.reference.to_dict(),
+                "training": self.training}
+
+
+def save_model(model: TrainedModel, folder: str | Path) -> dict:
+    """Write the folder atomically (temp folder, then rename); return the manifest."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps(model.state(), sort_keys=True).encode()
+    blobs = {"model.json": body, "spec.yaml": model.spec_text.encode()}
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
+    manifest = {"model_id": hashlib.sha256(body).hexdigest()[:16],
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "spec": model.spec.name, "detector": "hybrid(gbdt, prototype)",
+                "files": digests, "format": "trustshield-model/1"}
+    staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))
+    for name, data in blobs.items():
+        (staging / name).write_bytes(data)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    _replace_dir(staging, folder)
+    model.manifest = manifest
+    return manifest
+
+
+def load_model(folder: str | Path) -> TrainedModel:
+    """Verify the manifest's sha256 of every file, then rebuild the model."""
+    folder = Path(folder)
+    manifest = _read_manifest(folder)
+    for name in FILES:
+        path = folder / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{folder}: model file {name} is missing")
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != manifest["files"].get(name):
+            raise ModelIntegrityError(f"{path}: sha256 {actual} does not match the manifest "
+                                      f"({manifest['files'].get(name)}); the model was altered")
+    spec_text = (folder / "spec.yaml").read_text(encoding="utf-8")
+    spec = parse_spec(yaml.safe_load(spec_text), origin=str(folder / "spec.yaml"))
+    state = json.loads((folder / "model.json").read_text())
+    return TrainedModel(spec=spec, spec_text=spec_text,
+                        encoder=FeatureEncoder.from_dict(spec, state["encoder"]),
+                        detector=detector_from_dict(state["detector"]),
+                        policy=ThresholdPolicy.from_dict(state["policy"]),
+                        reference=NormalReference.from_dict(state["reference"]),
+                        training=state["training"], manifest=manifest)
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise ModelIntegrityError(f"{folder} is not a TrustShield model folder "
+                                  "(no manifest.json); train one with `trustshield train`")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelIntegrityError(f"{path}: not valid JSON ({exc})") from None
+    if manifest.get("format") != "trustshield-model/1" or "files" not in manifest:
+        raise ModelIntegrityError(f"{path}: unknown model format {manifest.get('format')!r}")
+    return manifest
+
+
+def _replace_dir(staging: Path, folder: Path) -> None:
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        folder.rename(old)
+        staging.rename(folder)
+        for child in old.iterdir():
+            child.unlink()
+        old.rmdir()
+    else:
+        staging.rename(folder)

@@ -1,0 +1,45 @@
+"""Assemble the trust report's content from a model and its evaluation figures."""
+
+from __future__ import annotations
+
+from trustshield.pipeline.artifact import TrainedModel
+
+
+def report_content(model: TrainedModel, figures: dict) -> dict:
+    """The report dict rendered by ``trustshield.report`` (and written as its JSON twin)."""
+    training = model.training
+    selection = training["selection"]
+    policy = model.policy
+    return {
+        "title": f"TrustShield trust report: {model.spec.name}",
+        "generated_at": figures["generated_at"],
+        "model": {"model_id": model.model_id, "detector": model.manifest["detector"],
+                  "params": {"attack_probability": selection["probability"],
+                             "novelty_quantile": selection["quantile"], **training["config"]}},
+        "datasets": [{"role": "train", **training["data"]}, figures["dataset"]],
+        "protocol": selection["protocol"],
+        "threshold": {"alert": policy.alert_threshold_, "review": policy.review_threshold_,
+                      "target_fpr": policy.max_normal_fpr},
+        "metrics": figures["metrics"],
+        "confusion": figures["confusion"],
+        "per_category": figures["per_category"],
+        "per_attack": figures["per_attack"],
+        "roc": figures["roc"],
+        "feature_importance": figures["feature_importance"],
+        "example_alerts": figures["example_alerts"],
+        "attribution_unit": "hybrid scale: 1 = a component's operating point",
+        "ceilings": ceilings(figures),
+    }
+
+
+def ceilings(figures: dict) -> list[str]:
+    """Plain statements of what the data allows, measured on this evaluation."""
+    unseen = [a for a in figures["per_attack"] if not a["seen_in_training"]]
+    notes = []
+    if unseen:
+        records = sum(a["records"] for a in unseen)
+        caught = sum(a["records"] * a["detection_rate"] for a in unseen)
+        notes.append(f"{len(unseen)} attack names ({records} records) never occur in training; "
+                     f"{caught / records:.1%} of those records were alerted.")
+    notes.append("Records sent to review count as not alerted in every figure above.")
+    return notes

@@ -1,0 +1,80 @@
+"""Train: validated records → encoder, hybrid detector, selected combination, policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trustshield.decide.policy import ThresholdPolicy
+from trustshield.decide.selection import held_out_scores, select_operating_points
+from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
+                                   NormalPrototypeDetector)
+from trustshield.errors import DataError
+from trustshield.explain.reference import NormalReference
+from trustshield.features import FeatureEncoder
+from trustshield.pipeline.artifact import TrainedModel
+from trustshield.specs import DatasetSpec
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Choices fixed before seeing data; the combination itself is selected by protocol."""
+
+    max_normal_fpr: float = 0.03
+    review_normal_fpr: float = 0.05
+    n_prototypes: int = 256
+    scaling: str = "quantile"
+    categorical_weight: float = 1.0
+    n_estimators: int = 50
+    num_leaves: int = 8
+    max_depth: int = 3
+    seed: int = 0
+
+
+def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConfig) -> HybridDetector:
+    heavy_tailed = tuple(c.name for c in spec.features if c.type == "integer")
+    supervised = GradientBoostedDetector(
+        n_estimators=config.n_estimators, num_leaves=config.num_leaves,
+        max_depth=config.max_depth, categorical=encoder.categorical, seed=config.seed)
+    novelty = NormalPrototypeDetector(
+        n_prototypes=config.n_prototypes, scaling=config.scaling,
+        categorical_weight=config.categorical_weight,
+        categorical=encoder.categorical, log_features=heavy_tailed, seed=config.seed)
+    return HybridDetector(supervised, novelty, seed=config.seed)
+
+
+def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: TrainConfig,
+          provenance: dict, progress=None) -> TrainedModel:
+    """Fit everything on ``frame`` (validated training records with labels)."""
+    if spec.label_column is None or spec.label_column not in frame.columns:
+        raise DataError(f"training needs the label column {spec.label_column!r} of spec "
+                        f"{spec.name}; it is missing from the data")
+    labels = frame[spec.label_column].to_numpy(dtype=object)
+    normal = labels == spec.normal_label
+    if normal.all() or not normal.any():
+        raise DataError("training data needs both normal records and attack records "
+                        f"(label {spec.normal_label!r} marks normal)")
+    categories = np.array([spec.category(v) for v in labels], dtype=object)
+    step = progress or (lambda message: None)
+    encoder = FeatureEncoder(spec).fit(frame)
+    X = encoder.transform(frame)
+    detector = build_detector(spec, encoder, config)
+    step("fitting detectors with out-of-fold scores")
+    detector.fit(X, labels, categories)
+    step("leave-one-attack-name-out and leave-one-category-out selection")
+    held = held_out_scores(detector, X, labels, categories)
+    selection = select_operating_points(detector, held, spec.category_of_attack,
+                                        max_normal_fpr=config.max_normal_fpr)
+    normal_scores = detector.scaled(detector.normal_oof_).max(axis=1)
+    policy = ThresholdPolicy(max_normal_fpr=config.max_normal_fpr,
+                             review_normal_fpr=config.review_normal_fpr,
+                             floor=1.0).fit(normal_scores=normal_scores)
+    reference = NormalReference().fit(X[normal], categorical=encoder.categorical)
+    training = {**provenance, "rows": int(len(frame)), "normal_rows": int(normal.sum()),
+                "attack_names": sorted(set(labels[~normal])),
+                "config": config.__dict__, "selection": selection.as_dict()}
+    return TrainedModel(spec=spec, spec_text=spec_text, encoder=encoder, detector=detector,
+                        policy=policy, reference=reference, training=training)

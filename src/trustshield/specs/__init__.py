@@ -1,0 +1,8 @@
+"""DatasetSpec: column types, units, ranges, attacker control, relations and label maps."""
+
+from trustshield.specs.dataset_spec import (ColumnSpec, DatasetSpec, Predicate, Relation,
+                                            SourceFile)
+from trustshield.specs.loading import builtin_spec_names, load_spec, parse_spec
+
+__all__ = ["ColumnSpec", "DatasetSpec", "Predicate", "Relation", "SourceFile",
+           "builtin_spec_names", "load_spec", "parse_spec"]

@@ -1,0 +1,186 @@
+"""Load and validate DatasetSpec YAML files (built-in by name, or any path)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trustshield.errors import SpecError
+from trustshield.specs.dataset_spec import (ATTACKER_CONTROL, COLUMN_TYPES, PREDICATE_OPS,
+                                            RELATION_KINDS, ColumnSpec, DatasetSpec,
+                                            Predicate, Relation, SourceFile)
+
+TOP_KEYS = {"name", "description", "source", "columns", "relations", "label", "techniques"}
+COLUMN_KEYS = {"name", "type", "role", "unit", "min", "max", "values", "attacker", "description"}
+
+
+def builtin_spec_names() -> list[str]:
+    """Names of the specs that ship inside the package (``nsl-kdd``, …)."""
+    folder = resources.files("trustshield.specs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_spec(name_or_path: str | Path) -> DatasetSpec:
+    """Load a built-in spec by name, or a YAML file by path; validate it fully."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise SpecError(f"spec file not found: {path}")
+        text, origin = path.read_text(encoding="utf-8"), str(path)
+    elif str(name_or_path) in builtin_spec_names():
+        res = resources.files("trustshield.specs") / f"{name_or_path}.yaml"
+        text, origin = res.read_text(encoding="utf-8"), f"built-in spec {name_or_path}"
+    else:
+        raise SpecError(f"unknown spec {str(name_or_path)!r}: expected a YAML path or one of "
+                        f"{builtin_spec_names()}")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{origin}: not valid YAML: {exc}") from None
+    return parse_spec(raw, origin=origin)
+
+
+def parse_spec(raw: Any, *, origin: str = "spec") -> DatasetSpec:
+    """Build a DatasetSpec from parsed YAML; every problem names the key that holds it."""
+    _need_mapping(raw, origin)
+    _no_unknown(raw, TOP_KEYS, origin)
+    columns = tuple(_column(c, f"{origin}: columns[{i}]") for i, c in enumerate(_list(raw, "columns", origin)))
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise SpecError(f"{origin}: columns: duplicate names {dup}")
+    by_name = {c.name: c for c in columns}
+    relations = tuple(_relation(r, by_name, f"{origin}: relations[{i}]")
+                      for i, r in enumerate(raw.get("relations") or []))
+    label = raw.get("label") or {}
+    label_column = label.get("column")
+    if label_column is not None and label_column not in by_name:
+        raise SpecError(f"{origin}: label.column {label_column!r} is not a declared column")
+    techniques = {str(k): str(v) for k, v in (raw.get("techniques") or {}).items()}
+    cat_of_attack, tech_of_cat = _categories(label.get("categories") or {}, techniques, origin)
+    tech_of_attack = {str(k): str(v) for k, v in (label.get("attack_techniques") or {}).items()}
+    for attack, tech in tech_of_attack.items():
+        _known_technique(tech, techniques, f"{origin}: label.attack_techniques.{attack}")
+    source = raw.get("source") or {}
+    return DatasetSpec(
+        name=str(_required(raw, "name", origin)), columns=columns, label_column=label_column,
+        normal_label=label.get("normal"), relations=relations,
+        category_of_attack=cat_of_attack, technique_of_category=tech_of_cat,
+        technique_of_attack=tech_of_attack, technique_names=techniques,
+        files=tuple(_source_file(f, f"{origin}: source.files[{i}]")
+                    for i, f in enumerate(source.get("files") or [])),
+        dataset=source.get("dataset"), file_format=source.get("format", "csv"),
+        header=bool(source.get("header", True)), description=str(raw.get("description", "")))
+
+
+def _column(raw: Any, where: str) -> ColumnSpec:
+    _need_mapping(raw, where)
+    _no_unknown(raw, COLUMN_KEYS, where)
+    name, ctype = str(_required(raw, "name", where)), _required(raw, "type", where)
+    where = f"{where} ({name})"
+    if ctype not in COLUMN_TYPES:
+        raise SpecError(f"{where}: type {ctype!r} is not one of {list(COLUMN_TYPES)}")
+    attacker = raw.get("attacker", "fixed")
+    if attacker not in ATTACKER_CONTROL:
+        raise SpecError(f"{where}: attacker {attacker!r} is not one of {list(ATTACKER_CONTROL)}")
+    values = tuple(str(v) for v in raw.get("values") or ())
+    if ctype == "categorical" and not values:
+        raise SpecError(f"{where}: a categorical column needs a non-empty 'values' list")
+    lo, hi = raw.get("min"), raw.get("max")
+    if lo is not None and hi is not None and float(lo) > float(hi):
+        raise SpecError(f"{where}: min {lo} is greater than max {hi}")
+    role = raw.get("role", "label" if ctype == "label" else "feature")
+    if role not in ("feature", "label", "metadata"):
+        raise SpecError(f"{where}: role {role!r} is not one of ['feature', 'label', 'metadata']")
+    return ColumnSpec(name=name, type=ctype, role=role, unit=raw.get("unit"), min=lo, max=hi,
+                      values=values, attacker=attacker,
+                      description=str(raw.get("description", "")))
+
+
+def _predicate(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Predicate:
+    _need_mapping(raw, where)
+    column = _required(raw, "column", where)
+    if column not in columns:
+        raise SpecError(f"{where}: column {column!r} is not declared in columns")
+    ops = [op for op in PREDICATE_OPS if op in raw]
+    if len(ops) != 1:
+        raise SpecError(f"{where}: expected exactly one of {list(PREDICATE_OPS)}, got {sorted(raw)}")
+    value = raw[ops[0]]
+    if ops[0] == "in":
+        value = tuple(value)
+    return Predicate(column=column, op=ops[0], value=value)
+
+
+def _relation(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Relation:
+    _need_mapping(raw, where)
+    kind = raw.get("kind")
+    if kind not in RELATION_KINDS:
+        raise SpecError(f"{where}: kind {kind!r} is not one of {list(RELATION_KINDS)}")
+    name = str(raw.get("name", kind))
+    if kind == "implies":
+        return Relation(kind=kind, name=name,
+                        condition=_predicate(_required(raw, "if", where), columns, f"{where}.if"),
+                        consequence=_predicate(_required(raw, "then", where), columns, f"{where}.then"))
+    cols = tuple(_required(raw, "columns", where))
+    missing = [c for c in cols if c not in columns]
+    if missing or len(cols) < 2:
+        raise SpecError(f"{where}: sum_at_most needs two or more declared columns; unknown: {missing}")
+    return Relation(kind=kind, name=name, columns=cols, limit=float(raw.get("limit", 1.0)),
+                    tolerance=float(raw.get("tolerance", 0.0)))
+
+
+def _categories(raw: Mapping, techniques: Mapping[str, str], origin: str) -> tuple[dict, dict]:
+    cat_of_attack: dict[str, str] = {}
+    tech_of_cat: dict[str, str] = {}
+    for category, body in raw.items():
+        where = f"{origin}: label.categories.{category}"
+        _need_mapping(body, where)
+        tech_of_cat[str(category)] = _known_technique(_required(body, "technique", where), techniques, where)
+        for attack in body.get("attacks") or []:
+            if attack in cat_of_attack:
+                raise SpecError(f"{where}: attack {attack!r} is already in {cat_of_attack[attack]!r}")
+            cat_of_attack[str(attack)] = str(category)
+    return cat_of_attack, tech_of_cat
+
+
+def _source_file(raw: Any, where: str) -> SourceFile:
+    _need_mapping(raw, where)
+    sha = str(_required(raw, "sha256", where)).lower()
+    if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
+        raise SpecError(f"{where}: sha256 must be 64 hex digits, got {sha!r}")
+    return SourceFile(name=str(_required(raw, "name", where)), sha256=sha, rows=raw.get("rows"),
+                      role=str(raw.get("role", "test")), url=raw.get("url"))
+
+
+def _known_technique(tech: Any, techniques: Mapping[str, str], where: str) -> str:
+    if str(tech) not in techniques:
+        raise SpecError(f"{where}: technique {tech!r} is not listed under 'techniques'")
+    return str(tech)
+
+
+def _required(raw: Mapping, key: str, where: str) -> Any:
+    if key not in raw or raw[key] is None:
+        raise SpecError(f"{where}: missing required key {key!r}")
+    return raw[key]
+
+
+def _list(raw: Mapping, key: str, where: str) -> list:
+    value = _required(raw, key, where)
+    if not isinstance(value, list) or not value:
+        raise SpecError(f"{where}: {key!r} must be a non-empty list")
+    return value
+
+
+def _need_mapping(raw: Any, where: str) -> None:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{where}: expected a mapping, got {type(raw).__name__}")
+
+
+def _no_unknown(raw: Mapping, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
