@@ -6,7 +6,7 @@ import numpy as np
 from rich.table import Table
 
 from trustshield.cli import print_json
-from trustshield.commands.progress import console
+from trustshield.commands.progress import output
 
 SHOWN = 12
 
@@ -32,12 +32,12 @@ def cmd_explain(args) -> None:
                     "contributions": [{"feature": n, "value": shown[j], "contribution": float(values[j])}
                                       for j, n in enumerate(names)]})
         return
-    console.print(f"[bold]{alert['alert_id']}[/bold]  {alert['action']}  suspicion "
+    output.print(f"[bold]{alert['alert_id']}[/bold]  {alert['action']}  suspicion "
                   f"{alert['suspicion']:.3f} ({alert['component']} component)  line {alert['line']}")
-    console.print(alert["rationale"])
+    output.print(alert["rationale"])
     table = Table("feature", "value", "contribution", title="exact attributions (largest first)")
     for j in np.argsort(-np.abs(values))[:SHOWN]:
         table.add_row(names[j], shown[j], f"{values[j]:+.4f}")
-    console.print(table)
-    console.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
+    output.print(table)
+    output.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
                   f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})")

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from trustshield.cli import print_json
-from trustshield.commands.progress import console
+from trustshield.commands.progress import output
 from trustshield.errors import DataError
 
 
@@ -37,7 +37,7 @@ def cmd_list(args) -> int:
             size = f"{row['size_bytes'] / 1e6:.1f} MB" if row.get("size_bytes") else ""
             table.add_row(row["dataset"], row["file"], f"[{colour}]{row['status']}[/{colour}]"
                           if colour else row["status"], size, row["path"] or "")
-        console.print(table)
+        output.print(table)
     return 1 if any(r["status"] == "altered" for r in rows) else 0
 
 
@@ -51,4 +51,4 @@ def cmd_fetch(args) -> None:
     paths = fetch(args.dataset, known[args.dataset],
                   dest=Path(args.dest) if args.dest else None, base_url=args.base_url)
     for path in paths:
-        console.print(f"verified {path}")
+        output.print(f"verified {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from trustshield.cli import DEFAULT_OUT, resolve_data
-from trustshield.commands.progress import console, count_rows, row_progress, step
+from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.pipeline.train import TrainConfig
 
 
@@ -80,7 +80,7 @@ def cmd_train(args) -> None:
     sel = model.training["selection"]
     step(f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "
          f"{sel['objective']:.3f}, normal training FPR {sel['normal_fpr']:.2%}")
-    console.print(f"model {manifest['model_id']} written to {args.out} "
+    output.print(f"model {manifest['model_id']} written to {args.out} "
                   f"({source.rows_read} rows, {source.rejected_rows} rejected)")
 
 
@@ -94,7 +94,7 @@ def cmd_detect(args) -> None:
     with AlertStore(args.store) as store, \
             row_progress("detecting", count_rows(source.path, model.spec.header)) as advance:
         run = detect(model, source, store, progress=advance)
-        console.print(f"run {run['run_id']}: {run['rows_read']} rows, "
+        output.print(f"run {run['run_id']}: {run['rows_read']} rows, "
                       f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
                       f"rows → {store.path}")
 
@@ -102,11 +102,11 @@ def cmd_detect(args) -> None:
 def cmd_evaluate(args) -> dict:
     figures = _evaluate(args)
     m = figures["metrics"]
-    console.print(f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
+    output.print(f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
                   f"{m['macro_f1']:.4f}  FPR {m['fpr']:.4f}  detection {m['detection_rate']:.4f}"
                   f"  review {m['review_share']:.4f}  AUC {m['roc_auc'] or float('nan'):.4f}")
     for row in figures["per_category"]:
-        console.print(f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
+        output.print(f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
                       f"{row['detection_rate']:.3f}")
     if args.json:
         Path(args.json).write_text(__import__("json").dumps(figures, indent=2))
@@ -118,7 +118,7 @@ def cmd_report(args) -> None:
 
     model, figures = _evaluate(args, with_model=True)
     html, js = write_report(report_content(model, figures), args.out)
-    console.print(f"report: {html}\njson:   {js}")
+    output.print(f"report: {html}\njson:   {js}")
 
 
 def _evaluate(args, with_model: bool = False):

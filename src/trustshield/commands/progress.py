@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress and steps
+output = Console()               # results: tables, figures, paths
 
 
 @contextlib.contextmanager

@@ -81,6 +81,8 @@ class GradientBoostedDetector:
     def categorize(self, X: pd.DataFrame) -> np.ndarray:
         """Most likely attack category per row (str, shape (n,)), whatever the score."""
         check_fitted(self, "categorize")
+        if len(X) == 0:
+            return np.empty(0, dtype=object)
         if len(self.classes_) == 0:
             return np.full(len(X), "unknown", dtype=object)
         if len(self.classes_) == 1:

@@ -39,7 +39,7 @@ class FeatureEncoder:
         columns = {}
         for name in self.feature_names:
             if name in self.categories_:
-                codes = pd.Categorical(frame[name], categories=self.categories_[name]).codes
+                codes = pd.Index(self.categories_[name]).get_indexer(frame[name])
                 columns[name] = np.where(codes < 0, np.nan, codes).astype(np.float64)
             else:
                 columns[name] = frame[name].to_numpy(dtype=np.float64)

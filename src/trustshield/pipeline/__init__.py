@@ -1,0 +1,1 @@
+"""Wiring of the stages: train, score, detect, evaluate, report content."""

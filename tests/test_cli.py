@@ -1,0 +1,188 @@
+"""The command line end to end on real NSL-KDD: train → detect → explain → evaluate → report."""
+
+import json
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+import numpy as np
+import pytest
+
+from trustshield.cli import main, resolve_data
+from trustshield.errors import DatasetMissing
+
+
+def real_file(name):
+    try:
+        return resolve_data(f"nsl-kdd:{name}")
+    except DatasetMissing as exc:
+        pytest.skip(f"NSL-KDD not available: {exc}")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def model(workdir):
+    real_file("KDDTrain+_20Percent.txt")
+    out = workdir / "model"
+    assert main(["train", "--data", "nsl-kdd:KDDTrain+_20Percent.txt", "--spec", "nsl-kdd",
+                 "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(model, workdir):
+    path = workdir / "alerts.duckdb"
+    assert main(["detect", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
+                 "--store", str(path)]) == 0
+    return path
+
+
+def query(path, sql):
+    with duckdb.connect(str(path), read_only=True) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_training_records_a_protocol_that_never_used_test_data(model):
+    state = json.loads((model / "model.json").read_text())
+    selection = state["training"]["selection"]
+    assert selection["normal_fpr"] <= state["training"]["config"]["max_normal_fpr"]
+    assert "No test record was used" in selection["protocol"]
+    assert state["training"]["data"]["name"] == "KDDTrain+_20Percent.txt"
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"model.json", "spec.yaml"}
+
+
+def test_detect_stores_every_flagged_record_once(store, model):
+    [(rows, added, status)] = query(store, "SELECT rows_read, alerts_added, status FROM runs")
+    assert (rows, status) == (11850, "complete")
+    assert query(store, "SELECT count(*) FROM alerts")[0][0] == added > 0
+    actions = {a for (a,) in query(store, "SELECT DISTINCT action FROM alerts")}
+    assert actions <= {"alert", "review"}
+
+
+def test_running_detect_twice_adds_no_duplicates(store, model):
+    before = query(store, "SELECT count(*) FROM alerts")[0][0]
+    assert main(["detect", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
+                 "--store", str(store)]) == 0
+    assert query(store, "SELECT count(*) FROM alerts")[0][0] == before
+    assert query(store, "SELECT alerts_added FROM runs ORDER BY started_at DESC LIMIT 1")[0][0] == 0
+
+
+def test_stored_explanations_are_exact_and_readable(store):
+    rows = query(store, "SELECT suspicion, base, attributions, rationale, technique FROM alerts"
+                        " USING SAMPLE 500 ROWS")
+    errors = [abs(base + sum(attr) - s) for s, base, attr, _, _ in rows]
+    assert max(errors) <= 1e-6
+    assert all(len(attr) == 41 for _, _, attr, _, _ in rows)
+    assert all(text.count(":") >= 1 and "normal" in text for *_, text, _ in rows)
+    assert all(tech.startswith("T1") for *_, tech in rows)
+
+
+def test_explain_prints_rationale_and_the_exact_sum(store, capsys):
+    [(alert_id, rationale)] = query(store, "SELECT alert_id, rationale FROM alerts LIMIT 1")
+    assert main(["explain", alert_id, "--store", str(store), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["rationale"] == rationale
+    total = shown["base"] + sum(c["contribution"] for c in shown["contributions"])
+    assert total == pytest.approx(shown["suspicion"], abs=1e-6)
+
+
+def test_unknown_alert_is_one_line_and_non_zero(store, capsys):
+    assert main(["explain", "no-such-alert", "--store", str(store)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no-such-alert" in err
+
+
+def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
+    out = workdir / "eval.json"
+    assert main(["evaluate", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
+                 "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    (tn, fp), (fn, tp) = figures["confusion"]["matrix"]
+    m = figures["metrics"]
+    assert tn + fp + fn + tp == 22544
+    assert m["accuracy"] == pytest.approx((tn + tp) / 22544)
+    assert m["fpr"] == pytest.approx(fp / (tn + fp))
+    assert m["detection_rate"] == pytest.approx(tp / (tp + fn))
+    assert figures["dataset"]["sha256"] == "6ff4e09deee2c50c4877bbfe84f926dffafe3ef33d24f9dcfe0e425f4a8df5a2"
+    unseen = [a for a in figures["per_attack"] if not a["seen_in_training"]]
+    assert {"snmpguess", "mscan", "apache2"} <= {a["attack"] for a in unseen}
+
+
+def test_report_is_self_contained_with_a_json_twin(model, workdir):
+    out = workdir / "report"
+    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
+                 "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    twin = json.loads((out / "report.json").read_text())
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert twin["model"]["model_id"] in html
+    assert len(twin["example_alerts"]) == 3
+    for example in twin["example_alerts"]:
+        total = example["base"] + sum(c["contribution"] for c in example["contributions"])
+        assert total == pytest.approx(example["suspicion"], abs=1e-6)
+    assert {d["role"] for d in twin["datasets"]} == {"train", "test"}
+
+
+def test_bad_value_stops_with_file_line_column_and_expectation(model, tmp_path, capsys):
+    good = ["0", "tcp", "http", "SF", "200", "1000"] + ["0"] * 16 + ["2", "2"] + ["0.00"] * 4 \
+        + ["1.00", "0.00", "0.00", "10", "10", "1.00", "0.00", "0.10", "0.00", "0.00", "0.00",
+           "0.00", "0.00", "normal", "21"]
+    bad = list(good)
+    bad[1] = "sctp"
+    data = tmp_path / "flows.csv"
+    data.write_text("\n".join(",".join(r) for r in (good, good, bad)) + "\n")
+    assert main(["detect", "--model", str(model), "--data", str(data),
+                 "--store", str(tmp_path / "s.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "protocol_type" in err and "sctp" in err and "icmp" in err
+    assert main(["detect", "--model", str(model), "--data", str(data), "--on-error", "skip",
+                 "--store", str(tmp_path / "s.duckdb")]) == 0
+    [(rows, rejected)] = query(tmp_path / "s.duckdb",
+                               "SELECT rows_read, rejected_rows FROM runs WHERE status='complete'")
+    assert (rows, rejected) == (3, 1)
+    assert query(tmp_path / "s.duckdb", 'SELECT line, "column", value FROM rejected_rows') == \
+        [(3, "protocol_type", "sctp")]
+
+
+@pytest.fixture
+def serve_folder():
+    servers = []
+
+    def start(folder):
+        handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+        handler.log_message = lambda *a: None
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_datasets_fetch_downloads_and_verifies_over_loopback(serve_folder, tmp_path, capsys):
+    folder = real_file("KDDTest-21.txt").parent
+    url = serve_folder(folder)
+    assert main(["datasets", "fetch", "nsl-kdd", "--base-url", url, "--dest", str(tmp_path)]) == 0
+    fetched = sorted(p.name for p in (tmp_path / "nsl-kdd").iterdir())
+    assert fetched == ["KDDTest+.txt", "KDDTest-21.txt", "KDDTrain+_20Percent.txt"]
+    assert "verified" in capsys.readouterr().out
+
+
+def test_fetch_refuses_altered_files_and_keeps_nothing(serve_folder, tmp_path, capsys):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in ("KDDTest+.txt", "KDDTest-21.txt", "KDDTrain+_20Percent.txt"):
+        (mirror / name).write_text("0,tcp,http,SF\n")
+    url = serve_folder(mirror)
+    dest = tmp_path / "dest"
+    assert main(["datasets", "fetch", "nsl-kdd", "--base-url", url, "--dest", str(dest)]) == 1
+    assert "sha256" in capsys.readouterr().err
+    assert not any(p.is_file() for p in dest.rglob("*"))
