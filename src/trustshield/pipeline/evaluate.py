@@ -20,7 +20,7 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
     """Score all of ``source`` and measure; returns plain JSON-able figures."""
     spec = model.spec
     parts = {"suspicion": [], "actions": [], "labels": [], "abs_attr": [], "examples": []}
-    attr_rows = 0
+    attr_rows, sum_error = 0, 0.0
     for batch in source:
         if spec.label_column not in batch.frame.columns:
             raise DataError(f"{source.path}: evaluation needs the label column "
@@ -31,14 +31,19 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
         parts["labels"].append(batch.frame[spec.label_column].to_numpy(dtype=object))
         parts["abs_attr"].append(np.abs(scored.attributions.values).sum(axis=0))
         attr_rows += len(scored.flagged)
+        if len(scored.flagged):
+            gap = scored.attributions.total() - scored.decision.suspicion[scored.flagged]
+            sum_error = max(sum_error, float(np.abs(gap).max()))
         parts["examples"].extend(_example_candidates(scored, batch))
         if progress:
             progress(len(batch.frame) + batch.rejected_rows)
     suspicion = np.concatenate(parts["suspicion"])
     actions = np.concatenate(parts["actions"])
     labels = np.concatenate(parts["labels"])
-    return _figures(model, source, suspicion, actions, labels,
-                    np.sum(parts["abs_attr"], axis=0) / max(attr_rows, 1), parts["examples"])
+    figures = _figures(model, source, suspicion, actions, labels,
+                       np.sum(parts["abs_attr"], axis=0) / max(attr_rows, 1), parts["examples"])
+    figures["explanation"] = {"explained_rows": attr_rows, "max_abs_sum_error": sum_error}
+    return figures
 
 
 def _figures(model, source, suspicion, actions, labels, mean_abs, examples) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trustshield.assess.evidence import performance_evidence
 from trustshield.pipeline.artifact import TrainedModel
 
 
@@ -29,6 +30,7 @@ def report_content(model: TrainedModel, figures: dict) -> dict:
         "example_alerts": figures["example_alerts"],
         "attribution_unit": "hybrid scale: 1 = a component's operating point",
         "ceilings": ceilings(figures),
+        "evidence": [e.as_dict() for e in performance_evidence(figures)],
     }
 
 
