@@ -6,7 +6,6 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
-import numpy as np
 import pytest
 
 from trustshield.cli import main, resolve_data

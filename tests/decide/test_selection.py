@@ -1,6 +1,5 @@
 """Operating points chosen by held-out attack groups on training data only."""
 
-import numpy as np
 import pytest
 
 from trustshield.decide.selection import held_out_scores, objective, select_operating_points

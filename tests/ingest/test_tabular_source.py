@@ -296,9 +296,6 @@ def test_check_frame_is_pure_and_keeps_given_lines():
     assert [(p.line, p.column) for p in checked.problems] == [(20, "n"), (30, "p+n")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG tabular.py _csv/validate.py _collect: numeric columns are parsed "
-                   "by pandas before checking, so an out-of-range '2' in a float column is quoted as "
-                   "'2.0' (and '1e3' as '1000.0'): the message does not show the value as written")
 @pytest.mark.parametrize("written", ["2", "1e3"])
 def test_bad_value_is_quoted_as_written(tmp_path, written):
     path = write_csv(tmp_path / "asis.csv", [GOOD[0], with_field(GOOD[1], "r", written)])
@@ -307,9 +304,6 @@ def test_bad_value_is_quoted_as_written(tmp_path, written):
     assert f"got {written!r}," in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG tabular.py _csv: pandas skips blank lines (skip_blank_lines=True) "
-                   "but line numbers are counted from rows read, so every line after a blank line is "
-                   "reported one too low")
 def test_line_numbers_survive_a_blank_line(tmp_path):
     path = tmp_path / "blank.csv"
     path.write_text("n,r,b,p,label\n5,0.5,1,tcp,normal\n\n7,0.5,0,udp,normal\n500,0.5,0,udp,normal\n",

@@ -190,15 +190,11 @@ def test_parse_spec_does_not_mutate_its_input():
     assert raw == before
 
 
-@pytest.mark.xfail(strict=True, reason="BUG loading.py _column: a non-numeric min/max raises a bare "
-                   "ValueError from float() instead of a SpecError naming the column and key")
 def test_non_numeric_min_is_a_spec_error():
     with pytest.raises(SpecError, match="bytes"):
         parse_spec(mutate(("columns", 0, "min"), "zero"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG loading.py load_spec: a directory named like a built-in spec "
-                   "in the working directory (e.g. the data root's nsl-kdd/ folder) hides the built-in")
 def test_builtin_name_wins_over_a_same_named_directory(tmp_path, monkeypatch):
     (tmp_path / "nsl-kdd").mkdir()
     monkeypatch.chdir(tmp_path)

@@ -8,6 +8,8 @@ rows are dropped and counted.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,7 @@ class TableSource:
     on_error: str = "raise"
     rejected_rows: int = field(default=0, init=False)
     rows_read: int = field(default=0, init=False)
+    _names: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -61,9 +64,30 @@ class TableSource:
     def __iter__(self) -> Iterator[Batch]:
         for raw, lines in self._raw_batches():
             checked = check_frame(raw, self.spec, file=str(self.path), lines=lines)
+            if checked.problems and self._names:
+                checked = dataclasses.replace(checked, problems=self._as_written(checked.problems))
             self.rows_read += len(raw)
             self._handle(checked)
             yield Batch(checked.frame, checked.lines, checked.problems, checked.rejected_rows)
+
+    def _as_written(self, problems: tuple[RowProblem, ...]) -> tuple[RowProblem, ...]:
+        """Quote each rejected field as the file holds it (pandas may have parsed it)."""
+        wanted = {p.line for p in problems}
+        text = {}
+        with self.path.open(encoding="utf-8", errors="replace", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number in wanted:
+                    text[number] = next(csv.reader([line]), [])
+                    if len(text) == len(wanted):
+                        break
+        index = {name: i for i, name in enumerate(self._names)}
+        out = []
+        for p in problems:
+            fields = text.get(p.line, [])
+            i = index.get(p.column)
+            written = fields[i].strip() if i is not None and i < len(fields) else p.value
+            out.append(dataclasses.replace(p, value=written))
+        return tuple(out)
 
     def _handle(self, checked: CheckedFrame) -> None:
         if checked.problems and self.on_error == "raise":
@@ -88,15 +112,20 @@ class TableSource:
 
     def _csv(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
         names, first_line = self._csv_layout()
+        self._names = names
         text_cols = {c.name: str for c in self.spec.columns if not c.is_numeric}
         reader = pd.read_csv(self.path, header=None, names=names, skiprows=first_line - 1,
-                             chunksize=self.batch_rows, dtype=text_cols,
+                             chunksize=self.batch_rows, dtype=text_cols, skip_blank_lines=False,
                              keep_default_na=False, na_values=[""], skipinitialspace=True)
         start = first_line
         try:
             for frame in reader:
-                yield frame, np.arange(start, start + len(frame), dtype=np.int64)
+                lines = np.arange(start, start + len(frame), dtype=np.int64)
                 start += len(frame)
+                blank = frame.isna().all(axis=1).to_numpy()
+                if blank.any():  # blank lines keep their line number but carry no record
+                    frame, lines = frame[~blank], lines[~blank]
+                yield frame, lines
         except pd.errors.ParserError as exc:
             raise DataError(f"{self.path}: malformed CSV near line {start}: {exc}") from None
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+import yaml
 
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import HybridDetector, detector_from_dict
@@ -22,8 +25,6 @@ from trustshield.errors import ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.specs import DatasetSpec, parse_spec
-
-import yaml
 
 FILES = ("model.json", "spec.yaml")
 
@@ -63,6 +64,7 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
                 "spec": model.spec.name, "detector": "hybrid(gbdt, prototype)",
                 "files": digests, "format": "trustshield-model/1"}
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))
+    staging.chmod(0o755)
     for name, data in blobs.items():
         (staging / name).write_bytes(data)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -100,21 +102,26 @@ def _read_manifest(folder: Path) -> dict:
         raise ModelIntegrityError(f"{folder} is not a TrustShield model folder "
                                   "(no manifest.json); train one with `trustshield train`")
     try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelIntegrityError(f"{path}: not valid JSON ({exc})") from None
-    if manifest.get("format") != "trustshield-model/1" or "files" not in manifest:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"{path}: not valid JSON in UTF-8 ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise ModelIntegrityError(f"{path}: expected an object with a 'files' mapping")
+    if manifest.get("format") != "trustshield-model/1":
         raise ModelIntegrityError(f"{path}: unknown model format {manifest.get('format')!r}")
     return manifest
 
 
 def _replace_dir(staging: Path, folder: Path) -> None:
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        folder.rename(old)
+    """Put ``staging`` in place of ``folder``; only an earlier model folder is replaced."""
+    if not folder.exists():
         staging.rename(folder)
-        for child in old.iterdir():
-            child.unlink()
-        old.rmdir()
-    else:
-        staging.rename(folder)
+        return
+    if not (folder / "manifest.json").is_file():
+        shutil.rmtree(staging)
+        raise ModelIntegrityError(f"{folder} exists and is not a TrustShield model folder; "
+                                  "refusing to replace it (choose another --out)")
+    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ class TrainConfig:
     n_estimators: int = 50
     num_leaves: int = 8
     max_depth: int = 3
+    n_threads: int = 2
     seed: int = 0
 
 
@@ -38,7 +38,8 @@ def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConf
     heavy_tailed = tuple(c.name for c in spec.features if c.type == "integer")
     supervised = GradientBoostedDetector(
         n_estimators=config.n_estimators, num_leaves=config.num_leaves,
-        max_depth=config.max_depth, categorical=encoder.categorical, seed=config.seed)
+        max_depth=config.max_depth, categorical=encoder.categorical, seed=config.seed,
+        n_threads=config.n_threads)
     novelty = NormalPrototypeDetector(
         n_prototypes=config.n_prototypes, scaling=config.scaling,
         categorical_weight=config.categorical_weight,

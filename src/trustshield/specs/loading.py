@@ -27,7 +27,7 @@ def builtin_spec_names() -> list[str]:
 def load_spec(name_or_path: str | Path) -> DatasetSpec:
     """Load a built-in spec by name, or a YAML file by path; validate it fully."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    if path.is_file() or path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise SpecError(f"spec file not found: {path}")
         text, origin = path.read_text(encoding="utf-8"), str(path)
@@ -90,8 +90,8 @@ def _column(raw: Any, where: str) -> ColumnSpec:
     values = tuple(str(v) for v in raw.get("values") or ())
     if ctype == "categorical" and not values:
         raise SpecError(f"{where}: a categorical column needs a non-empty 'values' list")
-    lo, hi = raw.get("min"), raw.get("max")
-    if lo is not None and hi is not None and float(lo) > float(hi):
+    lo, hi = (_number(raw.get(key), f"{where}: {key}") for key in ("min", "max"))
+    if lo is not None and hi is not None and lo > hi:
         raise SpecError(f"{where}: min {lo} is greater than max {hi}")
     role = raw.get("role", "label" if ctype == "label" else "feature")
     if role not in ("feature", "label", "metadata"):
@@ -99,6 +99,15 @@ def _column(raw: Any, where: str) -> ColumnSpec:
     return ColumnSpec(name=name, type=ctype, role=role, unit=raw.get("unit"), min=lo, max=hi,
                       values=values, attacker=attacker,
                       description=str(raw.get("description", "")))
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"{where}: expected a number, got {value!r}") from None
 
 
 def _predicate(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Predicate:
