@@ -388,6 +388,7 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
     margin = booster.predict(matrix, raw_score=True)
 
     hybrid = detector.explain(X_alerts)
+    winner = detector.scaled(detector.component_scores(X_alerts)).argmax(axis=1)
     hybrid_error = np.abs(hybrid.total() - decision.suspicion[rows])
 
     with duckdb.connect(str(store), read_only=True) as db:
@@ -409,9 +410,8 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
         "max_abs_base_diff_vs_enumerated_shapley": float(np.abs(ours.base - enum_base).max()),
         "enumeration_self_check": float(np.abs(enum_full - margin).max()),
         "max_abs_sum_error": float(hybrid_error.max()),
-        "hybrid_winner_counts": {
-            "supervised": int((detector.scaled(detector.component_scores(X_alerts)).argmax(axis=1) == 0).sum()),
-            "novelty": int((detector.scaled(detector.component_scores(X_alerts)).argmax(axis=1) == 1).sum())},
+        "hybrid_winner_counts": {"supervised": int((winner == 0).sum()),
+                                 "novelty": int((winner == 1).sum())},
         "stored_max_abs_sum_error": float(stored_error.max()) if len(stored_error) else None,
         "stored_n": int(len(stored_error)), "stored_total": int(total),
         "stored_sample_actions": stored_actions,
@@ -501,6 +501,63 @@ def profile_detect(model: Path, data: Path, workdir: Path, top: int = 25) -> dic
                     "are cumulative and nest (indented rows are inside the row above)."}
 
 
+def profile_detect_pyspy(model: Path, data: Path, workdir: Path, py_spy: str,
+                         top: int = 25) -> dict:
+    """Sampling profile (py-spy, 100 Hz, wall-clock samples of the Python stacks)."""
+    import re
+    from collections import Counter
+
+    store = workdir / "profile.duckdb"
+    store.unlink(missing_ok=True)
+    out = workdir / "detect.pyspy.txt"
+    cmd = [py_spy, "record", "--rate", "100", "--format", "raw", "-o", str(out), "--",
+           str(VENV_BIN / "trustshield"), "detect", "--model", str(model), "--data", str(data),
+           "--store", str(store)]
+    figures = run_measured(cmd, cwd=workdir, log=workdir / "profile.log")
+    stacks = []
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = []
+        for frame in stack.split(";"):
+            m = re.match(r"(.*) \((.*?)(?::\d+)?\)$", frame)
+            frames.append((m.group(1), m.group(2)) if m else (frame, ""))
+        stacks.append((frames, int(count)))
+    total = sum(n for _, n in stacks) or 1
+
+    def named(fn, name):
+        return fn == name or fn.endswith("." + name)
+
+    stages = []
+    for label, suffix, func, csuffix, cfunc in STAGES:
+        hits = 0
+        for frames, n in stacks:
+            for i, (fn, file) in enumerate(frames):
+                if named(fn, func) and file.endswith(suffix) and (
+                        csuffix is None or any(named(g, cfunc) and gf.endswith(csuffix)
+                                               for g, gf in frames[max(0, i - 2):i])):
+                    hits += n
+                    break
+        stages.append({"stage": label, "cumtime_s": round(hits / 100, 2),
+                       "share": round(hits / total, 4)})
+    own = Counter()
+    for frames, n in stacks:
+        key = "outside trustshield"
+        for fn, file in reversed(frames):       # innermost TrustShield frame
+            if file.startswith("trustshield/"):
+                key = f"{file}({fn})"
+                break
+        own[key] += n
+    by_tot = [{"function": k, "calls": 0, "tottime_s": round(n / 100, 2),
+               "cumtime_s": None, "tottime_share": round(n / total, 4)}
+              for k, n in own.most_common(top)]
+    store.unlink(missing_ok=True)
+    return {"command": " ".join(cmd), "profiled_wall_s": round(figures["wall_s"], 2),
+            "profiled_total_s": round(total / 100, 2), "top_tottime": by_tot, "stages": stages,
+            "note": "py-spy sampling at 100 Hz; 'own' = samples whose innermost TrustShield frame "
+                    "is the function (library and native time below it included). Stage times "
+                    "nest (indented rows are inside the row above)."}
+
+
 def _short(file: str) -> str:
     for marker in ("site-packages/", "src/", "lib/python"):
         if marker in file:
@@ -539,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"smoke run: {QUICK_ROWS} rows, 1 run")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="profile one more detect run with cProfile (auto: when below target)")
+    parser.add_argument("--profiler", choices=("cprofile", "py-spy"), default="cprofile",
+                        help="cProfile (built in) or py-spy (sampling; needs --py-spy or py-spy on PATH)")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of the py-spy binary")
     parser.add_argument("--workdir", help="folder for temporary files (outside the checkout); "
                                           "default: a temporary folder removed at the end")
     # internal: the reference pipeline in its own process
@@ -553,6 +613,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows_wanted = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS)
     runs = args.runs or (1 if args.quick else 3)
+    if args.profiler == "py-spy" and not args.py_spy:
+        parser.error("--profiler py-spy needs py-spy: pip install py-spy, or pass --py-spy PATH")
     if args.reference_rows is not None and args.reference_rows < MIN_REFERENCE_ROWS:
         parser.error(f"--reference-rows must be at least {MIN_REFERENCE_ROWS}")
     return benchmark(args, rows_wanted, runs)
@@ -616,8 +678,11 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
         rows_per_s = statistics.median(r["rows_per_s"] for r in ts_runs)
         profile = None
         if args.profile == "always" or (args.profile == "auto" and rows_per_s < TARGETS["rows_per_s"]):
-            with step(f"profiling one more detect run with cProfile ({rows:,} rows)"):
-                profile = profile_detect(model_dir, big, workdir)
+            with step(f"profiling one more detect run with {args.profiler} ({rows:,} rows)"):
+                if args.profiler == "py-spy":
+                    profile = profile_detect_pyspy(model_dir, big, workdir, args.py_spy)
+                else:
+                    profile = profile_detect(model_dir, big, workdir)
 
         machine = machine_info()
 
@@ -686,6 +751,8 @@ def print_table(f: dict) -> None:
     from rich.table import Table
 
     out = Console()
+    if not out.is_terminal:
+        out = Console(width=120)
     ok = f["meets_targets"]
     mark = {True: "[green]meets[/green]", False: "[red]misses[/red]"}
     e = f["exact"]
@@ -727,7 +794,7 @@ def print_table(f: dict) -> None:
     out.print(runs)
     if "profile" in f:
         p = f["profile"]
-        stages = Table(title=f"profile (cProfile, {p['profiled_total_s']:.0f} s total): stages")
+        stages = Table(title=f"profile ({p['note'].split(' ')[0]} {p['profiled_total_s']:.0f} s total): stages")
         stages.add_column("stage")
         stages.add_column("cum s", justify="right")
         stages.add_column("share", justify="right")
@@ -741,8 +808,9 @@ def print_table(f: dict) -> None:
         top.add_column("share", justify="right")
         top.add_column("cum s", justify="right")
         for r in p["top_tottime"][:15]:
-            top.add_row(r["function"], f"{r['calls']:,}", f"{r['tottime_s']:.1f}",
-                        f"{r['tottime_share']:.1%}", f"{r['cumtime_s']:.1f}")
+            top.add_row(r["function"], f"{r['calls']:,}" if r["calls"] else "",
+                        f"{r['tottime_s']:.1f}", f"{r['tottime_share']:.1%}",
+                        "" if r["cumtime_s"] is None else f"{r['cumtime_s']:.1f}")
         out.print(top)
     out.print(f"[dim]{f['protocol']}[/dim]")
 
