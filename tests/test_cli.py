@@ -185,3 +185,12 @@ def test_fetch_refuses_altered_files_and_keeps_nothing(serve_folder, tmp_path, c
     assert main(["datasets", "fetch", "nsl-kdd", "--base-url", url, "--dest", str(dest)]) == 1
     assert "sha256" in capsys.readouterr().err
     assert not any(p.is_file() for p in dest.rglob("*"))
+
+
+def test_explain_shows_values_as_the_record_held_them(store, capsys):
+    [(alert_id,)] = query(store, "SELECT alert_id FROM alerts WHERE rationale LIKE '%service%' LIMIT 1")
+    assert main(["explain", alert_id, "--store", str(store), "--json"]) == 0
+    shown = {c["feature"]: c["value"] for c in json.loads(capsys.readouterr().out)["contributions"]}
+    assert shown["protocol_type"] in {"tcp", "udp", "icmp"}
+    assert shown["count"].isdigit()
+    assert f"service {shown['service']}," in query(store, f"SELECT rationale FROM alerts WHERE alert_id = '{alert_id}'")[0][0]

@@ -197,9 +197,17 @@ def test_headerless_file_with_features_only(tmp_path):
 def test_headerless_file_with_an_extra_field_later(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("5,0.5,1,tcp,normal\n0,0.25,0,icmp,flood,EXTRA\n", encoding="utf-8")
-    with pytest.raises(DataError, match="malformed CSV") as info:
+    with pytest.raises(DataError, match="line 2: expected 5 fields, found 6") as info:
         list(TableSource(path, BARE))
     assert str(path) in str(info.value)
+
+
+def test_file_with_a_header_and_an_extra_field_names_the_file_line(tmp_path):
+    path = write_csv(tmp_path / "ragged_header.csv", GOOD[:2], header=HEADER)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("0,0.25,0,icmp,flood,EXTRA\n")
+    with pytest.raises(DataError, match="line 4: expected 5 fields, found 6"):
+        list(TableSource(path, SPEC))
 
 
 def test_header_missing_a_feature_column(tmp_path):

@@ -15,7 +15,8 @@ from trustshield.store import AlertStore, alert_id
 
 MODEL = "m0123456789abcdef"
 SOURCE_SHA = "5" * 64
-FEATURES = ["bytes", "proto"]
+FEATURES = [{"name": "bytes", "type": "integer", "categories": []},
+            {"name": "proto", "type": "categorical", "categories": ["icmp", "tcp", "udp"]}]
 RUN = "run-1"
 
 
@@ -39,7 +40,7 @@ def alerts_table(lines, *, run_id=RUN, model_id=MODEL, line_type=pa.int64()) -> 
         "attributions": pa.FixedSizeListArray.from_arrays(
             pa.array([a for v in values for a in (v / 10, 1.5)], pa.float64()), 2),
         "feature_values": pa.FixedSizeListArray.from_arrays(
-            pa.array([s for v in values for s in (str(int(v)), "tcp")], pa.string()), 2),
+            pa.array([x for v in values for x in (float(v), 1.0)], pa.float64()), 2),
         "rationale": pa.array([f"line {int(v)} looks like a flood" for v in values], pa.string()),
         "created_at": pa.array([datetime.now(timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
     })
@@ -153,13 +154,13 @@ def test_wrongly_typed_batch_is_refused_whole(store):
     assert store.alerts()["line"].tolist() == [1]
 
 
-def test_alert_returns_attributions_and_feature_names(store):
+def test_alert_returns_attributions_and_features(store):
     store.add_batch(RUN, alerts_table([11, 12]), [], rows_read=2)
     record = store.alert(alert_id(MODEL, SOURCE_SHA, 12))
     assert record["line"] == 12 and record["run_id"] == RUN and record["model_id"] == MODEL
-    assert record["feature_names"] == FEATURES
+    assert record["features"] == FEATURES
     np.testing.assert_allclose(np.asarray(record["attributions"], dtype=float), [1.2, 1.5])
-    assert list(record["feature_values"]) == ["12", "tcp"]
+    np.testing.assert_allclose(np.asarray(record["feature_values"], dtype=float), [12.0, 1.0])
     assert record["rationale"] == "line 12 looks like a flood"
 
 
@@ -195,7 +196,7 @@ def test_store_reopens_from_disk_intact(tmp_path):
         assert again["suspicion"].tolist() == expected["suspicion"].tolist()
         assert second.run(RUN)["status"] == "complete"
         assert counters(second) == (3, 2, 0, 1)
-        assert second.alert(alert_id(MODEL, SOURCE_SHA, 2))["feature_names"] == FEATURES
+        assert second.alert(alert_id(MODEL, SOURCE_SHA, 2))["features"] == FEATURES
         assert count(second, "rejected_rows") == 1
         assert second.add_batch(RUN, alerts_table([1, 2]), [], rows_read=2) == 0
 

@@ -24,11 +24,12 @@ def cmd_explain(args) -> None:
 
     with AlertStore(args.store) as store:
         alert = store.alert(args.alert_id)
-    names = alert["feature_names"]
+    names = [f["name"] for f in alert["features"]]
     values = np.asarray(alert["attributions"], dtype=float)
-    shown = list(alert["feature_values"])
+    shown = [as_written(v, f) for v, f in zip(alert["feature_values"], alert["features"])]
     if args.json:
-        print_json({**{k: v for k, v in alert.items() if k not in ("attributions", "feature_values")},
+        print_json({**{k: v for k, v in alert.items()
+                       if k not in ("attributions", "feature_values", "features")},
                     "contributions": [{"feature": n, "value": shown[j], "contribution": float(values[j])}
                                       for j, n in enumerate(names)]})
         return
@@ -41,3 +42,12 @@ def cmd_explain(args) -> None:
     output.print(table)
     output.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
                   f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})")
+
+
+def as_written(value: float, feature: dict) -> str:
+    """A stored encoded value as the record held it: category name, 511 rather than 511.0."""
+    if feature["categories"]:
+        return "unseen" if np.isnan(value) else feature["categories"][int(value)]
+    if feature["type"] in ("integer", "binary"):
+        return str(int(value))
+    return f"{value:g}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from trustshield.detectors.protocol import Attributions, attack_mask, check_fitted
 
@@ -51,6 +50,8 @@ class HybridDetector:
     def out_of_fold(self, X: pd.DataFrame, y, categories=None) -> np.ndarray:
         """Component scores (n, 2) for every training row from models that did not see it;
         the novelty component is fitted on the normal rows of the other folds only."""
+        from sklearn.model_selection import StratifiedKFold  # training only
+
         attack = attack_mask(y)
         scores = np.zeros((len(X), 2))
         folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
@@ -81,10 +82,16 @@ class HybridDetector:
         """max of scaled component scores; shape (n,)."""
         return self.scaled(self.component_scores(X)).max(axis=1)
 
-    def explain(self, X: pd.DataFrame) -> Attributions:
-        """Attributions of the component that sets each row's suspicion, rescaled."""
+    def explain(self, X: pd.DataFrame, scaled: np.ndarray | None = None) -> Attributions:
+        """Attributions of the component that sets each row's suspicion, rescaled.
+
+        ``scaled`` (n, 2), when the caller already has ``scaled(component_scores(X))``,
+        saves scoring the rows again.
+        """
         check_fitted(self, "explain")
-        winner = self.scaled(self.component_scores(X)).argmax(axis=1)
+        if scaled is None:
+            scaled = self.scaled(self.component_scores(X))
+        winner = scaled.argmax(axis=1)
         values = np.zeros((len(X), len(self.feature_names_)))
         base = np.zeros(len(X))
         for i, component in enumerate(self.components):

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 
 from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
                                             check_fitted)
 from trustshield.errors import DataError
 
 SCALINGS = ("quantile", "minmax")
+CHUNK_ROWS = 4096
 
 
 class NormalPrototypeDetector:
@@ -44,11 +44,13 @@ class NormalPrototypeDetector:
         if y is not None:
             matrix = matrix[~attack_mask(y)]
         self._fit_space(matrix)
+        from sklearn.cluster import KMeans  # training only; keeps scoring start-up light
+
         space = np.unique(self._embed(matrix), axis=0)
         k = min(self.n_prototypes, len(space))
         km = KMeans(n_clusters=k, n_init=1, random_state=self.seed).fit(space)
         self.prototypes_ = km.cluster_centers_
-        self.prototype_sq_ = (self.prototypes_ ** 2).sum(axis=1)
+        self._blocks()
         return self
 
     def _fit_space(self, matrix: np.ndarray) -> None:
@@ -97,27 +99,71 @@ class NormalPrototypeDetector:
             parts.append(onehot)
         return np.hstack(parts)
 
-    def _nearest(self, space: np.ndarray) -> np.ndarray:
-        sq = (space ** 2).sum(axis=1)[:, None] - 2 * space @ self.prototypes_.T + self.prototype_sq_
-        return sq.argmin(axis=1)
+    def _blocks(self) -> None:
+        """Split prototypes (k, p + Σ levels) into the numeric block and one block per
+        categorical feature, each transposed with a zero row appended for "no category"."""
+        n_numeric = int((~self.is_categorical_).sum())
+        self.numeric_protos_ = self.prototypes_[:, :n_numeric]
+        self.category_protos_, self.block_sq_ = [], {}
+        start = n_numeric
+        for j in np.flatnonzero(self.is_categorical_):
+            block = self.prototypes_[:, start:start + self.n_levels_[j]]
+            self.category_protos_.append(np.vstack([block.T, np.zeros(len(block))]))
+            self.block_sq_[j] = (block ** 2).sum(axis=1)
+            start += self.n_levels_[j]
+        self.prototype_sq_ = (self.prototypes_ ** 2).sum(axis=1)
+
+    def _parts(self, matrix: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Scaled numeric block (n, p) and, per categorical feature, level codes (n,) where
+        an unseen or missing level is coded as the appended zero row."""
+        numeric = self._scale(self._numeric(matrix))
+        codes = []
+        for j, block in zip(np.flatnonzero(self.is_categorical_), self.category_protos_):
+            c = matrix[:, j]
+            ok = ~np.isnan(c) & (c < self.n_levels_[j])
+            codes.append(np.where(ok, np.nan_to_num(c), len(block) - 1).astype(np.intp))
+        return numeric, codes
+
+    def _nearest(self, numeric, codes) -> tuple[np.ndarray, np.ndarray]:
+        """Index of and squared distance to the nearest prototype, each (n,). Rows go in
+        chunks so the (rows, k) distance block stays small; the one-hot part is gathered
+        from the prototype blocks instead of multiplied."""
+        scale = self.categorical_weight / np.sqrt(2.0)
+        index = np.empty(len(numeric), dtype=np.intp)
+        for start in range(0, len(numeric), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            block_d = numeric[rows] @ self.numeric_protos_.T
+            own = (numeric[rows] ** 2).sum(axis=1)
+            for block, code in zip(self.category_protos_, codes):
+                block_d += scale * block[code[rows]]
+                own += np.where(code[rows] < len(block) - 1, scale ** 2, 0.0)
+            block_d *= -2
+            block_d += self.prototype_sq_
+            index[rows] = block_d.argmin(axis=1)
+        return index, self._terms(numeric, codes, index).sum(axis=1)
+
+    def _terms(self, numeric, codes, nearest) -> np.ndarray:
+        """Per-feature terms (n, d) of the squared distance to the given prototypes."""
+        values = np.empty((len(numeric), len(self.feature_names_)))
+        values[:, ~self.is_categorical_] = (numeric - self.numeric_protos_[nearest]) ** 2
+        scale = self.categorical_weight / np.sqrt(2.0)
+        for j, block, code in zip(np.flatnonzero(self.is_categorical_), self.category_protos_, codes):
+            own = np.where(code < len(block) - 1, scale ** 2, 0.0)
+            values[:, j] = own - 2 * scale * block[code, nearest] + self.block_sq_[j][nearest]
+        return values
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Squared scaled distance to the nearest normal prototype; shape (n,), ≥ 0."""
-        return self.explain(X).values.sum(axis=1)
+        check_fitted(self, "suspicion")
+        return self._nearest(*self._parts(check_columns(self, X)))[1]
 
     def explain(self, X: pd.DataFrame) -> Attributions:
-        """Per-feature share of the squared distance; base is 0."""
+        """Per-feature terms of the squared distance to the nearest prototype; base is 0."""
         check_fitted(self, "explain")
-        space = self._embed(check_columns(self, X))
-        diff_sq = (space - self.prototypes_[self._nearest(space)]) ** 2
-        values = np.empty((len(space), len(self.feature_names_)))
-        n_numeric = int((~self.is_categorical_).sum())
-        values[:, ~self.is_categorical_] = diff_sq[:, :n_numeric]
-        start = n_numeric
-        for j in np.flatnonzero(self.is_categorical_):
-            values[:, j] = diff_sq[:, start:start + self.n_levels_[j]].sum(axis=1)
-            start += self.n_levels_[j]
-        return Attributions(self.feature_names_, values, np.zeros(len(space)))
+        numeric, codes = self._parts(check_columns(self, X))
+        nearest, _ = self._nearest(numeric, codes)
+        return Attributions(self.feature_names_, self._terms(numeric, codes, nearest),
+                            np.zeros(len(numeric)))
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
@@ -140,7 +186,7 @@ class NormalPrototypeDetector:
         detector.levels_ = [np.array(v) for v in state["levels"]]
         detector.ranks_ = [np.array(v) for v in state["ranks"]]
         detector.prototypes_ = np.array(state["prototypes"])
-        detector.prototype_sq_ = (detector.prototypes_ ** 2).sum(axis=1)
+        detector._blocks()
         return detector
 
     def get_params(self) -> dict:

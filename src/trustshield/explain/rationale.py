@@ -1,7 +1,7 @@
 """One line a SOC analyst can read, from an alert's exact attributions.
 
-"Probe (T1046 Network Service Discovery), novelty: dst_host_diff_srv_rate 0.91, normal
-median 0.02; count 511, normal median 2; service private, 1.5 % of normal"
+"Probe (T1046 Network Service Discovery), unlike normal traffic: dst_host_diff_srv_rate
+0.91, normal median 0.02; count 511, normal median 2; service private, 1.5 % of normal"
 """
 
 from __future__ import annotations
@@ -12,27 +12,31 @@ from trustshield.detectors.protocol import Attributions
 from trustshield.explain.reference import NormalReference
 
 TOP_REASONS = 3
-#: a reason must carry at least this share of the largest positive contribution
+#: a reason must carry at least this share of the largest positive contribution; a row
+#: with no positive contribution names its largest one by magnitude instead
 MIN_SHARE = 0.1
 
 
-def top_features(attributions: Attributions, row: int, k: int = TOP_REASONS) -> list[int]:
-    """Indices of up to k features pushing hardest towards "suspicious"; contributions
-    under MIN_SHARE of the largest are left out (they explain nothing to a reader)."""
-    values = attributions.values[row]
-    order = np.argsort(-values, kind="stable")[:k]
-    largest = values[order[0]]
-    positive = [int(j) for j in order if values[j] > 0 and values[j] >= MIN_SHARE * largest]
-    return positive or [int(np.argmax(np.abs(values)))]
-
-
-def rationale(*, headline: str, attributions: Attributions, row: int, shown_values: list[str],
-              raw_values: np.ndarray, reference: NormalReference) -> str:
-    """Headline, then each top feature with its value and what normal looks like.
-
-    ``shown_values`` (d,) are the record's values as text; ``raw_values`` (d,) encoded.
-    """
-    names = attributions.feature_names
-    parts = [reference.describe(names[j], raw_values[j], shown_values[j])
-             for j in top_features(attributions, row)]
-    return f"{headline}: " + "; ".join(parts)
+def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarray,
+               shown, reference: NormalReference) -> np.ndarray:
+    """One line per row (m,): headline, then each top feature with its value and what
+    normal looks like. ``X`` (m, d) holds encoded values; ``shown(j, rows)`` returns
+    feature j of those rows as text (only cells that appear in a line are formatted)."""
+    values = attributions.values
+    m, names = len(values), attributions.feature_names
+    if m == 0:
+        return np.empty(0, dtype=object)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :TOP_REASONS]
+    top = np.take_along_axis(values, order, axis=1)
+    keep = (top > 0) & (top >= MIN_SHARE * top[:, :1])
+    fallback = ~keep.any(axis=1)
+    order[fallback, 0] = np.abs(values[fallback]).argmax(axis=1)
+    keep[fallback, 0] = True
+    pieces = np.full(order.shape, "", dtype=object)
+    for j in np.unique(order[keep]):
+        at = keep & (order == j)
+        rows = np.flatnonzero(at.any(axis=1))
+        texts = [reference.describe(names[j], X[i, j], t) for i, t in zip(rows, shown(j, rows))]
+        pieces[at] = texts
+    return np.array([f"{h}: " + "; ".join(p for p in row if p) for h, row in zip(headlines, pieces)],
+                    dtype=object)

@@ -19,10 +19,18 @@ class NormalReference:
 
     def describe(self, feature: str, value: float, shown: str) -> str:
         """'count 511, normal median 2' or 'service private, 1.5 % of normal'."""
-        if feature in self.share_:
-            share = self.share_[feature].get(float(value), 0.0)
-            return f"{feature} {shown}, {100 * share:.1f} % of normal"
-        return f"{feature} {shown}, normal median {_num(self.median_.get(feature, np.nan))}"
+        return f"{feature} {shown}, {self.normal_text(feature, value)}"
+
+    def normal_text(self, feature: str, value: float) -> str:
+        """What normal looks like for this feature (and, for a category, this value)."""
+        key = (feature, float(value) if feature in self.share_ else None)
+        cache = self.__dict__.setdefault("_texts", {})
+        if key not in cache:
+            if feature in self.share_:
+                cache[key] = f"{100 * self.share_[feature].get(key[1], 0.0):.1f} % of normal"
+            else:
+                cache[key] = f"normal median {_num(self.median_.get(feature, np.nan))}"
+        return cache[key]
 
     def to_dict(self) -> dict:
         return {"median": self.median_,

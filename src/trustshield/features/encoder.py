@@ -45,26 +45,19 @@ class FeatureEncoder:
                 columns[name] = frame[name].to_numpy(dtype=np.float64)
         return pd.DataFrame(columns, index=frame.index)
 
-    def display(self, frame: pd.DataFrame) -> np.ndarray:
-        """Feature values as people write them (511, not 511.0), str array (n, d)."""
-        columns = []
-        for col in self.spec.features:
-            values = frame[col.name]
-            if col.type in ("integer", "binary"):
-                columns.append(values.to_numpy(dtype=np.int64).astype(str))
-            elif col.is_numeric:
-                columns.append(np.array([f"{v:g}" for v in values.to_numpy()], dtype=object))
-            else:
-                columns.append(values.to_numpy(dtype=object).astype(str))
-        return np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=str)
+    def format(self, name: str, values) -> list[str]:
+        """Raw values of one feature as people write them (511, not 511.0)."""
+        kind = self.spec.column(name).type
+        if kind in ("integer", "binary"):
+            return [str(int(v)) for v in values]
+        if kind in ("real", "rate"):
+            return [f"{v:g}" for v in values]
+        return [str(v) for v in values]
 
-    def decode(self, name: str, code: float) -> str | float:
-        """The original value behind an encoded one (for rationale text)."""
-        if name not in self.categories_:
-            return code
-        if np.isnan(code):
-            return "unseen"
-        return self.categories_[name][int(code)]
+    def describe_features(self) -> list[dict]:
+        """{name, type, categories} per feature, in model order (for stores and readers)."""
+        return [{"name": c.name, "type": c.type, "categories": list(self.categories_.get(c.name, ()))}
+                for c in self.spec.features]
 
     def to_dict(self) -> dict:
         return {"categories": {k: list(v) for k, v in self.categories_.items()}}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +128,12 @@ class TableSource:
                     frame, lines = frame[~blank], lines[~blank]
                 yield frame, lines
         except pd.errors.ParserError as exc:
-            raise DataError(f"{self.path}: malformed CSV near line {start}: {exc}") from None
+            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            if found:
+                expected, line, saw = found.groups()
+                raise DataError(f"{self.path}: line {line}: expected "
+                                f"{expected} fields, found {saw}") from None
+            raise DataError(f"{self.path}: malformed CSV after line {start - 1}: {exc}") from None
 
     def _csv_layout(self) -> tuple[list[str], int]:
         """Column names in file order and the line number of the first data row."""

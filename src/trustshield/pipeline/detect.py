@@ -17,7 +17,7 @@ from trustshield.store import AlertStore, alert_id
 def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progress=None) -> dict:
     """Score every batch of ``source``; one transaction per batch. Returns the run row."""
     run_id = uuid.uuid4().hex[:16]
-    store.record_model(model.manifest, model.encoder.feature_names)
+    store.record_model(model.manifest, model.encoder.describe_features())
     store.start_run(run_id=run_id, kind="detect", model_id=model.model_id,
                     source_path=str(source.path), source_sha256=source.sha256)
     try:
@@ -58,7 +58,7 @@ def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
         "base": pa.array(scored.attributions.base, pa.float64()),
         "attributions": pa.FixedSizeListArray.from_arrays(
             pa.array(scored.attributions.values.ravel(), pa.float64()), n_features),
-        "feature_values": pa.FixedSizeListArray.from_arrays(pa.array(scored.shown.ravel(), pa.string()), n_features),
+        "feature_values": pa.FixedSizeListArray.from_arrays(pa.array(scored.encoded.ravel(), pa.float64()), n_features),
         "rationale": pa.array(scored.rationales, pa.string()),
         "created_at": pa.array([datetime.now(timezone.utc)] * len(rows), pa.timestamp("us", tz="UTC")),
     })

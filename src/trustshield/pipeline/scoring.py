@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.detectors.protocol import Attributions
-from trustshield.explain.rationale import rationale
+from trustshield.explain.rationale import rationales
 from trustshield.pipeline.artifact import TrainedModel
 from trustshield.records import Decision
 
@@ -30,7 +30,7 @@ class ScoredBatch:
     categories: np.ndarray         # (m,) attack category named for each flagged row
     techniques: np.ndarray         # (m,) ATT&CK technique id
     rationales: np.ndarray         # (m,) one line each
-    shown: np.ndarray              # (m, d) flagged rows' feature values as text
+    encoded: np.ndarray            # (m, d) flagged rows' encoded feature values
 
 
 def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
@@ -41,27 +41,30 @@ def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
     decision = model.policy.decide(scaled.max(axis=1))
     flagged = np.flatnonzero(decision.flagged)
     X_flagged = X.iloc[flagged]
-    attributions = detector.explain(X_flagged)
+    attributions = detector.explain(X_flagged, scaled=scaled[flagged])
     categories = detector.supervised.categorize(X_flagged)
     techniques = np.array([model.spec.technique(category=c) or "" for c in categories], dtype=object)
-    shown = model.encoder.display(frame.iloc[flagged])
-    texts = _rationales(model, shown, X_flagged, attributions, categories, techniques,
-                        winner[flagged])
+    encoded = X_flagged.to_numpy()
+    raw = frame.iloc[flagged]
+    texts = rationales(
+        headlines=_headlines(model, categories, techniques, winner[flagged]),
+        attributions=attributions, X=encoded, reference=model.reference,
+        shown=lambda j, rows: model.encoder.format(
+            attributions.feature_names[j], raw[attributions.feature_names[j]].to_numpy()[rows]))
     return ScoredBatch(decision, winner, flagged, attributions, categories, techniques,
-                       texts, shown)
+                       texts, encoded)
 
 
-def _rationales(model, shown: np.ndarray, X: pd.DataFrame, attributions: Attributions,
-                categories, techniques, winners) -> np.ndarray:
-    encoded = X.to_numpy()
-    out = np.empty(len(shown), dtype=object)
-    for i in range(len(shown)):
-        technique = techniques[i]
-        title = model.spec.technique_names.get(technique, "")
-        headline = f"{categories[i]} ({technique} {title})".replace(" )", ")")
-        if winners[i] == 1:
-            headline += ", unlike normal traffic"
-        out[i] = rationale(headline=headline, attributions=attributions, row=i,
-                           shown_values=list(shown[i]), raw_values=encoded[i],
-                           reference=model.reference)
+def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarray:
+    """'Probe (T1046 Network Service Discovery)', plus ', unlike normal traffic' when the
+    novelty component set the score; one per flagged row."""
+    titles = {}
+    out = np.empty(len(categories), dtype=object)
+    for i, (category, technique, winner) in enumerate(zip(categories, techniques, winners)):
+        key = (category, technique, winner)
+        if key not in titles:
+            name = model.spec.technique_names.get(technique, "")
+            titles[key] = f"{category} ({technique} {name})".replace(" )", ")") + \
+                (", unlike normal traffic" if winner == 1 else "")
+        out[i] = titles[key]
     return out

@@ -22,11 +22,13 @@ from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
 
 DEFAULT_STORE = "trustshield.duckdb"
+#: DuckDB's buffer pool; written batches are flushed to the file instead of held in memory
+MEMORY_LIMIT = os.environ.get("TRUSTSHIELD_STORE_MEMORY", "256MB")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
     model_id VARCHAR PRIMARY KEY, created_at TIMESTAMPTZ, spec VARCHAR, detector VARCHAR,
-    feature_names VARCHAR, manifest VARCHAR);
+    features VARCHAR, manifest VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, kind VARCHAR, model_id VARCHAR, source_path VARCHAR,
     source_sha256 VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
@@ -35,7 +37,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id VARCHAR PRIMARY KEY, run_id VARCHAR, model_id VARCHAR, source_sha256 VARCHAR,
     line BIGINT, action VARCHAR, suspicion DOUBLE, category VARCHAR, technique VARCHAR,
-    component VARCHAR, label VARCHAR, base DOUBLE, attributions DOUBLE[], feature_values VARCHAR[],
+    component VARCHAR, label VARCHAR, base DOUBLE, attributions DOUBLE[], feature_values DOUBLE[],
     rationale VARCHAR, created_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     run_id VARCHAR, file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
@@ -58,7 +60,7 @@ class AlertStore:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = duckdb.connect(str(self.path))
+        self.db = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
         self.db.execute(SCHEMA)
 
     def __enter__(self) -> AlertStore:
@@ -70,10 +72,12 @@ class AlertStore:
     def close(self) -> None:
         self.db.close()
 
-    def record_model(self, manifest: dict, feature_names: Sequence[str]) -> None:
+    def record_model(self, manifest: dict, features: Sequence[dict]) -> None:
+        """Register a model; ``features`` lists {name, type, categories} in model order, so
+        stored encoded values (alerts.feature_values) can be read back as written."""
         self.db.execute("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?, ?, ?)",
                         [manifest["model_id"], manifest["created_at"], manifest["spec"],
-                         manifest["detector"], json.dumps(list(feature_names)),
+                         manifest["detector"], json.dumps(list(features)),
                          json.dumps(manifest, sort_keys=True)])
 
     def start_run(self, *, run_id: str, kind: str, model_id: str, source_path: str,
@@ -119,14 +123,15 @@ class AlertStore:
         return rows.iloc[0].to_dict()
 
     def alert(self, alert_id: str) -> dict:
-        """One alert with its model's feature names; StoreError when unknown."""
+        """One alert with its model's features ({name, type, categories}); StoreError when
+        unknown."""
         rows = self.db.execute(
-            "SELECT a.*, m.feature_names FROM alerts a JOIN models m USING (model_id)"
+            "SELECT a.*, m.features FROM alerts a JOIN models m USING (model_id)"
             " WHERE alert_id = ?", [alert_id]).fetchdf()
         if rows.empty:
             raise StoreError(f"no alert with id {alert_id!r} in {self.path}")
         record = rows.iloc[0].to_dict()
-        record["feature_names"] = json.loads(record["feature_names"])
+        record["features"] = json.loads(record["features"])
         return record
 
     def alerts(self, *, run_id: str | None = None, limit: int | None = None) -> pd.DataFrame:
