@@ -27,8 +27,6 @@ Protocol
   ``shap.TreeExplainer(booster).shap_values`` and vs an independent subset-enumeration
   Shapley computation over the dumped trees; hybrid additivity; additivity of 1,000
   attributions read back from the DuckDB store written by the last detect run.
-* If TrustShield is below the throughput target (or with ``--profile always``) one more detect
-  run is profiled with cProfile and the top functions and stages are reported.
 """
 
 from __future__ import annotations
@@ -39,7 +37,6 @@ import math
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -424,151 +421,6 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
     }
 
 
-# --------------------------------------------------------------------------------------
-# profile
-
-STAGES = [  # (label, file suffix, function, caller file suffix, caller function)
-    ("whole command (cli.main)", "trustshield/cli.py", "main", None, None),
-    ("imports (all, incl. lazy ones)", "<frozen importlib._bootstrap>", "_find_and_load", None, None),
-    ("model load + manifest sha256", "pipeline/artifact.py", "load_model", None, None),
-    ("sha256 of input file", "ingest/datasets.py", "sha256_of", None, None),
-    ("count rows for progress bar", "commands/progress.py", "count_rows", None, None),
-    ("CSV read (pandas chunks)", "pandas/io/parsers/readers.py", "__next__", None, None),
-    ("validate against spec (check_frame)", "ingest/validate.py", "check_frame", None, None),
-    ("score_batch (all of it)", "pipeline/scoring.py", "score_batch", None, None),
-    ("  encode (FeatureEncoder.transform)", "features/encoder.py", "transform",
-     "pipeline/scoring.py", "score_batch"),
-    ("  score all rows (component_scores)", "detectors/hybrid.py", "component_scores",
-     "pipeline/scoring.py", "score_batch"),
-    ("    supervised suspicion", "detectors/gbdt.py", "suspicion", None, None),
-    ("    novelty suspicion (prototype.explain)", "detectors/prototype.py", "suspicion", None, None),
-    ("  decide (policy)", "decide/policy.py", "decide", None, None),
-    ("  explain flagged (hybrid.explain)", "detectors/hybrid.py", "explain",
-     "pipeline/scoring.py", "score_batch"),
-    ("    re-score flagged rows (component_scores)", "detectors/hybrid.py", "component_scores",
-     "detectors/hybrid.py", "explain"),
-    ("    gbdt explain (pred_contrib)", "detectors/gbdt.py", "explain",
-     "detectors/hybrid.py", "explain"),
-    ("    prototype explain", "detectors/prototype.py", "explain", "detectors/hybrid.py", "explain"),
-    ("  categorize (category head)", "detectors/gbdt.py", "categorize", None, None),
-    ("  display values as text", "features/encoder.py", "display", None, None),
-    ("  rationale text (per-row Python loop)", "pipeline/scoring.py", "_rationales", None, None),
-    ("alerts_table (Arrow, alert ids)", "pipeline/detect.py", "alerts_table", None, None),
-    ("store add_batch (DuckDB insert)", "store/duckdb_store.py", "add_batch", None, None),
-]
-
-
-def _stage_time(stats: dict, suffix: str, func: str, caller_suffix, caller_func) -> float:
-    total = 0.0
-    for (file, _, name), (_, _, _, ct, callers) in stats.items():
-        if not (file.endswith(suffix) and name == func):
-            continue
-        if caller_suffix is None:
-            total += ct
-        else:
-            total += sum(c[3] for (cf, _, cn), c in callers.items()
-                         if cf.endswith(caller_suffix) and cn == caller_func)
-    return total
-
-
-def profile_detect(model: Path, data: Path, workdir: Path, top: int = 25) -> dict:
-    import pstats
-
-    store = workdir / "profile.duckdb"
-    store.unlink(missing_ok=True)
-    out = workdir / "detect.prof"
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "trustshield.cli", "detect",
-           "--model", str(model), "--data", str(data), "--store", str(store)]
-    figures = run_measured(cmd, cwd=workdir, log=workdir / "profile.log")
-    stats = pstats.Stats(str(out))
-    total = stats.total_tt
-    rows = []
-    for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
-        rows.append({"function": f"{_short(file)}:{line}({func})", "calls": nc,
-                     "tottime_s": round(tt, 3), "cumtime_s": round(ct, 3),
-                     "tottime_share": round(tt / total, 4), "file": file, "func": func})
-    by_tot = sorted(rows, key=lambda r: -r["tottime_s"])[:top]
-    stages = []
-    for label, *where in STAGES:
-        ct = _stage_time(stats.stats, *where)
-        stages.append({"stage": label, "cumtime_s": round(ct, 3), "share": round(ct / total, 4)})
-    store.unlink(missing_ok=True)
-    for r in by_tot:
-        del r["file"], r["func"]
-    return {"command": " ".join(cmd), "profiled_wall_s": round(figures["wall_s"], 2),
-            "profiled_total_s": round(total, 2), "top_tottime": by_tot, "stages": stages,
-            "note": "cProfile (deterministic; adds overhead to Python-level calls). Stage times "
-                    "are cumulative and nest (indented rows are inside the row above)."}
-
-
-def profile_detect_pyspy(model: Path, data: Path, workdir: Path, py_spy: str,
-                         top: int = 25) -> dict:
-    """Sampling profile (py-spy, 100 Hz, wall-clock samples of the Python stacks)."""
-    import re
-    from collections import Counter
-
-    store = workdir / "profile.duckdb"
-    store.unlink(missing_ok=True)
-    out = workdir / "detect.pyspy.txt"
-    cmd = [py_spy, "record", "--rate", "100", "--format", "raw", "-o", str(out), "--",
-           str(VENV_BIN / "trustshield"), "detect", "--model", str(model), "--data", str(data),
-           "--store", str(store)]
-    figures = run_measured(cmd, cwd=workdir, log=workdir / "profile.log")
-    stacks = []
-    for line in out.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        frames = []
-        for frame in stack.split(";"):
-            m = re.match(r"(.*) \((.*?)(?::\d+)?\)$", frame)
-            frames.append((m.group(1), m.group(2)) if m else (frame, ""))
-        stacks.append((frames, int(count)))
-    total = sum(n for _, n in stacks) or 1
-
-    def named(fn, name):
-        return fn == name or fn.endswith("." + name)
-
-    stages = []
-    for label, suffix, func, csuffix, cfunc in STAGES:
-        hits = 0
-        for frames, n in stacks:
-            for i, (fn, file) in enumerate(frames):
-                if named(fn, func) and file.endswith(suffix) and (
-                        csuffix is None or any(named(g, cfunc) and gf.endswith(csuffix)
-                                               for g, gf in frames[max(0, i - 2):i])):
-                    hits += n
-                    break
-        stages.append({"stage": label, "cumtime_s": round(hits / 100, 2),
-                       "share": round(hits / total, 4)})
-    own = Counter()
-    for frames, n in stacks:
-        key = "outside trustshield"
-        for fn, file in reversed(frames):       # innermost TrustShield frame
-            if file.startswith("trustshield/"):
-                key = f"{file}({fn})"
-                break
-        own[key] += n
-    by_tot = [{"function": k, "calls": 0, "tottime_s": round(n / 100, 2),
-               "cumtime_s": None, "tottime_share": round(n / total, 4)}
-              for k, n in own.most_common(top)]
-    store.unlink(missing_ok=True)
-    return {"command": " ".join(cmd), "profiled_wall_s": round(figures["wall_s"], 2),
-            "profiled_total_s": round(total / 100, 2), "top_tottime": by_tot, "stages": stages,
-            "note": "py-spy sampling at 100 Hz; 'own' = samples whose innermost TrustShield frame "
-                    "is the function (library and native time below it included). Stage times "
-                    "nest (indented rows are inside the row above)."}
-
-
-def _short(file: str) -> str:
-    for marker in ("site-packages/", "src/", "lib/python"):
-        if marker in file:
-            return file.split(marker, 1)[1]
-    return file
-
-
-# --------------------------------------------------------------------------------------
-# main
-
-
 @contextmanager
 def workdir_for(args):
     if args.workdir:
@@ -594,11 +446,6 @@ def main(argv: list[str] | None = None) -> int:
                              f"(≥ {MIN_REFERENCE_ROWS}); default: the same file as TrustShield")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK_ROWS} rows, 1 run")
-    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
-                        help="profile one more detect run with cProfile (auto: when below target)")
-    parser.add_argument("--profiler", choices=("cprofile", "py-spy"), default="cprofile",
-                        help="cProfile (built in) or py-spy (sampling; needs --py-spy or py-spy on PATH)")
-    parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="path of the py-spy binary")
     parser.add_argument("--workdir", help="folder for temporary files (outside the checkout); "
                                           "default: a temporary folder removed at the end")
     # internal: the reference pipeline in its own process
@@ -613,8 +460,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows_wanted = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS)
     runs = args.runs or (1 if args.quick else 3)
-    if args.profiler == "py-spy" and not args.py_spy:
-        parser.error("--profiler py-spy needs py-spy: pip install py-spy, or pass --py-spy PATH")
     if args.reference_rows is not None and args.reference_rows < MIN_REFERENCE_ROWS:
         parser.error(f"--reference-rows must be at least {MIN_REFERENCE_ROWS}")
     return benchmark(args, rows_wanted, runs)
@@ -676,13 +521,6 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
             exact = exactness(model_dir, store)
 
         rows_per_s = statistics.median(r["rows_per_s"] for r in ts_runs)
-        profile = None
-        if args.profile == "always" or (args.profile == "auto" and rows_per_s < TARGETS["rows_per_s"]):
-            with step(f"profiling one more detect run with {args.profiler} ({rows:,} rows)"):
-                if args.profiler == "py-spy":
-                    profile = profile_detect_pyspy(model_dir, big, workdir, args.py_spy)
-                else:
-                    profile = profile_detect(model_dir, big, workdir)
 
         machine = machine_info()
 
@@ -737,8 +575,6 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
         "started_at": started,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    if profile:
-        figures["profile"] = profile
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2))
@@ -792,26 +628,6 @@ def print_table(f: dict) -> None:
                      f"{r['peak_rss_mb']:,.0f}",
                      f"{s['read_encode']:.1f} / {s['predict']:.1f} / {s['shap']:.1f} / {s['store']:.1f}")
     out.print(runs)
-    if "profile" in f:
-        p = f["profile"]
-        stages = Table(title=f"profile ({p['note'].split(' ')[0]} {p['profiled_total_s']:.0f} s total): stages")
-        stages.add_column("stage")
-        stages.add_column("cum s", justify="right")
-        stages.add_column("share", justify="right")
-        for s in p["stages"]:
-            stages.add_row(s["stage"], f"{s['cumtime_s']:.1f}", f"{s['share']:.1%}")
-        out.print(stages)
-        top = Table(title="profile: top functions by own time")
-        top.add_column("function")
-        top.add_column("calls", justify="right")
-        top.add_column("own s", justify="right")
-        top.add_column("share", justify="right")
-        top.add_column("cum s", justify="right")
-        for r in p["top_tottime"][:15]:
-            top.add_row(r["function"], f"{r['calls']:,}" if r["calls"] else "",
-                        f"{r['tottime_s']:.1f}", f"{r['tottime_share']:.1%}",
-                        "" if r["cumtime_s"] is None else f"{r['cumtime_s']:.1f}")
-        out.print(top)
     out.print(f"[dim]{f['protocol']}[/dim]")
 
 
