@@ -194,3 +194,13 @@ def test_explain_shows_values_as_the_record_held_them(store, capsys):
     assert shown["protocol_type"] in {"tcp", "udp", "icmp"}
     assert shown["count"].isdigit()
     assert f"service {shown['service']}," in query(store, f"SELECT rationale FROM alerts WHERE alert_id = '{alert_id}'")[0][0]
+
+
+def test_report_examples_can_be_explained_from_the_store(model, store, workdir, capsys):
+    out = workdir / "report21"
+    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
+                 "--out", str(out)]) == 0
+    example = json.loads((out / "report.json").read_text())["example_alerts"][0]
+    capsys.readouterr()
+    assert main(["explain", example["alert_id"], "--store", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rationale"] == example["rationale"]

@@ -97,6 +97,9 @@ def cmd_detect(args) -> None:
         output.print(f"run {run['run_id']}: {run['rows_read']} rows, "
                       f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
                       f"rows → {store.path}")
+        first = store.alerts(run_id=run["run_id"], limit=1)
+        if len(first):
+            output.print(f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}")
 
 
 def cmd_evaluate(args) -> dict:

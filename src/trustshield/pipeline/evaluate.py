@@ -11,6 +11,7 @@ from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.artifact import TrainedModel
 from trustshield.pipeline.scoring import COMPONENT_NAMES, score_batch
+from trustshield.store import alert_id
 
 TOP_IMPORTANCE = 15
 EXAMPLES = 3
@@ -34,7 +35,7 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
         if len(scored.flagged):
             gap = scored.attributions.total() - scored.decision.suspicion[scored.flagged]
             sum_error = max(sum_error, float(np.abs(gap).max()))
-        parts["examples"].extend(_example_candidates(scored, batch))
+        parts["examples"].extend(_example_candidates(scored, batch, model.model_id, source.sha256))
         if progress:
             progress(len(batch.frame) + batch.rejected_rows)
     suspicion = np.concatenate(parts["suspicion"])
@@ -79,8 +80,9 @@ def _figures(model, source, suspicion, actions, labels, mean_abs, examples) -> d
     }
 
 
-def _example_candidates(scored, batch) -> list[dict]:
-    """The highest-suspicion alert of each (component, category) pair in this batch."""
+def _example_candidates(scored, batch, model_id: str, source_sha256: str) -> list[dict]:
+    """The highest-suspicion alert of each (component, category) pair in this batch, with
+    the id ``detect`` gives it in the store."""
     out = {}
     names = scored.attributions.feature_names
     for i, row in enumerate(scored.flagged):
@@ -90,7 +92,8 @@ def _example_candidates(scored, batch) -> list[dict]:
         score = float(scored.decision.suspicion[row])
         if key not in out or score > out[key]["suspicion"]:
             values = batch.frame.iloc[row]
-            out[key] = {"alert_id": f"line-{int(batch.lines[row])}", "row": int(batch.lines[row]),
+            line = int(batch.lines[row])
+            out[key] = {"alert_id": alert_id(model_id, source_sha256, line), "row": line,
                         "suspicion": score, "category": str(scored.categories[i]),
                         "technique": str(scored.techniques[i]),
                         "component": COMPONENT_NAMES[key[0]], "rationale": str(scored.rationales[i]),

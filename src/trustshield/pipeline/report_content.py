@@ -28,7 +28,7 @@ def report_content(model: TrainedModel, figures: dict) -> dict:
         "roc": figures["roc"],
         "feature_importance": figures["feature_importance"],
         "example_alerts": figures["example_alerts"],
-        "attribution_unit": "hybrid scale: 1 = a component's operating point",
+        "attribution_unit": "hybrid units, 1 = operating point",
         "ceilings": ceilings(figures),
         "evidence": [e.as_dict() for e in performance_evidence(figures)],
     }
