@@ -117,3 +117,16 @@ def test_state_round_trips_through_plain_json(factory, traffic):
     state = json.loads(json.dumps(detector.to_dict()))
     restored = detector_from_dict(state)
     np.testing.assert_allclose(restored.suspicion(X), detector.suspicion(X), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("scaling", ["quantile", "minmax"])
+def test_prototype_reference_reads_a_profile_back_in_feature_units(traffic, scaling):
+    X, labels, _ = traffic
+    normal = X[labels == "normal"]
+    detector = NormalPrototypeDetector(n_prototypes=len(normal), scaling=scaling,
+                                       categorical=CATEGORICAL, log_features=("bytes", "count"))
+    detector.fit(normal)
+    explained = detector.explain(normal)
+    # every normal row is its own prototype: distance 0, and the profile is the row itself
+    assert np.abs(explained.total()).max() < 1e-9
+    np.testing.assert_allclose(explained.reference, normal.to_numpy(), rtol=1e-9, atol=1e-9)

@@ -58,3 +58,14 @@ def test_only_the_cells_that_appear_are_formatted():
 def test_no_rows_gives_no_lines():
     out, asked = lines(np.empty((0, 4)))
     assert out.shape == (0,) and asked == []
+
+
+def test_a_compared_row_names_its_reference_instead_of_the_population():
+    values = np.array([[2.0, 1.0, 0.0, 0.0], [2.0, 1.0, 0.0, 0.0]])
+    compared = np.array([[7.0, 2.0, 0.0, 0.0], [np.nan] * 4])
+    out = rationales(headlines=np.array(["h", "h"], dtype=object),
+                     attributions=Attributions(NAMES, values, np.zeros(2), compared),
+                     X=np.zeros((2, 4)), shown=lambda j, rows: [f"v{j}" for _ in rows],
+                     reference=reference(), encoded_text=lambda j, v: [f"p{x:g}" for x in v])
+    assert out[0] == "h: count v0, nearest normal profile p7; service v1, nearest normal profile p2"
+    assert out[1] == "h: count v0, normal median 2.5; service v1, 75.0 % of normal"

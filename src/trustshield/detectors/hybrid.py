@@ -94,6 +94,7 @@ class HybridDetector:
         winner = scaled.argmax(axis=1)
         values = np.zeros((len(X), len(self.feature_names_)))
         base = np.zeros(len(X))
+        reference = np.full(values.shape, np.nan)
         for i, component in enumerate(self.components):
             rows = np.flatnonzero(winner == i)
             if len(rows) == 0:
@@ -101,7 +102,9 @@ class HybridDetector:
             part = component.explain(X.iloc[rows])
             values[rows] = part.values / self.spread_[i]
             base[rows] = (part.base - self.center_[i]) / self.spread_[i]
-        return Attributions(self.feature_names_, values, base)
+            if part.reference is not None:
+                reference[rows] = part.reference
+        return Attributions(self.feature_names_, values, base, reference)
 
     def get_params(self) -> dict:
         return {"n_folds": self.n_folds, "seed": self.seed}

@@ -22,18 +22,18 @@ class Attributions:
 
     ``values`` has shape (n, n_features), ``base`` shape (n,); for every row
     ``base + values.sum(axis=1)`` equals the detector's suspicion (to 1e-6). Positive
-    values push towards "suspicious", negative towards "normal".
+    values push towards "suspicious", negative towards "normal". ``reference`` (n,
+    n_features), when a detector explains by comparison, holds what each row was compared
+    with, in encoded feature units (NaN rows: no comparison).
     """
 
     feature_names: tuple[str, ...]
     values: np.ndarray
     base: np.ndarray
+    reference: np.ndarray | None = None
 
     def total(self) -> np.ndarray:
         return self.base + self.values.sum(axis=1)
-
-    def take(self, rows: np.ndarray) -> Attributions:
-        return Attributions(self.feature_names, self.values[rows], self.base[rows])
 
 
 @runtime_checkable

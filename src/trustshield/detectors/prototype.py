@@ -112,6 +112,7 @@ class NormalPrototypeDetector:
             self.block_sq_[j] = (block ** 2).sum(axis=1)
             start += self.n_levels_[j]
         self.prototype_sq_ = (self.prototypes_ ** 2).sum(axis=1)
+        self.profiles_ = self._profiles()
 
     def _parts(self, matrix: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Scaled numeric block (n, p) and, per categorical feature, level codes (n,) where
@@ -163,7 +164,32 @@ class NormalPrototypeDetector:
         numeric, codes = self._parts(check_columns(self, X))
         nearest, _ = self._nearest(numeric, codes)
         return Attributions(self.feature_names_, self._terms(numeric, codes, nearest),
-                            np.zeros(len(numeric)))
+                            np.zeros(len(numeric)), reference=self.profiles_[nearest])
+
+    def _profiles(self) -> np.ndarray:
+        """Every prototype in encoded feature units, (k, d): numeric features read back
+        through the scaling (the normal value nearest that rank, or min-max inverse),
+        categorical ones as the profile's most common level."""
+        nearest = np.arange(len(self.prototypes_))
+        scaled = self.numeric_protos_[nearest]
+        if self.scaling == "minmax":
+            numeric = self.low_ + scaled * self.span_
+        else:
+            numeric = np.empty_like(scaled)
+            for j, (levels, ranks) in enumerate(zip(self.levels_, self.ranks_)):
+                mid = (ranks[:-1] + ranks[1:]) / 2
+                upper = np.clip(np.searchsorted(mid, scaled[:, j]), 1, len(mid) - 1) if len(mid) > 1 \
+                    else np.zeros(len(scaled), dtype=np.intp)
+                lower = np.maximum(upper - 1, 0)
+                closer = np.abs(mid[lower] - scaled[:, j]) <= np.abs(mid[upper] - scaled[:, j])
+                numeric[:, j] = levels[np.where(closer, lower, upper)]
+        logs = self.is_log_[~self.is_categorical_]
+        numeric[:, logs] = np.expm1(numeric[:, logs])
+        out = np.empty((len(nearest), len(self.feature_names_)))
+        out[:, ~self.is_categorical_] = numeric
+        for j, block in zip(np.flatnonzero(self.is_categorical_), self.category_protos_):
+            out[:, j] = block[:-1].argmax(axis=0)[nearest]
+        return out
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")

@@ -1,7 +1,9 @@
 """One line a SOC analyst can read, from an alert's exact attributions.
 
-"Probe (T1046 Network Service Discovery), unlike normal traffic: dst_host_diff_srv_rate
-0.91, normal median 0.02; count 511, normal median 2; service private, 1.5 % of normal"
+"Probe (T1046 Network Service Discovery): dst_host_diff_srv_rate 0.91, normal median
+0.02; service private, 1.5 % of normal" — or, when the novelty component set the score,
+"DoS (T1499 Endpoint Denial of Service), unlike normal traffic: count 510, nearest normal
+profile 2; srv_count 510, nearest normal profile 2"
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ MIN_SHARE = 0.1
 
 
 def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarray,
-               shown, reference: NormalReference) -> np.ndarray:
+               shown, reference: NormalReference, encoded_text=None) -> np.ndarray:
     """One line per row (m,): headline, then each top feature with its value and what
     normal looks like. ``X`` (m, d) holds encoded values; ``shown(j, rows)`` returns
-    feature j of those rows as text (only cells that appear in a line are formatted)."""
+    feature j of those rows as text (only cells that appear in a line are formatted).
+    Where the attributions compare a row with a reference (``attributions.reference``,
+    e.g. the nearest normal profile), that reference value is named instead of the
+    population's, through ``encoded_text(j, values)``."""
     values = attributions.values
     m, names = len(values), attributions.feature_names
     if m == 0:
@@ -36,7 +41,15 @@ def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarr
     for j in np.unique(order[keep]):
         at = keep & (order == j)
         rows = np.flatnonzero(at.any(axis=1))
-        texts = [reference.describe(names[j], X[i, j], t) for i, t in zip(rows, shown(j, rows))]
-        pieces[at] = texts
+        normal = np.empty(len(rows), dtype=object)
+        compared = np.zeros(len(rows), dtype=bool)
+        if attributions.reference is not None and encoded_text is not None:
+            compared = ~np.isnan(attributions.reference[rows, j])
+            distinct, where = np.unique(attributions.reference[rows[compared], j], return_inverse=True)
+            texts = np.array([f"nearest normal profile {t}" for t in encoded_text(j, distinct)],
+                             dtype=object)
+            normal[compared] = texts[where] if len(distinct) else []
+        normal[~compared] = [reference.normal_text(names[j], X[i, j]) for i in rows[~compared]]
+        pieces[at] = [f"{names[j]} {t}, {n}" for t, n in zip(shown(j, rows), normal)]
     return np.array([f"{h}: " + "; ".join(p for p in row if p) for h, row in zip(headlines, pieces)],
                     dtype=object)

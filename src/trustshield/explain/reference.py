@@ -17,12 +17,8 @@ class NormalReference:
                        for c, shares in self.share_.items()}
         return self
 
-    def describe(self, feature: str, value: float, shown: str) -> str:
-        """'count 511, normal median 2' or 'service private, 1.5 % of normal'."""
-        return f"{feature} {shown}, {self.normal_text(feature, value)}"
-
     def normal_text(self, feature: str, value: float) -> str:
-        """What normal looks like for this feature (and, for a category, this value)."""
+        """'normal median 2', or for a category value '1.5 % of normal'."""
         key = (feature, float(value) if feature in self.share_ else None)
         cache = self.__dict__.setdefault("_texts", {})
         if key not in cache:

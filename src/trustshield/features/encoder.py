@@ -54,6 +54,14 @@ class FeatureEncoder:
             return [f"{v:g}" for v in values]
         return [str(v) for v in values]
 
+    def format_encoded(self, name: str, values) -> list[str]:
+        """Encoded values of one feature as text: category names, whole numbers rounded."""
+        if name in self.categories_:
+            return [self.categories_[name][int(v)] for v in values]
+        if self.spec.column(name).type in ("integer", "binary"):
+            return [str(int(round(v))) for v in values]
+        return [f"{v:.3g}" for v in values]
+
     def describe_features(self) -> list[dict]:
         """{name, type, categories} per feature, in model order (for stores and readers)."""
         return [{"name": c.name, "type": c.type, "categories": list(self.categories_.get(c.name, ()))}

@@ -49,6 +49,7 @@ def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
     texts = rationales(
         headlines=_headlines(model, categories, techniques, winner[flagged]),
         attributions=attributions, X=encoded, reference=model.reference,
+        encoded_text=lambda j, values: model.encoder.format_encoded(attributions.feature_names[j], values),
         shown=lambda j, rows: model.encoder.format(
             attributions.feature_names[j], raw[attributions.feature_names[j]].to_numpy()[rows]))
     return ScoredBatch(decision, winner, flagged, attributions, categories, techniques,

@@ -23,7 +23,7 @@ from trustshield.ingest.validate import RowProblem
 
 DEFAULT_STORE = "trustshield.duckdb"
 #: DuckDB's buffer pool; written batches are flushed to the file instead of held in memory
-MEMORY_LIMIT = os.environ.get("TRUSTSHIELD_STORE_MEMORY", "256MB")
+MEMORY_LIMIT = os.environ.get("TRUSTSHIELD_STORE_MEMORY", "512MB")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
