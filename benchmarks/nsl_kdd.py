@@ -27,7 +27,7 @@ from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.evaluate import evaluate
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
-from trustshield.specs import load_spec
+from trustshield.specs import load_spec, read_spec_text
 
 TRAIN, TEST_PLUS, TEST_21 = "KDDTrain+_20Percent.txt", "KDDTest+.txt", "KDDTest-21.txt"
 #: Tavallaee et al. 2009, accuracy (%) of learners trained on the full KDDTrain+
@@ -44,8 +44,7 @@ def read(spec, name: str) -> tuple[pd.DataFrame, str]:
 
 def trustshield_run(spec, frames) -> tuple[dict, dict]:
     """Train once on the training file, then evaluate each test file once."""
-    from importlib import resources
-    spec_text = (resources.files("trustshield.specs") / "nsl-kdd.yaml").read_text()
+    spec_text, _ = read_spec_text("nsl-kdd")
     model = train(frames[TRAIN][0], spec, spec_text, config=TrainConfig(),
                   provenance={"data": {"name": TRAIN, "sha256": frames[TRAIN][1]}})
     model.manifest = {"model_id": "benchmark", "detector": "hybrid(gbdt, prototype)"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -60,10 +61,10 @@ def _source(args, spec):
 def cmd_train(args) -> None:
     from trustshield.pipeline.artifact import save_model
     from trustshield.pipeline.train import train
-    from trustshield.specs import load_spec
+    from trustshield.specs import read_spec_text, spec_from_text
 
-    spec = load_spec(args.spec)
-    spec_text = _spec_text(args.spec)
+    spec_text, origin = read_spec_text(args.spec)
+    spec = spec_from_text(spec_text, origin)
     source = _source(args, spec)
     with row_progress("reading", count_rows(source.path, spec.header)) as advance:
         frames = []
@@ -102,7 +103,7 @@ def cmd_detect(args) -> None:
             output.print(f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}")
 
 
-def cmd_evaluate(args) -> dict:
+def cmd_evaluate(args) -> None:
     figures = _evaluate(args)
     m = figures["metrics"]
     output.print(f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
@@ -112,7 +113,10 @@ def cmd_evaluate(args) -> dict:
         output.print(f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
                       f"{row['detection_rate']:.3f}")
     if args.json:
-        Path(args.json).write_text(__import__("json").dumps(figures, indent=2))
+        target = Path(args.json)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(json.dumps(figures, indent=2))
+        partial.replace(target)
 
 
 def cmd_report(args) -> None:
@@ -133,12 +137,3 @@ def _evaluate(args, with_model: bool = False):
     with row_progress("evaluating", count_rows(source.path, model.spec.header)) as advance:
         figures = evaluate(model, source, progress=advance)
     return (model, figures) if with_model else figures
-
-
-def _spec_text(spec_arg: str) -> str:
-    from importlib import resources
-
-    path = Path(spec_arg)
-    if path.is_file():
-        return path.read_text(encoding="utf-8")
-    return (resources.files("trustshield.specs") / f"{spec_arg}.yaml").read_text(encoding="utf-8")

@@ -52,7 +52,7 @@ def held_out_scores(hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray,
     scores = {}
     for kind, group in groups:
         held = (labels if kind == "name" else categories) == group
-        sup = clone(hybrid.supervised).fit(X[~held], labels[~held], categories[~held])
+        sup = clone(hybrid.supervised).fit(X[~held], labels[~held])  # scores only: no category head
         scores[(kind, group)] = np.column_stack([sup.suspicion(X[held]),
                                                  hybrid.novelty.suspicion(X[held])])
     return scores

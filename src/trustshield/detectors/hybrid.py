@@ -39,7 +39,7 @@ class HybridDetector:
         selection protocol replaces them through :meth:`set_operating_points`.
         """
         attack = attack_mask(y)
-        self.normal_oof_ = self.out_of_fold(X, y, categories)[~attack]
+        self.normal_oof_ = self.out_of_fold(X, y)[~attack]
         self.supervised.fit(X, y, categories)
         self.novelty.fit(X, y)
         self.feature_names_ = tuple(X.columns)
@@ -47,7 +47,7 @@ class HybridDetector:
         self.set_operating_points(np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0))
         return self
 
-    def out_of_fold(self, X: pd.DataFrame, y, categories=None) -> np.ndarray:
+    def out_of_fold(self, X: pd.DataFrame, y) -> np.ndarray:
         """Component scores (n, 2) for every training row from models that did not see it;
         the novelty component is fitted on the normal rows of the other folds only."""
         from sklearn.model_selection import StratifiedKFold  # training only
@@ -57,8 +57,7 @@ class HybridDetector:
         folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
         for train, held in folds.split(X, attack):
             fold_y = np.asarray(y)[train]
-            fold_cats = None if categories is None else np.asarray(categories)[train]
-            sup = clone(self.supervised).fit(X.iloc[train], fold_y, fold_cats)
+            sup = clone(self.supervised).fit(X.iloc[train], fold_y)  # scores only: no category head
             nov = clone(self.novelty).fit(X.iloc[train], fold_y)
             scores[held, 0] = sup.suspicion(X.iloc[held])
             scores[held, 1] = nov.suspicion(X.iloc[held])

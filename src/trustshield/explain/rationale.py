@@ -41,15 +41,22 @@ def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarr
     for j in np.unique(order[keep]):
         at = keep & (order == j)
         rows = np.flatnonzero(at.any(axis=1))
-        normal = np.empty(len(rows), dtype=object)
-        compared = np.zeros(len(rows), dtype=bool)
-        if attributions.reference is not None and encoded_text is not None:
-            compared = ~np.isnan(attributions.reference[rows, j])
-            distinct, where = np.unique(attributions.reference[rows[compared], j], return_inverse=True)
-            texts = np.array([f"nearest normal profile {t}" for t in encoded_text(j, distinct)],
-                             dtype=object)
-            normal[compared] = texts[where] if len(distinct) else []
-        normal[~compared] = [reference.normal_text(names[j], X[i, j]) for i in rows[~compared]]
+        normal = _normal_texts(j, rows, attributions, X, reference, encoded_text)
         pieces[at] = [f"{names[j]} {t}, {n}" for t, n in zip(shown(j, rows), normal)]
     return np.array([f"{h}: " + "; ".join(p for p in row if p) for h, row in zip(headlines, pieces)],
                     dtype=object)
+
+
+def _normal_texts(j, rows, attributions, X, reference, encoded_text) -> np.ndarray:
+    """For feature j of the given rows: the nearest normal profile's value where the row
+    was compared with one, else the normal population's median or category share."""
+    normal = np.empty(len(rows), dtype=object)
+    compared = np.zeros(len(rows), dtype=bool)
+    if attributions.reference is not None and encoded_text is not None:
+        compared = ~np.isnan(attributions.reference[rows, j])
+        distinct, where = np.unique(attributions.reference[rows[compared], j], return_inverse=True)
+        texts = np.array([f"nearest normal profile {t}" for t in encoded_text(j, distinct)], dtype=object)
+        normal[compared] = texts[where] if len(distinct) else []
+    name = attributions.feature_names[j]
+    normal[~compared] = [reference.normal_text(name, X[i, j]) for i in rows[~compared]]
+    return normal

@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
-
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import HybridDetector, detector_from_dict
 from trustshield.errors import ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
-from trustshield.specs import DatasetSpec, parse_spec
+from trustshield.specs import DatasetSpec, spec_from_text
 
 FILES = ("model.json", "spec.yaml")
 
@@ -86,7 +84,7 @@ def load_model(folder: str | Path) -> TrainedModel:
             raise ModelIntegrityError(f"{path}: sha256 {actual} does not match the manifest "
                                       f"({manifest['files'].get(name)}); the model was altered")
     spec_text = (folder / "spec.yaml").read_text(encoding="utf-8")
-    spec = parse_spec(yaml.safe_load(spec_text), origin=str(folder / "spec.yaml"))
+    spec = spec_from_text(spec_text, str(folder / "spec.yaml"))
     state = json.loads((folder / "model.json").read_text())
     return TrainedModel(spec=spec, spec_text=spec_text,
                         encoder=FeatureEncoder.from_dict(spec, state["encoder"]),

@@ -1,4 +1,4 @@
-"""Evaluate a trained model on labelled data and assemble the trust report's content."""
+"""Evaluate a trained model on labelled data: the figures the trust report shows."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 from trustshield.specs.dataset_spec import (ColumnSpec, DatasetSpec, Predicate, Relation,
                                             SourceFile)
-from trustshield.specs.loading import builtin_spec_names, load_spec, parse_spec
+from trustshield.specs.loading import (builtin_spec_names, load_spec, parse_spec,
+                                      read_spec_text, spec_from_text)
 
 __all__ = ["ColumnSpec", "DatasetSpec", "Predicate", "Relation", "SourceFile",
-           "builtin_spec_names", "load_spec", "parse_spec"]
+           "builtin_spec_names", "load_spec", "parse_spec", "read_spec_text", "spec_from_text"]

@@ -24,19 +24,27 @@ def builtin_spec_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_spec(name_or_path: str | Path) -> DatasetSpec:
-    """Load a built-in spec by name, or a YAML file by path; validate it fully."""
+def read_spec_text(name_or_path: str | Path) -> tuple[str, str]:
+    """(YAML text, where it came from) for a spec path or a built-in spec name."""
     path = Path(name_or_path)
     if path.is_file() or path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise SpecError(f"spec file not found: {path}")
-        text, origin = path.read_text(encoding="utf-8"), str(path)
-    elif str(name_or_path) in builtin_spec_names():
+        return path.read_text(encoding="utf-8"), str(path)
+    if str(name_or_path) in builtin_spec_names():
         res = resources.files("trustshield.specs") / f"{name_or_path}.yaml"
-        text, origin = res.read_text(encoding="utf-8"), f"built-in spec {name_or_path}"
-    else:
-        raise SpecError(f"unknown spec {str(name_or_path)!r}: expected a YAML path or one of "
-                        f"{builtin_spec_names()}")
+        return res.read_text(encoding="utf-8"), f"built-in spec {name_or_path}"
+    raise SpecError(f"unknown spec {str(name_or_path)!r}: expected a YAML path or one of "
+                    f"{builtin_spec_names()}")
+
+
+def load_spec(name_or_path: str | Path) -> DatasetSpec:
+    """Load a built-in spec by name, or a YAML file by path; validate it fully."""
+    return spec_from_text(*read_spec_text(name_or_path))
+
+
+def spec_from_text(text: str, origin: str) -> DatasetSpec:
+    """Parse and validate spec YAML; ``origin`` names it in error messages."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
