@@ -38,6 +38,10 @@ class Evidence:
     status: str
     principles: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"Evidence status must be one of {STATUSES}, got {self.status!r}")
+
     def as_dict(self) -> dict:
         return {"check": self.check, "metric": self.metric, "value": self.value,
                 "threshold": self.threshold, "status": self.status,

@@ -30,3 +30,11 @@ def test_missing_figures_are_not_evidenced():
 
 def test_every_piece_of_evidence_names_principles():
     assert all(e.principles for e in performance_evidence(figures()))
+
+
+def test_an_unknown_status_is_refused():
+    import pytest
+    from trustshield.records import Evidence
+
+    with pytest.raises(ValueError, match="not_evidenced"):
+        Evidence("detection", "accuracy", 0.9, 0.9, "passed")

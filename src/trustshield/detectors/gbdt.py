@@ -90,12 +90,6 @@ class GradientBoostedDetector:
         proba = self.category_booster_.predict(check_columns(self, X), num_threads=self.n_threads)
         return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
 
-    def importance(self) -> dict[str, float]:
-        """Total split gain per feature (for model cards; not an explanation)."""
-        check_fitted(self, "importance")
-        gain = self.booster_.feature_importance(importance_type="gain")
-        return dict(zip(self.feature_names_, map(float, gain)))
-
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
         state = {"kind": "gbdt", "params": self.get_params(),
