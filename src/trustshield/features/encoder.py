@@ -46,10 +46,10 @@ class FeatureEncoder:
         return pd.DataFrame(columns, index=frame.index)
 
     def format(self, name: str, values) -> list[str]:
-        """Raw values of one feature as people write them (511, not 511.0)."""
+        """Raw values of one feature as people write them (511, not 511.0; 'missing')."""
         kind = self.spec.column(name).type
         if kind in ("integer", "binary"):
-            return [str(int(v)) for v in values]
+            return ["missing" if v != v else str(int(v)) for v in values]
         if kind in ("real", "rate"):
             return [f"{v:g}" for v in values]
         return [str(v) for v in values]

@@ -1,0 +1,1 @@
+"""Robustness evaluators: poisoning, noise and missing values (evasion comes with the red-team gate)."""
