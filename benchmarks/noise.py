@@ -36,7 +36,7 @@ PROTOCOL = " ".join(line.strip() for line in __doc__.split("Protocol:")[1].strip
 
 def read(spec, name: str) -> tuple[pd.DataFrame, str]:
     source = TableSource(resolve_data(f"nsl-kdd:{name}"), spec)
-    return pd.concat([b.frame for b in source], ignore_index=True), source.sha256
+    return source.read_all(), source.sha256
 
 
 def print_table(result: dict) -> None:

@@ -39,7 +39,7 @@ TARGETS = "KDDTest+ accuracy ≥ 0.90 with FPR ≤ 0.06; KDDTest-21 macro-F1 ≥
 
 def read(spec, name: str) -> tuple[pd.DataFrame, str]:
     source = TableSource(resolve_data(f"nsl-kdd:{name}"), spec)
-    return pd.concat([b.frame for b in source], ignore_index=True), source.sha256
+    return source.read_all(), source.sha256
 
 
 def trustshield_run(spec, frames) -> tuple[dict, dict]:

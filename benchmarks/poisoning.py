@@ -28,7 +28,7 @@ TRAIN, TEST = "KDDTrain+_20Percent.txt", "KDDTest+.txt"
 
 def read(spec, name: str) -> tuple[pd.DataFrame, str]:
     source = TableSource(resolve_data(f"nsl-kdd:{name}"), spec)
-    return pd.concat([b.frame for b in source], ignore_index=True), source.sha256
+    return source.read_all(), source.sha256
 
 
 def print_table(study: dict) -> None:

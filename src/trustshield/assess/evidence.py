@@ -8,6 +8,8 @@ from __future__ import annotations
 from trustshield.records import Evidence
 
 ROBUSTNESS = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (accuracy)")
+#: for resilience to noise, missing values and poisoning
+RESILIENCE = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (robustness)")
 TRANSPARENCY = ("OECD: transparency and explainability", "EU AI Act Art. 13")
 ACCOUNTABILITY = ("OECD: accountability", "EU AI Act Art. 10 (data governance)")
 

@@ -71,6 +71,11 @@ class TableSource:
             self._handle(checked)
             yield Batch(checked.frame, checked.lines, checked.problems, checked.rejected_rows)
 
+    def read_all(self) -> pd.DataFrame:
+        """Every valid row as one frame (training, benchmarks); detection streams batches."""
+        frames = [batch.frame for batch in self]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def _as_written(self, problems: tuple[RowProblem, ...]) -> tuple[RowProblem, ...]:
         """Quote each rejected field as the file holds it (pandas may have parsed it)."""
         wanted = {p.line for p in problems}

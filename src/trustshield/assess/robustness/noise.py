@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trustshield.assess.evidence import RESILIENCE
 from trustshield.assess.performance import binary_metrics
 from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.scoring import score_batch
@@ -46,7 +47,6 @@ ACTIONS = (ALERT, REVIEW, ALLOW)
 RATE_SCALE = 0.1
 #: finest resolution looked for when inferring how a real or rate column was recorded
 MAX_DECIMALS = 6
-ROBUSTNESS = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (robustness)")
 #: share of decisions allowed to change at 5 % measurement noise
 BARS = {"noise_level": 0.05, "max_changed_share": 0.05}
 
@@ -204,7 +204,7 @@ def noise_evidence(study: dict) -> list[Evidence]:
         f"share of decisions changed at {BARS['noise_level']:.0%} measurement noise",
         changed, BARS["max_changed_share"],
         "not_evidenced" if changed is None else ("pass" if changed <= BARS["max_changed_share"] else "fail"),
-        ROBUSTNESS)
+        RESILIENCE)
     missing = study.get("missing", [])
     if not missing:
         status, value = "not_evidenced", None
@@ -216,7 +216,7 @@ def noise_evidence(study: dict) -> list[Evidence]:
         "missing-value handling",
         "records with missing values whose suspicion is not finite (fails too when "
         "score_batch cannot score a frame with missing values)",
-        value, 0.0, status, ROBUSTNESS)
+        value, 0.0, status, RESILIENCE)
     return [stability, handling]
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from trustshield.assess.evidence import RESILIENCE
 from trustshield.assess.performance import binary_metrics, detection_by
 from trustshield.detectors import GradientBoostedDetector
 from trustshield.features import FeatureEncoder
@@ -34,7 +35,6 @@ SANITISER_FOLDS = 5
 #: largest acceptable drop in test detection rate after 5 % random label flips
 MAX_DETECTION_DROP = 0.05
 EVIDENCE_RATE = 0.05
-PRINCIPLES = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (robustness)")
 
 
 def flip_labels(labels: np.ndarray, categories: np.ndarray, *, rate: float,
@@ -209,4 +209,4 @@ def poisoning_evidence(study: dict) -> list[Evidence]:
 def _at_most(check: str, metric: str, value) -> Evidence:
     status = "not_evidenced" if value is None else ("pass" if value <= MAX_DETECTION_DROP else "fail")
     return Evidence(check, metric, None if value is None else float(value), MAX_DETECTION_DROP,
-                    status, PRINCIPLES)
+                    status, RESILIENCE)
