@@ -7,7 +7,9 @@
     ├── NotFittedError          a model or policy was used before fit
     ├── ModelIntegrityError     a model artifact is missing, altered or of the wrong kind
     ├── StoreError              the alert store cannot do what was asked (unknown alert, …)
-    └── PermissionDenied        the operator lacks the role an action needs
+    ├── ConfigError             the operator configuration (roles) is malformed or unsafe
+    └── PermissionDenied        the operator lacks the role an action needs, or declared no
+                                purpose, or named a model outside the local registry
 
 Messages say what was expected and what arrived.
 """
@@ -43,8 +45,13 @@ class StoreError(TrustShieldError):
     """The alert store cannot do what was asked."""
 
 
+class ConfigError(TrustShieldError):
+    """The operator configuration file is malformed, names an unknown role, or is unsafe."""
+
+
 class PermissionDenied(TrustShieldError):
-    """The operator lacks the role an action requires."""
+    """The operator lacks the role an action requires, or a gated action was refused
+    (no declared purpose, a model outside the local registry)."""
 
 
 NOT_FITTED = "{name} is not fitted yet: call fit(X, y) on training data before {method}()"

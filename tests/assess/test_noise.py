@@ -7,71 +7,22 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from trustshield.assess.robustness.noise import (add_measurement_noise, decision_stability,
                                                  drop_features, noise_evidence, noise_study)
 from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.records import Evidence
-from trustshield.specs import parse_spec
+from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 
-SPEC_TEXT = """\
-name: tiny-flows
-columns:
-  - {name: n, type: integer, unit: bytes, min: 0, max: 1000, attacker: increase}
-  - {name: t, type: integer, unit: s, min: 0, attacker: increase}
-  - {name: r, type: rate, attacker: any}
-  - {name: e, type: rate, attacker: any}
-  - {name: b, type: binary}
-  - {name: p, type: categorical, values: [tcp, udp, icmp]}
-  - {name: label, type: label}
-  - {name: difficulty, type: integer, role: metadata, min: 0, max: 21}
-relations:
-  - {kind: implies, name: icmp sends nothing, if: {column: p, in: [icmp]}, then: {column: n, equals: 0}}
-  - {kind: sum_at_most, name: one window, columns: [r, e], limit: 1.0, tolerance: 0.0}
-label:
-  column: label
-  normal: normal
-  categories:
-    DoS: {technique: T1499, attacks: [flood]}
-    Probe: {technique: T1046, attacks: [scan, sweep]}
-techniques:
-  T1499: Endpoint Denial of Service
-  T1046: Network Service Discovery
-"""
-SPEC = parse_spec(yaml.safe_load(SPEC_TEXT))
+SPEC = FLOWS_SPEC
+SPEC_TEXT = FLOWS_SPEC_TEXT
 UNTOUCHED = ["b", "p", "label", "difficulty"]
-
-
-def synthetic_frame(seed: int = 0) -> pd.DataFrame:
-    """300 validated records: normal tcp/udp traffic, an icmp flood and two probes; some
-    counters sit at their upper bound and some rate pairs sum to exactly 1."""
-    rng = np.random.default_rng(seed)
-    labels = np.array(["normal"] * 180 + ["flood"] * 40 + ["scan"] * 40 + ["sweep"] * 40, dtype=object)
-    n = len(labels)
-    proto = np.where(labels == "flood", "icmp",
-                     np.where(labels == "normal", rng.choice(["tcp", "udp"], n), "tcp"))
-    size = np.where(labels == "normal", rng.integers(100, 1001, n), rng.integers(0, 50, n))
-    r = np.where(labels == "scan", rng.uniform(0.6, 1, n), rng.uniform(0, 0.5, n)).round(3)
-    raw = pd.DataFrame({
-        "n": np.where(proto == "icmp", 0, size),
-        "t": rng.integers(0, 30, n),
-        "r": r,
-        "e": np.where(labels == "sweep", (1 - r).round(3), 0.0),
-        "b": (labels == "sweep").astype(int),
-        "p": proto,
-        "label": labels,
-        "difficulty": rng.integers(0, 22, n),
-    })
-    checked = check_frame(raw, SPEC, file="synthetic", lines=np.arange(1, n + 1))
-    assert checked.rejected_rows == 0, checked.problems[:3]
-    return checked.frame
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return synthetic_frame()
+    return synthetic_flows()
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +126,7 @@ def test_drop_features_sets_the_share_of_cells_to_nan_only_in_chosen_columns(fra
 def test_drop_features_defaults_to_every_numeric_feature(frame):
     holed = drop_features(frame, SPEC, rate=0.05, seed=1)
     numeric = [c.name for c in SPEC.features if c.is_numeric]
-    assert set(numeric) == {"n", "t", "r", "e", "b"}
+    assert set(numeric) == {"n", "t", "r", "e", "w", "b"}
     assert holed[numeric].isna().to_numpy().sum() == round(0.05 * len(frame) * len(numeric))
     assert not holed[["p", "label", "difficulty"]].isna().to_numpy().any()
 
@@ -246,7 +197,7 @@ def test_study_is_json_able_and_evidence_reads_it(model, frame):
     direct = decision_stability(model, frame, add_measurement_noise(frame, SPEC, level=0.05, seed=0))
     assert {k: study["noise"][1][k] for k in direct} == json.loads(json.dumps(direct))
     missing = study["missing"][0]
-    assert missing["missing_values"] == round(0.05 * len(frame) * 5)
+    assert missing["missing_values"] == round(0.05 * len(frame) * 6)
     assert 0 < missing["rows_with_missing"] <= missing["missing_values"]
     evidence = noise_evidence(study)
     assert all(isinstance(e, Evidence) for e in evidence)

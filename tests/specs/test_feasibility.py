@@ -80,3 +80,15 @@ def test_batches_report_each_row_on_its_own(records):
 def test_mismatched_batches_are_an_error(records):
     with pytest.raises(DataError, match="originals"):
         infeasibility(SPEC, records.head(3), records.head(2))
+
+
+def test_values_off_the_recorded_resolution_are_refused(tcp_record):
+    """A byte count of 1e-30 or a rate of 0.333 could not come from the monitor, even though
+    each lies within a hair of a valid value; a model may still tell them apart."""
+    verdict = is_feasible(SPEC, tcp_record, edit(tcp_record, same_srv_rate=0.333))
+    assert [v.column for v in verdict.violations] == ["same_srv_rate"]
+    assert "with at most 2 decimals" in verdict.violations[0].reason
+    assert is_feasible(SPEC, tcp_record, edit(tcp_record, same_srv_rate=0.33))
+    original = {**tcp_record, "urgent": 0}
+    verdict = is_feasible(SPEC, original, edit(original, urgent=1e-30))
+    assert [v.column for v in verdict.violations] == ["urgent"]

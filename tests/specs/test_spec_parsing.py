@@ -200,3 +200,14 @@ def test_builtin_name_wins_over_a_same_named_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert os.path.isdir("nsl-kdd")
     assert load_spec("nsl-kdd").name == "nsl-kdd"
+
+
+@pytest.mark.parametrize("column, decimals", [(1, 2.5), (1, -1), (1, True), (0, 2)])
+def test_decimals_must_be_a_small_whole_number_on_a_real_or_rate_column(column, decimals):
+    raw = tiny()
+    raw["columns"][column]["decimals"] = decimals
+    with pytest.raises(SpecError, match="decimals"):
+        parse_spec(raw)
+    raw["columns"][1]["decimals"] = 2
+    if column == 1:
+        assert parse_spec(raw).column("err").decimals == 2

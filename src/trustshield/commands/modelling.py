@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--max-normal-fpr", type=float, default=TrainConfig.max_normal_fpr,
                    help="ceiling on the share of normal training records alerted "
                         f"(default {TrainConfig.max_normal_fpr})")
+    p.add_argument("--harden", action="append", choices=("monotone", "adversarial"), default=[],
+                   help="defence against feasible evasion (repeatable): monotone constraints on "
+                        "features an attacker can only move one way; adversarial training")
     _on_error(p)
     p.set_defaults(run=cmd_train)
 
@@ -59,8 +62,8 @@ def _source(args, spec):
 
 
 def cmd_train(args) -> None:
+    from trustshield.assess.robustness.hardening import train_hardened
     from trustshield.pipeline.artifact import save_model
-    from trustshield.pipeline.train import train
     from trustshield.specs import read_spec_text, spec_from_text
 
     spec_text, origin = read_spec_text(args.spec)
@@ -75,8 +78,9 @@ def cmd_train(args) -> None:
     provenance = {"data": {"name": source.path.name, "path": str(source.path),
                            "sha256": source.sha256, "rows": source.rows_read,
                            "rejected_rows": source.rejected_rows}}
-    model = train(frame, spec, spec_text, config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
-                  provenance=provenance, progress=step)
+    model = train_hardened(frame, spec, spec_text, defences=args.harden,
+                           config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
+                           provenance=provenance, progress=step)
     manifest = save_model(model, args.out)
     sel = model.training["selection"]
     step(f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "

@@ -2,7 +2,9 @@
 
 Suspicion is the binary model's raw margin (log-odds of "attack"). A second, small
 multiclass model names the attack category of a record; it is used for labelling alerts,
-not for scoring. The shape defaults (shallow trees) keep exact TreeSHAP fast enough to
+not for scoring. ``monotone`` maps feature names to +1 (suspicion never falls as the
+feature grows) or -1 (never rises): a hardening against attackers who can only move a
+feature one way. The shape defaults (shallow trees) keep exact TreeSHAP fast enough to
 explain every alert: its cost grows with trees × leaves × depth².
 """
 
@@ -21,13 +23,15 @@ class GradientBoostedDetector:
 
     def __init__(self, *, n_estimators: int = 60, num_leaves: int = 8, max_depth: int = 3,
                  learning_rate: float = 0.1, min_child_samples: int = 20,
-                 categorical: tuple[str, ...] = (), seed: int = 0, n_threads: int = 2):
+                 categorical: tuple[str, ...] = (), monotone: dict[str, int] | None = None,
+                 seed: int = 0, n_threads: int = 2):
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
         self.max_depth = max_depth
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
         self.categorical = tuple(categorical)
+        self.monotone = dict(monotone or {})
         self.seed = seed
         self.n_threads = n_threads
 
@@ -49,7 +53,10 @@ class GradientBoostedDetector:
         target = attack_mask(y).astype(int)
         data = lgb.Dataset(matrix, target, feature_name=list(self.feature_names_),
                            categorical_feature=cats, free_raw_data=True)
-        self.booster_ = lgb.train(self._params(objective="binary"), data, self.n_estimators)
+        extra = {}
+        if self.monotone:
+            extra["monotone_constraints"] = [int(self.monotone.get(f, 0)) for f in self.feature_names_]
+        self.booster_ = lgb.train(self._params(objective="binary", **extra), data, self.n_estimators)
         self.classes_: tuple[str, ...] = ()
         if categories is not None:
             self._fit_categories(matrix, np.asarray(categories)[target == 1], target, cats)
@@ -113,5 +120,6 @@ class GradientBoostedDetector:
         return {"n_estimators": self.n_estimators, "num_leaves": self.num_leaves,
                 "max_depth": self.max_depth, "learning_rate": self.learning_rate,
                 "min_child_samples": self.min_child_samples,
-                "categorical": list(self.categorical), "seed": self.seed,
+                "categorical": list(self.categorical), "monotone": dict(self.monotone),
+                "seed": self.seed,
                 "n_threads": self.n_threads}

@@ -32,6 +32,9 @@ class TrainConfig:
     max_depth: int = 3
     n_threads: int = 2
     seed: int = 0
+    #: hardening: the supervised score never falls when an attacker moves a feature the
+    #: only way the spec lets them (``increase`` → +1, ``decrease`` → -1)
+    monotone: bool = False
 
 
 def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConfig) -> HybridDetector:
@@ -39,12 +42,19 @@ def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConf
     supervised = GradientBoostedDetector(
         n_estimators=config.n_estimators, num_leaves=config.num_leaves,
         max_depth=config.max_depth, categorical=encoder.categorical, seed=config.seed,
-        n_threads=config.n_threads)
+        n_threads=config.n_threads, monotone=monotone_directions(spec) if config.monotone else None)
     novelty = NormalPrototypeDetector(
         n_prototypes=config.n_prototypes, scaling=config.scaling,
         categorical_weight=config.categorical_weight,
         categorical=encoder.categorical, log_features=heavy_tailed, seed=config.seed)
     return HybridDetector(supervised, novelty, seed=config.seed)
+
+
+def monotone_directions(spec: DatasetSpec) -> dict[str, int]:
+    """+1 for numeric features an attacker can only increase, -1 for decrease-only ones."""
+    sign = {"increase": 1, "decrease": -1}
+    return {c.name: sign[c.attacker] for c in spec.features
+            if c.attacker in sign and c.type != "categorical"}
 
 
 def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: TrainConfig,

@@ -31,6 +31,7 @@ class ColumnSpec:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
+    decimals: int | None = None     # real / rate: recorded to this many decimals
     values: tuple[str, ...] = ()
     attacker: str = "fixed"
     description: str = ""
@@ -56,7 +57,8 @@ class ColumnSpec:
             return "0 or 1"
         lo, hi = self.bounds()
         kind = "an integer" if self.type == "integer" else "a number"
-        return f"{kind} in [{_fmt(lo)}, {_fmt(hi)}]"
+        grid = "" if self.decimals is None else f" with at most {self.decimals} decimals"
+        return f"{kind} in [{_fmt(lo)}, {_fmt(hi)}]{grid}"
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,10 @@ def _column_checks(col: ColumnSpec, before: pd.Series, after: pd.Series):
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(values) | (values < lo - TOLERANCE) | (values > hi + TOLERANCE)
         if col.type in ("integer", "binary"):
-            bad |= np.abs(values - np.round(values)) > TOLERANCE
+            bad |= values != np.round(values)       # exact: 1e-30 bytes is not 0 bytes
+        elif col.decimals is not None:
+            scaled = values * 10.0 ** col.decimals
+            bad |= np.abs(scaled - np.round(scaled)) > 1e-6
     yield bad, f"expected {col.expected()}"
     delta = values - pd.to_numeric(before, errors="coerce").to_numpy(dtype=float)
     if col.attacker == "fixed":

@@ -15,7 +15,8 @@ from trustshield.specs.dataset_spec import (ATTACKER_CONTROL, COLUMN_TYPES, PRED
                                             Predicate, Relation, SourceFile)
 
 TOP_KEYS = {"name", "description", "source", "columns", "relations", "label", "techniques"}
-COLUMN_KEYS = {"name", "type", "role", "unit", "min", "max", "values", "attacker", "description"}
+COLUMN_KEYS = {"name", "type", "role", "unit", "min", "max", "decimals", "values", "attacker",
+               "description"}
 
 
 def builtin_spec_names() -> list[str]:
@@ -101,11 +102,16 @@ def _column(raw: Any, where: str) -> ColumnSpec:
     lo, hi = (_number(raw.get(key), f"{where}: {key}") for key in ("min", "max"))
     if lo is not None and hi is not None and lo > hi:
         raise SpecError(f"{where}: min {lo} is greater than max {hi}")
+    decimals = raw.get("decimals")
+    if decimals is not None and (ctype not in ("real", "rate") or not isinstance(decimals, int)
+                                 or isinstance(decimals, bool) or not 0 <= decimals <= 12):
+        raise SpecError(f"{where}: decimals {decimals!r} must be a whole number 0-12 on a real "
+                        "or rate column (the resolution values are recorded with)")
     role = raw.get("role", "label" if ctype == "label" else "feature")
     if role not in ("feature", "label", "metadata"):
         raise SpecError(f"{where}: role {role!r} is not one of ['feature', 'label', 'metadata']")
     return ColumnSpec(name=name, type=ctype, role=role, unit=raw.get("unit"), min=lo, max=hi,
-                      values=values, attacker=attacker,
+                      decimals=decimals, values=values, attacker=attacker,
                       description=str(raw.get("description", "")))
 
 

@@ -1,16 +1,20 @@
 """EDGE: the embedded alert store (DuckDB file).
 
-Tables: ``models``, ``runs``, ``alerts`` (with exact attributions and rationale) and
-``rejected_rows``. Each batch is written in one transaction, so an interrupted run leaves
-whole batches only; alert ids are derived from model, input file and line, so running the
-same detection twice adds no duplicate alerts.
+Tables: ``models`` (the local model registry), ``runs``, ``alerts`` (with exact
+attributions and rationale), ``rejected_rows``, the audit chain (``audit_events``, see
+:mod:`trustshield.store.audit`) and red-team runs (:mod:`trustshield.store.redteam`).
+Each batch is written in one transaction, so an interrupted run leaves whole batches only;
+alert ids are derived from model, input file and line, so running the same detection twice
+adds no duplicate alerts. Registering a model and finishing a run each append an audit
+event in the same transaction as the change, attributed to the store's ``actor``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,8 +22,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
+from trustshield.store.audit import AuditLog
+from trustshield.store.redteam import RedTeamRuns
 
 DEFAULT_STORE = "trustshield.duckdb"
 #: DuckDB's buffer pool; written batches are flushed to the file instead of held in memory
@@ -55,13 +62,21 @@ def alert_id(model_id: str, source_sha256: str, line: int) -> str:
 
 
 class AlertStore:
-    """DuckDB-backed store; open with a path, use as a context manager."""
+    """DuckDB-backed store; open with a path, use as a context manager.
 
-    def __init__(self, path: str | Path | None = None):
+    ``actor`` is who the audit events of this session name (default: the operator, see
+    :func:`trustshield.config.operator_name`).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, actor: str | None = None):
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.actor = actor or operator_name()
         self.db = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
         self.db.execute(SCHEMA)
+        self._in_transaction = False
+        self.audit = AuditLog(self.db)
+        self.redteam = RedTeamRuns(self)
 
     def __enter__(self) -> AlertStore:
         return self
@@ -72,13 +87,59 @@ class AlertStore:
     def close(self) -> None:
         self.db.close()
 
-    def record_model(self, manifest: dict, features: Sequence[dict]) -> None:
-        """Register a model; ``features`` lists {name, type, categories} in model order, so
-        stored encoded values (alerts.feature_values) can be read back as written."""
-        self.db.execute("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                        [manifest["model_id"], manifest["created_at"], manifest["spec"],
-                         manifest["detector"], json.dumps(list(features)),
-                         json.dumps(manifest, sort_keys=True)])
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all; nested uses join the outer one."""
+        if self._in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_transaction = False
+
+    def record_event(self, action: str, subject: str, details: dict) -> dict:
+        """Append one audit event by this store's actor (inside the current transaction,
+        if any)."""
+        with self.transaction():
+            return self.audit.append(actor=self.actor, action=action, subject=subject,
+                                     details=details)
+
+    def record_model(self, manifest: dict, features: Sequence[dict]) -> bool:
+        """Register a model in the local registry; True when it was not there before (the
+        registration is then audited as ``model.register``). ``features`` lists {name,
+        type, categories} in model order, so stored encoded values (alerts.feature_values,
+        red-team examples) can be read back as written."""
+        with self.transaction():
+            if self.model(manifest["model_id"]) is not None:
+                return False
+            self.db.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                            [manifest["model_id"], manifest["created_at"], manifest["spec"],
+                             manifest["detector"], json.dumps(list(features)),
+                             json.dumps(manifest, sort_keys=True)])
+            self.record_event("model.register", manifest["model_id"], {
+                "spec": manifest["spec"], "detector": manifest["detector"],
+                "created_at": manifest["created_at"], "files": manifest.get("files", {})})
+        return True
+
+    def model(self, model_id: str) -> dict | None:
+        """The registered model (manifest and features parsed), or None."""
+        rows = self.db.execute("SELECT * FROM models WHERE model_id = ?", [model_id]).fetchdf()
+        if rows.empty:
+            return None
+        record = rows.iloc[0].to_dict()
+        record["manifest"], record["features"] = json.loads(record["manifest"]), json.loads(record["features"])
+        return record
+
+    def models(self) -> pd.DataFrame:
+        return self.db.execute("SELECT model_id, created_at, spec, detector FROM models"
+                               " ORDER BY created_at, model_id").fetchdf()
 
     def start_run(self, *, run_id: str, kind: str, model_id: str, source_path: str,
                   source_sha256: str) -> None:
@@ -89,8 +150,7 @@ class AlertStore:
     def add_batch(self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem],
                   rows_read: int) -> int:
         """Insert one batch of alerts and rejected rows atomically; return alerts added."""
-        self.db.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             before = self._count("alerts")
             if alerts.num_rows:
                 self.db.register("incoming_alerts", alerts)
@@ -105,16 +165,17 @@ class AlertStore:
                 "UPDATE runs SET rows_read = rows_read + ?, alerts_added = alerts_added + ?,"
                 " rejected_rows = rejected_rows + ? WHERE run_id = ?",
                 [rows_read, added, len({(p.file, p.line) for p in rejected}), run_id])
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return added
 
     def finish_run(self, run_id: str, status: str) -> dict:
-        self.db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                        [status, _now(), run_id])
-        return self.run(run_id)
+        """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""
+        with self.transaction():
+            self.db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                            [status, _now(), run_id])
+            run = self.run(run_id)
+            self.record_event(f"{run['kind']}.run", run_id,
+                              {k: v for k, v in run.items() if k not in ("run_id", "kind")})
+        return run
 
     def run(self, run_id: str) -> dict:
         rows = self.db.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchdf()

@@ -74,7 +74,7 @@ def add_measurement_noise(frame: pd.DataFrame, spec, *, level: float, seed: int)
         else:
             noisy = values * (1.0 + level * draw)
             lo, hi = col.bounds()
-        decimals = 0 if col.type == "integer" else _decimals(values)
+        decimals = 0 if col.type == "integer" else recorded_decimals(values)
         if decimals is not None:
             noisy = np.round(noisy, decimals)
             step = 10.0 ** -decimals
@@ -220,7 +220,7 @@ def noise_evidence(study: dict) -> list[Evidence]:
     return [stability, handling]
 
 
-def _decimals(values: np.ndarray) -> int | None:
+def recorded_decimals(values: np.ndarray) -> int | None:
     """Fewest decimals (0 … MAX_DECIMALS) that every finite value is recorded with: the
     monitor's resolution (NSL-KDD rates: 2). None when finer than that."""
     finite = values[np.isfinite(values)]

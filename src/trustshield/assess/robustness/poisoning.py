@@ -110,10 +110,11 @@ def largest_attack_category(categories: np.ndarray, labels: np.ndarray, normal_l
 
 def poisoning_study(train_frame: pd.DataFrame, test_frame: pd.DataFrame, spec: DatasetSpec, *,
                     spec_text: str = "", rates=RATES, targets=None,
-                    config: TrainConfig = TrainConfig(), seed: int = 0, progress=None) -> dict:
+                    config: TrainConfig = TrainConfig(), seed: int = 0,
+                    sanitise_clean: bool = True, progress=None) -> dict:
     """Clean baseline, then for each (rate, target): flip, retrain, evaluate; sanitise,
     retrain, evaluate. ``targets`` defaults to (None, the largest attack category in
-    training). The test frame is only scored, never used to choose anything.
+    training); ``sanitise_clean`` also measures the sanitiser on unpoisoned labels. The test frame is only scored, never used to choose anything.
     Returns plain JSON-able figures.
     """
     step = progress or (lambda message: None)
@@ -124,8 +125,9 @@ def poisoning_study(train_frame: pd.DataFrame, test_frame: pd.DataFrame, spec: D
     run = _Runner(train_frame, test_frame, spec, spec_text, config, seed)
     step("clean baseline")
     clean = run.evaluate(labels)
-    step("clean baseline, sanitised")
-    clean["sanitised"] = run.sanitised(labels, flipped=np.zeros(len(labels), dtype=bool))
+    if sanitise_clean:
+        step("clean baseline, sanitised")
+        clean["sanitised"] = run.sanitised(labels, flipped=np.zeros(len(labels), dtype=bool))
     runs = []
     for target in targets:
         for rate in rates:
