@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/trustshield train --data nsl-kdd:KDDTrain+_20Percent.txt --spec nsl-kdd --out $(OUT)/model
+	$(BIN)/trustshield train --data nsl-kdd:KDDTrain+_20Percent.txt --spec nsl-kdd --harden adversarial --out $(OUT)/model
 	$(BIN)/trustshield detect --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --store $(OUT)/trustshield.duckdb
 	$(BIN)/trustshield report --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --out $(OUT)
 	@echo
@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/nsl_kdd.py --json $(OUT)/bench_nsl_kdd.json
 	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
+	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

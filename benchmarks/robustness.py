@@ -26,7 +26,8 @@ import pandas as pd
 
 from art_peer import evasion_figures, run_peer
 from trustshield.assess.performance import binary_metrics
-from trustshield.assess.robustness.evasion import ATTACKS, best_of, evade, select_attack_records
+from trustshield.assess.robustness.evasion import (ATTACKS, best_of, evade, evasion_evidence,
+                                                   select_attack_records)
 from trustshield.assess.robustness.hardening import (ADVERSARIAL_RECORDS, DEFENCES, keep,
                                                      train_hardened)
 from trustshield.assess.robustness.moves import Budget
@@ -68,7 +69,7 @@ def clean_metrics(model, test: pd.DataFrame) -> dict:
     return binary_metrics(y_true=y, alerted=alerted)
 
 
-def our_attacks(model, records, budget, clock) -> tuple[dict, dict]:
+def our_attacks(model, records, budget, clock) -> dict:
     """All three attacks and their union; figures with the peer's definitions, plus every
     generated example (adversarial and closest, of each attack) re-checked."""
     outcomes = [evade(model, records, attack=a, budget=budget, progress=clock) for a in ATTACKS]
@@ -81,7 +82,7 @@ def our_attacks(model, records, budget, clock) -> tuple[dict, dict]:
     figures.update(examples_checked=int(moved.sum()), examples_infeasible=int(rejected),
                    infeasible_share=rejected / max(int(moved.sum()), 1),
                    attacks={o.attack: o.summary() for o in outcomes}, union=union.summary())
-    return figures, {o.attack: o for o in outcomes}
+    return figures
 
 
 def budget_curve(model, records) -> dict:
@@ -156,7 +157,8 @@ def main(argv=None) -> int:
               "data_sha256": {TRAIN: train_sha, TEST: test_sha},
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     clock(f"our attacks on {len(records)} flagged KDDTest+ attack records")
-    result["ours"], _ = our_attacks(base, records, budget, clock)
+    result["ours"] = our_attacks(base, records, budget, clock)
+    result["evidence"] = [e.as_dict() for e in evasion_evidence(result["ours"]["union"])]
     result["budget_curve"] = budget_curve(base, records)
     clock("peer: ART HopSkipJump")
     result["peer"] = run_peer(base, records, reference=test, budget=budget, attack="hopskipjump",

@@ -5,6 +5,7 @@
     ├── DataError               input data breaks its spec (names file, row, column, value)
     │   └── DatasetMissing      a known data file is absent or its sha256 does not match
     ├── NotFittedError          a model or policy was used before fit
+    ├── NotExplainable          explain() on a detector whose score has no exact additive split
     ├── ModelIntegrityError     a model artifact is missing, altered or of the wrong kind
     ├── StoreError              the alert store cannot do what was asked (unknown alert, …)
     ├── ConfigError             the operator configuration (roles) is malformed or unsafe
@@ -35,6 +36,10 @@ class DatasetMissing(DataError):
 
 class NotFittedError(TrustShieldError):
     """A model or policy was used before it was fitted."""
+
+
+class NotExplainable(TrustShieldError):
+    """explain() was asked of a detector whose score is not an exact sum over features."""
 
 
 class ModelIntegrityError(TrustShieldError):

@@ -168,3 +168,17 @@ def test_feasible_combines_the_checker_and_the_budget(frame):
     candidates.loc[1, "b"] = 1 - originals.loc[1, "b"]                # fixed binary changed
     assert feasible(FLOWS_SPEC, originals, candidates, Budget()).tolist() == [False, False]
     assert feasible(FLOWS_SPEC, originals, originals, Budget()).tolist() == [True, True]
+
+
+def test_evidence_reads_only_the_combined_attack_at_the_default_budget(model, frame):
+    from trustshield.assess.robustness.evasion import MAX_EVASION, evasion_evidence
+
+    records = frame[frame.label != "normal"]
+    combined = evade(model, records, attack="all").summary()
+    (evidence,) = evasion_evidence(combined)
+    assert evidence.value == combined["success_rate"]
+    assert evidence.status == ("pass" if combined["success_rate"] <= MAX_EVASION else "fail")
+    single = evade(model, records, attack="tree").summary()
+    assert evasion_evidence(single)[0].status == "not_evidenced"
+    wider = evade(model, records, attack="all", budget=Budget(3, 10.0)).summary()
+    assert evasion_evidence(wider)[0].status == "not_evidenced"

@@ -8,10 +8,14 @@ from __future__ import annotations
 from trustshield.records import Evidence
 
 ROBUSTNESS = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (accuracy)")
+#: for resistance to deliberate evasion
+SECURITY = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (cybersecurity)")
 #: for resilience to noise, missing values and poisoning
 RESILIENCE = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (robustness)")
 TRANSPARENCY = ("OECD: transparency and explainability", "EU AI Act Art. 13")
 ACCOUNTABILITY = ("OECD: accountability", "EU AI Act Art. 10 (data governance)")
+#: for equal treatment of the people a model decides about (e.g. per-subject error rates)
+FAIRNESS = ("OECD: human rights, fairness and privacy", "EU AI Act Art. 10 (bias examination)")
 
 #: bars for intrusion detection on held-out traffic (binary normal / attack)
 BARS = {"accuracy": 0.90, "fpr": 0.06, "max_abs_sum_error": 1e-6}
@@ -22,11 +26,11 @@ def performance_evidence(figures: dict) -> list[Evidence]:
     m = figures.get("metrics", {})
     explanation = figures.get("explanation", {})
     return [
-        _at_least("detection", "accuracy on labelled test data", m.get("accuracy"),
+        at_least("detection", "accuracy on labelled test data", m.get("accuracy"),
                   BARS["accuracy"], ROBUSTNESS),
-        _at_most("false alarms", "share of normal test records alerted", m.get("fpr"),
+        at_most("false alarms", "share of normal test records alerted", m.get("fpr"),
                  BARS["fpr"], ROBUSTNESS),
-        _at_most("explanation exactness", "max |base + Σ attributions − suspicion| over "
+        at_most("explanation exactness", "max |base + Σ attributions − suspicion| over "
                  f"{explanation.get('explained_rows', 0)} explained records",
                  explanation.get("max_abs_sum_error"), BARS["max_abs_sum_error"], TRANSPARENCY),
         Evidence("data provenance", "sha256 of the evaluated file recorded",
@@ -35,11 +39,13 @@ def performance_evidence(figures: dict) -> list[Evidence]:
     ]
 
 
-def _at_least(check, metric, value, bar, principles) -> Evidence:
+def at_least(check, metric, value, bar, principles) -> Evidence:
+    """pass when the measured value reaches the bar; not_evidenced when unmeasured."""
     status = "not_evidenced" if value is None else ("pass" if value >= bar else "fail")
     return Evidence(check, metric, value, bar, status, principles)
 
 
-def _at_most(check, metric, value, bar, principles) -> Evidence:
+def at_most(check, metric, value, bar, principles) -> Evidence:
+    """pass when the measured value stays at or under the bar; not_evidenced when unmeasured."""
     status = "not_evidenced" if value is None else ("pass" if value <= bar else "fail")
     return Evidence(check, metric, value, bar, status, principles)

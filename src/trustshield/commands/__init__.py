@@ -1,8 +1,8 @@
 """EDGE: the subcommands of ``trustshield``, each registered the same way."""
 
-from trustshield.commands import alerts, datasets, modelling, models, redteam
+from trustshield.commands import alerts, authentication, datasets, modelling, models, redteam
 
 
 def register_all(sub) -> None:
-    for module in (modelling, alerts, datasets, models, redteam):
+    for module in (modelling, alerts, datasets, models, redteam, authentication):
         module.register(sub)

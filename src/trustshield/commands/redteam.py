@@ -134,7 +134,7 @@ def cmd_evade(args) -> None:
         frame, data = _read(args.data, model.spec)
         result = run_evasion(model, frame, attack=args.attack, records=args.records,
                              max_features=args.max_features, max_factor=args.max_factor,
-                             seed=args.seed)
+                             seed=args.seed, progress=step)
         return result, {"data": data}
 
     _attack_run(args, "evade", work)

@@ -1,6 +1,8 @@
 """Decisions: thresholds calibrated on training data, and how they are chosen."""
 
+from trustshield.decide.authentication import AuthPolicy, calibrate, decide_safely
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.decide.selection import Selection, held_out_scores, select_operating_points
 
-__all__ = ["Selection", "ThresholdPolicy", "held_out_scores", "select_operating_points"]
+__all__ = ["AuthPolicy", "Selection", "ThresholdPolicy", "calibrate", "decide_safely",
+           "held_out_scores", "select_operating_points"]

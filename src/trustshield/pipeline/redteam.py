@@ -51,7 +51,7 @@ def features_changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def run_evasion(model: TrainedModel, frame: pd.DataFrame, *, attack: str, records: int,
-                max_features: int, max_factor: float, seed: int) -> RedTeamResult:
+                max_features: int, max_factor: float, seed: int, progress=None) -> RedTeamResult:
     """Evade the model on ``records`` attack records it currently flags. With ``all``,
     each attack runs in turn (its summary is kept) and the stored example per record is
     the cheapest success among them (``best_of``)."""
@@ -61,7 +61,8 @@ def run_evasion(model: TrainedModel, frame: pd.DataFrame, *, attack: str, record
     names = ATTACKS if attack == "all" else (attack,)
     chosen = select_attack_records(model, frame, n=records, seed=seed)
     budget = Budget(max_features=max_features, max_factor=max_factor)
-    outcomes = [evade(model, chosen, attack=name, budget=budget, seed=seed) for name in names]
+    outcomes = [evade(model, chosen, attack=name, budget=budget, seed=seed, progress=progress)
+                for name in names]
     summary = {"records": int(len(chosen)), "attacks": {o.attack: o.summary() for o in outcomes}}
     outcome = outcomes[0]
     if len(outcomes) > 1:

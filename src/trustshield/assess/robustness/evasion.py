@@ -30,8 +30,9 @@ import pandas as pd
 from trustshield.assess.robustness.moves import (Budget, Movable, changed_features,
                                                  grid_values, log2_change, movable_features,
                                                  threshold_values)
+from trustshield.assess.evidence import SECURITY, at_most
 from trustshield.errors import DataError
-from trustshield.records import ALLOW
+from trustshield.records import ALLOW, Evidence
 from trustshield.specs.feasibility import infeasibility
 
 ATTACKS = ("score", "decision", "tree")
@@ -41,6 +42,8 @@ BEAM = 4
 GRID = 6
 #: decision attack: rounds × candidates per round = queries per record before minimising
 ROUNDS, PER_ROUND = 8, 25
+#: largest acceptable share of flagged attack records evaded at the default budget
+MAX_EVASION = 0.05
 
 
 class ModelTarget:
@@ -183,6 +186,16 @@ def feasible(spec, originals: pd.DataFrame, candidates: pd.DataFrame, budget: Bu
     """(n,) bool: the independent checker finds no violation and the budget allows it."""
     physics = np.array([not v for v in infeasibility(spec, originals, candidates)], dtype=bool)
     return physics & budget.allows(spec, originals, candidates)
+
+
+def evasion_evidence(summary: dict) -> list[Evidence]:
+    """Evidence from :meth:`EvasionOutcome.summary` of ``attack="all"`` at the default
+    budget; another budget or a single attack is ``not_evidenced``."""
+    comparable = summary.get("budget") == Budget().as_dict() and summary.get("attack", "").count("+") == 2
+    value = summary.get("success_rate") if comparable else None
+    return [at_most("evasion resistance", "share of flagged attack records that all three feasible "
+                    "attacks get allowed, changing at most 3 attacker-controlled features each "
+                    "by at most a factor 2", value, MAX_EVASION, SECURITY)]
 
 
 # --- the searches -----------------------------------------------------------------------

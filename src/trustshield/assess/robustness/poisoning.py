@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from trustshield.assess.evidence import RESILIENCE
+from trustshield.assess.evidence import RESILIENCE, at_most
 from trustshield.assess.performance import binary_metrics, detection_by
 from trustshield.detectors import GradientBoostedDetector
 from trustshield.features import FeatureEncoder
@@ -202,13 +202,14 @@ def poisoning_evidence(study: dict) -> list[Evidence]:
     clean = study.get("clean", {}).get("detection_rate")
     plain = None if run is None else run["drop"]
     cleaned = None if run is None or clean is None else clean - run["sanitised"]["detection_rate"]
-    return [_at_most("poisoning resilience", "drop in test detection rate after 5 % of training "
-                     "attack labels were flipped to normal at random", plain),
-            _at_most("poisoning resilience (sanitised training)", "drop in test detection rate "
-                     "after the same flips, training on sanitised data", cleaned)]
+    return [at_most("poisoning resilience", "drop in test detection rate after 5 % of training "
+                    "attack labels were flipped to normal at random", _number(plain),
+                    MAX_DETECTION_DROP, RESILIENCE),
+            at_most("poisoning resilience (sanitised training)", "drop in test detection rate "
+                    "after the same flips, training on sanitised data", _number(cleaned),
+                    MAX_DETECTION_DROP, RESILIENCE)]
 
 
-def _at_most(check: str, metric: str, value) -> Evidence:
-    status = "not_evidenced" if value is None else ("pass" if value <= MAX_DETECTION_DROP else "fail")
-    return Evidence(check, metric, None if value is None else float(value), MAX_DETECTION_DROP,
-                    status, RESILIENCE)
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+

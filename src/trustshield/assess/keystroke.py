@@ -1,0 +1,238 @@
+"""The keystroke benchmark protocol of Killourhy & Maxion (DSN 2009), adapted to 51 typings.
+
+For every subject: enrol a fresh verifier on the subject's first ``n_enrol`` typings (25);
+genuine tests are its remaining typings (26); impostor tests are the first ``n_impostor``
+typings (5) of every impostor subject; the equal-error rate (EER) of the two score samples
+is the subject's figure; the run reports the mean and the standard deviation (n - 1
+denominator) over subjects. "First" means file order within the subject.
+
+A verifier may learn from a background population of other subjects only if no subject it
+is tested against is in that population. ``split="halves"`` enforces it: subjects, in order
+of first appearance, alternate between half A (1st, 3rd, 5th, ...) and half B (2nd, 4th,
+...); a subject of one half is tested against impostors of its own half only, and its
+verifier may learn from the other half only. ``split="none"`` is the paper's original
+protocol (every other subject is an impostor; no background). :func:`plan` builds those
+sets and refuses any overlap. Everything here is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from trustshield.errors import DataError
+
+SPLITS = ("halves", "none")
+OVERLAP = "subject {subject}: background shares subject(s) {shared} with its impostors or itself"
+TOO_FEW_TYPINGS = ("subject {subject} has {got} typings; the protocol needs more than "
+                   "{n_enrol} (enrolment + genuine tests) and at least {n_impostor}")
+
+
+@dataclass(frozen=True)
+class Background:
+    """Typings a verifier may learn from: features (m, d) and the subject of each row."""
+
+    typings: pd.DataFrame
+    subjects: np.ndarray
+    n_enrol: int
+    n_impostor: int
+
+
+#: factory(background or None) -> a zero-argument callable that makes an unfitted verifier
+Factory = Callable[[Background | None], Callable[[], object]]
+
+
+def baseline_factory(cls: type) -> Factory:
+    """A factory for a verifier that learns from the enrolled user alone."""
+    return lambda background: cls
+
+
+def weighted_factory(**params) -> Factory:
+    """TrustShield's verifier with feature weights learned on the background it is given."""
+    from trustshield.detectors.keystroke import KeystrokeVerifier, learn_feature_weights
+
+    def make(background: Background | None) -> Callable[[], object]:
+        if background is None:
+            return lambda: KeystrokeVerifier(**params)
+        weights = learn_feature_weights(background.typings, background.subjects,
+                                        n_enrol=background.n_enrol,
+                                        n_impostor=background.n_impostor, **params)
+        return lambda: KeystrokeVerifier(weights=weights, **params)
+    return make
+
+
+def equal_error_rate(*, genuine: np.ndarray, impostor: np.ndarray) -> float:
+    """EER of suspicion scores, computed exactly from the two samples.
+
+    A typing is rejected when its score is above the threshold t. For t at minus infinity
+    and at every distinct score, FRR(t) = share of genuine scores > t and FAR(t) = share of
+    impostor scores <= t; these ROC points are joined by straight lines (the error rates
+    reachable by choosing at random between two adjacent thresholds), and the EER is where
+    that polyline crosses FAR = FRR. Perfectly separated samples give 0; two samples with
+    the same values give 0.5.
+    """
+    genuine, impostor = np.asarray(genuine, float), np.asarray(impostor, float)
+    if genuine.size == 0 or impostor.size == 0:
+        raise DataError("an equal-error rate needs at least one genuine and one impostor score")
+    if not (np.isfinite(genuine).all() and np.isfinite(impostor).all()):
+        raise DataError("an equal-error rate needs finite scores")
+    thresholds = np.unique(np.concatenate([genuine, impostor]))
+    frr = np.concatenate([[1.0], 1.0 - np.searchsorted(np.sort(genuine), thresholds,
+                                                       side="right") / genuine.size])
+    far = np.concatenate([[0.0], np.searchsorted(np.sort(impostor), thresholds,
+                                                 side="right") / impostor.size])
+    gap = frr - far  # starts at 1, ends at -1, never increases
+    k = int(np.argmax(gap <= 0))
+    if gap[k] == 0:
+        return float(far[k])
+    share = gap[k - 1] / (gap[k - 1] - gap[k])
+    return float(far[k - 1] + share * (far[k] - far[k - 1]))
+
+
+def halves(subjects: Sequence) -> tuple[tuple, tuple]:
+    """(half A, half B): subjects at odd positions (1st, 3rd, ...) and at even positions."""
+    order = list(dict.fromkeys(subjects))
+    return tuple(order[0::2]), tuple(order[1::2])
+
+
+def plan(subjects: Sequence, *, split: str = "halves") -> dict:
+    """{subject: (impostor subjects, background subjects)} for the chosen split; raises
+    DataError if a background would contain the subject itself or any of its impostors."""
+    if split not in SPLITS:
+        raise DataError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    order = list(dict.fromkeys(subjects))
+    sets = {}
+    for subject in order:
+        if split == "none":
+            sets[subject] = (tuple(o for o in order if o != subject), ())
+            continue
+        mine, other = halves(order) if subject in halves(order)[0] else halves(order)[::-1]
+        sets[subject] = (tuple(o for o in mine if o != subject), other)
+    for subject, (impostors, background) in sets.items():
+        shared = sorted(set(background) & (set(impostors) | {subject}), key=str)
+        if shared:
+            raise DataError(OVERLAP.format(subject=subject, shared=shared))
+    return sets
+
+
+@dataclass(frozen=True)
+class SubjectResult:
+    """One subject's test: EER, the genuine (26,) and impostor (m,) suspicion scores, and
+    which subjects were impostors and which formed the verifier's background."""
+
+    subject: str
+    eer: float
+    genuine: np.ndarray
+    impostor: np.ndarray
+    impostor_subjects: tuple
+    background_subjects: tuple
+
+
+@dataclass(frozen=True)
+class ProtocolRun:
+    """Every subject's result for one verifier factory under one protocol."""
+
+    name: str
+    results: tuple[SubjectResult, ...]
+    protocol: str
+    split: dict
+    seconds: float
+
+    @property
+    def eers(self) -> np.ndarray:
+        return np.array([r.eer for r in self.results])
+
+    @property
+    def mean(self) -> float:
+        return float(self.eers.mean())
+
+    @property
+    def sd(self) -> float:
+        return float(self.eers.std(ddof=1)) if len(self.results) > 1 else 0.0
+
+    def to_dict(self, *, scores: bool = False) -> dict:
+        """JSON-able figures; ``scores=True`` adds every genuine and impostor score."""
+        out = {"name": self.name, "mean": self.mean, "sd": self.sd, "protocol": self.protocol,
+               "split": self.split, "seconds": self.seconds,
+               "per_subject": {str(r.subject): r.eer for r in self.results}}
+        if scores:
+            out["scores"] = {str(r.subject): {"genuine": r.genuine.tolist(),
+                                              "impostor": r.impostor.tolist()}
+                             for r in self.results}
+        return out
+
+
+def run_protocol(frame: pd.DataFrame, factory: Factory, *, subject_column: str, name: str = "",
+                 split: str = "halves", n_enrol: int = 25, n_impostor: int = 5) -> ProtocolRun:
+    """Run the protocol on ``frame`` (one row per typing: ``subject_column`` + features)."""
+    # one thread for BLAS and OpenMP: the matrices are tiny (71 x 71), and on a busy
+    # machine multi-threaded OpenBLAS spends 100x longer waiting than computing
+    with threadpool_limits(limits=1):
+        return _run(frame, factory, subject_column, name, split, n_enrol, n_impostor)
+
+
+def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor) -> ProtocolRun:
+    start = time.perf_counter()
+    subjects = frame[subject_column].astype(str).to_numpy()
+    features = frame.drop(columns=[subject_column])
+    rows = {s: np.flatnonzero(subjects == s) for s in dict.fromkeys(subjects)}
+    for subject, mine in rows.items():
+        if len(mine) <= n_enrol or len(mine) < n_impostor:
+            raise DataError(TOO_FEW_TYPINGS.format(subject=subject, got=len(mine),
+                                                   n_enrol=n_enrol, n_impostor=n_impostor))
+    sets = plan(list(rows), split=split)
+    makers: dict[tuple, Callable[[], object]] = {}
+    results = []
+    for subject, (impostors, background) in sets.items():
+        if background not in makers:
+            makers[background] = factory(_background(features, subjects, rows, background,
+                                                     n_enrol, n_impostor))
+        verifier = makers[background]().fit(features.iloc[rows[subject][:n_enrol]])
+        genuine = np.asarray(verifier.suspicion(features.iloc[rows[subject][n_enrol:]]), float)
+        tested = np.concatenate([rows[o][:n_impostor] for o in impostors])
+        impostor = np.asarray(verifier.suspicion(features.iloc[tested]), float)
+        results.append(SubjectResult(subject, equal_error_rate(genuine=genuine, impostor=impostor),
+                                     genuine, impostor, impostors, background))
+    return ProtocolRun(name, tuple(results),
+                       protocol_text(len(rows), results[0], n_enrol, n_impostor, split),
+                       split_record(list(rows), split), time.perf_counter() - start)
+
+
+def _background(features, subjects, rows, chosen, n_enrol, n_impostor) -> Background | None:
+    if not chosen:
+        return None
+    at = np.concatenate([rows[s] for s in chosen])
+    return Background(features.iloc[at].reset_index(drop=True), subjects[at], n_enrol, n_impostor)
+
+
+def protocol_text(n_subjects: int, example: SubjectResult, n_enrol: int, n_impostor: int,
+                  split: str) -> str:
+    """One sentence naming every number of the protocol as run."""
+    who = ("every other subject" if split == "none" else "every other subject of the same half")
+    return (f"Killourhy & Maxion (DSN 2009) adapted: each of {n_subjects} subjects is enrolled "
+            f"on its first {n_enrol} typings; genuine tests are its remaining "
+            f"{len(example.genuine)}; impostor tests are the first {n_impostor} typings of "
+            f"{who} ({len(example.impostor_subjects)} subjects, {len(example.impostor)} "
+            f"typings); EER per subject, mean and sd (n-1) over subjects.")
+
+
+def split_record(subjects: Sequence, split: str) -> dict:
+    """The split as data and as a sentence, for reports."""
+    if split == "none":
+        return {"kind": "none", "text": "no background: verifiers learn from the enrolled "
+                "subject's own typings only; every other subject is an impostor"}
+    a, b = halves(subjects)
+    return {"kind": "halves", "A": [str(s) for s in a], "B": [str(s) for s in b],
+            "text": (f"subjects in file order alternate: half A = {_span(a)}, half B = "
+                     f"{_span(b)}; a verifier for a subject of A learns only from B's typings "
+                     "and meets impostors from A only, and vice versa")}
+
+
+def _span(subjects: Sequence) -> str:
+    shown = [str(s) for s in subjects]
+    return "{" + ", ".join(shown if len(shown) <= 6 else shown[:3] + ["…"] + shown[-2:]) + "}"

@@ -1,0 +1,48 @@
+"""Keystroke verifiers: one model per user, fitted on that user's enrolment typings.
+
+Every verifier follows the one-user contract: ``fit(X_enrol) -> self``, ``suspicion(X)``
+(shape (n,), higher = less like the user), ``explain(X)`` (exact, where additive),
+``to_dict()`` / ``from_dict(state)`` as plain JSON.
+
+:class:`KeystrokeVerifier` is TrustShield's (see ``weighted``); :data:`BASELINES` holds the
+eight classic detectors of Killourhy & Maxion (DSN 2009) by their name in that paper.
+"""
+
+from trustshield.detectors.keystroke.base import KeystrokeProfile
+from trustshield.detectors.keystroke.covariance import (MahalanobisVerifier,
+                                                        NearestNeighbourMahalanobisVerifier)
+from trustshield.detectors.keystroke.distance import (EuclideanVerifier, ManhattanVerifier,
+                                                      OutlierCountVerifier,
+                                                      ScaledManhattanVerifier)
+from trustshield.detectors.keystroke.learned import KMeansVerifier, OneClassSVMVerifier
+from trustshield.detectors.keystroke.weighted import KeystrokeVerifier, learn_feature_weights
+from trustshield.errors import ModelIntegrityError
+
+__all__ = ["BASELINES", "EuclideanVerifier", "KMeansVerifier", "KeystrokeProfile",
+           "KeystrokeVerifier", "MahalanobisVerifier", "ManhattanVerifier",
+           "NearestNeighbourMahalanobisVerifier", "OneClassSVMVerifier",
+           "OutlierCountVerifier", "ScaledManhattanVerifier", "learn_feature_weights",
+           "verifier_from_dict"]
+
+#: the classic detectors, by the name Killourhy & Maxion give them
+BASELINES: dict[str, type[KeystrokeProfile]] = {
+    "Euclidean": EuclideanVerifier,
+    "Manhattan": ManhattanVerifier,
+    "Manhattan (scaled)": ScaledManhattanVerifier,
+    "Mahalanobis": MahalanobisVerifier,
+    "Nearest neighbour (Mahalanobis)": NearestNeighbourMahalanobisVerifier,
+    "Outlier count (z-score)": OutlierCountVerifier,
+    "SVM (one-class)": OneClassSVMVerifier,
+    "k-means": KMeansVerifier,
+}
+
+_BY_KIND = {cls.kind: cls for cls in (*BASELINES.values(), KeystrokeVerifier)}
+
+
+def verifier_from_dict(state: dict) -> KeystrokeProfile:
+    """Rebuild any keystroke verifier from its ``to_dict()`` state (never a pickle)."""
+    cls = _BY_KIND.get(state.get("kind"))
+    if cls is None:
+        raise ModelIntegrityError(f"unknown keystroke verifier kind {state.get('kind')!r}; "
+                                  f"known: {sorted(_BY_KIND)}")
+    return cls.from_dict(state)

@@ -1,0 +1,72 @@
+"""Biometric verifiers by kind, imported only when a kind is used.
+
+A verifier models ONE user: ``fit(X_enrol) -> self``, ``suspicion(X) -> (n,)`` (higher =
+less like the user), ``explain(X) -> Attributions`` where it is additive, ``to_dict()``
+(plain JSON) and the class method ``from_dict(state)``. Each kind names its class as
+``"module:Class"`` and, optionally, a reader ``"module:function"`` that turns a samples
+file into a DataFrame with one row per sample (default:
+:func:`trustshield.ingest.samples.read_feature_table`). Built-in kinds are registered here
+through :func:`register_verifier`, the same hook a plugin or a test uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from trustshield.errors import ModelIntegrityError
+
+DEFAULT_READER = "trustshield.ingest.samples:read_feature_table"
+UNAVAILABLE = ("no {what} for verifier kind {kind!r} is available: {target} could not be "
+               "imported ({error})")
+UNKNOWN_KIND = "unknown verifier kind {kind!r}; known kinds: {known}"
+
+
+@dataclass(frozen=True)
+class VerifierKind:
+    """Where a kind's verifier class and samples reader live (``module:attribute``)."""
+
+    name: str
+    verifier: str | type
+    reader: str | Callable = DEFAULT_READER
+
+
+VERIFIERS: dict[str, VerifierKind] = {}
+
+
+def register_verifier(kind: str, verifier: str | type, *,
+                      reader: str | Callable = DEFAULT_READER) -> None:
+    """Add or replace a kind: ``verifier`` is a class or ``"module:Class"``."""
+    VERIFIERS[kind] = VerifierKind(kind, verifier, reader)
+
+
+def verifier_class(kind: str) -> type:
+    """The verifier class of ``kind``; ModelIntegrityError when it cannot be imported."""
+    return _resolve(_kind(kind).verifier, kind, "verifier class")
+
+
+def samples_reader(kind: str) -> Callable:
+    """The function reading a samples file for ``kind``: ``reader(path) -> DataFrame``."""
+    return _resolve(_kind(kind).reader, kind, "samples reader")
+
+
+def _kind(kind: str) -> VerifierKind:
+    if kind not in VERIFIERS:
+        raise ModelIntegrityError(UNKNOWN_KIND.format(kind=kind, known=sorted(VERIFIERS)))
+    return VERIFIERS[kind]
+
+
+def _resolve(target: str | type | Callable, kind: str, what: str):
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ModelIntegrityError(UNAVAILABLE.format(what=what, kind=kind, target=target,
+                                                     error=exc)) from None
+
+
+register_verifier("keystroke", "trustshield.detectors.keystroke:KeystrokeVerifier")
+register_verifier("mouse", "trustshield.detectors.mouse:MouseVerifier")
