@@ -83,3 +83,39 @@ def synthetic_flows(seed: int = 0) -> pd.DataFrame:
     checked = check_frame(raw, FLOWS_SPEC, file="synthetic", lines=np.arange(1, n + 1))
     assert checked.rejected_rows == 0, checked.problems[:3]
     return checked.frame
+
+
+#: the smallest useful spec: one counter, one rate, one category; flood and scan attacks
+SMALL_SPEC_TEXT = """\
+name: tiny-flows
+columns:
+  - {name: n, type: integer, min: 0, max: 1000, attacker: increase}
+  - {name: r, type: rate, attacker: any}
+  - {name: p, type: categorical, values: [tcp, udp, icmp]}
+  - {name: label, type: label}
+label:
+  column: label
+  normal: normal
+  categories:
+    DoS: {technique: T1499, attacks: [flood]}
+    Probe: {technique: T1046, attacks: [scan]}
+techniques:
+  T1499: Endpoint Denial of Service
+  T1046: Network Service Discovery
+"""
+SMALL_SPEC = parse_spec(yaml.safe_load(SMALL_SPEC_TEXT))
+
+
+def small_flows(seed: int, n_normal: int = 200, n_flood: int = 80, n_scan: int = 40) -> pd.DataFrame:
+    """Validated records of SMALL_SPEC: normal tcp/udp, an icmp flood, a high-rate scan."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(["normal"] * n_normal + ["flood"] * n_flood + ["scan"] * n_scan, dtype=object)
+    n = len(labels)
+    raw = pd.DataFrame({
+        "n": np.where(labels == "normal", rng.integers(100, 1000, n), rng.integers(0, 50, n)),
+        "r": np.where(labels == "scan", rng.uniform(0.6, 1, n), rng.uniform(0, 0.5, n)).round(2),
+        "p": np.where(labels == "flood", "icmp", rng.choice(["tcp", "udp"], n)),
+        "label": labels})
+    checked = check_frame(raw, SMALL_SPEC, file="synthetic", lines=np.arange(1, n + 1))
+    assert checked.rejected_rows == 0, checked.problems[:3]
+    return checked.frame

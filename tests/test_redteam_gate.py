@@ -14,50 +14,22 @@ import pandas as pd
 import pytest
 import yaml
 
+from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.assess.robustness import evasion
 from trustshield.cli import main
 from trustshield.config import CONFIG_ENV, OPERATOR_ENV
 from trustshield.errors import DataError
-from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.artifact import load_model, save_model
 from trustshield.pipeline.train import TrainConfig, train
-from trustshield.specs import parse_spec
 from trustshield.store import AlertStore
 
-SPEC_TEXT = """\
-name: tiny-flows
-columns:
-  - {name: n, type: integer, min: 0, max: 1000, attacker: increase}
-  - {name: r, type: rate, attacker: any}
-  - {name: p, type: categorical, values: [tcp, udp, icmp]}
-  - {name: label, type: label}
-label:
-  column: label
-  normal: normal
-  categories:
-    DoS: {technique: T1499, attacks: [flood]}
-    Probe: {technique: T1046, attacks: [scan]}
-techniques:
-  T1499: Endpoint Denial of Service
-  T1046: Network Service Discovery
-"""
-SPEC = parse_spec(yaml.safe_load(SPEC_TEXT))
+SPEC, SPEC_TEXT = SMALL_SPEC, SMALL_SPEC_TEXT
 FEATURES = ["n", "r", "p"]
 PURPOSE = "quarterly robustness review of our own detector"
 
 
-def flows(seed: int, n_normal: int = 160, n_flood: int = 60, n_scan: int = 40) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    labels = np.array(["normal"] * n_normal + ["flood"] * n_flood + ["scan"] * n_scan, dtype=object)
-    n = len(labels)
-    raw = pd.DataFrame({
-        "n": np.where(labels == "normal", rng.integers(100, 1000, n), rng.integers(0, 60, n)),
-        "r": np.where(labels == "scan", rng.uniform(0.6, 1, n), rng.uniform(0, 0.5, n)).round(2),
-        "p": np.where(labels == "flood", "icmp", rng.choice(["tcp", "udp"], n)),
-        "label": labels})
-    checked = check_frame(raw, SPEC, file="synthetic", lines=np.arange(1, n + 1))
-    assert checked.rejected_rows == 0
-    return raw
+def flows(seed: int) -> pd.DataFrame:
+    return small_flows(seed, n_normal=160, n_flood=60)
 
 
 @pytest.fixture(scope="module")

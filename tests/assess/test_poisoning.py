@@ -7,15 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.assess.robustness.poisoning import (MAX_DETECTION_DROP, flip_labels,
                                                      largest_attack_category,
                                                      poisoning_evidence, poisoning_study,
                                                      sanitise)
-from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.train import TrainConfig
-from trustshield.specs import parse_spec
 
 FAST = TrainConfig(n_prototypes=8, n_estimators=10, n_threads=1)
 
@@ -106,38 +104,11 @@ def test_sanitiser_threshold_is_monotone(traffic):
 
 # ---------------------------------------------------------------- study, end to end on tiny data
 
-SPEC_TEXT = """\
-name: tiny-flows
-columns:
-  - {name: n, type: integer, min: 0, max: 1000, attacker: increase}
-  - {name: r, type: rate, attacker: any}
-  - {name: p, type: categorical, values: [tcp, udp, icmp]}
-  - {name: label, type: label}
-label:
-  column: label
-  normal: normal
-  categories:
-    DoS: {technique: T1499, attacks: [flood]}
-    Probe: {technique: T1046, attacks: [scan]}
-techniques:
-  T1499: Endpoint Denial of Service
-  T1046: Network Service Discovery
-"""
-SPEC = parse_spec(yaml.safe_load(SPEC_TEXT))
+SPEC, SPEC_TEXT = SMALL_SPEC, SMALL_SPEC_TEXT
 
 
-def tiny_frame(seed: int, n_normal: int = 200, n_flood: int = 80, n_scan: int = 40) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    labels = np.array(["normal"] * n_normal + ["flood"] * n_flood + ["scan"] * n_scan, dtype=object)
-    n = len(labels)
-    raw = pd.DataFrame({
-        "n": np.where(labels == "normal", rng.integers(100, 1000, n), rng.integers(0, 50, n)),
-        "r": np.where(labels == "scan", rng.uniform(0.6, 1, n), rng.uniform(0, 0.5, n)).round(3),
-        "p": np.where(labels == "flood", "icmp", rng.choice(["tcp", "udp"], n)),
-        "label": labels})
-    checked = check_frame(raw, SPEC, file="synthetic", lines=np.arange(1, n + 1))
-    assert checked.rejected_rows == 0, checked.problems[:3]
-    return checked.frame
+def tiny_frame(seed: int) -> pd.DataFrame:
+    return small_flows(seed)
 
 
 @pytest.fixture(scope="module")
