@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/nsl_kdd.py --json $(OUT)/bench_nsl_kdd.json
 	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
 	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
+	$(BIN)/python benchmarks/auth.py --json $(OUT)/bench_auth.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -5,11 +5,13 @@ output, log or audit event."""
 import json
 import logging
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from standin_verifier import ScaledManhattan, typings
 from trustshield.cli import main
+from trustshield.decide.enrolment import calibration_scores
 from trustshield.detectors import verifiers
 from trustshield.store import AlertStore
 from trustshield.store.templates import KEY_ENV, new_template_key
@@ -208,3 +210,48 @@ def test_enrol_without_a_key_says_how_to_make_one_before_any_work(env, capsys, m
 def test_enrol_with_an_unavailable_verifier_kind_says_so(env, capsys):
     assert enrol(env, kind="ghost") == 1
     assert "no verifier class for verifier kind 'ghost' is available" in capsys.readouterr().err
+
+
+def test_enrol_with_an_accept_position_places_the_threshold_between_the_medians(env, capsys):
+    assert main(["enrol", "--user", "alice", "--kind", "standin", "--data",
+                 str(env["paths"]["enrol"]), "--accept-position", "0.3", *env["where"]]) == 1
+    assert "--background" in capsys.readouterr().err
+    assert enrol(env, "--accept-position", "0.3") == 0
+    [event] = [e for e in audit_events(env) if e["action"] == "template.enrol"]
+    assert event["details"]["accept_position"] == 0.3
+    again = calibration_scores(ScaledManhattan, env["frames"]["enrol"],
+                               background=env["frames"]["background"])
+    centre, far = np.median(again.genuine), np.median(again.impostor)
+    genuine = verify(env, capsys, env["paths"]["genuine"])
+    assert genuine["accept_threshold"] == pytest.approx(centre + 0.3 * (far - centre))
+    assert genuine["action"] == "accept"
+
+
+def test_an_adaptive_template_takes_in_accepted_attempts_only(env, capsys):
+    from trustshield.store.templates import TemplateStore
+
+    assert enrol(env, "--adaptive") == 0
+    templates = TemplateStore(env["templates"])
+    _, before = templates.load("alice")
+    assert len(before["window"]) == before["samples"] == 40
+    assert verify(env, capsys, env["paths"]["impostor"])["action"] == "deny"
+    _, after_deny = templates.load("alice")
+    assert after_deny["window"] == before["window"]                # a denied attempt never enters
+    assert verify(env, capsys, env["paths"]["genuine"])["action"] == "accept"
+    _, adapted = templates.load("alice")
+    added = env["frames"]["genuine"].to_numpy(dtype=float).tolist()
+    assert adapted["window"][-len(added):] == added and len(adapted["window"]) == 40
+    assert adapted["window"][:40 - len(added)] == before["window"][len(added):]
+    assert adapted["policy"] == before["policy"]                   # thresholds stay those of enrolment
+    actions = [e["action"] for e in audit_events(env)]
+    assert actions == ["template.enrol", "auth.verify", "auth.verify", "template.enrol"]
+    assert audit_events(env)[-1]["details"]["adapted"] is True
+
+
+def test_a_plain_template_keeps_no_samples(env, capsys):
+    from trustshield.store.templates import TemplateStore
+
+    assert enrol(env) == 0
+    assert verify(env, capsys, env["paths"]["genuine"])["action"] == "accept"
+    _, state = TemplateStore(env["templates"]).load("alice")
+    assert "window" not in state

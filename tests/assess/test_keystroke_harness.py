@@ -1,16 +1,16 @@
 """The keystroke protocol: exact EER, the typings each test uses, and the background split."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from keystroke_typings import population
-from trustshield.assess.keystroke import (Background, baseline_factory, equal_error_rate,
-                                          halves, plan, run_protocol, weighted_factory)
+from trustshield.assess.keystroke import (SETTINGS_GRID, Background, SelectedFactory,
+                                          baseline_factory, equal_error_rate, grid_points,
+                                          halves, plan, run_protocol, select_settings,
+                                          weighted_factory)
 from trustshield.detectors.keystroke import KeystrokeVerifier
 from trustshield.errors import DataError
 
@@ -115,7 +115,8 @@ def test_protocol_uses_first_25_remaining_26_and_first_5_of_impostors(split):
         assert list(result.impostor_subjects) == expected_impostors
         assert np.array_equal(impostor, np.concatenate([rows_of(frame, s)[:5]
                                                         for s in expected_impostors]))
-        assert result.genuine.shape == (26,) and result.impostor.shape == (5 * len(expected_impostors),)
+        assert result.genuine.shape == (26,)
+        assert result.impostor.shape == (5 * len(expected_impostors),)
     assert run.mean == 0.0 and run.sd == 0.0  # the recorder separates subjects perfectly
 
 
@@ -184,6 +185,74 @@ def test_weighted_factory_learns_only_from_the_other_half(monkeypatch):
     assert np.isfinite(run.eers).all() and 0 <= run.mean <= 1
 
 
+# ---------------------------------------------------------------- nested selection
+
+SMALL_GRID = {"log": (True, False), "clip": (3.0, None), "min_scale": (0.01,)}
+
+
+def test_settings_for_one_half_are_chosen_without_any_of_its_subjects(monkeypatch):
+    import trustshield.detectors.keystroke as keystroke
+    learnt = []
+    real = keystroke.learn_feature_weights
+
+    def spy(typings, subjects, **kwargs):
+        learnt.append(frozenset(subjects))
+        return real(typings, subjects, **kwargs)
+
+    monkeypatch.setattr(keystroke, "learn_feature_weights", spy)
+    frame = population(n_subjects=12, n_typings=31)
+    factory = SelectedFactory(grid=SMALL_GRID)
+    run = run_protocol(frame, factory, subject_column="Subject", split="halves")
+    a, b = halves(list(dict.fromkeys(frame.Subject)))
+    assert len(factory.selections) == 2
+    by_background = {frozenset(s.background_subjects): s for s in factory.selections}
+    for tested, other in ((a, b), (b, a)):
+        selection = by_background[frozenset(other)]
+        # every subject the inner runs enrolled, met as an impostor or learned from
+        assert selection.inner_subjects == set(other)
+        assert not selection.inner_subjects & set(tested)
+        inner_1, inner_2 = selection.inner_halves
+        assert set(inner_1) | set(inner_2) == set(other) and not set(inner_1) & set(inner_2)
+        # the chosen settings are a grid point, the one with the lowest inner EER
+        assert selection.candidates == grid_points(SMALL_GRID)
+        assert selection.chosen in grid_points(SMALL_GRID)
+        assert len(selection.inner_eers) == len(selection.candidates)
+        assert selection.inner_eers[selection.candidates.index(selection.chosen)] == min(
+            selection.inner_eers)
+        # and the tested half is verified with exactly those settings
+        for result in run.results:
+            if result.subject in tested:
+                assert set(result.background_subjects) == set(other)
+    # weights were learned on one inner half per candidate, then on the whole other half;
+    # no call ever mixed subjects of A and B
+    assert len(learnt) == 2 * (2 * len(grid_points(SMALL_GRID)) + 1)
+    assert all(s <= set(a) or s <= set(b) for s in learnt)
+    assert learnt.count(frozenset(a)) == 1 and learnt.count(frozenset(b)) == 1
+    json.dumps([s.to_dict() for s in factory.selections])
+
+
+def test_the_default_grid_holds_the_verifier_defaults_and_stays_small():
+    points = grid_points(SETTINGS_GRID)
+    assert len(points) == 32 and len({json.dumps(p) for p in points}) == 32
+    defaults = KeystrokeVerifier().get_params()
+    assert {k: defaults[k] for k in SETTINGS_GRID} in points
+
+
+def test_selection_needs_four_background_subjects():
+    frame = population(n_subjects=3, n_typings=31)
+    background = Background(frame.drop(columns="Subject"), frame.Subject.to_numpy(), 25, 5)
+    with pytest.raises(DataError, match="at least 4"):
+        select_settings(background, grid_points(SMALL_GRID))
+
+
+def test_without_background_the_selected_factory_gives_the_defaults():
+    factory = SelectedFactory(grid=SMALL_GRID)
+    verifier = factory(None)()
+    assert isinstance(verifier, KeystrokeVerifier)
+    assert verifier.get_params() == KeystrokeVerifier().get_params()
+    assert factory.selections == []
+
+
 def test_run_is_json_with_every_score_on_request():
     run = run_protocol(population(n_subjects=4), baseline_factory(KeystrokeVerifier),
                        subject_column="Subject")
@@ -198,14 +267,14 @@ def test_run_is_json_with_every_score_on_request():
 
 
 def test_benchmark_figures_have_the_keys_the_auth_benchmark_reads():
-    path = Path(__file__).parents[2] / "benchmarks" / "keystroke.py"
-    spec = importlib.util.spec_from_file_location("keystroke_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from trustshield.pipeline import keystroke_benchmark as module
     from trustshield.ingest.keystroke import KeystrokeData
-    frame = population(n_subjects=4, n_typings=31)
-    data = KeystrokeData(frame, "Subject", tuple(frame.columns[1:]), "0" * 64, Path("synthetic.csv"))
-    figures = json.loads(json.dumps(module.keystroke_figures(data, original=False, ablation=False)))
+    frame = population(n_subjects=8, n_typings=31)
+    data = KeystrokeData(frame, "Subject", tuple(frame.columns[1:]), "0" * 64,
+                         Path("synthetic.csv"))
+    figures = json.loads(json.dumps(module.keystroke_figures(data, original=False, ablation=False,
+                                                             grid=SMALL_GRID),
+                                    allow_nan=False))
     assert set(figures["baselines"]) == set(module.BASELINES)
     for entry in [*figures["baselines"].values(), figures["ours"]]:
         assert 0 <= entry["mean"] <= 1 and entry["sd"] >= 0
@@ -216,3 +285,26 @@ def test_benchmark_figures_have_the_keys_the_auth_benchmark_reads():
     else:
         assert figures["ratio"] is None
     assert "half" in figures["protocol"] and figures["seconds"] > 0
+    selection = figures["selection"]
+    assert selection["grid"] == {k: list(v) for k, v in SMALL_GRID.items()}
+    assert set(selection["halves"]) == {"A", "B"}
+    for half, other in (("A", "B"), ("B", "A")):
+        choice = selection["halves"][half]
+        assert choice["chosen_in"] == other and choice["background"] == figures["split"][other]
+        assert choice["chosen"] in [{k: v for k, v in c.items() if k != "inner_eer"}
+                                    for c in choice["inner_eer"]]
+        assert len(choice["inner_eer"]) == 4
+    assert "chosen inside the other half" in figures["split"]["text"]
+    assert "inside the other half alone" in figures["protocol"]
+
+
+def test_error_curve_averages_each_subjects_lowest_frr_at_each_far():
+    from trustshield.assess.keystroke import ProtocolRun, SubjectResult
+
+    separated = SubjectResult("s1", 0.0, np.array([0.0, 0.1]), np.array([1.0, 2.0]), (), ())
+    mixed = SubjectResult("s2", 0.5, np.array([1.0, 3.0]), np.array([2.0, 4.0]), (), ())
+    curve = ProtocolRun("x", (separated, mixed), "", {}, 0.0).error_curve(points=3)
+    assert curve["far"] == [0.0, 0.5, 1.0]
+    # s1: FRR 0 everywhere; s2: threshold 1 rejects 3 only (FRR 0.5, FAR 0), threshold 3
+    # rejects nothing genuine and accepts impostor 2 (FRR 0, FAR 0.5)
+    assert curve["frr"] == [0.25, 0.0, 0.0]

@@ -5,12 +5,11 @@ import inspect
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from standin_verifier import ScaledManhattan, typings
-from trustshield.decide.authentication import (AuthPolicy, calibrate, calibration_scores,
-                                               decide_safely, score_samples)
+from trustshield.decide.authentication import AuthPolicy, decide_safely, score_samples
+from trustshield.decide.enrolment import calibration_scores
 from trustshield.errors import DataError, ModelIntegrityError, NotFittedError
 from trustshield.records import ACCEPT, DENY, STEP_UP, AuthDecision
 
@@ -82,16 +81,23 @@ def test_accept_threshold_is_the_genuine_quantile_and_deny_lies_above():
     assert policy.deny_threshold_ >= policy.accept_threshold_
 
 
-def test_background_impostors_raise_the_deny_threshold_and_can_cap_accept():
+def test_background_impostors_raise_the_deny_threshold():
     rng = np.random.default_rng(1)
     genuine, impostor = rng.normal(1, 0.2, 500), rng.normal(1.6, 0.3, 500)
     plain = AuthPolicy().fit(genuine=genuine)
     with_background = AuthPolicy(impostor_quantile=0.5).fit(genuine=genuine, impostor=impostor)
     assert with_background.deny_threshold_ == pytest.approx(np.quantile(impostor, 0.5), abs=0.01)
     assert with_background.deny_threshold_ > plain.deny_threshold_
-    capped = AuthPolicy(accept_impostor_rate=0.001).fit(genuine=genuine, impostor=impostor)
-    assert np.mean(impostor <= capped.accept_threshold_) <= 0.001
-    assert capped.accept_threshold_ < plain.accept_threshold_
+
+
+def test_accept_position_places_the_threshold_between_genuine_and_impostor_medians():
+    genuine, impostor = np.array([1.0, 2.0, 3.0]), np.array([10.0, 12.0, 14.0])
+    policy = AuthPolicy(accept_position=0.25).fit(genuine=genuine, impostor=impostor)
+    assert policy.accept_threshold_ == pytest.approx(2.0 + 0.25 * (12.0 - 2.0))
+    with pytest.raises(DataError, match="background impostor scores"):
+        AuthPolicy(accept_position=0.25).fit(genuine=genuine)
+    no_scale = AuthPolicy(accept_position=0.25).fit(genuine=impostor, impostor=genuine)
+    assert no_scale.accept_threshold_ == 14.0  # impostors lie lower: keep the quantile
 
 
 @pytest.mark.parametrize("bad", [[], [1.0, float("nan")], [[1.0, 2.0]]])
@@ -112,70 +118,6 @@ def test_state_round_trips_through_plain_json():
     again = AuthPolicy.from_dict(json.loads(json.dumps(policy.to_dict())))
     assert again.to_dict() == policy.to_dict()
     assert again.decide([9.0] * 4).action == DENY
-
-
-class Recording(ScaledManhattan):
-    """Refuses to score any sample it was fitted on (by a marker column)."""
-
-    def fit(self, X):
-        self.seen_ = set(X["id"])
-        return super().fit(X.drop(columns="id"))
-
-    def suspicion(self, X):
-        assert not self.seen_ & set(X["id"]), "scored a sample the verifier was fitted on"
-        return super().suspicion(X.drop(columns="id"))
-
-
-@pytest.mark.parametrize("folds", [2, 5, 10, 100])
-def test_genuine_enrolment_scores_are_out_of_fold(folds):
-    X = typings(0, 30).assign(id=range(30))
-    result = calibration_scores(Recording, X, folds=folds)
-    assert result.genuine.shape == (30,) and np.isfinite(result.genuine).all()
-    assert result.impostor is None
-    assert result.verifier.seen_ == set(range(30))  # the kept verifier saw every sample
-
-
-def test_background_is_scored_by_the_users_own_verifier():
-    mine, others = typings(0, 40), typings(1, 60, centre=160.0)
-    result = calibration_scores(ScaledManhattan, mine, background=others)
-    assert result.impostor.shape == (60,)
-    assert np.median(result.impostor) > np.quantile(result.genuine, 0.99)
-
-
-def test_calibration_needs_two_samples():
-    with pytest.raises(DataError, match="at least 2"):
-        calibration_scores(ScaledManhattan, typings(0, 1))
-
-
-def population(n_users=10, seed=0):
-    """Genuine and impostor enrolment scores; user k's genuine spread grows with k."""
-    rng = np.random.default_rng(seed)
-    genuine = {f"u{k}": rng.gamma(4, 0.1 * (1 + k), 200) for k in range(n_users)}
-    impostor = {f"u{k}": rng.gamma(4, 0.1 * (1 + k), 200) + 3.0 * (1 + k) for k in range(n_users)}
-    return genuine, impostor
-
-
-def test_global_calibration_shares_one_pair_of_thresholds():
-    genuine, impostor = population()
-    policies = calibrate(genuine, impostor, calibration="global")
-    pairs = {(p.accept_threshold_, p.deny_threshold_) for p in policies.values()}
-    assert len(pairs) == 1 and set(policies) == set(genuine)
-
-
-def test_per_user_calibration_gives_each_user_their_own_false_rejection_rate():
-    genuine, impostor = population()
-    per_user = calibrate(genuine, impostor, calibration="per_user", accept_quantile=0.9)
-    shared = calibrate(genuine, impostor, calibration="global", accept_quantile=0.9)
-    rejected = {name: {u: np.mean(genuine[u] > p[u].accept_threshold_) for u in genuine}
-                for name, p in (("per_user", per_user), ("global", shared))}
-    assert max(rejected["per_user"].values()) <= 0.1 + 1e-9
-    assert max(rejected["global"].values()) > 0.3  # the widest typist suffers globally
-    assert per_user["u0"].accept_threshold_ < per_user["u9"].accept_threshold_
-
-
-def test_unknown_calibration_is_refused():
-    with pytest.raises(DataError, match="per_user"):
-        calibrate({"a": np.ones(3)}, calibration="pooled")
 
 
 def test_score_samples_marks_malformed_rows_none():
@@ -252,16 +194,3 @@ def test_genuine_attempts_are_accepted_by_a_calibrated_policy():
 def test_decision_refuses_an_unknown_action():
     with pytest.raises(ValueError, match="step_up"):
         AuthDecision("maybe", "no reason")
-
-
-def test_calibration_needs_no_test_data_end_to_end():
-    """Fitting touches only enrolment frames: a policy fitted before any test data exists
-    decides test attempts unchanged."""
-    users = {f"u{k}": typings(k, 30, centre=100.0 + 40 * k) for k in range(3)}
-    genuine, impostor = {}, {}
-    for user, X in users.items():
-        background = pd.concat([v for u, v in users.items() if u != user])
-        result = calibration_scores(ScaledManhattan, X, background=background)
-        genuine[user], impostor[user] = result.genuine, result.impostor
-    policies = calibrate(genuine, impostor)
-    assert set(policies) == set(users)

@@ -175,6 +175,17 @@ def test_ours_caps_any_single_departure_at_clip_times_weight(enrol):
     assert np.isfinite(verifier.suspicion(typing)).all()
 
 
+def test_ours_without_a_clip_lets_one_departure_grow_and_round_trips(enrol):
+    typing = enrol.median().to_frame().T
+    typing["DD i.e"] = 1e7
+    capped = KeystrokeVerifier(clip=5.0).fit(enrol)
+    uncapped = KeystrokeVerifier(clip=None).fit(enrol)
+    assert uncapped.suspicion(typing)[0] > 10 * capped.suspicion(typing)[0]
+    state = json.loads(json.dumps(uncapped.to_dict(), allow_nan=False))
+    assert state["params"]["clip"] is None
+    assert np.array_equal(verifier_from_dict(state).suspicion(typing), uncapped.suspicion(typing))
+
+
 def test_ours_needs_a_weight_for_every_feature(enrol):
     with pytest.raises(DataError, match="Size e"):
         KeystrokeVerifier(weights={k: v for k, v in WEIGHTS.items() if k != "Size e"}).fit(enrol)

@@ -62,5 +62,6 @@ def test_one_line_per_typing_and_at_most_three_reasons(verifier):
 
 def test_without_a_reference_the_usual_value_is_left_out():
     attributions = Attributions(("Hold e", "Pressure a"), np.array([[2.0, 0.5]]), np.zeros(1))
-    [line] = keystroke_rationales(attributions, pd.DataFrame({"Hold e": [180.0], "Pressure a": [0.41]}))
+    typed = pd.DataFrame({"Hold e": [180.0], "Pressure a": [0.41]})
+    [line] = keystroke_rationales(attributions, typed)
     assert line == "departs most from your profile on hold of 'e' 180 ms; pressure on 'a' 0.41"

@@ -269,3 +269,33 @@ def test_crash_during_replace_leaves_previous_files_and_no_temp(tmp_path, monkey
     assert calls
     assert {p: (tmp_path / p).read_bytes() for p in before} == before
     assert sorted(os.listdir(tmp_path)) == ["report.html", "report.json"]
+
+
+def authentication() -> dict:
+    variants = {name: {"mean_frr": frr, "worst_decile_frr": worst, "mean_far": far}
+                for name, frr, worst, far in (("global", 0.03, 0.21, 0.06), ("adaptive", 0.01, 0.06, 0.05))}
+    return {
+        "keystroke": {"protocol": "first 25 typings enrol", "ours": {"mean": 0.05, "sd": 0.03},
+                      "baselines": {EVIL: {"mean": 0.09, "sd": 0.06}, "Euclidean": {"mean": 0.24, "sd": 0.1}},
+                      "best_baseline": EVIL, "ratio": 0.55,
+                      "error_curves": {"TrustShield": {"far": [0.0, 0.5, 1.0], "frr": [0.4, 0.05, 0.0]}}},
+        "mouse": {"protocol": "train sessions only", "auc_pooled": 0.93,
+                  "auc_per_user": {"user21": 0.85, "user23": 0.99}, "auc_by_actions": {"1": 0.71, "all": 0.93},
+                  "actions_to_decision": {"median_actions": 25}},
+        "fairness": {"protocol": "enrolment only", "before": variants["global"], "after": variants["adaptive"],
+                     "variants": variants, "worst_decile_frr_ratio": 0.3, "mean_far_increase": -0.01,
+                     "mitigation": "adaptive",
+                     "per_subject": [{"subject": "s1", "frr_before": 0.4, "frr_after": 0.1},
+                                     {"subject": "s2", "frr_before": 0.0, "frr_after": 0.0}]},
+    }
+
+
+def test_authentication_section_only_when_given_and_escaped():
+    assert '<section id="authentication">' not in render_html(make_report())
+    report = make_report() | {"authentication": authentication()}
+    page = render_html(report)
+    body = section(page, "authentication")
+    assert EVIL not in page and "&lt;script&gt;" in body
+    assert body.count('class="curve"') == 1 and "0.930" in body and "0.300" in body
+    assert "per subject, before the mitigation" in body and "per subject, after the mitigation" in body
+    assert page.index('<section id="authentication">') < page.index('<section id="evidence">')

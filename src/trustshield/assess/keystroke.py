@@ -12,14 +12,22 @@ of first appearance, alternate between half A (1st, 3rd, 5th, ...) and half B (2
 ...); a subject of one half is tested against impostors of its own half only, and its
 verifier may learn from the other half only. ``split="none"`` is the paper's original
 protocol (every other subject is an impostor; no background). :func:`plan` builds those
-sets and refuses any overlap. Everything here is a pure function of its inputs.
+sets and refuses any overlap.
+
+Settings of a verifier (not only its weights) must also be chosen without the tested
+subjects. :class:`SelectedFactory` does it by nested selection: given a background, it runs
+this same protocol inside the background alone (the background's subjects alternate into
+two inner halves, each learning weights from the other), takes the grid point with the
+lowest mean inner EER, and only then learns weights on the whole background with it.
+Everything here is a deterministic function of its inputs.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,6 +37,8 @@ from trustshield.errors import DataError
 
 SPLITS = ("halves", "none")
 OVERLAP = "subject {subject}: background shares subject(s) {shared} with its impostors or itself"
+TOO_SMALL_FOR_SELECTION = ("choosing settings inside a background needs at least 4 subjects "
+                           "(two inner halves of 2); got {got}")
 TOO_FEW_TYPINGS = ("subject {subject} has {got} typings; the protocol needs more than "
                    "{n_enrol} (enrolment + genuine tests) and at least {n_impostor}")
 
@@ -66,6 +76,90 @@ def weighted_factory(**params) -> Factory:
     return make
 
 
+#: what nested selection may choose for TrustShield's verifier: log scale of positive
+#: features, departure clip (None: no cap), spread floor; 2 x 4 x 4 = 32 candidates
+SETTINGS_GRID: dict[str, tuple] = {"log": (True, False), "clip": (3.0, 5.0, 10.0, None),
+                                   "min_scale": (0.005, 0.01, 0.02, 0.05)}
+
+
+def grid_points(grid: Mapping[str, Sequence]) -> tuple[dict, ...]:
+    """Every combination of ``grid``'s values, in row-major order of its keys."""
+    names = list(grid)
+    return tuple(dict(zip(names, values)) for values in itertools.product(*grid.values()))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One nested choice: the background it was made in, the inner halves, the subjects the
+    inner runs touched (enrolled, met as impostors or learned from), every candidate's mean
+    inner EER, and the winner (lowest inner EER; the first in grid order on a tie)."""
+
+    background_subjects: tuple
+    inner_halves: tuple[tuple, tuple]
+    inner_subjects: frozenset
+    candidates: tuple[dict, ...]
+    inner_eers: tuple[float, ...]
+    chosen: dict
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"background": [str(s) for s in self.background_subjects],
+                "inner_halves": [[str(s) for s in half] for half in self.inner_halves],
+                "chosen": dict(self.chosen),
+                "inner_eer": [{**c, "inner_eer": e}
+                              for c, e in zip(self.candidates, self.inner_eers)],
+                "seconds": self.seconds}
+
+
+def select_settings(background: Background, candidates: Sequence[Mapping]) -> Selection:
+    """Run the halves protocol inside ``background`` once per candidate setting of
+    TrustShield's verifier and pick the candidate with the lowest mean EER.
+
+    Only ``background`` is read: inner subjects alternate (in background order) between
+    two inner halves; each is verified with weights learned on the other inner half and
+    meets impostors of its own inner half, exactly as in the outer protocol.
+    """
+    start = time.perf_counter()
+    order = list(dict.fromkeys(background.subjects.tolist()))
+    if len(order) < 4:
+        raise DataError(TOO_SMALL_FOR_SELECTION.format(got=len(order)))
+    column = "subject"
+    while column in background.typings.columns:
+        column = "_" + column
+    frame = background.typings.copy()
+    frame.insert(0, column, background.subjects)
+    touched: set = set()
+    eers = []
+    for candidate in candidates:
+        run = run_protocol(frame, weighted_factory(**candidate), subject_column=column,
+                           split="halves", n_enrol=background.n_enrol,
+                           n_impostor=background.n_impostor)
+        for result in run.results:
+            touched |= {result.subject, *result.impostor_subjects, *result.background_subjects}
+        eers.append(run.mean)
+    best = int(np.argmin(eers))  # argmin returns the first of equal minima
+    return Selection(tuple(order), halves(order), frozenset(touched),
+                     tuple(dict(c) for c in candidates), tuple(eers), dict(candidates[best]),
+                     time.perf_counter() - start)
+
+
+@dataclass
+class SelectedFactory:
+    """TrustShield's verifier with settings chosen inside each background (nested selection,
+    :func:`select_settings`) and weights then learned on that whole background; without a
+    background, the verifier's defaults. Every choice made is kept in ``selections``."""
+
+    grid: Mapping[str, Sequence] = field(default_factory=lambda: dict(SETTINGS_GRID))
+    selections: list[Selection] = field(default_factory=list)
+
+    def __call__(self, background: Background | None) -> Callable[[], object]:
+        if background is None:
+            return weighted_factory()(None)
+        selection = select_settings(background, grid_points(self.grid))
+        self.selections.append(selection)
+        return weighted_factory(**selection.chosen)(background)
+
+
 def equal_error_rate(*, genuine: np.ndarray, impostor: np.ndarray) -> float:
     """EER of suspicion scores, computed exactly from the two samples.
 
@@ -94,6 +188,14 @@ def equal_error_rate(*, genuine: np.ndarray, impostor: np.ndarray) -> float:
     return float(far[k - 1] + share * (far[k] - far[k - 1]))
 
 
+def _frr_at(genuine: np.ndarray, impostor: np.ndarray, far_grid: np.ndarray) -> np.ndarray:
+    """Lowest FRR reachable with FAR ≤ each grid value, rejecting scores above a threshold."""
+    thresholds = np.concatenate([[-np.inf], np.unique(np.concatenate([genuine, impostor]))])
+    frr = 1.0 - np.searchsorted(np.sort(genuine), thresholds, side="right") / genuine.size
+    far = np.searchsorted(np.sort(impostor), thresholds, side="right") / impostor.size
+    return np.array([frr[far <= f + 1e-12].min() for f in far_grid])
+
+
 def halves(subjects: Sequence) -> tuple[tuple, tuple]:
     """(half A, half B): subjects at odd positions (1st, 3rd, ...) and at even positions."""
     order = list(dict.fromkeys(subjects))
@@ -106,12 +208,10 @@ def plan(subjects: Sequence, *, split: str = "halves") -> dict:
     if split not in SPLITS:
         raise DataError(f"split must be one of {list(SPLITS)}, got {split!r}")
     order = list(dict.fromkeys(subjects))
+    a, b = halves(order)
     sets = {}
     for subject in order:
-        if split == "none":
-            sets[subject] = (tuple(o for o in order if o != subject), ())
-            continue
-        mine, other = halves(order) if subject in halves(order)[0] else halves(order)[::-1]
+        mine, other = (order, ()) if split == "none" else (a, b) if subject in a else (b, a)
         sets[subject] = (tuple(o for o in mine if o != subject), other)
     for subject, (impostors, background) in sets.items():
         shared = sorted(set(background) & (set(impostors) | {subject}), key=str)
@@ -155,6 +255,14 @@ class ProtocolRun:
     def sd(self) -> float:
         return float(self.eers.std(ddof=1)) if len(self.results) > 1 else 0.0
 
+    def error_curve(self, points: int = 51) -> dict:
+        """The trade-off averaged over subjects: for each FAR on a grid of ``points`` values
+        in [0, 1], the mean over subjects of the lowest FRR that subject reaches at or
+        below that FAR (each subject's own thresholds; linear axes)."""
+        grid = np.linspace(0.0, 1.0, points)
+        curves = [_frr_at(r.genuine, r.impostor, grid) for r in self.results]
+        return {"far": grid.tolist(), "frr": np.mean(curves, axis=0).tolist()}
+
     def to_dict(self, *, scores: bool = False) -> dict:
         """JSON-able figures; ``scores=True`` adds every genuine and impostor score."""
         out = {"name": self.name, "mean": self.mean, "sd": self.sd, "protocol": self.protocol,
@@ -190,7 +298,7 @@ def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor) -> Pr
     results = []
     for subject, (impostors, background) in sets.items():
         if background not in makers:
-            makers[background] = factory(_background(features, subjects, rows, background,
+            makers[background] = factory(background_typings(features, subjects, rows, background,
                                                      n_enrol, n_impostor))
         verifier = makers[background]().fit(features.iloc[rows[subject][:n_enrol]])
         genuine = np.asarray(verifier.suspicion(features.iloc[rows[subject][n_enrol:]]), float)
@@ -203,7 +311,7 @@ def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor) -> Pr
                        split_record(list(rows), split), time.perf_counter() - start)
 
 
-def _background(features, subjects, rows, chosen, n_enrol, n_impostor) -> Background | None:
+def background_typings(features, subjects, rows, chosen, n_enrol, n_impostor) -> Background | None:
     if not chosen:
         return None
     at = np.concatenate([rows[s] for s in chosen])

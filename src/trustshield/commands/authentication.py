@@ -18,6 +18,7 @@ import pandas as pd
 from trustshield.cli import print_json, resolve_data
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
+from trustshield.records import ACCEPT
 
 STORE_HELP = ("DuckDB file whose audit log records the change (default $TRUSTSHIELD_STORE or "
               "./trustshield.duckdb)")
@@ -36,9 +37,17 @@ def register(sub) -> None:
     e.add_argument("--kind", required=True, choices=sorted(VERIFIERS), help="verifier kind")
     e.add_argument("--background", help="other users' enrolment samples (same columns) to place "
                                          "the deny threshold; never test data")
+    e.add_argument("--accept-position", type=float,
+                   help="place the accept threshold this far from the user's genuine median "
+                        "(0) towards the background impostors' median (1), a position learned "
+                        "for the population by the normalised calibration; needs --background")
     e.add_argument("--folds", type=int, default=10,
                    help="folds for out-of-fold enrolment scores (default 10; as many as "
                         "samples: leave-one-out)")
+    e.add_argument("--adaptive", action="store_true",
+                   help="keep the latest accepted samples (encrypted, as many as enrolled) so "
+                        "that each accepted verify refits the profile as the user's behaviour "
+                        "settles (the fairness mitigation; thresholds stay those of enrolment)")
     e.add_argument("--templates", help=TEMPLATES_HELP)
     e.add_argument("--store", help=STORE_HELP)
     e.set_defaults(run=cmd_enrol)
@@ -59,7 +68,8 @@ def register(sub) -> None:
 
 
 def cmd_enrol(args) -> None:
-    from trustshield.decide.authentication import AuthPolicy, calibration_scores
+    from trustshield.decide.authentication import AuthPolicy
+    from trustshield.decide.enrolment import calibration_scores
     from trustshield.detectors.verifiers import samples_reader, verifier_class
     from trustshield.ingest.samples import malformed_rows
     from trustshield.store import AlertStore
@@ -74,15 +84,22 @@ def cmd_enrol(args) -> None:
         raise DataError(f"{args.data}: {len(bad)} sample row(s) {bad[:10]} have missing or "
                         "non-numeric values (not shown: samples are biometric data); fix or "
                         "drop them before enrolling")
+    if args.accept_position is not None and args.background is None:
+        raise DataError("--accept-position places the threshold between the user's scores and "
+                        "other users' scores: give those with --background")
     background = _background(read, args.background, list(samples.columns))
     calibration = calibration_scores(make, samples, background=background, folds=args.folds)
-    policy = AuthPolicy().fit(genuine=calibration.genuine, impostor=calibration.impostor)
+    policy = AuthPolicy(accept_position=args.accept_position).fit(
+        genuine=calibration.genuine, impostor=calibration.impostor)
     state = {"verifier": calibration.verifier.to_dict(), "policy": policy.to_dict(),
              "features": list(samples.columns), "samples": len(samples)}
+    if args.adaptive:
+        state["window"] = samples.to_numpy(dtype=float).tolist()
     details = {"samples": len(samples), "features": samples.shape[1], "folds": args.folds,
+               "accept_position": args.accept_position,
                "background_samples": 0 if background is None else len(background),
                "accept_threshold": policy.accept_threshold_,
-               "deny_threshold": policy.deny_threshold_}
+               "deny_threshold": policy.deny_threshold_, "adaptive": bool(args.adaptive)}
     with AlertStore(args.store) as store:
         templates = TemplateStore(args.templates, audit=store)
         templates.enrol(args.user, args.kind, state, details=details)
@@ -105,7 +122,7 @@ def cmd_verify(args) -> None:
 
         def load():
             kind, state = templates.load(args.user)
-            seen.update(kind=kind, features=list(state["features"]))
+            seen.update(kind=kind, features=list(state["features"]), state=state)
             seen["verifier"] = verifier_class(kind).from_dict(state["verifier"])
             return seen["verifier"], AuthPolicy.from_dict(state["policy"])
 
@@ -123,6 +140,8 @@ def cmd_verify(args) -> None:
             "kind": seen.get("kind"), "action": decision.action, "reason": decision.reason,
             "samples": len(decision.scores),
             "unscored": sum(s is None for s in decision.scores)})
+        if decision.action == ACCEPT and "window" in seen.get("state", {}):
+            _adapt(templates, args.user, seen)
     if args.json:
         print_json({"user": args.user, "kind": seen.get("kind"), **decision.as_dict(),
                     "departing_features": [{"feature": f, "contribution": c}
@@ -133,6 +152,20 @@ def cmd_verify(args) -> None:
     if departing:
         output.print("  most unlike the enrolment: " + ", ".join(
             f"{f} (+{c:.2f})" for f, c in departing), markup=False, soft_wrap=True)
+
+
+def _adapt(templates, user: str, seen: dict) -> None:
+    """An accepted attempt joins the user's moving window of samples; the verifier is refitted
+    on it with its own parameters and the template re-encrypted (audited as template.enrol)."""
+    from trustshield.detectors.verifiers import verifier_class
+
+    state, features = seen["state"], seen["features"]
+    window = pd.DataFrame(state["window"], columns=features)
+    window = pd.concat([window, seen["samples"]], ignore_index=True).tail(state["samples"])
+    verifier = verifier_class(seen["kind"]).from_dict(state["verifier"]).fit(window)
+    templates.enrol(user, seen["kind"], {**state, "verifier": verifier.to_dict(),
+                                         "window": window.to_numpy(dtype=float).tolist()},
+                    details={"adapted": True, "samples_added": len(seen["samples"])})
 
 
 def cmd_forget(args) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from trustshield.cli import DEFAULT_OUT, resolve_data
+from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.pipeline.train import TrainConfig
 
@@ -41,6 +42,8 @@ def register(sub) -> None:
     p = sub.add_parser("report", help="write the trust report (HTML + JSON twin)")
     _model_data(p)
     p.add_argument("--out", default=DEFAULT_OUT, help="folder for report.html and report.json")
+    p.add_argument("--auth", help="also report authentication: the JSON written by "
+                                  "benchmarks/auth.py --json")
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -127,9 +130,28 @@ def cmd_report(args) -> None:
     from trustshield.pipeline.report_content import report_content
     from trustshield.report import write_report
 
+    content = None
+    if args.auth:
+        content = _authentication(args.auth)
     model, figures = _evaluate(args, with_model=True)
-    html, js = write_report(report_content(model, figures), args.out)
+    report = report_content(model, figures)
+    if content is not None:
+        report["authentication"], evidence = content
+        report["evidence"] += evidence
+    html, js = write_report(report, args.out)
     output.print(f"report: {html}\njson:   {js}")
+
+
+def _authentication(path: str) -> tuple[dict, list[dict]]:
+    """The authentication section and its evidence from a benchmarks/auth.py JSON file."""
+    from trustshield.pipeline.report_content import authentication_content
+
+    try:
+        bench = json.loads(Path(path).read_text(encoding="utf-8"))
+        return authentication_content(bench), list(bench.get("evidence", []))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"--auth {path}: expected the JSON written by benchmarks/auth.py --json "
+                        f"({type(exc).__name__}: {exc})") from None
 
 
 def _evaluate(args, with_model: bool = False):

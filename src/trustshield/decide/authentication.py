@@ -2,8 +2,7 @@
 
 A verifier (one per user; ``fit``, ``suspicion``: higher = less like the user) scores each
 sample of an attempt (one typing of a password, one mouse action). :class:`AuthPolicy`
-turns the scores of one attempt into one :class:`~trustshield.records.AuthDecision`:
-
+turns the scores of one attempt into one :class:`~trustshield.records.AuthDecision`, by
 the first rule that applies, in this order:
 
 1. no samples, or fewer than ``min_samples``                       → step_up
@@ -20,17 +19,14 @@ that fails to load (:func:`decide_safely`) or a score between the thresholds ask
 second factor instead.
 
 Thresholds come from enrolment data only (:meth:`AuthPolicy.fit` takes nothing else):
-genuine scores are the user's own enrolment samples scored by verifiers fitted on the
-*other* folds (:func:`calibration_scores`), impostor scores are a background of *other*
-users' enrolment samples. :func:`calibrate` makes one policy per user, either ``global``
-(one pair of thresholds from everyone's pooled scores) or ``per_user`` (each user's
-thresholds from their own scores: the fairness mitigation).
+genuine scores are the user's own enrolment samples scored out of fold, impostor scores a
+background of *other* users' enrolment samples; :mod:`trustshield.decide.enrolment`
+computes both and calibrates a population of users.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,47 +34,13 @@ import pandas as pd
 from trustshield.errors import NOT_FITTED, DataError, NotFittedError
 from trustshield.records import ACCEPT, DENY, STEP_UP, AuthDecision
 
-CALIBRATIONS = ("global", "per_user")
-PARAMETERS = ("accept_quantile", "deny_quantile", "impostor_quantile", "accept_impostor_rate",
+PARAMETERS = ("accept_quantile", "deny_quantile", "impostor_quantile", "accept_position",
               "min_agreeing", "min_samples")
 EMPTY_SCORES = "{name} must be a non-empty 1-D array of finite enrolment scores, got {got}"
 LOAD_FAILED = "the enrolled profile could not be loaded ({error}); a second factor is needed"
 READ_FAILED = "the samples could not be read ({error}); a second factor is needed"
 SCORE_FAILED = ("the verifier could not score the samples ({error}); a second factor is "
                 "needed")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """A verifier fitted on all of a user's enrolment samples, with the scores that set
-    its thresholds: ``genuine`` (n,), each enrolment sample scored by a verifier that
-    was not fitted on it; ``impostor`` (m,), background samples of other users, or None."""
-
-    verifier: object
-    genuine: np.ndarray
-    impostor: np.ndarray | None
-
-
-def calibration_scores(make_verifier: Callable[[], object], X_enrol: pd.DataFrame, *,
-                       background: pd.DataFrame | None = None, folds: int = 10) -> Calibration:
-    """Score each enrolment sample out of fold (contiguous folds, leave-one-out when
-    ``folds >= len(X_enrol)``), then fit the user's verifier on every enrolment sample and
-    score the ``background`` (other users' enrolment samples) with it."""
-    n = len(X_enrol)
-    if n < 2 or folds < 2:
-        raise DataError(f"out-of-fold enrolment scores need at least 2 samples and 2 folds, "
-                        f"got {n} samples and {folds} folds")
-    genuine = np.empty(n)
-    rows = np.arange(n)
-    for held in np.array_split(rows, min(folds, n)):
-        fitted = make_verifier().fit(X_enrol.iloc[np.setdiff1d(rows, held)])
-        genuine[held] = fitted.suspicion(X_enrol.iloc[held])
-    verifier = make_verifier().fit(X_enrol)
-    impostor = None
-    if background is not None and len(background):
-        impostor = np.asarray(verifier.suspicion(background), dtype=float)
-    return Calibration(verifier, _finite("genuine", genuine),
-                       None if impostor is None else _finite("impostor", impostor))
 
 
 class AuthPolicy:
@@ -88,18 +50,21 @@ class AuthPolicy:
     ``deny_quantile``: the deny threshold is at least this quantile of genuine scores, so
     genuine samples seldom lie above it. ``impostor_quantile``: with background impostor
     scores, the deny threshold is at least this quantile of them too (so most impostor
-    samples it denies are above it, when that lies higher). ``accept_impostor_rate``: with
-    background scores, lower the accept threshold until at most this share of them would
-    be accepted (None: no cap).
+    samples it denies are above it, when that lies higher). ``accept_position``: with
+    background scores, place the accept threshold this far from the user's genuine median
+    (0) towards the median background impostor score (1) instead of at the genuine
+    quantile (the ``normalised`` calibration of :func:`trustshield.decide.calibrate`
+    learns one position for everyone); a user whose impostors score no higher than
+    themselves keeps the quantile.
     """
 
     def __init__(self, *, accept_quantile: float = 0.95, deny_quantile: float = 0.99,
-                 impostor_quantile: float = 0.5, accept_impostor_rate: float | None = None,
+                 impostor_quantile: float = 0.5, accept_position: float | None = None,
                  min_agreeing: int = 3, min_samples: int = 1):
         self.accept_quantile = accept_quantile
         self.deny_quantile = deny_quantile
         self.impostor_quantile = impostor_quantile
-        self.accept_impostor_rate = accept_impostor_rate
+        self.accept_position = accept_position
         self.min_agreeing = min_agreeing
         self.min_samples = min_samples
 
@@ -107,14 +72,19 @@ class AuthPolicy:
         """Set thresholds from enrolment scores only: ``genuine`` out-of-fold scores of the
         user's own samples, ``impostor`` scores of other users' enrolment samples."""
         self._check_parameters()
-        genuine = _finite("genuine", np.asarray(genuine, dtype=float))
+        genuine = finite_scores("genuine", np.asarray(genuine, dtype=float))
         accept = _quantile(genuine, self.accept_quantile)
         deny = _quantile(genuine, self.deny_quantile)
         if impostor is not None:
-            impostor = _finite("impostor", np.asarray(impostor, dtype=float))
+            impostor = finite_scores("impostor", np.asarray(impostor, dtype=float))
             deny = max(deny, _quantile(impostor, self.impostor_quantile))
-            if self.accept_impostor_rate is not None:
-                accept = min(accept, _impostor_cap(impostor, self.accept_impostor_rate))
+        if self.accept_position is not None:
+            if impostor is None:
+                raise DataError("accept_position needs background impostor scores: pass "
+                                "impostor= (other users' enrolment samples, scored)")
+            centre, far = float(np.median(genuine)), float(np.median(impostor))
+            if far > centre:
+                accept = centre + self.accept_position * (far - centre)
         self.accept_threshold_ = float(accept)
         self.deny_threshold_ = float(max(deny, accept))
         return self
@@ -135,7 +105,8 @@ class AuthPolicy:
         if n == 0:
             return STEP_UP, "no samples to verify"
         if bad:
-            return STEP_UP, f"sample(s) {bad} of {n} missing, malformed or not scored"
+            return STEP_UP, (f"{len(bad)} of {n} sample(s) missing, malformed or not scored "
+                             f"(sample {', '.join(map(str, bad[:10]))}{', …' * (len(bad) > 10)})")
         if n < self.min_samples:
             return STEP_UP, f"{n} sample(s); at least {self.min_samples} needed to decide"
         scores = np.array(values)
@@ -162,9 +133,9 @@ class AuthPolicy:
         if not all(0 < q <= 1 for q in quantiles) or self.accept_quantile > self.deny_quantile:
             raise DataError("expected 0 < accept_quantile ≤ deny_quantile ≤ 1 and 0 < "
                             f"impostor_quantile ≤ 1, got {quantiles}")
-        rate = self.accept_impostor_rate
-        if rate is not None and not 0 <= rate < 1:
-            raise DataError(f"expected 0 ≤ accept_impostor_rate < 1 or None, got {rate}")
+        position = self.accept_position
+        if position is not None and not (np.isfinite(position) and position >= 0):
+            raise DataError(f"expected accept_position ≥ 0 or None, got {position}")
         if self.min_agreeing < 2 or self.min_samples < 1:
             raise DataError("deny needs agreement: expected min_agreeing ≥ 2 and min_samples "
                             f"≥ 1, got {self.min_agreeing} and {self.min_samples}")
@@ -190,27 +161,6 @@ class AuthPolicy:
         return policy
 
 
-def calibrate(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray] | None = None,
-              *, calibration: str = "per_user", **parameters) -> dict[str, AuthPolicy]:
-    """One fitted policy per user from enrolment scores (see :class:`Calibration`).
-
-    ``global``: one pair of thresholds for everyone, from all users' genuine (and impostor)
-    scores pooled. ``per_user``: each user's thresholds from their own genuine scores and
-    the background scored by their own verifier.
-    """
-    if calibration not in CALIBRATIONS:
-        raise DataError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
-    impostor = dict(impostor or {})
-    if calibration == "per_user":
-        return {user: AuthPolicy(**parameters).fit(genuine=scores, impostor=impostor.get(user))
-                for user, scores in genuine.items()}
-    pooled = np.concatenate([np.asarray(s, dtype=float) for s in genuine.values()])
-    background = [np.asarray(s, dtype=float) for s in impostor.values()]
-    shared = AuthPolicy(**parameters).fit(
-        genuine=pooled, impostor=np.concatenate(background) if background else None)
-    return {user: shared for user in genuine}
-
-
 def score_samples(verifier, samples: pd.DataFrame | Sequence) -> list[float | None]:
     """Suspicion of each sample, None for a malformed one: a row with a missing,
     non-numeric or non-finite value (``samples`` a DataFrame), or a None entry (``samples``
@@ -229,7 +179,8 @@ def score_samples(verifier, samples: pd.DataFrame | Sequence) -> list[float | No
     return scores
 
 
-def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]], samples) -> AuthDecision:
+def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]],
+                  samples) -> AuthDecision:
     """Load ``(verifier, policy)``, score ``samples`` (data, or a callable that reads it)
     and decide; any failure along the way gives step_up with the reason, never deny.
 
@@ -245,7 +196,8 @@ def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]], sample
         try:
             samples = samples()
         except Exception as exc:
-            return AuthDecision(STEP_UP, READ_FAILED.format(error=_describe(exc)), (), accept, deny)
+            return AuthDecision(STEP_UP, READ_FAILED.format(error=_describe(exc)), (),
+                                accept, deny)
     try:
         return policy.decide(score_samples(verifier, samples))
     except Exception as exc:
@@ -268,7 +220,8 @@ def _score_or_none(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def _finite(name: str, scores: np.ndarray) -> np.ndarray:
+def finite_scores(name: str, scores: np.ndarray) -> np.ndarray:
+    """``scores`` when it is a non-empty 1-D array of finite values; DataError if not."""
     if scores.ndim != 1 or len(scores) == 0 or not np.isfinite(scores).all():
         raise DataError(EMPTY_SCORES.format(name=name, got=f"shape {scores.shape}" + (
             "" if scores.size == 0 or np.isfinite(scores).all() else " with non-finite values")))
@@ -277,11 +230,3 @@ def _finite(name: str, scores: np.ndarray) -> np.ndarray:
 
 def _quantile(scores: np.ndarray, q: float) -> float:
     return float(np.quantile(scores, q, method="higher"))
-
-
-def _impostor_cap(impostor: np.ndarray, rate: float) -> float:
-    """The highest threshold at which at most ``rate`` of the impostor scores are at or
-    below it (scores at or below the threshold are accepted)."""
-    ordered = np.sort(impostor)
-    allowed = int(np.floor(rate * len(ordered)))
-    return float(np.nextafter(ordered[allowed], -np.inf))

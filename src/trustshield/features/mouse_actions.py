@@ -167,7 +167,8 @@ def _trajectory(a, t, x, y) -> pd.DataFrame:
     grouped = per_point.groupby(a, sort=True)
     stats = grouped.agg(["mean", "min", "max"])
     spread = grouped.std(ddof=0)
-    out = {f"{k}_{s}": (spread[k] if s == "std" else stats[(k, s)]) for k in KINEMATICS for s in STATS}
+    out = {f"{k}_{s}": (spread[k] if s == "std" else stats[(k, s)])
+           for k in KINEMATICS for s in STATS}
     shape = _shape(a, t, x, y, ds, turn, accel)
     return pd.concat([shape, pd.DataFrame(out)], axis=1).fillna(0.0)
 
@@ -180,14 +181,17 @@ def _shape(a, t, x, y, ds, turn, accel) -> pd.DataFrame:
     distance = np.hypot(ex, ey)
     path = pd.Series(ds).groupby(a).sum().to_numpy()
     turns = pd.DataFrame({"abs": np.abs(turn), "sharp": np.abs(turn) > SHARP_TURN}).groupby(a)
-    across = np.abs(ex[_rank(a)] * (y - y[first][_rank(a)]) - ey[_rank(a)] * (x - x[first][_rank(a)]))
-    deviation = pd.Series(across).groupby(a).max().to_numpy() / np.where(distance > 0, distance, np.inf)
+    r = _rank(a)  # distance of every point from its action's start-to-end line
+    across = np.abs(ex[r] * (y - y[first][r]) - ey[r] * (x - x[first][r]))
+    deviation = (pd.Series(across).groupby(a).max().to_numpy()
+                 / np.where(distance > 0, distance, np.inf))
     return pd.DataFrame({
         "duration": t[last] - t[first], "path_length": path, "distance": distance,
         "straightness": np.where(path > 0, distance / np.where(path > 0, path, 1.0), 1.0),
         "points": (last - first + 1).astype(np.float64),
         "direction": _direction(ex, ey),
-        "turn_total": turns["abs"].sum().to_numpy(), "sharp_turns": turns["sharp"].sum().to_numpy(),
+        "turn_total": turns["abs"].sum().to_numpy(),
+        "sharp_turns": turns["sharp"].sum().to_numpy(),
         "deviation": deviation, "accel_time": _accel_time(a, t, accel, first, last),
     }, index=ids)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -74,18 +75,21 @@ def read_balabit(archive: str | Path | None = None, *,
     expected = _read_checksums(Path(checksums)) if checksums is not None else None
     spec = load_spec(DATASET)
     raw, labels = {}, None
-    with tarfile.open(archive, mode="r:xz") as tar:
-        for member in tar:
-            relative = PurePosixPath(*PurePosixPath(member.name).parts[1:])
-            if not member.isfile() or not _wanted(relative):
-                continue
-            data = tar.extractfile(member).read()
-            if expected is not None:
-                _verify(data, str(relative), expected, archive, checksums)
-            if relative.name == LABELS:
-                labels = _read_labels(data, f"{archive}:{member.name}")
-            else:
-                raw[relative] = (data, f"{archive}:{member.name}")
+    try:
+        with tarfile.open(archive, mode="r:xz") as tar:
+            for member in tar:
+                relative = PurePosixPath(*PurePosixPath(member.name).parts[1:])
+                if not member.isfile() or not _wanted(relative):
+                    continue
+                data = tar.extractfile(member).read()
+                if expected is not None:
+                    _verify(data, str(relative), expected, archive, checksums)
+                if relative.name == LABELS:
+                    labels = _read_labels(data, f"{archive}:{member.name}")
+                else:
+                    raw[relative] = (data, f"{archive}:{member.name}")
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as exc:
+        raise DataError(f"{archive}: not a readable tar.xz archive ({exc})") from None
     return _sessions(raw, labels, spec, archive)
 
 

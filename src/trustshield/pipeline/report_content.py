@@ -45,3 +45,19 @@ def ceilings(figures: dict) -> list[str]:
                      f"{caught / records:.1%} of those records were alerted.")
     notes.append("Records sent to review count as not alerted in every figure above.")
     return notes
+
+
+def authentication_content(bench: dict) -> dict:
+    """The report's authentication section from ``benchmarks/auth.py`` output: keystroke
+    EERs and the averaged error curve, mouse AUCs, fairness before / after per subject."""
+    k, m, f = bench["keystroke"], bench["mouse"], bench["fairness"]
+    return {
+        "keystroke": {"protocol": k["protocol"], "baselines": k["baselines"], "ours": k["ours"],
+                      "best_baseline": k["best_baseline"], "ratio": k["ratio"],
+                      "error_curves": k.get("error_curves", {}), "data": k.get("data", {})},
+        "mouse": {key: m[key] for key in ("protocol", "auc_pooled", "auc_per_user",
+                                          "auc_by_actions", "actions_to_decision")},
+        "fairness": {key: f[key] for key in ("protocol", "before", "after", "variants",
+                                             "worst_decile_frr_ratio", "mean_far_increase",
+                                             "per_subject", "mitigation")},
+    }

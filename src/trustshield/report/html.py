@@ -314,9 +314,56 @@ def _evidence(r: dict) -> str:
     return _section("evidence", "Evidence", table)
 
 
+SHOWN_SUBJECTS = 15
+
+
+def _authentication(r: dict) -> str:
+    """Keystroke and mouse verification and the fairness of their decisions (present only
+    when the report was given authentication benchmark figures)."""
+    a = r["authentication"]
+    k, m, f = a["keystroke"], a["mouse"], a["fairness"]
+    rows = [[_e(name), _num(v["mean"], ".4f"), _num(v["sd"], ".4f")]
+            for name, v in sorted(k["baselines"].items(), key=lambda kv: kv[1]["mean"])]
+    rows.append(["<strong>TrustShield</strong>", f"<strong>{_num(k['ours']['mean'], '.4f')}</strong>",
+                 _num(k["ours"]["sd"], ".4f")])
+    parts = [f"<p>{_e(k['protocol'])}</p>",
+             _table([("Keystroke verifier", ""), ("Mean EER", "num"), ("SD", "num")], rows,
+                    f"Ratio to the best classic detector ({k['best_baseline']}): {_num(k['ratio'], '.3f')}")]
+    for name, curve in k.get("error_curves", {}).items():
+        parts.append(f"<h3>{_e(name)}: false rejections against false acceptances</h3>")
+        parts.append(svg.line_chart(curve["far"], curve["frr"], title=f"{name}: FRR against FAR, mean over subjects",
+                                    x_label="false-acceptance rate (impostor typings accepted)",
+                                    y_label="false-rejection rate (genuine typings rejected)", diagonal=False))
+    users = sorted(m["auc_per_user"])
+    parts.append(_table([("Mouse dynamics", ""), ("Session ROC AUC", "num")],
+                        [[_e(u), _num(m["auc_per_user"][u], ".3f")] for u in users]
+                        + [["<strong>pooled</strong>", f"<strong>{_num(m['auc_pooled'], '.3f')}</strong>"]],
+                        m["protocol"]))
+    by = m.get("auc_by_actions") or {}
+    if by:
+        parts.append(_table([("Actions used", "num"), ("Pooled AUC", "num")],
+                            [[_e(n), _num(v, ".3f")] for n, v in by.items()]))
+    parts.append(_table([("Thresholds", ""), ("Mean FRR", "num"), ("Worst-decile FRR", "num"), ("Mean FAR", "num")],
+                        [[_e(name), _num(v["mean_frr"], ".3f"), _num(v["worst_decile_frr"], ".3f"),
+                          _num(v["mean_far"], ".3f")] for name, v in f["variants"].items()],
+                        f"Mitigation: {f['mitigation']}; worst-decile FRR ratio "
+                        f"{_num(f['worst_decile_frr_ratio'], '.3f')}, mean FAR change {_num(f['mean_far_increase'], '+.4f')}. "
+                        + f["protocol"]))
+    worst = sorted(f["per_subject"], key=lambda row: -(row.get("frr_before") or 0))[:SHOWN_SUBJECTS]
+    parts.append(f"<p>The {len(worst)} subjects most often turned away before the mitigation, "
+                 "before and after it (same order).</p>")
+    for when in ("before", "after"):
+        subjects = worst
+        parts.append(svg.bar_chart([row["subject"] for row in subjects],
+                                   [row.get(f"frr_{when}") or 0.0 for row in subjects],
+                                   title=f"False-rejection rate per subject, {when} the mitigation",
+                                   value_label="share of genuine attempts not accepted", percent=True, max_value=1))
+    return _section("authentication", "Authentication", "".join(parts))
+
+
 _SECTIONS: tuple[Callable[[dict], str], ...] = (
     _header, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc, _importance, _alerts,
-    _ceilings, _evidence,
+    _ceilings, _authentication, _evidence,
 )
 
 
@@ -332,7 +379,8 @@ def render_html(report: dict) -> str:
     references; every data string is HTML-escaped.
     """
     _require(report)
-    body = "\n".join(part(report) for part in _SECTIONS if part is not _per_attack or "per_attack" in report)
+    optional = {_per_attack: "per_attack", _authentication: "authentication"}
+    body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

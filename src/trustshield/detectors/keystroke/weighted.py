@@ -1,19 +1,24 @@
 """TrustShield's keystroke verifier: a robust, clipped, weighted profile distance.
 
-For one user, every feature j goes through four steps, each measured to help on
-MEU-Mobile KSD (see ``benchmarks/keystroke.py`` for the ablation):
+For one user, every feature j goes through four steps:
 
-1. log scale for features whose enrolment values are all positive (latencies, pressure,
-   area): typing times are skewed with long pauses, and a 40 ms change means more on a
-   90 ms hold than on a 900 ms pause;
+1. (``log=True``) log scale for features whose enrolment values are all positive
+   (latencies, pressure, area): typing times are skewed with long pauses, and a 40 ms
+   change means more on a 90 ms hold than on a 900 ms pause;
 2. the user's centre c_j is the median of the enrolment typings and the spread s_j the mean
    absolute deviation from that median (not the MAD: pressure and area are recorded in
    coarse steps, so half of 25 typings often share one value and the MAD collapses to 0);
-   s_j is at least ``min_scale`` (log units, about 1 %);
-3. the departure d_j = min(|x_j - c_j| / s_j, clip): one wild latency (a 30 s pause) cannot
-   outvote seventy features that match;
+   s_j is at least ``min_scale`` (in log units for logged features, else relative to |c_j|);
+3. the departure d_j = min(|x_j - c_j| / s_j, clip) (``clip=None``: no cap): one wild
+   latency (a 30 s pause) cannot outvote seventy features that match;
 4. suspicion = sum_j w_j d_j, with weights w_j >= 0 learned from a background population of
    OTHER users by :func:`learn_feature_weights` (all 1 when none are given).
+
+The defaults (log on, clip 5, floor 0.01) are what ``KeystrokeVerifier()`` uses when nothing
+else is known. The benchmark does not rely on them: it chooses ``log``, ``clip`` and
+``min_scale`` from a small grid by running its protocol inside the background population
+alone (:class:`trustshield.assess.keystroke.SelectedFactory`), so no tested subject takes
+part in the choice.
 
 Suspicion is a sum over features, so ``explain`` is exact: feature j contributes
 w_j (d_j - t_j), t_j its mean departure over the user's own enrolment typings, on top of
@@ -43,7 +48,7 @@ class KeystrokeVerifier(KeystrokeProfile):
     _learned = ("logged_", "low_", "centre_", "spread_", "weight_")
 
     def __init__(self, *, weights: Mapping[str, float] | None = None, log: bool = True,
-                 clip: float = 5.0, min_scale: float = 0.01):
+                 clip: float | None = 5.0, min_scale: float = 0.01):
         self.weights = None if weights is None else dict(weights)
         self.log = log
         self.clip = clip
@@ -78,7 +83,8 @@ class KeystrokeVerifier(KeystrokeProfile):
 
     def departures(self, matrix: np.ndarray) -> np.ndarray:
         """Unweighted clipped departures d (n, d) of raw typings from the profile."""
-        return np.minimum(np.abs(self._space(matrix) - self.centre_) / self.spread_, self.clip)
+        scaled = np.abs(self._space(matrix) - self.centre_) / self.spread_
+        return scaled if self.clip is None else np.minimum(scaled, self.clip)
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
         return self.departures(matrix) * self.weight_
