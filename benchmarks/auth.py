@@ -13,16 +13,14 @@ scored once. Fairness: thresholds from enrolment data only; see the printed prot
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 import time
 
 from trustshield.assess.authentication import fail_safe_evidence, verification_evidence
 from trustshield.assess.fairness import fairness_evidence
 from trustshield.assess.keystroke import SelectedFactory
 from trustshield.assess.keystroke_fairness import fairness_study
+from trustshield.commands.benchmark import write_json
 from trustshield.decide.authentication import AuthPolicy
 from trustshield.ingest.keystroke import load_keystroke_data
 from trustshield.pipeline.keystroke_benchmark import keystroke_figures
@@ -90,14 +88,6 @@ def print_summary(r: dict) -> None:
     for name, ok in r["checks"].items():
         print(f"check {name}: {ok}")
     print(f"total {r['seconds']:.0f} s")
-
-
-def write_json(result: dict, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as handle:
-        json.dump(result, handle, indent=2, default=float)
-    os.replace(handle.name, path)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ The protocol and the figures are defined in `trustshield.pipeline.keystroke_benc
 
 import sys
 
-from trustshield.pipeline.keystroke_benchmark import main
+from trustshield.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["benchmark", "keystroke", *sys.argv[1:]]))

@@ -7,7 +7,7 @@ The protocol and the figures are defined in `trustshield.pipeline.mouse_benchmar
 
 import sys
 
-from trustshield.pipeline.mouse_benchmark import main
+from trustshield.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["benchmark", "mouse", *sys.argv[1:]]))

@@ -14,14 +14,11 @@ training attack records that adversarial training did not use.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
-import tempfile
 import time
 
-import numpy as np
 import pandas as pd
 
 from art_peer import evasion_figures, run_peer
@@ -33,6 +30,7 @@ from trustshield.assess.robustness.hardening import (ADVERSARIAL_RECORDS, DEFENC
 from trustshield.assess.robustness.moves import Budget
 from trustshield.assess.robustness.poisoning import poisoning_study
 from trustshield.cli import resolve_data
+from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
@@ -229,20 +227,6 @@ def print_summary(r: dict) -> None:
     for name, ok in r["checks"].items():
         print(f"check {name}: {ok}")
     print(f"total {r['seconds']:.0f} s")
-
-
-def write_json(result: dict, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as handle:
-        json.dump(result, handle, indent=2, default=_plain)
-    os.replace(handle.name, path)
-
-
-def _plain(value):
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    raise TypeError(f"not JSON-able: {type(value).__name__}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def cmd_keystroke(args) -> None:
 
     result = keystroke_figures(original=not args.quick, ablation=not args.quick)
     print_table(result)
-    _write(result, args.json)
+    write_json(result, args.json)
 
 
 def cmd_mouse(args) -> None:
@@ -40,15 +40,22 @@ def cmd_mouse(args) -> None:
 
     result = mouse_figures()
     print_report(result)
-    _write(result, args.json)
+    write_json(result, args.json)
 
 
-def _write(result: dict, path: str | None) -> None:
+def write_json(result: dict, path: str | None) -> None:
     """Atomic: a temporary file in the target folder, renamed into place."""
     if not path:
         return
     folder = Path(path).resolve().parent
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as handle:
-        json.dump(result, handle, indent=2, default=float)
+        json.dump(result, handle, indent=2, default=_plain)
     os.replace(handle.name, path)
+
+
+def _plain(value):
+    """numpy scalars as Python numbers (JSON knows no numpy types)."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON-able: {type(value).__name__}")

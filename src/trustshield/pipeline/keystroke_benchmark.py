@@ -21,10 +21,7 @@ keyboard) are printed beside them.
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
-import sys
 import time
 from collections.abc import Mapping, Sequence
 
@@ -177,21 +174,3 @@ def print_table(result: dict) -> None:
     print(f"data: {data['file']} sha256 {data['sha256']} ({data['typings']} typings, "
           f"{data['subjects']} subjects, {data['features']} features); "
           f"{result['seconds']:.1f} s on {platform.machine()} / Python {platform.python_version()}")
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="write the figures to this file")
-    parser.add_argument("--quick", action="store_true",
-                        help="skip the original-protocol runs and the ablation")
-    args = parser.parse_args(argv)
-    result = keystroke_figures(original=not args.quick, ablation=not args.quick)
-    print_table(result)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

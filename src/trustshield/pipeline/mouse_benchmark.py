@@ -13,10 +13,7 @@ of training sessions only, with impostors the fold's model never saw.
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
-import sys
 import time
 
 import numpy as np
@@ -188,19 +185,3 @@ def print_report(result: dict) -> None:
           + ", ".join(f"{k} {v}" for k, v in t.items())
           + f"; total {result['seconds']:.1f} s on {platform.machine()} / Python "
           f"{platform.python_version()}")
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="write the figures to this file")
-    args = parser.parse_args(argv)
-    result = mouse_figures()
-    print_report(result)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
