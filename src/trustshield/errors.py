@@ -2,6 +2,7 @@
 
     TrustShieldError            base: the CLI catches it, prints one line, exits non-zero
     ├── SpecError               a DatasetSpec YAML is malformed or inconsistent
+    │   └── CatalogueError      a governance catalogue YAML is malformed, or an id is unknown
     ├── DataError               input data breaks its spec (names file, row, column, value)
     │   └── DatasetMissing      a known data file is absent or its sha256 does not match
     ├── NotFittedError          a model or policy was used before fit
@@ -24,6 +25,10 @@ class TrustShieldError(Exception):
 
 class SpecError(TrustShieldError):
     """A DatasetSpec is malformed or inconsistent."""
+
+
+class CatalogueError(SpecError):
+    """A governance catalogue file (frameworks, practices, …) is malformed, or an id is unknown."""
 
 
 class DataError(TrustShieldError):

@@ -60,3 +60,13 @@ def test_rollup_counts_practices_per_item_and_never_calls_unmeasured_met():
     assert item_status(items["oecd:1.3"]) == NOT_EVIDENCED
     assert item_status({MET: 2, NOT_APPLICABLE: 1}) == MET
     assert result["unused_evidence"] == ["z"]
+
+
+def test_a_practice_with_an_unmeasured_part_is_at_most_partly_met():
+    @dataclass
+    class Planned(Practice):
+        planned: str = "drift monitoring"
+
+    practice = Planned("P9", ("oecd:1.4",), ("intrusion detection",), ("a",))
+    row = crosswalk([practice], [ev("a", "pass")])["practices"][0]
+    assert row["status"] == PARTLY and "drift monitoring" in row["reason"]

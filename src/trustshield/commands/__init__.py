@@ -1,9 +1,10 @@
 """EDGE: the subcommands of ``trustshield``, each registered the same way."""
 
-from trustshield.commands import (alerts, authentication, benchmark, context, datasets, modelling,
-                                  models, redteam)
+from trustshield.commands import (alerts, assessment, authentication, benchmark, context, datasets,
+                                  governance, modelling, models, redteam)
 
 
 def register_all(sub) -> None:
-    for module in (modelling, alerts, datasets, models, redteam, authentication, benchmark, context):
+    for module in (modelling, alerts, datasets, models, redteam, authentication, benchmark, context,
+                   governance, assessment):
         module.register(sub)

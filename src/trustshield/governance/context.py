@@ -15,7 +15,8 @@ uses TrustShield serves:
 - monitoring and evaluating the behaviour of workers (for example insider-threat scores of
   named employees) falls under Annex III point 4(b), high-risk;
 - every provider and deployer owes AI literacy (Art. 4, applicable since 2 February 2025);
-  Annex III high-risk obligations apply from 2 August 2026.
+  Annex III high-risk obligations apply from 2 August 2026 as adopted in 2024; a 2026
+  amendment is reported to defer them, so the result says to check the Official Journal.
 
 This is orientation, not legal advice: the result says so in every form.
 """
@@ -71,7 +72,8 @@ def assess_context(answers: Mapping) -> dict:
     if classification == "high-risk":
         obligations += [("risk management, data governance, documentation, record-keeping, "
                          "transparency, human oversight, accuracy and robustness",
-                         "EU AI Act Art. 9-15 (from 2 August 2026)")]
+                         "EU AI Act Art. 9-15 (Annex III: from 2 August 2026 as adopted; check "
+                         "the Official Journal for a later deferral)")]
     if classification == "prohibited practice":
         obligations = [("must not be placed on the market or used", "EU AI Act Art. 5")]
     return {"classification": classification,

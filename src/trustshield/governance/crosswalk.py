@@ -5,7 +5,8 @@ checks, each ``pass``, ``fail`` or ``not_evidenced``), each practice gets one st
 
 - ``not applicable``: the practice does not apply to the run's use case (reason given);
 - ``not evidenced``: none of its checks was measured; never shown as met;
-- ``met``: every one of its checks was measured and passed;
+- ``met``: every one of its checks was measured and passed, and no part of it is still
+  ``planned`` (unmeasured by any check; such a practice is at most ``partly met``);
 - ``not met``: every measured check failed;
 - ``partly met``: anything in between (some pass, others fail or were not measured).
 
@@ -38,19 +39,22 @@ def measured(evidence: Iterable) -> dict[str, str]:
 def practice_status(practice, verdicts: Mapping[str, str], *, use_case: str | None = None) -> dict:
     """Status of one practice with the checks behind it and, if not applicable, why."""
     if use_case is not None and use_case not in practice.use_cases:
-        return {"practice": practice.id, "status": NOT_APPLICABLE, "checks": {},
+        return {"practice": practice.id, "title": getattr(practice, "title", ""),
+                "status": NOT_APPLICABLE, "checks": {},
                 "reason": f"applies to {', '.join(practice.use_cases)}, not to {use_case}"}
     checks = {c: verdicts.get(c, "not_evidenced") for c in practice.checks}
     results = [v for v in checks.values() if v in ("pass", "fail")]
     if not results:
         status = NOT_EVIDENCED
     elif all(v == "pass" for v in checks.values()):
-        status = MET
+        status = PARTLY if getattr(practice, "planned", None) else MET
     elif all(v == "fail" for v in results):
         status = NOT_MET if len(results) == len(checks) else PARTLY
     else:
         status = PARTLY
-    return {"practice": practice.id, "status": status, "checks": checks, "reason": ""}
+    reason = f"not yet measured: {practice.planned}" if getattr(practice, "planned", None) else ""
+    return {"practice": practice.id, "title": getattr(practice, "title", ""), "status": status,
+            "checks": checks, "reason": reason}
 
 
 def crosswalk(practices: Iterable, evidence: Iterable, *, use_case: str | None = None) -> dict:

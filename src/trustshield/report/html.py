@@ -317,6 +317,29 @@ def _evidence(r: dict) -> str:
 SHOWN_SUBJECTS = 15
 
 
+def _governance(r: dict) -> str:
+    """Principles at a glance, the practices behind them, and the risk register."""
+    g = r["governance"]
+    glance = _table([("Principle", ""), ("Status", ""), ("Practices met / partly / not met / not evidenced", "num")],
+                    [[_e(p.get("title") or p["item"]), f"<strong>{_e(p['status'])}</strong>",
+                      " / ".join(_int(p["practices"].get(k, 0)) for k in ("met", "partly met", "not met", "not evidenced"))]
+                     for p in g["principles"]],
+                    f"Use case: {g['use_case']}. A practice is met only when every check behind it was measured "
+                    "and passed; a principle only when all its applicable practices are met.")
+    practices = _table([("Practice", ""), ("Status", ""), ("Checks", "")],
+                       [[_e(f"{p['practice']} {p.get('title', '')}"), _e(p["status"]),
+                         _e("; ".join(f"{c}: {v}" for c, v in p["checks"].items()) or p.get("reason", ""))]
+                        for p in g["crosswalk"]["practices"]])
+    risks = _table([("Risk", ""), ("Inherent", "num"), ("Residual", "num"), ("Mitigations (check: verdict)", "")],
+                   [[_e(f"{k['id']} {k['title']}"), f"{_int(k['inherent'])} {_e(k['inherent_level'])}",
+                     f"{_int(k['residual'])} {_e(k['residual_level'])}",
+                     _e("; ".join(f"{m['check']}: {m['verdict']}" for m in k["mitigations"]))] for k in g["risks"]],
+                   "Residual risk falls only with passing evidence: each passing mitigation check removes its "
+                   "likelihood steps; an unmeasured one removes nothing.")
+    return _section("governance", "Principles, practices and risks",
+                    glance + "<h3>Practices</h3>" + practices + "<h3>Risk register</h3>" + risks)
+
+
 def _authentication(r: dict) -> str:
     """Keystroke and mouse verification and the fairness of their decisions (present only
     when the report was given authentication benchmark figures)."""
@@ -362,8 +385,8 @@ def _authentication(r: dict) -> str:
 
 
 _SECTIONS: tuple[Callable[[dict], str], ...] = (
-    _header, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc, _importance, _alerts,
-    _ceilings, _authentication, _evidence,
+    _header, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
+    _importance, _alerts, _ceilings, _authentication, _evidence,
 )
 
 
@@ -379,7 +402,7 @@ def render_html(report: dict) -> str:
     references; every data string is HTML-escaped.
     """
     _require(report)
-    optional = {_per_attack: "per_attack", _authentication: "authentication"}
+    optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance"}
     body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (

@@ -1,0 +1,57 @@
+"""assess: every evaluator on a model and its test data, rolled up to principles and risks."""
+
+from __future__ import annotations
+
+from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.governance.context import USE_CASES
+
+
+def register(sub) -> None:
+    p = sub.add_parser("assess", help="run every available evaluator and write the trust report "
+                                      "with principles, practices and risks")
+    p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
+    p.add_argument("--data", required=True, help="labelled test data: CSV/Parquet or DATASET:FILE")
+    p.add_argument("--out", default="out", help="folder for report.html and report.json")
+    p.add_argument("--use-case", default="intrusion detection", choices=USE_CASES,
+                   help="which practices apply (default intrusion detection)")
+    p.add_argument("--store", help="also check this store's audit chain and red-team runs")
+    p.add_argument("--templates", help="also check this folder of biometric templates")
+    p.add_argument("--auth", help="also add the authentication figures and evidence "
+                                  "(JSON written by benchmarks/auth.py --json)")
+    p.set_defaults(run=cmd_assess)
+
+
+def cmd_assess(args) -> None:
+    from trustshield.cli import resolve_data
+    from trustshield.commands.modelling import _authentication
+    from trustshield.ingest.tabular import TableSource
+    from trustshield.pipeline.artifact import load_model
+    from trustshield.pipeline.assessment import assessment_evidence, governance
+    from trustshield.pipeline.evaluate import evaluate
+    from trustshield.pipeline.report_content import report_content
+    from trustshield.report import write_report
+    from trustshield.store import AlertStore
+
+    auth = _authentication(args.auth) if args.auth else None
+    model = load_model(args.model)
+    source = TableSource(resolve_data(args.data), model.spec)
+    with row_progress("evaluating", count_rows(source.path, model.spec.header)) as advance:
+        figures = evaluate(model, source, progress=advance)
+    frame = TableSource(source.path, model.spec).read_all()
+    store = AlertStore(args.store) if args.store else None
+    try:
+        evidence = assessment_evidence(model, args.model, frame, figures, store=store,
+                                       templates=args.templates, progress=step)
+    finally:
+        if store is not None:
+            store.close()
+    report = report_content(model, figures)
+    report["evidence"] = [e.as_dict() for e in evidence]
+    if auth is not None:
+        report["authentication"], extra = auth
+        report["evidence"] += extra
+    report["governance"] = governance(report["evidence"], use_case=args.use_case)
+    html, js = write_report(report, args.out)
+    for line in report["governance"]["principles"]:
+        output.print(f"{line['title']}: {line['status']}", markup=False)
+    output.print(f"report: {html}\njson:   {js}")

@@ -1,0 +1,67 @@
+"""Run every evaluator that applies to a model and its test data; roll the Evidence up to
+practices, principles and risks.
+
+Evaluators run here: performance and explanation exactness (``evaluate``), feasible
+evasion at the default budget on up to 500 flagged attack records, measurement noise and
+missing values at 5 %, model-folder integrity, and, when given, the store's audit chain and
+red-team gating and the template folder's encryption. Poisoning needs retraining and the
+authentication figures need their own data: their checks are ``not evidenced`` here unless
+their Evidence is passed in (``extra``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from trustshield.assess.evidence import performance_evidence
+from trustshield.assess.robustness.evasion import evade, evasion_evidence, select_attack_records
+from trustshield.assess.robustness.noise import noise_evidence, noise_study
+from trustshield.assess.security import audit_evidence, model_evidence, template_evidence
+from trustshield.errors import DataError
+from trustshield.governance.crosswalk import crosswalk, item_status
+from trustshield.governance.risks import register
+from trustshield.pipeline.artifact import TrainedModel
+from trustshield.records import Evidence
+
+EVASION_RECORDS = 500
+PRINCIPLES = ("oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5")
+
+
+def assessment_evidence(model: TrainedModel, folder: str | Path, frame: pd.DataFrame,
+                        figures: dict, *, store=None, templates: str | Path | None = None,
+                        progress=None) -> list[Evidence]:
+    """Evidence from every evaluator that can run on these inputs."""
+    step = progress or (lambda message: None)
+    evidence = performance_evidence(figures) + model_evidence(folder)
+    step("feasible evasion at the default budget")
+    try:
+        records = select_attack_records(model, frame, n=EVASION_RECORDS, allow_fewer=True)
+        evidence += evasion_evidence(evade(model, records, attack="all").summary())
+    except DataError as exc:  # no labels or no flagged attacks: the check stays unmeasured
+        step(f"evasion not measured: {exc}")
+    step("measurement noise and missing values")
+    evidence += noise_evidence(noise_study(model, frame, model.spec, levels=(0.05,),
+                                           missing_rates=(0.05,)))
+    if store is not None:
+        evidence += audit_evidence(store)
+    if templates is not None:
+        evidence += template_evidence(templates)
+    return evidence
+
+
+def governance(evidence: list, *, use_case: str) -> dict:
+    """Crosswalk to practices, the principles at a glance, and the risk register."""
+    from trustshield.governance.catalogue import item as catalogue_item
+    from trustshield.governance.practices import practices
+
+    walk = crosswalk(practices(), evidence, use_case=use_case)
+    glance = []
+    for item in PRINCIPLES:
+        counts = walk["items"].get(item, {})
+        glance.append({"item": item, "title": catalogue_item(item).title,
+                       "status": item_status(counts) if counts else "not evidenced",
+                       "practices": counts})
+    return {"use_case": use_case, "principles": glance, "crosswalk": walk,
+            "risks": register(evidence, use_case=use_case)}

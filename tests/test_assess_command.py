@@ -1,0 +1,48 @@
+"""trustshield assess: every evaluator on a small model, rolled up without overclaiming."""
+
+import json
+
+import pytest
+
+from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
+from trustshield.cli import main
+from trustshield.pipeline.artifact import save_model
+from trustshield.pipeline.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("assess")
+    model = train(small_flows(0), SMALL_SPEC, SMALL_SPEC_TEXT,
+                  config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+                  provenance={"data": {"name": "synthetic"}})
+    save_model(model, folder / "model")
+    (folder / "spec.yaml").write_text(SMALL_SPEC_TEXT)
+    small_flows(1).to_csv(folder / "test.csv", index=False)
+    code = main(["assess", "--model", str(folder / "model"), "--data", str(folder / "test.csv"),
+                 "--out", str(folder / "report"), "--store", str(folder / "s.duckdb")])
+    return code, folder / "report"
+
+
+def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
+    code, out = assessed
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    checks = {e["check"] for e in report["evidence"]}
+    assert {"detection", "evasion resistance", "measurement-noise stability",
+            "model artifact integrity", "no pickle in model artifacts", "audit chain integrity"} <= checks
+    governance = report["governance"]
+    assert [p["item"] for p in governance["principles"]] == ["oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5"]
+    assert governance["risks"] and governance["crosswalk"]["practices"]
+    assert '<section id="governance">' in (out / "report.html").read_text()
+
+
+def test_no_practice_is_met_unless_every_check_behind_it_passed(assessed):
+    _, out = assessed
+    report = json.loads((out / "report.json").read_text())
+    verdicts = {e["check"]: e["status"] for e in report["evidence"]}
+    for row in report["governance"]["crosswalk"]["practices"]:
+        if row["status"] == "met":
+            assert all(verdicts.get(c) == "pass" for c in row["checks"]), row
+        if row["status"] == "not evidenced":
+            assert not any(verdicts.get(c) in ("pass", "fail") for c in row["checks"]), row
