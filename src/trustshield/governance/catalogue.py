@@ -141,8 +141,8 @@ def catalogue_from_text(text: str, origin: str = "catalogue") -> Catalogue:
     if not isinstance(entries, list) or not entries:
         raise CatalogueError(f"{origin}: 'frameworks' must be a non-empty list")
     frameworks = tuple(_framework(fw, f"{origin}: frameworks[{i}]") for i, fw in enumerate(entries))
-    _unique([fw.id for fw in frameworks], f"{origin}: frameworks", "framework id")
-    _unique([it.id for fw in frameworks for it in fw.items], f"{origin}", "item id")
+    unique_ids([fw.id for fw in frameworks], f"{origin}: frameworks", "framework id")
+    unique_ids([it.id for fw in frameworks for it in fw.items], f"{origin}", "item id")
     return Catalogue(frameworks)
 
 
@@ -205,7 +205,8 @@ def _required(raw: Mapping, keys: tuple[str, ...], where: str) -> None:
             raise CatalogueError(f"{where}: missing required key {key!r}")
 
 
-def _unique(ids: list[str], where: str, what: str) -> None:
+def unique_ids(ids: list[str], where: str, what: str) -> None:
+    """Refuse duplicated ids, naming them."""
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise CatalogueError(f"{where}: duplicate {what} {dup}")

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from trustshield.errors import CatalogueError
+from trustshield.governance.catalogue import unique_ids as _unique
 
 #: names of the Evidence checks TrustShield's assessors produce; a practice may cite only these
 KNOWN_CHECKS = (
@@ -272,12 +273,6 @@ def _all_in(values: tuple[str, ...], allowed: tuple[str, ...], key: str, where: 
     unknown = [v for v in values if v not in allowed]
     if unknown:
         raise CatalogueError(f"{where}: {key} {unknown} not known; known: {list(allowed)}")
-
-
-def _unique(ids: list[str], origin: str, what: str) -> None:
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise CatalogueError(f"{origin}: duplicate {what} {dup}")
 
 
 def _text(value: Any) -> str:
