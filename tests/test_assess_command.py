@@ -20,7 +20,7 @@ def assessed(tmp_path_factory):
     (folder / "spec.yaml").write_text(SMALL_SPEC_TEXT)
     small_flows(1).to_csv(folder / "test.csv", index=False)
     code = main(["assess", "--model", str(folder / "model"), "--data", str(folder / "test.csv"),
-                 "--out", str(folder / "report"), "--store", str(folder / "s.duckdb")])
+                 "--out", str(folder / "report"), "--store", str(folder / "s.duckdb"), "--no-pdf"])
     return code, folder / "report"
 
 
@@ -35,6 +35,7 @@ def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
     assert [p["item"] for p in governance["principles"]] == ["oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5"]
     assert governance["risks"] and governance["crosswalk"]["practices"]
     assert '<section id="governance">' in (out / "report.html").read_text()
+    assert not (out / "report.pdf").exists()  # --no-pdf
 
 
 def test_no_practice_is_met_unless_every_check_behind_it_passed(assessed):

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from trustshield.cli import main, resolve_data
-from trustshield.errors import DatasetMissing
+from trustshield.errors import DatasetMissing, RenderError
+from trustshield.report.pdf import find_chromium
 
 
 def real_file(name):
@@ -117,6 +118,12 @@ def test_report_is_self_contained_with_a_json_twin(model, workdir):
     out = workdir / "report"
     assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
                  "--out", str(out)]) == 0
+    try:
+        find_chromium()
+    except RenderError:
+        assert not (out / "report.pdf").exists()  # warned, HTML and JSON still written
+    else:
+        assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")  # printed by default
     html = (out / "report.html").read_text()
     twin = json.loads((out / "report.json").read_text())
     assert "http://" not in html and "https://" not in html and "<script" not in html
@@ -199,7 +206,7 @@ def test_explain_shows_values_as_the_record_held_them(store, capsys):
 def test_report_examples_can_be_explained_from_the_store(model, store, workdir, capsys):
     out = workdir / "report21"
     assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
-                 "--out", str(out)]) == 0
+                 "--out", str(out), "--no-pdf"]) == 0
     example = json.loads((out / "report.json").read_text())["example_alerts"][0]
     capsys.readouterr()
     assert main(["explain", example["alert_id"], "--store", str(store), "--json"]) == 0

@@ -10,6 +10,8 @@
     ├── ModelIntegrityError     a model artifact is missing, altered or of the wrong kind
     ├── StoreError              the alert store cannot do what was asked (unknown alert, …)
     ├── ConfigError             the operator configuration (roles) is malformed or unsafe
+    ├── RenderError             an outside renderer (Chromium, for the PDF report) is missing,
+    │                           failed or ran out of time
     └── PermissionDenied        the operator lacks the role an action needs, or declared no
                                 purpose, or named a model outside the local registry
 
@@ -57,6 +59,10 @@ class StoreError(TrustShieldError):
 
 class ConfigError(TrustShieldError):
     """The operator configuration file is malformed, names an unknown role, or is unsafe."""
+
+
+class RenderError(TrustShieldError):
+    """An outside renderer (headless Chromium for ``report.pdf``) is missing, failed or timed out."""
 
 
 class PermissionDenied(TrustShieldError):

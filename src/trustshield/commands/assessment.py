@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.governance.context import USE_CASES
 
 
@@ -11,7 +12,8 @@ def register(sub) -> None:
                                       "with principles, practices and risks")
     p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     p.add_argument("--data", required=True, help="labelled test data: CSV/Parquet or DATASET:FILE")
-    p.add_argument("--out", default="out", help="folder for report.html and report.json")
+    p.add_argument("--out", default="out", help="folder for report.html, report.json and report.pdf")
+    add_pdf_option(p)
     p.add_argument("--use-case", default="intrusion detection", choices=USE_CASES,
                    help="which practices apply (default intrusion detection)")
     p.add_argument("--store", help="also check this store's audit chain and red-team runs")
@@ -29,7 +31,6 @@ def cmd_assess(args) -> None:
     from trustshield.pipeline.assessment import assessment_evidence, governance
     from trustshield.pipeline.evaluate import evaluate
     from trustshield.pipeline.report_content import report_content
-    from trustshield.report import write_report
     from trustshield.store import AlertStore
 
     auth = _authentication(args.auth) if args.auth else None
@@ -45,13 +46,9 @@ def cmd_assess(args) -> None:
     finally:
         if store is not None:
             store.close()
-    report = report_content(model, figures)
-    report["evidence"] = [e.as_dict() for e in evidence]
-    if auth is not None:
-        report["authentication"], extra = auth
-        report["evidence"] += extra
+    report = report_content(model, figures, evidence=evidence, authentication=auth)
     report["governance"] = governance(report["evidence"], use_case=args.use_case)
-    html, js = write_report(report, args.out)
+    files = write_report_files(report, args)
     for line in report["governance"]["principles"]:
         output.print(f"{line['title']}: {line['status']}", markup=False)
-    output.print(f"report: {html}\njson:   {js}")
+    output.print(files)

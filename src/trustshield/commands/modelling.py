@@ -10,6 +10,7 @@ import pandas as pd
 from trustshield.cli import DEFAULT_OUT, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.pipeline.train import TrainConfig
 
 
@@ -39,9 +40,10 @@ def register(sub) -> None:
     _on_error(p)
     p.set_defaults(run=cmd_evaluate)
 
-    p = sub.add_parser("report", help="write the trust report (HTML + JSON twin)")
+    p = sub.add_parser("report", help="write the trust report (HTML + JSON twin + PDF)")
     _model_data(p)
-    p.add_argument("--out", default=DEFAULT_OUT, help="folder for report.html and report.json")
+    p.add_argument("--out", default=DEFAULT_OUT, help="folder for report.html, report.json and report.pdf")
+    add_pdf_option(p)
     p.add_argument("--auth", help="also report authentication: the JSON written by "
                                   "benchmarks/auth.py --json")
     _on_error(p)
@@ -128,18 +130,13 @@ def cmd_evaluate(args) -> None:
 
 def cmd_report(args) -> None:
     from trustshield.pipeline.report_content import report_content
-    from trustshield.report import write_report
 
     content = None
     if args.auth:
         content = _authentication(args.auth)
     model, figures = _evaluate(args, with_model=True)
-    report = report_content(model, figures)
-    if content is not None:
-        report["authentication"], evidence = content
-        report["evidence"] += evidence
-    html, js = write_report(report, args.out)
-    output.print(f"report: {html}\njson:   {js}")
+    report = report_content(model, figures, authentication=content)
+    output.print(write_report_files(report, args))
 
 
 def _authentication(path: str) -> tuple[dict, list[dict]]:

@@ -26,6 +26,9 @@ from trustshield.pipeline.artifact import TrainedModel
 from trustshield.records import Evidence
 
 EVASION_RECORDS = 500
+#: the noise and evasion studies run on a seeded sample of at most this many records, so
+#: assessing a large file costs the same memory as a small one
+STUDY_ROWS = 100_000
 PRINCIPLES = ("oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5")
 
 
@@ -35,6 +38,9 @@ def assessment_evidence(model: TrainedModel, folder: str | Path, frame: pd.DataF
     """Evidence from every evaluator that can run on these inputs."""
     step = progress or (lambda message: None)
     evidence = performance_evidence(figures) + model_evidence(folder)
+    if len(frame) > STUDY_ROWS:
+        step(f"evasion and noise on a seeded sample of {STUDY_ROWS:,} of {len(frame):,} records")
+        frame = frame.sample(n=STUDY_ROWS, random_state=0).sort_index()
     step("feasible evasion at the default budget")
     try:
         records = select_attack_records(model, frame, n=EVASION_RECORDS, allow_fewer=True)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from trustshield.assess.evidence import performance_evidence
 from trustshield.pipeline.artifact import TrainedModel
+from trustshield.pipeline.model_card import data_sheet, model_card
 
 
-def report_content(model: TrainedModel, figures: dict) -> dict:
-    """The report dict rendered by ``trustshield.report`` (and written as its JSON twin)."""
+def report_content(model: TrainedModel, figures: dict, *, evidence: list | None = None,
+                   authentication: tuple[dict, list[dict]] | None = None) -> dict:
+    """The report dict rendered by ``trustshield.report`` (and written as its JSON twin).
+
+    ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
+    ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark.
+    The model card and data sheet are built last, from the final evidence.
+    """
     training = model.training
     selection = training["selection"]
     policy = model.policy
-    return {
+    report = {
         "title": f"TrustShield trust report: {model.spec.name}",
         "generated_at": figures["generated_at"],
         "model": {"model_id": model.model_id, "detector": model.manifest["detector"],
@@ -30,8 +37,15 @@ def report_content(model: TrainedModel, figures: dict) -> dict:
         "example_alerts": figures["example_alerts"],
         "attribution_unit": "hybrid units, 1 = operating point",
         "ceilings": ceilings(figures),
-        "evidence": [e.as_dict() for e in performance_evidence(figures)],
+        "evidence": [e.as_dict() for e in (performance_evidence(figures) if evidence is None
+                                             else evidence)],
     }
+    if authentication is not None:
+        report["authentication"], extra = authentication
+        report["evidence"] += list(extra)
+    report["model_card"] = model_card(model.spec, report)
+    report["data_sheet"] = data_sheet(model.spec, report["datasets"])
+    return report
 
 
 def ceilings(figures: dict) -> list[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from html import escape
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any, Callable
 
 from trustshield.errors import DataError
 from trustshield.report import svg
+from trustshield.report.changes import compare
 
 REQUIRED_KEYS = ("model", "datasets", "protocol", "metrics")
 """Top-level keys without which a report is not a trust report."""
@@ -95,7 +97,7 @@ details summary { cursor:pointer; color:var(--muted); }
   .status, .swatch { -webkit-print-color-adjust:exact; print-color-adjust:exact; }
   details > *:not(summary) { display:block; }
 }
-@page { margin:14mm; }
+@page { size: A4; margin:14mm; }
 """
 
 
@@ -314,6 +316,58 @@ def _evidence(r: dict) -> str:
     return _section("evidence", "Evidence", table)
 
 
+def _bullets(items: Any) -> str:
+    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items or []) + "</ul>"
+
+
+def _model_card(r: dict) -> str:
+    """Intended and out-of-scope uses, headline metrics, limitations, ethics."""
+    c = r["model_card"]
+    metrics = _table([("Metric", ""), ("Value", "num")],
+                     [[_e(k), _num(v, ".4f")] for k, v in (c.get("metrics") or {}).items()])
+    body = (f"<h3>Intended use</h3><p>{_e(c.get('intended_use', ''))}</p>"
+            "<h3>Out of scope</h3>" + _bullets(c.get("out_of_scope")) + "<h3>Headline metrics</h3>" + metrics
+            + "<h3>Limitations (measured)</h3>"
+            + (_bullets(c["limitations"]) if c.get("limitations") else _not_evidenced("Limitations"))
+            + "<h3>Ethical considerations</h3>" + _bullets(c.get("ethical_considerations")))
+    return _section("model-card", "Model card", body)
+
+
+def _data_sheet(r: dict) -> str:
+    rows = [[_e(d.get("name", "")), _e(d.get("role", "")), _int(d.get("rows")), _int(d.get("rejected_rows")),
+             f'<span class="mono sha">{_e(d.get("sha256") or "")}</span>', _e(d.get("licence", "")),
+             f'<span class="mono">{_e(_no_scheme(d.get("source_url", "")))}</span>'] for d in r["data_sheet"] if isinstance(d, dict)]
+    table = _table([("Name", ""), ("Role", ""), ("Rows", "num"), ("Rejected", "num"), ("SHA-256", ""),
+                    ("Licence / terms", ""), ("Source", "")], rows,
+                   "Licence and source as recorded in each data set's SOURCE.md; the page holds no "
+                   "addresses to follow, so sources are shown without their scheme (full URL in report.json).")
+    return _section("data-sheet", "Data sheet", table if rows else _not_evidenced("Data sheet"))
+
+
+def _no_scheme(url: Any) -> str:
+    """``https://host/path`` as ``host/path``: text to read, never a link to follow."""
+    return re.sub(r"^[a-z][a-z0-9+.-]*://", "", str(url), flags=re.IGNORECASE)
+
+
+def _changes(r: dict) -> str:
+    c = r["changes"]
+    status = c.get("status")
+    if status != "compared":
+        note = {"first report": "First report of this model in this folder: nothing to compare.",
+                "different model": f"The previous report in this folder was of a different model "
+                                   f"({c.get('previous_model_id')}); no comparison."}
+        return _section("changes", "Changes since the previous report", f"<p>{_e(note.get(status, status))}</p>")
+    metrics = _table([("Metric", ""), ("Previous", "num"), ("Now", "num"), ("Change", "num")],
+                     [[_e(m["metric"]), _num(m["old"], ".4f"), _num(m["new"], ".4f"), _num(m["delta"], "+.4f")]
+                      for m in c.get("metrics") or []],
+                     f"Previous report generated at {c.get('previous_generated_at')}.")
+    verdicts = [[_e(e["check"]), _e(e.get("metric") or ""), _e(e["old"] or "absent"), _e(e["new"] or "absent")]
+                for e in c.get("evidence") or []]
+    evidence = (_table([("Check", ""), ("Metric", ""), ("Previous", ""), ("Now", "")], verdicts)
+                if verdicts else "<p>No evidence verdict changed.</p>")
+    return _section("changes", "Changes since the previous report", metrics + "<h3>Evidence verdicts</h3>" + evidence)
+
+
 SHOWN_SUBJECTS = 15
 
 
@@ -385,7 +439,7 @@ def _authentication(r: dict) -> str:
 
 
 _SECTIONS: tuple[Callable[[dict], str], ...] = (
-    _header, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
+    _header, _model_card, _data_sheet, _changes, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
     _importance, _alerts, _ceilings, _authentication, _evidence,
 )
 
@@ -402,7 +456,8 @@ def render_html(report: dict) -> str:
     references; every data string is HTML-escaped.
     """
     _require(report)
-    optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance"}
+    optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance",
+                _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes"}
     body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (
@@ -436,6 +491,16 @@ def _atomic_texts(pairs: list[tuple[Path, str]]) -> None:
                 os.unlink(tmp)
 
 
+def _previous(path: Path) -> Any:
+    """The report JSON at ``path``; None when there is none; ``{}`` when it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+
+
 def write_report(report: dict, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``out_dir/report.html`` and its JSON twin ``out_dir/report.json``.
 
@@ -445,7 +510,13 @@ def write_report(report: dict, out_dir: str | os.PathLike[str]) -> tuple[Path, P
     leaves existing files untouched. Each file is written to a temp file in
     ``out_dir`` and moved into place with ``os.replace``. Creates ``out_dir``
     if needed. Returns ``(html_path, json_path)``.
+
+    The ``report.json`` already in ``out_dir`` (if any) is read first and compared with
+    this one (:func:`trustshield.report.changes.compare`); the result is set as
+    ``report["changes"]`` (replacing any earlier value) before anything is rendered.
     """
+    _require(report)
+    report["changes"] = compare(_previous(Path(out_dir) / "report.json"), report)
     page = render_html(report)
     try:
         twin = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"

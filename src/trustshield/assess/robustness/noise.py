@@ -49,6 +49,9 @@ RATE_SCALE = 0.1
 MAX_DECIMALS = 6
 #: share of decisions allowed to change at 5 % measurement noise
 BARS = {"noise_level": 0.05, "max_changed_share": 0.05}
+# rows scored at a time: each record is decided on its own, so batches give the same
+# decisions while bounding the memory of encoded rows and explanations
+SCORE_ROWS = 65_536
 
 
 def add_measurement_noise(frame: pd.DataFrame, spec, *, level: float, seed: int) -> pd.DataFrame:
@@ -130,7 +133,7 @@ def decision_stability(model, frame: pd.DataFrame, perturbed: pd.DataFrame) -> d
     (normal / attack) when the label column is present, and detection rate / FPR before
     and after (reviews count as not alerted, as in the benchmark).
     """
-    return _stability(model, frame, perturbed, lambda f: score_batch(model, f).decision)
+    return _stability(model, frame, perturbed, lambda f: _scored_decisions(model, f))
 
 
 def _stability(model, frame, perturbed, decide, reference=None) -> dict:
@@ -177,7 +180,7 @@ def noise_study(model, frame: pd.DataFrame, spec, *, levels=(0.01, 0.05, 0.10, 0
                           "from score_batch; noisy rows that no longer validate against the spec "
                           "are excluded and counted; reviews count as not alerted"),
              "noise": [], "missing": []}
-    reference = score_batch(model, frame).decision        # the unperturbed frame, scored once
+    reference = _scored_decisions(model, frame)           # the unperturbed frame, scored once
     for level in levels:
         noisy = add_measurement_noise(frame, spec, level=level, seed=seed)
         row = {"level": float(level), "rejected_rows": noisy.attrs["noise"]["rejected_rows"]}
@@ -234,7 +237,7 @@ def _guarded(model, frame, perturbed, reference) -> dict:
     """decision_stability; if score_batch fails, the failure is recorded (``error``) and
     the decisions are measured again through the same steps without explanations."""
     try:
-        return _stability(model, frame, perturbed, lambda f: score_batch(model, f).decision,
+        return _stability(model, frame, perturbed, lambda f: _scored_decisions(model, f),
                           reference)
     except Exception as error:  # recorded in the study, reported as evidence
         failure = f"{type(error).__name__}: {error}"
@@ -244,6 +247,16 @@ def _guarded(model, frame, perturbed, reference) -> dict:
     except Exception as error:
         return {"error": failure, "decisions_only_error": f"{type(error).__name__}: {error}"}
     return {"error": failure, "scored_with": "decisions without explanations", **result}
+
+
+def _scored_decisions(model, frame: pd.DataFrame) -> Decision:
+    """score_batch's decisions for every row of ``frame``, scored SCORE_ROWS rows at a time."""
+    if len(frame) <= SCORE_ROWS:
+        return score_batch(model, frame).decision
+    parts = [score_batch(model, frame.iloc[start:start + SCORE_ROWS]).decision
+             for start in range(0, len(frame), SCORE_ROWS)]
+    return Decision(actions=np.concatenate([d.actions for d in parts]),
+                    suspicion=np.concatenate([d.suspicion for d in parts]))
 
 
 def _decisions_only(model, frame: pd.DataFrame):
