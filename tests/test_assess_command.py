@@ -34,6 +34,10 @@ def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
     governance = report["governance"]
     assert [p["item"] for p in governance["principles"]] == ["oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5"]
     assert governance["risks"] and governance["crosswalk"]["practices"]
+    robustness = governance["principles"][2]["key"]
+    assert robustness["check"] == "evasion resistance"
+    assert robustness["value"] == next(e["value"] for e in report["evidence"]
+                                       if e["check"] == "evasion resistance")
     assert '<section id="governance">' in (out / "report.html").read_text()
     assert not (out / "report.pdf").exists()  # --no-pdf
 

@@ -30,6 +30,11 @@ EVASION_RECORDS = 500
 #: assessing a large file costs the same memory as a small one
 STUDY_ROWS = 100_000
 PRINCIPLES = ("oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5")
+#: the measurement shown beside each principle at a glance: the first of these measured
+KEY_CHECKS = {"oecd:1.2": ("fairness mitigation", "template encryption at rest"),
+              "oecd:1.3": ("explanation exactness",),
+              "oecd:1.4": ("evasion resistance", "detection", "false alarms"),
+              "oecd:1.5": ("audit chain integrity", "data provenance")}
 
 
 def assessment_evidence(model: TrainedModel, folder: str | Path, frame: pd.DataFrame,
@@ -68,6 +73,15 @@ def governance(evidence: list, *, use_case: str) -> dict:
         counts = walk["items"].get(item, {})
         glance.append({"item": item, "title": catalogue_item(item).title,
                        "status": item_status(counts) if counts else "not evidenced",
-                       "practices": counts})
+                       "practices": counts, "key": _key_number(evidence, KEY_CHECKS[item])})
     return {"use_case": use_case, "principles": glance, "crosswalk": walk,
             "risks": register(evidence, use_case=use_case)}
+
+
+def _key_number(evidence: list, checks: tuple[str, ...]) -> dict | None:
+    """The first measured Evidence among ``checks``: check, metric, value, bar, status."""
+    for check in checks:
+        for e in evidence:
+            if e["check"] == check and e["value"] is not None:
+                return {k: e[k] for k in ("check", "metric", "value", "threshold", "status")}
+    return None

@@ -371,11 +371,19 @@ def _changes(r: dict) -> str:
 SHOWN_SUBJECTS = 15
 
 
+def _key(key: dict | None) -> str:
+    if not key:
+        return _not_evidenced("a key measurement")
+    return (f"{_e(key['check'])}: <strong>{_num(key['value'])}</strong> (bar {_num(key['threshold'])}, "
+            f"{_e(key['status'])})")
+
+
 def _governance(r: dict) -> str:
     """Principles at a glance, the practices behind them, and the risk register."""
     g = r["governance"]
-    glance = _table([("Principle", ""), ("Status", ""), ("Practices met / partly / not met / not evidenced", "num")],
-                    [[_e(p.get("title") or p["item"]), f"<strong>{_e(p['status'])}</strong>",
+    glance = _table([("Principle", ""), ("Status", ""), ("Key measurement", ""),
+                     ("Practices met / partly / not met / not evidenced", "num")],
+                    [[_e(p.get("title") or p["item"]), f"<strong>{_e(p['status'])}</strong>", _key(p.get("key")),
                       " / ".join(_int(p["practices"].get(k, 0)) for k in ("met", "partly met", "not met", "not evidenced"))]
                      for p in g["principles"]],
                     f"Use case: {g['use_case']}. A practice is met only when every check behind it was measured "
