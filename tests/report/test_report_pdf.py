@@ -3,7 +3,6 @@ hangs or writes something that is not a PDF (stand-in executables; no browser ne
 
 from __future__ import annotations
 
-import os
 import stat
 import time
 
