@@ -16,7 +16,6 @@ routed to review count as not alerted in detection rate and FPR.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -26,6 +25,7 @@ import pandas as pd
 
 from trustshield.assess.robustness.noise import noise_evidence, noise_study
 from trustshield.cli import resolve_data
+from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.specs import load_spec, read_spec_text
@@ -80,9 +80,7 @@ def main(argv=None) -> int:
               "seconds": round(time.perf_counter() - started, 1),
               "machine": {"python": platform.python_version(), "lightgbm": lgb.__version__}}
     print_table(result)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(result, handle, indent=2)
+    write_json(result, args.json)
     return 0
 
 

@@ -12,7 +12,6 @@ fixed in advance; the known flip mask is used only to score it. About 14 trainin
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from trustshield.assess.robustness.poisoning import poisoning_evidence, poisoning_study
 from trustshield.cli import resolve_data
+from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.specs import load_spec, read_spec_text
 
@@ -73,9 +73,7 @@ def main(argv=None) -> int:
     study["data_sha256"] = {TRAIN: train_sha, TEST: test_sha}
     study["seconds"] = round(time.perf_counter() - started, 1)
     print_table(study)
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(study, handle, indent=2)
+    write_json(study, args.json)
     return 0
 
 

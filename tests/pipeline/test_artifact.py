@@ -10,58 +10,17 @@ import pandas as pd
 import pytest
 import yaml
 
+from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 from trustshield.errors import ModelIntegrityError
-from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.artifact import FILES, load_model, save_model
 from trustshield.pipeline.train import TrainConfig, train
-from trustshield.specs import parse_spec
 
-SPEC_TEXT = """\
-name: tiny-flows
-columns:
-  - {name: n, type: integer, min: 0, max: 1000, attacker: increase}
-  - {name: r, type: rate, attacker: any}
-  - {name: b, type: binary}
-  - {name: p, type: categorical, values: [tcp, udp, icmp]}
-  - {name: label, type: label}
-relations:
-  - {kind: implies, name: icmp sends nothing, if: {column: p, in: [icmp]}, then: {column: n, equals: 0}}
-label:
-  column: label
-  normal: normal
-  categories:
-    DoS: {technique: T1499, attacks: [flood]}
-    Probe: {technique: T1046, attacks: [scan, sweep]}
-techniques:
-  T1499: Endpoint Denial of Service
-  T1046: Network Service Discovery
-"""
-SPEC = parse_spec(yaml.safe_load(SPEC_TEXT))
-
-
-def synthetic_frame(seed: int = 0) -> pd.DataFrame:
-    """~300 validated records: normal tcp/udp traffic, an icmp flood and two probes."""
-    rng = np.random.default_rng(seed)
-    labels = np.array(["normal"] * 180 + ["flood"] * 40 + ["scan"] * 40 + ["sweep"] * 40, dtype=object)
-    n = len(labels)
-    proto = np.where(labels == "flood", "icmp",
-                     np.where(labels == "normal", rng.choice(["tcp", "udp"], n), "tcp"))
-    size = np.where(labels == "normal", rng.integers(100, 1000, n), rng.integers(0, 50, n))
-    raw = pd.DataFrame({
-        "n": np.where(proto == "icmp", 0, size),
-        "r": np.where(labels == "scan", rng.uniform(0.6, 1, n), rng.uniform(0, 0.5, n)).round(3),
-        "b": (labels == "sweep").astype(int),
-        "p": proto,
-        "label": labels,
-    })
-    checked = check_frame(raw, SPEC, file="synthetic", lines=np.arange(1, n + 1))
-    assert checked.rejected_rows == 0, checked.problems[:3]
-    return checked.frame
+SPEC, SPEC_TEXT = FLOWS_SPEC, FLOWS_SPEC_TEXT
 
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return synthetic_frame()
+    return synthetic_flows()
 
 
 @pytest.fixture(scope="module")
