@@ -119,3 +119,13 @@ def small_flows(seed: int, n_normal: int = 200, n_flood: int = 80, n_scan: int =
     checked = check_frame(raw, SMALL_SPEC, file="synthetic", lines=np.arange(1, n + 1))
     assert checked.rejected_rows == 0, checked.problems[:3]
     return checked.frame
+
+
+def train_small(frame, spec, spec_text, *, n_estimators: int = 5):
+    """A quick model for tests: 8 prototypes, a few trees, one LightGBM thread (with two,
+    OpenMP spin-waiting makes a tiny fit take seconds on a busy 2-core machine)."""
+    from trustshield.pipeline.train import TrainConfig, train
+
+    return train(frame, spec, spec_text,
+                 config=TrainConfig(n_prototypes=8, n_estimators=n_estimators, n_threads=1),
+                 provenance={"data": {"name": "synthetic"}})

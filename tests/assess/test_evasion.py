@@ -9,14 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
+from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 from trustshield.assess.robustness.evasion import (ATTACKS, ModelTarget, best_of, evade,
                                                    feasible, select_attack_records)
 from trustshield.assess.robustness.moves import (Budget, grid_values, movable_features,
                                                  threshold_values)
 from trustshield.errors import DataError
 from trustshield.pipeline.scoring import score_batch
-from trustshield.pipeline.train import TrainConfig, train
 from trustshield.records import ALLOW
 from trustshield.specs import infeasibility
 
@@ -30,9 +29,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model(frame):
-    return train(frame, FLOWS_SPEC, FLOWS_SPEC_TEXT,
-                 config=TrainConfig(n_prototypes=8, n_estimators=8, n_threads=1),
-                 provenance={"data": {"name": "synthetic"}})
+    return train_small(frame, FLOWS_SPEC, FLOWS_SPEC_TEXT, n_estimators=8)
 
 
 def moves_by_name(frame):

@@ -11,9 +11,8 @@ import pytest
 from trustshield.assess.robustness.noise import (add_measurement_noise, decision_stability,
                                                  drop_features, noise_evidence, noise_study)
 from trustshield.ingest.validate import check_frame
-from trustshield.pipeline.train import TrainConfig, train
 from trustshield.records import Evidence
-from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
+from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 
 SPEC = FLOWS_SPEC
 SPEC_TEXT = FLOWS_SPEC_TEXT
@@ -27,9 +26,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model(frame):
-    return train(frame, SPEC, SPEC_TEXT,
-                 config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
-                 provenance={"data": {"name": "synthetic"}})
+    return train_small(frame, SPEC, SPEC_TEXT)
 
 
 # --- measurement noise

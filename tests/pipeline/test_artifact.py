@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
+from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 from trustshield.errors import ModelIntegrityError
 from trustshield.pipeline.artifact import FILES, load_model, save_model
-from trustshield.pipeline.train import TrainConfig, train
 
 SPEC, SPEC_TEXT = FLOWS_SPEC, FLOWS_SPEC_TEXT
 
@@ -25,11 +24,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def model(frame):
-    # One LightGBM thread: with two, OpenMP spin-waiting makes this tiny fit take seconds on
-    # a busy 2-core machine. Thread count does not change what is saved.
-    return train(frame, SPEC, SPEC_TEXT,
-                 config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
-                 provenance={"data": {"name": "synthetic"}})
+    return train_small(frame, SPEC, SPEC_TEXT)
 
 
 def suspicion(model, frame) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from trustshield.errors import CatalogueError
+from trustshield.specs.loading import need_mapping, no_unknown
 
 STATUSES = ("in force", "final", "draft", "living")
 KINDS = ("principle", "article", "function", "category", "characteristic", "requirement",
@@ -135,8 +136,8 @@ def catalogue_from_text(text: str, origin: str = "catalogue") -> Catalogue:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{origin}: not valid YAML: {exc}") from None
-    _mapping(raw, origin)
-    _no_unknown(raw, {"frameworks"}, origin)
+    need_mapping(raw, origin, CatalogueError)
+    no_unknown(raw, {"frameworks"}, origin, CatalogueError)
     entries = raw.get("frameworks")
     if not isinstance(entries, list) or not entries:
         raise CatalogueError(f"{origin}: 'frameworks' must be a non-empty list")
@@ -147,10 +148,10 @@ def catalogue_from_text(text: str, origin: str = "catalogue") -> Catalogue:
 
 
 def _framework(raw: Any, where: str) -> Framework:
-    _mapping(raw, where)
+    need_mapping(raw, where, CatalogueError)
     if isinstance(raw.get("id"), str):
         where = f"{where} ({raw['id']})"
-    _no_unknown(raw, FRAMEWORK_KEYS, where)
+    no_unknown(raw, FRAMEWORK_KEYS, where, CatalogueError)
     _required(raw, FRAMEWORK_REQUIRED, where)
     status = _choice(raw, "status", STATUSES, where)
     source = _source(raw["source"], f"{where}: source")
@@ -165,10 +166,10 @@ def _framework(raw: Any, where: str) -> Framework:
 
 
 def _item(raw: Any, fw_id: str, fw_status: str, fw_source: Source, where: str) -> Item:
-    _mapping(raw, where)
+    need_mapping(raw, where, CatalogueError)
     if isinstance(raw.get("id"), str):
         where = f"{where} ({raw['id']})"
-    _no_unknown(raw, ITEM_KEYS, where)
+    no_unknown(raw, ITEM_KEYS, where, CatalogueError)
     _required(raw, ITEM_REQUIRED, where)
     item_id = str(raw["id"])
     if not item_id.startswith(f"{fw_id}:") or item_id == f"{fw_id}:":
@@ -183,8 +184,8 @@ def _item(raw: Any, fw_id: str, fw_status: str, fw_source: Source, where: str) -
 
 
 def _source(raw: Any, where: str) -> Source:
-    _mapping(raw, where)
-    _no_unknown(raw, SOURCE_KEYS, where)
+    need_mapping(raw, where, CatalogueError)
+    no_unknown(raw, SOURCE_KEYS, where, CatalogueError)
     _required(raw, ("document", "url"), where)
     url = str(raw["url"])
     if not url.startswith("https://"):
@@ -211,13 +212,3 @@ def unique_ids(ids: list[str], where: str, what: str) -> None:
     if dup:
         raise CatalogueError(f"{where}: duplicate {what} {dup}")
 
-
-def _mapping(raw: Any, where: str) -> None:
-    if not isinstance(raw, Mapping):
-        raise CatalogueError(f"{where}: expected a mapping, got {type(raw).__name__}")
-
-
-def _no_unknown(raw: Mapping, allowed: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise CatalogueError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")

@@ -55,8 +55,8 @@ def spec_from_text(text: str, origin: str) -> DatasetSpec:
 
 def parse_spec(raw: Any, *, origin: str = "spec") -> DatasetSpec:
     """Build a DatasetSpec from parsed YAML; every problem names the key that holds it."""
-    _need_mapping(raw, origin)
-    _no_unknown(raw, TOP_KEYS, origin)
+    need_mapping(raw, origin)
+    no_unknown(raw, TOP_KEYS, origin)
     columns = tuple(_column(c, f"{origin}: columns[{i}]") for i, c in enumerate(_list(raw, "columns", origin)))
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
@@ -87,8 +87,8 @@ def parse_spec(raw: Any, *, origin: str = "spec") -> DatasetSpec:
 
 
 def _column(raw: Any, where: str) -> ColumnSpec:
-    _need_mapping(raw, where)
-    _no_unknown(raw, COLUMN_KEYS, where)
+    need_mapping(raw, where)
+    no_unknown(raw, COLUMN_KEYS, where)
     name, ctype = str(_required(raw, "name", where)), _required(raw, "type", where)
     where = f"{where} ({name})"
     if ctype not in COLUMN_TYPES:
@@ -125,7 +125,7 @@ def _number(value: Any, where: str) -> float | None:
 
 
 def _predicate(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Predicate:
-    _need_mapping(raw, where)
+    need_mapping(raw, where)
     column = _required(raw, "column", where)
     if column not in columns:
         raise SpecError(f"{where}: column {column!r} is not declared in columns")
@@ -139,7 +139,7 @@ def _predicate(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Predi
 
 
 def _relation(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Relation:
-    _need_mapping(raw, where)
+    need_mapping(raw, where)
     kind = raw.get("kind")
     if kind not in RELATION_KINDS:
         raise SpecError(f"{where}: kind {kind!r} is not one of {list(RELATION_KINDS)}")
@@ -161,7 +161,7 @@ def _categories(raw: Mapping, techniques: Mapping[str, str], origin: str) -> tup
     tech_of_cat: dict[str, str] = {}
     for category, body in raw.items():
         where = f"{origin}: label.categories.{category}"
-        _need_mapping(body, where)
+        need_mapping(body, where)
         tech_of_cat[str(category)] = _known_technique(_required(body, "technique", where), techniques, where)
         for attack in body.get("attacks") or []:
             if attack in cat_of_attack:
@@ -171,7 +171,7 @@ def _categories(raw: Mapping, techniques: Mapping[str, str], origin: str) -> tup
 
 
 def _source_file(raw: Any, where: str) -> SourceFile:
-    _need_mapping(raw, where)
+    need_mapping(raw, where)
     sha = str(_required(raw, "sha256", where)).lower()
     if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
         raise SpecError(f"{where}: sha256 must be 64 hex digits, got {sha!r}")
@@ -198,12 +198,15 @@ def _list(raw: Mapping, key: str, where: str) -> list:
     return value
 
 
-def _need_mapping(raw: Any, where: str) -> None:
+def need_mapping(raw: Any, where: str, error: type[Exception] = SpecError) -> None:
+    """Refuse anything but a YAML mapping, naming where it was found."""
     if not isinstance(raw, Mapping):
-        raise SpecError(f"{where}: expected a mapping, got {type(raw).__name__}")
+        raise error(f"{where}: expected a mapping, got {type(raw).__name__}")
 
 
-def _no_unknown(raw: Mapping, allowed: set[str], where: str) -> None:
+def no_unknown(raw: Mapping, allowed: set[str], where: str,
+               error: type[Exception] = SpecError) -> None:
+    """Refuse keys outside ``allowed``, naming them and what is allowed."""
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise SpecError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+        raise error(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
