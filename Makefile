@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ demo: $(STAMP)
 	@echo "model:   $(OUT)/model (manifest.json holds the sha256 of every file)"
 	@echo "alerts:  $(OUT)/trustshield.duckdb (try: $(BIN)/trustshield explain ALERT_ID --store $(OUT)/trustshield.duckdb)"
 	@echo "report:  $(OUT)/report.html and its JSON twin $(OUT)/report.json"
+
+# The demo's model, signed, served with its trust report; prints an admin token once.
+serve: $(STAMP)
+	@test -f $(OUT)/model/manifest.json || $(MAKE) demo
+	@test -f $(OUT)/keys/keyring.json || $(BIN)/trustshield keys generate --keys $(OUT)/keys --store $(OUT)/trustshield.duckdb
+	$(BIN)/trustshield models sign --model $(OUT)/model --keys $(OUT)/keys --store $(OUT)/trustshield.duckdb
+	$(BIN)/trustshield tokens create --name demo-admin --role admin --role analyst --role auditor --store $(OUT)/trustshield.duckdb
+	$(BIN)/trustshield serve --model $(OUT)/model --keys $(OUT)/keys --models-dir $(OUT)/models --reports $(OUT) --store $(OUT)/trustshield.duckdb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

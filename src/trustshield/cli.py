@@ -16,6 +16,8 @@ from pathlib import Path
 from trustshield.errors import DataError, TrustShieldError
 
 DEFAULT_OUT = "out"
+STORE_HELP = ("DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or "
+              "./trustshield.duckdb)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,7 +68,7 @@ def load_config(path: str | Path | None = None) -> OperatorConfig:
     path = Path(path) if path is not None else config_path()
     if not path.is_file():
         return OperatorConfig(path, found=False)
-    _refuse_if_writable_by_others(path)
+    refuse_if_writable_by_others(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -119,12 +119,14 @@ def _roles(path: Path, raw) -> dict[str, frozenset[str]]:
     return roles
 
 
-def _refuse_if_writable_by_others(path: Path) -> None:
+def refuse_if_writable_by_others(path: Path, message: str = UNSAFE_FILE) -> None:
+    """ConfigError (``message`` formatted with path and mode) when group or others may
+    write ``path``: whoever can edit a file of trust could grant themselves that trust."""
     if os.name != "posix":
         return
     mode = path.stat().st_mode
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ConfigError(UNSAFE_FILE.format(path=path, mode=oct(stat.S_IMODE(mode))))
+        raise ConfigError(message.format(path=path, mode=oct(stat.S_IMODE(mode))))
 
 
 def _one_line(exc: Exception) -> str:

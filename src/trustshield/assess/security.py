@@ -28,9 +28,6 @@ from trustshield.records import Evidence
 SECURITY = ("OECD: robustness, security and safety", "EU AI Act Art. 15 (cybersecurity)")
 PRIVACY = ("OECD: human rights, fairness and privacy", "EU AI Act Art. 10 (data governance)")
 RECORDS = ("OECD: accountability", "EU AI Act Art. 12 (record-keeping)")
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
-#: pickle protocol 2+ streams start with 0x80 then the protocol number
-PICKLE_MAGIC = tuple(bytes([0x80, p]) for p in range(2, 6))
 
 
 def audit_evidence(store) -> list[Evidence]:
@@ -97,7 +94,7 @@ def _sealed(path: Path, expected_format: str) -> bool:
 
 
 def _is_pickle(path: Path) -> bool:
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        return True
+    from trustshield.pipeline.artifact import looks_like_pickle
+
     with path.open("rb") as handle:
-        return handle.read(2) in PICKLE_MAGIC
+        return looks_like_pickle(path.name, handle.read(2))

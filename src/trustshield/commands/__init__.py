@@ -1,10 +1,11 @@
 """EDGE: the subcommands of ``trustshield``, each registered the same way."""
 
 from trustshield.commands import (alerts, assessment, authentication, benchmark, context, datasets,
-                                  governance, modelling, models, redteam)
+                                  governance, keys, modelling, models, redteam,
+                                  service)
 
 
 def register_all(sub) -> None:
     for module in (modelling, alerts, datasets, models, redteam, authentication, benchmark, context,
-                   governance, assessment):
+                   governance, assessment, keys, service):
         module.register(sub)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from rich.table import Table
 
-from trustshield.cli import print_json
+from trustshield.cli import STORE_HELP, print_json
 from trustshield.commands.progress import output
 
 SHOWN = 12
@@ -14,7 +14,7 @@ SHOWN = 12
 def register(sub) -> None:
     p = sub.add_parser("explain", help="show why an alert was raised")
     p.add_argument("alert_id", metavar="ALERT_ID")
-    p.add_argument("--store", help="DuckDB file (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--json", action="store_true", help="print the alert as JSON")
     p.set_defaults(run=cmd_explain)
 

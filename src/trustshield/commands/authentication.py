@@ -15,13 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.cli import print_json, resolve_data
+from trustshield.cli import STORE_HELP, print_json, resolve_data
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
 from trustshield.records import ACCEPT
 
-STORE_HELP = ("DuckDB file whose audit log records the change (default $TRUSTSHIELD_STORE or "
-              "./trustshield.duckdb)")
 TEMPLATES_HELP = "folder of encrypted templates (default $TRUSTSHIELD_TEMPLATES or ./templates)"
 TOP_FEATURES = 3
 

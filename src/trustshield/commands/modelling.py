@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustshield.cli import DEFAULT_OUT, resolve_data
+from trustshield.cli import DEFAULT_OUT, STORE_HELP, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
@@ -30,7 +30,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("detect", help="score data and store alerts with explanations")
     _model_data(p)
-    p.add_argument("--store", help="DuckDB file (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)")
+    p.add_argument("--store", help=STORE_HELP)
     _on_error(p)
     p.set_defaults(run=cmd_detect)
 

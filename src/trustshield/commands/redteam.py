@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from trustshield.assess.robustness.evasion import ATTACKS
-from trustshield.cli import resolve_data
+from trustshield.cli import STORE_HELP, resolve_data
 from trustshield.commands.progress import output, step
 from trustshield.config import load_config, login_name, require_role
 from trustshield.errors import DataError, PermissionDenied, TrustShieldError
@@ -38,7 +38,6 @@ UNREGISTERED = ("model {model_id} ({folder}) is not in the local registry of {st
 FILES_DIFFER = ("model folder {folder} claims id {model_id}, but its files differ from the "
                 "registered model of that id in {store}; red-team runs target registered models only")
 EXPORT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-STORE_HELP = "DuckDB file (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)"
 
 
 def register(sub) -> None:

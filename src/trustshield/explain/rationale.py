@@ -53,10 +53,12 @@ def _normal_texts(j, rows, attributions, X, reference, encoded_text) -> np.ndarr
     normal = np.empty(len(rows), dtype=object)
     compared = np.zeros(len(rows), dtype=bool)
     if attributions.reference is not None and encoded_text is not None:
-        compared = ~np.isnan(attributions.reference[rows, j])
-        distinct, where = np.unique(attributions.reference[rows[compared], j], return_inverse=True)
-        texts = np.array([f"nearest normal profile {t}" for t in encoded_text(j, distinct)], dtype=object)
-        normal[compared] = texts[where] if len(distinct) else []
+        values = attributions.reference[rows, j]
+        compared = ~np.isnan(values)
+        values = values[compared].tolist()
+        distinct = list(dict.fromkeys(values))   # each profile value is formatted once
+        texts = {v: f"nearest normal profile {t}" for v, t in zip(distinct, encoded_text(j, distinct))}
+        normal[compared] = [texts[v] for v in values]
     name = attributions.feature_names[j]
     normal[~compared] = [reference.normal_text(name, X[i, j]) for i in rows[~compared]]
     return normal

@@ -36,14 +36,32 @@ class FeatureEncoder:
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "categories_"):
             raise NotFittedError(NOT_FITTED.format(name="FeatureEncoder", method="transform"))
-        columns = {}
-        for name in self.feature_names:
-            if name in self.categories_:
-                codes = pd.Index(self.categories_[name]).get_indexer(frame[name])
-                columns[name] = np.where(codes < 0, np.nan, codes).astype(np.float64)
-            else:
-                columns[name] = frame[name].to_numpy(dtype=np.float64)
-        return pd.DataFrame(columns, index=frame.index)
+        names, codes, columns = self._lookups()
+        matrix = np.empty((len(frame), len(names)), dtype=np.float64)
+        numeric = [j for j, name in enumerate(names) if name not in codes]
+        position = {name: i for i, name in enumerate(frame.columns.tolist())}
+        missing = [names[j] for j in numeric if names[j] not in position]
+        if missing:
+            raise KeyError(f"{missing} not in the frame's columns")
+        matrix[:, numeric] = frame.iloc[:, [position[names[j]] for j in numeric]].to_numpy(dtype=np.float64)
+        for j, name in enumerate(names):
+            if name in codes:
+                lookup = codes[name]
+                matrix[:, j] = [lookup.get(v, np.nan) for v in frame[name].to_numpy()]
+        return pd.DataFrame(matrix, columns=columns, index=frame.index)
+
+    def _lookups(self) -> tuple[tuple[str, ...], dict[str, dict], pd.Index]:
+        """Feature names, {category: code} per categorical feature, and the output column
+        index; built once per fitted state (a frame of 100 rows costs less than building
+        them)."""
+        cached = self.__dict__.get("_lookups_of")
+        if cached is None or cached[0] is not self.categories_:
+            codes = {name: {v: float(i) for i, v in enumerate(values)}
+                     for name, values in self.categories_.items()}
+            names = self.feature_names
+            cached = (self.categories_, (names, codes, pd.Index(names, dtype=object)))
+            self.__dict__["_lookups_of"] = cached
+        return cached[1]
 
     def format(self, name: str, values) -> list[str]:
         """Raw values of one feature as people write them (511, not 511.0; 'missing')."""

@@ -2,8 +2,11 @@
 
 ``model.json`` holds every learned number (LightGBM model text, prototypes, thresholds,
 categories, normal reference); ``spec.yaml`` the DatasetSpec it was trained with;
-``manifest.json`` the sha256 of both. Loading checks the manifest first and never
-unpickles anything.
+``manifest.json`` the sha256 of both, plus provenance: ``training_data`` ({name, sha256} of
+the training file, when training recorded it), ``metrics`` (the training-time selection
+figures) and ``creator`` (the operator who saved it). Loading checks the manifest first and
+never unpickles anything; manifests written before the provenance keys existed still load.
+Signing the manifest is :mod:`trustshield.store.signing`'s business.
 """
 
 from __future__ import annotations
@@ -17,14 +20,26 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import HybridDetector, detector_from_dict
 from trustshield.errors import ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.specs import DatasetSpec, spec_from_text
+from trustshield.store.audit import plain
 
 FILES = ("model.json", "spec.yaml")
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
+#: pickle protocol 2+ streams start with 0x80 (as a byte, or as U+0080 once put in JSON text)
+PICKLE_MARKERS = (b"\x80", "\x80".encode("utf-8"))
+
+
+def looks_like_pickle(name: str, head: bytes) -> bool:
+    """True for a file that is or may be a pickle, by its name or its first bytes."""
+    return name.lower().endswith(PICKLE_SUFFIXES) or head.startswith(PICKLE_MARKERS)
+#: the training-time figures of ``training["selection"]`` copied into the manifest
+METRICS = ("objective", "normal_fpr", "per_category", "probability", "quantile")
 
 
 @dataclass
@@ -60,15 +75,28 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     manifest = {"model_id": hashlib.sha256(body).hexdigest()[:16],
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "spec": model.spec.name, "detector": "hybrid(gbdt, prototype)",
-                "files": digests, "format": "trustshield-model/1"}
+                "files": digests, "format": "trustshield-model/1",
+                **provenance(model.training)}
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))
     staging.chmod(0o755)
     for name, data in blobs.items():
         (staging / name).write_bytes(data)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    _replace_dir(staging, folder)
+    replace_folder(staging, folder)
     model.manifest = manifest
     return manifest
+
+
+def provenance(training: dict) -> dict:
+    """Manifest keys ``training_data`` ({name, sha256}; sha256 None when training did not
+    record it), ``metrics`` ({} when none) and ``creator``; JSON-safe (NaN → None)."""
+    data = training.get("data") or {}
+    selection = training.get("selection") or {}
+    metrics = training.get("metrics") or {k: selection[k] for k in METRICS if k in selection}
+    found = {"metrics": plain(metrics), "creator": operator_name()}
+    if data:
+        found["training_data"] = {"name": data.get("name"), "sha256": data.get("sha256")}
+    return found
 
 
 def load_model(folder: str | Path) -> TrainedModel:
@@ -110,7 +138,7 @@ def _read_manifest(folder: Path) -> dict:
     return manifest
 
 
-def _replace_dir(staging: Path, folder: Path) -> None:
+def replace_folder(staging: Path, folder: Path) -> None:
     """Put ``staging`` in place of ``folder``; only an earlier model folder is replaced."""
     if not folder.exists():
         staging.rename(folder)

@@ -31,6 +31,7 @@ class ScoredBatch:
     techniques: np.ndarray         # (m,) ATT&CK technique id
     rationales: np.ndarray         # (m,) one line each
     encoded: np.ndarray            # (m, d) flagged rows' encoded feature values
+    features: np.ndarray           # (n, d) every row's encoded feature values
 
 
 def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
@@ -44,16 +45,34 @@ def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
     attributions = detector.explain(X_flagged, scaled=scaled[flagged])
     categories = detector.supervised.categorize(X_flagged)
     techniques = np.array([model.spec.technique(category=c) or "" for c in categories], dtype=object)
-    encoded = X_flagged.to_numpy()
-    raw = frame.iloc[flagged]
+    features = X.to_numpy(dtype=np.float64)
+    encoded = features[flagged]
+    names = attributions.feature_names
     texts = rationales(
         headlines=_headlines(model, categories, techniques, winner[flagged]),
         attributions=attributions, X=encoded, reference=model.reference,
-        encoded_text=lambda j, values: model.encoder.format_encoded(attributions.feature_names[j], values),
-        shown=lambda j, rows: model.encoder.format(
-            attributions.feature_names[j], raw[attributions.feature_names[j]].to_numpy()[rows]))
+        encoded_text=lambda j, values: model.encoder.format_encoded(names[j], values),
+        shown=_shown(model, frame, flagged, encoded, names))
     return ScoredBatch(decision, winner, flagged, attributions, categories, techniques,
-                       texts, encoded)
+                       texts, encoded, features)
+
+
+def _shown(model: TrainedModel, frame: pd.DataFrame, flagged: np.ndarray, encoded: np.ndarray,
+           names: tuple[str, ...]):
+    """``shown(j, rows)``: feature j of those flagged rows as people write it. A float64
+    column's values are the encoded ones (the encoder passes them through), so they are
+    read from ``encoded`` (m, d) instead of the frame; other columns from the frame."""
+    encoder = model.encoder
+    position = {name: j for j, name in enumerate(encoder.feature_names)}
+    passed = {name for name, dtype in frame.dtypes.items()
+              if dtype == np.float64 and name in position} - set(encoder.categorical)
+
+    def shown(j: int, rows: np.ndarray) -> list[str]:
+        name = names[j]
+        if name in passed:
+            return encoder.format(name, encoded[rows, position[name]])
+        return encoder.format(name, frame[name].to_numpy()[flagged[rows]])
+    return shown
 
 
 def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarray:

@@ -86,6 +86,15 @@ def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: Tra
     reference = NormalReference().fit(X[normal], categorical=encoder.categorical)
     training = {**provenance, "rows": int(len(frame)), "normal_rows": int(normal.sum()),
                 "attack_names": sorted(set(labels[~normal])),
-                "config": config.__dict__, "selection": selection.as_dict()}
+                "config": config.__dict__, "selection": selection.as_dict(),
+                "boundary_band": boundary_band(normal_scores, policy.alert_threshold_)}
     return TrainedModel(spec=spec, spec_text=spec_text, encoder=encoder, detector=detector,
                         policy=policy, reference=reference, training=training)
+
+
+def boundary_band(normal_scores: np.ndarray, alert_threshold: float, *, share: float = 0.01) -> float:
+    """Half-width (suspicion units) of the band around the alert threshold that holds
+    ``share`` of normal training records (out of fold): queries crowding into it are a
+    sign of evasion probing (``trustshield.service.probing``)."""
+    margin = np.abs(np.asarray(normal_scores, dtype=float) - alert_threshold)
+    return float(np.quantile(margin, share, method="higher"))

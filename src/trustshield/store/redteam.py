@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from trustshield.errors import StoreError
 from trustshield.store.audit import canonical, plain
+from trustshield.store.database import frame, records
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS redteam_runs (
@@ -32,7 +33,7 @@ CREATE TABLE IF NOT EXISTS redteam_runs (
     finished_at TIMESTAMPTZ, status VARCHAR);
 CREATE TABLE IF NOT EXISTS redteam_examples (
     run_id VARCHAR, "row" BIGINT, detail VARCHAR, evaded BOOLEAN, changed INTEGER,
-    original DOUBLE[], adversarial DOUBLE[]);
+    original DOUBLE PRECISION[], adversarial DOUBLE PRECISION[]);
 """
 
 
@@ -95,9 +96,7 @@ class RedTeamRuns:
                         canonical(plain(parameters)), canonical(plain(summary)),
                         started_at, finished_at, status])
             if len(examples.rows):
-                db.register("incoming_examples", examples.table(run_id))
-                db.execute("INSERT INTO redteam_examples BY NAME SELECT * FROM incoming_examples")
-                db.unregister("incoming_examples")
+                db.insert_arrow("redteam_examples", examples.table(run_id))
             return self.store.record_event("redteam.run", run_id, {
                 **(audit or {}), "kind": kind, "model_id": model_id, "purpose": purpose,
                 "parameters": parameters, "summary": summary, "status": status,
@@ -105,19 +104,25 @@ class RedTeamRuns:
                 "finished_at": finished_at})
 
     def run(self, run_id: str) -> dict:
-        row = self.store.db.execute("SELECT * FROM redteam_runs WHERE run_id = ?",
-                                    [run_id]).fetchdf()
-        if row.empty:
+        rows = self.runs(run_id=run_id)
+        if not rows:
             raise StoreError(f"no red-team run with id {run_id!r} in {self.store.path}")
-        run = row.iloc[0].to_dict()
-        run["parameters"], run["summary"] = json.loads(run["parameters"]), json.loads(run["summary"])
-        return run
+        return rows[0]
+
+    def runs(self, *, run_id: str | None = None) -> list[dict]:
+        """Every run (or the one ``run_id``), oldest first, parameters and summary parsed."""
+        sql = "SELECT * FROM redteam_runs" + (" WHERE run_id = ?" if run_id else "")
+        rows = records(self.store.db.execute(sql + " ORDER BY started_at, run_id",
+                                             [run_id] if run_id else []))
+        for run in rows:
+            run["parameters"], run["summary"] = json.loads(run["parameters"]), json.loads(run["summary"])
+        return rows
 
     def examples(self, run_id: str) -> pd.DataFrame:
         """Columns row, detail, evaded, changed, original, adversarial; ordered by row."""
-        return self.store.db.execute(
+        return frame(self.store.db.execute(
             'SELECT "row", detail, evaded, changed, original, adversarial FROM redteam_examples'
-            ' WHERE run_id = ? ORDER BY "row", detail', [run_id]).fetchdf()
+            ' WHERE run_id = ? ORDER BY "row", detail', [run_id]))
 
     def export_frame(self, run_id: str) -> pd.DataFrame:
         """The run's examples as a table: two rows per example (``version`` original, then

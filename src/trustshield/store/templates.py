@@ -185,7 +185,7 @@ class TemplateStore:
 
     @contextlib.contextmanager
     def _audit_store(self):
-        from trustshield.store.duckdb_store import AlertStore
+        from trustshield.store.alerts import AlertStore
 
         if isinstance(self._audit, AlertStore):
             yield self._audit

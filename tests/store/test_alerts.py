@@ -1,4 +1,4 @@
-"""AlertStore on a temporary DuckDB file: idempotent, atomic batches, durable."""
+"""AlertStore on a DuckDB file and on PostgreSQL: idempotent, atomic batches, durable."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def problems(*lines_and_columns) -> list[RowProblem]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with AlertStore(tmp_path / "db" / "alerts.duckdb") as s:
+def store(store_target):
+    with AlertStore(store_target) as s:
         s.record_model({"model_id": MODEL, "created_at": "2024-05-01T12:00:00+00:00",
                         "spec": "tiny", "detector": "hybrid(gbdt, prototype)"}, FEATURES)
         s.start_run(run_id=RUN, kind="detect", model_id=MODEL, source_path="flows.csv",
@@ -70,9 +70,32 @@ def counters(store: AlertStore) -> tuple:
     return run["rows_read"], run["alerts_added"], run["reviews_added"], run["rejected_rows"]
 
 
-def test_batch_columns_are_the_alerts_table_columns(store):
-    table_columns = [row[0] for row in store.db.execute("DESCRIBE alerts").fetchall()]
-    assert alerts_table([1]).column_names == table_columns
+def test_batch_columns_are_the_alerts_table_columns_but_entities(store):
+    assert store.db.columns("alerts") == alerts_table([1]).column_names + ["entities"]
+
+
+def test_entities_are_stored_when_given_and_null_when_not(store):
+    store.add_batch(RUN, alerts_table([1]), [], rows_read=1)
+    table = alerts_table([2])
+    store.add_batch(RUN, table.append_column("entities", pa.array(['{"src_ip":"p-3f2a"}'])), [],
+                    rows_read=1)
+    entities = store.alerts()["entities"].tolist()
+    assert pd.isna(entities[0]) and entities[1] == '{"src_ip":"p-3f2a"}'
+    assert pd.isna(store.alert(alert_id(MODEL, SOURCE_SHA, 1))["entities"])
+
+
+def test_an_old_duckdb_store_gains_the_entities_column(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute("CREATE TABLE alerts (alert_id VARCHAR PRIMARY KEY, run_id VARCHAR,"
+                    " line BIGINT)")
+        old.execute("INSERT INTO alerts VALUES ('a1', 'r1', 4)")
+    with AlertStore(path) as store:
+        assert store.db.columns("alerts") == ["alert_id", "run_id", "line", "entities"]
+        [row] = store.alerts().to_dict(orient="records")
+        assert row["alert_id"] == "a1" and pd.isna(row["entities"])
 
 
 def test_add_batch_inserts_and_counts(store):
@@ -110,7 +133,7 @@ def test_rejected_rows_are_stored_per_field_and_counted_per_row(store):
 
 
 class FailingConnection:
-    """Wraps the DuckDB connection; the statement containing ``trigger`` raises."""
+    """Wraps the store's database; the statement containing ``trigger`` raises."""
 
     def __init__(self, db, trigger: str):
         self._db, self._trigger = db, trigger
@@ -180,8 +203,8 @@ def test_finish_run_sets_status_and_time(store):
     assert store.finish_run(RUN, "failed")["status"] == "failed"
 
 
-def test_store_reopens_from_disk_intact(tmp_path):
-    path = tmp_path / "durable.duckdb"
+def test_store_reopens_intact(store_target):
+    path = store_target
     with AlertStore(path) as first:
         first.record_model({"model_id": MODEL, "created_at": "2024-05-01T12:00:00+00:00",
                             "spec": "tiny", "detector": "hybrid"}, FEATURES)

@@ -1,8 +1,11 @@
-"""EDGE: the embedded alert store (DuckDB file).
+"""EDGE: the alert store, on a DuckDB file (default) or a PostgreSQL database.
 
 Tables: ``models`` (the local model registry), ``runs``, ``alerts`` (with exact
-attributions and rationale), ``rejected_rows``, the audit chain (``audit_events``, see
+attributions, rationale and ``entities``: JSON text of the identity fields the service
+keeps, such as src_ip, dst_ip or user, possibly pseudonymised; NULL when not kept),
+``rejected_rows``, the audit chain (``audit_events`` and ``audit_head``, see
 :mod:`trustshield.store.audit`) and red-team runs (:mod:`trustshield.store.redteam`).
+The SQL is portable (:mod:`trustshield.store.database`): the same statements run on both.
 Each batch is written in one transaction, so an interrupted run leaves whole batches only;
 alert ids are derived from model, input file and line, so running the same detection twice
 adds no duplicate alerts. Registering a model and finishing a run each append an audit
@@ -18,7 +21,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -26,11 +28,10 @@ from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
 from trustshield.store.audit import AuditLog
+from trustshield.store.database import connect, frame, is_url, records
 from trustshield.store.redteam import RedTeamRuns
 
 DEFAULT_STORE = "trustshield.duckdb"
-#: DuckDB's buffer pool; written batches are flushed to the file instead of held in memory
-MEMORY_LIMIT = os.environ.get("TRUSTSHIELD_STORE_MEMORY", "512MB")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -43,17 +44,23 @@ CREATE TABLE IF NOT EXISTS runs (
     rejected_rows BIGINT DEFAULT 0);
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id VARCHAR PRIMARY KEY, run_id VARCHAR, model_id VARCHAR, source_sha256 VARCHAR,
-    line BIGINT, action VARCHAR, suspicion DOUBLE, category VARCHAR, technique VARCHAR,
-    component VARCHAR, label VARCHAR, base DOUBLE, attributions DOUBLE[], feature_values DOUBLE[],
-    rationale VARCHAR, created_at TIMESTAMPTZ);
+    line BIGINT, action VARCHAR, suspicion DOUBLE PRECISION, category VARCHAR,
+    technique VARCHAR, component VARCHAR, label VARCHAR, base DOUBLE PRECISION,
+    attributions DOUBLE PRECISION[], feature_values DOUBLE PRECISION[], rationale VARCHAR,
+    created_at TIMESTAMPTZ, entities VARCHAR);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     run_id VARCHAR, file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
     expected VARCHAR);
 """
+#: stores written before ``entities`` existed gain the column when opened
+MIGRATIONS = ("ALTER TABLE alerts ADD COLUMN IF NOT EXISTS entities VARCHAR",)
 
 
-def default_store_path() -> Path:
-    return Path(os.environ.get("TRUSTSHIELD_STORE", DEFAULT_STORE))
+def default_store_path() -> str | Path:
+    """``$TRUSTSHIELD_STORE`` (a PostgreSQL URL as text, else a file Path), by default
+    ``./trustshield.duckdb``."""
+    target = os.environ.get("TRUSTSHIELD_STORE", DEFAULT_STORE)
+    return target if is_url(target) else Path(target)
 
 
 def alert_id(model_id: str, source_sha256: str, line: int) -> str:
@@ -62,18 +69,23 @@ def alert_id(model_id: str, source_sha256: str, line: int) -> str:
 
 
 class AlertStore:
-    """DuckDB-backed store; open with a path, use as a context manager.
+    """The store at ``target``: a DuckDB file path (default :func:`default_store_path`) or a
+    PostgreSQL URL; use as a context manager.
 
     ``actor`` is who the audit events of this session name (default: the operator, see
-    :func:`trustshield.config.operator_name`).
+    :func:`trustshield.config.operator_name`). ``path`` is the file's Path, or for
+    PostgreSQL the URL without its password. ``db`` is the
+    :class:`~trustshield.store.database.Database` (``db.dialect``: "duckdb" or "postgres").
     """
 
-    def __init__(self, path: str | Path | None = None, *, actor: str | None = None):
-        self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, target: str | Path | None = None, *, actor: str | None = None):
+        target = default_store_path() if target is None else target
         self.actor = actor or operator_name()
-        self.db = duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
+        self.db = connect(target)
+        self.path = self.db.target if is_url(target) else self.db.path
         self.db.execute(SCHEMA)
+        for statement in MIGRATIONS:
+            self.db.execute(statement)
         self._in_transaction = False
         self.audit = AuditLog(self.db)
         self.redteam = RedTeamRuns(self)
@@ -130,16 +142,16 @@ class AlertStore:
 
     def model(self, model_id: str) -> dict | None:
         """The registered model (manifest and features parsed), or None."""
-        rows = self.db.execute("SELECT * FROM models WHERE model_id = ?", [model_id]).fetchdf()
-        if rows.empty:
+        rows = records(self.db.execute("SELECT * FROM models WHERE model_id = ?", [model_id]))
+        if not rows:
             return None
-        record = rows.iloc[0].to_dict()
+        record = rows[0]
         record["manifest"], record["features"] = json.loads(record["manifest"]), json.loads(record["features"])
         return record
 
     def models(self) -> pd.DataFrame:
-        return self.db.execute("SELECT model_id, created_at, spec, detector FROM models"
-                               " ORDER BY created_at, model_id").fetchdf()
+        return frame(self.db.execute("SELECT model_id, created_at, spec, detector FROM models"
+                                     " ORDER BY created_at, model_id"))
 
     def start_run(self, *, run_id: str, kind: str, model_id: str, source_path: str,
                   source_sha256: str) -> None:
@@ -149,13 +161,13 @@ class AlertStore:
 
     def add_batch(self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem],
                   rows_read: int) -> int:
-        """Insert one batch of alerts and rejected rows atomically; return alerts added."""
+        """Insert one batch of alerts and rejected rows atomically; return alerts added.
+        ``alerts`` has columns of the ``alerts`` table, by name (``entities`` may be left
+        out); alerts already stored are skipped."""
         with self.transaction():
             before = self._count("alerts")
             if alerts.num_rows:
-                self.db.register("incoming_alerts", alerts)
-                self.db.execute("INSERT OR IGNORE INTO alerts BY NAME SELECT * FROM incoming_alerts")
-                self.db.unregister("incoming_alerts")
+                self.db.insert_arrow("alerts", alerts, ignore_conflicts=True)
             added = self._count("alerts") - before
             if rejected:
                 self.db.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
@@ -178,20 +190,20 @@ class AlertStore:
         return run
 
     def run(self, run_id: str) -> dict:
-        rows = self.db.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchdf()
-        if rows.empty:
+        rows = records(self.db.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))
+        if not rows:
             raise StoreError(f"no run with id {run_id!r} in {self.path}")
-        return rows.iloc[0].to_dict()
+        return rows[0]
 
     def alert(self, alert_id: str) -> dict:
         """One alert with its model's features ({name, type, categories}); StoreError when
         unknown."""
-        rows = self.db.execute(
-            "SELECT a.*, m.features FROM alerts a JOIN models m USING (model_id)"
-            " WHERE alert_id = ?", [alert_id]).fetchdf()
-        if rows.empty:
+        rows = records(self.db.execute(
+            "SELECT a.*, m.features FROM alerts a JOIN models m ON m.model_id = a.model_id"
+            " WHERE a.alert_id = ?", [alert_id]))
+        if not rows:
             raise StoreError(f"no alert with id {alert_id!r} in {self.path}")
-        record = rows.iloc[0].to_dict()
+        record = rows[0]
         record["features"] = json.loads(record["features"])
         return record
 
@@ -199,7 +211,7 @@ class AlertStore:
         sql = "SELECT * FROM alerts" + (" WHERE run_id = ?" if run_id else "") + " ORDER BY line"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return self.db.execute(sql, [run_id] if run_id else []).fetchdf()
+        return frame(self.db.execute(sql, [run_id] if run_id else []))
 
     def _count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])

@@ -1,0 +1,204 @@
+"""serve | tokens | audit | reviews: run the REST service and manage what it relies on.
+
+``serve`` listens on loopback unless ``--host`` says otherwise. Tokens are created and
+revoked here, never through the API, and the plain token is printed once. ``audit verify``
+recomputes the hash chain and names the first broken link (exit status 1 when broken).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich.table import Table
+
+from trustshield.cli import STORE_HELP, print_json
+from trustshield.commands.progress import console, output
+from trustshield.config import ROLES
+from trustshield.errors import StoreError
+
+NOT_LOOPBACK = ("warning: listening on {host}, which other machines can reach; put TLS in "
+                "front of it (tokens travel in headers)")
+
+
+def register(sub) -> None:
+    from trustshield.service.settings import DEFAULT_PORT, LOOPBACK
+
+    s = sub.add_parser("serve", help="run the REST API and dashboard (loopback by default)")
+    s.add_argument("--store", help=STORE_HELP)
+    s.add_argument("--host", default=LOOPBACK, help=f"address to listen on (default {LOOPBACK})")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    s.add_argument("--models-dir", default="trustshield-models",
+                   help="where uploaded signed models are installed (default ./trustshield-models)")
+    s.add_argument("--keys", help="keyring whose keys are trusted (default $TRUSTSHIELD_KEYS "
+                                  "or ./trustshield-keys)")
+    s.add_argument("--reports", help="folder of trust reports (MODEL_ID/report.json)")
+    s.add_argument("--model", help="a signed model folder to install and activate at start")
+    s.add_argument("--pseudonymise", action="store_true",
+                   help="store IPs and user names as keyed HMACs ($TRUSTSHIELD_PSEUDONYM_KEY)")
+    s.add_argument("--retention-days", type=int, help="delete alerts older than this")
+    s.add_argument("--workers", type=int, default=default_workers(),
+                   help="scoring processes (default: one per core but one, which the service "
+                        "process keeps for HTTP and the store; 0 scores in the service process)")
+    s.set_defaults(run=cmd_serve)
+
+    t = sub.add_parser("tokens", help="API tokens (stored only as argon2 hashes)")
+    t.set_defaults(run=cmd_list_tokens, store=None, json=False)
+    inner = t.add_subparsers(metavar="ACTION")
+    c = inner.add_parser("create", help="create a token; it is printed once (audited)")
+    c.add_argument("--name", required=True, help="whose token this is, e.g. 'alice' or 'sensor-7'")
+    c.add_argument("--role", action="append", required=True, choices=ROLES,
+                   help="role the token holds (repeat for several)")
+    c.add_argument("--store", help=STORE_HELP)
+    c.set_defaults(run=cmd_create_token)
+    r = inner.add_parser("revoke", help="revoke a token by id (audited)")
+    r.add_argument("token_id")
+    r.add_argument("--store", help=STORE_HELP)
+    r.set_defaults(run=cmd_revoke_token)
+    ls = inner.add_parser("list", help="tokens, without secrets")
+    ls.add_argument("--store", help=STORE_HELP)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(run=cmd_list_tokens)
+
+    a = sub.add_parser("audit", help="the audit hash chain")
+    inner = a.add_subparsers(metavar="ACTION")
+    v = inner.add_parser("verify", help="recompute the chain; name the first broken link")
+    v.add_argument("--store", help=STORE_HELP)
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(run=cmd_verify_audit)
+    a.set_defaults(run=lambda args: a.print_help() or 2)
+
+    f = sub.add_parser("reviews", help="the analysts' review queue")
+    inner = f.add_subparsers(metavar="ACTION")
+    e = inner.add_parser("export", help="closed reviews as labelled feedback (JSON lines; audited)")
+    e.add_argument("--out", required=True, help="file to write (refuses to overwrite)")
+    e.add_argument("--store", help=STORE_HELP)
+    e.set_defaults(run=cmd_export_reviews)
+    f.set_defaults(run=lambda args: f.print_help() or 2)
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    from trustshield.service.app import create_app
+    from trustshield.service.context import ServiceContext
+    from trustshield.service.settings import ServiceSettings
+    from trustshield.store import default_store_path
+
+    if not _loopback(args.host):
+        console.print(NOT_LOOPBACK.format(host=args.host))
+    settings = ServiceSettings(
+        store=str(args.store or default_store_path()), models_dir=Path(args.models_dir),
+        keys_dir=Path(args.keys) if args.keys else None,
+        reports_dir=Path(args.reports) if args.reports else None, host=args.host,
+        port=args.port, pseudonymise=args.pseudonymise, retention_days=args.retention_days,
+        scoring_workers=max(0, args.workers))
+    context = ServiceContext(settings)
+    if args.model:
+        from trustshield.service.registry import install_and_activate
+
+        model_id = install_and_activate(context, Path(args.model), actor=_cli_actor())
+        console.print(f"active model {model_id} (signature and sha256 verified)")
+    context.keep_retention()
+    console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
+                  f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
+    uvicorn.run(create_app(settings, context=context), host=args.host, port=args.port,
+                log_level="warning")
+
+
+def cmd_create_token(args) -> None:
+    from trustshield.store import AlertStore
+    from trustshield.store.tokens import TokenTable
+
+    with AlertStore(args.store) as store:
+        token, info = TokenTable(store).create(args.name, args.role)
+    output.print(f"token {info.token_id} for {info.name!r}, roles {sorted(info.roles)}.")
+    output.print("Shown once; keep it secret (send it as 'Authorization: Bearer <token>'):")
+    print(token)
+
+
+def cmd_revoke_token(args) -> None:
+    from trustshield.store import AlertStore
+    from trustshield.store.tokens import TokenTable
+
+    with AlertStore(args.store) as store:
+        TokenTable(store).revoke(args.token_id)
+    output.print(f"token {args.token_id} revoked")
+
+
+def cmd_list_tokens(args) -> None:
+    from trustshield.store import AlertStore
+    from trustshield.store.tokens import TokenTable
+
+    with AlertStore(args.store) as store:
+        rows = TokenTable(store).list()
+    if args.json:
+        print_json(rows)
+        return
+    table = Table("token", "name", "roles", "created", "by", "revoked", title="API tokens")
+    for r in rows:
+        table.add_row(r["token_id"], r["name"], ", ".join(r["roles"]), str(r["created_at"]),
+                      r["created_by"], str(r["revoked_at"] or ""))
+    output.print(table)
+
+
+def cmd_verify_audit(args) -> int:
+    from trustshield.store import AlertStore
+
+    with AlertStore(args.store) as store:
+        check = store.audit.check()
+    if args.json:
+        print_json(dataclasses.asdict(check))
+    elif check.ok:
+        output.print(f"audit chain intact: {check.events} events"
+                     + (f" ({check.warning})" if check.warning else ""))
+    else:
+        output.print(f"[bold red]audit chain broken[/bold red] at event {check.first_broken}: "
+                     f"{check.reason}")
+    return 0 if check.ok else 1
+
+
+def cmd_export_reviews(args) -> None:
+    from trustshield.store import AlertStore
+    from trustshield.store.reviews import ReviewQueue
+
+    target = Path(args.out)
+    if target.exists():
+        raise StoreError(f"{target} exists; choose another --out (exports never overwrite)")
+    with AlertStore(args.store) as store:
+        with store.transaction():
+            items = ReviewQueue(store).feedback()
+            _write_new(target, "".join(json.dumps(i, default=str, sort_keys=True) + "\n"
+                                       for i in items))
+    output.print(f"{len(items)} reviewed alerts written to {target}")
+
+
+def _write_new(target: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent or ".")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.link(tmp, target)  # fails if target appeared meanwhile
+    os.unlink(tmp)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cli_actor() -> str:
+    from trustshield.config import operator_name
+
+    return operator_name()

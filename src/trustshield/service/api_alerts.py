@@ -1,0 +1,193 @@
+"""Alerts and the review queue: list and filter, read one with its explanation, review.
+
+An alert's ``attributions`` list every feature with its value as the record held it and its
+exact contribution, largest first; ``base`` + Σ contributions = ``suspicion``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from trustshield.commands.alerts import as_written
+from trustshield.service.access import Caller, requires
+from trustshield.service.errors import ApiError
+from trustshield.store.alert_queries import AlertFilter, alert_page
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+Action = Literal["alert", "review"]
+ReviewStatus = Literal["open", "confirmed", "dismissed"]
+
+
+class AlertSummary(BaseModel):
+    alert_id: str
+    model_id: str
+    action: str
+    suspicion: float
+    category: str | None
+    technique: str | None
+    component: str | None
+    created_at: datetime | None
+    entities: dict[str, str]
+    review_status: str | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertSummary]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class FeatureContribution(BaseModel):
+    feature: str
+    value: str
+    contribution: float
+
+
+class ReviewItem(BaseModel):
+    alert_id: str
+    model_id: str | None
+    status: str
+    reason: str | None
+    queued_at: datetime | None
+    queued_by: str | None
+    comment: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+
+
+class AlertDetail(AlertSummary):
+    line: int
+    label: str | None
+    rationale: str | None
+    base: float
+    attributions: list[FeatureContribution]
+    review: ReviewItem | None
+
+
+class ReviewDecision(BaseModel):
+    outcome: Literal["confirmed", "dismissed"]
+    comment: str = Field(min_length=1, max_length=2000,
+                         description="why: what the analyst saw")
+
+
+class ReviewPick(BaseModel):
+    alert_id: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewItem]
+    limit: int
+    offset: int
+
+
+class FeedbackItem(BaseModel):
+    alert_id: str
+    model_id: str | None
+    outcome: str
+    comment: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    category: str | None
+    label: str = Field(description="attack (confirmed) or normal (dismissed)")
+    features: dict[str, str]
+
+
+class Feedback(BaseModel):
+    items: list[FeedbackItem]
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(request: Request, action: Action | None = None,
+                category: str | None = Query(None, max_length=100),
+                technique: str | None = Query(None, max_length=100),
+                model_id: str | None = Query(None, max_length=100),
+                min_suspicion: float | None = Query(None, ge=-1e6, le=1e6),
+                review_status: Literal["open", "confirmed", "dismissed", "none"] | None = None,
+                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+                caller: Caller = Depends(requires("alerts.list"))) -> dict:
+    flt = AlertFilter(action, category, technique, model_id, min_suspicion, review_status)
+    with request.app.state.context.read() as store:
+        items, total = alert_page(store.db, flt, limit=limit, offset=offset)
+    following = offset + len(items)
+    return {"items": items, "total": total, "limit": limit, "offset": offset,
+            "next_offset": following if following < total else None}
+
+
+def alert_detail(context, alert_id: str) -> dict:
+    """One alert with decoded feature values and contributions, largest first."""
+    with context.read() as store:
+        alert = store.alert(alert_id)
+        review = context.reviews.item(alert_id)
+    values = np.asarray(alert["attributions"], dtype=float)
+    features = alert["features"]
+    order = np.argsort(-np.abs(values))
+    return {**{k: alert[k] for k in ("alert_id", "model_id", "action", "suspicion", "category",
+                                      "technique", "component", "created_at", "line", "label",
+                                      "rationale", "base")},
+            "entities": json.loads(alert.get("entities") or "{}"),
+            "review_status": review["status"] if review else None, "review": review,
+            "attributions": [{"feature": features[j]["name"],
+                              "value": as_written(alert["feature_values"][j], features[j]),
+                              "contribution": float(values[j])} for j in order]}
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
+def get_alert(alert_id: str, request: Request,
+              caller: Caller = Depends(requires("alerts.get"))) -> dict:
+    return alert_detail(request.app.state.context, alert_id)
+
+
+@router.post("/alerts/{alert_id}/review", response_model=ReviewItem)
+def review_alert(alert_id: str, body: ReviewDecision, request: Request,
+                 caller: Caller = Depends(requires("alerts.review"))) -> dict:
+    context = request.app.state.context
+    with context.write(caller.actor):
+        return context.reviews.decide(alert_id, body.outcome, body.comment)
+
+
+@router.get("/reviews", response_model=ReviewPage)
+def list_reviews(request: Request, status: ReviewStatus | None = "open",
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+                 caller: Caller = Depends(requires("reviews.list"))) -> dict:
+    context = request.app.state.context
+    with context.read():
+        items = context.reviews.items(status=status, limit=limit, offset=offset)
+    return {"items": items, "limit": limit, "offset": offset}
+
+
+@router.post("/reviews", response_model=ReviewItem, status_code=201)
+def pick_review(body: ReviewPick, request: Request,
+                caller: Caller = Depends(requires("reviews.pick"))) -> dict:
+    context = request.app.state.context
+    with context.write(caller.actor):
+        if context.reviews.item(body.alert_id) is not None:
+            raise ApiError(409, f"alert {body.alert_id} is already in the review queue")
+        return context.reviews.pick(body.alert_id, body.note)
+
+
+@router.get("/reviews/export", response_model=Feedback)
+def export_reviews(request: Request,
+                   caller: Caller = Depends(requires("reviews.export"))) -> dict:
+    """Closed reviews as labelled records for the next training run (audited)."""
+    context = request.app.state.context
+    with context.write(caller.actor) as store:
+        items = context.reviews.feedback()
+        features = {}
+        for item in items:
+            if item["model_id"] not in features:
+                features[item["model_id"]] = (store.model(item["model_id"]) or {}).get("features", [])
+    for item in items:
+        spec = features[item["model_id"]]
+        values = item.pop("feature_values") or []
+        item["label"] = "attack" if item["outcome"] == "confirmed" else "normal"
+        item["features"] = {f["name"]: as_written(v, f) for v, f in zip(values, spec)}
+    return {"items": items}

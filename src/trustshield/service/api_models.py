@@ -1,0 +1,158 @@
+"""Models, their trust reports, and the practices status of the active model.
+
+``POST /v1/models`` takes a signed bundle (``trustshield models bundle``); it is installed
+only when its Ed25519 signature comes from a trusted key and every file matches the signed
+manifest. ``POST /v1/models/{id}/activate`` verifies the installed files again before the
+service scores with them. Both are audited (``model.upload``, ``model.activate``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from trustshield.service.access import Caller, requires
+from trustshield.service.errors import ApiError
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+class ModelInfo(BaseModel):
+    model_id: str
+    spec: str | None
+    detector: str | None
+    created_at: str | None
+    creator: str | None = None
+    signed_by: str | None = None
+    installed: bool
+    active: bool
+    report: bool
+
+
+class ModelList(BaseModel):
+    active_model: str | None
+    items: list[ModelInfo]
+
+
+class Bundle(BaseModel):
+    format: Literal["trustshield-bundle/1"]
+    manifest: dict[str, Any]
+    signature: dict[str, Any]
+    files: dict[str, str] = Field(description="file name → text (model.json, spec.yaml)")
+
+
+def model_list(context) -> dict:
+    with context.read() as store:
+        active = context.options.get("active_model")
+        rows = store.models().to_dict(orient="records")
+    items = []
+    for row in rows:
+        folder = context.model_folder(row["model_id"])
+        manifest = _json(folder / "manifest.json") or {}
+        signature = _json(folder / "signature.json") or {}
+        items.append({"model_id": row["model_id"], "spec": row.get("spec"),
+                      "detector": row.get("detector"), "created_at": str(row.get("created_at")),
+                      "creator": manifest.get("creator"), "signed_by": signature.get("key_id"),
+                      "installed": folder.is_dir(), "active": row["model_id"] == active,
+                      "report": find_report(context, row["model_id"]) is not None})
+    return {"active_model": active, "items": items}
+
+
+@router.get("/models", response_model=ModelList)
+def list_models(request: Request, caller: Caller = Depends(requires("models.list"))) -> dict:
+    return model_list(request.app.state.context)
+
+
+@router.post("/models", response_model=ModelInfo, status_code=201)
+def upload_model(bundle: Bundle, request: Request,
+                 caller: Caller = Depends(requires("models.upload"))) -> dict:
+    from trustshield.pipeline.artifact import load_model
+    from trustshield.service.registry import install
+
+    context = request.app.state.context
+    with context.lock:
+        manifest, folder = install(bundle.model_dump(), context.settings.models_dir,
+                                   context.settings.keys_dir)
+        model = load_model(folder)
+        with context.write(caller.actor) as store:
+            store.record_model(manifest, model.encoder.describe_features())
+            store.record_event("model.upload", manifest["model_id"], {
+                "files": manifest.get("files", {}), "signed_by": bundle.signature.get("key_id"),
+                "creator": manifest.get("creator")})
+    return next(m for m in model_list(context)["items"] if m["model_id"] == manifest["model_id"])
+
+
+@router.post("/models/{model_id}/activate", response_model=ModelInfo)
+def activate_model(model_id: str, request: Request,
+                   caller: Caller = Depends(requires("models.activate"))) -> dict:
+    context = request.app.state.context
+    with context.lock:
+        with context.read() as store:
+            if store.model(model_id) is None:
+                raise ApiError(404, f"no model {model_id!r} in the registry; upload it first")
+        model = context.load_installed(model_id)  # signature and sha256 checked again
+        with context.write(caller.actor) as store:
+            context.options.set("active_model", model_id)
+            store.record_event("model.activate", model_id, {"spec": model.spec.name})
+        context.activate(model, context.model_folder(model_id))
+    return next(m for m in model_list(context)["items"] if m["model_id"] == model_id)
+
+
+def find_report(context, model_id: str) -> Path | None:
+    """The folder holding the trust report of ``model_id`` (report.json names the model)."""
+    root = context.settings.reports_dir
+    if root is None or not model_id.replace("-", "").isalnum():
+        return None
+    for folder in (Path(root) / model_id, Path(root)):
+        report = _json(folder / "report.json")
+        if report and report.get("model", {}).get("model_id") == model_id:
+            return folder
+    return None
+
+
+@router.get("/reports/{model_id}", responses={200: {"content": {"text/html": {}}}})
+def get_report(model_id: str, request: Request, format: Literal["json", "html"] = "json",
+               caller: Caller = Depends(requires("reports.get"))):
+    """The model's trust report: JSON (default) or the HTML page (``?format=html``)."""
+    folder = find_report(request.app.state.context, model_id)
+    if folder is None:
+        raise ApiError(404, f"no trust report for model {model_id!r}; write one with "
+                       "`trustshield report --model DIR --out REPORTS_DIR/MODEL_ID`")
+    if format == "html":
+        return HTMLResponse((folder / "report.html").read_text(encoding="utf-8"))
+    return _json(folder / "report.json")
+
+
+@router.get("/practices")
+def list_practices(request: Request, caller: Caller = Depends(requires("practices.list"))) -> dict:
+    """Principles and practices status for the active model, from its trust report; every
+    practice is ``not evidenced`` when there is no report."""
+    return practices_status(request.app.state.context)
+
+
+def practices_status(context) -> dict:
+    from trustshield.governance.crosswalk import crosswalk
+    from trustshield.governance.practices import practices
+
+    model_id = context.model.model_id if context.model else None
+    folder = find_report(context, model_id) if model_id else None
+    report = _json(folder / "report.json") if folder else None
+    if report and "governance" in report:
+        g = report["governance"]
+        return {"model_id": model_id, "source": "trust report", "principles": g["principles"],
+                "practices": g["crosswalk"]["practices"]}
+    walk = crosswalk(practices(), [])
+    return {"model_id": model_id, "source": "no trust report: nothing measured",
+            "principles": [], "practices": walk["practices"]}
+
+
+def _json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

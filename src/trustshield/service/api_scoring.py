@@ -1,0 +1,127 @@
+"""POST /v1/score: a batch of records → decisions, suspicion, exact attributions, rationale.
+
+Flagged records (``alert`` and ``review``) are stored as alerts, ``review`` ones also
+enter the review queue, and the batch is audited as ``score.batch``, all in one
+transaction. Each flagged result carries its top attributions plus ``others`` (the sum of
+the rest) so that ``base + Σ top + others`` equals its suspicion exactly. The caller's
+query stream goes through the probing monitor; a flagged token is audited and throttled.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pyarrow as pa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from trustshield.service.access import Caller, requires
+from trustshield.service.errors import ApiError
+from trustshield.service.scoring_work import ScoredRequest, ScoreRequest
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+
+class Contribution(BaseModel):
+    feature: str
+    contribution: float
+
+
+class ScoredRecord(BaseModel):
+    index: int
+    action: str = Field(description="alert, review or allow")
+    suspicion: float = Field(description="higher = more suspicious")
+    alert_id: str | None = None
+    category: str | None = None
+    technique: str | None = None
+    rationale: str | None = None
+    base: float | None = None
+    attributions: list[Contribution] | None = None
+    others: float | None = None
+
+
+class ScoreResponse(BaseModel):
+    model_id: str
+    batch_id: str
+    records: int
+    alerts_returned: int
+    results: list[ScoredRecord]
+
+
+@router.post("/score", response_model=ScoreResponse, response_model_exclude_none=True,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
+async def score(request: Request, caller: Caller = Depends(requires("score"))) -> Response:
+    """Parsing, validating, scoring and rendering run off the event loop (in worker processes
+    when the service has them); storing and watching run in a thread. The body's schema is
+    :class:`ScoreRequest`."""
+    context = request.app.state.context
+    if context.model is None:
+        raise ApiError(503, "no active model: upload a signed model (POST /v1/models) and "
+                       "activate it (POST /v1/models/{id}/activate)")
+    started = time.perf_counter()
+    scored = await context.scorer.score(await request.body(),
+                                        max_batch=context.settings.max_batch)
+    response = await run_in_threadpool(_finish, context, caller, scored)
+    context.counters["score_seconds"] += time.perf_counter() - started
+    return response
+
+
+def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
+    """Refuse, or rate-limit, or store, audit and watch one scored batch. The limiter
+    counts records, checked before anything is stored or returned."""
+    if scored.refusal:
+        status, code, message, details = scored.refusal
+        raise ApiError(status, message, code=code, details=details)
+    allowance = context.limiter.allow(caller.token_id, cost=scored.records)
+    if not allowance.allowed:
+        raise ApiError(429, f"rate limit exceeded for this token; retry after "
+                       f"{allowance.retry_after_s:.1f} s",
+                       headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))})
+    table = scored.table.append_column("entities", pa.array(_entities(context, scored.entities),
+                                                            pa.string()))
+    _store(context, caller, scored, table)
+    _watch(context, caller, scored)
+    context.counters["records_scored"] += scored.records
+    context.counters["alerts_returned"] += table.num_rows
+    return Response(scored.body, media_type="application/json")
+
+
+def _entities(context, entities) -> list[str | None]:
+    """Identity fields of the flagged records as JSON text, pseudonymised when that is on."""
+    if not any(entities):
+        return [None] * len(entities)   # no identities: skip the settings read (store lock)
+    pseudonymiser = context.pseudonymiser
+    out = []
+    for found in entities:
+        if found and pseudonymiser is not None:
+            found = pseudonymiser.pseudonymise_entities(found)
+        out.append(json.dumps(found, sort_keys=True) if found else None)
+    return out
+
+
+def _store(context, caller: Caller, scored: ScoredRequest, table) -> None:
+    with context.write(caller.actor) as store:
+        store.db.insert_arrow("alerts", table)  # ids carry the batch's fresh uuid
+        if scored.reviews:
+            context.reviews.enqueue_abstained(scored.reviews, scored.model_id)
+        store.record_event("score.batch", scored.batch_id, {
+            "model_id": scored.model_id, "records": scored.records,
+            "alerts": int(table.num_rows), "queued_for_review": len(scored.reviews)})
+
+
+def _watch(context, caller: Caller, scored: ScoredRequest) -> None:
+    verdict = context.monitor.observe(caller.token_id, scored.features, scored.margin,
+                                      time.monotonic())
+    if verdict.flagged and caller.token_id not in context.throttled:
+        context.throttled.add(caller.token_id)
+        context.limiter.throttle(caller.token_id, factor=context.settings.throttled_rate_per_s
+                                 / context.settings.rate_per_s)
+        with context.write(caller.actor) as store:
+            store.record_event("abuse.flagged", caller.token_id, {
+                "reasons": list(verdict.reasons), "boundary_share": verdict.boundary_share,
+                "sweep_share": verdict.sweep_share, "queries": verdict.queries})

@@ -1,0 +1,85 @@
+"""The FastAPI application: routers, the error shape, security headers and counters.
+
+``create_app(settings)`` opens the store, loads and verifies the active model and answers
+on ``/v1`` (API), ``/ui`` (dashboard pages) and ``/openapi.json``. Every response carries
+headers that keep pages out of frames and caches; every request is counted by status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import FastAPI
+
+from trustshield import __version__
+from trustshield.service import (api_alerts, api_audit, api_models, api_redteam, api_scoring,
+                                 dashboard)
+from trustshield.service.errors import install_handlers
+from trustshield.service.settings import ServiceSettings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; "
+                                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+}
+
+#: every /v1 endpoint lives on one of these
+API_ROUTERS = tuple(m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam))
+
+
+class HeadersAndCounts:
+    """Plain ASGI middleware: adds :data:`SECURITY_HEADERS` to every response and counts
+    responses by status, without re-streaming bodies."""
+
+    def __init__(self, app):
+        self.app = app
+        self.raw_headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k for k, _ in self.raw_headers}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + self.raw_headers}
+                counters = getattr(scope["app"].state.context, "counters", None)
+                if counters is not None:
+                    counters[f"responses_{message['status']}"] += 1
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
+    """The service app; ``context`` (a ServiceContext) may be given by tests."""
+    from trustshield.service.context import ServiceContext
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        """Open a context when none was given; close only what was opened here."""
+        if context is not None:
+            yield
+            return
+        app.state.context = ServiceContext(settings)
+        try:
+            yield
+        finally:
+            app.state.context.close()
+            app.state.context = None
+
+    app = FastAPI(title="TrustShield", version=__version__, lifespan=lifespan,
+                  description="Scores network records with explained, audited decisions. "
+                              "Every endpoint but /v1/health needs a bearer token.")
+    app.state.context = context
+    install_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    app.include_router(dashboard.router)
+
+    app.add_middleware(HeadersAndCounts)
+    return app

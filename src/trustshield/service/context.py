@@ -1,0 +1,138 @@
+"""Everything one running service shares between requests.
+
+The store holds one database connection; every use of it goes through :meth:`write` or
+:meth:`read`, which serialise access with one lock (DuckDB connections are not safe to share
+between threads) and name the calling token as the actor of audit events. Scoring itself
+runs outside the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trustshield.errors import ModelIntegrityError
+from trustshield.pipeline.artifact import TrainedModel, load_model
+from trustshield.service.settings import ServiceSettings
+from trustshield.store import AlertStore
+from trustshield.store.reviews import ReviewQueue
+from trustshield.store.settings import SettingsTable
+from trustshield.store.tokens import TokenTable
+
+SERVICE_ACTOR = "service"
+RETENTION_EVERY_S = 3600.0
+
+
+class ServiceContext:
+    def __init__(self, settings: ServiceSettings):
+        from trustshield.service.access import TokenCheck
+        from trustshield.service.ratelimit import RateLimiter
+
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.store = AlertStore(settings.store, actor=SERVICE_ACTOR)
+        self.tokens = TokenTable(self.store)
+        self.reviews = ReviewQueue(self.store)
+        self.options = SettingsTable(self.store)
+        self.token_check = TokenCheck(self.tokens, self.lock)
+        self.limiter = RateLimiter(rate_per_s=settings.rate_per_s, burst=settings.burst)
+        self.monitor = None
+        self.throttled: set[str] = set()  # token ids the probing monitor flagged
+        self.counters: Counter = Counter()
+        self.started = time.time()
+        self.model: TrainedModel | None = None
+        self.scorer = None
+        self._pseudonymiser = None
+        active = self.options.get("active_model")
+        if active:
+            self.activate(self.load_installed(active), self.model_folder(active))
+
+    def activate(self, model: TrainedModel, folder: Path | None = None) -> None:
+        """Score with ``model`` (installed in ``folder``) from now on: scoring workers load it
+        afresh, and the probing monitor starts afresh with the model's boundary band
+        (models trained before the band was recorded get the monitor's default)."""
+        from trustshield.service.probing import ProbeMonitor
+        from trustshield.service.scoring_work import ScoringPool
+
+        band = model.training.get("boundary_band")
+        self.monitor = ProbeMonitor(window=self.settings.probe_window,
+                                    **({"band": band} if band else {}))
+        previous, self.scorer = self.scorer, ScoringPool(model, folder,
+                                                         self.settings.scoring_workers)
+        self.model = model
+        if previous is not None:
+            previous.close()
+
+    def close(self) -> None:
+        if self.scorer is not None:
+            self.scorer.close()
+        with self.lock:
+            self.store.close()
+
+    @contextlib.contextmanager
+    def read(self):
+        with self.lock:
+            yield self.store
+
+    @contextlib.contextmanager
+    def write(self, actor: str):
+        """The store, inside one transaction whose audit events name ``actor``."""
+        with self.lock:
+            self.store.actor = actor
+            try:
+                with self.store.transaction():
+                    yield self.store
+            finally:
+                self.store.actor = SERVICE_ACTOR
+
+    def model_folder(self, model_id: str) -> Path:
+        if not model_id.replace("-", "").isalnum():
+            raise ModelIntegrityError(f"{model_id!r} is not a model id")
+        return Path(self.settings.models_dir) / model_id
+
+    def load_installed(self, model_id: str) -> TrainedModel:
+        """Verify an installed model's signature and every file's sha256, then load it."""
+        from trustshield.service.registry import verify_installed
+
+        folder = self.model_folder(model_id)
+        verify_installed(folder, self.settings.keys_dir)
+        return load_model(folder)
+
+    def apply_retention(self, actor: str = SERVICE_ACTOR) -> dict:
+        """Delete alerts older than the retention setting, audited as ``retention.delete``
+        (nothing when no retention is set)."""
+        from trustshield.service.privacy import apply_retention
+
+        with self.write(actor) as store:
+            days = self.options.get("retention_days", self.settings.retention_days)
+            if days is None:
+                return {"deleted": 0, "days": None, "cutoff": None}
+            return apply_retention(store, days=days, now=datetime.now(timezone.utc))
+
+    def keep_retention(self, every_s: float = RETENTION_EVERY_S) -> threading.Thread:
+        """Apply retention now and then every ``every_s`` seconds, in a daemon thread."""
+        def loop():
+            while True:
+                self.apply_retention()
+                time.sleep(every_s)
+
+        thread = threading.Thread(target=loop, name="retention", daemon=True)
+        thread.start()
+        return thread
+
+    @property
+    def pseudonymiser(self):
+        """The keyed HMAC for identities when pseudonymisation is on, else None."""
+        with self.read():
+            on = self.options.get("pseudonymise", self.settings.pseudonymise)
+        if not on:
+            return None
+        if self._pseudonymiser is None:
+            from trustshield.service.privacy import Pseudonymiser
+
+            self._pseudonymiser = Pseudonymiser.from_env()
+        return self._pseudonymiser

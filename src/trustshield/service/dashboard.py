@@ -1,0 +1,284 @@
+"""The dashboard SOC analysts use: server-rendered pages under ``/ui``, each with a JSON twin.
+
+=====================  ==========================  ===========================
+page                   shows (its /v1 equivalent)  needs (``PERMISSIONS``)
+=====================  ==========================  ===========================
+/ui/alerts             GET /v1/alerts              alerts.list
+/ui/alerts/{id}        GET /v1/alerts/{id}         alerts.get (review: alerts.review)
+/ui/reviews            GET /v1/reviews             reviews.list
+/ui/models             GET /v1/models              models.list
+/ui/practices          GET /v1/practices           practices.list
+/ui/audit              GET /v1/audit + /verify     audit.list
+=====================  ==========================  ===========================
+
+``/ui/login`` signs in with a token (checked like the API's) kept in the HttpOnly cookie
+:data:`~trustshield.service.access.COOKIE` (SameSite=Strict, Path=/, Secure over https);
+``/ui/logout`` clears it. How pages are gated, twinned and protected against CSRF is
+:mod:`trustshield.service.pages`. Reviews and picks call the same functions as ``POST
+/v1/alerts/{id}/review`` and ``POST /v1/reviews``, so they are audited the same way
+(``review.decide``, ``review.queue``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from trustshield.errors import DataError, PermissionDenied, TrustShieldError
+from trustshield.service import access, api_alerts, api_audit, api_models
+from trustshield.service.access import COOKIE
+from trustshield.specs import spec_from_text
+from trustshield.service.pages import (CSRF_FIELD, CSRF_REFUSED, Format, as_json, csrf_ok,
+                                       csrf_token, error_page, form_fields, gate, identify,
+                                       local_target, page, render, status_of, to_login)
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+LOGIN_COOKIE = "trustshield_login"  # the sign-in form's nonce, which its CSRF token binds
+SIGN_IN_FAILED = "that token is malformed, unknown, revoked or wrong; paste the whole token"
+BAD_FILTER = "{name} must be {expected}; got {value!r}"
+PAGE_SIZE = 25
+AUDIT_PAGE = 50
+ACTIONS = ("alert", "review")
+REVIEW_FILTERS = ("open", "confirmed", "dismissed", "none")
+
+
+# --- signing in and out ------------------------------------------------------------------
+
+@router.get("")
+def home() -> RedirectResponse:
+    return RedirectResponse("/ui/alerts", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = Query("/ui/alerts", max_length=2000),
+               notice: str = Query("", max_length=40)) -> HTMLResponse:
+    return _login_page(request, next, notice=notice)
+
+
+def _login_page(request: Request, target: str, *, notice: str = "", error: str = "",
+                status: int = 200) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, status=status, target=local_target(target),
+                      login_csrf=csrf_token(nonce), notice=notice, error=error)
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", path="/ui/login",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, form: dict = Depends(form_fields)) -> Response:
+    target = local_target(form.get("next"))
+    if not csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get(CSRF_FIELD)):
+        return _login_page(request, target, error=CSRF_REFUSED, status=403)
+    token = form.get("token", "").strip()
+    try:
+        request.app.state.context.token_check.caller(token)
+    except PermissionDenied:
+        return _login_page(request, target, error=SIGN_IN_FAILED, status=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
+    return response
+
+
+@router.get("/logout")
+def logout_form(request: Request) -> Response:
+    caller = identify(request)
+    return to_login(request) if caller is None else render(request, "logout.html", caller)
+
+
+@router.post("/logout")
+def logout(request: Request, form: dict = Depends(form_fields)) -> Response:
+    if not csrf_ok(access.presented_token(request), form.get(CSRF_FIELD)):
+        return error_page(request, identify(request), 403, CSRF_REFUSED)
+    response = RedirectResponse("/ui/login?notice=signed-out", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+def alert_filters(action: str, category: str, technique: str, review_status: str,
+                  min_suspicion: str) -> dict:
+    """The alert list's GET form as API arguments (blank fields mean any); DataError when a
+    field holds something the API would refuse."""
+    given = {"action": action.strip() or None, "category": category.strip() or None,
+             "technique": technique.strip() or None,
+             "review_status": review_status.strip() or None, "min_suspicion": None}
+    if given["action"] not in (None, *ACTIONS):
+        raise DataError(BAD_FILTER.format(name="action", expected=" or ".join(ACTIONS),
+                                          value=action))
+    if given["review_status"] not in (None, *REVIEW_FILTERS):
+        raise DataError(BAD_FILTER.format(name="review status", value=review_status,
+                                          expected=", ".join(REVIEW_FILTERS)))
+    if min_suspicion.strip():
+        try:
+            given["min_suspicion"] = float(min_suspicion)
+        except ValueError:
+            raise DataError(BAD_FILTER.format(name="min suspicion", expected="a number",
+                                              value=min_suspicion)) from None
+    return given
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, action: str = Query("", max_length=20),
+                category: str = Query("", max_length=100),
+                technique: str = Query("", max_length=100),
+                review_status: str = Query("", max_length=20),
+                min_suspicion: str = Query("", max_length=40),
+                offset: int = Query(0, ge=0, le=10**9), format: Format = "html") -> Response:
+    form = {"action": action, "category": category, "technique": technique,
+            "review_status": review_status, "min_suspicion": min_suspicion}
+
+    def build(caller):
+        given = alert_filters(**form)
+        return api_alerts.list_alerts(request, model_id=None, limit=PAGE_SIZE, offset=offset,
+                                      caller=caller, **given)
+
+    return page(request, "alerts.list", "alerts.html", format, build, api="GET /v1/alerts",
+                model=api_alerts.AlertPage, form=form, actions=ACTIONS,
+                review_filters=REVIEW_FILTERS)
+
+
+def technique_name(context, model_id: str, technique: str | None) -> str | None:
+    """The ATT&CK technique's name from the spec of the model that raised the alert."""
+    if not technique:
+        return None
+    model = context.model
+    if model is not None and model.model_id == model_id:
+        return model.spec.technique_names.get(technique)
+    try:
+        folder = context.model_folder(model_id)
+        spec = spec_from_text((folder / "spec.yaml").read_text(encoding="utf-8"), str(folder))
+    except (OSError, TrustShieldError):
+        return None
+    return spec.technique_names.get(technique)
+
+
+class AlertView(api_alerts.AlertDetail):
+    technique_name: str | None
+
+
+class AuditView(api_audit.AuditPage):
+    chain: api_audit.ChainReport
+    after: int
+
+
+def alert_data(context, alert_id: str) -> dict:
+    """What ``GET /v1/alerts/{id}`` returns, plus ``technique_name``."""
+    detail = api_alerts.alert_detail(context, alert_id)
+    detail["technique_name"] = technique_name(context, detail["model_id"], detail["technique"])
+    return detail
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(alert_id: str, request: Request, notice: str = Query("", max_length=40),
+               format: Format = "html") -> Response:
+    return page(request, "alerts.get", "alert.html", format,
+                lambda caller: alert_data(request.app.state.context, alert_id),
+                api=f"GET /v1/alerts/{alert_id}", model=AlertView, notice=notice, error="")
+
+
+def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
+    """Run ``act(caller)`` for a POSTed alert form after the role and CSRF checks; redirect
+    back with a notice, or show the alert with what went wrong."""
+    caller = gate(request, "alerts.review")
+    if isinstance(caller, Response):
+        return caller
+    if not csrf_ok(access.presented_token(request), form.get(CSRF_FIELD)):
+        return error_page(request, caller, 403, CSRF_REFUSED)
+    try:
+        notice = act(caller)
+    except ValidationError as exc:
+        return _alert_again(request, caller, alert_id, 422, _first_problem(exc))
+    except TrustShieldError as exc:
+        return _alert_again(request, caller, alert_id, status_of(exc), str(exc))
+    return RedirectResponse(f"/ui/alerts/{quote(alert_id, safe='')}?notice={notice}",
+                            status_code=303)
+
+
+def _alert_again(request, caller, alert_id: str, status: int, error: str) -> Response:
+    """The alert page with ``error``; a store refusal about an alert that exists (already
+    queued) is a conflict (409), not a 404."""
+    try:
+        data = alert_data(request.app.state.context, alert_id)
+    except TrustShieldError as exc:
+        return error_page(request, caller, status_of(exc), str(exc))
+    return render(request, "alert.html", caller, status=409 if status == 404 else status,
+                  data=as_json(data, AlertView), notice="", error=error,
+                  api=f"GET /v1/alerts/{alert_id}")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problem = exc.errors()[0]
+    field = ".".join(str(p) for p in problem.get("loc", ()))
+    return f"{field}: {problem.get('msg', 'not valid')}"
+
+
+@router.post("/alerts/{alert_id}/review")
+def review_alert(alert_id: str, request: Request, form: dict = Depends(form_fields)) -> Response:
+    def act(caller):
+        decision = api_alerts.ReviewDecision(outcome=form.get("outcome", ""),
+                                             comment=form.get("comment", "").strip())
+        return api_alerts.review_alert(alert_id, decision, request, caller)["status"]
+
+    return _alert_action(request, alert_id, form, act)
+
+
+@router.post("/alerts/{alert_id}/queue")
+def queue_alert(alert_id: str, request: Request, form: dict = Depends(form_fields)) -> Response:
+    def act(caller):
+        pick = api_alerts.ReviewPick(alert_id=alert_id, note=form.get("note", "").strip())
+        api_alerts.pick_review(pick, request, caller)
+        return "queued"
+
+    return _alert_action(request, alert_id, form, act)
+
+
+# --- reviews, models, practices, audit ----------------------------------------------------
+
+@router.get("/reviews")
+def reviews_page(request: Request,
+                 status: Literal["open", "confirmed", "dismissed", "all"] = "open",
+                 offset: int = Query(0, ge=0, le=10**9), format: Format = "html") -> Response:
+    def build(caller):
+        return api_alerts.list_reviews(request, status=None if status == "all" else status,
+                                       limit=PAGE_SIZE, offset=offset, caller=caller)
+
+    return page(request, "reviews.list", "reviews.html", format, build, api="GET /v1/reviews",
+                model=api_alerts.ReviewPage, shown=status)
+
+
+@router.get("/models")
+def models_page(request: Request, format: Format = "html") -> Response:
+    return page(request, "models.list", "models.html", format,
+                lambda caller: api_models.model_list(request.app.state.context),
+                api="GET /v1/models", model=api_models.ModelList)
+
+
+@router.get("/practices")
+def practices_page(request: Request, format: Format = "html") -> Response:
+    return page(request, "practices.list", "practices.html", format,
+                lambda caller: api_models.practices_status(request.app.state.context),
+                api="GET /v1/practices")
+
+
+@router.get("/audit")
+def audit_page(request: Request, after: int | None = Query(None, ge=0, le=2**62),
+               format: Format = "html") -> Response:
+    def build(caller):
+        chain = api_audit.verify_audit(request, caller)
+        start = max(0, chain["events"] - AUDIT_PAGE) if after is None else after
+        listed = api_audit.list_audit(request, action=None, subject=None, after=start,
+                                      limit=AUDIT_PAGE, caller=caller)
+        return {"chain": chain, "after": start, **listed}
+
+    return page(request, "audit.list", "audit.html", format, build, model=AuditView,
+                api="GET /v1/audit and GET /v1/audit/verify", page_size=AUDIT_PAGE)

@@ -1,0 +1,87 @@
+"""One JSON error shape for every failure the service returns::
+
+    {"error": {"status": 422, "code": "invalid_records", "message": "...",
+               "details": [{"row": 3, "field": "src_bytes", "value": "-1",
+                            "expected": "a number ≥ 0"}]}}
+
+``details`` is present only where there is more to say (validation problems, the role
+needed). A server error (500) says only that it happened and its request id; the trace
+stays in the server's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from trustshield.errors import (DataError, ModelIntegrityError, PermissionDenied, StoreError,
+                                TrustShieldError)
+
+log = logging.getLogger("trustshield.service")
+
+#: TrustShield errors → (status, code)
+STATUS_OF = ((PermissionDenied, 403, "forbidden"), (DataError, 422, "invalid_input"),
+             (ModelIntegrityError, 422, "model_refused"), (StoreError, 404, "not_found"),
+             (TrustShieldError, 400, "bad_request"))
+CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",
+         429: "rate_limited", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """Raise from a handler to answer with the error shape."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 details: list | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.code = code or CODES.get(status, "error")
+        self.details, self.headers = details, headers
+
+
+def error_body(status: int, code: str, message: str, details: list | None = None) -> dict:
+    body = {"status": status, "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(error_body(exc.status, exc.code, exc.message, exc.details),
+                        status_code=exc.status, headers=exc.headers)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError):
+        return error_response(exc)
+
+    @app.exception_handler(TrustShieldError)
+    async def _ours(request: Request, exc: TrustShieldError):
+        status, code = next((s, c) for kind, s, c in STATUS_OF if isinstance(exc, kind))
+        return error_response(ApiError(status, str(exc), code=code))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())),
+                    "expected": e.get("msg", "")} for e in exc.errors()[:100]]
+        return error_response(ApiError(422, "the request does not match the API schema",
+                                       code="invalid_request", details=details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return error_response(ApiError(exc.status_code, str(exc.detail),
+                                       headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("request %s %s failed (request id %s)", request.method,
+                      request.url.path, request_id)
+        return error_response(ApiError(500, f"internal error (request id {request_id}); "
+                                       "the server log has the details", code="internal"))

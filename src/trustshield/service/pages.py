@@ -1,0 +1,173 @@
+"""How the dashboard serves a page: who may see it, its JSON twin, CSRF tokens, the layout.
+
+A page shows what a ``/v1`` endpoint returns and needs the same
+:data:`~trustshield.service.access.PERMISSIONS` entry. :func:`page` answers either the
+rendered page or its JSON twin (``?format=json``, answered exactly like the API, errors
+included). A page request without a valid token is redirected to ``/ui/login``; one whose
+roles are not allowed gets 403 rendered in the page layout, as do other failures.
+
+CSRF: every form that POSTs carries :func:`csrf_token` of the session token (the sign-in
+form: of a nonce cookie), a hex HMAC-SHA256 under a key drawn when the process starts, so
+tokens stop working when the service restarts. Templates are Jinja2 with autoescaping on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, urlencode
+
+import jinja2
+from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from trustshield.errors import PermissionDenied, TrustShieldError
+from trustshield.service import access
+from trustshield.service.access import PERMISSIONS, Caller
+from trustshield.service.attribution_chart import attribution_chart
+from trustshield.service.errors import STATUS_OF, ApiError
+
+Format = Literal["html", "json"]
+CSRF_FIELD = "csrf"
+CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and submit it again"
+FORM_TOO_LARGE = "the form is {size} bytes; at most {limit} bytes are accepted"
+NEEDS_ROLE = "This page needs one of the roles {needed}; your token holds {held}."
+MAX_FORM_BYTES = 16_384
+NOTICES = {"dismissed": "Review recorded: dismissed.", "confirmed": "Review recorded: confirmed.",
+           "queued": "Queued for review.", "signed-out": "Signed out."}
+#: (label, page URL, the permission it needs) in the top navigation
+NAV = (("Alerts", "/ui/alerts", "alerts.list"), ("Reviews", "/ui/reviews", "reviews.list"),
+       ("Models", "/ui/models", "models.list"), ("Practices", "/ui/practices", "practices.list"),
+       ("Audit", "/ui/audit", "audit.list"))
+
+_CSRF_KEY = secrets.token_bytes(32)
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_templates.globals.update(
+    attribution_chart=attribution_chart, notices=NOTICES, csrf_field=CSRF_FIELD,
+    may=lambda caller, endpoint: caller is not None and bool(caller.roles & PERMISSIONS[endpoint]),
+    query=lambda params, **more: urlencode(
+        {k: v for k, v in {**params, **more}.items() if v not in ("", None)}))
+_templates.filters.update(
+    num=lambda v: "–" if v is None else f"{float(v):.6g}",
+    signed=lambda v: f"{float(v):+.4g}",
+    when=lambda v: "–" if v is None else str(v)[:19].replace("T", " "),
+    compact=lambda v: json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)[:400])
+
+
+def csrf_token(secret: str) -> str:
+    """The CSRF token bound to ``secret`` (a session token or a sign-in nonce)."""
+    return hmac.new(_CSRF_KEY, secret.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret: str | None, presented: str | None) -> bool:
+    """True when ``presented`` is the CSRF token of ``secret`` (constant-time compare)."""
+    if not (secret and presented):
+        return False
+    return hmac.compare_digest(csrf_token(secret).encode(), presented.encode())
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The POSTed urlencoded form as {field: first value}; 413 beyond MAX_FORM_BYTES."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise ApiError(413, FORM_TOO_LARGE.format(size=len(body), limit=MAX_FORM_BYTES))
+    pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in pairs.items()}
+
+
+def render(request: Request, template: str, caller: Caller | None, *, status: int = 200,
+           api: str | None = None, **data) -> HTMLResponse:
+    """A page in the common layout; the navigation lists only pages ``caller`` may open;
+    ``api`` names the /v1 endpoint the page shows."""
+    nav = [(label, url) for label, url, endpoint in NAV
+           if caller is not None and caller.roles & PERMISSIONS[endpoint]]
+    session = access.presented_token(request) if caller is not None else None
+    html = _templates.get_template(template).render(
+        request=request, caller=caller, nav=nav, path=request.url.path, api=api,
+        csrf=csrf_token(session) if session else "",
+        json_url=_relative(request.url.include_query_params(format="json")), **data)
+    return HTMLResponse(html, status_code=status)
+
+
+def _relative(url) -> str:
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+def error_page(request: Request, caller: Caller | None, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", caller, status=status, status_code=status,
+                  message=message)
+
+
+def identify(request: Request) -> Caller | None:
+    """The caller whose token this request presents; None without one or with a bad one."""
+    token = access.presented_token(request)
+    if token is None:
+        return None
+    try:
+        return request.app.state.context.token_check.caller(token)
+    except PermissionDenied:
+        return None
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """Send the browser to sign in, coming back to this page afterwards."""
+    target = _relative(request.url)
+    return RedirectResponse("/ui/login?" + urlencode({"next": target}), status_code=303)
+
+
+def gate(request: Request, endpoint: str) -> Caller | Response:
+    """The caller when allowed ``endpoint``; else the redirect to sign in or a 403 page."""
+    caller = identify(request)
+    if caller is None:
+        return to_login(request)
+    allowed = PERMISSIONS[endpoint]
+    if not caller.roles & allowed:
+        return error_page(request, caller, 403, NEEDS_ROLE.format(
+            needed=", ".join(sorted(allowed)), held=", ".join(sorted(caller.roles))))
+    return caller
+
+
+def page(request: Request, endpoint: str, template: str, fmt: Format, build, *, api: str,
+         model: type[BaseModel] | None = None, **extra) -> Response:
+    """The page or its JSON twin of ``build(caller)``, the data both show, serialised
+    through ``model`` (the API's response model) exactly as the API serialises it."""
+    if fmt == "json":
+        caller = access.authorise(request, endpoint)  # 401/403 exactly as the API answers
+        return JSONResponse(as_json(build(caller), model))
+    caller = gate(request, endpoint)
+    if isinstance(caller, Response):
+        return caller
+    try:
+        data = as_json(build(caller), model)
+    except (ApiError, TrustShieldError) as exc:
+        return error_page(request, caller, status_of(exc), str(exc))
+    return render(request, template, caller, data=data, api=api, **extra)
+
+
+def as_json(data, model: type[BaseModel] | None = None):
+    """``data`` as JSON values, through ``model`` when given (as FastAPI's response_model)."""
+    if model is None:
+        return jsonable_encoder(data)
+    return model.model_validate(data).model_dump(mode="json")
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status the API answers for ``exc``."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    return next(status for kind, status, _ in STATUS_OF if isinstance(exc, kind))
+
+
+def local_target(target: str | None) -> str:
+    """``target`` when it is a dashboard path (no open redirects), else the alert list."""
+    if target and target.startswith("/ui/") and "\\" not in target and "//" not in target:
+        return target
+    return "/ui/alerts"

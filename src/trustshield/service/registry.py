@@ -1,0 +1,57 @@
+"""The service's signed model registry: install an uploaded bundle, verify before loading.
+
+Only a bundle whose Ed25519 signature comes from a trusted key (the keyring at
+``keys_dir``) and whose files match the signed manifest is installed; an installed model
+is verified again every time it is activated or the service starts, so a file changed on
+disk after installation is refused too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trustshield.errors import ModelIntegrityError
+
+
+def _keyring(keys_dir):
+    from trustshield.store.signing import Keyring
+
+    return Keyring(keys_dir)
+
+
+def verify_installed(folder: Path, keys_dir) -> dict:
+    """The verified manifest of an installed model folder; ModelIntegrityError otherwise."""
+    from trustshield.store.bundles import verify_model_folder
+
+    if not Path(folder).is_dir():
+        raise ModelIntegrityError(f"model {Path(folder).name} is not installed in "
+                                  f"{Path(folder).parent}; upload its signed bundle first")
+    return verify_model_folder(folder, _keyring(keys_dir))
+
+
+def install(bundle: dict, models_dir: Path, keys_dir) -> tuple[dict, Path]:
+    """Verify an uploaded bundle and write it under ``models_dir``; (manifest, folder)."""
+    from trustshield.store.bundles import install_bundle, verify_bundle
+
+    verified = verify_bundle(bundle, _keyring(keys_dir))
+    folder = install_bundle(verified, Path(models_dir))
+    return verify_installed(folder, keys_dir), folder
+
+
+def install_and_activate(context, folder: Path, *, actor: str) -> str:
+    """Install a signed model folder as if uploaded, make it active; return its id. Audited
+    as ``model.upload`` and ``model.activate`` (the former only when it was new)."""
+    from trustshield.pipeline.artifact import load_model
+    from trustshield.store.bundles import bundle_from_folder
+
+    manifest, installed = install(bundle_from_folder(folder), context.settings.models_dir,
+                                  context.settings.keys_dir)
+    model = load_model(installed)
+    with context.write(actor) as store:
+        if store.record_model(manifest, model.encoder.describe_features()):
+            store.record_event("model.upload", manifest["model_id"],
+                               {"files": manifest.get("files", {}), "from": str(folder)})
+        if context.options.set("active_model", manifest["model_id"]):
+            store.record_event("model.activate", manifest["model_id"], {"spec": model.spec.name})
+    context.activate(model, installed)
+    return manifest["model_id"]

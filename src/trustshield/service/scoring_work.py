@@ -1,0 +1,154 @@
+"""The CPU-bound part of ``POST /v1/score``, runnable in the service process or in worker
+processes (Python runs one thread at a time per process, so a pool of workers is how one
+service uses several cores).
+
+:func:`score_request` is pure: the raw JSON body and a model in, a :class:`ScoredRequest`
+out, holding everything the service still has to do (store the alerts, queue reviews,
+watch the query stream) and the response body already rendered. Refusals (bad JSON, bad
+records, too many records) come back as ``refusal`` instead of being raised, so they cross
+process boundaries as plain data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, Field, ValidationError
+
+from trustshield.ingest.tabular import Batch
+from trustshield.pipeline.detect import alerts_table
+from trustshield.pipeline.scoring import score_batch
+from trustshield.records import REVIEW
+from trustshield.service.batches import problem_details, read_records
+
+TOP_ATTRIBUTIONS = 10
+Value = Union[float, int, str, bool, None]
+
+
+class ScoreRequest(BaseModel):
+    records: list[dict[str, Value]] = Field(
+        min_length=1, description="records with the active model's spec columns; optional "
+        "identity fields src_ip, dst_ip, user")
+
+
+@dataclass(frozen=True)
+class ScoredRequest:
+    """One scored batch. ``table`` holds the m flagged records as store rows (without
+    ``entities``), ``entities`` their identity fields (m,), ``reviews`` the ids of those in
+    the abstain band; ``features`` (n, d) and ``margin`` (n,) (suspicion minus the alert
+    threshold) feed the probing monitor; ``body`` is the JSON response. ``refusal`` is
+    (status, code, message, details) when nothing was scored."""
+
+    model_id: str
+    records: int
+    refusal: tuple | None = None
+    batch_id: str = ""
+    table: pa.Table | None = None
+    entities: tuple = ()
+    reviews: tuple = ()
+    features: np.ndarray | None = None
+    margin: np.ndarray | None = None
+    body: bytes = b""
+
+
+def score_request(model, raw: bytes, *, max_batch: int) -> ScoredRequest:
+    try:
+        request = ScoreRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "expected": e["msg"]}
+                   for e in exc.errors(include_url=False)[:100]]
+        return _refused(model, 0, 422, "invalid_request",
+                        "the request does not match the API schema", details)
+    n = len(request.records)
+    if n > max_batch:
+        return _refused(model, n, 413, "too_large", f"{n} records in one batch; at most {max_batch}")
+    batch = read_records(request.records, model.spec)
+    if batch.problems:
+        return _refused(model, n, 422, "invalid_records", f"{len(batch.problems)} problem(s) in "
+                        "the records; nothing was scored or stored", problem_details(batch.problems))
+    scored = score_batch(model, batch.frame)
+    batch_id = uuid.uuid4().hex
+    table = alerts_table(model, batch_id, batch_id, Batch(batch.frame, batch.lines), scored)
+    results = _results(scored, table.column("alert_id").to_pylist())
+    body = {"model_id": model.model_id, "batch_id": batch_id, "records": n,
+            "alerts_returned": int(table.num_rows), "results": results}
+    return ScoredRequest(
+        model.model_id, n, batch_id=batch_id, table=table,
+        entities=tuple(batch.entities[i] for i in scored.flagged),
+        reviews=tuple(r["alert_id"] for r in results if r["action"] == REVIEW),
+        features=scored.features, margin=scored.decision.suspicion - model.policy.alert_threshold_,
+        body=json.dumps(body, separators=(",", ":"), allow_nan=False).encode())
+
+
+def _refused(model, n: int, status: int, code: str, message: str, details=None) -> ScoredRequest:
+    return ScoredRequest(model.model_id, n, refusal=(status, code, message, details))
+
+
+def _results(scored, alert_ids: list[str]) -> list[dict]:
+    """One result per record; flagged ones with their explanation (``base`` + Σ top
+    attributions + ``others`` = suspicion)."""
+    decision = scored.decision
+    results = [{"index": i, "action": str(a), "suspicion": float(s)}
+               for i, (a, s) in enumerate(zip(decision.actions, decision.suspicion))]
+    values = scored.attributions.values
+    names = scored.attributions.feature_names
+    for k, row in enumerate(scored.flagged):
+        order = np.argsort(-np.abs(values[k]))
+        top = order[:TOP_ATTRIBUTIONS]
+        results[row].update(
+            alert_id=alert_ids[k], category=str(scored.categories[k]),
+            rationale=str(scored.rationales[k]), base=float(scored.attributions.base[k]),
+            attributions=[{"feature": names[j], "contribution": float(values[k, j])} for j in top],
+            others=float(values[k, order[TOP_ATTRIBUTIONS:]].sum()))
+        if scored.techniques[k]:
+            results[row]["technique"] = str(scored.techniques[k])
+    return results
+
+
+class ScoringPool:
+    """``workers`` processes, each holding the model loaded from ``folder`` (already verified
+    by the service; loading checks every file's sha256 again). ``workers`` 0 scores in a
+    thread of the service process instead."""
+
+    def __init__(self, model, folder: Path | None, workers: int):
+        self.model, self.workers = model, workers
+        self._pool = None
+        if workers > 0 and folder is not None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_load_worker_model, initargs=(str(folder),))
+
+    async def score(self, raw: bytes, *, max_batch: int) -> ScoredRequest:
+        if self._pool is None:
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(score_request, self.model, raw, max_batch=max_batch)
+        future = self._pool.submit(_score_in_worker, raw, max_batch)
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_WORKER_MODEL = None
+
+
+def _load_worker_model(folder: str) -> None:
+    global _WORKER_MODEL
+    from trustshield.pipeline.artifact import load_model
+
+    _WORKER_MODEL = load_model(folder)
+
+
+def _score_in_worker(raw: bytes, max_batch: int) -> ScoredRequest:
+    return score_request(_WORKER_MODEL, raw, max_batch=max_batch)

@@ -1,0 +1,39 @@
+"""What a running service is configured with; read from the command line and environment.
+
+Secrets never live here: the pseudonymisation key comes from ``$TRUSTSHIELD_PSEUDONYM_KEY``,
+the audit key from ``$TRUSTSHIELD_AUDIT_KEY``, database passwords from the store URL in
+``$TRUSTSHIELD_STORE``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 8700
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """``store`` is a DuckDB path or a PostgreSQL URL; ``models_dir`` holds installed signed
+    models (one folder per model id); ``keys_dir`` the keyring whose keys are trusted;
+    ``reports_dir`` trust reports (``<model_id>/report.json`` and ``report.html``).
+    Rates are records per second per token; ``max_batch`` records per request;
+    ``scoring_workers`` processes share the scoring (Python runs one thread at a time per
+    process)."""
+
+    store: str
+    models_dir: Path
+    keys_dir: Path | None = None
+    reports_dir: Path | None = None
+    host: str = LOOPBACK
+    port: int = DEFAULT_PORT
+    max_batch: int = 1000
+    rate_per_s: float = 20_000.0
+    burst: float = 40_000.0
+    throttled_rate_per_s: float = 10.0
+    pseudonymise: bool = False
+    retention_days: int | None = None
+    probe_window: int = 2000
+    scoring_workers: int = 0  # processes that parse and score; 0 scores in a service thread

@@ -1,0 +1,203 @@
+"""EDGE: one small database interface over DuckDB (embedded file) and PostgreSQL (server).
+
+:func:`connect` opens a target: a path, or ``duckdb:PATH``, opens a DuckDB file; a
+``postgresql://`` or ``postgres://`` URL opens PostgreSQL through psycopg 3. Both
+implementations of :class:`Database` offer the same surface, so the store's SQL is written
+once:
+
+- ``execute(sql, params=())`` and ``executemany(sql, rows)`` with ``?`` placeholders on both
+  databases; the result has ``fetchone()``, ``fetchall()``, ``fetchmany(n)`` and
+  ``description`` (DB-API: the first item of each column entry is its name);
+- ``insert_arrow(table, arrow_table, ignore_conflicts=False)`` inserts an Arrow table by
+  column name (DuckDB reads it zero-copy; PostgreSQL gets the rows in one pipelined
+  batch); ``ignore_conflicts`` skips rows whose key is already stored;
+- ``columns(table)``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
+  ``target`` (the path, or the URL with any password removed: safe to print and store).
+
+Transactions are plain SQL (``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``); outside one,
+each statement commits on its own. Timestamps are read back as timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pandas as pd
+
+from trustshield.errors import StoreError
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DUCKDB_PREFIX = "duckdb:"
+#: DuckDB's buffer pool; written batches are flushed to the file instead of held in memory
+MEMORY_LIMIT = os.environ.get("TRUSTSHIELD_STORE_MEMORY", "512MB")
+CANNOT_OPEN = "cannot open the store at {target}: expected a reachable database, got {error}"
+_names = itertools.count()
+
+
+def is_url(target) -> bool:
+    """True when ``target`` is a PostgreSQL URL."""
+    return isinstance(target, str) and target.lower().startswith(POSTGRES_SCHEMES)
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (in the user part or as a ``password=`` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def connect(target: str | Path) -> Database:
+    """Open ``target``: a PostgreSQL URL, else a DuckDB file path (``duckdb:`` optional)."""
+    if is_url(target):
+        return PostgresDatabase(str(target))
+    text = str(target)
+    return DuckDatabase(Path(text[len(DUCKDB_PREFIX):] if text.startswith(DUCKDB_PREFIX) else text))
+
+
+def frame(result) -> pd.DataFrame:
+    """A DataFrame of a result's remaining rows, columns named by its ``description``."""
+    names = [column[0] for column in result.description]
+    return pd.DataFrame.from_records(result.fetchall(), columns=names)
+
+
+def records(result) -> list[dict]:
+    """The remaining rows of a result as dicts keyed by column name."""
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
+
+
+def to_pyformat(sql: str) -> str:
+    """``sql`` with ``?`` placeholders (outside quotes and comments) as psycopg's ``%s`` and
+    every literal ``%`` doubled."""
+    out, quote, i = [], None, 0
+    while i < len(sql):
+        char = sql[i]
+        if quote is None and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = len(sql) if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+            continue
+        if quote is None and char in "'\"":
+            quote = char
+        elif char == quote:
+            quote = None
+        out.append("%s" if char == "?" and quote is None else "%%" if char == "%" else char)
+        i += 1
+    return "".join(out)
+
+
+def _quoted(names) -> str:
+    return ", ".join('"' + str(n).replace('"', '""') + '"' for n in names)
+
+
+class Database:
+    """What the store needs of a database connection (see the module docstring)."""
+
+    dialect = ""
+    target = ""
+
+    def execute(self, sql: str, params=()):
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows) -> None:
+        raise NotImplementedError
+
+    def insert_arrow(self, table: str, data, *, ignore_conflicts: bool = False) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of ``table``, in table order."""
+        return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
+
+    def _insert_sql(self, table: str, names, source: str, ignore_conflicts: bool) -> str:
+        return (f"INSERT INTO {table} ({_quoted(names)}) {source}"
+                + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+
+
+class DuckDatabase(Database):
+    """A DuckDB file; the parent folder is created when missing."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: Path):
+        import duckdb
+
+        self.path = path
+        self.target = str(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+        except duckdb.Error as error:
+            raise StoreError(CANNOT_OPEN.format(target=path, error=error)) from None
+        self._db.execute("SET TimeZone = 'UTC'")
+
+    def execute(self, sql: str, params=()):
+        return self._db.execute(sql, list(params) if params else None)
+
+    def executemany(self, sql: str, rows) -> None:
+        self._db.executemany(sql, [list(r) for r in rows])
+
+    def insert_arrow(self, table: str, data, *, ignore_conflicts: bool = False) -> None:
+        """Zero-copy insert of the Arrow table ``data`` by column name."""
+        name = f"incoming_{next(_names)}"
+        self._db.register(name, data)
+        try:
+            self._db.execute(self._insert_sql(
+                table, data.column_names, f"SELECT {_quoted(data.column_names)} FROM {name}",
+                ignore_conflicts))
+        finally:
+            self._db.unregister(name)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database through psycopg 3, in autocommit mode (explicit transactions)."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.target = redact(url)
+        try:
+            self._db = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as error:
+            message = str(error).replace(url, self.target)
+            raise StoreError(CANNOT_OPEN.format(target=self.target, error=message)) from None
+        self._db.execute("SET TIME ZONE 'UTC'")
+        self._db.execute("SET client_min_messages = warning")
+
+    def execute(self, sql: str, params=()):
+        if not params:
+            return self._db.execute(sql)
+        return self._db.execute(to_pyformat(sql), list(params))
+
+    def executemany(self, sql: str, rows) -> None:
+        rows = [list(r) for r in rows]
+        if rows:
+            self._db.cursor().executemany(to_pyformat(sql), rows)
+
+    def insert_arrow(self, table: str, data, *, ignore_conflicts: bool = False) -> None:
+        """Insert the rows of the Arrow table ``data`` by column name, in one batch."""
+        if not data.num_rows:
+            return
+        names = data.column_names
+        values = f"VALUES ({', '.join('?' * len(names))})"
+        rows = zip(*(column.to_pylist() for column in data.columns))
+        self.executemany(self._insert_sql(table, names, values, ignore_conflicts), rows)
+
+    def close(self) -> None:
+        self._db.close()
