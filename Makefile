@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
 	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
 	$(BIN)/python benchmarks/auth.py --json $(OUT)/bench_auth.json
+	$(BIN)/python benchmarks/service_load.py --json $(OUT)/bench_service_load.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

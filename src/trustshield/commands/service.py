@@ -110,8 +110,11 @@ def cmd_serve(args) -> None:
     context.keep_retention()
     console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
                   f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
-    uvicorn.run(create_app(settings, context=context), host=args.host, port=args.port,
-                log_level="warning")
+    try:
+        uvicorn.run(create_app(settings, context=context), host=args.host, port=args.port,
+                    log_level="warning")
+    finally:
+        context.close()  # scoring workers and the store
 
 
 def cmd_create_token(args) -> None:

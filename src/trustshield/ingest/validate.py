@@ -123,15 +123,11 @@ def _check_relations(problems: list[RowProblem], raw: pd.DataFrame, checked: dic
     """Add a problem for every row (not already rejected) that breaks a relation of the
     spec; the mask of rejected rows afterwards. ``checked`` maps column names to typed
     values (arrays or Series, shape (n,))."""
-    frame = None
     arrays = {name: np.asarray(values) for name, values in checked.items()}
     for relation in spec.relations:
         if not all(c in arrays for c in relation.involved()):
             continue
-        mask = relation_violated(relation, arrays)
-        if mask is None:
-            frame = pd.DataFrame(checked, index=raw.index) if frame is None else frame
-            mask = relation.violated(frame)
+        mask = relation.violated(arrays)
         mask = mask & ~bad
         if not mask.any():
             continue
@@ -142,44 +138,6 @@ def _check_relations(problems: list[RowProblem], raw: pd.DataFrame, checked: dic
                  f"relation '{relation.name}': {relation.describe()}", file, lines)
         bad = bad | mask
     return bad
-
-
-def relation_violated(relation, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
-    """``relation.violated(frame)`` (shape (n,)) computed on the columns' arrays, exactly as
-    pandas computes it; None for what only the pandas path computes exactly (comparisons
-    of text, sums of more than two columns)."""
-    if relation.kind == "sum_at_most":
-        if len(relation.columns) != 2:
-            return None
-        a, b = (np.where(np.isnan(arrays[c]), 0.0, arrays[c]) for c in relation.columns)  # skipna
-        with np.errstate(invalid="ignore"):
-            return a + b > relation.limit + relation.tolerance
-    if relation.kind != "implies":
-        return None
-    holds = [_predicate_holds(p, arrays[p.column]) for p in (relation.condition, relation.consequence)]
-    if holds[0] is None or holds[1] is None:
-        return None
-    return holds[0] & ~holds[1]
-
-
-def _predicate_holds(predicate, values: np.ndarray) -> np.ndarray | None:
-    """Mask of ``predicate`` on one column's values, as pandas computes it (NaN never
-    holds); None where only the pandas path is exact (comparisons of text)."""
-    if values.dtype == object:
-        if predicate.op != "in":
-            return None
-        allowed = set(predicate.value)
-        return np.fromiter((v in allowed for v in values), bool, len(values))
-    numbers = list(predicate.value) if predicate.op == "in" else [predicate.value]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-        return None
-    if predicate.op == "in":
-        return np.isin(values, np.asarray(numbers, dtype=np.float64))
-    if predicate.op == "equals":
-        return values == predicate.value
-    if predicate.op == "above":
-        return values > predicate.value
-    return values <= predicate.value
 
 
 def _collect(problems: list[RowProblem], raw: pd.Series, mask: np.ndarray, column: str,

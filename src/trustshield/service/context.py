@@ -65,7 +65,7 @@ class ServiceContext:
                                                          self.settings.scoring_workers)
         self.model = model
         if previous is not None:
-            previous.close()
+            previous.close(wait=False)
 
     def close(self) -> None:
         if self.scorer is not None:

@@ -135,9 +135,10 @@ class ScoringPool:
         future = self._pool.submit(_score_in_worker, raw, max_batch)
         return await asyncio.wrap_future(future)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers (``wait`` False: let requests in flight finish in the background)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
 _WORKER_MODEL = None

@@ -69,16 +69,22 @@ class Predicate:
     op: str
     value: Any
 
-    def holds(self, frame: pd.DataFrame) -> np.ndarray:
-        """Boolean mask, shape (n,)."""
-        col = frame[self.column]
+    def holds(self, frame) -> np.ndarray:
+        """Boolean mask, shape (n,), on a DataFrame or a mapping of column → array; a missing
+        value never holds."""
+        values = np.asarray(frame[self.column])
         if self.op == "in":
-            return col.isin(self.value).to_numpy()
-        if self.op == "equals":
-            return (col == self.value).to_numpy()
-        if self.op == "above":
-            return (col > self.value).to_numpy()
-        return (col <= self.value).to_numpy()
+            if values.dtype == object:
+                allowed = set(self.value)
+                return np.fromiter((v in allowed for v in values), bool, len(values))
+            return np.isin(values, list(self.value))
+        if values.dtype == object and self.op != "equals":  # text order: pandas' rules
+            series = pd.Series(values)
+            return (series > self.value if self.op == "above" else series <= self.value).to_numpy()
+        with np.errstate(invalid="ignore"):
+            if self.op == "equals":
+                return values == self.value
+            return values > self.value if self.op == "above" else values <= self.value
 
     def describe(self) -> str:
         shown = "{" + ", ".join(map(str, self.value)) + "}" if self.op == "in" else self.value
@@ -97,11 +103,13 @@ class Relation:
     limit: float = 1.0
     tolerance: float = 0.0
 
-    def violated(self, frame: pd.DataFrame) -> np.ndarray:
-        """Boolean mask of records that break the relation, shape (n,)."""
+    def violated(self, frame) -> np.ndarray:
+        """Boolean mask of records that break the relation, shape (n,), on a DataFrame or a
+        mapping of column → array (missing values count as 0 in a sum)."""
         if self.kind == "implies":
             return self.condition.holds(frame) & ~self.consequence.holds(frame)
-        total = frame[list(self.columns)].sum(axis=1).to_numpy()
+        parts = [np.asarray(frame[c], dtype=np.float64) for c in self.columns]
+        total = np.nansum(np.column_stack(parts), axis=1)
         return total > self.limit + self.tolerance
 
     def involved(self) -> tuple[str, ...]:
