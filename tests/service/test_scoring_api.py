@@ -38,6 +38,7 @@ def test_results_are_explained_exactly_and_stored_as_returned(scored):
 
 @pytest.mark.parametrize("change, field, expected", [
     (lambda r: r.update(n=-5), "n", "in [0, 1000]"),
+    (lambda r: r.update(n=10**400), "n", "in [0, 1000]"),  # beyond float range: no crash
     (lambda r: r.pop("t"), "t", "missing"),
     (lambda r: r.update(colour="red"), "colour", "no such field"),
     (lambda r: r.update(src_ip="not-an-ip"), "src_ip", "IPv4 or IPv6"),

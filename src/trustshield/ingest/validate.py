@@ -92,7 +92,11 @@ def _check_numbers(raw: pd.DataFrame, numeric: list[ColumnSpec]) -> tuple[np.nda
             text.append((k, column.to_numpy(dtype=object)))
     if text:
         # one parse for every text field: pd.to_numeric works element by element
-        parsed = pd.to_numeric(np.concatenate([t for _, t in text]), errors="coerce")
+        joined = np.concatenate([t for _, t in text])
+        try:
+            parsed = pd.to_numeric(joined, errors="coerce")
+        except OverflowError:  # an integer beyond float range (JSON allows any size)
+            parsed = np.array([_number_or_nan(v) for v in joined], dtype=np.float64)
         parsed = np.asarray(parsed, dtype=np.float64).reshape(len(text), len(raw))
         values[:, [k for k, _ in text]] = parsed.T
     bounds = np.array([col.bounds() for col in numeric], dtype=np.float64).reshape(-1, 2)
@@ -116,6 +120,14 @@ def _check_text(raw: pd.Series, col: ColumnSpec) -> tuple[np.ndarray, np.ndarray
         return values, invalid, col.expected
     empty = np.fromiter((m or len(v) == 0 for v, m in zip(values, missing)), bool, len(values))
     return values, empty, lambda: NON_EMPTY_LABEL
+
+
+def _number_or_nan(value) -> float:
+    """``value`` as a float when it is one within float range, else NaN (rejected)."""
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError):
+        return float("nan")
 
 
 def _check_relations(problems: list[RowProblem], raw: pd.DataFrame, checked: dict,
