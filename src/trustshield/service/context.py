@@ -9,6 +9,7 @@ runs outside the lock.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from trustshield.store.reviews import ReviewQueue
 from trustshield.store.settings import SettingsTable
 from trustshield.store.tokens import TokenTable
 
+log = logging.getLogger("trustshield.service")
 SERVICE_ACTOR = "service"
 RETENTION_EVERY_S = 3600.0
 
@@ -117,7 +119,11 @@ class ServiceContext:
         """Apply retention now and then every ``every_s`` seconds, in a daemon thread."""
         def loop():
             while True:
-                self.apply_retention()
+                try:
+                    self.apply_retention()
+                except Exception:  # keep trying; the service log says why
+                    log.exception("retention could not be applied; trying again in %.0f s",
+                                  every_s)
                 time.sleep(every_s)
 
         thread = threading.Thread(target=loop, name="retention", daemon=True)
