@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
 	$(BIN)/python benchmarks/auth.py --json $(OUT)/bench_auth.json
 	$(BIN)/python benchmarks/service_load.py --json $(OUT)/bench_service_load.json
+	$(BIN)/python benchmarks/pcap_peers.py --json $(OUT)/bench_pcap_peers.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache
