@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
+from trustshield.decide.policy import BAD_CALIBRATION, calibrate_band
 from trustshield.errors import ConfigError, DataError
-from trustshield.service.probing import (BAD_CALIBRATION, MIN_RECORDS, REASON_BOUNDARY,
-                                         REASON_SWEEP, WIDTH_CHANGED, ProbeMonitor,
-                                         calibrate_band)
+from trustshield.service.probing import (MIN_RECORDS, REASON_BOUNDARY, REASON_SWEEP,
+                                         WIDTH_CHANGED, ProbeMonitor)
 
 WIDTH = 41
 BATCH = 100

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from trustshield.cli import STORE_HELP, print_json
 from trustshield.commands.progress import console, output
-from trustshield.config import ROLES
+from trustshield.config import ROLES, operator_name
 from trustshield.errors import StoreError
 
 NOT_LOOPBACK = ("warning: listening on {host}, which other machines can reach; put TLS in "
@@ -105,7 +105,7 @@ def cmd_serve(args) -> None:
     if args.model:
         from trustshield.service.registry import install_and_activate
 
-        model_id = install_and_activate(context, Path(args.model), actor=_cli_actor())
+        model_id = install_and_activate(context, Path(args.model), actor=operator_name())
         console.print(f"active model {model_id} (signature and sha256 verified)")
     context.keep_retention()
     console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
@@ -199,9 +199,3 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _cli_actor() -> str:
-    from trustshield.config import operator_name
-
-    return operator_name()

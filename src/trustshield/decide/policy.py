@@ -65,3 +65,19 @@ class ThresholdPolicy:
         policy.alert_threshold_ = state["alert_threshold"]
         policy.review_threshold_ = state["review_threshold"]
         return policy
+
+
+#: calibrate_band: share of ordinary traffic inside the boundary band
+BAND_SHARE = 0.01
+BAD_CALIBRATION = ("calibrate_band expects a non-empty 1-D array of finite margins and "
+                   "0 < share < 1; got margins of shape {shape} and share {share!r}")
+
+
+def calibrate_band(margin: np.ndarray, *, share: float = BAND_SHARE) -> float:
+    """The boundary band for a model: the ``share`` quantile (an observed value) of |margin|
+    over its ordinary traffic (``margin`` shape (n,), suspicion minus the alert threshold,
+    suspicion units)."""
+    margin = np.asarray(margin, dtype=float)
+    if margin.ndim != 1 or not len(margin) or not np.isfinite(margin).all() or not 0 < share < 1:
+        raise DataError(BAD_CALIBRATION.format(shape=margin.shape, share=share))
+    return float(np.quantile(np.abs(margin), share, method="higher"))

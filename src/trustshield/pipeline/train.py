@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trustshield.decide.policy import ThresholdPolicy
+from trustshield.decide.policy import ThresholdPolicy, calibrate_band
 from trustshield.decide.selection import held_out_scores, select_operating_points
 from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
                                    NormalPrototypeDetector)
@@ -87,14 +87,7 @@ def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: Tra
     training = {**provenance, "rows": int(len(frame)), "normal_rows": int(normal.sum()),
                 "attack_names": sorted(set(labels[~normal])),
                 "config": config.__dict__, "selection": selection.as_dict(),
-                "boundary_band": boundary_band(normal_scores, policy.alert_threshold_)}
+                # the probing monitor's band: |margin| holding 1 % of normal (out-of-fold) records
+                "boundary_band": calibrate_band(normal_scores - policy.alert_threshold_)}
     return TrainedModel(spec=spec, spec_text=spec_text, encoder=encoder, detector=detector,
                         policy=policy, reference=reference, training=training)
-
-
-def boundary_band(normal_scores: np.ndarray, alert_threshold: float, *, share: float = 0.01) -> float:
-    """Half-width (suspicion units) of the band around the alert threshold that holds
-    ``share`` of normal training records (out of fold): queries crowding into it are a
-    sign of evasion probing (``trustshield.service.probing``)."""
-    margin = np.abs(np.asarray(normal_scores, dtype=float) - alert_threshold)
-    return float(np.quantile(margin, share, method="higher"))

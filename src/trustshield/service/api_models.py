@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from trustshield.service import registry
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
 
@@ -71,19 +72,8 @@ def list_models(request: Request, caller: Caller = Depends(requires("models.list
 @router.post("/models", response_model=ModelInfo, status_code=201)
 def upload_model(bundle: Bundle, request: Request,
                  caller: Caller = Depends(requires("models.upload"))) -> dict:
-    from trustshield.pipeline.artifact import load_model
-    from trustshield.service.registry import install
-
     context = request.app.state.context
-    with context.lock:
-        manifest, folder = install(bundle.model_dump(), context.settings.models_dir,
-                                   context.settings.keys_dir)
-        model = load_model(folder)
-        with context.write(caller.actor) as store:
-            store.record_model(manifest, model.encoder.describe_features())
-            store.record_event("model.upload", manifest["model_id"], {
-                "files": manifest.get("files", {}), "signed_by": bundle.signature.get("key_id"),
-                "creator": manifest.get("creator")})
+    manifest = registry.upload(context, bundle.model_dump(), actor=caller.actor)
     return next(m for m in model_list(context)["items"] if m["model_id"] == manifest["model_id"])
 
 
@@ -91,15 +81,10 @@ def upload_model(bundle: Bundle, request: Request,
 def activate_model(model_id: str, request: Request,
                    caller: Caller = Depends(requires("models.activate"))) -> dict:
     context = request.app.state.context
-    with context.lock:
-        with context.read() as store:
-            if store.model(model_id) is None:
-                raise ApiError(404, f"no model {model_id!r} in the registry; upload it first")
-        model = context.load_installed(model_id)  # signature and sha256 checked again
-        with context.write(caller.actor) as store:
-            context.options.set("active_model", model_id)
-            store.record_event("model.activate", model_id, {"spec": model.spec.name})
-        context.activate(model, context.model_folder(model_id))
+    with context.read() as store:
+        if store.model(model_id) is None:
+            raise ApiError(404, f"no model {model_id!r} in the registry; upload it first")
+    registry.activate(context, model_id, actor=caller.actor)
     return next(m for m in model_list(context)["items"] if m["model_id"] == model_id)
 
 

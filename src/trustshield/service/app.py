@@ -37,6 +37,7 @@ class HeadersAndCounts:
     def __init__(self, app):
         self.app = app
         self.raw_headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+        self.names = {k for k, _ in self.raw_headers}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -44,8 +45,8 @@ class HeadersAndCounts:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                names = {k for k, _ in self.raw_headers}
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                kept = [(k, v) for k, v in message.get("headers", [])
+                        if k.lower() not in self.names]
                 message = {**message, "headers": kept + self.raw_headers}
                 counters = getattr(scope["app"].state.context, "counters", None)
                 if counters is not None:

@@ -33,6 +33,15 @@ CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not
          429: "rate_limited", 503: "unavailable"}
 
 
+SCHEMA_MISMATCH = "the request does not match the API schema"
+
+
+def validation_details(errors) -> list[dict]:
+    """pydantic's validation errors as ``details`` entries (at most 100): field and expectation."""
+    return [{"field": ".".join(str(p) for p in e.get("loc", ())), "expected": e.get("msg", "")}
+            for e in errors[:100]]
+
+
 class ApiError(Exception):
     """Raise from a handler to answer with the error shape."""
 
@@ -68,10 +77,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        details = [{"field": ".".join(str(p) for p in e.get("loc", ())),
-                    "expected": e.get("msg", "")} for e in exc.errors()[:100]]
-        return error_response(ApiError(422, "the request does not match the API schema",
-                                       code="invalid_request", details=details))
+        return error_response(ApiError(422, SCHEMA_MISMATCH, code="invalid_request",
+                                       details=validation_details(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -22,9 +22,9 @@ Two signs, each a statistic over the token's last ``window`` records:
 The band is in the detector's suspicion units, so the default suits only a detector whose
 scores near the threshold move smoothly on that scale. Tree ensembles are piecewise
 constant: bisection lands on a jump, on either side of the threshold but rarely within a
-hair of it. Set ``band`` per model with :func:`calibrate_band` from margins of its ordinary
-(normal training or validation) traffic: the smallest band within which at least
-:data:`BAND_SHARE` of that traffic falls (more when many records tie at one score level;
+hair of it. Set ``band`` per model with :func:`trustshield.decide.policy.calibrate_band`
+from margins of its ordinary (normal training or validation) traffic, as training does:
+the smallest band within which at least ``BAND_SHARE`` of that traffic falls (more when many records tie at one score level;
 check that ordinary traffic's ``boundary_share`` stays well below the limit).
 
 No verdict is given before a token has sent :data:`MIN_RECORDS` records. A flagged token
@@ -52,7 +52,6 @@ SWEEP_MAX_CHANGED = 2         #: a sweep record differs from its nearest in 1..t
 SWEEP_SHARE_LIMIT = 0.30      #: flag when more of the window than this are sweep records
 MIN_DISTINCT_STEPS = 10       #: ... and their (feature, value) steps take this many values
 MIN_RECORDS = 50              #: no verdict before this many records of a token
-BAND_SHARE = 0.01             #: calibrate_band: share of ordinary traffic inside the band
 REASON_BOUNDARY = "boundary_clustering"
 REASON_SWEEP = "systematic_sweep"
 CHUNK = 128                   #: records compared at once (bounds the (chunk, pool, d) array)
@@ -60,8 +59,6 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 BAD_SHAPES = ("expected encoded of shape (n, d) and margin of shape (n,) with finite "
               "margins; got encoded {encoded} and margin {margin}")
-BAD_CALIBRATION = ("calibrate_band expects a non-empty 1-D array of finite margins and "
-                   "0 < share < 1; got margins of shape {shape} and share {share!r}")
 BAD_SETTING = "ProbeMonitor setting {name} must be {expected}; got {value!r}"
 #: setting → (type, lowest, highest) allowed
 BOUNDS = {"window": (int, 1, None), "memory": (int, 1, None), "max_keys": (int, 1, None),
@@ -218,16 +215,6 @@ def _check_settings(settings: dict) -> None:
             expected = ("an integer" if kind is int else "a number") + f" ≥ {low}"
             expected += "" if high is None else f" and ≤ {high}"
             raise ConfigError(BAD_SETTING.format(name=name, expected=expected, value=value))
-
-
-def calibrate_band(margin: np.ndarray, *, share: float = BAND_SHARE) -> float:
-    """The boundary band for a model: the ``share`` quantile (an observed value) of |margin|
-    over its ordinary traffic (``margin`` shape (n,), suspicion minus the alert threshold,
-    suspicion units)."""
-    margin = np.asarray(margin, dtype=float)
-    if margin.ndim != 1 or not len(margin) or not np.isfinite(margin).all() or not 0 < share < 1:
-        raise DataError(BAD_CALIBRATION.format(shape=margin.shape, share=share))
-    return float(np.quantile(np.abs(margin), share, method="higher"))
 
 
 def _validated(encoded, margin) -> tuple[np.ndarray, np.ndarray]:

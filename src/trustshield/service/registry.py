@@ -38,20 +38,38 @@ def install(bundle: dict, models_dir: Path, keys_dir) -> tuple[dict, Path]:
     return verify_installed(folder, keys_dir), folder
 
 
-def install_and_activate(context, folder: Path, *, actor: str) -> str:
-    """Install a signed model folder as if uploaded, make it active; return its id. Audited
-    as ``model.upload`` and ``model.activate`` (the former only when it was new)."""
+def upload(context, bundle: dict, *, actor: str) -> dict:
+    """Install a verified bundle, add it to the registry and audit ``model.upload``; its
+    manifest."""
     from trustshield.pipeline.artifact import load_model
+
+    with context.lock:
+        manifest, folder = install(bundle, context.settings.models_dir, context.settings.keys_dir)
+        model = load_model(folder)
+        with context.write(actor) as store:
+            store.record_model(manifest, model.encoder.describe_features())
+            store.record_event("model.upload", manifest["model_id"], {
+                "files": manifest.get("files", {}),
+                "signed_by": bundle.get("signature", {}).get("key_id"),
+                "creator": manifest.get("creator")})
+    return manifest
+
+
+def activate(context, model_id: str, *, actor: str) -> None:
+    """Verify the installed model again, make it the one the service scores with and audit
+    ``model.activate``."""
+    with context.lock:
+        model = context.load_installed(model_id)  # signature and sha256 checked again
+        with context.write(actor) as store:
+            context.options.set("active_model", model_id)
+            store.record_event("model.activate", model_id, {"spec": model.spec.name})
+        context.activate(model, context.model_folder(model_id))
+
+
+def install_and_activate(context, folder: Path, *, actor: str) -> str:
+    """Install a signed model folder as if uploaded and make it active; its id."""
     from trustshield.store.bundles import bundle_from_folder
 
-    manifest, installed = install(bundle_from_folder(folder), context.settings.models_dir,
-                                  context.settings.keys_dir)
-    model = load_model(installed)
-    with context.write(actor) as store:
-        if store.record_model(manifest, model.encoder.describe_features()):
-            store.record_event("model.upload", manifest["model_id"],
-                               {"files": manifest.get("files", {}), "from": str(folder)})
-        if context.options.set("active_model", manifest["model_id"]):
-            store.record_event("model.activate", manifest["model_id"], {"spec": model.spec.name})
-    context.activate(model, installed)
-    return manifest["model_id"]
+    model_id = upload(context, bundle_from_folder(folder), actor=actor)["model_id"]
+    activate(context, model_id, actor=actor)
+    return model_id

@@ -29,6 +29,7 @@ from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import REVIEW
 from trustshield.service.batches import problem_details, read_records
+from trustshield.service.errors import SCHEMA_MISMATCH, validation_details
 
 TOP_ATTRIBUTIONS = 10
 Value = Union[float, int, str, bool, None]
@@ -64,10 +65,8 @@ def score_request(model, raw: bytes, *, max_batch: int) -> ScoredRequest:
     try:
         request = ScoreRequest.model_validate_json(raw)
     except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "expected": e["msg"]}
-                   for e in exc.errors(include_url=False)[:100]]
-        return _refused(model, 0, 422, "invalid_request",
-                        "the request does not match the API schema", details)
+        return _refused(model, 0, 422, "invalid_request", SCHEMA_MISMATCH,
+                        validation_details(exc.errors(include_url=False)))
     n = len(request.records)
     if n > max_batch:
         return _refused(model, n, 413, "too_large", f"{n} records in one batch; at most {max_batch}")
