@@ -36,13 +36,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/pip install --quiet -e '.[bench,spark]'
 	$(BIN)/python benchmarks/nsl_kdd.py --json $(OUT)/bench_nsl_kdd.json
 	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
 	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
 	$(BIN)/python benchmarks/auth.py --json $(OUT)/bench_auth.json
 	$(BIN)/python benchmarks/service_load.py --json $(OUT)/bench_service_load.json
 	$(BIN)/python benchmarks/pcap_peers.py --json $(OUT)/bench_pcap_peers.json
+	$(BIN)/python benchmarks/watch.py --json $(OUT)/bench_watch.json
+	$(BIN)/python benchmarks/spark_scale.py --json $(OUT)/bench_spark_scale.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

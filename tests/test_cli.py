@@ -54,7 +54,7 @@ def test_training_records_a_protocol_that_never_used_test_data(model):
     assert "No test record was used" in selection["protocol"]
     assert state["training"]["data"]["name"] == "KDDTrain+_20Percent.txt"
     manifest = json.loads((model / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model.json", "spec.yaml"}
+    assert set(manifest["files"]) == {"model.json", "spec.yaml", "drift_reference.json"}
 
 
 def test_detect_stores_every_flagged_record_once(store, model):
@@ -211,3 +211,33 @@ def test_report_examples_can_be_explained_from_the_store(model, store, workdir, 
     capsys.readouterr()
     assert main(["explain", example["alert_id"], "--store", str(store), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rationale"] == example["rationale"]
+
+
+def test_report_compares_its_data_with_the_training_reference_and_lists_stored_drift(
+        model, store, workdir):
+    out = workdir / "report_drift"
+    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
+                 "--out", str(out), "--no-pdf", "--store", str(store)]) == 0
+    twin = json.loads((out / "report.json").read_text())
+    stored = query(store, "SELECT count(*) FROM drift_events")[0][0]
+    assert twin["drift"]["available"] and twin["drift"]["events_total"] == stored >= 2  # 11,850 rows
+    checks = {e["check"] for e in twin["evidence"]}
+    assert {"input drift", "output drift"} <= checks
+
+
+def test_detect_scores_a_capture_and_keeps_who_talked_to_whom(model, workdir):
+    from trustshield.ingest import data_dirs
+
+    pcap = next((r / "nfstream-pcap-results/pcaps/1kxun.pcap" for r in data_dirs()
+                 if (r / "nfstream-pcap-results/pcaps/1kxun.pcap").is_file()), None)
+    if pcap is None:
+        pytest.skip("nfstream-pcap-results not available")
+    path = workdir / "pcap.duckdb"
+    assert main(["detect", "--model", str(model), "--input", str(pcap), "--store", str(path)]) == 0
+    [(rows, added)] = query(path, "SELECT rows_read, alerts_added FROM runs")
+    assert rows == 129 and 0 < added <= rows
+    for line, text in query(path, "SELECT line, entities FROM alerts"):
+        entity = json.loads(text)
+        assert 1 <= line <= rows and {"src_ip", "dst_ip", "src_port", "dst_port", "proto"} <= set(entity)
+    assert main(["detect", "--model", str(model), "--input", str(pcap), "--format", "zeek",
+                 "--store", str(path)]) == 1  # a capture read as a conn.log is refused

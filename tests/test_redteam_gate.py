@@ -157,7 +157,7 @@ def test_refuses_a_folder_that_claims_a_registered_id_with_other_files(red_team,
                                                                        tmp_path, capsys):
     impostor = tmp_path / "impostor"
     impostor.mkdir()
-    for name in ("model.json", "spec.yaml", "manifest.json"):
+    for name in ("model.json", "spec.yaml", "drift_reference.json", "manifest.json"):
         (impostor / name).write_bytes((tiny["model"] / name).read_bytes())
     state = json.loads((impostor / "model.json").read_text())
     state["training"]["note"] = "altered after registration"

@@ -9,7 +9,8 @@ import pytest
 
 from trustshield.assess.drift import (
     BAD_STATE, COLUMNS, MAJOR, MIN_WINDOW, MODERATE, NOT_A_FRAME, NOT_FITTED, PSI_EPSILON,
-    SHAPE_MISMATCH, STATE_KEYS, UNKNOWN_FEATURE, DriftReference, drift, drift_evidence, level, psi)
+    SHAPE_MISMATCH, STATE_KEYS, UNKNOWN_FEATURE, DriftReference, drift, level, psi)
+from trustshield.assess.drift_evidence import drift_evidence
 from trustshield.cli import resolve_data
 from trustshield.errors import DataError, DatasetMissing, NotFittedError
 

@@ -2,7 +2,8 @@
 
 :class:`DriftReference` is a compact, JSON-able summary of the training data per encoded
 feature and of the model's training suspicion. :func:`drift` compares a window of incoming
-records with it; :func:`drift_evidence` turns the result into Evidence. No labels needed.
+records with it; :func:`trustshield.assess.drift_evidence.drift_evidence` turns the result
+into Evidence. No labels needed.
 
 Per feature (columns of the frame the detector sees, ``FeatureEncoder.transform`` output):
 
@@ -27,6 +28,10 @@ for 10 bins at the ``MIN_WINDOW`` of 500 records, below which no verdict is give
 
 Output drift: the same PSI and KS on the suspicion distribution, and, given the model's
 alert threshold (alert when suspicion ≥ threshold), the training and window alert rates.
+``suspicion_floor`` (None: none) raises suspicion below it to it before either comparison,
+for both training and window: below a floor where every record is plainly normal, score
+differences can come from the model rather than the traffic (the reference's out-of-fold
+models bottom out at slightly different margins than the deployed model) and are not drift.
 """
 
 from __future__ import annotations
@@ -36,14 +41,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ks_2samp
 
-from trustshield.assess.evidence import ACCOUNTABILITY, ROBUSTNESS
+from trustshield.assess.drift_stats import (
+    MAJOR, MODERATE, PSI_EPSILON, category_shares, ks_statistic, level, numeric_shares, psi)
 from trustshield.errors import DataError, NotFittedError
-from trustshield.records import Evidence
 
-PSI_EPSILON = 1e-4
-MODERATE, MAJOR = 0.1, 0.25
+__all__ = ["MAJOR", "MIN_WINDOW", "MODERATE", "PSI_EPSILON", "DriftReference", "DriftResult",
+           "FeatureDrift", "drift", "ks_statistic", "level", "psi"]
+
 MIN_WINDOW = 500
 OTHER, MISSING = "other", "missing"
 SHAPE_MISMATCH = ("expected suspicion of shape ({rows},), one value per row of X; "
@@ -67,12 +72,14 @@ class DriftReference:
     """
 
     def __init__(self, *, categorical=None, bins: int = 10, sample_size: int = 2000,
-                 max_categories: int = 50, random_state: int = 0):
+                 max_categories: int = 50, random_state: int = 0,
+                 suspicion_floor: float | None = None):
         self.categorical = categorical
         self.bins = bins
         self.sample_size = sample_size
         self.max_categories = max_categories
         self.random_state = random_state
+        self.suspicion_floor = suspicion_floor
 
     def fit(self, X: pd.DataFrame, suspicion: np.ndarray, *, threshold: float | None = None):
         """X (n, d) encoded as the model sees it; suspicion (n,) of the model on X, higher =
@@ -87,7 +94,7 @@ class DriftReference:
         self.features_ = {name: (self._categorical_summary(X[name]) if name in categorical
                                  else self._numeric_summary(X[name].to_numpy(np.float64), rng))
                           for name in X.columns}
-        self.suspicion_ = self._numeric_summary(suspicion, rng)
+        self.suspicion_ = self._numeric_summary(_floored(suspicion, self.suspicion_floor), rng)
         self.threshold_ = None if threshold is None else float(threshold)
         self.alert_rate_ = None if threshold is None else float(np.mean(suspicion >= threshold))
         self.n_ = len(X)
@@ -100,7 +107,7 @@ class DriftReference:
         sample = present if len(present) <= self.sample_size else \
             rng.choice(present, self.sample_size, replace=False)
         return {"kind": "numeric", "edges": edges.tolist(),
-                "shares": _numeric_shares(edges, values).tolist(),
+                "shares": numeric_shares(edges, values).tolist(),
                 "sample": np.sort(sample).tolist()}
 
     def _categorical_summary(self, column: pd.Series) -> dict:
@@ -108,14 +115,15 @@ class DriftReference:
         counts = counts[counts > 0]            # a pandas Categorical lists unused ones too
         kept = sorted(counts.index[:self.max_categories].tolist(), key=str)
         return {"kind": "categorical", "categories": [_plain(v) for v in kept],
-                "shares": _category_shares(kept, column).tolist()}
+                "shares": category_shares(kept, column).tolist()}
 
     def to_dict(self) -> dict:
         """Plain JSON-able state (lists, floats, strings)."""
         self._check_fitted("to_dict")
         return {"features": copy.deepcopy(self.features_),
                 "suspicion": copy.deepcopy(self.suspicion_), "threshold": self.threshold_,
-                "alert_rate": self.alert_rate_, "n": self.n_}
+                "alert_rate": self.alert_rate_, "n": self.n_,
+                "suspicion_floor": self.suspicion_floor}
 
     @classmethod
     def from_dict(cls, state: dict) -> DriftReference:
@@ -128,6 +136,7 @@ class DriftReference:
         reference.suspicion_ = state["suspicion"]
         reference.threshold_, reference.alert_rate_ = state["threshold"], state["alert_rate"]
         reference.n_ = state["n"]
+        reference.suspicion_floor = state.get("suspicion_floor")  # absent from older states
         return reference
 
     def _check_fitted(self, method: str) -> None:
@@ -207,84 +216,29 @@ def drift(reference: DriftReference, X_window: pd.DataFrame,
     if suspicion_window is None:
         return result
     scores = _scores(suspicion_window, len(X_window))
-    output = _compare("suspicion", reference.suspicion_, pd.Series(scores))
+    output = _compare("suspicion", reference.suspicion_,
+                      pd.Series(_floored(scores, reference.suspicion_floor)))
     rate = None if reference.threshold_ is None else float(np.mean(scores >= reference.threshold_))
     return DriftResult(features, output, reference.n_, len(X_window), reference.threshold_,
                        reference.alert_rate_, rate)
 
 
-def psi(expected: np.ndarray, actual: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
-    """Σ (a − e)·ln(a / e) over buckets; shares below ``epsilon`` are raised to it."""
-    e = np.maximum(np.asarray(expected, dtype=np.float64), epsilon)
-    a = np.maximum(np.asarray(actual, dtype=np.float64), epsilon)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
-def level(value: float) -> str:
-    """"major" for PSI ≥ 0.25, "moderate" for 0.1 ≤ PSI < 0.25, else "none"."""
-    return "major" if value >= MAJOR else ("moderate" if value >= MODERATE else "none")
-
-
-def drift_evidence(result: DriftResult) -> list[Evidence]:
-    """``input drift`` (largest feature PSI) and ``output drift`` (suspicion PSI), each
-    passing while PSI < MAJOR; ``not_evidenced`` for windows under MIN_WINDOW records."""
-    n, small = result.n_window, result.n_window < MIN_WINDOW
-    note = f"a window of {n} records is under the {MIN_WINDOW} a PSI needs; " if small else ""
-    moved = ", ".join(f"{f.name} {f.psi:.2f}" for f in result.top(3))
-    counts = {lv: sum(f.level == lv for f in result.features) for lv in ("moderate", "major")}
-    worst = None if small or not result.features else max(f.psi for f in result.features)
-    inputs = _below_major(
-        "input drift", f"{note}largest population stability index over {len(result.features)} "
-        f"features, training vs {n} incoming records (moved most: {moved or 'none'}; "
-        f"{counts['moderate']} moderate, {counts['major']} major)", worst,
-        ROBUSTNESS + ACCOUNTABILITY)
-    out = result.output
-    rates = "" if result.alert_rate_change is None else (
-        f"; alert rate {result.reference_alert_rate:.1%} in training, "
-        f"{result.window_alert_rate:.1%} in the window at threshold {result.threshold:.4g}")
-    output = _below_major(
-        "output drift", f"{note}population stability index of the model's suspicion, training "
-        f"vs {n} incoming records{rates}", None if small or out is None else out.psi, ROBUSTNESS)
-    return [inputs, output]
-
-
-def _below_major(check: str, metric: str, value: float | None, principles) -> Evidence:
-    status = "not_evidenced" if value is None else ("pass" if value < MAJOR else "fail")
-    return Evidence(check, metric, value, MAJOR, status, principles)
-
-
 def _compare(name: str, state: dict, column: pd.Series) -> FeatureDrift:
     if state["kind"] == "categorical":
         kept = state["categories"]
-        shares, ks = _category_shares(kept, column), None
+        shares, ks = category_shares(kept, column), None
         buckets = tuple(str(v) for v in kept) + (OTHER,)
     else:
         values = column.to_numpy(np.float64)
         edges = np.asarray(state["edges"], dtype=np.float64)
-        shares = _numeric_shares(edges, values)
+        shares = numeric_shares(edges, values)
         present = values[np.isfinite(values)]
-        ks = float(ks_2samp(state["sample"], present).statistic) \
-            if len(present) and state["sample"] else None
+        ks = ks_statistic(state["sample"], present) if len(present) and state["sample"] else None
         bounds = ["-inf", *(f"{e:g}" for e in edges), "inf"]
         buckets = tuple(f"[{lo}, {hi})" for lo, hi in zip(bounds, bounds[1:])) + (MISSING,)
     value = psi(state["shares"], shares)
     return FeatureDrift(name, state["kind"], value, ks, level(value), buckets,
                         tuple(state["shares"]), tuple(shares.tolist()))
-
-
-def _numeric_shares(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Shares of (−inf, e1), [e1, e2), …, [ek, inf) and of missing (NaN, ±inf); sum 1."""
-    nan = ~np.isfinite(values)
-    counts = np.bincount(np.searchsorted(edges, values[~nan], side="right"),
-                         minlength=len(edges) + 1)
-    return np.append(counts, nan.sum()) / len(values)
-
-
-def _category_shares(kept: list, column: pd.Series) -> np.ndarray:
-    """Shares of each kept category, then of ``other`` (unseen, rare and NaN)."""
-    counts = column.value_counts(dropna=True)
-    shares = np.array([counts.get(v, 0) for v in kept], dtype=np.float64) / len(column)
-    return np.append(shares, max(0.0, 1.0 - shares.sum()))
 
 
 def _categorical(X: pd.DataFrame, names) -> set:
@@ -309,6 +263,10 @@ def _scores(suspicion, rows: int) -> np.ndarray:
     if scores.ndim != 1 or len(scores) != rows:
         raise DataError(SHAPE_MISMATCH.format(rows=rows, shape=scores.shape))
     return scores
+
+
+def _floored(scores: np.ndarray, floor: float | None) -> np.ndarray:
+    return scores if floor is None else np.maximum(scores, floor)
 
 
 def _plain(value):

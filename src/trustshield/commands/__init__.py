@@ -2,10 +2,10 @@
 
 from trustshield.commands import (alerts, assessment, authentication, benchmark, context, datasets,
                                   governance, keys, modelling, models, redteam,
-                                  service)
+                                  service, watch)
 
 
 def register_all(sub) -> None:
     for module in (modelling, alerts, datasets, models, redteam, authentication, benchmark, context,
-                   governance, assessment, keys, service):
+                   governance, assessment, keys, service, watch):
         module.register(sub)

@@ -25,7 +25,7 @@ def register(sub) -> None:
 
 def cmd_assess(args) -> None:
     from trustshield.cli import resolve_data
-    from trustshield.commands.modelling import _authentication
+    from trustshield.commands.modelling import _authentication, drift_of
     from trustshield.ingest.tabular import TableSource
     from trustshield.pipeline.artifact import load_model
     from trustshield.pipeline.assessment import assessment_evidence, governance
@@ -46,7 +46,8 @@ def cmd_assess(args) -> None:
     finally:
         if store is not None:
             store.close()
-    report = report_content(model, figures, evidence=evidence, authentication=auth)
+    drift = drift_of(model, TableSource(source.path, model.spec), args.store)
+    report = report_content(model, figures, evidence=evidence, authentication=auth, drift=drift)
     report["governance"] = governance(report["evidence"], use_case=args.use_case)
     files = write_report_files(report, args)
     for line in report["governance"]["principles"]:

@@ -11,6 +11,7 @@ from trustshield.cli import DEFAULT_OUT, STORE_HELP, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
+from trustshield.ingest.connections import FORMATS as CONNECTION_FORMATS
 from trustshield.pipeline.train import TrainConfig
 
 
@@ -29,9 +30,26 @@ def register(sub) -> None:
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("detect", help="score data and store alerts with explanations")
-    _model_data(p)
+    p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
+    p.add_argument("--data", "--input", dest="data", required=True,
+                   help="CSV/Parquet path or DATASET:FILE, a Zeek conn.log, an nfdump or "
+                        "CICFlowMeter CSV, or a pcap/pcapng capture")
+    p.add_argument("--format", choices=("auto", "table", *CONNECTION_FORMATS), default="auto",
+                   help="input format (default: told from the file; `table` is CSV/Parquet "
+                        "with the model's columns). Connection records become KDD-style "
+                        "features, for models trained on NSL-KDD")
     p.add_argument("--store", help=STORE_HELP)
+    p.add_argument("--drift-window", type=int, default=10_000,
+                   help="records per drift window compared with the model's training reference "
+                        "(default 10000)")
     _on_error(p)
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: this process (default); spark: Apache Spark tasks (see --master), "
+                        "for CSV/Parquet tables")
+    p.add_argument("--master", default="local[*]",
+                   help="Spark master for --engine spark: local[N], spark://HOST:7077, yarn, ...")
+    p.add_argument("--out", default="alerts.parquet",
+                   help="--engine spark: folder the alerts are written to as Parquet")
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")
@@ -46,6 +64,8 @@ def register(sub) -> None:
     add_pdf_option(p)
     p.add_argument("--auth", help="also report authentication: the JSON written by "
                                   "benchmarks/auth.py --json")
+    p.add_argument("--store", help="also list the drift events detection stored for this model; "
+                                   + STORE_HELP)
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -61,9 +81,25 @@ def _on_error(p) -> None:
 
 
 def _source(args, spec):
+    """The rows to read: a table checked against ``spec``, or, for detect, connection
+    records turned into KDD-style features (``--format``, told from the file by default)."""
+    from trustshield.ingest.connections import ConnectionSource, sniff_format
     from trustshield.ingest.tabular import TableSource
 
-    return TableSource(resolve_data(args.data), spec, on_error=args.on_error)
+    path = resolve_data(args.data)
+    chosen = getattr(args, "format", "table")
+    if chosen == "auto":
+        chosen = (sniff_format(path) if path.is_file() else None) or "table"
+    if chosen == "table":
+        return TableSource(path, spec, on_error=args.on_error)
+    return ConnectionSource(path, spec, format=chosen, on_error=args.on_error)
+
+
+def _total(source) -> int | None:
+    """Rows to expect, for the progress bar; None when only reading will tell."""
+    from trustshield.ingest.tabular import TableSource
+
+    return count_rows(source.path, source.spec.header) if isinstance(source, TableSource) else None
 
 
 def cmd_train(args) -> None:
@@ -99,17 +135,39 @@ def cmd_detect(args) -> None:
     from trustshield.pipeline.detect import detect
     from trustshield.store import AlertStore
 
+    if args.engine == "spark":
+        return _detect_spark(args)
     model = load_model(args.model)
     source = _source(args, model.spec)
-    with AlertStore(args.store) as store, \
-            row_progress("detecting", count_rows(source.path, model.spec.header)) as advance:
-        run = detect(model, source, store, progress=advance)
+    with AlertStore(args.store) as store, row_progress("detecting", _total(source)) as advance:
+        run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
         output.print(f"run {run['run_id']}: {run['rows_read']} rows, "
                       f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
                       f"rows → {store.path}")
         first = store.alerts(run_id=run["run_id"], limit=1)
         if len(first):
             output.print(f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}")
+
+
+def _detect_spark(args) -> None:
+    """``detect --engine spark``: the same scoring in Spark tasks; a URL input (hdfs://,
+    s3a://, ...) goes to Spark as it is."""
+    from trustshield.ingest.connections import sniff_format
+    from trustshield.pipeline.spark_detect import detect_spark
+    from trustshield.store import default_store_path
+
+    data = args.data if "://" in args.data else str(resolve_data(args.data))
+    chosen = args.format
+    if chosen == "auto" and Path(data).is_file():
+        chosen = sniff_format(data) or "table"
+    if chosen not in ("auto", "table"):
+        raise DataError(f"--engine spark reads CSV/Parquet tables; {chosen} input is scored "
+                        "with --engine local")
+    store = args.store or default_store_path()
+    run = detect_spark(args.model, data, out=args.out, master=args.master, store=store,
+                       on_error=args.on_error)
+    output.print(f"run {run['run_id']}: {run['rows_read']} rows, {run['alerts']} alerts/reviews, "
+                 f"{run['rejected_rows']} rejected rows → {run['out']} and {store}")
 
 
 def cmd_evaluate(args) -> None:
@@ -135,8 +193,22 @@ def cmd_report(args) -> None:
     if args.auth:
         content = _authentication(args.auth)
     model, figures = _evaluate(args, with_model=True)
-    report = report_content(model, figures, authentication=content)
+    report = report_content(model, figures, authentication=content,
+                            drift=drift_of(model, _source(args, model.spec), args.store))
     output.print(write_report_files(report, args))
+
+
+def drift_of(model, source, store_target: str | None):
+    """The report's drift section and Evidence: ``source`` against the model's reference,
+    with the drift events detection stored for this model when a store is named."""
+    from trustshield.pipeline.report_content import drift_content
+    from trustshield.store import AlertStore
+
+    events = []
+    if store_target:
+        with AlertStore(store_target) as store:
+            events = store.drift.events(model_id=model.model_id)
+    return drift_content(model, source, events=events)
 
 
 def _authentication(path: str) -> tuple[dict, list[dict]]:

@@ -34,6 +34,8 @@ KNOWN_CHECKS = (
     # assess/security.py
     "audit chain integrity", "model artifact integrity", "red-team gating",
     "template encryption at rest", "no pickle in model artifacts",
+    # assess/drift_evidence.py
+    "input drift", "output drift",
 )
 USE_CASES = ("intrusion detection", "anomaly detection", "authentication",
              "web attack detection", "phishing")

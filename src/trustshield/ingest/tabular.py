@@ -30,12 +30,14 @@ DEFAULT_BATCH_ROWS = 65_536
 
 @dataclass
 class Batch:
-    """Valid rows of one batch: typed frame and the file line of each row."""
+    """Valid rows of one batch: typed frame and the file line of each row; ``entities``,
+    when the source knows them, JSON text per row naming the hosts involved."""
 
     frame: pd.DataFrame
     lines: np.ndarray
     rejected: tuple[RowProblem, ...] = ()
     rejected_rows: int = 0
+    entities: np.ndarray | None = None
 
 
 @dataclass

@@ -70,8 +70,7 @@ def conn_frame(columns: dict[str, object], n: int, file: str) -> pd.DataFrame:
     missing = [f for f in REQUIRED if f not in columns]
     if missing and n:
         raise DataError(MISSING_FIELDS.format(file=file, expected=list(REQUIRED), missing=missing))
-    out = {f: columns[f] if f in columns else _array([None] * n, CONN_TYPES[f])
-           for f in CONN_FIELDS}
+    out = {f: columns[f] if f in columns else _unset(n, CONN_TYPES[f]) for f in CONN_FIELDS}
     out.update((f, v) for f, v in columns.items() if f not in out)
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
@@ -128,6 +127,15 @@ def _array(values: list, ztype: str):
         return pd.array(values, dtype=_NULLABLE[ztype])
     filled = [np.nan if v is None else v for v in values]
     return np.array(filled, np.float64) if ztype in _REAL else np.array(filled + [None], object)[:-1]
+
+
+def _unset(n: int, ztype: str):
+    """A column of ``n`` unset values, as :func:`_array` makes it from ``[None] * n``."""
+    if ztype in _NULLABLE:
+        data = np.zeros(n, bool if ztype == "bool" else np.int64)
+        kind = pd.arrays.BooleanArray if ztype == "bool" else pd.arrays.IntegerArray
+        return kind(data, np.ones(n, bool))
+    return np.full(n, np.nan) if ztype in _REAL else np.full(n, np.nan, dtype=object)
 
 
 def _parser(ztype: str, masked: bool):
@@ -244,4 +252,3 @@ def _json_cell(value):
     if value is None or isinstance(value, bool):
         return None if value is None else "T" if value else "F"
     return json.dumps(value) if isinstance(value, dict) else str(value)
-

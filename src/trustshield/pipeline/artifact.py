@@ -2,7 +2,10 @@
 
 ``model.json`` holds every learned number (LightGBM model text, prototypes, thresholds,
 categories, normal reference); ``spec.yaml`` the DatasetSpec it was trained with;
-``manifest.json`` the sha256 of both, plus provenance: ``training_data`` ({name, sha256} of
+``drift_reference.json`` the drift monitor's training summary
+(:class:`~trustshield.assess.drift.DriftReference`; folders written before it existed lack
+it and still load, without drift monitoring); ``manifest.json`` the sha256 of each, plus
+provenance: ``training_data`` ({name, sha256} of
 the training file, when training recorded it), ``metrics`` (the training-time selection
 figures) and ``creator`` (the operator who saved it). Loading checks the manifest first and
 never unpickles anything; manifests written before the provenance keys existed still load.
@@ -20,16 +23,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from trustshield.assess.drift import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import HybridDetector, detector_from_dict
-from trustshield.errors import ModelIntegrityError
+from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.specs import DatasetSpec, spec_from_text
 from trustshield.store.audit import plain
 
-FILES = ("model.json", "spec.yaml")
+FILES = ("model.json", "spec.yaml", "drift_reference.json")
+#: files every model folder has; the others may be missing from folders written before them
+REQUIRED = ("model.json", "spec.yaml")
+DRIFT_FILE = "drift_reference.json"
+NO_DRIFT_REFERENCE = ("model {model_id} has no drift reference ({file} was not written when it "
+                      "was trained): drift cannot be measured; retrain it with `trustshield "
+                      "train` to monitor drift")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
 #: pickle protocol 2+ streams start with 0x80 (as a byte, or as U+0080 once put in JSON text)
 PICKLE_MARKERS = (b"\x80", "\x80".encode("utf-8"))
@@ -54,6 +64,15 @@ class TrainedModel:
     reference: NormalReference
     training: dict  # provenance and selection protocol
     manifest: dict | None = None
+    #: the drift monitor's training summary; None for folders written before it existed
+    drift_reference: DriftReference | None = None
+
+    @property
+    def drift_unavailable(self) -> str | None:
+        """Why drift cannot be measured for this model (None when it can)."""
+        if self.drift_reference is not None:
+            return None
+        return NO_DRIFT_REFERENCE.format(model_id=self.model_id, file=DRIFT_FILE)
 
     @property
     def model_id(self) -> str:
@@ -71,6 +90,8 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     folder.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps(model.state(), sort_keys=True).encode()
     blobs = {"model.json": body, "spec.yaml": model.spec_text.encode()}
+    if model.drift_reference is not None:
+        blobs[DRIFT_FILE] = json.dumps(model.drift_reference.to_dict(), sort_keys=True).encode()
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
     manifest = {"model_id": hashlib.sha256(body).hexdigest()[:16],
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -100,10 +121,12 @@ def provenance(training: dict) -> dict:
 
 
 def load_model(folder: str | Path) -> TrainedModel:
-    """Verify the manifest's sha256 of every file, then rebuild the model."""
+    """Verify the manifest's sha256 of every file, then rebuild the model. A folder whose
+    manifest does not list ``drift_reference.json`` (written before it existed) loads with
+    ``drift_reference`` None; one that lists it must have it intact."""
     folder = Path(folder)
     manifest = _read_manifest(folder)
-    for name in FILES:
+    for name in [n for n in FILES if n in REQUIRED or n in manifest["files"]]:
         path = folder / name
         if not path.is_file():
             raise ModelIntegrityError(f"{folder}: model file {name} is missing")
@@ -119,7 +142,18 @@ def load_model(folder: str | Path) -> TrainedModel:
                         detector=detector_from_dict(state["detector"]),
                         policy=ThresholdPolicy.from_dict(state["policy"]),
                         reference=NormalReference.from_dict(state["reference"]),
-                        training=state["training"], manifest=manifest)
+                        training=state["training"], manifest=manifest,
+                        drift_reference=_drift_reference(folder, manifest))
+
+
+def _drift_reference(folder: Path, manifest: dict) -> DriftReference | None:
+    if DRIFT_FILE not in manifest["files"]:
+        return None
+    path = folder / DRIFT_FILE
+    try:
+        return DriftReference.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, DataError) as exc:
+        raise ModelIntegrityError(f"{path}: not a drift reference ({exc})") from None
 
 
 def _read_manifest(folder: Path) -> dict:

@@ -1,4 +1,6 @@
-"""EDGE: run detection over a source and write alerts, reviews and rejected rows."""
+"""EDGE: run detection over a source and write alerts, reviews and rejected rows, and the
+drift of every window of ``drift_window`` records against the model's drift reference
+(written with the batch that completes the window; none for a model without a reference)."""
 
 from __future__ import annotations
 
@@ -6,16 +8,22 @@ import uuid
 from datetime import datetime, timezone
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.artifact import TrainedModel
+from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import COMPONENT_NAMES, ScoredBatch, score_batch
 from trustshield.store import AlertStore, alert_id
 
 
-def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progress=None) -> dict:
-    """Score every batch of ``source``; one transaction per batch. Returns the run row."""
+def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progress=None,
+           drift_window: int = WINDOW) -> dict:
+    """Score every batch of ``source``; one transaction per batch (its alerts, rejected
+    rows and the drift events of the windows it completes). Returns the run row."""
+    windows = None if model.drift_reference is None else \
+        DriftWindows(model.drift_reference, window=drift_window)
     run_id = uuid.uuid4().hex[:16]
     store.record_model(model.manifest, model.encoder.describe_features())
     store.start_run(run_id=run_id, kind="detect", model_id=model.model_id,
@@ -24,25 +32,40 @@ def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progr
         for batch in source:
             scored = score_batch(model, batch.frame)
             table = alerts_table(model, source.sha256, run_id, batch, scored)
-            store.add_batch(run_id, table, batch.rejected,
-                            rows_read=len(batch.frame) + batch.rejected_rows)
+            completed = [] if windows is None or not len(batch.frame) else windows.add(
+                encoded_frame(model, scored), scored.decision.suspicion, batch.lines)
+            with store.transaction():
+                store.add_batch(run_id, table, batch.rejected,
+                                rows_read=len(batch.frame) + batch.rejected_rows)
+                store.drift.add(run_id, model.model_id, completed)
             if progress:
                 progress(len(batch.frame) + batch.rejected_rows)
+        last = None if windows is None else windows.finish()
     except BaseException:
         store.finish_run(run_id, "failed")
         raise
-    return store.finish_run(run_id, "complete")
+    with store.transaction():  # the last, partial window is written with the run's end
+        store.drift.add(run_id, model.model_id, [] if last is None else [last])
+        return store.finish_run(run_id, "complete")
+
+
+def encoded_frame(model: TrainedModel, scored: ScoredBatch) -> pd.DataFrame:
+    """Every row's encoded features (n, d) as the frame the model saw: float64 columns in
+    ``model.encoder.feature_names`` order, categories as codes (NaN for unseen ones)."""
+    return pd.DataFrame(scored.features, columns=list(model.encoder.feature_names))
 
 
 def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
                  scored: ScoredBatch) -> pa.Table:
-    """Arrow table of the flagged rows, columns as in the store's ``alerts`` table."""
+    """Arrow table of the flagged rows, columns as in the store's ``alerts`` table
+    (``entities`` only when the batch carries them)."""
     rows = scored.flagged
     lines = batch.lines[rows]
     frame = batch.frame.iloc[rows]
     label_col = model.spec.label_column
     labels = frame[label_col].to_numpy(dtype=object) if label_col in frame.columns else [None] * len(rows)
     n_features = scored.attributions.values.shape[1]
+    entities = {} if batch.entities is None else {"entities": pa.array(batch.entities[rows], pa.string())}
     return pa.table({
         "alert_id": [alert_id(model.model_id, source_sha256, int(x)) for x in lines],
         "run_id": pa.array([run_id] * len(rows), pa.string()),
@@ -61,4 +84,5 @@ def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
         "feature_values": pa.FixedSizeListArray.from_arrays(pa.array(scored.encoded.ravel(), pa.float64()), n_features),
         "rationale": pa.array(scored.rationales, pa.string()),
         "created_at": pa.array([datetime.now(timezone.utc)] * len(rows), pa.timestamp("us", tz="UTC")),
+        **entities,
     })

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from trustshield.assess.evidence import performance_evidence
+import numpy as np
+import pandas as pd
+
+from trustshield.assess.drift import drift
+from trustshield.assess.drift_evidence import drift_evidence, drift_summary
+from trustshield.assess.evidence import ROBUSTNESS, performance_evidence
+from trustshield.errors import DataError
 from trustshield.pipeline.artifact import TrainedModel
+from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.model_card import data_sheet, model_card
+from trustshield.records import Evidence
+
+#: the whole-data-set comparison holds at most this many records (the first ones read)
+DRIFT_ROWS = 200_000
+#: stored drift events listed in the report, most recent last
+SHOWN_EVENTS = 20
+EVENT_KEYS = ("run_id", "window_index", "first_line", "last_line", "n_records", "level",
+              "max_feature_psi", "output_psi", "alert_rate_change", "created_at")
 
 
 def report_content(model: TrainedModel, figures: dict, *, evidence: list | None = None,
-                   authentication: tuple[dict, list[dict]] | None = None) -> dict:
+                   authentication: tuple[dict, list[dict]] | None = None,
+                   drift: tuple[dict, list[Evidence]] | None = None) -> dict:
     """The report dict rendered by ``trustshield.report`` (and written as its JSON twin).
 
     ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
-    ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark.
+    ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark;
+    ``drift`` is ``(section, Evidence)`` from :func:`drift_content`.
     The model card and data sheet are built last, from the final evidence.
     """
     training = model.training
@@ -43,6 +60,9 @@ def report_content(model: TrainedModel, figures: dict, *, evidence: list | None 
     if authentication is not None:
         report["authentication"], extra = authentication
         report["evidence"] += list(extra)
+    if drift is not None:
+        report["drift"], extra = drift
+        report["evidence"] += [e.as_dict() for e in extra]
     report["model_card"] = model_card(model.spec, report)
     report["data_sheet"] = data_sheet(model.spec, report["datasets"])
     return report
@@ -75,3 +95,57 @@ def authentication_content(bench: dict) -> dict:
                                              "worst_decile_frr_ratio", "mean_far_increase",
                                              "per_subject", "mitigation")},
     }
+
+
+def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
+                  window: int = WINDOW) -> tuple[dict, list[Evidence]]:
+    """The report's drift section and its ``input drift`` / ``output drift`` Evidence: the
+    data set of ``source`` (the first ``DRIFT_ROWS`` records) compared with the model's drift
+    reference as one window, and in windows of ``window`` records; ``events`` are the
+    store's drift events of this model (``store.drift.events(model_id=...)``).
+
+    Reads ``source`` once (encoding and suspicion only, no explanations). A model without a
+    reference gives a section saying why and ``not_evidenced`` Evidence.
+    """
+    shown = [{k: _plain(e.get(k)) for k in EVENT_KEYS} for e in list(events)[-SHOWN_EVENTS:]]
+    base = {"dataset": source.path.name, "window": window, "events": shown,
+            "events_total": len(events)}
+    if model.drift_reference is None:
+        reason = model.drift_unavailable
+        return ({**base, "available": False, "reason": reason},
+                [Evidence(check, reason, None, None, "not_evidenced", ROBUSTNESS)
+                 for check in ("input drift", "output drift")])
+    windows = DriftWindows(model.drift_reference, window=window)
+    frames, scores, per_window, held = [], [], [], 0
+    for batch in source:
+        if not len(batch.frame):
+            continue
+        X = model.encoder.transform(batch.frame)
+        suspicion = model.detector.suspicion(X)
+        per_window += windows.add(X, suspicion, batch.lines)
+        if held < DRIFT_ROWS:
+            frames.append(X.iloc[:DRIFT_ROWS - held])
+            scores.append(suspicion[:DRIFT_ROWS - held])
+            held += len(frames[-1])
+    if not frames:
+        raise DataError(f"{source.path}: no valid records to compare with the drift reference")
+    last = windows.finish()
+    per_window += [] if last is None else [last]
+    whole = drift(model.drift_reference, pd.concat(frames), np.concatenate(scores))
+    section = {**base, "available": True, "records": held, "records_read": windows.seen,
+               "whole": drift_summary(whole),
+               "windows": [{"index": w.index, "first_line": w.first_line,
+                            "last_line": w.last_line,
+                            **{k: v for k, v in drift_summary(w).items()
+                               if k not in ("top_features", "n_reference")}}
+                           for w in per_window]}
+    return section, drift_evidence(whole)
+
+
+def _plain(value):
+    """Timestamps as ISO text; numpy scalars as Python numbers; NaN as None."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and not np.isfinite(value) else value

@@ -446,9 +446,15 @@ def _authentication(r: dict) -> str:
     return _section("authentication", "Authentication", "".join(parts))
 
 
+def _drift(r: dict) -> str:
+    from trustshield.report.drift_section import drift_html  # it uses this module's helpers
+
+    return drift_html(r)
+
+
 _SECTIONS: tuple[Callable[[dict], str], ...] = (
     _header, _model_card, _data_sheet, _changes, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
-    _importance, _alerts, _ceilings, _authentication, _evidence,
+    _importance, _alerts, _ceilings, _drift, _authentication, _evidence,
 )
 
 
@@ -465,7 +471,8 @@ def render_html(report: dict) -> str:
     """
     _require(report)
     optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance",
-                _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes"}
+                _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes",
+                _drift: "drift"}
     body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (

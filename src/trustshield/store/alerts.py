@@ -89,6 +89,8 @@ class AlertStore:
         self._in_transaction = False
         self.audit = AuditLog(self.db)
         self.redteam = RedTeamRuns(self)
+        self.drift = __import__("trustshield.store.drift_events", fromlist=["DriftEvents"]).DriftEvents(self)
+        self.watch = __import__("trustshield.store.watch_state", fromlist=["WatchState"]).WatchState(self)
 
     def __enter__(self) -> AlertStore:
         return self

@@ -1,0 +1,92 @@
+"""EDGE: drift events, one row per window of records a detection run compared with its
+model's drift reference (:mod:`trustshield.pipeline.drift_windows`).
+
+``drift_events`` columns: ``event_id`` (``RUN-INDEX``), ``run_id``, ``model_id``,
+``window_index`` (0-based, per run), ``first_line`` and ``last_line`` (the window's first
+and last record, as lines of the input file), ``n_records``, ``max_feature_psi`` (largest
+population stability index over the features), ``output_psi`` (of the suspicion),
+``alert_rate_change`` (window minus training alert rate, a share; NULL when unknown),
+``level`` ("none", "moderate" or "major": the worst of any feature and the suspicion),
+``top_features`` (JSON: the five features that moved most, with PSI, KS and level),
+``result`` (JSON: the full comparison, every feature's buckets and shares) and
+``created_at``.
+
+Events are written inside the caller's transaction (``detect`` writes them with the batch
+that completed the window); each ``major`` event appends a ``drift.detected`` audit event
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from trustshield.assess.drift_evidence import drift_summary
+from trustshield.store.audit import canonical, plain
+from trustshield.store.database import records
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS drift_events (
+    event_id VARCHAR PRIMARY KEY, run_id VARCHAR, model_id VARCHAR, window_index BIGINT,
+    first_line BIGINT, last_line BIGINT, n_records BIGINT, max_feature_psi DOUBLE PRECISION,
+    output_psi DOUBLE PRECISION, alert_rate_change DOUBLE PRECISION, level VARCHAR,
+    top_features VARCHAR, result VARCHAR, created_at TIMESTAMPTZ);
+"""
+COLUMNS = ("event_id", "run_id", "model_id", "window_index", "first_line", "last_line",
+           "n_records", "max_feature_psi", "output_psi", "alert_rate_change", "level",
+           "top_features", "result", "created_at")
+AUDITED_LEVEL = "major"
+#: columns left out of the audit event (the id is its subject; the full result stays here)
+SKIPPED_IN_AUDIT = ("event_id", "result", "created_at", "top_features")
+
+
+class DriftEvents:
+    """Drift events of one :class:`~trustshield.store.AlertStore` (``store.drift``)."""
+
+    def __init__(self, store):
+        self.store = store
+        store.db.execute(SCHEMA)
+
+    def add(self, run_id: str, model_id: str, windows: Sequence) -> list[dict]:
+        """Write one event per window (:class:`~trustshield.pipeline.drift_windows.WindowDrift`)
+        in the current transaction (a new one if none is open); return the rows written."""
+        rows = [self._row(run_id, model_id, w) for w in windows]
+        if not rows:
+            return []
+        placeholders = ", ".join("?" * len(COLUMNS))
+        with self.store.transaction():
+            self.store.db.executemany(
+                f"INSERT INTO drift_events ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                [[row[c] for c in COLUMNS] for row in rows])
+            for row in rows:
+                if row["level"] == AUDITED_LEVEL:
+                    details = {k: row[k] for k in COLUMNS if k not in SKIPPED_IN_AUDIT}
+                    self.store.record_event("drift.detected", row["event_id"], {
+                        **details, "top_features": json.loads(row["top_features"])})
+        return rows
+
+    def events(self, *, model_id: str | None = None, run_id: str | None = None) -> list[dict]:
+        """Events of a model and/or a run (all when neither is given), in run order then
+        window order; ``top_features`` and ``result`` parsed."""
+        where = [(c, v) for c, v in (("model_id", model_id), ("run_id", run_id)) if v is not None]
+        sql = "SELECT * FROM drift_events" + \
+            (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in where) if where else "")
+        rows = records(self.store.db.execute(sql + " ORDER BY created_at, run_id, window_index",
+                                             [v for _, v in where]))
+        for row in rows:
+            row["top_features"], row["result"] = json.loads(row["top_features"]), json.loads(row["result"])
+        return rows
+
+    @staticmethod
+    def _row(run_id: str, model_id: str, window) -> dict:
+        summary = plain(drift_summary(window))
+        return {"event_id": f"{run_id}-{window.index}", "run_id": run_id, "model_id": model_id,
+                "window_index": int(window.index), "first_line": int(window.first_line),
+                "last_line": int(window.last_line), "n_records": int(window.n_window),
+                "max_feature_psi": summary["max_feature_psi"],
+                "output_psi": summary["output_psi"],
+                "alert_rate_change": summary["alert_rate_change"], "level": summary["level"],
+                "top_features": canonical(summary["top_features"]),
+                "result": canonical(plain(window.to_dict())),
+                "created_at": datetime.now(timezone.utc)}
