@@ -40,6 +40,28 @@ class Batch:
     entities: np.ndarray | None = None
 
 
+def first_problem(problems: tuple[RowProblem, ...]) -> DataError:
+    """The error that stops a strict read: the first problem, and how many more the batch has."""
+    more = len(problems) - 1
+    tail = f" ({more} more problem{'s' * (more != 1)} in this batch; " \
+           "use --on-error skip to drop invalid rows)" if more else ""
+    return DataError(problems[0].message() + tail)
+
+
+def quoted_as_written(problems: tuple[RowProblem, ...], text: dict[int, str],
+                      names: list[str]) -> tuple[RowProblem, ...]:
+    """Each problem with its value as the CSV line holds it; ``text``: {line: line text},
+    ``names``: the file's columns in order. A line or column not found keeps its value."""
+    index = {name: i for i, name in enumerate(names)}
+    out = []
+    for p in problems:
+        fields = next(csv.reader([text.get(p.line, "")]), [])
+        i = index.get(p.column)
+        written = fields[i].strip() if i is not None and i < len(fields) else p.value
+        out.append(dataclasses.replace(p, value=written))
+    return tuple(out)
+
+
 @dataclass
 class TableSource:
     """Validated batches from one CSV or Parquet file for one spec."""
@@ -85,23 +107,14 @@ class TableSource:
         with self.path.open(encoding="utf-8", errors="replace", newline="") as handle:
             for number, line in enumerate(handle, start=1):
                 if number in wanted:
-                    text[number] = next(csv.reader([line]), [])
+                    text[number] = line
                     if len(text) == len(wanted):
                         break
-        index = {name: i for i, name in enumerate(self._names)}
-        out = []
-        for p in problems:
-            fields = text.get(p.line, [])
-            i = index.get(p.column)
-            written = fields[i].strip() if i is not None and i < len(fields) else p.value
-            out.append(dataclasses.replace(p, value=written))
-        return tuple(out)
+        return quoted_as_written(problems, text, self._names)
 
     def _handle(self, checked: CheckedFrame) -> None:
         if checked.problems and self.on_error == "raise":
-            more = len(checked.problems) - 1
-            tail = f" ({more} more problem{'s' * (more != 1)} in this batch; "                    "use --on-error skip to drop invalid rows)" if more else ""
-            raise DataError(checked.problems[0].message() + tail)
+            raise first_problem(checked.problems)
         self.rejected_rows += checked.rejected_rows
 
     def _raw_batches(self) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:

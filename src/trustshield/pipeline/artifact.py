@@ -126,7 +126,7 @@ def load_model(folder: str | Path) -> TrainedModel:
     ``drift_reference`` None; one that lists it must have it intact."""
     folder = Path(folder)
     manifest = _read_manifest(folder)
-    for name in [n for n in FILES if n in REQUIRED or n in manifest["files"]]:
+    for name in listed_files(manifest):
         path = folder / name
         if not path.is_file():
             raise ModelIntegrityError(f"{folder}: model file {name} is missing")
@@ -144,6 +144,11 @@ def load_model(folder: str | Path) -> TrainedModel:
                         reference=NormalReference.from_dict(state["reference"]),
                         training=state["training"], manifest=manifest,
                         drift_reference=_drift_reference(folder, manifest))
+
+
+def listed_files(manifest: dict) -> list[str]:
+    """The model files a manifest covers: the required ones and the optional ones it lists."""
+    return [name for name in FILES if name in REQUIRED or name in manifest.get("files", {})]
 
 
 def _drift_reference(folder: Path, manifest: dict) -> DriftReference | None:

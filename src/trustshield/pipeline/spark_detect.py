@@ -24,7 +24,6 @@ named depends on task timing. Executors need the same ``trustshield`` version in
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -41,9 +40,9 @@ import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 
 from trustshield.errors import DataError, ModelIntegrityError
-from trustshield.ingest.tabular import ON_ERROR, Batch
-from trustshield.ingest.validate import RowProblem, check_frame
-from trustshield.pipeline.artifact import FILES, REQUIRED, TrainedModel, load_model
+from trustshield.ingest.tabular import ON_ERROR, Batch, first_problem, quoted_as_written
+from trustshield.ingest.validate import check_frame
+from trustshield.pipeline.artifact import TrainedModel, listed_files, load_model
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.spark_session import (BLOCK_COL, FILE_COL, HadoopFiles, SourceFile,
@@ -91,8 +90,8 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}")
     model = load_model(model_folder)
-    listed = [name for name in FILES if name in REQUIRED or name in model.manifest["files"]]
-    blobs = {name: (Path(model_folder) / name).read_bytes() for name in ("manifest.json", *listed)}
+    blobs = {name: (Path(model_folder) / name).read_bytes()
+             for name in ("manifest.json", *listed_files(model.manifest))}
     if json.loads(blobs["manifest.json"]) != model.manifest:
         raise ModelIntegrityError(f"{model_folder}: manifest.json changed while being read")
     spark = spark or spark_session(master)
@@ -163,12 +162,9 @@ class PartitionScorer:
         checked = check_frame(raw.reset_index(drop=True), model.spec, file=source.shown, lines=lines)
         problems = checked.problems
         if problems and not self.parquet:
-            problems = _as_written(problems, text(), source.names)
+            problems = quoted_as_written(problems, text(), source.names)
         if problems and self.on_error == "raise":
-            more = len(problems) - 1
-            tail = f" ({more} more problem{'s' * (more != 1)} in this batch; " \
-                   "use --on-error skip to drop invalid rows)" if more else ""
-            raise DataError(problems[0].message() + tail)
+            raise first_problem(problems)
         table = None
         if len(checked.frame):
             scored = score_batch(model, checked.frame)
@@ -214,18 +210,6 @@ def _parse_csv(values: np.ndarray, lines: np.ndarray, source: SourceFile, model)
         raise DataError(f"{source.shown}: malformed CSV near line {lines[0]}: {exc}") from None
     blank = frame.isna().all(axis=1).to_numpy()
     return frame[~blank], lines[~blank], lambda: dict(zip(lines.tolist(), values))
-
-
-def _as_written(problems, text: dict, names) -> tuple[RowProblem, ...]:
-    """Quote each rejected field as its line holds it, as TableSource does."""
-    index = {name: i for i, name in enumerate(names)}
-    out = []
-    for p in problems:
-        fields = next(csv.reader([text.get(p.line, "")]), [])
-        i = index.get(p.column)
-        value = fields[i].strip() if i is not None and i < len(fields) else p.value
-        out.append(RowProblem(p.file, p.line, p.column, value, p.expected))
-    return tuple(out)
 
 
 def _spark_table(table: pa.Table) -> pa.Table:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import FILES, REQUIRED, load_model, looks_like_pickle, replace_folder
+from trustshield.pipeline.artifact import (FILES, REQUIRED, listed_files, load_model,
+                                          looks_like_pickle, replace_folder)
 from trustshield.store.signing import (SIGNATURE_FILE, Keyring, check_signature,
                                        sign_manifest, write_atomic)
 
@@ -117,7 +118,7 @@ def bundle_from_folder(folder: str | Path, keyring: Keyring | None = None) -> di
     elif not (folder / SIGNATURE_FILE).is_file():
         raise ModelIntegrityError(UNSIGNED.format(folder=folder))
     files = {}
-    for name in _listed(_read_json(folder / MANIFEST_FILE)):
+    for name in listed_files(_read_json(folder / MANIFEST_FILE)):
         try:
             files[name] = (folder / name).read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -154,12 +155,12 @@ def _verify(manifest, signature, blobs: dict[str, bytes], keyring: Keyring) -> V
     _check_shape(manifest, signature, blobs)
     _check_kinds({**dict.fromkeys(manifest["files"], b""), **blobs})  # listed or present
     key = check_signature(manifest, signature, keyring)
-    for name in _listed(manifest):
+    for name in listed_files(manifest):
         actual, expected = hashlib.sha256(blobs[name]).hexdigest(), manifest["files"][name]
         if actual != expected:
             raise ModelIntegrityError(ALTERED.format(name=name, actual=actual, expected=expected))
     return VerifiedBundle(manifest=manifest, signature=signature,
-                          files={name: blobs[name] for name in _listed(manifest)}, key=key)
+                          files={name: blobs[name] for name in listed_files(manifest)}, key=key)
 
 
 def _check_shape(manifest, signature, blobs: dict[str, bytes]) -> None:
@@ -180,14 +181,9 @@ def _check_shape(manifest, signature, blobs: dict[str, bytes]) -> None:
     for field in SIGNATURE_FIELDS:
         if not isinstance(signature.get(field), str):
             refuse(f"signature field {field!r} must be text, got {signature.get(field)!r}")
-    for name in _listed(manifest):
+    for name in listed_files(manifest):
         if name not in blobs:
             refuse(f"model file {name} is missing")
-
-
-def _listed(manifest: dict) -> list[str]:
-    """The model files a manifest lists: the required ones and any optional ones it names."""
-    return [name for name in FILES if name in REQUIRED or name in manifest.get("files", {})]
 
 
 def _check_kinds(blobs: dict[str, bytes]) -> None:
