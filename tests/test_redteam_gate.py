@@ -1,11 +1,13 @@
-"""Dual-use gating: red-team commands run only for the red-team role, with a declared
-purpose, against registered models; every run and refusal is audited; examples stay in the
-store unless exported, and every export is audited."""
+"""Dual-use gating: red-team commands run only with a red-team API token of the store (a
+roles file and $TRUSTSHIELD_OPERATOR are no credential), with a declared purpose, against
+registered models; every run and refusal is audited in the token's name; examples stay in
+the store unless exported, and every export is audited."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 from types import SimpleNamespace
 
@@ -13,19 +15,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from argon2 import PasswordHasher
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.assess.robustness import evasion
 from trustshield.cli import main
-from trustshield.config import CONFIG_ENV, OPERATOR_ENV
+from trustshield.config import OPERATOR_ENV
 from trustshield.errors import DataError
 from trustshield.pipeline.artifact import load_model, save_model
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.store import AlertStore
+from trustshield.store import tokens as token_table
+from trustshield.store.tokens import TokenTable
 
 SPEC, SPEC_TEXT = SMALL_SPEC, SMALL_SPEC_TEXT
 FEATURES = ["n", "r", "p"]
 PURPOSE = "quarterly robustness review of our own detector"
+TOKEN_ENV = "TRUSTSHIELD_TOKEN"  # the documented variable (trustshield.config.TOKEN_ENV)
 
 
 def flows(seed: int) -> pd.DataFrame:
@@ -49,25 +55,31 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """Work in an empty folder as operator alice; ``grant(roles)`` writes the config."""
+    """Work in an empty folder as operator alice (claimed through $TRUSTSHIELD_OPERATOR);
+    ``grant(roles)`` has an administrator create a token holding ``roles`` in the store and
+    puts it in $TRUSTSHIELD_TOKEN; it returns the token's info."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    config = tmp_path / "trustshield.yaml"
-    monkeypatch.setenv(CONFIG_ENV, str(config))
     monkeypatch.setenv(OPERATOR_ENV, "alice")
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setattr(token_table, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
+                                                               parallelism=1))  # quick set-up
+    store = work / "ts.duckdb"
 
-    def grant(roles):
-        config.write_text(yaml.safe_dump({"roles": {"alice": roles}}))
-        config.chmod(0o600)
+    def grant(roles, name="alice (red team)"):
+        with AlertStore(store, actor="admin") as s:
+            token, info = TokenTable(s).create(name, roles)
+        monkeypatch.setenv(TOKEN_ENV, token)
+        return info
 
-    return {"work": work, "store": work / "ts.duckdb", "config": config, "grant": grant}
+    return {"work": work, "store": store, "grant": grant}
 
 
 @pytest.fixture
 def red_team(env, tiny):
-    """alice holds red-team and the tiny model is registered in the store."""
-    env["grant"](["red-team"])
+    """alice holds a red-team token and the tiny model is registered in the store."""
+    env["holder"] = env["grant"](["red-team"])
     assert main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])]) == 0
     return env
 
@@ -111,26 +123,90 @@ def one_line_error(capsys) -> str:
 
 # ---------------------------------------------------------------- refusals
 
-def test_refuses_an_operator_without_the_red_team_role(env, tiny, no_attack, capsys):
-    env["grant"](["analyst", "viewer"])
+def registered(env, tiny):
     assert main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])]) == 0
+
+
+def test_a_roles_file_and_the_operator_variable_alone_no_longer_pass(env, tiny, no_attack, capsys,
+                                                                    monkeypatch):
+    """What any user can do: write a roles file granting themselves red-team and name
+    themselves in $TRUSTSHIELD_OPERATOR. Before, that passed the gate."""
+    roles = env["work"].parent / "trustshield.yaml"
+    roles.write_text(yaml.safe_dump({"roles": {"alice": ["red-team"]}}))
+    roles.chmod(0o600)
+    monkeypatch.setenv("TRUSTSHIELD_CONFIG", str(roles))
+    registered(env, tiny)
     missing = env["work"] / "never-read.csv"
     assert main(evade_args(tiny, env, data=missing)) == 1
     err = one_line_error(capsys)
-    assert "'alice' does not hold the 'red-team' role" in err and str(env["config"]) in err
-    assert "roles: {alice: [red-team]}" in err and "never-read" not in err
+    assert f"need a red-team API token in ${TOKEN_ENV}" in err and "never-read" not in err
+    assert "trustshield tokens create --name NAME --role red-team" in err
     [refusal] = events(env["store"], "redteam.refused")
     assert refusal["actor"] == "alice" and refusal["subject"] == str(tiny["model"])
     assert refusal["details"]["reason"] in err and refusal["details"]["command"] == "redteam evade"
-    assert refusal["details"]["purpose"] == PURPOSE
+    assert refusal["details"]["operator"] == "alice" and refusal["details"]["login"]
+    assert refusal["details"]["purpose"] == PURPOSE and refusal["details"]["token_id"] is None
     assert table(env["store"], "SELECT count(*) FROM redteam_runs") == [(0,)]
 
 
-def test_refuses_when_there_is_no_configuration_file(env, tiny, no_attack, capsys):
+@pytest.mark.parametrize("roles", [["analyst", "viewer"], ["admin"]])
+def test_refuses_a_token_without_the_red_team_role(env, tiny, no_attack, capsys, roles):
+    holder = env["grant"](roles)
+    registered(env, tiny)
     assert main(evade_args(tiny, env)) == 1
     err = one_line_error(capsys)
-    assert f"no configuration file at {env['config']}" in err and CONFIG_ENV in err
-    assert [e["action"] for e in events(env["store"])] == ["redteam.refused"]
+    assert f"token {holder.token_id} ({holder.name}) holds {sorted(roles)}, not the 'red-team' role" in err
+    [refusal] = events(env["store"], "redteam.refused")
+    assert refusal["details"]["token_id"] == holder.token_id
+    assert table(env["store"], "SELECT count(*) FROM redteam_runs") == [(0,)]
+
+
+@pytest.mark.parametrize("spoil", ["wrong secret", "malformed", "revoked"])
+def test_refuses_a_wrong_malformed_or_revoked_token(env, tiny, no_attack, capsys, monkeypatch, spoil):
+    holder = env["grant"](["red-team"])
+    registered(env, tiny)
+    token = os.environ[TOKEN_ENV]
+    if spoil == "wrong secret":
+        monkeypatch.setenv(TOKEN_ENV, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    elif spoil == "malformed":
+        monkeypatch.setenv(TOKEN_ENV, "red-team please")
+    else:
+        with AlertStore(env["store"], actor="admin") as store:
+            TokenTable(store).revoke(holder.token_id)
+    assert main(evade_args(tiny, env)) == 1
+    assert f"${TOKEN_ENV}: the token is malformed, unknown, revoked or wrong" in one_line_error(capsys)
+    [refusal] = events(env["store"], "redteam.refused")
+    assert refusal["details"]["token_id"] == (None if spoil == "malformed" else holder.token_id)
+
+
+def test_refuses_a_token_written_into_the_store_without_tokens_create(env, tiny, no_attack, capsys,
+                                                                      monkeypatch):
+    """Someone who can write the store's token table plants a red-team token row of their
+    own; its creation is not in the audit chain, so it is not honoured."""
+    registered(env, tiny)
+    secret = "s" * 43
+    with AlertStore(env["store"], actor="mallory") as store:
+        TokenTable(store)  # the table exists
+        store.db.execute("INSERT INTO api_tokens (token_id, name, roles, secret_hash) VALUES"
+                         " (?, ?, ?, ?)", ["abcdefabcdef", "planted", '["red-team"]',
+                                           PasswordHasher().hash(secret)])
+    monkeypatch.setenv(TOKEN_ENV, f"tsk_abcdefabcdef_{secret}")
+    assert main(evade_args(tiny, env)) == 1
+    assert "token abcdefabcdef (planted) has no token.create event" in one_line_error(capsys)
+    assert len(events(env["store"], "redteam.refused")) == 1
+
+
+def test_the_token_secret_never_reaches_the_audit_log(red_team, tiny, no_attack, capsys, monkeypatch):
+    token = os.environ[TOKEN_ENV]
+    assert main(evade_args(tiny, red_team, purpose="")) == 1  # refused: audited with the token id
+    capsys.readouterr()
+    monkeypatch.setenv(TOKEN_ENV, token[:-1] + ("x" if token[-1] != "x" else "y"))
+    assert main(evade_args(tiny, red_team)) == 1
+    secret = token[len("tsk_0123456789ab_"):]  # the secret may itself hold "_"
+    logged = json.dumps(events(red_team["store"]))
+    assert secret not in logged and secret[:-1] not in logged
+    assert [e["details"]["token_id"] for e in events(red_team["store"], "redteam.refused")] == \
+        [red_team["holder"].token_id] * 2
 
 
 @pytest.mark.parametrize("purpose", [None, "", "   \t  "])
@@ -172,15 +248,6 @@ def test_refuses_a_folder_that_claims_a_registered_id_with_other_files(red_team,
     assert "its files differ from the registered model" in one_line_error(capsys)
 
 
-def test_a_malformed_configuration_is_refused_and_audited(env, tiny, no_attack, capsys):
-    env["config"].write_text("roles:\n  alice: [red-team, superuser]\n")
-    env["config"].chmod(0o600)
-    assert main(evade_args(tiny, env)) == 1
-    err = one_line_error(capsys)
-    assert "unknown role(s) ['superuser']" in err and str(env["config"]) in err
-    assert len(events(env["store"], "redteam.refused")) == 1
-
-
 # ---------------------------------------------------------------- runs
 
 @pytest.fixture
@@ -196,7 +263,9 @@ def evade_run(red_team, tiny, capsys):
 def test_a_run_is_audited_with_who_when_purpose_model_parameters_and_summary(red_team, tiny, evade_run):
     [event] = events(red_team["store"], "redteam.run")
     details = event["details"]
-    assert event["actor"] == "alice" and event["subject"] == evade_run and event["at"]
+    holder = red_team["holder"]
+    assert event["actor"] == f"token:{holder.token_id}({holder.name})" == holder.actor
+    assert event["subject"] == evade_run and event["at"] and event["details"]["login"]
     assert details["purpose"] == PURPOSE and details["model_id"] == tiny["model_id"]
     assert details["kind"] == "evade" and details["status"] == "complete"
     parameters = details["parameters"]
@@ -207,11 +276,12 @@ def test_a_run_is_audited_with_who_when_purpose_model_parameters_and_summary(red
     assert summary["records"] == 6 and 0 <= summary["success_rate"] <= 1
     [(operator, purpose, stored_summary, status)] = table(
         red_team["store"], "SELECT operator, purpose, summary, status FROM redteam_runs")
-    assert (operator, purpose, status) == ("alice", PURPOSE, "complete")
+    assert (operator, purpose, status) == (holder.actor, PURPOSE, "complete")
     assert json.loads(stored_summary) == details["summary"]
     with AlertStore(red_team["store"], actor="reader") as store:
         assert store.audit.verify() is None
-        assert [e["action"] for e in store.audit.events()] == ["model.register", "redteam.run"]
+        assert [e["action"] for e in store.audit.events()] == \
+            ["token.create", "model.register", "redteam.run"]
 
 
 def test_real_examples_are_stored_with_the_run(red_team, tiny, evade_run):
@@ -278,10 +348,10 @@ def test_export_writes_the_examples_and_is_audited(red_team, tiny, capsys):
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["run_id", "version", "row", "detail", "evaded", "changed", *FEATURES]
     assert len(frame) == 2 * 6 and set(frame["version"]) == {"original", "adversarial"}
-    [run, export] = events(red_team["store"])[1:]
+    [run, export] = events(red_team["store"])[2:]
     assert (run["action"], export["action"]) == ("redteam.run", "redteam.export")
     assert export["subject"] == run["subject"] == frame["run_id"][0]
-    assert export["actor"] == "alice" and export["details"]["purpose"] == PURPOSE
+    assert export["actor"] == red_team["holder"].actor and export["details"]["purpose"] == PURPOSE
     assert export["details"]["path"] == str(out.resolve()) and export["details"]["rows"] == 12
     assert export["details"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
@@ -291,9 +361,9 @@ def test_export_of_a_stored_run_is_gated_and_audited(red_team, tiny, evade_run, 
     export = ["redteam", "export", evade_run, "--out", str(out), "--store", str(red_team["store"])]
     assert main(export) == 1
     assert "needs a declared purpose" in one_line_error(capsys) and not out.exists()
-    red_team["grant"](["analyst"])
+    red_team["grant"](["analyst"], name="alice (analyst)")
     assert main(export + ["--purpose", "share with the vendor"]) == 1
-    assert "does not hold the 'red-team' role" in one_line_error(capsys) and not out.exists()
+    assert "holds ['analyst'], not the 'red-team' role" in one_line_error(capsys) and not out.exists()
     refusals = events(red_team["store"], "redteam.refused")
     assert [r["subject"] for r in refusals] == [evade_run, evade_run]
     red_team["grant"](["red-team"])

@@ -9,11 +9,12 @@
     ├── NotExplainable          explain() on a detector whose score has no exact additive split
     ├── ModelIntegrityError     a model artifact is missing, altered or of the wrong kind
     ├── StoreError              the alert store cannot do what was asked (unknown alert, …)
-    ├── ConfigError             the operator configuration (roles) is malformed or unsafe
+    │   └── AuditChainError     the audit chain's head does not seal it: nothing is appended
+    ├── ConfigError             a configuration (keys, a file of trust) is malformed or unsafe
     ├── RenderError             an outside renderer (Chromium, for the PDF report) is missing,
     │                           failed or ran out of time
-    └── PermissionDenied        the operator lacks the role an action needs, or declared no
-                                purpose, or named a model outside the local registry
+    └── PermissionDenied        the caller's token lacks the role an action needs, or declared
+                                no purpose, or named a model outside the local registry
 
 Messages say what was expected and what arrived.
 """
@@ -57,8 +58,13 @@ class StoreError(TrustShieldError):
     """The alert store cannot do what was asked."""
 
 
+class AuditChainError(StoreError):
+    """The audit chain's head does not seal the chain (missing, unkeyed under a key, sealed
+    by another key, rewritten): nothing may be appended until it is resealed."""
+
+
 class ConfigError(TrustShieldError):
-    """The operator configuration file is malformed, names an unknown role, or is unsafe."""
+    """A configuration (a key, a file of trust such as the keyring) is malformed or unsafe."""
 
 
 class RenderError(TrustShieldError):
@@ -66,7 +72,7 @@ class RenderError(TrustShieldError):
 
 
 class PermissionDenied(TrustShieldError):
-    """The operator lacks the role an action requires, or a gated action was refused
+    """The caller's token lacks the role an action requires, or a gated action was refused
     (no declared purpose, a model outside the local registry)."""
 
 

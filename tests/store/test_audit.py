@@ -12,7 +12,8 @@ import pytest
 
 from trustshield.store import AlertStore
 from trustshield.store.audit import (BAD_HASH, BAD_MAC, EXTRA_TAIL, GENESIS, KEY_ENV,
-                                     MISSING_TAIL, NO_HEAD, UNKEYED, head_mac)
+                                     MISSING_TAIL, NO_HEAD, UNKEYED, head_mac, key_fingerprint)
+from trustshield.store.audit_head import UNKEYED_HEAD
 
 MANIFEST = {"model_id": "m0123456789abcdef", "created_at": "2024-05-01T12:00:00+00:00",
             "spec": "tiny", "detector": "hybrid(gbdt, prototype)", "files": {"model.json": "ab" * 32}}
@@ -204,18 +205,20 @@ def test_without_a_key_the_check_warns_that_the_tail_is_unprotected(store_target
         check = s.audit.check()
         assert check.ok and not check.keyed and check.warning == UNKEYED
         monkeypatch.setenv(KEY_ENV, "set too late")
-        assert s.audit.check().reason == BAD_MAC.format(key_env=KEY_ENV)
+        assert s.audit.check().reason == UNKEYED_HEAD.format(
+            key_env=KEY_ENV, current=key_fingerprint(b"set too late"))
 
 
-def test_an_old_duckdb_store_gets_a_head_for_its_last_event(tmp_path, key):
+def test_a_store_with_events_and_no_head_is_not_given_one(tmp_path, key):
+    """A store from before the head existed looks exactly like one whose head was dropped:
+    it must be resealed on purpose (``trustshield audit reseal``)."""
     path = tmp_path / "old.duckdb"
     with AlertStore(path, actor="alice") as s:
         append_three(s)
         s.db.execute("DROP TABLE audit_head")
     with AlertStore(path, actor="bob") as s:
-        assert s.audit.check().ok
-        s.record_event("test.more", "x", {})
-        assert s.audit.check().ok and s.audit.check().events == 4
+        check = s.audit.check()
+        assert (check.ok, check.problem, check.events) == (False, "no_head", 3)
 
 
 def test_concurrent_writers_on_postgres_keep_one_chain(request, key):

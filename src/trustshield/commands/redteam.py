@@ -1,14 +1,13 @@
 """redteam evade | poison | noise | export: attack your own registered models, gated and
 audited.
 
-Every subcommand passes :func:`authorise` before any work: the operator holds the
-``red-team`` role in the configuration (``trustshield.config``), declared a non-blank
-purpose, and the model is in the local registry of the given store with the same files.
-A refusal is written to the audit log (``redteam.refused``, with the reason) and ends the
-command with one line and status 1. A run stores its parameters, result summary and
+Every subcommand passes the gate (:mod:`trustshield.commands.redteam_gate`: a red-team API
+token in ``$TRUSTSHIELD_TOKEN``, a declared purpose, a registered model; refusals audited
+as ``redteam.refused``) before any work. A run stores its parameters, result summary and
 generated examples (feature space only) with one ``redteam.run`` audit event in one
-transaction; nothing leaves the store unless ``--export PATH`` (or ``redteam export``) is
-given, and each export is audited (``redteam.export``) with the file's sha256.
+transaction, in the token's name; nothing leaves the store unless ``--export PATH`` (or
+``redteam export``) is given, and each export is audited (``redteam.export``) with the
+file's sha256.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import hashlib
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,22 +25,16 @@ import pandas as pd
 from trustshield.assess.robustness.evasion import ATTACKS
 from trustshield.cli import STORE_HELP, resolve_data
 from trustshield.commands.progress import output, step
-from trustshield.config import load_config, login_name, require_role
-from trustshield.errors import DataError, PermissionDenied, TrustShieldError
+from trustshield.commands.redteam_gate import Authorised, arguments, authorise
+from trustshield.config import login_name
+from trustshield.errors import DataError
 
-ROLE = "red-team"
-NO_PURPOSE = ("a red-team run needs a declared purpose: pass --purpose TEXT saying why it "
-              "is run (for example --purpose 'quarterly robustness review'); got {got}")
-UNREGISTERED = ("model {model_id} ({folder}) is not in the local registry of {store}; "
-                "register it first: trustshield models register --model {folder} --store {store}")
-FILES_DIFFER = ("model folder {folder} claims id {model_id}, but its files differ from the "
-                "registered model of that id in {store}; red-team runs target registered models only")
 EXPORT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def register(sub) -> None:
-    p = sub.add_parser("redteam", help="attack your own registered models (red-team role, "
-                                       "declared purpose; audited)")
+    p = sub.add_parser("redteam", help="attack your own registered models (a red-team token "
+                                       "in $TRUSTSHIELD_TOKEN, a declared purpose; audited)")
     p.set_defaults(run=lambda args: p.print_help() or 2)
     inner = p.add_subparsers(metavar="ACTION")
     e = _attack(inner, "evade", "find small feasible changes that get flagged attack records past the model")
@@ -79,51 +71,6 @@ def _attack(inner, name: str, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--export", help="also write the examples to this .csv/.parquet file (audited)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return p
-
-
-@dataclass(frozen=True)
-class Authorised:
-    """What the gate established: who, why, and against which registered model."""
-
-    operator: str
-    purpose: str
-    model_id: str
-    model: object | None  # TrainedModel for attacks; None for export
-    run: dict | None      # the stored run, for export
-
-
-def authorise(store, args, *, action: str) -> Authorised:
-    """The one gate of every red-team command, passed before any work: role, then a
-    non-blank purpose, then a registered model (for export: the stored run's model).
-    Any refusal is audited as ``redteam.refused`` and raised."""
-    from trustshield.pipeline.artifact import load_model
-
-    try:
-        require_role(ROLE, operator=store.actor, config=load_config())
-        purpose = (args.purpose or "").strip()
-        if not purpose:
-            raise PermissionDenied(NO_PURPOSE.format(
-                got="nothing" if args.purpose is None else f"{args.purpose!r}"))
-        if action == "export":
-            run = store.redteam.run(args.run_id)
-            _registered(store, run["model_id"], None, folder=f"run {args.run_id}")
-            return Authorised(store.actor, purpose, run["model_id"], None, run)
-        model = load_model(args.model)
-        _registered(store, model.model_id, model.manifest, folder=args.model)
-        return Authorised(store.actor, purpose, model.model_id, model, None)
-    except TrustShieldError as refusal:
-        store.record_event("redteam.refused", getattr(args, "run_id", None) or str(args.model), {
-            "command": f"redteam {action}", "reason": str(refusal), "purpose": args.purpose,
-            "login": login_name(), "arguments": _arguments(args)})
-        raise
-
-
-def _registered(store, model_id: str, manifest: dict | None, *, folder: str) -> None:
-    registered = store.model(model_id)
-    if registered is None:
-        raise PermissionDenied(UNREGISTERED.format(model_id=model_id, folder=folder, store=store.path))
-    if manifest is not None and registered["manifest"].get("files") != manifest.get("files"):
-        raise PermissionDenied(FILES_DIFFER.format(folder=folder, model_id=model_id, store=store.path))
 
 
 def cmd_evade(args) -> None:
@@ -182,7 +129,7 @@ def _attack_run(args, kind: str, work) -> None:
         run_id, started = uuid.uuid4().hex[:16], _now()
         record = dict(run_id=run_id, kind=kind, model_id=ok.model_id, purpose=ok.purpose,
                       started_at=started, audit={"login": login_name()})
-        parameters = _arguments(args)
+        parameters = arguments(args)
         try:
             result, provenance = work(ok.model)
         except BaseException as exc:
@@ -276,10 +223,6 @@ def _read(arg: str, spec) -> tuple[pd.DataFrame, dict]:
     frames = [batch.frame.set_axis(batch.lines, axis=0) for batch in source]
     frame = pd.concat(frames) if frames else pd.DataFrame(columns=list(spec.column_names))
     return frame, {"path": str(source.path), "sha256": source.sha256, "rows": source.rows_read}
-
-
-def _arguments(args) -> dict:
-    return {k: v for k, v in vars(args).items() if k != "run" and not callable(v)}
 
 
 def _now() -> datetime:

@@ -2,7 +2,10 @@
 
 ``serve`` listens on loopback unless ``--host`` says otherwise. Tokens are created and
 revoked here, never through the API, and the plain token is printed once. ``audit verify``
-recomputes the hash chain and names the first broken link (exit status 1 when broken).
+recomputes the hash chain and names the first broken link (exit status 1 when broken), and
+for a head that no longer seals the chain, the last event and what to do. ``audit reseal``
+seals such a head again over the last event the operator names (audited as
+``audit.reseal``; see :mod:`trustshield.store.audit_reseal`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from rich.table import Table
 
 from trustshield.cli import STORE_HELP, print_json
 from trustshield.commands.progress import console, output
-from trustshield.config import ROLES, operator_name
+from trustshield.config import ROLES, login_name, operator_name
 from trustshield.errors import StoreError
 
 NOT_LOOPBACK = ("warning: listening on {host}, which other machines can reach; put TLS in "
@@ -70,6 +73,15 @@ def register(sub) -> None:
     v.add_argument("--store", help=STORE_HELP)
     v.add_argument("--json", action="store_true")
     v.set_defaults(run=cmd_verify_audit)
+    r = inner.add_parser("reseal", help="seal the chain head again over the last event, after "
+                                        "reviewing the events (audited)")
+    r.add_argument("--store", help=STORE_HELP)
+    r.add_argument("--accept-through", type=int, required=True, metavar="SEQ",
+                   help="the last event's seq, as `audit verify` prints it")
+    r.add_argument("--accept-hash", required=True, metavar="HASH",
+                   help="the last event's hash, as `audit verify` prints it")
+    r.add_argument("--reason", required=True, help="why the chain as it stands is accepted")
+    r.set_defaults(run=cmd_reseal_audit)
     a.set_defaults(run=lambda args: a.print_help() or 2)
 
     f = sub.add_parser("reviews", help="the analysts' review queue")
@@ -161,12 +173,35 @@ def cmd_verify_audit(args) -> int:
     if args.json:
         print_json(dataclasses.asdict(check))
     elif check.ok:
-        output.print(f"audit chain intact: {check.events} events"
-                     + (f" ({check.warning})" if check.warning else ""))
+        output.print(f"audit chain intact: {check.events} events, head sealed under key "
+                     f"fingerprint {check.head_key_fingerprint}"
+                     + (f" ({check.warning})" if check.warning else ""), soft_wrap=True)
     else:
         output.print(f"[bold red]audit chain broken[/bold red] at event {check.first_broken}: "
-                     f"{check.reason}")
+                     f"{check.reason}", soft_wrap=True, highlight=False)
+        if check.last_seq is not None:
+            output.print(f"last event: seq {check.last_seq}, hash {check.last_hash}",
+                         soft_wrap=True, highlight=False)
+        if check.remedy:
+            output.print(f"to go on: {check.remedy}", markup=False, soft_wrap=True,
+                         highlight=False)
     return 0 if check.ok else 1
+
+
+def cmd_reseal_audit(args) -> None:
+    from trustshield.store import AlertStore
+    from trustshield.store.audit import UNKEYED
+    from trustshield.store.audit_reseal import reseal
+
+    with AlertStore(args.store) as store:
+        event = reseal(store, accept_through=args.accept_through, accept_hash=args.accept_hash,
+                       reason=args.reason, login=login_name())
+    details = event["details"]
+    output.print(f"audit chain re-sealed over events 1..{details['accepted_through']} under key "
+                 f"fingerprint {details['key_id']}; recorded as event {event['seq']} "
+                 f"(audit.reseal)", soft_wrap=True, highlight=False)
+    if details["key_id"] == "none":
+        console.print(f"warning: {UNKEYED}")
 
 
 def cmd_export_reviews(args) -> None:

@@ -3,7 +3,7 @@ result summary and generated examples (in the model's feature space) out.
 
 The attacks themselves live in :mod:`trustshield.assess.robustness`; this module only
 calls them and turns what they return into :class:`RedTeamExamples`. Who may run them is
-decided before any of this is called (``trustshield.commands.redteam.authorise``).
+decided before any of this is called (``trustshield.commands.redteam_gate.authorise``).
 Frames are indexed by their line in the source file, and that index becomes the stored
 ``row`` of each example.
 

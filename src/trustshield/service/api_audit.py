@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -31,11 +32,19 @@ class AuditPage(BaseModel):
 
 
 class ChainReport(BaseModel):
+    """:class:`trustshield.store.audit.ChainCheck` as JSON."""
+
     ok: bool
     events: int
     first_broken: int | None
     reason: str | None
     keyed: bool
+    problem: str | None
+    remedy: str | None
+    key_fingerprint: str
+    head_key_fingerprint: str | None
+    last_seq: int | None
+    last_hash: str | None
 
 
 class SettingsUpdate(BaseModel):
@@ -65,8 +74,7 @@ def verify_audit(request: Request, caller: Caller = Depends(requires("audit.veri
     """Recompute the whole chain; ``first_broken`` is the first event that does not hold."""
     with request.app.state.context.read() as store:
         check = store.audit.check()
-    return {"ok": check.ok, "events": check.events, "first_broken": check.first_broken,
-            "reason": check.reason, "keyed": check.keyed}
+    return dataclasses.asdict(check)
 
 
 @router.get("/settings")

@@ -37,6 +37,11 @@ class ServiceContext:
         self.settings = settings
         self.lock = threading.RLock()
         self.store = AlertStore(settings.store, actor=SERVICE_ACTOR)
+        try:
+            self.store.audit.require_sealed("the service does not start")
+        except BaseException:
+            self.store.close()
+            raise
         self.tokens = TokenTable(self.store)
         self.reviews = ReviewQueue(self.store)
         self.options = SettingsTable(self.store)

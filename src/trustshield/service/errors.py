@@ -19,14 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trustshield.errors import (DataError, ModelIntegrityError, PermissionDenied, StoreError,
-                                TrustShieldError)
+from trustshield.errors import (AuditChainError, DataError, ModelIntegrityError,
+                                PermissionDenied, StoreError, TrustShieldError)
 
 log = logging.getLogger("trustshield.service")
 
 #: TrustShield errors → (status, code)
 STATUS_OF = ((PermissionDenied, 403, "forbidden"), (DataError, 422, "invalid_input"),
-             (ModelIntegrityError, 422, "model_refused"), (StoreError, 404, "not_found"),
+             (ModelIntegrityError, 422, "model_refused"),
+             (AuditChainError, 503, "audit_unsealed"), (StoreError, 404, "not_found"),
              (TrustShieldError, 400, "bad_request"))
 CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_input",

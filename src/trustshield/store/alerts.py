@@ -157,6 +157,9 @@ class AlertStore:
 
     def start_run(self, *, run_id: str, kind: str, model_id: str, source_path: str,
                   source_sha256: str) -> None:
+        """Record a run as running; AuditChainError first when the audit chain could not record
+        its end (a head that does not seal the chain: nothing is written then)."""
+        self.audit.require_sealed("the run was not started")
         self.db.execute("INSERT INTO runs (run_id, kind, model_id, source_path, source_sha256,"
                         " started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
                         [run_id, kind, model_id, source_path, source_sha256, _now()])

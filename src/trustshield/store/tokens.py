@@ -38,6 +38,11 @@ class TokenInfo:
     name: str
     roles: frozenset[str]
 
+    @property
+    def actor(self) -> str:
+        """How audit events name the holder: ``token:<token_id>(<name>)``."""
+        return f"token:{self.token_id}({self.name})"
+
 
 class TokenTable:
     """Create, verify, revoke and list tokens in an :class:`~trustshield.store.AlertStore`."""
