@@ -121,10 +121,13 @@ def plain(value):
     return value
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              allow_nan=False)   # made once: json.dumps makes one per call
+
+
 def canonical(value) -> str:
     """Sorted keys, no whitespace, UTF-8 text; NaN and infinities are refused."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def event_hash(prev_hash: str, event: dict) -> str:
