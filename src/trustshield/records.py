@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+
+from trustshield.errors import DataError
+from trustshield.privacy import IDENTITY_FIELDS, identity_value, is_pseudonym
 
 ALERT, REVIEW, ALLOW = "alert", "review", "allow"
 #: authentication outcomes: let the user in, ask for a second factor, refuse
@@ -75,3 +81,104 @@ class Evidence:
         return {"check": self.check, "metric": self.metric, "value": self.value,
                 "threshold": self.threshold, "status": self.status,
                 "principles": list(self.principles)}
+
+
+#: an alert's entity fields: name → (Python type, Arrow type); see :class:`AlertEntities`
+ENTITY_FIELDS = {"ts": (float, pa.float64()), "uid": (str, pa.string()),
+                 "src_ip": (str, pa.string()), "src_port": (int, pa.int32()),
+                 "dst_ip": (str, pa.string()), "dst_port": (int, pa.int32()),
+                 "proto": (str, pa.string()), "user": (str, pa.string())}
+#: the column alert writers hand to the store: one struct of :data:`ENTITY_FIELDS` per alert
+ENTITY_TYPE = pa.struct([(name, kind) for name, (_, kind) in ENTITY_FIELDS.items()])
+MAX_ENTITY_TEXT = 256
+#: the last second of the year 9999, the latest time Python's datetime can show
+MAX_TS = 253_402_300_799.0
+#: the range of each numeric entity kind: seconds since the epoch, port numbers
+ENTITY_RANGES = {float: (0.0, MAX_TS), int: (0, 65_535)}
+ENTITY_EXPECTED = {
+    float: f"seconds since the Unix epoch: a number from 0 to {MAX_TS:.0f} (year 9999)",
+    int: "a port number: a whole number from 0 to 65535",
+    str: f"non-empty text of at most {MAX_ENTITY_TEXT} characters"}
+UNKNOWN_ENTITY = "no entity field {field!r}: expected one of {expected}"
+BAD_ENTITY = "entity field {field}: expected {expected}; got {value!r}"
+
+
+@dataclass(frozen=True)
+class AlertEntities:
+    """Who and what one alert is about; every field is optional (None: not known).
+
+    ``ts``: when the connection started, seconds since the Unix epoch (UTC), a float.
+    ``uid``: the sensor's connection id (Zeek's ``uid``), to find the connection in its logs.
+    ``src_ip`` / ``dst_ip``: originator and responder address (IPv4 or IPv6 text in
+    :mod:`ipaddress`'s form), or its pseudonym (``hmac:`` + 32 hex digits).
+    ``src_port`` / ``dst_port``: their ports, 0–65535 (ICMP: message type and code).
+    ``proto``: the transport protocol (``tcp``, ``udp``, ``icmp``, …).
+    ``user``: the user name a caller of ``POST /v1/score`` named, or its pseudonym.
+
+    The identities are :data:`~trustshield.privacy.IDENTITY_FIELDS` (``src_ip``, ``dst_ip``,
+    ``user``): a store configured to pseudonymise replaces them with keyed pseudonyms
+    (:mod:`trustshield.store.entities`). ``ts``, ports, ``proto`` and ``uid`` are not
+    identities: they name a connection, not a host or a person, and an analyst needs them to
+    find it (``uid`` is a random id; the sensor's logs that resolve it hold the addresses).
+    Values are checked and put in standard form when the record is made; a bad one is a
+    DataError naming the field, what was expected and what came.
+    """
+
+    ts: float | None = None
+    uid: str | None = None
+    src_ip: str | None = None
+    src_port: int | None = None
+    dst_ip: str | None = None
+    dst_port: int | None = None
+    proto: str | None = None
+    user: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ENTITY_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, entity_value(name, value))
+
+    @classmethod
+    def from_mapping(cls, mapping: dict) -> AlertEntities:
+        """The record of ``mapping`` (field → value; None values are left unset);
+        DataError for a field that is not an entity field."""
+        for name in mapping:
+            if name not in ENTITY_FIELDS:
+                raise DataError(UNKNOWN_ENTITY.format(field=name,
+                                                      expected=", ".join(ENTITY_FIELDS)))
+        return cls(**mapping)
+
+    @property
+    def empty(self) -> bool:
+        return all(getattr(self, name) is None for name in ENTITY_FIELDS)
+
+    def as_dict(self) -> dict:
+        """The set fields, in :data:`ENTITY_FIELDS` order, with their typed values."""
+        return {name: getattr(self, name) for name in ENTITY_FIELDS
+                if getattr(self, name) is not None}
+
+    def pseudonymised(self, pseudonymiser) -> AlertEntities:
+        """The same record with every identity field replaced by its keyed pseudonym."""
+        return dataclasses.replace(self, **{
+            name: pseudonymiser.pseudonymise(getattr(self, name), field=name)
+            for name in IDENTITY_FIELDS if getattr(self, name) is not None})
+
+
+def entity_value(field: str, value):
+    """``value`` of entity ``field`` checked and in standard form (see :class:`AlertEntities`);
+    DataError naming the field, what it expects and the value otherwise."""
+    kind = ENTITY_FIELDS[field][0]
+    if field in IDENTITY_FIELDS and not is_pseudonym(value):
+        value = identity_value(field, value)
+    exact = type(value) is kind   # the usual case, without the abstract-class checks
+    if kind is str:
+        if exact and 0 < len(value) <= MAX_ENTITY_TEXT and not value.isspace():
+            return value
+    elif exact or (isinstance(value, numbers.Real if kind is float else numbers.Integral)
+                   and not isinstance(value, bool)):
+        low, high = ENTITY_RANGES[kind]
+        if low <= value <= high:   # False for NaN; infinities are out of range
+            return kind(value)
+    raise DataError(BAD_ENTITY.format(field=field, expected=ENTITY_EXPECTED[kind],
+                                      value=value if not isinstance(value, str) else value[:80]))

@@ -3,7 +3,6 @@ against the NSL-KDD spec, record numbers as lines, and who talked to whom per ro
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +56,9 @@ def test_a_capture_gives_one_spec_valid_row_per_connection_numbered_in_file_orde
     assert sorted(lines.tolist()) == list(range(1, len(conns) + 1))
     assert all(list(b.frame.columns)[:len(KDD_FEATURES)] == list(KDD_FEATURES) for b in batches)
     for batch in batches:
-        for line, text in zip(batch.lines, batch.entities):
-            conn, entity = conns.iloc[line - 1], json.loads(text)
+        assert len(batch.entities) == len(batch.lines)
+        for line, entity in zip(batch.lines, batch.entities.to_dict(orient="records")):
+            conn = conns.iloc[line - 1]
             assert (entity["src_ip"], entity["src_port"], entity["dst_ip"], entity["dst_port"],
                     entity["proto"], entity["ts"]) == (
                 conn["id.orig_h"], conn["id.orig_p"], conn["id.resp_h"], conn["id.resp_p"],

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from trustshield.errors import ConfigError, DataError, StoreError
-from trustshield.service.privacy import (EMPTY_USER, KEY_ENV, KEY_MISSING, KEY_SHORT, NOT_AN_IP,
-                                         UNKNOWN_FIELD, Pseudonymiser, apply_retention)
+from trustshield.privacy import (EMPTY_USER, KEY_ENV, KEY_MISSING, KEY_SHORT, NOT_AN_IP,
+                                 Pseudonymiser)
+from trustshield.records import UNKNOWN_ENTITY, AlertEntities
+from trustshield.service.privacy import apply_retention
 from trustshield.store import AlertStore
 
 KEY = bytes(range(32))
@@ -36,8 +38,8 @@ def test_pseudonyms_are_deterministic_and_depend_on_the_key(pseudonymiser):
 
 
 def test_a_host_keeps_one_pseudonym_as_source_and_destination(pseudonymiser):
-    entities = pseudonymiser.pseudonymise_entities({"src_ip": "10.1.1.1", "dst_ip": "10.1.1.1"})
-    assert entities["src_ip"] == entities["dst_ip"]
+    entities = AlertEntities(src_ip="10.1.1.1", dst_ip="10.1.1.1").pseudonymised(pseudonymiser)
+    assert entities.src_ip == entities.dst_ip
 
 
 def test_users_and_addresses_live_in_separate_scopes(pseudonymiser):
@@ -51,25 +53,28 @@ def test_equivalent_spellings_of_an_address_share_a_pseudonym(pseudonymiser):
     assert len(same) == 1 and mapped == pseudonymiser.pseudonymise("192.0.2.1")
 
 
-def test_entities_are_all_pseudonymised_and_none_stays_none(pseudonymiser):
-    out = pseudonymiser.pseudonymise_entities({"src_ip": "10.0.0.2", "dst_ip": None,
-                                               "user": "alice"})
-    assert out["dst_ip"] is None
-    assert all(v.startswith("hmac:") and len(v) == 5 + 32 for v in (out["src_ip"], out["user"]))
+def test_identities_are_all_pseudonymised_and_the_rest_kept(pseudonymiser):
+    out = AlertEntities(src_ip="10.0.0.2", user="alice", dst_port=22, proto="tcp",
+                        uid="C1x").pseudonymised(pseudonymiser)
+    assert out.dst_ip is None and (out.dst_port, out.proto, out.uid) == (22, "tcp", "C1x")
+    assert all(v.startswith("hmac:") and len(v) == 5 + 32 for v in (out.src_ip, out.user))
     assert "alice" not in str(out) and "10.0.0.2" not in str(out)
 
 
-def test_unknown_fields_are_refused(pseudonymiser):
+def test_unknown_entity_fields_are_refused():
     with pytest.raises(DataError) as caught:
-        pseudonymiser.pseudonymise_entities({"src_ip": "10.0.0.1", "hostname": "db-1"})
-    assert str(caught.value) == UNKNOWN_FIELD.format(field="hostname",
-                                                     expected="src_ip, dst_ip, user")
+        AlertEntities.from_mapping({"src_ip": "10.0.0.1", "hostname": "db-1"})
+    assert str(caught.value) == UNKNOWN_ENTITY.format(
+        field="hostname", expected="ts, uid, src_ip, src_port, dst_ip, dst_port, proto, user")
 
 
 @pytest.mark.parametrize("value", ["10.0.0.256", "not-an-ip", "", " 10.0.0.1", 167772161])
 def test_values_that_are_not_addresses_are_refused_naming_field_and_value(pseudonymiser, value):
     with pytest.raises(DataError) as caught:
-        pseudonymiser.pseudonymise_entities({"dst_ip": value})
+        pseudonymiser.pseudonymise(value, field="dst_ip")
+    assert str(caught.value) == NOT_AN_IP.format(field="dst_ip", value=value)
+    with pytest.raises(DataError) as caught:
+        AlertEntities(dst_ip=value)
     assert str(caught.value) == NOT_AN_IP.format(field="dst_ip", value=value)
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
+from trustshield.pipeline.detect import entity_column
+from trustshield.records import AlertEntities
 from trustshield.store import AlertStore, alert_id
 
 MODEL = "m0123456789abcdef"
@@ -76,12 +78,23 @@ def test_batch_columns_are_the_alerts_table_columns_but_entities(store):
 
 def test_entities_are_stored_when_given_and_null_when_not(store):
     store.add_batch(RUN, alerts_table([1]), [], rows_read=1)
-    table = alerts_table([2])
-    store.add_batch(RUN, table.append_column("entities", pa.array(['{"src_ip":"p-3f2a"}'])), [],
-                    rows_read=1)
+    table = alerts_table([2, 3])
+    given = pd.DataFrame({"src_ip": ["10.0.0.7", None], "dst_port": [443, None]})
+    store.add_batch(RUN, table.append_column("entities", entity_column(given, np.arange(2))), [],
+                    rows_read=2)
     entities = store.alerts()["entities"].tolist()
-    assert pd.isna(entities[0]) and entities[1] == '{"src_ip":"p-3f2a"}'
-    assert pd.isna(store.alert(alert_id(MODEL, SOURCE_SHA, 1))["entities"])
+    assert pd.isna(entities[0]) and entities[1] == '{"dst_port":443,"src_ip":"10.0.0.7"}'
+    assert pd.isna(entities[2])  # nothing known: NULL, not "{}"
+    assert store.alert(alert_id(MODEL, SOURCE_SHA, 1))["entities"] is None
+    assert store.alert(alert_id(MODEL, SOURCE_SHA, 2))["entities"] == \
+        AlertEntities(src_ip="10.0.0.7", dst_port=443)
+
+
+def test_entities_that_are_not_the_typed_column_are_refused_and_nothing_is_written(store):
+    table = alerts_table([1]).append_column("entities", pa.array(['{"src_ip":"p-3f2a"}']))
+    with pytest.raises(StoreError, match="typed entity column"):
+        store.add_batch(RUN, table, [], rows_read=1)
+    assert count(store, "alerts") == 0
 
 
 def test_an_old_duckdb_store_gains_the_entities_column(tmp_path):

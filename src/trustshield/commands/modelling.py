@@ -50,6 +50,10 @@ def register(sub) -> None:
                    help="Spark master for --engine spark: local[N], spark://HOST:7077, yarn, ...")
     p.add_argument("--out", default="alerts.parquet",
                    help="--engine spark: folder the alerts are written to as Parquet")
+    p.add_argument("--pseudonymise", action="store_true",
+                   help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
+                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
+                        "a store already configured is pseudonymised without it")
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")
@@ -134,12 +138,15 @@ def cmd_detect(args) -> None:
     from trustshield.pipeline.artifact import load_model
     from trustshield.pipeline.detect import detect
     from trustshield.store import AlertStore
+    from trustshield.store.entities import switch_on
 
     if args.engine == "spark":
         return _detect_spark(args)
     model = load_model(args.model)
     source = _source(args, model.spec)
     with AlertStore(args.store) as store, row_progress("detecting", _total(source)) as advance:
+        if args.pseudonymise:
+            switch_on(store)
         run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
         output.print(f"run {run['run_id']}: {run['rows_read']} rows, "
                       f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
@@ -164,6 +171,12 @@ def _detect_spark(args) -> None:
         raise DataError(f"--engine spark reads CSV/Parquet tables; {chosen} input is scored "
                         "with --engine local")
     store = args.store or default_store_path()
+    if args.pseudonymise:
+        from trustshield.store import AlertStore
+        from trustshield.store.entities import switch_on
+
+        with AlertStore(store) as opened:
+            switch_on(opened)
     run = detect_spark(args.model, data, out=args.out, master=args.master, store=store,
                        on_error=args.on_error)
     output.print(f"run {run['run_id']}: {run['rows_read']} rows, {run['alerts']} alerts/reviews, "

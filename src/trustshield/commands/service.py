@@ -42,7 +42,8 @@ def register(sub) -> None:
     s.add_argument("--reports", help="folder of trust reports (MODEL_ID/report.json)")
     s.add_argument("--model", help="a signed model folder to install and activate at start")
     s.add_argument("--pseudonymise", action="store_true",
-                   help="store IPs and user names as keyed HMACs ($TRUSTSHIELD_PSEUDONYM_KEY)")
+                   help="configure the store to keep IPs and user names as keyed HMACs "
+                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited)")
     s.add_argument("--retention-days", type=int, help="delete alerts older than this")
     s.add_argument("--workers", type=int, default=default_workers(),
                    help="scoring processes (default: one per core but one, which the service "

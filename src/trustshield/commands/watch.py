@@ -31,6 +31,10 @@ def register(sub) -> None:
     p.add_argument("--drift-window", type=int, default=10_000,
                    help="records per drift window compared with the model's training reference "
                         "(default 10000)")
+    p.add_argument("--pseudonymise", action="store_true",
+                   help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
+                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
+                        "a store already configured is pseudonymised without it")
     p.set_defaults(run=cmd_watch)
 
 
@@ -38,12 +42,15 @@ def cmd_watch(args) -> None:
     from trustshield.pipeline.artifact import load_model
     from trustshield.pipeline.watch import watch
     from trustshield.store import AlertStore
+    from trustshield.store.entities import switch_on
 
     stopping = []
     previous = {s: signal.signal(s, lambda *_: stopping.append(True))
                 for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with AlertStore(args.store) as store:
+            if args.pseudonymise:
+                switch_on(store)
             run = watch(args.path, store, model=load_model(args.model), model_dir=args.model,
                         batch_records=args.batch_records, batch_seconds=args.batch_seconds,
                         once=args.once, until_idle=args.until_idle, on_error=args.on_error,

@@ -10,14 +10,13 @@ against the model's spec in batches; the first problem stops the read (``on_erro
 is refused). A batch's ``lines`` are record numbers: the 1-based
 position of the connection in the file as read (a conn.log or CSV record, or a capture's
 connection in first-packet order), so the same file scored twice keeps its alert ids. Each
-batch also carries ``entities``: per row, JSON text of who talked to whom (``ts``, ``uid``
-when the format has it, ``src_ip``, ``src_port``, ``dst_ip``, ``dst_port``, ``proto``), so
-an alert names the connection it is about.
+batch also carries ``entities``: per row, who talked to whom (``ts``, ``uid`` when the
+format has it, ``src_ip``, ``src_port``, ``dst_ip``, ``dst_port``, ``proto``: the fields of
+:class:`~trustshield.records.AlertEntities`), so an alert names the connection it is about.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from trustshield.specs import DatasetSpec
 FORMATS = ("zeek", "nfdump", "cicflowmeter", "pcap")
 PCAP_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
               b"\x0a\x0d\x0d\x0a")
+#: conn.log fields → the AlertEntities fields they fill
 ENTITY_COLUMNS = {"ts": "ts", "uid": "uid", "id.orig_h": "src_ip", "id.orig_p": "src_port",
                   "id.resp_h": "dst_ip", "id.resp_p": "dst_port", "proto": "proto"}
 UNKNOWN_FORMAT = ("{path}: cannot tell its format: expected a pcap/pcapng capture, a Zeek "
@@ -82,19 +82,12 @@ def read_connections(path: str | Path, format: str) -> pd.DataFrame:
     raise DataError(f"--format must be one of {list(FORMATS)}, got {format!r}")
 
 
-def entity_texts(conns: pd.DataFrame) -> np.ndarray:
-    """Per row (shape (n,), object) JSON text of the :data:`ENTITY_COLUMNS` that are set,
-    built column by column (json.dumps per row would cost a tenth of a stream's budget)."""
-    pieces = []
-    for column, name in ENTITY_COLUMNS.items():
-        if column in conns.columns:
-            numeric = pd.api.types.is_numeric_dtype(conns[column])
-            show = repr if numeric else json.dumps
-            values = conns[column].to_numpy(object, na_value=None)
-            pieces.append([f'"{name}": {show(v.item() if numeric and hasattr(v, "item") else v)}'
-                           if v is not None and v == v else "" for v in values])
-    rows = zip(*pieces) if pieces else ([] for _ in range(len(conns)))
-    return np.array(["{" + ", ".join(p for p in row if p) + "}" for row in rows], dtype=object)
+def connection_entities(conns: pd.DataFrame) -> pd.DataFrame:
+    """The entity fields of each connection (same rows and order, index 0..n-1): the
+    :data:`ENTITY_COLUMNS` that ``conns`` has, named as in
+    :class:`~trustshield.records.AlertEntities` (ts in seconds since the epoch)."""
+    present = [column for column in ENTITY_COLUMNS if column in conns.columns]
+    return conns[present].rename(columns=ENTITY_COLUMNS).reset_index(drop=True)
 
 
 @dataclass
@@ -131,7 +124,7 @@ class ConnectionSource:
         conns = read_connections(self.path, self.format).reset_index(drop=True)
         features = kdd_features(conns)               # ts order; index = position in the file
         lines = features.index.to_numpy(np.int64) + 1
-        entities = entity_texts(conns.loc[features.index])
+        entities = connection_entities(conns.loc[features.index])
         features = features.reset_index(drop=True)
         for start in range(0, len(features), self.batch_rows):
             part = slice(start, start + self.batch_rows)
@@ -140,4 +133,5 @@ class ConnectionSource:
             self.rows_read += len(features.iloc[part])
             if checked.problems:
                 raise DataError(checked.problems[0].message())
-            yield Batch(checked.frame, checked.lines, entities=entities[part])
+            yield Batch(checked.frame, checked.lines,
+                        entities=entities.iloc[part].reset_index(drop=True))

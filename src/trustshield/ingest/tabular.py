@@ -31,13 +31,14 @@ DEFAULT_BATCH_ROWS = 65_536
 @dataclass
 class Batch:
     """Valid rows of one batch: typed frame and the file line of each row; ``entities``,
-    when the source knows them, JSON text per row naming the hosts involved."""
+    when the source knows them, a frame of the same rows whose columns are among
+    :data:`trustshield.records.ENTITY_FIELDS` (the connection each row is about)."""
 
     frame: pd.DataFrame
     lines: np.ndarray
     rejected: tuple[RowProblem, ...] = ()
     rejected_rows: int = 0
-    entities: np.ndarray | None = None
+    entities: pd.DataFrame | None = None
 
 
 def first_problem(problems: tuple[RowProblem, ...]) -> DataError:

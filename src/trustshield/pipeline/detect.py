@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.artifact import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import COMPONENT_NAMES, ScoredBatch, score_batch
+from trustshield.records import BAD_ENTITY, ENTITY_EXPECTED, ENTITY_FIELDS, ENTITY_TYPE
 from trustshield.store import AlertStore, alert_id
 
 
@@ -25,6 +27,7 @@ def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progr
     windows = None if model.drift_reference is None else \
         DriftWindows(model.drift_reference, window=drift_window)
     run_id = uuid.uuid4().hex[:16]
+    store.pseudonymiser()   # a store that pseudonymises refuses a writer without the key now
     store.record_model(model.manifest, model.encoder.describe_features())
     store.start_run(run_id=run_id, kind="detect", model_id=model.model_id,
                     source_path=str(source.path), source_sha256=source.sha256)
@@ -57,15 +60,15 @@ def encoded_frame(model: TrainedModel, scored: ScoredBatch) -> pd.DataFrame:
 
 def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
                  scored: ScoredBatch) -> pa.Table:
-    """Arrow table of the flagged rows, columns as in the store's ``alerts`` table
-    (``entities`` only when the batch carries them)."""
+    """Arrow table of the flagged rows, columns as in the store's ``alerts`` table;
+    ``entities`` is the typed column of :func:`entity_column` (NULL where the batch names
+    no entities)."""
     rows = scored.flagged
     lines = batch.lines[rows]
     frame = batch.frame.iloc[rows]
     label_col = model.spec.label_column
     labels = frame[label_col].to_numpy(dtype=object) if label_col in frame.columns else [None] * len(rows)
     n_features = scored.attributions.values.shape[1]
-    entities = {} if batch.entities is None else {"entities": pa.array(batch.entities[rows], pa.string())}
     return pa.table({
         "alert_id": [alert_id(model.model_id, source_sha256, int(x)) for x in lines],
         "run_id": pa.array([run_id] * len(rows), pa.string()),
@@ -84,5 +87,24 @@ def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
         "feature_values": pa.FixedSizeListArray.from_arrays(pa.array(scored.encoded.ravel(), pa.float64()), n_features),
         "rationale": pa.array(scored.rationales, pa.string()),
         "created_at": pa.array([datetime.now(timezone.utc)] * len(rows), pa.timestamp("us", tz="UTC")),
-        **entities,
+        "entities": entity_column(batch.entities, rows),
     })
+
+
+def entity_column(entities: pd.DataFrame | None, rows: np.ndarray) -> pa.StructArray:
+    """The ``rows`` of ``entities`` (a frame whose columns are among
+    :data:`~trustshield.records.ENTITY_FIELDS`, missing values as NaN/None/NA; None when no
+    entities are known) as the typed column the store takes (:data:`ENTITY_TYPE`)."""
+    if entities is None:
+        return pa.nulls(len(rows), ENTITY_TYPE)
+    picked, arrays = entities.iloc[rows], []
+    for name, (kind, arrow_type) in ENTITY_FIELDS.items():
+        if name not in picked.columns:
+            arrays.append(pa.nulls(len(rows), arrow_type))
+            continue
+        try:
+            arrays.append(pa.Array.from_pandas(picked[name]).cast(arrow_type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise DataError(BAD_ENTITY.format(field=name, expected=ENTITY_EXPECTED[kind],
+                                              value=str(exc)[:200])) from None
+    return pa.StructArray.from_arrays(arrays, fields=list(ENTITY_TYPE))

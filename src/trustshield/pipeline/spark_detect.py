@@ -45,21 +45,27 @@ from trustshield.ingest.validate import check_frame
 from trustshield.pipeline.artifact import TrainedModel, listed_files, load_model
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
+from trustshield.records import ENTITY_TYPE
 from trustshield.pipeline.spark_session import (BLOCK_COL, FILE_COL, HadoopFiles, SourceFile,
                                                 block_offsets, check_columns, describe, read_input,
                                                 sibling, spark_session, task_error)
 
-#: the alerts Parquet schema: the columns of ``alerts_table``, fixed-size lists as lists
+#: the alerts Parquet schema: the columns of ``alerts_table``, fixed-size lists as lists,
+#: ``entities`` the typed struct the store takes (NULL: table inputs name no connection)
 SCHEMA = pa.schema([
     ("alert_id", pa.string()), ("run_id", pa.string()), ("model_id", pa.string()),
     ("source_sha256", pa.string()), ("line", pa.int64()), ("action", pa.string()),
     ("suspicion", pa.float64()), ("category", pa.string()), ("technique", pa.string()),
     ("component", pa.string()), ("label", pa.string()), ("base", pa.float64()),
     ("attributions", pa.list_(pa.float64())), ("feature_values", pa.list_(pa.float64())),
-    ("rationale", pa.string()), ("created_at", pa.timestamp("us", tz="UTC"))])
-SPARK_SCHEMA = ", ".join(f"`{f.name}` " + {pa.string(): "string", pa.int64(): "bigint",
-                                           pa.float64(): "double"}.get(f.type, "array<double>")
-                         for f in SCHEMA if f.name != "created_at") + ", created_at timestamp"
+    ("rationale", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+    ("entities", ENTITY_TYPE)])
+SPARK_TYPES = {pa.string(): "string", pa.int64(): "bigint", pa.int32(): "int",
+               pa.float64(): "double", pa.timestamp("us", tz="UTC"): "timestamp"}
+SPARK_SCHEMA = ", ".join(
+    f"`{f.name}` " + (SPARK_TYPES.get(f.type) or ("struct<" + ",".join(
+        f"`{c.name}`:{SPARK_TYPES[c.type]}" for c in f.type) + ">" if pa.types.is_struct(f.type)
+        else "array<double>")) for f in SCHEMA)
 STORE_BATCH_ROWS = 65_536
 _MODELS: dict[str, TrainedModel] = {}   # per Python worker: manifest sha256 → loaded model
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from trustshield.ingest.connections import entity_texts
+from trustshield.ingest.connections import connection_entities
 from trustshield.ingest.follow import Follower, Lines, Position
 from trustshield.ingest.tabular import Batch
 from trustshield.ingest.zeek_chunks import conn_chunk, json_chunk, new_header
@@ -41,8 +41,9 @@ from trustshield.pipeline.stream_features import USED_FIELDS, StreamContext
 
 #: scoring processes run single-threaded (spin-waiting thread pools cost more than they give)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-#: the fields an alert's ``entities`` name (see ingest.connections.entity_texts)
-ID_FIELDS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto")
+#: the fields read from each record: the features' and the connection id an alert names
+#: among its entities (see ingest.connections.connection_entities)
+READ_FIELDS = (*USED_FIELDS, "uid")
 
 
 def parse_lines(lines: Lines, header: dict, *, skip_bad: bool):
@@ -55,7 +56,7 @@ def parse_lines(lines: Lines, header: dict, *, skip_bad: bool):
         problems = []
     else:
         conns, numbers, problems = conn_chunk(data, header, file=lines.identity.path,
-                                              first_line=lines.first_line, fields=USED_FIELDS,
+                                              first_line=lines.first_line, fields=READ_FIELDS,
                                               skip_bad=skip_bad)
     return conns, numbers, starts[numbers - lines.first_line], problems
 
@@ -63,12 +64,11 @@ def parse_lines(lines: Lines, header: dict, *, skip_bad: bool):
 def score_rows(model, features: pd.DataFrame, lines: np.ndarray, ids: pd.DataFrame,
                file_id: str, run_id: str, keep_scored: bool):
     """(alerts Arrow table, number of rows, ScoredBatch or None) of one batch of features;
-    ``ids`` (n rows) are the records' time stamps, hosts, ports and protocol, kept as the
-    flagged rows' ``entities``."""
+    ``ids`` (n rows, :func:`~trustshield.ingest.connections.connection_entities`) are the
+    records' time stamps, connection ids, hosts, ports and protocol, kept as the flagged
+    rows' ``entities``."""
     scored = score_batch(model, features)
-    entities = np.full(len(features), None, dtype=object)
-    entities[scored.flagged] = entity_texts(ids.iloc[scored.flagged])
-    table = alerts_table(model, file_id, run_id, Batch(features, lines, entities=entities), scored)
+    table = alerts_table(model, file_id, run_id, Batch(features, lines, entities=ids), scored)
     return table, len(features), (scored if keep_scored else None)
 
 
@@ -147,6 +147,7 @@ def watch(path: str | Path, store, *, model=None, model_dir: str | Path | None =
     if workers > 0 and model_dir is None:
         raise ValueError("scoring processes load the model from its folder: pass model_dir")
     model = model if model is not None else load_model(model_dir)
+    store.pseudonymiser()   # a store that pseudonymises refuses a writer without the key now
     scorer = Scorer(model, model_dir, workers)
     try:
         run = _Watch(Path(path), store, model, scorer, batch_records, on_error == "skip",
@@ -280,7 +281,7 @@ class _Watch:
                   "last_line": next_line - 1, "records": len(features),
                   "rejected": len({p.line for p in problems}), "start_offset": lines.start,
                   "end_offset": lines.end, "run_id": self.run_id}
-        ids = conns[list(ID_FIELDS)].reset_index(drop=True)
+        ids = connection_entities(conns)
         future = self.scorer.submit(features, numbers, ids, file_id, self.run_id,
                                     self.windows is not None) if len(features) else \
             _Done((pa.table({}), 0, None))

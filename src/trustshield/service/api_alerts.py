@@ -6,15 +6,15 @@ exact contribution, largest first; ``base`` + Σ contributions = ``suspicion``.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from trustshield.commands.alerts import as_written
+from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
 from trustshield.store.alert_queries import AlertFilter, alert_page
@@ -22,6 +22,30 @@ from trustshield.store.alert_queries import AlertFilter, alert_page
 router = APIRouter(prefix="/v1", tags=["alerts"])
 Action = Literal["alert", "review"]
 ReviewStatus = Literal["open", "confirmed", "dismissed"]
+
+
+class Entities(BaseModel):
+    """Who and what an alert is about (:class:`trustshield.records.AlertEntities`); fields
+    not known are left out. Identities (src_ip, dst_ip, user) are ``hmac:`` pseudonyms when
+    the store pseudonymises."""
+
+    ts: float | None = Field(None, description="connection start, seconds since the epoch (UTC)")
+    uid: str | None = Field(None, description="the sensor's connection id (Zeek uid)")
+    src_ip: str | None = Field(None, description="originator address, or its pseudonym")
+    src_port: int | None = Field(None, ge=0, le=65535, description="originator port")
+    dst_ip: str | None = Field(None, description="responder address, or its pseudonym")
+    dst_port: int | None = Field(None, ge=0, le=65535, description="responder port")
+    proto: str | None = Field(None, description="transport protocol: tcp, udp, icmp, ...")
+    user: str | None = Field(None, description="user name, or its pseudonym")
+
+    @model_serializer(mode="wrap")
+    def _known_only(self, handler) -> dict:
+        return {name: value for name, value in handler(self).items() if value is not None}
+
+
+def entities_json(entities: AlertEntities | None) -> dict:
+    """An alert's decoded entities as the API shows them (typed; {} when none)."""
+    return {} if entities is None else entities.as_dict()
 
 
 class AlertSummary(BaseModel):
@@ -33,7 +57,7 @@ class AlertSummary(BaseModel):
     technique: str | None
     component: str | None
     created_at: datetime | None
-    entities: dict[str, str]
+    entities: Entities
     review_status: str | None
 
 
@@ -117,6 +141,8 @@ def list_alerts(request: Request, action: Action | None = None,
     flt = AlertFilter(action, category, technique, model_id, min_suspicion, review_status)
     with request.app.state.context.read() as store:
         items, total = alert_page(store.db, flt, limit=limit, offset=offset)
+    for item in items:
+        item["entities"] = entities_json(item["entities"])
     following = offset + len(items)
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next_offset": following if following < total else None}
@@ -133,7 +159,7 @@ def alert_detail(context, alert_id: str) -> dict:
     return {**{k: alert[k] for k in ("alert_id", "model_id", "action", "suspicion", "category",
                                       "technique", "component", "created_at", "line", "label",
                                       "rationale", "base")},
-            "entities": json.loads(alert.get("entities") or "{}"),
+            "entities": entities_json(alert["entities"]),
             "review_status": review["status"] if review else None, "review": review,
             "attributions": [{"feature": features[j]["name"],
                               "value": as_written(alert["feature_values"][j], features[j]),

@@ -1,6 +1,7 @@
 """POST /v1/score: a batch of records → decisions, suspicion, exact attributions, rationale.
 
-Flagged records (``alert`` and ``review``) are stored as alerts, ``review`` ones also
+Flagged records (``alert`` and ``review``) are stored as alerts (with the identities the
+records named, pseudonymised by the store when it is configured for it), ``review`` ones also
 enter the review queue, and the batch is audited as ``score.batch``, all in one
 transaction. Each flagged result carries its top attributions plus ``others`` (the sum of
 the rest) so that ``base + Σ top + others`` equals its suspicion exactly. The caller's
@@ -9,11 +10,9 @@ query stream goes through the probing monitor; a flagged token is audited and th
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
-import pyarrow as pa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -82,8 +81,7 @@ def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
         raise ApiError(429, f"rate limit exceeded for this token; retry after "
                        f"{allowance.retry_after_s:.1f} s",
                        headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))})
-    table = scored.table.append_column("entities", pa.array(_entities(context, scored.entities),
-                                                            pa.string()))
+    table = scored.table
     _store(context, caller, scored, table)
     _watch(context, caller, scored)
     context.counters["records_scored"] += scored.records
@@ -91,22 +89,9 @@ def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
     return Response(scored.body, media_type="application/json")
 
 
-def _entities(context, entities) -> list[str | None]:
-    """Identity fields of the flagged records as JSON text, pseudonymised when that is on."""
-    if not any(entities):
-        return [None] * len(entities)   # no identities: skip the settings read (store lock)
-    pseudonymiser = context.pseudonymiser
-    out = []
-    for found in entities:
-        if found and pseudonymiser is not None:
-            found = pseudonymiser.pseudonymise_entities(found)
-        out.append(json.dumps(found, sort_keys=True) if found else None)
-    return out
-
-
 def _store(context, caller: Caller, scored: ScoredRequest, table) -> None:
     with context.write(caller.actor) as store:
-        store.db.insert_arrow("alerts", table)  # ids carry the batch's fresh uuid
+        store.insert_alerts(table)  # ids carry the batch's fresh uuid; entities pseudonymised
         if scored.reviews:
             context.reviews.enqueue_abstained(scored.reviews, scored.model_id)
         store.record_event("score.batch", scored.batch_id, {

@@ -53,10 +53,23 @@ class ServiceContext:
         self.started = time.time()
         self.model: TrainedModel | None = None
         self.scorer = None
-        self._pseudonymiser = None
+        self._pseudonymise(settings.pseudonymise)
         active = self.options.get("active_model")
         if active:
             self.activate(self.load_installed(active), self.model_folder(active))
+
+    def _pseudonymise(self, switch_on: bool) -> None:
+        """``serve --pseudonymise`` configures the store to pseudonymise (audited); a store
+        that pseudonymises and no key in this process: ConfigError, the service does not start."""
+        from trustshield.store.entities import switch_on as configure
+
+        try:
+            if switch_on:
+                configure(self.store)
+            self.store.pseudonymiser()
+        except BaseException:
+            self.store.close()
+            raise
 
     def activate(self, model: TrainedModel, folder: Path | None = None) -> None:
         """Score with ``model`` (installed in ``folder``) from now on: scoring workers load it
@@ -134,16 +147,3 @@ class ServiceContext:
         thread = threading.Thread(target=loop, name="retention", daemon=True)
         thread.start()
         return thread
-
-    @property
-    def pseudonymiser(self):
-        """The keyed HMAC for identities when pseudonymisation is on, else None."""
-        with self.read():
-            on = self.options.get("pseudonymise", self.settings.pseudonymise)
-        if not on:
-            return None
-        if self._pseudonymiser is None:
-            from trustshield.service.privacy import Pseudonymiser
-
-            self._pseudonymiser = Pseudonymiser.from_env()
-        return self._pseudonymiser

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, urlencode
@@ -59,7 +60,16 @@ _templates.filters.update(
     num=lambda v: "–" if v is None else f"{float(v):.6g}",
     signed=lambda v: f"{float(v):+.4g}",
     when=lambda v: "–" if v is None else str(v)[:19].replace("T", " "),
-    compact=lambda v: json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)[:400])
+    compact=lambda v: json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)[:400],
+    entity=lambda value, field: entity_text(field, value))
+
+
+def entity_text(field: str, value) -> str:
+    """An alert entity as a page shows it: ``ts`` (seconds since the epoch) as a UTC time."""
+    if field == "ts":
+        when = datetime.fromtimestamp(float(value), timezone.utc)
+        return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    return str(value)
 
 
 def csrf_token(secret: str) -> str:

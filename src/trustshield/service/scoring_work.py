@@ -43,18 +43,17 @@ class ScoreRequest(BaseModel):
 
 @dataclass(frozen=True)
 class ScoredRequest:
-    """One scored batch. ``table`` holds the m flagged records as store rows (without
-    ``entities``), ``entities`` their identity fields (m,), ``reviews`` the ids of those in
-    the abstain band; ``features`` (n, d) and ``margin`` (n,) (suspicion minus the alert
-    threshold) feed the probing monitor; ``body`` is the JSON response. ``refusal`` is
-    (status, code, message, details) when nothing was scored."""
+    """One scored batch. ``table`` holds the m flagged records as store rows (``entities``
+    the identities the records named, not yet pseudonymised: the store does that),
+    ``reviews`` the ids of those in the abstain band; ``features`` (n, d) and ``margin``
+    (n,) (suspicion minus the alert threshold) feed the probing monitor; ``body`` is the
+    JSON response. ``refusal`` is (status, code, message, details) when nothing was scored."""
 
     model_id: str
     records: int
     refusal: tuple | None = None
     batch_id: str = ""
     table: pa.Table | None = None
-    entities: tuple = ()
     reviews: tuple = ()
     features: np.ndarray | None = None
     margin: np.ndarray | None = None
@@ -76,13 +75,13 @@ def score_request(model, raw: bytes, *, max_batch: int) -> ScoredRequest:
                         "the records; nothing was scored or stored", problem_details(batch.problems))
     scored = score_batch(model, batch.frame)
     batch_id = uuid.uuid4().hex
-    table = alerts_table(model, batch_id, batch_id, Batch(batch.frame, batch.lines), scored)
+    table = alerts_table(model, batch_id, batch_id,
+                         Batch(batch.frame, batch.lines, entities=batch.entities), scored)
     results = _results(scored, table.column("alert_id").to_pylist())
     body = {"model_id": model.model_id, "batch_id": batch_id, "records": n,
             "alerts_returned": int(table.num_rows), "results": results}
     return ScoredRequest(
         model.model_id, n, batch_id=batch_id, table=table,
-        entities=tuple(batch.entities[i] for i in scored.flagged),
         reviews=tuple(r["alert_id"] for r in results if r["action"] == REVIEW),
         features=scored.features, margin=scored.decision.suspicion - model.policy.alert_threshold_,
         body=json.dumps(body, separators=(",", ":"), allow_nan=False).encode())

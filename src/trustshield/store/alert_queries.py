@@ -6,8 +6,9 @@ ordered newest first, then by id, so paging is stable while new alerts arrive.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+
+from trustshield.store.entities import decode
 
 SUMMARY = ("alert_id", "model_id", "action", "suspicion", "category", "technique",
            "component", "created_at", "entities")
@@ -43,7 +44,8 @@ class AlertFilter:
 
 
 def alert_page(db, flt: AlertFilter, *, limit: int, offset: int) -> tuple[list[dict], int]:
-    """(alerts of the page as summaries with their review status, total matching)."""
+    """(alerts of the page as summaries with their review status, total matching); each
+    summary's ``entities`` is an :class:`~trustshield.records.AlertEntities` or None."""
     where, params = flt.where()
     base = " FROM alerts a LEFT JOIN reviews r ON r.alert_id = a.alert_id" + where
     total = db.execute("SELECT count(*)" + base, params).fetchone()[0]
@@ -53,7 +55,7 @@ def alert_page(db, flt: AlertFilter, *, limit: int, offset: int) -> tuple[list[d
     items = []
     for row in rows:
         item = dict(zip(SUMMARY, row[:-1]))
-        item["entities"] = json.loads(item["entities"]) if item["entities"] else {}
+        item["entities"] = decode(item["entities"], item["alert_id"])
         item["review_status"] = row[-1]
         items.append(item)
     return items, int(total)

@@ -1,15 +1,18 @@
 """EDGE: the alert store, on a DuckDB file (default) or a PostgreSQL database.
 
 Tables: ``models`` (the local model registry), ``runs``, ``alerts`` (with exact
-attributions, rationale and ``entities``: JSON text of the identity fields the service
-keeps, such as src_ip, dst_ip or user, possibly pseudonymised; NULL when not kept),
-``rejected_rows``, the audit chain (``audit_events`` and ``audit_head``, see
-:mod:`trustshield.store.audit`) and red-team runs (:mod:`trustshield.store.redteam`).
-The SQL is portable (:mod:`trustshield.store.database`): the same statements run on both.
-Each batch is written in one transaction, so an interrupted run leaves whole batches only;
-alert ids are derived from model, input file and line, so running the same detection twice
-adds no duplicate alerts. Registering a model and finishing a run each append an audit
-event in the same transaction as the change, attributed to the store's ``actor``.
+attributions, rationale and ``entities``: canonical JSON of the alert's
+:class:`~trustshield.records.AlertEntities`, identities pseudonymised when the store is
+configured for it, see :mod:`trustshield.store.entities`; NULL when none are known),
+``rejected_rows``, ``service_settings`` (:mod:`trustshield.store.settings`), the audit
+chain (``audit_events`` and ``audit_head``, see :mod:`trustshield.store.audit`) and
+red-team runs (:mod:`trustshield.store.redteam`). The SQL is portable
+(:mod:`trustshield.store.database`): the same statements run on both. Every alert enters
+through :meth:`AlertStore.insert_alerts`. Each batch is written in one transaction, so an
+interrupted run leaves whole batches only; alert ids are derived from model, input file
+and line, so running the same detection twice adds no duplicate alerts. Registering a model
+and finishing a run each append an audit event in the same transaction as the change,
+attributed to the store's ``actor``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import connect, frame, is_url, records
+from trustshield.store.entities import decode, encode_column, store_pseudonymiser
 from trustshield.store.redteam import RedTeamRuns
+from trustshield.store.settings import SettingsTable
 
 DEFAULT_STORE = "trustshield.duckdb"
 
@@ -88,6 +93,7 @@ class AlertStore:
             self.db.execute(statement)
         self._in_transaction = False
         self.audit = AuditLog(self.db)
+        self.settings = SettingsTable(self)
         self.redteam = RedTeamRuns(self)
         self.drift = __import__("trustshield.store.drift_events", fromlist=["DriftEvents"]).DriftEvents(self)
         self.watch = __import__("trustshield.store.watch_state", fromlist=["WatchState"]).WatchState(self)
@@ -164,15 +170,33 @@ class AlertStore:
                         " started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
                         [run_id, kind, model_id, source_path, source_sha256, _now()])
 
+    def pseudonymiser(self):
+        """The pseudonymiser writers must apply to this store (None when it does not
+        pseudonymise); ConfigError when it does and ``$TRUSTSHIELD_PSEUDONYM_KEY`` is missing."""
+        return store_pseudonymiser(self)
+
+    def insert_alerts(self, alerts: pa.Table, *, skip_existing: bool = False) -> None:
+        """The one way alerts enter the store. ``alerts`` has columns of the ``alerts``
+        table, by name; its ``entities``, when present, is the writer's typed column
+        (:data:`~trustshield.records.ENTITY_TYPE`), stored as canonical JSON with identities
+        pseudonymised when the store is configured for it (without the key: ConfigError,
+        nothing written). ``skip_existing`` skips alerts already stored."""
+        with self.transaction():
+            column = alerts.column("entities") if "entities" in alerts.column_names else None
+            stored = encode_column(column, alerts.num_rows, self.pseudonymiser())
+            if column is not None:
+                alerts = alerts.drop_columns(["entities"])
+            if alerts.num_rows:
+                self.db.insert_arrow("alerts", alerts.append_column("entities", stored),
+                                     ignore_conflicts=skip_existing)
+
     def add_batch(self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem],
                   rows_read: int) -> int:
-        """Insert one batch of alerts and rejected rows atomically; return alerts added.
-        ``alerts`` has columns of the ``alerts`` table, by name (``entities`` may be left
-        out); alerts already stored are skipped."""
+        """Insert one batch of alerts (:meth:`insert_alerts`; alerts already stored are
+        skipped) and rejected rows atomically; return alerts added."""
         with self.transaction():
             before = self._count("alerts")
-            if alerts.num_rows:
-                self.db.insert_arrow("alerts", alerts, ignore_conflicts=True)
+            self.insert_alerts(alerts, skip_existing=True)
             added = self._count("alerts") - before
             if rejected:
                 self.db.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
@@ -201,8 +225,9 @@ class AlertStore:
         return rows[0]
 
     def alert(self, alert_id: str) -> dict:
-        """One alert with its model's features ({name, type, categories}); StoreError when
-        unknown."""
+        """One alert with its model's features ({name, type, categories}) and its
+        ``entities`` as an :class:`~trustshield.records.AlertEntities` (None when none are
+        known); StoreError when unknown."""
         rows = records(self.db.execute(
             "SELECT a.*, m.features FROM alerts a JOIN models m ON m.model_id = a.model_id"
             " WHERE a.alert_id = ?", [alert_id]))
@@ -210,6 +235,7 @@ class AlertStore:
             raise StoreError(f"no alert with id {alert_id!r} in {self.path}")
         record = rows[0]
         record["features"] = json.loads(record["features"])
+        record["entities"] = decode(record.get("entities"), alert_id)
         return record
 
     def alerts(self, *, run_id: str | None = None, limit: int | None = None) -> pd.DataFrame:

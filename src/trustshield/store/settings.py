@@ -30,9 +30,9 @@ class SettingsTable:
 
     def get(self, key: str, default=None):
         _known(key)
-        row = self.store.db.execute("SELECT value FROM service_settings WHERE key = ?",
-                                    [key]).fetchone()
-        return default if row is None else json.loads(row[0])
+        rows = self.store.db.execute("SELECT value FROM service_settings WHERE key = ?",
+                                     [key]).fetchall()   # fetched to the end: DuckDB then
+        return default if not rows else json.loads(rows[0][0])   # takes the next statement
 
     def all(self) -> dict:
         rows = self.store.db.execute("SELECT key, value FROM service_settings").fetchall()
@@ -54,8 +54,8 @@ class SettingsTable:
         return True
 
     def _present(self, key: str) -> bool:
-        return self.store.db.execute("SELECT 1 FROM service_settings WHERE key = ?",
-                                     [key]).fetchone() is not None
+        return bool(self.store.db.execute("SELECT 1 FROM service_settings WHERE key = ?",
+                                          [key]).fetchall())
 
 
 def _known(key: str):
