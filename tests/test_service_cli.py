@@ -90,3 +90,19 @@ def test_serve_listens_on_loopback_and_answers_health(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize("proxies, trusted", [([], False), (["10.0.0.5"], True)])
+def test_serve_ignores_x_forwarded_for_unless_a_proxy_is_trusted(tmp_path, monkeypatch, proxies,
+                                                                 trusted):
+    """Without --trusted-proxy no client can choose the address its failed sign-ins are
+    counted under (uvicorn would trust X-Forwarded-For from loopback by default)."""
+    import uvicorn
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    flags = [arg for proxy in proxies for arg in ("--trusted-proxy", proxy)]
+    assert main(["serve", "--store", str(tmp_path / "s.duckdb"), "--models-dir",
+                 str(tmp_path / "m"), "--workers", "0", *flags]) in (0, None)
+    assert seen["proxy_headers"] is trusted
+    assert seen.get("forwarded_allow_ips") == (proxies or None)

@@ -16,11 +16,13 @@ Shared pieces (reuse them in any test under ``tests/service/``):
 
 ``ServiceRig.tokens`` maps each role of ``trustshield.config.ROLES`` to a plain token
 holding only that role (hashed with :data:`CHEAP_HASHER` to keep set-up fast);
-:func:`bearer` turns one into request headers.
+:func:`bearer` turns one into request headers; :func:`sign_in` signs a TestClient in to the
+dashboard through its form (:func:`csrf_of` reads a page's CSRF token).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +95,22 @@ class ServiceRig:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]*)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.findall(html)
+    assert found and found[0], "the page carries no CSRF token"
+    return found[0]
+
+
+def sign_in(client, token: str, target: str = "/ui/alerts"):
+    """Sign in through the form; the response to the POST (not followed)."""
+    form = client.get(f"/ui/login?next={target}")
+    return client.post("/ui/login", data={"csrf": csrf_of(form.text), "next": target,
+                                          "token": token}, follow_redirects=False)
 
 
 def sample_records(frame: pd.DataFrame, *, per_kind: int = 3) -> list[dict]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import bearer, sample_records
+from conftest import CHEAP_HASHER, bearer, sample_records
 
 from trustshield.config import ROLES
 from trustshield.service.access import PERMISSIONS
 from trustshield.service.app import API_ROUTERS
+from trustshield.store import tokens as token_table
 
 #: endpoint name → (method, path template, body factory or None)
 ENDPOINTS = {
@@ -38,6 +39,8 @@ ENDPOINTS = {
     "settings.update": ("PUT", "/v1/settings", lambda s: {"retention_days": 30}),
     "retention.apply": ("POST", "/v1/retention/apply", None),
     "abuse.list": ("GET", "/v1/abuse", None),
+    "tokens.list": ("GET", "/v1/tokens", None),
+    "tokens.revoke": ("POST", "/v1/tokens/{token}/revoke", None),
     "redteam.evade": ("POST", "/v1/redteam/evade", lambda s: s.evade_body()),
     "redteam.runs": ("GET", "/v1/redteam/runs", None),
 }
@@ -66,6 +69,12 @@ class Scene:
         result = self.rig.score(self.client, sample_records(self.frame))
         return next(r["alert_id"] for r in result["results"] if r["action"] == "alert")
 
+    def spare_token(self) -> str:
+        """The id of a new viewer token, for an endpoint that revokes one."""
+        with pytest.MonkeyPatch.context() as patch, self.rig.context.write("test-setup"):
+            patch.setattr(token_table, "_HASHER", CHEAP_HASHER)
+            return self.rig.context.tokens.create("spare (test)", ["viewer"])[1].token_id
+
     def evade_body(self) -> dict:
         attacks = self.frame[self.frame["label"] != "normal"].head(6)
         records = [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()}
@@ -82,7 +91,8 @@ def scene(build_service, tmp_path_factory):
 
 def call(scene, endpoint: str, token: str | None):
     method, template, body = ENDPOINTS[endpoint]
-    path = template.format(alert=scene.alert, model=scene.model)
+    spare = scene.spare_token() if "{token}" in template else None
+    path = template.format(alert=scene.alert, model=scene.model, token=spare)
     headers = bearer(token) if token else {}
     payload = body(scene) if body else None
     return scene.client.request(method, path, json=payload, headers=headers)

@@ -24,7 +24,7 @@ def test_a_created_token_verifies_and_carries_its_roles(tokens):
 
 def test_only_an_argon2_hash_of_the_secret_is_stored(tokens):
     token, info = tokens.create("alice", ["viewer"])
-    secret = token.rsplit("_", 1)[1]
+    secret = token[len("tsk_0123456789ab_"):]
     rows = tokens.store.db.execute("SELECT * FROM api_tokens").fetchall()
     stored = " ".join(str(cell) for row in rows for cell in row)
     assert secret not in stored and token not in stored
@@ -35,7 +35,7 @@ def test_only_an_argon2_hash_of_the_secret_is_stored(tokens):
 
 @pytest.mark.parametrize("mangle", [
     lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),   # wrong secret
-    lambda t: "tsk_000000000000_" + t.rsplit("_", 1)[1],  # unknown id
+    lambda t: "tsk_000000000000_" + t[len("tsk_0123456789ab_"):],  # unknown id
     lambda t: t.replace("tsk_", "tok_"),                 # malformed
     lambda t: "",
 ])
@@ -63,3 +63,17 @@ def test_bad_names_or_roles_are_refused_and_nothing_is_written(tokens, name, rol
         tokens.create(name, roles)
     assert tokens.list() == []
     assert tokens.store.audit.events() == []
+
+
+def test_revoking_a_token_ends_its_dashboard_sessions_in_the_same_audited_change(tokens):
+    from trustshield.store.sessions import SessionTable
+
+    _, info = tokens.create("carol", ["viewer"])
+    _, other = tokens.create("dave", ["viewer"])
+    sessions = SessionTable(tokens.store)
+    mine = [sessions.start(info.token_id)[0] for _ in range(2)]
+    theirs, _ = sessions.start(other.token_id)
+    assert tokens.revoke(info.token_id) == 2
+    assert [sessions.find(s) for s in mine] == [None, None] and sessions.find(theirs)
+    event = tokens.store.audit.events("token.revoke")[-1]
+    assert event["details"] == {"name": "carol", "sessions_ended": 2}

@@ -1,10 +1,12 @@
 """serve | tokens | audit | reviews: run the REST service and manage what it relies on.
 
-``serve`` listens on loopback unless ``--host`` says otherwise. Tokens are created and
-revoked here, never through the API, and the plain token is printed once. ``audit verify``
-recomputes the hash chain and names the first broken link (exit status 1 when broken), and
-for a head that no longer seals the chain, the last event and what to do. ``audit reseal``
-seals such a head again over the last event the operator names (audited as
+``serve`` listens on loopback unless ``--host`` says otherwise, and ignores
+``X-Forwarded-For`` unless ``--trusted-proxy`` names the proxy that sets it. Tokens are
+created here, never through the API, and the plain token is printed once; they are revoked
+here or, while the service runs, by an admin through ``POST /v1/tokens/{id}/revoke``.
+``audit verify`` recomputes the hash chain and names the first broken link (exit status 1
+when broken), and for a head that no longer seals the chain, the last event and what to do.
+``audit reseal`` seals such a head again over the last event the operator names (audited as
 ``audit.reseal``; see :mod:`trustshield.store.audit_reseal`).
 """
 
@@ -48,6 +50,10 @@ def register(sub) -> None:
     s.add_argument("--workers", type=int, default=default_workers(),
                    help="scoring processes (default: one per core but one, which the service "
                         "process keeps for HTTP and the store; 0 scores in the service process)")
+    s.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="a reverse proxy whose X-Forwarded-For header names the client "
+                        "(repeat for several); without it the header is ignored, so no "
+                        "client can pick the address its failed sign-ins are counted under")
     s.set_defaults(run=cmd_serve)
 
     t = sub.add_parser("tokens", help="API tokens (stored only as argon2 hashes)")
@@ -125,7 +131,8 @@ def cmd_serve(args) -> None:
                   f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
     try:
         uvicorn.run(create_app(settings, context=context), host=args.host, port=args.port,
-                    log_level="warning")
+                    log_level="warning", proxy_headers=bool(args.trusted_proxy),
+                    forwarded_allow_ips=args.trusted_proxy or None)
     finally:
         context.close()  # scoring workers and the store
 

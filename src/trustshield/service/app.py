@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from trustshield import __version__
 from trustshield.service import (api_alerts, api_audit, api_models, api_redteam, api_scoring,
-                                 dashboard)
+                                 api_tokens, dashboard)
 from trustshield.service.errors import install_handlers
 from trustshield.service.settings import ServiceSettings
 
@@ -27,7 +27,8 @@ SECURITY_HEADERS = {
 }
 
 #: every /v1 endpoint lives on one of these
-API_ROUTERS = tuple(m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam))
+API_ROUTERS = tuple(m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam,
+                                        api_tokens))
 
 
 class HeadersAndCounts:

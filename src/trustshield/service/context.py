@@ -31,7 +31,7 @@ RETENTION_EVERY_S = 3600.0
 
 class ServiceContext:
     def __init__(self, settings: ServiceSettings):
-        from trustshield.service.access import TokenCheck
+        from trustshield.service.access import attach
         from trustshield.service.ratelimit import RateLimiter
 
         self.settings = settings
@@ -45,7 +45,7 @@ class ServiceContext:
         self.tokens = TokenTable(self.store)
         self.reviews = ReviewQueue(self.store)
         self.options = SettingsTable(self.store)
-        self.token_check = TokenCheck(self.tokens, self.lock)
+        attach(self)  # token_check, sessions (dashboard sign-in), refusals (audited)
         self.limiter = RateLimiter(rate_per_s=settings.rate_per_s, burst=settings.burst)
         self.monitor = None
         self.throttled: set[str] = set()  # token ids the probing monitor flagged
@@ -90,6 +90,7 @@ class ServiceContext:
     def close(self) -> None:
         if self.scorer is not None:
             self.scorer.close()
+        self.refusals.close()  # counts still held go to the audit log
         with self.lock:
             self.store.close()
 

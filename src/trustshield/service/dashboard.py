@@ -11,35 +11,33 @@ page                   shows (its /v1 equivalent)  needs (``PERMISSIONS``)
 /ui/audit              GET /v1/audit + /verify     audit.list
 =====================  ==========================  ===========================
 
-``/ui/login`` signs in with a token (checked like the API's) kept in the HttpOnly cookie
-:data:`~trustshield.service.access.COOKIE` (SameSite=Strict, Path=/, Secure over https);
-``/ui/logout`` clears it. How pages are gated, twinned and protected against CSRF is
-:mod:`trustshield.service.pages`. Reviews and picks call the same functions as ``POST
+``/ui/reports/{id}`` shows a model's HTML trust report (``GET /v1/reports/{id}?format=html``,
+``reports.get``). ``/ui/login`` signs in with a token (checked like the API's) and starts a
+dashboard session whose secret, not the token, is kept in the HttpOnly cookie
+:data:`~trustshield.service.access.COOKIE`; ``/ui/logout`` ends it (see
+:mod:`trustshield.service.signin`). How pages are gated, twinned and protected against CSRF
+is :mod:`trustshield.service.pages`. Reviews and picks call the same functions as ``POST
 /v1/alerts/{id}/review`` and ``POST /v1/reviews``, so they are audited the same way
 (``review.decide``, ``review.queue``).
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from trustshield.errors import DataError, PermissionDenied, TrustShieldError
-from trustshield.service import access, api_alerts, api_audit, api_models
-from trustshield.service.access import COOKIE
+from trustshield.errors import DataError, TrustShieldError
+from trustshield.service import access, api_alerts, api_audit, api_models, signin
+from trustshield.service.errors import ApiError
 from trustshield.specs import spec_from_text
-from trustshield.service.pages import (CSRF_FIELD, CSRF_REFUSED, Format, as_json, csrf_ok,
-                                       csrf_token, error_page, form_fields, gate, identify,
-                                       local_target, page, render, status_of, to_login)
+from trustshield.service.pages import (CSRF_FIELD, Format, as_json, csrf_ok, error_page,
+                                       form_fields, gate, page, refuse_csrf, render, status_of)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-LOGIN_COOKIE = "trustshield_login"  # the sign-in form's nonce, which its CSRF token binds
-SIGN_IN_FAILED = "that token is malformed, unknown, revoked or wrong; paste the whole token"
 BAD_FILTER = "{name} must be {expected}; got {value!r}"
 PAGE_SIZE = 25
 AUDIT_PAGE = 50
@@ -47,60 +45,14 @@ ACTIONS = ("alert", "review")
 REVIEW_FILTERS = ("open", "confirmed", "dismissed", "none")
 
 
-# --- signing in and out ------------------------------------------------------------------
+# --- signing in and out: trustshield.service.signin ----------------------------------------
+
+router.include_router(signin.router)
+
 
 @router.get("")
 def home() -> RedirectResponse:
     return RedirectResponse("/ui/alerts", status_code=303)
-
-
-@router.get("/login")
-def login_form(request: Request, next: str = Query("/ui/alerts", max_length=2000),
-               notice: str = Query("", max_length=40)) -> HTMLResponse:
-    return _login_page(request, next, notice=notice)
-
-
-def _login_page(request: Request, target: str, *, notice: str = "", error: str = "",
-                status: int = 200) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, status=status, target=local_target(target),
-                      login_csrf=csrf_token(nonce), notice=notice, error=error)
-    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", path="/ui/login",
-                        secure=request.url.scheme == "https")
-    return response
-
-
-@router.post("/login")
-def login(request: Request, form: dict = Depends(form_fields)) -> Response:
-    target = local_target(form.get("next"))
-    if not csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get(CSRF_FIELD)):
-        return _login_page(request, target, error=CSRF_REFUSED, status=403)
-    token = form.get("token", "").strip()
-    try:
-        request.app.state.context.token_check.caller(token)
-    except PermissionDenied:
-        return _login_page(request, target, error=SIGN_IN_FAILED, status=401)
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
-    response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
-    return response
-
-
-@router.get("/logout")
-def logout_form(request: Request) -> Response:
-    caller = identify(request)
-    return to_login(request) if caller is None else render(request, "logout.html", caller)
-
-
-@router.post("/logout")
-def logout(request: Request, form: dict = Depends(form_fields)) -> Response:
-    if not csrf_ok(access.presented_token(request), form.get(CSRF_FIELD)):
-        return error_page(request, identify(request), 403, CSRF_REFUSED)
-    response = RedirectResponse("/ui/login?notice=signed-out", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
-    return response
 
 
 # --- alerts ------------------------------------------------------------------------------
@@ -192,8 +144,8 @@ def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
     caller = gate(request, "alerts.review")
     if isinstance(caller, Response):
         return caller
-    if not csrf_ok(access.presented_token(request), form.get(CSRF_FIELD)):
-        return error_page(request, caller, 403, CSRF_REFUSED)
+    if not csrf_ok(access.session_secret(request), form.get(CSRF_FIELD)):
+        return refuse_csrf(request, caller, "alerts.review")
     try:
         notice = act(caller)
     except ValidationError as exc:
@@ -261,6 +213,17 @@ def models_page(request: Request, format: Format = "html") -> Response:
     return page(request, "models.list", "models.html", format,
                 lambda caller: api_models.model_list(request.app.state.context),
                 api="GET /v1/models", model=api_models.ModelList)
+
+
+@router.get("/reports/{model_id}")
+def report_page(model_id: str, request: Request) -> Response:
+    caller = gate(request, "reports.get")
+    if isinstance(caller, Response):
+        return caller
+    try:
+        return api_models.get_report(model_id, request, "html", caller)
+    except ApiError as exc:
+        return error_page(request, caller, exc.status, exc.message)
 
 
 @router.get("/practices")

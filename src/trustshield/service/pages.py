@@ -3,12 +3,14 @@
 A page shows what a ``/v1`` endpoint returns and needs the same
 :data:`~trustshield.service.access.PERMISSIONS` entry. :func:`page` answers either the
 rendered page or its JSON twin (``?format=json``, answered exactly like the API, errors
-included). A page request without a valid token is redirected to ``/ui/login``; one whose
-roles are not allowed gets 403 rendered in the page layout, as do other failures.
+included). A page request without a live dashboard session (or a bearer token) is
+redirected to ``/ui/login``; one whose roles are not allowed gets 403 rendered in the page
+layout, as do other failures. Role and CSRF refusals are noted as refusals (audited).
 
-CSRF: every form that POSTs carries :func:`csrf_token` of the session token (the sign-in
-form: of a nonce cookie), a hex HMAC-SHA256 under a key drawn when the process starts, so
-tokens stop working when the service restarts. Templates are Jinja2 with autoescaping on.
+CSRF: every form that POSTs carries :func:`csrf_token` of the session's secret (the
+sign-in form: of a nonce cookie), a hex HMAC-SHA256 under a key drawn when the process
+starts, so tokens stop working when the service restarts. Templates are Jinja2 with
+autoescaping on.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from trustshield.errors import PermissionDenied, TrustShieldError
+from trustshield.errors import TrustShieldError
 from trustshield.service import access
 from trustshield.service.access import PERMISSIONS, Caller
 from trustshield.service.attribution_chart import attribution_chart
@@ -73,7 +75,7 @@ def entity_text(field: str, value) -> str:
 
 
 def csrf_token(secret: str) -> str:
-    """The CSRF token bound to ``secret`` (a session token or a sign-in nonce)."""
+    """The CSRF token bound to ``secret`` (a session's secret or a sign-in nonce)."""
     return hmac.new(_CSRF_KEY, secret.encode(), hashlib.sha256).hexdigest()
 
 
@@ -99,7 +101,7 @@ def render(request: Request, template: str, caller: Caller | None, *, status: in
     ``api`` names the /v1 endpoint the page shows."""
     nav = [(label, url) for label, url, endpoint in NAV
            if caller is not None and caller.roles & PERMISSIONS[endpoint]]
-    session = access.presented_token(request) if caller is not None else None
+    session = access.session_secret(request) if caller is not None else None
     html = _templates.get_template(template).render(
         request=request, caller=caller, nav=nav, path=request.url.path, api=api,
         csrf=csrf_token(session) if session else "",
@@ -116,15 +118,19 @@ def error_page(request: Request, caller: Caller | None, status: int, message: st
                   message=message)
 
 
-def identify(request: Request) -> Caller | None:
-    """The caller whose token this request presents; None without one or with a bad one."""
-    token = access.presented_token(request)
-    if token is None:
-        return None
+def identify(request: Request, endpoint: str = "ui.page") -> Caller | None:
+    """The caller of this request (dashboard session or bearer token); None without one or
+    with a bad one (a bad one is noted as a refusal of ``endpoint``)."""
     try:
-        return request.app.state.context.token_check.caller(token)
-    except PermissionDenied:
+        return access.authenticate(request, endpoint, note_anonymous=False)
+    except ApiError:
         return None
+
+
+def refuse_csrf(request: Request, caller: Caller | None, endpoint: str) -> HTMLResponse:
+    """The 403 page for a form without its CSRF token, noted as a refusal."""
+    access.note_refusal(request, "csrf", 403, endpoint, caller.token_id if caller else None)
+    return error_page(request, caller, 403, CSRF_REFUSED)
 
 
 def to_login(request: Request) -> RedirectResponse:
@@ -135,11 +141,12 @@ def to_login(request: Request) -> RedirectResponse:
 
 def gate(request: Request, endpoint: str) -> Caller | Response:
     """The caller when allowed ``endpoint``; else the redirect to sign in or a 403 page."""
-    caller = identify(request)
+    caller = identify(request, endpoint)
     if caller is None:
         return to_login(request)
     allowed = PERMISSIONS[endpoint]
     if not caller.roles & allowed:
+        access.note_refusal(request, "forbidden", 403, endpoint, caller.token_id)
         return error_page(request, caller, 403, NEEDS_ROLE.format(
             needed=", ".join(sorted(allowed)), held=", ".join(sorted(caller.roles))))
     return caller

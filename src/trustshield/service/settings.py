@@ -37,3 +37,16 @@ class ServiceSettings:
     retention_days: int | None = None
     probe_window: int = 2000
     scoring_workers: int = 0  # processes that parse and score; 0 scores in a service thread
+    # --- sign-in (see service.attempts, service.token_check, store.sessions, service.refusals)
+    # failed token checks allowed per window of auth_window_s seconds: per client on one
+    # token id, per client in all; past auth_failures_per_token failures on one id, only
+    # clients that have not failed on it may try (no plain per-id lock-out)
+    auth_window_s: float = 300.0
+    auth_failures_per_client_token: int = 5
+    auth_failures_per_client: int = 20
+    auth_failures_per_token: int = 20
+    auth_verify_concurrency: int = 1  # argon2 verifications at once
+    auth_verify_queue: int = 8        # more may wait; beyond that 503 at once
+    session_lifetime_s: float = 8 * 3600.0  # dashboard session: absolute lifetime
+    session_idle_s: float = 30 * 60.0       # ... and ended after this long unused
+    refusal_window_s: float = 60.0          # refusals aggregated per window in the audit log
