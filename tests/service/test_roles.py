@@ -38,6 +38,7 @@ ENDPOINTS = {
     "settings.update": ("PUT", "/v1/settings", lambda s: {"retention_days": 30}),
     "retention.apply": ("POST", "/v1/retention/apply", None),
     "abuse.list": ("GET", "/v1/abuse", None),
+    "abuse.lift": ("POST", "/v1/abuse/{throttled}/lift", lambda s: {"reason": "role matrix"}),
     "redteam.evade": ("POST", "/v1/redteam/evade", lambda s: s.evade_body()),
     "redteam.runs": ("GET", "/v1/redteam/runs", None),
 }
@@ -66,6 +67,12 @@ class Scene:
         result = self.rig.score(self.client, sample_records(self.frame))
         return next(r["alert_id"] for r in result["results"] if r["action"] == "alert")
 
+    def throttled(self) -> str:
+        """The id of a throttled token (throttled again when a lift ended it)."""
+        with self.rig.context.write("test"):
+            self.rig.context.throttles.flag("0123456789ab", {"reasons": ["role matrix"]})
+        return "0123456789ab"
+
     def evade_body(self) -> dict:
         attacks = self.frame[self.frame["label"] != "normal"].head(6)
         records = [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()}
@@ -82,7 +89,8 @@ def scene(build_service, tmp_path_factory):
 
 def call(scene, endpoint: str, token: str | None):
     method, template, body = ENDPOINTS[endpoint]
-    path = template.format(alert=scene.alert, model=scene.model)
+    throttled = scene.throttled() if "{throttled}" in template else None
+    path = template.format(alert=scene.alert, model=scene.model, throttled=throttled)
     headers = bearer(token) if token else {}
     payload = body(scene) if body else None
     return scene.client.request(method, path, json=payload, headers=headers)
