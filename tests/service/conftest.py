@@ -13,6 +13,7 @@ Shared pieces (reuse them in any test under ``tests/service/``):
   with the signed model uploaded and activated by the admin token.
 - ``scored`` (function): ``service_client`` after an analyst scored :func:`sample_records`;
   (client, rig, score response JSON).
+- :func:`sweep`: records that scan one feature, which the probing monitor flags.
 
 ``ServiceRig.tokens`` maps each role of ``trustshield.config.ROLES`` to a plain token
 holding only that role (hashed with :data:`CHEAP_HASHER` to keep set-up fast);
@@ -26,6 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from argon2 import PasswordHasher
@@ -76,13 +78,15 @@ class ServiceRig:
         return TestClient(self.app, **kwargs)
 
     def activate(self, client: TestClient) -> str:
-        """Upload and activate the signed model through the API as admin; its id."""
+        """Upload and activate the signed model through the API as admin, and wait until
+        its scoring capacity is measured; its id."""
         headers = bearer(self.tokens["admin"])
         response = client.post("/v1/models", json=self.signed.bundle(), headers=headers)
         assert response.status_code == 201, response.text
         model_id = response.json()["model_id"]
         response = client.post(f"/v1/models/{model_id}/activate", headers=headers)
         assert response.status_code == 200, response.text
+        self.context.measuring.join(60)  # the capacity measurement scores in the background
         return model_id
 
     def score(self, client: TestClient, records: list[dict]) -> dict:
@@ -122,6 +126,13 @@ def sample_records(frame: pd.DataFrame, *, per_kind: int = 3) -> list[dict]:
         row = {key: (value if isinstance(value, str) else float(value)) for key, value in row.items()}
         records.append({**row, "src_ip": f"10.0.0.{k + 1}"})
     return records
+
+
+def sweep(frame: pd.DataFrame, steps: int) -> list[dict]:
+    """One normal record with one feature stepped through ``steps`` values: a sensitivity
+    scan of the kind model extraction and evasion search make."""
+    base = sample_records(frame, per_kind=1)[0]
+    return [{**base, "n": float(v)} for v in np.linspace(0, 1000, steps).round()]
 
 
 @pytest.fixture(scope="session")

@@ -162,3 +162,30 @@ def test_bad_throttle_factor_is_refused(clock):
     with pytest.raises(ConfigError) as caught:
         RateLimiter(rate_per_s=1, burst=1, clock=clock).throttle("tok", factor=2, until=0)
     assert str(caught.value) == BAD_FACTOR.format(value=2)
+
+
+def test_lifting_a_throttle_restores_the_full_rate_and_bucket(clock):
+    limiter = RateLimiter(rate_per_s=10, burst=100, clock=clock)
+    limiter.throttle("tok", factor=0.1)
+    assert not limiter.allow("tok", cost=50).allowed
+    limiter.lift("tok")
+    assert not limiter.throttled("tok")
+    assert limiter.allow("tok", cost=100).allowed
+    clock.advance(1)
+    assert limiter.allow("tok", cost=10).allowed       # refilled at the full 10 units/s
+
+
+def test_reconfiguring_keeps_throttled_keys_at_their_throttled_rate(clock):
+    limiter = RateLimiter(rate_per_s=100, burst=1000, clock=clock)
+    limiter.allow("free", cost=1000)
+    limiter.allow("slow", cost=1000)
+    limiter.throttle("slow", factor=0.1)                # 10 units/s
+    limiter.configure(rate_per_s=50, burst=200)
+    clock.advance(2)
+    assert limiter.allow("free", cost=100).allowed      # 2 s at the new 50 units/s
+    assert not limiter.allow("slow", cost=21).allowed   # 2 s at 10 units/s: 20
+    assert limiter.allow("slow", cost=20).allowed
+    clock.advance(3600)
+    assert limiter.allow("free", cost=0).remaining == pytest.approx(200)   # the new burst
+    with pytest.raises(ConfigError):
+        limiter.configure(rate_per_s=0, burst=10)

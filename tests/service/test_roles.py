@@ -41,6 +41,7 @@ ENDPOINTS = {
     "abuse.list": ("GET", "/v1/abuse", None),
     "tokens.list": ("GET", "/v1/tokens", None),
     "tokens.revoke": ("POST", "/v1/tokens/{token}/revoke", None),
+    "abuse.lift": ("POST", "/v1/abuse/{throttled}/lift", lambda s: {"reason": "role matrix"}),
     "redteam.evade": ("POST", "/v1/redteam/evade", lambda s: s.evade_body()),
     "redteam.runs": ("GET", "/v1/redteam/runs", None),
 }
@@ -75,6 +76,12 @@ class Scene:
             patch.setattr(token_table, "_HASHER", CHEAP_HASHER)
             return self.rig.context.tokens.create("spare (test)", ["viewer"])[1].token_id
 
+    def throttled(self) -> str:
+        """The id of a throttled token (throttled again when a lift ended it)."""
+        with self.rig.context.write("test"):
+            self.rig.context.throttles.flag("0123456789ab", {"reasons": ["role matrix"]})
+        return "0123456789ab"
+
     def evade_body(self) -> dict:
         attacks = self.frame[self.frame["label"] != "normal"].head(6)
         records = [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()}
@@ -92,7 +99,8 @@ def scene(build_service, tmp_path_factory):
 def call(scene, endpoint: str, token: str | None):
     method, template, body = ENDPOINTS[endpoint]
     spare = scene.spare_token() if "{token}" in template else None
-    path = template.format(alert=scene.alert, model=scene.model, token=spare)
+    throttled = scene.throttled() if "{throttled}" in template else None
+    path = template.format(alert=scene.alert, model=scene.model, token=spare, throttled=throttled)
     headers = bearer(token) if token else {}
     payload = body(scene) if body else None
     return scene.client.request(method, path, json=payload, headers=headers)

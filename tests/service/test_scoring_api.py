@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import bearer, sample_records
+from conftest import bearer, sample_records, sweep
 
 from trustshield.service.app import create_app
 
@@ -86,9 +86,12 @@ def rig_with(build_service, tmp_path, **changes):
     rig = build_service(tmp_path / "svc")
     rig.settings = dataclasses.replace(rig.settings, **changes)
     rig.context.settings = rig.settings
+    from trustshield.service.capacity import rates_for
     from trustshield.service.ratelimit import RateLimiter
 
-    rig.context.limiter = RateLimiter(rate_per_s=rig.settings.rate_per_s, burst=rig.settings.burst)
+    rig.context.rates = rates_for(rig.settings, None)
+    rig.context.limiter = RateLimiter(rate_per_s=rig.context.rates.rate_per_s,
+                                      burst=rig.context.rates.burst)
     rig.app = create_app(rig.settings, context=rig.context)
     return rig
 
@@ -103,13 +106,6 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(build_service, tmp_path
         other = client.post("/v1/score", json={"records": records[:5]}, headers=bearer(rig.tokens["admin"]))
     assert first.status_code == 200 and other.status_code == 200
     assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
-
-
-def sweep(frame, steps: int) -> list[dict]:
-    """One normal record with one feature stepped through ``steps`` values: a sensitivity
-    scan of the kind model extraction and evasion search make."""
-    base = sample_records(frame, per_kind=1)[0]
-    return [{**base, "n": float(v)} for v in np.linspace(0, 1000, steps).round()]
 
 
 def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(build_service, tmp_path):

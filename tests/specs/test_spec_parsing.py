@@ -211,3 +211,29 @@ def test_decimals_must_be_a_small_whole_number_on_a_real_or_rate_column(column, 
     raw["columns"][1]["decimals"] = 2
     if column == 1:
         assert parse_spec(raw).column("err").decimals == 2
+
+
+def test_a_label_column_may_bound_its_text_and_the_reader_enforces_it():
+    import numpy as np
+    import pandas as pd
+
+    from trustshield.ingest.validate import check_frame
+    from trustshield.specs.dataset_spec import DEFAULT_MAX_TEXT
+
+    spec = parse_spec({"name": "t", "columns": [
+        {"name": "n", "type": "integer"}, {"name": "who", "type": "label", "max_length": 5}]})
+    assert spec.column("who").text_limit == 5
+    raw = pd.DataFrame({"n": ["1", "2"], "who": ["alice", "mallory"]})
+    checked = check_frame(raw, spec, file="f.csv", lines=np.array([2, 3]))
+    assert [(p.line, p.column, p.expected) for p in checked.problems] == [
+        (3, "who", "a non-empty label of at most 5 characters")]
+    plain = parse_spec({"name": "t", "columns": [{"name": "who", "type": "label"}]})
+    assert plain.column("who").text_limit == DEFAULT_MAX_TEXT
+
+
+@pytest.mark.parametrize("column", [{"name": "n", "type": "integer", "max_length": 5},
+                                    {"name": "w", "type": "label", "max_length": 0},
+                                    {"name": "w", "type": "label", "max_length": True}])
+def test_max_length_is_a_whole_number_on_label_columns_only(column):
+    with pytest.raises(SpecError, match="max_length"):
+        parse_spec({"name": "t", "columns": [column]})

@@ -54,6 +54,14 @@ def register(sub) -> None:
                    help="a reverse proxy whose X-Forwarded-For header names the client "
                         "(repeat for several); without it the header is ignored, so no "
                         "client can pick the address its failed sign-ins are counted under")
+    s.add_argument("--rate-limit", type=float, metavar="RECORDS_PER_S",
+                   help="records per second each token may score (default: half the active "
+                        "model's scoring capacity, measured when it is activated)")
+    s.add_argument("--max-batch", type=int, default=1000, help="records per request (default 1000)")
+    s.add_argument("--max-body-mb", type=float, default=8.0,
+                   help="largest body of POST /v1/score and /v1/redteam/* in MiB (default 8)")
+    s.add_argument("--max-bundle-mb", type=float, default=64.0,
+                   help="largest model bundle POST /v1/models takes, in MiB (default 64)")
     s.set_defaults(run=cmd_serve)
 
     t = sub.add_parser("tokens", help="API tokens (stored only as argon2 hashes)")
@@ -119,7 +127,7 @@ def cmd_serve(args) -> None:
         keys_dir=Path(args.keys) if args.keys else None,
         reports_dir=Path(args.reports) if args.reports else None, host=args.host,
         port=args.port, pseudonymise=args.pseudonymise, retention_days=args.retention_days,
-        scoring_workers=max(0, args.workers))
+        scoring_workers=max(0, args.workers), **_limits(args))
     context = ServiceContext(settings)
     if args.model:
         from trustshield.service.registry import install_and_activate
@@ -135,6 +143,21 @@ def cmd_serve(args) -> None:
                     forwarded_allow_ips=args.trusted_proxy or None)
     finally:
         context.close()  # scoring workers and the store
+
+
+def _limits(args) -> dict:
+    """The request-limit settings of ``serve``'s flags; ConfigError on a value ≤ 0."""
+    from trustshield.errors import ConfigError
+
+    given = {"--rate-limit": args.rate_limit, "--max-batch": args.max_batch,
+             "--max-body-mb": args.max_body_mb, "--max-bundle-mb": args.max_bundle_mb}
+    for flag, value in given.items():
+        if value is not None and not value > 0:
+            raise ConfigError(f"{flag} must be a number > 0; got {value}")
+    mib = 1024 * 1024
+    return {"rate_per_s": args.rate_limit, "max_batch": args.max_batch,
+            "max_records_body_bytes": int(args.max_body_mb * mib),
+            "max_bundle_body_bytes": int(args.max_bundle_mb * mib)}
 
 
 def cmd_create_token(args) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 from trustshield.specs import ColumnSpec, DatasetSpec
 
 MISSING_VALUE = "a value (the field is empty)"
-NON_EMPTY_LABEL = "a non-empty label"
+NON_EMPTY_LABEL = "a non-empty label of at most {limit} characters"
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,10 @@ def _check_text(raw: pd.Series, col: ColumnSpec) -> tuple[np.ndarray, np.ndarray
         allowed = set(col.values)
         invalid = missing | np.fromiter((v not in allowed for v in values), bool, len(values))
         return values, invalid, col.expected
-    empty = np.fromiter((m or len(v) == 0 for v, m in zip(values, missing)), bool, len(values))
-    return values, empty, lambda: NON_EMPTY_LABEL
+    limit = col.text_limit
+    invalid = np.fromiter((m or not 0 < len(v) <= limit for v, m in zip(values, missing)),
+                          bool, len(values))
+    return values, invalid, lambda: NON_EMPTY_LABEL.format(limit=limit)
 
 
 def _number_or_nan(value) -> float:

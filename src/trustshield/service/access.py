@@ -50,7 +50,7 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "reports.get": READ, "practices.list": READ,
     "audit.list": AUDIT, "audit.verify": AUDIT,
     "settings.get": AUDIT, "settings.update": ADMIN, "retention.apply": ADMIN,
-    "abuse.list": AUDIT,
+    "abuse.list": AUDIT, "abuse.lift": ADMIN,
     "tokens.list": ADMIN, "tokens.revoke": ADMIN,
     "redteam.evade": RED_TEAM, "redteam.runs": RED_TEAM,
 }

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from trustshield.commands.alerts import as_written
 from trustshield.records import AlertEntities
@@ -97,12 +97,16 @@ class AlertDetail(AlertSummary):
 
 
 class ReviewDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Literal["confirmed", "dismissed"]
     comment: str = Field(min_length=1, max_length=2000,
                          description="why: what the analyst saw")
 
 
 class ReviewPick(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     alert_id: str = Field(min_length=1, max_length=200)
     note: str = Field(default="", max_length=2000)
 

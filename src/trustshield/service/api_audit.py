@@ -6,11 +6,13 @@ import dataclasses
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from trustshield.service import abuse, access
 from trustshield.service.access import Caller, requires
+from trustshield.service.errors import ApiError
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
@@ -48,14 +50,25 @@ class ChainReport(BaseModel):
 
 
 class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     pseudonymise: bool | None = None
     retention_days: int | None = Field(None, ge=1, le=36_500)
 
 
 class Health(BaseModel):
+    """Without a token only ``status``; with a token allowed ``models.list`` also the
+    active model and the uptime (seconds)."""
+
     status: str
-    active_model: str | None
-    uptime_s: float
+    active_model: str | None = None
+    uptime_s: float | None = None
+
+
+class Lift(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="why the throttle ends")
 
 
 @router.get("/audit", response_model=AuditPage)
@@ -118,19 +131,52 @@ def list_abuse(request: Request, caller: Caller = Depends(requires("abuse.list")
     return {"throttled": sorted(context.throttled), "events": events}
 
 
-@router.get("/health", response_model=Health)
+@router.post("/abuse/{token_id}/lift")
+def lift_throttle(body: Lift, request: Request,
+                  token_id: str = Path(min_length=1, max_length=64),
+                  caller: Caller = Depends(requires("abuse.lift"))) -> dict:
+    """End the throttle of a flagged token (audited as ``abuse.lift``); 404 when it is
+    not throttled."""
+    lifted = abuse.lift(request.app.state.context, token_id, actor=caller.actor,
+                        reason=body.reason.strip())
+    return {"token_id": token_id, "lifted": True, **lifted}
+
+
+@router.get("/health", response_model=Health, response_model_exclude_none=True)
 def health(request: Request) -> dict:
+    """Public: ``{"status": ...}``. A token that may list models also sees the active
+    model and the uptime; a missing or bad token just does not."""
     context = request.app.state.context
-    return {"status": "ok", "active_model": context.model.model_id if context.model else None,
+    answer = {"status": "ok"}
+    if access.presented_token(request) is None:
+        return answer
+    try:
+        access.authorise(request, "models.list")
+    except ApiError:
+        return answer
+    return {**answer, "active_model": context.model.model_id if context.model else None,
             "uptime_s": round(time.time() - context.started, 3)}
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request, caller: Caller = Depends(requires("metrics"))) -> str:
     """Counters in the Prometheus text format."""
-    counters = request.app.state.context.counters
+    context = request.app.state.context
     lines = []
-    for name, value in sorted(counters.items()):
+    for name, value in sorted(context.counters.items()):
         metric = "trustshield_" + name.replace(".", "_").replace(" ", "_")
         lines += [f"# TYPE {metric} counter", f"{metric} {value}"]
+    for metric, value in rate_gauges(context).items():
+        lines += [f"# TYPE {metric} gauge", f"{metric} {value:.6g}"]
     return "\n".join(lines) + "\n"
+
+
+def rate_gauges(context) -> dict[str, float]:
+    """The measured scoring capacity (records/s, all scoring processes; absent before a
+    model is measured) and the per-token rate limit and burst in force."""
+    gauges = {}
+    if context.capacity is not None:
+        gauges["trustshield_scoring_capacity_records_per_s"] = context.capacity.total_per_s
+    gauges["trustshield_rate_limit_records_per_s"] = context.rates.rate_per_s
+    gauges["trustshield_rate_limit_burst_records"] = context.rates.burst
+    return gauges

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trustshield.service import registry
 from trustshield.service.access import Caller, requires
@@ -41,6 +41,8 @@ class ModelList(BaseModel):
 
 
 class Bundle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     format: Literal["trustshield-bundle/1"]
     manifest: dict[str, Any]
     signature: dict[str, Any]

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from trustshield.service.access import Caller, requires
 from trustshield.service.batches import problem_details, read_records
@@ -25,6 +25,8 @@ NO_PURPOSE = "a red-team run needs a declared purpose (non-blank text saying why
 
 
 class EvadeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     purpose: str = Field(max_length=500)
     records: list[dict[str, Value]] = Field(min_length=1, max_length=200,
                                             description="labelled records of the model's spec")

@@ -5,7 +5,14 @@ records named, pseudonymised by the store when it is configured for it), ``revie
 enter the review queue, and the batch is audited as ``score.batch``, all in one
 transaction. Each flagged result carries its top attributions plus ``others`` (the sum of
 the rest) so that ``base + Σ top + others`` equals its suspicion exactly. The caller's
-query stream goes through the probing monitor; a flagged token is audited and throttled.
+query stream goes through the probing monitor; a flagged token is audited and throttled
+(:mod:`trustshield.service.abuse`).
+
+Rate limits are charged before any work: the body's records are counted from its shape
+alone (:func:`~trustshield.service.scoring_work.records_in`) and taken from the token's
+bucket; a token over its rate (or throttled) gets 429 and nothing is validated or
+scored. What was charged is not refunded when the records are then refused as invalid:
+validating costs work too, and a refund would let a client probe validation for free.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from trustshield.service import abuse
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
-from trustshield.service.scoring_work import ScoredRequest, ScoreRequest
+from trustshield.service.scoring_work import ScoredRequest, ScoreRequest, records_in
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -63,24 +71,35 @@ async def score(request: Request, caller: Caller = Depends(requires("score"))) -
         raise ApiError(503, "no active model: upload a signed model (POST /v1/models) and "
                        "activate it (POST /v1/models/{id}/activate)")
     started = time.perf_counter()
-    scored = await context.scorer.score(await request.body(),
-                                        max_batch=context.settings.max_batch)
+    raw = await request.body()
+    records = await run_in_threadpool(records_in, raw, max_batch=context.settings.max_batch)
+    _charge(context, caller, records)
+    scored = await context.scorer.score(raw, max_batch=context.settings.max_batch)
     response = await run_in_threadpool(_finish, context, caller, scored)
     context.counters["score_seconds"] += time.perf_counter() - started
     return response
 
 
+def _charge(context, caller: Caller, records: int) -> None:
+    """Take ``records`` from the caller's bucket; 429 (with Retry-After) when it does not
+    hold them, 413 when the batch exceeds the token's burst and can never pass."""
+    allowance = context.limiter.allow(caller.token_id, cost=records)
+    if allowance.allowed:
+        return
+    context.counters["records_refused_rate"] += records
+    if np.isinf(allowance.retry_after_s):
+        raise ApiError(413, f"{records} records in one batch; this token may send at most "
+                       f"{context.limiter.burst:.0f} at once", code="too_large")
+    raise ApiError(429, f"rate limit exceeded for this token; retry after "
+                   f"{allowance.retry_after_s:.1f} s",
+                   headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))})
+
+
 def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
-    """Refuse, or rate-limit, or store, audit and watch one scored batch. The limiter
-    counts records, checked before anything is stored or returned."""
+    """Refuse, or store, audit and watch one scored batch (already charged)."""
     if scored.refusal:
         status, code, message, details = scored.refusal
         raise ApiError(status, message, code=code, details=details)
-    allowance = context.limiter.allow(caller.token_id, cost=scored.records)
-    if not allowance.allowed:
-        raise ApiError(429, f"rate limit exceeded for this token; retry after "
-                       f"{allowance.retry_after_s:.1f} s",
-                       headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))})
     table = scored.table
     _store(context, caller, scored, table)
     _watch(context, caller, scored)
@@ -103,10 +122,4 @@ def _watch(context, caller: Caller, scored: ScoredRequest) -> None:
     verdict = context.monitor.observe(caller.token_id, scored.features, scored.margin,
                                       time.monotonic())
     if verdict.flagged and caller.token_id not in context.throttled:
-        context.throttled.add(caller.token_id)
-        context.limiter.throttle(caller.token_id, factor=context.settings.throttled_rate_per_s
-                                 / context.settings.rate_per_s)
-        with context.write(caller.actor) as store:
-            store.record_event("abuse.flagged", caller.token_id, {
-                "reasons": list(verdict.reasons), "boundary_share": verdict.boundary_share,
-                "sweep_share": verdict.sweep_share, "queries": verdict.queries})
+        abuse.flag(context, caller, verdict)

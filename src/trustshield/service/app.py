@@ -15,6 +15,7 @@ from trustshield import __version__
 from trustshield.service import (api_alerts, api_audit, api_models, api_redteam, api_scoring,
                                  api_tokens, dashboard)
 from trustshield.service.errors import install_handlers
+from trustshield.service.limits import BodyLimits
 from trustshield.service.settings import ServiceSettings
 
 SECURITY_HEADERS = {
@@ -83,5 +84,6 @@ def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
         app.include_router(router)
     app.include_router(dashboard.router)
 
+    app.add_middleware(BodyLimits, routers=API_ROUTERS)  # inside HeadersAndCounts (headers)
     app.add_middleware(HeadersAndCounts)
     return app

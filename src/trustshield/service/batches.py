@@ -7,6 +7,15 @@ pseudonymised when the store is configured for it) so an analyst can find the ho
 user. Any other key, or a missing feature, is a problem naming the row (0-based position in
 the batch), the field and what was expected. A batch with any problem is refused whole:
 nothing of it is scored or stored.
+
+JSON types are checked before values: a numeric column (integer, real, rate, binary)
+takes a JSON number — never a string, never ``true``/``false``; an integer column takes
+a whole number, written ``3`` or ``3.0`` (as the CSV reader takes ``3.0``). A categorical
+or label column takes a JSON string. Text is bounded: a label or metadata text of at
+most the column's ``max_length`` characters (from the spec,
+:data:`~trustshield.specs.dataset_spec.DEFAULT_MAX_TEXT` by default), an identity of at
+most :data:`MAX_IDENTITY_LENGTH`. Values and names quoted back in problems are cut to 80
+characters, expectations to :data:`MAX_EXPECTED_LENGTH`.
 """
 
 from __future__ import annotations
@@ -24,6 +33,11 @@ from trustshield.specs import DatasetSpec
 
 SOURCE = "request"
 MAX_PROBLEMS = 100
+MAX_IDENTITY_LENGTH = 256      #: characters of src_ip, dst_ip or user (IPv6 text needs ≤ 45)
+MAX_EXPECTED_LENGTH = 300
+NUMBER = "a JSON number ({expected}), not {kind}"
+TEXT = "a JSON string ({expected}), not {kind}"
+TOO_LONG = "at most {limit} characters; got {length}"
 
 
 @dataclass(frozen=True)
@@ -34,40 +48,81 @@ class RequestBatch:
     problems: tuple[RowProblem, ...]
 
 
-def read_records(records: list[dict], spec: DatasetSpec) -> RequestBatch:
+def read_records(records: list[dict], spec: DatasetSpec, *,
+                 max_problems: int = MAX_PROBLEMS) -> RequestBatch:
     columns = [c.name for c in spec.columns]
     required = [c.name for c in spec.features]
     known = set(columns) | set(IDENTITY_FIELDS)
+    by_name = {c.name: c for c in spec.columns}
     problems: list[RowProblem] = []
     entities = []
     for i, record in enumerate(records):
-        for key in record.keys() - known:
-            problems.append(RowProblem(SOURCE, i, key, _short(record[key]),
+        for key in sorted(record.keys() - known):
+            problems.append(RowProblem(SOURCE, i, _short(key), _short(record[key]),
                                        "no such field: a column of spec "
                                        f"{spec.name!r} or one of {list(IDENTITY_FIELDS)}"))
         for name in required:
             if record.get(name) is None:
                 problems.append(RowProblem(SOURCE, i, name, "", "a value (the field is missing)"))
-        entities.append(_identities(i, record, problems))
+        mistyped = _type_problems(i, record, by_name)
+        problems.extend(mistyped)
+        entities.append(_identities(i, record, problems, skip={p.column for p in mistyped}))
+        if len(problems) >= max_problems:
+            break
     lines = np.arange(len(records), dtype=np.int64)
     if problems:
-        return RequestBatch(pd.DataFrame(), lines[:0], None, tuple(problems[:MAX_PROBLEMS]))
+        return RequestBatch(pd.DataFrame(), lines[:0], None, tuple(problems[:max_problems]))
     present = [c for c in columns if any(c in r for r in records)]
     raw = pd.DataFrame.from_records(records, columns=present)
     checked = check_frame(raw, spec, file=SOURCE, lines=lines)
     if checked.problems:
-        return RequestBatch(pd.DataFrame(), lines[:0], None, checked.problems[:MAX_PROBLEMS])
+        return RequestBatch(pd.DataFrame(), lines[:0], None, checked.problems[:max_problems])
     return RequestBatch(checked.frame, checked.lines,
                         pd.DataFrame([e.as_dict() for e in entities], columns=list(IDENTITY_FIELDS),
                                      dtype=object), ())
 
 
-def _identities(i: int, record: dict, problems: list[RowProblem]) -> AlertEntities:
+def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
+    """Fields of one record whose JSON type its column does not take, or whose text is
+    longer than allowed (see the module docstring)."""
+    found = []
+    for key, value in record.items():
+        if value is None:
+            continue
+        column = columns.get(key)
+        if column is None:
+            if key in IDENTITY_FIELDS and isinstance(value, str) \
+                    and len(value) > MAX_IDENTITY_LENGTH:
+                found.append(RowProblem(SOURCE, i, key, _short(value), TOO_LONG.format(
+                    limit=MAX_IDENTITY_LENGTH, length=len(value))))
+            continue
+        if column.is_numeric:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                found.append(RowProblem(SOURCE, i, key, _short(value), NUMBER.format(
+                    expected=column.expected(), kind=_kind(value))))
+        elif not isinstance(value, str):
+            found.append(RowProblem(SOURCE, i, key, _short(value), TEXT.format(
+                expected=column.expected() if column.type == "categorical" else "text",
+                kind=_kind(value))))
+        elif column.type != "categorical" and len(value) > column.text_limit:
+            found.append(RowProblem(SOURCE, i, key, _short(value), TOO_LONG.format(
+                limit=column.text_limit, length=len(value))))
+    return found
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _identities(i: int, record: dict, problems: list[RowProblem],
+                skip=frozenset()) -> AlertEntities:
     """The record's identity fields, checked (addresses must be addresses, not pseudonyms)
-    and in standard form; bad ones become problems."""
+    and in standard form; bad ones become problems (those in ``skip`` already are)."""
     found = {}
     for key in IDENTITY_FIELDS:
-        if record.get(key) is not None:
+        if record.get(key) is not None and key not in skip:
             try:
                 found[key] = entity_value(key, identity_value(key, record[key]))
             except DataError as exc:
@@ -76,10 +131,10 @@ def _identities(i: int, record: dict, problems: list[RowProblem]) -> AlertEntiti
 
 
 def problem_details(problems) -> list[dict]:
-    return [{"row": p.line, "field": p.column, "value": p.value, "expected": p.expected}
-            for p in problems]
+    return [{"row": p.line, "field": _short(p.column), "value": _short(p.value),
+             "expected": _short(p.expected, MAX_EXPECTED_LENGTH)} for p in problems]
 
 
-def _short(value) -> str:
+def _short(value, limit: int = 80) -> str:
     text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."

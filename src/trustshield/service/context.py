@@ -31,8 +31,11 @@ RETENTION_EVERY_S = 3600.0
 
 class ServiceContext:
     def __init__(self, settings: ServiceSettings):
+        from trustshield.service import abuse
         from trustshield.service.access import attach
+        from trustshield.service.capacity import rates_for
         from trustshield.service.ratelimit import RateLimiter
+        from trustshield.store.throttles import ThrottleTable
 
         self.settings = settings
         self.lock = threading.RLock()
@@ -45,10 +48,14 @@ class ServiceContext:
         self.tokens = TokenTable(self.store)
         self.reviews = ReviewQueue(self.store)
         self.options = SettingsTable(self.store)
+        self.throttles = ThrottleTable(self.store)
         attach(self)  # token_check, sessions (dashboard sign-in), refusals (audited)
-        self.limiter = RateLimiter(rate_per_s=settings.rate_per_s, burst=settings.burst)
+        self.capacity = self.measuring = None  # measured when a model is activated
+        self.rates = rates_for(settings, None)
+        self.limiter = RateLimiter(rate_per_s=self.rates.rate_per_s, burst=self.rates.burst)
         self.monitor = None
         self.throttled: set[str] = set()  # token ids the probing monitor flagged
+        abuse.restore(self)
         self.counters: Counter = Counter()
         self.started = time.time()
         self.model: TrainedModel | None = None
@@ -74,7 +81,9 @@ class ServiceContext:
     def activate(self, model: TrainedModel, folder: Path | None = None) -> None:
         """Score with ``model`` (installed in ``folder``) from now on: scoring workers load it
         afresh, and the probing monitor starts afresh with the model's boundary band
-        (models trained before the band was recorded get the monitor's default)."""
+        (models trained before the band was recorded get the monitor's default); the
+        model's scoring capacity is measured and the per-token rates follow it."""
+        from trustshield.service.capacity import apply_capacity
         from trustshield.service.probing import ProbeMonitor
         from trustshield.service.scoring_work import ScoringPool
 
@@ -86,6 +95,7 @@ class ServiceContext:
         self.model = model
         if previous is not None:
             previous.close(wait=False)
+        self.measuring = apply_capacity(self, model)  # a thread: see service.capacity
 
     def close(self) -> None:
         if self.scorer is not None:

@@ -6,13 +6,17 @@
 
 ``details`` is present only where there is more to say (validation problems, the role
 needed). A server error (500) says only that it happened and its request id; the trace
-stays in the server's log.
+stays in the server's log. No message names a place on the server's disk: the store, the
+model, key and report folders are named by role (``the store``, ``<models>``, ...) and any
+other absolute path becomes ``<path>`` (:func:`public_message`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +39,36 @@ CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not
 
 
 SCHEMA_MISMATCH = "the request does not match the API schema"
+#: an absolute file path of two or more parts; the API's own paths (/v1/..., /ui/...) are not
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/>-])/(?!v1\b|ui\b)[^\s'\"`,;:()<>]+(?:/[^\s'\"`,;:()<>]*)+")
+
+
+def public_message(request: Request, message: str) -> str:
+    """``message`` with every server path replaced: the store by ``the store``, the
+    service's folders by ``<models>``, ``<keys>`` and ``<reports>``, anything else that
+    looks like an absolute path by ``<path>``."""
+    context = getattr(request.app.state, "context", None)
+    for place, name in (_places(context) if context is not None else ()):
+        # whole path names only; a relative one only before a "/" (a folder named "m"
+        # leaves the word "m" alone)
+        anywhere = place.startswith("/") or "://" in place   # absolute, or a database URL
+        ahead = r"(?![\w.-])" if anywhere else "(?=/)"
+        message = re.sub(rf"(?<![\w.~/-]){re.escape(place)}{ahead}", name, message)
+    return ABSOLUTE_PATH.sub("<path>", message)
+
+
+def _places(context) -> list[tuple[str, str]]:
+    """(path as it may be written, its public name), longest first."""
+    settings = context.settings
+    named = [(getattr(context.store, "path", None), "the store"), (settings.store, "the store"),
+             (settings.models_dir, "<models>"), (settings.keys_dir, "<keys>"),
+             (settings.reports_dir, "<reports>")]
+    places = set()
+    for path, name in named:
+        if path:
+            places |= {(str(path), name), (str(Path(path).absolute()), name),
+                       (str(Path(path).resolve()), name)}
+    return sorted(places, key=lambda pair: -len(pair[0]))
 
 
 def validation_details(errors) -> list[dict]:
@@ -69,12 +103,13 @@ def error_response(exc: ApiError) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError):
-        return error_response(exc)
+        return error_response(ApiError(exc.status, public_message(request, exc.message),
+                                       code=exc.code, details=exc.details, headers=exc.headers))
 
     @app.exception_handler(TrustShieldError)
     async def _ours(request: Request, exc: TrustShieldError):
         status, code = next((s, c) for kind, s, c in STATUS_OF if isinstance(exc, kind))
-        return error_response(ApiError(status, str(exc), code=code))
+        return error_response(ApiError(status, public_message(request, str(exc)), code=code))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -83,7 +118,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error_response(ApiError(exc.status_code, str(exc.detail),
+        return error_response(ApiError(exc.status_code, public_message(request, str(exc.detail)),
                                        headers=getattr(exc, "headers", None)))
 
     @app.exception_handler(Exception)

@@ -34,7 +34,7 @@ from trustshield.errors import TrustShieldError
 from trustshield.service import access
 from trustshield.service.access import PERMISSIONS, Caller
 from trustshield.service.attribution_chart import attribution_chart
-from trustshield.service.errors import STATUS_OF, ApiError
+from trustshield.service.errors import STATUS_OF, ApiError, public_message
 
 Format = Literal["html", "json"]
 CSRF_FIELD = "csrf"
@@ -115,7 +115,7 @@ def _relative(url) -> str:
 
 def error_page(request: Request, caller: Caller | None, status: int, message: str) -> HTMLResponse:
     return render(request, "error.html", caller, status=status, status_code=status,
-                  message=message)
+                  message=public_message(request, message))
 
 
 def identify(request: Request, endpoint: str = "ui.page") -> Caller | None:

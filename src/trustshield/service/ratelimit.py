@@ -10,7 +10,10 @@ so the caller can answer "batch too large" rather than "try later".
 :meth:`RateLimiter.throttle` slows one key down (the probing monitor's answer to a token
 whose queries look like extraction or evasion search): until clock time ``until`` the key
 refills at ``rate_per_s * factor`` (``factor`` is a share of the normal rate, in [0, 1]),
-and what it had saved up shrinks by the same factor.
+and what it had saved up shrinks by the same factor. :meth:`RateLimiter.lift` ends a
+throttle and fills the key's bucket. :meth:`RateLimiter.configure` changes the rate and
+burst of every key (the service derives them from the active model's measured capacity);
+a throttled key keeps its throttled rate in records per second.
 
 Thread-safe (one lock; the service runs handlers in a thread pool). Memory is bounded: a
 key untouched for ``burst / rate_per_s`` seconds has a full bucket again, carries no
@@ -99,6 +102,26 @@ class RateLimiter:
             bucket = self._touch(key, now)
             bucket.tokens *= factor
             bucket.factor, bucket.until = float(factor), float(until)
+
+    def lift(self, key: Hashable) -> None:
+        """End ``key``'s throttle now: its bucket is full again and refills at the full rate."""
+        with self._lock:
+            bucket = self._touch(key, self.clock())
+            bucket.tokens, bucket.factor, bucket.until = self.burst, 1.0, -math.inf
+
+    def configure(self, rate_per_s: float, burst: float) -> None:
+        """Refill every key at ``rate_per_s`` up to ``burst`` from now on; a throttled key
+        keeps its throttled rate (its factor is rescaled, at most 1)."""
+        _check_positive("rate_per_s", rate_per_s)
+        _check_positive("burst", burst)
+        with self._lock:
+            now = self.clock()
+            for key in list(self._buckets):
+                bucket = self._touch(key, now)   # earned at the old rate until now
+                bucket.tokens = min(bucket.tokens, float(burst))
+                if now < bucket.until:
+                    bucket.factor = min(1.0, bucket.factor * self.rate_per_s / rate_per_s)
+            self.rate_per_s, self.burst = float(rate_per_s), float(burst)
 
     def throttled(self, key: Hashable) -> bool:
         """Whether ``key`` is under a throttle now."""

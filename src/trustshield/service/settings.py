@@ -21,7 +21,8 @@ class ServiceSettings:
     ``reports_dir`` trust reports (``<model_id>/report.json`` and ``report.html``).
     Rates are records per second per token; ``max_batch`` records per request;
     ``scoring_workers`` processes share the scoring (Python runs one thread at a time per
-    process)."""
+    process). Request limits are in the last block (see :mod:`trustshield.service.limits`
+    and :mod:`trustshield.service.capacity`)."""
 
     store: str
     models_dir: Path
@@ -30,8 +31,6 @@ class ServiceSettings:
     host: str = LOOPBACK
     port: int = DEFAULT_PORT
     max_batch: int = 1000
-    rate_per_s: float = 20_000.0
-    burst: float = 40_000.0
     throttled_rate_per_s: float = 10.0
     pseudonymise: bool = False
     retention_days: int | None = None
@@ -50,3 +49,12 @@ class ServiceSettings:
     session_lifetime_s: float = 8 * 3600.0  # dashboard session: absolute lifetime
     session_idle_s: float = 30 * 60.0       # ... and ended after this long unused
     refusal_window_s: float = 60.0          # refusals aggregated per window in the audit log
+    # --- request limits: sizes in bytes, rates in records per second per token ----------
+    #: None derives the rate from the active model's measured scoring capacity
+    #: (:data:`~trustshield.service.capacity.CAPACITY_SHARE` of it); a number is used as set
+    rate_per_s: float | None = None
+    #: records a token may send at once; None: BURST_SECONDS of its rate, at least max_batch
+    burst: float | None = None
+    max_body_bytes: int = 64 * 1024                 # any other request body (settings, reviews)
+    max_records_body_bytes: int = 8 * 1024 * 1024   # POST /v1/score and /v1/redteam/*
+    max_bundle_body_bytes: int = 64 * 1024 * 1024   # POST /v1/models (a signed model bundle)

@@ -18,6 +18,7 @@ from trustshield.errors import SpecError
 COLUMN_TYPES = ("integer", "real", "rate", "binary", "categorical", "label")
 ATTACKER_CONTROL = ("fixed", "increase", "decrease", "any")
 PREDICATE_OPS = ("in", "equals", "above", "at_most")
+DEFAULT_MAX_TEXT = 200   #: characters of a label column's value unless its spec says max_length
 RELATION_KINDS = ("implies", "sum_at_most")
 
 
@@ -35,6 +36,13 @@ class ColumnSpec:
     values: tuple[str, ...] = ()
     attacker: str = "fixed"
     description: str = ""
+    max_length: int | None = None   # label columns: longest value, in characters
+
+    @property
+    def text_limit(self) -> int:
+        """Most characters a value of this label column may have (``max_length``, else
+        :data:`DEFAULT_MAX_TEXT`)."""
+        return DEFAULT_MAX_TEXT if self.max_length is None else self.max_length
 
     @property
     def is_numeric(self) -> bool:

@@ -16,7 +16,7 @@ from trustshield.specs.dataset_spec import (ATTACKER_CONTROL, COLUMN_TYPES, PRED
 
 TOP_KEYS = {"name", "description", "source", "columns", "relations", "label", "techniques"}
 COLUMN_KEYS = {"name", "type", "role", "unit", "min", "max", "decimals", "values", "attacker",
-               "description"}
+               "description", "max_length"}
 
 
 def builtin_spec_names() -> list[str]:
@@ -107,12 +107,17 @@ def _column(raw: Any, where: str) -> ColumnSpec:
                                  or isinstance(decimals, bool) or not 0 <= decimals <= 12):
         raise SpecError(f"{where}: decimals {decimals!r} must be a whole number 0-12 on a real "
                         "or rate column (the resolution values are recorded with)")
+    max_length = raw.get("max_length")
+    if max_length is not None and (ctype != "label" or not isinstance(max_length, int)
+                                   or isinstance(max_length, bool) or max_length < 1):
+        raise SpecError(f"{where}: max_length {max_length!r} must be a whole number ≥ 1 on a "
+                        "label column (the longest value accepted, in characters)")
     role = raw.get("role", "label" if ctype == "label" else "feature")
     if role not in ("feature", "label", "metadata"):
         raise SpecError(f"{where}: role {role!r} is not one of ['feature', 'label', 'metadata']")
     return ColumnSpec(name=name, type=ctype, role=role, unit=raw.get("unit"), min=lo, max=hi,
                       decimals=decimals, values=values, attacker=attacker,
-                      description=str(raw.get("description", "")))
+                      description=str(raw.get("description", "")), max_length=max_length)
 
 
 def _number(value: Any, where: str) -> float | None:
