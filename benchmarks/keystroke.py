@@ -1,6 +1,8 @@
-"""Keystroke verification benchmark (Killourhy & Maxion protocol on MEU-Mobile KSD); the same as `trustshield benchmark keystroke`.
+"""Keystroke verification benchmark (Killourhy & Maxion protocol on MEU-Mobile KSD or any
+keystroke table); the same as `trustshield benchmark keystroke`.
 
     python benchmarks/keystroke.py --json out/bench_keystroke.json
+    python benchmarks/keystroke.py --data TABLE --subject COLUMN --enrol 5 --impostor-typings 5
 
 The protocol and the figures are defined in `trustshield.pipeline.keystroke_benchmark`.
 """

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from keystroke_typings import population
-from trustshield.assess.keystroke import SelectedFactory
+from trustshield.assess.keystroke_selection import SelectedFactory
 from trustshield.assess.keystroke_fairness import AFTER, BEFORE, fairness_study
 
 SMALL_GRID = {"log": (True,), "clip": (5.0,), "min_scale": (0.01,)}

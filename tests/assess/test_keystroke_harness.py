@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from keystroke_typings import population
-from trustshield.assess.keystroke import (SETTINGS_GRID, Background, SelectedFactory,
-                                          baseline_factory, equal_error_rate, grid_points,
-                                          halves, plan, run_protocol, select_settings,
-                                          weighted_factory)
+from trustshield.assess.keystroke import (Background, baseline_factory, equal_error_rate,
+                                          halves, plan, run_protocol)
+from trustshield.assess.keystroke_selection import (SETTINGS_GRID, SelectedFactory, grid_points,
+                                                    select_settings, weighted_factory)
 from trustshield.detectors.keystroke import KeystrokeVerifier
 from trustshield.errors import DataError
 
@@ -164,42 +164,48 @@ def test_plan_halves_alternate_in_order_of_first_appearance():
 
 def test_subjects_with_too_few_typings_are_refused():
     frame = tagged(n_typings=25)
-    with pytest.raises(DataError, match="more than 25"):
+    with pytest.raises(DataError, match="s1 has 25 typings; the protocol needs at least 26"):
         run_protocol(frame, baseline_factory(Recorder), subject_column="Subject")
+    with pytest.raises(DataError, match="at least 31 [(]5 to enrol, then 26 genuine"):
+        run_protocol(frame, baseline_factory(Recorder), subject_column="Subject", n_enrol=5,
+                     n_genuine=26)
+
+
+def spy_on_learning(monkeypatch, into: list, kind=set):
+    """Record the subjects of every background a prior's population and weights are
+    learned on."""
+    import trustshield.detectors.keystroke.prior as prior
+
+    for name in ("learn_population", "learn_feature_weights"):
+        real = getattr(prior, name)
+
+        def spy(typings, subjects, _real=real, _name=name, **kwargs):
+            into.append((_name, kind(subjects)))
+            return _real(typings, subjects, **kwargs)
+
+        monkeypatch.setattr(prior, name, spy)
 
 
 def test_weighted_factory_learns_only_from_the_other_half(monkeypatch):
-    import trustshield.detectors.keystroke as keystroke
-    learnt = []
-    real = keystroke.learn_feature_weights
-
-    def spy(typings, subjects, **kwargs):
-        learnt.append(set(subjects))
-        return real(typings, subjects, **kwargs)
-
-    monkeypatch.setattr(keystroke, "learn_feature_weights", spy)
+    calls = []
+    spy_on_learning(monkeypatch, calls)
     frame = population(n_subjects=8)
     run = run_protocol(frame, weighted_factory(), subject_column="Subject", split="halves")
     a, b = halves(list(dict.fromkeys(frame.Subject)))
-    assert sorted(map(sorted, learnt)) == sorted([sorted(a), sorted(b)])
+    for name in ("learn_population", "learn_feature_weights"):
+        learnt = [subjects for called, subjects in calls if called == name]
+        assert sorted(map(sorted, learnt)) == sorted([sorted(a), sorted(b)])
     assert np.isfinite(run.eers).all() and 0 <= run.mean <= 1
 
 
 # ---------------------------------------------------------------- nested selection
 
-SMALL_GRID = {"log": (True, False), "clip": (3.0, None), "min_scale": (0.01,)}
+SMALL_GRID = {"contrast": (0.0, 0.5), "drift": (False, True)}
 
 
 def test_settings_for_one_half_are_chosen_without_any_of_its_subjects(monkeypatch):
-    import trustshield.detectors.keystroke as keystroke
-    learnt = []
-    real = keystroke.learn_feature_weights
-
-    def spy(typings, subjects, **kwargs):
-        learnt.append(frozenset(subjects))
-        return real(typings, subjects, **kwargs)
-
-    monkeypatch.setattr(keystroke, "learn_feature_weights", spy)
+    calls = []
+    spy_on_learning(monkeypatch, calls, frozenset)
     frame = population(n_subjects=12, n_typings=31)
     factory = SelectedFactory(grid=SMALL_GRID)
     run = run_protocol(frame, factory, subject_column="Subject", split="halves")
@@ -223,19 +229,22 @@ def test_settings_for_one_half_are_chosen_without_any_of_its_subjects(monkeypatc
         for result in run.results:
             if result.subject in tested:
                 assert set(result.background_subjects) == set(other)
-    # weights were learned on one inner half per candidate, then on the whole other half;
-    # no call ever mixed subjects of A and B
-    assert len(learnt) == 2 * (2 * len(grid_points(SMALL_GRID)) + 1)
-    assert all(s <= set(a) or s <= set(b) for s in learnt)
-    assert learnt.count(frozenset(a)) == 1 and learnt.count(frozenset(b)) == 1
+    # priors (population and weights) were learned on one inner half per candidate, then
+    # on the whole other half; no call ever mixed subjects of A and B
+    for name in ("learn_population", "learn_feature_weights"):
+        learnt = [subjects for called, subjects in calls if called == name]
+        assert len(learnt) == 2 * (2 * len(grid_points(SMALL_GRID)) + 1)
+        assert all(s <= set(a) or s <= set(b) for s in learnt)
+        assert learnt.count(frozenset(a)) == 1 and learnt.count(frozenset(b)) == 1
     json.dumps([s.to_dict() for s in factory.selections])
 
 
-def test_the_default_grid_holds_the_verifier_defaults_and_stays_small():
+def test_the_default_grid_holds_the_prior_defaults_and_stays_small():
+    from trustshield.detectors.keystroke.prior import DEFAULT_SETTINGS
+
     points = grid_points(SETTINGS_GRID)
     assert len(points) == 32 and len({json.dumps(p) for p in points}) == 32
-    defaults = KeystrokeVerifier().get_params()
-    assert {k: defaults[k] for k in SETTINGS_GRID} in points
+    assert {k: DEFAULT_SETTINGS[k] for k in SETTINGS_GRID} in points
 
 
 def test_selection_needs_four_background_subjects():

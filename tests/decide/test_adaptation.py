@@ -28,3 +28,23 @@ def test_only_accepted_attempts_reshape_the_profile():
 def test_a_template_needs_two_samples():
     with pytest.raises(DataError, match="at least 2"):
         AdaptiveTemplate(KeystrokeVerifier, typist(1, 1))
+
+
+def test_an_adapted_profile_does_not_add_the_populations_drift_twice():
+    """A verifier that moves its enrolment profile by the population's drift refits a
+    window of settled typings without that correction: the window moved already."""
+    from keystroke_typings import population
+    from trustshield.detectors.keystroke import learn_population
+
+    frame = population(n_subjects=6, n_typings=31, seed=2)
+    profile = learn_population(frame.drop(columns="Subject"), frame["Subject"], n_enrol=5)
+    make = lambda: KeystrokeVerifier(population=profile, drift=True)  # noqa: E731
+    enrolment, settled = typist(1, 5), typist(2, 30, scale=0.8)
+    template = AdaptiveTemplate(make, enrolment)
+    np.testing.assert_allclose(template.verifier.centre_,
+                               np.median(np.log(enrolment.to_numpy()), axis=0) + profile.shift)
+    for start in range(0, 30, 3):
+        template.observe(settled.iloc[start:start + 3], ACCEPT)
+    window = np.log(template.samples.to_numpy())
+    np.testing.assert_allclose(template.verifier.centre_, np.median(window, axis=0))
+    assert template.verifier.get_params()["contrast"] == make().contrast

@@ -68,7 +68,9 @@ def test_deny_cannot_be_configured_for_a_single_sample():
 
 
 def test_thresholds_are_fitted_only_from_enrolment_scores():
-    assert list(inspect.signature(AuthPolicy.fit).parameters) == ["self", "genuine", "impostor"]
+    # genuine and impostor enrolment scores, and the ceiling over the enrolment range
+    assert list(inspect.signature(AuthPolicy.fit).parameters) == ["self", "genuine", "impostor",
+                                                                  "ceiling"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY
                for name, p in inspect.signature(AuthPolicy.fit).parameters.items() if name != "self")
 
@@ -91,12 +93,14 @@ def test_background_impostors_raise_the_deny_threshold():
 
 
 def test_accept_position_places_the_threshold_between_genuine_and_impostor_medians():
+    # three scores are a short enrolment: each fit is given its ceiling (see below)
     genuine, impostor = np.array([1.0, 2.0, 3.0]), np.array([10.0, 12.0, 14.0])
-    policy = AuthPolicy(accept_position=0.25).fit(genuine=genuine, impostor=impostor)
+    policy = AuthPolicy(accept_position=0.25).fit(genuine=genuine, impostor=impostor, ceiling=3.0)
     assert policy.accept_threshold_ == pytest.approx(2.0 + 0.25 * (12.0 - 2.0))
     with pytest.raises(DataError, match="background impostor scores"):
-        AuthPolicy(accept_position=0.25).fit(genuine=genuine)
-    no_scale = AuthPolicy(accept_position=0.25).fit(genuine=impostor, impostor=genuine)
+        AuthPolicy(accept_position=0.25).fit(genuine=genuine, ceiling=3.0)
+    no_scale = AuthPolicy(accept_position=0.25).fit(genuine=impostor, impostor=genuine,
+                                                    ceiling=14.0)
     assert no_scale.accept_threshold_ == 14.0  # impostors lie lower: keep the quantile
 
 

@@ -9,13 +9,18 @@ from sklearn.svm import OneClassSVM
 
 from keystroke_typings import FEATURES, population, typist
 from trustshield.detectors.keystroke import (BASELINES, KeystrokeVerifier, OneClassSVMVerifier,
-                                             learn_feature_weights, verifier_from_dict)
+                                             learn_feature_weights, learn_population,
+                                             verifier_from_dict)
 from trustshield.detectors.keystroke.base import NOT_NUMERIC
 from trustshield.errors import DataError, ModelIntegrityError, NotExplainable, NotFittedError
 
 WEIGHTS = {name: float(i + 1) for i, name in enumerate(FEATURES)}
+_BACKGROUND = population(n_subjects=6, n_typings=31, seed=9)
+PROFILE = learn_population(_BACKGROUND.drop(columns="Subject"), _BACKGROUND["Subject"], n_enrol=5)
 FACTORIES = {**BASELINES, "ours (unit weights)": KeystrokeVerifier,
-             "ours (weighted)": lambda: KeystrokeVerifier(weights=WEIGHTS)}
+             "ours (weighted)": lambda: KeystrokeVerifier(weights=WEIGHTS),
+             "ours (prior: contrast, drift, weights)": lambda: KeystrokeVerifier(
+                 population=PROFILE, contrast=0.5, drift=True, weights=WEIGHTS)}
 
 
 @pytest.fixture(params=list(FACTORIES), ids=list(FACTORIES))

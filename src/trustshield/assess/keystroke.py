@@ -14,20 +14,18 @@ verifier may learn from the other half only. ``split="none"`` is the paper's ori
 protocol (every other subject is an impostor; no background). :func:`plan` builds those
 sets and refuses any overlap.
 
-Settings of a verifier (not only its weights) must also be chosen without the tested
-subjects. :class:`SelectedFactory` does it by nested selection: given a background, it runs
-this same protocol inside the background alone (the background's subjects alternate into
-two inner halves, each learning weights from the other), takes the grid point with the
-lowest mean inner EER, and only then learns weights on the whole background with it.
-Everything here is a deterministic function of its inputs.
+``n_genuine`` limits the genuine tests to the typings right after the enrolment ones (the
+short-enrolment protocol: enrol on 5, genuine tests the next 26). Settings of a verifier
+(not only its weights) must also be chosen without the tested subjects: see
+:mod:`trustshield.assess.keystroke_selection`. Everything here is a deterministic function
+of its inputs.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,20 +35,21 @@ from trustshield.errors import DataError
 
 SPLITS = ("halves", "none")
 OVERLAP = "subject {subject}: background shares subject(s) {shared} with its impostors or itself"
-TOO_SMALL_FOR_SELECTION = ("choosing settings inside a background needs at least 4 subjects "
-                           "(two inner halves of 2); got {got}")
-TOO_FEW_TYPINGS = ("subject {subject} has {got} typings; the protocol needs more than "
-                   "{n_enrol} (enrolment + genuine tests) and at least {n_impostor}")
+TOO_FEW_TYPINGS = ("subject {subject} has {got} typings; the protocol needs at least {need} "
+                   "({n_enrol} to enrol, then {genuine} genuine test(s)) and at least "
+                   "{n_impostor} as an impostor")
 
 
 @dataclass(frozen=True)
 class Background:
-    """Typings a verifier may learn from: features (m, d) and the subject of each row."""
+    """Typings a verifier may learn from: features (m, d) and the subject of each row, with
+    the protocol the tested subjects follow (enrolment, genuine and impostor typings)."""
 
     typings: pd.DataFrame
     subjects: np.ndarray
     n_enrol: int
     n_impostor: int
+    n_genuine: int | None = None
 
 
 #: factory(background or None) -> a zero-argument callable that makes an unfitted verifier
@@ -60,104 +59,6 @@ Factory = Callable[[Background | None], Callable[[], object]]
 def baseline_factory(cls: type) -> Factory:
     """A factory for a verifier that learns from the enrolled user alone."""
     return lambda background: cls
-
-
-def weighted_factory(**params) -> Factory:
-    """TrustShield's verifier with feature weights learned on the background it is given."""
-    from trustshield.detectors.keystroke import KeystrokeVerifier, learn_feature_weights
-
-    def make(background: Background | None) -> Callable[[], object]:
-        if background is None:
-            return lambda: KeystrokeVerifier(**params)
-        weights = learn_feature_weights(background.typings, background.subjects,
-                                        n_enrol=background.n_enrol,
-                                        n_impostor=background.n_impostor, **params)
-        return lambda: KeystrokeVerifier(weights=weights, **params)
-    return make
-
-
-#: what nested selection may choose for TrustShield's verifier: log scale of positive
-#: features, departure clip (None: no cap), spread floor; 2 x 4 x 4 = 32 candidates
-SETTINGS_GRID: dict[str, tuple] = {"log": (True, False), "clip": (3.0, 5.0, 10.0, None),
-                                   "min_scale": (0.005, 0.01, 0.02, 0.05)}
-
-
-def grid_points(grid: Mapping[str, Sequence]) -> tuple[dict, ...]:
-    """Every combination of ``grid``'s values, in row-major order of its keys."""
-    names = list(grid)
-    return tuple(dict(zip(names, values)) for values in itertools.product(*grid.values()))
-
-
-@dataclass(frozen=True)
-class Selection:
-    """One nested choice: the background it was made in, the inner halves, the subjects the
-    inner runs touched (enrolled, met as impostors or learned from), every candidate's mean
-    inner EER, and the winner (lowest inner EER; the first in grid order on a tie)."""
-
-    background_subjects: tuple
-    inner_halves: tuple[tuple, tuple]
-    inner_subjects: frozenset
-    candidates: tuple[dict, ...]
-    inner_eers: tuple[float, ...]
-    chosen: dict
-    seconds: float
-
-    def to_dict(self) -> dict:
-        return {"background": [str(s) for s in self.background_subjects],
-                "inner_halves": [[str(s) for s in half] for half in self.inner_halves],
-                "chosen": dict(self.chosen),
-                "inner_eer": [{**c, "inner_eer": e}
-                              for c, e in zip(self.candidates, self.inner_eers)],
-                "seconds": self.seconds}
-
-
-def select_settings(background: Background, candidates: Sequence[Mapping]) -> Selection:
-    """Run the halves protocol inside ``background`` once per candidate setting of
-    TrustShield's verifier and pick the candidate with the lowest mean EER.
-
-    Only ``background`` is read: inner subjects alternate (in background order) between
-    two inner halves; each is verified with weights learned on the other inner half and
-    meets impostors of its own inner half, exactly as in the outer protocol.
-    """
-    start = time.perf_counter()
-    order = list(dict.fromkeys(background.subjects.tolist()))
-    if len(order) < 4:
-        raise DataError(TOO_SMALL_FOR_SELECTION.format(got=len(order)))
-    column = "subject"
-    while column in background.typings.columns:
-        column = "_" + column
-    frame = background.typings.copy()
-    frame.insert(0, column, background.subjects)
-    touched: set = set()
-    eers = []
-    for candidate in candidates:
-        run = run_protocol(frame, weighted_factory(**candidate), subject_column=column,
-                           split="halves", n_enrol=background.n_enrol,
-                           n_impostor=background.n_impostor)
-        for result in run.results:
-            touched |= {result.subject, *result.impostor_subjects, *result.background_subjects}
-        eers.append(run.mean)
-    best = int(np.argmin(eers))  # argmin returns the first of equal minima
-    return Selection(tuple(order), halves(order), frozenset(touched),
-                     tuple(dict(c) for c in candidates), tuple(eers), dict(candidates[best]),
-                     time.perf_counter() - start)
-
-
-@dataclass
-class SelectedFactory:
-    """TrustShield's verifier with settings chosen inside each background (nested selection,
-    :func:`select_settings`) and weights then learned on that whole background; without a
-    background, the verifier's defaults. Every choice made is kept in ``selections``."""
-
-    grid: Mapping[str, Sequence] = field(default_factory=lambda: dict(SETTINGS_GRID))
-    selections: list[Selection] = field(default_factory=list)
-
-    def __call__(self, background: Background | None) -> Callable[[], object]:
-        if background is None:
-            return weighted_factory()(None)
-        selection = select_settings(background, grid_points(self.grid))
-        self.selections.append(selection)
-        return weighted_factory(**selection.chosen)(background)
 
 
 def equal_error_rate(*, genuine: np.ndarray, impostor: np.ndarray) -> float:
@@ -276,54 +177,71 @@ class ProtocolRun:
 
 
 def run_protocol(frame: pd.DataFrame, factory: Factory, *, subject_column: str, name: str = "",
-                 split: str = "halves", n_enrol: int = 25, n_impostor: int = 5) -> ProtocolRun:
-    """Run the protocol on ``frame`` (one row per typing: ``subject_column`` + features)."""
+                 split: str = "halves", n_enrol: int = 25, n_impostor: int = 5,
+                 n_genuine: int | None = None) -> ProtocolRun:
+    """Run the protocol on ``frame`` (one row per typing: ``subject_column`` + features);
+    genuine tests are the ``n_genuine`` typings after the enrolment ones (None: all)."""
     # one thread for BLAS and OpenMP: the matrices are tiny (71 x 71), and on a busy
     # machine multi-threaded OpenBLAS spends 100x longer waiting than computing
     with threadpool_limits(limits=1):
-        return _run(frame, factory, subject_column, name, split, n_enrol, n_impostor)
+        return _run(frame, factory, subject_column, name, split, n_enrol, n_impostor, n_genuine)
 
 
-def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor) -> ProtocolRun:
+def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor,
+         n_genuine) -> ProtocolRun:
     start = time.perf_counter()
     subjects = frame[subject_column].astype(str).to_numpy()
-    features = frame.drop(columns=[subject_column])
+    features = plain_columns(frame.drop(columns=[subject_column]))
     rows = {s: np.flatnonzero(subjects == s) for s in dict.fromkeys(subjects)}
+    need = n_enrol + (1 if n_genuine is None else n_genuine)
     for subject, mine in rows.items():
-        if len(mine) <= n_enrol or len(mine) < n_impostor:
-            raise DataError(TOO_FEW_TYPINGS.format(subject=subject, got=len(mine),
-                                                   n_enrol=n_enrol, n_impostor=n_impostor))
+        if len(mine) < need or len(mine) < n_impostor:
+            raise DataError(TOO_FEW_TYPINGS.format(
+                subject=subject, got=len(mine), need=need, n_enrol=n_enrol, n_impostor=n_impostor,
+                genuine="at least 1" if n_genuine is None else n_genuine))
     sets = plan(list(rows), split=split)
     makers: dict[tuple, Callable[[], object]] = {}
     results = []
     for subject, (impostors, background) in sets.items():
         if background not in makers:
             makers[background] = factory(background_typings(features, subjects, rows, background,
-                                                     n_enrol, n_impostor))
+                                                     n_enrol, n_impostor, n_genuine))
         verifier = makers[background]().fit(features.iloc[rows[subject][:n_enrol]])
-        genuine = np.asarray(verifier.suspicion(features.iloc[rows[subject][n_enrol:]]), float)
+        tests = rows[subject][n_enrol:None if n_genuine is None else n_enrol + n_genuine]
+        genuine = np.asarray(verifier.suspicion(features.iloc[tests]), float)
         tested = np.concatenate([rows[o][:n_impostor] for o in impostors])
         impostor = np.asarray(verifier.suspicion(features.iloc[tested]), float)
         results.append(SubjectResult(subject, equal_error_rate(genuine=genuine, impostor=impostor),
                                      genuine, impostor, impostors, background))
     return ProtocolRun(name, tuple(results),
-                       protocol_text(len(rows), results[0], n_enrol, n_impostor, split),
+                       protocol_text(len(rows), results[0], n_enrol, n_impostor, split, n_genuine),
                        split_record(list(rows), split), time.perf_counter() - start)
 
 
-def background_typings(features, subjects, rows, chosen, n_enrol, n_impostor) -> Background | None:
+def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its column labels as plain Python strings (an object Index): verifiers
+    compare labels on every call, and pandas' string-array labels are slow to iterate."""
+    out = frame.copy(deep=False)
+    out.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    return out
+
+
+def background_typings(features, subjects, rows, chosen, n_enrol, n_impostor,
+                       n_genuine=None) -> Background | None:
     if not chosen:
         return None
     at = np.concatenate([rows[s] for s in chosen])
-    return Background(features.iloc[at].reset_index(drop=True), subjects[at], n_enrol, n_impostor)
+    return Background(features.iloc[at].reset_index(drop=True), subjects[at], n_enrol, n_impostor,
+                      n_genuine)
 
 
 def protocol_text(n_subjects: int, example: SubjectResult, n_enrol: int, n_impostor: int,
-                  split: str) -> str:
+                  split: str, n_genuine: int | None = None) -> str:
     """One sentence naming every number of the protocol as run."""
     who = ("every other subject" if split == "none" else "every other subject of the same half")
+    which = "remaining" if n_genuine is None else "next"
     return (f"Killourhy & Maxion (DSN 2009) adapted: each of {n_subjects} subjects is enrolled "
-            f"on its first {n_enrol} typings; genuine tests are its remaining "
+            f"on its first {n_enrol} typings; genuine tests are its {which} "
             f"{len(example.genuine)}; impostor tests are the first {n_impostor} typings of "
             f"{who} ({len(example.impostor_subjects)} subjects, {len(example.impostor)} "
             f"typings); EER per subject, mean and sd (n-1) over subjects.")

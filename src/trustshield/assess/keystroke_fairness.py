@@ -3,8 +3,9 @@ after a mitigation, on the Killourhy & Maxion split.
 
 Protocol (same subjects, halves and verifier as :mod:`trustshield.assess.keystroke`):
 
-- each subject's verifier is fitted on its first ``n_enrol`` typings, with weights (and
-  nested-selected settings) learned on the other half of the subjects;
+- each subject's verifier is fitted on its first ``n_enrol`` typings, with its prior
+  (nested-selected settings, population profile, weights) learned on the other half of the
+  subjects;
 - thresholds come from enrolment data only: out-of-fold scores of the subject's own
   enrolment typings, and the subject's verifier scoring the OTHER half's enrolment
   typings (the background, never an impostor in a test);
@@ -63,8 +64,8 @@ def fairness_study(frame: pd.DataFrame, factory, *, subject_column: str, window:
             "seconds": time.perf_counter() - start}
 
 
-PROTOCOL = ("Verifier per subject fitted on its first {n_enrol} typings, weights learned on the "
-            "other half of the subjects; thresholds from enrolment data only ({folds}-fold "
+PROTOCOL = ("Verifier per subject fitted on its first {n_enrol} typings, its prior learned on "
+            "the other half of the subjects; thresholds from enrolment data only ({folds}-fold "
             "out-of-fold scores of the subject's own enrolment typings, the other half's "
             "enrolment typings as background); attempts of {window} consecutive typings: the "
             "subject's remaining typings in order (genuine) and sliding over the first "

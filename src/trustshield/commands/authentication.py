@@ -3,6 +3,12 @@
 ``enrol`` fits the kind's verifier on the user's enrolment samples, sets the user's accept
 and deny thresholds on those samples only (out of fold, with an optional background of
 other users' enrolment samples), and stores both encrypted (``trustshield.store.templates``).
+A kind built from a population prior (keystroke) fits the verifier of the signed prior that
+``trustshield auth prior`` stored (``--prior`` names another file; ``--no-prior`` fits the
+verifier's fixed defaults instead, which the benchmark does not measure). Below the number
+of samples separate accept and deny thresholds need, the deny threshold is raised to the
+highest score a sample within the enrolment range can get, and enrol says so; a verifier
+that cannot bound that score is refused with how many more samples are needed.
 ``verify`` decides accept / step_up / deny for one attempt; whatever fails on the way
 (no key, no template, an altered template, an unreadable file, a malformed sample) gives
 step_up with the reason and exit status 0, since step-up is a valid outcome. ``forget``
@@ -16,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.cli import STORE_HELP, print_json, resolve_data
+from trustshield.commands import auth_prior
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
 from trustshield.records import ACCEPT
@@ -46,6 +53,13 @@ def register(sub) -> None:
                    help="keep the latest accepted samples (encrypted, as many as enrolled) so "
                         "that each accepted verify refits the profile as the user's behaviour "
                         "settles (the fairness mitigation; thresholds stay those of enrolment)")
+    e.add_argument("--prior", help="signed population prior to fit the verifier from (default: "
+                                    "TEMPLATES/KIND.prior.json, made by `trustshield auth prior`)")
+    e.add_argument("--no-prior", action="store_true",
+                   help="fit the verifier's fixed defaults without a population prior (not the "
+                        "verifier the benchmark measures)")
+    e.add_argument("--keys", help="keyring that verifies the prior's signature (default "
+                                  "$TRUSTSHIELD_KEYS or ./trustshield-keys)")
     e.add_argument("--templates", help=TEMPLATES_HELP)
     e.add_argument("--store", help=STORE_HELP)
     e.set_defaults(run=cmd_enrol)
@@ -63,6 +77,7 @@ def register(sub) -> None:
     f.add_argument("--templates", help=TEMPLATES_HELP)
     f.add_argument("--store", help=STORE_HELP)
     f.set_defaults(run=cmd_forget)
+    auth_prior.register(sub, TEMPLATES_HELP)
 
 
 def cmd_enrol(args) -> None:
@@ -76,7 +91,12 @@ def cmd_enrol(args) -> None:
     check_user(args.user)
     template_key()  # refuse before any work when the key is missing or malformed
     make, read = verifier_class(args.kind), samples_reader(args.kind)
+    prior = auth_prior.enrolment_prior(args)
+    if prior is not None:
+        make = prior["make"]
     samples = _read(read, args.data)
+    if prior is not None:
+        samples = auth_prior.prior_columns(samples, prior["features"], args.data)
     bad = malformed_rows(samples)
     if bad:
         raise DataError(f"{args.data}: {len(bad)} sample row(s) {bad[:10]} have missing or "
@@ -88,16 +108,18 @@ def cmd_enrol(args) -> None:
     background = _background(read, args.background, list(samples.columns))
     calibration = calibration_scores(make, samples, background=background, folds=args.folds)
     policy = AuthPolicy(accept_position=args.accept_position).fit(
-        genuine=calibration.genuine, impostor=calibration.impostor)
+        genuine=calibration.genuine, impostor=calibration.impostor, ceiling=calibration.ceiling)
+    provenance = None if prior is None else prior["provenance"]
     state = {"verifier": calibration.verifier.to_dict(), "policy": policy.to_dict(),
-             "features": list(samples.columns), "samples": len(samples)}
+             "features": list(samples.columns), "samples": len(samples), "prior": provenance}
     if args.adaptive:
         state["window"] = samples.to_numpy(dtype=float).tolist()
     details = {"samples": len(samples), "features": samples.shape[1], "folds": args.folds,
                "accept_position": args.accept_position,
                "background_samples": 0 if background is None else len(background),
                "accept_threshold": policy.accept_threshold_,
-               "deny_threshold": policy.deny_threshold_, "adaptive": bool(args.adaptive)}
+               "deny_threshold": policy.deny_threshold_, "adaptive": bool(args.adaptive),
+               "prior": provenance, "short_enrolment": policy.short_enrolment_}
     with AlertStore(args.store) as store:
         templates = TemplateStore(args.templates, audit=store)
         templates.enrol(args.user, args.kind, state, details=details)
@@ -105,6 +127,30 @@ def cmd_enrol(args) -> None:
                  f"{samples.shape[1]} features; per sample: accept ≤ "
                  f"{policy.accept_threshold_:.5g}, deny > {policy.deny_threshold_:.5g}; "
                  f"template encrypted in {templates.path}", markup=False, soft_wrap=True)
+    for note in _notes(prior, policy, len(samples), args):
+        output.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
+def _notes(prior, policy, n: int, args) -> list[str]:
+    """What the operator should know about this enrolment (never sample values)."""
+    notes = []
+    if prior is None and args.no_prior:
+        notes.append("fitted without a population prior: the verifier's fixed defaults, not "
+                     "the verifier the keystroke benchmark measures")
+    elif prior is not None and prior["provenance"]["protocol"]["n_enrol"] != n:
+        notes.append(f"the prior was learned for enrolment on "
+                     f"{prior['provenance']['protocol']['n_enrol']} typings; this user gave {n}")
+    short = policy.short_enrolment_
+    if short:
+        more = "" if short["needed"] is None else (
+            f"; with {short['needed'] - n} more sample(s) the thresholds would be quantiles "
+            "of the user's own scores")
+        notes.append(f"{n} samples are fewer than the {short['needed']} needed for separate "
+                     "accept and deny thresholds: the deny threshold is raised to the highest "
+                     f"score any sample within the enrolment range can get "
+                     f"({short['ceiling']:.5g}), so such a sample is stepped up, never "
+                     f"denied{more}")
+    return notes
 
 
 def cmd_verify(args) -> None:
@@ -155,12 +201,14 @@ def cmd_verify(args) -> None:
 def _adapt(templates, user: str, seen: dict) -> None:
     """An accepted attempt joins the user's moving window of samples; the verifier is refitted
     on it with its own parameters and the template re-encrypted (audited as template.enrol)."""
+    from trustshield.decide.adaptation import refit
     from trustshield.detectors.verifiers import verifier_class
 
     state, features = seen["state"], seen["features"]
     window = pd.DataFrame(state["window"], columns=features)
     window = pd.concat([window, seen["samples"]], ignore_index=True).tail(state["samples"])
-    verifier = verifier_class(seen["kind"]).from_dict(state["verifier"]).fit(window)
+    stored = verifier_class(seen["kind"]).from_dict(state["verifier"])
+    verifier = refit(stored, lambda: stored, window)  # its own parameters, refitted
     templates.enrol(user, seen["kind"], {**state, "verifier": verifier.to_dict(),
                                          "window": window.to_numpy(dtype=float).tolist()},
                     details={"adapted": True, "samples_added": len(seen["samples"])})

@@ -6,7 +6,9 @@ away again and again. :class:`AdaptiveTemplate` keeps the latest ``size`` sample
 attempts the policy ACCEPTED (a moving window, starting with the enrolment samples) and
 refits the verifier after each. Only accepted attempts enter, so a rejected or stepped-up
 attempt, which may be an impostor's, never reshapes the profile; thresholds stay those
-set at enrolment.
+set at enrolment. A verifier that corrects its enrolment profile for the drift people show
+after enrolling (the keystroke verifier's ``drift``) is refitted through its ``settled()``
+copy, which drops that correction: the window has followed the user already.
 """
 
 from __future__ import annotations
@@ -42,5 +44,12 @@ class AdaptiveTemplate:
             return
         window = pd.concat([self.samples, samples.reset_index(drop=True)], ignore_index=True)
         self.samples = window.tail(self.size).reset_index(drop=True)
-        self.verifier = self.make_verifier().fit(self.samples)
+        self.verifier = refit(self.verifier, self.make_verifier, self.samples)
         self.updates += 1
+
+
+def refit(verifier, make_verifier: Callable[[], object], window: pd.DataFrame):
+    """``verifier``'s settings fitted on a window of later samples (its ``settled()`` copy
+    when it has one, else a fresh ``make_verifier()``)."""
+    settled = getattr(verifier, "settled", None)
+    return (settled() if callable(settled) else make_verifier()).fit(window)

@@ -22,6 +22,18 @@ Thresholds come from enrolment data only (:meth:`AuthPolicy.fit` takes nothing e
 genuine scores are the user's own enrolment samples scored out of fold, impostor scores a
 background of *other* users' enrolment samples; :mod:`trustshield.decide.enrolment`
 computes both and calibrates a population of users.
+
+Short enrolment. With n genuine scores, the accept and deny quantiles are distinct order
+statistics only from :func:`samples_for_separate_thresholds` samples on (21 for the 95th
+and 99th percentiles); below that both are the largest score, there is no step-up band,
+and a genuine attempt a little past the few enrolment samples is denied. Below that
+number, ``fit`` needs the ``ceiling``: the highest score any sample lying within the
+enrolment samples' range (feature by feature) can get, which a separable verifier computes
+exactly (``range_ceiling``); the deny threshold is raised to it, so no such sample is ever
+denied (it is stepped up instead), and to at least the accept threshold plus the distance
+from the user's median score to it, so a step-up band stays open even when the few
+out-of-fold scores already reach the ceiling. Without a ceiling, ``fit`` refuses and names
+how many more samples are needed.
 """
 
 from __future__ import annotations
@@ -37,6 +49,12 @@ from trustshield.records import ACCEPT, DENY, STEP_UP, AuthDecision
 PARAMETERS = ("accept_quantile", "deny_quantile", "impostor_quantile", "accept_position",
               "min_agreeing", "min_samples")
 EMPTY_SCORES = "{name} must be a non-empty 1-D array of finite enrolment scores, got {got}"
+TOO_FEW_FOR_BAND = ("{n} enrolment sample(s) are fewer than the {need} needed for separate "
+                    "accept and deny thresholds (the {accept:g} and {deny:g} quantiles), and "
+                    "this verifier cannot bound its score over the enrolment range to keep a "
+                    "step-up band: enrol {more} more sample(s)")
+#: the ceiling is raised by this share (and at least this much) against rounding
+CEILING_MARGIN = 1e-9
 LOAD_FAILED = "the enrolled profile could not be loaded ({error}); a second factor is needed"
 READ_FAILED = "the samples could not be read ({error}); a second factor is needed"
 SCORE_FAILED = ("the verifier could not score the samples ({error}); a second factor is "
@@ -68,11 +86,21 @@ class AuthPolicy:
         self.min_agreeing = min_agreeing
         self.min_samples = min_samples
 
-    def fit(self, *, genuine: np.ndarray, impostor: np.ndarray | None = None) -> AuthPolicy:
-        """Set thresholds from enrolment scores only: ``genuine`` out-of-fold scores of the
-        user's own samples, ``impostor`` scores of other users' enrolment samples."""
+    def fit(self, *, genuine: np.ndarray, impostor: np.ndarray | None = None,
+            ceiling: float | None = None) -> AuthPolicy:
+        """Set thresholds from enrolment data only: ``genuine`` out-of-fold scores of the
+        user's own samples, ``impostor`` scores of other users' enrolment samples,
+        ``ceiling`` the highest score a sample within the enrolment range can get (used,
+        and needed, below :func:`samples_for_separate_thresholds` genuine scores)."""
         self._check_parameters()
         genuine = finite_scores("genuine", np.asarray(genuine, dtype=float))
+        need = samples_for_separate_thresholds(self.accept_quantile, self.deny_quantile)
+        short = need is None or len(genuine) < need
+        if short and (ceiling is None or not np.isfinite(ceiling)):
+            shown = "more than any number of" if need is None else need
+            raise DataError(TOO_FEW_FOR_BAND.format(
+                n=len(genuine), need=shown, accept=self.accept_quantile,
+                deny=self.deny_quantile, more="more" if need is None else need - len(genuine)))
         accept = _quantile(genuine, self.accept_quantile)
         deny = _quantile(genuine, self.deny_quantile)
         if impostor is not None:
@@ -85,8 +113,15 @@ class AuthPolicy:
             centre, far = float(np.median(genuine)), float(np.median(impostor))
             if far > centre:
                 accept = centre + self.accept_position * (far - centre)
+        if short:  # the band: past the enrolment range's ceiling, and at least as wide as
+            # the distance from the user's median score to their accept threshold
+            deny = max(deny, ceiling + CEILING_MARGIN * max(1.0, abs(ceiling)),
+                       2.0 * accept - float(np.median(genuine)))
         self.accept_threshold_ = float(accept)
         self.deny_threshold_ = float(max(deny, accept))
+        self.short_enrolment_ = None if not short else {"samples": len(genuine),
+                                                        "needed": need,
+                                                        "ceiling": float(ceiling)}
         return self
 
     def decide(self, scores: Sequence[float | None] | np.ndarray) -> AuthDecision:
@@ -159,6 +194,21 @@ class AuthPolicy:
                             f"{accept} and {deny}")
         policy.accept_threshold_, policy.deny_threshold_ = accept, deny
         return policy
+
+
+def samples_for_separate_thresholds(accept_quantile: float, deny_quantile: float) -> int | None:
+    """Fewest genuine scores from which on the accept and deny quantiles (numpy's "higher"
+    method: the ceil(q (n - 1))-th smallest) are always different scores; None when they
+    never are (equal quantiles)."""
+    if deny_quantile <= accept_quantile:
+        return None
+    last = int(np.ceil(1.0 / (deny_quantile - accept_quantile))) + 2  # separated from here on
+    need = last
+    for n in range(last, 1, -1):
+        if np.ceil(accept_quantile * (n - 1)) >= np.ceil(deny_quantile * (n - 1)):
+            break
+        need = n
+    return need
 
 
 def score_samples(verifier, samples: pd.DataFrame | Sequence) -> list[float | None]:

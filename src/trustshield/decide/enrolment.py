@@ -8,7 +8,8 @@ OTHER users' enrolment samples. :func:`calibrate` turns everyone's scores into o
 - ``global``: one pair of thresholds for everyone, from all genuine (and impostor) scores
   pooled; the accept threshold is their ``accept_quantile``.
 - ``per_user``: each user's thresholds from their own genuine scores (their
-  ``accept_quantile``) and the background scored by their own verifier.
+  ``accept_quantile``) and the background scored by their own verifier (with fewer scores
+  than separate thresholds need, see :func:`scores_ceiling`).
 - ``normalised``: each user's scores are placed on a common scale, 0 at their genuine
   median and 1 at their background-impostor median; one position on that scale, the
   ``accept_quantile`` of everyone's placed genuine scores, sets every user's accept
@@ -42,22 +43,33 @@ NEEDS_BACKGROUND = ("the normalised calibration needs background impostor scores
 class Calibration:
     """A verifier fitted on all of a user's enrolment samples, with the scores that set
     its thresholds: ``genuine`` (n,), each enrolment sample scored by a verifier that
-    was not fitted on it; ``impostor`` (m,), background samples of other users, or None."""
+    was not fitted on it; ``impostor`` (m,), background samples of other users, or None;
+    ``ceiling``, the highest score the verifier gives any sample within the enrolment
+    samples' range (feature by feature), None when the verifier cannot bound it exactly."""
 
     verifier: object
     genuine: np.ndarray
     impostor: np.ndarray | None
+    ceiling: float | None = None
+
+
+TOO_FEW_SAMPLES = ("enrolment needs at least {need} samples (each is scored by a verifier "
+                   "fitted on the others, which needs {fit}), got {n}: enrol {more} more")
 
 
 def calibration_scores(make_verifier: Callable[[], object], X_enrol: pd.DataFrame, *,
                        background: pd.DataFrame | None = None, folds: int = 10) -> Calibration:
     """Score each enrolment sample out of fold (contiguous folds, leave-one-out when
-    ``folds >= len(X_enrol)``), then fit the user's verifier on every enrolment sample and
-    score the ``background`` (other users' enrolment samples) with it."""
+    ``folds >= len(X_enrol)``), then fit the user's verifier on every enrolment sample,
+    score the ``background`` (other users' enrolment samples) with it, and ask it for its
+    ceiling over the enrolment range (its ``range_ceiling``, when it has one)."""
     n = len(X_enrol)
-    if n < 2 or folds < 2:
-        raise DataError(f"out-of-fold enrolment scores need at least 2 samples and 2 folds, "
-                        f"got {n} samples and {folds} folds")
+    if folds < 2:
+        raise DataError(f"out-of-fold enrolment scores need at least 2 folds, got {folds}")
+    fit_needs = max(1, int(getattr(make_verifier(), "min_enrolment", 1)))
+    need = fit_needs + 1  # leave-one-out: every fit still has what the verifier needs
+    if n < need:
+        raise DataError(TOO_FEW_SAMPLES.format(need=need, fit=fit_needs, n=n, more=need - n))
     genuine = np.empty(n)
     rows = np.arange(n)
     for held in np.array_split(rows, min(folds, n)):
@@ -68,7 +80,9 @@ def calibration_scores(make_verifier: Callable[[], object], X_enrol: pd.DataFram
     if background is not None and len(background):
         scored = np.asarray(verifier.suspicion(background), dtype=float)
         impostor = finite_scores("impostor", scored)
-    return Calibration(verifier, finite_scores("genuine", genuine), impostor)
+    ceiling = getattr(verifier, "range_ceiling", lambda X: None)(X_enrol)
+    return Calibration(verifier, finite_scores("genuine", genuine), impostor,
+                       None if ceiling is None else float(ceiling))
 
 
 def calibrate(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray] | None = None,
@@ -88,8 +102,16 @@ def calibrate(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarr
     if calibration == "normalised":
         parameters = {**parameters, "accept_position": accept_position(
             genuine, impostor, quantile=parameters.get("accept_quantile", 0.95))}
-    return {user: AuthPolicy(**parameters).fit(genuine=scores, impostor=impostor.get(user))
+    return {user: AuthPolicy(**parameters).fit(genuine=scores, impostor=impostor.get(user),
+                                               ceiling=scores_ceiling(scores))
             for user, scores in genuine.items()}
+
+
+def scores_ceiling(scores) -> float:
+    """The ceiling a calibration from scores alone can give (no samples to bound): the user's
+    highest enrolment score. It keeps a step-up band for a user with fewer scores than
+    separate thresholds need; accept / not-accept rates do not depend on it."""
+    return float(np.max(np.asarray(scores, dtype=float)))
 
 
 def accept_position(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray], *,

@@ -5,8 +5,10 @@ less like the user), ``explain(X) -> Attributions`` where it is additive, ``to_d
 (plain JSON) and the class method ``from_dict(state)``. Each kind names its class as
 ``"module:Class"`` and, optionally, a reader ``"module:function"`` that turns a samples
 file into a DataFrame with one row per sample (default:
-:func:`trustshield.ingest.samples.read_feature_table`). Built-in kinds are registered here
-through :func:`register_verifier`, the same hook a plugin or a test uses.
+:func:`trustshield.ingest.samples.read_feature_table`) and, for a kind whose verifier is
+built from a population prior, the prior class ``"module:Class"`` (``from_dict(state)``,
+``verifier()``): enrolment then fits ``prior.verifier()``. Built-in kinds are registered
+here through :func:`register_verifier`, the same hook a plugin or a test uses.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ class VerifierKind:
     name: str
     verifier: str | type
     reader: str | Callable = DEFAULT_READER
+    prior: str | type | None = None
 
 
 VERIFIERS: dict[str, VerifierKind] = {}
 
 
 def register_verifier(kind: str, verifier: str | type, *,
-                      reader: str | Callable = DEFAULT_READER) -> None:
+                      reader: str | Callable = DEFAULT_READER,
+                      prior: str | type | None = None) -> None:
     """Add or replace a kind: ``verifier`` is a class or ``"module:Class"``."""
-    VERIFIERS[kind] = VerifierKind(kind, verifier, reader)
+    VERIFIERS[kind] = VerifierKind(kind, verifier, reader, prior)
 
 
 def verifier_class(kind: str) -> type:
@@ -49,6 +53,12 @@ def verifier_class(kind: str) -> type:
 def samples_reader(kind: str) -> Callable:
     """The function reading a samples file for ``kind``: ``reader(path) -> DataFrame``."""
     return _resolve(_kind(kind).reader, kind, "samples reader")
+
+
+def prior_class(kind: str) -> type | None:
+    """The prior class of ``kind``, None when its verifier needs no population prior."""
+    target = _kind(kind).prior
+    return None if target is None else _resolve(target, kind, "prior class")
 
 
 def _kind(kind: str) -> VerifierKind:
@@ -68,5 +78,9 @@ def _resolve(target: str | type | Callable, kind: str, what: str):
                                                      error=exc)) from None
 
 
-register_verifier("keystroke", "trustshield.detectors.keystroke:KeystrokeVerifier")
+register_verifier("keystroke", "trustshield.detectors.keystroke:KeystrokeVerifier",
+                  prior="trustshield.detectors.keystroke:KeystrokePrior")
+register_verifier("keystroke-series", "trustshield.detectors.keystroke:KeystrokeVerifier",
+                  reader="trustshield.ingest.keystroke_series:read_series_samples",
+                  prior="trustshield.detectors.keystroke:KeystrokePrior")
 register_verifier("mouse", "trustshield.detectors.mouse:MouseVerifier")

@@ -4,8 +4,10 @@ Every verifier follows the one-user contract: ``fit(X_enrol) -> self``, ``suspic
 (shape (n,), higher = less like the user), ``explain(X)`` (exact, where additive),
 ``to_dict()`` / ``from_dict(state)`` as plain JSON.
 
-:class:`KeystrokeVerifier` is TrustShield's (see ``weighted``); :data:`BASELINES` holds the
-eight classic detectors of Killourhy & Maxion (DSN 2009) by their name in that paper.
+:class:`KeystrokeVerifier` is TrustShield's (see ``weighted``), built from a
+:class:`KeystrokePrior` learned on a background population (see ``prior`` and
+``population``); :data:`BASELINES` holds the eight classic detectors of Killourhy & Maxion
+(DSN 2009) by their name in that paper.
 """
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile
@@ -15,14 +17,16 @@ from trustshield.detectors.keystroke.distance import (EuclideanVerifier, Manhatt
                                                       OutlierCountVerifier,
                                                       ScaledManhattanVerifier)
 from trustshield.detectors.keystroke.learned import KMeansVerifier, OneClassSVMVerifier
+from trustshield.detectors.keystroke.population import PopulationProfile, learn_population
+from trustshield.detectors.keystroke.prior import KeystrokePrior, learn_prior
 from trustshield.detectors.keystroke.weighted import KeystrokeVerifier, learn_feature_weights
 from trustshield.errors import ModelIntegrityError
 
-__all__ = ["BASELINES", "EuclideanVerifier", "KMeansVerifier", "KeystrokeProfile",
-           "KeystrokeVerifier", "MahalanobisVerifier", "ManhattanVerifier",
+__all__ = ["BASELINES", "EuclideanVerifier", "KMeansVerifier", "KeystrokePrior",
+           "KeystrokeProfile", "KeystrokeVerifier", "MahalanobisVerifier", "ManhattanVerifier",
            "NearestNeighbourMahalanobisVerifier", "OneClassSVMVerifier",
-           "OutlierCountVerifier", "ScaledManhattanVerifier", "learn_feature_weights",
-           "verifier_from_dict"]
+           "OutlierCountVerifier", "PopulationProfile", "ScaledManhattanVerifier",
+           "learn_feature_weights", "learn_population", "learn_prior", "verifier_from_dict"]
 
 #: the classic detectors, by the name Killourhy & Maxion give them
 BASELINES: dict[str, type[KeystrokeProfile]] = {

@@ -10,6 +10,12 @@ A subclass learns its profile in ``_learn(matrix)`` and scores in one of two way
   says "this feature departs from the profile more than it usually does for this user";
 - not additive: ``_score(matrix)``; ``explain`` raises :class:`NotExplainable`.
 
+A ``separable`` verifier's terms each depend on one feature's value alone (not Mahalanobis,
+whose terms share cross products, nor k-means, whose nearest centroid depends on every
+feature): :meth:`range_ceiling` then gives exactly the highest suspicion any typing inside
+a per-feature range (the enrolment typings' minimum to maximum) can get, which the
+enrolment guard uses so that no such typing is ever denied.
+
 State is plain JSON (``to_dict`` / ``from_dict``): parameters, feature names and the
 learned arrays named in ``_learned``; templates are encrypted at rest by the store.
 Error messages name columns and counts but never quote typing values (biometric data).
@@ -41,6 +47,7 @@ class KeystrokeProfile:
 
     kind: ClassVar[str] = ""
     additive: ClassVar[bool] = True
+    separable: ClassVar[bool] = False
     min_enrolment: ClassVar[int] = 2
     _learned: ClassVar[tuple[str, ...]] = ()
 
@@ -73,6 +80,16 @@ class KeystrokeProfile:
         base = np.full(len(matrix), float(self.typical_.sum()))
         return Attributions(self.feature_names_, terms - self.typical_, base,
                             self._reference(matrix))
+
+    def range_ceiling(self, X: pd.DataFrame) -> float | None:
+        """The highest suspicion of any typing whose every feature lies between the
+        minimum and the maximum of that feature over ``X`` (n, d), e.g. the enrolment
+        typings; None when the verifier is not separable (no exact answer)."""
+        if not self.separable:
+            return None
+        matrix = self._checked(X, "range_ceiling")
+        candidates = self._range_points(matrix.min(axis=0), matrix.max(axis=0))
+        return float(self._terms(candidates).max(axis=0).sum())
 
     def get_params(self) -> dict:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
@@ -114,6 +131,12 @@ class KeystrokeProfile:
     def _restore(self) -> None:
         """Rebuild derived (not stored) state after ``from_dict``."""
 
+    def _range_points(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Candidate values (k, d), each column within [low_j, high_j], among which every
+        term peaks over that interval. The ends suffice for a term that grows with the
+        distance from one centre (the classic separable verifiers)."""
+        return np.vstack([low, high])
+
     # ------------------------------------------------------------------ helpers
     def _checked(self, X: pd.DataFrame, method: str) -> np.ndarray:
         """The fitted columns of ``X`` (extra columns are ignored) as a float matrix."""
@@ -121,18 +144,32 @@ class KeystrokeProfile:
         name = type(self).__name__
         if not isinstance(X, pd.DataFrame):
             raise DataError(NOT_A_FRAME.format(name=name, method=method, got=type(X).__name__))
+        if X.columns.equals(self._feature_index()):  # the common case: no reindexing
+            return typings_matrix(X, name, method)
         if any(n not in X.columns for n in self.feature_names_):
             raise DataError(WRONG_COLUMNS.format(name=name, expected=list(self.feature_names_),
                                                  got=[str(c) for c in X.columns]))
         return typings_matrix(X[list(self.feature_names_)], name, method)
 
 
+    def _feature_index(self) -> pd.Index:
+        """The fitted feature names as an Index (kept, not stored: compared on every call)."""
+        if getattr(self, "_index_of", None) is not self.feature_names_:
+            self._index, self._index_of = pd.Index(self.feature_names_, dtype=object), \
+                self.feature_names_
+        return self._index
+
+
 def typings_matrix(X, name: str, method: str) -> np.ndarray:
     """``X`` as a float matrix, or a DataError naming the columns that are not numbers."""
     if not isinstance(X, pd.DataFrame):
         raise DataError(NOT_A_FRAME.format(name=name, method=method, got=type(X).__name__))
-    if all(kind in "biuf" for kind in (dtype.kind for dtype in X.dtypes)):
-        matrix = X.to_numpy(dtype=np.float64)
+    raw = X.to_numpy()  # one numeric dtype when the columns share one (the common case)
+    numeric = raw.dtype.kind in "biuf" or all(
+        dtype.kind in "biuf" for dtype in X.dtypes.to_numpy())  # e.g. bool beside int
+    if numeric:
+        matrix = raw.astype(np.float64) if raw.dtype.kind in "biuf" else \
+            X.to_numpy(dtype=np.float64)
         if np.isfinite(matrix).all():
             return matrix
     raise DataError(NOT_NUMERIC.format(name=name, method=method, columns=_bad_columns(X)))

@@ -24,6 +24,7 @@ Z_LIMIT = 1.96
 
 
 class _MeanProfile(KeystrokeProfile):
+    separable = True  # every term grows with |x_j - mean_j|: it peaks at a range's ends
     _learned = ("mean_",)
 
     def __init__(self):
