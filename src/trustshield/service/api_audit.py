@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from trustshield.service.access import Caller, requires
@@ -110,10 +110,17 @@ def list_abuse(request: Request, caller: Caller = Depends(requires("abuse.list")
     return {"throttled": sorted(context.throttled), "events": events}
 
 
-@router.get("/health", response_model=Health)
-def health(request: Request) -> dict:
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+def health(request: Request, response: Response) -> dict:
+    """``ok``; or ``degraded`` with HTTP 503 while a scoring worker is starting or being
+    replaced (scoring may answer 503 meanwhile)."""
     context = request.app.state.context
-    return {"status": "ok", "active_model": context.model.model_id if context.model else None,
+    scorer = context.scorer
+    degraded = scorer is not None and not scorer.healthy
+    if degraded:
+        response.status_code = 503
+    return {"status": "degraded" if degraded else "ok",
+            "active_model": context.model.model_id if context.model else None,
             "uptime_s": round(time.time() - context.started, 3)}
 
 
