@@ -46,6 +46,56 @@ class AttackResult:
     figures: dict = field(default_factory=dict)
 
 
+def session_processes(session: int) -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every live process in session ``session``, from
+    /proc (Linux); zombies are left out. A process started with ``start_new_session=True``
+    leads the session numbered by its pid, and everything it starts stays in it (scoring
+    workers, the multiprocessing resource tracker) unless it calls setsid itself."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue   # it ended meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        state, ppid, _pgrp, sid = stat[stat.rindex(")") + 2:].split()[:4]
+        if int(sid) == session and state != "Z":
+            found.append((int(entry.name), int(ppid), name))
+    return sorted(found)
+
+
+def spawned_children(parent: int) -> list[int]:
+    """The children of process ``parent`` that multiprocessing's spawn started (scoring
+    workers; not the resource tracker), from /proc (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and _parent_of(entry) == parent \
+                    and b"spawn_main" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue   # it ended meanwhile
+    return sorted(found)
+
+
+def _parent_of(entry: Path) -> int:
+    return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def wait_for_no_session(session: int, timeout: float) -> tuple[float, list]:
+    """(seconds until session ``session`` had no live process, or ``timeout``; the processes
+    left then)."""
+    started = time.monotonic()
+    while True:
+        left = session_processes(session)
+        waited = time.monotonic() - started
+        if not left or waited >= timeout:
+            return waited, left
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

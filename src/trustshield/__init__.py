@@ -3,6 +3,11 @@
 The public surface is listed in ``__all__``; everything else is internal and may change.
 """
 
+from trustshield.pipeline import lifeline as _lifeline
+
+_lifeline.tie_from_environment()  # a scoring worker: end with its parent, even mid-import
+del _lifeline
+
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import (Attributions, Detector, GradientBoostedDetector,
                                    HybridDetector, NormalPrototypeDetector)

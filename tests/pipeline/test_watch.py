@@ -236,6 +236,31 @@ def test_scoring_processes_give_what_one_process_gives(model, model_dir, tmp_pat
     covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
 
 
+def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_dir, tmp_path):
+    log = tmp_path / "conn.log"
+    write_log(log, conn_lines(1500, seed=9))
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from attacks.rig import spawned_children
+
+    killed = []
+
+    def kill_the_worker(figures):
+        if not killed:   # after the first commit, with batches in flight
+            killed.extend(spawned_children(os.getpid()))
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    with AlertStore(tmp_path / "in.duckdb") as store:
+        watch(log, store, model=model, once=True, batch_records=100)
+    with AlertStore(tmp_path / "pool.duckdb") as store:
+        run = watch(log, store, model_dir=model_dir, once=True, batch_records=100, workers=1,
+                    progress=kill_the_worker)
+    assert len(killed) == 1 and run["status"] == "complete"
+    pd.testing.assert_frame_equal(alerts_of(tmp_path / "pool.duckdb"),
+                                  alerts_of(tmp_path / "in.duckdb"))
+    covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
+
+
 def file_data(k: int, per_file: int) -> bytes:
     return (HEADER.format(open=f"2026-11-27-12-{k:02d}-00")
             + "".join(conn_lines(per_file, seed=100 + k, start=1.79e9 + 1000 * k))).encode()
@@ -380,3 +405,37 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(model_dir, tmp_path):
         if len(ledger):  # what was committed before the signal is whole and checkpointed
             checkpoint = store.watch.checkpoint(ledger.stream.iloc[0])
             assert checkpoint["line"] == ledger.last_line.max() + 1
+
+
+def test_sigkill_of_watch_leaves_no_scoring_process_behind(model_dir, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from attacks.rig import session_processes, wait_for_no_session
+
+    folder, target = tmp_path / "logs", tmp_path / "store.duckdb"
+    folder.mkdir()
+    first = file_data(0, 1000)
+    begun = first.index(b"\n", len(HEADER) + 2000) + 1
+    (folder / "conn.log").write_bytes(first[:begun])
+    thread = threading.Thread(target=writer, args=(folder, 1, 1000, 5, begun), daemon=True)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "trustshield"), "watch", str(folder / "conn.log"),
+         "--model", str(model_dir), "--store", str(target), "--batch-records", "100",
+         "--batch-seconds", "0.2", "--workers", "1", "--until-idle", "120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(session_processes(process.pid)) < 3 and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()
+            time.sleep(0.1)   # until watch, its scoring worker and the resource tracker run
+        thread.start()
+        writes(Path(str(target) + ".wal"), 2)   # scoring and committing
+        running = session_processes(process.pid)
+        assert process.poll() is None, process.stderr.read().decode()
+        assert len(running) >= 3, running
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        waited, left = wait_for_no_session(process.pid, timeout=5.0)
+    finally:
+        for pid, _, _ in session_processes(process.pid):   # whatever a failure left behind
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], f"still running {waited:.1f} s after watch was killed: {left}"

@@ -16,6 +16,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -113,8 +114,6 @@ def default_workers() -> int:
 
 
 def cmd_serve(args) -> None:
-    import uvicorn
-
     from trustshield.service.app import create_app
     from trustshield.service.context import ServiceContext
     from trustshield.service.settings import ServiceSettings
@@ -129,18 +128,17 @@ def cmd_serve(args) -> None:
         port=args.port, pseudonymise=args.pseudonymise, retention_days=args.retention_days,
         scoring_workers=max(0, args.workers), **_limits(args))
     context = ServiceContext(settings)
-    if args.model:
-        from trustshield.service.registry import install_and_activate
-
-        model_id = install_and_activate(context, Path(args.model), actor=operator_name())
-        console.print(f"active model {model_id} (signature and sha256 verified)")
-    context.keep_retention()
-    console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
-                  f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
     try:
-        uvicorn.run(create_app(settings, context=context), host=args.host, port=args.port,
-                    log_level="warning", proxy_headers=bool(args.trusted_proxy),
-                    forwarded_allow_ips=args.trusted_proxy or None)
+        if args.model:
+            from trustshield.service.registry import install_and_activate
+
+            model_id = install_and_activate(context, Path(args.model), actor=operator_name())
+            console.print(f"active model {model_id} (signature and sha256 verified)")
+        context.keep_retention()
+        console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
+                      f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
+        serve_until_stopped(create_app(settings, context=context), args.host, args.port,
+                            trusted_proxies=args.trusted_proxy)
     finally:
         context.close()  # scoring workers and the store
 
@@ -158,6 +156,27 @@ def _limits(args) -> dict:
     return {"rate_per_s": args.rate_limit, "max_batch": args.max_batch,
             "max_records_body_bytes": int(args.max_body_mb * mib),
             "max_bundle_body_bytes": int(args.max_bundle_mb * mib)}
+
+
+def serve_until_stopped(app, host: str, port: int, *, trusted_proxies=()) -> None:
+    """Run uvicorn until SIGTERM or SIGINT, which stop it cleanly: uvicorn shuts down
+    gracefully and then raises the signal again, which here reaches a handler that only
+    notes it, so the caller still closes the scoring workers and the store and the command
+    exits with status 0 (left to the default handlers, the re-raised signal would kill the
+    process first and orphan the workers). ``X-Forwarded-For`` is honoured only from
+    ``trusted_proxies``: uvicorn would trust it from loopback by default."""
+    import uvicorn
+
+    noted = []
+    previous = {s: signal.signal(s, lambda sig, frame: noted.append(sig))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    proxy_headers=bool(trusted_proxies),
+                    forwarded_allow_ips=list(trusted_proxies) or None)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def cmd_create_token(args) -> None:

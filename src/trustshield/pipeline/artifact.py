@@ -9,7 +9,9 @@ provenance: ``training_data`` ({name, sha256} of
 the training file, when training recorded it), ``metrics`` (the training-time selection
 figures) and ``creator`` (the operator who saved it). Loading checks the manifest first and
 never unpickles anything; manifests written before the provenance keys existed still load.
-Signing the manifest is :mod:`trustshield.store.signing`'s business.
+Signing the manifest is :mod:`trustshield.store.signing`'s business. A folder is read once
+into :class:`ModelFiles` and the model built from those bytes, so what was checked is what
+is loaded (scoring workers and Spark tasks get the bytes, never the folder).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +37,7 @@ from trustshield.specs import DatasetSpec, spec_from_text
 from trustshield.store.audit import plain
 
 FILES = ("model.json", "spec.yaml", "drift_reference.json")
+MANIFEST = "manifest.json"
 #: files every model folder has; the others may be missing from folders written before them
 REQUIRED = ("model.json", "spec.yaml")
 DRIFT_FILE = "drift_reference.json"
@@ -120,30 +124,87 @@ def provenance(training: dict) -> dict:
     return found
 
 
+@dataclass(frozen=True)
+class ModelFiles:
+    """A model folder's bytes, read once: ``blobs`` maps ``manifest.json`` and every model
+    file the manifest lists to their content; ``origin`` is the folder they came from (for
+    messages only). Whatever checked these bytes (sha256, a signature) checked exactly what
+    :func:`model_from_files` builds the model from, however the folder changes later; scoring
+    workers and Spark tasks receive them instead of reading the folder again."""
+
+    origin: str
+    blobs: Mapping[str, bytes]
+
+    @property
+    def manifest(self) -> dict:
+        return parse_manifest(self.blobs.get(MANIFEST, b""), Path(self.origin) / MANIFEST)
+
+    @property
+    def key(self) -> str:
+        """The sha256 of the manifest's bytes: names these files (the manifest holds the
+        sha256 of every file)."""
+        return hashlib.sha256(self.blobs.get(MANIFEST, b"")).hexdigest()
+
+
 def load_model(folder: str | Path) -> TrainedModel:
     """Verify the manifest's sha256 of every file, then rebuild the model. A folder whose
     manifest does not list ``drift_reference.json`` (written before it existed) loads with
     ``drift_reference`` None; one that lists it must have it intact."""
+    return model_from_files(read_model_files(folder))
+
+
+def read_model_files(folder: str | Path) -> ModelFiles:
+    """Read ``manifest.json`` and the files it lists, each once; nothing is checked but the
+    manifest's shape (:func:`model_from_files` checks the rest)."""
     folder = Path(folder)
-    manifest = _read_manifest(folder)
-    for name in listed_files(manifest):
-        path = folder / name
-        if not path.is_file():
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ModelIntegrityError(f"{folder} is not a TrustShield model folder "
+                                  "(no manifest.json); train one with `trustshield train`")
+    raw = path.read_bytes()
+    blobs = {MANIFEST: raw}
+    for name in listed_files(parse_manifest(raw, path)):
+        if not (folder / name).is_file():
             raise ModelIntegrityError(f"{folder}: model file {name} is missing")
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        blobs[name] = (folder / name).read_bytes()
+    return ModelFiles(str(folder), blobs)
+
+
+def model_from_files(files: ModelFiles) -> TrainedModel:
+    """Check every listed file's sha256 against the manifest in ``files``, then build the
+    model from these bytes (never from the folder they were read from)."""
+    folder, blobs = Path(files.origin), files.blobs
+    manifest = files.manifest
+    for name in listed_files(manifest):
+        if name not in blobs:
+            raise ModelIntegrityError(f"{folder}: model file {name} is missing")
+        actual = hashlib.sha256(blobs[name]).hexdigest()
         if actual != manifest["files"].get(name):
-            raise ModelIntegrityError(f"{path}: sha256 {actual} does not match the manifest "
-                                      f"({manifest['files'].get(name)}); the model was altered")
-    spec_text = (folder / "spec.yaml").read_text(encoding="utf-8")
+            raise ModelIntegrityError(f"{folder / name}: sha256 {actual} does not match the "
+                                      f"manifest ({manifest['files'].get(name)}); the model was "
+                                      "altered")
+    try:
+        spec_text = blobs["spec.yaml"].decode("utf-8")
+        state = json.loads(blobs["model.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"{folder}: model files are not JSON/YAML text in UTF-8 "
+                                  f"({exc})") from None
     spec = spec_from_text(spec_text, str(folder / "spec.yaml"))
-    state = json.loads((folder / "model.json").read_text())
     return TrainedModel(spec=spec, spec_text=spec_text,
                         encoder=FeatureEncoder.from_dict(spec, state["encoder"]),
                         detector=detector_from_dict(state["detector"]),
                         policy=ThresholdPolicy.from_dict(state["policy"]),
                         reference=NormalReference.from_dict(state["reference"]),
                         training=state["training"], manifest=manifest,
-                        drift_reference=_drift_reference(folder, manifest))
+                        drift_reference=_drift_reference(files, manifest))
+
+
+def limit_threads(model: TrainedModel, threads: int) -> None:
+    """Score with at most ``threads`` threads inside the model (for processes or tasks that
+    run side by side: the pool is the parallelism; results do not depend on it)."""
+    supervised = getattr(model.detector, "supervised", None)
+    if hasattr(supervised, "n_threads"):
+        supervised.n_threads = threads
 
 
 def listed_files(manifest: dict) -> list[str]:
@@ -151,23 +212,20 @@ def listed_files(manifest: dict) -> list[str]:
     return [name for name in FILES if name in REQUIRED or name in manifest.get("files", {})]
 
 
-def _drift_reference(folder: Path, manifest: dict) -> DriftReference | None:
+def _drift_reference(files: ModelFiles, manifest: dict) -> DriftReference | None:
     if DRIFT_FILE not in manifest["files"]:
         return None
-    path = folder / DRIFT_FILE
+    path = Path(files.origin) / DRIFT_FILE
     try:
-        return DriftReference.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return DriftReference.from_dict(json.loads(files.blobs[DRIFT_FILE].decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError, DataError) as exc:
         raise ModelIntegrityError(f"{path}: not a drift reference ({exc})") from None
 
 
-def _read_manifest(folder: Path) -> dict:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise ModelIntegrityError(f"{folder} is not a TrustShield model folder "
-                                  "(no manifest.json); train one with `trustshield train`")
+def parse_manifest(raw: bytes, path: Path) -> dict:
+    """The manifest in ``raw`` (read from ``path``), checked for shape and format."""
     try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelIntegrityError(f"{path}: not valid JSON in UTF-8 ({exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):

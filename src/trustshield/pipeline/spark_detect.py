@@ -1,8 +1,9 @@
 """EDGE: ``detect --engine spark``: the local detection pipeline run by Apache Spark tasks.
 
-Each Spark task gets the model folder's bytes (a broadcast of ``manifest.json`` and the
-model files it lists; loaded with :func:`~trustshield.pipeline.artifact.load_model`,
-which checks every sha256 against the manifest; nothing is unpickled from the folder) and
+Each Spark task gets the model folder's bytes, read once on the driver (a broadcast of
+:class:`~trustshield.pipeline.artifact.ModelFiles`; built with
+:func:`~trustshield.pipeline.artifact.model_from_files`, which checks every sha256 against
+the manifest; nothing is unpickled from the folder) and
 runs, per Arrow batch of its rows (``mapInArrow``), what the local engine runs per batch:
 :func:`~trustshield.ingest.validate.check_frame` against the model's spec,
 :func:`~trustshield.pipeline.scoring.score_batch` and
@@ -26,23 +27,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
-import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 
-from trustshield.errors import DataError, ModelIntegrityError
+from trustshield.errors import DataError
 from trustshield.ingest.tabular import ON_ERROR, Batch, first_problem, quoted_as_written
 from trustshield.ingest.validate import check_frame
-from trustshield.pipeline.artifact import TrainedModel, listed_files, load_model
+from trustshield.pipeline.artifact import (ModelFiles, TrainedModel, limit_threads,
+                                          model_from_files, read_model_files)
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import ENTITY_TYPE
@@ -95,11 +93,8 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
     started = time.perf_counter()
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}")
-    model = load_model(model_folder)
-    blobs = {name: (Path(model_folder) / name).read_bytes()
-             for name in ("manifest.json", *listed_files(model.manifest))}
-    if json.loads(blobs["manifest.json"]) != model.manifest:
-        raise ModelIntegrityError(f"{model_folder}: manifest.json changed while being read")
+    model_files = read_model_files(model_folder)
+    model = model_from_files(model_files)   # the tasks build theirs from the same bytes
     spark = spark or spark_session(master)
     files = HadoopFiles(spark)
     if not files.exists(str(input)):
@@ -115,7 +110,7 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
                for uri in sorted(offsets)}
     run_id = uuid.uuid4().hex[:16]
     tally = spark.sparkContext.accumulator({}, Tally())
-    task = PartitionScorer(spark.sparkContext.broadcast(blobs), run_id, sources, offsets,
+    task = PartitionScorer(spark.sparkContext.broadcast(model_files), run_id, sources, offsets,
                            parquet, on_error, tally)
     out = str(out).rstrip("/")
     staging = sibling(out, f".partial-{run_id}")
@@ -144,12 +139,12 @@ class PartitionScorer:
     """The function ``mapInArrow`` runs on each partition: Arrow batches of raw rows in,
     Arrow batches of alerts (``SCHEMA``) out. Picklable; holds no model until it runs."""
 
-    def __init__(self, blobs, run_id, sources, offsets, parquet, on_error, tally):
-        self.blobs, self.run_id, self.sources, self.offsets = blobs, run_id, sources, offsets
+    def __init__(self, files, run_id, sources, offsets, parquet, on_error, tally):
+        self.files, self.run_id, self.sources, self.offsets = files, run_id, sources, offsets
         self.parquet, self.on_error, self.tally = parquet, on_error, tally
 
     def __call__(self, batches):
-        model = _load(self.blobs.value, threads=1)
+        model = _load(self.files.value, threads=1)
         seen: dict[tuple[str, int], int] = {}
         for batch in batches:
             raw = batch.to_pandas()
@@ -231,20 +226,13 @@ def _spark_table(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
-def _load(blobs: dict, *, threads: int | None = None) -> TrainedModel:
-    """The model in these files, checked by ``load_model``; cached per worker process."""
-    key = hashlib.sha256(blobs.get("manifest.json", b"")).hexdigest()
-    if key not in _MODELS:
-        folder = Path(tempfile.mkdtemp(prefix="trustshield-model-"))
-        try:
-            for name, data in blobs.items():
-                (folder / name).write_bytes(data)
-            _MODELS[key] = load_model(folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    model = _MODELS[key]
+def _load(files: ModelFiles, *, threads: int | None = None) -> TrainedModel:
+    """The model in these files, checked by ``model_from_files``; cached per worker process."""
+    if files.key not in _MODELS:
+        _MODELS[files.key] = model_from_files(files)
+    model = _MODELS[files.key]
     if threads is not None:   # one LightGBM thread per task: Spark runs tasks side by side
-        model.detector.supervised.n_threads = threads
+        limit_threads(model, threads)
     return model
 
 

@@ -18,9 +18,6 @@ batches in flight (two per worker).
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
-import os
-import signal
 import time
 import uuid
 from collections import deque
@@ -30,14 +27,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from trustshield.errors import ModelIntegrityError
 from trustshield.ingest.connections import connection_entities
 from trustshield.ingest.follow import Follower, Lines, Position
 from trustshield.ingest.tabular import Batch
 from trustshield.ingest.zeek_chunks import conn_chunk, json_chunk, new_header
+from trustshield.pipeline.artifact import ModelFiles, model_from_files, read_model_files
 from trustshield.pipeline.detect import alerts_table, encoded_frame
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.stream_features import USED_FIELDS, StreamContext
+from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
 
 #: scoring processes run single-threaded (spin-waiting thread pools cost more than they give)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -72,59 +72,52 @@ def score_rows(model, features: pd.DataFrame, lines: np.ndarray, ids: pd.DataFra
     return table, len(features), (scored if keep_scored else None)
 
 
-_WORKER_MODEL = None
-
-
-def _load_worker_model(folder: str) -> None:
-    global _WORKER_MODEL
-    from trustshield.pipeline.artifact import load_model
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the watch loop, which stops us
-    _WORKER_MODEL = load_model(folder)
-    supervised = getattr(_WORKER_MODEL.detector, "supervised", None)
-    if hasattr(supervised, "n_threads"):
-        supervised.n_threads = 1  # the pool is the parallelism; results do not depend on it
-
-
-def _score_in_worker(*args):
-    return score_rows(_WORKER_MODEL, *args)
-
-
 class _Done(concurrent.futures.Future):
     def __init__(self, value):
         super().__init__()
         self.set_result(value)
 
 
-class Scorer:
-    """Scores batches in this process (``workers`` 0) or in a pool; results come back in order."""
+class _Retried:
+    """A batch scored in the pool, submitted once more if its worker died under it (scoring
+    is a pure function of the batch; a second loss is raised)."""
 
-    def __init__(self, model, model_dir, workers: int):
+    def __init__(self, pool: WorkerPool, args: tuple):
+        self.pool, self.args = pool, args
+        self.future = pool.submit(score_rows, *args)
+
+    def result(self):
+        try:
+            return self.future.result()
+        except WorkerLost:
+            return self.pool.submit(score_rows, *self.args).result()
+
+
+class Scorer:
+    """Scores batches in this process (``workers`` 0) or in a
+    :class:`~trustshield.pipeline.worker_pool.WorkerPool` built from ``files`` (single-
+    threaded workers, replaced if one dies, never outliving this process); results come back
+    in order."""
+
+    def __init__(self, model, files: ModelFiles | None, workers: int):
         self.model, self.pool = model, None
         if workers > 0:
-            saved = {k: os.environ.get(k) for k in ONE_THREAD}
-            os.environ.update(ONE_THREAD)  # read by each worker's OpenMP and BLAS at start
+            self.pool = WorkerPool(files, workers, threads=1, env=ONE_THREAD, name="watch")
             try:
-                self.pool = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_load_worker_model, initargs=(str(model_dir),))
-                concurrent.futures.wait([self.pool.submit(int) for _ in range(workers)])
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k)
-                    else:
-                        os.environ[k] = v
+                self.pool.wait_ready()
+            except BaseException:
+                self.pool.close(wait=False)
+                raise
         self.limit = max(1, 2 * workers)
 
-    def submit(self, *args) -> concurrent.futures.Future:
+    def submit(self, *args):
         if self.pool is None:
             return _Done(score_rows(self.model, *args))
-        return self.pool.submit(_score_in_worker, *args)
+        return _Retried(self.pool, args)
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.close()
 
 
 def watch(path: str | Path, store, *, model=None, model_dir: str | Path | None = None,
@@ -136,19 +129,23 @@ def watch(path: str | Path, store, *, model=None, model_dir: str | Path | None =
     or (``once``) nothing more is there, or nothing came for ``until_idle`` seconds.
 
     ``model``: a TrainedModel, else loaded from ``model_dir`` (which ``workers`` > 0 needs:
-    each scoring process loads it). ``on_error`` "skip" stores bad rows in ``rejected_rows``
-    instead of stopping. Every ``drift_window`` records are compared with the model's drift
-    reference; each window's drift event is stored in the transaction of the batch that
-    completes it (a restart begins a new window). ``progress(figures)`` gets records, alerts, rejected,
+    the folder is read once and each scoring process builds the model from those bytes;
+    ``model``, when given too, must be the one in the folder). ``on_error`` "skip" stores
+    bad rows in ``rejected_rows`` instead of stopping. Every ``drift_window`` records are
+    compared with the model's drift reference; each window's drift event is stored in the
+    transaction of the batch that completes it (a restart begins a new window). ``progress(figures)`` gets records, alerts, rejected,
     records_per_s, lag_bytes and lag_s after every commit. Returns the ``runs`` row with
     ``records`` and ``alerts`` of this run added."""
-    from trustshield.pipeline.artifact import load_model
-
     if workers > 0 and model_dir is None:
         raise ValueError("scoring processes load the model from its folder: pass model_dir")
-    model = model if model is not None else load_model(model_dir)
+    files = None if model_dir is None else read_model_files(model_dir)
+    if model is None:
+        model = model_from_files(files)
+    elif files is not None and files.manifest != model.manifest:
+        raise ModelIntegrityError(f"{model_dir}: the model folder changed after the model "
+                                  "was loaded from it; start again")
     store.pseudonymiser()   # a store that pseudonymises refuses a writer without the key now
-    scorer = Scorer(model, model_dir, workers)
+    scorer = Scorer(model, files, workers)
     try:
         run = _Watch(Path(path), store, model, scorer, batch_records, on_error == "skip",
                      drift_window, progress)

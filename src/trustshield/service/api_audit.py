@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustshield.service import abuse, access
@@ -142,12 +142,18 @@ def lift_throttle(body: Lift, request: Request,
     return {"token_id": token_id, "lifted": True, **lifted}
 
 
-@router.get("/health", response_model=Health, response_model_exclude_none=True)
-def health(request: Request) -> dict:
-    """Public: ``{"status": ...}``. A token that may list models also sees the active
-    model and the uptime; a missing or bad token just does not."""
+@router.get("/health", response_model=Health, response_model_exclude_none=True,
+            responses={503: {"model": Health}})
+def health(request: Request, response: Response) -> dict:
+    """Public: ``{"status": "ok"}``, or ``"degraded"`` with HTTP 503 while a scoring worker
+    is starting or being replaced (scoring may answer 503 meanwhile). A token that may list
+    models also sees the active model and the uptime; a missing or bad token just does not."""
     context = request.app.state.context
-    answer = {"status": "ok"}
+    scorer = context.scorer
+    degraded = scorer is not None and not scorer.healthy
+    if degraded:
+        response.status_code = 503
+    answer = {"status": "degraded" if degraded else "ok"}
     if access.presented_token(request) is None:
         return answer
     try:

@@ -34,7 +34,9 @@ API_ROUTERS = tuple(m.router for m in (api_scoring, api_alerts, api_models, api_
 
 class HeadersAndCounts:
     """Plain ASGI middleware: adds :data:`SECURITY_HEADERS` to every response and counts
-    responses by status, without re-streaming bodies."""
+    responses by status, without re-streaming bodies. It wraps the whole application (see
+    :class:`TrustShieldApp`), so the 500 answered for an unhandled exception is counted and
+    carries the headers too."""
 
     def __init__(self, app):
         self.app = app
@@ -58,6 +60,14 @@ class HeadersAndCounts:
         await self.app(scope, receive, send_with_headers)
 
 
+class TrustShieldApp(FastAPI):
+    """FastAPI with :class:`HeadersAndCounts` outside every other middleware (Starlette puts
+    added middleware inside the one that answers unhandled exceptions)."""
+
+    def build_middleware_stack(self):
+        return HeadersAndCounts(super().build_middleware_stack())
+
+
 def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
     """The service app; ``context`` (a ServiceContext) may be given by tests."""
     from trustshield.service.context import ServiceContext
@@ -75,15 +85,15 @@ def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
             app.state.context.close()
             app.state.context = None
 
-    app = FastAPI(title="TrustShield", version=__version__, lifespan=lifespan,
-                  description="Scores network records with explained, audited decisions. "
-                              "Every endpoint but /v1/health needs a bearer token.")
+    app = TrustShieldApp(title="TrustShield", version=__version__, lifespan=lifespan,
+                         description="Scores network records with explained, audited "
+                                     "decisions. Every endpoint but /v1/health needs a bearer "
+                                     "token.")
     app.state.context = context
     install_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router)
     app.include_router(dashboard.router)
 
-    app.add_middleware(BodyLimits, routers=API_ROUTERS)  # inside HeadersAndCounts (headers)
-    app.add_middleware(HeadersAndCounts)
+    app.add_middleware(BodyLimits, routers=API_ROUTERS)  # HeadersAndCounts wraps it too
     return app

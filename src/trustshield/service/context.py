@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import TrainedModel, load_model
+from trustshield.pipeline.artifact import ModelFiles, TrainedModel, model_from_files
 from trustshield.service.settings import ServiceSettings
 from trustshield.store import AlertStore
 from trustshield.store.reviews import ReviewQueue
@@ -63,7 +63,7 @@ class ServiceContext:
         self._pseudonymise(settings.pseudonymise)
         active = self.options.get("active_model")
         if active:
-            self.activate(self.load_installed(active), self.model_folder(active))
+            self.activate(*self.load_installed(active))
 
     def _pseudonymise(self, switch_on: bool) -> None:
         """``serve --pseudonymise`` configures the store to pseudonymise (audited); a store
@@ -78,11 +78,12 @@ class ServiceContext:
             self.store.close()
             raise
 
-    def activate(self, model: TrainedModel, folder: Path | None = None) -> None:
-        """Score with ``model`` (installed in ``folder``) from now on: scoring workers load it
-        afresh, and the probing monitor starts afresh with the model's boundary band
-        (models trained before the band was recorded get the monitor's default); the
-        model's scoring capacity is measured and the per-token rates follow it."""
+    def activate(self, model: TrainedModel, files: ModelFiles | None = None) -> None:
+        """Score with ``model`` (built from the verified ``files``) from now on: scoring
+        workers build it from those same bytes, and the probing monitor starts afresh with
+        the model's boundary band (models trained before the band was recorded get the
+        monitor's default); the model's scoring capacity is measured and the per-token
+        rates follow it."""
         from trustshield.service.capacity import apply_capacity
         from trustshield.service.probing import ProbeMonitor
         from trustshield.service.scoring_work import ScoringPool
@@ -90,12 +91,22 @@ class ServiceContext:
         band = model.training.get("boundary_band")
         self.monitor = ProbeMonitor(window=self.settings.probe_window,
                                     **({"band": band} if band else {}))
-        previous, self.scorer = self.scorer, ScoringPool(model, folder,
-                                                         self.settings.scoring_workers)
+        previous, self.scorer = self.scorer, ScoringPool(
+            model, files, self.settings.scoring_workers,
+            on_restart=lambda exit_: self._worker_restarted(model.model_id, exit_))
         self.model = model
         if previous is not None:
             previous.close(wait=False)
         self.measuring = apply_capacity(self, model)  # a thread: see service.capacity
+
+    def _worker_restarted(self, model_id: str, exit_) -> None:
+        """Audit ``scoring.worker_restarted`` (why the worker ended) and count it."""
+        self.counters["scoring_worker_restarts"] += 1
+        log.warning("scoring %s; starting another", exit_.reason)
+        with self.write(SERVICE_ACTOR) as store:
+            store.record_event("scoring.worker_restarted", model_id, {
+                "pid": exit_.pid, "exit_code": exit_.exit_code, "reason": exit_.reason,
+                "restarts": exit_.restarts})
 
     def close(self) -> None:
         if self.scorer is not None:
@@ -125,13 +136,13 @@ class ServiceContext:
             raise ModelIntegrityError(f"{model_id!r} is not a model id")
         return Path(self.settings.models_dir) / model_id
 
-    def load_installed(self, model_id: str) -> TrainedModel:
-        """Verify an installed model's signature and every file's sha256, then load it."""
+    def load_installed(self, model_id: str) -> tuple[TrainedModel, ModelFiles]:
+        """Read an installed model's folder once, verify the signature and every file's
+        sha256 on those bytes and build the model from them; (model, verified bytes)."""
         from trustshield.service.registry import verify_installed
 
-        folder = self.model_folder(model_id)
-        verify_installed(folder, self.settings.keys_dir)
-        return load_model(folder)
+        files = verify_installed(self.model_folder(model_id), self.settings.keys_dir)
+        return model_from_files(files), files
 
     def apply_retention(self, actor: str = SERVICE_ACTOR) -> dict:
         """Delete alerts older than the retention setting, audited as ``retention.delete``

@@ -3,7 +3,9 @@
 Only a bundle whose Ed25519 signature comes from a trusted key (the keyring at
 ``keys_dir``) and whose files match the signed manifest is installed; an installed model
 is verified again every time it is activated or the service starts, so a file changed on
-disk after installation is refused too.
+disk after installation is refused too. Verification reads the folder once and the model
+is built from those very bytes; the scoring workers get the same bytes, so a folder changed
+after activation is never scored.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
+from trustshield.pipeline.artifact import ModelFiles
 
 
 def _keyring(keys_dir):
@@ -19,33 +22,35 @@ def _keyring(keys_dir):
     return Keyring(keys_dir)
 
 
-def verify_installed(folder: Path, keys_dir) -> dict:
-    """The verified manifest of an installed model folder; ModelIntegrityError otherwise."""
-    from trustshield.store.bundles import verify_model_folder
+def verify_installed(folder: Path, keys_dir) -> ModelFiles:
+    """The verified bytes of an installed model folder, read once; ModelIntegrityError
+    otherwise."""
+    from trustshield.store.bundles import read_verified_folder
 
     if not Path(folder).is_dir():
         raise ModelIntegrityError(f"model {Path(folder).name} is not installed in "
                                   f"{Path(folder).parent}; upload its signed bundle first")
-    return verify_model_folder(folder, _keyring(keys_dir))
+    return read_verified_folder(folder, _keyring(keys_dir))
 
 
-def install(bundle: dict, models_dir: Path, keys_dir) -> tuple[dict, Path]:
-    """Verify an uploaded bundle and write it under ``models_dir``; (manifest, folder)."""
+def install(bundle: dict, models_dir: Path, keys_dir) -> ModelFiles:
+    """Verify an uploaded bundle, write it under ``models_dir`` and verify what was written;
+    its verified bytes."""
     from trustshield.store.bundles import install_bundle, verify_bundle
 
     verified = verify_bundle(bundle, _keyring(keys_dir))
     folder = install_bundle(verified, Path(models_dir))
-    return verify_installed(folder, keys_dir), folder
+    return verify_installed(folder, keys_dir)
 
 
 def upload(context, bundle: dict, *, actor: str) -> dict:
     """Install a verified bundle, add it to the registry and audit ``model.upload``; its
     manifest."""
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.pipeline.artifact import model_from_files
 
     with context.lock:
-        manifest, folder = install(bundle, context.settings.models_dir, context.settings.keys_dir)
-        model = load_model(folder)
+        files = install(bundle, context.settings.models_dir, context.settings.keys_dir)
+        manifest, model = files.manifest, model_from_files(files)
         with context.write(actor) as store:
             store.record_model(manifest, model.encoder.describe_features())
             store.record_event("model.upload", manifest["model_id"], {
@@ -59,11 +64,11 @@ def activate(context, model_id: str, *, actor: str) -> None:
     """Verify the installed model again, make it the one the service scores with and audit
     ``model.activate``."""
     with context.lock:
-        model = context.load_installed(model_id)  # signature and sha256 checked again
+        model, files = context.load_installed(model_id)  # signature and sha256 checked again
         with context.write(actor) as store:
             context.options.set("active_model", model_id)
             store.record_event("model.activate", model_id, {"spec": model.spec.name})
-        context.activate(model, context.model_folder(model_id))
+        context.activate(model, files)
 
 
 def install_and_activate(context, folder: Path, *, actor: str) -> str:

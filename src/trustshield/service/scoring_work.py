@@ -14,12 +14,9 @@ counted (and rate-limited) before it costs any validation or scoring.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
-import multiprocessing
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -27,13 +24,16 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trustshield.ingest.tabular import Batch
+from trustshield.pipeline.artifact import ModelFiles
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
+from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
 from trustshield.records import REVIEW
 from trustshield.service.batches import problem_details, read_records
 from trustshield.service.errors import SCHEMA_MISMATCH, ApiError, validation_details
 
 TOP_ATTRIBUTIONS = 10
+RETRY_AFTER_S = 2   # seconds a client waits before retrying while a worker restarts
 Value = Union[float, int, str, bool, None]
 
 
@@ -147,41 +147,44 @@ def _results(scored, alert_ids: list[str]) -> list[dict]:
 
 
 class ScoringPool:
-    """``workers`` processes, each holding the model loaded from ``folder`` (already verified
-    by the service; loading checks every file's sha256 again). ``workers`` 0 scores in a
-    thread of the service process instead."""
+    """``workers`` processes holding the model built from ``files`` (the bytes the service
+    verified: a folder changed on disk afterwards is never scored, not even by a worker
+    started later), replaced when one dies (``on_restart`` is told why); ``workers`` 0
+    scores in a thread of the service process instead."""
 
-    def __init__(self, model, folder: Path | None, workers: int):
+    def __init__(self, model, files: ModelFiles | None, workers: int, *, on_restart=None):
         self.model, self.workers = model, workers
         self._pool = None
-        if workers > 0 and folder is not None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_load_worker_model, initargs=(str(folder),))
+        if workers > 0 and files is not None:
+            self._pool = WorkerPool(files, workers, on_restart=on_restart)
 
     async def score(self, raw: bytes, *, max_batch: int) -> ScoredRequest:
+        """The scored request; ApiError 503 (retryable) when its worker died under it or
+        every worker is being replaced."""
         if self._pool is None:
             from starlette.concurrency import run_in_threadpool
 
             return await run_in_threadpool(score_request, self.model, raw, max_batch=max_batch)
-        future = self._pool.submit(_score_in_worker, raw, max_batch)
-        return await asyncio.wrap_future(future)
+        try:
+            if not self._pool.available:
+                raise WorkerLost("every scoring worker is being replaced")
+            future = self._pool.submit(score_request, raw, max_batch=max_batch)
+            return await asyncio.wrap_future(future)
+        except WorkerLost:   # why and which process: in the audit log and the server log
+            raise ApiError(503, "a scoring worker stopped and is being replaced; nothing was "
+                           f"scored or stored: retry in {RETRY_AFTER_S} s", code="unavailable",
+                           headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+
+    @property
+    def healthy(self) -> bool:
+        """False while a scoring worker is starting or being replaced."""
+        return self._pool is None or self._pool.healthy
+
+    def pids(self) -> list[int]:
+        """The scoring worker processes alive now (none when scoring in the service)."""
+        return [] if self._pool is None else self._pool.pids()
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers (``wait`` False: let requests in flight finish in the background)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=not wait)
-
-
-_WORKER_MODEL = None
-
-
-def _load_worker_model(folder: str) -> None:
-    global _WORKER_MODEL
-    from trustshield.pipeline.artifact import load_model
-
-    _WORKER_MODEL = load_model(folder)
-
-
-def _score_in_worker(raw: bytes, max_batch: int) -> ScoredRequest:
-    return score_request(_WORKER_MODEL, raw, max_batch=max_batch)
+            self._pool.close(wait=wait)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import (FILES, REQUIRED, listed_files, load_model,
-                                          looks_like_pickle, replace_folder)
+from trustshield.pipeline.artifact import (FILES, REQUIRED, ModelFiles, listed_files,
+                                          load_model, looks_like_pickle, replace_folder)
 from trustshield.store.signing import (SIGNATURE_FILE, Keyring, check_signature,
                                        sign_manifest, write_atomic)
 
@@ -89,12 +89,19 @@ def verify_bundle(bundle: dict, keyring: Keyring) -> VerifiedBundle:
 
 def verify_model_folder(folder: str | Path, keyring: Keyring) -> dict:
     """Run the four checks on a model folder; return its verified manifest."""
+    return read_verified_folder(folder, keyring).manifest
+
+
+def read_verified_folder(folder: str | Path, keyring: Keyring) -> ModelFiles:
+    """Read a model folder once and run the four checks on exactly those bytes; the verified
+    bytes, to build the model from (a file changed on disk afterwards is never loaded)."""
     folder = Path(folder)
     if not (folder / SIGNATURE_FILE).is_file():
         raise ModelIntegrityError(UNSIGNED.format(folder=folder))
-    manifest = _read_json(folder / MANIFEST_FILE)
-    signature = _read_json(folder / SIGNATURE_FILE)
-    return _verify(manifest, signature, _folder_blobs(folder), keyring).manifest
+    raw = _read_bytes(folder / MANIFEST_FILE)
+    verified = _verify(_parse_json(raw, folder / MANIFEST_FILE),
+                       _read_json(folder / SIGNATURE_FILE), _folder_blobs(folder), keyring)
+    return ModelFiles(str(folder), {MANIFEST_FILE: raw, **verified.files})
 
 
 def sign_model_folder(folder: str | Path, keyring: Keyring, *,
@@ -204,9 +211,17 @@ def _folder_blobs(folder: Path) -> dict[str, bytes]:
 
 
 def _read_json(path: Path) -> dict:
+    return _parse_json(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise ModelIntegrityError(SHAPE.format(what=f"{path.name} is missing from {path.parent}"))
+    return path.read_bytes()
+
+
+def _parse_json(raw: bytes, path: Path) -> dict:
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelIntegrityError(SHAPE.format(what=f"{path} is not JSON in UTF-8 ({exc})")) from None
