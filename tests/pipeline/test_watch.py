@@ -243,10 +243,11 @@ def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_d
     from attacks.rig import spawned_children
 
     killed = []
+    others = set(spawned_children(os.getpid()))   # workers of earlier tests' services
 
     def kill_the_worker(figures):
         if not killed:   # after the first commit, with batches in flight
-            killed.extend(spawned_children(os.getpid()))
+            killed.extend(set(spawned_children(os.getpid())) - others)
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
