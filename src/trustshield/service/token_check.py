@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from trustshield.service.attempts import AttemptRefused, FailedAttempts
 from trustshield.store.tokens import (BadToken, TokenInfo, dummy_hash, parse_token,
@@ -44,17 +43,8 @@ BUSY = ("too many token checks are waiting; try again in a second (tokens alread
         "keep working)")
 
 
-@dataclass(frozen=True)
-class Caller:
-    """The verified caller of one request."""
-
-    token_id: str
-    name: str
-    roles: frozenset[str]
-
-    @property
-    def actor(self) -> str:
-        return f"token:{self.token_id}({self.name})"
+#: the verified caller of one request: the token's id, name and roles (never its secret)
+Caller = TokenInfo
 
 
 class TokenCheck:
@@ -94,7 +84,7 @@ class TokenCheck:
         """The token's current name and roles; BadToken when it was revoked meanwhile."""
         with self.lock:
             info: TokenInfo = self.tokens.info(token_id)
-        return Caller(info.token_id, info.name, info.roles)
+        return info
 
     def _verify(self, token: str, client: str) -> str:
         presented_id = parse_token(token)[0]  # charged whether or not it exists: no oracle
