@@ -45,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pcap_peers.py --json $(OUT)/bench_pcap_peers.json
 	$(BIN)/python benchmarks/watch.py --json $(OUT)/bench_watch.json
 	$(BIN)/python benchmarks/spark_scale.py --json $(OUT)/bench_spark_scale.json
+	$(BIN)/python benchmarks/attack_suite.py --json $(OUT)/bench_attack_suite.json
+	$(BIN)/python benchmarks/fuzz_readers.py --json $(OUT)/bench_fuzz_readers.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -128,7 +128,7 @@ def _read_csv(path, file: str, kind: str, *, stop: str | None = None):
     header, rows, lines = None, [], []
     with open(path, newline="", encoding="utf-8", errors="backslashreplace") as fh:
         reader = csv.reader(fh)
-        for row in reader:
+        for row in _rows(reader, file):
             if not any(cell.strip() for cell in row):
                 continue
             if header is None:
@@ -144,6 +144,14 @@ def _read_csv(path, file: str, kind: str, *, stop: str | None = None):
     if header is None:
         raise DataError(NO_HEADER.format(file=file, kind=kind))
     return header, rows, lines
+
+
+def _rows(reader, file: str):
+    """The rows of a csv reader; a field past the csv module's size limit is refused by line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise DataError(f"{file}: line {reader.line_num}: not a CSV row ({exc})") from None
 
 
 def _columns(header, rows, keys, required, kind: str, file: str) -> dict[str, tuple]:
@@ -189,8 +197,8 @@ def _key(name: str) -> str:
 
 def _whole(text: str) -> int:
     value = float(text)
-    if not (math.isfinite(value) and value >= 0 and value == int(value)):
-        raise ValueError(text)
+    if not (math.isfinite(value) and 0 <= value < 2**63 and value == int(value)):
+        raise ValueError(text)  # counts are kept as int64
     return int(value)
 
 

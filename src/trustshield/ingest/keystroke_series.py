@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
+from trustshield.ingest.validate import numeric_table
 from trustshield.specs.dataset_spec import ColumnSpec, DatasetSpec
 
 TYPING_COLUMNS = ("typing", "sample")
@@ -60,7 +61,7 @@ def read_series_table(path: str | Path, *, subject_column: str | None = None) ->
     names it, else ``subject``/``user``) then the summary features of every series."""
     from trustshield.ingest.keystroke_table import read_table
 
-    raw = read_table(path)
+    raw = read_table(path, "series table")
     where = f"series table {path}"
     typing = _named(raw.columns, TYPING_COLUMNS)
     subject = subject_column if subject_column is not None else _named(raw.columns,
@@ -71,7 +72,7 @@ def read_series_table(path: str | Path, *, subject_column: str | None = None) ->
     series = [c for c in raw.columns if c not in (typing, subject)]
     if not series:
         raise DataError(f"{where}: no series column (only {[str(c) for c in raw.columns]})")
-    readings = raw[series].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    readings = numeric_table(raw[series])
     bad = ~np.isfinite(readings)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])

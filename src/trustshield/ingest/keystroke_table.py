@@ -18,21 +18,15 @@ import pandas as pd
 from trustshield.errors import DataError
 from trustshield.ingest.datasets import sha256_of
 from trustshield.ingest.keystroke import KeystrokeData
+from trustshield.ingest.samples import read_sample_table
+from trustshield.ingest.validate import numeric_table
 
-PARQUET = (".parquet", ".pq")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, what: str = "keystroke table") -> pd.DataFrame:
     """The raw table of a CSV or Parquet file; DataError naming the file when it cannot be
-    read (the reader's message is not quoted: it may hold values)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"keystroke table {path} does not exist")
-    try:
-        return pd.read_parquet(path) if path.suffix.lower() in PARQUET else pd.read_csv(path)
-    except Exception as exc:  # pandas raises many types
-        raise DataError(f"keystroke table {path}: not a readable CSV/Parquet table "
-                        f"({type(exc).__name__})") from None
+    read (see :func:`trustshield.ingest.samples.read_sample_table`)."""
+    return read_sample_table(path, what)
 
 
 def keystroke_data(table: pd.DataFrame, *, subject_column: str, path: str | Path,
@@ -51,7 +45,7 @@ def keystroke_data(table: pd.DataFrame, *, subject_column: str, path: str | Path
     if frame[subject_column].isna().any():
         row = int(np.flatnonzero(frame[subject_column].isna())[0]) + 1
         raise DataError(f"{where}: row {row} has no subject in column {subject_column!r}")
-    numeric = frame[features].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    numeric = pd.DataFrame(numeric_table(frame[features]), columns=features, index=frame.index)
     bad = ~np.isfinite(numeric.to_numpy())
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])

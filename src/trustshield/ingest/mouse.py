@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
+from trustshield.utf8 import not_utf8
 from trustshield.ingest.datasets import known_files, locate, parse_source_sha256
-from trustshield.ingest.validate import RowProblem, check_frame
+from trustshield.ingest.validate import RowProblem, check_frame, rows_wider_than_header
 from trustshield.specs import DatasetSpec, load_spec
 
 DATASET = "balabit-mouse-dynamics"
@@ -126,6 +127,11 @@ def _read_csv(data: bytes, file: str) -> pd.DataFrame:
                           keep_default_na=False, na_values=[""], skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{file}: not a session CSV ({str(exc).strip()})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(file, data) from None
+    wider = rows_wider_than_header(raw, data, file)
+    if wider is not None:
+        raise wider
     if tuple(raw.columns) != HEADER:
         raise DataError(BAD_HEADER.format(file=file, expected=",".join(HEADER),
                                           found=",".join(map(str, raw.columns))))
@@ -176,7 +182,15 @@ def _verify(data: bytes, member: str, expected: dict[str, str], archive, checksu
 
 
 def _read_labels(data: bytes, file: str) -> dict[str, int]:
-    frame = pd.read_csv(io.BytesIO(data), dtype=str)
+    try:
+        frame = pd.read_csv(io.BytesIO(data), dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{file}: not a labels CSV ({str(exc).strip()})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(file, data) from None
+    wider = rows_wider_than_header(frame, data, file)
+    if wider is not None:
+        raise wider
     if list(frame.columns) != ["filename", "is_illegal"]:
         raise DataError(f"{file}: line 1: expected the header filename,is_illegal, "
                         f"found {','.join(frame.columns)}")

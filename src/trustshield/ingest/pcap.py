@@ -125,7 +125,8 @@ def _records(path: str | os.PathLike):
             except StopIteration:
                 return
             except (ValueError, EOFError, dpkt.UnpackError, struct.error) as exc:
-                raise DataError(BAD_PACKET.format(path=path, number=number, detail=exc)) from exc
+                raise DataError(BAD_PACKET.format(path=path, number=number,
+                                                  detail=str(exc) or "a record cut short")) from exc
             yield number, ts, linktype, frame
 
 

@@ -10,31 +10,64 @@ messages name rows and columns but never quote values: samples are biometric dat
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
+from trustshield.ingest.validate import numeric_table, rows_wider_than_header
+from trustshield.utf8 import not_utf8
 
 IGNORED = frozenset({"subject", "user", "user_id", "session", "session_id", "label"})
 PARQUET = (".parquet", ".pq")
+#: characters a column name may have (a longer one is a damaged header, not a feature)
+LONGEST_NAME = 256
+
+
+def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFrame:
+    """The raw table of a CSV or Parquet file of biometric samples. DataError naming
+    ``what`` and the file (and the line, for a CSV) when it cannot be read; the parser's
+    own message is not quoted, as it may hold values."""
+    path = Path(path)
+    where = f"{what} {path}"
+    if not path.is_file():
+        raise DataError(f"{where} does not exist")
+    try:
+        if path.suffix.lower() in PARQUET:
+            return pd.read_parquet(path)
+        raw = pd.read_csv(path)
+    except UnicodeDecodeError:
+        raise not_utf8(where, path) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{where}: empty: expected a header line, then one row per sample") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, line, saw = found.groups()
+            raise DataError(f"{where}: line {line}: expected {expected} fields, found {saw}") from None
+        raise DataError(f"{where}: not a readable CSV table (the CSV parser stopped)") from None
+    except Exception as exc:  # pyarrow and pandas raise many types for a damaged file
+        raise DataError(f"{where}: not a readable CSV/Parquet table ({type(exc).__name__})") from None
+    wider = rows_wider_than_header(raw, path.read_bytes(), where)
+    if wider is not None:
+        raise wider
+    long = next((i for i, c in enumerate(raw.columns) if len(str(c)) > LONGEST_NAME), None)
+    if long is not None:
+        raise DataError(f"{where}: line 1, column {long + 1}: a name of {len(str(raw.columns[long])):,} "
+                        f"characters; expected at most {LONGEST_NAME}")
+    return raw
 
 
 def read_feature_table(path: str | Path) -> pd.DataFrame:
     """Numeric features (float64), one row per sample, in the file's column order."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"samples file {path} does not exist")
-    try:
-        raw = pd.read_parquet(path) if path.suffix.lower() in PARQUET else pd.read_csv(path)
-    except Exception as exc:  # pandas raises many types; the message names the problem
-        raise DataError(f"samples file {path}: not a readable CSV/Parquet table "
-                        f"({type(exc).__name__})") from None
+    raw = read_sample_table(path)
     features = [c for c in raw.columns if str(c).strip().lower() not in IGNORED]
     if not features:
         raise DataError(f"samples file {path}: no feature columns (only {list(raw.columns)})")
-    table = raw[features].apply(pd.to_numeric, errors="coerce").astype(float)
+    table = pd.DataFrame(numeric_table(raw[features]), columns=features)
     table.columns = [str(c) for c in table.columns]
     return table
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from trustshield.errors import DataError, DatasetMissing
+from trustshield.utf8 import not_utf8
 from trustshield.ingest.datasets import sha256_of
 from trustshield.ingest.validate import CheckedFrame, RowProblem, check_frame
 from trustshield.specs import DatasetSpec
@@ -56,7 +57,10 @@ def quoted_as_written(problems: tuple[RowProblem, ...], text: dict[int, str],
     index = {name: i for i, name in enumerate(names)}
     out = []
     for p in problems:
-        fields = next(csv.reader([text.get(p.line, "")]), [])
+        try:
+            fields = next(csv.reader([text.get(p.line, "")]), [])
+        except csv.Error:  # a field past the csv module's size limit: keep pandas' value
+            fields = []
         i = index.get(p.column)
         written = fields[i].strip() if i is not None and i < len(fields) else p.value
         out.append(dataclasses.replace(p, value=written))
@@ -136,11 +140,12 @@ class TableSource:
         names, first_line = self._csv_layout()
         self._names = names
         text_cols = {c.name: str for c in self.spec.columns if not c.is_numeric}
-        reader = pd.read_csv(self.path, header=None, names=names, skiprows=first_line - 1,
-                             chunksize=self.batch_rows, dtype=text_cols, skip_blank_lines=False,
-                             keep_default_na=False, na_values=[""], skipinitialspace=True)
         start = first_line
         try:
+            reader = pd.read_csv(self.path, header=None, names=names, skiprows=first_line - 1,
+                                 chunksize=self.batch_rows, dtype=text_cols,
+                                 skip_blank_lines=False, keep_default_na=False, na_values=[""],
+                                 skipinitialspace=True)
             for frame in reader:
                 lines = np.arange(start, start + len(frame), dtype=np.int64)
                 start += len(frame)
@@ -154,7 +159,11 @@ class TableSource:
                 expected, line, saw = found.groups()
                 raise DataError(f"{self.path}: line {line}: expected "
                                 f"{expected} fields, found {saw}") from None
-            raise DataError(f"{self.path}: malformed CSV after line {start - 1}: {exc}") from None
+            row = re.search(r"starting at row (\d+)", str(exc))
+            where = f"line {start + int(row[1])}" if row else f"after line {start - 1}"
+            raise DataError(f"{self.path}: {where}: malformed CSV ({str(exc).strip()})") from None
+        except UnicodeDecodeError:
+            raise not_utf8(self.path, self.path) from None
 
     def _csv_layout(self) -> tuple[list[str], int]:
         """Column names in file order and the line number of the first data row."""

@@ -7,15 +7,19 @@ records costs a few array operations, not a few per column.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from trustshield.errors import DataError
 from trustshield.specs import ColumnSpec, DatasetSpec
 
 MISSING_VALUE = "a value (the field is empty)"
+#: characters of a rejected value an error message quotes
+SHOWN_CHARACTERS = 80
 NON_EMPTY_LABEL = "a non-empty label of at most {limit} characters"
 
 
@@ -30,8 +34,30 @@ class RowProblem:
     expected: str
 
     def message(self) -> str:
+        """The problem in one line; a value longer than SHOWN_CHARACTERS is cut short."""
+        value = repr(self.value) if len(self.value) <= SHOWN_CHARACTERS else \
+            f"{self.value[:SHOWN_CHARACTERS]!r}... ({len(self.value):,} characters)"
         return (f"{self.file}: line {self.line}, column {self.column!r}: "
-                f"got {self.value!r}, expected {self.expected}")
+                f"got {value}, expected {self.expected}")
+
+
+def rows_wider_than_header(raw: pd.DataFrame, text: bytes, where: str) -> DataError | None:
+    """The error for a CSV (``text``, as read into ``raw`` by pandas with a header line)
+    whose first record has more fields than the header: pandas then silently makes the
+    leading fields an index, losing the layout (and a many-level index is very slow).
+    None when ``raw`` kept its plain row index."""
+    if isinstance(raw.index, pd.RangeIndex):
+        return None
+    lines, number = text.decode("utf-8", "replace").splitlines(), 0
+    try:
+        width = len(next(csv.reader(lines[:1]), []))
+        for number, row in enumerate(csv.reader(lines), start=1):
+            if len(row) != width:
+                return DataError(f"{where}: line {number}: expected {width} fields (as in the "
+                                 f"header), found {len(row)}")
+    except csv.Error as exc:
+        return DataError(f"{where}: line {number + 1}: not a CSV row ({exc})")
+    return DataError(f"{where}: a row has more fields than the header")
 
 
 @dataclass(frozen=True)
@@ -122,6 +148,18 @@ def _check_text(raw: pd.Series, col: ColumnSpec) -> tuple[np.ndarray, np.ndarray
     invalid = np.fromiter((m or not 0 < len(v) <= limit for v, m in zip(values, missing)),
                           bool, len(values))
     return values, invalid, lambda: NON_EMPTY_LABEL.format(limit=limit)
+
+
+def numeric_table(frame: pd.DataFrame) -> np.ndarray:
+    """Every cell of ``frame`` as float64, shape (rows, columns): NaN where a cell is empty
+    or not a number, +-inf beyond float range (both refused by callers as not finite)."""
+    try:
+        return frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    except OverflowError:  # pandas keeps an integer beyond int64 as a Python int
+        out = np.empty(frame.shape, dtype=np.float64)
+        for k in range(frame.shape[1]):
+            out[:, k] = [_number_or_nan(v) for v in frame.iloc[:, k]]
+        return out
 
 
 def _number_or_nan(value) -> float:

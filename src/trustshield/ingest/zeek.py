@@ -39,11 +39,14 @@ NO_FIELDS = "{file}: line {line}: expected a '#fields' header line before the fi
 FIELD_COUNT = "{file}: line {line}: expected {expected} fields separated by {sep!r} (as in #fields), found {found}"
 TYPES_COUNT = "{file}: line {line}: expected #types to give a type for each of the {expected} #fields, found {found}"
 MISSING_FIELDS = "{file}: expected the conn.log fields {expected}, missing {missing}"
+BAD_SEPARATOR = "{file}: line {line}: expected '#separator' to name a separator such as \\x09, found none"
 BAD_JSON = "{file}: line {line}: expected one JSON object per line, found {found}"
 EXPECTED = {"count": "a count (a whole number >= 0)", "port": "a port (a whole number 0-65535)",
             "int": "a whole number", "time": "a time in seconds since the epoch (or ISO 8601)",
             "interval": "an interval in seconds", "double": "a finite number", "bool": "T or F",
             "addr": "an IPv4 or IPv6 address", "subnet": "an IPv4 or IPv6 subnet"}
+#: characters beyond which a field cannot be a number of any Zeek type
+LONGEST_NUMBER = 64
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _MASKED = re.compile(r"X+\.X+")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
@@ -107,6 +110,8 @@ def _bulk(cells: list, ztype: str, masked: bool):
             return None
         if ztype not in EXPECTED:  # any text is a valid string
             return _array(cells, ztype)
+        if max((len(c) for c in cells if c is not None), default=0) > LONGEST_NUMBER:
+            return None  # numpy would widen every cell to the longest one
         unset = np.equal(objects := np.array(cells, dtype=object), None)
         text = np.where(unset, "0", objects).astype(str)
         if ztype in ("count", "port") and np.char.isdigit(text).all():
@@ -177,7 +182,7 @@ def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
     rows, numbers = [], []
     for n, line in lines:
         if line.startswith("#"):
-            _header_line(line, n, meta)
+            _header_line(line, n, meta, file)
         elif line:
             if meta["fields"] is None:
                 raise DataError(NO_FIELDS.format(file=file, line=n))
@@ -198,11 +203,13 @@ def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
             for field, ztype, column in zip(fields, kinds, texts)}, len(rows)
 
 
-def _header_line(line: str, n: int, meta: dict) -> None:
+def _header_line(line: str, n: int, meta: dict, file: str) -> None:
     """Fold one ``#`` line into ``meta``; others (``#open``, a btest banner) are ignored."""
     key, _, value = line[1:].partition(meta["separator"])
     if line.startswith("#separator"):
         meta["separator"] = _unescape(line[len("#separator"):].strip())
+        if not meta["separator"]:
+            raise DataError(BAD_SEPARATOR.format(file=file, line=n))
     elif key in ("fields", "types"):
         meta[key] = (n, value.split(meta["separator"]))
     elif key in ("set_separator", "empty_field", "unset_field"):

@@ -55,7 +55,7 @@ def conn_chunk(data: bytes, header: dict, *, file: str, first_line: int,
                             frames, numbers, problems)
                 records = []
             if line:
-                _header_line(line, n, header)
+                _header_line(line, n, header, file)
             start = n + 1
         else:
             records.append(line)
@@ -144,6 +144,7 @@ _IPV4 = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))
 
 def _fast_column(texts, ztype: str, header: dict, masked: bool, required: bool):
     """One pyarrow string column typed as :func:`typed_column` types it, or None."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     unset = pc.equal(texts, header["unset_field"]).to_numpy(zero_copy_only=False)
@@ -160,7 +161,10 @@ def _fast_column(texts, ztype: str, header: dict, masked: bool, required: bool):
             numbers = pc.cast(filled, "float64").to_numpy(zero_copy_only=False).copy()
             numbers[unset] = np.nan
             return numbers if np.isfinite(numbers[~unset]).all() else None
-        numbers = pc.cast(filled, "int64").to_numpy(zero_copy_only=False)  # ArrowInvalid: too big
+        try:
+            numbers = pc.cast(filled, "int64").to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # beyond int64: the strict path names the field
+            return None
         if ztype == "port" and numbers.max(initial=0) > 65535:
             return None
         return pd.arrays.IntegerArray(numbers.copy(), unset)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from trustshield.errors import SpecError
+from trustshield.utf8 import not_utf8
 from trustshield.specs.dataset_spec import (ATTACKER_CONTROL, COLUMN_TYPES, PREDICATE_OPS,
                                             RELATION_KINDS, ColumnSpec, DatasetSpec,
                                             Predicate, Relation, SourceFile)
@@ -31,7 +32,10 @@ def read_spec_text(name_or_path: str | Path) -> tuple[str, str]:
     if path.is_file() or path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise SpecError(f"spec file not found: {path}")
-        return path.read_text(encoding="utf-8"), str(path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError:
+            raise not_utf8(path, path, SpecError) from None
     if str(name_or_path) in builtin_spec_names():
         res = resources.files("trustshield.specs") / f"{name_or_path}.yaml"
         return res.read_text(encoding="utf-8"), f"built-in spec {name_or_path}"
