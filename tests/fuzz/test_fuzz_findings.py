@@ -3,6 +3,7 @@ one ended in an exception other than the reader's own (or in a message naming no
 
 from __future__ import annotations
 
+import struct
 import time
 
 import pytest
@@ -190,3 +191,17 @@ def test_an_integer_beyond_float_range_marks_its_sample_malformed(tmp_path):
     path = tmp_path / "samples.csv"
     path.write_text(BEYOND_FLOAT)
     assert malformed_rows(read_feature_table(path)) == [2]
+
+
+def test_an_ipv6_packet_cut_inside_its_addresses_is_skipped(tmp_path):
+    """A 30-byte snapshot of an IPv6 packet reached inet_ntop with a short address."""
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 30, 101)  # raw IP, snaplen 30
+    whole = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(range(1, 33)) + bytes(20)
+    cut = struct.pack("<IIII", 1_300_000_000, 0, 30, len(whole)) + whole[:30]
+    ipv4 = bytes([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]) + \
+        struct.pack("!HHHH", 5353, 53, 8, 0)
+    kept = struct.pack("<IIII", 1_300_000_001, 0, len(ipv4), len(ipv4)) + ipv4
+    path = tmp_path / "short.pcap"
+    path.write_bytes(header + cut + kept)
+    conns = connections(path)
+    assert len(conns) == 1 and conns.iloc[0]["id.resp_p"] == 53

@@ -45,6 +45,7 @@ IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
 PROTOS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 #: IPv4 header fields read: version/IHL, total length, flags/fragment offset, protocol, addresses
 IPV4_HEADER = struct.Struct("!BxHxxHxBxx4s4s")
+IPV6_HEADER_BYTES = 40
 
 
 def connections(path: str | os.PathLike, *,
@@ -187,6 +188,8 @@ def _transport(buf: bytes) -> dict | None:
                 return None  # a later fragment: its transport header is in the first one
             addrs, head, version = (src, dst), (vhl & 0xF) * 4, 4
         elif buf[0] >> 4 == 6:
+            if len(buf) < IPV6_HEADER_BYTES:
+                return None  # cut before the end of its addresses (a short snapshot length)
             proto, head = _ipv6_upper(buf)
             addrs, ip_len, version = (buf[8:24], buf[24:40]), 40 + struct.unpack_from("!H", buf, 4)[0], 6
         else:
