@@ -41,7 +41,7 @@ _PUBLIC = {
     "StoreError": "trustshield.errors:StoreError",
     "TableSource": "trustshield.ingest.tabular:TableSource",
     "ThresholdPolicy": "trustshield.decide.policy:ThresholdPolicy",
-    "TrainConfig": "trustshield.pipeline.train:TrainConfig",
+    "TrainConfig": "trustshield.pipeline.train_config:TrainConfig",
     "TrainedModel": "trustshield.pipeline.artifact:TrainedModel",
     "TrustShieldError": "trustshield.errors:TrustShieldError",
     "load_model": "trustshield.pipeline.artifact:load_model",
