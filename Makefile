@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pcap_peers.py --json $(OUT)/bench_pcap_peers.json
 	$(BIN)/python benchmarks/watch.py --json $(OUT)/bench_watch.json
 	$(BIN)/python benchmarks/spark_scale.py --json $(OUT)/bench_spark_scale.json
+	$(BIN)/python benchmarks/startup.py --json $(OUT)/bench_startup.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache
