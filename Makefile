@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/spark_scale.py --json $(OUT)/bench_spark_scale.json
 	$(BIN)/python benchmarks/attack_suite.py --json $(OUT)/bench_attack_suite.json
 	$(BIN)/python benchmarks/fuzz_readers.py --json $(OUT)/bench_fuzz_readers.json
+	$(BIN)/python benchmarks/startup.py --json $(OUT)/bench_startup.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

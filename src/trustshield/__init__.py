@@ -1,26 +1,14 @@
 """TrustShield: AI for cyber defence, with measured evidence that it can be trusted.
 
 The public surface is listed in ``__all__``; everything else is internal and may change.
+Public names are resolved on first use (PEP 562 ``__getattr__``), so ``import trustshield``
+loads no ML library: ``trustshield.train`` imports the training pipeline when first read.
 """
 
 from trustshield.pipeline import lifeline as _lifeline
 
 _lifeline.tie_from_environment()  # a scoring worker: end with its parent, even mid-import
 del _lifeline
-
-from trustshield.decide.policy import ThresholdPolicy
-from trustshield.detectors import (Attributions, Detector, GradientBoostedDetector,
-                                   HybridDetector, NormalPrototypeDetector)
-from trustshield.errors import (DataError, DatasetMissing, ModelIntegrityError,
-                                NotFittedError, PermissionDenied, SpecError, StoreError,
-                                TrustShieldError)
-from trustshield.features import FeatureEncoder
-from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import TrainedModel, load_model, save_model
-from trustshield.pipeline.train import TrainConfig, train
-from trustshield.records import Decision, Evidence
-from trustshield.specs import DatasetSpec, load_spec
-from trustshield.store import AlertStore
 
 __version__ = "0.1.0"
 
@@ -31,3 +19,50 @@ __all__ = [
     "SpecError", "StoreError", "TableSource", "ThresholdPolicy", "TrainConfig",
     "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "train",
 ]
+
+#: public name -> "module:attribute" it is read from on first use
+_PUBLIC = {
+    "AlertStore": "trustshield.store.alerts:AlertStore",
+    "Attributions": "trustshield.detectors.protocol:Attributions",
+    "DataError": "trustshield.errors:DataError",
+    "DatasetMissing": "trustshield.errors:DatasetMissing",
+    "DatasetSpec": "trustshield.specs.dataset_spec:DatasetSpec",
+    "Decision": "trustshield.records:Decision",
+    "Detector": "trustshield.detectors.protocol:Detector",
+    "Evidence": "trustshield.records:Evidence",
+    "FeatureEncoder": "trustshield.features.encoder:FeatureEncoder",
+    "GradientBoostedDetector": "trustshield.detectors.gbdt:GradientBoostedDetector",
+    "HybridDetector": "trustshield.detectors.hybrid:HybridDetector",
+    "ModelIntegrityError": "trustshield.errors:ModelIntegrityError",
+    "NormalPrototypeDetector": "trustshield.detectors.prototype:NormalPrototypeDetector",
+    "NotFittedError": "trustshield.errors:NotFittedError",
+    "PermissionDenied": "trustshield.errors:PermissionDenied",
+    "SpecError": "trustshield.errors:SpecError",
+    "StoreError": "trustshield.errors:StoreError",
+    "TableSource": "trustshield.ingest.tabular:TableSource",
+    "ThresholdPolicy": "trustshield.decide.policy:ThresholdPolicy",
+    "TrainConfig": "trustshield.pipeline.train_config:TrainConfig",
+    "TrainedModel": "trustshield.pipeline.artifact:TrainedModel",
+    "TrustShieldError": "trustshield.errors:TrustShieldError",
+    "load_model": "trustshield.pipeline.artifact:load_model",
+    "load_spec": "trustshield.specs.loading:load_spec",
+    "save_model": "trustshield.pipeline.artifact:save_model",
+    "train": "trustshield.pipeline.train:train",
+}
+
+
+def __getattr__(name: str):
+    """Import the module that defines public ``name`` and return its attribute (cached)."""
+    target = _PUBLIC.get(name)
+    if target is None:
+        raise AttributeError(f"module 'trustshield' has no attribute {name!r}")
+    import importlib
+
+    module_name, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from rich.table import Table
 
 from trustshield.cli import STORE_HELP, print_json
@@ -20,6 +19,8 @@ def register(sub) -> None:
 
 
 def cmd_explain(args) -> None:
+    import numpy as np
+
     from trustshield.store import AlertStore
 
     with AlertStore(args.store) as store:
@@ -51,6 +52,8 @@ def cmd_explain(args) -> None:
 
 def as_written(value: float, feature: dict) -> str:
     """A stored encoded value as the record held it: category name, 511 rather than 511.0."""
+    import numpy as np
+
     if feature["categories"]:
         return "unseen" if np.isnan(value) else feature["categories"][int(value)]
     if feature["type"] in ("integer", "binary"):

@@ -18,14 +18,15 @@ values (only counts, thresholds, scores and feature names).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from trustshield.cli import STORE_HELP, print_json, resolve_data
 from trustshield.commands import auth_prior
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
-from trustshield.records import ACCEPT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEMPLATES_HELP = "folder of encrypted templates (default $TRUSTSHIELD_TEMPLATES or ./templates)"
 TOP_FEATURES = 3
@@ -156,6 +157,7 @@ def _notes(prior, policy, n: int, args) -> list[str]:
 def cmd_verify(args) -> None:
     from trustshield.decide.authentication import AuthPolicy, decide_safely
     from trustshield.detectors.verifiers import samples_reader, verifier_class
+    from trustshield.records import ACCEPT
     from trustshield.store import AlertStore
     from trustshield.store.templates import TemplateStore
 
@@ -201,6 +203,8 @@ def cmd_verify(args) -> None:
 def _adapt(templates, user: str, seen: dict) -> None:
     """An accepted attempt joins the user's moving window of samples; the verifier is refitted
     on it with its own parameters and the template re-encrypted (audited as template.enrol)."""
+    import pandas as pd
+
     from trustshield.decide.adaptation import refit
     from trustshield.detectors.verifiers import verifier_class
 
@@ -228,6 +232,8 @@ def cmd_forget(args) -> None:
 def _read(reader, arg: str) -> pd.DataFrame:
     """The kind's reader on ``arg``; any failure becomes a DataError that names the file
     and the error type but never the reader's message (it might quote sample values)."""
+    import pandas as pd
+
     path = resolve_data(arg)
     if not path.is_file():
         raise DataError(f"samples file {path} does not exist")
@@ -258,6 +264,8 @@ def _background(read, arg: str | None, features: list[str]) -> pd.DataFrame | No
 def _departing(verifier, samples: pd.DataFrame | None, scores) -> list[tuple[str, float]]:
     """Features that push the scored samples' suspicion up most (mean exact attribution),
     largest first; empty when the verifier cannot explain itself."""
+    import numpy as np
+
     scored = [i for i, s in enumerate(scores) if s is not None]
     if verifier is None or samples is None or not scored or not hasattr(verifier, "explain"):
         return []

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from trustshield.cli import DEFAULT_OUT, STORE_HELP, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
-from trustshield.ingest.connections import FORMATS as CONNECTION_FORMATS
-from trustshield.pipeline.train import TrainConfig
+from trustshield.ingest.connection_formats import FORMATS as CONNECTION_FORMATS
+from trustshield.pipeline.train_config import TrainConfig
 
 
 def register(sub) -> None:
@@ -107,6 +105,8 @@ def _total(source) -> int | None:
 
 
 def cmd_train(args) -> None:
+    import pandas as pd
+
     from trustshield.assess.robustness.hardening import train_hardened
     from trustshield.pipeline.artifact import save_model
     from trustshield.specs import read_spec_text, spec_from_text

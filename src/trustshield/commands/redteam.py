@@ -19,15 +19,17 @@ import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from trustshield.assess.robustness.evasion import ATTACKS
+from trustshield.assess.robustness.evasion_attacks import ATTACKS
 from trustshield.cli import STORE_HELP, resolve_data
 from trustshield.commands.progress import output, step
 from trustshield.commands.redteam_gate import Authorised, arguments, authorise
 from trustshield.config import login_name
 from trustshield.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPORT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -217,6 +219,8 @@ def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
 
 def _read(arg: str, spec) -> tuple[pd.DataFrame, dict]:
     """Every valid row, indexed by its line in the file; and the file's provenance."""
+    import pandas as pd
+
     from trustshield.ingest.tabular import TableSource
 
     source = TableSource(resolve_data(arg), spec)

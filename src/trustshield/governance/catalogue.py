@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from trustshield.errors import CatalogueError
-from trustshield.specs.loading import need_mapping, no_unknown
+from trustshield.specs.yaml_shape import need_mapping, no_unknown
 
 STATUSES = ("in force", "final", "draft", "living")
 KINDS = ("principle", "article", "function", "category", "characteristic", "requirement",

@@ -26,13 +26,12 @@ import pandas as pd
 
 from trustshield.errors import DataError
 from trustshield.features.kdd_derived import COLUMNS as KDD_FEATURES, kdd_features
+from trustshield.ingest.connection_formats import FORMATS
 from trustshield.ingest.datasets import sha256_of
 from trustshield.ingest.tabular import DEFAULT_BATCH_ROWS, ON_ERROR, Batch
 from trustshield.ingest.validate import check_frame
 from trustshield.specs import DatasetSpec
 
-#: input formats that hold connection records, by the name ``--format`` takes
-FORMATS = ("zeek", "nfdump", "cicflowmeter", "pcap")
 PCAP_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
               b"\x0a\x0d\x0d\x0a")
 #: conn.log fields → the AlertEntities fields they fill

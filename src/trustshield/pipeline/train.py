@@ -4,8 +4,6 @@ incoming traffic with."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -20,6 +18,7 @@ from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.pipeline.artifact import TrainedModel
+from trustshield.pipeline.train_config import TrainConfig
 from trustshield.specs import DatasetSpec
 
 
@@ -28,25 +27,6 @@ from trustshield.specs import DatasetSpec
 #: component's lowest margin differs between the out-of-fold refits and the final model
 #: (on KDDTrain+_20Percent it moved the output PSI of a held-out fifth from 0.004 to 0.19)
 SUSPICION_FLOOR = 0.0
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Choices fixed before seeing data; the combination itself is selected by protocol."""
-
-    max_normal_fpr: float = 0.03
-    review_normal_fpr: float = 0.05
-    n_prototypes: int = 256
-    scaling: str = "quantile"
-    categorical_weight: float = 1.0
-    n_estimators: int = 50
-    num_leaves: int = 8
-    max_depth: int = 3
-    n_threads: int = 2
-    seed: int = 0
-    #: hardening: the supervised score never falls when an attacker moves a feature the
-    #: only way the spec lets them (``increase`` → +1, ``decrease`` → -1)
-    monotone: bool = False
 
 
 def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConfig) -> HybridDetector:

@@ -14,6 +14,7 @@ from trustshield.utf8 import not_utf8
 from trustshield.specs.dataset_spec import (ATTACKER_CONTROL, COLUMN_TYPES, PREDICATE_OPS,
                                             RELATION_KINDS, ColumnSpec, DatasetSpec,
                                             Predicate, Relation, SourceFile)
+from trustshield.specs.yaml_shape import need_mapping, no_unknown
 
 TOP_KEYS = {"name", "description", "source", "columns", "relations", "label", "techniques"}
 COLUMN_KEYS = {"name", "type", "role", "unit", "min", "max", "decimals", "values", "attacker",
@@ -205,17 +206,3 @@ def _list(raw: Mapping, key: str, where: str) -> list:
     if not isinstance(value, list) or not value:
         raise SpecError(f"{where}: {key!r} must be a non-empty list")
     return value
-
-
-def need_mapping(raw: Any, where: str, error: type[Exception] = SpecError) -> None:
-    """Refuse anything but a YAML mapping, naming where it was found."""
-    if not isinstance(raw, Mapping):
-        raise error(f"{where}: expected a mapping, got {type(raw).__name__}")
-
-
-def no_unknown(raw: Mapping, allowed: set[str], where: str,
-               error: type[Exception] = SpecError) -> None:
-    """Refuse keys outside ``allowed``, naming them and what is allowed."""
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise error(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")

@@ -31,11 +31,11 @@ from trustshield.assess.robustness.moves import (Budget, Movable, changed_featur
                                                  grid_values, log2_change, movable_features,
                                                  threshold_values)
 from trustshield.assess.evidence import SECURITY, at_most
+from trustshield.assess.robustness.evasion_attacks import ATTACKS
 from trustshield.errors import DataError
 from trustshield.records import ALLOW, Evidence
 from trustshield.specs.feasibility import infeasibility
 
-ATTACKS = ("score", "decision", "tree")
 #: candidate states kept per record between steps of the score and tree searches
 BEAM = 4
 #: values tried per feature and step by the score search
