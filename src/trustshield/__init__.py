@@ -16,7 +16,7 @@ from trustshield.errors import (DataError, DatasetMissing, ModelIntegrityError,
                                 TrustShieldError)
 from trustshield.features import FeatureEncoder
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import TrainedModel, load_model, save_model
+from trustshield.model_folder import TrainedModel, load_model, save_model
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.records import Decision, Evidence
 from trustshield.specs import DatasetSpec, load_spec

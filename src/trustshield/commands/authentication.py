@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.cli import STORE_HELP, print_json, resolve_data
+from trustshield.commands.common import STORE_HELP, print_json, resolve_data
 from trustshield.commands import auth_prior
 from trustshield.commands.progress import output
 from trustshield.errors import DataError

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
-from trustshield.assess.robustness.poisoning import (MAX_DETECTION_DROP, flip_labels,
+from trustshield.pipeline.poisoning import (MAX_DETECTION_DROP, flip_labels,
                                                      largest_attack_category,
                                                      poisoning_evidence, poisoning_study,
                                                      sanitise)
