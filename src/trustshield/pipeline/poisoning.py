@@ -1,4 +1,4 @@
-"""Label-flip poisoning: how much detection a few mislabelled training attacks cost, and
+"""Label-flip poisoning study: how much detection a few mislabelled training attacks cost, and
 how much of it a training-data sanitiser buys back.
 
 The attacker model: someone who can edit the training labels relabels a share of attack
@@ -19,51 +19,18 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from trustshield.assess.evidence import RESILIENCE, at_most
+from trustshield.assess.robustness.poisoning import flip_labels, largest_attack_category
 from trustshield.assess.performance import binary_metrics, detection_by
 from trustshield.detectors import GradientBoostedDetector
 from trustshield.features import FeatureEncoder
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
-from trustshield.records import Evidence
 from trustshield.specs import DatasetSpec
 
 RATES = (0.01, 0.05, 0.10)
 #: flag a normal-labelled record when its out-of-fold P(attack) is at least this
 SANITISER_PROBABILITY = 0.5
 SANITISER_FOLDS = 5
-#: largest acceptable drop in test detection rate after 5 % random label flips
-MAX_DETECTION_DROP = 0.05
-EVIDENCE_RATE = 0.05
-
-
-def flip_labels(labels: np.ndarray, categories: np.ndarray, *, rate: float,
-                target: str | None = None, normal_label: str,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Relabel ``round(rate × number of attack records)`` attack records as normal.
-
-    With ``target`` (a category name), only records of that category are flipped; the
-    count is still relative to ALL attack records, so rates are comparable between random
-    and targeted runs, and it is capped at the size of that category. Deterministic for a
-    given seed. Returns (new labels, mask of flipped rows).
-    """
-    labels = np.asarray(labels, dtype=object)
-    categories = np.asarray(categories, dtype=object)
-    if labels.shape != categories.shape:
-        raise ValueError(f"labels {labels.shape} and categories {categories.shape} differ in shape")
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate must lie in [0, 1], got {rate}")
-    attack = labels != normal_label
-    pool = attack if target is None else attack & (categories == target)
-    if target is not None and not pool.any():
-        raise ValueError(f"no attack records of category {target!r} to flip")
-    count = min(int(round(rate * int(attack.sum()))), int(pool.sum()))
-    chosen = np.random.default_rng(seed).choice(np.flatnonzero(pool), size=count, replace=False)
-    flipped = np.zeros(len(labels), dtype=bool)
-    flipped[chosen] = True
-    new = labels.copy()
-    new[flipped] = normal_label
-    return new, flipped
 
 
 def out_of_fold_attack_probability(X: pd.DataFrame, labels: np.ndarray, *, normal_label: str,
@@ -99,13 +66,6 @@ def sanitise(X: pd.DataFrame, labels: np.ndarray, *, normal_label: str,
     proba = out_of_fold_attack_probability(X, labels, normal_label=normal_label, n_folds=n_folds,
                                            seed=seed, categorical=categorical, config=config)
     return (labels == normal_label) & (proba >= threshold)
-
-
-def largest_attack_category(categories: np.ndarray, labels: np.ndarray, normal_label: str) -> str:
-    """The category with the most attack records (ties: alphabetical first)."""
-    attack_categories = np.asarray(categories, dtype=object)[np.asarray(labels, dtype=object) != normal_label]
-    names, counts = np.unique(attack_categories.astype(str), return_counts=True)
-    return str(names[np.argmax(counts)])
 
 
 def poisoning_study(train_frame: pd.DataFrame, test_frame: pd.DataFrame, spec: DatasetSpec, *,
@@ -193,23 +153,3 @@ class _Runner:
                        "precision": caught / int(flagged.sum()) if flagged.any() else None,
                        "recall": caught / int(flipped.sum()) if flipped.any() else None})
         return result
-
-
-def poisoning_evidence(study: dict) -> list[Evidence]:
-    """Detection drop at 5 % random flips, without and with the sanitiser."""
-    run = next((r for r in study.get("runs", ())
-                if r.get("target") is None and abs(r.get("rate", -1) - EVIDENCE_RATE) < 1e-9), None)
-    clean = study.get("clean", {}).get("detection_rate")
-    plain = None if run is None else run["drop"]
-    cleaned = None if run is None or clean is None else clean - run["sanitised"]["detection_rate"]
-    return [at_most("poisoning resilience", "drop in test detection rate after 5 % of training "
-                    "attack labels were flipped to normal at random", _number(plain),
-                    MAX_DETECTION_DROP, RESILIENCE),
-            at_most("poisoning resilience (sanitised training)", "drop in test detection rate "
-                    "after the same flips, training on sanitised data", _number(cleaned),
-                    MAX_DETECTION_DROP, RESILIENCE)]
-
-
-def _number(value) -> float | None:
-    return None if value is None else float(value)
-

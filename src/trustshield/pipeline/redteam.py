@@ -81,7 +81,8 @@ def run_poisoning(model: TrainedModel, train_frame: pd.DataFrame, test_frame: pd
                   rate: float, target: str | None, seed: int, progress=None) -> RedTeamResult:
     """Flip ``rate`` of the training attack labels (optionally within one category),
     retrain with the model's own configuration, and measure on the test frame."""
-    from trustshield.pipeline.poisoning import flip_labels, poisoning_study
+    from trustshield.assess.robustness.poisoning import flip_labels
+    from trustshield.pipeline.poisoning import poisoning_study
 
     spec = model.spec
     labels = train_frame[spec.label_column].to_numpy(dtype=object)
