@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from trustshield.assess.evidence import ACCOUNTABILITY, ROBUSTNESS
 from trustshield.drift.monitor import MAJOR, MIN_WINDOW, DriftResult
-from trustshield.drift.summary import max_feature_psi
 from trustshield.records import Evidence
 
 

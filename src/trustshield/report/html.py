@@ -427,7 +427,7 @@ def render_html(report: dict) -> str:
     _require(report)
     optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance",
                 _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes",
-                _drift: "drift"}
+                drift_html: "drift"}
     body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (
