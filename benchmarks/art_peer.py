@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.records import ALLOW
 from trustshield.specs.feasibility import infeasibility
 
@@ -337,9 +337,9 @@ def main(argv=None) -> int:
     import json
 
     from trustshield.assess.robustness.evasion import Budget, select_attack_records
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.ingest.tabular import TableSource
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder (trustshield train --out)")

@@ -23,8 +23,9 @@ import time
 import lightgbm as lgb
 import pandas as pd
 
-from trustshield.assess.robustness.noise import noise_evidence, noise_study
-from trustshield.cli import resolve_data
+from trustshield.assess.robustness.noise import noise_evidence
+from trustshield.pipeline.noise_study import noise_study
+from trustshield.commands.common import resolve_data
 from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.train import TrainConfig, train

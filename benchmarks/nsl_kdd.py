@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
 from trustshield.assess.performance import binary_metrics
-from trustshield.cli import resolve_data
+from trustshield.commands.common import resolve_data
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.evaluate import evaluate
 from trustshield.pipeline.scoring import score_batch

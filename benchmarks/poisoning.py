@@ -17,8 +17,9 @@ import time
 
 import pandas as pd
 
-from trustshield.assess.robustness.poisoning import poisoning_evidence, poisoning_study
-from trustshield.cli import resolve_data
+from trustshield.assess.robustness.poisoning import poisoning_evidence
+from trustshield.pipeline.poisoning import poisoning_study
+from trustshield.commands.common import resolve_data
 from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.specs import load_spec, read_spec_text

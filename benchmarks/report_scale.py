@@ -6,7 +6,7 @@
 
 Protocol
 --------
-* Input: KDDTest+ (located and sha256-checked by ``trustshield.cli.resolve_data``) repeated
+* Input: KDDTest+ (located and sha256-checked by ``trustshield.commands.common.resolve_data``) repeated
   line by line until it holds exactly ``--rows`` rows (default 1,000,000; the last copy is
   cut short), written as CSV to a temporary folder outside the checkout (``--workdir`` to
   choose it). Every row keeps its label, so the report evaluates all of them.
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows < 1 or args.runs < 1:
         parser.error("--rows and --runs must be positive")
 
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.commands.benchmark import write_json
 
     test_path, train_path = resolve_data(TEST_FILE), resolve_data(TRAIN_FILE)

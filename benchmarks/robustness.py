@@ -25,11 +25,11 @@ from art_peer import evasion_figures, run_peer
 from trustshield.assess.performance import binary_metrics
 from trustshield.assess.robustness.evasion import (ATTACKS, best_of, evade, evasion_evidence,
                                                    select_attack_records)
-from trustshield.assess.robustness.hardening import (ADVERSARIAL_RECORDS, DEFENCES, keep,
+from trustshield.pipeline.hardening import (ADVERSARIAL_RECORDS, DEFENCES, keep,
                                                      train_hardened)
 from trustshield.assess.robustness.moves import Budget
-from trustshield.assess.robustness.poisoning import poisoning_study
-from trustshield.cli import resolve_data
+from trustshield.pipeline.poisoning import poisoning_study
+from trustshield.commands.common import resolve_data
 from trustshield.commands.benchmark import write_json
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.scoring import score_batch

@@ -131,7 +131,7 @@ def request_bodies(batch: int) -> list[bytes]:
     batch wraps round to the start)."""
     import pandas as pd
 
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.specs import load_spec
 
     spec = load_spec("nsl-kdd")

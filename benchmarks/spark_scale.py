@@ -5,7 +5,7 @@
 
 Protocol
 --------
-* Input: KDDTest+ (located and sha256-checked by ``trustshield.cli.resolve_data``) read with
+* Input: KDDTest+ (located and sha256-checked by ``trustshield.commands.common.resolve_data``) read with
   its 43 columns and repeated row by row until it holds ``--rows`` records, written as one
   Parquet file (row groups of 131,072 rows) in a temporary folder outside the checkout
   (``--workdir`` to choose it). Not timed.
@@ -44,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trustshield.cli import resolve_data
+from trustshield.commands.common import resolve_data
 from trustshield.ingest.tabular import TableSource
 
 TEST_FILE = "nsl-kdd:KDDTest+.txt"
@@ -57,8 +57,8 @@ COMPARED = ("action", "suspicion", "base", "attributions", "feature_values", "ca
 
 def train_model(folder: Path) -> Path:
     """A model as ``trustshield train --data nsl-kdd:KDDTrain+_20Percent.txt --spec nsl-kdd``."""
-    from trustshield.assess.robustness.hardening import train_hardened
-    from trustshield.pipeline.artifact import save_model
+    from trustshield.pipeline.hardening import train_hardened
+    from trustshield.model_folder import save_model
     from trustshield.pipeline.train import TrainConfig
     from trustshield.specs import read_spec_text, spec_from_text
 
@@ -112,7 +112,7 @@ class FirstRows:
 
 
 def run_local(model_folder: Path, data: Path, store_path: Path, sample: int | None) -> tuple[float, dict]:
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.detect import detect
     from trustshield.store import AlertStore
 

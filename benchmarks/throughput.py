@@ -5,7 +5,7 @@
 
 Protocol
 --------
-* Input: KDDTest+ (located and sha256-checked by ``trustshield.cli.resolve_data``) repeated by
+* Input: KDDTest+ (located and sha256-checked by ``trustshield.commands.common.resolve_data``) repeated by
   concatenating the file's bytes until it holds at least ``--rows`` rows, written to a
   temporary folder outside the checkout (``--workdir`` to choose it).
 * Model: ``--model DIR``, or one trained first by ``trustshield train`` on KDDTrain+_20Percent
@@ -359,9 +359,9 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
     import pandas as pd
     import shap
 
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.ingest.tabular import TableSource
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     model = load_model(model_dir)
     source = TableSource(resolve_data(TEST_FILE), model.spec)
@@ -469,7 +469,7 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
 
     err = Console(stderr=True)
     test_path, train_path = resolve_data(TEST_FILE), resolve_data(TRAIN_FILE)

@@ -103,11 +103,11 @@ def model_folder(path: str | None, work: Path) -> Path:
     if path:
         return Path(path)
     from trustshield.ingest.tabular import TableSource
-    from trustshield.pipeline.artifact import save_model
+    from trustshield.model_folder import save_model
     from trustshield.pipeline.train import train
     from trustshield.specs import load_spec
     from trustshield.specs.loading import read_spec_text
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
 
     spec = load_spec("nsl-kdd")
     frame = TableSource(resolve_data("nsl-kdd:KDDTrain+_20Percent.txt"), spec).read_all()
@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true",
                         help="also time each stage in one process (µs per record, medians)")
     args = parser.parse_args()
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.watch import watch
     from trustshield.store import AlertStore
 

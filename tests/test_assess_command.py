@@ -6,7 +6,7 @@ import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.cli import main
-from trustshield.pipeline.artifact import save_model
+from trustshield.model_folder import save_model
 from trustshield.pipeline.train import TrainConfig, train
 
 

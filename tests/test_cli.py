@@ -8,7 +8,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 import pytest
 
-from trustshield.cli import main, resolve_data
+from trustshield.cli import main
+from trustshield.commands.common import resolve_data
 from trustshield.errors import DatasetMissing, RenderError
 from trustshield.report.pdf import find_chromium
 

@@ -9,7 +9,7 @@ import pytest
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows, train_small
 from trustshield.cli import main
-from trustshield.pipeline.artifact import load_model, save_model
+from trustshield.model_folder import load_model, save_model
 from trustshield.store import AlertStore
 from trustshield.store.bundles import install_bundle, verify_bundle
 from trustshield.store.signing import KEYS_ENV, Keyring

@@ -22,7 +22,7 @@ from trustshield.assess.robustness import evasion
 from trustshield.cli import main
 from trustshield.config import OPERATOR_ENV
 from trustshield.errors import DataError
-from trustshield.pipeline.artifact import load_model, save_model
+from trustshield.model_folder import load_model, save_model
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.store import AlertStore
 from trustshield.store import tokens as token_table

@@ -28,9 +28,9 @@ HOMES = {
     "PermissionDenied": "trustshield.errors", "SpecError": "trustshield.errors",
     "StoreError": "trustshield.errors", "TableSource": "trustshield.ingest.tabular",
     "ThresholdPolicy": "trustshield.decide.policy", "TrainConfig": "trustshield.pipeline.train",
-    "TrainedModel": "trustshield.pipeline.artifact", "TrustShieldError": "trustshield.errors",
-    "load_model": "trustshield.pipeline.artifact", "load_spec": "trustshield.specs",
-    "save_model": "trustshield.pipeline.artifact", "train": "trustshield.pipeline.train",
+    "TrainedModel": "trustshield.model_folder", "TrustShieldError": "trustshield.errors",
+    "load_model": "trustshield.model_folder", "load_spec": "trustshield.specs",
+    "save_model": "trustshield.model_folder", "train": "trustshield.pipeline.train",
 }
 #: every subcommand's help formatted in one child, as `trustshield SUBCOMMAND --help` does
 EVERY_HELP = """

@@ -31,7 +31,7 @@ def kdd_records(n: int) -> list[dict]:
     """The first ``n`` KDDTest+ records as JSON objects of the spec's features."""
     import pandas as pd
 
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.specs import load_spec
 
     spec = load_spec("nsl-kdd")

@@ -36,7 +36,7 @@ def decisions(answer: dict) -> list[tuple[str, float]]:
 
 def local_decisions(folder: Path, body: bytes) -> list[tuple[str, float]]:
     """What the model in ``folder`` decides for ``body``, scored here."""
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.service.scoring_work import score_request
 
     return decisions(json.loads(score_request(load_model(folder), body, max_batch=10**6).body))

@@ -42,11 +42,11 @@ _PUBLIC = {
     "TableSource": "trustshield.ingest.tabular:TableSource",
     "ThresholdPolicy": "trustshield.decide.policy:ThresholdPolicy",
     "TrainConfig": "trustshield.pipeline.train_config:TrainConfig",
-    "TrainedModel": "trustshield.pipeline.artifact:TrainedModel",
+    "TrainedModel": "trustshield.model_folder:TrainedModel",
     "TrustShieldError": "trustshield.errors:TrustShieldError",
-    "load_model": "trustshield.pipeline.artifact:load_model",
+    "load_model": "trustshield.model_folder:load_model",
     "load_spec": "trustshield.specs.loading:load_spec",
-    "save_model": "trustshield.pipeline.artifact:save_model",
+    "save_model": "trustshield.model_folder:save_model",
     "train": "trustshield.pipeline.train:train",
 }
 

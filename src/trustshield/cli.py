@@ -9,15 +9,9 @@ checked against its recorded sha256.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-from trustshield.errors import DataError, TrustShieldError
-
-DEFAULT_OUT = "out"
-STORE_HELP = ("DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or "
-              "./trustshield.duckdb)")
+from trustshield.errors import TrustShieldError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,25 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     register_all(sub)
     return parser
-
-
-def resolve_data(arg: str) -> Path:
-    """A path as given, or DATASET:FILE located and sha256-checked."""
-    path = Path(arg)
-    if path.exists() or ":" not in arg:
-        return path
-    from trustshield.ingest import known_files, locate
-
-    dataset, _, name = arg.partition(":")
-    files = {f.name: f for f in known_files().get(dataset, ())}
-    if name not in files:
-        raise DataError(f"{arg}: no file {name!r} recorded for data set {dataset!r}; known: "
-                        f"{ {d: [f.name for f in fs] for d, fs in known_files().items()} }")
-    return locate(dataset, files[name])
-
-
-def print_json(value) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trustshield.assess.drift import (
+from trustshield.drift.monitor import (
     BAD_STATE, COLUMNS, MAJOR, MIN_WINDOW, MODERATE, NOT_A_FRAME, NOT_FITTED, PSI_EPSILON,
     SHAPE_MISMATCH, STATE_KEYS, UNKNOWN_FEATURE, DriftReference, drift, level, psi)
 from trustshield.assess.drift_evidence import drift_evidence
-from trustshield.cli import resolve_data
+from trustshield.commands.common import resolve_data
 from trustshield.errors import DataError, DatasetMissing, NotFittedError
 
 MIX = (0.7, 0.2, 0.1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
-from trustshield.assess.drift import ks_statistic
+from trustshield.drift.monitor import ks_statistic
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trustshield.assess.robustness.noise import (add_measurement_noise, decision_stability,
-                                                 drop_features, noise_evidence, noise_study)
+from trustshield.assess.robustness.noise import add_measurement_noise, drop_features, noise_evidence
+from trustshield.pipeline.noise_study import decision_stability, noise_study
 from trustshield.ingest.validate import check_frame
 from trustshield.records import Evidence
 from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows

@@ -8,7 +8,7 @@ import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.assess.security import audit_evidence, model_evidence, template_evidence
-from trustshield.pipeline.artifact import save_model
+from trustshield.model_folder import save_model
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.store import AlertStore
 from trustshield.store.templates import KEY_ENV, TemplateStore, new_template_key

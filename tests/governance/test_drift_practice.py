@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.drift import DriftReference, drift
+from trustshield.drift.monitor import DriftReference, drift
 from trustshield.assess.drift_evidence import drift_evidence
 from trustshield.assess.evidence import performance_evidence
 from trustshield.governance.crosswalk import MET, PARTLY, crosswalk

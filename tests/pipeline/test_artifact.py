@@ -12,7 +12,7 @@ import yaml
 
 from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import FILES, load_model, save_model
+from trustshield.model_folder import FILES, load_model, save_model
 
 SPEC, SPEC_TEXT = FLOWS_SPEC, FLOWS_SPEC_TEXT
 

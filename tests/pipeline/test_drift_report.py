@@ -8,7 +8,7 @@ import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, train_small
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import load_model, save_model
+from trustshield.model_folder import load_model, save_model
 from trustshield.pipeline.detect import detect
 from trustshield.pipeline.evaluate import evaluate
 from trustshield.pipeline.report_content import drift_content, report_content

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, train_small
-from trustshield.assess.drift import MIN_WINDOW, DriftReference, drift
+from trustshield.drift.monitor import MIN_WINDOW, DriftReference, drift
 from trustshield.detectors.protocol import attack_mask
 from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import DRIFT_FILE, load_model, save_model
+from trustshield.model_folder import DRIFT_FILE, load_model, save_model
 from trustshield.pipeline.detect import detect
 from trustshield.pipeline.drift_windows import BAD_WINDOW, MISMATCH, DriftWindows
 from trustshield.pipeline.train import SUSPICION_FLOOR, training_suspicion

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthetic import train_small
-from trustshield.cli import resolve_data
+from trustshield.commands.common import resolve_data
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import save_model
+from trustshield.model_folder import save_model
 from trustshield.pipeline.detect import detect
 from trustshield.pipeline.spark_detect import detect_spark
 from trustshield.pipeline.spark_session import spark_session
@@ -69,7 +69,7 @@ def data(tmp_path_factory, spec):
 
 
 def local_alerts(model_folder, path, tmp_path, on_error="raise") -> tuple[pd.DataFrame, dict]:
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     model = load_model(model_folder)
     with AlertStore(tmp_path / "local.duckdb") as store:

@@ -66,7 +66,7 @@ def model_dir(tmp_path_factory):
     from synthetic import train_small
     from trustshield.ingest.datasets import data_dirs
     from trustshield.ingest.tabular import TableSource
-    from trustshield.pipeline.artifact import save_model
+    from trustshield.model_folder import save_model
     from trustshield.specs import load_spec
     from trustshield.specs.loading import read_spec_text
 
@@ -85,7 +85,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(model_dir):
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     return load_model(model_dir)
 

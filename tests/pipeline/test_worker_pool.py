@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows, train_small
-from trustshield.pipeline.artifact import ModelFiles, read_model_files, save_model
+from trustshield.model_folder import ModelFiles, read_model_files, save_model
 from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
@@ -97,7 +97,7 @@ def test_a_worker_that_cannot_build_the_model_is_reported_without_a_busy_loop(fi
 
 KEEP_POOL = textwrap.dedent("""
     import sys, time
-    from trustshield.pipeline.artifact import read_model_files
+    from trustshield.model_folder import read_model_files
     from trustshield.pipeline.worker_pool import WorkerPool
 
     if __name__ == "__main__":

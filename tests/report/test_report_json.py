@@ -12,7 +12,7 @@ import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.cli import main
-from trustshield.pipeline.artifact import save_model
+from trustshield.model_folder import save_model
 from trustshield.pipeline.model_card import NO_LICENCE, data_sheet, model_card, parse_source
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.report import render_html, schema, write_report

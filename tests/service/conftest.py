@@ -35,7 +35,7 @@ from starlette.testclient import TestClient
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows, train_small
 from trustshield.config import ROLES
-from trustshield.pipeline.artifact import save_model
+from trustshield.model_folder import save_model
 from trustshield.service.app import create_app
 from trustshield.service.context import ServiceContext
 from trustshield.service.settings import ServiceSettings

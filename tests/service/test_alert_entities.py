@@ -20,13 +20,14 @@ import pytest
 
 from conftest import CHEAP_HASHER, ServiceRig, SignedModel, bearer
 from synthetic import train_small
-from trustshield.cli import main, resolve_data
+from trustshield.cli import main
+from trustshield.commands.common import resolve_data
 from trustshield.config import ROLES
 from trustshield.errors import ConfigError
 from trustshield.ingest.connections import ConnectionSource
 from trustshield.ingest.datasets import data_dirs
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import load_model, save_model
+from trustshield.model_folder import load_model, save_model
 from trustshield.pipeline.detect import alerts_table, detect
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.watch import watch

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import bearer, sample_records
-from trustshield.pipeline.artifact import load_model
+from trustshield.model_folder import load_model
 from trustshield.service.app import SECURITY_HEADERS, create_app
 from trustshield.service.scoring_work import score_request
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from trustshield.cli import resolve_data
+from trustshield.commands.common import resolve_data
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.ingest.tabular import TableSource
 from trustshield.specs import infeasibility, is_feasible, load_spec

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trustshield.assess.drift import DriftReference
+from trustshield.drift.monitor import DriftReference
 from trustshield.pipeline.drift_windows import DriftWindows
 from trustshield.store import AlertStore
 

@@ -16,7 +16,7 @@ from trustshield.pipeline.detect import entity_column
 from trustshield.privacy import KEY_ENV, KEY_MISSING, Pseudonymiser
 from trustshield.records import ENTITY_FIELDS, ENTITY_TYPE, MAX_ENTITY_TEXT, MAX_TS, AlertEntities
 from trustshield.store import AlertStore, alert_id
-from trustshield.store.audit import canonical
+from trustshield.plain_json import canonical
 from trustshield.store.entities import decode, encode_column, switch_on
 
 KEY = "0f" * 32

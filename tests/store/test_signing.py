@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows, train_small
 from trustshield.errors import ConfigError, ModelIntegrityError
-from trustshield.pipeline.artifact import load_model, save_model
+from trustshield.model_folder import load_model, save_model
 from trustshield.store import signing
-from trustshield.store.audit import canonical
+from trustshield.plain_json import canonical
 from trustshield.store.bundles import (bundle_from_folder, install_bundle, sign_model_folder,
                                        verify_bundle, verify_model_folder)
 from trustshield.store.signing import Keyring

@@ -6,7 +6,7 @@ whether it is as it must be. None of them changes anything.
 - ``audit chain integrity``: every audit event links to the one before and its hash
   covers its content (:meth:`trustshield.store.audit.AuditLog.verify`).
 - ``model artifact integrity``: every file of a model folder matches its manifest sha256
-  (:func:`trustshield.pipeline.artifact.load_model` refuses it otherwise).
+  (:func:`trustshield.model_folder.load_model` refuses it otherwise).
 - ``no pickle in model artifacts``: no file of a model folder is a pickle (by name or by
   its first bytes).
 - ``red-team gating``: every red-team run in the audit chain names an operator and a
@@ -48,7 +48,7 @@ def audit_evidence(store) -> list[Evidence]:
 
 def model_evidence(folder: str | Path) -> list[Evidence]:
     """Manifest integrity and absence of pickles in one model folder."""
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     folder = Path(folder)
     try:
@@ -94,7 +94,7 @@ def _sealed(path: Path, expected_format: str) -> bool:
 
 
 def _is_pickle(path: Path) -> bool:
-    from trustshield.pipeline.artifact import looks_like_pickle
+    from trustshield.model_folder import looks_like_pickle
 
     with path.open("rb") as handle:
         return looks_like_pickle(path.name, handle.read(2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from trustshield.cli import STORE_HELP, print_json
+from trustshield.commands.common import STORE_HELP, print_json
 from trustshield.commands.progress import output
 
 SHOWN = 12
@@ -21,6 +21,7 @@ def register(sub) -> None:
 def cmd_explain(args) -> None:
     import numpy as np
 
+    from trustshield.features.encoder import as_written
     from trustshield.store import AlertStore
 
     with AlertStore(args.store) as store:
@@ -48,14 +49,3 @@ def cmd_explain(args) -> None:
     output.print(table)
     output.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
                   f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})")
-
-
-def as_written(value: float, feature: dict) -> str:
-    """A stored encoded value as the record held it: category name, 511 rather than 511.0."""
-    import numpy as np
-
-    if feature["categories"]:
-        return "unseen" if np.isnan(value) else feature["categories"][int(value)]
-    if feature["type"] in ("integer", "binary"):
-        return str(int(value))
-    return f"{value:g}"

@@ -24,10 +24,10 @@ def register(sub) -> None:
 
 
 def cmd_assess(args) -> None:
-    from trustshield.cli import resolve_data
+    from trustshield.commands.common import resolve_data
     from trustshield.commands.modelling import _authentication, drift_of
     from trustshield.ingest.tabular import TableSource
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.assessment import assessment_evidence, governance
     from trustshield.pipeline.evaluate import evaluate
     from trustshield.pipeline.report_content import report_content

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from trustshield.cli import STORE_HELP, resolve_data
+from trustshield.commands.common import STORE_HELP, resolve_data
 from trustshield.commands.progress import output
 from trustshield.errors import DataError, ModelIntegrityError
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trustshield.cli import STORE_HELP, print_json, resolve_data
+from trustshield.commands.common import STORE_HELP, print_json, resolve_data
 from trustshield.commands import auth_prior
 from trustshield.commands.progress import output
 from trustshield.errors import DataError

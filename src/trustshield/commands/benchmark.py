@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from trustshield.atomic_files import write_atomic
 
 
 def register(sub) -> None:
@@ -83,11 +83,9 @@ def write_json(result: dict, path: str | None) -> None:
     """Atomic: a temporary file in the target folder, renamed into place."""
     if not path:
         return
-    folder = Path(path).resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, suffix=".tmp") as handle:
-        json.dump(result, handle, indent=2, default=_plain)
-    os.replace(handle.name, path)
+    target = Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, json.dumps(result, indent=2, default=_plain).encode("utf-8"), mode=0o600)
 
 
 def _plain(value):

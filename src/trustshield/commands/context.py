@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from trustshield.cli import print_json
+from trustshield.commands.common import print_json
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.cli import print_json
+from trustshield.commands.common import print_json
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from trustshield.cli import print_json
+from trustshield.commands.common import print_json
 from trustshield.commands.progress import output
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.cli import print_json
+from trustshield.commands.common import print_json
 from trustshield.commands.progress import output
 
 KEYS_HELP = "keyring folder (default $TRUSTSHIELD_KEYS or ./trustshield-keys)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trustshield.cli import DEFAULT_OUT, STORE_HELP, resolve_data
+from trustshield.commands.common import DEFAULT_OUT, STORE_HELP, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
@@ -107,8 +107,8 @@ def _total(source) -> int | None:
 def cmd_train(args) -> None:
     import pandas as pd
 
-    from trustshield.assess.robustness.hardening import train_hardened
-    from trustshield.pipeline.artifact import save_model
+    from trustshield.model_folder import save_model
+    from trustshield.pipeline.hardening import train_hardened
     from trustshield.specs import read_spec_text, spec_from_text
 
     spec_text, origin = read_spec_text(args.spec)
@@ -135,7 +135,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_detect(args) -> None:
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.detect import detect
     from trustshield.store import AlertStore
     from trustshield.store.entities import switch_on
@@ -237,7 +237,7 @@ def _authentication(path: str) -> tuple[dict, list[dict]]:
 
 
 def _evaluate(args, with_model: bool = False):
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.evaluate import evaluate
 
     model = load_model(args.model)

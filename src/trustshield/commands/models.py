@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.cli import STORE_HELP, print_json
+from trustshield.commands.common import STORE_HELP, print_json
 from trustshield.commands.keys import KEYS_HELP, audit, keyring
 from trustshield.commands.progress import output
 
@@ -38,7 +38,7 @@ def register(sub) -> None:
 
 
 def cmd_register(args) -> None:
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.store import AlertStore
 
     model = load_model(args.model)  # checks every file against the manifest's sha256

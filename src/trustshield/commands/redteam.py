@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trustshield.assess.robustness.evasion_attacks import ATTACKS
-from trustshield.cli import STORE_HELP, resolve_data
+from trustshield.atomic_files import temp_beside
+from trustshield.commands.common import STORE_HELP, resolve_data
 from trustshield.commands.progress import output, step
 from trustshield.commands.redteam_gate import Authorised, arguments, authorise
 from trustshield.config import login_name
@@ -190,30 +190,27 @@ def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
     run = store.redteam.run(run_id)
     frame = store.redteam.export_frame(run_id)
     fmt = EXPORT_FORMATS[target.suffix.lower()]
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    os.close(handle)  # mkstemp made it readable by the owner only; the export keeps that
     placed = False
-    try:
-        if fmt == "csv":
-            frame.to_csv(temp, index=False)
-        else:
-            frame.to_parquet(temp, index=False)
-        digest = hashlib.sha256(Path(temp).read_bytes()).hexdigest()
-        with store.transaction():
-            store.record_event("redteam.export", run_id, {
-                "path": str(target.resolve()), "format": fmt, "rows": int(len(frame)),
-                "sha256": digest, "purpose": ok.purpose, "model_id": run["model_id"],
-                "kind": run["kind"], "login": login_name()})
-            if target.exists():
-                raise DataError(f"export file {target} appeared while writing; not replaced")
-            os.replace(temp, target)
-            placed = True
+    try:  # the temp file is readable by the owner only (mkstemp); the export keeps that
+        with temp_beside(target, suffix=".partial") as temp:
+            if fmt == "csv":
+                frame.to_csv(temp, index=False)
+            else:
+                frame.to_parquet(temp, index=False)
+            digest = hashlib.sha256(temp.read_bytes()).hexdigest()
+            with store.transaction():
+                store.record_event("redteam.export", run_id, {
+                    "path": str(target.resolve()), "format": fmt, "rows": int(len(frame)),
+                    "sha256": digest, "purpose": ok.purpose, "model_id": run["model_id"],
+                    "kind": run["kind"], "login": login_name()})
+                if target.exists():
+                    raise DataError(f"export file {target} appeared while writing; not replaced")
+                os.replace(temp, target)
+                placed = True
     except BaseException:
         if placed:
             target.unlink(missing_ok=True)
         raise
-    finally:
-        Path(temp).unlink(missing_ok=True)
     output.print(f"exported {len(frame)} rows of run {run_id} to {target} (sha256 {digest}); audited")
 
 

@@ -59,7 +59,7 @@ def authorise(store, args, *, action: str) -> Authorised:
     then a non-blank purpose, then a registered model (for export: the stored run's model).
     From then on ``store.actor`` is the token's actor. Any refusal is audited as
     ``redteam.refused`` and raised."""
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     token = presented_token()
     try:

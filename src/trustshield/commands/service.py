@@ -17,12 +17,12 @@ import ipaddress
 import json
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.cli import STORE_HELP, print_json
+from trustshield.atomic_files import write_new
+from trustshield.commands.common import STORE_HELP, print_json
 from trustshield.commands.progress import console, output
 from trustshield.config import ROLES, login_name, operator_name
 from trustshield.errors import StoreError
@@ -264,17 +264,9 @@ def cmd_export_reviews(args) -> None:
     with AlertStore(args.store) as store:
         with store.transaction():
             items = ReviewQueue(store).feedback()
-            _write_new(target, "".join(json.dumps(i, default=str, sort_keys=True) + "\n"
-                                       for i in items))
+            write_new(target, "".join(json.dumps(i, default=str, sort_keys=True) + "\n"
+                                      for i in items).encode("utf-8"))
     output.print(f"{len(items)} reviewed alerts written to {target}")
-
-
-def _write_new(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".export-", dir=target.parent or ".")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.link(tmp, target)  # fails if target appeared meanwhile
-    os.unlink(tmp)
 
 
 def _loopback(host: str) -> bool:

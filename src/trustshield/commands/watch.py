@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from trustshield.cli import STORE_HELP
+from trustshield.commands.common import STORE_HELP
 from trustshield.commands.progress import console, output
 
 
@@ -39,7 +39,7 @@ def register(sub) -> None:
 
 
 def cmd_watch(args) -> None:
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
     from trustshield.pipeline.watch import watch
     from trustshield.store import AlertStore
     from trustshield.store.entities import switch_on

@@ -93,3 +93,13 @@ class FeatureEncoder:
         encoder = cls(spec)
         encoder.categories_ = {k: tuple(v) for k, v in state["categories"].items()}
         return encoder
+
+
+def as_written(value: float, feature: dict) -> str:
+    """A stored encoded value as the record held it (category name, 511 rather than 511.0);
+    ``feature`` is one entry of :meth:`FeatureEncoder.describe_features`."""
+    if feature["categories"]:
+        return "unseen" if np.isnan(value) else feature["categories"][int(value)]
+    if feature["type"] in ("integer", "binary"):
+        return str(int(value))
+    return f"{value:g}"

@@ -14,13 +14,13 @@ import functools
 import hashlib
 import os
 import re
-import tempfile
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from trustshield.atomic_files import temp_beside
 from trustshield.errors import DatasetMissing
 
 CHUNK = 1 << 20
@@ -142,26 +142,28 @@ def _download(url: str, target: Path, expected: str,
               on_chunk: Callable[[int, int | None], None]) -> None:
     """Stream ``url`` to a temp file beside ``target``; move it in place only if sha matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     h = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
-            total = resp.headers.get("Content-Length")
-            while chunk := resp.read(CHUNK):
-                out.write(chunk)
-                h.update(chunk)
-                on_chunk(len(chunk), int(total) if total else None)
-        if h.hexdigest() != expected.lower():
-            raise DatasetMissing(f"download of {url} is altered: expected sha256 {expected}, "
-                                 f"got {h.hexdigest()}; nothing was saved")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:  # URLError, HTTPError, timeouts
-        raise DatasetMissing(f"cannot download {url} ({exc}); check the URL or network, "
-                             "or set TRUSTSHIELD_DATA_DIR to a folder holding the files") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with temp_beside(target, suffix=".part") as tmp:
+        try:
+            _fetch(url, tmp, h, on_chunk)
+            if h.hexdigest() != expected.lower():
+                raise DatasetMissing(f"download of {url} is altered: expected sha256 {expected}, "
+                                     f"got {h.hexdigest()}; nothing was saved")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except OSError as exc:  # URLError, HTTPError, timeouts
+            raise DatasetMissing(f"cannot download {url} ({exc}); check the URL or network, "
+                                 "or set TRUSTSHIELD_DATA_DIR to a folder holding the files") from exc
+
+
+def _fetch(url: str, tmp: Path, h, on_chunk: Callable[[int, int | None], None]) -> None:
+    """Stream ``url`` into ``tmp``, feeding every chunk to the sha256 ``h``."""
+    with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+        total = resp.headers.get("Content-Length")
+        while chunk := resp.read(CHUNK):
+            out.write(chunk)
+            h.update(chunk)
+            on_chunk(len(chunk), int(total) if total else None)
 
 
 def fetch(dataset: str, files: Sequence[KnownFile], *, dest: Path | None = None,

@@ -17,12 +17,13 @@ import pandas as pd
 
 from trustshield.assess.evidence import performance_evidence
 from trustshield.assess.robustness.evasion import evade, evasion_evidence, select_attack_records
-from trustshield.assess.robustness.noise import noise_evidence, noise_study
+from trustshield.assess.robustness.noise import noise_evidence
 from trustshield.assess.security import audit_evidence, model_evidence, template_evidence
 from trustshield.errors import DataError
 from trustshield.governance.crosswalk import crosswalk, item_status
 from trustshield.governance.risks import register
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
+from trustshield.pipeline.noise_study import noise_study
 from trustshield.records import Evidence
 
 EVASION_RECORDS = 500

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import COMPONENT_NAMES, ScoredBatch, score_batch
 from trustshield.records import BAD_ENTITY, ENTITY_EXPECTED, ENTITY_FIELDS, ENTITY_TYPE

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.drift import MIN_WINDOW, DriftReference, DriftResult, drift
+from trustshield.drift.monitor import MIN_WINDOW, DriftReference, DriftResult, drift
 from trustshield.errors import DataError
 
 WINDOW = 10_000

@@ -9,7 +9,7 @@ import numpy as np
 from trustshield.assess.performance import binary_metrics, confusion, detection_by, roc
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.scoring import COMPONENT_NAMES, score_batch
 from trustshield.store import alert_id
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from trustshield.assess.robustness.evasion import ATTACKS
 from trustshield.errors import DataError
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig
 from trustshield.records import ALERT
@@ -81,7 +81,8 @@ def run_poisoning(model: TrainedModel, train_frame: pd.DataFrame, test_frame: pd
                   rate: float, target: str | None, seed: int, progress=None) -> RedTeamResult:
     """Flip ``rate`` of the training attack labels (optionally within one category),
     retrain with the model's own configuration, and measure on the test frame."""
-    from trustshield.assess.robustness.poisoning import flip_labels, poisoning_study
+    from trustshield.assess.robustness.poisoning import flip_labels
+    from trustshield.pipeline.poisoning import poisoning_study
 
     spec = model.spec
     labels = train_frame[spec.label_column].to_numpy(dtype=object)
@@ -106,7 +107,8 @@ def run_poisoning(model: TrainedModel, train_frame: pd.DataFrame, test_frame: pd
 
 def run_noise(model: TrainedModel, frame: pd.DataFrame, *, level: float, seed: int) -> RedTeamResult:
     """Measurement noise at ``level``; examples are the records whose decision changed."""
-    from trustshield.assess.robustness.noise import add_measurement_noise, decision_stability
+    from trustshield.assess.robustness.noise import add_measurement_noise
+    from trustshield.pipeline.noise_study import decision_stability
 
     if level < 0:
         raise DataError(f"--level must be ≥ 0 (a share of each value), got {level}")

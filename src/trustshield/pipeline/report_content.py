@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.drift import drift
-from trustshield.assess.drift_evidence import drift_evidence, drift_summary
+from trustshield.drift.monitor import drift
+from trustshield.assess.drift_evidence import drift_evidence
+from trustshield.drift.summary import drift_summary
 from trustshield.assess.evidence import ROBUSTNESS, performance_evidence
 from trustshield.errors import DataError
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.model_card import data_sheet, model_card
 from trustshield.records import Evidence

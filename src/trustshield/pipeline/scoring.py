@@ -13,7 +13,7 @@ import pandas as pd
 
 from trustshield.detectors.protocol import Attributions
 from trustshield.explain.rationale import rationales
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.records import Decision
 
 COMPONENT_NAMES = ("supervised", "novelty")

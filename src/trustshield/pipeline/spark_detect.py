@@ -1,8 +1,8 @@
 """EDGE: ``detect --engine spark``: the local detection pipeline run by Apache Spark tasks.
 
 Each Spark task gets the model folder's bytes, read once on the driver (a broadcast of
-:class:`~trustshield.pipeline.artifact.ModelFiles`; built with
-:func:`~trustshield.pipeline.artifact.model_from_files`, which checks every sha256 against
+:class:`~trustshield.model_folder.ModelFiles`; built with
+:func:`~trustshield.model_folder.model_from_files`, which checks every sha256 against
 the manifest; nothing is unpickled from the folder) and
 runs, per Arrow batch of its rows (``mapInArrow``), what the local engine runs per batch:
 :func:`~trustshield.ingest.validate.check_frame` against the model's spec,
@@ -39,7 +39,7 @@ from pyspark.accumulators import AccumulatorParam
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import ON_ERROR, Batch, first_problem, quoted_as_written
 from trustshield.ingest.validate import check_frame
-from trustshield.pipeline.artifact import (ModelFiles, TrainedModel, limit_threads,
+from trustshield.model_folder import (ModelFiles, TrainedModel, limit_threads,
                                           model_from_files, read_model_files)
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch

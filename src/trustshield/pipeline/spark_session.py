@@ -19,11 +19,13 @@ import tempfile
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from trustshield import errors
+from trustshield.atomic_files import write_atomic
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.specs import DatasetSpec
 
@@ -73,9 +75,7 @@ def spark_session(master: str = "local[*]", *, config: dict | None = None,
 def _log4j_file() -> str:
     path = os.path.join(tempfile.gettempdir(), "trustshield-spark-log4j2.properties")
     if not os.path.isfile(path):
-        with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(path), delete=False) as handle:
-            handle.write(QUIET_LOG4J)
-        os.replace(handle.name, path)
+        write_atomic(Path(path), QUIET_LOG4J.encode("utf-8"), mode=0o600)
     return path
 
 

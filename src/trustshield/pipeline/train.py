@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.drift import DriftReference
+from trustshield.drift.monitor import DriftReference
 from trustshield.decide.policy import ThresholdPolicy, calibrate_band
 from trustshield.decide.selection import held_out_scores, select_operating_points
 from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
@@ -17,7 +17,7 @@ from trustshield.detectors.protocol import attack_mask
 from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
-from trustshield.pipeline.artifact import TrainedModel
+from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.train_config import TrainConfig
 from trustshield.specs import DatasetSpec
 

@@ -32,7 +32,7 @@ from trustshield.ingest.connections import connection_entities
 from trustshield.ingest.follow import Follower, Lines, Position
 from trustshield.ingest.tabular import Batch
 from trustshield.ingest.zeek_chunks import conn_chunk, json_chunk, new_header
-from trustshield.pipeline.artifact import ModelFiles, model_from_files, read_model_files
+from trustshield.model_folder import ModelFiles, model_from_files, read_model_files
 from trustshield.pipeline.detect import alerts_table, encoded_frame
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import score_batch

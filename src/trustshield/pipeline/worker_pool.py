@@ -1,8 +1,8 @@
 """Scoring processes that hold one model, built from verified bytes, and never outlive us.
 
 :class:`WorkerPool` runs ``workers`` processes (multiprocessing, spawn), each holding the
-model built by :func:`~trustshield.pipeline.artifact.model_from_files` from the
-:class:`~trustshield.pipeline.artifact.ModelFiles` it was given: the bytes the caller
+model built by :func:`~trustshield.model_folder.model_from_files` from the
+:class:`~trustshield.model_folder.ModelFiles` it was given: the bytes the caller
 checked, never the folder on disk, so a folder changed after the check is never scored,
 even by a worker started later. ``submit(fn, *args)`` runs ``fn(model, *args)`` in a
 worker and returns a :class:`concurrent.futures.Future`.
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trustshield.errors import TrustShieldError
-from trustshield.pipeline.artifact import ModelFiles
+from trustshield.model_folder import ModelFiles
 from trustshield.pipeline.worker_process import (STOP_GRACE_S, ended_how, first_message,
                                                  kill, spawn_worker, stop_worker)
 

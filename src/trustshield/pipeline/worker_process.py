@@ -20,7 +20,7 @@ import pickle
 import signal
 import threading
 
-from trustshield.pipeline.artifact import ModelFiles, limit_threads, model_from_files
+from trustshield.model_folder import ModelFiles, limit_threads, model_from_files
 from trustshield.pipeline.lifeline import PARENT_ENV, end_with_parent
 
 STOP_GRACE_S = 5.0             # a stopping worker's time to exit before SIGKILL

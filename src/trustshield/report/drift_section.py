@@ -6,7 +6,7 @@ and the store's drift events."""
 from __future__ import annotations
 
 from trustshield.report import svg
-from trustshield.report.html import _e, _int, _not_evidenced, _num, _pct, _section, _table
+from trustshield.report.markup import _e, _int, _not_evidenced, _num, _pct, _section, _table
 
 HEADING = "Drift: this data set vs training"
 LEVEL_TEXT = {"none": "none", "moderate": "moderate (PSI ≥ 0.1)", "major": "major (PSI ≥ 0.25)"}

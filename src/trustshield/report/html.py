@@ -26,22 +26,23 @@ required keys raise :class:`trustshield.errors.DataError` naming the key.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-import tempfile
-from html import escape
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
+from trustshield.atomic_files import temp_beside
 from trustshield.errors import DataError
 from trustshield.report import svg
 from trustshield.report.changes import compare
+from trustshield.report.drift_section import drift_html
+from trustshield.report.markup import (NOT_EVIDENCED, _e, _int, _is_num, _not_evidenced, _num,
+                                       _pct, _section, _table)
 
 REQUIRED_KEYS = ("model", "datasets", "protocol", "metrics")
 """Top-level keys without which a report is not a trust report."""
 
-NOT_EVIDENCED = "not evidenced"
 
 _METRICS = (  # key, label, kind, note
     ("accuracy", "Accuracy", "pct", "share of test records classified correctly"),
@@ -99,46 +100,6 @@ details summary { cursor:pointer; color:var(--muted); }
 }
 @page { size: A4; margin:14mm; }
 """
-
-
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or attribute content."""
-    return escape(str(value), quote=True)
-
-
-def _is_num(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _pct(value: Any) -> str:
-    """Fraction in [0, 1] as a percentage; anything else as escaped text or n/a."""
-    return f"{value:.2%}" if _is_num(value) else ("n/a" if value is None else _e(value))
-
-
-def _num(value: Any, spec: str = ".4g") -> str:
-    return format(value, spec) if _is_num(value) else ("n/a" if value is None else _e(value))
-
-
-def _int(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else _num(value)
-
-
-def _not_evidenced(what: str) -> str:
-    return f'<p class="note-ne">{_e(what)}: {NOT_EVIDENCED} in this report.</p>'
-
-
-def _section(sid: str, heading: str, body: str) -> str:
-    return f'<section id="{sid}"><h2>{_e(heading)}</h2>\n{body}\n</section>'
-
-
-def _table(headers: list[tuple[str, str]], rows: list[list[str]], caption: str = "") -> str:
-    """Table from (header text, css class) pairs and rows of already-escaped cells."""
-    cap = f"<caption class=\"legend\">{_e(caption)}</caption>" if caption else ""
-    head = "".join(f'<th scope="col" class="{c}">{_e(h)}</th>' for h, c in headers)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="{c}">{cell}</td>' for (_, c), cell in zip(headers, row)) + "</tr>" for row in rows
-    )
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _require(report: Any) -> None:
@@ -446,15 +407,9 @@ def _authentication(r: dict) -> str:
     return _section("authentication", "Authentication", "".join(parts))
 
 
-def _drift(r: dict) -> str:
-    from trustshield.report.drift_section import drift_html  # it uses this module's helpers
-
-    return drift_html(r)
-
-
 _SECTIONS: tuple[Callable[[dict], str], ...] = (
     _header, _model_card, _data_sheet, _changes, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
-    _importance, _alerts, _ceilings, _drift, _authentication, _evidence,
+    _importance, _alerts, _ceilings, drift_html, _authentication, _evidence,
 )
 
 
@@ -472,7 +427,7 @@ def render_html(report: dict) -> str:
     _require(report)
     optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance",
                 _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes",
-                _drift: "drift"}
+                drift_html: "drift"}
     body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
     title = _e(report.get("title") or "TrustShield trust report")
     return (
@@ -489,21 +444,17 @@ def _atomic_texts(pairs: list[tuple[Path, str]]) -> None:
     error while writing leaves every target as it was; temp files are removed
     on failure.
     """
-    temps: list[tuple[str, Path]] = []
-    try:
+    with ExitStack() as stack:
+        temps = []
         for path, text in pairs:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            tmp = stack.enter_context(temp_beside(path))
             temps.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
         for tmp, path in temps:
             os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
 
 def _previous(path: Path) -> Any:

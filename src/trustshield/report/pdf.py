@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from trustshield.atomic_files import temp_beside
 from trustshield.errors import DataError, RenderError
 
 CHROMIUM_ENV = "TRUSTSHIELD_CHROMIUM"
@@ -66,10 +67,7 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
     target = Path(pdf_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     browser = find_chromium()
-    handle, partial_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    partial = Path(partial_name)
-    try:
+    with temp_beside(target) as partial:
         with tempfile.TemporaryDirectory(prefix="trustshield-chromium-") as profile:
             command = [
                 browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -88,8 +86,6 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
             raise RenderError(f"Chromium did not write a PDF for {source.name}"
                               + (f": {errors}" if errors else ""))
         os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     return target
 
 

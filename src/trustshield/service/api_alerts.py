@@ -13,7 +13,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
-from trustshield.commands.alerts import as_written
+from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError

@@ -8,10 +8,10 @@ headers that keep pages out of frames and caches; every request is counted by st
 from __future__ import annotations
 
 import contextlib
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from trustshield import __version__
 from trustshield.service import (api_alerts, api_audit, api_models, api_redteam, api_scoring,
                                  api_tokens, dashboard)
 from trustshield.service.errors import install_handlers
@@ -85,7 +85,7 @@ def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
             app.state.context.close()
             app.state.context = None
 
-    app = TrustShieldApp(title="TrustShield", version=__version__, lifespan=lifespan,
+    app = TrustShieldApp(title="TrustShield", version=version("trustshield"), lifespan=lifespan,
                          description="Scores network records with explained, audited "
                                      "decisions. Every endpoint but /v1/health needs a bearer "
                                      "token.")

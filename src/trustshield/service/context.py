@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import ModelFiles, TrainedModel, model_from_files
+from trustshield.model_folder import ModelFiles, TrainedModel, model_from_files
 from trustshield.service.settings import ServiceSettings
 from trustshield.store import AlertStore
 from trustshield.store.reviews import ReviewQueue

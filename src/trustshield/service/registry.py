@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import ModelFiles
+from trustshield.model_folder import ModelFiles
 
 
 def _keyring(keys_dir):
@@ -46,7 +46,7 @@ def install(bundle: dict, models_dir: Path, keys_dir) -> ModelFiles:
 def upload(context, bundle: dict, *, actor: str) -> dict:
     """Install a verified bundle, add it to the registry and audit ``model.upload``; its
     manifest."""
-    from trustshield.pipeline.artifact import model_from_files
+    from trustshield.model_folder import model_from_files
 
     with context.lock:
         files = install(bundle, context.settings.models_dir, context.settings.keys_dir)

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trustshield.ingest.tabular import Batch
-from trustshield.pipeline.artifact import ModelFiles
+from trustshield.model_folder import ModelFiles
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool

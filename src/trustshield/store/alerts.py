@@ -32,9 +32,11 @@ from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import connect, frame, is_url, records
+from trustshield.store.drift_events import DriftEvents
 from trustshield.store.entities import decode, encode_column, store_pseudonymiser
 from trustshield.store.redteam import RedTeamRuns
 from trustshield.store.settings import SettingsTable
+from trustshield.store.watch_state import WatchState
 
 DEFAULT_STORE = "trustshield.duckdb"
 
@@ -95,8 +97,8 @@ class AlertStore:
         self.audit = AuditLog(self.db)
         self.settings = SettingsTable(self)
         self.redteam = RedTeamRuns(self)
-        self.drift = __import__("trustshield.store.drift_events", fromlist=["DriftEvents"]).DriftEvents(self)
-        self.watch = __import__("trustshield.store.watch_state", fromlist=["WatchState"]).WatchState(self)
+        self.drift = DriftEvents(self)
+        self.watch = WatchState(self)
 
     def __enter__(self) -> AlertStore:
         return self

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from trustshield.errors import AuditChainError
+from trustshield.plain_json import canonical, plain
 from trustshield.store.audit_events import (BAD_HASH, BAD_LINK, BAD_SEQ, GENESIS, broken,
-                                            canonical, event_hash, event_of, iso, plain)
+                                            event_hash, event_of, iso)
 from trustshield.store.audit_head import (BAD_MAC, EXTRA_TAIL, KEY_ENV, MISSING_TAIL, NO_HEAD,
                                           OTHER_TAIL, UNKEYED_ID, Head, HeadProblem, audit_key,
                                           head_mac, head_problem, key_fingerprint, prepare,
@@ -44,7 +45,7 @@ from trustshield.store.audit_head import (BAD_MAC, EXTRA_TAIL, KEY_ENV, MISSING_
 
 __all__ = ["BAD_HASH", "BAD_LINK", "BAD_MAC", "BAD_SEQ", "EXTRA_TAIL", "GENESIS", "KEY_ENV",
            "MISSING_TAIL", "NO_HEAD", "OTHER_TAIL", "UNKEYED", "AuditLog", "ChainCheck",
-           "audit_key", "canonical", "event_hash", "head_mac", "key_fingerprint", "plain"]
+           "audit_key", "event_hash", "head_mac", "key_fingerprint"]
 
 FETCH = 250
 

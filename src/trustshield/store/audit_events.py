@@ -15,38 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import datetime, timezone
 from json.encoder import encode_basestring
 
-import numpy as np
+from trustshield.plain_json import canonical
 
 GENESIS = "0" * 64
 BAD_SEQ = "expected event seq {expected}, found seq {seq}: events are missing or renumbered"
 BAD_LINK = "event {seq} does not link to the hash of the event before it"
 BAD_HASH = "event {seq} does not match its hash: its content was changed"
-
-
-def plain(value):
-    """``value`` with numpy scalars/arrays as Python values, tuples as lists and non-finite
-    floats as None, so that it can be written as canonical JSON."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def canonical(value) -> str:
-    """Sorted keys, no whitespace, UTF-8 text; NaN and infinities are refused."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
 
 
 def event_hash(prev_hash: str, event: dict) -> str:

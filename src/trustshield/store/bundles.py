@@ -26,11 +26,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from trustshield.atomic_files import write_atomic
 from trustshield.errors import ModelIntegrityError
-from trustshield.pipeline.artifact import (FILES, REQUIRED, ModelFiles, listed_files,
+from trustshield.model_folder import (FILES, REQUIRED, ModelFiles, listed_files,
                                           load_model, looks_like_pickle, replace_folder)
-from trustshield.store.signing import (SIGNATURE_FILE, Keyring, check_signature,
-                                       sign_manifest, write_atomic)
+from trustshield.store.signing import SIGNATURE_FILE, Keyring, check_signature, sign_manifest
 
 BUNDLE_FORMAT = "trustshield-bundle/1"
 MODEL_FORMAT = "trustshield-model/1"

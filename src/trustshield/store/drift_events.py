@@ -22,8 +22,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from trustshield.assess.drift_evidence import drift_summary
-from trustshield.store.audit import canonical, plain
+from trustshield.drift.summary import drift_summary
+from trustshield.plain_json import canonical, plain
 from trustshield.store.database import records
 
 SCHEMA = """

@@ -34,7 +34,7 @@ from trustshield.errors import DataError, StoreError
 from trustshield.privacy import IDENTITY_FIELDS, Pseudonymiser
 from trustshield.records import (ENTITY_FIELDS, ENTITY_RANGES, ENTITY_TYPE, AlertEntities,
                                  entity_value)
-from trustshield.store.audit import canonical
+from trustshield.plain_json import canonical
 
 SETTING = "pseudonymise"
 NOT_TYPED = ("alerts column 'entities' must be the typed entity column {expected}; got {got} "

@@ -24,7 +24,8 @@ import json
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError, StoreError
-from trustshield.store.signing import Keyring, check_signature, sign_manifest, write_atomic
+from trustshield.atomic_files import write_atomic
+from trustshield.store.signing import Keyring, check_signature, sign_manifest
 
 FORMAT = "trustshield-signed-prior/1"
 SUFFIX = ".prior.json"

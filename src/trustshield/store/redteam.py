@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trustshield.errors import StoreError
-from trustshield.store.audit import canonical, plain
+from trustshield.plain_json import canonical, plain
 from trustshield.store.database import frame, records
 
 SCHEMA = """

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,9 +39,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from trustshield.atomic_files import write_atomic
 from trustshield.config import operator_name, refuse_if_writable_by_others
 from trustshield.errors import ConfigError, ModelIntegrityError
-from trustshield.store.audit import canonical
+from trustshield.plain_json import canonical
 
 KEYS_ENV = "TRUSTSHIELD_KEYS"
 PASSPHRASE_ENV = "TRUSTSHIELD_KEY_PASSPHRASE"
@@ -78,22 +78,6 @@ def keyring_dir() -> Path:
 def key_id_of(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to a temp file beside ``path`` (created with ``mode``), then rename;
-    on any failure the old ``path`` is untouched and the temp file removed."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Keyring:

@@ -31,13 +31,13 @@ import json
 import os
 import re
 import secrets
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from trustshield.atomic_files import temp_beside
 from trustshield.errors import ConfigError, ModelIntegrityError, StoreError
 
 KEY_ENV = "TRUSTSHIELD_TEMPLATE_KEY"
@@ -118,17 +118,13 @@ class TemplateStore:
         target = self._file(user)
         envelope = self._seal(user, kind, state)
         self._private_folder()
-        handle, temp = tempfile.mkstemp(prefix=f".{user}.", suffix=".partial", dir=self.path)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(envelope)
+        with temp_beside(target, suffix=".partial") as temp:
+            temp.write_text(envelope, encoding="utf-8")
             with self._audit_store() as store, store.transaction():
                 store.record_event("template.enrol", user, {
                     **(details or {}), "kind": kind, "replaced": target.exists(),
                     "file_sha256": hashlib.sha256(envelope.encode("utf-8")).hexdigest()})
                 os.replace(temp, target)
-        finally:
-            Path(temp).unlink(missing_ok=True)
 
     def load(self, user: str) -> tuple[str, dict]:
         """``(kind, state)`` of ``user``'s template; StoreError when none is enrolled,

@@ -23,11 +23,11 @@ Relations between columns: after noising, every row is validated again with
 the pipeline would reject them at ingest, and counted (``frame.attrs["noise"]``). We do not
 use ``trustshield.specs.infeasibility``: it asks what an *attacker* may change (attacker
 control), which says nothing about measurement error. The noisy frame keeps the original
-index, so :func:`decision_stability` compares each surviving record with itself.
+index, so :func:`compare_decisions` compares each surviving record with itself.
 
-:func:`decision_stability` scores both frames with ``pipeline.scoring.score_batch`` — the
-deployed path, explanations included — and reports changed actions, flips and detection
-rate / FPR before and after. Everything here is pure: inputs are never mutated and every
+:func:`compare_decisions` compares the decisions on both frames — changed actions, flips and
+detection rate / FPR before and after; :mod:`trustshield.pipeline.noise_study` scores them
+with ``pipeline.scoring.score_batch`` (the deployed path, explanations included). Everything here is pure: inputs are never mutated and every
 random draw comes from ``numpy.random.default_rng(seed)``.
 """
 
@@ -39,7 +39,6 @@ import pandas as pd
 from trustshield.assess.evidence import RESILIENCE
 from trustshield.assess.performance import binary_metrics
 from trustshield.ingest.validate import check_frame
-from trustshield.pipeline.scoring import score_batch
 from trustshield.records import ALERT, ALLOW, REVIEW, Decision, Evidence
 
 ACTIONS = (ALERT, REVIEW, ALLOW)
@@ -49,9 +48,6 @@ RATE_SCALE = 0.1
 MAX_DECIMALS = 6
 #: share of decisions allowed to change at 5 % measurement noise
 BARS = {"noise_level": 0.05, "max_changed_share": 0.05}
-# rows scored at a time: each record is decided on its own, so batches give the same
-# decisions while bounding the memory of encoded rows and explanations
-SCORE_ROWS = 65_536
 
 
 def add_measurement_noise(frame: pd.DataFrame, spec, *, level: float, seed: int) -> pd.DataFrame:
@@ -124,20 +120,10 @@ def drop_features(frame: pd.DataFrame, spec, *, columns: list[str] | None = None
     return out
 
 
-def decision_stability(model, frame: pd.DataFrame, perturbed: pd.DataFrame) -> dict:
-    """How the deployed decisions change from ``frame`` to ``perturbed``.
-
-    ``perturbed``'s index must be a subset of ``frame``'s (rows dropped by
-    :func:`add_measurement_noise` are compared no further). Returns counts, shares, the
-    3×3 transition table (before → after), flips alert→allow and allow→alert, per class
-    (normal / attack) when the label column is present, and detection rate / FPR before
-    and after (reviews count as not alerted, as in the benchmark).
-    """
-    return _stability(model, frame, perturbed, lambda f: _scored_decisions(model, f))
-
-
-def _stability(model, frame, perturbed, decide, reference=None) -> dict:
-    """``reference``: ``decide(frame)`` when the caller has it already (every record is
+def compare_decisions(model, frame, perturbed, decide, reference=None) -> dict:
+    """How the decisions ``decide(rows)`` (a :class:`Decision`) change from ``frame`` to
+    ``perturbed`` (see :func:`trustshield.pipeline.noise_study.decision_stability`).
+    ``reference``: ``decide(frame)`` when the caller has it already (every record is
     decided on its own, so a subset of rows takes the same subset of decisions)."""
     base = frame.loc[perturbed.index]
     if reference is None:
@@ -165,41 +151,9 @@ def _stability(model, frame, perturbed, decide, reference=None) -> dict:
     return result
 
 
-def noise_study(model, frame: pd.DataFrame, spec, *, levels=(0.01, 0.05, 0.10, 0.20),
-                missing_rates=(0.01, 0.05, 0.10), seed: int = 0) -> dict:
-    """Decision stability under each noise level and each missing rate (JSON-able).
-
-    Missing values are dropped from every numeric feature; ``rows_with_missing`` and
-    ``non_finite_suspicion`` say whether suspicion stayed finite for those records. A
-    score_batch failure is recorded (``error``) instead of raised; the decisions are then
-    measured without explanations (``scored_with``), so the study still reports.
-    """
-    study = {"records": len(frame), "seed": seed,
-             "protocol": ("each perturbation is applied once to the given frame with the given "
-                          "seed; the model is not retrained; decisions before and after come "
-                          "from score_batch; noisy rows that no longer validate against the spec "
-                          "are excluded and counted; reviews count as not alerted"),
-             "noise": [], "missing": []}
-    reference = _scored_decisions(model, frame)           # the unperturbed frame, scored once
-    for level in levels:
-        noisy = add_measurement_noise(frame, spec, level=level, seed=seed)
-        row = {"level": float(level), "rejected_rows": noisy.attrs["noise"]["rejected_rows"]}
-        row.update(_guarded(model, frame, noisy, reference))
-        study["noise"].append(row)
-    for rate in missing_rates:
-        holed = drop_features(frame, spec, rate=rate, seed=seed)
-        numeric = [c.name for c in spec.features if c.is_numeric and c.name in frame.columns]
-        row = {"rate": float(rate),
-               "missing_values": int(holed[numeric].isna().to_numpy().sum()),
-               "rows_with_missing": int(holed[numeric].isna().any(axis=1).sum())}
-        row.update(_guarded(model, frame, holed, reference))
-        study["missing"].append(row)
-    return study
-
-
 def noise_evidence(study: dict) -> list[Evidence]:
-    """Evidence from :func:`noise_study`: stability at 5 % noise; finite suspicion with
-    missing values. A figure that was not measured is ``not_evidenced``."""
+    """Evidence from :func:`~trustshield.pipeline.noise_study.noise_study`: stability at 5 %
+    noise; finite suspicion with missing values. A figure that was not measured is ``not_evidenced``."""
     at = next((r for r in study.get("noise", []) if abs(r["level"] - BARS["noise_level"]) < 1e-12), None)
     changed = None if at is None or "error" in at else at["changed_share"]
     stability = Evidence(
@@ -231,39 +185,6 @@ def recorded_decimals(values: np.ndarray) -> int | None:
         if np.allclose(finite, np.round(finite, decimals), rtol=0, atol=1e-9):
             return decimals
     return None
-
-
-def _guarded(model, frame, perturbed, reference) -> dict:
-    """decision_stability; if score_batch fails, the failure is recorded (``error``) and
-    the decisions are measured again through the same steps without explanations."""
-    try:
-        return _stability(model, frame, perturbed, lambda f: _scored_decisions(model, f),
-                          reference)
-    except Exception as error:  # recorded in the study, reported as evidence
-        failure = f"{type(error).__name__}: {error}"
-    try:
-        result = _stability(model, frame, perturbed, lambda f: _decisions_only(model, f),
-                            reference)
-    except Exception as error:
-        return {"error": failure, "decisions_only_error": f"{type(error).__name__}: {error}"}
-    return {"error": failure, "scored_with": "decisions without explanations", **result}
-
-
-def _scored_decisions(model, frame: pd.DataFrame) -> Decision:
-    """score_batch's decisions for every row of ``frame``, scored SCORE_ROWS rows at a time."""
-    if len(frame) <= SCORE_ROWS:
-        return score_batch(model, frame).decision
-    parts = [score_batch(model, frame.iloc[start:start + SCORE_ROWS]).decision
-             for start in range(0, len(frame), SCORE_ROWS)]
-    return Decision(actions=np.concatenate([d.actions for d in parts]),
-                    suspicion=np.concatenate([d.suspicion for d in parts]))
-
-
-def _decisions_only(model, frame: pd.DataFrame):
-    """The decision half of score_batch: encode, scaled component scores, policy."""
-    detector = model.detector
-    scaled = detector.scaled(detector.component_scores(model.encoder.transform(frame)))
-    return model.policy.decide(scaled.max(axis=1))
 
 
 def _changes(a: np.ndarray, b: np.ndarray) -> dict:

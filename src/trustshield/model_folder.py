@@ -3,7 +3,7 @@
 ``model.json`` holds every learned number (LightGBM model text, prototypes, thresholds,
 categories, normal reference); ``spec.yaml`` the DatasetSpec it was trained with;
 ``drift_reference.json`` the drift monitor's training summary
-(:class:`~trustshield.assess.drift.DriftReference`; folders written before it existed lack
+(:class:`~trustshield.drift.monitor.DriftReference`; folders written before it existed lack
 it and still load, without drift monitoring); ``manifest.json`` the sha256 of each, plus
 provenance: ``training_data`` ({name, sha256} of
 the training file, when training recorded it), ``metrics`` (the training-time selection
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from trustshield.assess.drift import DriftReference
+from trustshield.drift.monitor import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
 from trustshield.detectors import HybridDetector, detector_from_dict
@@ -34,7 +34,7 @@ from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.specs import DatasetSpec, spec_from_text
-from trustshield.store.audit import plain
+from trustshield.plain_json import plain
 
 FILES = ("model.json", "spec.yaml", "drift_reference.json")
 MANIFEST = "manifest.json"

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.drift_stats import (
+from trustshield.drift.stats import (
     MAJOR, MODERATE, PSI_EPSILON, category_shares, ks_statistic, level, numeric_shares, psi)
 from trustshield.errors import DataError, NotFittedError
 

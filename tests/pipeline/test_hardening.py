@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
-from trustshield.assess.robustness.hardening import (adversarial_training_rows, keep,
+from trustshield.pipeline.hardening import (adversarial_training_rows, keep,
                                                      train_hardened)
 from trustshield.assess.robustness.moves import Budget
 from trustshield.errors import DataError
@@ -90,7 +90,7 @@ def test_keep_allows_at_most_the_stated_clean_data_cost(accuracy, fpr, kept):
 
 def test_train_command_applies_the_requested_defences(frame, tmp_path):
     from trustshield.cli import main
-    from trustshield.pipeline.artifact import load_model
+    from trustshield.model_folder import load_model
 
     (tmp_path / "flows.yaml").write_text(FLOWS_SPEC_TEXT, encoding="utf-8")
     frame.to_csv(tmp_path / "flows.csv", index=False)

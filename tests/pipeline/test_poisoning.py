@@ -11,8 +11,8 @@ import pytest
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.assess.robustness.poisoning import (MAX_DETECTION_DROP, flip_labels,
                                                      largest_attack_category,
-                                                     poisoning_evidence, poisoning_study,
-                                                     sanitise)
+                                                     poisoning_evidence)
+from trustshield.pipeline.poisoning import poisoning_study, sanitise
 from trustshield.pipeline.train import TrainConfig
 
 FAST = TrainConfig(n_prototypes=8, n_estimators=10, n_threads=1)

@@ -1,6 +1,6 @@
 """The drift monitor's statistics: population stability index, its levels, the two-sample
 Kolmogorov–Smirnov statistic, and shares per bucket. Pure numpy; see
-:mod:`trustshield.assess.drift` for how they are used."""
+:mod:`trustshield.drift.monitor` for how they are used."""
 
 from __future__ import annotations
 

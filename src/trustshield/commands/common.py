@@ -1,0 +1,32 @@
+"""What the subcommands share: the default output folder, the ``--store`` help, DATA
+resolution and JSON output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trustshield.errors import DataError
+
+DEFAULT_OUT = "out"
+STORE_HELP = ("DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or "
+              "./trustshield.duckdb)")
+
+
+def resolve_data(arg: str) -> Path:
+    """A path as given, or DATASET:FILE located and sha256-checked."""
+    path = Path(arg)
+    if path.exists() or ":" not in arg:
+        return path
+    from trustshield.ingest import known_files, locate
+
+    dataset, _, name = arg.partition(":")
+    files = {f.name: f for f in known_files().get(dataset, ())}
+    if name not in files:
+        raise DataError(f"{arg}: no file {name!r} recorded for data set {dataset!r}; known: "
+                        f"{ {d: [f.name for f in fs] for d, fs in known_files().items()} }")
+    return locate(dataset, files[name])
+
+
+def print_json(value) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
