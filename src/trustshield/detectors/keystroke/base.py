@@ -24,6 +24,7 @@ Error messages name columns and counts but never quote typing values (biometric 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -197,6 +198,6 @@ def _plain(value):
     """Parameters as JSON values (tuples become lists, mappings plain dicts)."""
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): float(v) for k, v in value.items()}
     return value
