@@ -139,12 +139,13 @@ def test_fit_refuses_nan_in_a_numeric_column_naming_column_and_row(kind):
     X, y = traffic()
     X.loc[5, "count"] = np.nan
     with pytest.raises(DataError, match=r"fit\(\): missing value \(NaN\) in column 'count', "
-                                        r"row position 5"):
+                                        r"row position 5 \(NaN, missing, is accepted here in "
+                                        r"categorical columns only\)"):
         EXAMPLES[kind][0]().fit(X, y)
 
 
 @pytest.mark.parametrize("kind", ["gbdt", "prototype", "hybrid"])
-def test_suspicion_refuses_infinity_and_nan_in_numeric_columns(kind, fitted_kinds):
+def test_suspicion_refuses_infinity(kind, fitted_kinds):
     X, _ = traffic()
     X.loc[3, "bytes"] = np.inf
     with pytest.raises(DataError, match="infinite value inf in column 'bytes', row position 3"):
@@ -152,11 +153,19 @@ def test_suspicion_refuses_infinity_and_nan_in_numeric_columns(kind, fitted_kind
 
 
 @pytest.mark.parametrize("kind", ["gbdt", "prototype", "hybrid"])
-def test_nan_in_a_categorical_column_is_an_unseen_category_and_scores(kind, fitted_kinds):
+@pytest.mark.parametrize("column", ["service", "count"])
+def test_nan_when_scoring_is_a_missing_value_and_scores(kind, column, fitted_kinds):
     X, _ = traffic()
-    X.loc[0, "service"] = np.nan
+    X.loc[0, column] = np.nan  # an unseen category, or a value lost in measurement
     scores = fitted_kinds[kind].suspicion(X)
     assert scores.shape == (len(X),) and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("kind", ["gbdt", "prototype", "hybrid"])
+def test_fit_accepts_nan_in_a_categorical_column(kind):
+    X, y = traffic()
+    X.loc[0, "service"] = np.nan  # a missing category
+    assert np.isfinite(EXAMPLES[kind][0]().fit(X, y).suspicion(X)).all()
 
 
 @pytest.mark.parametrize("kind", ["gbdt", "prototype", "hybrid"])

@@ -54,8 +54,9 @@ class Detector(Protocol):
     - ``get_params(deep=True)`` / ``set_params(**params)``: scikit-learn style, so that
       ``sklearn.base.clone`` works.
 
-    Bad input (not a DataFrame, wrong columns, non-numeric or non-finite values, labels of
-    another length) raises DataError; use before ``fit`` raises NotFittedError.
+    Bad input (not a DataFrame, wrong columns, non-numeric or infinite values, NaN where
+    the detector has no meaning for a missing value, labels of another length) raises
+    DataError; use before ``fit`` raises NotFittedError.
     """
 
     kind: ClassVar[str]
@@ -97,8 +98,9 @@ def check_fitted(detector: object, method: str) -> None:
 
 
 def check_columns(detector: object, X: pd.DataFrame, method: str = "suspicion") -> np.ndarray:
-    """The matrix of ``X`` in fit-time column order, checked (see ``inputs``); a clear
-    error on another column set. Extra columns are ignored."""
+    """The matrix of ``X`` in fit-time column order, checked for scoring (see ``inputs``:
+    NaN is a missing value, infinity an error); a clear error on another column set.
+    Extra columns are ignored."""
     name = type(detector).__name__
     check_frame(X, name, method)
     names = tuple(X.columns)
@@ -109,4 +111,4 @@ def check_columns(detector: object, X: pd.DataFrame, method: str = "suspicion") 
             raise DataError(WRONG_COLUMNS.format(name=name,
                                                  expected=list(detector.feature_names_),
                                                  got=list(names)))
-    return feature_matrix(X, name, method, getattr(detector, "categorical", ()))
+    return feature_matrix(X, name, method, missing_ok=True)

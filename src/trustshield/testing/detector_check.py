@@ -30,7 +30,7 @@ a :class:`CheckReport` listing the checks passed. The checks, in order:
                    (TrustShield's choice for every detector, rather than ValueError): a
                    NumPy array instead of a DataFrame (fit and suspicion), labels of
                    another length, a missing feature column (the message names it), a NaN
-                   in a numeric feature column
+                   in a numeric feature column when fitting, an infinite value when scoring
 
 ``X`` is a DataFrame (n ≥ 4 rows) the detector can be fitted on, ``y`` (n,) labels with
 both classes; keep them small, every check fits the detector again.
@@ -270,10 +270,11 @@ def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> Non
              (f"suspicion without column {names[-1]!r}",
               lambda: fitted.suspicion(X.drop(columns=[names[-1]])), names[-1])]
     if numeric is not None:
-        with_nan = X.astype({numeric: np.float64})
-        with_nan.iloc[0, with_nan.columns.get_loc(numeric)] = np.nan
-        cases.append((f"suspicion with NaN in numeric column {numeric!r}",
-                      lambda: fitted.suspicion(with_nan), None))
+        with_nan, with_inf = (_with_value(X, numeric, value) for value in (np.nan, np.inf))
+        cases += [(f"fit with NaN in numeric column {numeric!r}",
+                   lambda: clone(detector).fit(with_nan, y), numeric),
+                  (f"suspicion with infinity in numeric column {numeric!r}",
+                   lambda: fitted.suspicion(with_inf), numeric)]
     for what, call, named in cases:
         try:
             call()
@@ -286,6 +287,13 @@ def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> Non
             raise _fail("input_errors", fitted, f"{what} raised {type(exc).__name__}, not "
                                                 f"DataError: {exc}") from exc
         raise _fail("input_errors", fitted, f"{what} raised no error")
+
+
+def _with_value(X: pd.DataFrame, column: str, value: float) -> pd.DataFrame:
+    """A copy of X with ``value`` in the first row of ``column``."""
+    out = X.astype({column: np.float64})
+    out.iloc[0, out.columns.get_loc(column)] = value
+    return out
 
 
 def _is_fitted(detector) -> bool:
