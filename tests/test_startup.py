@@ -64,7 +64,7 @@ def test_every_subcommand_help_loads_no_ml_library():
 
 
 def test_the_probe_sees_a_heavy_module_that_is_loaded():
-    loaded = startup.heavy_modules_loaded(PYTHON, "import trustshield.pipeline.train")
+    loaded = startup.heavy_modules_loaded(PYTHON, "import trustshield.pipeline.train, lightgbm")
     assert {"lightgbm", "numpy", "pandas"} <= set(loaded)
 
 

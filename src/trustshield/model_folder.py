@@ -29,7 +29,7 @@ from pathlib import Path
 from trustshield.drift.monitor import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
-from trustshield.detectors import HybridDetector, detector_from_dict
+from trustshield.detectors import HybridDetector, describe, detector_from_dict
 from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
@@ -99,7 +99,7 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
     manifest = {"model_id": hashlib.sha256(body).hexdigest()[:16],
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "spec": model.spec.name, "detector": "hybrid(gbdt, prototype)",
+                "spec": model.spec.name, "detector": describe(model.detector),
                 "files": digests, "format": "trustshield-model/1",
                 **provenance(model.training)}
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))

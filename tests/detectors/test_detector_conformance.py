@@ -1,4 +1,5 @@
-"""Every Detector passes the same suite: the protocol's promises, checked one by one."""
+"""Every Detector passes the same suite: the protocol's promises, checked one by one (and
+the public trustshield.testing.check_detector, which checks them all)."""
 
 import json
 
@@ -130,3 +131,11 @@ def test_prototype_reference_reads_a_profile_back_in_feature_units(traffic, scal
     # every normal row is its own prototype: distance 0, and the profile is the row itself
     assert np.abs(explained.total()).max() < 1e-9
     np.testing.assert_allclose(explained.reference, normal.to_numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_passes_the_public_check_detector(factory, traffic):
+    from trustshield.testing import check_detector
+
+    X, labels, _ = traffic
+    report = check_detector(factory(), X, labels)
+    assert report.registered and report.explainable and "round_trip" in report.passed

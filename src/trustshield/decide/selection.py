@@ -7,6 +7,11 @@ Normal records are scored out-of-fold. A record is alerted when either component
 its operating point. The objective is the mean over categories of
 ½ · (mean detection of its held-out names) + ½ · (detection of the held-out category),
 maximised subject to a ceiling on the share of normal training records alerted.
+
+The hybrid is read through its parts ("supervised", "novelty") and its scale; the search
+compares candidate points without changing the detector, and only the chosen pair is set
+on it (the hybrid's scale puts each component's operating point at 1, so the points are
+part of its score; the alert and review thresholds on that score live in the policy).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.hybrid import HybridDetector, clone
+from trustshield.detectors.hybrid import HybridDetector
+from trustshield.detectors.params import clone
 from trustshield.detectors.protocol import attack_mask
 
 #: supervised operating points, as attack probabilities (compared on the log-odds scale)
@@ -49,12 +55,14 @@ def held_out_scores(hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray,
     attack = attack_mask(labels)
     groups = [("name", g) for g in sorted(set(labels[attack]))]
     groups += [("category", c) for c in sorted(set(categories[attack]))]
+    parts = hybrid.parts()
     scores = {}
     for kind, group in groups:
         held = (labels if kind == "name" else categories) == group
-        sup = clone(hybrid.supervised).fit(X[~held], labels[~held])  # scores only: no category head
+        # scores only: no category head
+        sup = clone(parts["supervised"]).fit(X[~held], labels[~held])
         scores[(kind, group)] = np.column_stack([sup.suspicion(X[held]),
-                                                 hybrid.novelty.suspicion(X[held])])
+                                                 parts["novelty"].suspicion(X[held])])
     return scores
 
 
@@ -78,9 +86,9 @@ def select_operating_points(hybrid: HybridDetector, held_out: dict, category_of:
     best = None
     for prob, q in product(PROBABILITY_GRID, QUANTILE_GRID):
         points = (np.log(prob / (1 - prob)), np.quantile(normal[:, 1], q))
-        hybrid.set_operating_points(points)
-        fpr = float((hybrid.scaled(normal).max(axis=1) >= 1).mean())
-        detection = {k: float((hybrid.scaled(s).max(axis=1) >= 1).mean()) for k, s in held_out.items()}
+        fpr = float((hybrid.scaled(normal, points).max(axis=1) >= 1).mean())
+        detection = {k: float((hybrid.scaled(s, points).max(axis=1) >= 1).mean())
+                     for k, s in held_out.items()}
         value, per_category = objective(detection, category_of)
         key = (fpr <= max_normal_fpr, value, -fpr)
         if best is None or key > best[0]:

@@ -1,11 +1,14 @@
 """Detectors: every one scores records with suspicion (higher = more suspicious).
 
-The detector classes are loaded on first use, so importing a light detectors module (for
-example :mod:`trustshield.detectors.verifiers`) does not load LightGBM or scikit-learn.
+Every built-in kind is in the one registry (:mod:`trustshield.detectors.registry`):
+``gbdt``, ``prototype``, ``hybrid``, ``mouse``, ``keystroke`` and the keystroke baselines
+(``keystroke-*``). The names below load on first use, so importing a light detectors
+module (for example :mod:`trustshield.detectors.verifiers`) loads no ML library.
 """
 
-__all__ = ["Attributions", "Detector", "GradientBoostedDetector", "HybridDetector",
-           "NormalPrototypeDetector", "detector_from_dict"]
+__all__ = ["Attributions", "Composite", "Detector", "GradientBoostedDetector",
+           "HybridDetector", "NormalPrototypeDetector", "clone", "describe", "detector_class",
+           "detector_from_dict", "kinds", "register"]
 
 
 def __getattr__(name: str):
@@ -13,32 +16,20 @@ def __getattr__(name: str):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from trustshield.detectors.gbdt import GradientBoostedDetector
     from trustshield.detectors.hybrid import HybridDetector
-    from trustshield.detectors.protocol import Attributions, Detector
+    from trustshield.detectors.params import clone
+    from trustshield.detectors.protocol import Attributions, Composite, Detector
     from trustshield.detectors.prototype import NormalPrototypeDetector
+    from trustshield.detectors.registry import (describe, detector_class, detector_from_dict,
+                                                kinds, register)
 
-    globals().update(Attributions=Attributions, Detector=Detector,
+    globals().update(Attributions=Attributions, Composite=Composite, Detector=Detector,
                      GradientBoostedDetector=GradientBoostedDetector,
                      HybridDetector=HybridDetector,
-                     NormalPrototypeDetector=NormalPrototypeDetector)
+                     NormalPrototypeDetector=NormalPrototypeDetector, clone=clone,
+                     describe=describe, detector_class=detector_class,
+                     detector_from_dict=detector_from_dict, kinds=kinds, register=register)
     return globals()[name]
 
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-
-
-def detector_from_dict(state: dict):
-    """Rebuild a detector from its ``to_dict()`` state (plain JSON, never pickle)."""
-    from trustshield.detectors.gbdt import GradientBoostedDetector
-    from trustshield.detectors.hybrid import HybridDetector
-    from trustshield.detectors.prototype import NormalPrototypeDetector
-    from trustshield.errors import ModelIntegrityError
-
-    kind = state.get("kind")
-    if kind == "gbdt":
-        return GradientBoostedDetector.from_dict(state)
-    if kind == "prototype":
-        return NormalPrototypeDetector.from_dict(state)
-    if kind == "hybrid":
-        return HybridDetector.from_dict(state)
-    raise ModelIntegrityError(f"unknown detector kind {kind!r} in model state")

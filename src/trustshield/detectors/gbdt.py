@@ -5,17 +5,20 @@ multiclass model names the attack category of a record; it is used for labelling
 not for scoring. ``monotone`` maps feature names to +1 (suspicion never falls as the
 feature grows) or -1 (never rises): a hardening against attackers who can only move a
 feature one way. The shape defaults (shallow trees) keep exact TreeSHAP fast enough to
-explain every alert: its cost grows with trees × leaves × depth².
+explain every alert: its cost grows with trees × leaves × depth². LightGBM is imported
+when a model is fitted or loaded, not with this module.
 """
 
 from __future__ import annotations
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
+from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
                                             check_fitted)
+from trustshield.detectors.registry import register
 
 #: fewer rows than this are predicted on one thread: for a small batch, OpenMP hand-offs
 #: and spin-waiting cost more than the trees (explaining 100 rows: ~8 ms on two threads of
@@ -24,8 +27,13 @@ from trustshield.detectors.protocol import (Attributions, attack_mask, check_col
 PARALLEL_ROWS = 2000
 
 
-class GradientBoostedDetector:
-    """LightGBM binary attack-vs-normal scorer plus an attack-category head."""
+@register("gbdt")
+class GradientBoostedDetector(Parameters):
+    """LightGBM binary attack-vs-normal scorer plus an attack-category head.
+
+    ``monotone`` is kept as given (None or a mapping) so that ``sklearn.base.clone``
+    sees its parameters unchanged; None means no constraint.
+    """
 
     def __init__(self, *, n_estimators: int = 60, num_leaves: int = 8, max_depth: int = 3,
                  learning_rate: float = 0.1, min_child_samples: int = 20,
@@ -37,7 +45,7 @@ class GradientBoostedDetector:
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
         self.categorical = tuple(categorical)
-        self.monotone = dict(monotone or {})
+        self.monotone = monotone
         self.seed = seed
         self.n_threads = n_threads
 
@@ -53,15 +61,22 @@ class GradientBoostedDetector:
         ``categories`` (optional, shape (n,)) names the attack category of each row; when
         given, the category head is trained on the attack rows.
         """
+        import lightgbm as lgb  # fitting and loading only: scoring modules stay light
+
+        name = type(self).__name__
+        check_rows(check_frame(X, name, "fit"), name, "fit")
+        matrix = feature_matrix(X, name, "fit", self.categorical)
+        target = attack_mask(check_labels(y, len(X), name, "fit")).astype(int)
+        if categories is not None:
+            categories = check_labels(categories, len(X), name, "fit", what="categories")
         self.feature_names_ = tuple(X.columns)
-        matrix = X.to_numpy(dtype=np.float64)
         cats = [c for c in self.categorical if c in self.feature_names_]
-        target = attack_mask(y).astype(int)
         data = lgb.Dataset(matrix, target, feature_name=list(self.feature_names_),
                            categorical_feature=cats, free_raw_data=True)
         extra = {}
         if self.monotone:
-            extra["monotone_constraints"] = [int(self.monotone.get(f, 0)) for f in self.feature_names_]
+            extra["monotone_constraints"] = [int(self.monotone.get(f, 0))
+                                             for f in self.feature_names_]
         self.booster_ = lgb.train(self._params(objective="binary", **extra), data, self.n_estimators)
         self.classes_: tuple[str, ...] = ()
         if categories is not None:
@@ -69,6 +84,8 @@ class GradientBoostedDetector:
         return self
 
     def _fit_categories(self, matrix, attack_categories, target, cats) -> None:
+        import lightgbm as lgb
+
         self.classes_ = tuple(sorted(set(attack_categories)))
         if len(self.classes_) < 2:
             return
@@ -87,7 +104,7 @@ class GradientBoostedDetector:
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Native TreeSHAP: values (n, d) and base (n,) summing to the raw margin."""
         check_fitted(self, "explain")
-        contrib = self.booster_.predict(check_columns(self, X), pred_contrib=True,
+        contrib = self.booster_.predict(check_columns(self, X, "explain"), pred_contrib=True,
                                         num_threads=self._threads(X))
         return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
 
@@ -100,7 +117,8 @@ class GradientBoostedDetector:
             return np.full(len(X), "unknown", dtype=object)
         if len(self.classes_) == 1:
             return np.full(len(X), self.classes_[0], dtype=object)
-        proba = self.category_booster_.predict(check_columns(self, X), num_threads=self._threads(X))
+        proba = self.category_booster_.predict(check_columns(self, X, "categorize"),
+                                               num_threads=self._threads(X))
         return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
 
     def _threads(self, X: pd.DataFrame) -> int:
@@ -108,7 +126,7 @@ class GradientBoostedDetector:
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
-        state = {"kind": "gbdt", "params": self.get_params(),
+        state = {"kind": self.kind, "params": self._params_state(),
                  "feature_names": list(self.feature_names_), "classes": list(self.classes_),
                  "booster": self.booster_.model_to_string()}
         if hasattr(self, "category_booster_"):
@@ -117,6 +135,8 @@ class GradientBoostedDetector:
 
     @classmethod
     def from_dict(cls, state: dict) -> GradientBoostedDetector:
+        import lightgbm as lgb
+
         detector = cls(**state["params"])
         detector.feature_names_ = tuple(state["feature_names"])
         detector.classes_ = tuple(state["classes"])
@@ -125,10 +145,6 @@ class GradientBoostedDetector:
             detector.category_booster_ = lgb.Booster(model_str=state["category_booster"])
         return detector
 
-    def get_params(self) -> dict:
-        return {"n_estimators": self.n_estimators, "num_leaves": self.num_leaves,
-                "max_depth": self.max_depth, "learning_rate": self.learning_rate,
-                "min_child_samples": self.min_child_samples,
-                "categorical": list(self.categorical), "monotone": dict(self.monotone),
-                "seed": self.seed,
-                "n_threads": self.n_threads}
+    def _params_state(self) -> dict:
+        """Parameters as plain JSON, as saved models hold them (no constraint: {})."""
+        return {**super()._params_state(), "monotone": dict(self.monotone or {})}

@@ -7,6 +7,10 @@ data by ``decide.selection``), so z_i = 1 exactly at the operating point. Suspic
 max_i z_i: a record passes 1 when either component passes its operating point. Because
 each map is affine, the chosen component's exact attributions, divided by its spread
 (and the base shifted), explain the hybrid exactly.
+
+The components are its parts (:meth:`HybridDetector.parts`): "supervised" and "novelty",
+each itself a registered detector; ``get_params(deep=True)`` reaches them as
+``supervised__<name>`` and ``novelty__<name>``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.protocol import Attributions, attack_mask, check_fitted
+from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
+from trustshield.detectors.params import Parameters, clone
+from trustshield.detectors.protocol import Attributions, Detector, attack_mask, check_fitted
+from trustshield.detectors.registry import detector_from_dict, register
+from trustshield.errors import DataError
 
 DEFAULT_QUANTILE = 0.99
+TOO_FEW_PER_CLASS = ("HybridDetector.fit() needs at least n_folds = {folds} normal rows and "
+                     "{folds} attack rows for its out-of-fold scores; got {normal} normal and "
+                     "{attack} attack")
 
 
-class HybridDetector:
+@register("hybrid")
+class HybridDetector(Parameters):
     """max(z_supervised, z_novelty); see the module docstring for the scale."""
 
     def __init__(self, supervised, novelty, *, n_folds: int = 5, seed: int = 0):
@@ -28,9 +40,13 @@ class HybridDetector:
         self.n_folds = n_folds
         self.seed = seed
 
+    def parts(self) -> dict[str, Detector]:
+        """The component detectors by role, in the column order of component scores."""
+        return {"supervised": self.supervised, "novelty": self.novelty}
+
     @property
     def components(self) -> tuple:
-        return (self.supervised, self.novelty)
+        return tuple(self.parts().values())
 
     def fit(self, X: pd.DataFrame, y, categories=None) -> HybridDetector:
         """Fit both components on X (n, d), y (n,); learn centers from out-of-fold scores.
@@ -38,7 +54,17 @@ class HybridDetector:
         Operating points start at the 0.99 quantile of normal out-of-fold scores; the
         selection protocol replaces them through :meth:`set_operating_points`.
         """
-        attack = attack_mask(y)
+        name = type(self).__name__
+        check_frame(X, name, "fit")
+        categorical = set.intersection(*(set(getattr(part, "categorical", ()))
+                                         for part in self.components))
+        feature_matrix(X, name, "fit", categorical)  # before folds: errors name X's rows
+        attack = attack_mask(check_labels(y, len(X), name, "fit"))
+        if categories is not None:
+            check_labels(categories, len(X), name, "fit", what="categories")
+        if min(attack.sum(), (~attack).sum()) < self.n_folds:
+            raise DataError(TOO_FEW_PER_CLASS.format(
+                folds=self.n_folds, normal=int((~attack).sum()), attack=int(attack.sum())))
         self.normal_oof_ = self.out_of_fold(X, y)[~attack]
         self.supervised.fit(X, y, categories)
         self.novelty.fit(X, y)
@@ -66,11 +92,16 @@ class HybridDetector:
     def set_operating_points(self, points) -> None:
         """Raw-score operating point per component, shape (2,); no refit."""
         self.points_ = np.asarray(points, dtype=float)
-        self.spread_ = np.maximum(self.points_ - self.center_, 1e-9)
+        self.spread_ = self._spread(self.points_)
 
-    def scaled(self, raw: np.ndarray) -> np.ndarray:
-        """Component scores (n, 2) → common scale (n, 2); 1 = operating point."""
-        return (raw - self.center_) / self.spread_
+    def _spread(self, points) -> np.ndarray:
+        return np.maximum(np.asarray(points, dtype=float) - self.center_, 1e-9)
+
+    def scaled(self, raw: np.ndarray, points=None) -> np.ndarray:
+        """Component scores (n, 2) → common scale (n, 2); 1 = operating point: the fitted
+        ones, or ``points`` (2,) when given (the detector is left unchanged)."""
+        spread = self.spread_ if points is None else self._spread(points)
+        return (raw - self.center_) / spread
 
     def component_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Raw suspicion of each component, shape (n, 2)."""
@@ -88,6 +119,7 @@ class HybridDetector:
         saves scoring the rows again.
         """
         check_fitted(self, "explain")
+        check_frame(X, type(self).__name__, "explain")
         if scaled is None:
             scaled = self.scaled(self.component_scores(X))
         winner = scaled.argmax(axis=1)
@@ -105,29 +137,20 @@ class HybridDetector:
                 reference[rows] = part.reference
         return Attributions(self.feature_names_, values, base, reference)
 
-    def get_params(self) -> dict:
-        return {"n_folds": self.n_folds, "seed": self.seed}
-
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
-        return {"kind": "hybrid", **self.get_params(), "center": self.center_.tolist(),
+        return {"kind": self.kind, "n_folds": self.n_folds, "seed": self.seed,
+                "center": self.center_.tolist(),
                 "points": self.points_.tolist(), "feature_names": list(self.feature_names_),
                 "supervised": self.supervised.to_dict(), "novelty": self.novelty.to_dict()}
 
     @classmethod
     def from_dict(cls, state: dict) -> HybridDetector:
-        from trustshield.detectors.gbdt import GradientBoostedDetector
-        from trustshield.detectors.prototype import NormalPrototypeDetector
-
-        hybrid = cls(GradientBoostedDetector.from_dict(state["supervised"]),
-                     NormalPrototypeDetector.from_dict(state["novelty"]),
+        hybrid = cls(detector_from_dict(state["supervised"]),
+                     detector_from_dict(state["novelty"]),
                      n_folds=state["n_folds"], seed=state["seed"])
         hybrid.feature_names_ = tuple(state["feature_names"])
         hybrid.center_ = np.array(state["center"])
         hybrid.set_operating_points(state["points"])
         return hybrid
 
-
-def clone(detector):
-    """An unfitted copy with the same parameters."""
-    return type(detector)(**detector.get_params())

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from trustshield.detectors.inputs import check_frame
+from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, check_fitted
+from trustshield.detectors.registry import register
 from trustshield.errors import DataError
 from trustshield.features.mouse_actions import FEATURES
 
@@ -43,7 +45,8 @@ NOT_FINITE = "action features must be finite: row {row}, column {column!r} holds
 BAD_LABELS = "y must hold 0 (owner) or 1 (another user) for each of the {n} actions; got {got}"
 
 
-class MouseVerifier:
+@register("mouse")
+class MouseVerifier(Parameters):
     """Per-user verifier over mouse-action features; suspicion > 0 leans to "not the owner"."""
 
     def __init__(self, *, features: tuple[str, ...] = FEATURES, n_estimators: int = 100,
@@ -61,7 +64,9 @@ class MouseVerifier:
     def fit(self, X: pd.DataFrame, y=None) -> MouseVerifier:
         """X: actions (at least the ``features`` columns). y: None when every row is the
         owner's; else 0 = the owner's training actions, 1 = other users' training actions."""
-        matrix = _matrix(X, self.features)
+        import lightgbm as lgb  # fitting and loading only
+
+        matrix = _matrix(X, self.features, "fit")
         foreign = np.zeros(len(matrix), dtype=bool) if y is None else _labels(y, len(matrix))
         owner = matrix[~foreign]
         if len(owner) < 2:
@@ -95,7 +100,7 @@ class MouseVerifier:
         """Per action, shape (n,): log-odds that another user made it (contrast), or the
         summed departure of its traits from the owner's distribution (owner only)."""
         check_fitted(self, "suspicion")
-        matrix = _matrix(X, self.feature_names_)
+        matrix = _matrix(X, self.feature_names_, "suspicion")
         if self.model_ == "contrast":
             return self.booster_.predict(matrix, raw_score=True, num_threads=self.n_threads)
         return (_tails(matrix, self.quantiles_) - self.centre_).sum(axis=1)
@@ -104,7 +109,7 @@ class MouseVerifier:
         """Per action: values (n, d) + base (n,) sum exactly to suspicion (TreeSHAP for the
         contrast model, each trait's centred departure for the owner-only model)."""
         check_fitted(self, "explain")
-        matrix = _matrix(X, self.feature_names_)
+        matrix = _matrix(X, self.feature_names_, "explain")
         if self.model_ == "contrast":
             contrib = self.booster_.predict(matrix, pred_contrib=True, num_threads=self.n_threads)
             return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
@@ -113,7 +118,7 @@ class MouseVerifier:
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
-        state = {"kind": "mouse", "model": self.model_, "params": self.get_params(),
+        state = {"kind": self.kind, "model": self.model_, "params": self._params_state(),
                  "feature_names": list(self.feature_names_), "profile": dict(self.profile_)}
         if self.model_ == "contrast":
             state["booster"] = self.booster_.model_to_string()
@@ -124,6 +129,8 @@ class MouseVerifier:
 
     @classmethod
     def from_dict(cls, state: dict) -> MouseVerifier:
+        import lightgbm as lgb
+
         verifier = cls(**{**state["params"], "features": tuple(state["params"]["features"])})
         verifier.feature_names_ = tuple(state["feature_names"])
         verifier.profile_ = {k: float(v) for k, v in state["profile"].items()}
@@ -133,13 +140,6 @@ class MouseVerifier:
             verifier.quantiles_ = np.asarray(state["quantiles"], dtype=np.float64)
             verifier.centre_ = np.asarray(state["centre"], dtype=np.float64)
         return verifier
-
-    def get_params(self) -> dict:
-        return {"features": list(self.features), "n_estimators": self.n_estimators,
-                "num_leaves": self.num_leaves, "max_depth": self.max_depth,
-                "learning_rate": self.learning_rate,
-                "min_child_samples": self.min_child_samples, "seed": self.seed,
-                "n_threads": self.n_threads}
 
 
 def session_scores(action_suspicion: np.ndarray, *, sessions, n_actions=None) -> pd.Series:
@@ -213,8 +213,9 @@ def _labels(y, n: int) -> np.ndarray:
     return y.astype(bool)
 
 
-def _matrix(X: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+def _matrix(X: pd.DataFrame, names: tuple[str, ...], method: str) -> np.ndarray:
     """The ``names`` columns of X as float64 (extra columns ignored), checked finite."""
+    check_frame(X, "MouseVerifier", method)
     missing = [name for name in names if name not in X.columns]
     if missing:
         raise DataError(MISSING_COLUMNS.format(missing=missing, n=len(names),

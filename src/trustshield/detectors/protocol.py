@@ -1,18 +1,21 @@
 """The Detector protocol and the attributions every detector returns.
 
 A detector scores records; it never thresholds them (that is ``decide/``'s job).
-Suspicion has shape (n,), is finite, and higher means more suspicious.
+Suspicion has shape (n,), is finite, and higher means more suspicious. Every detector
+kind is registered by kind (:mod:`trustshield.detectors.registry`) and passes
+:func:`trustshield.testing.check_detector`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from trustshield.detectors.inputs import check_frame, feature_matrix
 from trustshield.errors import NOT_FITTED, WRONG_COLUMNS, DataError, NotFittedError
 
 
@@ -38,7 +41,25 @@ class Attributions:
 
 @runtime_checkable
 class Detector(Protocol):
-    """fit → suspicion → explain; see the conformance suite in tests/detectors."""
+    """What every detector kind implements (checked by ``trustshield.testing.check_detector``).
+
+    - ``fit(X, y=None) -> self``: X a DataFrame (n, d) with named feature columns, y (n,)
+      labels (0/1, booleans, or label strings where "normal" is normal) or None;
+    - ``suspicion(X) -> (n,)``: finite, higher = more suspicious (less like the user, for
+      a one-user verifier);
+    - ``explain(X) -> Attributions``: exact, ``total()`` equals suspicion; a detector whose
+      score is no sum over features raises NotExplainable;
+    - ``to_dict()``: plain JSON holding ``"kind"``; the class method ``from_dict(state)``
+      rebuilds a detector that scores identically;
+    - ``get_params(deep=True)`` / ``set_params(**params)``: scikit-learn style, so that
+      ``sklearn.base.clone`` works.
+
+    Bad input (not a DataFrame, wrong columns, non-numeric or infinite values, NaN where
+    the detector has no meaning for a missing value, labels of another length) raises
+    DataError; use before ``fit`` raises NotFittedError.
+    """
+
+    kind: ClassVar[str]
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> Detector: ...
 
@@ -47,6 +68,20 @@ class Detector(Protocol):
     def explain(self, X: pd.DataFrame) -> Attributions: ...
 
     def to_dict(self) -> dict: ...
+
+    @classmethod
+    def from_dict(cls, state: dict) -> Detector: ...
+
+    def get_params(self, deep: bool = True) -> dict: ...
+
+    def set_params(self, **params) -> Detector: ...
+
+
+@runtime_checkable
+class Composite(Detector, Protocol):
+    """A detector made of other detectors, which it exposes by role (e.g. "supervised")."""
+
+    def parts(self) -> Mapping[str, Detector]: ...
 
 
 def attack_mask(y: Sequence | np.ndarray, normal_label: str = "normal") -> np.ndarray:
@@ -62,14 +97,18 @@ def check_fitted(detector: object, method: str) -> None:
         raise NotFittedError(NOT_FITTED.format(name=type(detector).__name__, method=method))
 
 
-def check_columns(detector: object, X: pd.DataFrame) -> np.ndarray:
-    """The matrix of ``X`` in fit-time column order; a clear error on another column set."""
+def check_columns(detector: object, X: pd.DataFrame, method: str = "suspicion") -> np.ndarray:
+    """The matrix of ``X`` in fit-time column order, checked for scoring (see ``inputs``:
+    NaN is a missing value, infinity an error); a clear error on another column set.
+    Extra columns are ignored."""
+    name = type(detector).__name__
+    check_frame(X, name, method)
     names = tuple(X.columns)
     if names != detector.feature_names_:
         if set(names) >= set(detector.feature_names_):
             X = X[list(detector.feature_names_)]
         else:
-            raise DataError(WRONG_COLUMNS.format(name=type(detector).__name__,
+            raise DataError(WRONG_COLUMNS.format(name=name,
                                                  expected=list(detector.feature_names_),
                                                  got=list(names)))
-    return X.to_numpy(dtype=np.float64)
+    return feature_matrix(X, name, method, missing_ok=True)

@@ -16,8 +16,11 @@ import threading
 import numpy as np
 import pandas as pd
 
+from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
+from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
                                             check_fitted)
+from trustshield.detectors.registry import register
 from trustshield.errors import DataError
 
 SCALINGS = ("quantile", "minmax")
@@ -30,7 +33,8 @@ SMALL_PRODUCT = 1 << 24
 _BLAS = {"lock": threading.Lock(), "controller": None}
 
 
-class NormalPrototypeDetector:
+@register("prototype")
+class NormalPrototypeDetector(Parameters):
     """Distance-to-normal novelty scorer with exact per-feature decomposition."""
 
     def __init__(self, *, n_prototypes: int = 256, scaling: str = "quantile",
@@ -47,10 +51,14 @@ class NormalPrototypeDetector:
         """Fit on the normal rows of X (all rows when y is None)."""
         if self.scaling not in SCALINGS:
             raise DataError(f"scaling must be one of {list(SCALINGS)}, got {self.scaling!r}")
-        self.feature_names_ = tuple(X.columns)
-        matrix = X.to_numpy(dtype=np.float64)
+        name = type(self).__name__
+        check_rows(check_frame(X, name, "fit"), name, "fit")
+        matrix = feature_matrix(X, name, "fit", self.categorical)
         if y is not None:
-            matrix = matrix[~attack_mask(y)]
+            matrix = matrix[~attack_mask(check_labels(y, len(X), name, "fit"))]
+            if len(matrix) == 0:
+                raise DataError(f"{name}.fit() learns normal traffic: y marks no row normal")
+        self.feature_names_ = tuple(X.columns)
         self._fit_space(matrix)
         from sklearn.cluster import KMeans  # training only; keeps scoring start-up light
 
@@ -167,7 +175,7 @@ class NormalPrototypeDetector:
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Per-feature terms of the squared distance to the nearest prototype; base is 0."""
         check_fitted(self, "explain")
-        numeric, codes = self._parts(check_columns(self, X))
+        numeric, codes = self._parts(check_columns(self, X, "explain"))
         nearest, _ = self._nearest(numeric, codes)
         return Attributions(self.feature_names_, self._terms(numeric, codes, nearest),
                             np.zeros(len(numeric)), reference=self.profiles_[nearest])
@@ -199,7 +207,7 @@ class NormalPrototypeDetector:
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
-        return {"kind": "prototype", "params": self.get_params(),
+        return {"kind": self.kind, "params": self._params_state(),
                 "feature_names": list(self.feature_names_),
                 "n_levels": self.n_levels_.tolist(), "low": self.low_.tolist(),
                 "span": self.span_.tolist(), "levels": [v.tolist() for v in self.levels_],
@@ -220,12 +228,6 @@ class NormalPrototypeDetector:
         detector.prototypes_ = np.array(state["prototypes"])
         detector._blocks()
         return detector
-
-    def get_params(self) -> dict:
-        return {"n_prototypes": self.n_prototypes, "scaling": self.scaling,
-                "categorical_weight": self.categorical_weight,
-                "categorical": list(self.categorical), "log_features": list(self.log_features),
-                "seed": self.seed}
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:

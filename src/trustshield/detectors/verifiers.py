@@ -1,11 +1,12 @@
-"""Biometric verifiers by kind, imported only when a kind is used.
+"""Biometric verifier kinds: which verifier, samples reader and prior each one uses.
 
 A verifier models ONE user: ``fit(X_enrol) -> self``, ``suspicion(X) -> (n,)`` (higher =
 less like the user), ``explain(X) -> Attributions`` where it is additive, ``to_dict()``
-(plain JSON) and the class method ``from_dict(state)``. Each kind names its class as
-``"module:Class"`` and, optionally, a reader ``"module:function"`` that turns a samples
-file into a DataFrame with one row per sample (default:
-:func:`trustshield.ingest.samples.read_feature_table`) and, for a kind whose verifier is
+(plain JSON) and the class method ``from_dict(state)``. Each kind names its verifier by
+its detector kind in the one registry (:mod:`trustshield.detectors.registry`; e.g.
+``"keystroke"``), as a class, or as ``"module:Class"``, and, optionally, a reader
+``"module:function"`` that turns a samples file into a DataFrame with one row per sample
+(default: :func:`trustshield.ingest.samples.read_feature_table`) and, for a kind whose verifier is
 built from a population prior, the prior class ``"module:Class"`` (``from_dict(state)``,
 ``verifier()``): enrolment then fits ``prior.verifier()``. Built-in kinds are registered
 here through :func:`register_verifier`, the same hook a plugin or a test uses.
@@ -17,6 +18,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trustshield.detectors.registry import detector_class
 from trustshield.errors import ModelIntegrityError
 
 DEFAULT_READER = "trustshield.ingest.samples:read_feature_table"
@@ -41,7 +43,8 @@ VERIFIERS: dict[str, VerifierKind] = {}
 def register_verifier(kind: str, verifier: str | type, *,
                       reader: str | Callable = DEFAULT_READER,
                       prior: str | type | None = None) -> None:
-    """Add or replace a kind: ``verifier`` is a class or ``"module:Class"``."""
+    """Add or replace a kind: ``verifier`` is a registered detector kind, a class or
+    ``"module:Class"``."""
     VERIFIERS[kind] = VerifierKind(kind, verifier, reader, prior)
 
 
@@ -70,6 +73,8 @@ def _kind(kind: str) -> VerifierKind:
 def _resolve(target: str | type | Callable, kind: str, what: str):
     if not isinstance(target, str):
         return target
+    if ":" not in target:
+        return detector_class(target)
     module, _, attribute = target.partition(":")
     try:
         return getattr(importlib.import_module(module), attribute)
@@ -78,9 +83,9 @@ def _resolve(target: str | type | Callable, kind: str, what: str):
                                                      error=exc)) from None
 
 
-register_verifier("keystroke", "trustshield.detectors.keystroke:KeystrokeVerifier",
+register_verifier("keystroke", "keystroke",
                   prior="trustshield.detectors.keystroke:KeystrokePrior")
-register_verifier("keystroke-series", "trustshield.detectors.keystroke:KeystrokeVerifier",
+register_verifier("keystroke-series", "keystroke",
                   reader="trustshield.ingest.keystroke_series:read_series_samples",
                   prior="trustshield.detectors.keystroke:KeystrokePrior")
-register_verifier("mouse", "trustshield.detectors.mouse:MouseVerifier")
+register_verifier("mouse", "mouse")

@@ -20,6 +20,7 @@ from trustshield.detectors.keystroke.learned import KMeansVerifier, OneClassSVMV
 from trustshield.detectors.keystroke.population import PopulationProfile, learn_population
 from trustshield.detectors.keystroke.prior import KeystrokePrior, learn_prior
 from trustshield.detectors.keystroke.weighted import KeystrokeVerifier, learn_feature_weights
+from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import ModelIntegrityError
 
 __all__ = ["BASELINES", "EuclideanVerifier", "KMeansVerifier", "KeystrokePrior",
@@ -40,13 +41,12 @@ BASELINES: dict[str, type[KeystrokeProfile]] = {
     "k-means": KMeansVerifier,
 }
 
-_BY_KIND = {cls.kind: cls for cls in (*BASELINES.values(), KeystrokeVerifier)}
-
 
 def verifier_from_dict(state: dict) -> KeystrokeProfile:
-    """Rebuild any keystroke verifier from its ``to_dict()`` state (never a pickle)."""
-    cls = _BY_KIND.get(state.get("kind"))
-    if cls is None:
-        raise ModelIntegrityError(f"unknown keystroke verifier kind {state.get('kind')!r}; "
-                                  f"known: {sorted(_BY_KIND)}")
-    return cls.from_dict(state)
+    """Rebuild a keystroke verifier from its ``to_dict()`` state through the detector
+    registry; ModelIntegrityError when the state is of another kind."""
+    verifier = detector_from_dict(state)
+    if not isinstance(verifier, KeystrokeProfile):
+        raise ModelIntegrityError(f"state of kind {state.get('kind')!r} is not a keystroke "
+                                  "verifier")
+    return verifier

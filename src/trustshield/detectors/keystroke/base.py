@@ -16,20 +16,23 @@ feature): :meth:`range_ceiling` then gives exactly the highest suspicion any typ
 a per-feature range (the enrolment typings' minimum to maximum) can get, which the
 enrolment guard uses so that no such typing is ever denied.
 
-State is plain JSON (``to_dict`` / ``from_dict``): parameters, feature names and the
-learned arrays named in ``_learned``; templates are encrypted at rest by the store.
+State is plain JSON (``to_dict`` / ``from_dict``): kind, parameters, feature names and the
+learned arrays named in ``_learned``; templates are encrypted at rest by the store. Each
+concrete verifier is registered by kind (:func:`trustshield.detectors.registry.register`).
 Error messages name columns and counts but never quote typing values (biometric data).
 """
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.protocol import Attributions, check_fitted
+from trustshield.detectors.inputs import check_labels
+from trustshield.detectors.params import Parameters
+from trustshield.detectors.protocol import Attributions, attack_mask, check_fitted
 from trustshield.errors import WRONG_COLUMNS, DataError, ModelIntegrityError, NotExplainable
 
 NOT_A_FRAME = ("{name}.{method}() expects a pandas DataFrame with one row per typing and one "
@@ -42,7 +45,7 @@ NO_EXPLANATION = ("{name} has no exact per-feature explanation: its score is not
 WRONG_KIND = "state of kind {got!r} cannot be loaded as {name} (kind {expected!r})"
 
 
-class KeystrokeProfile:
+class KeystrokeProfile(Parameters):
     """Base class: validation, fitting bookkeeping, explanation and JSON state."""
 
     kind: ClassVar[str] = ""
@@ -53,8 +56,13 @@ class KeystrokeProfile:
 
     # ------------------------------------------------------------------ public protocol
     def fit(self, X: pd.DataFrame, y=None) -> KeystrokeProfile:
-        """Learn the user's profile from enrolment typings ``X`` (n, d); ``y`` is ignored."""
+        """Learn the user's profile from enrolment typings ``X`` (n, d). With labels ``y``
+        (n,) (0 or "normal" = the user's typing, anything else another person's), only the
+        user's typings are learned from, as a one-user verifier is enrolled."""
         matrix = typings_matrix(X, type(self).__name__, "fit")
+        if y is not None:
+            matrix = matrix[~attack_mask(check_labels(y, len(matrix), type(self).__name__,
+                                                      "fit"))]
         if len(matrix) < self.min_enrolment:
             raise DataError(TOO_FEW.format(name=type(self).__name__, need=self.min_enrolment,
                                            got=len(matrix)))
@@ -91,14 +99,14 @@ class KeystrokeProfile:
         candidates = self._range_points(matrix.min(axis=0), matrix.max(axis=0))
         return float(self._terms(candidates).max(axis=0).sum())
 
-    def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: _plain(getattr(self, name)) for name in names}
+    def _params_state(self) -> dict:
+        """Parameters as plain JSON, as templates hold them."""
+        return {name: _plain(value) for name, value in self.get_params(deep=False).items()}
 
     def to_dict(self) -> dict:
         check_fitted(self, "to_dict")
         learned = list(self._learned) + (["typical_"] if self.additive else [])
-        return {"kind": self.kind, "params": self.get_params(),
+        return {"kind": self.kind, "params": self._params_state(),
                 "feature_names": list(self.feature_names_),
                 "state": {name: getattr(self, name).tolist() for name in learned}}
 
@@ -190,6 +198,6 @@ def _plain(value):
     """Parameters as JSON values (tuples become lists, mappings plain dicts)."""
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): float(v) for k, v in value.items()}
     return value

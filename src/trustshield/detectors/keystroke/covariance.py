@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile
+from trustshield.detectors.registry import register
 
 #: eigenvalues of P below this share of the largest are treated as zero when whitening
 RANK_TOLERANCE = 1e-10
@@ -34,10 +35,9 @@ def _split(deltas: np.ndarray, precision: np.ndarray) -> np.ndarray:
     return deltas * (deltas @ precision)
 
 
+@register("keystroke-mahalanobis")
 class MahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the mean enrolment typing."""
-
-    kind = "keystroke-mahalanobis"
     _learned = ("mean_", "precision_")
 
     def __init__(self):
@@ -54,10 +54,9 @@ class MahalanobisVerifier(KeystrokeProfile):
         return np.broadcast_to(self.mean_, matrix.shape).copy()
 
 
+@register("keystroke-nn-mahalanobis")
 class NearestNeighbourMahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the nearest enrolment typing."""
-
-    kind = "keystroke-nn-mahalanobis"
     _learned = ("enrolment_", "precision_")
 
     def __init__(self):

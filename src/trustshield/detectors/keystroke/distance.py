@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile, floor_scale
+from trustshield.detectors.registry import register
 
 #: |z| above this counts as an outlying feature (two-sided 5 % under a normal model)
 Z_LIMIT = 1.96
@@ -37,28 +38,25 @@ class _MeanProfile(KeystrokeProfile):
         return np.broadcast_to(self.mean_, matrix.shape).copy()
 
 
+@register("keystroke-euclidean")
 class EuclideanVerifier(_MeanProfile):
     """Squared Euclidean distance to the mean enrolment typing."""
-
-    kind = "keystroke-euclidean"
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
         return (matrix - self.mean_) ** 2
 
 
+@register("keystroke-manhattan")
 class ManhattanVerifier(_MeanProfile):
     """City-block distance to the mean enrolment typing."""
-
-    kind = "keystroke-manhattan"
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
         return np.abs(matrix - self.mean_)
 
 
+@register("keystroke-scaled-manhattan")
 class ScaledManhattanVerifier(_MeanProfile):
     """City-block distance with each feature divided by its mean absolute deviation."""
-
-    kind = "keystroke-scaled-manhattan"
     _learned = ("mean_", "spread_")
 
     def _learn(self, matrix: np.ndarray) -> None:
@@ -69,10 +67,9 @@ class ScaledManhattanVerifier(_MeanProfile):
         return np.abs(matrix - self.mean_) / self.spread_
 
 
+@register("keystroke-outlier-count")
 class OutlierCountVerifier(_MeanProfile):
     """Number of features whose z-score against the enrolment typings exceeds 1.96."""
-
-    kind = "keystroke-outlier-count"
     _learned = ("mean_", "sd_")
 
     def _learn(self, matrix: np.ndarray) -> None:

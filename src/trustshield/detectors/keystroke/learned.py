@@ -16,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile, floor_scale
+from trustshield.detectors.registry import register
 
 
+@register("keystroke-one-class-svm")
 class OneClassSVMVerifier(KeystrokeProfile):
     """RBF one-class SVM on standardised features; not additive, so no explanation."""
-
-    kind = "keystroke-one-class-svm"
     additive = False
     _learned = ("mean_", "sd_", "support_", "dual_", "intercept_", "gamma_")
 
@@ -48,10 +48,9 @@ class OneClassSVMVerifier(KeystrokeProfile):
         return -(kernel @ self.dual_ + self.intercept_[0])
 
 
+@register("keystroke-k-means")
 class KMeansVerifier(KeystrokeProfile):
     """Squared distance to the nearest of k centroids of the enrolment typings."""
-
-    kind = "keystroke-k-means"
     _learned = ("centroids_",)
 
     def __init__(self, *, n_clusters: int = 3, n_init: int = 10, seed: int = 0):

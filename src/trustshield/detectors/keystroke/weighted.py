@@ -51,6 +51,7 @@ import pandas as pd
 from trustshield.detectors.keystroke.base import KeystrokeProfile, typings_matrix
 from trustshield.detectors.keystroke.population import (PopulationProfile, background_terms,
                                                         scale_floor, to_space)
+from trustshield.detectors.registry import register
 from trustshield.errors import DataError
 
 MISSING_WEIGHTS = "weights give no value for feature(s) {missing}; learn them on the same columns"
@@ -62,11 +63,11 @@ DRIFT_NEEDS_POPULATION = "drift=True moves the centre by the population's drift:
 SLOPE_SHARE = 0.5
 
 
+@register("keystroke")
 class KeystrokeVerifier(KeystrokeProfile):
     """Log-space median profile, clipped scaled departures, population contrast and drift,
-    background-learned weights."""
+    background-learned weights. ``weights`` is kept as given (a mapping or None)."""
 
-    kind = "keystroke"
     separable = True  # each term grows with the distance from the user's centre: it peaks
     # at a range's ends (step 4 keeps that true with the population contrast)
     _learned = ("logged_", "low_", "centre_", "spread_", "weight_", "pop_centre_",
@@ -76,7 +77,7 @@ class KeystrokeVerifier(KeystrokeProfile):
                  population: PopulationProfile | Mapping | None = None, log: bool = True,
                  clip: float | None = 5.0, min_scale: float = 0.01, contrast: float = 0.0,
                  drift: bool = False):
-        self.weights = None if weights is None else dict(weights)
+        self.weights = weights
         self.population = None if population is None else PopulationProfile.from_dict(population)
         self.log = log
         self.clip = clip
@@ -94,11 +95,11 @@ class KeystrokeVerifier(KeystrokeProfile):
         """A fresh verifier with these settings for a window of later typings (an adaptive
         template's): the population's drift is no longer added, the window has moved with
         the user already."""
-        params = {**self.get_params(), "drift": False}
+        params = {**self.get_params(deep=False), "drift": False}
         return type(self)(**params)
 
-    def get_params(self) -> dict:
-        params = super().get_params()
+    def _params_state(self) -> dict:
+        params = super()._params_state()
         params["population"] = None if self.population is None else self.population.to_dict()
         return params
 
