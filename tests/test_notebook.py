@@ -11,7 +11,7 @@ import yaml
 
 import trustshield
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
-from trustshield.errors import DataError
+from trustshield.errors import DataError, SpecError
 from trustshield.ingest.validate import check_frame
 from trustshield.model_folder import load_model, save_model
 from trustshield.notebook import IN_MEMORY, frame_sha256, spec_and_text, validated
@@ -101,7 +101,7 @@ def test_a_spec_object_is_stored_as_yaml_that_loads_back_to_it(model, frame, tmp
 
 
 def test_a_spec_of_another_type_is_refused(frame):
-    with pytest.raises(DataError, match="spec: expected a DatasetSpec.*got dict"):
+    with pytest.raises(SpecError, match="spec: expected a DatasetSpec.*got dict"):
         trustshield.train(frame, spec={"name": "x"})
 
 
@@ -199,3 +199,20 @@ def test_identity_columns_are_accepted_and_checked(model, frame):
 def test_training_needs_labels(frame):
     with pytest.raises(DataError, match="label column 'label'"):
         trustshield.train(frame.drop(columns=["label"]), spec=FLOWS_SPEC, config=QUICK)
+
+
+def test_an_nsl_kdd_frame_read_by_pandas_validates_to_what_the_file_reader_gives():
+    """The CLI reads a file through TableSource; a notebook reads it with pandas. Both give
+    the same typed rows, so score_batch (the one scoring function) sees the same input."""
+    from trustshield.errors import DatasetMissing
+    from trustshield.ingest import locate
+    from trustshield.ingest.tabular import TableSource
+
+    spec = trustshield.load_spec("nsl-kdd")
+    try:
+        path = locate(spec.dataset, spec.file("KDDTest-21.txt"))
+    except DatasetMissing as missing:
+        pytest.skip(f"needs the NSL-KDD test file: {missing}")
+    read = pd.read_csv(path, header=None, names=spec.column_names)
+    from_file = pd.concat([batch.frame for batch in TableSource(path, spec)], ignore_index=True)
+    pd.testing.assert_frame_equal(validated(read, spec), from_file)

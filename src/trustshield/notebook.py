@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trustshield.errors import DataError
+from trustshield.errors import DataError, SpecError
 from trustshield.ingest.validate import RowProblem
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.scoring import ScoredBatch, score_batch
@@ -67,7 +67,7 @@ def spec_and_text(spec: DatasetSpec | str | Path) -> tuple[DatasetSpec, str]:
     if isinstance(spec, DatasetSpec):
         return spec, spec_yaml(spec)
     if not isinstance(spec, (str, Path)):
-        raise DataError(f"spec: expected a DatasetSpec, a built-in spec name or a YAML path, "
+        raise SpecError(f"spec: expected a DatasetSpec, a built-in spec name or a YAML path, "
                         f"got {type(spec).__name__}")
     text, origin = read_spec_text(spec)
     return spec_from_text(text, origin), text
