@@ -10,7 +10,8 @@ INTENDED = {
     "Detector", "Evidence", "FeatureEncoder", "GradientBoostedDetector", "HybridDetector",
     "ModelIntegrityError", "NormalPrototypeDetector", "NotFittedError", "PermissionDenied",
     "SpecError", "StoreError", "TableSource", "ThresholdPolicy", "TrainConfig",
-    "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "train",
+    "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "score",
+    "train",
 }
 
 

@@ -30,7 +30,8 @@ HOMES = {
     "ThresholdPolicy": "trustshield.decide.policy", "TrainConfig": "trustshield.pipeline.train",
     "TrainedModel": "trustshield.model_folder", "TrustShieldError": "trustshield.errors",
     "load_model": "trustshield.model_folder", "load_spec": "trustshield.specs",
-    "save_model": "trustshield.model_folder", "train": "trustshield.pipeline.train",
+    "save_model": "trustshield.model_folder", "score": "trustshield.notebook",
+    "train": "trustshield.notebook",
 }
 #: every subcommand's help formatted in one child, as `trustshield SUBCOMMAND --help` does
 EVERY_HELP = """

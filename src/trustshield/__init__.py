@@ -17,7 +17,8 @@ __all__ = [
     "Detector", "Evidence", "FeatureEncoder", "GradientBoostedDetector", "HybridDetector",
     "ModelIntegrityError", "NormalPrototypeDetector", "NotFittedError", "PermissionDenied",
     "SpecError", "StoreError", "TableSource", "ThresholdPolicy", "TrainConfig",
-    "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "train",
+    "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "score",
+    "train",
 ]
 
 #: public name -> "module:attribute" it is read from on first use
@@ -47,7 +48,8 @@ _PUBLIC = {
     "load_model": "trustshield.model_folder:load_model",
     "load_spec": "trustshield.specs.loading:load_spec",
     "save_model": "trustshield.model_folder:save_model",
-    "train": "trustshield.pipeline.train:train",
+    "score": "trustshield.notebook:score",
+    "train": "trustshield.notebook:train",
 }
 
 
