@@ -172,8 +172,8 @@ def test_attribution_chart_colours_sign_and_sorts_by_magnitude():
         {"feature": "big_pos", "value": 2, "contribution": 1.5},
         {"feature": "mid_neg", "value": "tcp", "contribution": -0.8},
     ], title="t")
-    fills = dict(re.findall(r'<rect class="(pos|neg)"[^>]*fill="(#[0-9a-f]{6})"', chart))
-    assert fills == {"pos": svg.POSITIVE, "neg": svg.NEGATIVE}
+    fills = dict(re.findall(r'<rect class="(positive|negative)"[^>]*fill="(#[0-9a-f]{6})"', chart))
+    assert fills == {"positive": svg.POSITIVE, "negative": svg.NEGATIVE}
     assert svg.POSITIVE != svg.NEGATIVE
     assert chart.index("big_pos = 2") < chart.index("mid_neg = tcp") < chart.index("small_neg = 1")
     # base + sum(contributions) = raw score, and both are printed

@@ -12,7 +12,10 @@ import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.cli import main
+from trustshield.errors import DataError
 from trustshield.model_folder import save_model
+from trustshield.pipeline.report_sections import (Changes, DriftSection, EvidenceRow, ModelInfo,
+                                                  ReportContent)
 from trustshield.pipeline.model_card import NO_LICENCE, data_sheet, model_card, parse_source
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.report import render_html, schema, write_report
@@ -168,3 +171,29 @@ def test_evidence_verdict_changes_are_listed_old_to_new(tmp_path):
     assert saved["metrics"][0]["delta"] == pytest.approx(-0.10)
     assert "pass" in (tmp_path / "report.html").read_text().split('id="changes"')[1]
     assert compare({"not": "a report"}, base)["status"] == "previous report unreadable"
+
+
+def test_typed_content_reads_back_every_written_report_byte_for_byte(runs):
+    """report.json is the typed content's as_dict: reading a written report into
+    ReportContent and back gives the same JSON text, drift and governance included."""
+    reports, _ = runs
+    assert "drift" in reports[0] and "governance" in reports[2]
+    for report in reports:
+        content = ReportContent.from_dict(report)
+        assert isinstance(content.model, ModelInfo) and isinstance(content.drift, DriftSection)
+        assert isinstance(content.evidence[0], EvidenceRow) and isinstance(content.changes, Changes)
+        again = content.as_dict()
+        assert json.dumps(again, indent=2, sort_keys=True) == json.dumps(report, indent=2, sort_keys=True)
+    typed = ReportContent.from_dict(reports[2])
+    assert render_html(typed) == render_html(reports[2])
+
+
+def test_typed_content_keeps_absent_sections_absent_and_fills_missing_row_keys():
+    minimal = {"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {},
+               "evidence": [{"check": "detection", "status": "pass"}, "not a row"]}
+    content = ReportContent.from_dict(minimal)
+    assert content.per_attack is None and content.drift is None and content.title is None
+    assert content.evidence == (EvidenceRow("detection", None, None, None, "pass", None),)
+    assert set(content.as_dict()) == set(minimal)
+    with pytest.raises(DataError, match="'metrics' must be a Mapping"):
+        ReportContent.from_dict({**minimal, "metrics": [0.9]})

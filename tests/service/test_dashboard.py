@@ -12,7 +12,8 @@ import pytest
 from conftest import bearer, csrf_of, sample_records, sign_in
 from trustshield.service import dashboard, pages
 from trustshield.service.access import COOKIE
-from trustshield.service.attribution_chart import OTHERS, PLOT, attribution_chart
+from trustshield.pipeline.report_sections import ATTRIBUTION_UNIT
+from trustshield.report import render_html, svg
 from trustshield.service.signin import LOGIN_COOKIE, SIGN_IN_FAILED
 from trustshield.service.pages import CSRF_REFUSED, FORM_TOO_LARGE, MAX_FORM_BYTES, NEEDS_ROLE
 
@@ -224,14 +225,35 @@ def test_the_alert_page_draws_one_bar_per_feature_largest_first(shared):
     alert = max(flagged(response), key=lambda r: r["suspicion"])
     detail = api(client, rig, f"/v1/alerts/{alert['alert_id']}")
     html = client.get(f"/ui/alerts/{alert['alert_id']}").text
-    labels = re.findall(r'<text class="label"[^>]*>([^<]*)</text>', html)
-    assert labels == [f"{a['feature']} = {a['value']}" for a in detail["attributions"]]
+    ranked = sorted(detail["attributions"], key=lambda a: -abs(a["contribution"]))
+    assert len(ranked) <= svg.TOP_FEATURES  # the tiny model: every feature has its own bar
+    labels = re.findall(r'<text class="label"[^>]*>([^<]*)<title>', html)
+    assert labels == [svg.attribution_label(a["feature"], a["value"]) for a in ranked]
     bars = re.findall(r'<rect class="(\w+)" x="[^"]+" y="[^"]+" width="([^"]+)"', html)
     signs = ["positive" if a["contribution"] > 0 else "negative" if a["contribution"] < 0 else "zero"
-             for a in detail["attributions"]]
+             for a in ranked]
     assert [sign for sign, _ in bars] == signs
-    assert float(bars[0][1]) == pytest.approx((PLOT[1] - PLOT[0]) / 2)
+    widths = [float(w) for _, w in bars]
+    assert widths == sorted(widths, reverse=True)  # lengths follow |contribution|, largest first
     assert rig.context.model.spec.technique_names[alert["technique"]] in html
+
+
+def test_the_alert_page_and_the_report_draw_the_same_attribution_chart(shared):
+    """One chart component: the dashboard's alert page and the trust report's example
+    alert give the same SVG for the same attributions."""
+    rig, response = shared
+    client = signed_in(rig, "viewer")
+    alert = max(flagged(response), key=lambda r: r["suspicion"])
+    detail = api(client, rig, f"/v1/alerts/{alert['alert_id']}")
+    page = client.get(f"/ui/alerts/{alert['alert_id']}").text
+    report = render_html({"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {},
+                          "attribution_unit": ATTRIBUTION_UNIT,
+                          "example_alerts": [{"alert_id": detail["alert_id"], "base": detail["base"],
+                                              "contributions": detail["attributions"]}]})
+    charts = [re.findall(r'<svg class="chart attribution".*?</svg>', html, re.S) for html in (page, report)]
+    assert len(charts[0]) == len(charts[1]) == 1
+    assert charts[0] == charts[1]
+    assert f"Why alert {detail['alert_id']} was raised" in charts[0][0]
 
 
 def test_everything_shown_is_escaped(build_service, tmp_path):
@@ -250,18 +272,18 @@ def test_everything_shown_is_escaped(build_service, tmp_path):
 
 def test_attribution_chart_keeps_the_top_bars_and_sums_the_rest_as_others():
     contributions = [3.0, -5.0, 0.5, 0.0] + [0.1 * k for k in range(1, 17)]
-    chart = attribution_chart([{"feature": f"f{k}", "value": str(k), "contribution": c}
-                               for k, c in enumerate(contributions)], top=15)
+    chart = svg.attribution_chart(0.0, [{"feature": f"f{k}", "value": str(k), "contribution": c}
+                                        for k, c in enumerate(contributions)], title="t")
     ranked = sorted(contributions, key=abs, reverse=True)
-    bars = chart["bars"]
-    assert [b["contribution"] for b in bars[:15]] == ranked[:15]
-    assert bars[-1]["label"] == f"{OTHERS} (5 features)"
-    assert bars[-1]["contribution"] == pytest.approx(sum(ranked[15:]))
-    largest = bars[0]  # -5: fills the left half, ends at the zero line
-    assert largest["sign"] == "negative" and largest["width"] == (PLOT[1] - PLOT[0]) / 2
-    assert largest["x"] + largest["width"] == chart["zero_x"]
-    assert bars[1]["x"] == chart["zero_x"] and bars[1]["width"] == pytest.approx(largest["width"] * 3 / 5)
-    assert chart["height"] > bars[-1]["y"] + bars[-1]["height"]
+    top = svg.TOP_FEATURES
+    values = re.findall(r'<text class="value"[^>]*>([^<]*)</text>', chart)
+    assert len(values) == top + 1
+    assert [float(v.replace("\u2212", "-")) for v in values[:top]] == pytest.approx(ranked[:top], rel=1e-2)
+    labels = re.findall(r'<text class="label"[^>]*>([^<]*)<title>', chart)
+    assert labels[0] == "f1 = 1" and labels[-1] == f"other {len(ranked) - top} features (combined)"
+    assert float(values[-1].replace("\u2212", "-")) == pytest.approx(sum(ranked[top:]), rel=1e-2)
+    widths = [float(w) for w in re.findall(r'<rect class="\w+" x="[^"]+" y="[^"]+" width="([^"]+)"', chart)]
+    assert widths[1] == pytest.approx(widths[0] * 3 / 5, abs=0.02)  # |3| against the largest |-5|
 
 
 # --- reviewing through the page ------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 from conftest import sample_records
 from trustshield.errors import RenderError
 from trustshield.report.pdf import find_chromium
-from trustshield.service.attribution_chart import TOP
+from trustshield.report.svg import TOP_FEATURES as TOP
 
 try:
     CHROMIUM = find_chromium()

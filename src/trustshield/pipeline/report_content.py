@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,11 @@ from trustshield.errors import DataError
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.model_card import data_sheet, model_card
+from trustshield.pipeline.report_sections import (
+    ATTRIBUTION_UNIT, AttackRow, Authentication, CategoryRow, Confusion, DataSheetRow,
+    DriftEvent, DriftSection, DriftSummary, DriftWindow, EvidenceRow, ExampleAlert,
+    FeatureImportance, Fairness, Keystroke, ModelCard, ModelInfo, Mouse, ReportContent,
+    RocCurve, Thresholds)
 from trustshield.records import Evidence
 
 #: the whole-data-set comparison holds at most this many records (the first ones read)
@@ -24,49 +31,72 @@ EVENT_KEYS = ("run_id", "window_index", "first_line", "last_line", "n_records", 
 
 
 def report_content(model: TrainedModel, figures: dict, *, evidence: list | None = None,
-                   authentication: tuple[dict, list[dict]] | None = None,
-                   drift: tuple[dict, list[Evidence]] | None = None) -> dict:
-    """The report dict rendered by ``trustshield.report`` (and written as its JSON twin).
+                   authentication: tuple[Authentication | dict, list[dict]] | None = None,
+                   drift: tuple[DriftSection | dict, list[Evidence]] | None = None) -> dict:
+    """The report dict rendered by ``trustshield.report`` (and written as its JSON twin):
+    :func:`build_report` as plain JSON (``ReportContent.as_dict()``)."""
+    return build_report(model, figures, evidence=evidence, authentication=authentication,
+                        drift=drift).as_dict()
+
+
+def build_report(model: TrainedModel, figures: dict, *, evidence: list | None = None,
+                 authentication: tuple[Authentication | dict, list[dict]] | None = None,
+                 drift: tuple[DriftSection | dict, list[Evidence]] | None = None
+                 ) -> ReportContent:
+    """The typed content of the trust report of ``model`` on the evaluation ``figures``.
 
     ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
-    ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark;
-    ``drift`` is ``(section, Evidence)`` from :func:`drift_content`.
-    The model card and data sheet are built last, from the final evidence.
+    ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark
+    (:func:`authentication_content`); ``drift`` is ``(section, Evidence)`` from
+    :func:`drift_content`. The model card and data sheet are built last, from the final
+    evidence.
     """
     training = model.training
     selection = training["selection"]
     policy = model.policy
-    report = {
-        "title": f"TrustShield trust report: {model.spec.name}",
-        "generated_at": figures["generated_at"],
-        "model": {"model_id": model.model_id, "detector": model.manifest["detector"],
-                  "params": {"attack_probability": selection["probability"],
-                             "novelty_quantile": selection["quantile"], **training["config"]}},
-        "datasets": [{"role": "train", **training["data"]}, figures["dataset"]],
-        "protocol": selection["protocol"],
-        "threshold": {"alert": policy.alert_threshold_, "review": policy.review_threshold_,
-                      "target_fpr": policy.max_normal_fpr},
-        "metrics": figures["metrics"],
-        "confusion": figures["confusion"],
-        "per_category": figures["per_category"],
-        "per_attack": figures["per_attack"],
-        "roc": figures["roc"],
-        "feature_importance": figures["feature_importance"],
-        "example_alerts": figures["example_alerts"],
-        "attribution_unit": "hybrid units, 1 = operating point",
-        "ceilings": ceilings(figures),
-        "evidence": [e.as_dict() for e in (performance_evidence(figures) if evidence is None
-                                             else evidence)],
-    }
+    rows = [e.as_dict() for e in (performance_evidence(figures) if evidence is None else evidence)]
+    auth_section = drift_section = None
     if authentication is not None:
-        report["authentication"], extra = authentication
-        report["evidence"] += list(extra)
+        auth_section, extra = authentication
+        rows += list(extra)
     if drift is not None:
-        report["drift"], extra = drift
-        report["evidence"] += [e.as_dict() for e in extra]
-    report["model_card"] = model_card(model.spec, report)
-    report["data_sheet"] = data_sheet(model.spec, report["datasets"])
-    return report
+        drift_section, extra_evidence = drift
+        rows += [e.as_dict() for e in extra_evidence]
+    content = ReportContent(
+        title=f"TrustShield trust report: {model.spec.name}",
+        generated_at=figures["generated_at"],
+        model=ModelInfo(model_id=model.model_id, detector=model.manifest["detector"],
+                        params={"attack_probability": selection["probability"],
+                                "novelty_quantile": selection["quantile"], **training["config"]}),
+        datasets=({"role": "train", **training["data"]}, figures["dataset"]),
+        protocol=selection["protocol"],
+        threshold=Thresholds(alert=policy.alert_threshold_, review=policy.review_threshold_,
+                             target_fpr=policy.max_normal_fpr),
+        metrics=figures["metrics"],
+        confusion=Confusion.from_dict(figures["confusion"]),
+        per_category=tuple(CategoryRow.from_dict(c) for c in figures["per_category"]),
+        per_attack=tuple(AttackRow.from_dict(a) for a in figures["per_attack"]),
+        roc=RocCurve.from_dict(figures["roc"]),
+        feature_importance=tuple(FeatureImportance.from_dict(f)
+                                 for f in figures["feature_importance"]),
+        example_alerts=tuple(ExampleAlert.from_dict(a) for a in figures["example_alerts"]),
+        attribution_unit=ATTRIBUTION_UNIT,
+        ceilings=tuple(ceilings(figures)),
+        evidence=tuple(EvidenceRow.from_dict(e) for e in rows),
+        authentication=_typed(Authentication, auth_section),
+        drift=_typed(DriftSection, drift_section),
+    )
+    plain_content = content.as_dict()
+    return replace(
+        content,
+        model_card=ModelCard.from_dict(model_card(model.spec, plain_content)),
+        data_sheet=tuple(DataSheetRow.from_dict(d)
+                         for d in data_sheet(model.spec, plain_content["datasets"])))
+
+
+def _typed(cls, section):
+    """``section`` as ``cls`` (read from its plain dict when it is one); None stays None."""
+    return section if section is None or isinstance(section, cls) else cls.from_dict(section)
 
 
 def ceilings(figures: dict) -> list[str]:
@@ -82,25 +112,26 @@ def ceilings(figures: dict) -> list[str]:
     return notes
 
 
-def authentication_content(bench: dict) -> dict:
+def authentication_content(bench: dict) -> Authentication:
     """The report's authentication section from ``benchmarks/auth.py`` output: keystroke
     EERs and the averaged error curve, mouse AUCs, fairness before / after per subject."""
     k, m, f = bench["keystroke"], bench["mouse"], bench["fairness"]
-    return {
-        "keystroke": {"protocol": k["protocol"], "baselines": k["baselines"], "ours": k["ours"],
-                      "best_baseline": k["best_baseline"], "ratio": k["ratio"],
-                      "error_curves": k.get("error_curves", {}), "data": k.get("data", {})},
-        "mouse": {key: m[key] for key in ("protocol", "auc_pooled", "auc_per_user",
-                                          "auc_by_actions", "actions_to_decision")},
-        "fairness": {key: f[key] for key in ("protocol", "before", "after", "variants",
-                                             "worst_decile_frr_ratio", "mean_far_increase",
-                                             "per_subject", "mitigation")},
-    }
+    return Authentication(
+        keystroke=Keystroke(protocol=k["protocol"], baselines=k["baselines"], ours=k["ours"],
+                            best_baseline=k["best_baseline"], ratio=k["ratio"],
+                            error_curves=k.get("error_curves", {}), data=k.get("data", {})),
+        mouse=Mouse(**{key: m[key] for key in ("protocol", "auc_pooled", "auc_per_user",
+                                               "auc_by_actions", "actions_to_decision")}),
+        fairness=Fairness(**{key: (tuple(f[key]) if key == "per_subject" else f[key])
+                             for key in ("protocol", "before", "after", "variants",
+                                         "worst_decile_frr_ratio", "mean_far_increase",
+                                         "per_subject", "mitigation")}),
+    )
 
 
 def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
-                  window: int = WINDOW) -> tuple[dict, list[Evidence]]:
-    """The report's drift section and its ``input drift`` / ``output drift`` Evidence: the
+                  window: int = WINDOW) -> tuple[DriftSection, list[Evidence]]:
+    """The report's drift section (typed) and its ``input drift`` / ``output drift`` Evidence: the
     data set of ``source`` (the first ``DRIFT_ROWS`` records) compared with the model's drift
     reference as one window, and in windows of ``window`` records; ``events`` are the
     store's drift events of this model (``store.drift.events(model_id=...)``).
@@ -108,12 +139,13 @@ def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
     Reads ``source`` once (encoding and suspicion only, no explanations). A model without a
     reference gives a section saying why and ``not_evidenced`` Evidence.
     """
-    shown = [{k: _plain(e.get(k)) for k in EVENT_KEYS} for e in list(events)[-SHOWN_EVENTS:]]
+    shown = tuple(DriftEvent(**{k: _plain(e.get(k)) for k in EVENT_KEYS})
+                  for e in list(events)[-SHOWN_EVENTS:])
     base = {"dataset": source.path.name, "window": window, "events": shown,
             "events_total": len(events)}
     if model.drift_reference is None:
         reason = model.drift_unavailable
-        return ({**base, "available": False, "reason": reason},
+        return (DriftSection(**base, available=False, reason=reason),
                 [Evidence(check, reason, None, None, "not_evidenced", ROBUSTNESS)
                  for check in ("input drift", "output drift")])
     windows = DriftWindows(model.drift_reference, window=window)
@@ -133,13 +165,13 @@ def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
     last = windows.finish()
     per_window += [] if last is None else [last]
     whole = drift(model.drift_reference, pd.concat(frames), np.concatenate(scores))
-    section = {**base, "available": True, "records": held, "records_read": windows.seen,
-               "whole": drift_summary(whole),
-               "windows": [{"index": w.index, "first_line": w.first_line,
-                            "last_line": w.last_line,
-                            **{k: v for k, v in drift_summary(w).items()
-                               if k not in ("top_features", "n_reference")}}
-                           for w in per_window]}
+    section = DriftSection(
+        **base, available=True, records=held, records_read=windows.seen,
+        whole=DriftSummary.from_dict(drift_summary(whole)),
+        windows=tuple(DriftWindow(index=w.index, first_line=w.first_line, last_line=w.last_line,
+                                  **{k: v for k, v in drift_summary(w).items()
+                                     if k not in ("top_features", "n_reference")})
+                      for w in per_window))
     return section, drift_evidence(whole)
 
 

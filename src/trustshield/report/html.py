@@ -1,10 +1,11 @@
-"""Render a TrustShield trust report dict as one self-contained HTML page.
+"""Render a TrustShield trust report as one self-contained HTML page.
 
-:func:`render_html` turns the report dict (the same plain-JSON structure that
-is written as ``report.json``) into a single page: inline CSS, inline SVG, no
-scripts, no links, no fonts or images fetched from anywhere, so it opens
-offline and prints. :func:`write_report` writes ``report.html`` and its JSON
-twin ``report.json`` atomically.
+:func:`render_html` draws the report's typed content
+(:class:`trustshield.pipeline.report_sections.ReportContent`, or the plain-JSON dict that is
+written as ``report.json``, read with ``ReportContent.from_dict``) through the Jinja2
+templates in ``report/templates`` with autoescaping on: inline CSS, inline SVG, no scripts,
+no links, no fonts or images fetched from anywhere, so it opens offline and prints.
+:func:`write_report` writes ``report.html`` and its JSON twin ``report.json`` atomically.
 
 Conventions the page states and relies on:
 
@@ -18,31 +19,34 @@ Conventions the page states and relies on:
   pushes towards suspicious, negative towards normal.
 
 Every string taken from the report is attacker-influenced (feature names and
-values come from network traffic) and is escaped with :func:`html.escape`.
-Missing optional sections render as a short "not evidenced" note; missing
-required keys raise :class:`trustshield.errors.DataError` naming the key.
+values come from network traffic): the templates escape it (autoescaping), and the SVG
+charts of :mod:`trustshield.report.svg` escape what they draw. Missing optional sections
+render as a short "not evidenced" note; missing required keys raise
+:class:`trustshield.errors.DataError` naming the key.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Mapping
+
+import jinja2
+from markupsafe import Markup
 
 from trustshield.atomic_files import temp_beside
 from trustshield.errors import DataError
+from trustshield.pipeline.report_sections import REQUIRED_KEYS, ReportContent, require
 from trustshield.report import svg
 from trustshield.report.changes import compare
-from trustshield.report.drift_section import drift_html
-from trustshield.report.markup import (NOT_EVIDENCED, _e, _int, _is_num, _not_evidenced, _num,
-                                       _pct, _section, _table)
 
-REQUIRED_KEYS = ("model", "datasets", "protocol", "metrics")
-"""Top-level keys without which a report is not a trust report."""
+__all__ = ["REQUIRED_KEYS", "render_html", "write_report"]
 
+NOT_EVIDENCED = "not evidenced"
 
 _METRICS = (  # key, label, kind, note
     ("accuracy", "Accuracy", "pct", "share of test records classified correctly"),
@@ -55,6 +59,9 @@ _METRICS = (  # key, label, kind, note
 )
 
 _STATUS = {"pass": ("\u2713", "pass"), "fail": ("\u2717", "fail"), "not_evidenced": ("?", "not evidenced")}
+
+LEVEL_TEXT = {"none": "none", "moderate": "moderate (PSI ≥ 0.1)", "major": "major (PSI ≥ 0.25)"}
+SHOWN_SUBJECTS = 15
 
 _CSS = """
 :root { --ink:#1b1f24; --muted:#5b6470; --line:#d9dde3; --bg:#f6f7f9; --pos:#c62828; --neg:#1f5fa8;
@@ -102,339 +109,98 @@ details summary { cursor:pointer; color:var(--muted); }
 """
 
 
-def _require(report: Any) -> None:
-    """Raise DataError naming the first missing required key or malformed required value."""
-    if not isinstance(report, dict):
-        raise DataError(f"report must be a dict; got {type(report).__name__}")
-    for key in REQUIRED_KEYS:
-        if key not in report:
-            raise DataError(f"report is missing required key {key!r}")
-    for key, kind in (("model", dict), ("datasets", list), ("protocol", str), ("metrics", dict)):
-        if not isinstance(report[key], kind):
-            raise DataError(f"report key {key!r} must be a {kind.__name__}; got {type(report[key]).__name__}")
-    if "model_id" not in report["model"]:
-        raise DataError("report is missing required key 'model.model_id'")
+# --- value formats (plain text; the templates escape it) -----------------------------------
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _header(r: dict) -> str:
-    model = r["model"]
-    return (
-        f'<header class="page"><h1>{_e(r.get("title") or "TrustShield trust report")}</h1>'
-        f'<p>Generated at <time>{_e(r.get("generated_at", "unknown time"))}</time></p>'
-        f'<p>Model <code>{_e(model["model_id"])}</code> \u00b7 detector <strong>{_e(model.get("detector", "unknown"))}</strong></p>'
-        "<p>Suspicion scores: <strong>higher = more suspicious</strong>.</p></header>"
-    )
+def _pct(value: Any) -> str:
+    """Fraction in [0, 1] as a percentage; anything else as text, None as n/a."""
+    return f"{value:.2%}" if _is_num(value) else ("n/a" if value is None else str(value))
 
 
-def _provenance(r: dict) -> str:
-    rows = []
-    for d in r["datasets"]:
-        d = d if isinstance(d, dict) else {"name": d}
-        rows.append([_e(d.get("role", "")), _e(d.get("name", "")), f'<span class="mono">{_e(d.get("path", ""))}</span>',
-                     f'<span class="mono sha">{_e(d.get("sha256", ""))}</span>', _int(d.get("rows")), _int(d.get("rejected_rows"))])
-    body = _table([("Role", ""), ("Name", ""), ("Path", ""), ("SHA-256", ""), ("Rows", "num"), ("Rejected rows", "num")],
-                  rows, "Files read, with content hashes; rejected rows broke the dataset spec and were not used.")
-    return _section("provenance", "Data provenance", body if rows else _not_evidenced("Datasets"))
+def _num(value: Any, spec: str = ".4g") -> str:
+    return format(value, spec) if _is_num(value) else ("n/a" if value is None else str(value))
 
 
-def _protocol(r: dict) -> str:
-    params = r["model"].get("params") or {}
-    body = f"<p>{_e(r['protocol'])}</p>"
-    t = r.get("threshold")
-    if isinstance(t, dict):
-        body += (f"<p>Alert when suspicion \u2265 <strong>{_num(t.get('alert'))}</strong>; "
-                 f"human review when {_num(t.get('review'))} \u2264 suspicion &lt; {_num(t.get('alert'))}; "
-                 f"alert threshold chosen for a target false-positive rate of {_pct(t.get('target_fpr'))}.</p>")
-    else:
-        body += _not_evidenced("Decision thresholds")
-    if isinstance(params, dict) and params:
-        rows = [[f"<code>{_e(k)}</code>", f"<code>{_e(json.dumps(v, default=str))}</code>"] for k, v in sorted(params.items(), key=lambda kv: str(kv[0]))]
-        body += "<details><summary>Model parameters</summary>" + _table([("Parameter", ""), ("Value", "")], rows) + "</details>"
-    return _section("protocol", "Validation protocol", body)
-
-
-def _metrics(r: dict) -> str:
-    m = r["metrics"]
-    cards = []
-    for key, label, kind, note in _METRICS:
-        value = m.get(key)
-        shown = NOT_EVIDENCED if key not in m else (_pct(value) if kind == "pct" else _num(value, ".3f"))
-        cards.append(f'<div class="card" id="metric-{key}"><div class="label">{_e(label)}</div>'
-                     f'<div class="value">{shown}</div><div class="note">{_e(note)}</div></div>')
-    return _section("metrics", "Headline metrics (test data)", f'<div class="cards">{"".join(cards)}</div>')
-
-
-def _confusion(r: dict) -> str:
-    c = r.get("confusion")
-    if not isinstance(c, dict) or not c.get("matrix"):
-        return _section("confusion", "Confusion matrix", _not_evidenced("Confusion matrix"))
-    chart = svg.confusion_heat(c.get("labels", ["normal", "attack"]), c["matrix"],
-                               title="Confusion matrix on test data: rows are the true class, columns the predicted class")
-    return _section("confusion", "Confusion matrix", chart + '<p class="legend">Rows: true class. Columns: predicted class. '
-                    "Each cell gives the count and its share of the row.</p>")
-
-
-def _per_category(r: dict) -> str:
-    cats = [c for c in (r.get("per_category") or []) if isinstance(c, dict)]
-    if not cats:
-        return _section("per-category", "Per-category detection", _not_evidenced("Per-category detection"))
-    chart = svg.bar_chart([c.get("category", "?") for c in cats], [c.get("detection_rate", 0) for c in cats],
-                          title="Detection rate per attack category on test data", value_label="detection rate (share of records alerted)",
-                          percent=True, max_value=1.0)
-    rows = [[_e(c.get("category", "?")), _int(c.get("records")), _int(c.get("detected")), _pct(c.get("detection_rate"))] for c in cats]
-    table = _table([("Category", ""), ("Records", "num"), ("Detected", "num"), ("Detection rate", "num")], rows)
-    return _section("per-category", "Per-category detection", chart + table)
-
-
-def _per_attack(r: dict) -> str:
-    attacks = [a for a in (r.get("per_attack") or []) if isinstance(a, dict)]
-    if not attacks:
-        return _section("per-attack", "Per-attack detection", _not_evidenced("Per-attack detection"))
-    attacks.sort(key=lambda a: (-(a.get("records") if _is_num(a.get("records")) else 0), str(a.get("attack", ""))))
-    seen = {True: "yes", False: "<strong>no (unseen)</strong>"}
-    rows = [[_e(a.get("attack", "?")), _e(a.get("category", "")), seen.get(a.get("seen_in_training"), "unknown"),
-             _int(a.get("records")), _pct(a.get("detection_rate"))] for a in attacks]
-    table = _table([("Attack", ""), ("Category", ""), ("Seen in training", ""), ("Records", "num"), ("Detection rate", "num")],
-                   rows, "Sorted by number of test records. Unseen attacks measure generalisation to new techniques.")
-    return _section("per-attack", "Per-attack detection", table)
-
-
-def _roc(r: dict) -> str:
-    roc = r.get("roc")
-    if not isinstance(roc, dict) or not roc.get("fpr"):
-        return _section("roc", "ROC curve", _not_evidenced("ROC curve"))
-    op = roc.get("operating_point")
-    marker = (op["fpr"], op["tpr"]) if isinstance(op, dict) and "fpr" in op and "tpr" in op else None
-    label = f"operating point: FPR {_pct(marker[0])}, TPR {_pct(marker[1])}" if marker else ""
-    chart = svg.line_chart(roc["fpr"], roc.get("tpr", []), title=f"ROC curve on test data, AUC {_num(roc.get('auc'), '.3f')}",
-                           x_label="false-positive rate (normal records alerted)",
-                           y_label="true-positive rate (attacks detected)", marker=marker, marker_label=label, diagonal=True)
-    return _section("roc", "ROC curve", f"<p>AUC = <strong>{_num(roc.get('auc'), '.3f')}</strong>. "
-                    "Dashed line: chance. Dot: the alert threshold in use.</p>" + chart)
-
-
-def _unit(r: dict) -> str:
-    return str(r.get("attribution_unit") or "log-odds")
-
-
-def _importance(r: dict) -> str:
-    fi = [f for f in (r.get("feature_importance") or []) if isinstance(f, dict)]
-    if not fi:
-        return _section("importance", "Global feature importance", _not_evidenced("Global feature importance"))
-    chart = svg.bar_chart([f.get("feature", "?") for f in fi], [f.get("mean_abs_attribution", 0) for f in fi],
-                          title="Global feature importance: mean absolute attribution per feature",
-                          value_label=f"mean |attribution| ({_unit(r)})")
-    return _section("importance", "Global feature importance",
-                    "<p>Mean absolute contribution of each feature to the raw score over the test data "
-                    f"({_e(_unit(r))}; size only, not direction).</p>" + chart)
-
-
-def _alert(a: dict, threshold: Any, unit: str) -> str:
-    alert_at = threshold.get("alert") if isinstance(threshold, dict) else None
-    cmp = f" (alert threshold {_num(alert_at)})" if alert_at is not None else ""
-    head = (f'<h3>Alert <code>{_e(a.get("alert_id", "?"))}</code></h3><p class="meta">row {_int(a.get("row"))} \u00b7 '
-            f'suspicion <strong>{_num(a.get("suspicion"))}</strong>{cmp} \u00b7 category {_e(a.get("category", "?"))} '
-            f'\u00b7 technique {_e(a.get("technique", "?"))}</p><p class="rationale">{_e(a.get("rationale", ""))}</p>')
-    contribs = a.get("contributions")
-    if not isinstance(contribs, list) or not contribs or "base" not in a:
-        return f'<div class="alert">{head}{_not_evidenced("Attribution")}</div>'
-    chart = svg.attribution_chart(a["base"], contribs, unit=unit,
-                                  title=f"Why alert {a.get('alert_id', '?')} was raised: feature contributions")
-    return f'<div class="alert">{head}{chart}</div>'
-
-
-def _alerts(r: dict) -> str:
-    alerts = [a for a in (r.get("example_alerts") or []) if isinstance(a, dict)]
-    if not alerts:
-        return _section("alerts", "Example alerts", _not_evidenced("Example alerts"))
-    legend = (f'<p class="legend">Bars: contribution of each feature to the raw score ({_e(_unit(r))}). '
-              f'<span class="swatch" style="background:{svg.POSITIVE}"></span>red, right = towards suspicious '
-              f'<span class="swatch" style="background:{svg.NEGATIVE}"></span>blue, left = towards normal. '
-              "Base value + all contributions = raw score.</p>")
-    return _section("alerts", "Example alerts", legend + "".join(_alert(a, r.get("threshold"), _unit(r)) for a in alerts))
-
-
-def _ceilings(r: dict) -> str:
-    items = r.get("ceilings") or []
-    if not items:
-        return _section("ceilings", "Ceilings: limits of this evidence", _not_evidenced("Ceilings"))
-    return _section("ceilings", "Ceilings: limits of this evidence", "<ul>" + "".join(f"<li>{_e(c)}</li>" for c in items) + "</ul>")
-
-
-def _evidence(r: dict) -> str:
-    ev = [e for e in (r.get("evidence") or []) if isinstance(e, dict)]
-    if not ev:
-        return _section("evidence", "Evidence", _not_evidenced("Evidence checks"))
-    rows = []
-    for e in ev:
-        status = str(e.get("status", ""))
-        symbol, text = _STATUS.get(status, ("\u2022", status or "unknown"))
-        cls = status if status in _STATUS else "other"
-        badge = f'<span class="status status-{cls}">{symbol} {_e(text)}</span>'
-        rows.append([_e(e.get("check", "")), f"<code>{_e(e.get('metric', ''))}</code>", _num(e.get("value")),
-                     _num(e.get("threshold")), badge, _e(", ".join(str(p) for p in (e.get("principles") or [])))])
-    table = _table([("Check", ""), ("Metric", ""), ("Value", "num"), ("Threshold", "num"), ("Status", ""), ("Principles", "")], rows)
-    return _section("evidence", "Evidence", table)
-
-
-def _bullets(items: Any) -> str:
-    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items or []) + "</ul>"
-
-
-def _model_card(r: dict) -> str:
-    """Intended and out-of-scope uses, headline metrics, limitations, ethics."""
-    c = r["model_card"]
-    metrics = _table([("Metric", ""), ("Value", "num")],
-                     [[_e(k), _num(v, ".4f")] for k, v in (c.get("metrics") or {}).items()])
-    body = (f"<h3>Intended use</h3><p>{_e(c.get('intended_use', ''))}</p>"
-            "<h3>Out of scope</h3>" + _bullets(c.get("out_of_scope")) + "<h3>Headline metrics</h3>" + metrics
-            + "<h3>Limitations (measured)</h3>"
-            + (_bullets(c["limitations"]) if c.get("limitations") else _not_evidenced("Limitations"))
-            + "<h3>Ethical considerations</h3>" + _bullets(c.get("ethical_considerations")))
-    return _section("model-card", "Model card", body)
-
-
-def _data_sheet(r: dict) -> str:
-    rows = [[_e(d.get("name", "")), _e(d.get("role", "")), _int(d.get("rows")), _int(d.get("rejected_rows")),
-             f'<span class="mono sha">{_e(d.get("sha256") or "")}</span>', _e(d.get("licence", "")),
-             f'<span class="mono">{_e(_no_scheme(d.get("source_url", "")))}</span>'] for d in r["data_sheet"] if isinstance(d, dict)]
-    table = _table([("Name", ""), ("Role", ""), ("Rows", "num"), ("Rejected", "num"), ("SHA-256", ""),
-                    ("Licence / terms", ""), ("Source", "")], rows,
-                   "Licence and source as recorded in each data set's SOURCE.md; the page holds no "
-                   "addresses to follow, so sources are shown without their scheme (full URL in report.json).")
-    return _section("data-sheet", "Data sheet", table if rows else _not_evidenced("Data sheet"))
+def _int(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else _num(value)
 
 
 def _no_scheme(url: Any) -> str:
     """``https://host/path`` as ``host/path``: text to read, never a link to follow."""
-    return re.sub(r"^[a-z][a-z0-9+.-]*://", "", str(url), flags=re.IGNORECASE)
+    return re.sub(r"^[a-z][a-z0-9+.-]*://", "", str(url if url is not None else ""), flags=re.IGNORECASE)
 
 
-def _changes(r: dict) -> str:
-    c = r["changes"]
-    status = c.get("status")
-    if status != "compared":
-        note = {"first report": "First report of this model in this folder: nothing to compare.",
-                "different model": f"The previous report in this folder was of a different model "
-                                   f"({c.get('previous_model_id')}); no comparison."}
-        return _section("changes", "Changes since the previous report", f"<p>{_e(note.get(status, status))}</p>")
-    metrics = _table([("Metric", ""), ("Previous", "num"), ("Now", "num"), ("Change", "num")],
-                     [[_e(m["metric"]), _num(m["old"], ".4f"), _num(m["new"], ".4f"), _num(m["delta"], "+.4f")]
-                      for m in c.get("metrics") or []],
-                     f"Previous report generated at {c.get('previous_generated_at')}.")
-    verdicts = [[_e(e["check"]), _e(e.get("metric") or ""), _e(e["old"] or "absent"), _e(e["new"] or "absent")]
-                for e in c.get("evidence") or []]
-    evidence = (_table([("Check", ""), ("Metric", ""), ("Previous", ""), ("Now", "")], verdicts)
-                if verdicts else "<p>No evidence verdict changed.</p>")
-    return _section("changes", "Changes since the previous report", metrics + "<h3>Evidence verdicts</h3>" + evidence)
+def _dataset(d: Any) -> dict:
+    """A provenance row: its fields as text ("" when missing); a bare name as its name."""
+    d = d if isinstance(d, Mapping) else {"name": d}
+    return {**{k: d.get(k, "") for k in ("role", "name", "path", "sha256")},
+            "rows": d.get("rows"), "rejected_rows": d.get("rejected_rows")}
 
 
-SHOWN_SUBJECTS = 15
+def _by_records(attacks: Any) -> list:
+    """Per-attack rows, most test records first, then by name."""
+    return sorted(attacks, key=lambda a: (-(a.records if _is_num(a.records) else 0), str(a.attack or "")))
 
 
-def _key(key: dict | None) -> str:
-    if not key:
-        return _not_evidenced("a key measurement")
-    return (f"{_e(key['check'])}: <strong>{_num(key['value'])}</strong> (bar {_num(key['threshold'])}, "
-            f"{_e(key['status'])})")
+def _most_rejected(per_subject: Any) -> list:
+    """The ``SHOWN_SUBJECTS`` subjects with the highest false-rejection rate before mitigation."""
+    return sorted(per_subject or (), key=lambda row: -(row.get("frr_before") or 0))[:SHOWN_SUBJECTS]
 
 
-def _governance(r: dict) -> str:
-    """Principles at a glance, the practices behind them, and the risk register."""
-    g = r["governance"]
-    glance = _table([("Principle", ""), ("Status", ""), ("Key measurement", ""),
-                     ("Practices met / partly / not met / not evidenced", "num")],
-                    [[_e(p.get("title") or p["item"]), f"<strong>{_e(p['status'])}</strong>", _key(p.get("key")),
-                      " / ".join(_int(p["practices"].get(k, 0)) for k in ("met", "partly met", "not met", "not evidenced"))]
-                     for p in g["principles"]],
-                    f"Use case: {g['use_case']}. A practice is met only when every check behind it was measured "
-                    "and passed; a principle only when all its applicable practices are met.")
-    practices = _table([("Practice", ""), ("Status", ""), ("Checks", "")],
-                       [[_e(f"{p['practice']} {p.get('title', '')}"), _e(p["status"]),
-                         _e("; ".join(f"{c}: {v}" for c, v in p["checks"].items()) or p.get("reason", ""))]
-                        for p in g["crosswalk"]["practices"]])
-    risks = _table([("Risk", ""), ("Inherent", "num"), ("Residual", "num"), ("Mitigations (check: verdict)", "")],
-                   [[_e(f"{k['id']} {k['title']}"), f"{_int(k['inherent'])} {_e(k['inherent_level'])}",
-                     f"{_int(k['residual'])} {_e(k['residual_level'])}",
-                     _e("; ".join(f"{m['check']}: {m['verdict']}" for m in k["mitigations"]))] for k in g["risks"]],
-                   "Residual risk falls only with passing evidence: each passing mitigation check removes its "
-                   "likelihood steps; an unmeasured one removes nothing.")
-    return _section("governance", "Principles, practices and risks",
-                    glance + "<h3>Practices</h3>" + practices + "<h3>Risk register</h3>" + risks)
+def _status_badge(status: Any) -> tuple[str, str, str]:
+    """(symbol, text, css class) of an evidence status: text as well as colour."""
+    status = "" if status is None else str(status)
+    symbol, text = _STATUS.get(status, ("\u2022", status or "unknown"))
+    return symbol, text, status if status in _STATUS else "other"
 
 
-def _authentication(r: dict) -> str:
-    """Keystroke and mouse verification and the fairness of their decisions (present only
-    when the report was given authentication benchmark figures)."""
-    a = r["authentication"]
-    k, m, f = a["keystroke"], a["mouse"], a["fairness"]
-    rows = [[_e(name), _num(v["mean"], ".4f"), _num(v["sd"], ".4f")]
-            for name, v in sorted(k["baselines"].items(), key=lambda kv: kv[1]["mean"])]
-    rows.append(["<strong>TrustShield</strong>", f"<strong>{_num(k['ours']['mean'], '.4f')}</strong>",
-                 _num(k["ours"]["sd"], ".4f")])
-    parts = [f"<p>{_e(k['protocol'])}</p>",
-             _table([("Keystroke verifier", ""), ("Mean EER", "num"), ("SD", "num")], rows,
-                    f"Ratio to the best classic detector ({k['best_baseline']}): {_num(k['ratio'], '.3f')}")]
-    for name, curve in k.get("error_curves", {}).items():
-        parts.append(f"<h3>{_e(name)}: false rejections against false acceptances</h3>")
-        parts.append(svg.line_chart(curve["far"], curve["frr"], title=f"{name}: FRR against FAR, mean over subjects",
-                                    x_label="false-acceptance rate (impostor typings accepted)",
-                                    y_label="false-rejection rate (genuine typings rejected)", diagonal=False))
-    users = sorted(m["auc_per_user"])
-    parts.append(_table([("Mouse dynamics", ""), ("Session ROC AUC", "num")],
-                        [[_e(u), _num(m["auc_per_user"][u], ".3f")] for u in users]
-                        + [["<strong>pooled</strong>", f"<strong>{_num(m['auc_pooled'], '.3f')}</strong>"]],
-                        m["protocol"]))
-    by = m.get("auc_by_actions") or {}
-    if by:
-        parts.append(_table([("Actions used", "num"), ("Pooled AUC", "num")],
-                            [[_e(n), _num(v, ".3f")] for n, v in by.items()]))
-    parts.append(_table([("Thresholds", ""), ("Mean FRR", "num"), ("Worst-decile FRR", "num"), ("Mean FAR", "num")],
-                        [[_e(name), _num(v["mean_frr"], ".3f"), _num(v["worst_decile_frr"], ".3f"),
-                          _num(v["mean_far"], ".3f")] for name, v in f["variants"].items()],
-                        f"Mitigation: {f['mitigation']}; worst-decile FRR ratio "
-                        f"{_num(f['worst_decile_frr_ratio'], '.3f')}, mean FAR change {_num(f['mean_far_increase'], '+.4f')}. "
-                        + f["protocol"]))
-    worst = sorted(f["per_subject"], key=lambda row: -(row.get("frr_before") or 0))[:SHOWN_SUBJECTS]
-    parts.append(f"<p>The {len(worst)} subjects most often turned away before the mitigation, "
-                 "before and after it (same order).</p>")
-    for when in ("before", "after"):
-        subjects = worst
-        parts.append(svg.bar_chart([row["subject"] for row in subjects],
-                                   [row.get(f"frr_{when}") or 0.0 for row in subjects],
-                                   title=f"False-rejection rate per subject, {when} the mitigation",
-                                   value_label="share of genuine attempts not accepted", percent=True, max_value=1))
-    return _section("authentication", "Authentication", "".join(parts))
+def _checks_text(practice: Mapping) -> str:
+    return "; ".join(f"{c}: {v}" for c, v in practice["checks"].items()) or practice.get("reason", "")
 
 
-_SECTIONS: tuple[Callable[[dict], str], ...] = (
-    _header, _model_card, _data_sheet, _changes, _governance, _provenance, _protocol, _metrics, _confusion, _per_category, _per_attack, _roc,
-    _importance, _alerts, _ceilings, drift_html, _authentication, _evidence,
-)
+def _svg(draw):
+    """An SVG chart function of :mod:`trustshield.report.svg` returning template markup
+    (the chart escapes its own text)."""
+    return lambda *args, **kwargs: Markup(draw(*args, **kwargs))
 
 
-def render_html(report: dict) -> str:
+def _attribution(alert_id: Any, base: float, contributions: Any, unit: str) -> Markup:
+    return Markup(svg.attribution_chart(base, contributions, unit=unit,
+                                        title=svg.attribution_title(alert_id)))
+
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("trustshield.report", "templates"),
+    autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_templates.filters.update(
+    pct=_pct, num=_num, integer=_int, no_scheme=_no_scheme, dataset=_dataset,
+    json=lambda v: json.dumps(v, default=str),
+    or_text=lambda v, default: default if v is None else v,
+    or_zero=lambda v: v or 0.0)
+_templates.globals.update(
+    css=Markup(_CSS), METRICS=_METRICS, NOT_EVIDENCED=NOT_EVIDENCED, LEVEL_TEXT=LEVEL_TEXT,
+    POSITIVE=svg.POSITIVE, NEGATIVE=svg.NEGATIVE, by_records=_by_records,
+    most_rejected=_most_rejected, status_badge=_status_badge, checks_text=_checks_text,
+    bar_chart=_svg(svg.bar_chart), line_chart=_svg(svg.line_chart),
+    confusion_heat=_svg(svg.confusion_heat), attribution_chart=_attribution)
+
+
+def render_html(report: ReportContent | dict) -> str:
     """Return the trust report as one self-contained HTML page (str).
 
-    ``report`` is the plain-JSON report dict (see module docstring and
-    ``report.json``). Required keys: ``model`` (with ``model_id``),
-    ``datasets``, ``protocol``, ``metrics``; a missing one raises
-    :class:`DataError` naming it. Optional sections that are absent or empty
-    render as a "not evidenced" note, except ``per_attack``, whose section is
-    left out when the key is absent. The page has no scripts and no external
-    references; every data string is HTML-escaped.
+    ``report`` is the typed content or its plain-JSON dict (see module docstring and
+    ``report.json``). Required keys: ``model`` (with ``model_id``), ``datasets``,
+    ``protocol``, ``metrics``; a missing one raises :class:`DataError` naming it. Optional
+    sections that are absent or empty render as a "not evidenced" note, except
+    ``per_attack``, whose section is left out when the key is absent. The page has no
+    scripts and no external references; every data string is HTML-escaped.
     """
-    _require(report)
-    optional = {_per_attack: "per_attack", _authentication: "authentication", _governance: "governance",
-                _model_card: "model_card", _data_sheet: "data_sheet", _changes: "changes",
-                drift_html: "drift"}
-    body = "\n".join(part(report) for part in _SECTIONS if optional.get(part, "metrics") in report)
-    title = _e(report.get("title") or "TrustShield trust report")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{_CSS}</style></head>\n<body><main>\n{body}\n</main></body></html>\n"
-    )
+    content = report if isinstance(report, ReportContent) else ReportContent.from_dict(report)
+    return _templates.get_template("report.html").render(
+        r=content, unit=content.attribution_unit or "log-odds")
 
 
 def _atomic_texts(pairs: list[tuple[Path, str]]) -> None:
@@ -467,7 +233,8 @@ def _previous(path: Path) -> Any:
         return {}
 
 
-def write_report(report: dict, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+def write_report(report: ReportContent | dict,
+                 out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``out_dir/report.html`` and its JSON twin ``out_dir/report.json``.
 
     Both texts are built in memory first (the JSON with ``indent=2,
@@ -479,9 +246,11 @@ def write_report(report: dict, out_dir: str | os.PathLike[str]) -> tuple[Path, P
 
     The ``report.json`` already in ``out_dir`` (if any) is read first and compared with
     this one (:func:`trustshield.report.changes.compare`); the result is set as
-    ``report["changes"]`` (replacing any earlier value) before anything is rendered.
+    ``report["changes"]`` (replacing any earlier value) before anything is rendered; typed
+    content is written as its ``as_dict()``, which gets the ``changes``.
     """
-    _require(report)
+    report = report.as_dict() if isinstance(report, ReportContent) else report
+    require(report)
     report["changes"] = compare(_previous(Path(out_dir) / "report.json"), report)
     page = render_html(report)
     try:

@@ -31,6 +31,8 @@ CURVE = "#c62828"
 GRID = "#d9dde3"
 INK = "#1b1f24"
 MUTED = "#5b6470"
+#: attribution bars drawn before the rest is folded into one "other N features" bar
+TOP_FEATURES = 10
 
 
 def _e(text: Any) -> str:
@@ -257,15 +259,22 @@ def _value_text(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def _attribution_rows(contributions: Sequence[dict], title: str, top_k: int) -> tuple[list[tuple[str, float]], float]:
+def attribution_label(feature: Any, value: Any) -> str:
+    """A bar's label: ``feature = value`` (floats to 4 significant digits)."""
+    return f"{feature} = {_value_text(value)}"
+
+
+def _attribution_rows(contributions: Sequence[Any], title: str, top_k: int) -> tuple[list[tuple[str, float]], float]:
     """(label, contribution) rows sorted by |contribution| desc, top_k kept, the rest
     folded into one "other N features" row; and the sum of all contributions."""
     rows = []
     for c in contributions:
         if not isinstance(c, dict):
-            raise DataError(f"{title}: each contribution must be an object; got {c!r}")
+            if not hasattr(c, "contribution"):
+                raise DataError(f"{title}: each contribution must be an object; got {c!r}")
+            c = {"feature": c.feature, "value": c.value, "contribution": c.contribution}
         v = _f(c.get("contribution"), f"{title} contribution of {_clip(c.get('feature'))!r}")
-        rows.append((f"{c.get('feature', '?')} = {_value_text(c.get('value'))}", v))
+        rows.append((attribution_label(c.get("feature", "?"), c.get("value")), v))
     rows.sort(key=lambda r: -abs(r[1]))
     shown, rest = rows[:top_k], rows[top_k:]
     if rest:
@@ -273,24 +282,32 @@ def _attribution_rows(contributions: Sequence[dict], title: str, top_k: int) -> 
     return shown, sum(v for _, v in rows)
 
 
+def attribution_title(alert_id: Any) -> str:
+    """The accessible name of an alert's attribution chart (report and dashboard alike)."""
+    return f"Why alert {alert_id} was raised: feature contributions"
+
+
 def attribution_chart(
     base: float,
-    contributions: Sequence[dict],
+    contributions: Sequence[Any],
     *,
     title: str,
     unit: str = "log-odds",
-    top_k: int = 10,
+    top_k: int = TOP_FEATURES,
     width: int = 760,
 ) -> str:
     """Signed horizontal bars explaining one score: ``base + sum(contributions) = total``.
 
-    ``contributions`` are dicts ``{"feature": str, "value": any, "contribution":
-    float}`` in score units (``unit``). The ``top_k`` largest by |contribution|
-    are drawn, largest first; the rest are folded into one "other N features"
-    bar so the bars still add up to the total. Positive bars are red and point
-    right (towards suspicious), negative bars blue and point left (towards
-    normal); every bar is labelled "feature = value" and with its signed size.
-    The footer states the base value, the sum and the total raw score.
+    The one attribution chart of TrustShield: the trust report's example alerts and the
+    dashboard's alert page both draw it. ``contributions`` are objects with ``feature``,
+    ``value`` and ``contribution`` (a float in score units, ``unit``), as dicts or as
+    attributes. The ``top_k`` largest by |contribution| are drawn, largest first; the rest
+    are folded into one "other N features" bar so the bars still add up to the total.
+    Positive bars (``rect.positive``) are red and point right (towards suspicious),
+    negative bars (``rect.negative``) blue and point left (towards normal), zero bars
+    (``rect.zero``) grey; every bar is labelled "feature = value" (``text.label``) and with
+    its signed size (``text.value``). The footer states the base value, the sum and the
+    total raw score.
     """
     b = _f(base, f"{title} base")
     shown, total = _attribution_rows(contributions, title, top_k)
@@ -309,12 +326,13 @@ def attribution_chart(
                    f'<text x="{_n(sx(t))}" y="{axis_y + 15}" text-anchor="middle" fill="{MUTED}">{_minus(f"{t:g}")}</text>')
     for i, (label, v) in enumerate(shown):
         y, pos = top + i * row, v > 0
+        sign = _SIGNS[(v > 0) - (v < 0)]
         x0, x1 = sorted((sx(0), sx(v)))
         tip = f"{_e(label)}: {_signed(v)} {_e(unit)} ({'towards suspicious' if pos else 'towards normal'})"
-        out.append(f'<text x="{label_w}" y="{y + 16}" text-anchor="end">{_e(_clip(label))}<title>{_e(label)}</title></text>'
-                   f'<rect class="{"pos" if pos else "neg"}" x="{_n(x0)}" y="{y + 4}" width="{_n(max(x1 - x0, 1))}" '
-                   f'height="{row - 8}" fill="{POSITIVE if pos else NEGATIVE}"><title>{tip}</title></rect>'
-                   f'<text x="{_n(x1 + 4 if pos else x0 - 4)}" y="{y + 16}" text-anchor="{"start" if pos else "end"}" '
+        out.append(f'<text class="label" x="{label_w}" y="{y + 16}" text-anchor="end">{_e(_clip(label))}<title>{_e(label)}</title></text>'
+                   f'<rect class="{sign}" x="{_n(x0)}" y="{y + 4}" width="{_n(max(x1 - x0, 1))}" '
+                   f'height="{row - 8}" fill="{_FILLS[sign]}"><title>{tip}</title></rect>'
+                   f'<text class="value" x="{_n(x1 + 4 if pos else x0 - 4)}" y="{y + 16}" text-anchor="{"start" if pos else "end"}" '
                    f'font-size="11">{_signed(v)}</text>')
     mid = _n((plot_l + plot_r) / 2)
     out.append(f'<line x1="{_n(sx(0))}" y1="{top - 4}" x2="{_n(sx(0))}" y2="{axis_y}" stroke="{INK}"/>'
@@ -323,3 +341,7 @@ def attribution_chart(
                f'<text class="totals" x="{mid}" y="{axis_y + 52}" text-anchor="middle">base value {_minus(f"{b:.4g}")} + '
                f"contributions ({_signed(total)}) = raw score {_minus(f'{b + total:.4g}')} {_e(unit)}</text></svg>")
     return "".join(out)
+
+
+_SIGNS = {1: "positive", -1: "negative", 0: "zero"}
+_FILLS = {"positive": POSITIVE, "negative": NEGATIVE, "zero": MUTED}

@@ -25,15 +25,17 @@ from typing import Literal
 from urllib.parse import parse_qs, urlencode
 
 import jinja2
+from markupsafe import Markup
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from trustshield.errors import TrustShieldError
+from trustshield.pipeline.report_sections import ATTRIBUTION_UNIT
+from trustshield.report import svg
 from trustshield.service import access
 from trustshield.service.access import PERMISSIONS, Caller
-from trustshield.service.attribution_chart import attribution_chart
 from trustshield.service.errors import STATUS_OF, ApiError, public_message
 
 Format = Literal["html", "json"]
@@ -54,7 +56,9 @@ _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _templates.globals.update(
-    attribution_chart=attribution_chart, notices=NOTICES, csrf_field=CSRF_FIELD,
+    attribution_chart=lambda alert_id, base, attributions: Markup(svg.attribution_chart(
+        base, attributions, title=svg.attribution_title(alert_id), unit=ATTRIBUTION_UNIT)),
+    notices=NOTICES, csrf_field=CSRF_FIELD,
     may=lambda caller, endpoint: caller is not None and bool(caller.roles & PERMISSIONS[endpoint]),
     query=lambda params, **more: urlencode(
         {k: v for k, v in {**params, **more}.items() if v not in ("", None)}))
