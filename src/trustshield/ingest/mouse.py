@@ -121,17 +121,24 @@ def parse_sessions(files: list[tuple[bytes, str]], *,
     return out
 
 
-def _read_csv(data: bytes, file: str) -> pd.DataFrame:
+def _csv_frame(data: bytes, file: str, what: str, **options) -> pd.DataFrame:
+    """The CSV ``data`` as pandas reads it with ``options``; DataError naming ``file`` (and
+    the line, where one is known) when it is not a ``what`` CSV."""
     try:
-        raw = pd.read_csv(io.BytesIO(data), dtype={"button": str, "state": str},
-                          keep_default_na=False, na_values=[""], skipinitialspace=True)
+        raw = pd.read_csv(io.BytesIO(data), **options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{file}: not a session CSV ({str(exc).strip()})") from None
+        raise DataError(f"{file}: not a {what} CSV ({str(exc).strip()})") from None
     except UnicodeDecodeError:
         raise not_utf8(file, data) from None
     wider = rows_wider_than_header(raw, data, file)
     if wider is not None:
         raise wider
+    return raw
+
+
+def _read_csv(data: bytes, file: str) -> pd.DataFrame:
+    raw = _csv_frame(data, file, "session", dtype={"button": str, "state": str},
+                     keep_default_na=False, na_values=[""], skipinitialspace=True)
     if tuple(raw.columns) != HEADER:
         raise DataError(BAD_HEADER.format(file=file, expected=",".join(HEADER),
                                           found=",".join(map(str, raw.columns))))
@@ -182,15 +189,7 @@ def _verify(data: bytes, member: str, expected: dict[str, str], archive, checksu
 
 
 def _read_labels(data: bytes, file: str) -> dict[str, int]:
-    try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=str)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{file}: not a labels CSV ({str(exc).strip()})") from None
-    except UnicodeDecodeError:
-        raise not_utf8(file, data) from None
-    wider = rows_wider_than_header(frame, data, file)
-    if wider is not None:
-        raise wider
+    frame = _csv_frame(data, file, "labels", dtype=str)
     if list(frame.columns) != ["filename", "is_illegal"]:
         raise DataError(f"{file}: line 1: expected the header filename,is_illegal, "
                         f"found {','.join(frame.columns)}")

@@ -150,28 +150,33 @@ def swap_lines(data: bytes, rng: random.Random) -> bytes:
     return b"\n".join(lines)
 
 
-def huge_field(data: bytes, rng: random.Random) -> bytes:
-    """Replace one field of one line (split on , tab or space) with a huge or odd value."""
+def _edit_cells(data: bytes, rng: random.Random, edit: Callable[[list[bytes]], None]) -> bytes:
+    """``data`` with the fields of one random line (split on , tab space or ;) changed in
+    place by ``edit``."""
     lines = _lines(data)
     i = rng.randrange(len(lines))
     sep = next((s for s in SEPARATORS if s in lines[i]), b",")
     cells = lines[i].split(sep)
-    cells[rng.randrange(len(cells))] = rng.choice(HUGE)
+    edit(cells)
     lines[i] = sep.join(cells)
     return b"\n".join(lines)
+
+
+def huge_field(data: bytes, rng: random.Random) -> bytes:
+    """Replace one field of one line with a huge or odd value."""
+    def replace(cells: list[bytes]) -> None:
+        cells[rng.randrange(len(cells))] = rng.choice(HUGE)
+    return _edit_cells(data, rng, replace)
 
 
 def wrong_field_count(data: bytes, rng: random.Random) -> bytes:
-    lines = _lines(data)
-    i = rng.randrange(len(lines))
-    sep = next((s for s in SEPARATORS if s in lines[i]), b",")
-    cells = lines[i].split(sep)
-    if rng.random() < 0.5 and len(cells) > 1:
-        del cells[rng.randrange(len(cells))]
-    else:
-        cells.insert(rng.randrange(len(cells) + 1), rng.choice(HUGE[2:]))
-    lines[i] = sep.join(cells)
-    return b"\n".join(lines)
+    """Drop a field of one line, or add one."""
+    def recount(cells: list[bytes]) -> None:
+        if rng.random() < 0.5 and len(cells) > 1:
+            del cells[rng.randrange(len(cells))]
+        else:
+            cells.insert(rng.randrange(len(cells) + 1), rng.choice(HUGE[2:]))
+    return _edit_cells(data, rng, recount)
 
 
 def reencode(data: bytes, rng: random.Random) -> bytes:
