@@ -105,8 +105,7 @@ class UnitView:
         more suspicious, flagged from ``policy.review_threshold_`` up."""
         X = self.encoded(unit)
         X[:, self.cat] = np.clip(np.round(X[:, self.cat]), 0, self.lo[self.cat] + self.span[self.cat])
-        det = self.model.detector
-        return det.scaled(det.component_scores(pd.DataFrame(X, columns=self.columns, copy=False))).max(axis=1)
+        return self.model.detector.suspicion(pd.DataFrame(X, columns=self.columns, copy=False))
 
     def allowed(self, unit: np.ndarray) -> np.ndarray:
         return self.model.policy.decide(self.suspicion(unit)).actions == ALLOW
@@ -180,14 +179,14 @@ def single_thread(model: TrainedModel):
     costs more than the work on 1–100 rows, and the machine is shared. Scores unchanged."""
     from threadpoolctl import threadpool_limits
 
-    supervised = model.detector.supervised
-    before = supervised.n_threads
-    supervised.n_threads = 1
+    supervised = model.detector.parts()["supervised"]
+    before = supervised.get_params(deep=False)["n_threads"]
+    supervised.set_params(n_threads=1)
     try:
         with threadpool_limits(1):
             yield
     finally:
-        supervised.n_threads = before
+        supervised.set_params(n_threads=before)
 
 
 @contextlib.contextmanager

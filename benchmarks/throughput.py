@@ -375,8 +375,9 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
     X_alerts = X.iloc[rows]
     matrix = X_alerts.to_numpy(dtype=np.float64)
 
-    booster = detector.supervised.booster_
-    ours = detector.supervised.explain(X_alerts)
+    supervised = detector.parts()["supervised"]
+    booster = supervised.booster_
+    ours = supervised.explain(X_alerts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.TreeExplainer(booster)
@@ -385,7 +386,7 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
     margin = booster.predict(matrix, raw_score=True)
 
     hybrid = detector.explain(X_alerts)
-    winner = detector.scaled(detector.component_scores(X_alerts)).argmax(axis=1)
+    winner = detector.part_scores(X_alerts).argmax(axis=1)
     hybrid_error = np.abs(hybrid.total() - decision.suspicion[rows])
 
     with duckdb.connect(str(store), read_only=True) as db:
@@ -407,8 +408,8 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
         "max_abs_base_diff_vs_enumerated_shapley": float(np.abs(ours.base - enum_base).max()),
         "enumeration_self_check": float(np.abs(enum_full - margin).max()),
         "max_abs_sum_error": float(hybrid_error.max()),
-        "hybrid_winner_counts": {"supervised": int((winner == 0).sum()),
-                                 "novelty": int((winner == 1).sum())},
+        "hybrid_winner_counts": {name: int((winner == i).sum())
+                                 for i, name in enumerate(detector.parts())},
         "stored_max_abs_sum_error": float(stored_error.max()) if len(stored_error) else None,
         "stored_n": int(len(stored_error)), "stored_total": int(total),
         "stored_sample_actions": stored_actions,
@@ -417,7 +418,7 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
                  "same C++ code; max_abs_diff_vs_enumerated_shapley is an independent check "
                  "(Shapley values by subset enumeration over the dumped trees; "
                  "enumeration_self_check = its v(all features) vs the booster's raw margin)."),
-        "gbdt_threads": detector.supervised.n_threads,
+        "gbdt_threads": supervised.get_params(deep=False)["n_threads"],
     }
 
 

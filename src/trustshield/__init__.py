@@ -5,7 +5,7 @@ Public names are resolved on first use (PEP 562 ``__getattr__``), so ``import tr
 loads no ML library: ``trustshield.train`` imports the training pipeline when first read.
 """
 
-from trustshield.pipeline import lifeline as _lifeline
+from trustshield.workers import lifeline as _lifeline
 
 _lifeline.tie_from_environment()  # a scoring worker: end with its parent, even mid-import
 del _lifeline

@@ -29,7 +29,8 @@ from pathlib import Path
 from trustshield.drift.monitor import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
-from trustshield.detectors import HybridDetector, describe, detector_from_dict
+from trustshield.detectors import describe, detector_from_dict
+from trustshield.detectors.protocol import Detector, parts_of
 from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
@@ -63,7 +64,7 @@ class TrainedModel:
     spec: DatasetSpec
     spec_text: str
     encoder: FeatureEncoder
-    detector: HybridDetector
+    detector: Detector
     policy: ThresholdPolicy
     reference: NormalReference
     training: dict  # provenance and selection protocol
@@ -202,9 +203,9 @@ def model_from_files(files: ModelFiles) -> TrainedModel:
 def limit_threads(model: TrainedModel, threads: int) -> None:
     """Score with at most ``threads`` threads inside the model (for processes or tasks that
     run side by side: the pool is the parallelism; results do not depend on it)."""
-    supervised = getattr(model.detector, "supervised", None)
-    if hasattr(supervised, "n_threads"):
-        supervised.n_threads = threads
+    for detector in (model.detector, *parts_of(model.detector)):
+        if "n_threads" in detector.get_params(deep=False):
+            detector.set_params(n_threads=threads)
 
 
 def listed_files(manifest: dict) -> list[str]:

@@ -47,8 +47,8 @@ def test_round_trip_gives_identical_suspicion_and_decisions(model, frame, saved)
     assert before.shape == (len(frame),) and np.isfinite(before).all()
     assert np.ptp(before) > 0, "suspicion is constant: the round trip would prove nothing"
     np.testing.assert_array_equal(after, before)
-    scaled_before = model.detector.scaled(model.detector.component_scores(model.encoder.transform(frame)))
-    scaled_after = loaded.detector.scaled(loaded.detector.component_scores(loaded.encoder.transform(frame)))
+    scaled_before = model.detector.part_scores(model.encoder.transform(frame))
+    scaled_after = loaded.detector.part_scores(loaded.encoder.transform(frame))
     np.testing.assert_array_equal(scaled_after, scaled_before)
     np.testing.assert_array_equal(loaded.policy.decide(scaled_after.max(axis=1)).actions,
                                   model.policy.decide(scaled_before.max(axis=1)).actions)

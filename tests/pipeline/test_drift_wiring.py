@@ -92,7 +92,7 @@ def test_training_fits_the_reference_on_encoded_features_and_out_of_fold_suspici
     # the supervised component; for novelty, the fold models on normal records and the
     # final model (fitted on normal records only) on attack records
     folds = d.out_of_fold(X, labels)
-    novelty = np.where(normal, folds[:, 1], d.novelty.suspicion(X))
+    novelty = np.where(normal, folds[:, 1], d.parts()["novelty"].suspicion(X))
     assert np.allclose(oof, d.scaled(np.column_stack([folds[:, 0], novelty])).max(axis=1))
     assert ref.alert_rate_ == pytest.approx(np.mean(oof >= model.policy.alert_threshold_))
 

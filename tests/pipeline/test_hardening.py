@@ -34,8 +34,8 @@ def test_directions_come_from_the_spec():
 
 
 def test_monotone_supervised_score_never_falls_the_way_an_attacker_can_move(monotone_model, frame):
-    supervised = monotone_model.detector.supervised
-    assert supervised.monotone == {"n": 1, "t": 1, "w": -1}
+    supervised = monotone_model.detector.parts()["supervised"]
+    assert supervised.get_params()["monotone"] == {"n": 1, "t": 1, "w": -1}
     X = monotone_model.encoder.transform(frame)
     base = supervised.suspicion(X)
     for name, sign, steps in (("n", 1, (1, 10, 100, 500)), ("t", 1, (1, 5, 30)),
@@ -51,7 +51,7 @@ def test_without_the_constraint_the_score_can_fall_when_bytes_grow(frame):
     X = plain.encoder.transform(frame)
     moved = X.copy()
     moved["n"] = moved["n"] + 500
-    assert (plain.detector.supervised.suspicion(moved) < plain.detector.supervised.suspicion(X)).any()
+    assert (plain.detector.parts()["supervised"].suspicion(moved) < plain.detector.parts()["supervised"].suspicion(X)).any()
 
 
 def test_adversarial_rows_are_feasible_labelled_variants_of_training_attacks(monotone_model, frame):
@@ -97,6 +97,6 @@ def test_train_command_applies_the_requested_defences(frame, tmp_path):
     assert main(["train", "--data", str(tmp_path / "flows.csv"), "--spec", str(tmp_path / "flows.yaml"),
                  "--out", str(tmp_path / "model"), "--harden", "monotone", "--harden", "adversarial"]) == 0
     model = load_model(tmp_path / "model")
-    assert model.detector.supervised.monotone == {"n": 1, "t": 1, "w": -1}
+    assert model.detector.get_params()["supervised__monotone"] == {"n": 1, "t": 1, "w": -1}
     assert model.training["hardening"]["defences"] == ["adversarial", "monotone"]
     assert model.training["hardening"]["adversarial_rows"] > 0

@@ -1,4 +1,4 @@
-"""The worker pool shared by the service and watch: workers build the model from the bytes
+"""The worker pool shared by the service, watch and Spark: workers build the model from the bytes
 they are sent (never from the folder), a worker that dies is replaced and reported, one
 that cannot build the model is reported without a busy restart loop, and no worker (nor the
 multiprocessing resource tracker) outlives the process that started it."""
@@ -19,7 +19,7 @@ import pytest
 
 from synthetic import FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows, train_small
 from trustshield.model_folder import ModelFiles, read_model_files, save_model
-from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
+from trustshield.workers.pool import WorkerLost, WorkerPool
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from attacks.rig import session_processes, wait_for_no_session  # noqa: E402
@@ -98,7 +98,7 @@ def test_a_worker_that_cannot_build_the_model_is_reported_without_a_busy_loop(fi
 KEEP_POOL = textwrap.dedent("""
     import sys, time
     from trustshield.model_folder import read_model_files
-    from trustshield.pipeline.worker_pool import WorkerPool
+    from trustshield.workers.pool import WorkerPool
 
     if __name__ == "__main__":
         pool = WorkerPool(read_model_files(sys.argv[1]), 2)
@@ -135,7 +135,7 @@ def test_no_worker_outlives_the_process_that_started_it(files, tmp_path, when):
 
 def test_only_a_spawned_worker_ties_itself_to_the_parent_named_in_its_environment():
     """The variable a pool sets for its workers does nothing to any other process."""
-    from trustshield.pipeline.lifeline import PARENT_ENV
+    from trustshield.workers.lifeline import PARENT_ENV
 
     done = subprocess.run([sys.executable, "-c", "import os, trustshield; "
                            f"print('alive', os.environ.get({PARENT_ENV!r}))"],

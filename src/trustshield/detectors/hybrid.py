@@ -22,7 +22,7 @@ from trustshield.detectors.inputs import check_frame, check_labels, feature_matr
 from trustshield.detectors.params import Parameters, clone
 from trustshield.detectors.protocol import Attributions, Detector, attack_mask, check_fitted
 from trustshield.detectors.registry import detector_from_dict, register
-from trustshield.errors import DataError
+from trustshield.errors import NOT_FITTED, DataError, NotFittedError
 
 DEFAULT_QUANTILE = 0.99
 TOO_FEW_PER_CLASS = ("HybridDetector.fit() needs at least n_folds = {folds} normal rows and "
@@ -108,9 +108,20 @@ class HybridDetector(Parameters):
         check_fitted(self, "suspicion")
         return np.column_stack([c.suspicion(X) for c in self.components])
 
+    def part_scores(self, X: pd.DataFrame) -> np.ndarray:
+        """Component scores on the common scale, shape (n, 2); 1 = operating point."""
+        return self.scaled(self.component_scores(X))
+
+    def normal_out_of_fold(self) -> np.ndarray:
+        """Raw out-of-fold component scores (m, 2) of the normal training rows (after fit)."""
+        if not hasattr(self, "normal_oof_"):
+            raise NotFittedError(NOT_FITTED.format(name=type(self).__name__,
+                                                   method="normal_out_of_fold"))
+        return self.normal_oof_
+
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """max of scaled component scores; shape (n,)."""
-        return self.scaled(self.component_scores(X)).max(axis=1)
+        return self.part_scores(X).max(axis=1)
 
     def explain(self, X: pd.DataFrame, scaled: np.ndarray | None = None) -> Attributions:
         """Attributions of the component that sets each row's suspicion, rescaled.
@@ -121,7 +132,7 @@ class HybridDetector(Parameters):
         check_fitted(self, "explain")
         check_frame(X, type(self).__name__, "explain")
         if scaled is None:
-            scaled = self.scaled(self.component_scores(X))
+            scaled = self.part_scores(X)
         winner = scaled.argmax(axis=1)
         values = np.zeros((len(X), len(self.feature_names_)))
         base = np.zeros(len(X))

@@ -79,9 +79,50 @@ class Detector(Protocol):
 
 @runtime_checkable
 class Composite(Detector, Protocol):
-    """A detector made of other detectors, which it exposes by role (e.g. "supervised")."""
+    """A detector made of other detectors, which it exposes by role (e.g. "supervised").
 
-    def parts(self) -> Mapping[str, Detector]: ...
+    Its suspicion is the row maximum of its *part scores*: each part's raw suspicion put
+    on one common scale (1 = that part's operating point, higher = more suspicious); the
+    column of the maximum names the part that set a row's suspicion. Columns follow the
+    order of :meth:`parts`.
+    """
+
+    def parts(self) -> Mapping[str, Detector]:
+        """The component detectors by role, in the column order of part scores."""
+        ...
+
+    def part_scores(self, X: pd.DataFrame) -> np.ndarray:
+        """Part scores of X (n, d), shape (n, k) for k parts; ``suspicion(X)`` equals
+        their row maximum exactly."""
+        ...
+
+    def scaled(self, raw: np.ndarray) -> np.ndarray:
+        """Raw part suspicion (n, k) → part scores (n, k) on the common scale."""
+        ...
+
+    def normal_out_of_fold(self) -> np.ndarray:
+        """Raw part suspicion (m, k) of the m normal training rows, each scored by models
+        that did not see it; known after ``fit`` only (not saved by ``to_dict``)."""
+        ...
+
+    def explain(self, X: pd.DataFrame, scaled: np.ndarray | None = None) -> Attributions:
+        """As :meth:`Detector.explain`; ``scaled`` (n, k), when the caller already has
+        ``part_scores(X)``, saves scoring the rows again."""
+        ...
+
+
+def parts_of(detector: Detector) -> tuple[Detector, ...]:
+    """A composite's parts (in :meth:`Composite.parts` order); () for any other detector."""
+    return tuple(detector.parts().values()) if isinstance(detector, Composite) else ()
+
+
+def part_scores_of(detector: Detector, X: pd.DataFrame) -> np.ndarray:
+    """(n, k) scores of X (n, d) whose row maximum is the detector's suspicion and whose
+    argmax names the part that set it: a composite's part scores; for any other detector
+    its suspicion as one column (k = 1). Higher = more suspicious."""
+    if isinstance(detector, Composite):
+        return detector.part_scores(X)
+    return detector.suspicion(X)[:, None]
 
 
 def attack_mask(y: Sequence | np.ndarray, normal_label: str = "normal") -> np.ndarray:

@@ -15,7 +15,7 @@ from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
-from trustshield.pipeline.scoring import COMPONENT_NAMES, ScoredBatch, score_batch
+from trustshield.pipeline.scoring import ScoredBatch, score_batch
 from trustshield.records import BAD_ENTITY, ENTITY_EXPECTED, ENTITY_FIELDS, ENTITY_TYPE
 from trustshield.store import AlertStore, alert_id
 
@@ -79,7 +79,7 @@ def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
         "suspicion": pa.array(scored.decision.suspicion[rows], pa.float64()),
         "category": pa.array(scored.categories, pa.string()),
         "technique": pa.array(scored.techniques, pa.string()),
-        "component": pa.array(np.asarray(COMPONENT_NAMES, dtype=object)[scored.component[rows]], pa.string()),
+        "component": pa.array(np.asarray(scored.part_names, dtype=object)[scored.component[rows]], pa.string()),
         "label": pa.array(labels, pa.string()),
         "base": pa.array(scored.attributions.base, pa.float64()),
         "attributions": pa.FixedSizeListArray.from_arrays(

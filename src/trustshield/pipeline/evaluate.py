@@ -10,7 +10,7 @@ from trustshield.assess.performance import binary_metrics, confusion, detection_
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
 from trustshield.model_folder import TrainedModel
-from trustshield.pipeline.scoring import COMPONENT_NAMES, score_batch
+from trustshield.pipeline.scoring import score_batch
 from trustshield.store import alert_id
 
 TOP_IMPORTANCE = 15
@@ -96,7 +96,7 @@ def _example_candidates(scored, batch, model_id: str, source_sha256: str) -> lis
             out[key] = {"alert_id": alert_id(model_id, source_sha256, line), "row": line,
                         "suspicion": score, "category": str(scored.categories[i]),
                         "technique": str(scored.techniques[i]),
-                        "component": COMPONENT_NAMES[key[0]], "rationale": str(scored.rationales[i]),
+                        "component": scored.part_names[key[0]], "rationale": str(scored.rationales[i]),
                         "base": float(scored.attributions.base[i]),
                         "contributions": [{"feature": n, "value": _plain(values[n]),
                                            "contribution": float(scored.attributions.values[i, j])}

@@ -87,7 +87,5 @@ def _scored_decisions(model, frame: pd.DataFrame) -> Decision:
 
 
 def _decisions_only(model, frame: pd.DataFrame):
-    """The decision half of score_batch: encode, scaled component scores, policy."""
-    detector = model.detector
-    scaled = detector.scaled(detector.component_scores(model.encoder.transform(frame)))
-    return model.policy.decide(scaled.max(axis=1))
+    """The decision half of score_batch: encode, suspicion, policy."""
+    return model.policy.decide(model.detector.suspicion(model.encoder.transform(frame)))

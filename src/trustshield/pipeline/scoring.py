@@ -11,12 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.protocol import Attributions
+from trustshield.detectors.protocol import (Attributions, Composite, Detector, part_scores_of,
+                                            parts_of)
 from trustshield.explain.rationale import rationales
 from trustshield.model_folder import TrainedModel
 from trustshield.records import Decision
 
-COMPONENT_NAMES = ("supervised", "novelty")
+UNKNOWN_CATEGORY = "unknown"
+#: the part that sets suspicion when it is this one: the headline adds NOVEL_HEADLINE
+NOVELTY_PART, NOVEL_HEADLINE = "novelty", ", unlike normal traffic"
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class ScoredBatch:
     """Scores for all n rows; explanations for the m flagged rows (alerts and reviews)."""
 
     decision: Decision             # (n,)
-    component: np.ndarray          # (n,) index of the component that set suspicion
+    component: np.ndarray          # (n,) index of the part that set suspicion (0: not composite)
     flagged: np.ndarray            # (m,) row positions
     attributions: Attributions     # (m, d)
     categories: np.ndarray         # (m,) attack category named for each flagged row
@@ -32,29 +35,54 @@ class ScoredBatch:
     rationales: np.ndarray         # (m,) one line each
     encoded: np.ndarray            # (m, d) flagged rows' encoded feature values
     features: np.ndarray           # (n, d) every row's encoded feature values
+    part_names: tuple[str, ...]    # name of each value of ``component`` (see part_names)
 
 
 def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
+    """Decisions for every row of ``frame`` (validated records, n rows), explanations and
+    attack categories for the flagged ones, all through the detector protocol."""
     X = model.encoder.transform(frame)
     detector = model.detector
-    scaled = detector.scaled(detector.component_scores(X))
-    winner = scaled.argmax(axis=1)
-    decision = model.policy.decide(scaled.max(axis=1))
+    scores = part_scores_of(detector, X)
+    winner = scores.argmax(axis=1)
+    decision = model.policy.decide(scores.max(axis=1))
     flagged = np.flatnonzero(decision.flagged)
     X_flagged = X.iloc[flagged]
-    attributions = detector.explain(X_flagged, scaled=scaled[flagged])
-    categories = detector.supervised.categorize(X_flagged)
+    if isinstance(detector, Composite):
+        attributions = detector.explain(X_flagged, scaled=scores[flagged])
+    else:
+        attributions = detector.explain(X_flagged)
+    categories = attack_categories(detector, X_flagged)
+    names_of_parts = part_names(detector)
     techniques = np.array([model.spec.technique(category=c) or "" for c in categories], dtype=object)
     features = X.to_numpy(dtype=np.float64)
     encoded = features[flagged]
     names = attributions.feature_names
     texts = rationales(
-        headlines=_headlines(model, categories, techniques, winner[flagged]),
+        headlines=_headlines(model, categories, techniques,
+                             np.asarray(names_of_parts, dtype=object)[winner[flagged]]),
         attributions=attributions, X=encoded, reference=model.reference,
         encoded_text=lambda j, values: model.encoder.format_encoded(names[j], values),
         shown=_shown(model, frame, flagged, encoded, names))
     return ScoredBatch(decision, winner, flagged, attributions, categories, techniques,
-                       texts, encoded, features)
+                       texts, encoded, features, names_of_parts)
+
+
+def part_names(detector: Detector) -> tuple[str, ...]:
+    """The name of each column of :func:`~trustshield.detectors.protocol.part_scores_of`:
+    a composite's part roles, any other detector's kind."""
+    if isinstance(detector, Composite):
+        return tuple(detector.parts())
+    return (detector.kind,)
+
+
+def attack_categories(detector: Detector, X: pd.DataFrame) -> np.ndarray:
+    """Attack category (str) of each row of X (n, d), shape (n,), named by the first of the
+    detector and its parts that names categories (``categorize``); "unknown" when none does."""
+    for candidate in (detector, *parts_of(detector)):
+        if hasattr(candidate, "categorize"):
+            return candidate.categorize(X)
+    return np.full(len(X), UNKNOWN_CATEGORY, dtype=object)
 
 
 def _shown(model: TrainedModel, frame: pd.DataFrame, flagged: np.ndarray, encoded: np.ndarray,
@@ -77,7 +105,7 @@ def _shown(model: TrainedModel, frame: pd.DataFrame, flagged: np.ndarray, encode
 
 def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarray:
     """'Probe (T1046 Network Service Discovery)', plus ', unlike normal traffic' when the
-    novelty component set the score; one per flagged row."""
+    novelty part set the score (``winners``: part names); one per flagged row."""
     titles = {}
     out = np.empty(len(categories), dtype=object)
     for i, (category, technique, winner) in enumerate(zip(categories, techniques, winners)):
@@ -85,6 +113,6 @@ def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarr
         if key not in titles:
             name = model.spec.technique_names.get(technique, "")
             titles[key] = f"{category} ({technique} {name})".replace(" )", ")") + \
-                (", unlike normal traffic" if winner == 1 else "")
+                (NOVEL_HEADLINE if winner == NOVELTY_PART else "")
         out[i] = titles[key]
     return out

@@ -1,8 +1,8 @@
 """EDGE: ``detect --engine spark``: the local detection pipeline run by Apache Spark tasks.
 
 Each Spark task gets the model folder's bytes, read once on the driver (a broadcast of
-:class:`~trustshield.model_folder.ModelFiles`; built with
-:func:`~trustshield.model_folder.model_from_files`, which checks every sha256 against
+:class:`~trustshield.model_folder.ModelFiles`; built once per Python worker with
+:func:`~trustshield.workers.models.model_for`, which checks every sha256 against
 the manifest; nothing is unpickled from the folder) and
 runs, per Arrow batch of its rows (``mapInArrow``), what the local engine runs per batch:
 :func:`~trustshield.ingest.validate.check_frame` against the model's spec,
@@ -39,14 +39,14 @@ from pyspark.accumulators import AccumulatorParam
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import ON_ERROR, Batch, first_problem, quoted_as_written
 from trustshield.ingest.validate import check_frame
-from trustshield.model_folder import (ModelFiles, TrainedModel, limit_threads,
-                                          model_from_files, read_model_files)
+from trustshield.model_folder import model_from_files, read_model_files
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import ENTITY_TYPE
 from trustshield.pipeline.spark_session import (BLOCK_COL, FILE_COL, HadoopFiles, SourceFile,
                                                 block_offsets, check_columns, describe, read_input,
                                                 sibling, spark_session, task_error)
+from trustshield.workers.models import model_for
 
 #: the alerts Parquet schema: the columns of ``alerts_table``, fixed-size lists as lists,
 #: ``entities`` the typed struct the store takes (NULL: table inputs name no connection)
@@ -65,7 +65,6 @@ SPARK_SCHEMA = ", ".join(
         f"`{c.name}`:{SPARK_TYPES[c.type]}" for c in f.type) + ">" if pa.types.is_struct(f.type)
         else "array<double>")) for f in SCHEMA)
 STORE_BATCH_ROWS = 65_536
-_MODELS: dict[str, TrainedModel] = {}   # per Python worker: manifest sha256 → loaded model
 
 
 class Tally(AccumulatorParam):
@@ -144,7 +143,8 @@ class PartitionScorer:
         self.parquet, self.on_error, self.tally = parquet, on_error, tally
 
     def __call__(self, batches):
-        model = _load(self.files.value, threads=1)
+        # one LightGBM thread per task: Spark runs tasks side by side
+        model = model_for(self.files.value, threads=1)
         seen: dict[tuple[str, int], int] = {}
         for batch in batches:
             raw = batch.to_pandas()
@@ -224,16 +224,6 @@ def _spark_table(table: pa.Table) -> pa.Table:
             column = pa.ListArray.from_arrays(offsets, column.flatten())
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=SCHEMA)
-
-
-def _load(files: ModelFiles, *, threads: int | None = None) -> TrainedModel:
-    """The model in these files, checked by ``model_from_files``; cached per worker process."""
-    if files.key not in _MODELS:
-        _MODELS[files.key] = model_from_files(files)
-    model = _MODELS[files.key]
-    if threads is not None:   # one LightGBM thread per task: Spark runs tasks side by side
-        limit_threads(model, threads)
-    return model
 
 
 def _to_store(spark, store, model, input, sources, run_id, out, rows_read, problems) -> int:

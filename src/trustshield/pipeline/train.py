@@ -12,8 +12,8 @@ from trustshield.decide.policy import ThresholdPolicy, calibrate_band
 from trustshield.decide.selection import held_out_scores, select_operating_points
 from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
                                    NormalPrototypeDetector)
-from trustshield.detectors.hybrid import clone
-from trustshield.detectors.protocol import attack_mask
+from trustshield.detectors.params import clone
+from trustshield.detectors.protocol import Composite, attack_mask
 from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
@@ -71,7 +71,7 @@ def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: Tra
     held = held_out_scores(detector, X, labels, categories)
     selection = select_operating_points(detector, held, spec.category_of_attack,
                                         max_normal_fpr=config.max_normal_fpr)
-    normal_scores = detector.scaled(detector.normal_oof_).max(axis=1)
+    normal_scores = detector.scaled(detector.normal_out_of_fold()).max(axis=1)
     policy = ThresholdPolicy(max_normal_fpr=config.max_normal_fpr,
                              review_normal_fpr=config.review_normal_fpr,
                              floor=1.0).fit(normal_scores=normal_scores)
@@ -90,15 +90,16 @@ def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: Tra
                         drift_reference=drift_reference)
 
 
-def training_suspicion(detector: HybridDetector, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
+def training_suspicion(detector: Composite, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
     """Out-of-fold suspicion (n,) of every training record of X (n, d), on the fitted
-    hybrid's final scale (1 = operating point, higher = more suspicious).
+    hybrid's final scale (1 = operating point, higher = more suspicious); read through the
+    Composite protocol (parts "supervised" and "novelty", parameters n_folds and seed).
 
     A fitted model scores its own training records as less unusual than new ones, so the
     drift reference takes each record's score from models that did not see it. Normal
-    records: the hybrid's k-fold out-of-fold component scores (``normal_oof_``, computed
-    while fitting). Attack records: the supervised component refitted on the same k folds
-    (same splitter, folds and seed as :meth:`HybridDetector.out_of_fold`), which costs k
+    records: the hybrid's k-fold out-of-fold component scores (``normal_out_of_fold()``,
+    computed while fitting). Attack records: the supervised component refitted on the same
+    k folds (same splitter, folds and seed as :meth:`HybridDetector.out_of_fold`), which costs k
     LightGBM fits, about 6 % of training time on KDDTrain+_20Percent; the novelty
     component is fitted on normal records only, so its score of an attack record by the
     final model is already out-of-sample.
@@ -106,13 +107,14 @@ def training_suspicion(detector: HybridDetector, X: pd.DataFrame, labels: np.nda
     from sklearn.model_selection import StratifiedKFold  # training only
 
     attack = attack_mask(labels)
-    raw = np.empty((len(X), 2))
-    raw[~attack] = detector.normal_oof_
+    parts, params = detector.parts(), detector.get_params(deep=False)
+    raw = np.empty((len(X), len(parts)))
+    raw[~attack] = detector.normal_out_of_fold()
     rows = np.flatnonzero(attack)
-    raw[rows, 1] = detector.novelty.suspicion(X.iloc[rows])
-    folds = StratifiedKFold(detector.n_folds, shuffle=True, random_state=detector.seed)
+    raw[rows, 1] = parts["novelty"].suspicion(X.iloc[rows])
+    folds = StratifiedKFold(params["n_folds"], shuffle=True, random_state=params["seed"])
     for train_rows, held in folds.split(X, attack):
         held = held[attack[held]]
-        supervised = clone(detector.supervised).fit(X.iloc[train_rows], labels[train_rows])
+        supervised = clone(parts["supervised"]).fit(X.iloc[train_rows], labels[train_rows])
         raw[held, 0] = supervised.suspicion(X.iloc[held])
     return detector.scaled(raw).max(axis=1)

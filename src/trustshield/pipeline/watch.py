@@ -37,7 +37,7 @@ from trustshield.pipeline.detect import alerts_table, encoded_frame
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.stream_features import USED_FIELDS, StreamContext
-from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
+from trustshield.workers.pool import WorkerLost, WorkerPool
 
 #: scoring processes run single-threaded (spin-waiting thread pools cost more than they give)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -95,7 +95,7 @@ class _Retried:
 
 class Scorer:
     """Scores batches in this process (``workers`` 0) or in a
-    :class:`~trustshield.pipeline.worker_pool.WorkerPool` built from ``files`` (single-
+    :class:`~trustshield.workers.pool.WorkerPool` built from ``files`` (single-
     threaded workers, replaced if one dies, never outliving this process); results come back
     in order."""
 

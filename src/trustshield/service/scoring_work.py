@@ -27,10 +27,10 @@ from trustshield.ingest.tabular import Batch
 from trustshield.model_folder import ModelFiles
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
-from trustshield.pipeline.worker_pool import WorkerLost, WorkerPool
 from trustshield.records import REVIEW
 from trustshield.service.batches import problem_details, read_records
 from trustshield.service.errors import SCHEMA_MISMATCH, ApiError, validation_details
+from trustshield.workers.pool import WorkerLost, WorkerPool
 
 TOP_ATTRIBUTIONS = 10
 RETRY_AFTER_S = 2   # seconds a client waits before retrying while a worker restarts

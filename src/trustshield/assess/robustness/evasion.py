@@ -32,6 +32,7 @@ from trustshield.assess.robustness.moves import (Budget, Movable, changed_featur
                                                  threshold_values)
 from trustshield.assess.evidence import SECURITY, at_most
 from trustshield.assess.robustness.evasion_attacks import ATTACKS
+from trustshield.detectors.protocol import part_scores_of, parts_of
 from trustshield.errors import DataError
 from trustshield.records import ALLOW, Evidence
 from trustshield.specs.feasibility import infeasibility
@@ -54,17 +55,14 @@ class ModelTarget:
         self.features = list(model.spec.feature_names)
 
     def suspicion(self, raw: pd.DataFrame) -> np.ndarray:
-        """(n,) hybrid suspicion, higher = more suspicious."""
-        detector = self.model.detector
-        X = self.model.encoder.transform(raw)
-        return detector.scaled(detector.component_scores(X)).max(axis=1)
+        """(n,) the detector's suspicion, higher = more suspicious."""
+        return self.model.detector.suspicion(self.model.encoder.transform(raw))
 
     def excess(self, raw: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(objective, suspicion), each (n,): the objective sums how far each component's
         scaled score lies above the review threshold, so a search that lowers it works on
         every component that still flags the record (max alone hides all but one)."""
-        detector = self.model.detector
-        scaled = detector.scaled(detector.component_scores(self.model.encoder.transform(raw)))
+        scaled = part_scores_of(self.model.detector, self.model.encoder.transform(raw))
         suspicion = scaled.max(axis=1)
         over = np.clip(scaled - self.model.policy.review_threshold_, 0, None).sum(axis=1)
         return over + 1e-3 * suspicion, suspicion
@@ -379,7 +377,7 @@ def _set_many(frame, moves, chosen, values) -> pd.DataFrame:
 # --- small helpers ----------------------------------------------------------------------
 
 def _booster(detector):
-    for part in (detector, *getattr(detector, "components", ())):
+    for part in (detector, *parts_of(detector)):
         if hasattr(part, "booster_"):
             return part.booster_
     raise DataError("the tree attack needs a gradient-boosted component; this model has none")

@@ -1,4 +1,4 @@
-"""One :class:`~trustshield.pipeline.worker_pool.WorkerPool` process, from both sides.
+"""One :class:`~trustshield.workers.pool.WorkerPool` process, from both sides.
 
 In the pool: :func:`spawn_worker` starts one (multiprocessing, spawn) with a pipe whose
 other end only it holds (its death reads as end of file), :func:`first_message` waits for
@@ -6,10 +6,10 @@ it to say it is ready, :func:`stop_worker` ends it (SIGKILL after a grace period
 :func:`ended_how` says how it ended.
 
 In the worker: :func:`worker_main` ties the process to its parent (``import trustshield``
-already did: :mod:`trustshield.pipeline.lifeline`), builds the model from the bytes it is
-sent first (never from a folder), says ``("ready", pid)`` (or ``("failed", why)``), then
-answers each ``(fn, args, kwargs)`` with ``("ok", result)`` or ``("error", exception)``
-until it receives None or its pipe closes.
+already did: :mod:`trustshield.workers.lifeline`), builds the model from the bytes it is
+sent first (never from a folder: :func:`~trustshield.workers.models.model_for`), says
+``("ready", pid)`` (or ``("failed", why)``), then answers each ``(fn, args, kwargs)`` with
+``("ok", result)`` or ``("error", exception)`` until it receives None or its pipe closes.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import pickle
 import signal
 import threading
 
-from trustshield.model_folder import ModelFiles, limit_threads, model_from_files
-from trustshield.pipeline.lifeline import PARENT_ENV, end_with_parent
+from trustshield.model_folder import ModelFiles
+from trustshield.workers.lifeline import PARENT_ENV, end_with_parent
+from trustshield.workers.models import model_for
 
 STOP_GRACE_S = 5.0             # a stopping worker's time to exit before SIGKILL
 _SPAWN_ENV = threading.Lock()  # os.environ is changed around each spawn
@@ -29,7 +30,7 @@ _SPAWN_ENV = threading.Lock()  # os.environ is changed around each spawn
 
 def spawn_worker(name: str, threads: int | None, env: dict[str, str]):
     """Start a worker process running :func:`worker_main`, with ``env`` added to its
-    environment (and :data:`~trustshield.pipeline.lifeline.PARENT_ENV`); (process, our end
+    environment (and :data:`~trustshield.workers.lifeline.PARENT_ENV`); (process, our end
     of its pipe). Send it the ModelFiles first."""
     context = multiprocessing.get_context("spawn")
     conn, child = context.Pipe()
@@ -101,9 +102,7 @@ def worker_main(conn, parent: int, threads: int | None) -> None:
     end_with_parent(parent)
     try:
         files: ModelFiles = conn.recv()
-        model = model_from_files(files)
-        if threads is not None:
-            limit_threads(model, threads)
+        model = model_for(files, threads=threads)
     except Exception as exc:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return

@@ -16,7 +16,7 @@ Guarantees:
   any worker is starting or down; ``available`` is False while every worker is down after
   a loss.
 * **No orphans.** A worker ends when its parent does, from its first moment (while still
-  importing, too): see :mod:`trustshield.pipeline.lifeline`. When the last worker ends, the
+  importing, too): see :mod:`trustshield.workers.lifeline`. When the last worker ends, the
   multiprocessing resource tracker (started for spawned processes) sees its pipe close and
   exits too. Workers ignore SIGINT: Ctrl-C reaches the parent, which stops them.
 * **Order.** Jobs are taken in submission order; :meth:`close` lets every job submitted
@@ -35,8 +35,8 @@ from typing import Callable
 
 from trustshield.errors import TrustShieldError
 from trustshield.model_folder import ModelFiles
-from trustshield.pipeline.worker_process import (STOP_GRACE_S, ended_how, first_message,
-                                                 kill, spawn_worker, stop_worker)
+from trustshield.workers.process import (STOP_GRACE_S, ended_how, first_message, kill,
+                                         spawn_worker, stop_worker)
 
 #: how often an idle slot checks that its worker lives
 POLL_S = 0.25
