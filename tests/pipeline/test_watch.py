@@ -288,7 +288,8 @@ def writer(folder: Path, files: int, per_file: int, seed: int, begun: int) -> No
 
 def writes(wal: Path, n: int, timeout: float = 20.0) -> None:
     """Wait until the store's write-ahead log changed ``n`` times (or ``timeout`` s)."""
-    stamp = lambda: (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
+    def stamp():
+        return (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
     last, deadline = stamp(), time.monotonic() + timeout
     while n and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -308,8 +309,9 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(model, model_dir, tm
                "--model", str(model_dir), "--store", str(target), "--batch-records", "300",
                "--batch-seconds", "0.2", "--workers", "0"]
     rng, wal = np.random.default_rng(42), Path(str(target) + ".wal")
-    start = lambda: subprocess.Popen(command + ["--until-idle", "60"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+    def start():
+        return subprocess.Popen(command + ["--until-idle", "60"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
     process = start()
     writes(wal, 3)  # model registered, run started, the live log's first checkpoint committed
     thread.start()

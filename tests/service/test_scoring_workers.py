@@ -23,7 +23,7 @@ from trustshield.service.app import SECURITY_HEADERS, create_app
 from trustshield.service.scoring_work import score_request
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from attacks.rig import spawned_children  # noqa: E402
+from attacks.rig import spawned_children
 
 RESPAWN_WITHIN_S = 60.0
 

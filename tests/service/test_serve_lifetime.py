@@ -19,7 +19,7 @@ from trustshield.store import tokens as token_table
 from trustshield.store.tokens import TokenTable
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from attacks.rig import free_port, session_processes, wait_for_no_session  # noqa: E402
+from attacks.rig import free_port, session_processes, wait_for_no_session
 
 TRUSTSHIELD = Path(sys.executable).parent / "trustshield"
 START_WITHIN_S = 180.0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from database_errors import DATABASE_ERRORS
 
 from trustshield.errors import StoreError
 from trustshield.store.database import (DuckDatabase, PostgresDatabase, connect, frame,
@@ -70,7 +71,7 @@ def test_insert_arrow_by_name_can_skip_stored_keys(db):
                     ignore_conflicts=True)
     rows = db.execute("SELECT id, name, score, marks FROM things ORDER BY id").fetchall()
     assert rows == [(1, "a", None, [1.0, 2.0]), (2, "b", None, [3.0, 4.0]), (3, "c", None, None)]
-    with pytest.raises(Exception):
+    with pytest.raises(DATABASE_ERRORS):
         db.insert_arrow("things", pa.table({"id": pa.array([3], pa.int64())}))
 
 

@@ -222,7 +222,8 @@ def test_generate_refuses_a_second_active_key_and_rotate_keeps_exactly_one(keyri
 
 def test_key_files_modes_and_keyring_contents(keyring):
     key_id = keyring.active()["key_id"]
-    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
     assert mode(keyring.path / f"{key_id}.key.pem") == 0o600
     assert mode(keyring.path) == 0o700
     assert b"BEGIN PRIVATE KEY" in (keyring.path / f"{key_id}.key.pem").read_bytes()
