@@ -281,6 +281,15 @@ def test_trust_refuses_a_key_that_is_not_ed25519(tmp_path):
         Keyring(tmp_path / "keys").trust(pem)
 
 
+def test_a_private_key_file_that_is_not_ed25519_is_refused(keyring):
+    key_file = keyring.path / f"{keyring.active()['key_id']}.key.pem"
+    key_file.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+    with pytest.raises(ConfigError, match=r"key\.pem: expected an Ed25519 private key, found "
+                                          r"\w*PrivateKey"):
+        keyring.signing_key()
+
+
 def test_a_replaced_public_key_file_is_detected(bundle, keyring, tmp_path):
     other = Keyring(tmp_path / "other")
     other.generate()
