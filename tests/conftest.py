@@ -32,7 +32,7 @@ def traffic():
 
 MISSING = ("PostgreSQL server programs (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin "
            "or `pg_config --bindir`; install them with: apt-get install postgresql")
-BACKENDS = ["duckdb", "postgres"]
+BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def postgres_bindir() -> Path | None:

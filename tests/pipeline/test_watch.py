@@ -236,6 +236,7 @@ def test_scoring_processes_give_what_one_process_gives(model, model_dir, tmp_pat
     covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
 
 
+@pytest.mark.slow
 def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_dir, tmp_path):
     log = tmp_path / "conn.log"
     write_log(log, conn_lines(1500, seed=9))
@@ -297,6 +298,7 @@ def writes(wal: Path, n: int, timeout: float = 20.0) -> None:
             last, n = now, n - 1
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_loses_and_repeats_nothing(model, model_dir, tmp_path):
     folder = tmp_path / "logs"
     folder.mkdir()

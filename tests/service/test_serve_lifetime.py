@@ -44,6 +44,7 @@ def wait_ready(server: subprocess.Popen, url: str) -> None:
     pytest.fail(f"the service was not ready within {START_WITHIN_S} s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_cleanly_and_leaves_no_process_behind(signed_model, tmp_path, sig):
     store, port = tmp_path / "s.duckdb", free_port()

@@ -82,6 +82,7 @@ def test_a_transaction_rolls_back_on_both(db):
     assert db.execute("SELECT count(*) FROM things").fetchone()[0] == 0
 
 
+@pytest.mark.postgres
 def test_the_postgres_target_hides_its_password(fresh_postgres):
     url = fresh_postgres.replace("postgres@", "postgres:not-checked@")
     database = connect(url)
@@ -90,6 +91,7 @@ def test_the_postgres_target_hides_its_password(fresh_postgres):
     database.close()
 
 
+@pytest.mark.postgres
 def test_an_unreachable_server_is_a_store_error_without_the_password(postgres_url):
     port = int(postgres_url.rsplit(":", 1)[1].split("/")[0])
     url = f"postgresql://soc:hunter2@127.0.0.1:{port + 1 if port < 65535 else port - 1}/ts?connect_timeout=2"
