@@ -1,11 +1,13 @@
-# TrustShield: `make demo` runs the main job end to end; `make test` runs the test suite.
+# TrustShield: `make demo` runs the main job end to end; `make test` runs the whole test suite,
+# `make test-fast` all but the slow tests and those that start Chromium, PostgreSQL or Spark;
+# `make lint` runs ruff, mypy and the import contract.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install bench clean serve
+.PHONY: demo test test-fast lint install bench clean serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,15 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The markers are registered in pyproject.toml ([tool.pytest.ini_options]).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser and not postgres and not spark"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench,spark]'

@@ -89,7 +89,7 @@ def run_one(attack, root: Path, model: Path) -> dict:
     try:
         rig = Rig(root, model)
         result: AttackResult = attack(rig)
-    except Exception as exc:  # noqa: BLE001 - a broken attack is reported, not hidden
+    except Exception as exc:  # a broken attack is reported, not hidden
         result = AttackResult(attack.__name__, "the attack runs to its end",
                               f"it failed: {exc!r}\n{traceback.format_exc()[-1500:]}", False)
     finally:

@@ -101,7 +101,8 @@ def ceilings(spec, frames) -> dict:
     attacks = test[test.label != "normal"]
     same = np.array([tuple(r) in normal_rows for r in attacks[features].astype(str).to_numpy()])
     snmp = (attacks.label == "snmpgetattack").to_numpy()
-    share = lambda f: float((f.loc[f.label == "normal", "service"] == "private").mean())
+    def share(f):
+        return float((f.loc[f.label == "normal", "service"] == "private").mean())
     return {"test_attacks_identical_to_a_normal_record": int(same.sum()),
             "snmpgetattack_identical_share": float(same[snmp].mean()),
             "private_share_of_normals": {"train": share(train_frame), "kddtest_plus": share(test)},

@@ -39,7 +39,8 @@ def print_table(study: dict) -> None:
     san = clean["sanitised"]
     print(f"{'clean':<18} {0:5d} {clean['detection_rate']:6.3f} {clean['fpr']:6.3f} {'':>7} | "
           f"{san['detection_rate']:7.3f} {san['fpr']:6.3f} {'':>7} {san['dropped_rows']:7d}")
-    fmt = lambda v: f"{v:6.3f}" if v is not None else f"{'-':>6}"
+    def fmt(v):
+        return f"{v:6.3f}" if v is not None else f"{'-':>6}"
     for r in study["runs"]:
         p, s = r["poisoned"], r["sanitised"]
         name = f"{r['rate']:.0%} {r['target'] or 'random'}"

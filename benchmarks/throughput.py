@@ -121,7 +121,7 @@ def machine_info() -> dict:
     try:
         from importlib.metadata import version
         ts_version = version("trustshield")
-    except Exception:  # noqa: BLE001 - informational only
+    except Exception:  # informational only
         ts_version = "unknown"
     git = {}
     try:
@@ -332,8 +332,9 @@ def enumerated_shapley(booster, X):
             if "leaf_value" in node:
                 return np.full(n, node["leaf_value"])
             a, b = expect(node["left_child"], known), expect(node["right_child"], known)
-            if known & bit[node["split_feature"]]:
-                return np.where(left[id(node)], a, b)
+            # expect runs within this iteration only, so bit and left are the current ones
+            if known & bit[node["split_feature"]]:  # noqa: B023
+                return np.where(left[id(node)], a, b)  # noqa: B023
             ca, cb = count(node["left_child"]), count(node["right_child"])
             return (ca * a + cb * b) / (ca + cb)
 

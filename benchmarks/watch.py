@@ -90,7 +90,8 @@ def rss_mb(pid: int | None = None) -> float:
         p = todo.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmRSS:")))
+            total += int(next(line.split()[1] for line in status.splitlines()
+                                 if line.startswith("VmRSS:")))
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration):

@@ -32,7 +32,7 @@ def traffic():
 
 MISSING = ("PostgreSQL server programs (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin "
            "or `pg_config --bindir`; install them with: apt-get install postgresql")
-BACKENDS = ["duckdb", "postgres"]
+BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def postgres_bindir() -> Path | None:
@@ -66,8 +66,9 @@ def postgres_url():
     data, port = root / "data", free_port()
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    run = lambda *cmd: subprocess.run(as_server_user([str(c) for c in cmd]), check=True,
-                                      capture_output=True, text=True)
+    def run(*cmd):
+        return subprocess.run(as_server_user([str(c) for c in cmd]), check=True,
+                              capture_output=True, text=True)
     try:
         run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
             "--no-sync", "--locale=C")

@@ -28,6 +28,7 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(workdir):
+    """Trained on the NSL-KDD training file (11 s measured): the tests using it are slow."""
     real_file("KDDTrain+_20Percent.txt")
     out = workdir / "model"
     assert main(["train", "--data", "nsl-kdd:KDDTrain+_20Percent.txt", "--spec", "nsl-kdd",
@@ -48,6 +49,7 @@ def query(path, sql):
         return db.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_training_records_a_protocol_that_never_used_test_data(model):
     state = json.loads((model / "model.json").read_text())
     selection = state["training"]["selection"]
@@ -58,6 +60,7 @@ def test_training_records_a_protocol_that_never_used_test_data(model):
     assert set(manifest["files"]) == {"model.json", "spec.yaml", "drift_reference.json"}
 
 
+@pytest.mark.slow
 def test_detect_stores_every_flagged_record_once(store, model):
     [(rows, added, status)] = query(store, "SELECT rows_read, alerts_added, status FROM runs")
     assert (rows, status) == (11850, "complete")
@@ -66,6 +69,7 @@ def test_detect_stores_every_flagged_record_once(store, model):
     assert actions <= {"alert", "review"}
 
 
+@pytest.mark.slow
 def test_running_detect_twice_adds_no_duplicates(store, model):
     before = query(store, "SELECT count(*) FROM alerts")[0][0]
     assert main(["detect", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
@@ -74,6 +78,7 @@ def test_running_detect_twice_adds_no_duplicates(store, model):
     assert query(store, "SELECT alerts_added FROM runs ORDER BY started_at DESC LIMIT 1")[0][0] == 0
 
 
+@pytest.mark.slow
 def test_stored_explanations_are_exact_and_readable(store):
     rows = query(store, "SELECT suspicion, base, attributions, rationale, technique FROM alerts"
                         " USING SAMPLE 500 ROWS")
@@ -84,6 +89,7 @@ def test_stored_explanations_are_exact_and_readable(store):
     assert all(tech.startswith("T1") for *_, tech in rows)
 
 
+@pytest.mark.slow
 def test_explain_prints_rationale_and_the_exact_sum(store, capsys):
     [(alert_id, rationale)] = query(store, "SELECT alert_id, rationale FROM alerts LIMIT 1")
     assert main(["explain", alert_id, "--store", str(store), "--json"]) == 0
@@ -93,12 +99,14 @@ def test_explain_prints_rationale_and_the_exact_sum(store, capsys):
     assert total == pytest.approx(shown["suspicion"], abs=1e-6)
 
 
+@pytest.mark.slow
 def test_unknown_alert_is_one_line_and_non_zero(store, capsys):
     assert main(["explain", "no-such-alert", "--store", str(store)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no-such-alert" in err
 
 
+@pytest.mark.slow
 def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
     out = workdir / "eval.json"
     assert main(["evaluate", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
@@ -115,6 +123,8 @@ def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
     assert {"snmpguess", "mscan", "apache2"} <= {a["attack"] for a in unseen}
 
 
+@pytest.mark.slow
+@pytest.mark.browser   # prints report.pdf with Chromium when it is installed
 def test_report_is_self_contained_with_a_json_twin(model, workdir):
     out = workdir / "report"
     assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
@@ -136,6 +146,7 @@ def test_report_is_self_contained_with_a_json_twin(model, workdir):
     assert {d["role"] for d in twin["datasets"]} == {"train", "test"}
 
 
+@pytest.mark.slow
 def test_bad_value_stops_with_file_line_column_and_expectation(model, tmp_path, capsys):
     good = ["0", "tcp", "http", "SF", "200", "1000"] + ["0"] * 16 + ["2", "2"] + ["0.00"] * 4 \
         + ["1.00", "0.00", "0.00", "10", "10", "1.00", "0.00", "0.10", "0.00", "0.00", "0.00",
@@ -195,6 +206,7 @@ def test_fetch_refuses_altered_files_and_keeps_nothing(serve_folder, tmp_path, c
     assert not any(p.is_file() for p in dest.rglob("*"))
 
 
+@pytest.mark.slow
 def test_explain_shows_values_as_the_record_held_them(store, capsys):
     [(alert_id,)] = query(store, "SELECT alert_id FROM alerts WHERE rationale LIKE '%service%' LIMIT 1")
     assert main(["explain", alert_id, "--store", str(store), "--json"]) == 0
@@ -204,6 +216,7 @@ def test_explain_shows_values_as_the_record_held_them(store, capsys):
     assert f"service {shown['service']}," in query(store, f"SELECT rationale FROM alerts WHERE alert_id = '{alert_id}'")[0][0]
 
 
+@pytest.mark.slow
 def test_report_examples_can_be_explained_from_the_store(model, store, workdir, capsys):
     out = workdir / "report21"
     assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
@@ -214,6 +227,7 @@ def test_report_examples_can_be_explained_from_the_store(model, store, workdir, 
     assert json.loads(capsys.readouterr().out)["rationale"] == example["rationale"]
 
 
+@pytest.mark.slow
 def test_report_compares_its_data_with_the_training_reference_and_lists_stored_drift(
         model, store, workdir):
     out = workdir / "report_drift"
@@ -226,6 +240,7 @@ def test_report_compares_its_data_with_the_training_reference_and_lists_stored_d
     assert {"input drift", "output drift"} <= checks
 
 
+@pytest.mark.slow
 def test_detect_scores_a_capture_and_keeps_who_talked_to_whom(model, workdir):
     from trustshield.ingest import data_dirs
 

@@ -10,9 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 
-import startup  # noqa: E402  (benchmarks/startup.py)
+import startup  # benchmarks/startup.py
 
-import trustshield  # noqa: E402
+import trustshield
 
 PYTHON = sys.executable
 

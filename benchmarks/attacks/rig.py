@@ -158,10 +158,10 @@ class Rig:
     def start(self, *extra: str, wait: bool = True) -> subprocess.Popen:
         """Start ``trustshield serve`` (extra arguments appended); wait for /v1/health
         unless ``wait`` is False. The server's output goes to ``root/server.log``."""
-        log = open(self.root / "server.log", "ab")
-        self.server = subprocess.Popen(self.serve_command(*extra), cwd=self.root, env=self.env,
-                                       stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        with open(self.root / "server.log", "ab") as log:  # the server keeps its own copy
+            self.server = subprocess.Popen(self.serve_command(*extra), cwd=self.root,
+                                           env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
         if wait:
             self.wait_healthy()
         return self.server

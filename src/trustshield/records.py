@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from trustshield.errors import DataError
 from trustshield.privacy import IDENTITY_FIELDS, identity_value, is_pseudonym
+
+if TYPE_CHECKING:
+    from trustshield.privacy import Pseudonymiser
 
 ALERT, REVIEW, ALLOW = "alert", "review", "allow"
 #: authentication outcomes: let the user in, ask for a second factor, refuse
@@ -27,12 +32,12 @@ class Decision:
 
     @property
     def alerted(self) -> np.ndarray:
-        return self.actions == ALERT
+        return np.asarray(self.actions == ALERT)
 
     @property
     def flagged(self) -> np.ndarray:
         """Rows an analyst sees: alerts and reviews."""
-        return self.actions != ALLOW
+        return np.asarray(self.actions != ALLOW)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class AuthDecision:
             raise ValueError(f"AuthDecision action must be one of {(ACCEPT, STEP_UP, DENY)}, "
                              f"got {self.action!r}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "reason": self.reason, "scores": list(self.scores),
                 "accept_threshold": self.accept_threshold,
                 "deny_threshold": self.deny_threshold}
@@ -77,7 +82,7 @@ class Evidence:
         if self.status not in STATUSES:
             raise ValueError(f"Evidence status must be one of {STATUSES}, got {self.status!r}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"check": self.check, "metric": self.metric, "value": self.value,
                 "threshold": self.threshold, "status": self.status,
                 "principles": list(self.principles)}
@@ -140,7 +145,7 @@ class AlertEntities:
                 object.__setattr__(self, name, entity_value(name, value))
 
     @classmethod
-    def from_mapping(cls, mapping: dict) -> AlertEntities:
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> AlertEntities:
         """The record of ``mapping`` (field → value; None values are left unset);
         DataError for a field that is not an entity field."""
         for name in mapping:
@@ -153,19 +158,20 @@ class AlertEntities:
     def empty(self) -> bool:
         return all(getattr(self, name) is None for name in ENTITY_FIELDS)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The set fields, in :data:`ENTITY_FIELDS` order, with their typed values."""
         return {name: getattr(self, name) for name in ENTITY_FIELDS
                 if getattr(self, name) is not None}
 
-    def pseudonymised(self, pseudonymiser) -> AlertEntities:
+    def pseudonymised(self, pseudonymiser: Pseudonymiser) -> AlertEntities:
         """The same record with every identity field replaced by its keyed pseudonym."""
-        return dataclasses.replace(self, **{
+        pseudonyms: dict[str, Any] = {
             name: pseudonymiser.pseudonymise(getattr(self, name), field=name)
-            for name in IDENTITY_FIELDS if getattr(self, name) is not None})
+            for name in IDENTITY_FIELDS if getattr(self, name) is not None}
+        return dataclasses.replace(self, **pseudonyms)
 
 
-def entity_value(field: str, value):
+def entity_value(field: str, value: Any) -> Any:
     """``value`` of entity ``field`` checked and in standard form (see :class:`AlertEntities`);
     DataError naming the field, what it expects and the value otherwise."""
     kind = ENTITY_FIELDS[field][0]

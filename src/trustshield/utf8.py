@@ -23,7 +23,8 @@ def first_bad_utf8(source: str | Path | bytes) -> tuple[int, int] | None:
     or bytes) that is not UTF-8; None when all of it is. Reads a file in 1 MiB chunks."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines_before, last_newline, start = 0, -1, 0
-    handle = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+    # closed by `with handle` below
+    handle = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
     with handle:
         while True:
             chunk = handle.read(CHUNK)

@@ -17,6 +17,8 @@ def test_objective_weights_names_and_categories_equally_per_category():
 
 @pytest.fixture(scope="module")
 def fitted():
+    """A hybrid fitted with its held-out scores (4 to 7 s measured): the tests using it are
+    slow."""
     X, labels, categories = synthetic_traffic(n_normal=500, n_attack=200)
     hybrid = HybridDetector(GradientBoostedDetector(n_estimators=15, categorical=("service",)),
                             NormalPrototypeDetector(n_prototypes=16, categorical=("service",)),
@@ -25,12 +27,14 @@ def fitted():
     return hybrid, held
 
 
+@pytest.mark.slow
 def test_every_attack_name_and_category_is_held_out(fitted):
     hybrid, held = fitted
     assert set(held) == {("name", "flood"), ("name", "scan"), ("category", "DoS"), ("category", "Probe")}
     assert all(scores.shape[1] == 2 for scores in held.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ceiling", [0.01, 0.03, 0.1])
 def test_chosen_points_respect_the_normal_ceiling(fitted, ceiling):
     hybrid, held = fitted
@@ -42,6 +46,7 @@ def test_chosen_points_respect_the_normal_ceiling(fitted, ceiling):
     assert "No test record" in selection.protocol
 
 
+@pytest.mark.slow
 def test_a_looser_ceiling_never_lowers_held_out_detection(fitted):
     hybrid, held = fitted
     cat_of = {"flood": "DoS", "scan": "Probe"}

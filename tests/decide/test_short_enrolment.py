@@ -124,6 +124,7 @@ def enrol_file(cli, frame, name="enrol.csv"):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", SIZES)
 def test_enrol_on_few_samples_never_denies_a_genuine_attempt_within_their_range(cli, capsys, n):
     """The attack of the issue, through the commands: enrol on a handful of typings without

@@ -33,7 +33,9 @@ def make_hybrid(seed=0):
     return HybridDetector(make_gbdt(seed), make_prototype(seed), n_folds=3, seed=seed)
 
 
-FACTORIES = [make_gbdt, make_prototype, make_prototype_minmax, make_hybrid]
+# the hybrid fits its parts once per fold for its out-of-fold scores: seconds per test
+FACTORIES = [make_gbdt, make_prototype, make_prototype_minmax,
+             pytest.param(make_hybrid, marks=pytest.mark.slow)]
 IDS = ["gbdt", "prototype-quantile", "prototype-minmax", "hybrid"]
 
 

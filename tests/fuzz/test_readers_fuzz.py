@@ -29,6 +29,7 @@ def test_every_seed_is_a_valid_input(name, tmp_path):
         target.read(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_damaged_input_gets_a_result_or_a_named_refusal(name, record_property):
     report = fuzz(TARGETS[name], cases=CASES, seed=0, time_limit=20.0)

@@ -32,8 +32,9 @@ def drift_of(shift):
 
 
 def test_p24_is_met_only_when_the_data_has_not_drifted():
-    status = lambda evidence: crosswalk([p24()], performance_evidence(FIGURES) + evidence,
-                                         use_case="intrusion detection")["practices"][0]["status"]
+    def status(evidence):
+        return crosswalk([p24()], performance_evidence(FIGURES) + evidence,
+                         use_case="intrusion detection")["practices"][0]["status"]
     assert status(drift_of(0.0)) == MET
     assert status(drift_of(2.0)) == PARTLY                # input drift fails, the rest passes
     assert status([]) == PARTLY                           # drift unmeasured: never met

@@ -67,7 +67,7 @@ class Served:
         log = self.requests
 
         class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 log.append(self.path)
                 super().do_GET()
 

@@ -88,6 +88,7 @@ def test_keep_allows_at_most_the_stated_clean_data_cost(accuracy, fpr, kept):
     assert np.isclose(verdict["fpr_delta"], fpr - 0.100)
 
 
+@pytest.mark.slow
 def test_train_command_applies_the_requested_defences(frame, tmp_path):
     from trustshield.cli import main
     from trustshield.model_folder import load_model

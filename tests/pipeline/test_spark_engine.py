@@ -24,6 +24,8 @@ from trustshield.pipeline.spark_session import spark_session
 from trustshield.specs import load_spec, read_spec_text
 from trustshield.store import AlertStore
 
+pytestmark = pytest.mark.spark
+
 SLICE_LINES = 3_000
 BLOCK_BYTES = 96 * 1024
 COMPARED = ("action", "suspicion", "category", "technique", "component", "label", "base",

@@ -236,6 +236,7 @@ def test_scoring_processes_give_what_one_process_gives(model, model_dir, tmp_pat
     covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
 
 
+@pytest.mark.slow
 def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_dir, tmp_path):
     log = tmp_path / "conn.log"
     write_log(log, conn_lines(1500, seed=9))
@@ -288,7 +289,8 @@ def writer(folder: Path, files: int, per_file: int, seed: int, begun: int) -> No
 
 def writes(wal: Path, n: int, timeout: float = 20.0) -> None:
     """Wait until the store's write-ahead log changed ``n`` times (or ``timeout`` s)."""
-    stamp = lambda: (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
+    def stamp():
+        return (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
     last, deadline = stamp(), time.monotonic() + timeout
     while n and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -296,6 +298,7 @@ def writes(wal: Path, n: int, timeout: float = 20.0) -> None:
             last, n = now, n - 1
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_loses_and_repeats_nothing(model, model_dir, tmp_path):
     folder = tmp_path / "logs"
     folder.mkdir()
@@ -308,8 +311,9 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(model, model_dir, tm
                "--model", str(model_dir), "--store", str(target), "--batch-records", "300",
                "--batch-seconds", "0.2", "--workers", "0"]
     rng, wal = np.random.default_rng(42), Path(str(target) + ".wal")
-    start = lambda: subprocess.Popen(command + ["--until-idle", "60"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+    def start():
+        return subprocess.Popen(command + ["--until-idle", "60"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
     process = start()
     writes(wal, 3)  # model registered, run started, the live log's first checkpoint committed
     thread.start()

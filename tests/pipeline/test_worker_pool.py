@@ -22,7 +22,7 @@ from trustshield.model_folder import ModelFiles, read_model_files, save_model
 from trustshield.workers.pool import WorkerLost, WorkerPool
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from attacks.rig import session_processes, wait_for_no_session  # noqa: E402
+from attacks.rig import session_processes, wait_for_no_session
 
 READY_WITHIN_S = 120.0
 

@@ -30,6 +30,7 @@ except RenderError:
 
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 LOCAL_SCHEMES = ("file:", "data:", "about:")
+pytestmark = pytest.mark.browser
 
 
 def png_facts(data: bytes) -> tuple[int, int, int]:

@@ -134,7 +134,8 @@ def test_a_role_without_access_gets_403_in_the_page_layout(shared):
 
 def test_the_navigation_lists_only_pages_the_role_may_open(shared):
     rig, _ = shared
-    nav = lambda html: re.findall(r'<nav>(.*?)</nav>', html, re.S)[0]
+    def nav(html):
+        return re.findall(r'<nav>(.*?)</nav>', html, re.S)[0]
     assert 'href="/ui/audit"' in nav(signed_in(rig, "auditor").get("/ui/alerts").text)
     assert 'href="/ui/audit"' not in nav(signed_in(rig, "analyst").get("/ui/alerts").text)
 

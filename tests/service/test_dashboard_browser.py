@@ -29,6 +29,8 @@ try:
 except RenderError:
     CHROMIUM = None
 
+pytestmark = pytest.mark.browser
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests-output" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from conftest import bearer, sample_records
+from conftest import bearer
 
 
 def test_an_altered_bundle_is_refused_and_nothing_is_installed(service_rig):

@@ -212,7 +212,8 @@ def test_a_step_model_probe_needs_a_calibrated_band(w):
     """A piecewise-constant model (like a tree ensemble) jumps across the threshold: its
     margins come in steps of 0.25 (±0.125 either side of it), so a bisection never lands
     within the default band, but within a band calibrated on ordinary traffic."""
-    quantised = lambda m: np.floor(m / 0.25) * 0.25 + 0.125
+    def quantised(m):
+        return np.floor(m / 0.25) * 0.25 + 0.125
     records, margins = bisection_probe(np.random.default_rng(18), w, pairs=20)
     normal, normal_margins = normal_traffic(np.random.default_rng(19), 5000)
     band = calibrate_band(quantised(normal_margins), share=0.01)

@@ -130,6 +130,7 @@ def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(
     assert throttled.status_code == 429
 
 
+@pytest.mark.postgres
 def test_the_service_keeps_its_promises_on_postgresql(build_service, tmp_path, fresh_postgres):
     rig = build_service(tmp_path / "svc", store=fresh_postgres)
     with rig.client() as client:

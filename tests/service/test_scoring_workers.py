@@ -23,7 +23,7 @@ from trustshield.service.app import SECURITY_HEADERS, create_app
 from trustshield.service.scoring_work import score_request
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from attacks.rig import spawned_children  # noqa: E402
+from attacks.rig import spawned_children
 
 RESPAWN_WITHIN_S = 60.0
 
@@ -116,6 +116,7 @@ def test_a_model_folder_changed_after_activation_is_never_scored(build_service, 
         assert decisions(rig.score(client, records)) == signed   # still the verified bytes
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_audited_and_health_is_degraded_meanwhile(build_service,
                                                                               tmp_path):
     known = workers_now()

@@ -19,7 +19,7 @@ from trustshield.store import tokens as token_table
 from trustshield.store.tokens import TokenTable
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-from attacks.rig import free_port, session_processes, wait_for_no_session  # noqa: E402
+from attacks.rig import free_port, session_processes, wait_for_no_session
 
 TRUSTSHIELD = Path(sys.executable).parent / "trustshield"
 START_WITHIN_S = 180.0
@@ -44,6 +44,7 @@ def wait_ready(server: subprocess.Popen, url: str) -> None:
     pytest.fail(f"the service was not ready within {START_WITHIN_S} s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_cleanly_and_leaves_no_process_behind(signed_model, tmp_path, sig):
     store, port = tmp_path / "s.duckdb", free_port()

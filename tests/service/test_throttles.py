@@ -105,7 +105,7 @@ def test_the_default_rate_follows_the_measured_capacity(build_service, tmp_path,
         if speed == "slow":   # every scoring call takes 0.3 s longer
             real = scoring_work.score_request
             monkeypatch.setattr(scoring_work, "score_request",
-                                lambda *a, **k: time.sleep(0.3) or real(*a, **k))
+                                lambda *a, _real=real, **k: time.sleep(0.3) or _real(*a, **k))
         rig = build_service(tmp_path / speed)
         with rig.client() as client:
             rig.activate(client)          # waits for the capacity measurement

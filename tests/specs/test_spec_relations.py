@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trustshield.errors import SpecError
 from trustshield.specs import Predicate, Relation, parse_spec
 
 COLUMNS = [{"name": "proto", "type": "categorical", "values": ["tcp", "udp", "icmp"]},
@@ -71,3 +72,13 @@ def test_violated_returns_one_flag_per_row():
     rel = relation({"kind": "sum_at_most", "columns": ["err", "rej"]})
     assert rel.violated(FRAME.iloc[:0]).shape == (0,)
     assert rel.violated(FRAME).shape == (len(FRAME),)
+
+
+@pytest.mark.parametrize("call", [lambda r: r.violated(FRAME), lambda r: r.involved(),
+                                  lambda r: r.describe()])
+def test_an_implies_relation_without_its_consequence_is_a_spec_error(call):
+    rel = Relation(kind="implies", name="half-open",
+                   condition=Predicate(column="bytes", op="above", value=0))
+    with pytest.raises(SpecError, match="relation 'half-open': 'implies' needs a condition "
+                                        "and a consequence"):
+        call(rel)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from database_errors import DATABASE_ERRORS
 
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
@@ -20,9 +21,10 @@ SOURCE_SHA = "5" * 64
 FEATURES = [{"name": "bytes", "type": "integer", "categories": []},
             {"name": "proto", "type": "categorical", "categories": ["icmp", "tcp", "udp"]}]
 RUN = "run-1"
+INT64 = pa.int64()
 
 
-def alerts_table(lines, *, run_id=RUN, model_id=MODEL, line_type=pa.int64()) -> pa.Table:
+def alerts_table(lines, *, run_id=RUN, model_id=MODEL, line_type=INT64) -> pa.Table:
     """A batch with the columns of the store's ``alerts`` table, one alert per line."""
     n = len(lines)
     values = [float(x) for x in lines]
@@ -183,7 +185,7 @@ def test_failure_mid_batch_leaves_nothing_of_it(store, monkeypatch, trigger):
 def test_wrongly_typed_batch_is_refused_whole(store):
     store.add_batch(RUN, alerts_table([1]), [], rows_read=1)
     before = (count(store, "alerts"), count(store, "rejected_rows"), counters(store))
-    with pytest.raises(Exception):
+    with pytest.raises(DATABASE_ERRORS):
         store.add_batch(RUN, alerts_table([2, 3], line_type=pa.string()), problems((4, "n")),
                         rows_read=4)
     assert (count(store, "alerts"), count(store, "rejected_rows"), counters(store)) == before

@@ -221,6 +221,7 @@ def test_a_store_with_events_and_no_head_is_not_given_one(tmp_path, key):
         assert (check.ok, check.problem, check.events) == (False, "no_head", 3)
 
 
+@pytest.mark.postgres
 def test_concurrent_writers_on_postgres_keep_one_chain(request, key):
     url = request.getfixturevalue("fresh_postgres")
     AlertStore(url).close()  # create the schema once

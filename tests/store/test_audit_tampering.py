@@ -106,7 +106,8 @@ def checked(store: AlertStore, statements: list):
         return check
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module",
+                params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def chain(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_ENV, KEY.decode())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from database_errors import DATABASE_ERRORS
 
 from trustshield.errors import StoreError
 from trustshield.store.database import (DuckDatabase, PostgresDatabase, connect, frame,
@@ -70,7 +71,7 @@ def test_insert_arrow_by_name_can_skip_stored_keys(db):
                     ignore_conflicts=True)
     rows = db.execute("SELECT id, name, score, marks FROM things ORDER BY id").fetchall()
     assert rows == [(1, "a", None, [1.0, 2.0]), (2, "b", None, [3.0, 4.0]), (3, "c", None, None)]
-    with pytest.raises(Exception):
+    with pytest.raises(DATABASE_ERRORS):
         db.insert_arrow("things", pa.table({"id": pa.array([3], pa.int64())}))
 
 
@@ -81,6 +82,7 @@ def test_a_transaction_rolls_back_on_both(db):
     assert db.execute("SELECT count(*) FROM things").fetchone()[0] == 0
 
 
+@pytest.mark.postgres
 def test_the_postgres_target_hides_its_password(fresh_postgres):
     url = fresh_postgres.replace("postgres@", "postgres:not-checked@")
     database = connect(url)
@@ -89,6 +91,7 @@ def test_the_postgres_target_hides_its_password(fresh_postgres):
     database.close()
 
 
+@pytest.mark.postgres
 def test_an_unreachable_server_is_a_store_error_without_the_password(postgres_url):
     port = int(postgres_url.rsplit(":", 1)[1].split("/")[0])
     url = f"postgresql://soc:hunter2@127.0.0.1:{port + 1 if port < 65535 else port - 1}/ts?connect_timeout=2"

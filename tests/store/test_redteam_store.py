@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
+from database_errors import DATABASE_ERRORS
 
 from trustshield.errors import StoreError
 from trustshield.store import AlertStore
@@ -63,7 +64,7 @@ def test_export_frame_has_one_column_per_feature(store):
 
 def test_a_failed_save_leaves_no_run_no_examples_no_event(store):
     save(store)
-    with pytest.raises(Exception):
+    with pytest.raises(DATABASE_ERRORS):
         save(store, run_id="rt-1")  # same id: the run row is refused
     assert store.db.execute("SELECT count(*) FROM redteam_examples").fetchone()[0] == 2
     assert len(store.audit.events("redteam.run")) == 1

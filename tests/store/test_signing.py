@@ -222,7 +222,8 @@ def test_generate_refuses_a_second_active_key_and_rotate_keeps_exactly_one(keyri
 
 def test_key_files_modes_and_keyring_contents(keyring):
     key_id = keyring.active()["key_id"]
-    mode = lambda p: stat.S_IMODE(p.stat().st_mode)
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
     assert mode(keyring.path / f"{key_id}.key.pem") == 0o600
     assert mode(keyring.path) == 0o700
     assert b"BEGIN PRIVATE KEY" in (keyring.path / f"{key_id}.key.pem").read_bytes()
@@ -278,6 +279,15 @@ def test_trust_refuses_a_key_that_is_not_ed25519(tmp_path):
         ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
     with pytest.raises(ConfigError, match="Ed25519"):
         Keyring(tmp_path / "keys").trust(pem)
+
+
+def test_a_private_key_file_that_is_not_ed25519_is_refused(keyring):
+    key_file = keyring.path / f"{keyring.active()['key_id']}.key.pem"
+    key_file.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+    with pytest.raises(ConfigError, match=r"key\.pem: expected an Ed25519 private key, found "
+                                          r"\w*PrivateKey"):
+        keyring.signing_key()
 
 
 def test_a_replaced_public_key_file_is_detected(bundle, keyring, tmp_path):

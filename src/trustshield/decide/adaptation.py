@@ -14,6 +14,7 @@ copy, which drops that correction: the window has followed the user already.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ from trustshield.records import ACCEPT
 class AdaptiveTemplate:
     """A verifier refitted on a moving window of the user's latest accepted samples."""
 
-    def __init__(self, make_verifier: Callable[[], object], enrolment: pd.DataFrame, *,
+    def __init__(self, make_verifier: Callable[[], Any], enrolment: pd.DataFrame, *,
                  size: int | None = None):
         if len(enrolment) < 2:
             raise DataError(f"an adaptive template needs at least 2 enrolment samples, got {len(enrolment)}")
@@ -48,7 +49,7 @@ class AdaptiveTemplate:
         self.updates += 1
 
 
-def refit(verifier, make_verifier: Callable[[], object], window: pd.DataFrame):
+def refit(verifier, make_verifier: Callable[[], Any], window: pd.DataFrame):
     """``verifier``'s settings fitted on a window of later samples (its ``settled()`` copy
     when it has one, else a fresh ``make_verifier()``)."""
     settled = getattr(verifier, "settled", None)

@@ -113,13 +113,14 @@ class AuthPolicy:
             centre, far = float(np.median(genuine)), float(np.median(impostor))
             if far > centre:
                 accept = centre + self.accept_position * (far - centre)
-        if short:  # the band: past the enrolment range's ceiling, and at least as wide as
-            # the distance from the user's median score to their accept threshold
+        if short and ceiling is not None:  # (short implies a ceiling, checked above) the band:
+            # past the enrolment range's ceiling, and at least as wide as the distance from the
+            # user's median score to their accept threshold
             deny = max(deny, ceiling + CEILING_MARGIN * max(1.0, abs(ceiling)),
                        2.0 * accept - float(np.median(genuine)))
         self.accept_threshold_ = float(accept)
         self.deny_threshold_ = float(max(deny, accept))
-        self.short_enrolment_ = None if not short else {"samples": len(genuine),
+        self.short_enrolment_ = None if not short or ceiling is None else {"samples": len(genuine),
                                                         "needed": need,
                                                         "ceiling": float(ceiling)}
         return self

@@ -26,6 +26,7 @@ authentication benchmark measures all three side by side with
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,7 @@ TOO_FEW_SAMPLES = ("enrolment needs at least {need} samples (each is scored by a
                    "fitted on the others, which needs {fit}), got {n}: enrol {more} more")
 
 
-def calibration_scores(make_verifier: Callable[[], object], X_enrol: pd.DataFrame, *,
+def calibration_scores(make_verifier: Callable[[], Any], X_enrol: pd.DataFrame, *,
                        background: pd.DataFrame | None = None, folds: int = 10) -> Calibration:
     """Score each enrolment sample out of fold (contiguous folds, leave-one-out when
     ``folds >= len(X_enrol)``), then fit the user's verifier on every enrolment sample,

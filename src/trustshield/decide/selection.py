@@ -93,6 +93,8 @@ def select_operating_points(hybrid: HybridDetector, held_out: dict, category_of:
         key = (fpr <= max_normal_fpr, value, -fpr)
         if best is None or key > best[0]:
             best = (key, prob, q, points, fpr, value, per_category, detection)
+    if best is None:
+        raise ValueError("the operating-point grid is empty")
     _, prob, q, points, fpr, value, per_category, detection = best
     hybrid.set_operating_points(points)
     grid = len(PROBABILITY_GRID) * len(QUANTILE_GRID)

@@ -11,7 +11,10 @@ when a model is fitted or loaded, not with this module.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
@@ -35,6 +38,8 @@ class GradientBoostedDetector(Parameters):
     sees its parameters unchanged; None means no constraint.
     """
 
+    kind: ClassVar[str]   # set by @register
+
     def __init__(self, *, n_estimators: int = 60, num_leaves: int = 8, max_depth: int = 3,
                  learning_rate: float = 0.1, min_child_samples: int = 20,
                  categorical: tuple[str, ...] = (), monotone: dict[str, int] | None = None,
@@ -49,13 +54,14 @@ class GradientBoostedDetector(Parameters):
         self.seed = seed
         self.n_threads = n_threads
 
-    def _params(self, **extra) -> dict:
+    def _params(self, **extra: Any) -> dict[str, Any]:
         return dict(num_leaves=self.num_leaves, max_depth=self.max_depth,
                     learning_rate=self.learning_rate, min_child_samples=self.min_child_samples,
                     seed=self.seed, deterministic=True, num_threads=self.n_threads,
                     verbose=-1, **extra)
 
-    def fit(self, X: pd.DataFrame, y, categories=None) -> GradientBoostedDetector:
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike,
+            categories: npt.ArrayLike | None = None) -> GradientBoostedDetector:
         """Fit on X (n, d) with labels y (attack names, category names or 0/1).
 
         ``categories`` (optional, shape (n,)) names the attack category of each row; when
@@ -83,7 +89,8 @@ class GradientBoostedDetector(Parameters):
             self._fit_categories(matrix, np.asarray(categories)[target == 1], target, cats)
         return self
 
-    def _fit_categories(self, matrix, attack_categories, target, cats) -> None:
+    def _fit_categories(self, matrix: np.ndarray, attack_categories: np.ndarray,
+                        target: np.ndarray, cats: list[str]) -> None:
         import lightgbm as lgb
 
         self.classes_ = tuple(sorted(set(attack_categories)))
@@ -98,14 +105,14 @@ class GradientBoostedDetector(Parameters):
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Raw margin, log-odds of attack; shape (n,)."""
         check_fitted(self, "suspicion")
-        return self.booster_.predict(check_columns(self, X), raw_score=True,
-                                     num_threads=self._threads(X))
+        return np.asarray(self.booster_.predict(check_columns(self, X), raw_score=True,
+                                                num_threads=self._threads(X)))
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Native TreeSHAP: values (n, d) and base (n,) summing to the raw margin."""
         check_fitted(self, "explain")
-        contrib = self.booster_.predict(check_columns(self, X, "explain"), pred_contrib=True,
-                                        num_threads=self._threads(X))
+        contrib = np.asarray(self.booster_.predict(check_columns(self, X, "explain"),
+                                                   pred_contrib=True, num_threads=self._threads(X)))
         return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
 
     def categorize(self, X: pd.DataFrame) -> np.ndarray:
@@ -117,14 +124,14 @@ class GradientBoostedDetector(Parameters):
             return np.full(len(X), "unknown", dtype=object)
         if len(self.classes_) == 1:
             return np.full(len(X), self.classes_[0], dtype=object)
-        proba = self.category_booster_.predict(check_columns(self, X, "categorize"),
-                                               num_threads=self._threads(X))
-        return np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)]
+        proba = np.asarray(self.category_booster_.predict(check_columns(self, X, "categorize"),
+                                                          num_threads=self._threads(X)))
+        return np.asarray(np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)])
 
     def _threads(self, X: pd.DataFrame) -> int:
         return self.n_threads if len(X) >= PARALLEL_ROWS else 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         state = {"kind": self.kind, "params": self._params_state(),
                  "feature_names": list(self.feature_names_), "classes": list(self.classes_),
@@ -134,7 +141,7 @@ class GradientBoostedDetector(Parameters):
         return state
 
     @classmethod
-    def from_dict(cls, state: dict) -> GradientBoostedDetector:
+    def from_dict(cls, state: dict[str, Any]) -> GradientBoostedDetector:
         import lightgbm as lgb
 
         detector = cls(**state["params"])
@@ -145,6 +152,6 @@ class GradientBoostedDetector(Parameters):
             detector.category_booster_ = lgb.Booster(model_str=state["category_booster"])
         return detector
 
-    def _params_state(self) -> dict:
+    def _params_state(self) -> dict[str, Any]:
         """Parameters as plain JSON, as saved models hold them (no constraint: {})."""
         return {**super()._params_state(), "monotone": dict(self.monotone or {})}

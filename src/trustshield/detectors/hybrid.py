@@ -15,7 +15,10 @@ each itself a registered detector; ``get_params(deep=True)`` reaches them as
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
@@ -34,7 +37,11 @@ TOO_FEW_PER_CLASS = ("HybridDetector.fit() needs at least n_folds = {folds} norm
 class HybridDetector(Parameters):
     """max(z_supervised, z_novelty); see the module docstring for the scale."""
 
-    def __init__(self, supervised, novelty, *, n_folds: int = 5, seed: int = 0):
+    kind: ClassVar[str]   # set by @register
+
+    def __init__(self, supervised: Any, novelty: Detector, *, n_folds: int = 5,
+                 seed: int = 0):
+        # supervised: a detector whose fit also takes the attack categories (gbdt)
         self.supervised = supervised
         self.novelty = novelty
         self.n_folds = n_folds
@@ -45,10 +52,11 @@ class HybridDetector(Parameters):
         return {"supervised": self.supervised, "novelty": self.novelty}
 
     @property
-    def components(self) -> tuple:
+    def components(self) -> tuple[Any, ...]:
         return tuple(self.parts().values())
 
-    def fit(self, X: pd.DataFrame, y, categories=None) -> HybridDetector:
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike,
+            categories: npt.ArrayLike | None = None) -> HybridDetector:
         """Fit both components on X (n, d), y (n,); learn centers from out-of-fold scores.
 
         Operating points start at the 0.99 quantile of normal out-of-fold scores; the
@@ -73,7 +81,7 @@ class HybridDetector(Parameters):
         self.set_operating_points(np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0))
         return self
 
-    def out_of_fold(self, X: pd.DataFrame, y) -> np.ndarray:
+    def out_of_fold(self, X: pd.DataFrame, y: npt.ArrayLike) -> np.ndarray:
         """Component scores (n, 2) for every training row from models that did not see it;
         the novelty component is fitted on the normal rows of the other folds only."""
         from sklearn.model_selection import StratifiedKFold  # training only
@@ -89,19 +97,19 @@ class HybridDetector(Parameters):
             scores[held, 1] = nov.suspicion(X.iloc[held])
         return scores
 
-    def set_operating_points(self, points) -> None:
+    def set_operating_points(self, points: npt.ArrayLike) -> None:
         """Raw-score operating point per component, shape (2,); no refit."""
         self.points_ = np.asarray(points, dtype=float)
         self.spread_ = self._spread(self.points_)
 
-    def _spread(self, points) -> np.ndarray:
-        return np.maximum(np.asarray(points, dtype=float) - self.center_, 1e-9)
+    def _spread(self, points: npt.ArrayLike) -> np.ndarray:
+        return np.asarray(np.maximum(np.asarray(points, dtype=float) - self.center_, 1e-9))
 
-    def scaled(self, raw: np.ndarray, points=None) -> np.ndarray:
+    def scaled(self, raw: np.ndarray, points: npt.ArrayLike | None = None) -> np.ndarray:
         """Component scores (n, 2) → common scale (n, 2); 1 = operating point: the fitted
         ones, or ``points`` (2,) when given (the detector is left unchanged)."""
         spread = self.spread_ if points is None else self._spread(points)
-        return (raw - self.center_) / spread
+        return np.asarray((raw - self.center_) / spread)
 
     def component_scores(self, X: pd.DataFrame) -> np.ndarray:
         """Raw suspicion of each component, shape (n, 2)."""
@@ -117,11 +125,11 @@ class HybridDetector(Parameters):
         if not hasattr(self, "normal_oof_"):
             raise NotFittedError(NOT_FITTED.format(name=type(self).__name__,
                                                    method="normal_out_of_fold"))
-        return self.normal_oof_
+        return np.asarray(self.normal_oof_)
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """max of scaled component scores; shape (n,)."""
-        return self.part_scores(X).max(axis=1)
+        return np.asarray(self.part_scores(X).max(axis=1))
 
     def explain(self, X: pd.DataFrame, scaled: np.ndarray | None = None) -> Attributions:
         """Attributions of the component that sets each row's suspicion, rescaled.
@@ -148,7 +156,7 @@ class HybridDetector(Parameters):
                 reference[rows] = part.reference
         return Attributions(self.feature_names_, values, base, reference)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         return {"kind": self.kind, "n_folds": self.n_folds, "seed": self.seed,
                 "center": self.center_.tolist(),
@@ -156,7 +164,7 @@ class HybridDetector(Parameters):
                 "supervised": self.supervised.to_dict(), "novelty": self.novelty.to_dict()}
 
     @classmethod
-    def from_dict(cls, state: dict) -> HybridDetector:
+    def from_dict(cls, state: dict[str, Any]) -> HybridDetector:
         hybrid = cls(detector_from_dict(state["supervised"]),
                      detector_from_dict(state["novelty"]),
                      n_folds=state["n_folds"], seed=state["seed"])

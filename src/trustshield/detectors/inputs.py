@@ -14,8 +14,10 @@ it nowhere. Labels have one entry per row. Every error is a
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.errors import DataError
@@ -29,7 +31,7 @@ EMPTY = "{name}.{method}() needs at least one row; got an empty frame"
 BAD_LABELS = "{name}.{method}(): {what} has {got} for {n} rows of X; expected one per row"
 
 
-def check_frame(X, name: str, method: str) -> pd.DataFrame:
+def check_frame(X: object, name: str, method: str) -> pd.DataFrame:
     """``X`` itself when it is a DataFrame; DataError otherwise."""
     if not isinstance(X, pd.DataFrame):
         raise DataError(NOT_A_FRAME.format(name=name, method=method, got=_described(X)))
@@ -42,7 +44,7 @@ def feature_matrix(X: pd.DataFrame, name: str, method: str,
     ``missing_ok`` columns (True: any column). One pass over the values when all are
     finite."""
     try:
-        matrix = X.to_numpy(dtype=np.float64)
+        matrix: np.ndarray = X.to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
         bad = [str(c) for c, dtype in X.dtypes.items() if dtype.kind not in "biuf"]
         raise DataError(NOT_NUMERIC.format(name=name, method=method, columns=bad)) from None
@@ -57,7 +59,7 @@ def check_rows(X: pd.DataFrame, name: str, method: str) -> None:
         raise DataError(EMPTY.format(name=name, method=method))
 
 
-def check_labels(y, n: int, name: str, method: str, what: str = "y") -> np.ndarray:
+def check_labels(y: npt.ArrayLike, n: int, name: str, method: str, what: str = "y") -> np.ndarray:
     """``y`` as a 1-D array of ``n`` labels; DataError naming the lengths otherwise."""
     labels = np.asarray(y)
     if labels.ndim != 1 or len(labels) != n:
@@ -66,7 +68,7 @@ def check_labels(y, n: int, name: str, method: str, what: str = "y") -> np.ndarr
     return labels
 
 
-def _check_finite(matrix: np.ndarray, columns: tuple, name: str, method: str,
+def _check_finite(matrix: np.ndarray, columns: tuple[Any, ...], name: str, method: str,
                   missing_ok: Collection[str] | bool) -> None:
     allowed = np.array([missing_ok is True or (missing_ok is not False and c in missing_ok)
                         for c in columns], dtype=bool)
@@ -81,6 +83,6 @@ def _check_finite(matrix: np.ndarray, columns: tuple, name: str, method: str,
             hint=NAN_HINT if nan else ""))
 
 
-def _described(X) -> str:
+def _described(X: object) -> str:
     shape = getattr(X, "shape", None)
     return type(X).__name__ + (f" of shape {shape}" if shape is not None else "")

@@ -23,8 +23,10 @@ actions arrive, and stays exactly additive (:func:`session_attributions`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame
@@ -47,6 +49,7 @@ BAD_LABELS = "y must hold 0 (owner) or 1 (another user) for each of the {n} acti
 
 @register("mouse")
 class MouseVerifier(Parameters):
+    kind: ClassVar[str]   # set by @register
     """Per-user verifier over mouse-action features; suspicion > 0 leans to "not the owner"."""
 
     def __init__(self, *, features: tuple[str, ...] = FEATURES, n_estimators: int = 100,
@@ -61,7 +64,7 @@ class MouseVerifier(Parameters):
         self.seed = seed
         self.n_threads = n_threads
 
-    def fit(self, X: pd.DataFrame, y=None) -> MouseVerifier:
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | None = None) -> MouseVerifier:
         """X: actions (at least the ``features`` columns). y: None when every row is the
         owner's; else 0 = the owner's training actions, 1 = other users' training actions."""
         import lightgbm as lgb  # fitting and loading only
@@ -91,7 +94,7 @@ class MouseVerifier(Parameters):
         check_fitted(self, "model_")
         return "contrast" if hasattr(self, "booster_") else "owner_only"
 
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         return dict(objective="binary", num_leaves=self.num_leaves, max_depth=self.max_depth,
                     learning_rate=self.learning_rate, min_child_samples=self.min_child_samples,
                     seed=self.seed, deterministic=True, num_threads=self.n_threads, verbose=-1)
@@ -102,8 +105,9 @@ class MouseVerifier(Parameters):
         check_fitted(self, "suspicion")
         matrix = _matrix(X, self.feature_names_, "suspicion")
         if self.model_ == "contrast":
-            return self.booster_.predict(matrix, raw_score=True, num_threads=self.n_threads)
-        return (_tails(matrix, self.quantiles_) - self.centre_).sum(axis=1)
+            return np.asarray(self.booster_.predict(matrix, raw_score=True,
+                                                    num_threads=self.n_threads))
+        return np.asarray((_tails(matrix, self.quantiles_) - self.centre_).sum(axis=1))
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Per action: values (n, d) + base (n,) sum exactly to suspicion (TreeSHAP for the
@@ -111,12 +115,13 @@ class MouseVerifier(Parameters):
         check_fitted(self, "explain")
         matrix = _matrix(X, self.feature_names_, "explain")
         if self.model_ == "contrast":
-            contrib = self.booster_.predict(matrix, pred_contrib=True, num_threads=self.n_threads)
+            contrib = np.asarray(self.booster_.predict(matrix, pred_contrib=True,
+                                                       num_threads=self.n_threads))
             return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
         values = _tails(matrix, self.quantiles_) - self.centre_
         return Attributions(self.feature_names_, values, np.zeros(len(matrix)))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         state = {"kind": self.kind, "model": self.model_, "params": self._params_state(),
                  "feature_names": list(self.feature_names_), "profile": dict(self.profile_)}
@@ -128,7 +133,7 @@ class MouseVerifier(Parameters):
         return state
 
     @classmethod
-    def from_dict(cls, state: dict) -> MouseVerifier:
+    def from_dict(cls, state: dict[str, Any]) -> MouseVerifier:
         import lightgbm as lgb
 
         verifier = cls(**{**state["params"], "features": tuple(state["params"]["features"])})
@@ -142,7 +147,12 @@ class MouseVerifier(Parameters):
         return verifier
 
 
-def session_scores(action_suspicion: np.ndarray, *, sessions, n_actions=None) -> pd.Series:
+#: how many first actions of a session count: None (all), a whole number, or one per session
+ActionCount = int | Mapping[Any, int] | None
+
+
+def session_scores(action_suspicion: np.ndarray, *, sessions: npt.ArrayLike,
+                   n_actions: ActionCount = None) -> pd.Series:
     """Mean suspicion of each session's first ``n_actions`` actions.
 
     ``sessions`` (n,) names the session of every action, actions in time order within a
@@ -155,8 +165,8 @@ def session_scores(action_suspicion: np.ndarray, *, sessions, n_actions=None) ->
     return frame.groupby("session", sort=False)["score"].mean()
 
 
-def session_attributions(attributions: Attributions, *, sessions,
-                         n_actions=None) -> tuple[pd.Index, Attributions]:
+def session_attributions(attributions: Attributions, *, sessions: npt.ArrayLike,
+                         n_actions: ActionCount = None) -> tuple[pd.Index, Attributions]:
     """Session-level attributions: the mean of each session's first ``n_actions`` action
     attributions, so ``base + values.sum(axis=1)`` equals :func:`session_scores` exactly.
     Returns the sessions (in order of appearance) and their Attributions."""
@@ -169,7 +179,7 @@ def session_attributions(attributions: Attributions, *, sessions,
                                      means["__base"].to_numpy())
 
 
-def first_actions(sessions, n_actions=None) -> np.ndarray:
+def first_actions(sessions: npt.ArrayLike, n_actions: ActionCount = None) -> np.ndarray:
     """Mask (n,) of actions among the first ``n_actions`` of their session: None = all,
     a whole number ≥ 1, or a mapping session -> whole number ≥ 1."""
     sessions = np.asarray(sessions)
@@ -184,7 +194,7 @@ def first_actions(sessions, n_actions=None) -> np.ndarray:
     if np.isnan(limit).any() or (limit < 1).any():
         raise DataError(f"n_actions must be None, a whole number ≥ 1 or a mapping giving one "
                         f"for every session; got {n_actions!r}")
-    return rank < limit
+    return np.asarray(rank < limit)
 
 
 def _tails(matrix: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -205,12 +215,12 @@ def _profile(owner: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
             for j, name in enumerate(names)}
 
 
-def _labels(y, n: int) -> np.ndarray:
+def _labels(y: npt.ArrayLike, n: int) -> np.ndarray:
     y = np.asarray(y)
     if y.shape != (n,) or not np.isin(y, (0, 1)).all():
         got = f"shape {y.shape}" if y.shape != (n,) else f"values {sorted(set(y.tolist()))[:5]}"
         raise DataError(BAD_LABELS.format(n=n, got=got))
-    return y.astype(bool)
+    return np.asarray(y.astype(bool))
 
 
 def _matrix(X: pd.DataFrame, names: tuple[str, ...], method: str) -> np.ndarray:
@@ -220,7 +230,7 @@ def _matrix(X: pd.DataFrame, names: tuple[str, ...], method: str) -> np.ndarray:
     if missing:
         raise DataError(MISSING_COLUMNS.format(missing=missing, n=len(names),
                                                got=list(X.columns)[:12]))
-    matrix = X[list(names)].to_numpy(dtype=np.float64)
+    matrix: np.ndarray = X[list(names)].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(matrix)
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -18,10 +18,19 @@ from __future__ import annotations
 
 import copy
 import inspect
+from typing import Any, Protocol, TypeVar
 
 from trustshield.errors import DataError
 
+_P = TypeVar("_P", bound="HasParams")
+
 UNKNOWN_PARAMETER = "{name} has no parameter {param!r}; valid parameters: {valid}"
+
+
+class HasParams(Protocol):
+    """Anything with scikit-learn style parameters (what :func:`clone` copies)."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
 
 class Parameters:
@@ -33,7 +42,7 @@ class Parameters:
         return tuple(name for name, p in signature.parameters.items()
                      if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
-    def get_params(self, deep: bool = True) -> dict:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters by name; ``deep`` adds each part's as ``part__name``."""
         params = {}
         for name in self._param_names():
@@ -43,10 +52,11 @@ class Parameters:
                 params.update((f"{name}__{k}", v) for k, v in value.get_params(deep=True).items())
         return params
 
-    def set_params(self, **params) -> Parameters:
+    def set_params(self, **params: Any) -> Parameters:
         """Set parameters (``part__name`` for a part's); returns self. Learned state is
         kept: refit after changing parameters."""
-        own, nested = {}, {}
+        own: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
         valid = self._param_names()
         for key, value in params.items():
             name, _, rest = key.partition("__")
@@ -65,13 +75,13 @@ class Parameters:
             getattr(self, name).set_params(**inner)
         return self
 
-    def _params_state(self) -> dict:
+    def _params_state(self) -> dict[str, Any]:
         """Parameters as plain JSON for ``to_dict`` (tuples as lists)."""
         return {name: list(value) if isinstance(value, tuple) else value
                 for name, value in self.get_params(deep=False).items()}
 
 
-def clone(detector):
+def clone(detector: _P) -> _P:
     """An unfitted copy of ``detector`` with the same parameters (parts cloned too)."""
     params = {name: clone(value) if hasattr(value, "get_params") and not isinstance(value, type)
               else copy.deepcopy(value)

@@ -8,11 +8,12 @@ kind is registered by kind (:mod:`trustshield.detectors.registry`) and passes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, feature_matrix
@@ -36,7 +37,7 @@ class Attributions:
     reference: np.ndarray | None = None
 
     def total(self) -> np.ndarray:
-        return self.base + self.values.sum(axis=1)
+        return np.asarray(self.base + self.values.sum(axis=1))
 
 
 @runtime_checkable
@@ -61,20 +62,26 @@ class Detector(Protocol):
 
     kind: ClassVar[str]
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray | None = None) -> Detector: ...
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | None = None) -> Detector: ...
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray: ...
 
     def explain(self, X: pd.DataFrame) -> Attributions: ...
 
-    def to_dict(self) -> dict: ...
+    def to_dict(self) -> dict[str, Any]: ...
 
     @classmethod
-    def from_dict(cls, state: dict) -> Detector: ...
+    def from_dict(cls, state: dict[str, Any]) -> Detector: ...
 
-    def get_params(self, deep: bool = True) -> dict: ...
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
-    def set_params(self, **params) -> Detector: ...
+    def set_params(self, **params: Any) -> Detector: ...
+
+
+class Fitted(Protocol):
+    """A fitted detector: the feature names it was fitted on, in column order."""
+
+    feature_names_: tuple[str, ...]
 
 
 @runtime_checkable
@@ -125,12 +132,12 @@ def part_scores_of(detector: Detector, X: pd.DataFrame) -> np.ndarray:
     return detector.suspicion(X)[:, None]
 
 
-def attack_mask(y: Sequence | np.ndarray, normal_label: str = "normal") -> np.ndarray:
+def attack_mask(y: npt.ArrayLike, normal_label: str = "normal") -> np.ndarray:
     """Binary target from labels: True for attacks. Accepts 0/1, bools or label strings."""
     y = np.asarray(y)
     if y.dtype.kind in "biuf":
         return y.astype(bool)
-    return y != normal_label
+    return np.asarray(y != normal_label)
 
 
 def check_fitted(detector: object, method: str) -> None:
@@ -138,7 +145,7 @@ def check_fitted(detector: object, method: str) -> None:
         raise NotFittedError(NOT_FITTED.format(name=type(detector).__name__, method=method))
 
 
-def check_columns(detector: object, X: pd.DataFrame, method: str = "suspicion") -> np.ndarray:
+def check_columns(detector: Fitted, X: pd.DataFrame, method: str = "suspicion") -> np.ndarray:
     """The matrix of ``X`` in fit-time column order, checked for scoring (see ``inputs``:
     NaN is a missing value, infinity an error); a clear error on another column set.
     Extra columns are ignored."""

@@ -12,8 +12,10 @@ prototype, which is exactly a sum of one term per feature: that sum is the expla
 from __future__ import annotations
 
 import threading
+from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
@@ -30,11 +32,12 @@ CHUNK_ROWS = 4096
 #: than the product on a busy machine (novelty scores of 100 rows against 256 prototypes,
 #: median on a loaded 2-core machine: ~5 ms with BLAS threads, ~1 ms on one)
 SMALL_PRODUCT = 1 << 24
-_BLAS = {"lock": threading.Lock(), "controller": None}
+_BLAS: dict[str, Any] = {"lock": threading.Lock(), "controller": None}
 
 
 @register("prototype")
 class NormalPrototypeDetector(Parameters):
+    kind: ClassVar[str]   # set by @register
     """Distance-to-normal novelty scorer with exact per-feature decomposition."""
 
     def __init__(self, *, n_prototypes: int = 256, scaling: str = "quantile",
@@ -47,7 +50,7 @@ class NormalPrototypeDetector(Parameters):
         self.log_features = tuple(log_features)
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y=None) -> NormalPrototypeDetector:
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | None = None) -> NormalPrototypeDetector:
         """Fit on the normal rows of X (all rows when y is None)."""
         if self.scaling not in SCALINGS:
             raise DataError(f"scaling must be one of {list(SCALINGS)}, got {self.scaling!r}")
@@ -89,7 +92,7 @@ class NormalPrototypeDetector(Parameters):
     def _scale(self, numeric: np.ndarray) -> np.ndarray:
         """Numeric block → [0, 1] per column (mid-rank among normals, or min-max)."""
         if self.scaling == "minmax":
-            return (numeric - self.low_) / self.span_
+            return np.asarray((numeric - self.low_) / self.span_)
         out = np.empty_like(numeric)
         for j, (levels, ranks) in enumerate(zip(self.levels_, self.ranks_)):
             below = ranks[np.searchsorted(levels, numeric[:, j], side="left")]
@@ -101,7 +104,7 @@ class NormalPrototypeDetector(Parameters):
         numeric = matrix[:, ~self.is_categorical_].copy()
         logs = self.is_log_[~self.is_categorical_]
         numeric[:, logs] = np.log1p(np.maximum(numeric[:, logs], 0))
-        return np.nan_to_num(numeric, nan=0.0)
+        return np.asarray(np.nan_to_num(numeric, nan=0.0))
 
     def _embed(self, matrix: np.ndarray) -> np.ndarray:
         """Scaled space, shape (n, n_numeric + Σ levels); unseen categories embed as zeros."""
@@ -141,7 +144,8 @@ class NormalPrototypeDetector(Parameters):
             codes.append(np.where(ok, np.nan_to_num(c), len(block) - 1).astype(np.intp))
         return numeric, codes
 
-    def _nearest(self, numeric, codes) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest(self, numeric: np.ndarray,
+                 codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Index of and squared distance to the nearest prototype, each (n,). Rows go in
         chunks so the (rows, k) distance block stays small; the one-hot part is gathered
         from the prototype blocks instead of multiplied."""
@@ -157,7 +161,8 @@ class NormalPrototypeDetector(Parameters):
             index[rows] = block_d.argmin(axis=1)
         return index, self._terms(numeric, codes, index).sum(axis=1)
 
-    def _terms(self, numeric, codes, nearest) -> np.ndarray:
+    def _terms(self, numeric: np.ndarray, codes: list[np.ndarray],
+               nearest: np.ndarray) -> np.ndarray:
         """Per-feature terms (n, d) of the squared distance to the given prototypes."""
         values = np.empty((len(numeric), len(self.feature_names_)))
         values[:, ~self.is_categorical_] = (numeric - self.numeric_protos_[nearest]) ** 2
@@ -201,11 +206,11 @@ class NormalPrototypeDetector(Parameters):
         numeric[:, logs] = np.expm1(numeric[:, logs])
         out = np.empty((len(nearest), len(self.feature_names_)))
         out[:, ~self.is_categorical_] = numeric
-        for j, block in zip(np.flatnonzero(self.is_categorical_), self.category_protos_):
-            out[:, j] = block[:-1].argmax(axis=0)[nearest]
+        for col, block in zip(np.flatnonzero(self.is_categorical_), self.category_protos_):
+            out[:, col] = block[:-1].argmax(axis=0)[nearest]
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         return {"kind": self.kind, "params": self._params_state(),
                 "feature_names": list(self.feature_names_),
@@ -215,7 +220,7 @@ class NormalPrototypeDetector(Parameters):
                 "prototypes": self.prototypes_.tolist()}
 
     @classmethod
-    def from_dict(cls, state: dict) -> NormalPrototypeDetector:
+    def from_dict(cls, state: dict[str, Any]) -> NormalPrototypeDetector:
         detector = cls(**state["params"])
         detector.feature_names_ = tuple(state["feature_names"])
         names = detector.feature_names_
@@ -233,11 +238,11 @@ class NormalPrototypeDetector(Parameters):
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b``; a small product (see SMALL_PRODUCT) with BLAS held to one thread."""
     if a.shape[0] * a.shape[1] * b.shape[1] >= SMALL_PRODUCT:
-        return a @ b
+        return np.asarray(a @ b)
     from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
 
     with _BLAS["lock"]:
         if _BLAS["controller"] is None:
             _BLAS["controller"] = ThreadpoolController()
         with _BLAS["controller"].limit(limits=1, user_api="blas"):
-            return a @ b
+            return np.asarray(a @ b)

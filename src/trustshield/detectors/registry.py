@@ -18,15 +18,30 @@ ValueError (re-registering the same class, e.g. on a module reload, is allowed).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from trustshield.errors import ModelIntegrityError
+
+if TYPE_CHECKING:   # the protocol module loads pandas; the registry stays light
+    from trustshield.detectors.protocol import Detector
 
 UNKNOWN_KIND = "unknown detector kind {kind!r} in model state; registered kinds: {known}"
 NOT_A_STATE = ("a detector state is a JSON object with a \"kind\" field (one of {known}); "
                "got {got}")
 TAKEN = "detector kind {kind!r} is already registered to {taken}; cannot register {new}"
 
-_CLASSES: dict[str, type] = {}
+class Registrable(Protocol):
+    """What the registry needs of a detector class: its kind (set by :func:`register`) and
+    the class method that rebuilds a detector from its ``to_dict()`` state."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> Any: ...
+
+
+_R = TypeVar("_R", bound=type[Registrable])
+_CLASSES: dict[str, type[Registrable]] = {}
 _BUILTINS_LOADED = False
 
 
@@ -38,12 +53,12 @@ def _load_builtins() -> None:
         from trustshield.detectors import gbdt, hybrid, keystroke, mouse, prototype  # noqa: F401
 
 
-def register(kind: str) -> Callable[[type], type]:
+def register(kind: str) -> Callable[[_R], _R]:
     """Class decorator: ``cls`` is the detector of ``kind`` (sets ``cls.kind``)."""
     if not isinstance(kind, str) or not kind:
         raise ValueError(f"a detector kind is a non-empty string; got {kind!r}")
 
-    def add(cls: type) -> type:
+    def add(cls: _R) -> _R:
         taken = _CLASSES.get(kind)
         if taken is not None and _qualified(taken) != _qualified(cls):
             raise ValueError(TAKEN.format(kind=kind, taken=_qualified(taken),
@@ -61,7 +76,7 @@ def kinds() -> tuple[str, ...]:
     return tuple(sorted(_CLASSES))
 
 
-def detector_class(kind: str) -> type:
+def detector_class(kind: str) -> type[Registrable]:
     """The class registered for ``kind``; ModelIntegrityError naming the known kinds."""
     _load_builtins()
     try:
@@ -70,15 +85,15 @@ def detector_class(kind: str) -> type:
         raise ModelIntegrityError(UNKNOWN_KIND.format(kind=kind, known=list(kinds()))) from None
 
 
-def detector_from_dict(state: Mapping):
+def detector_from_dict(state: Mapping[str, Any]) -> Detector:
     """Rebuild a detector from its ``to_dict()`` state through the class of its kind."""
     if not isinstance(state, Mapping) or "kind" not in state:
         got = f"keys {sorted(state)[:8]}" if isinstance(state, Mapping) else type(state).__name__
         raise ModelIntegrityError(NOT_A_STATE.format(known=list(kinds()), got=got))
-    return detector_class(state["kind"]).from_dict(state)
+    return cast("Detector", detector_class(state["kind"]).from_dict(dict(state)))
 
 
-def describe(detector) -> str:
+def describe(detector: Detector) -> str:
     """The detector's kind, with its parts' kinds for a composite one, e.g.
     ``"hybrid(gbdt, prototype)"``; what a model manifest records."""
     parts = getattr(detector, "parts", None)
@@ -86,5 +101,5 @@ def describe(detector) -> str:
     return f"{detector.kind}({', '.join(inner)})" if inner else detector.kind
 
 
-def _qualified(cls: type) -> str:
+def _qualified(cls: type[Any]) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from trustshield.detectors.registry import detector_class
 from trustshield.errors import ModelIntegrityError
@@ -33,7 +34,7 @@ class VerifierKind:
 
     name: str
     verifier: str | type
-    reader: str | Callable = DEFAULT_READER
+    reader: str | Callable[..., Any] = DEFAULT_READER
     prior: str | type | None = None
 
 
@@ -41,7 +42,7 @@ VERIFIERS: dict[str, VerifierKind] = {}
 
 
 def register_verifier(kind: str, verifier: str | type, *,
-                      reader: str | Callable = DEFAULT_READER,
+                      reader: str | Callable[..., Any] = DEFAULT_READER,
                       prior: str | type | None = None) -> None:
     """Add or replace a kind: ``verifier`` is a registered detector kind, a class or
     ``"module:Class"``."""
@@ -50,12 +51,14 @@ def register_verifier(kind: str, verifier: str | type, *,
 
 def verifier_class(kind: str) -> type:
     """The verifier class of ``kind``; ModelIntegrityError when it cannot be imported."""
-    return _resolve(_kind(kind).verifier, kind, "verifier class")
+    verifier: type = _resolve(_kind(kind).verifier, kind, "verifier class")
+    return verifier
 
 
-def samples_reader(kind: str) -> Callable:
+def samples_reader(kind: str) -> Callable[..., Any]:
     """The function reading a samples file for ``kind``: ``reader(path) -> DataFrame``."""
-    return _resolve(_kind(kind).reader, kind, "samples reader")
+    reader: Callable[..., Any] = _resolve(_kind(kind).reader, kind, "samples reader")
+    return reader
 
 
 def prior_class(kind: str) -> type | None:
@@ -70,7 +73,7 @@ def _kind(kind: str) -> VerifierKind:
     return VERIFIERS[kind]
 
 
-def _resolve(target: str | type | Callable, kind: str, what: str):
+def _resolve(target: str | type | Callable[..., Any], kind: str, what: str) -> Any:
     if not isinstance(target, str):
         return target
     if ":" not in target:

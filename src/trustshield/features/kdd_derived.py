@@ -35,6 +35,8 @@ key, with no Python loop over rows.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import pandas as pd
 
@@ -162,7 +164,7 @@ def traffic_features(rows: pd.DataFrame, service: np.ndarray, flag: np.ndarray) 
     times = np.unique(ts)
     rank, lower = np.searchsorted(times, ts), np.searchsorted(times, ts - WINDOW_S)
     position = np.arange(len(ts))
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for prefix, (r, lo) in {"": (rank, lower),
                             "dst_host_": (position, position - (HOST_WINDOW - 1))}.items():
         n_host, e_host = windowed(host, r, lo, errors)
@@ -179,6 +181,12 @@ def traffic_features(rows: pd.DataFrame, service: np.ndarray, flag: np.ndarray) 
             for k, v in out.items()}
 
 
+@overload
+def windowed(codes: np.ndarray, rank: np.ndarray, lower: np.ndarray,
+             weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def windowed(codes: np.ndarray, rank: np.ndarray, lower: np.ndarray,
+             weights: None = None) -> tuple[np.ndarray, None]: ...
 def windowed(codes: np.ndarray, rank: np.ndarray, lower: np.ndarray,
              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Per row i: how many rows j <= i share ``codes[i]`` with ``rank[j] >= lower[i]``, and the

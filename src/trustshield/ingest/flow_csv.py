@@ -77,7 +77,8 @@ def read_nfdump_csv(path: str | Path) -> pd.DataFrame:
     file = str(path)
     header, rows, lines = _read_csv(path, file, "nfdump", stop="Summary")
     cols = _columns(header, rows, header, NFDUMP_COLUMNS, "nfdump", file)
-    each = lambda name, parse, expected: _each(cols[name], parse, name, expected, file, lines)
+    def each(name, parse, expected):
+        return _each(cols[name], parse, name, expected, file, lines)
     ip_proto = each("pr", _protocol, PROTOCOL)
     orig_p, resp_p = each("sp", _port, EXPECTED["port"]), each("dp", _port_or_icmp, EXPECTED["port"])
     for i, number in enumerate(ip_proto):  # ICMP: type and code travel in dp
@@ -103,7 +104,8 @@ def read_cicflowmeter_csv(path: str | Path) -> pd.DataFrame:
     header, rows, lines = _read_csv(path, file, "CICFlowMeter")
     keys = [CIC_ALIASES.get(k, k) for k in (_key(name) for name in header)]
     cols = _columns(header, rows, keys, CIC_COLUMNS, "CICFlowMeter", file)
-    each = lambda name, parse, expected: _each(cols[name], parse, name, expected, file, lines)
+    def each(name, parse, expected):
+        return _each(cols[name], parse, name, expected, file, lines)
     ip_proto = each("protocol", _protocol, PROTOCOL)
     out = {"id.orig_h": _objects(each("src_ip", _address, EXPECTED["addr"])),
            "id.orig_p": _ints(each("src_port", _port, EXPECTED["port"])),
@@ -238,10 +240,10 @@ def _moment(text: str, formats: tuple[str, ...]) -> float:
     """Seconds since the epoch of a date-time text in one of ``formats`` (naive = UTC)."""
     for form in formats:
         try:
-            moment = datetime.strptime(text, form)
+            moment = datetime.strptime(text, form).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-        return moment.replace(tzinfo=timezone.utc).timestamp()
+        return moment.timestamp()
     raise ValueError(text)
 
 

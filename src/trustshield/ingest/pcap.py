@@ -107,7 +107,7 @@ class _WholeReads:
 def _records(path: str | os.PathLike):
     """(packet number, ts, link type, frame bytes) for each record; DataError when malformed."""
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the `with fh` below
     except OSError as exc:
         raise DataError(NOT_A_CAPTURE.format(path=path, detail=exc)) from exc
     with fh:
@@ -117,7 +117,8 @@ def _records(path: str | os.PathLike):
             reader = (dpkt.pcapng.Reader(fh) if magic == b"\x0a\x0d\x0d\x0a"
                       else dpkt.pcap.Reader(_WholeReads(fh)))
         except (ValueError, EOFError, dpkt.UnpackError, struct.error) as exc:
-            raise DataError(NOT_A_CAPTURE.format(path=path, detail=f"header {magic!r} ({exc})"))
+            raise DataError(NOT_A_CAPTURE.format(path=path,
+                                                 detail=f"header {magic!r} ({exc})")) from exc
         linktype, packets, number = reader.datalink(), iter(reader), 0
         while True:
             number += 1
@@ -133,7 +134,7 @@ def _records(path: str | os.PathLike):
 
 def _ip_packets(path: str | os.PathLike):
     """(ts, packet dict) for each TCP/UDP/ICMP packet; other packets are skipped."""
-    for number, ts, linktype, frame in _records(path):
+    for _number, ts, linktype, frame in _records(path):
         ip = _network_layer(linktype, frame)
         if ip is None:
             continue

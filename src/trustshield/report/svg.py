@@ -189,7 +189,7 @@ def bar_chart(
     vals = [_f(v, f"{title} value for {_clip(lab)!r}") for lab, v in zip(labels, values)]
     if any(v < 0 for v in vals):
         raise DataError(f"{title}: bar values must be >= 0")
-    fmt = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:.3g}")  # noqa: E731
+    fmt = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:.3g}")
     ticks = nice_ticks(0.0, max_value if max_value is not None else max(vals, default=0.0) or 1.0)
     top_v = ticks[-1]
     left, right, row, top = 230, 60, 24, 8

@@ -7,13 +7,17 @@ the robustness lab read types, units, ranges, attacker control and relations fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from trustshield.errors import SpecError
+
+# Columns by name: a DataFrame or a mapping of column name → array of shape (n,).
+Columns: TypeAlias = "pd.DataFrame | Mapping[str, Any]"
 
 COLUMN_TYPES = ("integer", "real", "rate", "binary", "categorical", "label")
 ATTACKER_CONTROL = ("fixed", "increase", "decrease", "any")
@@ -77,7 +81,7 @@ class Predicate:
     op: str
     value: Any
 
-    def holds(self, frame) -> np.ndarray:
+    def holds(self, frame: Columns) -> np.ndarray:
         """Boolean mask, shape (n,), on a DataFrame or a mapping of column → array; a missing
         value never holds."""
         values = np.asarray(frame[self.column])
@@ -85,14 +89,16 @@ class Predicate:
             if values.dtype == object:
                 allowed = set(self.value)
                 return np.fromiter((v in allowed for v in values), bool, len(values))
-            return np.isin(values, list(self.value))
+            return np.asarray(np.isin(values, list(self.value)))
         if values.dtype == object and self.op != "equals":  # text order: pandas' rules
             series = pd.Series(values)
-            return (series > self.value if self.op == "above" else series <= self.value).to_numpy()
+            return np.asarray(series > self.value if self.op == "above"
+                              else series <= self.value)
         with np.errstate(invalid="ignore"):
             if self.op == "equals":
-                return values == self.value
-            return values > self.value if self.op == "above" else values <= self.value
+                return np.asarray(values == self.value)
+            return np.asarray(values > self.value if self.op == "above"
+                              else values <= self.value)
 
     def describe(self) -> str:
         shown = "{" + ", ".join(map(str, self.value)) + "}" if self.op == "in" else self.value
@@ -111,24 +117,34 @@ class Relation:
     limit: float = 1.0
     tolerance: float = 0.0
 
-    def violated(self, frame) -> np.ndarray:
+    def violated(self, frame: Columns) -> np.ndarray:
         """Boolean mask of records that break the relation, shape (n,), on a DataFrame or a
         mapping of column → array (missing values count as 0 in a sum)."""
         if self.kind == "implies":
-            return self.condition.holds(frame) & ~self.consequence.holds(frame)
+            condition, consequence = self._implication()
+            return np.asarray(condition.holds(frame) & ~consequence.holds(frame))
         parts = [np.asarray(frame[c], dtype=np.float64) for c in self.columns]
         total = np.nansum(np.column_stack(parts), axis=1)
-        return total > self.limit + self.tolerance
+        return np.asarray(total > self.limit + self.tolerance)
 
     def involved(self) -> tuple[str, ...]:
         if self.kind == "implies":
-            return (self.condition.column, self.consequence.column)
+            condition, consequence = self._implication()
+            return (condition.column, consequence.column)
         return self.columns
 
     def describe(self) -> str:
         if self.kind == "implies":
-            return f"if {self.condition.describe()} then {self.consequence.describe()}"
+            condition, consequence = self._implication()
+            return f"if {condition.describe()} then {consequence.describe()}"
         return f"{' + '.join(self.columns)} ≤ {_fmt(self.limit)} (± {_fmt(self.tolerance)})"
+
+    def _implication(self) -> tuple[Predicate, Predicate]:
+        """(condition, consequence) of an "implies" relation; SpecError when one is unset."""
+        if self.condition is None or self.consequence is None:
+            raise SpecError(f"relation {self.name!r}: 'implies' needs a condition and a "
+                            f"consequence")
+        return self.condition, self.consequence
 
 
 @dataclass(frozen=True)
@@ -191,7 +207,7 @@ class DatasetSpec:
             return self.technique_of_attack[attack]
         if category is None and attack is not None:
             category = self.category(attack)
-        return self.technique_of_category.get(category)
+        return None if category is None else self.technique_of_category.get(category)
 
     def file(self, name: str) -> SourceFile:
         for known in self.files:

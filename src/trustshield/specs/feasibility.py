@@ -8,8 +8,9 @@ controls and only in the allowed direction (``fixed`` unchanged, ``increase`` no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,8 @@ class Feasibility:
         return self.feasible
 
 
-def is_feasible(spec: DatasetSpec, original: Mapping, candidate: Mapping) -> Feasibility:
+def is_feasible(spec: DatasetSpec, original: Mapping[str, Any],
+                candidate: Mapping[str, Any]) -> Feasibility:
     """Check one candidate against the original record it was derived from.
 
     ``original`` and ``candidate`` map every feature name to its raw value (categories
@@ -82,7 +84,8 @@ def infeasibility(spec: DatasetSpec, originals: pd.DataFrame,
     return found
 
 
-def _column_checks(col: ColumnSpec, before: pd.Series, after: pd.Series):
+def _column_checks(col: ColumnSpec, before: pd.Series,
+                   after: pd.Series) -> Iterator[tuple[np.ndarray, str]]:
     """(mask, reason) pairs for one column: type, range, then attacker control."""
     if col.type == "categorical":
         yield ~after.isin(col.values).to_numpy(), f"expected {col.expected()}"
@@ -110,4 +113,4 @@ def _column_checks(col: ColumnSpec, before: pd.Series, after: pd.Series):
 def _changed(col: ColumnSpec, before: pd.Series, after: pd.Series) -> np.ndarray:
     if col.attacker != "fixed":
         return np.zeros(len(after), dtype=bool)
-    return (before.astype(str).to_numpy() != after.astype(str).to_numpy())
+    return np.asarray(before.astype(str).to_numpy() != after.astype(str).to_numpy())

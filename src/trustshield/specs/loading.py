@@ -166,7 +166,8 @@ def _relation(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Relati
                     tolerance=float(raw.get("tolerance", 0.0)))
 
 
-def _categories(raw: Mapping, techniques: Mapping[str, str], origin: str) -> tuple[dict, dict]:
+def _categories(raw: Mapping[str, Any], techniques: Mapping[str, str],
+                origin: str) -> tuple[dict[str, str], dict[str, str]]:
     cat_of_attack: dict[str, str] = {}
     tech_of_cat: dict[str, str] = {}
     for category, body in raw.items():
@@ -195,13 +196,13 @@ def _known_technique(tech: Any, techniques: Mapping[str, str], where: str) -> st
     return str(tech)
 
 
-def _required(raw: Mapping, key: str, where: str) -> Any:
+def _required(raw: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in raw or raw[key] is None:
         raise SpecError(f"{where}: missing required key {key!r}")
     return raw[key]
 
 
-def _list(raw: Mapping, key: str, where: str) -> list:
+def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
     value = _required(raw, key, where)
     if not isinstance(value, list) or not value:
         raise SpecError(f"{where}: {key!r} must be a non-empty list")

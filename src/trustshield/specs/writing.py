@@ -12,13 +12,15 @@ from typing import Any
 
 import yaml
 
+from trustshield.errors import SpecError
 from trustshield.specs.dataset_spec import (ColumnSpec, DatasetSpec, Predicate, Relation,
                                             SourceFile)
 
 
 def spec_yaml(spec: DatasetSpec) -> str:
     """``spec`` as YAML text that loads back to an equal DatasetSpec."""
-    return yaml.safe_dump(spec_document(spec), sort_keys=False, allow_unicode=True, width=100)
+    return str(yaml.safe_dump(spec_document(spec), sort_keys=False, allow_unicode=True,
+                              width=100))
 
 
 def spec_document(spec: DatasetSpec) -> dict[str, Any]:
@@ -58,6 +60,9 @@ def _predicate(predicate: Predicate) -> dict[str, Any]:
 
 def _relation(relation: Relation) -> dict[str, Any]:
     if relation.kind == "implies":
+        if relation.condition is None or relation.consequence is None:
+            raise SpecError(f"relation {relation.name!r}: an implies relation needs both its "
+                            "condition (if) and its consequence (then)")
         return {"kind": relation.kind, "name": relation.name,
                 "if": _predicate(relation.condition), "then": _predicate(relation.consequence)}
     return {"kind": relation.kind, "name": relation.name, "columns": list(relation.columns),

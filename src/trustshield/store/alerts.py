@@ -31,7 +31,7 @@ from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
 from trustshield.store.audit import AuditLog
-from trustshield.store.database import connect, frame, is_url, records
+from trustshield.store.database import DuckDatabase, connect, frame, is_url, records
 from trustshield.store.drift_events import DriftEvents
 from trustshield.store.entities import decode, encode_column, store_pseudonymiser
 from trustshield.store.redteam import RedTeamRuns
@@ -89,7 +89,7 @@ class AlertStore:
         target = default_store_path() if target is None else target
         self.actor = actor or operator_name()
         self.db = connect(target)
-        self.path = self.db.target if is_url(target) else self.db.path
+        self.path = self.db.path if isinstance(self.db, DuckDatabase) else self.db.target
         self.db.execute(SCHEMA)
         for statement in MIGRATIONS:
             self.db.execute(statement)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from trustshield.errors import AuditChainError
 from trustshield.plain_json import canonical, plain
@@ -121,10 +122,11 @@ class AuditLog:
             raise AuditChainError(UNSEALED.format(
                 refusal="nothing was written", target=self.db.target, reason=problem.reason,
                 remedy=remedy(problem, self.db.target, heads)))
-        prev = heads[0].hash
-        seq, at = heads[0].seq + 1, datetime.now(timezone.utc)
-        event = {"seq": seq, "at": iso(at), "actor": str(actor), "action": str(action),
-                 "subject": str(subject), "details": details}
+        prev, last_seq = heads[0].hash, heads[0].seq
+        assert prev is not None and last_seq is not None   # a sealed head has both
+        seq, at = last_seq + 1, datetime.now(timezone.utc)
+        event: dict[str, Any] = {"seq": seq, "at": iso(at), "actor": str(actor),
+                                 "action": str(action), "subject": str(subject), "details": details}
         event["prev_hash"], event["hash"] = prev, event_hash(prev, event)
         self.db.execute("INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [seq, at, event["actor"], event["action"], event["subject"],
@@ -138,7 +140,8 @@ class AuditLog:
                limit: int | None = None) -> list[dict]:
         """Events in order, optionally only one action and/or one subject, only those after
         seq ``after``, at most ``limit`` of them."""
-        where, params = ["seq > ?"], [int(after)]
+        where: list[str] = ["seq > ?"]
+        params: list[object] = [int(after)]
         for column, value in (("action", action), ("subject", subject)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -200,9 +203,9 @@ class AuditLog:
                 last: tuple[int, str] | None = None) -> ChainCheck:
         fix = None if problem is None or problem.kind == "event" else \
             remedy(problem, self.db.target, heads)
-        return ChainCheck(problem is None, events, problem and problem.first_broken,
-                          problem and problem.reason, key is not None,
-                          problem and problem.kind, fix, key_fingerprint(key),
+        return ChainCheck(problem is None, events, problem.first_broken if problem else None,
+                          problem.reason if problem else None, key is not None,
+                          problem.kind if problem else None, fix, key_fingerprint(key),
                           heads[0].key_id if len(heads) == 1 else None, *(last or (None, None)))
 
     def _last(self) -> tuple[int, str]:

@@ -111,6 +111,8 @@ def sign_model_folder(folder: str | Path, keyring: Keyring, *,
     folder = Path(folder)
     _check_kinds(_folder_blobs(folder))
     manifest = load_model(folder).manifest
+    if manifest is None:
+        raise ModelIntegrityError(f"{folder}: the model loaded without its {MANIFEST_FILE}")
     signature = sign_manifest(manifest, keyring, signer=signer)
     write_atomic(folder / SIGNATURE_FILE, json.dumps(signature, indent=2, sort_keys=True).encode())
     return manifest, signature

@@ -65,8 +65,9 @@ class RedTeamExamples:
 
     def table(self, run_id: str) -> pa.Table:
         n, d = np.shape(self.original)
-        vectors = lambda m: pa.FixedSizeListArray.from_arrays(
-            pa.array(np.asarray(m, dtype=np.float64).ravel(), pa.float64()), d)
+        def vectors(m):
+            return pa.FixedSizeListArray.from_arrays(
+                pa.array(np.asarray(m, dtype=np.float64).ravel(), pa.float64()), d)
         return pa.table({
             "run_id": pa.array([run_id] * n, pa.string()),
             "row": pa.array(np.asarray(self.rows, dtype=np.int64), pa.int64()),

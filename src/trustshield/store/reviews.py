@@ -61,7 +61,7 @@ class ReviewQueue:
                 [alert_id, alert[0], note.strip() or "picked by an analyst", _now(),
                  self.store.actor])
             self.store.record_event("review.queue", alert_id, {"note": note.strip()})
-        return self.item(alert_id)
+        return self._queued(alert_id)
 
     def decide(self, alert_id: str, outcome: str, comment: str) -> dict:
         """Close an item as confirmed or dismissed (an alert not yet queued is queued and
@@ -76,7 +76,14 @@ class ReviewQueue:
                 " WHERE alert_id = ?", [outcome, comment, self.store.actor, _now(), alert_id])
             self.store.record_event("review.decide", alert_id,
                                     {"outcome": outcome, "comment": comment})
-        return self.item(alert_id)
+        return self._queued(alert_id)
+
+    def _queued(self, alert_id: str) -> dict:
+        """The item just written for ``alert_id``; StoreError if it is not there."""
+        item = self.item(alert_id)
+        if item is None:
+            raise StoreError(f"alert {alert_id} is not in the review queue after writing it")
+        return item
 
     def item(self, alert_id: str) -> dict | None:
         row = self.store.db.execute(f"SELECT {', '.join(COLUMNS)} FROM reviews WHERE alert_id = ?",

@@ -171,6 +171,9 @@ class Keyring:
         except (TypeError, ValueError):
             raise ConfigError(f"{path}: cannot open the private key: encrypted keys need the "
                               f"passphrase in ${PASSPHRASE_ENV} (missing or wrong)") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigError(f"{path}: expected an Ed25519 private key, found "
+                              f"{type(key).__name__}")
         return entry["key_id"], key
 
     def verifying_key(self, key_id: str) -> tuple[dict, Ed25519PublicKey]:

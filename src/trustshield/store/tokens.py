@@ -15,12 +15,14 @@ so a caller can hold its database lock for the first only.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from argon2 import Parameters, PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -174,7 +176,7 @@ class TokenTable:
         same cost for unknown ids); BadToken otherwise. Revocation is checked separately by
         :meth:`info`."""
         lookup = self.secret_hashes(token)
-        if not verify_secret(lookup):
+        if not verify_secret(lookup) or lookup.token_id is None:
             raise BadToken(token_id=lookup.token_id)
         return lookup.token_id
 
@@ -194,7 +196,7 @@ class TokenTable:
         revoked_at, revoked_by (oldest first)."""
         return self._listed("", [])
 
-    def _listed(self, where: str, params: list) -> list[dict]:
+    def _listed(self, where: str, params: builtins.list[Any]) -> builtins.list[dict]:
         rows = self.store.db.execute(
             "SELECT token_id, name, roles, created_at, created_by, revoked_at, revoked_by"
             f" FROM api_tokens {where} ORDER BY created_at", params).fetchall()

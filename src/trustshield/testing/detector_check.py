@@ -137,7 +137,7 @@ def _check_params(detector) -> None:
         raise _fail("params", detector, "set_params(**get_params()) changed the parameters")
     try:
         copy = sklearn_clone(detector)
-    except Exception as exc:  # noqa: BLE001  (any failure is the finding)
+    except Exception as exc:  # any failure is the finding
         raise _fail("params", detector, f"sklearn.base.clone failed: {exc}") from exc
     if type(copy) is not type(detector) or not _same_params(copy.get_params(deep=False),
                                                              shallow):
@@ -156,7 +156,7 @@ def _check_not_fitted(fresh, X: pd.DataFrame) -> None:
                 raise _fail("not_fitted", fresh, f"{method}() raised NotFittedError "
                                                  "without a message") from exc
             continue
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _fail("not_fitted", fresh, f"{method}() before fit raised "
                                              f"{type(exc).__name__}, not NotFittedError: "
                                              f"{exc}") from exc
@@ -283,7 +283,7 @@ def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> Non
                 message = f"{what}: the DataError should name {named or 'the problem'}"
                 raise _fail("input_errors", fitted, f"{message}; got {exc!r}") from exc
             continue
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _fail("input_errors", fitted, f"{what} raised {type(exc).__name__}, not "
                                                 f"DataError: {exc}") from exc
         raise _fail("input_errors", fitted, f"{what} raised no error")

@@ -237,7 +237,7 @@ def _serve(target: FuzzTarget, conn, folder: str) -> None:
         except target.allowed as exc:
             message = str(exc)
             answer = ("refused" if _names_file(message, path) else "unnamed", message[:300])
-        except Exception as exc:  # noqa: BLE001 - the point is to catch what should not happen
+        except Exception as exc:  # the point is to catch what should not happen
             tail = "".join(traceback.format_exception(exc)[-3:])
             answer = ("unexpected", f"{type(exc).__name__}: {str(exc)[:200]}\n{tail[-600:]}")
         conn.send(answer)

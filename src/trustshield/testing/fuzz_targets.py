@@ -60,7 +60,7 @@ def conn_logs() -> tuple[bytes, ...]:
     out = []
     for path in _files("zeek-pcap-baselines/*/conn.log"):
         head, count = _head(path), iter(range(10**6))
-        out.append(MASKED_TIME.sub(lambda _: b"1300000000.%06d" % next(count), head)
+        out.append(MASKED_TIME.sub(lambda _, count=count: b"1300000000.%06d" % next(count), head)
                    .replace(b"#open XXXX-XX-XX-XX-XX-XX", b"#open 2011-03-13-06-46-40"))
     return tuple(out)
 

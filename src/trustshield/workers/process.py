@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pickle
+import pickle  # noqa: TID251 - only to catch PicklingError from multiprocessing's pipe
 import signal
 import threading
 

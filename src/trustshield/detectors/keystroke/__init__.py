@@ -10,6 +10,8 @@ Every verifier follows the one-user contract: ``fit(X_enrol) -> self``, ``suspic
 (DSN 2009) by their name in that paper.
 """
 
+from typing import Any
+
 from trustshield.detectors.keystroke.base import KeystrokeProfile
 from trustshield.detectors.keystroke.covariance import (MahalanobisVerifier,
                                                         NearestNeighbourMahalanobisVerifier)
@@ -42,7 +44,7 @@ BASELINES: dict[str, type[KeystrokeProfile]] = {
 }
 
 
-def verifier_from_dict(state: dict) -> KeystrokeProfile:
+def verifier_from_dict(state: dict[str, Any]) -> KeystrokeProfile:
     """Rebuild a keystroke verifier from its ``to_dict()`` state through the detector
     registry; ModelIntegrityError when the state is of another kind."""
     verifier = detector_from_dict(state)

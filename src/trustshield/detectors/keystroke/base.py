@@ -25,9 +25,10 @@ Error messages name columns and counts but never quote typing values (biometric 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_labels
@@ -48,14 +49,18 @@ WRONG_KIND = "state of kind {got!r} cannot be loaded as {name} (kind {expected!r
 class KeystrokeProfile(Parameters):
     """Base class: validation, fitting bookkeeping, explanation and JSON state."""
 
-    kind: ClassVar[str] = ""
+    kind: ClassVar[str] = ""   # set by @register on each concrete verifier
     additive: ClassVar[bool] = True
     separable: ClassVar[bool] = False
-    min_enrolment: ClassVar[int] = 2
     _learned: ClassVar[tuple[str, ...]] = ()
 
+    @property
+    def min_enrolment(self) -> int:
+        """The fewest enrolment typings :meth:`fit` accepts."""
+        return 2
+
     # ------------------------------------------------------------------ public protocol
-    def fit(self, X: pd.DataFrame, y=None) -> KeystrokeProfile:
+    def fit(self, X: pd.DataFrame, y: npt.ArrayLike | None = None) -> KeystrokeProfile:
         """Learn the user's profile from enrolment typings ``X`` (n, d). With labels ``y``
         (n,) (0 or "normal" = the user's typing, anything else another person's), only the
         user's typings are learned from, as a one-user verifier is enrolled."""
@@ -76,7 +81,7 @@ class KeystrokeProfile(Parameters):
         """One score per typing, shape (n,), finite; higher = less like the enrolled user."""
         matrix = self._checked(X, "suspicion")
         if self.additive:
-            return self._terms(matrix).sum(axis=1)
+            return np.asarray(self._terms(matrix).sum(axis=1))
         return self._score(matrix)
 
     def explain(self, X: pd.DataFrame) -> Attributions:
@@ -99,11 +104,11 @@ class KeystrokeProfile(Parameters):
         candidates = self._range_points(matrix.min(axis=0), matrix.max(axis=0))
         return float(self._terms(candidates).max(axis=0).sum())
 
-    def _params_state(self) -> dict:
+    def _params_state(self) -> dict[str, Any]:
         """Parameters as plain JSON, as templates hold them."""
         return {name: _plain(value) for name, value in self.get_params(deep=False).items()}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         learned = list(self._learned) + (["typical_"] if self.additive else [])
         return {"kind": self.kind, "params": self._params_state(),
@@ -111,7 +116,7 @@ class KeystrokeProfile(Parameters):
                 "state": {name: getattr(self, name).tolist() for name in learned}}
 
     @classmethod
-    def from_dict(cls, state: dict) -> KeystrokeProfile:
+    def from_dict(cls, state: dict[str, Any]) -> KeystrokeProfile:
         if state.get("kind") != cls.kind:
             raise ModelIntegrityError(WRONG_KIND.format(got=state.get("kind"), name=cls.__name__,
                                                         expected=cls.kind))
@@ -168,7 +173,7 @@ class KeystrokeProfile(Parameters):
         return self._index
 
 
-def typings_matrix(X, name: str, method: str) -> np.ndarray:
+def typings_matrix(X: object, name: str, method: str) -> np.ndarray:
     """``X`` as a float matrix, or a DataError naming the columns that are not numbers."""
     if not isinstance(X, pd.DataFrame):
         raise DataError(NOT_A_FRAME.format(name=name, method=method, got=type(X).__name__))
@@ -176,7 +181,7 @@ def typings_matrix(X, name: str, method: str) -> np.ndarray:
     numeric = raw.dtype.kind in "biuf" or all(
         dtype.kind in "biuf" for dtype in X.dtypes.to_numpy())  # e.g. bool beside int
     if numeric:
-        matrix = raw.astype(np.float64) if raw.dtype.kind in "biuf" else \
+        matrix: np.ndarray = raw.astype(np.float64) if raw.dtype.kind in "biuf" else \
             X.to_numpy(dtype=np.float64)
         if np.isfinite(matrix).all():
             return matrix
@@ -191,10 +196,10 @@ def _bad_columns(X: pd.DataFrame) -> list[str]:
 def floor_scale(scale: np.ndarray, centre: np.ndarray, relative: float = 1e-6) -> np.ndarray:
     """Spread kept strictly positive: at least ``relative`` of the centre's magnitude (and of
     1), so a feature that never varied during enrolment still gives finite scores."""
-    return np.maximum(scale, relative * np.maximum(np.abs(centre), 1.0))
+    return np.asarray(np.maximum(scale, relative * np.maximum(np.abs(centre), 1.0)))
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """Parameters as JSON values (tuples become lists, mappings plain dicts)."""
     if isinstance(value, tuple):
         return list(value)

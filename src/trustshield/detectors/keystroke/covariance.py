@@ -32,7 +32,7 @@ def _precision(matrix: np.ndarray) -> np.ndarray:
 
 def _split(deltas: np.ndarray, precision: np.ndarray) -> np.ndarray:
     """Per-feature terms D_j (P D)_j of the quadratic form D' P D, shape like ``deltas``."""
-    return deltas * (deltas @ precision)
+    return np.asarray(deltas * (deltas @ precision))
 
 
 @register("keystroke-mahalanobis")
@@ -40,7 +40,7 @@ class MahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the mean enrolment typing."""
     _learned = ("mean_", "precision_")
 
-    def __init__(self):
+    def __init__(self) -> None:
         pass
 
     def _learn(self, matrix: np.ndarray) -> None:
@@ -59,7 +59,7 @@ class NearestNeighbourMahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the nearest enrolment typing."""
     _learned = ("enrolment_", "precision_")
 
-    def __init__(self):
+    def __init__(self) -> None:
         pass
 
     def _learn(self, matrix: np.ndarray) -> None:
@@ -79,10 +79,10 @@ class NearestNeighbourMahalanobisVerifier(KeystrokeProfile):
         rows = matrix @ self._whiten
         squared = ((rows ** 2).sum(axis=1)[:, None] - 2.0 * rows @ self._enrolled.T
                    + (self._enrolled ** 2).sum(axis=1)[None, :])
-        return squared.argmin(axis=1)
+        return np.asarray(squared.argmin(axis=1))
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
         return _split(matrix - self.enrolment_[self._nearest(matrix)], self.precision_)
 
     def _reference(self, matrix: np.ndarray) -> np.ndarray:
-        return self.enrolment_[self._nearest(matrix)]
+        return np.asarray(self.enrolment_[self._nearest(matrix)])

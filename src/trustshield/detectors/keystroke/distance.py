@@ -15,6 +15,8 @@ All four are sums over features, so their explanations are exact.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile, floor_scale
@@ -26,9 +28,9 @@ Z_LIMIT = 1.96
 
 class _MeanProfile(KeystrokeProfile):
     separable = True  # every term grows with |x_j - mean_j|: it peaks at a range's ends
-    _learned = ("mean_",)
+    _learned: ClassVar[tuple[str, ...]] = ("mean_",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         pass
 
     def _learn(self, matrix: np.ndarray) -> None:
@@ -43,7 +45,7 @@ class EuclideanVerifier(_MeanProfile):
     """Squared Euclidean distance to the mean enrolment typing."""
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return (matrix - self.mean_) ** 2
+        return np.asarray((matrix - self.mean_) ** 2)
 
 
 @register("keystroke-manhattan")
@@ -51,7 +53,7 @@ class ManhattanVerifier(_MeanProfile):
     """City-block distance to the mean enrolment typing."""
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return np.abs(matrix - self.mean_)
+        return np.asarray(np.abs(matrix - self.mean_))
 
 
 @register("keystroke-scaled-manhattan")
@@ -64,7 +66,7 @@ class ScaledManhattanVerifier(_MeanProfile):
         self.spread_ = floor_scale(np.abs(matrix - self.mean_).mean(axis=0), self.mean_)
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return np.abs(matrix - self.mean_) / self.spread_
+        return np.asarray(np.abs(matrix - self.mean_) / self.spread_)
 
 
 @register("keystroke-outlier-count")
@@ -77,4 +79,4 @@ class OutlierCountVerifier(_MeanProfile):
         self.sd_ = floor_scale(matrix.std(axis=0, ddof=1), self.mean_)
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return (np.abs(matrix - self.mean_) / self.sd_ > Z_LIMIT).astype(np.float64)
+        return np.asarray((np.abs(matrix - self.mean_) / self.sd_ > Z_LIMIT).astype(np.float64))

@@ -45,7 +45,7 @@ class OneClassSVMVerifier(KeystrokeProfile):
         squared = ((standard ** 2).sum(axis=1)[:, None] - 2.0 * standard @ self.support_.T
                    + (self.support_ ** 2).sum(axis=1)[None, :])
         kernel = np.exp(-self.gamma_[0] * np.maximum(squared, 0.0))
-        return -(kernel @ self.dual_ + self.intercept_[0])
+        return np.asarray(-(kernel @ self.dual_ + self.intercept_[0]))
 
 
 @register("keystroke-k-means")
@@ -70,10 +70,10 @@ class KMeansVerifier(KeystrokeProfile):
 
     def _nearest(self, matrix: np.ndarray) -> np.ndarray:
         squared = ((matrix[:, None, :] - self.centroids_[None, :, :]) ** 2).sum(axis=2)
-        return squared.argmin(axis=1)
+        return np.asarray(squared.argmin(axis=1))
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return (matrix - self.centroids_[self._nearest(matrix)]) ** 2
+        return np.asarray((matrix - self.centroids_[self._nearest(matrix)]) ** 2)
 
     def _reference(self, matrix: np.ndarray) -> np.ndarray:
-        return self.centroids_[self._nearest(matrix)]
+        return np.asarray(self.centroids_[self._nearest(matrix)])

@@ -25,10 +25,12 @@ keeps a typing: a profile holds five numbers per feature, aggregated over the po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.keystroke.base import typings_matrix
@@ -66,22 +68,24 @@ class PopulationProfile:
         at = [index[n] for n in names]
         return {f: np.asarray(getattr(self, f), dtype=np.float64)[at] for f in FIELDS}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "subjects": self.subjects,
                 "typings": self.typings,
                 **{f: [bool(v) if f == "logged" else float(v) for v in getattr(self, f)]
                    for f in FIELDS}}
 
     @classmethod
-    def from_dict(cls, state) -> PopulationProfile:
+    def from_dict(cls, state: PopulationProfile | Mapping[str, Any]) -> PopulationProfile:
         if isinstance(state, PopulationProfile):
             return state
         try:
             features = tuple(str(f) for f in state["features"])
             fields = {f: tuple(state[f]) for f in FIELDS}
-            profile = cls(features, tuple(bool(v) for v in fields["logged"]),
-                          *(tuple(float(v) for v in fields[f]) for f in FIELDS[1:]),
-                          subjects=int(state["subjects"]), typings=int(state["typings"]))
+            floor, centre, spread, shift = (tuple(float(v) for v in fields[f])
+                                            for f in FIELDS[1:])
+            profile = cls(features, tuple(bool(v) for v in fields["logged"]), floor, centre,
+                          spread, shift, subjects=int(state["subjects"]),
+                          typings=int(state["typings"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelIntegrityError(BAD_STATE.format(problem=f"{type(exc).__name__}: {exc}")) \
                 from None
@@ -93,10 +97,10 @@ class PopulationProfile:
         return profile
 
 
-def subject_rows(subjects: Sequence) -> dict:
+def subject_rows(subjects: npt.ArrayLike) -> dict[Any, np.ndarray]:
     """{subject: row indices}, subjects in order of first appearance."""
-    subjects = np.asarray(subjects)
-    return {s: np.flatnonzero(subjects == s) for s in dict.fromkeys(subjects.tolist())}
+    names = np.asarray(subjects)
+    return {s: np.flatnonzero(names == s) for s in dict.fromkeys(names.tolist())}
 
 
 def later_rows(rows: np.ndarray, n_enrol: int, n_genuine: int | None) -> np.ndarray:
@@ -104,7 +108,7 @@ def later_rows(rows: np.ndarray, n_enrol: int, n_genuine: int | None) -> np.ndar
     return rows[n_enrol:None if n_genuine is None else n_enrol + n_genuine]
 
 
-def learn_population(typings: pd.DataFrame, subjects: Sequence, *, n_enrol: int,
+def learn_population(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *, n_enrol: int,
                      n_genuine: int | None = None, log: bool = True,
                      min_scale: float = 0.01) -> PopulationProfile:
     """The profile of a background: ``typings`` (m, d) one row per typing, ``subjects``
@@ -117,7 +121,7 @@ def learn_population(typings: pd.DataFrame, subjects: Sequence, *, n_enrol: int,
     usable = [s for s, r in rows.items() if len(r) > n_enrol]
     if len(usable) < 2:
         raise DataError(TOO_FEW_SUBJECTS.format(n_enrol=n_enrol, got=len(usable)))
-    logged = (matrix > 0).all(axis=0) & log
+    logged = np.asarray((matrix > 0).all(axis=0) & log)
     positive = np.where(matrix > 0, matrix, np.inf).min(axis=0)
     floor = np.where(logged, positive / 2.0, 0.0)
     space = to_space(matrix, logged, floor)
@@ -126,9 +130,11 @@ def learn_population(typings: pd.DataFrame, subjects: Sequence, *, n_enrol: int,
     drifts = [space[later_rows(rows[s], n_enrol, n_genuine)].mean(axis=0)
               - np.median(space[rows[s][:n_enrol]], axis=0) for s in usable]
     shift = np.mean(drifts, axis=0)
+    floor_, centre_, spread_, shift_ = (tuple(float(v) for v in a)
+                                        for a in (floor, centre, spread, shift))
     return PopulationProfile(tuple(str(c) for c in typings.columns), tuple(bool(v) for v in logged),
-                             *(tuple(float(v) for v in a) for a in (floor, centre, spread, shift)),
-                             subjects=len(rows), typings=len(matrix))
+                             floor_, centre_, spread_, shift_, subjects=len(rows),
+                             typings=len(matrix))
 
 
 def to_space(matrix: np.ndarray, logged: np.ndarray, floor: np.ndarray) -> np.ndarray:
@@ -144,8 +150,8 @@ def scale_floor(logged: np.ndarray, centre: np.ndarray, min_scale: float) -> np.
     return np.where(logged, min_scale, min_scale * np.maximum(np.abs(centre), 1e-9))
 
 
-def background_terms(typings: pd.DataFrame, subjects: Sequence,
-                     make_verifier: Callable[[], object], *, n_enrol: int, n_impostor: int,
+def background_terms(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray,
+                     make_verifier: Callable[[], Any], *, n_enrol: int, n_impostor: int,
                      n_genuine: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unweighted per-feature terms of genuine and impostor typings inside a background:
     each subject with later typings is enrolled on its first ``n_enrol``; its next

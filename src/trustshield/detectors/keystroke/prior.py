@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ DEFAULT_SETTINGS = {"log": True, "clip": 5.0, "min_scale": 0.01, "contrast": 0.0
 SETTING_NAMES = tuple(DEFAULT_SETTINGS)
 
 
-def complete_settings(settings: Mapping | None) -> dict:
+def complete_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """``settings`` over the defaults; DataError naming any unknown setting."""
     unknown = sorted(set(settings or {}) - set(SETTING_NAMES))
     if unknown:
@@ -56,12 +57,12 @@ def complete_settings(settings: Mapping | None) -> dict:
 class KeystrokePrior:
     """Settings, population profile and weights learned on a background (see module)."""
 
-    settings: dict
+    settings: dict[str, Any]
     population: PopulationProfile
-    weights: dict | None
-    protocol: dict
-    selection: dict | None = None
-    source: dict | None = None
+    weights: dict[str, Any] | None
+    protocol: dict[str, Any]
+    selection: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -72,7 +73,7 @@ class KeystrokePrior:
         params = {k: self.settings[k] for k in VERIFIER_SETTINGS}
         return KeystrokeVerifier(weights=self.weights, population=self.population, **params)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "settings": dict(self.settings),
                 "population": self.population.to_dict(),
                 "weights": None if self.weights is None else dict(self.weights),
@@ -80,7 +81,7 @@ class KeystrokePrior:
                 "source": self.source}
 
     @classmethod
-    def from_dict(cls, state: Mapping) -> KeystrokePrior:
+    def from_dict(cls, state: Mapping[str, Any]) -> KeystrokePrior:
         if not isinstance(state, Mapping) or state.get("format") != FORMAT:
             raise ModelIntegrityError(f"not a keystroke prior: expected format {FORMAT!r}")
         try:
@@ -96,32 +97,34 @@ class KeystrokePrior:
         return prior
 
 
-def by_subject(typings: pd.DataFrame, subjects: Sequence) -> tuple[pd.DataFrame, np.ndarray]:
+def by_subject(typings: pd.DataFrame,
+               subjects: Sequence[Any] | np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows grouped by subject, subjects in order of first appearance, each subject's
     rows in their original order (the order the protocol reads them in)."""
-    subjects = np.asarray(subjects)
-    if len(subjects) != len(typings):
-        raise DataError(f"subjects has {len(subjects)} entries for {len(typings)} typings")
-    order = np.concatenate(list(subject_rows(subjects).values())) if len(subjects) else \
+    names = np.asarray(subjects)
+    if len(names) != len(typings):
+        raise DataError(f"subjects has {len(names)} entries for {len(typings)} typings")
+    order = np.concatenate(list(subject_rows(names).values())) if len(names) else \
         np.arange(0)
-    return typings.iloc[order].reset_index(drop=True), subjects[order]
+    return typings.iloc[order].reset_index(drop=True), names[order]
 
 
-def learn_prior(typings: pd.DataFrame, subjects: Sequence, *, settings: Mapping | None = None,
+def learn_prior(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *,
+                settings: Mapping[str, Any] | None = None,
                 n_enrol: int, n_impostor: int, n_genuine: int | None = None,
-                selection: dict | None = None) -> KeystrokePrior:
+                selection: dict[str, Any] | None = None) -> KeystrokePrior:
     """Learn the population profile (and, with ``learn_weights``, the feature weights) of
     the background ``typings`` (m, d) typed by ``subjects`` (m,), for the given settings.
     Rows are taken subject by subject (in order of first appearance, each subject's in file
     order), so a table whose subjects' rows interleave gives the very same prior."""
     settings = complete_settings(settings)
-    typings, subjects = by_subject(typings, subjects)
-    population = learn_population(typings, subjects, n_enrol=n_enrol, n_genuine=n_genuine,
+    typings, grouped = by_subject(typings, subjects)
+    population = learn_population(typings, grouped, n_enrol=n_enrol, n_genuine=n_genuine,
                                   log=settings["log"], min_scale=settings["min_scale"])
     weights = None
     if settings["learn_weights"]:
         weights = learn_feature_weights(
-            typings, subjects, n_enrol=n_enrol, n_impostor=n_impostor, n_genuine=n_genuine,
+            typings, grouped, n_enrol=n_enrol, n_impostor=n_impostor, n_genuine=n_genuine,
             population=population, **{k: settings[k] for k in VERIFIER_SETTINGS})
     protocol = {"n_enrol": n_enrol, "n_genuine": n_genuine, "n_impostor": n_impostor}
     return KeystrokePrior(settings, population, weights, protocol, selection)

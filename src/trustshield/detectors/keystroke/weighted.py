@@ -44,6 +44,7 @@ is compared with (``reference``) is exp(c_j) (c_j for unlogged features), raw un
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ class KeystrokeVerifier(KeystrokeProfile):
                 "pop_spread_")
 
     def __init__(self, *, weights: Mapping[str, float] | None = None,
-                 population: PopulationProfile | Mapping | None = None, log: bool = True,
+                 population: PopulationProfile | Mapping[str, Any] | None = None, log: bool = True,
                  clip: float | None = 5.0, min_scale: float = 0.01, contrast: float = 0.0,
                  drift: bool = False):
         self.weights = weights
@@ -98,7 +99,7 @@ class KeystrokeVerifier(KeystrokeProfile):
         params = {**self.get_params(deep=False), "drift": False}
         return type(self)(**params)
 
-    def _params_state(self) -> dict:
+    def _params_state(self) -> dict[str, Any]:
         params = super()._params_state()
         params["population"] = None if self.population is None else self.population.to_dict()
         return params
@@ -106,7 +107,7 @@ class KeystrokeVerifier(KeystrokeProfile):
     def _learn(self, matrix: np.ndarray) -> None:
         d = matrix.shape[1]
         if self.population is None:
-            logged = (matrix > 0).all(axis=0) & self.log
+            logged = np.asarray((matrix > 0).all(axis=0) & self.log)
             self.low_ = np.where(logged, matrix.min(axis=0) / 2.0, 0.0)
             self.pop_centre_, self.pop_spread_, shift = np.zeros(d), np.ones(d), np.zeros(d)
         else:
@@ -140,14 +141,14 @@ class KeystrokeVerifier(KeystrokeProfile):
     def _space(self, matrix: np.ndarray) -> np.ndarray:
         """The verifier's space: log of max(value, floor) for logged features (a zero or
         negative latency still scores as a large departure)."""
-        return to_space(matrix, self.logged_ > 0, self.low_)
+        return to_space(matrix, np.asarray(self.logged_ > 0), self.low_)
 
     def _capped(self, scaled: np.ndarray) -> np.ndarray:
         return scaled if self.clip is None else np.minimum(scaled, self.clip)
 
     def contrast_shares(self) -> np.ndarray:
         """beta_j per feature (d,): the contrast, at most half of S_j / s_j (see step 4)."""
-        return np.minimum(self.contrast, SLOPE_SHARE * self.pop_spread_ / self.spread_)
+        return np.asarray(np.minimum(self.contrast, SLOPE_SHARE * self.pop_spread_ / self.spread_))
 
     def unweighted_terms(self, matrix: np.ndarray) -> np.ndarray:
         """Per-feature terms t before weighting (n, d): the departure from the user minus
@@ -155,12 +156,12 @@ class KeystrokeVerifier(KeystrokeProfile):
         space = self._space(matrix)
         terms = np.abs(space - self.centre_) / self.spread_
         if self.contrast:
-            crowd = np.minimum(np.abs(space - self.pop_centre_) / self.pop_spread_, self.clip)
+            crowd = self._capped(np.abs(space - self.pop_centre_) / self.pop_spread_)
             terms = terms - self.contrast_shares() * crowd
         return self._capped(terms)
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:
-        return self.unweighted_terms(matrix) * self.weight_
+        return np.asarray(self.unweighted_terms(matrix) * self.weight_)
 
     def _reference(self, matrix: np.ndarray) -> np.ndarray:
         usual = np.where(self.logged_ > 0, np.exp(self.centre_), self.centre_)
@@ -168,9 +169,10 @@ class KeystrokeVerifier(KeystrokeProfile):
 
 
 
-def learn_feature_weights(typings: pd.DataFrame, subjects: Sequence, *, n_enrol: int = 25,
+def learn_feature_weights(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *,
+                          n_enrol: int = 25,
                           n_impostor: int = 5, n_genuine: int | None = None,
-                          **verifier_params) -> dict[str, float]:
+                          **verifier_params: Any) -> dict[str, float]:
     """Per-feature weights from a background population (never the users tested against).
 
     Inside the background, each subject in turn is enrolled on its first ``n_enrol``

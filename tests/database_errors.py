@@ -1,0 +1,6 @@
+"""What a refused write raises on either store backend (DuckDB or PostgreSQL)."""
+
+import duckdb
+import psycopg
+
+DATABASE_ERRORS = (duckdb.Error, psycopg.Error)
