@@ -48,27 +48,45 @@ from trustshield.specs.feasibility import infeasibility
 
 #: HopSkipJump: ART defaults except max_iter (50 → 8, for time; success hardly depends on it:
 #: HopSkipJump starts allowed and stays allowed, iterations only shrink the change)
-HSJ_PARAMS = {"norm": 2, "max_iter": 8, "max_eval": 10000, "init_eval": 100, "init_size": 100,
-              "batch_size": 64, "targeted": False}
+HSJ_PARAMS = {
+    "norm": 2,
+    "max_iter": 8,
+    "max_eval": 10000,
+    "init_eval": 100,
+    "init_size": 100,
+    "batch_size": 64,
+    "targeted": False,
+}
 #: ZOO: ART defaults except nb_parallel (128 → 41); batch_size 1 is ART's only choice for
 #: feature vectors
-ZOO_PARAMS = {"confidence": 0.0, "learning_rate": 1e-2, "max_iter": 10, "binary_search_steps": 1,
-              "initial_const": 1e-3, "abort_early": True, "nb_parallel": 41, "batch_size": 1,
-              "variable_h": 1e-4, "targeted": False}
-INIT_NEIGHBOURS = 32    # allowed normal records tried as start points, nearest first
-PROGRESS_EVERY = 50     # records between progress messages
+ZOO_PARAMS = {
+    "confidence": 0.0,
+    "learning_rate": 1e-2,
+    "max_iter": 10,
+    "binary_search_steps": 1,
+    "initial_const": 1e-3,
+    "abort_early": True,
+    "nb_parallel": 41,
+    "batch_size": 1,
+    "variable_h": 1e-4,
+    "targeted": False,
+}
+INIT_NEIGHBOURS = 32  # allowed normal records tried as start points, nearest first
+PROGRESS_EVERY = 50  # records between progress messages
 #: model calls one record may use (HopSkipJump needs ~250 with HSJ_PARAMS). ART 1.20.1's
 #: HopSkipJump can loop for ever: under NumPy 2 its last interpolation runs in float32
 #: while its binary search ran in float64, and where this model's score jumps the float32
 #: point is not adversarial, so its step-size search never succeeds.
 CALLS_PER_RECORD = 2000
 
-PROTOCOL = ("ART {attack} ({form}) against the deployed model as a 2-class black box "
-            "(allow / flagged) on the 41 encoded features mapped to [0, 1] by spec bounds where "
-            "finite, else the min/max of KDDTest+ normal and attacked records; categorical codes "
-            "rounded to the nearest valid code for scoring, outputs decoded unrounded and judged "
-            "by the feasibility checker and the budget; success = the model allows the output, "
-            "feasible success = also accepted by the checker and within the budget.")
+PROTOCOL = (
+    "ART {attack} ({form}) against the deployed model as a 2-class black box "
+    "(allow / flagged) on the 41 encoded features mapped to [0, 1] by spec bounds where "
+    "finite, else the min/max of KDDTest+ normal and attacked records; categorical codes "
+    "rounded to the nearest valid code for scoring, outputs decoded unrounded and judged "
+    "by the feasibility checker and the budget; success = the model allows the output, "
+    "feasible success = also accepted by the checker and within the budget."
+)
 
 
 class UnitView:
@@ -104,7 +122,9 @@ class UnitView:
         """Suspicion (n,) of cube points, codes snapped to the nearest valid code; higher =
         more suspicious, flagged from ``policy.review_threshold_`` up."""
         X = self.encoded(unit)
-        X[:, self.cat] = np.clip(np.round(X[:, self.cat]), 0, self.lo[self.cat] + self.span[self.cat])
+        X[:, self.cat] = np.clip(
+            np.round(X[:, self.cat]), 0, self.lo[self.cat] + self.span[self.cat]
+        )
         return self.model.detector.suspicion(pd.DataFrame(X, columns=self.columns, copy=False))
 
     def allowed(self, unit: np.ndarray) -> np.ndarray:
@@ -125,8 +145,10 @@ class UnitView:
                 continue
             codes = self.model.encoder.categories_[name]
             whole = np.abs(X[:, j] - np.round(X[:, j])) <= 1e-6
-            out[name] = [orig if k else (codes[int(round(v))] if w else f"<code {v:.4g}>")
-                         for orig, k, w, v in zip(out[name], kept, whole, X[:, j])]
+            out[name] = [
+                orig if k else (codes[int(round(v))] if w else f"<code {v:.4g}>")
+                for orig, k, w, v in zip(out[name], kept, whole, X[:, j])
+            ]
         return out
 
 
@@ -226,18 +248,26 @@ def start_points(view: UnitView, x: np.ndarray, normals: np.ndarray, mask: np.nd
     INIT_NEIGHBOURS nearest allowed normals (distance on features outside the mask
     weighted 1000×, so masked starts keep close fixed parts); (start (n, d), found (n,))."""
     w = 1 + 1000 * (1 - mask)
-    d2 = (w * x ** 2).sum(1)[:, None] + (w * normals ** 2).sum(1)[None, :] - 2 * (w * x) @ normals.T
+    d2 = (w * x**2).sum(1)[:, None] + (w * normals**2).sum(1)[None, :] - 2 * (w * x) @ normals.T
     near = np.argsort(d2, axis=1)[:, :INIT_NEIGHBOURS]
-    hybrid = x[:, None, :] * (1 - mask) + normals[near] * mask            # (n, k, d)
+    hybrid = x[:, None, :] * (1 - mask) + normals[near] * mask  # (n, k, d)
     ok = view.allowed(hybrid.reshape(-1, x.shape[1])).reshape(near.shape)
     dist = np.where(ok, ((hybrid - x[:, None, :]) ** 2).sum(2), np.inf)
     best = dist.argmin(axis=1)
     return hybrid[np.arange(len(x)), best].astype(np.float32), ok.any(axis=1)
 
 
-def run_peer(model: TrainedModel, records_raw: pd.DataFrame, *, reference: pd.DataFrame,
-             budget, attack: str = "hopskipjump", controllable_only: bool = False,
-             seed: int = 0, progress=None) -> PeerRun:
+def run_peer(
+    model: TrainedModel,
+    records_raw: pd.DataFrame,
+    *,
+    reference: pd.DataFrame,
+    budget,
+    attack: str = "hopskipjump",
+    controllable_only: bool = False,
+    seed: int = 0,
+    progress=None,
+) -> PeerRun:
     """Attack ``records_raw`` (n rows the model flags) with ART; figures over all n.
 
     ``reference``: the labelled frame the records were drawn from; its normal rows set
@@ -246,7 +276,9 @@ def run_peer(model: TrainedModel, records_raw: pd.DataFrame, *, reference: pd.Da
     not ``fixed``. ``budget``: anything with ``allows(spec, originals, candidates)``.
     """
     if attack not in ("hopskipjump", "zoo") or (controllable_only and attack == "zoo"):
-        raise ValueError(f"attack must be 'hopskipjump' or 'zoo' (masked: hopskipjump only), got {attack!r}")
+        raise ValueError(
+            f"attack must be 'hopskipjump' or 'zoo' (masked: hopskipjump only), got {attack!r}"
+        )
     started = time.perf_counter()
     spec = model.spec
     normals_raw = reference[reference[spec.label_column] == spec.normal_label]
@@ -254,8 +286,10 @@ def run_peer(model: TrainedModel, records_raw: pd.DataFrame, *, reference: pd.Da
     x, normals = view.to_unit(records_raw), view.to_unit(normals_raw)
     usable = ~np.isnan(x).any(axis=1)
     originals, x = records_raw[usable].reset_index(drop=True), x[usable]
-    mask = np.array([not controllable_only or spec.column(n).attacker != "fixed" for n in view.names],
-                    dtype=np.float32)
+    mask = np.array(
+        [not controllable_only or spec.column(n).attacker != "fixed" for n in view.names],
+        dtype=np.float32,
+    )
     oracle = Oracle(view, log_proba=attack == "zoo", limit=CALLS_PER_RECORD)
     with single_thread(model), numpy_seed(seed):
         random_allowed = float(view.allowed(np.random.uniform(size=(1000, x.shape[1]))).mean())
@@ -264,25 +298,41 @@ def run_peer(model: TrainedModel, records_raw: pd.DataFrame, *, reference: pd.Da
             start, found = start_points(view, x, normals[view.allowed(normals)], mask)
         else:
             start, found = None, np.ones(len(x), dtype=bool)
-        adv, stalled = _generate(attack, oracle, x, start, found, mask, progress or (lambda m: None), started)
+        adv, stalled = _generate(
+            attack, oracle, x, start, found, mask, progress or (lambda m: None), started
+        )
     adv = np.where(mask > 0, adv, x)  # ART's contract: masked-out features are not perturbed
     adversarial = view.decode(adv, x, originals)
     figures = evasion_figures(model, originals, adversarial, view.allowed(adv), budget)
-    params = {**(HSJ_PARAMS if attack == "hopskipjump" else ZOO_PARAMS), "seed": seed,
-              "start": "nearest allowed normal (x_adv_init)" if attack == "hopskipjump" else "the record",
-              "mask": [n for n, m in zip(view.names, mask) if m] if controllable_only else "all"}
+    params = {
+        **(HSJ_PARAMS if attack == "hopskipjump" else ZOO_PARAMS),
+        "seed": seed,
+        "start": "nearest allowed normal (x_adv_init)" if attack == "hopskipjump" else "the record",
+        "mask": [n for n, m in zip(view.names, mask) if m] if controllable_only else "all",
+    }
     figures.update(
-        attack=attack, variant="controllable features only" if controllable_only else "unconstrained",
-        excluded_unseen_category=int((~usable).sum()), start_point_found=int(found.sum()),
+        attack=attack,
+        variant="controllable features only" if controllable_only else "unconstrained",
+        excluded_unseen_category=int((~usable).sum()),
+        start_point_found=int(found.sum()),
         stopped_at_call_limit=stalled,
         median_features_changed=float(np.median((adv != x).sum(axis=1))),
         median_l2_unit_cube=float(np.median(np.linalg.norm(adv - x, axis=1))),
         random_init_allowed_share=random_allowed,
-        queries={"calls": oracle.calls, "rows": oracle.rows, "model_seconds": round(oracle.seconds, 1)},
-        seconds=round(time.perf_counter() - started, 1), parameters=params,
-        protocol=PROTOCOL.format(attack="HopSkipJump" if attack == "hopskipjump" else "ZOO",
-                                 form="ART mask on attacker-controllable features" if controllable_only
-                                 else "usual unconstrained form"))
+        queries={
+            "calls": oracle.calls,
+            "rows": oracle.rows,
+            "model_seconds": round(oracle.seconds, 1),
+        },
+        seconds=round(time.perf_counter() - started, 1),
+        parameters=params,
+        protocol=PROTOCOL.format(
+            attack="HopSkipJump" if attack == "hopskipjump" else "ZOO",
+            form="ART mask on attacker-controllable features"
+            if controllable_only
+            else "usual unconstrained form",
+        ),
+    )
     return PeerRun(figures, adversarial)
 
 
@@ -292,7 +342,9 @@ def _generate(attack, oracle, x, start, found, mask, step, started) -> tuple[np.
     record). Rows without a start point stay as given."""
     from art.attacks.evasion import HopSkipJump, ZooAttack
 
-    classifier = _whole_batches()(oracle, input_shape=(x.shape[1],), nb_classes=2, clip_values=(0.0, 1.0))
+    classifier = _whole_batches()(
+        oracle, input_shape=(x.shape[1],), nb_classes=2, clip_values=(0.0, 1.0)
+    )
     if attack == "hopskipjump":
         art = HopSkipJump(classifier, verbose=False, **HSJ_PARAMS)
     else:
@@ -300,10 +352,10 @@ def _generate(attack, oracle, x, start, found, mask, step, started) -> tuple[np.
     adv, stalled = x.copy(), 0
     for i in range(len(x)):
         oracle.new_record()
-        extra = {"mask": mask, "x_adv_init": start[i:i + 1].copy()} if start is not None else {}
+        extra = {"mask": mask, "x_adv_init": start[i : i + 1].copy()} if start is not None else {}
         try:
             if found[i]:
-                adv[i] = art.generate(x[i:i + 1], **extra)[0]
+                adv[i] = art.generate(x[i : i + 1], **extra)[0]
         except QueryLimit:
             adv[i] = x[i] if oracle.last_allowed is None else oracle.last_allowed
             stalled += 1
@@ -322,13 +374,17 @@ def evasion_figures(model, originals, adversarial, success, budget) -> dict:
     within = np.asarray(budget.allows(model.spec, originals, adversarial), dtype=bool)
     reasons = Counter(r for found in violations for r in {f"{v.column}: {v.reason}" for v in found})
     n = max(len(originals), 1)
-    return {"records": len(originals), "success_rate": float(success.sum() / n),
-            "infeasible_share": float((~feasible).sum() / n), "within_budget_share": float(within.sum() / n),
-            "feasible_success_rate": float((success & feasible & within).sum() / n),
-            "feasible_success_rate_any_budget": float((success & feasible).sum() / n),
-            "top_violations": [{"reason": r, "records": c} for r, c in reasons.most_common(5)],
-            "mean_violations": float(np.mean([len(v) for v in violations])) if violations else 0.0,
-            "budget": budget.as_dict()}
+    return {
+        "records": len(originals),
+        "success_rate": float(success.sum() / n),
+        "infeasible_share": float((~feasible).sum() / n),
+        "within_budget_share": float(within.sum() / n),
+        "feasible_success_rate": float((success & feasible & within).sum() / n),
+        "feasible_success_rate_any_budget": float((success & feasible).sum() / n),
+        "top_violations": [{"reason": r, "records": c} for r, c in reasons.most_common(5)],
+        "mean_violations": float(np.mean([len(v) for v in violations])) if violations else 0.0,
+        "budget": budget.as_dict(),
+    }
 
 
 def main(argv=None) -> int:
@@ -343,8 +399,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder (trustshield train --out)")
     parser.add_argument("--records", type=int, default=500)
-    parser.add_argument("--attack", choices=("hopskipjump", "zoo", "both", "all"), default="both",
-                        help="all = both plus HopSkipJump masked to controllable features")
+    parser.add_argument(
+        "--attack",
+        choices=("hopskipjump", "zoo", "both", "all"),
+        default="both",
+        help="all = both plus HopSkipJump masked to controllable features",
+    )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -356,16 +416,32 @@ def main(argv=None) -> int:
     runs += [("hopskipjump", True)] if args.attack == "all" else []
     results = []
     for attack, masked in runs:
-        run = run_peer(model, records, reference=test, budget=Budget(), attack=attack,
-                       controllable_only=masked, progress=lambda m: print(f"  {m}", flush=True))
+        run = run_peer(
+            model,
+            records,
+            reference=test,
+            budget=Budget(),
+            attack=attack,
+            controllable_only=masked,
+            progress=lambda m: print(f"  {m}", flush=True),
+        )
         f = run.figures
         results.append(f)
-        print(f"{attack} ({f['variant']}), {f['records']} records, {f['seconds']} s, "
-              f"{f['queries']['calls']} calls / {f['queries']['rows']} rows scored")
-        for key in ("success_rate", "infeasible_share", "within_budget_share", "feasible_success_rate",
-                    "feasible_success_rate_any_budget", "start_point_found",
-                    "stopped_at_call_limit",
-                    "median_features_changed", "median_l2_unit_cube"):
+        print(
+            f"{attack} ({f['variant']}), {f['records']} records, {f['seconds']} s, "
+            f"{f['queries']['calls']} calls / {f['queries']['rows']} rows scored"
+        )
+        for key in (
+            "success_rate",
+            "infeasible_share",
+            "within_budget_share",
+            "feasible_success_rate",
+            "feasible_success_rate_any_budget",
+            "start_point_found",
+            "stopped_at_call_limit",
+            "median_features_changed",
+            "median_l2_unit_cube",
+        ):
             print(f"  {key:<34} {f[key]:.4g}")
         for v in f["top_violations"]:
             print(f"  {v['records']:5d} × {v['reason'][:100]}")

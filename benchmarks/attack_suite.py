@@ -54,14 +54,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--model", help="a trained model folder (default: train one on NSL-KDD)")
-    parser.add_argument("--only", nargs="*", help="run only attacks whose name contains one of these")
+    parser.add_argument(
+        "--only", nargs="*", help="run only attacks whose name contains one of these"
+    )
     args = parser.parse_args(argv)
-    chosen = [a for a in all_attacks()
-              if not args.only or any(word in a.__name__ for word in args.only)]
+    chosen = [
+        a for a in all_attacks() if not args.only or any(word in a.__name__ for word in args.only)
+    ]
     with tempfile.TemporaryDirectory(prefix="trustshield-attacks-") as tmp:
         model = Path(args.model) if args.model else train_model(Path(tmp))
-        results = [run_one(attack, Path(tmp) / f"{k:02d}-{attack.__name__}", model)
-                   for k, attack in enumerate(chosen)]
+        results = [
+            run_one(attack, Path(tmp) / f"{k:02d}-{attack.__name__}", model)
+            for k, attack in enumerate(chosen)
+        ]
     summary = summarise(results)
     print_summary(summary)
     if args.json:
@@ -74,8 +79,9 @@ def main(argv=None) -> int:
 def train_model(root: Path) -> Path:
     out = root / "trained-model"
     print(f"training the suite's model ({' '.join(TRAIN)}) ...", flush=True)
-    done = subprocess.run([str(VENV_BIN / "trustshield"), *TRAIN, "--out", str(out)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(VENV_BIN / "trustshield"), *TRAIN, "--out", str(out)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise SystemExit(f"training failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return out
@@ -90,8 +96,12 @@ def run_one(attack, root: Path, model: Path) -> dict:
         rig = Rig(root, model)
         result: AttackResult = attack(rig)
     except Exception as exc:  # a broken attack is reported, not hidden
-        result = AttackResult(attack.__name__, "the attack runs to its end",
-                              f"it failed: {exc!r}\n{traceback.format_exc()[-1500:]}", False)
+        result = AttackResult(
+            attack.__name__,
+            "the attack runs to its end",
+            f"it failed: {exc!r}\n{traceback.format_exc()[-1500:]}",
+            False,
+        )
     finally:
         if rig is not None:
             rig.close()
@@ -101,16 +111,20 @@ def run_one(attack, root: Path, model: Path) -> dict:
 
 
 def summarise(results: list[dict]) -> dict:
-    summary = {"all_held": all(r["held"] for r in results), "attacks": results,
-               "targets": {**{k: f"≤ {v}" for k, v in HEADLINES.items()}, "held": "all"},
-               "protocol": __doc__.split("Protocol\n--------\n", 1)[1].strip()}
+    summary = {
+        "all_held": all(r["held"] for r in results),
+        "attacks": results,
+        "targets": {**{k: f"≤ {v}" for k, v in HEADLINES.items()}, "held": "all"},
+        "protocol": __doc__.split("Protocol\n--------\n", 1)[1].strip(),
+    }
     for row in results:
         for name in HEADLINES:
             if name in row["figures"]:
                 summary[name] = row["figures"][name]
-    summary["checks"] = {"every attack held": summary["all_held"],
-                         **{f"{k} ≤ {v}": summary.get(k, float("inf")) <= v
-                            for k, v in HEADLINES.items()}}
+    summary["checks"] = {
+        "every attack held": summary["all_held"],
+        **{f"{k} ≤ {v}": summary.get(k, float("inf")) <= v for k, v in HEADLINES.items()},
+    }
     return summary
 
 

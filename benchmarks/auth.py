@@ -31,11 +31,13 @@ from trustshield.ingest.keystroke import KeystrokeData, load_keystroke_data
 from trustshield.pipeline.keystroke_benchmark import keystroke_figures
 from trustshield.pipeline.mouse_benchmark import mouse_figures
 
-TARGETS = {"keystroke": "ours.mean ≤ 0.75 × best baseline mean EER (25 enrolment typings)",
-           "keystroke_short": "ours.mean ≤ 0.75 × best baseline mean EER (5 enrolment typings)",
-           "mouse": "pooled session AUC ≥ 0.85",
-           "fairness": "worst-decile FRR at least halved, mean FAR up by ≤ 0.01",
-           "seconds": "< 300"}
+TARGETS = {
+    "keystroke": "ours.mean ≤ 0.75 × best baseline mean EER (25 enrolment typings)",
+    "keystroke_short": "ours.mean ≤ 0.75 × best baseline mean EER (5 enrolment typings)",
+    "mouse": "pooled session AUC ≥ 0.85",
+    "fairness": "worst-decile FRR at least halved, mean FAR up by ≤ 0.01",
+    "seconds": "< 300",
+}
 SHORT = {"n_enrol": 5, "n_genuine": 26, "n_impostor": 5}
 #: (label, timing features only?, first typings kept per subject, protocol)
 GENERALISATION = [
@@ -60,20 +62,33 @@ def main(argv=None) -> int:
     generalisation = {}
     for label, timings, first, protocol in GENERALISATION:
         print(f"keystroke: {label}", flush=True)
-        generalisation[label] = _summary(keystroke_figures(
-            variant(data, timings=timings, first=first), original=False, ablation=False,
-            **protocol))
+        generalisation[label] = _summary(
+            keystroke_figures(
+                variant(data, timings=timings, first=first),
+                original=False,
+                ablation=False,
+                **protocol,
+            )
+        )
     print("fairness: global thresholds vs adaptive template", flush=True)
     fairness = fairness_study(data.frame, factory, subject_column=data.subject_column)
     print("mouse: Balabit sessions", flush=True)
     mouse = mouse_figures()
-    evidence = [*verification_evidence(keystroke=keystroke, mouse=mouse),
-                *fairness_evidence(fairness),
-                *fail_safe_evidence(AuthPolicy.from_dict(fairness["global_policy"]))]
-    result = {"keystroke": keystroke, "keystroke_short": short,
-              "keystroke_generalisation": generalisation, "mouse": mouse, "fairness": fairness,
-              "targets": TARGETS, "evidence": [e.as_dict() for e in evidence],
-              "seconds": round(time.perf_counter() - start, 1)}
+    evidence = [
+        *verification_evidence(keystroke=keystroke, mouse=mouse),
+        *fairness_evidence(fairness),
+        *fail_safe_evidence(AuthPolicy.from_dict(fairness["global_policy"])),
+    ]
+    result = {
+        "keystroke": keystroke,
+        "keystroke_short": short,
+        "keystroke_generalisation": generalisation,
+        "mouse": mouse,
+        "fairness": fairness,
+        "targets": TARGETS,
+        "evidence": [e.as_dict() for e in evidence],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
     result["checks"] = checks(result)
     print_summary(result)
     if args.json:
@@ -88,30 +103,37 @@ def variant(data: KeystrokeData, *, timings: bool, first: int | None) -> Keystro
     frame = data.frame[[data.subject_column, *names]]
     if first is not None:
         frame = frame.groupby(data.subject_column, sort=False).head(first)
-    return KeystrokeData(frame.reset_index(drop=True), data.subject_column, names, data.sha256,
-                         data.path)
+    return KeystrokeData(
+        frame.reset_index(drop=True), data.subject_column, names, data.sha256, data.path
+    )
 
 
 def _summary(figures: dict) -> dict:
     keep = ("ours", "best_baseline", "ratio", "target", "typings", "protocol", "data")
     best = figures["baselines"][figures["best_baseline"]]
-    return {**{k: figures[k] for k in keep}, "best_baseline_figures": best,
-            "baselines": {n: {"mean": v["mean"], "sd": v["sd"]}
-                          for n, v in figures["baselines"].items()},
-            "chosen": {h: c["chosen"] for h, c in figures["selection"]["halves"].items()}}
+    return {
+        **{k: figures[k] for k in keep},
+        "best_baseline_figures": best,
+        "baselines": {
+            n: {"mean": v["mean"], "sd": v["sd"]} for n, v in figures["baselines"].items()
+        },
+        "chosen": {h: c["chosen"] for h, c in figures["selection"]["halves"].items()},
+    }
 
 
 def checks(r: dict) -> dict:
     k, f, short = r["keystroke"], r["fairness"], r["keystroke_short"]
     best = k["baselines"][k["best_baseline"]]["mean"]
     best_short = short["baselines"][short["best_baseline"]]["mean"]
-    return {"keystroke ours ≤ 0.75 × best baseline": k["ours"]["mean"] <= 0.75 * best,
-            "keystroke (5 enrolment typings) ours ≤ 0.75 × best baseline":
-                short["ours"]["mean"] <= 0.75 * best_short,
-            "mouse pooled AUC ≥ 0.85": r["mouse"]["auc_pooled"] >= 0.85,
-            "worst-decile FRR at least halved": (f["worst_decile_frr_ratio"] or 1) <= 0.5,
-            "mean FAR up by ≤ 0.01": (f["mean_far_increase"] or 0) <= 0.01,
-            "under 5 minutes": r["seconds"] < 300}
+    return {
+        "keystroke ours ≤ 0.75 × best baseline": k["ours"]["mean"] <= 0.75 * best,
+        "keystroke (5 enrolment typings) ours ≤ 0.75 × best baseline": short["ours"]["mean"]
+        <= 0.75 * best_short,
+        "mouse pooled AUC ≥ 0.85": r["mouse"]["auc_pooled"] >= 0.85,
+        "worst-decile FRR at least halved": (f["worst_decile_frr_ratio"] or 1) <= 0.5,
+        "mean FAR up by ≤ 0.01": (f["mean_far_increase"] or 0) <= 0.01,
+        "under 5 minutes": r["seconds"] < 300,
+    }
 
 
 def print_summary(r: dict) -> None:
@@ -120,23 +142,33 @@ def print_summary(r: dict) -> None:
         print(f"\n{label} ({figures['protocol']})")
         for name, v in sorted(figures["baselines"].items(), key=lambda kv: kv[1]["mean"]):
             print(f"  {name:<34} EER {v['mean']:.4f} ± {v['sd']:.4f}")
-        print(f"  {'TrustShield':<34} EER {figures['ours']['mean']:.4f} ± "
-              f"{figures['ours']['sd']:.4f} (ratio to {figures['best_baseline']}: "
-              f"{figures['ratio']:.3f})")
+        print(
+            f"  {'TrustShield':<34} EER {figures['ours']['mean']:.4f} ± "
+            f"{figures['ours']['sd']:.4f} (ratio to {figures['best_baseline']}: "
+            f"{figures['ratio']:.3f})"
+        )
     print("\nkeystroke generalisation (MEU changed the way another population differs)")
     for label, g in r["keystroke_generalisation"].items():
         best = g["best_baseline_figures"]
-        print(f"  {label:<48} TrustShield {g['ours']['mean']:.4f} ± {g['ours']['sd']:.4f}, "
-              f"{g['best_baseline']} {best['mean']:.4f}: ratio {g['ratio'] or float('nan'):.3f}")
+        print(
+            f"  {label:<48} TrustShield {g['ours']['mean']:.4f} ± {g['ours']['sd']:.4f}, "
+            f"{g['best_baseline']} {best['mean']:.4f}: ratio {g['ratio'] or float('nan'):.3f}"
+        )
     print(f"mouse ({m['protocol']})")
-    print(f"  pooled session AUC {m['auc_pooled']:.3f}; per user "
-          + ", ".join(f"{u}: {a:.3f}" for u, a in m["auc_per_user"].items()))
+    print(
+        f"  pooled session AUC {m['auc_pooled']:.3f}; per user "
+        + ", ".join(f"{u}: {a:.3f}" for u, a in m["auc_per_user"].items())
+    )
     print(f"fairness ({f['protocol']})")
     for name, v in f["variants"].items():
-        print(f"  {name:<11} mean FRR {v['mean_frr']:.3f}  worst-decile FRR {v['worst_decile_frr']:.3f}"
-              f"  mean FAR {v['mean_far']:.3f}")
-    print(f"  worst-decile FRR ratio {f['worst_decile_frr_ratio']:.3f}, mean FAR change "
-          f"{f['mean_far_increase']:+.4f}")
+        print(
+            f"  {name:<11} mean FRR {v['mean_frr']:.3f}  worst-decile FRR {v['worst_decile_frr']:.3f}"
+            f"  mean FAR {v['mean_far']:.3f}"
+        )
+    print(
+        f"  worst-decile FRR ratio {f['worst_decile_frr_ratio']:.3f}, mean FAR change "
+        f"{f['mean_far_increase']:+.4f}"
+    )
     for e in r["evidence"]:
         print(f"evidence: {e['check']}: {e['value']} (bar {e['threshold']}) {e['status']}")
     for name, ok in r["checks"].items():

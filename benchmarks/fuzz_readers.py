@@ -29,8 +29,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--cases", type=int, default=800, help="cases per reader (default 800)")
     parser.add_argument("--seed", type=int, default=0, help="mutation seed (default 0)")
-    parser.add_argument("--time-limit", type=float, default=10.0,
-                        help="seconds a case may take before it counts as a hang (default 10)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=10.0,
+        help="seconds a case may take before it counts as a hang (default 10)",
+    )
     parser.add_argument("--only", nargs="*", help="fuzz only the readers with these names")
     args = parser.parse_args(argv)
 
@@ -42,21 +46,26 @@ def main(argv=None) -> int:
     for target in chosen:
         print(f"- {target.name:<18}", end=" ", flush=True)
         progress = lambda done: done % 200 == 0 and print(".", end="", flush=True)  # noqa: E731
-        report = fuzz(target, cases=args.cases, seed=args.seed, time_limit=args.time_limit,
-                      progress=progress)
+        report = fuzz(
+            target, cases=args.cases, seed=args.seed, time_limit=args.time_limit, progress=progress
+        )
         reports.append(report.as_dict())
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))
         print(f" {report.cases} cases in {report.seconds:.1f} s: {outcomes}", flush=True)
         for failure in report.failures[:3]:
-            print(f"    case {failure.case} {'+'.join(failure.mutations)}: {failure.outcome}: "
-                  f"{failure.detail.splitlines()[0][:160]}")
+            print(
+                f"    case {failure.case} {'+'.join(failure.mutations)}: {failure.outcome}: "
+                f"{failure.detail.splitlines()[0][:160]}"
+            )
     total = lambda kind: sum(r["outcomes"].get(kind, 0) for r in reports)  # noqa: E731
     summary = {
         "benchmark": "fuzz_readers",
-        "protocol": (f"{args.cases} seeded mutation cases per reader (seed {args.seed}) of "
-                     "real files under TRUSTSHIELD_DATA_DIR, each in a worker process limited "
-                     f"to {args.time_limit:g} s; acceptable: a result or the reader's own "
-                     "error naming the file"),
+        "protocol": (
+            f"{args.cases} seeded mutation cases per reader (seed {args.seed}) of "
+            "real files under TRUSTSHIELD_DATA_DIR, each in a worker process limited "
+            f"to {args.time_limit:g} s; acceptable: a result or the reader's own "
+            "error naming the file"
+        ),
         "cases": sum(r["cases"] for r in reports),
         "readers": len(reports),
         "results": total("result"),
@@ -69,10 +78,12 @@ def main(argv=None) -> int:
         "per_reader": reports,
     }
     summary["unacceptable"] = summary["cases"] - sum(total(k) for k in ACCEPTABLE)
-    print(f"{summary['cases']} cases over {summary['readers']} readers in {summary['seconds']} s: "
-          f"{summary['results']} results, {summary['refusals']} refusals, "
-          f"{summary['unexpected']} unexpected, {summary['unnamed']} unnamed, "
-          f"{summary['hangs']} hangs, {summary['crashes']} crashes")
+    print(
+        f"{summary['cases']} cases over {summary['readers']} readers in {summary['seconds']} s: "
+        f"{summary['results']} results, {summary['refusals']} refusals, "
+        f"{summary['unexpected']} unexpected, {summary['unnamed']} unnamed, "
+        f"{summary['hangs']} hangs, {summary['crashes']} crashes"
+    )
     if args.json:
         from trustshield.commands.benchmark import write_json
 

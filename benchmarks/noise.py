@@ -43,8 +43,10 @@ def read(spec, name: str) -> tuple[pd.DataFrame, str]:
 def print_table(result: dict) -> None:
     study = result["study"]
     print(f"\nKDDTest+ ({study['records']} records), model trained on {TRAIN}")
-    print(f"{'perturbation':<22} {'excl.':>6} {'changed':>8} {'normal':>7} {'attack':>7} "
-          f"{'al→allow':>8} {'allow→al':>8} {'DR':>13} {'FPR':>13} {'finite':>6}")
+    print(
+        f"{'perturbation':<22} {'excl.':>6} {'changed':>8} {'normal':>7} {'attack':>7} "
+        f"{'al→allow':>8} {'allow→al':>8} {'DR':>13} {'FPR':>13} {'finite':>6}"
+    )
     rows = [(f"noise {r['level']:.0%}", r) for r in study["noise"]]
     rows += [(f"missing {r['rate']:.0%}", r) for r in study["missing"]]
     for name, r in rows:
@@ -52,12 +54,16 @@ def print_table(result: dict) -> None:
             print(f"{name:<22} error: {r['error']}")
             continue
         c = r["by_class"]
-        print(f"{name:<22} {r['excluded']:6d} {r['changed_share']:8.4f} {c['normal']['changed_share']:7.4f} "
-              f"{c['attack']['changed_share']:7.4f} {r['alert_to_allow']:8d} {r['allow_to_alert']:8d} "
-              f"{r['before']['detection_rate']:.4f}→{r['after']['detection_rate']:.4f} "
-              f"{r['before']['fpr']:.4f}→{r['after']['fpr']:.4f} {str(r['suspicion_finite']):>6}")
+        print(
+            f"{name:<22} {r['excluded']:6d} {r['changed_share']:8.4f} {c['normal']['changed_share']:7.4f} "
+            f"{c['attack']['changed_share']:7.4f} {r['alert_to_allow']:8d} {r['allow_to_alert']:8d} "
+            f"{r['before']['detection_rate']:.4f}→{r['after']['detection_rate']:.4f} "
+            f"{r['before']['fpr']:.4f}→{r['after']['fpr']:.4f} {str(r['suspicion_finite']):>6}"
+        )
         if "error" in r:
-            print(f"{'':<22} score_batch failed ({r['error']}); decisions measured without explanations")
+            print(
+                f"{'':<22} score_batch failed ({r['error']}); decisions measured without explanations"
+            )
     for e in result["evidence"]:
         print(f"evidence: {e['check']}: {e['status']} (value {e['value']}, bar {e['threshold']})")
     print(f"protocol: {result['protocol']}")
@@ -72,14 +78,22 @@ def main(argv=None) -> int:
     spec = load_spec("nsl-kdd")
     spec_text, _ = read_spec_text("nsl-kdd")
     (train_frame, train_sha), (test, test_sha) = read(spec, TRAIN), read(spec, TEST)
-    model = train(train_frame, spec, spec_text, config=TrainConfig(),
-                  provenance={"data": {"name": TRAIN, "sha256": train_sha}})
+    model = train(
+        train_frame,
+        spec,
+        spec_text,
+        config=TrainConfig(),
+        provenance={"data": {"name": TRAIN, "sha256": train_sha}},
+    )
     study = noise_study(model, test, spec, seed=args.seed)
-    result = {"protocol": PROTOCOL, "study": study,
-              "evidence": [e.as_dict() for e in noise_evidence(study)],
-              "data_sha256": {TRAIN: train_sha, TEST: test_sha},
-              "seconds": round(time.perf_counter() - started, 1),
-              "machine": {"python": platform.python_version(), "lightgbm": lgb.__version__}}
+    result = {
+        "protocol": PROTOCOL,
+        "study": study,
+        "evidence": [e.as_dict() for e in noise_evidence(study)],
+        "data_sha256": {TRAIN: train_sha, TEST: test_sha},
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": {"python": platform.python_version(), "lightgbm": lgb.__version__},
+    }
     print_table(result)
     write_json(result, args.json)
     return 0

@@ -27,17 +27,39 @@ from trustshield.ingest.datasets import data_dirs
 from trustshield.ingest.pcap import connections
 from trustshield.ingest.zeek import read_conn_log
 
-FIELDS = ("proto", "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "orig_bytes",
-          "resp_bytes", "conn_state", "duration", "history")
+FIELDS = (
+    "proto",
+    "orig_pkts",
+    "resp_pkts",
+    "orig_ip_bytes",
+    "resp_ip_bytes",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "duration",
+    "history",
+)
 KEY = ("id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto")
 #: nfstream's default idle_timeout (120 s) for every protocol, so flows split where its do
 NFSTREAM_IDLE = {"tcp": 120.0, "udp": 120.0, "icmp": 120.0}
-NOTES = ["gridftp 35391→55968: Zeek's GridFTP script stops analysing a data channel once "
-         "detected, so its conn.log holds partial sizes (documented: 'true connection sizes "
-         "are not logged'); TrustShield counts every packet of that connection."]
-TARGETS = {"five_tuple": 1.0, "proto": 1.0, "orig_pkts": 1.0, "resp_pkts": 1.0,
-           "orig_ip_bytes": 1.0, "resp_ip_bytes": 1.0, "orig_bytes": 0.95, "resp_bytes": 0.95,
-           "conn_state": 0.95, "duration": 0.95, "history": None}  # history: no target
+NOTES = [
+    "gridftp 35391→55968: Zeek's GridFTP script stops analysing a data channel once "
+    "detected, so its conn.log holds partial sizes (documented: 'true connection sizes "
+    "are not logged'); TrustShield counts every packet of that connection."
+]
+TARGETS = {
+    "five_tuple": 1.0,
+    "proto": 1.0,
+    "orig_pkts": 1.0,
+    "resp_pkts": 1.0,
+    "orig_ip_bytes": 1.0,
+    "resp_ip_bytes": 1.0,
+    "orig_bytes": 0.95,
+    "resp_bytes": 0.95,
+    "conn_state": 0.95,
+    "duration": 0.95,
+    "history": None,
+}  # history: no target
 
 
 def peer_folder(name: str) -> Path:
@@ -49,8 +71,13 @@ def peer_folder(name: str) -> Path:
 
 
 def _key(row) -> tuple:
-    return (row["id.orig_h"], int(row["id.orig_p"]), row["id.resp_h"], int(row["id.resp_p"]),
-            row["proto"])
+    return (
+        row["id.orig_h"],
+        int(row["id.orig_p"]),
+        row["id.resp_h"],
+        int(row["id.resp_p"]),
+        row["proto"],
+    )
 
 
 def _unset(value) -> bool:
@@ -91,13 +118,27 @@ def zeek_figures() -> dict:
                 ok = _same(f, row[f], mine[f])
                 totals[f] += ok
                 if not ok:
-                    wrong.append({"conn": list(_key(row)), "field": f,
-                                  "zeek": None if _unset(row[f]) else str(row[f]),
-                                  "ours": None if _unset(mine[f]) else str(mine[f])})
+                    wrong.append(
+                        {
+                            "conn": list(_key(row)),
+                            "field": f,
+                            "zeek": None if _unset(row[f]) else str(row[f]),
+                            "ours": None if _unset(mine[f]) else str(mine[f]),
+                        }
+                    )
         extra += [[folder.name, *k] for k, rows in pool.items() for _ in rows]
-        traces[folder.name] = {"zeek_rows": len(theirs), "our_rows": len(ours), "differences": wrong}
-    return {"connections": n, "match": {f: round(c / n, 4) for f, c in totals.items()},
-            "missing": missing, "extra": extra, "traces": traces}
+        traces[folder.name] = {
+            "zeek_rows": len(theirs),
+            "our_rows": len(ours),
+            "differences": wrong,
+        }
+    return {
+        "connections": n,
+        "match": {f: round(c / n, 4) for f, c in totals.items()},
+        "missing": missing,
+        "extra": extra,
+        "traces": traces,
+    }
 
 
 def nfstream_figures() -> dict:
@@ -114,11 +155,19 @@ def nfstream_figures() -> dict:
         same_count += len(theirs) == len(ours)
         equal = _multiset_overlap(theirs, ours)
         same_pkts += equal
-        per_pcap[pcap.name] = {"nfstream_flows": len(theirs), "our_flows": len(ours),
-                               "pkts_equal": equal}
-    return {"flows": flows, "match": {"flow_count": round(same_count / len(per_pcap), 4),
-                                      "bidirectional_packets": round(same_pkts / flows, 4)},
-            "pcaps": per_pcap}
+        per_pcap[pcap.name] = {
+            "nfstream_flows": len(theirs),
+            "our_flows": len(ours),
+            "pkts_equal": equal,
+        }
+    return {
+        "flows": flows,
+        "match": {
+            "flow_count": round(same_count / len(per_pcap), 4),
+            "bidirectional_packets": round(same_pkts / flows, 4),
+        },
+        "pcaps": per_pcap,
+    }
 
 
 def _multiset_overlap(a: list[int], b: list[int]) -> int:
@@ -137,8 +186,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = {"zeek": zeek_figures(), "nfstream": nfstream_figures(), "targets": TARGETS,
-              "notes": NOTES}
+    result = {
+        "zeek": zeek_figures(),
+        "nfstream": nfstream_figures(),
+        "targets": TARGETS,
+        "notes": NOTES,
+    }
     result["seconds"] = round(time.perf_counter() - start, 2)
     print_table(result)
     if args.json:
@@ -151,8 +204,11 @@ def print_table(r: dict) -> None:
     print(f"Zeek baselines: {z['connections']} connections")
     for field, share in z["match"].items():
         bar = TARGETS[field]
-        verdict = "(no target)" if bar is None else (
-            f"(target ≥ {bar:.0%}) {'ok' if share >= bar else 'SHORT'}")
+        verdict = (
+            "(no target)"
+            if bar is None
+            else (f"(target ≥ {bar:.0%}) {'ok' if share >= bar else 'SHORT'}")
+        )
         print(f"  {field:<14} {share:7.2%}  {verdict}")
     print(f"  missing {len(z['missing'])}, extra {len(z['extra'])}")
     for name, t in z["traces"].items():
@@ -162,8 +218,10 @@ def print_table(r: dict) -> None:
     for field, share in nf["match"].items():
         print(f"  {field:<22} {share:7.2%}  (target ≥ 95%)")
     for name, p in nf["pcaps"].items():
-        print(f"    {name}: nfstream {p['nfstream_flows']} flows, ours {p['our_flows']}, "
-              f"packets equal {p['pkts_equal']}")
+        print(
+            f"    {name}: nfstream {p['nfstream_flows']} flows, ours {p['our_flows']}, "
+            f"packets equal {p['pkts_equal']}"
+        )
     print(f"total {r['seconds']} s")
 
 

@@ -45,10 +45,12 @@ import numpy as np
 from trustshield.commands.service import default_workers
 
 REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent          # not resolved: keep the venv's bin folder
+VENV_BIN = Path(sys.executable).parent  # not resolved: keep the venv's bin folder
 TEST_FILE = "nsl-kdd:KDDTest+.txt"
 TARGETS = {"records_per_s": 2000, "p99_ms": 250, "errors": 0, "alerts_stored": "= alerts_returned"}
-NO_MODEL = "no model folder at {path}: run `make demo` first (it writes out/model), or pass --model DIR"
+NO_MODEL = (
+    "no model folder at {path}: run `make demo` first (it writes out/model), or pass --model DIR"
+)
 START_TIMEOUT_S = 120.0
 UNLIMITED = "1e9"  # records/s per token: no rate limit in the way of the measurement
 
@@ -59,8 +61,12 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=str(REPO / "out" / "model"), help="model folder")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the run")
     parser.add_argument("--concurrency", type=int, default=3, help="requests in flight (default 3)")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="the server's scoring processes (default: `serve`'s, one per core but one)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="the server's scoring processes (default: `serve`'s, one per core but one)",
+    )
     parser.add_argument("--batch", type=int, default=100, help="records per request")
     args = parser.parse_args(argv)
     model = Path(args.model)
@@ -93,15 +99,24 @@ def run(model: Path, root: Path, args) -> dict:
     with AlertStore(store) as opened:
         stored = int(opened.db.execute("SELECT count(*) FROM alerts").fetchall()[0][0])
     latencies = np.array(drive["latencies_s"]) * 1000
-    result = {"records_per_s": round(drive["records_ok"] / drive["wall_s"], 1),
-              "p50_ms": round(float(np.percentile(latencies, 50)), 1),
-              "p99_ms": round(float(np.percentile(latencies, 99)), 1),
-              "errors": drive["errors"], "alerts_returned": drive["alerts_returned"],
-              "alerts_stored": stored, "requests": len(latencies),
-              "concurrency": args.concurrency, "workers": args.workers, "batch": args.batch, "seconds": args.seconds,
-              "wall_s": round(drive["wall_s"], 2), "model_id": model_id,
-              "error_samples": drive["error_samples"], "targets": TARGETS,
-              "protocol": __doc__.split("Protocol\n--------\n", 1)[1].strip()}
+    result = {
+        "records_per_s": round(drive["records_ok"] / drive["wall_s"], 1),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "errors": drive["errors"],
+        "alerts_returned": drive["alerts_returned"],
+        "alerts_stored": stored,
+        "requests": len(latencies),
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "batch": args.batch,
+        "seconds": args.seconds,
+        "wall_s": round(drive["wall_s"], 2),
+        "model_id": model_id,
+        "error_samples": drive["error_samples"],
+        "targets": TARGETS,
+        "protocol": __doc__.split("Protocol\n--------\n", 1)[1].strip(),
+    }
     result["checks"] = checks(result)
     return result
 
@@ -141,7 +156,7 @@ def request_bodies(batch: int) -> list[bytes]:
     records = features.to_dict(orient="records")
     n = -(-len(records) // batch) * batch
     records = [records[i % len(records)] for i in range(n)]
-    return [json.dumps({"records": records[i:i + batch]}).encode() for i in range(0, n, batch)]
+    return [json.dumps({"records": records[i : i + batch]}).encode() for i in range(0, n, batch)]
 
 
 def free_port() -> int:
@@ -151,9 +166,26 @@ def free_port() -> int:
 
 
 def start_server(root: Path, keys: Path, store: Path, port: int, workers: int) -> subprocess.Popen:
-    cmd = [str(VENV_BIN / "trustshield"), "serve", "--store", str(store), "--host", "127.0.0.1",
-           "--port", str(port), "--models-dir", str(root / "models"), "--keys", str(keys),
-           "--model", str(root / "model"), "--workers", str(workers), "--rate-limit", UNLIMITED]
+    cmd = [
+        str(VENV_BIN / "trustshield"),
+        "serve",
+        "--store",
+        str(store),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--models-dir",
+        str(root / "models"),
+        "--keys",
+        str(keys),
+        "--model",
+        str(root / "model"),
+        "--workers",
+        str(workers),
+        "--rate-limit",
+        UNLIMITED,
+    ]
     with open(root / "server.log", "wb") as log:  # the server keeps its own copy
         return subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
 
@@ -164,8 +196,10 @@ def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"server exited with status {server.returncode}:\n"
-                             f"{log.read_text(errors='replace')[-3000:]}")
+            raise SystemExit(
+                f"server exited with status {server.returncode}:\n"
+                f"{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             if httpx.get(f"{url}/v1/health", timeout=2.0).status_code == 200:
                 return
@@ -184,8 +218,9 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def client_process(url: str, token: str, bodies: list[bytes], seconds: float,
-                   concurrency: int) -> dict:
+def client_process(
+    url: str, token: str, bodies: list[bytes], seconds: float, concurrency: int
+) -> dict:
     """Run :func:`drive` in a separate (spawned) process; its figures."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
@@ -201,12 +236,18 @@ async def _drive(url, token, bodies, seconds, concurrency) -> dict:
     import httpx
 
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    figures = {"latencies_s": [], "records_ok": 0, "errors": 0, "alerts_returned": 0,
-               "error_samples": []}
+    figures = {
+        "latencies_s": [],
+        "records_ok": 0,
+        "errors": 0,
+        "alerts_returned": 0,
+        "error_samples": [],
+    }
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     next_body = iter(range(10**12))
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                 timeout=30.0) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=30.0
+    ) as client:
         start = time.perf_counter()
         stop = start + seconds
 
@@ -239,19 +280,28 @@ async def _one(client, body: bytes, figures: dict) -> None:
 
 
 def checks(r: dict) -> dict:
-    return {"records/s ≥ 2000": r["records_per_s"] >= TARGETS["records_per_s"],
-            "p99 ≤ 250 ms": r["p99_ms"] <= TARGETS["p99_ms"],
-            "no errors": r["errors"] == 0,
-            "every returned alert stored": r["alerts_stored"] == r["alerts_returned"]}
+    return {
+        "records/s ≥ 2000": r["records_per_s"] >= TARGETS["records_per_s"],
+        "p99 ≤ 250 ms": r["p99_ms"] <= TARGETS["p99_ms"],
+        "no errors": r["errors"] == 0,
+        "every returned alert stored": r["alerts_stored"] == r["alerts_returned"],
+    }
 
 
 def print_summary(r: dict) -> None:
-    print(f"\nservice load ({r['batch']} records per request, {r['concurrency']} in flight, "
-          f"{r['seconds']:.0f} s, model {r['model_id']})")
-    rows = [("records/s", r["records_per_s"], "≥ 2000"), ("p50 ms", r["p50_ms"], ""),
-            ("p99 ms", r["p99_ms"], "≤ 250"), ("requests", r["requests"], ""),
-            ("errors", r["errors"], "0"), ("alerts returned", r["alerts_returned"], ""),
-            ("alerts stored", r["alerts_stored"], "= returned")]
+    print(
+        f"\nservice load ({r['batch']} records per request, {r['concurrency']} in flight, "
+        f"{r['seconds']:.0f} s, model {r['model_id']})"
+    )
+    rows = [
+        ("records/s", r["records_per_s"], "≥ 2000"),
+        ("p50 ms", r["p50_ms"], ""),
+        ("p99 ms", r["p99_ms"], "≤ 250"),
+        ("requests", r["requests"], ""),
+        ("errors", r["errors"], "0"),
+        ("alerts returned", r["alerts_returned"], ""),
+        ("alerts stored", r["alerts_stored"], "= returned"),
+    ]
     for name, value, bar in rows:
         print(f"  {name:<16} {value:>12}  {bar}")
     for sample in r["error_samples"]:

@@ -51,8 +51,19 @@ TEST_FILE = "nsl-kdd:KDDTest+.txt"
 TRAIN_FILE = "nsl-kdd:KDDTrain+_20Percent.txt"
 DEFAULT_ROWS = 5_000_000
 ROW_GROUP = 131_072
-COMPARED = ("action", "suspicion", "base", "attributions", "feature_values", "category",
-            "technique", "component", "label", "rationale", "line")
+COMPARED = (
+    "action",
+    "suspicion",
+    "base",
+    "attributions",
+    "feature_values",
+    "category",
+    "technique",
+    "component",
+    "label",
+    "rationale",
+    "line",
+)
 
 
 def train_model(folder: Path) -> Path:
@@ -66,10 +77,18 @@ def train_model(folder: Path) -> Path:
     spec = spec_from_text(spec_text, origin)
     source = TableSource(resolve_data(TRAIN_FILE), spec)
     frame = source.read_all()
-    provenance = {"data": {"name": source.path.name, "path": str(source.path),
-                           "sha256": source.sha256, "rows": source.rows_read, "rejected_rows": 0}}
-    model = train_hardened(frame, spec, spec_text, defences=[], config=TrainConfig(),
-                           provenance=provenance)
+    provenance = {
+        "data": {
+            "name": source.path.name,
+            "path": str(source.path),
+            "sha256": source.sha256,
+            "rows": source.rows_read,
+            "rejected_rows": 0,
+        }
+    }
+    model = train_hardened(
+        frame, spec, spec_text, defences=[], config=TrainConfig(), provenance=provenance
+    )
     save_model(model, folder)
     return folder
 
@@ -81,14 +100,18 @@ def repeated_parquet(target: Path, rows: int) -> Path:
 
     spec = load_spec("nsl-kdd")
     text = {c.name: str for c in spec.columns if not c.is_numeric}
-    table = pa.Table.from_pandas(pd.read_csv(resolve_data(TEST_FILE), header=None,
-                                             names=list(spec.column_names), dtype=text),
-                                 preserve_index=False)
+    table = pa.Table.from_pandas(
+        pd.read_csv(
+            resolve_data(TEST_FILE), header=None, names=list(spec.column_names), dtype=text
+        ),
+        preserve_index=False,
+    )
     with pq.ParquetWriter(target, table.schema) as writer:
         for start in range(0, rows, ROW_GROUP):
             stop = min(rows, start + ROW_GROUP)
-            writer.write_table(table.take(np.arange(start, stop) % table.num_rows),
-                               row_group_size=ROW_GROUP)
+            writer.write_table(
+                table.take(np.arange(start, stop) % table.num_rows), row_group_size=ROW_GROUP
+            )
     return target
 
 
@@ -111,7 +134,9 @@ class FirstRows:
                 return
 
 
-def run_local(model_folder: Path, data: Path, store_path: Path, sample: int | None) -> tuple[float, dict]:
+def run_local(
+    model_folder: Path, data: Path, store_path: Path, sample: int | None
+) -> tuple[float, dict]:
     from trustshield.model_folder import load_model
     from trustshield.pipeline.detect import detect
     from trustshield.store import AlertStore
@@ -129,8 +154,10 @@ def run_spark(model_folder: Path, data: Path, out: Path, master: str, block_mb: 
     from trustshield.pipeline.spark_session import spark_session
 
     started = time.perf_counter()
-    spark = spark_session(master, config={"spark.sql.files.maxPartitionBytes": f"{block_mb}m",
-                                          "spark.driver.memory": "2g"})
+    spark = spark_session(
+        master,
+        config={"spark.sql.files.maxPartitionBytes": f"{block_mb}m", "spark.driver.memory": "2g"},
+    )
     session_s = time.perf_counter() - started
     if spark.sparkContext.master != master:
         raise RuntimeError(f"wanted a session on {master}, got {spark.sparkContext.master}")
@@ -156,12 +183,17 @@ def compare(store_path: Path, out: Path, run_id: str, max_line: int) -> dict:
         f" count(*) FILTER (WHERE l.alert_id IS NOT NULL AND s.alert_id IS NOT NULL AND ({differs})),"
         f" count(*) FILTER (WHERE l.alert_id IS NOT NULL AND s.alert_id IS NOT NULL)"
         f" FROM (SELECT * FROM alerts WHERE run_id = ?) l FULL JOIN {spark_rows} s USING (alert_id)",
-        [run_id]).fetchone()
+        [run_id],
+    ).fetchone()
     con.close()
     only_spark, only_local, different, both = (int(x) for x in row)
-    return {"only_spark": only_spark, "only_local": only_local, "different": different,
-            "compared_alerts": both,
-            "identical": only_spark == only_local == different == 0 and both > 0}
+    return {
+        "only_spark": only_spark,
+        "only_local": only_local,
+        "different": different,
+        "compared_alerts": both,
+        "identical": only_spark == only_local == different == 0 and both > 0,
+    }
 
 
 def main(argv=None) -> int:
@@ -169,8 +201,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json", required=True, help="write the figures here")
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--model", type=Path, help="an existing model folder (else one is trained)")
-    parser.add_argument("--workdir", type=Path, help="temporary folder (default: a new one in $TMPDIR)")
-    parser.add_argument("--sample", type=int, help="local engine on the first N rows only (default all)")
+    parser.add_argument(
+        "--workdir", type=Path, help="temporary folder (default: a new one in $TMPDIR)"
+    )
+    parser.add_argument(
+        "--sample", type=int, help="local engine on the first N rows only (default all)"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--block-mb", type=int, default=32)
     args = parser.parse_args(argv)
@@ -185,40 +221,64 @@ def main(argv=None) -> int:
     local_s, local_run = statistics.median(s for s, _ in local_runs), local_runs[-1][1]
     figures = {}
     for cores in (1, 2):
-        median, each, session_s, summary = run_spark(model, data, work / f"alerts-{cores}",
-                                                     f"local[{cores}]", args.block_mb, args.runs)
-        figures[cores] = {"seconds": median, "runs": each, "session_start_s": session_s,
-                          "summary": summary}
+        median, each, session_s, summary = run_spark(
+            model, data, work / f"alerts-{cores}", f"local[{cores}]", args.block_mb, args.runs
+        )
+        figures[cores] = {
+            "seconds": median,
+            "runs": each,
+            "session_start_s": session_s,
+            "summary": summary,
+        }
     check = compare(work / "local.duckdb", work / "alerts-2", local_run["run_id"], sample)
     one, two = figures[1]["summary"], figures[2]["summary"]
     result = {
-        "rows": args.rows, "rows_read_spark": two["rows_read"], "alerts_spark": two["alerts"],
-        "seconds_1core": figures[1]["seconds"], "seconds_2core": figures[2]["seconds"],
+        "rows": args.rows,
+        "rows_read_spark": two["rows_read"],
+        "alerts_spark": two["alerts"],
+        "seconds_1core": figures[1]["seconds"],
+        "seconds_2core": figures[2]["seconds"],
         "rows_per_s_1core": args.rows / figures[1]["seconds"],
         "rows_per_s_2core": args.rows / figures[2]["seconds"],
         "speedup_2core": figures[1]["seconds"] / figures[2]["seconds"],
-        "runs_1core": figures[1]["runs"], "runs_2core": figures[2]["runs"],
-        "session_start_s": {"1core": figures[1]["session_start_s"], "2core": figures[2]["session_start_s"]},
-        "rows_local": int(local_run["rows_read"]), "seconds_local": local_s,
+        "runs_1core": figures[1]["runs"],
+        "runs_2core": figures[2]["runs"],
+        "session_start_s": {
+            "1core": figures[1]["session_start_s"],
+            "2core": figures[2]["session_start_s"],
+        },
+        "rows_local": int(local_run["rows_read"]),
+        "seconds_local": local_s,
         "rows_per_s_local": local_run["rows_read"] / local_s,
-        "identical_to_local": check["identical"], "identity_check": {**check, "lines": sample},
+        "identical_to_local": check["identical"],
+        "identity_check": {**check, "lines": sample},
         "same_alert_count_1_vs_2_cores": one["alerts"] == two["alerts"],
-        "model_id": two["model_id"], "data_sha256": two["files"][0]["sha256"],
+        "model_id": two["model_id"],
+        "data_sha256": two["files"][0]["sha256"],
         "protocol": __doc__.split("Protocol\n--------\n", 1)[1].strip(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": sys.version.split()[0], "loadavg_before": load},
-        "workdir": str(work)}
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            "loadavg_before": load,
+        },
+        "workdir": str(work),
+    }
     target = Path(args.json)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2))
     print(f"{'engine':<22}{'rows':>11}{'seconds':>10}{'rows/s':>10}")
-    for name, rows, seconds in (("local (detect)", result["rows_local"], local_s),
-                                ("spark local[1]", args.rows, result["seconds_1core"]),
-                                ("spark local[2]", args.rows, result["seconds_2core"])):
+    for name, rows, seconds in (
+        ("local (detect)", result["rows_local"], local_s),
+        ("spark local[1]", args.rows, result["seconds_1core"]),
+        ("spark local[2]", args.rows, result["seconds_2core"]),
+    ):
         print(f"{name:<22}{rows:>11,}{seconds:>10.1f}{rows / seconds:>10,.0f}")
-    print(f"identical to local on lines 1..{sample:,}: {check['identical']} "
-          f"({check['compared_alerts']:,} alerts compared, {check['different']} differ, "
-          f"{check['only_local']} only local, {check['only_spark']} only spark)")
+    print(
+        f"identical to local on lines 1..{sample:,}: {check['identical']} "
+        f"({check['compared_alerts']:,} alerts compared, {check['different']} differ, "
+        f"{check['only_local']} only local, {check['only_spark']} only spark)"
+    )
     return 0
 
 

@@ -38,17 +38,21 @@ TARGETS_S = {"import": 0.3, "help": 0.5}
 #: a child's last stderr line starts with this, followed by the JSON list of heavy modules
 MARK = "heavy-modules-loaded:"
 IMPORT_CODE = "import trustshield"
-HELP_CODE = ("import sys\n"
-             "from trustshield.cli import main\n"
-             "sys.argv = ['trustshield', '--help']\n"
-             "sys.exit(main())\n")
+HELP_CODE = (
+    "import sys\n"
+    "from trustshield.cli import main\n"
+    "sys.argv = ['trustshield', '--help']\n"
+    "sys.exit(main())\n"
+)
 
 
 def commands(python: str) -> dict[str, list[str]]:
     """The timed commands by name; the console script is the one next to ``python``."""
-    return {"baseline": [python, "-c", "pass"],
-            "import": [python, "-c", IMPORT_CODE],
-            "help": [str(Path(python).with_name("trustshield")), "--help"]}
+    return {
+        "baseline": [python, "-c", "pass"],
+        "import": [python, "-c", IMPORT_CODE],
+        "help": [str(Path(python).with_name("trustshield")), "--help"],
+    }
 
 
 def wall_seconds(command: list[str]) -> float:
@@ -57,24 +61,31 @@ def wall_seconds(command: list[str]) -> float:
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{shlex.join(command)} exited with {done.returncode}:\n"
-                         f"{done.stderr.decode(errors='replace')[-2000:]}")
+        raise SystemExit(
+            f"{shlex.join(command)} exited with {done.returncode}:\n"
+            f"{done.stderr.decode(errors='replace')[-2000:]}"
+        )
     return elapsed
 
 
 def heavy_modules_loaded(python: str, code: str) -> list[str]:
     """Which of :data:`HEAVY` a child ``python -c code`` holds in ``sys.modules`` when it
     exits (an atexit hook reports them, so ``sys.exit`` and argparse's exit are covered)."""
-    probe = ("import atexit, json, sys\n"
-             f"atexit.register(lambda: sys.stderr.write('\\n{MARK}' + json.dumps("
-             f"sorted(m for m in {HEAVY!r} if m in sys.modules)) + '\\n'))\n") + code
-    done = subprocess.run([python, "-c", probe], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    probe = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: sys.stderr.write('\\n{MARK}' + json.dumps("
+        f"sorted(m for m in {HEAVY!r} if m in sys.modules)) + '\\n'))\n"
+    ) + code
+    done = subprocess.run(
+        [python, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     reports = [line for line in done.stderr.splitlines() if line.startswith(MARK)]
     if not reports:
-        raise SystemExit(f"the heavy-module probe of {code!r} reported nothing "
-                         f"(exit {done.returncode}):\n{done.stderr[-2000:]}")
-    return json.loads(reports[-1][len(MARK):])
+        raise SystemExit(
+            f"the heavy-module probe of {code!r} reported nothing "
+            f"(exit {done.returncode}):\n{done.stderr[-2000:]}"
+        )
+    return json.loads(reports[-1][len(MARK) :])
 
 
 def measure(python: str, runs: int) -> dict:
@@ -87,28 +98,38 @@ def measure(python: str, runs: int) -> dict:
         for name, command in timed.items():
             seconds[name].append(wall_seconds(command))
     medians = {name: statistics.median(values) for name, values in seconds.items()}
-    heavy = {"import": heavy_modules_loaded(python, IMPORT_CODE),
-             "help": heavy_modules_loaded(python, HELP_CODE)}
+    heavy = {
+        "import": heavy_modules_loaded(python, IMPORT_CODE),
+        "help": heavy_modules_loaded(python, HELP_CODE),
+    }
     return {
         "median_s": {name: round(value, 4) for name, value in medians.items()},
-        "ratio_to_baseline": {name: round(medians[name] / medians["baseline"], 2)
-                              for name in ("import", "help")},
+        "ratio_to_baseline": {
+            name: round(medians[name] / medians["baseline"], 2) for name in ("import", "help")
+        },
         "runs_s": {name: [round(v, 4) for v in values] for name, values in seconds.items()},
         "targets_s": TARGETS_S,
-        "meets_targets": {**{name: medians[name] <= limit for name, limit in TARGETS_S.items()},
-                          "no_heavy_modules": not any(heavy.values())},
+        "meets_targets": {
+            **{name: medians[name] <= limit for name, limit in TARGETS_S.items()},
+            "no_heavy_modules": not any(heavy.values()),
+        },
         "heavy_modules_loaded": heavy,
         "commands": {name: shlex.join(command) for name, command in timed.items()},
         "protocol": " ".join(__doc__.split("Protocol\n--------\n")[1].split()),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the figures to this file")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (default 5)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs of each command (default 5)"
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
@@ -116,9 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("baseline", "import", "help"):
         ratio = figures["ratio_to_baseline"].get(name)
         target = TARGETS_S.get(name)
-        print(f"{figures['commands'][name]:<60} median {figures['median_s'][name]:.3f} s"
-              + (f"  ({ratio:.1f}x baseline; target <= {target} s: "
-                 f"{'meets' if figures['meets_targets'][name] else 'MISSES'})" if target else ""))
+        print(
+            f"{figures['commands'][name]:<60} median {figures['median_s'][name]:.3f} s"
+            + (
+                f"  ({ratio:.1f}x baseline; target <= {target} s: "
+                f"{'meets' if figures['meets_targets'][name] else 'MISSES'})"
+                if target
+                else ""
+            )
+        )
     print(f"heavy modules loaded: {figures['heavy_modules_loaded']}")
     if args.json:
         from trustshield.commands.benchmark import write_json

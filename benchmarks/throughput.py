@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent          # not resolved: keep the venv's bin folder
+VENV_BIN = Path(sys.executable).parent  # not resolved: keep the venv's bin folder
 TEST_FILE = "nsl-kdd:KDDTest+.txt"
 TRAIN_FILE = "nsl-kdd:KDDTrain+_20Percent.txt"
 SPEC = "nsl-kdd"
@@ -78,8 +78,12 @@ def run_measured(cmd: list[str], *, cwd: Path, log: Path) -> dict:
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"command failed with status {proc.returncode}: {' '.join(cmd)}\n{tail}")
-    return {"wall_s": wall, "peak_rss_mb": mb(usage.ru_maxrss),
-            "user_s": usage.ru_utime, "sys_s": usage.ru_stime}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": mb(usage.ru_maxrss),
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
+    }
 
 
 def repeat_file(source: Path, target: Path, min_rows: int) -> int:
@@ -120,15 +124,24 @@ def machine_info() -> dict:
         pass
     try:
         from importlib.metadata import version
+
         ts_version = version("trustshield")
     except Exception:  # informational only
         ts_version = "unknown"
     git = {}
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         git = {"commit": head, "src_modified": bool(dirty)}
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -138,14 +151,25 @@ def machine_info() -> dict:
         memory_mb = None
     return {
         "cpu_count": os.cpu_count(),
-        "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model, "memory_mb": memory_mb,
-        "python": platform.python_version(), "platform": platform.platform(),
-        "trustshield": ts_version, **({"git": git} if git else {}),
-        "lightgbm": lightgbm.__version__, "shap": shap.__version__, "pandas": pandas.__version__,
-        "numpy": numpy.__version__, "duckdb": duckdb.__version__, "pyarrow": pyarrow.__version__,
-        "thread_env": {k: os.environ.get(k, "unset") for k in
-                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+        "cpus_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else None,
+        "cpu_model": cpu_model,
+        "memory_mb": memory_mb,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "trustshield": ts_version,
+        **({"git": git} if git else {}),
+        "lightgbm": lightgbm.__version__,
+        "shap": shap.__version__,
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "duckdb": duckdb.__version__,
+        "pyarrow": pyarrow.__version__,
+        "thread_env": {
+            k: os.environ.get(k, "unset")
+            for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        },
     }
 
 
@@ -155,8 +179,16 @@ def machine_info() -> dict:
 
 def train_model(train_path: Path, folder: Path, workdir: Path) -> dict:
     """`trustshield train`, exactly as a user runs it (not part of the measurement)."""
-    cmd = [str(VENV_BIN / "trustshield"), "train", "--data", str(train_path), "--spec", SPEC,
-           "--out", str(folder)]
+    cmd = [
+        str(VENV_BIN / "trustshield"),
+        "train",
+        "--data",
+        str(train_path),
+        "--spec",
+        SPEC,
+        "--out",
+        str(folder),
+    ]
     figures = run_measured(cmd, cwd=workdir, log=workdir / "train.log")
     return {"command": " ".join(cmd), "wall_s": round(figures["wall_s"], 1)}
 
@@ -172,8 +204,16 @@ def detect_run(model: Path, data: Path, store: Path, workdir: Path, rows: int, i
 
     if store.exists():
         store.unlink()
-    cmd = [str(VENV_BIN / "trustshield"), "detect", "--model", str(model), "--data", str(data),
-           "--store", str(store)]
+    cmd = [
+        str(VENV_BIN / "trustshield"),
+        "detect",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--store",
+        str(store),
+    ]
     before = loadavg()
     figures = run_measured(cmd, cwd=workdir, log=workdir / f"detect_{i}.log")
     with duckdb.connect(str(store), read_only=True) as db:
@@ -181,13 +221,18 @@ def detect_run(model: Path, data: Path, store: Path, workdir: Path, rows: int, i
         actions = dict(db.execute("SELECT action, count(*) FROM alerts GROUP BY action").fetchall())
     if len(run) != 1 or run[0][2] != "complete" or run[0][0] != rows:
         raise SystemExit(f"detect run {i} did not complete over {rows} rows: {run}")
-    return {"run": i, "wall_s": round(figures["wall_s"], 3),
-            "rows_per_s": round(rows / figures["wall_s"], 1),
-            "peak_rss_mb": figures["peak_rss_mb"],
-            "cpu_s": round(figures["user_s"] + figures["sys_s"], 2),
-            "rows_per_cpu_s": round(rows / (figures["user_s"] + figures["sys_s"]), 1),
-            "alerts": int(actions.get("alert", 0)), "reviews": int(actions.get("review", 0)),
-            "loadavg_before": before, "command": " ".join(cmd)}
+    return {
+        "run": i,
+        "wall_s": round(figures["wall_s"], 3),
+        "rows_per_s": round(rows / figures["wall_s"], 1),
+        "peak_rss_mb": figures["peak_rss_mb"],
+        "cpu_s": round(figures["user_s"] + figures["sys_s"], 2),
+        "rows_per_cpu_s": round(rows / (figures["user_s"] + figures["sys_s"]), 1),
+        "alerts": int(actions.get("alert", 0)),
+        "reviews": int(actions.get("review", 0)),
+        "loadavg_before": before,
+        "command": " ".join(cmd),
+    }
 
 
 def reference_run(data: Path, train_path: Path, workdir: Path, rows: int, i: int) -> dict:
@@ -196,20 +241,38 @@ def reference_run(data: Path, train_path: Path, workdir: Path, rows: int, i: int
     for path in (out, result):
         if path.exists():
             path.unlink()
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--reference", "--data", str(data),
-           "--train", str(train_path), "--out", str(out), "--result", str(result)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--reference",
+        "--data",
+        str(data),
+        "--train",
+        str(train_path),
+        "--out",
+        str(out),
+        "--result",
+        str(result),
+    ]
     before = loadavg()
     figures = run_measured(cmd, cwd=workdir, log=workdir / f"reference_{i}.log")
     timed = json.loads(result.read_text())
     out.unlink(missing_ok=True)
     if timed["rows"] != rows:
         raise SystemExit(f"reference run {i} read {timed['rows']} rows, expected {rows}")
-    return {"run": i, "timed_s": round(timed["timed_s"], 3),
-            "rows_per_s": round(rows / timed["timed_s"], 1),
-            "process_wall_s": round(figures["wall_s"], 3), "peak_rss_mb": figures["peak_rss_mb"],
-            "rss_before_timed_mb": timed["rss_before_timed_mb"], "alerts": timed["alerts"],
-            "stages_s": timed["stages_s"], "encoded_features": timed["encoded_features"],
-            "loadavg_before": before, "command": " ".join(cmd)}
+    return {
+        "run": i,
+        "timed_s": round(timed["timed_s"], 3),
+        "rows_per_s": round(rows / timed["timed_s"], 1),
+        "process_wall_s": round(figures["wall_s"], 3),
+        "peak_rss_mb": figures["peak_rss_mb"],
+        "rss_before_timed_mb": timed["rss_before_timed_mb"],
+        "alerts": timed["alerts"],
+        "stages_s": timed["stages_s"],
+        "encoded_features": timed["encoded_features"],
+        "loadavg_before": before,
+        "command": " ".join(cmd),
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -226,14 +289,14 @@ def reference_main(args) -> None:
 
     from trustshield.specs import load_spec
 
-    names = list(load_spec(SPEC).column_names)          # the 43 NSL-KDD column names
+    names = list(load_spec(SPEC).column_names)  # the 43 NSL-KDD column names
     drop = ["label", "difficulty"]
 
     # --- not timed: training and explainer set-up
     train = pd.read_csv(args.train, header=None, names=names)
     y = (train["label"] != "normal").astype(int)
     X_train = pd.get_dummies(train.drop(columns=drop), columns=list(CATEGORICAL))
-    model = lgb.LGBMClassifier()                        # default settings
+    model = lgb.LGBMClassifier()  # default settings
     model.fit(X_train, y)
     explainer = shap.TreeExplainer(model)
     del train
@@ -249,7 +312,7 @@ def reference_main(args) -> None:
     alerts = np.flatnonzero(proba >= 0.5)
     t2 = time.perf_counter()
     shap_values = np.asarray(explainer.shap_values(X.iloc[alerts]))
-    if shap_values.ndim == 3:                           # older shap: one slice per class
+    if shap_values.ndim == 3:  # older shap: one slice per class
         shap_values = shap_values[..., -1]
     t3 = time.perf_counter()
     out = pd.DataFrame(shap_values, columns=[f"shap_{c}" for c in X.columns])
@@ -261,11 +324,23 @@ def reference_main(args) -> None:
         db.execute("CREATE TABLE alerts AS SELECT * FROM out")
     t4 = time.perf_counter()
 
-    Path(args.result).write_text(json.dumps({
-        "rows": int(len(frame)), "alerts": int(len(alerts)), "timed_s": t4 - t0,
-        "stages_s": {"read_encode": round(t1 - t0, 3), "predict": round(t2 - t1, 3),
-                     "shap": round(t3 - t2, 3), "store": round(t4 - t3, 3)},
-        "encoded_features": int(X.shape[1]), "rss_before_timed_mb": rss_before}))
+    Path(args.result).write_text(
+        json.dumps(
+            {
+                "rows": int(len(frame)),
+                "alerts": int(len(alerts)),
+                "timed_s": t4 - t0,
+                "stages_s": {
+                    "read_encode": round(t1 - t0, 3),
+                    "predict": round(t2 - t1, 3),
+                    "shap": round(t3 - t2, 3),
+                    "store": round(t4 - t3, 3),
+                },
+                "encoded_features": int(X.shape[1]),
+                "rss_before_timed_mb": rss_before,
+            }
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -394,7 +469,8 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
         total = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
         stored = db.execute(
             "SELECT action, base, suspicion, attributions FROM alerts "
-            f"USING SAMPLE reservoir({N_EXACT} ROWS) REPEATABLE ({seed})").fetchall()
+            f"USING SAMPLE reservoir({N_EXACT} ROWS) REPEATABLE ({seed})"
+        ).fetchall()
     stored_error = np.array([abs(b + math.fsum(a) - s) for _, b, s, a in stored])
     stored_actions = {}
     for action, *_ in stored:
@@ -404,21 +480,27 @@ def exactness(model_dir: Path, store: Path, seed: int = 0) -> dict:
         "n_alerts": int(len(rows)),
         "alerts_in_test_file": int(len(alerted)),
         "max_abs_diff_vs_shap": float(np.abs(ours.values - theirs).max()),
-        "max_abs_base_diff_vs_shap": float(np.abs(ours.base - np.ravel(explainer.expected_value)[-1]).max()),
+        "max_abs_base_diff_vs_shap": float(
+            np.abs(ours.base - np.ravel(explainer.expected_value)[-1]).max()
+        ),
         "max_abs_diff_vs_enumerated_shapley": float(np.abs(ours.values - enum_values).max()),
         "max_abs_base_diff_vs_enumerated_shapley": float(np.abs(ours.base - enum_base).max()),
         "enumeration_self_check": float(np.abs(enum_full - margin).max()),
         "max_abs_sum_error": float(hybrid_error.max()),
-        "hybrid_winner_counts": {name: int((winner == i).sum())
-                                 for i, name in enumerate(detector.parts())},
+        "hybrid_winner_counts": {
+            name: int((winner == i).sum()) for i, name in enumerate(detector.parts())
+        },
         "stored_max_abs_sum_error": float(stored_error.max()) if len(stored_error) else None,
-        "stored_n": int(len(stored_error)), "stored_total": int(total),
+        "stored_n": int(len(stored_error)),
+        "stored_total": int(total),
         "stored_sample_actions": stored_actions,
-        "note": ("shap.TreeExplainer on a LightGBM model calls LightGBM's own pred_contrib "
-                 "(shap's tree_path_dependent shortcut), so max_abs_diff_vs_shap compares the "
-                 "same C++ code; max_abs_diff_vs_enumerated_shapley is an independent check "
-                 "(Shapley values by subset enumeration over the dumped trees; "
-                 "enumeration_self_check = its v(all features) vs the booster's raw margin)."),
+        "note": (
+            "shap.TreeExplainer on a LightGBM model calls LightGBM's own pred_contrib "
+            "(shap's tree_path_dependent shortcut), so max_abs_diff_vs_shap compares the "
+            "same C++ code; max_abs_diff_vs_enumerated_shapley is an independent check "
+            "(Shapley values by subset enumeration over the dumped trees; "
+            "enumeration_self_check = its v(all features) vs the booster's raw margin)."
+        ),
         "gbdt_threads": supervised.get_params(deep=False)["n_threads"],
     }
 
@@ -428,7 +510,9 @@ def workdir_for(args):
     if args.workdir:
         path = Path(args.workdir).resolve()
         if path == REPO or REPO in path.parents:
-            raise SystemExit(f"--workdir {path} is inside the checkout {REPO}; choose a folder outside it")
+            raise SystemExit(
+                f"--workdir {path} is inside the checkout {REPO}; choose a folder outside it"
+            )
         path.mkdir(parents=True, exist_ok=True)
         yield path
     else:
@@ -439,17 +523,27 @@ def workdir_for(args):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="write the figures to this JSON file")
-    parser.add_argument("--rows", type=int, default=None,
-                        help=f"at least this many rows (KDDTest+ repeated; default {DEFAULT_ROWS})")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help=f"at least this many rows (KDDTest+ repeated; default {DEFAULT_ROWS})",
+    )
     parser.add_argument("--runs", type=int, default=None, help="runs of each pipeline (default 3)")
     parser.add_argument("--model", help="model folder; default: train one with `trustshield train`")
-    parser.add_argument("--reference-rows", type=int, default=None,
-                        help=f"time the reference on a smaller file of at least this many rows "
-                             f"(≥ {MIN_REFERENCE_ROWS}); default: the same file as TrustShield")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: {QUICK_ROWS} rows, 1 run")
-    parser.add_argument("--workdir", help="folder for temporary files (outside the checkout); "
-                                          "default: a temporary folder removed at the end")
+    parser.add_argument(
+        "--reference-rows",
+        type=int,
+        default=None,
+        help=f"time the reference on a smaller file of at least this many rows "
+        f"(≥ {MIN_REFERENCE_ROWS}); default: the same file as TrustShield",
+    )
+    parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_ROWS} rows, 1 run")
+    parser.add_argument(
+        "--workdir",
+        help="folder for temporary files (outside the checkout); "
+        "default: a temporary folder removed at the end",
+    )
     # internal: the reference pipeline in its own process
     parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -476,9 +570,16 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
     err = Console(stderr=True)
     test_path, train_path = resolve_data(TEST_FILE), resolve_data(TRAIN_FILE)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    with workdir_for(args) as workdir, Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-            console=err, refresh_per_second=2) as progress:
+    with (
+        workdir_for(args) as workdir,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            refresh_per_second=2,
+        ) as progress,
+    ):
 
         @contextmanager
         def step(description: str):
@@ -499,8 +600,10 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
             model_dir = Path(args.model).resolve()
         else:
             model_dir = workdir / "model"
-            with step("training a model with `trustshield train` on KDDTrain+_20Percent "
-                      "(not timed; a few minutes)"):
+            with step(
+                "training a model with `trustshield train` on KDDTrain+_20Percent "
+                "(not timed; a few minutes)"
+            ):
                 training = train_model(train_path, model_dir, workdir)
 
         with step("start-up cost: `trustshield --help` × 3 (interpreter + imports)"):
@@ -511,13 +614,17 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
             with step(f"run {i}/{runs}: trustshield detect on {rows:,} rows"):
                 ts_runs.append(detect_run(model_dir, big, store, workdir, rows, i))
             r = ts_runs[-1]
-            progress.console.print(f"    trustshield run {i}: {r['wall_s']:.1f} s, "
-                                   f"{r['rows_per_s']:,.0f} rows/s, {r['peak_rss_mb']:,.0f} MB")
+            progress.console.print(
+                f"    trustshield run {i}: {r['wall_s']:.1f} s, "
+                f"{r['rows_per_s']:,.0f} rows/s, {r['peak_rss_mb']:,.0f} MB"
+            )
             with step(f"run {i}/{runs}: reference pipeline on {ref_rows:,} rows"):
                 ref_runs.append(reference_run(ref_data, train_path, workdir, ref_rows, i))
             r = ref_runs[-1]
-            progress.console.print(f"    reference run {i}: {r['timed_s']:.1f} s timed, "
-                                   f"{r['rows_per_s']:,.0f} rows/s, {r['peak_rss_mb']:,.0f} MB")
+            progress.console.print(
+                f"    reference run {i}: {r['timed_s']:.1f} s timed, "
+                f"{r['rows_per_s']:,.0f} rows/s, {r['peak_rss_mb']:,.0f} MB"
+            )
 
         with step(f"exactness on {N_EXACT:,} alerts and {N_EXACT:,} stored attributions"):
             exact = exactness(model_dir, store)
@@ -528,10 +635,12 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
 
     ref_rows_per_s = statistics.median(r["rows_per_s"] for r in ref_runs)
     last = ts_runs[-1]
-    threads = (f"TrustShield's LightGBM uses num_threads={exact['gbdt_threads']} (from the model), "
-               f"numpy/BLAS and DuckDB their defaults; the reference uses LightGBM's default "
-               f"(all {machine['cpus_available']} available cores) and shap's LightGBM path "
-               f"(LightGBM pred_contrib)")
+    threads = (
+        f"TrustShield's LightGBM uses num_threads={exact['gbdt_threads']} (from the model), "
+        f"numpy/BLAS and DuckDB their defaults; the reference uses LightGBM's default "
+        f"(all {machine['cpus_available']} available cores) and shap's LightGBM path "
+        f"(LightGBM pred_contrib)"
+    )
     protocol = (
         f"Timed the whole `trustshield detect` command in a subprocess (interpreter start, imports, "
         f"model load, CSV read, validation against the spec, encoding, scoring, decisions, exact "
@@ -542,7 +651,8 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
         f"(imports, training and explainer set-up excluded, which favours the reference) over "
         f"{ref_rows:,} rows; {runs} interleaved run(s) each, fresh store each time, median reported, "
         f"peak RSS = largest run's own (os.wait4); no explanation cache exists in TrustShield; "
-        f"{threads}; {machine['cpus_available']} CPUs, shared machine.")
+        f"{threads}; {machine['cpus_available']} CPUs, shared machine."
+    )
     figures = {
         "rows": rows,
         "rows_per_s": round(rows_per_s, 1),
@@ -551,8 +661,9 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
         "ratio": round(rows_per_s / ref_rows_per_s, 3),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in ts_runs),
         "startup_s": statistics.median(startup),
-        "rows_per_s_after_startup": round(rows / (statistics.median(r["wall_s"] for r in ts_runs)
-                                                  - statistics.median(startup)), 1),
+        "rows_per_s_after_startup": round(
+            rows / (statistics.median(r["wall_s"] for r in ts_runs) - statistics.median(startup)), 1
+        ),
         "reference_peak_rss_mb": max(r["peak_rss_mb"] for r in ref_runs),
         "alerts_share": round(last["alerts"] / rows, 4),
         "reviews_share": round(last["reviews"] / rows, 4),
@@ -564,15 +675,21 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
             "rows_per_s": rows_per_s >= TARGETS["rows_per_s"],
             "ratio": rows_per_s / ref_rows_per_s >= TARGETS["ratio"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in ts_runs) <= TARGETS["peak_rss_mb"],
-            "exact": max(exact["max_abs_diff_vs_shap"], exact["max_abs_diff_vs_enumerated_shapley"],
-                         exact["max_abs_sum_error"], exact["stored_max_abs_sum_error"] or 0.0)
+            "exact": max(
+                exact["max_abs_diff_vs_shap"],
+                exact["max_abs_diff_vs_enumerated_shapley"],
+                exact["max_abs_sum_error"],
+                exact["stored_max_abs_sum_error"] or 0.0,
+            )
             <= TARGETS["exact"],
         },
         "protocol": protocol,
         "explanation_cache": "none (TrustShield has no explanation cache; every alert and review "
-                             "is explained when scored)",
-        "model": {"dir": str(model_dir) if args.model else "trained in the temporary folder",
-                  "training": training},
+        "is explained when scored)",
+        "model": {
+            "dir": str(model_dir) if args.model else "trained in the temporary folder",
+            "training": training,
+        },
         "machine": machine,
         "started_at": started,
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -594,41 +711,82 @@ def print_table(f: dict) -> None:
     ok = f["meets_targets"]
     mark = {True: "[green]meets[/green]", False: "[red]misses[/red]"}
     e = f["exact"]
-    table = Table(title=f"TrustShield detect throughput — {f['rows']:,} rows, "
-                        f"median of {len(f['runs']['trustshield'])} run(s)")
+    table = Table(
+        title=f"TrustShield detect throughput — {f['rows']:,} rows, "
+        f"median of {len(f['runs']['trustshield'])} run(s)"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     table.add_column("")
-    table.add_row("rows/s (whole detect process)", f"{f['rows_per_s']:,.0f}", "≥ 20,000",
-                  mark[ok["rows_per_s"]])
+    table.add_row(
+        "rows/s (whole detect process)",
+        f"{f['rows_per_s']:,.0f}",
+        "≥ 20,000",
+        mark[ok["rows_per_s"]],
+    )
     table.add_row("  start-up (interpreter + imports) s", f"{f['startup_s']:.1f}", "", "")
-    table.add_row("  rows/s after start-up (derived)", f"{f['rows_per_s_after_startup']:,.0f}", "", "")
-    table.add_row("reference rows/s (pandas+LightGBM+shap)", f"{f['reference_rows_per_s']:,.0f}", "", "")
+    table.add_row(
+        "  rows/s after start-up (derived)", f"{f['rows_per_s_after_startup']:,.0f}", "", ""
+    )
+    table.add_row(
+        "reference rows/s (pandas+LightGBM+shap)", f"{f['reference_rows_per_s']:,.0f}", "", ""
+    )
     table.add_row("ratio", f"{f['ratio']:.2f}", "≥ 3", mark[ok["ratio"]])
-    table.add_row("peak RSS MB (largest run)", f"{f['peak_rss_mb']:,.0f}", "≤ 1,500",
-                  mark[ok["peak_rss_mb"]])
+    table.add_row(
+        "peak RSS MB (largest run)", f"{f['peak_rss_mb']:,.0f}", "≤ 1,500", mark[ok["peak_rss_mb"]]
+    )
     table.add_row("reference peak RSS MB", f"{f['reference_peak_rss_mb']:,.0f}", "", "")
-    table.add_row("alert / review share", f"{f['alerts_share']:.3f} / {f['reviews_share']:.3f}", "", "")
+    table.add_row(
+        "alert / review share", f"{f['alerts_share']:.3f} / {f['reviews_share']:.3f}", "", ""
+    )
     table.add_row("reference alert share", f"{f['reference_alerts_share']:.3f}", "", "")
-    table.add_row(f"max |attr − shap| ({e['n_alerts']} alerts)", f"{e['max_abs_diff_vs_shap']:.2e}",
-                  "≤ 1e-6", "")
-    table.add_row("max |attr − enumerated Shapley|", f"{e['max_abs_diff_vs_enumerated_shapley']:.2e}",
-                  "≤ 1e-6", "")
-    table.add_row("hybrid max |base + Σattr − suspicion|", f"{e['max_abs_sum_error']:.2e}", "≤ 1e-6", "")
-    table.add_row(f"stored max |base + Σattr − suspicion| ({e['stored_n']})",
-                  f"{e['stored_max_abs_sum_error']:.2e}", "≤ 1e-6", mark[ok["exact"]])
+    table.add_row(
+        f"max |attr − shap| ({e['n_alerts']} alerts)",
+        f"{e['max_abs_diff_vs_shap']:.2e}",
+        "≤ 1e-6",
+        "",
+    )
+    table.add_row(
+        "max |attr − enumerated Shapley|",
+        f"{e['max_abs_diff_vs_enumerated_shapley']:.2e}",
+        "≤ 1e-6",
+        "",
+    )
+    table.add_row(
+        "hybrid max |base + Σattr − suspicion|", f"{e['max_abs_sum_error']:.2e}", "≤ 1e-6", ""
+    )
+    table.add_row(
+        f"stored max |base + Σattr − suspicion| ({e['stored_n']})",
+        f"{e['stored_max_abs_sum_error']:.2e}",
+        "≤ 1e-6",
+        mark[ok["exact"]],
+    )
     out.print(table)
     runs = Table(title="runs")
-    for col in ("run", "trustshield s", "rows/s", "RSS MB", "ref timed s", "ref rows/s",
-                "ref RSS MB", "ref read / predict / shap / store s"):
+    for col in (
+        "run",
+        "trustshield s",
+        "rows/s",
+        "RSS MB",
+        "ref timed s",
+        "ref rows/s",
+        "ref RSS MB",
+        "ref read / predict / shap / store s",
+    ):
         runs.add_column(col, justify="right")
     for t, r in zip(f["runs"]["trustshield"], f["runs"]["reference"]):
         s = r["stages_s"]
-        runs.add_row(str(t["run"]), f"{t['wall_s']:.1f}", f"{t['rows_per_s']:,.0f}",
-                     f"{t['peak_rss_mb']:,.0f}", f"{r['timed_s']:.1f}", f"{r['rows_per_s']:,.0f}",
-                     f"{r['peak_rss_mb']:,.0f}",
-                     f"{s['read_encode']:.1f} / {s['predict']:.1f} / {s['shap']:.1f} / {s['store']:.1f}")
+        runs.add_row(
+            str(t["run"]),
+            f"{t['wall_s']:.1f}",
+            f"{t['rows_per_s']:,.0f}",
+            f"{t['peak_rss_mb']:,.0f}",
+            f"{r['timed_s']:.1f}",
+            f"{r['rows_per_s']:,.0f}",
+            f"{r['peak_rss_mb']:,.0f}",
+            f"{s['read_encode']:.1f} / {s['predict']:.1f} / {s['shap']:.1f} / {s['store']:.1f}",
+        )
     out.print(runs)
     out.print(f"[dim]{f['protocol']}[/dim]")
 

@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-HEADER = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
-          "#path\tconn\n#open\t{open}\n#fields\t{fields}\n#types\t{types}\n")
+HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+    "#path\tconn\n#open\t{open}\n#fields\t{fields}\n#types\t{types}\n"
+)
 PER_SECOND = 200
 
 
@@ -36,14 +38,23 @@ def baseline_records() -> list[list[str]]:
     """Every record of the baseline conn.logs, split into fields (time stamps are masked)."""
     from trustshield.ingest.datasets import data_dirs
 
-    root = next((r / "zeek-pcap-baselines" for r in data_dirs()
-                 if (r / "zeek-pcap-baselines" / "SOURCE.md").is_file()), None)
+    root = next(
+        (
+            r / "zeek-pcap-baselines"
+            for r in data_dirs()
+            if (r / "zeek-pcap-baselines" / "SOURCE.md").is_file()
+        ),
+        None,
+    )
     if root is None:
         sys.exit("zeek-pcap-baselines not found under TRUSTSHIELD_DATA_DIR")
     rows = []
     for log in sorted(root.glob("*/conn.log")):
-        rows += [line.rstrip("\n").split("\t") for line in log.read_text().splitlines(True)
-                 if line.strip() and not line.startswith("#")]
+        rows += [
+            line.rstrip("\n").split("\t")
+            for line in log.read_text().splitlines(True)
+            if line.strip() and not line.startswith("#")
+        ]
     return rows
 
 
@@ -54,8 +65,13 @@ def write_conn_log(path: Path, records: int, *, seed: int = 0, chunk: int = 100_
     base = baseline_records()
     rng = np.random.default_rng(seed)
     with open(path, "w", encoding="utf-8") as out:
-        out.write(HEADER.format(open="2026-11-27-12-00-00", fields="\t".join(CONN_FIELDS),
-                                types="\t".join(CONN_TYPES[f] for f in CONN_FIELDS)))
+        out.write(
+            HEADER.format(
+                open="2026-11-27-12-00-00",
+                fields="\t".join(CONN_FIELDS),
+                types="\t".join(CONN_TYPES[f] for f in CONN_FIELDS),
+            )
+        )
         for start in range(0, records, chunk):
             n = min(chunk, records - start)
             out.write("".join(_lines(base, start, n, rng)))
@@ -90,8 +106,9 @@ def rss_mb(pid: int | None = None) -> float:
         p = todo.pop()
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines()
-                                 if line.startswith("VmRSS:")))
+            total += int(
+                next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            )
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration):
@@ -112,8 +129,15 @@ def model_folder(path: str | None, work: Path) -> Path:
 
     spec = load_spec("nsl-kdd")
     frame = TableSource(resolve_data("nsl-kdd:KDDTrain+_20Percent.txt"), spec).read_all()
-    save_model(train(frame, spec, read_spec_text("nsl-kdd")[0],
-                     provenance={"data": {"name": "KDDTrain+_20Percent.txt"}}), work / "model")
+    save_model(
+        train(
+            frame,
+            spec,
+            read_spec_text("nsl-kdd")[0],
+            provenance={"data": {"name": "KDDTrain+_20Percent.txt"}},
+        ),
+        work / "model",
+    )
     return work / "model"
 
 
@@ -124,11 +148,16 @@ def check_store(store, log: Path, records: int) -> dict:
     gaps = int((lines.first_line.to_numpy()[1:] != lines.last_line.to_numpy()[:-1] + 1).sum())
     scored = int(ledger.records.sum() + ledger.rejected.sum())
     alerts, distinct = store.db.execute(
-        "SELECT count(*), count(DISTINCT alert_id) FROM alerts").fetchall()[0]
-    return {"lost": max(records - scored, 0) + gaps, "duplicated": max(scored - records, 0)
-            + int(alerts - distinct), "alerts": int(alerts), "ledger_alerts": int(ledger.alerts.sum()),
-            "last_line_in_ledger": int(lines.last_line.max()),
-            "lines_in_file": sum(1 for _ in open(log, "rb"))}
+        "SELECT count(*), count(DISTINCT alert_id) FROM alerts"
+    ).fetchall()[0]
+    return {
+        "lost": max(records - scored, 0) + gaps,
+        "duplicated": max(scored - records, 0) + int(alerts - distinct),
+        "alerts": int(alerts),
+        "ledger_alerts": int(ledger.alerts.sum()),
+        "last_line_in_ledger": int(lines.last_line.max()),
+        "lines_in_file": sum(1 for _ in open(log, "rb")),
+    }
 
 
 def stage_times(log: Path, model, store, batch_records: int, repeats: int = 3) -> dict:
@@ -141,12 +170,26 @@ def stage_times(log: Path, model, store, batch_records: int, repeats: int = 3) -
     from trustshield.pipeline.stream_features import StreamContext
     from trustshield.pipeline.watch import parse_lines
 
-    follower, header, context = Follower(log, read_size=1 << 30), new_header(), StreamContext.empty()
+    follower, header, context = (
+        Follower(log, read_size=1 << 30),
+        new_header(),
+        StreamContext.empty(),
+    )
     data = follower.poll()
-    ends = np.flatnonzero(np.frombuffer(data.data, np.uint8) == 10)[batch_records - 1::batch_records] + 1
-    times: dict[str, list[float]] = {k: [] for k in ("parse", "features", "score", "alerts_table", "store")}
-    store.start_run(run_id="stages", kind="watch", model_id=model.model_id, source_path=str(log),
-                    source_sha256="")
+    ends = (
+        np.flatnonzero(np.frombuffer(data.data, np.uint8) == 10)[batch_records - 1 :: batch_records]
+        + 1
+    )
+    times: dict[str, list[float]] = {
+        k: [] for k in ("parse", "features", "score", "alerts_table", "store")
+    }
+    store.start_run(
+        run_id="stages",
+        kind="watch",
+        model_id=model.model_id,
+        source_path=str(log),
+        source_sha256="",
+    )
     start, line = 0, 1
     for end in ends[:repeats]:
         lines = Lines(data.identity, data.data[start:end], start, line)
@@ -157,7 +200,9 @@ def stage_times(log: Path, model, store, batch_records: int, repeats: int = 3) -
         stamps.append(time.perf_counter())
         scored = score_batch(model, features)
         stamps.append(time.perf_counter())
-        table = alerts_table(model, data.identity.head_sha256, "stages", Batch(features, numbers), scored)
+        table = alerts_table(
+            model, data.identity.head_sha256, "stages", Batch(features, numbers), scored
+        )
         stamps.append(time.perf_counter())
         with store.transaction():
             store.add_batch("stages", table, (), rows_read=len(features))
@@ -177,8 +222,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-records", type=int, default=20_000)
     parser.add_argument("--dir", help="work folder (default: a temporary one, removed after)")
-    parser.add_argument("--stages", action="store_true",
-                        help="also time each stage in one process (µs per record, medians)")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also time each stage in one process (µs per record, medians)",
+    )
     args = parser.parse_args()
     from trustshield.model_folder import load_model
     from trustshield.pipeline.watch import watch
@@ -198,14 +246,26 @@ def main() -> None:
         def progress(f: dict) -> None:
             while f["records"] >= million[0] * 1_000_000:
                 rss[million[0]] = rss_mb()
-                print(f"{f['records']:>11,} records  {f['records_per_s']:>8,.0f}/s  "
-                      f"RSS {rss[million[0]]:,.0f} MB", flush=True)
+                print(
+                    f"{f['records']:>11,} records  {f['records_per_s']:>8,.0f}/s  "
+                    f"RSS {rss[million[0]]:,.0f} MB",
+                    flush=True,
+                )
                 million[0] += 1
+
         with AlertStore(work / "store.duckdb") as store:
             rss[0] = rss_mb()
             started = time.perf_counter()
-            run = watch(log, store, model=load_model(folder), model_dir=folder, once=True,
-                        workers=args.workers, batch_records=args.batch_records, progress=progress)
+            run = watch(
+                log,
+                store,
+                model=load_model(folder),
+                model_dir=folder,
+                once=True,
+                workers=args.workers,
+                batch_records=args.batch_records,
+                progress=progress,
+            )
             seconds = time.perf_counter() - started
             checks = check_store(store, log, args.records)
         stages = {}
@@ -214,14 +274,24 @@ def main() -> None:
                 stages = stage_times(log, load_model(folder), store, args.batch_records)
     first = rss.get(1, rss[0])
     last = rss.get(max(rss), first)
-    figures = {"records": run["records"], "seconds": round(seconds, 1),
-               "records_per_s": round(run["records"] / seconds), "rss_start_mb": round(first, 1),
-               "rss_end_mb": round(last, 1), "rss_by_million_mb": {k: round(v, 1) for k, v in rss.items()},
-               **checks, "alert_share": round(checks["alerts"] / max(run["records"], 1), 4),
-               "workers": args.workers, "batch_records": args.batch_records,
-               "stages_us_per_record": stages, "model": str(folder), "generate_seconds": round(generated, 1),
-               "cpus": os.cpu_count(), "load_average": os.getloadavg(),
-               "protocol": __doc__.split("\n\n")[1].replace("\n", " ")}
+    figures = {
+        "records": run["records"],
+        "seconds": round(seconds, 1),
+        "records_per_s": round(run["records"] / seconds),
+        "rss_start_mb": round(first, 1),
+        "rss_end_mb": round(last, 1),
+        "rss_by_million_mb": {k: round(v, 1) for k, v in rss.items()},
+        **checks,
+        "alert_share": round(checks["alerts"] / max(run["records"], 1), 4),
+        "workers": args.workers,
+        "batch_records": args.batch_records,
+        "stages_us_per_record": stages,
+        "model": str(folder),
+        "generate_seconds": round(generated, 1),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
+    }
     print(json.dumps({k: v for k, v in figures.items() if k != "protocol"}, indent=1))
     print("protocol:", figures["protocol"])
     if args.json:

@@ -27,8 +27,9 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 def fingerprint(key: str) -> str:
     """The documented key fingerprint: HMAC-SHA256(key, label), first 16 hex."""
-    return hmac.new(key.encode(), b"trustshield audit key fingerprint",
-                    hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key.encode(), b"trustshield audit key fingerprint", hashlib.sha256).hexdigest()[
+        :16
+    ]
 
 
 def rule_hash(prev: str, event: dict) -> str:
@@ -71,9 +72,18 @@ def rewrite_history(target, events: list[dict], *, hide: str, head: str = "drop"
     for seq, event in enumerate(kept, start=1):
         event.update(seq=seq, prev_hash=prev)
         event["hash"] = prev = rule_hash(prev, event)
-        rows.append([seq, event["at"], event["actor"], event["action"], event["subject"],
-                     json.dumps(event["details"], sort_keys=True, separators=(",", ":")),
-                     event["prev_hash"], event["hash"]])
+        rows.append(
+            [
+                seq,
+                event["at"],
+                event["actor"],
+                event["action"],
+                event["subject"],
+                json.dumps(event["details"], sort_keys=True, separators=(",", ":")),
+                event["prev_hash"],
+                event["hash"],
+            ]
+        )
     db = connect(target)
     try:
         db.execute("DELETE FROM audit_events")
@@ -81,8 +91,10 @@ def rewrite_history(target, events: list[dict], *, hide: str, head: str = "drop"
         if head == "drop":
             db.execute("DROP TABLE audit_head")
         else:
-            db.execute("UPDATE audit_head SET seq = ?, hash = ?, mac = ?",
-                       [len(kept), prev, plain_head_mac(len(kept), prev)])
+            db.execute(
+                "UPDATE audit_head SET seq = ?, hash = ?, mac = ?",
+                [len(kept), prev, plain_head_mac(len(kept), prev)],
+            )
     finally:
         db.close()
     return kept

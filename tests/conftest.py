@@ -30,8 +30,10 @@ def traffic():
     return synthetic_traffic()
 
 
-MISSING = ("PostgreSQL server programs (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin "
-           "or `pg_config --bindir`; install them with: apt-get install postgresql")
+MISSING = (
+    "PostgreSQL server programs (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin "
+    "or `pg_config --bindir`; install them with: apt-get install postgresql"
+)
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -66,14 +68,29 @@ def postgres_url():
     data, port = root / "data", free_port()
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
+
     def run(*cmd):
-        return subprocess.run(as_server_user([str(c) for c in cmd]), check=True,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            as_server_user([str(c) for c in cmd]), check=True, capture_output=True, text=True
+        )
+
     try:
-        run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-            "--no-sync", "--locale=C")
-        options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        run(
+            bindir / "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         run(bindir / "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start")
     except subprocess.CalledProcessError as error:
         shutil.rmtree(root, ignore_errors=True)
@@ -81,8 +98,10 @@ def postgres_url():
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                       "stop"]), capture_output=True)
+        subprocess.run(
+            as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 

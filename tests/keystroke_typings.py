@@ -15,13 +15,16 @@ FEATURES = ("Hold e", "DD i.e", "UD i.e", "Pressure e", "Size e", "Hold Shift.1"
 def typist(seed: int, n: int, *, scale: float = 1.0, spread: float = 0.1) -> pd.DataFrame:
     """``n`` typings of one synthetic subject; ``scale`` multiplies every latency."""
     rng = np.random.default_rng(seed)
-    centre = np.array([90.0, 400.0, 310.0, 0.2, 0.3, 85.0]) * np.r_[scale, scale, scale, 1, 1, scale]
+    centre = (
+        np.array([90.0, 400.0, 310.0, 0.2, 0.3, 85.0]) * np.r_[scale, scale, scale, 1, 1, scale]
+    )
     values = centre * np.exp(rng.normal(0.0, spread, (n, len(FEATURES))))
     return pd.DataFrame(values, columns=list(FEATURES))
 
 
-def population(n_subjects: int = 8, n_typings: int = 51, *, seed: int = 0,
-               informative: int = 3) -> pd.DataFrame:
+def population(
+    n_subjects: int = 8, n_typings: int = 51, *, seed: int = 0, informative: int = 3
+) -> pd.DataFrame:
     """Subjects "s1".."sN": the first ``informative`` features shift with the subject, the
     others do not. Rows are interleaved between subjects (not grouped), so "first" typings
     must be found in file order within each subject."""

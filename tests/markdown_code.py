@@ -19,8 +19,8 @@ FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 
 @dataclass(frozen=True)
 class CodeBlock:
-    language: str   #: the word after the opening fence ("" when none)
-    line: int       #: 1-based line of the block's first code line in the file
+    language: str  #: the word after the opening fence ("" when none)
+    line: int  #: 1-based line of the block's first code line in the file
     code: str
 
 
@@ -28,8 +28,7 @@ def code_blocks(text: str, language: str | None = None) -> list[CodeBlock]:
     """Every fenced block of ``text`` in order; only those of ``language`` when given."""
     blocks = []
     for match in FENCE.finditer(text):
-        found = CodeBlock(match.group(1), text.count("\n", 0, match.start(2)) + 1,
-                          match.group(2))
+        found = CodeBlock(match.group(1), text.count("\n", 0, match.start(2)) + 1, match.group(2))
         if language is None or found.language == language:
             blocks.append(found)
     return blocks
@@ -40,7 +39,7 @@ def run_python_blocks(path: Path) -> int:
     blocks = code_blocks(path.read_text(encoding="utf-8"), "python")
     namespace: dict = {"__name__": "__main__"}
     for block in blocks:
-        padded = "\n" * (block.line - 1) + block.code   # tracebacks name the file's lines
+        padded = "\n" * (block.line - 1) + block.code  # tracebacks name the file's lines
         exec(compile(padded, str(path), "exec"), namespace)  # noqa: S102 - running the documents' code blocks is their test
     return len(blocks)
 

@@ -30,8 +30,11 @@ class ScaledManhattan:
         return Attributions(self.feature_names_, terms, np.zeros(len(terms)))
 
     def to_dict(self) -> dict:
-        return {"features": list(self.feature_names_), "mean": self.mean_.tolist(),
-                "spread": self.spread_.tolist()}
+        return {
+            "features": list(self.feature_names_),
+            "mean": self.mean_.tolist(),
+            "spread": self.spread_.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, state: dict):
@@ -42,11 +45,11 @@ class ScaledManhattan:
         return verifier
 
 
-def typings(seed: int, n: int, *, centre: float = 100.0, noise: float = 10.0,
-            features: int = 4) -> pd.DataFrame:
+def typings(
+    seed: int, n: int, *, centre: float = 100.0, noise: float = 10.0, features: int = 4
+) -> pd.DataFrame:
     """``n`` samples of one synthetic typist: values with three decimals (so that a leaked
     value is recognisable in printed output)."""
     rng = np.random.default_rng(seed)
     values = centre + rng.normal(0, noise, (n, features)) + np.arange(features) * 17.0
-    return pd.DataFrame(np.round(values, 3),
-                        columns=[f"Hold k{i}" for i in range(features)])
+    return pd.DataFrame(np.round(values, 3), columns=[f"Hold k{i}" for i in range(features)])

@@ -24,10 +24,11 @@ def diagram_layers() -> list[str]:
     """The layers of the doc's diagram (the text block after the ``layers`` comment), top
     to bottom, written in full as the contract writes them."""
     text = DOC.read_text(encoding="utf-8")
-    after = text[text.index("<!-- layers:"):]
+    after = text[text.index("<!-- layers:") :]
     (diagram,) = code_blocks(after, "text")[:1]
-    names = [re.split(r"\s{2,}", line.strip())[0] for line in diagram.code.splitlines()
-             if line.strip()]
+    names = [
+        re.split(r"\s{2,}", line.strip())[0] for line in diagram.code.splitlines() if line.strip()
+    ]
     return [" | ".join(f"trustshield.{m.strip()}" for m in name.split("|")) for name in names]
 
 
@@ -46,7 +47,12 @@ def test_the_worked_detector_example_runs_and_passes_check_detector(tmp_path):
     blocks = code_blocks(DOC.read_text(encoding="utf-8"), "python")
     assert any('@register("mean-distance")' in b.code for b in blocks)
     assert any("check_detector(MeanDistanceDetector()" in b.code for b in blocks)
-    done = subprocess.run([sys.executable, str(RUNNER), str(DOC)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), str(DOC)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "'params', 'not_fitted', 'fit'" in done.stdout and "'input_errors')" in done.stdout

@@ -13,14 +13,30 @@ from trustshield.pipeline.train import TrainConfig, train
 @pytest.fixture(scope="module")
 def assessed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("assess")
-    model = train(small_flows(0), SMALL_SPEC, SMALL_SPEC_TEXT,
-                  config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
-                  provenance={"data": {"name": "synthetic"}})
+    model = train(
+        small_flows(0),
+        SMALL_SPEC,
+        SMALL_SPEC_TEXT,
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        provenance={"data": {"name": "synthetic"}},
+    )
     save_model(model, folder / "model")
     (folder / "spec.yaml").write_text(SMALL_SPEC_TEXT)
     small_flows(1).to_csv(folder / "test.csv", index=False)
-    code = main(["assess", "--model", str(folder / "model"), "--data", str(folder / "test.csv"),
-                 "--out", str(folder / "report"), "--store", str(folder / "s.duckdb"), "--no-pdf"])
+    code = main(
+        [
+            "assess",
+            "--model",
+            str(folder / "model"),
+            "--data",
+            str(folder / "test.csv"),
+            "--out",
+            str(folder / "report"),
+            "--store",
+            str(folder / "s.duckdb"),
+            "--no-pdf",
+        ]
+    )
     return code, folder / "report"
 
 
@@ -29,15 +45,27 @@ def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     checks = {e["check"] for e in report["evidence"]}
-    assert {"detection", "evasion resistance", "measurement-noise stability",
-            "model artifact integrity", "no pickle in model artifacts", "audit chain integrity"} <= checks
+    assert {
+        "detection",
+        "evasion resistance",
+        "measurement-noise stability",
+        "model artifact integrity",
+        "no pickle in model artifacts",
+        "audit chain integrity",
+    } <= checks
     governance = report["governance"]
-    assert [p["item"] for p in governance["principles"]] == ["oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5"]
+    assert [p["item"] for p in governance["principles"]] == [
+        "oecd:1.2",
+        "oecd:1.3",
+        "oecd:1.4",
+        "oecd:1.5",
+    ]
     assert governance["risks"] and governance["crosswalk"]["practices"]
     robustness = governance["principles"][2]["key"]
     assert robustness["check"] == "evasion resistance"
-    assert robustness["value"] == next(e["value"] for e in report["evidence"]
-                                       if e["check"] == "evasion resistance")
+    assert robustness["value"] == next(
+        e["value"] for e in report["evidence"] if e["check"] == "evasion resistance"
+    )
     assert '<section id="governance">' in (out / "report.html").read_text()
     assert not (out / "report.pdf").exists()  # --no-pdf
 

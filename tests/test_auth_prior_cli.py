@@ -31,15 +31,37 @@ def env(tmp_path, monkeypatch, frame):
     Keyring(tmp_path / "keys").generate()
     a, b = halves(list(dict.fromkeys(frame.Subject)))
     frame[frame.Subject.isin(b)].to_csv(tmp_path / "background.csv", index=False)
-    return {"tmp": tmp_path, "tested": a, "store": tmp_path / "ts.duckdb",
-            "templates": tmp_path / "templates",
-            "where": ["--store", str(tmp_path / "ts.duckdb"), "--templates",
-                      str(tmp_path / "templates")]}
+    return {
+        "tmp": tmp_path,
+        "tested": a,
+        "store": tmp_path / "ts.duckdb",
+        "templates": tmp_path / "templates",
+        "where": [
+            "--store",
+            str(tmp_path / "ts.duckdb"),
+            "--templates",
+            str(tmp_path / "templates"),
+        ],
+    }
 
 
 def learn(env, *extra):
-    return main(["auth", "prior", "--data", str(env["tmp"] / "background.csv"), "--subject",
-                 "Subject", "--enrol", "5", "--genuine-typings", "26", *env["where"], *extra])
+    return main(
+        [
+            "auth",
+            "prior",
+            "--data",
+            str(env["tmp"] / "background.csv"),
+            "--subject",
+            "Subject",
+            "--enrol",
+            "5",
+            "--genuine-typings",
+            "26",
+            *env["where"],
+            *extra,
+        ]
+    )
 
 
 def write(env, frame: pd.DataFrame, name: str):
@@ -49,8 +71,9 @@ def write(env, frame: pd.DataFrame, name: str):
 
 
 def enrol(env, data, *extra, user="ann"):
-    return main(["enrol", "--user", user, "--kind", "keystroke", "--data", str(data),
-                 *env["where"], *extra])
+    return main(
+        ["enrol", "--user", user, "--kind", "keystroke", "--data", str(data), *env["where"], *extra]
+    )
 
 
 def scores(env, capsys, data, user="ann"):
@@ -64,16 +87,19 @@ def test_enrol_fits_the_verifier_the_benchmark_measures_score_for_score(env, cap
     assert "learned the keystroke prior from 6 subjects" in capsys.readouterr().out
     read_back = pd.read_csv(env["tmp"] / "background.csv")  # what the command read
     assert read_back.equals(frame[frame.Subject.isin(read_back.Subject)].reset_index(drop=True))
-    run = run_protocol(frame, SelectedFactory(), subject_column="Subject", n_enrol=5,
-                       n_genuine=26)
+    run = run_protocol(frame, SelectedFactory(), subject_column="Subject", n_enrol=5, n_genuine=26)
     results = {r.subject: r for r in run.results}
     for subject in env["tested"][:2]:
         typings = frame[frame.Subject == subject].drop(columns="Subject")
         assert enrol(env, write(env, typings.iloc[:5], "enrol.csv"), user=subject) == 0
         genuine = scores(env, capsys, write(env, typings.iloc[5:31], "genuine.csv"), subject)
         assert np.array_equal(np.array(genuine), results[subject].genuine)
-        impostors = pd.concat([frame[frame.Subject == o].drop(columns="Subject").iloc[:5]
-                               for o in results[subject].impostor_subjects])
+        impostors = pd.concat(
+            [
+                frame[frame.Subject == o].drop(columns="Subject").iloc[:5]
+                for o in results[subject].impostor_subjects
+            ]
+        )
         impostor = scores(env, capsys, write(env, impostors, "impostor.csv"), subject)
         assert np.array_equal(np.array(impostor), results[subject].impostor)
 
@@ -95,8 +121,9 @@ def test_the_prior_is_signed_audited_and_names_what_it_learned_on(env, capsys):
 
 
 def test_enrol_without_a_prior_is_refused_and_says_how_to_learn_one(env, capsys, frame):
-    data = write(env, frame[frame.Subject == env["tested"][0]].drop(columns="Subject").iloc[:5],
-                 "enrol.csv")
+    data = write(
+        env, frame[frame.Subject == env["tested"][0]].drop(columns="Subject").iloc[:5], "enrol.csv"
+    )
     assert enrol(env, data) == 1
     assert "trustshield auth prior --data TABLE" in capsys.readouterr().err
     assert not (env["templates"] / "ann.template").exists()
@@ -126,12 +153,16 @@ def untrusted(env, monkeypatch):
     monkeypatch.setenv(KEYS_ENV, str(env["tmp"] / "other-keys"))
 
 
-@pytest.mark.parametrize("breaking", [altered, other_kind, revoked, untrusted],
-                         ids=["altered", "another kind", "revoked key", "unknown key"])
+@pytest.mark.parametrize(
+    "breaking",
+    [altered, other_kind, revoked, untrusted],
+    ids=["altered", "another kind", "revoked key", "unknown key"],
+)
 def test_enrol_refuses_a_prior_that_does_not_verify(env, capsys, monkeypatch, frame, breaking):
     assert learn(env) == 0
-    data = write(env, frame[frame.Subject == env["tested"][0]].drop(columns="Subject").iloc[:5],
-                 "enrol.csv")
+    data = write(
+        env, frame[frame.Subject == env["tested"][0]].drop(columns="Subject").iloc[:5], "enrol.csv"
+    )
     if breaking is untrusted:
         breaking(env, monkeypatch)
     else:
@@ -162,8 +193,22 @@ def test_learning_a_prior_needs_a_signing_key_before_any_work(env, capsys, monke
 
 
 def test_a_background_too_short_for_the_protocol_is_refused_by_name(env, capsys):
-    assert main(["auth", "prior", "--data", str(env["tmp"] / "background.csv"), "--subject",
-                 "Subject", "--enrol", "31", *env["where"]]) == 1
+    assert (
+        main(
+            [
+                "auth",
+                "prior",
+                "--data",
+                str(env["tmp"] / "background.csv"),
+                "--subject",
+                "Subject",
+                "--enrol",
+                "31",
+                *env["where"],
+            ]
+        )
+        == 1
+    )
     error = capsys.readouterr().err
     assert "with at least 32 typings each (--enrol 31, then at least 1 genuine" in error
     assert "subject s2 has 31 typings" in error

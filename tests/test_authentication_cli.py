@@ -21,27 +21,54 @@ from trustshield.store.templates import KEY_ENV, new_template_key
 def env(tmp_path, monkeypatch, caplog):
     """A stand-in kind, a key, and files: enrolment, background, genuine and impostor
     attempts (each with a Subject column the reader ignores)."""
-    monkeypatch.setitem(verifiers.VERIFIERS, "standin",
-                        verifiers.VerifierKind("standin", ScaledManhattan))
-    monkeypatch.setitem(verifiers.VERIFIERS, "ghost",
-                        verifiers.VerifierKind("ghost", "trustshield.detectors.ghost:Ghost"))
+    monkeypatch.setitem(
+        verifiers.VERIFIERS, "standin", verifiers.VerifierKind("standin", ScaledManhattan)
+    )
+    monkeypatch.setitem(
+        verifiers.VERIFIERS,
+        "ghost",
+        verifiers.VerifierKind("ghost", "trustshield.detectors.ghost:Ghost"),
+    )
     monkeypatch.setenv(KEY_ENV, new_template_key())
     caplog.set_level(logging.DEBUG)
-    frames = {"enrol": typings(0, 40), "background": typings(1, 60, centre=180.0),
-              "genuine": typings(2, 5), "impostor": typings(3, 5, centre=260.0)}
+    frames = {
+        "enrol": typings(0, 40),
+        "background": typings(1, 60, centre=180.0),
+        "genuine": typings(2, 5),
+        "impostor": typings(3, 5, centre=260.0),
+    }
     paths = {}
     for name, frame in frames.items():
         paths[name] = tmp_path / f"{name}.csv"
         frame.assign(Subject=7).to_csv(paths[name], index=False)
     store, templates = tmp_path / "ts.duckdb", tmp_path / "templates"
     where = ["--store", str(store), "--templates", str(templates)]
-    return {"paths": paths, "frames": frames, "store": store, "templates": templates,
-            "where": where, "tmp": tmp_path}
+    return {
+        "paths": paths,
+        "frames": frames,
+        "store": store,
+        "templates": templates,
+        "where": where,
+        "tmp": tmp_path,
+    }
 
 
 def enrol(env, *extra, user="alice", kind="standin"):
-    return main(["enrol", "--user", user, "--kind", kind, "--data", str(env["paths"]["enrol"]),
-                 "--background", str(env["paths"]["background"]), *env["where"], *extra])
+    return main(
+        [
+            "enrol",
+            "--user",
+            user,
+            "--kind",
+            kind,
+            "--data",
+            str(env["paths"]["enrol"]),
+            "--background",
+            str(env["paths"]["background"]),
+            *env["where"],
+            *extra,
+        ]
+    )
 
 
 def verify(env, capsys, data, *extra, user="alice"):
@@ -73,9 +100,15 @@ def test_enrol_then_verify_accepts_the_user_and_denies_an_impostor(env, capsys, 
     assert genuine["action"] == "accept", genuine["reason"]
     impostor = verify(env, capsys, env["paths"]["impostor"])
     assert impostor["action"] == "deny", impostor["reason"]
-    assert len(impostor["scores"]) == 5 and impostor["deny_threshold"] > impostor["accept_threshold"]
+    assert (
+        len(impostor["scores"]) == 5 and impostor["deny_threshold"] > impostor["accept_threshold"]
+    )
     assert impostor["departing_features"][0]["feature"].startswith("Hold k")
-    assert [e["action"] for e in audit_events(env)] == ["template.enrol", "auth.verify", "auth.verify"]
+    assert [e["action"] for e in audit_events(env)] == [
+        "template.enrol",
+        "auth.verify",
+        "auth.verify",
+    ]
 
 
 def test_no_sample_value_reaches_output_logs_or_the_audit_log(env, capsys, caplog):
@@ -84,11 +117,26 @@ def test_no_sample_value_reaches_output_logs_or_the_audit_log(env, capsys, caplo
     text = printed.out + printed.err
     for data in ("genuine", "impostor"):
         capsys.readouterr()
-        assert main(["verify", "--user", "alice", "--data", str(env["paths"][data]), *env["where"]]) == 0
+        assert (
+            main(["verify", "--user", "alice", "--data", str(env["paths"][data]), *env["where"]])
+            == 0
+        )
         printed = capsys.readouterr()
         text += printed.out + printed.err
-        assert main(["verify", "--user", "alice", "--data", str(env["paths"][data]), "--json",
-                     *env["where"]]) == 0
+        assert (
+            main(
+                [
+                    "verify",
+                    "--user",
+                    "alice",
+                    "--data",
+                    str(env["paths"][data]),
+                    "--json",
+                    *env["where"],
+                ]
+            )
+            == 0
+        )
         text += capsys.readouterr().out
     text += caplog.text + json.dumps([e["details"] for e in audit_events(env)])
     template = (env["templates"] / "alice.template").read_text()
@@ -99,7 +147,10 @@ def test_no_sample_value_reaches_output_logs_or_the_audit_log(env, capsys, caplo
 def test_verify_text_output_names_the_decision_and_reason(env, capsys):
     assert enrol(env) == 0
     capsys.readouterr()
-    assert main(["verify", "--user", "alice", "--data", str(env["paths"]["impostor"]), *env["where"]]) == 0
+    assert (
+        main(["verify", "--user", "alice", "--data", str(env["paths"]["impostor"]), *env["where"]])
+        == 0
+    )
     assert capsys.readouterr().out.startswith("user alice: deny (5 of 5 samples agree")
 
 
@@ -139,8 +190,11 @@ def tampered(env, monkeypatch):
 
 
 def kind_gone(env, monkeypatch):
-    monkeypatch.setitem(verifiers.VERIFIERS, "standin",
-                        verifiers.VerifierKind("standin", "trustshield.detectors.gone:Gone"))
+    monkeypatch.setitem(
+        verifiers.VERIFIERS,
+        "standin",
+        verifiers.VerifierKind("standin", "trustshield.detectors.gone:Gone"),
+    )
 
 
 FAILSAFE = [  # (case, how to break things, which samples file)
@@ -156,7 +210,9 @@ FAILSAFE = [  # (case, how to break things, which samples file)
 
 
 @pytest.mark.parametrize(("case", "breaking", "data"), FAILSAFE, ids=[c[0] for c in FAILSAFE])
-def test_verify_fails_safe_to_step_up_with_exit_status_0(env, capsys, monkeypatch, case, breaking, data):
+def test_verify_fails_safe_to_step_up_with_exit_status_0(
+    env, capsys, monkeypatch, case, breaking, data
+):
     assert enrol(env) == 0
     assert verify(env, capsys, env["paths"]["impostor"])["action"] == "deny"
     if breaking:
@@ -194,7 +250,10 @@ def test_enrol_refuses_malformed_samples_without_quoting_them(env, capsys):
     frame.iloc[4, 0] = "oops"
     bad = env["tmp"] / "bad-enrol.csv"
     frame.to_csv(bad, index=False)
-    assert main(["enrol", "--user", "alice", "--kind", "standin", "--data", str(bad), *env["where"]]) == 1
+    assert (
+        main(["enrol", "--user", "alice", "--kind", "standin", "--data", str(bad), *env["where"]])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "row(s) [5]" in err and "oops" not in err and leaked(env, err) == []
     assert not (env["templates"] / "alice.template").exists()
@@ -213,14 +272,30 @@ def test_enrol_with_an_unavailable_verifier_kind_says_so(env, capsys):
 
 
 def test_enrol_with_an_accept_position_places_the_threshold_between_the_medians(env, capsys):
-    assert main(["enrol", "--user", "alice", "--kind", "standin", "--data",
-                 str(env["paths"]["enrol"]), "--accept-position", "0.3", *env["where"]]) == 1
+    assert (
+        main(
+            [
+                "enrol",
+                "--user",
+                "alice",
+                "--kind",
+                "standin",
+                "--data",
+                str(env["paths"]["enrol"]),
+                "--accept-position",
+                "0.3",
+                *env["where"],
+            ]
+        )
+        == 1
+    )
     assert "--background" in capsys.readouterr().err
     assert enrol(env, "--accept-position", "0.3") == 0
     [event] = [e for e in audit_events(env) if e["action"] == "template.enrol"]
     assert event["details"]["accept_position"] == 0.3
-    again = calibration_scores(ScaledManhattan, env["frames"]["enrol"],
-                               background=env["frames"]["background"])
+    again = calibration_scores(
+        ScaledManhattan, env["frames"]["enrol"], background=env["frames"]["background"]
+    )
     centre, far = np.median(again.genuine), np.median(again.impostor)
     genuine = verify(env, capsys, env["paths"]["genuine"])
     assert genuine["accept_threshold"] == pytest.approx(centre + 0.3 * (far - centre))
@@ -236,13 +311,13 @@ def test_an_adaptive_template_takes_in_accepted_attempts_only(env, capsys):
     assert len(before["window"]) == before["samples"] == 40
     assert verify(env, capsys, env["paths"]["impostor"])["action"] == "deny"
     _, after_deny = templates.load("alice")
-    assert after_deny["window"] == before["window"]                # a denied attempt never enters
+    assert after_deny["window"] == before["window"]  # a denied attempt never enters
     assert verify(env, capsys, env["paths"]["genuine"])["action"] == "accept"
     _, adapted = templates.load("alice")
     added = env["frames"]["genuine"].to_numpy(dtype=float).tolist()
-    assert adapted["window"][-len(added):] == added and len(adapted["window"]) == 40
-    assert adapted["window"][:40 - len(added)] == before["window"][len(added):]
-    assert adapted["policy"] == before["policy"]                   # thresholds stay those of enrolment
+    assert adapted["window"][-len(added) :] == added and len(adapted["window"]) == 40
+    assert adapted["window"][: 40 - len(added)] == before["window"][len(added) :]
+    assert adapted["policy"] == before["policy"]  # thresholds stay those of enrolment
     actions = [e["action"] for e in audit_events(env)]
     assert actions == ["template.enrol", "auth.verify", "auth.verify", "template.enrol"]
     assert audit_events(env)[-1]["details"]["adapted"] is True

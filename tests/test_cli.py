@@ -31,16 +31,40 @@ def model(workdir):
     """Trained on the NSL-KDD training file (11 s measured): the tests using it are slow."""
     real_file("KDDTrain+_20Percent.txt")
     out = workdir / "model"
-    assert main(["train", "--data", "nsl-kdd:KDDTrain+_20Percent.txt", "--spec", "nsl-kdd",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "nsl-kdd:KDDTrain+_20Percent.txt",
+                "--spec",
+                "nsl-kdd",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
 @pytest.fixture(scope="module")
 def store(model, workdir):
     path = workdir / "alerts.duckdb"
-    assert main(["detect", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
-                 "--store", str(path)]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(model),
+                "--data",
+                "nsl-kdd:KDDTest-21.txt",
+                "--store",
+                str(path),
+            ]
+        )
+        == 0
+    )
     return path
 
 
@@ -72,16 +96,31 @@ def test_detect_stores_every_flagged_record_once(store, model):
 @pytest.mark.slow
 def test_running_detect_twice_adds_no_duplicates(store, model):
     before = query(store, "SELECT count(*) FROM alerts")[0][0]
-    assert main(["detect", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
-                 "--store", str(store)]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(model),
+                "--data",
+                "nsl-kdd:KDDTest-21.txt",
+                "--store",
+                str(store),
+            ]
+        )
+        == 0
+    )
     assert query(store, "SELECT count(*) FROM alerts")[0][0] == before
     assert query(store, "SELECT alerts_added FROM runs ORDER BY started_at DESC LIMIT 1")[0][0] == 0
 
 
 @pytest.mark.slow
 def test_stored_explanations_are_exact_and_readable(store):
-    rows = query(store, "SELECT suspicion, base, attributions, rationale, technique FROM alerts"
-                        " USING SAMPLE 500 ROWS")
+    rows = query(
+        store,
+        "SELECT suspicion, base, attributions, rationale, technique FROM alerts"
+        " USING SAMPLE 500 ROWS",
+    )
     errors = [abs(base + sum(attr) - s) for s, base, attr, _, _ in rows]
     assert max(errors) <= 1e-6
     assert all(len(attr) == 41 for _, _, attr, _, _ in rows)
@@ -109,8 +148,20 @@ def test_unknown_alert_is_one_line_and_non_zero(store, capsys):
 @pytest.mark.slow
 def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
     out = workdir / "eval.json"
-    assert main(["evaluate", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--data",
+                "nsl-kdd:KDDTest+.txt",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     figures = json.loads(out.read_text())
     (tn, fp), (fn, tp) = figures["confusion"]["matrix"]
     m = figures["metrics"]
@@ -118,17 +169,22 @@ def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
     assert m["accuracy"] == pytest.approx((tn + tp) / 22544)
     assert m["fpr"] == pytest.approx(fp / (tn + fp))
     assert m["detection_rate"] == pytest.approx(tp / (tp + fn))
-    assert figures["dataset"]["sha256"] == "6ff4e09deee2c50c4877bbfe84f926dffafe3ef33d24f9dcfe0e425f4a8df5a2"
+    assert (
+        figures["dataset"]["sha256"]
+        == "6ff4e09deee2c50c4877bbfe84f926dffafe3ef33d24f9dcfe0e425f4a8df5a2"
+    )
     unseen = [a for a in figures["per_attack"] if not a["seen_in_training"]]
     assert {"snmpguess", "mscan", "apache2"} <= {a["attack"] for a in unseen}
 
 
 @pytest.mark.slow
-@pytest.mark.browser   # prints report.pdf with Chromium when it is installed
+@pytest.mark.browser  # prints report.pdf with Chromium when it is installed
 def test_report_is_self_contained_with_a_json_twin(model, workdir):
     out = workdir / "report"
-    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest+.txt", "--out", str(out)])
+        == 0
+    )
     try:
         find_chromium()
     except RenderError:
@@ -148,24 +204,72 @@ def test_report_is_self_contained_with_a_json_twin(model, workdir):
 
 @pytest.mark.slow
 def test_bad_value_stops_with_file_line_column_and_expectation(model, tmp_path, capsys):
-    good = ["0", "tcp", "http", "SF", "200", "1000"] + ["0"] * 16 + ["2", "2"] + ["0.00"] * 4 \
-        + ["1.00", "0.00", "0.00", "10", "10", "1.00", "0.00", "0.10", "0.00", "0.00", "0.00",
-           "0.00", "0.00", "normal", "21"]
+    good = (
+        ["0", "tcp", "http", "SF", "200", "1000"]
+        + ["0"] * 16
+        + ["2", "2"]
+        + ["0.00"] * 4
+        + [
+            "1.00",
+            "0.00",
+            "0.00",
+            "10",
+            "10",
+            "1.00",
+            "0.00",
+            "0.10",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "normal",
+            "21",
+        ]
+    )
     bad = list(good)
     bad[1] = "sctp"
     data = tmp_path / "flows.csv"
     data.write_text("\n".join(",".join(r) for r in (good, good, bad)) + "\n")
-    assert main(["detect", "--model", str(model), "--data", str(data),
-                 "--store", str(tmp_path / "s.duckdb")]) == 1
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(model),
+                "--data",
+                str(data),
+                "--store",
+                str(tmp_path / "s.duckdb"),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "line 3" in err and "protocol_type" in err and "sctp" in err and "icmp" in err
-    assert main(["detect", "--model", str(model), "--data", str(data), "--on-error", "skip",
-                 "--store", str(tmp_path / "s.duckdb")]) == 0
-    [(rows, rejected)] = query(tmp_path / "s.duckdb",
-                               "SELECT rows_read, rejected_rows FROM runs WHERE status='complete'")
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(model),
+                "--data",
+                str(data),
+                "--on-error",
+                "skip",
+                "--store",
+                str(tmp_path / "s.duckdb"),
+            ]
+        )
+        == 0
+    )
+    [(rows, rejected)] = query(
+        tmp_path / "s.duckdb", "SELECT rows_read, rejected_rows FROM runs WHERE status='complete'"
+    )
     assert (rows, rejected) == (3, 1)
-    assert query(tmp_path / "s.duckdb", 'SELECT line, "column", value FROM rejected_rows') == \
-        [(3, "protocol_type", "sctp")]
+    assert query(tmp_path / "s.duckdb", 'SELECT line, "column", value FROM rejected_rows') == [
+        (3, "protocol_type", "sctp")
+    ]
 
 
 @pytest.fixture
@@ -208,19 +312,37 @@ def test_fetch_refuses_altered_files_and_keeps_nothing(serve_folder, tmp_path, c
 
 @pytest.mark.slow
 def test_explain_shows_values_as_the_record_held_them(store, capsys):
-    [(alert_id,)] = query(store, "SELECT alert_id FROM alerts WHERE rationale LIKE '%service%' LIMIT 1")
+    [(alert_id,)] = query(
+        store, "SELECT alert_id FROM alerts WHERE rationale LIKE '%service%' LIMIT 1"
+    )
     assert main(["explain", alert_id, "--store", str(store), "--json"]) == 0
     shown = {c["feature"]: c["value"] for c in json.loads(capsys.readouterr().out)["contributions"]}
     assert shown["protocol_type"] in {"tcp", "udp", "icmp"}
     assert shown["count"].isdigit()
-    assert f"service {shown['service']}," in query(store, f"SELECT rationale FROM alerts WHERE alert_id = '{alert_id}'")[0][0]
+    assert (
+        f"service {shown['service']},"
+        in query(store, f"SELECT rationale FROM alerts WHERE alert_id = '{alert_id}'")[0][0]
+    )
 
 
 @pytest.mark.slow
 def test_report_examples_can_be_explained_from_the_store(model, store, workdir, capsys):
     out = workdir / "report21"
-    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
-                 "--out", str(out), "--no-pdf"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--model",
+                str(model),
+                "--data",
+                "nsl-kdd:KDDTest-21.txt",
+                "--out",
+                str(out),
+                "--no-pdf",
+            ]
+        )
+        == 0
+    )
     example = json.loads((out / "report.json").read_text())["example_alerts"][0]
     capsys.readouterr()
     assert main(["explain", example["alert_id"], "--store", str(store), "--json"]) == 0
@@ -229,13 +351,31 @@ def test_report_examples_can_be_explained_from_the_store(model, store, workdir, 
 
 @pytest.mark.slow
 def test_report_compares_its_data_with_the_training_reference_and_lists_stored_drift(
-        model, store, workdir):
+    model, store, workdir
+):
     out = workdir / "report_drift"
-    assert main(["report", "--model", str(model), "--data", "nsl-kdd:KDDTest-21.txt",
-                 "--out", str(out), "--no-pdf", "--store", str(store)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--model",
+                str(model),
+                "--data",
+                "nsl-kdd:KDDTest-21.txt",
+                "--out",
+                str(out),
+                "--no-pdf",
+                "--store",
+                str(store),
+            ]
+        )
+        == 0
+    )
     twin = json.loads((out / "report.json").read_text())
     stored = query(store, "SELECT count(*) FROM drift_events")[0][0]
-    assert twin["drift"]["available"] and twin["drift"]["events_total"] == stored >= 2  # 11,850 rows
+    assert (
+        twin["drift"]["available"] and twin["drift"]["events_total"] == stored >= 2
+    )  # 11,850 rows
     checks = {e["check"] for e in twin["evidence"]}
     assert {"input drift", "output drift"} <= checks
 
@@ -244,8 +384,14 @@ def test_report_compares_its_data_with_the_training_reference_and_lists_stored_d
 def test_detect_scores_a_capture_and_keeps_who_talked_to_whom(model, workdir):
     from trustshield.ingest import data_dirs
 
-    pcap = next((r / "nfstream-pcap-results/pcaps/1kxun.pcap" for r in data_dirs()
-                 if (r / "nfstream-pcap-results/pcaps/1kxun.pcap").is_file()), None)
+    pcap = next(
+        (
+            r / "nfstream-pcap-results/pcaps/1kxun.pcap"
+            for r in data_dirs()
+            if (r / "nfstream-pcap-results/pcaps/1kxun.pcap").is_file()
+        ),
+        None,
+    )
     if pcap is None:
         pytest.skip("nfstream-pcap-results not available")
     path = workdir / "pcap.duckdb"
@@ -254,6 +400,22 @@ def test_detect_scores_a_capture_and_keeps_who_talked_to_whom(model, workdir):
     assert rows == 129 and 0 < added <= rows
     for line, text in query(path, "SELECT line, entities FROM alerts"):
         entity = json.loads(text)
-        assert 1 <= line <= rows and {"src_ip", "dst_ip", "src_port", "dst_port", "proto"} <= set(entity)
-    assert main(["detect", "--model", str(model), "--input", str(pcap), "--format", "zeek",
-                 "--store", str(path)]) == 1  # a capture read as a conn.log is refused
+        assert 1 <= line <= rows and {"src_ip", "dst_ip", "src_port", "dst_port", "proto"} <= set(
+            entity
+        )
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(model),
+                "--input",
+                str(pcap),
+                "--format",
+                "zeek",
+                "--store",
+                str(path),
+            ]
+        )
+        == 1
+    )  # a capture read as a conn.log is refused

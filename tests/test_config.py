@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from trustshield.config import (OPERATOR_ENV, ROLES, TOKEN_ENV, login_name, operator_name,
-                                presented_token, refuse_if_writable_by_others)
+from trustshield.config import (
+    OPERATOR_ENV,
+    ROLES,
+    TOKEN_ENV,
+    login_name,
+    operator_name,
+    presented_token,
+    refuse_if_writable_by_others,
+)
 from trustshield.errors import ConfigError
 
 

@@ -57,15 +57,24 @@ def test_generate_sign_bundle_rotate_revoke_round_trip(model, env, capsys):
 
     assert run(capsys, "keys", "rotate", "--store", str(store))[0] == 0
     assert [(k["key_id"] == first, k["status"]) for k in listed(capsys)] == [
-        (True, "retired"), (False, "active")]
+        (True, "retired"),
+        (False, "active"),
+    ]
     assert verify_bundle(json.loads(out.read_text()), Keyring()).key["status"] == "retired"
     assert run(capsys, "keys", "revoke", first, "--store", str(store))[0] == 0
-    code, _, err = run(capsys, "models", "bundle", "--model", str(folder), "--out", str(env / "b2.json"))
+    code, _, err = run(
+        capsys, "models", "bundle", "--model", str(folder), "--out", str(env / "b2.json")
+    )
     assert code == 1 and "revoked" in err and not (env / "b2.json").exists()
 
     with AlertStore(store) as s:
         events = s.audit.events()
-    assert [e["action"] for e in events] == ["keys.generate", "model.sign", "keys.rotate", "keys.revoke"]
+    assert [e["action"] for e in events] == [
+        "keys.generate",
+        "model.sign",
+        "keys.rotate",
+        "keys.revoke",
+    ]
     assert events[1]["subject"] == model.model_id and events[1]["details"]["key_id"] == first
     assert all(e["actor"] == "alice" for e in events)
     assert "PRIVATE" not in json.dumps([e["details"] for e in events])
@@ -82,8 +91,17 @@ def test_a_service_trusts_an_exported_public_key(model, env, capsys):
     assert code == 0 and printed == pem.read_text() and "BEGIN PUBLIC KEY" in printed
 
     service = env / "service-keys"
-    code, _, err = run(capsys, "models", "bundle", "--model", str(folder), "--out", str(out),
-                       "--keys", str(service))
+    code, _, err = run(
+        capsys,
+        "models",
+        "bundle",
+        "--model",
+        str(folder),
+        "--out",
+        str(out),
+        "--keys",
+        str(service),
+    )
     assert code == 1 and "keys trust" in err
     assert run(capsys, "keys", "trust", str(pem), "--keys", str(service))[0] == 0
     assert [k["status"] for k in listed(capsys, "--keys", str(service))] == ["trusted"]

@@ -42,8 +42,13 @@ def model(frame):
 def pipeline_model(frame):
     """The same rows through the file path: check_frame as TableSource does, then train."""
     checked = check_frame(frame, FLOWS_SPEC, file="flows.csv", lines=np.arange(1, len(frame) + 1))
-    return train_pipeline(checked.frame, FLOWS_SPEC, FLOWS_SPEC_TEXT, config=QUICK,
-                          provenance={"data": {"name": "flows.csv"}})
+    return train_pipeline(
+        checked.frame,
+        FLOWS_SPEC,
+        FLOWS_SPEC_TEXT,
+        config=QUICK,
+        provenance={"data": {"name": "flows.csv"}},
+    )
 
 
 def test_train_and_score_agree_with_the_pipeline_on_the_same_rows(model, pipeline_model, frame):
@@ -59,12 +64,16 @@ def test_train_and_score_agree_with_the_pipeline_on_the_same_rows(model, pipelin
 
 
 def test_train_takes_the_spec_positionally_with_default_config_and_provenance(frame):
-    small = frame.iloc[::3].reset_index(drop=True)   # 100 rows: keep the default fit short
+    small = frame.iloc[::3].reset_index(drop=True)  # 100 rows: keep the default fit short
     model = trustshield.train(small, FLOWS_SPEC)
     assert model.training["config"] == TrainConfig().__dict__
     data = model.training["data"]
-    assert data == {"name": IN_MEMORY, "sha256": frame_sha256(validated(small, FLOWS_SPEC)),
-                    "rows": 100, "rejected_rows": 0}
+    assert data == {
+        "name": IN_MEMORY,
+        "sha256": frame_sha256(validated(small, FLOWS_SPEC)),
+        "rows": 100,
+        "rejected_rows": 0,
+    }
     assert len(data["sha256"]) == 64
 
 
@@ -96,8 +105,9 @@ def test_a_spec_object_is_stored_as_yaml_that_loads_back_to_it(model, frame, tmp
     save_model(model, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
     assert loaded.spec == FLOWS_SPEC
-    np.testing.assert_array_equal(trustshield.score(loaded, frame).suspicion,
-                                  trustshield.score(model, frame).suspicion)
+    np.testing.assert_array_equal(
+        trustshield.score(loaded, frame).suspicion, trustshield.score(model, frame).suspicion
+    )
 
 
 def test_a_spec_of_another_type_is_refused(frame):
@@ -132,19 +142,23 @@ def test_to_frame_keeps_the_index_and_documented_columns(model, frame):
 
 def test_label_and_metadata_columns_are_optional_when_scoring(model, frame):
     features = frame.drop(columns=["label", "difficulty"])
-    np.testing.assert_array_equal(trustshield.score(model, features).suspicion,
-                                  trustshield.score(model, frame).suspicion)
+    np.testing.assert_array_equal(
+        trustshield.score(model, features).suspicion, trustshield.score(model, frame).suspicion
+    )
 
 
-@pytest.mark.parametrize("column, value, expected", [
-    ("n", -1, r"row 7, column 'n': got '-1', expected an integer in \[0, 1000\]"),
-    ("n", 2.5, r"row 7, column 'n': got '2.5', expected an integer"),
-    ("n", "12", r"row 7, column 'n': got '12', expected a JSON number .*not a string"),
-    ("b", True, r"row 7, column 'b': got 'True', expected a JSON number .*not true"),
-    ("p", "ftp", r"row 7, column 'p': got 'ftp', expected one of \{tcp, udp, icmp\}"),
-    ("r", np.nan, r"row 7, column 'r': got '', expected a value \(the field is missing\)"),
-    ("w", np.inf, r"row 7, column 'w': got 'inf', expected"),
-])
+@pytest.mark.parametrize(
+    "column, value, expected",
+    [
+        ("n", -1, r"row 7, column 'n': got '-1', expected an integer in \[0, 1000\]"),
+        ("n", 2.5, r"row 7, column 'n': got '2.5', expected an integer"),
+        ("n", "12", r"row 7, column 'n': got '12', expected a JSON number .*not a string"),
+        ("b", True, r"row 7, column 'b': got 'True', expected a JSON number .*not true"),
+        ("p", "ftp", r"row 7, column 'p': got 'ftp', expected one of \{tcp, udp, icmp\}"),
+        ("r", np.nan, r"row 7, column 'r': got '', expected a value \(the field is missing\)"),
+        ("w", np.inf, r"row 7, column 'w': got 'inf', expected"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_row_and_column(model, frame, column, value, expected):
     bad = frame.astype({column: object})
     bad.loc[7, column] = value
@@ -175,13 +189,16 @@ def test_many_problems_are_counted_not_all_quoted(model, frame):
         trustshield.score(model, bad)
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda f: f.drop(columns=["w", "r"]), r"lacks feature column\(s\) \['r', 'w'\]"),
-    (lambda f: f.assign(port=80), r"row 0, column 'port'.*no such field"),
-    (lambda f: f.iloc[:0], "holds no records"),
-    (lambda f: pd.concat([f, f[["n"]]], axis=1), r"\['n'\] appear more than once"),
-    (lambda f: f.to_numpy(), "expected a pandas DataFrame .* got ndarray"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda f: f.drop(columns=["w", "r"]), r"lacks feature column\(s\) \['r', 'w'\]"),
+        (lambda f: f.assign(port=80), r"row 0, column 'port'.*no such field"),
+        (lambda f: f.iloc[:0], "holds no records"),
+        (lambda f: pd.concat([f, f[["n"]]], axis=1), r"\['n'\] appear more than once"),
+        (lambda f: f.to_numpy(), "expected a pandas DataFrame .* got ndarray"),
+    ],
+)
 def test_a_frame_of_the_wrong_shape_is_refused(model, frame, change, expected):
     with pytest.raises(DataError, match=expected):
         trustshield.score(model, change(frame))
@@ -189,8 +206,9 @@ def test_a_frame_of_the_wrong_shape_is_refused(model, frame, change, expected):
 
 def test_identity_columns_are_accepted_and_checked(model, frame):
     named = frame.assign(src_ip="10.0.0.1", user="alice")
-    np.testing.assert_array_equal(trustshield.score(model, named).suspicion,
-                                  trustshield.score(model, frame).suspicion)
+    np.testing.assert_array_equal(
+        trustshield.score(model, named).suspicion, trustshield.score(model, frame).suspicion
+    )
     named.loc[2, "src_ip"] = "not an address"
     with pytest.raises(DataError, match=r"row 2, column 'src_ip'"):
         trustshield.score(model, named)

@@ -6,11 +6,32 @@ import trustshield
 from trustshield.cli import build_parser
 
 INTENDED = {
-    "AlertStore", "Attributions", "DataError", "DatasetMissing", "DatasetSpec", "Decision",
-    "Detector", "Evidence", "FeatureEncoder", "GradientBoostedDetector", "HybridDetector",
-    "ModelIntegrityError", "NormalPrototypeDetector", "NotFittedError", "PermissionDenied",
-    "SpecError", "StoreError", "TableSource", "ThresholdPolicy", "TrainConfig",
-    "TrainedModel", "TrustShieldError", "load_model", "load_spec", "save_model", "score",
+    "AlertStore",
+    "Attributions",
+    "DataError",
+    "DatasetMissing",
+    "DatasetSpec",
+    "Decision",
+    "Detector",
+    "Evidence",
+    "FeatureEncoder",
+    "GradientBoostedDetector",
+    "HybridDetector",
+    "ModelIntegrityError",
+    "NormalPrototypeDetector",
+    "NotFittedError",
+    "PermissionDenied",
+    "SpecError",
+    "StoreError",
+    "TableSource",
+    "ThresholdPolicy",
+    "TrainConfig",
+    "TrainedModel",
+    "TrustShieldError",
+    "load_model",
+    "load_spec",
+    "save_model",
+    "score",
     "train",
 }
 
@@ -21,7 +42,9 @@ def test_all_is_exactly_the_intended_surface():
 
 
 def test_every_error_derives_from_the_base_error():
-    errors = [getattr(trustshield, n) for n in INTENDED if n.endswith(("Error", "Missing", "Denied"))]
+    errors = [
+        getattr(trustshield, n) for n in INTENDED if n.endswith(("Error", "Missing", "Denied"))
+    ]
     assert all(issubclass(e, trustshield.TrustShieldError) for e in errors)
 
 

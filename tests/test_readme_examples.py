@@ -26,19 +26,30 @@ def test_the_python_api_section_shows_train_score_and_explain():
     blocks = code_blocks(python_api_section(), "python")
     assert len(blocks) == 1
     code = blocks[0].code
-    for call in ("trustshield.load_spec(", "trustshield.train(", "trustshield.score(",
-                 ".explanations[", ".top("):
+    for call in (
+        "trustshield.load_spec(",
+        "trustshield.train(",
+        "trustshield.score(",
+        ".explanations[",
+        ".top(",
+    ):
         assert call in code, f"the README's Python API example no longer calls {call}"
 
 
 def test_readme_python_blocks_run(tmp_path):
     """Every ```python block, in order, in a child process in an empty folder; skipped
     (saying which file) when the NSL-KDD files the example reads are not available."""
-    done = subprocess.run([sys.executable, str(RUNNER), str(README)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), str(README)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0 and NO_DATA in done.stderr:
-        pytest.skip("the README example reads NSL-KDD: "
-                    + done.stderr.strip().splitlines()[-1][:300])
+        pytest.skip(
+            "the README example reads NSL-KDD: " + done.stderr.strip().splitlines()[-1][:300]
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "alert" in out and "suspicion" in out, out

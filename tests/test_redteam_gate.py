@@ -43,14 +43,22 @@ def tiny(tmp_path_factory):
     """A small saved model and its training / test files (Parquet)."""
     folder = tmp_path_factory.mktemp("redteam")
     train_frame, test_frame = flows(0), flows(1)
-    model = train(train_frame, SPEC, SPEC_TEXT,
-                  config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
-                  provenance={"data": {"name": "synthetic"}})
+    model = train(
+        train_frame,
+        SPEC,
+        SPEC_TEXT,
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        provenance={"data": {"name": "synthetic"}},
+    )
     save_model(model, folder / "model")
     train_frame.to_parquet(folder / "train.parquet", index=False)
     test_frame.to_parquet(folder / "test.parquet", index=False)
-    return {"model": folder / "model", "train": folder / "train.parquet",
-            "test": folder / "test.parquet", "model_id": model.model_id}
+    return {
+        "model": folder / "model",
+        "train": folder / "train.parquet",
+        "test": folder / "test.parquet",
+        "model_id": model.model_id,
+    }
 
 
 @pytest.fixture
@@ -63,8 +71,9 @@ def env(tmp_path, monkeypatch):
     monkeypatch.chdir(work)
     monkeypatch.setenv(OPERATOR_ENV, "alice")
     monkeypatch.delenv(TOKEN_ENV, raising=False)
-    monkeypatch.setattr(token_table, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
-                                                               parallelism=1))  # quick set-up
+    monkeypatch.setattr(
+        token_table, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )  # quick set-up
     store = work / "ts.duckdb"
 
     def grant(roles, name="alice (red team)"):
@@ -80,23 +89,41 @@ def env(tmp_path, monkeypatch):
 def red_team(env, tiny):
     """alice holds a red-team token and the tiny model is registered in the store."""
     env["holder"] = env["grant"](["red-team"])
-    assert main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])]) == 0
+    assert (
+        main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])])
+        == 0
+    )
     return env
 
 
 @pytest.fixture
 def no_attack(monkeypatch):
     """Fail the test if any attack runs."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the attack ran although the gate should have refused")
+
     monkeypatch.setattr(evasion, "evade", refuse)
     monkeypatch.setattr(evasion, "select_attack_records", refuse)
 
 
 def evade_args(tiny, env, *extra, purpose=PURPOSE, data=None):
-    args = ["redteam", "evade", "--model", str(tiny["model"]), "--store", str(env["store"]),
-            "--data", str(data or tiny["test"]), "--attack", "score", "--records", "6",
-            "--max-factor", "50"]
+    args = [
+        "redteam",
+        "evade",
+        "--model",
+        str(tiny["model"]),
+        "--store",
+        str(env["store"]),
+        "--data",
+        str(data or tiny["test"]),
+        "--attack",
+        "score",
+        "--records",
+        "6",
+        "--max-factor",
+        "50",
+    ]
     return args + (["--purpose", purpose] if purpose is not None else []) + list(extra)
 
 
@@ -111,8 +138,11 @@ def events(store_path, action=None):
 
 
 def files_in(folder):
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if not p.name.startswith("ts.duckdb"))
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.name.startswith("ts.duckdb")
+    )
 
 
 def one_line_error(capsys) -> str:
@@ -123,12 +153,17 @@ def one_line_error(capsys) -> str:
 
 # ---------------------------------------------------------------- refusals
 
+
 def registered(env, tiny):
-    assert main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])]) == 0
+    assert (
+        main(["models", "register", "--model", str(tiny["model"]), "--store", str(env["store"])])
+        == 0
+    )
 
 
-def test_a_roles_file_and_the_operator_variable_alone_no_longer_pass(env, tiny, no_attack, capsys,
-                                                                    monkeypatch):
+def test_a_roles_file_and_the_operator_variable_alone_no_longer_pass(
+    env, tiny, no_attack, capsys, monkeypatch
+):
     """What any user can do: write a roles file granting themselves red-team and name
     themselves in $TRUSTSHIELD_OPERATOR. Before, that passed the gate."""
     roles = env["work"].parent / "trustshield.yaml"
@@ -155,58 +190,72 @@ def test_refuses_a_token_without_the_red_team_role(env, tiny, no_attack, capsys,
     registered(env, tiny)
     assert main(evade_args(tiny, env)) == 1
     err = one_line_error(capsys)
-    assert f"token {holder.token_id} ({holder.name}) holds {sorted(roles)}, not the 'red-team' role" in err
+    assert (
+        f"token {holder.token_id} ({holder.name}) holds {sorted(roles)}, not the 'red-team' role"
+        in err
+    )
     [refusal] = events(env["store"], "redteam.refused")
     assert refusal["details"]["token_id"] == holder.token_id
     assert table(env["store"], "SELECT count(*) FROM redteam_runs") == [(0,)]
 
 
 @pytest.mark.parametrize("spoil", ["wrong secret", "malformed", "revoked"])
-def test_refuses_a_wrong_malformed_or_revoked_token(env, tiny, no_attack, capsys, monkeypatch, spoil):
+def test_refuses_a_wrong_malformed_or_revoked_token(
+    env, tiny, no_attack, capsys, monkeypatch, spoil
+):
     holder = env["grant"](["red-team"])
     registered(env, tiny)
     token = os.environ[TOKEN_ENV]
     if spoil == "wrong secret":
-        monkeypatch.setenv(TOKEN_ENV, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+        monkeypatch.setenv(
+            TOKEN_ENV, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        )
     elif spoil == "malformed":
         monkeypatch.setenv(TOKEN_ENV, "red-team please")
     else:
         with AlertStore(env["store"], actor="admin") as store:
             TokenTable(store).revoke(holder.token_id)
     assert main(evade_args(tiny, env)) == 1
-    assert f"${TOKEN_ENV}: the token is malformed, unknown, revoked or wrong" in one_line_error(capsys)
+    assert f"${TOKEN_ENV}: the token is malformed, unknown, revoked or wrong" in one_line_error(
+        capsys
+    )
     [refusal] = events(env["store"], "redteam.refused")
     assert refusal["details"]["token_id"] == (None if spoil == "malformed" else holder.token_id)
 
 
-def test_refuses_a_token_written_into_the_store_without_tokens_create(env, tiny, no_attack, capsys,
-                                                                      monkeypatch):
+def test_refuses_a_token_written_into_the_store_without_tokens_create(
+    env, tiny, no_attack, capsys, monkeypatch
+):
     """Someone who can write the store's token table plants a red-team token row of their
     own; its creation is not in the audit chain, so it is not honoured."""
     registered(env, tiny)
     secret = "s" * 43
     with AlertStore(env["store"], actor="mallory") as store:
         TokenTable(store)  # the table exists
-        store.db.execute("INSERT INTO api_tokens (token_id, name, roles, secret_hash) VALUES"
-                         " (?, ?, ?, ?)", ["abcdefabcdef", "planted", '["red-team"]',
-                                           PasswordHasher().hash(secret)])
+        store.db.execute(
+            "INSERT INTO api_tokens (token_id, name, roles, secret_hash) VALUES (?, ?, ?, ?)",
+            ["abcdefabcdef", "planted", '["red-team"]', PasswordHasher().hash(secret)],
+        )
     monkeypatch.setenv(TOKEN_ENV, f"tsk_abcdefabcdef_{secret}")
     assert main(evade_args(tiny, env)) == 1
     assert "token abcdefabcdef (planted) has no token.create event" in one_line_error(capsys)
     assert len(events(env["store"], "redteam.refused")) == 1
 
 
-def test_the_token_secret_never_reaches_the_audit_log(red_team, tiny, no_attack, capsys, monkeypatch):
+def test_the_token_secret_never_reaches_the_audit_log(
+    red_team, tiny, no_attack, capsys, monkeypatch
+):
     token = os.environ[TOKEN_ENV]
     assert main(evade_args(tiny, red_team, purpose="")) == 1  # refused: audited with the token id
     capsys.readouterr()
     monkeypatch.setenv(TOKEN_ENV, token[:-1] + ("x" if token[-1] != "x" else "y"))
     assert main(evade_args(tiny, red_team)) == 1
-    secret = token[len("tsk_0123456789ab_"):]  # the secret may itself hold "_"
+    secret = token[len("tsk_0123456789ab_") :]  # the secret may itself hold "_"
     logged = json.dumps(events(red_team["store"]))
     assert secret not in logged and secret[:-1] not in logged
-    assert [e["details"]["token_id"] for e in events(red_team["store"], "redteam.refused")] == \
-        [red_team["holder"].token_id] * 2
+    assert [e["details"]["token_id"] for e in events(red_team["store"], "redteam.refused")] == [
+        red_team["holder"].token_id
+    ] * 2
 
 
 @pytest.mark.parametrize("purpose", [None, "", "   \t  "])
@@ -229,8 +278,9 @@ def test_refuses_a_model_not_in_the_registry(env, tiny, no_attack, capsys):
     assert "not in the local registry" in refusal["details"]["reason"]
 
 
-def test_refuses_a_folder_that_claims_a_registered_id_with_other_files(red_team, tiny, no_attack,
-                                                                       tmp_path, capsys):
+def test_refuses_a_folder_that_claims_a_registered_id_with_other_files(
+    red_team, tiny, no_attack, tmp_path, capsys
+):
     impostor = tmp_path / "impostor"
     impostor.mkdir()
     for name in ("model.json", "spec.yaml", "drift_reference.json", "manifest.json"):
@@ -250,6 +300,7 @@ def test_refuses_a_folder_that_claims_a_registered_id_with_other_files(red_team,
 
 # ---------------------------------------------------------------- runs
 
+
 @pytest.fixture
 def evade_run(red_team, tiny, capsys):
     """One real score-attack run on 6 flagged attack records; returns its run id."""
@@ -260,7 +311,9 @@ def evade_run(red_team, tiny, capsys):
     return run_id
 
 
-def test_a_run_is_audited_with_who_when_purpose_model_parameters_and_summary(red_team, tiny, evade_run):
+def test_a_run_is_audited_with_who_when_purpose_model_parameters_and_summary(
+    red_team, tiny, evade_run
+):
     [event] = events(red_team["store"], "redteam.run")
     details = event["details"]
     holder = red_team["holder"]
@@ -275,13 +328,17 @@ def test_a_run_is_audited_with_who_when_purpose_model_parameters_and_summary(red
     summary = details["summary"]["attacks"]["score"]
     assert summary["records"] == 6 and 0 <= summary["success_rate"] <= 1
     [(operator, purpose, stored_summary, status)] = table(
-        red_team["store"], "SELECT operator, purpose, summary, status FROM redteam_runs")
+        red_team["store"], "SELECT operator, purpose, summary, status FROM redteam_runs"
+    )
     assert (operator, purpose, status) == (holder.actor, PURPOSE, "complete")
     assert json.loads(stored_summary) == details["summary"]
     with AlertStore(red_team["store"], actor="reader") as store:
         assert store.audit.verify() is None
-        assert [e["action"] for e in store.audit.events()] == \
-            ["token.create", "model.register", "redteam.run"]
+        assert [e["action"] for e in store.audit.events()] == [
+            "token.create",
+            "model.register",
+            "redteam.run",
+        ]
 
 
 def test_real_examples_are_stored_with_the_run(red_team, tiny, evade_run):
@@ -308,9 +365,14 @@ class HalveRate:
         adversarial = originals.copy()
         adversarial.loc[evaded, "r"] = adversarial.loc[evaded, "r"] / 2
         self.records = records
-        return SimpleNamespace(attack=attack, originals=originals, adversarial=adversarial,
-                               evaded=evaded, changed=evaded.astype(int),
-                               summary=lambda: {"records": len(evaded), "success_rate": 0.5})
+        return SimpleNamespace(
+            attack=attack,
+            originals=originals,
+            adversarial=adversarial,
+            evaded=evaded,
+            changed=evaded.astype(int),
+            summary=lambda: {"records": len(evaded), "success_rate": 0.5},
+        )
 
 
 def test_examples_are_the_encoded_vectors_of_the_attack_output(red_team, tiny, monkeypatch):
@@ -346,7 +408,15 @@ def test_export_writes_the_examples_and_is_audited(red_team, tiny, capsys):
     assert files_in(red_team["work"]) == ["examples.csv"]
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["run_id", "version", "row", "detail", "evaded", "changed", *FEATURES]
+    assert list(frame.columns) == [
+        "run_id",
+        "version",
+        "row",
+        "detail",
+        "evaded",
+        "changed",
+        *FEATURES,
+    ]
     assert len(frame) == 2 * 6 and set(frame["version"]) == {"original", "adversarial"}
     [run, export] = events(red_team["store"])[2:]
     assert (run["action"], export["action"]) == ("redteam.run", "redteam.export")
@@ -356,14 +426,18 @@ def test_export_writes_the_examples_and_is_audited(red_team, tiny, capsys):
     assert export["details"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
-def test_export_of_a_stored_run_is_gated_and_audited(red_team, tiny, evade_run, capsys, monkeypatch):
+def test_export_of_a_stored_run_is_gated_and_audited(
+    red_team, tiny, evade_run, capsys, monkeypatch
+):
     out = red_team["work"] / "later.parquet"
     export = ["redteam", "export", evade_run, "--out", str(out), "--store", str(red_team["store"])]
     assert main(export) == 1
     assert "needs a declared purpose" in one_line_error(capsys) and not out.exists()
     red_team["grant"](["analyst"], name="alice (analyst)")
     assert main(export + ["--purpose", "share with the vendor"]) == 1
-    assert "holds ['analyst'], not the 'red-team' role" in one_line_error(capsys) and not out.exists()
+    assert (
+        "holds ['analyst'], not the 'red-team' role" in one_line_error(capsys) and not out.exists()
+    )
     refusals = events(red_team["store"], "redteam.refused")
     assert [r["subject"] for r in refusals] == [evade_run, evade_run]
     red_team["grant"](["red-team"])
@@ -371,12 +445,16 @@ def test_export_of_a_stored_run_is_gated_and_audited(red_team, tiny, evade_run, 
     frame = pd.read_parquet(out)
     assert len(frame) == 12 and FEATURES == list(frame.columns[-3:])
     [event] = events(red_team["store"], "redteam.export")
-    assert event["details"]["purpose"] == "share with the vendor" and event["details"]["format"] == "parquet"
+    assert (
+        event["details"]["purpose"] == "share with the vendor"
+        and event["details"]["format"] == "parquet"
+    )
     assert files_in(red_team["work"]) == ["later.parquet"]
 
 
-@pytest.mark.parametrize("name, expected", [("out.json", "expected a name ending in"),
-                                            ("taken.csv", "exists already")])
+@pytest.mark.parametrize(
+    "name, expected", [("out.json", "expected a name ending in"), ("taken.csv", "exists already")]
+)
 def test_a_bad_export_path_stops_before_any_work(red_team, tiny, no_attack, capsys, name, expected):
     (red_team["work"] / "taken.csv").write_text("keep me\n")
     assert main(evade_args(tiny, red_team, "--export", str(red_team["work"] / name))) == 1
@@ -388,6 +466,7 @@ def test_a_bad_export_path_stops_before_any_work(red_team, tiny, no_attack, caps
 def test_a_failed_run_is_stored_and_audited(red_team, tiny, monkeypatch, capsys):
     def broken(*args, **kwargs):
         raise DataError("the attack found nothing to work with")
+
     monkeypatch.setattr(evasion, "select_attack_records", broken)
     assert main(evade_args(tiny, red_team)) == 1
     assert "nothing to work with" in one_line_error(capsys)
@@ -398,25 +477,67 @@ def test_a_failed_run_is_stored_and_audited(red_team, tiny, monkeypatch, capsys)
 
 
 def test_noise_keeps_the_records_whose_decision_changed(red_team, tiny, capsys):
-    assert main(["redteam", "noise", "--model", str(tiny["model"]), "--store", str(red_team["store"]),
-                 "--data", str(tiny["test"]), "--level", "0.8", "--purpose", PURPOSE]) == 0
+    assert (
+        main(
+            [
+                "redteam",
+                "noise",
+                "--model",
+                str(tiny["model"]),
+                "--store",
+                str(red_team["store"]),
+                "--data",
+                str(tiny["test"]),
+                "--level",
+                "0.8",
+                "--purpose",
+                PURPOSE,
+            ]
+        )
+        == 0
+    )
     [event] = events(red_team["store"], "redteam.run")
     summary = event["details"]["summary"]
     [(run_id,)] = table(red_team["store"], "SELECT run_id FROM redteam_runs WHERE kind = 'noise'")
     with AlertStore(red_team["store"], actor="reader") as store:
         examples = store.redteam.examples(run_id)
-    assert summary["changed"] > 0 and len(examples) == summary["changed"] == event["details"]["examples"]
+    assert (
+        summary["changed"] > 0
+        and len(examples) == summary["changed"] == event["details"]["examples"]
+    )
     before, after = zip(*(d.split(" → ") for d in examples["detail"]))
     assert all(b != a for b, a in zip(before, after))
-    assert (examples["evaded"] == [b == "alert" and a != "alert" for b, a in zip(before, after)]).all()
+    assert (
+        examples["evaded"] == [b == "alert" and a != "alert" for b, a in zip(before, after)]
+    ).all()
     assert (examples["changed"] >= 1).all()
     assert files_in(red_team["work"]) == []
 
 
 def test_poison_keeps_the_flipped_training_records(red_team, tiny, capsys):
-    assert main(["redteam", "poison", "--model", str(tiny["model"]), "--store", str(red_team["store"]),
-                 "--data", str(tiny["train"]), "--test", str(tiny["test"]), "--rate", "0.1",
-                 "--target", "DoS", "--purpose", PURPOSE]) == 0
+    assert (
+        main(
+            [
+                "redteam",
+                "poison",
+                "--model",
+                str(tiny["model"]),
+                "--store",
+                str(red_team["store"]),
+                "--data",
+                str(tiny["train"]),
+                "--test",
+                str(tiny["test"]),
+                "--rate",
+                "0.1",
+                "--target",
+                "DoS",
+                "--purpose",
+                PURPOSE,
+            ]
+        )
+        == 0
+    )
     [event] = events(red_team["store"], "redteam.run")
     study = event["details"]["summary"]
     [run] = study["runs"]
@@ -432,14 +553,33 @@ def test_poison_keeps_the_flipped_training_records(red_team, tiny, capsys):
 
 
 def test_poison_with_an_unknown_category_fails_before_training(red_team, tiny, capsys):
-    assert main(["redteam", "poison", "--model", str(tiny["model"]), "--store", str(red_team["store"]),
-                 "--data", str(tiny["train"]), "--test", str(tiny["test"]), "--target", "U2R",
-                 "--purpose", PURPOSE]) == 1
+    assert (
+        main(
+            [
+                "redteam",
+                "poison",
+                "--model",
+                str(tiny["model"]),
+                "--store",
+                str(red_team["store"]),
+                "--data",
+                str(tiny["train"]),
+                "--test",
+                str(tiny["test"]),
+                "--target",
+                "U2R",
+                "--purpose",
+                PURPOSE,
+            ]
+        )
+        == 1
+    )
     assert "no attack records of category 'U2R'" in one_line_error(capsys)
     assert table(red_team["store"], "SELECT status FROM redteam_runs") == [("failed",)]
 
 
 # ---------------------------------------------------------------- registry and detect
+
 
 def test_models_register_is_audited_once_and_listed(env, tiny, capsys):
     store = str(env["store"])
@@ -455,8 +595,20 @@ def test_models_register_is_audited_once_and_listed(env, tiny, capsys):
 
 
 def test_detect_appends_an_audit_event_for_its_run(env, tiny, capsys):
-    assert main(["detect", "--model", str(tiny["model"]), "--data", str(tiny["test"]),
-                 "--store", str(env["store"])]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                "--model",
+                str(tiny["model"]),
+                "--data",
+                str(tiny["test"]),
+                "--store",
+                str(env["store"]),
+            ]
+        )
+        == 0
+    )
     actions = [(e["action"], e["actor"]) for e in events(env["store"])]
     assert actions == [("model.register", "alice"), ("detect.run", "alice")]
     [run] = events(env["store"], "detect.run")

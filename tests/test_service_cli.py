@@ -24,8 +24,9 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 def test_a_token_is_printed_once_verifies_and_is_revoked(tmp_path, capsys):
     store = str(tmp_path / "s.duckdb")
-    code, out, _ = run(capsys, "tokens", "create", "--name", "sensor-1", "--role", "analyst",
-                       "--store", store)
+    code, out, _ = run(
+        capsys, "tokens", "create", "--name", "sensor-1", "--role", "analyst", "--store", store
+    )
     token = out.strip().splitlines()[-1]
     assert code == 0 and token.startswith("tsk_")
     code, out, _ = run(capsys, "tokens", "list", "--json", "--store", store)
@@ -68,10 +69,23 @@ def free_port() -> int:
 
 def test_serve_listens_on_loopback_and_answers_health(tmp_path):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "trustshield.cli", "serve", "--store",
-                               str(tmp_path / "s.duckdb"), "--models-dir", str(tmp_path / "m"),
-                               "--port", str(port)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trustshield.cli",
+            "serve",
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -83,8 +97,9 @@ def test_serve_listens_on_loopback_and_answers_health(tmp_path):
                 time.sleep(0.2)
         assert health.json() == {"status": "ok"}  # without a token: no model id, no uptime
         assert httpx.get(f"http://127.0.0.1:{port}/v1/alerts").status_code == 401
-        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True,
-                                   text=True).stdout
+        listening = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True
+        ).stdout
         if listening:  # ss is there: the socket is bound to loopback only
             assert [line.split()[3] for line in listening.splitlines()] == [f"127.0.0.1:{port}"]
     finally:
@@ -93,8 +108,9 @@ def test_serve_listens_on_loopback_and_answers_health(tmp_path):
 
 
 @pytest.mark.parametrize("proxies, trusted", [([], False), (["10.0.0.5"], True)])
-def test_serve_ignores_x_forwarded_for_unless_a_proxy_is_trusted(tmp_path, monkeypatch, proxies,
-                                                                 trusted):
+def test_serve_ignores_x_forwarded_for_unless_a_proxy_is_trusted(
+    tmp_path, monkeypatch, proxies, trusted
+):
     """Without --trusted-proxy no client can choose the address its failed sign-ins are
     counted under (uvicorn would trust X-Forwarded-For from loopback by default)."""
     import uvicorn
@@ -102,8 +118,18 @@ def test_serve_ignores_x_forwarded_for_unless_a_proxy_is_trusted(tmp_path, monke
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
     flags = [arg for proxy in proxies for arg in ("--trusted-proxy", proxy)]
-    assert main(["serve", "--store", str(tmp_path / "s.duckdb"), "--models-dir",
-                 str(tmp_path / "m"), "--workers", "0", *flags]) in (0, None)
+    assert main(
+        [
+            "serve",
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--workers",
+            "0",
+            *flags,
+        ]
+    ) in (0, None)
     assert seen["proxy_headers"] is trusted
     assert seen.get("forwarded_allow_ips") == (proxies or None)
 
@@ -114,9 +140,12 @@ def test_serve_flags_set_the_request_limits():
     from trustshield.errors import ConfigError
 
     args = build_parser().parse_args(["serve", "--rate-limit", "50", "--max-body-mb", "0.5"])
-    assert _limits(args) == {"rate_per_s": 50.0, "max_batch": 1000,
-                             "max_records_body_bytes": 512 * 1024,
-                             "max_bundle_body_bytes": 64 * 1024 * 1024}
+    assert _limits(args) == {
+        "rate_per_s": 50.0,
+        "max_batch": 1000,
+        "max_records_body_bytes": 512 * 1024,
+        "max_bundle_body_bytes": 64 * 1024 * 1024,
+    }
     assert _limits(build_parser().parse_args(["serve"]))["rate_per_s"] is None
     with pytest.raises(ConfigError, match="--max-batch must be a number > 0"):
         _limits(build_parser().parse_args(["serve", "--max-batch", "0"]))

@@ -18,19 +18,32 @@ PYTHON = sys.executable
 
 #: where each public name was imported from before the package root became lazy
 HOMES = {
-    "AlertStore": "trustshield.store", "Attributions": "trustshield.detectors",
-    "DataError": "trustshield.errors", "DatasetMissing": "trustshield.errors",
-    "DatasetSpec": "trustshield.specs", "Decision": "trustshield.records",
-    "Detector": "trustshield.detectors", "Evidence": "trustshield.records",
-    "FeatureEncoder": "trustshield.features", "GradientBoostedDetector": "trustshield.detectors",
-    "HybridDetector": "trustshield.detectors", "ModelIntegrityError": "trustshield.errors",
-    "NormalPrototypeDetector": "trustshield.detectors", "NotFittedError": "trustshield.errors",
-    "PermissionDenied": "trustshield.errors", "SpecError": "trustshield.errors",
-    "StoreError": "trustshield.errors", "TableSource": "trustshield.ingest.tabular",
-    "ThresholdPolicy": "trustshield.decide.policy", "TrainConfig": "trustshield.pipeline.train",
-    "TrainedModel": "trustshield.model_folder", "TrustShieldError": "trustshield.errors",
-    "load_model": "trustshield.model_folder", "load_spec": "trustshield.specs",
-    "save_model": "trustshield.model_folder", "score": "trustshield.notebook",
+    "AlertStore": "trustshield.store",
+    "Attributions": "trustshield.detectors",
+    "DataError": "trustshield.errors",
+    "DatasetMissing": "trustshield.errors",
+    "DatasetSpec": "trustshield.specs",
+    "Decision": "trustshield.records",
+    "Detector": "trustshield.detectors",
+    "Evidence": "trustshield.records",
+    "FeatureEncoder": "trustshield.features",
+    "GradientBoostedDetector": "trustshield.detectors",
+    "HybridDetector": "trustshield.detectors",
+    "ModelIntegrityError": "trustshield.errors",
+    "NormalPrototypeDetector": "trustshield.detectors",
+    "NotFittedError": "trustshield.errors",
+    "PermissionDenied": "trustshield.errors",
+    "SpecError": "trustshield.errors",
+    "StoreError": "trustshield.errors",
+    "TableSource": "trustshield.ingest.tabular",
+    "ThresholdPolicy": "trustshield.decide.policy",
+    "TrainConfig": "trustshield.pipeline.train",
+    "TrainedModel": "trustshield.model_folder",
+    "TrustShieldError": "trustshield.errors",
+    "load_model": "trustshield.model_folder",
+    "load_spec": "trustshield.specs",
+    "save_model": "trustshield.model_folder",
+    "score": "trustshield.notebook",
     "train": "trustshield.notebook",
 }
 #: every subcommand's help formatted in one child, as `trustshield SUBCOMMAND --help` does
@@ -48,8 +61,12 @@ def walk(parser):
 walk(build_parser())
 """
 #: package __init__s that re-export their names lazily
-LAZY_PACKAGES = ("trustshield.assess", "trustshield.detectors", "trustshield.governance",
-                 "trustshield.specs")
+LAZY_PACKAGES = (
+    "trustshield.assess",
+    "trustshield.detectors",
+    "trustshield.governance",
+    "trustshield.specs",
+)
 
 
 def test_import_trustshield_loads_no_ml_library():
@@ -102,7 +119,8 @@ def test_the_benchmark_writes_medians_ratios_runs_and_verdicts(tmp_path):
     median = figures["median_s"]
     for name in ("import", "help"):
         assert figures["ratio_to_baseline"][name] == pytest.approx(
-            median[name] / median["baseline"], rel=0.02)
+            median[name] / median["baseline"], rel=0.02
+        )
         assert figures["meets_targets"][name] == (median[name] <= startup.TARGETS_S[name])
     assert figures["heavy_modules_loaded"] == {"import": [], "help": []}
     assert figures["meets_targets"]["no_heavy_modules"] is True

@@ -37,8 +37,9 @@ def rule_hash(prev: str, event: dict) -> str:
 
 def fingerprint(key: str) -> str:
     """The documented key fingerprint (HMAC-SHA256 of a fixed label, first 16 hex)."""
-    return hmac.new(key.encode(), b"trustshield audit key fingerprint",
-                    hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key.encode(), b"trustshield audit key fingerprint", hashlib.sha256).hexdigest()[
+        :16
+    ]
 
 
 def rewrite(rig, *, head: str) -> dict:
@@ -51,19 +52,36 @@ def rewrite(rig, *, head: str) -> dict:
     db = duckdb.connect(str(rig.store))
     try:
         db.execute("SET TimeZone = 'UTC'")
-        rows = db.execute('SELECT seq, "at", actor, action, subject, details FROM audit_events'
-                          " ORDER BY seq").fetchall()
+        rows = db.execute(
+            'SELECT seq, "at", actor, action, subject, details FROM audit_events ORDER BY seq'
+        ).fetchall()
         kept = [r for r in rows if not (r[3] == "token.create" and r[4] == admin_id)]
         new, prev = [], GENESIS
         for seq, (_, at, actor, action, subject, details) in enumerate(kept, start=1):
             parsed = json.loads(details)
             if seq == len(kept):
                 parsed = {**parsed, "edited": True}
-            event = {"seq": seq, "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-                     "actor": actor, "action": action, "subject": subject, "details": parsed}
+            event = {
+                "seq": seq,
+                "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "details": parsed,
+            }
             digest = rule_hash(prev, event)
-            new.append([seq, at, actor, action, subject,
-                        json.dumps(parsed, sort_keys=True, separators=(",", ":")), prev, digest])
+            new.append(
+                [
+                    seq,
+                    at,
+                    actor,
+                    action,
+                    subject,
+                    json.dumps(parsed, sort_keys=True, separators=(",", ":")),
+                    prev,
+                    digest,
+                ]
+            )
             prev = digest
         db.execute("BEGIN TRANSACTION")
         db.execute("DELETE FROM audit_events")
@@ -71,8 +89,10 @@ def rewrite(rig, *, head: str) -> dict:
         if head == "drop":
             db.execute("DROP TABLE audit_head")
         else:
-            db.execute("UPDATE audit_head SET seq = ?, hash = ?, mac = ?",
-                       [len(new), prev, hashlib.sha256(f"{len(new)}:{prev}".encode()).hexdigest()])
+            db.execute(
+                "UPDATE audit_head SET seq = ?, hash = ?, mac = ?",
+                [len(new), prev, hashlib.sha256(f"{len(new)}:{prev}".encode()).hexdigest()],
+            )
         db.execute("COMMIT")
     finally:
         db.close()
@@ -93,8 +113,12 @@ def _put_settings(rig):
     """An admin's state change: ``PUT /v1/settings`` (audited as config.change)."""
     import httpx
 
-    return httpx.put(rig.url + "/v1/settings", headers=rig.headers("admin"),
-                     json={"retention_days": 30}, timeout=30.0)
+    return httpx.put(
+        rig.url + "/v1/settings",
+        headers=rig.headers("admin"),
+        json={"retention_days": 30},
+        timeout=30.0,
+    )
 
 
 def start_outcome(rig) -> tuple[bool, float, str]:
@@ -131,9 +155,18 @@ def audit_rewrite_and_drop_head(rig) -> AttackResult:
     status, report = verify(rig)
     refused, seconds, log = start_outcome(rig)
     rig.stop()
-    resealed = rig.cli("audit", "reseal", "--store", str(rig.store),
-                       "--accept-through", str(done["events_after"]),
-                       "--accept-hash", done["last_hash"], "--reason", "attack suite: reviewed")
+    resealed = rig.cli(
+        "audit",
+        "reseal",
+        "--store",
+        str(rig.store),
+        "--accept-through",
+        str(done["events_after"]),
+        "--accept-hash",
+        done["last_hash"],
+        "--reason",
+        "attack suite: reviewed",
+    )
     after_status, after = verify(rig)
     api_ok, reseal_events = False, []
     if resealed.returncode == 0:
@@ -141,9 +174,16 @@ def audit_rewrite_and_drop_head(rig) -> AttackResult:
         api_ok = rig.get("/v1/audit/verify", role="auditor").json().get("ok") is True
         reseal_events = rig.get("/v1/audit?action=audit.reseal", role="auditor").json()["items"]
         rig.stop()
-    held = (status == 1 and report.get("problem") == "no_head" and refused
-            and "audit reseal" in log and resealed.returncode == 0 and after_status == 0
-            and api_ok and len(reseal_events) == 1)
+    held = (
+        status == 1
+        and report.get("problem") == "no_head"
+        and refused
+        and "audit reseal" in log
+        and resealed.returncode == 0
+        and after_status == 0
+        and api_ok
+        and len(reseal_events) == 1
+    )
     return AttackResult(
         "audit_rewrite_and_drop_head",
         "audit verify exits 1 (head missing), the service refuses to start naming "
@@ -154,7 +194,9 @@ def audit_rewrite_and_drop_head(rig) -> AttackResult:
         f"{'refused' if refused else 'NOT refused'} in {seconds:.1f} s; reseal exit "
         f"{resealed.returncode} {resealed.stderr.strip()[-300:]}; verify after exit "
         f"{after_status}; API verify ok {api_ok}; audit.reseal events {len(reseal_events)}",
-        held, {"start_refused_s": round(seconds, 2)})
+        held,
+        {"start_refused_s": round(seconds, 2)},
+    )
 
 
 def audit_plain_head_papered_over(rig) -> AttackResult:
@@ -173,10 +215,15 @@ def audit_plain_head_papered_over(rig) -> AttackResult:
         "the service refuses to start on a head not sealed by the key; verify exits 1",
         f"{done['events_before']} → {done['events_after']} events rewritten, plain sha256 head; "
         f"service {'refused' if refused else 'started'} ({seconds:.1f} s)"
-        + (f", then after a state change /v1/audit/verify said ok={papered.get('ok')}"
-           if papered is not None else "")
+        + (
+            f", then after a state change /v1/audit/verify said ok={papered.get('ok')}"
+            if papered is not None
+            else ""
+        )
         + f"; verify exit {status} ({report.get('reason')})",
-        held, {"start_refused_s": round(seconds, 2)})
+        held,
+        {"start_refused_s": round(seconds, 2)},
+    )
 
 
 def audit_key_swap(rig) -> AttackResult:
@@ -193,7 +240,10 @@ def audit_key_swap(rig) -> AttackResult:
         f"under another key the service refuses to start and verify exits 1, both naming the "
         f"sealing key's fingerprint ({sealed_by}) and the current one ({current})",
         f"service {'refused' if refused else 'started'} ({seconds:.1f} s); verify exit "
-        f"{status}: {report.get('reason')}", held, {"start_refused_s": round(seconds, 2)})
+        f"{status}: {report.get('reason')}",
+        held,
+        {"start_refused_s": round(seconds, 2)},
+    )
 
 
 ATTACKS = [audit_rewrite_and_drop_head, audit_plain_head_papered_over, audit_key_swap]

@@ -25,11 +25,11 @@ from attacks.rig import AttackResult, Rig
 
 FLOOD_CLIENTS = 4
 FLOOD_SECONDS = 10.0
-TIMING_SAMPLES = 5      # per kind; within the default failed-attempt limits
+TIMING_SAMPLES = 5  # per kind; within the default failed-attempt limits
 TIMING_TOLERANCE = 0.25  # |known − unknown| / the larger, of the medians
 P90_TARGET_MS = 100.0
 REFUSED_FLOOD = 1000
-VIEWER_EVERY_S = 0.1    # the viewer's request schedule (open loop)
+VIEWER_EVERY_S = 0.1  # the viewer's request schedule (open loop)
 
 #: one flooding client, in its own process: wrong secrets for one token id for some seconds,
 #: starting when told (after its start-up, which is not the service's doing)
@@ -59,7 +59,7 @@ def token_id(token: str) -> str:
 
 
 def unknown_id_token(token: str) -> str:
-    return f"tsk_{secrets.token_hex(6)}_" + token[len("tsk_0123456789ab_"):]
+    return f"tsk_{secrets.token_hex(6)}_" + token[len("tsk_0123456789ab_") :]
 
 
 def _timing_medians(client: httpx.Client, url: str, token: str) -> tuple[float, float]:
@@ -67,7 +67,10 @@ def _timing_medians(client: httpx.Client, url: str, token: str) -> tuple[float, 
     for unknown ids, interleaved so that a change in the machine's load hits both alike."""
     times: dict[str, list[float]] = {"known": [], "unknown": []}
     for _ in range(TIMING_SAMPLES):
-        for kind, presented in (("known", wrong_secret(token)), ("unknown", unknown_id_token(token))):
+        for kind, presented in (
+            ("known", wrong_secret(token)),
+            ("unknown", unknown_id_token(token)),
+        ):
             started = time.perf_counter()
             client.get(url, headers={"Authorization": f"Bearer {presented}"})
             times[kind].append((time.perf_counter() - started) * 1000)
@@ -82,6 +85,7 @@ def _viewer_p90(rig: Rig, seconds: float) -> tuple[float, int]:
     async def run() -> list[float]:
         loop = asyncio.get_running_loop()
         async with httpx.AsyncClient(timeout=60.0, headers=rig.headers("viewer")) as viewer:
+
             async def one(at: float) -> float:
                 await asyncio.sleep(max(0.0, at - loop.time()))
                 started = time.perf_counter()
@@ -89,8 +93,9 @@ def _viewer_p90(rig: Rig, seconds: float) -> tuple[float, int]:
                 return (time.perf_counter() - started) * 1000 if status == 200 else 1e9
 
             start = loop.time()
-            return await asyncio.gather(*(one(start + k * VIEWER_EVERY_S)
-                                          for k in range(int(seconds / VIEWER_EVERY_S))))
+            return await asyncio.gather(
+                *(one(start + k * VIEWER_EVERY_S) for k in range(int(seconds / VIEWER_EVERY_S)))
+            )
 
     latencies = asyncio.run(run())
     return float(np.percentile(latencies, 90)), len(latencies)
@@ -100,10 +105,15 @@ def _flood_p90(rig: Rig, victim: str) -> tuple[float, dict]:
     """p90 (ms) of the viewer's GETs while FLOOD_CLIENTS processes send wrong secrets for
     ``victim``'s id; and the flooders' answers by status."""
     url = rig.url + "/v1/alerts?limit=5"
-    flooders = [subprocess.Popen([sys.executable, "-c", FLOODER, url, wrong_secret(victim),
-                                  str(FLOOD_SECONDS)], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True)
-                for _ in range(FLOOD_CLIENTS)]
+    flooders = [
+        subprocess.Popen(
+            [sys.executable, "-c", FLOODER, url, wrong_secret(victim), str(FLOOD_SECONDS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(FLOOD_CLIENTS)
+    ]
     for flooder in flooders:
         assert flooder.stdout.readline().strip() == "ready"
     for flooder in flooders:
@@ -125,8 +135,9 @@ def auth_wrong_secret_flood(rig: Rig) -> AttackResult:
     with httpx.Client(timeout=30.0) as client:
         assert client.get(rig.url + "/v1/alerts", headers=rig.headers("viewer")).status_code == 200
         # another known id than the flood's below, which gets its own failed-attempt budget
-        known, unknown = _timing_medians(client, rig.url + "/v1/alerts?limit=5",
-                                         rig.tokens["auditor"])
+        known, unknown = _timing_medians(
+            client, rig.url + "/v1/alerts?limit=5", rig.tokens["auditor"]
+        )
     baseline, _ = _viewer_p90(rig, 3.0)
     p90_other, answers_other = _flood_p90(rig, rig.tokens["analyst"])
     p90_own, answers_own = _flood_p90(rig, rig.tokens["viewer"])
@@ -144,14 +155,18 @@ def auth_wrong_secret_flood(rig: Rig) -> AttackResult:
         f"{TIMING_SAMPLES}; difference {difference:.0%}); viewer p90 without a flood "
         f"{baseline:.1f} ms",
         held,
-        {"auth_p90_ms_under_wrong_secret_flood": round(p90, 1),
-         "auth_p90_ms_without_flood": round(baseline, 1),
-         "auth_p90_ms_flood_on_other_id": round(p90_other, 1),
-         "auth_p90_ms_flood_on_own_id": round(p90_own, 1),
-         "known_id_wrong_secret_ms_median": round(known, 1),
-         "unknown_id_ms_median": round(unknown, 1),
-         "known_unknown_difference": round(difference, 3),
-         "flood_answers_other_id": answers_other, "flood_answers_own_id": answers_own})
+        {
+            "auth_p90_ms_under_wrong_secret_flood": round(p90, 1),
+            "auth_p90_ms_without_flood": round(baseline, 1),
+            "auth_p90_ms_flood_on_other_id": round(p90_other, 1),
+            "auth_p90_ms_flood_on_own_id": round(p90_own, 1),
+            "known_id_wrong_secret_ms_median": round(known, 1),
+            "unknown_id_ms_median": round(unknown, 1),
+            "known_unknown_difference": round(difference, 3),
+            "flood_answers_other_id": answers_other,
+            "flood_answers_own_id": answers_own,
+        },
+    )
 
 
 def auth_revoke_while_running(rig: Rig) -> AttackResult:
@@ -167,16 +182,20 @@ def auth_revoke_while_running(rig: Rig) -> AttackResult:
         "DuckDB; the token's next request is refused (401)",
         f"before: {first}; POST /v1/tokens/{analyst_id}/revoke: {revoked.status_code}; "
         f"next request with the token: {after}",
-        held)
+        held,
+    )
 
 
 def auth_forwarded_for_spoof(rig: Rig) -> AttackResult:
     rig.start()
     wrong = {"Authorization": f"Bearer {wrong_secret(rig.tokens['analyst'])}"}
     with httpx.Client(timeout=30.0) as client:
-        answers = [client.get(rig.url + "/v1/alerts",
-                              headers={**wrong, "X-Forwarded-For": f"203.0.113.{k}"}).status_code
-                   for k in range(12)]
+        answers = [
+            client.get(
+                rig.url + "/v1/alerts", headers={**wrong, "X-Forwarded-For": f"203.0.113.{k}"}
+            ).status_code
+            for k in range(12)
+        ]
     argon2_attempts = answers.count(401)
     held = argon2_attempts <= 5 and answers[-1] == 429
     return AttackResult(
@@ -184,7 +203,9 @@ def auth_forwarded_for_spoof(rig: Rig) -> AttackResult:
         "a client that names a new address in X-Forwarded-For on every try is still counted "
         "under its real address: wrong secrets turn into 429 after the failed-attempt limit",
         f"answers to 12 wrong secrets, each from a different claimed address: {answers}",
-        held, {"wrong_secrets_verified": argon2_attempts})
+        held,
+        {"wrong_secrets_verified": argon2_attempts},
+    )
 
 
 def _sign_in(client: httpx.Client, token: str) -> httpx.Response:
@@ -198,8 +219,14 @@ def auth_logout_ends_session(rig: Rig) -> AttackResult:
     token = rig.tokens["analyst"]
     with httpx.Client(base_url=rig.url, timeout=30.0) as browser:
         signed_in = _sign_in(browser, token).status_code
-        name, cookie = next(((c.name, c.value) for c in browser.cookies.jar  # what sign-in set
-                             if c.name != "trustshield_login"), ("none", "none"))
+        name, cookie = next(
+            (
+                (c.name, c.value)
+                for c in browser.cookies.jar  # what sign-in set
+                if c.name != "trustshield_login"
+            ),
+            ("none", "none"),
+        )
         page_before = browser.get("/ui/alerts").status_code
         logout_page = browser.get("/ui/logout").text
         csrf = logout_page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -209,9 +236,17 @@ def auth_logout_ends_session(rig: Rig) -> AttackResult:
     as_cookie_v1 = rig.get("/v1/alerts", headers=kept).status_code
     replay = rig.get("/ui/alerts", headers=kept)
     replay_json = rig.get("/ui/alerts?format=json", headers=kept).status_code
-    held = (signed_in == 303 and page_before == 200 and signed_out == 303 and bool(cookie)
-            and token not in cookie and as_bearer == 401 and as_cookie_v1 == 401
-            and replay.status_code == 303 and replay_json == 401)
+    held = (
+        signed_in == 303
+        and page_before == 200
+        and signed_out == 303
+        and bool(cookie)
+        and token not in cookie
+        and as_bearer == 401
+        and as_cookie_v1 == 401
+        and replay.status_code == 303
+        and replay_json == 401
+    )
     return AttackResult(
         "auth_logout_ends_session",
         "the dashboard cookie holds a session, not the token; it is no bearer token and no "
@@ -220,7 +255,8 @@ def auth_logout_ends_session(rig: Rig) -> AttackResult:
         f"cookie as bearer {as_bearer}, cookie on /v1 {as_cookie_v1}, sign-out {signed_out}, "
         f"replayed cookie: page {replay.status_code} → {replay.headers.get('location')}, "
         f"JSON twin {replay_json}",
-        held)
+        held,
+    )
 
 
 def auth_refusals_audited(rig: Rig) -> AttackResult:
@@ -232,8 +268,12 @@ def auth_refusals_audited(rig: Rig) -> AttackResult:
     events = _refusal_events(rig)
     total = sum(e["details"]["count"] for e in events)
     from_flood = [e for e in events if e["details"]["endpoint"] == "alerts.list"]
-    held = (statuses == {401} and len(at_once) >= 1 and len(events) <= 4
-            and sum(e["details"]["count"] for e in from_flood) == REFUSED_FLOOD)
+    held = (
+        statuses == {401}
+        and len(at_once) >= 1
+        and len(events) <= 4
+        and sum(e["details"]["count"] for e in from_flood) == REFUSED_FLOOD
+    )
     return AttackResult(
         "auth_refusals_audited",
         f"{REFUSED_FLOOD} requests without a token are refused (401) and audited as a "
@@ -241,8 +281,13 @@ def auth_refusals_audited(rig: Rig) -> AttackResult:
         "on record at once",
         f"answers {sorted(statuses)}; access.refused events right after the flood: "
         f"{len(at_once)}; after the service stopped: {len(events)} events counting {total}",
-        held, {"refused_requests": REFUSED_FLOOD, "refusal_events": len(events),
-               "refusals_counted": total})
+        held,
+        {
+            "refused_requests": REFUSED_FLOOD,
+            "refusal_events": len(events),
+            "refusals_counted": total,
+        },
+    )
 
 
 def _refusal_events(rig: Rig) -> list[dict]:
@@ -260,5 +305,10 @@ def _refusal_events(rig: Rig) -> list[dict]:
             os.environ["TRUSTSHIELD_AUDIT_KEY"] = previous
 
 
-ATTACKS = [auth_wrong_secret_flood, auth_forwarded_for_spoof, auth_revoke_while_running,
-           auth_logout_ends_session, auth_refusals_audited]
+ATTACKS = [
+    auth_wrong_secret_flood,
+    auth_forwarded_for_spoof,
+    auth_revoke_while_running,
+    auth_logout_ends_session,
+    auth_refusals_audited,
+]

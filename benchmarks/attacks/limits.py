@@ -35,8 +35,12 @@ def kdd_records(n: int) -> list[dict]:
     from trustshield.specs import load_spec
 
     spec = load_spec("nsl-kdd")
-    raw = pd.read_csv(resolve_data("nsl-kdd:KDDTest+.txt"), header=None,
-                      names=[c.name for c in spec.columns], nrows=n)
+    raw = pd.read_csv(
+        resolve_data("nsl-kdd:KDDTest+.txt"),
+        header=None,
+        names=[c.name for c in spec.columns],
+        nrows=n,
+    )
     return raw[[c.name for c in spec.features]].to_dict(orient="records")
 
 
@@ -48,20 +52,26 @@ def start_measured(rig, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         metrics = rig.get("/v1/metrics", role="auditor").text
-        if "trustshield_scoring_capacity_records_per_s" in metrics \
-                or "trustshield_rate_limit_records_per_s" not in metrics:  # or it never will
+        if (
+            "trustshield_scoring_capacity_records_per_s" in metrics
+            or "trustshield_rate_limit_records_per_s" not in metrics
+        ):  # or it never will
             return
         time.sleep(0.2)
     raise RuntimeError(f"no capacity measured within {timeout:.0f} s")
 
 
-def time_to_answer(rig, path: str, size: int, *, chunked: bool = False,
-                   headers: dict | None = None) -> tuple[int | None, float, int]:
+def time_to_answer(
+    rig, path: str, size: int, *, chunked: bool = False, headers: dict | None = None
+) -> tuple[int | None, float, int]:
     """Send ``size`` bytes to ``path`` over a raw socket, reading while sending; (status of
     the answer or None, milliseconds from the first byte sent until the answer's status
     line arrived, bytes of the body sent by then)."""
-    head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{rig.port}",
-            "Content-Type: application/json"]
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{rig.port}",
+        "Content-Type: application/json",
+    ]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}")
     block = b"x" * CHUNK
@@ -87,7 +97,7 @@ def time_to_answer(rig, path: str, size: int, *, chunked: bool = False,
                     sent += sock.send(piece)
                 except (BlockingIOError, InterruptedError):
                     pass
-                except OSError:          # the server closed: read what it answered
+                except OSError:  # the server closed: read what it answered
                     writing = False
                 if sent >= size:
                     writing = False
@@ -133,11 +143,15 @@ def unauthenticated_94mb_body(rig) -> AttackResult:
     with HealthWatch(rig) as before:
         time.sleep(1.0)
     with HealthWatch(rig) as during:
-        runs = {name: time_to_answer(rig, path, 94 * MB, chunked=chunked)
-                for name, path, chunked in (("score", "/v1/score", False),
-                                            ("score_chunked", "/v1/score", True),
-                                            ("models", "/v1/models", False),
-                                            ("models_chunked", "/v1/models", True))}
+        runs = {
+            name: time_to_answer(rig, path, 94 * MB, chunked=chunked)
+            for name, path, chunked in (
+                ("score", "/v1/score", False),
+                ("score_chunked", "/v1/score", True),
+                ("models", "/v1/models", False),
+                ("models_chunked", "/v1/models", True),
+            )
+        }
         time.sleep(0.5)
     import httpx
 
@@ -145,21 +159,31 @@ def unauthenticated_94mb_body(rig) -> AttackResult:
     plain = httpx.post(rig.url + "/v1/score", content=b"x" * (94 * MB), timeout=60)
     plain_ms = round((time.perf_counter() - started) * 1000, 1)
     reject_ms = runs["score"][1]
-    held = (all(status in (401, 413) for status, _, _ in runs.values())
-            and max(ms for _, ms, _ in runs.values()) <= 200.0
-            and plain.status_code in (401, 413) and during.p50() <= 100.0)
+    held = (
+        all(status in (401, 413) for status, _, _ in runs.values())
+        and max(ms for _, ms, _ in runs.values()) <= 200.0
+        and plain.status_code in (401, 413)
+        and during.p50() <= 100.0
+    )
     return AttackResult(
         "unauthenticated_94mb_body",
         "each 94 MB body without a token is refused (401/413) within 200 ms, unread; "
         "/v1/health stays fast meanwhile; an ordinary client gets the refusal, not a reset",
-        "; ".join(f"{name}: {status} after {ms} ms, {sent / MB:.1f} MB sent"
-                  for name, (status, ms, sent) in runs.items())
+        "; ".join(
+            f"{name}: {status} after {ms} ms, {sent / MB:.1f} MB sent"
+            for name, (status, ms, sent) in runs.items()
+        )
         + f"; httpx: {plain.status_code} after {plain_ms} ms; /v1/health p50 "
-          f"{before.p50()} ms before, {during.p50()} ms during",
+        f"{before.p50()} ms before, {during.p50()} ms during",
         held,
-        {"unauth_94mb_reject_ms": reject_ms, "health_p50_ms_during": during.p50(),
-         "health_p50_ms_before": before.p50(), "httpx_94mb_reject_ms": plain_ms,
-         **{f"{name}_reject_ms": ms for name, (_, ms, _) in runs.items()}})
+        {
+            "unauth_94mb_reject_ms": reject_ms,
+            "health_p50_ms_during": during.p50(),
+            "health_p50_ms_before": before.p50(),
+            "httpx_94mb_reject_ms": plain_ms,
+            **{f"{name}_reject_ms": ms for name, (_, ms, _) in runs.items()},
+        },
+    )
 
 
 def _alerts_and_batches(rig) -> tuple[int, int]:
@@ -174,20 +198,35 @@ def huge_label_and_comment(rig) -> AttackResult:
     scored = rig.post("/v1/score", role="analyst", json={"records": [record]})
     before = _alerts_and_batches(rig)
     big = {"records": [{**record, "label": "x" * (50 * MB)}]}
-    label = rig.post("/v1/score", role="analyst", content=json.dumps(big).encode(),
-                     headers={"Content-Type": "application/json"})
-    medium = rig.post("/v1/score", role="analyst",
-                      json={"records": [{**record, "label": "y" * 100_000}]})
-    comment = rig.post("/v1/alerts/any/review", role="analyst",
-                       json={"outcome": "confirmed", "comment": "z" * (50 * MB)})
-    purpose = rig.post("/v1/redteam/evade", role="red-team",
-                       json={"purpose": "p" * (50 * MB), "records": [record]})
+    label = rig.post(
+        "/v1/score",
+        role="analyst",
+        content=json.dumps(big).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    medium = rig.post(
+        "/v1/score", role="analyst", json={"records": [{**record, "label": "y" * 100_000}]}
+    )
+    comment = rig.post(
+        "/v1/alerts/any/review",
+        role="analyst",
+        json={"outcome": "confirmed", "comment": "z" * (50 * MB)},
+    )
+    purpose = rig.post(
+        "/v1/redteam/evade", role="red-team", json={"purpose": "p" * (50 * MB), "records": [record]}
+    )
     after = _alerts_and_batches(rig)
     field = (medium.json().get("error", {}).get("details") or [{}])[0]
-    held = (scored.status_code == 200 and label.status_code == 413
-            and medium.status_code == 422 and field.get("field") == "label"
-            and "at most" in field.get("expected", "") and comment.status_code == 413
-            and purpose.status_code == 413 and before == after)
+    held = (
+        scored.status_code == 200
+        and label.status_code == 413
+        and medium.status_code == 422
+        and field.get("field") == "label"
+        and "at most" in field.get("expected", "")
+        and comment.status_code == 413
+        and purpose.status_code == 413
+        and before == after
+    )
     return AttackResult(
         "huge_label_and_comment",
         "a 50 MB label, comment or purpose is refused 413 unread; a 100 KB label 422 naming "
@@ -195,7 +234,8 @@ def huge_label_and_comment(rig) -> AttackResult:
         f"50 MB label {label.status_code}; 100 KB label {medium.status_code} {field}; "
         f"50 MB comment {comment.status_code}; 50 MB purpose {purpose.status_code}; "
         f"(alerts, score batches) before {before}, after {after}",
-        held)
+        held,
+    )
 
 
 def batch_of_100k_records(rig) -> AttackResult:
@@ -208,12 +248,14 @@ def batch_of_100k_records(rig) -> AttackResult:
     full = json.dumps({"records": [records[i % 1000] for i in range(100_000)]}).encode()
     tiny = json.dumps({"records": [{}] * 100_000}).encode()
     with httpx.Client(headers=rig.headers("analyst"), timeout=60) as client:
-        client.get(rig.url + "/v1/alerts?limit=1")   # the token's argon2 check, done once
-        full_status, full_ms, _ = time_to_answer(rig, "/v1/score", len(full),
-                                                 headers=rig.headers("analyst"))
+        client.get(rig.url + "/v1/alerts?limit=1")  # the token's argon2 check, done once
+        full_status, full_ms, _ = time_to_answer(
+            rig, "/v1/score", len(full), headers=rig.headers("analyst")
+        )
         started = time.perf_counter()
-        response = client.post(rig.url + "/v1/score", content=tiny,
-                               headers={"Content-Type": "application/json"})
+        response = client.post(
+            rig.url + "/v1/score", content=tiny, headers={"Content-Type": "application/json"}
+        )
         tiny_ms = round((time.perf_counter() - started) * 1000, 1)
     message = response.json()["error"]["message"]
     held = full_status == 413 and response.status_code == 413 and max(full_ms, tiny_ms) <= 1000
@@ -224,7 +266,9 @@ def batch_of_100k_records(rig) -> AttackResult:
         f"full records ({len(full) / MB:.1f} MB): {full_status} after {full_ms} ms; tiny "
         f"records ({len(tiny) / MB:.1f} MB): {response.status_code} after {tiny_ms} ms "
         f"({message})",
-        held, {"batch_100k_full_reject_ms": full_ms, "batch_100k_tiny_reject_ms": tiny_ms})
+        held,
+        {"batch_100k_full_reject_ms": full_ms, "batch_100k_tiny_reject_ms": tiny_ms},
+    )
 
 
 def _sweep(record: dict, steps: int, start: int) -> list[dict]:
@@ -239,7 +283,7 @@ def throttled_token_costs_no_scoring(rig) -> AttackResult:
     started = time.perf_counter()
     normal = rig.post("/v1/score", role="admin", json=batch)
     scored_ms = (time.perf_counter() - started) * 1000
-    for k in range(4):                    # probing: 4 × 100 records, one feature stepped
+    for k in range(4):  # probing: 4 × 100 records, one feature stepped
         rig.post("/v1/score", role="analyst", json={"records": _sweep(record, 100, 1000 * k)})
     flagged = rig.get("/v1/abuse", role="auditor").json()["throttled"]
     scored_before = _metric(rig, "trustshield_records_scored")
@@ -252,14 +296,25 @@ def throttled_token_costs_no_scoring(rig) -> AttackResult:
     again = rig.post("/v1/score", role="analyst", json=batch)
     listed = rig.get("/v1/abuse", role="auditor").json()["throttled"]
     token_id = rig.tokens["analyst"].split("_")[1]
-    lift = rig.post(f"/v1/abuse/{token_id}/lift", role="admin",
-                    json={"reason": "attack suite: the sweep was a test"})
+    lift = rig.post(
+        f"/v1/abuse/{token_id}/lift",
+        role="admin",
+        json={"reason": "attack suite: the sweep was a test"},
+    )
     freed = rig.post("/v1/score", role="analyst", json={"records": [record]})
     lifts = rig.get("/v1/audit?action=abuse.lift", role="auditor").json()["items"]
-    held = (normal.status_code == 200 and flagged == [token_id] and refused.status_code == 429
-            and scored_after == scored_before and refused_ms < scored_ms / 3
-            and again.status_code == 429 and listed == [token_id] and lift.status_code == 200
-            and freed.status_code == 200 and [e["subject"] for e in lifts] == [token_id])
+    held = (
+        normal.status_code == 200
+        and flagged == [token_id]
+        and refused.status_code == 429
+        and scored_after == scored_before
+        and refused_ms < scored_ms / 3
+        and again.status_code == 429
+        and listed == [token_id]
+        and lift.status_code == 200
+        and freed.status_code == 200
+        and [e["subject"] for e in lifts] == [token_id]
+    )
     return AttackResult(
         "throttled_token_costs_no_scoring",
         "a flagged token's 1000-record batch is refused 429 before scoring (records scored "
@@ -268,8 +323,9 @@ def throttled_token_costs_no_scoring(rig) -> AttackResult:
         f"{scored_ms:.0f} ms to score; records scored {scored_before} → {scored_after}; "
         f"after restart {again.status_code}, listed {listed}; lift {lift.status_code}, "
         f"then {freed.status_code}; abuse.lift events {len(lifts)}",
-        held, {"throttled_refusal_ms": round(refused_ms, 1),
-               "scored_batch_ms": round(scored_ms, 1)})
+        held,
+        {"throttled_refusal_ms": round(refused_ms, 1), "scored_batch_ms": round(scored_ms, 1)},
+    )
 
 
 def _metric(rig, name: str) -> float:
@@ -287,31 +343,49 @@ def small_leaks(rig) -> AttackResult:
     page = rig.get("/ui/alerts/nope-404", role="viewer")
     anonymous = rig.get("/v1/health").json()
     viewer = rig.get("/v1/health", role="viewer").json()
-    typed = {name: rig.post("/v1/score", role="analyst", json={"records": [{**record, **change}]})
-             for name, change in (("true", {"duration": True}), ("string", {"duration": "3"}))}
+    typed = {
+        name: rig.post("/v1/score", role="analyst", json={"records": [{**record, **change}]})
+        for name, change in (("true", {"duration": True}), ("string", {"duration": "3"}))
+    }
     unknown = rig.post("/v1/score", role="analyst", json={"records": [record], "extra": 1})
     (rig.models_dir / rig.model_id / "spec.yaml").write_text("tampered: true\n")
     tampered = rig.post(f"/v1/models/{rig.model_id}/activate", role="admin")
-    leaks = [name for name, r in (("404", missing), ("page", page), ("tampered", tampered))
-             if root in r.text or "/tmp/" in r.text]
-    named = {name: [(d.get("row"), d.get("field")) for d in
-                    (r.json()["error"].get("details") or [])] for name, r in typed.items()}
-    held = (not leaks and missing.status_code == 404 and tampered.status_code >= 400
-            and anonymous == {"status": "ok"} and "active_model" in viewer
-            and all(r.status_code == 422 for r in typed.values())
-            and all(rows == [(0, "duration")] for rows in named.values())
-            and unknown.status_code == 422)
+    leaks = [
+        name
+        for name, r in (("404", missing), ("page", page), ("tampered", tampered))
+        if root in r.text or "/tmp/" in r.text
+    ]
+    named = {
+        name: [(d.get("row"), d.get("field")) for d in (r.json()["error"].get("details") or [])]
+        for name, r in typed.items()
+    }
+    held = (
+        not leaks
+        and missing.status_code == 404
+        and tampered.status_code >= 400
+        and anonymous == {"status": "ok"}
+        and "active_model" in viewer
+        and all(r.status_code == 422 for r in typed.values())
+        and all(rows == [(0, "duration")] for rows in named.values())
+        and unknown.status_code == 422
+    )
     return AttackResult(
         "small_leaks",
         "no answer names a server path; anonymous health says only its status; true and "
-        "\"3\" in an integer feature and an unknown top-level key are refused 422",
+        '"3" in an integer feature and an unknown top-level key are refused 422',
         f"answers naming a path: {leaks or 'none'} (404: {missing.json()['error']['message']!r}; "
         f"tampered model {tampered.status_code}: {tampered.json()['error']['message'][:120]!r}); "
         f"health anonymous {anonymous}, viewer keys {sorted(viewer)}; integer feature "
         f"{ {k: (r.status_code, named[k]) for k, r in typed.items()} }; unknown key "
         f"{unknown.status_code}",
-        held)
+        held,
+    )
 
 
-ATTACKS = [unauthenticated_94mb_body, huge_label_and_comment, batch_of_100k_records,
-           throttled_token_costs_no_scoring, small_leaks]
+ATTACKS = [
+    unauthenticated_94mb_body,
+    huge_label_and_comment,
+    batch_of_100k_records,
+    throttled_token_costs_no_scoring,
+    small_leaks,
+]

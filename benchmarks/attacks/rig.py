@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-VENV_BIN = Path(sys.executable).parent      # not resolved: keep the venv's bin folder
+VENV_BIN = Path(sys.executable).parent  # not resolved: keep the venv's bin folder
 START_TIMEOUT_S = 120.0
 AUDIT_KEY = "attack-suite audit key: long, random enough for a benchmark"
 ROLES = ("viewer", "analyst", "auditor", "red-team", "admin")
@@ -58,9 +58,9 @@ def session_processes(session: int) -> list[tuple[int, int, str]]:
         try:
             stat = (entry / "stat").read_text()
         except OSError:
-            continue   # it ended meanwhile
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        state, ppid, _pgrp, sid = stat[stat.rindex(")") + 2:].split()[:4]
+            continue  # it ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state, ppid, _pgrp, sid = stat[stat.rindex(")") + 2 :].split()[:4]
         if int(sid) == session and state != "Z":
             found.append((int(entry.name), int(ppid), name))
     return sorted(found)
@@ -72,11 +72,14 @@ def spawned_children(parent: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and _parent_of(entry) == parent \
-                    and b"spawn_main" in (entry / "cmdline").read_bytes():
+            if (
+                entry.name.isdigit()
+                and _parent_of(entry) == parent
+                and b"spawn_main" in (entry / "cmdline").read_bytes()
+            ):
                 found.append(int(entry.name))
         except (OSError, ValueError):
-            continue   # it ended meanwhile
+            continue  # it ended meanwhile
     return sorted(found)
 
 
@@ -150,18 +153,38 @@ class Rig:
     # --- the service ------------------------------------------------------------------
 
     def serve_command(self, *extra: str) -> list[str]:
-        return [str(VENV_BIN / "trustshield"), "serve", "--store", str(self.store),
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--models-dir", str(self.models_dir), "--keys", str(self.keys),
-                "--model", str(self.model), "--workers", str(self.workers), *extra]
+        return [
+            str(VENV_BIN / "trustshield"),
+            "serve",
+            "--store",
+            str(self.store),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--models-dir",
+            str(self.models_dir),
+            "--keys",
+            str(self.keys),
+            "--model",
+            str(self.model),
+            "--workers",
+            str(self.workers),
+            *extra,
+        ]
 
     def start(self, *extra: str, wait: bool = True) -> subprocess.Popen:
         """Start ``trustshield serve`` (extra arguments appended); wait for /v1/health
         unless ``wait`` is False. The server's output goes to ``root/server.log``."""
         with open(self.root / "server.log", "ab") as log:  # the server keeps its own copy
-            self.server = subprocess.Popen(self.serve_command(*extra), cwd=self.root,
-                                           env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
+            self.server = subprocess.Popen(
+                self.serve_command(*extra),
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         if wait:
             self.wait_healthy()
         return self.server
@@ -172,8 +195,9 @@ class Rig:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
-                raise RuntimeError(f"server exited with status {self.server.returncode}:\n"
-                                   f"{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited with status {self.server.returncode}:\n{self.log()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=2.0).status_code in (200, 503):
                     return
@@ -206,23 +230,36 @@ class Rig:
     def get(self, path: str, *, role: str | None = None, **kwargs):
         import httpx
 
-        return httpx.get(self.url + path, headers={**self.headers(role),
-                                                   **kwargs.pop("headers", {})},
-                         timeout=kwargs.pop("timeout", 30.0), **kwargs)
+        return httpx.get(
+            self.url + path,
+            headers={**self.headers(role), **kwargs.pop("headers", {})},
+            timeout=kwargs.pop("timeout", 30.0),
+            **kwargs,
+        )
 
     def post(self, path: str, *, role: str | None = None, **kwargs):
         import httpx
 
-        return httpx.post(self.url + path, headers={**self.headers(role),
-                                                    **kwargs.pop("headers", {})},
-                          timeout=kwargs.pop("timeout", 60.0), **kwargs)
+        return httpx.post(
+            self.url + path,
+            headers={**self.headers(role), **kwargs.pop("headers", {})},
+            timeout=kwargs.pop("timeout", 60.0),
+            **kwargs,
+        )
 
-    def cli(self, *args: str, env: dict | None = None, timeout: float = 300.0,
-            input: str | None = None) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, env: dict | None = None, timeout: float = 300.0, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         """``trustshield ARGS`` with the rig's environment (plus ``env``), in ``root``."""
-        return subprocess.run([str(VENV_BIN / "trustshield"), *args], cwd=self.root,
-                              env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout, input=input)
+        return subprocess.run(
+            [str(VENV_BIN / "trustshield"), *args],
+            cwd=self.root,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
 
     def close(self) -> None:
         self.stop()

@@ -16,8 +16,14 @@ import threading
 import time
 from pathlib import Path
 
-from attacks.rig import (VENV_BIN, AttackResult, Rig, session_processes, spawned_children,
-                         wait_for_no_session)
+from attacks.rig import (
+    VENV_BIN,
+    AttackResult,
+    Rig,
+    session_processes,
+    spawned_children,
+    wait_for_no_session,
+)
 
 RECORDS = 200
 RECOVER_WITHIN_S = 120.0
@@ -55,8 +61,13 @@ def tamper(folder: Path) -> None:
 
 
 def score(rig: Rig, body: bytes):
-    return rig.post("/v1/score", role="analyst", content=body,
-                    headers={"Content-Type": "application/json"}, timeout=120.0)
+    return rig.post(
+        "/v1/score",
+        role="analyst",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=120.0,
+    )
 
 
 def score_until_ok(rig: Rig, body: bytes, answers: list):
@@ -95,9 +106,13 @@ def model_folder_changed_after_activation(rig: Rig) -> AttackResult:
         f"first score {first.status_code}, after the worker was killed "
         f"{second.status_code if second is not None else 'no 200'}; signed model's decisions: "
         f"{same}; tampered model would differ: {tampered != signed}; re-activation "
-        f"{again.status_code}", held,
-        {"alerts_signed": sum(a == "alert" for a, _ in signed),
-         "alerts_tampered": sum(a == "alert" for a, _ in tampered)})
+        f"{again.status_code}",
+        held,
+        {
+            "alerts_signed": sum(a == "alert" for a, _ in signed),
+            "alerts_tampered": sum(a == "alert" for a, _ in tampered),
+        },
+    )
 
 
 def scoring_worker_killed(rig: Rig) -> AttackResult:
@@ -124,17 +139,25 @@ def scoring_worker_killed(rig: Rig) -> AttackResult:
     recovered = score_until_ok(rig, body, retries)
     seconds = time.monotonic() - killed
     metrics_after = rig.get("/v1/metrics", role="auditor").text
-    events = rig.get("/v1/audit", role="auditor",
-                     params={"action": "scoring.worker_restarted"}).json()["items"]
+    events = rig.get(
+        "/v1/audit", role="auditor", params={"action": "scoring.worker_restarted"}
+    ).json()["items"]
     seen = [hit, *health, *retries]
     status_503 = sum(r.status_code == 503 for r in seen)
     counted = _counter(metrics_after, "responses_503") - _counter(metrics_before, "responses_503")
     every = [r for r in [*answers, *seen, recovered] if r is not None]
     headers_ok = all(r.headers.get(k) == v for r in every for k, v in SECURITY_HEADERS.items())
     degraded = [h for h in health if h.status_code == 503 and h.json()["status"] == "degraded"]
-    held = (hit.status_code == 503 and "Retry-After" in hit.headers and bool(degraded)
-            and recovered is not None and headers_ok and counted == status_503
-            and len(events) == 1 and events[0]["details"].get("pid") == victim)
+    held = (
+        hit.status_code == 503
+        and "Retry-After" in hit.headers
+        and bool(degraded)
+        and recovered is not None
+        and headers_ok
+        and counted == status_503
+        and len(events) == 1
+        and events[0]["details"].get("pid") == victim
+    )
     return AttackResult(
         "scoring_worker_killed",
         "the request hitting the dead worker gets 503 with Retry-After; /v1/health answers "
@@ -143,7 +166,9 @@ def scoring_worker_killed(rig: Rig) -> AttackResult:
         f"hit {hit.status_code}; {len(degraded)} degraded health answers; recovered "
         f"{recovered is not None} after {seconds:.1f} s; audited restarts {len(events)}; "
         f"503s seen {status_503}, counted {counted}; security headers on all: {headers_ok}",
-        held, {"seconds_to_recover": round(seconds, 2), "responses_503": status_503})
+        held,
+        {"seconds_to_recover": round(seconds, 2), "responses_503": status_503},
+    )
 
 
 def _counter(metrics: str, name: str) -> int:
@@ -159,14 +184,17 @@ def _stop_server(rig: Rig, sig: int, name: str) -> AttackResult:
     before = session_processes(rig.server.pid)
     status = rig.stop(sig)
     waited, left = wait_for_no_session(rig.server.pid, GONE_WITHIN_S)
-    for pid, _, _ in left:    # leave the machine clean whatever happened
+    for pid, _, _ in left:  # leave the machine clean whatever happened
         os.kill(pid, signal.SIGKILL)
     return AttackResult(
-        name, f"serve exits with status 0 on {signal.Signals(sig).name} and no process it "
+        name,
+        f"serve exits with status 0 on {signal.Signals(sig).name} and no process it "
         f"started is alive {GONE_WITHIN_S:.0f} s later",
         f"{len(before)} processes in its session before; exit status {status}; left after "
-        f"{waited:.1f} s: {left}", status == 0 and not left,
-        {"processes_before": len(before), "left": len(left)})
+        f"{waited:.1f} s: {left}",
+        status == 0 and not left,
+        {"processes_before": len(before), "left": len(left)},
+    )
 
 
 def serve_sigterm_leaves_nothing(rig: Rig) -> AttackResult:
@@ -194,18 +222,38 @@ def watch_sigkill_leaves_nothing(rig: Rig) -> AttackResult:
             start += 200
 
     watcher = subprocess.Popen(
-        [str(VENV_BIN / "trustshield"), "watch", str(log), "--model", str(rig.model),
-         "--store", str(store), "--workers", "1", "--batch-records", "500",
-         "--batch-seconds", "0.5", "--until-idle", "300"], cwd=rig.root, env=rig.env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            str(VENV_BIN / "trustshield"),
+            "watch",
+            str(log),
+            "--model",
+            str(rig.model),
+            "--store",
+            str(store),
+            "--workers",
+            "1",
+            "--batch-records",
+            "500",
+            "--batch-seconds",
+            "0.5",
+            "--until-idle",
+            "300",
+        ],
+        cwd=rig.root,
+        env=rig.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     writer = threading.Thread(target=grow, daemon=True)
     writer.start()
     try:
         wal, deadline = Path(str(store) + ".wal"), time.monotonic() + RECOVER_WITHIN_S
-        while time.monotonic() < deadline and not (wal.exists() and wal.stat().st_size > 0
-                                                   and len(session_processes(watcher.pid)) >= 3):
+        while time.monotonic() < deadline and not (
+            wal.exists() and wal.stat().st_size > 0 and len(session_processes(watcher.pid)) >= 3
+        ):
             time.sleep(0.2)
-        time.sleep(1.0)   # scoring batches
+        time.sleep(1.0)  # scoring batches
         before = session_processes(watcher.pid)
         watcher.send_signal(signal.SIGKILL)
         watcher.wait()
@@ -218,9 +266,15 @@ def watch_sigkill_leaves_nothing(rig: Rig) -> AttackResult:
         "watch_sigkill_leaves_nothing",
         f"no process watch started is alive {GONE_WITHIN_S:.0f} s after it is killed",
         f"{len(before)} processes in its session before; left after {waited:.1f} s: {left}",
-        len(before) >= 3 and not left, {"processes_before": len(before), "left": len(left)})
+        len(before) >= 3 and not left,
+        {"processes_before": len(before), "left": len(left)},
+    )
 
 
-ATTACKS = [model_folder_changed_after_activation, scoring_worker_killed,
-           serve_sigterm_leaves_nothing, serve_sigint_leaves_nothing,
-           watch_sigkill_leaves_nothing]
+ATTACKS = [
+    model_folder_changed_after_activation,
+    scoring_worker_killed,
+    serve_sigterm_leaves_nothing,
+    serve_sigint_leaves_nothing,
+    watch_sigkill_leaves_nothing,
+]

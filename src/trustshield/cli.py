@@ -26,16 +26,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trustshield: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("trustshield: interrupted; completed batches are stored, nothing half-written",
-              file=sys.stderr)
+        print(
+            "trustshield: interrupted; completed batches are stored, nothing half-written",
+            file=sys.stderr,
+        )
         return 130
 
 
 def build_parser() -> argparse.ArgumentParser:
     from trustshield.commands import register_all
 
-    parser = argparse.ArgumentParser(prog="trustshield", description=(
-        "Detect intrusions with explained, audited machine learning."))
+    parser = argparse.ArgumentParser(
+        prog="trustshield",
+        description=("Detect intrusions with explained, audited machine learning."),
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     register_all(sub)
     return parser

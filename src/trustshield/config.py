@@ -24,8 +24,10 @@ OPERATOR_ENV = "TRUSTSHIELD_OPERATOR"
 #: never from an argument, so that it does not show in the process list
 TOKEN_ENV = "TRUSTSHIELD_TOKEN"
 
-UNSAFE_FILE = ("{path} can be written by other users (mode {mode}); anyone could change "
-               "what it holds: run `chmod go-w {path}`")
+UNSAFE_FILE = (
+    "{path} can be written by other users (mode {mode}); anyone could change "
+    "what it holds: run `chmod go-w {path}`"
+)
 
 
 def login_name() -> str:

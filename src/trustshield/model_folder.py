@@ -42,9 +42,11 @@ MANIFEST = "manifest.json"
 #: files every model folder has; the others may be missing from folders written before them
 REQUIRED = ("model.json", "spec.yaml")
 DRIFT_FILE = "drift_reference.json"
-NO_DRIFT_REFERENCE = ("model {model_id} has no drift reference ({file} was not written when it "
-                      "was trained): drift cannot be measured; retrain it with `trustshield "
-                      "train` to monitor drift")
+NO_DRIFT_REFERENCE = (
+    "model {model_id} has no drift reference ({file} was not written when it "
+    "was trained): drift cannot be measured; retrain it with `trustshield "
+    "train` to monitor drift"
+)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
 #: pickle protocol 2+ streams start with 0x80 (as a byte, or as U+0080 once put in JSON text)
 PICKLE_MARKERS = (b"\x80", "\x80".encode("utf-8"))
@@ -53,6 +55,8 @@ PICKLE_MARKERS = (b"\x80", "\x80".encode("utf-8"))
 def looks_like_pickle(name: str, head: bytes) -> bool:
     """True for a file that is or may be a pickle, by its name or its first bytes."""
     return name.lower().endswith(PICKLE_SUFFIXES) or head.startswith(PICKLE_MARKERS)
+
+
 #: the training-time figures of ``training["selection"]`` copied into the manifest
 METRICS = ("objective", "normal_fpr", "per_category", "probability", "quantile")
 
@@ -84,9 +88,13 @@ class TrainedModel:
         return self.manifest["model_id"] if self.manifest else "unsaved"
 
     def state(self) -> dict:
-        return {"encoder": self.encoder.to_dict(), "detector": self.detector.to_dict(),
-                "policy": self.policy.to_dict(), "reference": self.reference.to_dict(),
-                "training": self.training}
+        return {
+            "encoder": self.encoder.to_dict(),
+            "detector": self.detector.to_dict(),
+            "policy": self.policy.to_dict(),
+            "reference": self.reference.to_dict(),
+            "training": self.training,
+        }
 
 
 def save_model(model: TrainedModel, folder: str | Path) -> dict:
@@ -98,11 +106,15 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     if model.drift_reference is not None:
         blobs[DRIFT_FILE] = json.dumps(model.drift_reference.to_dict(), sort_keys=True).encode()
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in blobs.items()}
-    manifest = {"model_id": hashlib.sha256(body).hexdigest()[:16],
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "spec": model.spec.name, "detector": describe(model.detector),
-                "files": digests, "format": "trustshield-model/1",
-                **provenance(model.training)}
+    manifest = {
+        "model_id": hashlib.sha256(body).hexdigest()[:16],
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "spec": model.spec.name,
+        "detector": describe(model.detector),
+        "files": digests,
+        "format": "trustshield-model/1",
+        **provenance(model.training),
+    }
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))
     staging.chmod(0o755)
     for name, data in blobs.items():
@@ -160,8 +172,10 @@ def read_model_files(folder: str | Path) -> ModelFiles:
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
-        raise ModelIntegrityError(f"{folder} is not a TrustShield model folder "
-                                  "(no manifest.json); train one with `trustshield train`")
+        raise ModelIntegrityError(
+            f"{folder} is not a TrustShield model folder "
+            "(no manifest.json); train one with `trustshield train`"
+        )
     raw = path.read_bytes()
     blobs = {MANIFEST: raw}
     for name in listed_files(parse_manifest(raw, path)):
@@ -181,23 +195,30 @@ def model_from_files(files: ModelFiles) -> TrainedModel:
             raise ModelIntegrityError(f"{folder}: model file {name} is missing")
         actual = hashlib.sha256(blobs[name]).hexdigest()
         if actual != manifest["files"].get(name):
-            raise ModelIntegrityError(f"{folder / name}: sha256 {actual} does not match the "
-                                      f"manifest ({manifest['files'].get(name)}); the model was "
-                                      "altered")
+            raise ModelIntegrityError(
+                f"{folder / name}: sha256 {actual} does not match the "
+                f"manifest ({manifest['files'].get(name)}); the model was "
+                "altered"
+            )
     try:
         spec_text = blobs["spec.yaml"].decode("utf-8")
         state = json.loads(blobs["model.json"].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(f"{folder}: model files are not JSON/YAML text in UTF-8 "
-                                  f"({exc})") from None
+        raise ModelIntegrityError(
+            f"{folder}: model files are not JSON/YAML text in UTF-8 ({exc})"
+        ) from None
     spec = spec_from_text(spec_text, str(folder / "spec.yaml"))
-    return TrainedModel(spec=spec, spec_text=spec_text,
-                        encoder=FeatureEncoder.from_dict(spec, state["encoder"]),
-                        detector=detector_from_dict(state["detector"]),
-                        policy=ThresholdPolicy.from_dict(state["policy"]),
-                        reference=NormalReference.from_dict(state["reference"]),
-                        training=state["training"], manifest=manifest,
-                        drift_reference=_drift_reference(files, manifest))
+    return TrainedModel(
+        spec=spec,
+        spec_text=spec_text,
+        encoder=FeatureEncoder.from_dict(spec, state["encoder"]),
+        detector=detector_from_dict(state["detector"]),
+        policy=ThresholdPolicy.from_dict(state["policy"]),
+        reference=NormalReference.from_dict(state["reference"]),
+        training=state["training"],
+        manifest=manifest,
+        drift_reference=_drift_reference(files, manifest),
+    )
 
 
 def limit_threads(model: TrainedModel, threads: int) -> None:
@@ -243,8 +264,10 @@ def replace_folder(staging: Path, folder: Path) -> None:
         return
     if not (folder / "manifest.json").is_file():
         shutil.rmtree(staging)
-        raise ModelIntegrityError(f"{folder} exists and is not a TrustShield model folder; "
-                                  "refusing to replace it (choose another --out)")
+        raise ModelIntegrityError(
+            f"{folder} exists and is not a TrustShield model folder; "
+            "refusing to replace it (choose another --out)"
+        )
     old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
     folder.rename(old)
     staging.rename(folder)

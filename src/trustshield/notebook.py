@@ -42,8 +42,13 @@ SHOWN_PROBLEMS = 5
 IN_MEMORY = "in-memory frame"
 
 
-def train(frame: pd.DataFrame, spec: DatasetSpec | str | Path, *,
-          config: TrainConfig | None = None, progress=None) -> TrainedModel:
+def train(
+    frame: pd.DataFrame,
+    spec: DatasetSpec | str | Path,
+    *,
+    config: TrainConfig | None = None,
+    progress=None,
+) -> TrainedModel:
     """A model trained on ``frame`` (n records, the spec's columns, label column included).
 
     ``spec`` is a DatasetSpec, a built-in spec name (``"nsl-kdd"``) or a spec YAML path.
@@ -55,10 +60,22 @@ def train(frame: pd.DataFrame, spec: DatasetSpec | str | Path, *,
     """
     spec, spec_text = spec_and_text(spec)
     rows = validated(frame, spec)
-    provenance = {"data": {"name": IN_MEMORY, "sha256": frame_sha256(rows),
-                           "rows": int(len(rows)), "rejected_rows": 0}}
-    return train_pipeline(rows, spec, spec_text, config=config or TrainConfig(),
-                          provenance=provenance, progress=progress)
+    provenance = {
+        "data": {
+            "name": IN_MEMORY,
+            "sha256": frame_sha256(rows),
+            "rows": int(len(rows)),
+            "rejected_rows": 0,
+        }
+    }
+    return train_pipeline(
+        rows,
+        spec,
+        spec_text,
+        config=config or TrainConfig(),
+        provenance=provenance,
+        progress=progress,
+    )
 
 
 def spec_and_text(spec: DatasetSpec | str | Path) -> tuple[DatasetSpec, str]:
@@ -67,8 +84,10 @@ def spec_and_text(spec: DatasetSpec | str | Path) -> tuple[DatasetSpec, str]:
     if isinstance(spec, DatasetSpec):
         return spec, spec_yaml(spec)
     if not isinstance(spec, (str, Path)):
-        raise SpecError(f"spec: expected a DatasetSpec, a built-in spec name or a YAML path, "
-                        f"got {type(spec).__name__}")
+        raise SpecError(
+            f"spec: expected a DatasetSpec, a built-in spec name or a YAML path, "
+            f"got {type(spec).__name__}"
+        )
     text, origin = read_spec_text(spec)
     return spec_from_text(text, origin), text
 
@@ -77,8 +96,7 @@ def frame_sha256(rows: pd.DataFrame) -> str:
     """sha256 (64 hex digits) of the canonical JSON ``{"columns": [...], "rows": [[...]]}``
     of validated records (numbers as float64, text as str): equal rows in equal order give
     equal digests however the frame was built."""
-    dump = {"columns": [str(c) for c in rows.columns],
-            "rows": rows.to_numpy(dtype=object).tolist()}
+    dump = {"columns": [str(c) for c in rows.columns], "rows": rows.to_numpy(dtype=object).tolist()}
     return hashlib.sha256(canonical(plain(dump)).encode("utf-8")).hexdigest()
 
 
@@ -91,9 +109,9 @@ class Explanation:
     ``base + sum of contributions`` equals the record's suspicion (to 1e-6).
     """
 
-    category: str              #: attack category the supervised component names
-    technique: str             #: MITRE ATT&CK technique id ("" when the spec names none)
-    rationale: str             #: the one-line explanation an analyst reads
+    category: str  #: attack category the supervised component names
+    technique: str  #: MITRE ATT&CK technique id ("" when the spec names none)
+    rationale: str  #: the one-line explanation an analyst reads
     base: float
     contributions: tuple[tuple[str, float], ...]
 
@@ -125,12 +143,24 @@ class ScoredFrame:
         """One row per record, on the scored frame's index; columns ``action`` (str),
         ``suspicion`` (float64), and for flagged records ``category``, ``technique`` and
         ``rationale`` (object columns of str; None for allowed records)."""
+
         def column(name: str) -> pd.Series:
-            return pd.Series([None if e is None else getattr(e, name) for e in self.explanations],
-                             index=self.index, dtype=object)
-        return pd.DataFrame({"action": self.actions, "suspicion": self.suspicion,
-                             "category": column("category"), "technique": column("technique"),
-                             "rationale": column("rationale")}, index=self.index)
+            return pd.Series(
+                [None if e is None else getattr(e, name) for e in self.explanations],
+                index=self.index,
+                dtype=object,
+            )
+
+        return pd.DataFrame(
+            {
+                "action": self.actions,
+                "suspicion": self.suspicion,
+                "category": column("category"),
+                "technique": column("technique"),
+                "rationale": column("rationale"),
+            },
+            index=self.index,
+        )
 
 
 def score(model: TrainedModel, frame: pd.DataFrame) -> ScoredFrame:
@@ -148,23 +178,32 @@ def scored_frame(scored: ScoredBatch, index: pd.Index) -> ScoredFrame:
         values = scored.attributions.values[k]
         order = np.argsort(-np.abs(values), kind="stable")
         explanations[row] = Explanation(
-            category=str(scored.categories[k]), technique=str(scored.techniques[k]),
-            rationale=str(scored.rationales[k]), base=float(scored.attributions.base[k]),
-            contributions=tuple((names[j], float(values[j])) for j in order))
-    return ScoredFrame(actions=np.asarray(scored.decision.actions, dtype=object),
-                       suspicion=np.asarray(scored.decision.suspicion, dtype=np.float64),
-                       explanations=tuple(explanations), index=index)
+            category=str(scored.categories[k]),
+            technique=str(scored.techniques[k]),
+            rationale=str(scored.rationales[k]),
+            base=float(scored.attributions.base[k]),
+            contributions=tuple((names[j], float(values[j])) for j in order),
+        )
+    return ScoredFrame(
+        actions=np.asarray(scored.decision.actions, dtype=object),
+        suspicion=np.asarray(scored.decision.suspicion, dtype=np.float64),
+        explanations=tuple(explanations),
+        index=index,
+    )
 
 
 def validated(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """``frame``'s records as the REST API accepts them (typed per spec, index 0..n-1), or
     DataError naming the columns, or the rows and columns, that break ``spec``."""
     if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame of records with the columns of spec "
-                        f"{spec.name!r}, got {type(frame).__name__}")
+        raise DataError(
+            f"expected a pandas DataFrame of records with the columns of spec "
+            f"{spec.name!r}, got {type(frame).__name__}"
+        )
     if frame.empty:
-        raise DataError(f"the frame holds no records (expected rows with the columns of spec "
-                        f"{spec.name!r})")
+        raise DataError(
+            f"the frame holds no records (expected rows with the columns of spec {spec.name!r})"
+        )
     names = [str(c) for c in frame.columns]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -189,7 +228,9 @@ def _problems_text(problems: tuple[RowProblem, ...], index: pd.Index, spec: Data
         where = f"row {p.line}" + ("" if label == p.line else f" (index {label!r})")
         shown.append(f"{where}, column {p.column!r}: got {p.value!r}, expected {p.expected}")
     more = len(problems) - len(shown)
-    tail = f"; and {'at least ' if len(problems) >= MAX_PROBLEMS else ''}{more} more problem(s)" \
-        if more else ""
-    return (f"the frame breaks spec {spec.name!r}; nothing was used: " + "; ".join(shown)
-            + tail)
+    tail = (
+        f"; and {'at least ' if len(problems) >= MAX_PROBLEMS else ''}{more} more problem(s)"
+        if more
+        else ""
+    )
+    return f"the frame breaks spec {spec.name!r}; nothing was used: " + "; ".join(shown) + tail

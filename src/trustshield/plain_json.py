@@ -28,5 +28,6 @@ def plain(value):
 
 def canonical(value) -> str:
     """Sorted keys, no whitespace, UTF-8 text; NaN and infinities are refused."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )

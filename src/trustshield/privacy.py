@@ -42,8 +42,10 @@ IDENTITY_FIELDS = ("src_ip", "dst_ip", "user")
 SCOPES = {"src_ip": "ip", "dst_ip": "ip", "user": "user"}
 PSEUDONYM = re.compile(re.escape(PREFIX) + f"[0-9a-f]{{{DIGEST_HEX}}}")
 
-KEY_MISSING = (f"${KEY_ENV} is not set: expected a secret key of at least {MIN_KEY_BYTES} "
-               "bytes, as hex or base64 text")
+KEY_MISSING = (
+    f"${KEY_ENV} is not set: expected a secret key of at least {MIN_KEY_BYTES} "
+    "bytes, as hex or base64 text"
+)
 KEY_UNREADABLE = f"${KEY_ENV} must be hex or base64 text; got text that is neither"
 KEY_SHORT = "the pseudonymisation key must be at least {minimum} bytes; got {got}"
 UNKNOWN_FIELD = "cannot pseudonymise field {field!r}: expected one of {expected}"

@@ -58,13 +58,18 @@ class AuthDecision:
 
     def __post_init__(self) -> None:
         if self.action not in (ACCEPT, STEP_UP, DENY):
-            raise ValueError(f"AuthDecision action must be one of {(ACCEPT, STEP_UP, DENY)}, "
-                             f"got {self.action!r}")
+            raise ValueError(
+                f"AuthDecision action must be one of {(ACCEPT, STEP_UP, DENY)}, got {self.action!r}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "reason": self.reason, "scores": list(self.scores),
-                "accept_threshold": self.accept_threshold,
-                "deny_threshold": self.deny_threshold}
+        return {
+            "action": self.action,
+            "reason": self.reason,
+            "scores": list(self.scores),
+            "accept_threshold": self.accept_threshold,
+            "deny_threshold": self.deny_threshold,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,16 +88,27 @@ class Evidence:
             raise ValueError(f"Evidence status must be one of {STATUSES}, got {self.status!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "metric": self.metric, "value": self.value,
-                "threshold": self.threshold, "status": self.status,
-                "principles": list(self.principles)}
+        return {
+            "check": self.check,
+            "metric": self.metric,
+            "value": self.value,
+            "threshold": self.threshold,
+            "status": self.status,
+            "principles": list(self.principles),
+        }
 
 
 #: an alert's entity fields: name → (Python type, Arrow type); see :class:`AlertEntities`
-ENTITY_FIELDS = {"ts": (float, pa.float64()), "uid": (str, pa.string()),
-                 "src_ip": (str, pa.string()), "src_port": (int, pa.int32()),
-                 "dst_ip": (str, pa.string()), "dst_port": (int, pa.int32()),
-                 "proto": (str, pa.string()), "user": (str, pa.string())}
+ENTITY_FIELDS = {
+    "ts": (float, pa.float64()),
+    "uid": (str, pa.string()),
+    "src_ip": (str, pa.string()),
+    "src_port": (int, pa.int32()),
+    "dst_ip": (str, pa.string()),
+    "dst_port": (int, pa.int32()),
+    "proto": (str, pa.string()),
+    "user": (str, pa.string()),
+}
 #: the column alert writers hand to the store: one struct of :data:`ENTITY_FIELDS` per alert
 ENTITY_TYPE = pa.struct([(name, kind) for name, (_, kind) in ENTITY_FIELDS.items()])
 MAX_ENTITY_TEXT = 256
@@ -103,7 +119,8 @@ ENTITY_RANGES = {float: (0.0, MAX_TS), int: (0, 65_535)}
 ENTITY_EXPECTED = {
     float: f"seconds since the Unix epoch: a number from 0 to {MAX_TS:.0f} (year 9999)",
     int: "a port number: a whole number from 0 to 65535",
-    str: f"non-empty text of at most {MAX_ENTITY_TEXT} characters"}
+    str: f"non-empty text of at most {MAX_ENTITY_TEXT} characters",
+}
 UNKNOWN_ENTITY = "no entity field {field!r}: expected one of {expected}"
 BAD_ENTITY = "entity field {field}: expected {expected}; got {value!r}"
 
@@ -150,8 +167,9 @@ class AlertEntities:
         DataError for a field that is not an entity field."""
         for name in mapping:
             if name not in ENTITY_FIELDS:
-                raise DataError(UNKNOWN_ENTITY.format(field=name,
-                                                      expected=", ".join(ENTITY_FIELDS)))
+                raise DataError(
+                    UNKNOWN_ENTITY.format(field=name, expected=", ".join(ENTITY_FIELDS))
+                )
         return cls(**mapping)
 
     @property
@@ -160,14 +178,17 @@ class AlertEntities:
 
     def as_dict(self) -> dict[str, Any]:
         """The set fields, in :data:`ENTITY_FIELDS` order, with their typed values."""
-        return {name: getattr(self, name) for name in ENTITY_FIELDS
-                if getattr(self, name) is not None}
+        return {
+            name: getattr(self, name) for name in ENTITY_FIELDS if getattr(self, name) is not None
+        }
 
     def pseudonymised(self, pseudonymiser: Pseudonymiser) -> AlertEntities:
         """The same record with every identity field replaced by its keyed pseudonym."""
         pseudonyms: dict[str, Any] = {
             name: pseudonymiser.pseudonymise(getattr(self, name), field=name)
-            for name in IDENTITY_FIELDS if getattr(self, name) is not None}
+            for name in IDENTITY_FIELDS
+            if getattr(self, name) is not None
+        }
         return dataclasses.replace(self, **pseudonyms)
 
 
@@ -177,14 +198,21 @@ def entity_value(field: str, value: Any) -> Any:
     kind = ENTITY_FIELDS[field][0]
     if field in IDENTITY_FIELDS and not is_pseudonym(value):
         value = identity_value(field, value)
-    exact = type(value) is kind   # the usual case, without the abstract-class checks
+    exact = type(value) is kind  # the usual case, without the abstract-class checks
     if kind is str:
         if exact and 0 < len(value) <= MAX_ENTITY_TEXT and not value.isspace():
             return value
-    elif exact or (isinstance(value, numbers.Real if kind is float else numbers.Integral)
-                   and not isinstance(value, bool)):
+    elif exact or (
+        isinstance(value, numbers.Real if kind is float else numbers.Integral)
+        and not isinstance(value, bool)
+    ):
         low, high = ENTITY_RANGES[kind]
-        if low <= value <= high:   # False for NaN; infinities are out of range
+        if low <= value <= high:  # False for NaN; infinities are out of range
             return kind(value)
-    raise DataError(BAD_ENTITY.format(field=field, expected=ENTITY_EXPECTED[kind],
-                                      value=value if not isinstance(value, str) else value[:80]))
+    raise DataError(
+        BAD_ENTITY.format(
+            field=field,
+            expected=ENTITY_EXPECTED[kind],
+            value=value if not isinstance(value, str) else value[:80],
+        )
+    )

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from trustshield.errors import DataError
 
-NOT_UTF8 = ("{file}: line {line}, byte {column}: not UTF-8 text (expected a UTF-8 file; "
-            "convert it, e.g. with iconv -t utf-8)")
+NOT_UTF8 = (
+    "{file}: line {line}, byte {column}: not UTF-8 text (expected a UTF-8 file; "
+    "convert it, e.g. with iconv -t utf-8)"
+)
 CHUNK = 1 << 20
 
 
@@ -33,7 +35,7 @@ def first_bad_utf8(source: str | Path | bytes) -> tuple[int, int] | None:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 at = start - buffered + exc.start  # absolute offset of the bad sequence
-                before = chunk[:max(0, at - start)]
+                before = chunk[: max(0, at - start)]
                 newlines = before.count(b"\n")
                 if newlines:
                     last_newline = start + before.rfind(b"\n")
@@ -47,8 +49,9 @@ def first_bad_utf8(source: str | Path | bytes) -> tuple[int, int] | None:
             start += len(chunk)
 
 
-def not_utf8(file: str | Path, source: str | Path | bytes, error: type[Exception] = DataError
-             ) -> Exception:
+def not_utf8(
+    file: str | Path, source: str | Path | bytes, error: type[Exception] = DataError
+) -> Exception:
     """The error to raise for ``file`` whose content (``source``: its path or bytes) a
     parser could not decode as UTF-8."""
     line, column = first_bad_utf8(source) or (1, 1)

@@ -8,8 +8,22 @@ import pandas as pd
 import pytest
 
 from trustshield.drift.monitor import (
-    BAD_STATE, COLUMNS, MAJOR, MIN_WINDOW, MODERATE, NOT_A_FRAME, NOT_FITTED, PSI_EPSILON,
-    SHAPE_MISMATCH, STATE_KEYS, UNKNOWN_FEATURE, DriftReference, drift, level, psi)
+    BAD_STATE,
+    COLUMNS,
+    MAJOR,
+    MIN_WINDOW,
+    MODERATE,
+    NOT_A_FRAME,
+    NOT_FITTED,
+    PSI_EPSILON,
+    SHAPE_MISMATCH,
+    STATE_KEYS,
+    UNKNOWN_FEATURE,
+    DriftReference,
+    drift,
+    level,
+    psi,
+)
 from trustshield.assess.drift_evidence import drift_evidence
 from trustshield.commands.common import resolve_data
 from trustshield.errors import DataError, DatasetMissing, NotFittedError
@@ -21,11 +35,14 @@ def traffic(n, *, seed, shift=0.0, mix=MIX):
     """Encoded flows: a log-normal byte count, a rate in hundredths, a mostly-zero counter,
     and a protocol code (0, 1, 2) drawn with the shares ``mix``."""
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "src_bytes": rng.lognormal(5.0 + shift, 1.0, n),
-        "serror_rate": rng.uniform(0, 1, n).round(2),
-        "num_failed": np.where(rng.uniform(size=n) < 0.8, 0.0, rng.integers(1, 50, n)),
-        "protocol": rng.choice([0.0, 1.0, 2.0], n, p=mix)})
+    return pd.DataFrame(
+        {
+            "src_bytes": rng.lognormal(5.0 + shift, 1.0, n),
+            "serror_rate": rng.uniform(0, 1, n).round(2),
+            "num_failed": np.where(rng.uniform(size=n) < 0.8, 0.0, rng.integers(1, 50, n)),
+            "protocol": rng.choice([0.0, 1.0, 2.0], n, p=mix),
+        }
+    )
 
 
 def suspicion(n, *, seed, shift=0.0):
@@ -35,23 +52,28 @@ def suspicion(n, *, seed, shift=0.0):
 @pytest.fixture(scope="module")
 def reference():
     return DriftReference(categorical=["protocol"]).fit(
-        traffic(5000, seed=0), suspicion(5000, seed=1), threshold=1.5)
+        traffic(5000, seed=0), suspicion(5000, seed=1), threshold=1.5
+    )
 
 
 @pytest.mark.parametrize("n", [MIN_WINDOW, 2000])
 @pytest.mark.parametrize("seed", [10, 11, 12, 13, 14])
 def test_two_samples_of_one_distribution_show_no_drift(reference, seed, n):
     result = drift(reference, traffic(n, seed=seed), suspicion(n, seed=seed + 100))
-    assert all(f.psi < MODERATE for f in result.features), [(f.name, f.psi) for f in result.features]
+    assert all(f.psi < MODERATE for f in result.features), [
+        (f.name, f.psi) for f in result.features
+    ]
     assert result.output.psi < MODERATE and result.drifted == {}
     assert all(f.ks < 0.1 for f in result.features if f.kind == "numeric")
-    assert {e.check: e.status for e in drift_evidence(result)} == {"input drift": "pass",
-                                                                   "output drift": "pass"}
+    assert {e.check: e.status for e in drift_evidence(result)} == {
+        "input drift": "pass",
+        "output drift": "pass",
+    }
 
 
 def test_a_shifted_numeric_feature_is_detected_and_ranked_first(reference):
     window = traffic(2000, seed=20)
-    window["src_bytes"] = window["src_bytes"] * math.e          # log-normal mean 5 → 6
+    window["src_bytes"] = window["src_bytes"] * math.e  # log-normal mean 5 → 6
     result = drift(reference, window, suspicion(2000, seed=21))
     first = result.top(1)[0]
     assert first.name == "src_bytes" and first.level == "major"
@@ -68,8 +90,10 @@ def test_a_changed_category_mix_is_detected_and_ranked_first(reference):
     first = result.top(2)[0]
     assert first.name == "protocol" and first.ks is None and first.level == "major"
     assert result.top(2)[1].psi < MODERATE
-    window, train = dict(zip(first.buckets, first.window_shares)), dict(zip(first.buckets,
-                                                                           first.reference_shares))
+    window, train = (
+        dict(zip(first.buckets, first.window_shares)),
+        dict(zip(first.buckets, first.reference_shares)),
+    )
     assert window["2.0"] - train["2.0"] == pytest.approx(0.4, abs=0.05)
 
 
@@ -97,11 +121,15 @@ def test_round_trip_through_json_gives_identical_results(reference):
     window = traffic(1500, seed=60, shift=0.3, mix=(0.5, 0.3, 0.2))
     scores = suspicion(1500, seed=61, shift=0.5)
     assert drift(copy, window, scores).to_dict() == drift(reference, window, scores).to_dict()
-    assert drift_evidence(drift(copy, window, scores)) == drift_evidence(drift(reference, window, scores))
+    assert drift_evidence(drift(copy, window, scores)) == drift_evidence(
+        drift(reference, window, scores)
+    )
 
 
 def test_reference_keeps_at_most_the_sample_size_sorted():
-    ref = DriftReference(sample_size=300, bins=4).fit(traffic(1000, seed=1), suspicion(1000, seed=2))
+    ref = DriftReference(sample_size=300, bins=4).fit(
+        traffic(1000, seed=1), suspicion(1000, seed=2)
+    )
     sample = ref.to_dict()["features"]["src_bytes"]["sample"]
     assert len(sample) == 300 and sample == sorted(sample)
     assert len(ref.to_dict()["features"]["serror_rate"]["edges"]) == 3
@@ -111,12 +139,16 @@ def test_missing_values_have_their_own_bucket_and_stay_out_of_ks(reference):
     window = traffic(2000, seed=70)
     holes = np.random.default_rng(71).uniform(size=2000) < 0.3
     window.loc[holes, "src_bytes"] = np.nan
-    window.loc[holes, "protocol"] = np.nan                   # an unseen category, encoded
+    window.loc[holes, "protocol"] = np.nan  # an unseen category, encoded
     result = drift(reference, window, suspicion(2000, seed=72))
     numeric, category = result.feature("src_bytes"), result.feature("protocol")
-    assert numeric.buckets[-1] == "missing" and numeric.window_shares[-1] == pytest.approx(holes.mean())
-    assert numeric.psi >= MAJOR and numeric.ks < 0.1       # the present values did not move
-    assert category.buckets[-1] == "other" and category.window_shares[-1] == pytest.approx(holes.mean())
+    assert numeric.buckets[-1] == "missing" and numeric.window_shares[-1] == pytest.approx(
+        holes.mean()
+    )
+    assert numeric.psi >= MAJOR and numeric.ks < 0.1  # the present values did not move
+    assert category.buckets[-1] == "other" and category.window_shares[-1] == pytest.approx(
+        holes.mean()
+    )
 
 
 def test_missing_values_in_training_are_part_of_the_reference():
@@ -127,7 +159,7 @@ def test_missing_values_in_training_are_part_of_the_reference():
     same = traffic(2000, seed=82)
     same.loc[same.index[1000:1500], "src_bytes"] = np.nan
     assert drift(ref, same).feature("src_bytes").psi < MODERATE
-    same.loc[same.index[:20], "serror_rate"] = np.inf           # counted as missing, not binned
+    same.loc[same.index[:20], "serror_rate"] = np.inf  # counted as missing, not binned
     assert drift(ref, same).feature("serror_rate").window_shares[-1] == pytest.approx(0.01)
 
 
@@ -135,7 +167,7 @@ def test_pandas_categorical_columns_keep_only_the_categories_seen():
     service = pd.Categorical(["http"] * 60 + ["ftp"] * 40, categories=["ftp", "http", "ssh"])
     ref = DriftReference().fit(pd.DataFrame({"service": service}), np.zeros(100))
     assert ref.to_dict()["features"]["service"]["categories"] == ["ftp", "http"]
-    ref.to_dict()["features"]["service"]["shares"][0] = 1.0    # a copy, not the fitted state
+    ref.to_dict()["features"]["service"]["shares"][0] = 1.0  # a copy, not the fitted state
     assert ref.to_dict()["features"]["service"]["shares"] == pytest.approx([0.4, 0.6, 0.0])
 
 
@@ -163,7 +195,13 @@ def test_tied_quantiles_merge_and_a_value_on_an_edge_falls_in_the_bin_it_opens()
 
 def test_levels_follow_the_documented_thresholds():
     assert [level(v) for v in (0.0, 0.0999, MODERATE, 0.2499, MAJOR, 3.0)] == [
-        "none", "none", "moderate", "moderate", "major", "major"]
+        "none",
+        "none",
+        "moderate",
+        "moderate",
+        "major",
+        "major",
+    ]
 
 
 def test_a_window_too_small_is_not_evidenced(reference):
@@ -200,11 +238,14 @@ def test_unknown_and_missing_features_are_refused_by_name(reference):
         drift(reference, window)
     assert str(error.value) == COLUMNS.format(
         expected=["src_bytes", "serror_rate", "num_failed", "protocol"],
-        missing=["serror_rate"], unknown=["rerror_rate"])
+        missing=["serror_rate"],
+        unknown=["rerror_rate"],
+    )
     with pytest.raises(DataError) as error:
         drift(reference, traffic(200, seed=1)).feature("dst_bytes")
     assert str(error.value) == UNKNOWN_FEATURE.format(
-        name="dst_bytes", expected=["src_bytes", "serror_rate", "num_failed", "protocol"])
+        name="dst_bytes", expected=["src_bytes", "serror_rate", "num_failed", "protocol"]
+    )
     with pytest.raises(DataError, match="'service'"):
         DriftReference(categorical=["service"]).fit(traffic(10, seed=1), np.zeros(10))
 
@@ -229,7 +270,9 @@ def test_a_state_without_its_keys_is_refused(reference):
     with pytest.raises(ValueError, match="bins ≥ 2"):
         DriftReference(bins=1).fit(traffic(10, seed=1), np.zeros(10))
 
+
 # --- real data: NSL-KDD training file vs KDDTest+ (skipped when the files are absent) ---
+
 
 def nsl_kdd(name):
     from trustshield.ingest.tabular import TableSource
@@ -251,8 +294,9 @@ def test_real_train_vs_test_drifts_more_than_a_split_of_the_training_file():
 
     spec, train_file = nsl_kdd("KDDTrain+_20Percent.txt")
     _, test_file = nsl_kdd("KDDTest+.txt")
-    model = train(train_file.sample(4000, random_state=0), spec, "", config=TrainConfig(),
-                  provenance={})
+    model = train(
+        train_file.sample(4000, random_state=0), spec, "", config=TrainConfig(), provenance={}
+    )
     order = np.random.default_rng(0).permutation(len(train_file))
     half, rest = train_file.iloc[order[::2]], train_file.iloc[order[1::2]]
 
@@ -260,13 +304,19 @@ def test_real_train_vs_test_drifts_more_than_a_split_of_the_training_file():
         return model.encoder.transform(frame), score_batch(model, frame).decision.suspicion
 
     reference = DriftReference(categorical=model.encoder.categorical).fit(
-        *encoded(half), threshold=model.policy.alert_threshold_)
+        *encoded(half), threshold=model.policy.alert_threshold_
+    )
     same = drift(reference, *encoded(rest.sample(5000, random_state=1)))
     moved = drift(reference, *encoded(test_file.sample(5000, random_state=1)))
     for name, result in (("same file", same), ("KDDTest+", moved)):
-        print(name, [(f.name, round(f.psi, 3), f.ks and round(f.ks, 3)) for f in result.top(6)],
-              "output psi", round(result.output.psi, 3), "alert rate change",
-              round(result.alert_rate_change, 3))
+        print(
+            name,
+            [(f.name, round(f.psi, 3), f.ks and round(f.ks, 3)) for f in result.top(6)],
+            "output psi",
+            round(result.output.psi, 3),
+            "alert rate change",
+            round(result.alert_rate_change, 3),
+        )
     assert max(f.psi for f in same.features) < max(f.psi for f in moved.features)
     assert sum(f.psi for f in same.features) < sum(f.psi for f in moved.features)
     assert same.output.psi < moved.output.psi

@@ -11,7 +11,7 @@ from trustshield.drift.monitor import ks_statistic
 def test_ks_statistic_equals_scipys_two_sample_statistic(seed):
     rng = np.random.default_rng(seed)
     a = rng.normal(0, 1, 300)
-    b = np.concatenate([rng.normal(0.3 * seed, 1.2, 700), np.zeros(50)])   # with ties
+    b = np.concatenate([rng.normal(0.3 * seed, 1.2, 700), np.zeros(50)])  # with ties
     a[:40] = 0.0
     assert ks_statistic(np.sort(a), b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
     assert ks_statistic(a[::-1], b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)

@@ -10,10 +10,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synthetic import train_small, FLOWS_SPEC, FLOWS_SPEC_TEXT, synthetic_flows
-from trustshield.assess.robustness.evasion import (ATTACKS, ModelTarget, best_of, evade,
-                                                   feasible, select_attack_records)
-from trustshield.assess.robustness.moves import (Budget, grid_values, movable_features,
-                                                 threshold_values)
+from trustshield.assess.robustness.evasion import (
+    ATTACKS,
+    ModelTarget,
+    best_of,
+    evade,
+    feasible,
+    select_attack_records,
+)
+from trustshield.assess.robustness.moves import (
+    Budget,
+    grid_values,
+    movable_features,
+    threshold_values,
+)
 from trustshield.errors import DataError
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import ALLOW
@@ -38,24 +48,26 @@ def moves_by_name(frame):
 
 # --- the budget and the moves
 
+
 def test_only_attacker_controlled_numeric_features_are_movable(frame):
     moves = moves_by_name(frame)
-    assert set(moves) == {"n", "t", "r", "e", "w"}        # not b (binary) nor p (categorical)
+    assert set(moves) == {"n", "t", "r", "e", "w"}  # not b (binary) nor p (categorical)
     assert moves["n"].decimals == 0 and moves["r"].decimals == 3 and moves["w"].decimals == 1
 
 
 def test_intervals_follow_direction_budget_bounds_and_the_sum_cap(frame):
     moves, budget = moves_by_name(frame), Budget(max_features=3, max_factor=2.0)
-    state = pd.DataFrame({"n": [400, 900], "t": [5, 0], "r": [0.3, 0.8], "e": [0.5, 0.2],
-                          "w": [10.0, 50.0]})
+    state = pd.DataFrame(
+        {"n": [400, 900], "t": [5, 0], "r": [0.3, 0.8], "e": [0.5, 0.2], "w": [10.0, 50.0]}
+    )
     lo, hi = moves["n"].interval(FLOWS_SPEC, budget, state["n"].to_numpy(float), state)
-    assert lo.tolist() == [400, 900] and hi.tolist() == [800, 1000]      # increase only; max 1000
+    assert lo.tolist() == [400, 900] and hi.tolist() == [800, 1000]  # increase only; max 1000
     lo, hi = moves["w"].interval(FLOWS_SPEC, budget, state["w"].to_numpy(float), state)
-    assert lo.tolist() == [5.0, 25.0] and hi.tolist() == [10.0, 50.0]    # decrease only
+    assert lo.tolist() == [5.0, 25.0] and hi.tolist() == [10.0, 50.0]  # decrease only
     lo, hi = moves["r"].interval(FLOWS_SPEC, budget, state["r"].to_numpy(float), state)
-    assert lo.tolist() == [0.15, 0.4] and hi.tolist() == [0.5, 0.8]      # r + e ≤ 1 caps r at 0.5
+    assert lo.tolist() == [0.15, 0.4] and hi.tolist() == [0.5, 0.8]  # r + e ≤ 1 caps r at 0.5
     lo, hi = moves["t"].interval(FLOWS_SPEC, budget, state["t"].to_numpy(float), state)
-    assert (lo[1], hi[1]) == (0, 0)                                      # a zero stays zero
+    assert (lo[1], hi[1]) == (0, 0)  # a zero stays zero
 
 
 def test_grid_and_threshold_values_stay_inside_the_interval_and_cross_each_threshold(frame):
@@ -67,7 +79,7 @@ def test_grid_and_threshold_values_stay_inside_the_interval_and_cross_each_thres
     assert np.all(grid == np.round(grid))
     crossing = threshold_values(move, np.array([150.5, 500.0]), lo, hi, current)[0]
     crossing = crossing[~np.isnan(crossing)]
-    assert {150.0, 151.0, 200.0} == set(crossing)                     # 500 is out of reach
+    assert {150.0, 151.0, 200.0} == set(crossing)  # 500 is out of reach
 
 
 def test_budget_counts_features_bounds_the_factor_and_freezes_categories(frame):
@@ -92,12 +104,20 @@ def test_budget_counts_features_bounds_the_factor_and_freezes_categories(frame):
 
 # --- the attacks
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.integers(0, 299), min_size=1, max_size=12, unique=True),
-       attack=st.sampled_from(ATTACKS), max_features=st.integers(1, 4),
-       max_factor=st.sampled_from([1.1, 1.5, 2.0, 4.0, 10.0]), seed=st.integers(0, 2**16))
-def test_attacks_never_emit_an_infeasible_or_over_budget_example(model, frame, rows, attack,
-                                                                 max_features, max_factor, seed):
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.integers(0, 299), min_size=1, max_size=12, unique=True),
+    attack=st.sampled_from(ATTACKS),
+    max_features=st.integers(1, 4),
+    max_factor=st.sampled_from([1.1, 1.5, 2.0, 4.0, 10.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_attacks_never_emit_an_infeasible_or_over_budget_example(
+    model, frame, rows, attack, max_features, max_factor, seed
+):
     budget = Budget(max_features=max_features, max_factor=max_factor)
     outcome = evade(model, frame.iloc[rows], attack=attack, budget=budget, seed=seed)
     for produced in (outcome.adversarial, outcome.closest):
@@ -105,7 +125,9 @@ def test_attacks_never_emit_an_infeasible_or_over_budget_example(model, frame, r
         assert budget.allows(FLOWS_SPEC, outcome.originals, produced).all()
     assert (outcome.changed <= max_features).all()
     unchanged = ~outcome.evaded
-    assert (outcome.adversarial[unchanged].to_numpy() == outcome.originals[unchanged].to_numpy()).all()
+    assert (
+        outcome.adversarial[unchanged].to_numpy() == outcome.originals[unchanged].to_numpy()
+    ).all()
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
@@ -152,8 +174,17 @@ def test_unknown_attack_and_tree_attack_without_trees_are_clear_errors(model, fr
 
     class NoTrees:
         components = ()
-    bare = type("Bare", (), {"spec": model.spec, "encoder": model.encoder, "policy": model.policy,
-                             "detector": NoTrees()})()
+
+    bare = type(
+        "Bare",
+        (),
+        {
+            "spec": model.spec,
+            "encoder": model.encoder,
+            "policy": model.policy,
+            "detector": NoTrees(),
+        },
+    )()
     with pytest.raises(DataError, match="gradient-boosted"):
         evade(bare, frame.head(3), attack="tree")
 
@@ -161,8 +192,8 @@ def test_unknown_attack_and_tree_attack_without_trees_are_clear_errors(model, fr
 def test_feasible_combines_the_checker_and_the_budget(frame):
     originals = frame[FEATURES].head(2).reset_index(drop=True)
     candidates = originals.copy()
-    candidates.loc[0, "n"] = originals.loc[0, "n"] * 3               # physically fine, over budget
-    candidates.loc[1, "b"] = 1 - originals.loc[1, "b"]                # fixed binary changed
+    candidates.loc[0, "n"] = originals.loc[0, "n"] * 3  # physically fine, over budget
+    candidates.loc[1, "b"] = 1 - originals.loc[1, "b"]  # fixed binary changed
     assert feasible(FLOWS_SPEC, originals, candidates, Budget()).tolist() == [False, False]
     assert feasible(FLOWS_SPEC, originals, originals, Budget()).tolist() == [True, True]
 

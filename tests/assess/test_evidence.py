@@ -4,9 +4,11 @@ from trustshield.assess.evidence import BARS, performance_evidence
 
 
 def figures(accuracy=0.95, fpr=0.01, error=1e-12, sha="ab" * 32):
-    return {"metrics": {"accuracy": accuracy, "fpr": fpr},
-            "explanation": {"explained_rows": 10, "max_abs_sum_error": error},
-            "dataset": {"sha256": sha}}
+    return {
+        "metrics": {"accuracy": accuracy, "fpr": fpr},
+        "explanation": {"explained_rows": 10, "max_abs_sum_error": error},
+        "dataset": {"sha256": sha},
+    }
 
 
 def verdicts(evidence):
@@ -18,7 +20,10 @@ def test_figures_within_bars_pass():
 
 
 def test_each_bar_fails_on_its_own_figure():
-    assert verdicts(performance_evidence(figures(accuracy=BARS["accuracy"] - 0.01)))["detection"] == "fail"
+    assert (
+        verdicts(performance_evidence(figures(accuracy=BARS["accuracy"] - 0.01)))["detection"]
+        == "fail"
+    )
     assert verdicts(performance_evidence(figures(fpr=BARS["fpr"] + 0.01)))["false alarms"] == "fail"
     assert verdicts(performance_evidence(figures(error=1e-3)))["explanation exactness"] == "fail"
 

@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 
 from trustshield.assess.evidence import FAIRNESS
-from trustshield.assess.fairness import (BARS, decide_attempts, fairness_evidence,
-                                         fairness_summary, fairness_table, spread,
-                                         subject_rates)
+from trustshield.assess.fairness import (
+    BARS,
+    decide_attempts,
+    fairness_evidence,
+    fairness_summary,
+    fairness_table,
+    spread,
+    subject_rates,
+)
 from trustshield.decide.authentication import AuthPolicy
 from trustshield.decide.enrolment import calibrate
 from trustshield.records import ACCEPT, DENY, STEP_UP
@@ -23,7 +29,9 @@ def attempts(frr: dict, far: dict, n: int = 20):
         refusals = [STEP_UP if i % 2 else DENY for i in range(rejected)]
         subjects += [s] * 2 * n
         genuine += [True] * n + [False] * n
-        actions += refusals + [ACCEPT] * (n - rejected) + [ACCEPT] * accepted + [STEP_UP] * (n - accepted)
+        actions += (
+            refusals + [ACCEPT] * (n - rejected) + [ACCEPT] * accepted + [STEP_UP] * (n - accepted)
+        )
     return {"subjects": subjects, "genuine": genuine, "actions": actions}
 
 
@@ -39,14 +47,18 @@ def test_rates_per_subject_match_the_construction():
 
 
 def test_step_up_and_deny_both_count_as_rejections_and_only_accept_lets_impostors_in():
-    rates = subject_rates(subjects=["a"] * 4, genuine=[True, True, False, False],
-                          actions=[STEP_UP, DENY, STEP_UP, DENY])
+    rates = subject_rates(
+        subjects=["a"] * 4,
+        genuine=[True, True, False, False],
+        actions=[STEP_UP, DENY, STEP_UP, DENY],
+    )
     assert rates.loc["a", "frr"] == 1.0 and rates.loc["a", "far"] == 0.0
 
 
 def test_a_subject_without_impostor_attempts_has_no_far():
-    rates = subject_rates(subjects=["a", "a", "b"], genuine=[True, False, True],
-                          actions=[ACCEPT, ACCEPT, STEP_UP])
+    rates = subject_rates(
+        subjects=["a", "a", "b"], genuine=[True, False, True], actions=[ACCEPT, ACCEPT, STEP_UP]
+    )
     assert rates.loc["a", "far"] == 1.0 and np.isnan(rates.loc["b", "far"])
     assert rates.loc["b", "frr"] == 1.0
 
@@ -70,21 +82,32 @@ def test_max_min_ratio_when_every_subject_has_some_rejections():
 
 def test_summary_has_the_keys_the_benchmark_reports():
     summary = fairness_summary(subject_rates(**attempts(FRR, FAR)))
-    assert {"mean_far", "mean_frr", "worst_decile_frr", "worst_decile_far",
-            "frr_max_min_ratio", "far_max_min_ratio", "subjects"} <= set(summary)
+    assert {
+        "mean_far",
+        "mean_frr",
+        "worst_decile_frr",
+        "worst_decile_far",
+        "frr_max_min_ratio",
+        "far_max_min_ratio",
+        "subjects",
+    } <= set(summary)
     assert summary["mean_far"] == pytest.approx(0.025)
 
 
 def test_before_after_table_and_evidence_pass_when_the_mitigation_works():
     after_frr = {s: min(v, 0.3) for s, v in FRR.items()}
     after_far = {s: v + 0.005 * (k % 2) for k, (s, v) in enumerate(FAR.items())}
-    table = fairness_table(before=subject_rates(**attempts(FRR, FAR, n=200)),
-                           after=subject_rates(**attempts(after_frr, after_far, n=200)))
+    table = fairness_table(
+        before=subject_rates(**attempts(FRR, FAR, n=200)),
+        after=subject_rates(**attempts(after_frr, after_far, n=200)),
+    )
     assert table["before"]["worst_decile_frr"] == pytest.approx(0.925)
     assert table["after"]["worst_decile_frr"] == pytest.approx(0.3)
     assert table["worst_decile_frr_ratio"] == pytest.approx(0.3 / 0.925)
     assert table["mean_far_increase"] == pytest.approx(0.0025)
-    assert len(table["per_subject"]) == 20 and {"frr_before", "frr_after"} <= set(table["per_subject"][0])
+    assert len(table["per_subject"]) == 20 and {"frr_before", "frr_after"} <= set(
+        table["per_subject"][0]
+    )
     evidence = fairness_evidence(table)
     assert [e.status for e in evidence] == ["pass", "pass"]
     assert all(e.principles == FAIRNESS for e in evidence)
@@ -92,8 +115,10 @@ def test_before_after_table_and_evidence_pass_when_the_mitigation_works():
 
 def test_evidence_fails_when_impostors_pay_for_the_fairness():
     after_far = {s: v + 0.1 for s, v in FAR.items()}
-    table = fairness_table(before=subject_rates(**attempts(FRR, FAR)),
-                           after=subject_rates(**attempts({s: 0.0 for s in FRR}, after_far)))
+    table = fairness_table(
+        before=subject_rates(**attempts(FRR, FAR)),
+        after=subject_rates(**attempts({s: 0.0 for s in FRR}, after_far)),
+    )
     mitigation, cost = fairness_evidence(table)
     assert mitigation.status == "pass" and cost.status == "fail"
     assert cost.value == pytest.approx(0.1) and cost.threshold == BARS["mean_far_increase"]
@@ -101,8 +126,9 @@ def test_evidence_fails_when_impostors_pay_for_the_fairness():
 
 def test_nothing_to_mitigate_is_not_evidenced_rather_than_passed():
     zero = {s: 0.0 for s in FRR}
-    table = fairness_table(before=subject_rates(**attempts(zero, FAR)),
-                           after=subject_rates(**attempts(zero, FAR)))
+    table = fairness_table(
+        before=subject_rates(**attempts(zero, FAR)), after=subject_rates(**attempts(zero, FAR))
+    )
     assert fairness_evidence(table)[0].status == "not_evidenced"
 
 
@@ -142,7 +168,7 @@ def test_normalised_calibration_evens_out_verifier_scale_where_few_enrolment_sam
     measure the scale well: placing thresholds on the impostor-normalised scale halves
     the worst decile's FRR of one global threshold without letting more impostors in."""
     rng = np.random.default_rng(1)
-    scale = {f"u{k}": 1.1 ** k for k in range(20)}
+    scale = {f"u{k}": 1.1**k for k in range(20)}
 
     def scores(user, genuine, n):
         return scale[user] * (rng.gamma(6, 1 / 6, n) + (0 if genuine else 3.0))
@@ -150,8 +176,10 @@ def test_normalised_calibration_evens_out_verifier_scale_where_few_enrolment_sam
     enrol = {u: scores(u, True, 15) for u in scale}
     background = {u: scores(u, False, 300) for u in scale}
     tests = [(u, g, scores(u, g, 3)) for u in scale for g in (True, False) for _ in range(100)]
-    rates = {c: subject_rates(**decide_attempts(calibrate(enrol, background, calibration=c), tests))
-             for c in ("global", "per_user", "normalised")}
+    rates = {
+        c: subject_rates(**decide_attempts(calibrate(enrol, background, calibration=c), tests))
+        for c in ("global", "per_user", "normalised")
+    }
     table = fairness_table(before=rates["global"], after=rates["normalised"])
     assert table["worst_decile_frr_ratio"] <= 0.5
     assert table["mean_far_increase"] <= 0.01

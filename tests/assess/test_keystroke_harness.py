@@ -7,10 +7,21 @@ import numpy as np
 import pytest
 
 from keystroke_typings import population
-from trustshield.assess.keystroke import (Background, baseline_factory, equal_error_rate,
-                                          halves, plan, run_protocol)
-from trustshield.assess.keystroke_selection import (SETTINGS_GRID, SelectedFactory, grid_points,
-                                                    select_settings, weighted_factory)
+from trustshield.assess.keystroke import (
+    Background,
+    baseline_factory,
+    equal_error_rate,
+    halves,
+    plan,
+    run_protocol,
+)
+from trustshield.assess.keystroke_selection import (
+    SETTINGS_GRID,
+    SelectedFactory,
+    grid_points,
+    select_settings,
+    weighted_factory,
+)
 from trustshield.detectors.keystroke import KeystrokeVerifier
 from trustshield.errors import DataError
 
@@ -38,22 +49,25 @@ def test_eer_of_one_distribution_is_near_one_half():
 
 def test_eer_where_the_rates_meet_at_a_threshold():
     # t = 3: FRR = 1/4 (genuine 4 above), FAR = 1/4 (impostor 3 at or below)
-    assert equal_error_rate(genuine=np.array([1.0, 2, 3, 4]),
-                            impostor=np.array([3.0, 4, 5, 6])) == pytest.approx(0.25)
+    assert equal_error_rate(
+        genuine=np.array([1.0, 2, 3, 4]), impostor=np.array([3.0, 4, 5, 6])
+    ) == pytest.approx(0.25)
 
 
 def test_eer_interpolates_between_adjacent_thresholds():
     # ROC points (FAR, FRR): t=1 -> (0, 1/3), t=1.5 -> (1/2, 1/3): the segment meets
     # FAR = FRR at 1/3
-    assert equal_error_rate(genuine=np.array([0.0, 1, 2]),
-                            impostor=np.array([1.5, 3])) == pytest.approx(1 / 3)
+    assert equal_error_rate(
+        genuine=np.array([0.0, 1, 2]), impostor=np.array([1.5, 3])
+    ) == pytest.approx(1 / 3)
 
 
 def test_eer_ignores_monotone_rescaling():
     rng = np.random.default_rng(1)
     genuine, impostor = rng.normal(0, 1, 300), rng.normal(1, 1, 200)
     assert equal_error_rate(genuine=np.exp(genuine), impostor=np.exp(impostor)) == pytest.approx(
-        equal_error_rate(genuine=genuine, impostor=impostor), abs=1e-12)
+        equal_error_rate(genuine=genuine, impostor=impostor), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("genuine, impostor", [([], [1.0]), ([1.0], []), ([np.nan], [1.0])])
@@ -104,7 +118,7 @@ def test_protocol_uses_first_25_remaining_26_and_first_5_of_impostors(split):
     a, b = halves(list(dict.fromkeys(frame.Subject)))
     for k, result in enumerate(run.results):
         mine = rows_of(frame, result.subject)
-        (_, fitted), (_, genuine), (_, impostor) = Recorder.calls[3 * k:3 * k + 3]
+        (_, fitted), (_, genuine), (_, impostor) = Recorder.calls[3 * k : 3 * k + 3]
         assert np.array_equal(fitted, mine[:25])
         assert np.array_equal(genuine, mine[25:]) and len(genuine) == 26
         if split == "none":
@@ -113,8 +127,9 @@ def test_protocol_uses_first_25_remaining_26_and_first_5_of_impostors(split):
             half = a if result.subject in a else b
             expected_impostors = [s for s in half if s != result.subject]
         assert list(result.impostor_subjects) == expected_impostors
-        assert np.array_equal(impostor, np.concatenate([rows_of(frame, s)[:5]
-                                                        for s in expected_impostors]))
+        assert np.array_equal(
+            impostor, np.concatenate([rows_of(frame, s)[:5] for s in expected_impostors])
+        )
         assert result.genuine.shape == (26,)
         assert result.impostor.shape == (5 * len(expected_impostors),)
     assert run.mean == 0.0 and run.sd == 0.0  # the recorder separates subjects perfectly
@@ -148,8 +163,9 @@ def test_background_never_holds_an_impostor_or_the_subject():
 
 def test_the_original_protocol_passes_no_background():
     seen = []
-    run_protocol(tagged(), lambda bg: seen.append(bg) or Recorder, subject_column="Subject",
-                 split="none")
+    run_protocol(
+        tagged(), lambda bg: seen.append(bg) or Recorder, subject_column="Subject", split="none"
+    )
     assert seen == [None]
 
 
@@ -167,8 +183,9 @@ def test_subjects_with_too_few_typings_are_refused():
     with pytest.raises(DataError, match="s1 has 25 typings; the protocol needs at least 26"):
         run_protocol(frame, baseline_factory(Recorder), subject_column="Subject")
     with pytest.raises(DataError, match="at least 31 [(]5 to enrol, then 26 genuine"):
-        run_protocol(frame, baseline_factory(Recorder), subject_column="Subject", n_enrol=5,
-                     n_genuine=26)
+        run_protocol(
+            frame, baseline_factory(Recorder), subject_column="Subject", n_enrol=5, n_genuine=26
+        )
 
 
 def spy_on_learning(monkeypatch, into: list, kind=set):
@@ -224,7 +241,8 @@ def test_settings_for_one_half_are_chosen_without_any_of_its_subjects(monkeypatc
         assert selection.chosen in grid_points(SMALL_GRID)
         assert len(selection.inner_eers) == len(selection.candidates)
         assert selection.inner_eers[selection.candidates.index(selection.chosen)] == min(
-            selection.inner_eers)
+            selection.inner_eers
+        )
         # and the tested half is verified with exactly those settings
         for result in run.results:
             if result.subject in tested:
@@ -263,8 +281,9 @@ def test_without_background_the_selected_factory_gives_the_defaults():
 
 
 def test_run_is_json_with_every_score_on_request():
-    run = run_protocol(population(n_subjects=4), baseline_factory(KeystrokeVerifier),
-                       subject_column="Subject")
+    run = run_protocol(
+        population(n_subjects=4), baseline_factory(KeystrokeVerifier), subject_column="Subject"
+    )
     compact = json.loads(json.dumps(run.to_dict()))
     assert set(compact["per_subject"]) == {"s1", "s2", "s3", "s4"}
     assert compact["mean"] == pytest.approx(np.mean(list(compact["per_subject"].values())))
@@ -278,12 +297,17 @@ def test_run_is_json_with_every_score_on_request():
 def test_benchmark_figures_have_the_keys_the_auth_benchmark_reads():
     from trustshield.pipeline import keystroke_benchmark as module
     from trustshield.ingest.keystroke import KeystrokeData
+
     frame = population(n_subjects=8, n_typings=31)
-    data = KeystrokeData(frame, "Subject", tuple(frame.columns[1:]), "0" * 64,
-                         Path("synthetic.csv"))
-    figures = json.loads(json.dumps(module.keystroke_figures(data, original=False, ablation=False,
-                                                             grid=SMALL_GRID),
-                                    allow_nan=False))
+    data = KeystrokeData(
+        frame, "Subject", tuple(frame.columns[1:]), "0" * 64, Path("synthetic.csv")
+    )
+    figures = json.loads(
+        json.dumps(
+            module.keystroke_figures(data, original=False, ablation=False, grid=SMALL_GRID),
+            allow_nan=False,
+        )
+    )
     assert set(figures["baselines"]) == set(module.BASELINES)
     for entry in [*figures["baselines"].values(), figures["ours"]]:
         assert 0 <= entry["mean"] <= 1 and entry["sd"] >= 0
@@ -300,8 +324,9 @@ def test_benchmark_figures_have_the_keys_the_auth_benchmark_reads():
     for half, other in (("A", "B"), ("B", "A")):
         choice = selection["halves"][half]
         assert choice["chosen_in"] == other and choice["background"] == figures["split"][other]
-        assert choice["chosen"] in [{k: v for k, v in c.items() if k != "inner_eer"}
-                                    for c in choice["inner_eer"]]
+        assert choice["chosen"] in [
+            {k: v for k, v in c.items() if k != "inner_eer"} for c in choice["inner_eer"]
+        ]
         assert len(choice["inner_eer"]) == 4
     assert "chosen inside the other half" in figures["split"]["text"]
     assert "inside the other half alone" in figures["protocol"]

@@ -39,13 +39,37 @@ def other_population(tmp_path_factory):
 def test_the_benchmark_runs_the_same_protocol_on_any_table(other_population, tmp_path, capsys):
     path, table = other_population
     out = tmp_path / "bench.json"
-    assert main(["benchmark", "keystroke", "--data", str(path), "--subject", "user_id",
-                 "--enrol", "5", "--impostor-typings", "5", "--genuine-typings", "7", "--quick",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "keystroke",
+                "--data",
+                str(path),
+                "--subject",
+                "user_id",
+                "--enrol",
+                "5",
+                "--impostor-typings",
+                "5",
+                "--genuine-typings",
+                "7",
+                "--quick",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     figures = json.loads(out.read_text())
     assert figures["typings"] == {"n_enrol": 5, "n_genuine": 7, "n_impostor": 5}
-    assert figures["data"] == {"file": "typings.csv", "sha256": figures["data"]["sha256"],
-                               "typings": 16 * 12, "subjects": 16, "features": 10}
+    assert figures["data"] == {
+        "file": "typings.csv",
+        "sha256": figures["data"]["sha256"],
+        "typings": 16 * 12,
+        "subjects": 16,
+        "features": 10,
+    }
     assert "first 5 typings; genuine tests are its next 7" in figures["protocol"]
     assert set(figures["baselines"]) == set(BASELINES)
     assert len(figures["per_subject"]["TrustShield keystroke verifier"]) == 16
@@ -53,8 +77,14 @@ def test_the_benchmark_runs_the_same_protocol_on_any_table(other_population, tmp
     assert figures["ratio"] == pytest.approx(figures["ours"]["mean"] / best)
     # the classic detectors are measured exactly as the protocol measures them directly
     frame = pd.read_csv(path)
-    direct = run_protocol(frame, baseline_factory(BASELINES["Outlier count (z-score)"]),
-                          subject_column="user_id", n_enrol=5, n_genuine=7, n_impostor=5)
+    direct = run_protocol(
+        frame,
+        baseline_factory(BASELINES["Outlier count (z-score)"]),
+        subject_column="user_id",
+        n_enrol=5,
+        n_genuine=7,
+        n_impostor=5,
+    )
     assert figures["baselines"]["Outlier count (z-score)"]["mean"] == pytest.approx(direct.mean)
     assert figures["split"]["A"][:2] == ["u1", "u3"]
     assert "ratio to the best baseline" in capsys.readouterr().out
@@ -68,11 +98,14 @@ def write(tmp_path, frame, name="t.csv"):
 
 def test_a_table_too_short_for_the_protocol_is_refused_naming_the_flags(tmp_path, capsys):
     path = write(tmp_path, population(n_subjects=8, n_typings=10))
-    assert main(["benchmark", "keystroke", "--data", str(path), "--subject", "Subject",
-                 "--quick"]) == 1
+    assert (
+        main(["benchmark", "keystroke", "--data", str(path), "--subject", "Subject", "--quick"])
+        == 1
+    )
     error = capsys.readouterr().err
-    assert ("at least 26 typings each (--enrol 25, then at least 1 genuine "
-            "(--genuine-typings)") in error
+    assert (
+        "at least 26 typings each (--enrol 25, then at least 1 genuine (--genuine-typings)"
+    ) in error
     assert "subject s1 has 10 typings" in error
 
 
@@ -80,8 +113,10 @@ def test_the_table_needs_its_subject_column_named(tmp_path, capsys):
     path = write(tmp_path, population(n_subjects=8, n_typings=12))
     assert main(["benchmark", "keystroke", "--data", str(path), "--enrol", "5"]) == 1
     assert "--data needs --subject" in capsys.readouterr().err
-    assert main(["benchmark", "keystroke", "--data", str(path), "--subject", "user",
-                 "--enrol", "5"]) == 1
+    assert (
+        main(["benchmark", "keystroke", "--data", str(path), "--subject", "user", "--enrol", "5"])
+        == 1
+    )
     assert "no subject column 'user'" in capsys.readouterr().err
 
 

@@ -4,8 +4,16 @@ actions a decision takes under a band fitted on training scores."""
 import numpy as np
 import pytest
 
-from trustshield.assess.mouse import (DecisionBand, auc_report, decision_summary, decisions,
-                                      evidence_matrix, first_exit, fit_band, session_table)
+from trustshield.assess.mouse import (
+    DecisionBand,
+    auc_report,
+    decision_summary,
+    decisions,
+    evidence_matrix,
+    first_exit,
+    fit_band,
+    session_table,
+)
 from trustshield.errors import DataError
 
 
@@ -17,13 +25,23 @@ def flat(per_session):
         users += [user] * len(values)
         labels += [label] * len(values)
         scores += list(values)
-    return dict(action_suspicion=np.array(scores), sessions=np.array(sessions),
-                is_illegal=np.array(labels), users=np.array(users))
+    return dict(
+        action_suspicion=np.array(scores),
+        sessions=np.array(sessions),
+        is_illegal=np.array(labels),
+        users=np.array(users),
+    )
 
 
 def test_separated_sessions_have_auc_one_pooled_and_per_user():
-    data = flat({"a": ("u1", 0, [-1, -2]), "b": ("u1", 1, [2, 1]), "c": ("u2", 0, [-0.5]),
-                 "d": ("u2", 1, [0.5, 3, 1])})
+    data = flat(
+        {
+            "a": ("u1", 0, [-1, -2]),
+            "b": ("u1", 1, [2, 1]),
+            "c": ("u2", 0, [-0.5]),
+            "d": ("u2", 1, [0.5, 3, 1]),
+        }
+    )
     report = auc_report(**data)
     assert report["auc_pooled"] == 1.0 and report["auc_per_user"] == {"u1": 1.0, "u2": 1.0}
     assert report["sessions"] == 4 and report["impostor_sessions"] == 2
@@ -47,8 +65,9 @@ def test_running_session_score_uses_only_the_first_k_actions():
 
 
 def test_evidence_runs_as_a_sum_and_stops_at_the_session_end():
-    names, evidence = evidence_matrix(np.array([1.0, 2.0, -1.0, 0.5]),
-                                      sessions=np.array(["x", "x", "x", "y"]), centre=0.5)
+    names, evidence = evidence_matrix(
+        np.array([1.0, 2.0, -1.0, 0.5]), sessions=np.array(["x", "x", "x", "y"]), centre=0.5
+    )
     assert list(names) == ["x", "y"]
     np.testing.assert_allclose(evidence[0], [0.5, 2.0, 0.5])
     assert evidence[1, 0] == 0.0 and np.isnan(evidence[1, 1:]).all()
@@ -78,8 +97,14 @@ def test_band_from_training_scores_decides_clear_sessions_within_the_error_bound
 
 def test_decision_summary_counts_undecided_sessions_apart():
     band = DecisionBand(centre=0.0, half_width=2.5, max_error=0.05, training_error={})
-    data = flat({"a": ("u", 1, [1, 1, 1]), "b": ("u", 0, [-1, -1, -1, -1]),
-                 "c": ("u", 0, [1, -1, 1, -1]), "d": ("u", 0, [2, 2])})
+    data = flat(
+        {
+            "a": ("u", 1, [1, 1, 1]),
+            "b": ("u", 0, [-1, -1, -1, -1]),
+            "c": ("u", 0, [1, -1, 1, -1]),
+            "d": ("u", 0, [2, 2]),
+        }
+    )
     data.pop("users")
     per_session = decisions(**data, band=band).set_index("session")
     assert per_session["actions_used"].to_dict() == {"a": 3, "b": 3, "c": 0, "d": 2}

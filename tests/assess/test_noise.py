@@ -31,6 +31,7 @@ def model(frame):
 
 # --- measurement noise
 
+
 def test_level_zero_leaves_the_frame_unchanged(frame):
     noisy = add_measurement_noise(frame, SPEC, level=0.0, seed=3)
     pd.testing.assert_frame_equal(noisy, frame)
@@ -47,9 +48,11 @@ def test_noisy_values_stay_valid_integers_in_range(frame, level):
         assert values.min() >= lo and values.max() <= hi, name
     for name in ("r", "e"):
         assert noisy[name].between(0, 1).all(), name
-    assert not (noisy["r"] + noisy["e"] > 1).any()          # relation kept or row excluded
+    assert not (noisy["r"] + noisy["e"] > 1).any()  # relation kept or row excluded
     assert not ((noisy["p"] == "icmp") & (noisy["n"] != 0)).any()
-    again = check_frame(noisy.reset_index(drop=True), SPEC, file="noisy", lines=np.arange(len(noisy)))
+    again = check_frame(
+        noisy.reset_index(drop=True), SPEC, file="noisy", lines=np.arange(len(noisy))
+    )
     assert again.rejected_rows == 0
     assert list(noisy.columns) == list(frame.columns)
     assert (noisy.dtypes == frame.dtypes).all()
@@ -60,7 +63,7 @@ def test_noise_actually_moves_counters_and_rates(frame):
     base = frame.loc[noisy.index]
     for name in ("n", "t", "r"):
         assert (noisy[name] != base[name]).mean() > 0.3, name
-    assert noisy["n"].max() == SPEC.column("n").bounds()[1]   # clipped, not wrapped
+    assert noisy["n"].max() == SPEC.column("n").bounds()[1]  # clipped, not wrapped
 
 
 def test_rates_stay_on_the_resolution_they_were_recorded_with(frame):
@@ -89,7 +92,7 @@ def test_rows_that_break_a_relation_are_excluded_and_counted(frame):
     dropped = frame.index.difference(noisy.index)
     assert (frame.loc[dropped, "r"] + frame.loc[dropped, "e"] > 0.5).all()
     assert any("one window" in p for p in report["problems"])
-    far = frame[frame.r + frame.e <= 0.5]                    # 50 noise sd from the limit
+    far = frame[frame.r + frame.e <= 0.5]  # 50 noise sd from the limit
     assert add_measurement_noise(far, SPEC, level=0.1, seed=4).attrs["noise"]["rejected_rows"] == 0
 
 
@@ -110,11 +113,12 @@ def test_negative_level_is_refused(frame):
 
 # --- missing values
 
+
 def test_drop_features_sets_the_share_of_cells_to_nan_only_in_chosen_columns(frame):
     holed = drop_features(frame, SPEC, columns=["n", "r"], rate=0.1, seed=0)
     missing = holed.isna()
     assert missing[["n", "r"]].to_numpy().sum() == round(0.1 * len(frame) * 2)
-    assert missing[["n", "r"]].any().all()                      # both columns get some
+    assert missing[["n", "r"]].any().all()  # both columns get some
     assert not missing.drop(columns=["n", "r"]).to_numpy().any()
     kept = ~missing["n"]
     assert holed.loc[kept, "n"].equals(frame.loc[kept, "n"])
@@ -143,6 +147,7 @@ def test_drop_features_refuses_non_numeric_columns(frame):
 
 
 # --- decision stability
+
 
 def test_identical_frames_change_nothing(model, frame):
     result = decision_stability(model, frame, frame.copy())
@@ -186,12 +191,15 @@ def test_forced_changes_are_counted(model, frame):
 
 # --- study and evidence
 
+
 def test_study_is_json_able_and_evidence_reads_it(model, frame):
     study = noise_study(model, frame, SPEC, levels=(0.0, 0.05), missing_rates=(0.05,), seed=0)
     json.dumps(study)
     assert [r["level"] for r in study["noise"]] == [0.0, 0.05]
     assert study["noise"][0]["changed"] == 0
-    direct = decision_stability(model, frame, add_measurement_noise(frame, SPEC, level=0.05, seed=0))
+    direct = decision_stability(
+        model, frame, add_measurement_noise(frame, SPEC, level=0.05, seed=0)
+    )
     assert {k: study["noise"][1][k] for k in direct} == json.loads(json.dumps(direct))
     missing = study["missing"][0]
     assert missing["missing_values"] == round(0.05 * len(frame) * 6)
@@ -208,9 +216,14 @@ def test_study_is_json_able_and_evidence_reads_it(model, frame):
 def test_evidence_without_figures_is_not_evidenced():
     stability, handling = noise_evidence({"noise": [], "missing": []})
     assert stability.status == handling.status == "not_evidenced"
-    failed = noise_evidence({"noise": [{"level": 0.05, "error": "boom"}],
-                             "missing": [{"rate": 0.1, "error": "boom", "suspicion_finite": True,
-                                          "non_finite_suspicion": 0}]})
+    failed = noise_evidence(
+        {
+            "noise": [{"level": 0.05, "error": "boom"}],
+            "missing": [
+                {"rate": 0.1, "error": "boom", "suspicion_finite": True, "non_finite_suspicion": 0}
+            ],
+        }
+    )
     assert failed[0].status == "not_evidenced" and failed[1].status == "fail"
 
 

@@ -25,7 +25,7 @@ def test_an_intact_audit_chain_passes_and_a_tampered_one_fails(tmp_path):
         checks = by_check(audit_evidence(store))
         assert checks["audit chain integrity"].status == "pass"
         assert checks["red-team gating"].status == "pass"
-        store.db.execute("UPDATE audit_events SET details = '{\"purpose\": \" \"}' WHERE seq = 1")
+        store.db.execute('UPDATE audit_events SET details = \'{"purpose": " "}\' WHERE seq = 1')
         checks = by_check(audit_evidence(store))
         assert checks["audit chain integrity"].status == "fail"
         assert checks["audit chain integrity"].value == 1
@@ -40,8 +40,13 @@ def test_no_red_team_run_is_not_evidenced(tmp_path):
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("m") / "model"
-    model = train(small_flows(0), SMALL_SPEC, SMALL_SPEC_TEXT,
-                  config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1), provenance={})
+    model = train(
+        small_flows(0),
+        SMALL_SPEC,
+        SMALL_SPEC_TEXT,
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        provenance={},
+    )
     save_model(model, folder)
     return folder
 

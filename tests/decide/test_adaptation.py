@@ -18,10 +18,10 @@ def test_only_accepted_attempts_reshape_the_profile():
         template.observe(drifted.iloc[:3], action)
     assert template.updates == 0 and template.suspicion(drifted).mean() == before
     for start in range(0, 30, 3):
-        template.observe(drifted.iloc[start:start + 3], ACCEPT)
+        template.observe(drifted.iloc[start : start + 3], ACCEPT)
     assert template.updates == 10
-    assert template.suspicion(drifted).mean() < before          # the profile followed the drift
-    assert len(template.samples) == 10                           # a moving window of enrolment size
+    assert template.suspicion(drifted).mean() < before  # the profile followed the drift
+    assert len(template.samples) == 10  # a moving window of enrolment size
     assert np.allclose(template.samples.to_numpy(), drifted.iloc[20:].to_numpy())
 
 
@@ -41,10 +41,11 @@ def test_an_adapted_profile_does_not_add_the_populations_drift_twice():
     make = lambda: KeystrokeVerifier(population=profile, drift=True)  # noqa: E731
     enrolment, settled = typist(1, 5), typist(2, 30, scale=0.8)
     template = AdaptiveTemplate(make, enrolment)
-    np.testing.assert_allclose(template.verifier.centre_,
-                               np.median(np.log(enrolment.to_numpy()), axis=0) + profile.shift)
+    np.testing.assert_allclose(
+        template.verifier.centre_, np.median(np.log(enrolment.to_numpy()), axis=0) + profile.shift
+    )
     for start in range(0, 30, 3):
-        template.observe(settled.iloc[start:start + 3], ACCEPT)
+        template.observe(settled.iloc[start : start + 3], ACCEPT)
     window = np.log(template.samples.to_numpy())
     np.testing.assert_allclose(template.verifier.centre_, np.median(window, axis=0))
     assert template.verifier.get_params()["contrast"] == make().contrast

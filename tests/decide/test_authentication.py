@@ -15,27 +15,28 @@ from trustshield.records import ACCEPT, DENY, STEP_UP, AuthDecision
 
 
 def fitted(accept=1.0, deny=2.0, **parameters) -> AuthPolicy:
-    return AuthPolicy.from_dict({**AuthPolicy(**parameters).__dict__,
-                                 "accept_threshold": accept, "deny_threshold": deny})
+    return AuthPolicy.from_dict(
+        {**AuthPolicy(**parameters).__dict__, "accept_threshold": accept, "deny_threshold": deny}
+    )
 
 
 # (scores of one attempt, expected action): accept ≤ 1.0 < uncertain ≤ 2.0 < deny
 RULES = [
-    ([0.5], ACCEPT),                        # one sample may accept
-    ([0.5, 0.9, 1.0], ACCEPT),              # at the threshold is accepted
-    ([1.5], STEP_UP),                       # uncertain band
-    ([1.5, 1.8, 1.9], STEP_UP),             # uncertain band, several samples
-    ([5.0], STEP_UP),                       # one sample above deny: no agreement
-    ([5.0, 6.0], STEP_UP),                  # two agree: fewer than min_agreeing
-    ([5.0, 6.0, 7.0], DENY),                # three agree
+    ([0.5], ACCEPT),  # one sample may accept
+    ([0.5, 0.9, 1.0], ACCEPT),  # at the threshold is accepted
+    ([1.5], STEP_UP),  # uncertain band
+    ([1.5, 1.8, 1.9], STEP_UP),  # uncertain band, several samples
+    ([5.0], STEP_UP),  # one sample above deny: no agreement
+    ([5.0, 6.0], STEP_UP),  # two agree: fewer than min_agreeing
+    ([5.0, 6.0, 7.0], DENY),  # three agree
     ([5.0, 6.0, 7.0, 0.1, 0.2, 0.3, 0.4], STEP_UP),  # three above, not a majority: conflict
-    ([5.0, 6.0, 7.0, 8.0, 0.1], DENY),      # four of five agree
-    ([5.0, 6.0, None], STEP_UP),            # a missing sample, never deny
-    ([5.0, 6.0, 7.0, None], STEP_UP),       # even when three agree
-    ([5.0, 6.0, 7.0, float("nan")], STEP_UP),   # non-finite score
+    ([5.0, 6.0, 7.0, 8.0, 0.1], DENY),  # four of five agree
+    ([5.0, 6.0, None], STEP_UP),  # a missing sample, never deny
+    ([5.0, 6.0, 7.0, None], STEP_UP),  # even when three agree
+    ([5.0, 6.0, 7.0, float("nan")], STEP_UP),  # non-finite score
     ([5.0, 6.0, 7.0, float("inf")], STEP_UP),
-    ([0.1, 0.2, None], STEP_UP),            # a malformed sample does not accept either
-    ([], STEP_UP),                          # no samples at all
+    ([0.1, 0.2, None], STEP_UP),  # a malformed sample does not accept either
+    ([], STEP_UP),  # no samples at all
 ]
 
 
@@ -69,10 +70,17 @@ def test_deny_cannot_be_configured_for_a_single_sample():
 
 def test_thresholds_are_fitted_only_from_enrolment_scores():
     # genuine and impostor enrolment scores, and the ceiling over the enrolment range
-    assert list(inspect.signature(AuthPolicy.fit).parameters) == ["self", "genuine", "impostor",
-                                                                  "ceiling"]
-    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY
-               for name, p in inspect.signature(AuthPolicy.fit).parameters.items() if name != "self")
+    assert list(inspect.signature(AuthPolicy.fit).parameters) == [
+        "self",
+        "genuine",
+        "impostor",
+        "ceiling",
+    ]
+    assert all(
+        p.kind is inspect.Parameter.KEYWORD_ONLY
+        for name, p in inspect.signature(AuthPolicy.fit).parameters.items()
+        if name != "self"
+    )
 
 
 def test_accept_threshold_is_the_genuine_quantile_and_deny_lies_above():
@@ -99,8 +107,9 @@ def test_accept_position_places_the_threshold_between_genuine_and_impostor_media
     assert policy.accept_threshold_ == pytest.approx(2.0 + 0.25 * (12.0 - 2.0))
     with pytest.raises(DataError, match="background impostor scores"):
         AuthPolicy(accept_position=0.25).fit(genuine=genuine, ceiling=3.0)
-    no_scale = AuthPolicy(accept_position=0.25).fit(genuine=impostor, impostor=genuine,
-                                                    ceiling=14.0)
+    no_scale = AuthPolicy(accept_position=0.25).fit(
+        genuine=impostor, impostor=genuine, ceiling=14.0
+    )
     assert no_scale.accept_threshold_ == 14.0  # impostors lie lower: keep the quantile
 
 
@@ -136,12 +145,15 @@ def test_score_samples_marks_malformed_rows_none():
 
 def load_ok():
     verifier = ScaledManhattan().fit(typings(0, 40))
-    return verifier, AuthPolicy().fit(genuine=calibration_scores(ScaledManhattan, typings(0, 40)).genuine)
+    return verifier, AuthPolicy().fit(
+        genuine=calibration_scores(ScaledManhattan, typings(0, 40)).genuine
+    )
 
 
 def broken(exc):
     def load():
         raise exc
+
     return load
 
 
@@ -158,6 +170,7 @@ class NonFinite(ScaledManhattan):
 def load_with(cls):
     def load():
         return cls().fit(typings(0, 40)), fitted()
+
     return load
 
 
@@ -172,7 +185,11 @@ FAILURES = [
     ("samples unreadable", load_ok, lambda: (_ for _ in ()).throw(DataError("bad file"))),
     ("verifier raises while scoring", load_with(Exploding), impostor_attempt),
     ("verifier returns NaN", load_with(NonFinite), impostor_attempt),
-    ("a sample is malformed", load_ok, lambda: [*[r for _, r in impostor_attempt().iterrows()], None]),
+    (
+        "a sample is malformed",
+        load_ok,
+        lambda: [*[r for _, r in impostor_attempt().iterrows()], None],
+    ),
 ]
 
 

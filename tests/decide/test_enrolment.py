@@ -62,8 +62,10 @@ def test_per_user_calibration_gives_each_user_their_own_false_rejection_rate():
     genuine, impostor = population()
     per_user = calibrate(genuine, impostor, calibration="per_user", accept_quantile=0.9)
     shared = calibrate(genuine, impostor, calibration="global", accept_quantile=0.9)
-    rejected = {name: {u: np.mean(genuine[u] > p[u].accept_threshold_) for u in genuine}
-                for name, p in (("per_user", per_user), ("global", shared))}
+    rejected = {
+        name: {u: np.mean(genuine[u] > p[u].accept_threshold_) for u in genuine}
+        for name, p in (("per_user", per_user), ("global", shared))
+    }
     assert max(rejected["per_user"].values()) <= 0.1 + 1e-9
     assert max(rejected["global"].values()) > 0.3  # the widest typist suffers globally
     assert per_user["u0"].accept_threshold_ < per_user["u9"].accept_threshold_
@@ -96,8 +98,12 @@ def test_normalised_calibration_places_every_user_at_one_shared_position():
     for user, policy in policies.items():
         centre, far = np.median(genuine[user]), np.median(impostor[user])
         assert policy.accept_threshold_ == pytest.approx(centre + position * (far - centre))
-    placed = np.concatenate([(genuine[u] - np.median(genuine[u]))
-                             / (np.median(impostor[u]) - np.median(genuine[u])) for u in genuine])
+    placed = np.concatenate(
+        [
+            (genuine[u] - np.median(genuine[u])) / (np.median(impostor[u]) - np.median(genuine[u]))
+            for u in genuine
+        ]
+    )
     assert np.mean(placed <= position) == pytest.approx(0.9, abs=0.001)
 
 

@@ -34,20 +34,31 @@ def within_range(enrol: pd.DataFrame, verifier, n_attempts: int, seed: int) -> l
     ends = np.vstack([low, high])
     frame = pd.DataFrame(ends, columns=enrol.columns)
     worst = ends[np.asarray(verifier.explain(frame).values).argmax(axis=0), np.arange(len(low))]
-    attempts = [enrol.iloc[:3], pd.DataFrame([worst] * 3, columns=enrol.columns),
-                pd.DataFrame([worst] * 5, columns=enrol.columns)]
+    attempts = [
+        enrol.iloc[:3],
+        pd.DataFrame([worst] * 3, columns=enrol.columns),
+        pd.DataFrame([worst] * 5, columns=enrol.columns),
+    ]
     for _ in range(n_attempts):
         size = int(rng.choice([3, 5]))
-        attempts.append(pd.DataFrame(low + rng.uniform(0, 1, (size, len(low))) * (high - low),
-                                     columns=enrol.columns))
+        attempts.append(
+            pd.DataFrame(
+                low + rng.uniform(0, 1, (size, len(low))) * (high - low), columns=enrol.columns
+            )
+        )
     return attempts
 
 
 @pytest.fixture(scope="module")
 def prior():
     frame = population(n_subjects=8, n_typings=31, seed=11)
-    return learn_prior(frame.drop(columns="Subject"), frame["Subject"].to_numpy(),
-                       settings={"contrast": 0.5, "drift": True}, n_enrol=5, n_impostor=5)
+    return learn_prior(
+        frame.drop(columns="Subject"),
+        frame["Subject"].to_numpy(),
+        settings={"contrast": 0.5, "drift": True},
+        n_enrol=5,
+        n_impostor=5,
+    )
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -58,8 +69,11 @@ def test_a_genuine_attempt_within_the_enrolment_range_is_never_denied(n, which, 
     calibration = calibration_scores(make, enrol)
     policy = AuthPolicy().fit(genuine=calibration.genuine, ceiling=calibration.ceiling)
     assert policy.deny_threshold_ > policy.accept_threshold_  # a step-up band is open
-    assert policy.short_enrolment_ == {"samples": n, "needed": 21,
-                                       "ceiling": pytest.approx(calibration.ceiling)}
+    assert policy.short_enrolment_ == {
+        "samples": n,
+        "needed": 21,
+        "ceiling": pytest.approx(calibration.ceiling),
+    }
     for attempt in within_range(enrol, calibration.verifier, 300, seed=n):
         decision = policy.decide(calibration.verifier.suspicion(attempt))
         assert decision.action != DENY, decision.reason
@@ -90,8 +104,9 @@ def test_equal_quantiles_are_never_separate():
 
 
 def test_without_a_ceiling_a_short_enrolment_is_refused_naming_how_many_more():
-    with pytest.raises(DataError, match="5 enrolment sample[(]s[)] are fewer than the 21 .*"
-                                        "enrol 16 more"):
+    with pytest.raises(
+        DataError, match="5 enrolment sample[(]s[)] are fewer than the 21 .*enrol 16 more"
+    ):
         AuthPolicy().fit(genuine=np.arange(5.0))
     with pytest.raises(DataError, match="enrol more"):
         AuthPolicy(accept_quantile=0.99).fit(genuine=np.arange(50.0))
@@ -109,13 +124,24 @@ def test_enrolment_needs_enough_samples_for_out_of_fold_scores():
 def cli(tmp_path, monkeypatch):
     """A keystroke kind without a prior (the verifier's fixed defaults) and a stand-in kind
     whose verifier cannot bound its scores, a template key, and paths."""
-    monkeypatch.setitem(verifiers.VERIFIERS, "keystroke-plain",
-                        verifiers.VerifierKind("keystroke-plain", KeystrokeVerifier))
-    monkeypatch.setitem(verifiers.VERIFIERS, "standin",
-                        verifiers.VerifierKind("standin", ScaledManhattan))
+    monkeypatch.setitem(
+        verifiers.VERIFIERS,
+        "keystroke-plain",
+        verifiers.VerifierKind("keystroke-plain", KeystrokeVerifier),
+    )
+    monkeypatch.setitem(
+        verifiers.VERIFIERS, "standin", verifiers.VerifierKind("standin", ScaledManhattan)
+    )
     monkeypatch.setenv(KEY_ENV, new_template_key())
-    return {"tmp": tmp_path, "where": ["--store", str(tmp_path / "ts.duckdb"), "--templates",
-                                       str(tmp_path / "templates")]}
+    return {
+        "tmp": tmp_path,
+        "where": [
+            "--store",
+            str(tmp_path / "ts.duckdb"),
+            "--templates",
+            str(tmp_path / "templates"),
+        ],
+    }
 
 
 def enrol_file(cli, frame, name="enrol.csv"):
@@ -131,16 +157,31 @@ def test_enrol_on_few_samples_never_denies_a_genuine_attempt_within_their_range(
     --background, then verify genuine attempts that lie within the enrolment typings."""
     enrol = typist(200 + n, n)
     path = enrol_file(cli, enrol)
-    assert main(["enrol", "--user", "ann", "--kind", "keystroke-plain", "--data", str(path),
-                 *cli["where"]]) == 0
+    assert (
+        main(
+            [
+                "enrol",
+                "--user",
+                "ann",
+                "--kind",
+                "keystroke-plain",
+                "--data",
+                str(path),
+                *cli["where"],
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"note: {n} samples are fewer than the 21 needed" in printed
     verifier = KeystrokeVerifier().fit(enrol)
     for k, attempt in enumerate(within_range(enrol, verifier, 40, seed=n)):
         attempt_path = enrol_file(cli, attempt, f"attempt{k}.csv")
         capsys.readouterr()
-        assert main(["verify", "--user", "ann", "--data", str(attempt_path), "--json",
-                     *cli["where"]]) == 0
+        assert (
+            main(["verify", "--user", "ann", "--data", str(attempt_path), "--json", *cli["where"]])
+            == 0
+        )
         decision = json.loads(capsys.readouterr().out)
         assert decision["action"] != "deny", decision["reason"]
         assert decision["deny_threshold"] > decision["accept_threshold"]
@@ -148,8 +189,10 @@ def test_enrol_on_few_samples_never_denies_a_genuine_attempt_within_their_range(
 
 def test_enrol_refuses_a_short_enrolment_a_verifier_cannot_bound(cli, capsys):
     path = enrol_file(cli, typist(1, 5).rename(columns=lambda c: f"Hold k{c[-1]}"))
-    assert main(["enrol", "--user", "ann", "--kind", "standin", "--data", str(path),
-                 *cli["where"]]) == 1
+    assert (
+        main(["enrol", "--user", "ann", "--kind", "standin", "--data", str(path), *cli["where"]])
+        == 1
+    )
     error = capsys.readouterr().err
     assert "5 enrolment sample(s) are fewer than the 21 needed" in error
     assert "enrol 16 more sample(s)" in error

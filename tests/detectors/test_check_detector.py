@@ -10,14 +10,17 @@ from sklearn.base import clone as sklearn_clone
 
 from keystroke_typings import FEATURES, population, typist
 from synthetic import synthetic_traffic
-from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
-                                   NormalPrototypeDetector, kinds)
+from trustshield.detectors import (
+    GradientBoostedDetector,
+    HybridDetector,
+    NormalPrototypeDetector,
+    kinds,
+)
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
 from trustshield.detectors.keystroke import BASELINES, KeystrokeVerifier, learn_population
 from trustshield.detectors.mouse import MouseVerifier
 from trustshield.detectors.params import Parameters
-from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
-                                            check_fitted)
+from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
 from trustshield.errors import DataError
 from trustshield.features.mouse_actions import FEATURES as MOUSE_FEATURES
 from trustshield.testing import CheckReport, DetectorCheckError, check_detector
@@ -53,8 +56,9 @@ def gbdt():
 
 
 def prototype():
-    return NormalPrototypeDetector(n_prototypes=12, categorical=CATEGORICAL,
-                                   log_features=("bytes", "count"))
+    return NormalPrototypeDetector(
+        n_prototypes=12, categorical=CATEGORICAL, log_features=("bytes", "count")
+    )
 
 
 #: one small example of every registered kind: (unfitted detector, data); a new kind adds one
@@ -62,9 +66,15 @@ EXAMPLES = {
     "gbdt": (gbdt, traffic),
     "prototype": (prototype, traffic),
     "hybrid": (lambda: HybridDetector(gbdt(), prototype(), n_folds=3), traffic),
-    "keystroke": (lambda: KeystrokeVerifier(population=PROFILE, contrast=0.5, drift=True,
-                                            weights={f: 1.0 + i for i, f in enumerate(FEATURES)}),
-                  typings),
+    "keystroke": (
+        lambda: KeystrokeVerifier(
+            population=PROFILE,
+            contrast=0.5,
+            drift=True,
+            weights={f: 1.0 + i for i, f in enumerate(FEATURES)},
+        ),
+        typings,
+    ),
     **{cls.kind: (cls, typings) for cls in BASELINES.values()},
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
 }
@@ -81,8 +91,9 @@ def test_every_registered_kind_passes_check_detector(kind):
     detector = make()
     params = detector.get_params(deep=False)
     report = check_detector(detector, *data())
-    assert report == CheckReport(kind=kind, registered=True,
-                                 explainable=kind not in NOT_EXPLAINABLE, passed=CHECKS)
+    assert report == CheckReport(
+        kind=kind, registered=True, explainable=kind not in NOT_EXPLAINABLE, passed=CHECKS
+    )
     assert detector.get_params(deep=False) == params and not hasattr(detector, "feature_names_")
 
 
@@ -100,8 +111,9 @@ def test_sklearn_clone_gives_an_unfitted_copy_that_fits_to_the_same_scores(kind)
 
 def values(params: dict) -> str:
     """Parameters by value (parts are compared through their own ``part__name`` entries)."""
-    return json.dumps({k: v for k, v in params.items() if not hasattr(v, "get_params")},
-                      default=repr)
+    return json.dumps(
+        {k: v for k, v in params.items() if not hasattr(v, "get_params")}, default=repr
+    )
 
 
 def test_deep_params_reach_a_composite_detectors_parts():
@@ -138,9 +150,12 @@ def fitted_kinds():
 def test_fit_refuses_nan_in_a_numeric_column_naming_column_and_row(kind):
     X, y = traffic()
     X.loc[5, "count"] = np.nan
-    with pytest.raises(DataError, match=r"fit\(\): missing value \(NaN\) in column 'count', "
-                                        r"row position 5 \(NaN, missing, is accepted here in "
-                                        r"categorical columns only\)"):
+    with pytest.raises(
+        DataError,
+        match=r"fit\(\): missing value \(NaN\) in column 'count', "
+        r"row position 5 \(NaN, missing, is accepted here in "
+        r"categorical columns only\)",
+    ):
         EXAMPLES[kind][0]().fit(X, y)
 
 
@@ -171,8 +186,11 @@ def test_fit_accepts_nan_in_a_categorical_column(kind):
 @pytest.mark.parametrize("kind", ["gbdt", "prototype", "hybrid"])
 def test_fit_and_suspicion_refuse_a_numpy_array(kind, fitted_kinds):
     X, y = traffic()
-    with pytest.raises(DataError, match=r"fit\(\) expects a pandas DataFrame .*got ndarray of "
-                                        r"shape \(360, 5\)"):
+    with pytest.raises(
+        DataError,
+        match=r"fit\(\) expects a pandas DataFrame .*got ndarray of "
+        r"shape \(360, 5\)",
+    ):
         EXAMPLES[kind][0]().fit(X.to_numpy(), y)
     with pytest.raises(DataError, match=r"suspicion\(\) expects a pandas DataFrame"):
         fitted_kinds[kind].suspicion(X.to_numpy())
@@ -195,8 +213,9 @@ def test_fit_refuses_categories_of_another_length_and_non_numeric_columns():
 
 def test_hybrid_needs_enough_rows_of_each_class_for_its_folds():
     X, labels, _ = synthetic_traffic(n_normal=40, n_attack=2)
-    with pytest.raises(DataError, match="n_folds = 3 normal rows and 3 attack rows.*got 40 "
-                                        "normal and 2 attack"):
+    with pytest.raises(
+        DataError, match="n_folds = 3 normal rows and 3 attack rows.*got 40 normal and 2 attack"
+    ):
         EXAMPLES["hybrid"][0]().fit(X, labels)
 
 
@@ -253,8 +272,13 @@ class MeanDistance(Parameters):
 
     def to_dict(self):
         check_fitted(self, "to_dict")
-        return {"kind": self.kind, "scale": self.scale, "features": list(self.feature_names_),
-                "mean": self.mean_.tolist(), "sd": self.sd_.tolist()}
+        return {
+            "kind": self.kind,
+            "scale": self.scale,
+            "features": list(self.feature_names_),
+            "mean": self.mean_.tolist(),
+            "sd": self.sd_.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, state):
@@ -297,7 +321,7 @@ class ChangesItsParameter(MeanDistance):
 class AcceptsAnything(MeanDistance):
     def suspicion(self, X):
         check_fitted(self, "suspicion")
-        matrix = np.asarray(X, dtype=float)[:, :len(self.mean_)]
+        matrix = np.asarray(X, dtype=float)[:, : len(self.mean_)]
         return (((matrix - self.mean_) / self.sd_) ** 2).sum(axis=1)
 
 
@@ -313,15 +337,18 @@ def test_an_honest_detector_outside_the_registry_passes_unregistered():
     assert report.passed == CHECKS and not report.registered and report.explainable
 
 
-@pytest.mark.parametrize("broken, check, says", [
-    (ConstantScore, "direction", "higher must mean more suspicious"),
-    (ForgetsItsMean, "round_trip", "scores differently"),
-    (NumpyState, "json", "not plain JSON"),
-    (LooseExplanation, "explain", "misses suspicion by 0.1"),
-    (ChangesItsParameter, "params", "sklearn.base.clone failed"),
-    (AcceptsAnything, "input_errors", "suspicion of a NumPy array raised no error"),
-    (Unseeded, "deterministic", "a second fit"),
-])
+@pytest.mark.parametrize(
+    "broken, check, says",
+    [
+        (ConstantScore, "direction", "higher must mean more suspicious"),
+        (ForgetsItsMean, "round_trip", "scores differently"),
+        (NumpyState, "json", "not plain JSON"),
+        (LooseExplanation, "explain", "misses suspicion by 0.1"),
+        (ChangesItsParameter, "params", "sklearn.base.clone failed"),
+        (AcceptsAnything, "input_errors", "suspicion of a NumPy array raised no error"),
+        (Unseeded, "deterministic", "a second fit"),
+    ],
+)
 def test_check_detector_fails_a_detector_that_breaks_a_promise(broken, check, says):
     with pytest.raises(DetectorCheckError, match=says) as caught:
         check_detector(broken(), *traffic())

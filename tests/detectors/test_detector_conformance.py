@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from trustshield.detectors import (Detector, GradientBoostedDetector, HybridDetector,
-                                   NormalPrototypeDetector, detector_from_dict)
+from trustshield.detectors import (
+    Detector,
+    GradientBoostedDetector,
+    HybridDetector,
+    NormalPrototypeDetector,
+    detector_from_dict,
+)
 from trustshield.errors import DataError, NotFittedError
 from synthetic import synthetic_traffic
 
@@ -20,13 +25,19 @@ def make_gbdt(seed=0):
 
 
 def make_prototype(seed=0):
-    return NormalPrototypeDetector(n_prototypes=16, categorical=CATEGORICAL,
-                                   log_features=("bytes", "count"), seed=seed)
+    return NormalPrototypeDetector(
+        n_prototypes=16, categorical=CATEGORICAL, log_features=("bytes", "count"), seed=seed
+    )
 
 
 def make_prototype_minmax(seed=0):
-    return NormalPrototypeDetector(n_prototypes=16, scaling="minmax", categorical=CATEGORICAL,
-                                   log_features=("bytes", "count"), seed=seed)
+    return NormalPrototypeDetector(
+        n_prototypes=16,
+        scaling="minmax",
+        categorical=CATEGORICAL,
+        log_features=("bytes", "count"),
+        seed=seed,
+    )
 
 
 def make_hybrid(seed=0):
@@ -34,8 +45,12 @@ def make_hybrid(seed=0):
 
 
 # the hybrid fits its parts once per fold for its out-of-fold scores: seconds per test
-FACTORIES = [make_gbdt, make_prototype, make_prototype_minmax,
-             pytest.param(make_hybrid, marks=pytest.mark.slow)]
+FACTORIES = [
+    make_gbdt,
+    make_prototype,
+    make_prototype_minmax,
+    pytest.param(make_hybrid, marks=pytest.mark.slow),
+]
 IDS = ["gbdt", "prototype-quantile", "prototype-minmax", "hybrid"]
 
 
@@ -102,7 +117,9 @@ def test_clear_error_on_a_wrong_column_set(factory, traffic):
 def test_reordered_columns_give_the_same_scores(factory, traffic):
     X = traffic[0]
     detector = fit(factory(), *traffic)
-    np.testing.assert_allclose(detector.suspicion(X[list(reversed(X.columns))]), detector.suspicion(X))
+    np.testing.assert_allclose(
+        detector.suspicion(X[list(reversed(X.columns))]), detector.suspicion(X)
+    )
 
 
 def test_explanations_are_exact(factory, traffic):
@@ -126,8 +143,12 @@ def test_state_round_trips_through_plain_json(factory, traffic):
 def test_prototype_reference_reads_a_profile_back_in_feature_units(traffic, scaling):
     X, labels, _ = traffic
     normal = X[labels == "normal"]
-    detector = NormalPrototypeDetector(n_prototypes=len(normal), scaling=scaling,
-                                       categorical=CATEGORICAL, log_features=("bytes", "count"))
+    detector = NormalPrototypeDetector(
+        n_prototypes=len(normal),
+        scaling=scaling,
+        categorical=CATEGORICAL,
+        log_features=("bytes", "count"),
+    )
     detector.fit(normal)
     explained = detector.explain(normal)
     # every normal row is its own prototype: distance 0, and the profile is the row itself

@@ -9,9 +9,15 @@ import pandas as pd
 import pytest
 
 from keystroke_typings import FEATURES, population, typist
-from trustshield.detectors.keystroke import (BASELINES, KeystrokePrior, KeystrokeVerifier,
-                                             PopulationProfile, learn_population, learn_prior,
-                                             verifier_from_dict)
+from trustshield.detectors.keystroke import (
+    BASELINES,
+    KeystrokePrior,
+    KeystrokeVerifier,
+    PopulationProfile,
+    learn_population,
+    learn_prior,
+    verifier_from_dict,
+)
 from trustshield.errors import DataError, ModelIntegrityError
 
 LATENCIES = ["Hold e", "DD i.e", "UD i.e", "Hold Shift.1"]
@@ -71,8 +77,11 @@ def test_the_profile_needs_two_subjects_with_later_typings(background):
 def test_the_profile_round_trips_and_refuses_a_damaged_state(profile):
     state = json.loads(json.dumps(profile.to_dict()))
     assert PopulationProfile.from_dict(state) == profile
-    for damage in ({"centre": state["centre"][:-1]}, {"spread": None},
-                   {"shift": [float("nan")] * len(FEATURES)}):
+    for damage in (
+        {"centre": state["centre"][:-1]},
+        {"spread": None},
+        {"shift": [float("nan")] * len(FEATURES)},
+    ):
         with pytest.raises(ModelIntegrityError, match="population profile"):
             PopulationProfile.from_dict({**state, **damage})
 
@@ -103,8 +112,9 @@ def test_every_term_grows_as_a_typing_moves_away_from_the_user_either_way(profil
     of a feature, however unusual for everybody, scores lower than typing like the user."""
     for seed in range(5):
         enrol = typist(seed, 5, scale=float(np.exp(np.random.default_rng(seed).normal(0, 0.4))))
-        verifier = KeystrokeVerifier(population=profile, contrast=0.75, drift=True,
-                                     clip=8.0).fit(enrol)
+        verifier = KeystrokeVerifier(population=profile, contrast=0.75, drift=True, clip=8.0).fit(
+            enrol
+        )
         centre = np.exp(verifier.centre_)
         for factor in (np.exp(np.linspace(0, 8, 400)), np.exp(-np.linspace(0, 8, 400))):
             terms = verifier.unweighted_terms(centre[None, :] * factor[:, None])
@@ -123,8 +133,9 @@ def test_typing_unlike_everyone_cannot_lower_a_feature_below_its_floor(profile):
     assert verifier.suspicion(extreme).min() > genuine.max()
 
 
-@pytest.mark.parametrize("settings", [{"clip": None, "contrast": 0.5}, {"contrast": 1.5},
-                                      {"contrast": -0.1}])
+@pytest.mark.parametrize(
+    "settings", [{"clip": None, "contrast": 0.5}, {"contrast": 1.5}, {"contrast": -0.1}]
+)
 def test_a_contrast_needs_a_clip_and_a_share_in_0_1(profile, settings):
     with pytest.raises(DataError, match="contrast"):
         KeystrokeVerifier(population=profile, **settings)
@@ -143,8 +154,13 @@ def test_the_profile_must_know_every_enrolled_feature(profile):
 
 
 def test_a_prior_makes_the_same_verifier_after_a_json_round_trip(background):
-    prior = learn_prior(*background, settings={"contrast": 0.5, "drift": True},
-                        n_enrol=5, n_impostor=5, n_genuine=26)
+    prior = learn_prior(
+        *background,
+        settings={"contrast": 0.5, "drift": True},
+        n_enrol=5,
+        n_impostor=5,
+        n_genuine=26,
+    )
     again = KeystrokePrior.from_dict(json.loads(json.dumps(prior.to_dict(), allow_nan=False)))
     assert again.to_dict() == prior.to_dict()
     enrol, typings = typist(5, 5), pd.concat([typist(6, 20), typist(9, 5, scale=1.4)])
@@ -160,13 +176,16 @@ def test_a_prior_with_learned_weights_holds_one_per_feature(background):
     prior = learn_prior(*background, settings={"learn_weights": True}, n_enrol=5, n_impostor=5)
     assert set(prior.weights) == set(FEATURES)
     assert np.mean(list(prior.weights.values())) == pytest.approx(1.0)
-    unweighted = learn_prior(*background, settings={"learn_weights": False}, n_enrol=5,
-                             n_impostor=5)
+    unweighted = learn_prior(
+        *background, settings={"learn_weights": False}, n_enrol=5, n_impostor=5
+    )
     assert unweighted.weights is None
 
 
-@pytest.mark.parametrize("state", [{}, {"format": "another"},
-                                   {"format": "trustshield-keystroke-prior/1", "settings": {}}])
+@pytest.mark.parametrize(
+    "state",
+    [{}, {"format": "another"}, {"format": "trustshield-keystroke-prior/1", "settings": {}}],
+)
 def test_a_damaged_prior_is_refused(state):
     with pytest.raises(ModelIntegrityError):
         KeystrokePrior.from_dict(state)
@@ -194,11 +213,15 @@ SEPARABLE = {name: cls for name, cls in BASELINES.items() if cls.separable}
 
 
 def ours(profile):
-    return {"ours (defaults)": KeystrokeVerifier,
-            "ours (prior: contrast, drift, clip 5)":
-                lambda: KeystrokeVerifier(population=profile, contrast=0.5, drift=True),
-            "ours (prior: contrast 0.75, clip 3)":
-                lambda: KeystrokeVerifier(population=profile, contrast=0.75, clip=3.0)}
+    return {
+        "ours (defaults)": KeystrokeVerifier,
+        "ours (prior: contrast, drift, clip 5)": lambda: KeystrokeVerifier(
+            population=profile, contrast=0.5, drift=True
+        ),
+        "ours (prior: contrast 0.75, clip 3)": lambda: KeystrokeVerifier(
+            population=profile, contrast=0.75, clip=3.0
+        ),
+    }
 
 
 def in_range(enrol: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

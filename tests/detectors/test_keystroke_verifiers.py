@@ -8,19 +8,28 @@ import pytest
 from sklearn.svm import OneClassSVM
 
 from keystroke_typings import FEATURES, population, typist
-from trustshield.detectors.keystroke import (BASELINES, KeystrokeVerifier, OneClassSVMVerifier,
-                                             learn_feature_weights, learn_population,
-                                             verifier_from_dict)
+from trustshield.detectors.keystroke import (
+    BASELINES,
+    KeystrokeVerifier,
+    OneClassSVMVerifier,
+    learn_feature_weights,
+    learn_population,
+    verifier_from_dict,
+)
 from trustshield.detectors.keystroke.base import NOT_NUMERIC
 from trustshield.errors import DataError, ModelIntegrityError, NotExplainable, NotFittedError
 
 WEIGHTS = {name: float(i + 1) for i, name in enumerate(FEATURES)}
 _BACKGROUND = population(n_subjects=6, n_typings=31, seed=9)
 PROFILE = learn_population(_BACKGROUND.drop(columns="Subject"), _BACKGROUND["Subject"], n_enrol=5)
-FACTORIES = {**BASELINES, "ours (unit weights)": KeystrokeVerifier,
-             "ours (weighted)": lambda: KeystrokeVerifier(weights=WEIGHTS),
-             "ours (prior: contrast, drift, weights)": lambda: KeystrokeVerifier(
-                 population=PROFILE, contrast=0.5, drift=True, weights=WEIGHTS)}
+FACTORIES = {
+    **BASELINES,
+    "ours (unit weights)": KeystrokeVerifier,
+    "ours (weighted)": lambda: KeystrokeVerifier(weights=WEIGHTS),
+    "ours (prior: contrast, drift, weights)": lambda: KeystrokeVerifier(
+        population=PROFILE, contrast=0.5, drift=True, weights=WEIGHTS
+    ),
+}
 
 
 @pytest.fixture(params=list(FACTORIES), ids=list(FACTORIES))
@@ -152,8 +161,11 @@ def test_svm_scores_equal_scikit_learn_decision(enrol, fresh):
     mean, sd = enrol.mean().to_numpy(), enrol.std(ddof=1).to_numpy()
     machine = OneClassSVM(nu=0.5, gamma="scale").fit((enrol.to_numpy() - mean) / sd)
     typings = pd.concat(fresh).to_numpy()
-    np.testing.assert_allclose(verifier.suspicion(pd.concat(fresh)),
-                               -machine.decision_function((typings - mean) / sd), atol=1e-10)
+    np.testing.assert_allclose(
+        verifier.suspicion(pd.concat(fresh)),
+        -machine.decision_function((typings - mean) / sd),
+        atol=1e-10,
+    )
 
 
 def test_mean_baselines_compare_with_the_mean_typing(enrol, fresh):
@@ -214,6 +226,7 @@ def test_learning_weights_needs_two_usable_subjects():
 
 def test_registered_as_the_keystroke_kind():
     from trustshield.detectors.verifiers import verifier_class
+
     assert verifier_class("keystroke") is KeystrokeVerifier
 
 

@@ -9,8 +9,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from trustshield.detectors import Detector
-from trustshield.detectors.mouse import (MouseVerifier, first_actions, session_attributions,
-                                         session_scores)
+from trustshield.detectors.mouse import (
+    MouseVerifier,
+    first_actions,
+    session_attributions,
+    session_scores,
+)
 from trustshield.errors import DataError, NotFittedError
 from trustshield.features.mouse_actions import FEATURES
 
@@ -57,8 +61,8 @@ def test_scores_are_finite_one_per_action_and_owner_scores_lower(model):
     scores = verifier.suspicion(pd.concat([owner, other], ignore_index=True))
     assert scores.shape == (600,) and np.isfinite(scores).all()
     truth = np.r_[np.zeros(300), np.ones(300)]
-    assert roc_auc_score(truth, scores) > 0.65          # one action says little
-    sessions = np.arange(600) // 20                     # 15 owner and 15 foreign sessions
+    assert roc_auc_score(truth, scores) > 0.65  # one action says little
+    sessions = np.arange(600) // 20  # 15 owner and 15 foreign sessions
     means = session_scores(scores, sessions=sessions)
     assert roc_auc_score(truth[::20], means.to_numpy()) > 0.95
 
@@ -130,7 +134,10 @@ def test_deterministic_and_refit_replaces_the_model():
 def test_session_score_is_the_mean_of_its_first_k_actions():
     suspicion = np.array([1.0, 3.0, 100.0, -2.0, -4.0])
     sessions = np.array(["a", "a", "a", "b", "b"])
-    assert session_scores(suspicion, sessions=sessions, n_actions=2).to_dict() == {"a": 2.0, "b": -3.0}
+    assert session_scores(suspicion, sessions=sessions, n_actions=2).to_dict() == {
+        "a": 2.0,
+        "b": -3.0,
+    }
     assert session_scores(suspicion, sessions=sessions)["a"] == pytest.approx(104 / 3)
     per_session = session_scores(suspicion, sessions=sessions, n_actions={"a": 1, "b": 2})
     assert per_session.to_dict() == {"a": 1.0, "b": -3.0}

@@ -3,8 +3,14 @@ registered detectors, and a model manifest records the kind the registry knows."
 
 import pytest
 
-from trustshield.detectors import (HybridDetector, describe, detector_class,
-                                   detector_from_dict, kinds, register)
+from trustshield.detectors import (
+    HybridDetector,
+    describe,
+    detector_class,
+    detector_from_dict,
+    kinds,
+    register,
+)
 from trustshield.detectors.keystroke import KeystrokeVerifier, verifier_from_dict
 from trustshield.detectors.mouse import MouseVerifier
 from trustshield.detectors.verifiers import verifier_class
@@ -26,8 +32,10 @@ def test_an_unknown_kind_names_the_registered_ones():
 
 
 def test_a_kind_is_registered_once():
-    with pytest.raises(ValueError, match="'gbdt' is already registered to "
-                                         "trustshield.detectors.gbdt.GradientBoostedDetector"):
+    with pytest.raises(
+        ValueError,
+        match="'gbdt' is already registered to trustshield.detectors.gbdt.GradientBoostedDetector",
+    ):
         register("gbdt")(type("Other", (), {}))
     assert register("gbdt")(detector_class("gbdt")) is detector_class("gbdt")  # a reload
 
@@ -56,6 +64,7 @@ def _fitted_mouse_state() -> dict:
 
     from trustshield.features.mouse_actions import FEATURES
 
-    X = pd.DataFrame(np.random.default_rng(0).normal(size=(20, len(FEATURES))),
-                     columns=list(FEATURES))
+    X = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(20, len(FEATURES))), columns=list(FEATURES)
+    )
     return MouseVerifier().fit(X).to_dict()

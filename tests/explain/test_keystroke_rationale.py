@@ -10,21 +10,24 @@ from trustshield.detectors.protocol import Attributions
 from trustshield.explain.keystroke import feature_label, keystroke_rationales
 
 
-@pytest.mark.parametrize("name, label, unit", [
-    ("Hold e", "hold of 'e'", "ms"),
-    ("Hold .", "hold of '.'", "ms"),
-    ("Hold Shift.1", "hold of 'Shift' (2nd)", "ms"),
-    ("DD ..t", "press-to-press '.'→'t'", "ms"),
-    ("DD Shift.Caps", "press-to-press 'Shift'→'Caps'", "ms"),
-    ("UD i.e", "flight 'i'→'e'", "ms"),
-    ("UD l.Enter", "flight 'l'→'Enter'", "ms"),
-    ("Pressure a", "pressure on 'a'", ""),
-    ("Size Shift.1", "finger area on 'Shift' (2nd)", ""),
-    ("AvH", "average hold", "ms"),
-    ("AvA", "average finger area", ""),
-    ("session_length", "session_length", ""),
-    ("DD nodot", "DD nodot", ""),
-])
+@pytest.mark.parametrize(
+    "name, label, unit",
+    [
+        ("Hold e", "hold of 'e'", "ms"),
+        ("Hold .", "hold of '.'", "ms"),
+        ("Hold Shift.1", "hold of 'Shift' (2nd)", "ms"),
+        ("DD ..t", "press-to-press '.'→'t'", "ms"),
+        ("DD Shift.Caps", "press-to-press 'Shift'→'Caps'", "ms"),
+        ("UD i.e", "flight 'i'→'e'", "ms"),
+        ("UD l.Enter", "flight 'l'→'Enter'", "ms"),
+        ("Pressure a", "pressure on 'a'", ""),
+        ("Size Shift.1", "finger area on 'Shift' (2nd)", ""),
+        ("AvH", "average hold", "ms"),
+        ("AvA", "average finger area", ""),
+        ("session_length", "session_length", ""),
+        ("DD nodot", "DD nodot", ""),
+    ],
+)
 def test_feature_labels(name, label, unit):
     assert feature_label(name) == (label, unit)
 

@@ -11,8 +11,14 @@ NAMES = ("count", "service", "src_bytes", "duration")
 
 
 def reference():
-    normal = pd.DataFrame({"count": [1.0, 2, 3, 4], "service": [0.0, 0, 0, 1],
-                           "src_bytes": [100.0, 200, 300, 400], "duration": [0.0, 0, 1, 1]})
+    normal = pd.DataFrame(
+        {
+            "count": [1.0, 2, 3, 4],
+            "service": [0.0, 0, 0, 1],
+            "src_bytes": [100.0, 200, 300, 400],
+            "duration": [0.0, 0, 1, 1],
+        }
+    )
     return NormalReference().fit(normal, categorical=("service",))
 
 
@@ -25,16 +31,22 @@ def lines(values, X=None):
         asked.append((j, tuple(rows)))
         return [f"v{j}r{i}" for i in rows]
 
-    out = rationales(headlines=np.array(["DoS (T1499)"] * len(values), dtype=object),
-                     attributions=Attributions(NAMES, values, np.zeros(len(values))),
-                     X=X, shown=shown, reference=reference())
+    out = rationales(
+        headlines=np.array(["DoS (T1499)"] * len(values), dtype=object),
+        attributions=Attributions(NAMES, values, np.zeros(len(values))),
+        X=X,
+        shown=shown,
+        reference=reference(),
+    )
     return out, asked
 
 
 def test_strongest_positive_reasons_come_first_with_normal_reference():
     [line], _ = lines([[0.5, 2.0, 1.0, -3.0]], X=[[9, 1, 50, 0]])
-    assert line == ("DoS (T1499): service v1r0, 25.0 % of normal; "
-                    "src_bytes v2r0, normal median 250; count v0r0, normal median 2.5")
+    assert line == (
+        "DoS (T1499): service v1r0, 25.0 % of normal; "
+        "src_bytes v2r0, normal median 250; count v0r0, normal median 2.5"
+    )
 
 
 def test_reasons_too_small_to_matter_are_left_out():
@@ -63,9 +75,13 @@ def test_no_rows_gives_no_lines():
 def test_a_compared_row_names_its_reference_instead_of_the_population():
     values = np.array([[2.0, 1.0, 0.0, 0.0], [2.0, 1.0, 0.0, 0.0]])
     compared = np.array([[7.0, 2.0, 0.0, 0.0], [np.nan] * 4])
-    out = rationales(headlines=np.array(["h", "h"], dtype=object),
-                     attributions=Attributions(NAMES, values, np.zeros(2), compared),
-                     X=np.zeros((2, 4)), shown=lambda j, rows: [f"v{j}" for _ in rows],
-                     reference=reference(), encoded_text=lambda j, v: [f"p{x:g}" for x in v])
+    out = rationales(
+        headlines=np.array(["h", "h"], dtype=object),
+        attributions=Attributions(NAMES, values, np.zeros(2), compared),
+        X=np.zeros((2, 4)),
+        shown=lambda j, rows: [f"v{j}" for _ in rows],
+        reference=reference(),
+        encoded_text=lambda j, v: [f"p{x:g}" for x in v],
+    )
     assert out[0] == "h: count v0, nearest normal profile p7; service v1, nearest normal profile p2"
     assert out[1] == "h: count v0, normal median 2.5; service v1, 75.0 % of normal"

@@ -35,7 +35,11 @@ def test_damaged_input_gets_a_result_or_a_named_refusal(name, record_property):
     report = fuzz(TARGETS[name], cases=CASES, seed=0, time_limit=20.0)
     record_property("fuzz_cases", report.cases)
     assert report.cases == CASES
-    assert report.outcomes["refused"] > 0, "no case was refused: the mutations did not reach the reader"
-    shown = "\n".join(f"case {f.case} {'+'.join(f.mutations)}: {f.outcome}: {f.detail}"
-                      for f in report.failures[:5])
+    assert report.outcomes["refused"] > 0, (
+        "no case was refused: the mutations did not reach the reader"
+    )
+    shown = "\n".join(
+        f"case {f.case} {'+'.join(f.mutations)}: {f.outcome}: {f.detail}"
+        for f in report.failures[:5]
+    )
     assert not report.failures, f"{len(report.failures)} unacceptable outcome(s):\n{shown}"

@@ -14,17 +14,37 @@ REQUIRED = (
     + [f"euaia:art{n}" for n in range(9, 16)]
     + ["euaia:recital55", "euaia:annex3-1a", "euaia:dates"]
     + [f"nist-rmf:{f}" for f in ("GOVERN", "MAP", "MEASURE", "MANAGE")]
-    + [f"nist-rmf:GOVERN-{i}" for i in range(1, 7)] + [f"nist-rmf:MAP-{i}" for i in range(1, 6)]
-    + [f"nist-rmf:MEASURE-{i}" for i in range(1, 5)] + [f"nist-rmf:MANAGE-{i}" for i in range(1, 5)]
-    + [f"nist-rmf:{c}" for c in ("valid-reliable", "safe", "secure-resilient",
-                                 "accountable-transparent", "explainable-interpretable",
-                                 "privacy-enhanced", "fair")]
+    + [f"nist-rmf:GOVERN-{i}" for i in range(1, 7)]
+    + [f"nist-rmf:MAP-{i}" for i in range(1, 6)]
+    + [f"nist-rmf:MEASURE-{i}" for i in range(1, 5)]
+    + [f"nist-rmf:MANAGE-{i}" for i in range(1, 5)]
+    + [
+        f"nist-rmf:{c}"
+        for c in (
+            "valid-reliable",
+            "safe",
+            "secure-resilient",
+            "accountable-transparent",
+            "explainable-interpretable",
+            "privacy-enhanced",
+            "fair",
+        )
+    ]
     + [f"altai:{i}" for i in range(1, 8)]
-    + [f"enisa:{t}" for t in ("evasion", "poisoning", "model-disclosure",
-                              "compromise-components", "failure-malfunction")]
+    + [
+        f"enisa:{t}"
+        for t in (
+            "evasion",
+            "poisoning",
+            "model-disclosure",
+            "compromise-components",
+            "failure-malfunction",
+        )
+    ]
     + ["atlas:AML.TA0000"]
     + [f"atlas:AML.T00{n}" for n in ("15", "20", "24", "40", "43")]
-    + [f"atlas:AML.M000{n}" for n in (2, 3, 4, 7)] + ["atlas:AML.M0015"]
+    + [f"atlas:AML.M000{n}" for n in (2, 3, 4, 7)]
+    + ["atlas:AML.M0015"]
     + [f"owasp-ml:ML{i:02d}" for i in range(1, 11)]
 )
 
@@ -77,18 +97,24 @@ def test_a_small_valid_catalogue_parses():
     assert cat.item("fw:a").status == "final"
 
 
-@pytest.mark.parametrize("change, message", [
-    (("kind: principle", "kind: principle, colour: red"),
-     r"t: frameworks\[0\] \(fw\): items\[0\] \(fw:a\): unknown keys \['colour'\]"),
-    (('id: "fw:a"', 'id: "other:a"'), r"\(other:a\): id 'other:a' must start with .*'fw:'"),
-    (("  source: {document: The document, url: \"https://example.org/fw\"}\n", ""),
-     r"frameworks\[0\] \(fw\): missing required key 'source'"),
-    (("url: \"https://example.org/fw\"", "page: 3"),
-     r"\(fw\): source: unknown keys \['page'\]"),
-    (("status: final", "status: maybe"), r"\(fw\): status 'maybe' is not one of"),
-    (("kind: principle", "kind: vibe"), r"\(fw:a\): kind 'vibe' is not one of"),
-    (("section: \"1\"", "section: \"\""), r"\(fw:a\): missing required key 'section'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("kind: principle", "kind: principle, colour: red"),
+            r"t: frameworks\[0\] \(fw\): items\[0\] \(fw:a\): unknown keys \['colour'\]",
+        ),
+        (('id: "fw:a"', 'id: "other:a"'), r"\(other:a\): id 'other:a' must start with .*'fw:'"),
+        (
+            ('  source: {document: The document, url: "https://example.org/fw"}\n', ""),
+            r"frameworks\[0\] \(fw\): missing required key 'source'",
+        ),
+        (('url: "https://example.org/fw"', "page: 3"), r"\(fw\): source: unknown keys \['page'\]"),
+        (("status: final", "status: maybe"), r"\(fw\): status 'maybe' is not one of"),
+        (("kind: principle", "kind: vibe"), r"\(fw:a\): kind 'vibe' is not one of"),
+        (('section: "1"', 'section: ""'), r"\(fw:a\): missing required key 'section'"),
+    ],
+)
 def test_schema_errors_name_the_framework_item_and_key(change, message):
     with pytest.raises(CatalogueError, match=message):
         catalogue_from_text(GOOD.replace(*change), "t")

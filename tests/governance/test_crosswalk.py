@@ -4,8 +4,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from trustshield.governance.crosswalk import (MET, NOT_APPLICABLE, NOT_EVIDENCED, NOT_MET, PARTLY,
-                                              crosswalk, item_status, measured)
+from trustshield.governance.crosswalk import (
+    MET,
+    NOT_APPLICABLE,
+    NOT_EVIDENCED,
+    NOT_MET,
+    PARTLY,
+    crosswalk,
+    item_status,
+    measured,
+)
 from trustshield.records import Evidence
 
 
@@ -21,20 +29,25 @@ def ev(check, status):
     return Evidence(check, "m", None if status == "not_evidenced" else 1.0, None, status, ())
 
 
-PRACTICES = [Practice("P1", ("oecd:1.4",), ("intrusion detection",), ("a", "b")),
-             Practice("P2", ("oecd:1.4", "oecd:1.3"), ("intrusion detection",), ("c",)),
-             Practice("P3", ("oecd:1.2",), ("authentication",), ("d",))]
+PRACTICES = [
+    Practice("P1", ("oecd:1.4",), ("intrusion detection",), ("a", "b")),
+    Practice("P2", ("oecd:1.4", "oecd:1.3"), ("intrusion detection",), ("c",)),
+    Practice("P3", ("oecd:1.2",), ("authentication",), ("d",)),
+]
 
 
-@pytest.mark.parametrize("statuses, expected", [
-    ({"a": "pass", "b": "pass"}, MET),
-    ({"a": "pass", "b": "fail"}, PARTLY),
-    ({"a": "pass"}, PARTLY),                     # b never measured: not met in full
-    ({"a": "fail", "b": "fail"}, NOT_MET),
-    ({"a": "fail"}, PARTLY),
-    ({}, NOT_EVIDENCED),
-    ({"a": "not_evidenced", "b": "not_evidenced"}, NOT_EVIDENCED),
-])
+@pytest.mark.parametrize(
+    "statuses, expected",
+    [
+        ({"a": "pass", "b": "pass"}, MET),
+        ({"a": "pass", "b": "fail"}, PARTLY),
+        ({"a": "pass"}, PARTLY),  # b never measured: not met in full
+        ({"a": "fail", "b": "fail"}, NOT_MET),
+        ({"a": "fail"}, PARTLY),
+        ({}, NOT_EVIDENCED),
+        ({"a": "not_evidenced", "b": "not_evidenced"}, NOT_EVIDENCED),
+    ],
+)
 def test_practice_status_from_its_checks(statuses, expected):
     result = crosswalk(PRACTICES[:1], [ev(c, s) for c, s in statuses.items()])
     assert result["practices"][0]["status"] == expected

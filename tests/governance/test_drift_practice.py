@@ -9,8 +9,11 @@ from trustshield.assess.evidence import performance_evidence
 from trustshield.governance.crosswalk import MET, PARTLY, crosswalk
 from trustshield.governance.practices import KNOWN_CHECKS, load_practices
 
-FIGURES = {"metrics": {"accuracy": 0.95, "fpr": 0.02}, "dataset": {"sha256": "ab" * 32},
-           "explanation": {"explained_rows": 10, "max_abs_sum_error": 0.0}}
+FIGURES = {
+    "metrics": {"accuracy": 0.95, "fpr": 0.02},
+    "dataset": {"sha256": "ab" * 32},
+    "explanation": {"explained_rows": 10, "max_abs_sum_error": 0.0},
+}
 
 
 def p24():
@@ -33,8 +36,10 @@ def drift_of(shift):
 
 def test_p24_is_met_only_when_the_data_has_not_drifted():
     def status(evidence):
-        return crosswalk([p24()], performance_evidence(FIGURES) + evidence,
-                         use_case="intrusion detection")["practices"][0]["status"]
+        return crosswalk(
+            [p24()], performance_evidence(FIGURES) + evidence, use_case="intrusion detection"
+        )["practices"][0]["status"]
+
     assert status(drift_of(0.0)) == MET
-    assert status(drift_of(2.0)) == PARTLY                # input drift fails, the rest passes
-    assert status([]) == PARTLY                           # drift unmeasured: never met
+    assert status(drift_of(2.0)) == PARTLY  # input drift fails, the rest passes
+    assert status([]) == PARTLY  # drift unmeasured: never met

@@ -8,9 +8,15 @@ import pytest
 from trustshield.cli import main
 from trustshield.errors import CatalogueError
 from trustshield.governance.catalogue import load_catalogue
-from trustshield.governance.practices import (KNOWN_CHECKS, USE_CASES, case_studies,
-                                              case_studies_from_text, load_practices, practices,
-                                              practices_from_text)
+from trustshield.governance.practices import (
+    KNOWN_CHECKS,
+    USE_CASES,
+    case_studies,
+    case_studies_from_text,
+    load_practices,
+    practices,
+    practices_from_text,
+)
 
 PRACTICE = """
 - id: X1
@@ -98,15 +104,30 @@ def test_framework_and_use_case_filters():
         practices(use_case="fraud")
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("checks: [detection]", "checks: [vibes]"), r"entry 0 \(X1\): checks \['vibes'\] not known"),
-    (("serves: [oecd:1.4]", "serves: [oecd:9.9]"), r"\(X1\): serves 'oecd:9.9', which is not a"),
-    (("serves: [oecd:1.4]", "serves: []"), r"\(X1\): missing required key 'serves'"),
-    (("  why: w\n", ""), r"\(X1\): missing required key 'why'"),
-    (("  why: w\n", "  why: w\n  colour: red\n"), r"\(X1\): unknown keys \['colour'\]"),
-    (("use_cases: [intrusion detection]", "use_cases: [fraud]"), r"use_cases \['fraud'\] not known"),
-    (("checks: [detection]", "checks: detection"), r"checks must be a non-empty list of strings"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            ("checks: [detection]", "checks: [vibes]"),
+            r"entry 0 \(X1\): checks \['vibes'\] not known",
+        ),
+        (
+            ("serves: [oecd:1.4]", "serves: [oecd:9.9]"),
+            r"\(X1\): serves 'oecd:9.9', which is not a",
+        ),
+        (("serves: [oecd:1.4]", "serves: []"), r"\(X1\): missing required key 'serves'"),
+        (("  why: w\n", ""), r"\(X1\): missing required key 'why'"),
+        (("  why: w\n", "  why: w\n  colour: red\n"), r"\(X1\): unknown keys \['colour'\]"),
+        (
+            ("use_cases: [intrusion detection]", "use_cases: [fraud]"),
+            r"use_cases \['fraud'\] not known",
+        ),
+        (
+            ("checks: [detection]", "checks: detection"),
+            r"checks must be a non-empty list of strings",
+        ),
+    ],
+)
 def test_practice_schema_errors_name_the_entry_and_key(edit, message):
     with pytest.raises(CatalogueError, match=message):
         practices_from_text(PRACTICE.replace(*edit), "mine.yaml")
@@ -122,15 +143,24 @@ def test_duplicate_ids_and_bad_yaml_are_refused():
     assert practices_from_text(PRACTICE)[0].checks == ("detection",)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("practices: [P01]", "practices: [P999]"), r"entry 0 \(C1\): practices \['P999'\] not known"),
-    (("date: 2019-07", "date: July 2019"), r"\(C1\): date 'July 2019' must be YYYY or YYYY-MM"),
-    (("date: 2019-07", "date: 2019-13"), r"date '2019-13'"),
-    (("kind: misuse", "kind: rumour"), r"kind 'rumour' is not one of"),
-    (('url: "https://example.org/a"', 'url: "http://example.org/a"'), r"source: url .* https://"),
-    (("source: {title: a page, ", "source: {"), r"source: missing required key 'title'"),
-    (("  lesson: l\n", ""), r"\(C1\): missing required key 'lesson'"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            ("practices: [P01]", "practices: [P999]"),
+            r"entry 0 \(C1\): practices \['P999'\] not known",
+        ),
+        (("date: 2019-07", "date: July 2019"), r"\(C1\): date 'July 2019' must be YYYY or YYYY-MM"),
+        (("date: 2019-07", "date: 2019-13"), r"date '2019-13'"),
+        (("kind: misuse", "kind: rumour"), r"kind 'rumour' is not one of"),
+        (
+            ('url: "https://example.org/a"', 'url: "http://example.org/a"'),
+            r"source: url .* https://",
+        ),
+        (("source: {title: a page, ", "source: {"), r"source: missing required key 'title'"),
+        (("  lesson: l\n", ""), r"\(C1\): missing required key 'lesson'"),
+    ],
+)
 def test_case_study_schema_errors_name_the_entry_and_key(edit, message):
     with pytest.raises(CatalogueError, match=message):
         case_studies_from_text(CASE.replace(*edit), "cases.yaml", {"P01"})

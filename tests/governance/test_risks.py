@@ -33,15 +33,25 @@ def test_residual_falls_only_with_passing_evidence():
 
 
 def test_likelihood_never_drops_below_one_and_use_case_filters():
-    rows = register([ev("model artifact integrity", "pass"), ev("no pickle in model artifacts", "pass")])
+    rows = register(
+        [ev("model artifact integrity", "pass"), ev("no pickle in model artifacts", "pass")]
+    )
     r08 = next(r for r in rows if r["id"] == "R08")
     assert r08["residual_likelihood"] == 1 and r08["residual"] == 5
-    assert {r["id"] for r in register([], use_case="authentication")} == {"R03", "R05", "R06", "R07", "R08"}
+    assert {r["id"] for r in register([], use_case="authentication")} == {
+        "R03",
+        "R05",
+        "R06",
+        "R07",
+        "R08",
+    }
 
 
 def test_levels_and_malformed_entries():
     assert [level(s) for s in (4, 5, 16, 20)] == ["low", "medium", "high", "critical"]
     with pytest.raises(SpecError, match="likelihood must be 1-5"):
-        load_risks("risks:\n  - {id: X, title: t, use_cases: [], likelihood: 9, impact: 1, mitigations: []}\n")
+        load_risks(
+            "risks:\n  - {id: X, title: t, use_cases: [], likelihood: 9, impact: 1, mitigations: []}\n"
+        )
     with pytest.raises(SpecError, match="exactly the keys"):
         load_risks("risks:\n  - {id: X, title: t}\n")

@@ -15,12 +15,16 @@ from trustshield.ingest.connections import ConnectionSource, sniff_format
 from trustshield.ingest.pcap import connections
 from trustshield.specs import load_spec
 
-NFDUMP = ("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt\n"
-          "2016-05-13 09:11:34,2016-05-13 09:11:35,1.250,192.168.1.10,10.0.0.1,51000,443,TCP,...AP.SF,0,0,12,1500,10,9000\n"
-          "2016-05-13 09:11:36,2016-05-13 09:11:36,0.020,10.0.0.5,10.0.0.7,5353,53,UDP,........,0,0,2,120,0,0\n")
-CIC = ("Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Tot Fwd Pkts,Tot Bwd Pkts,"
-       "TotLen Fwd Pkts,TotLen Bwd Pkts\n"
-       "10.0.0.2,51000,10.0.0.1,80,6,28/02/2018 08:11:42 PM,1500000,5,4,300,1200\n")
+NFDUMP = (
+    "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt\n"
+    "2016-05-13 09:11:34,2016-05-13 09:11:35,1.250,192.168.1.10,10.0.0.1,51000,443,TCP,...AP.SF,0,0,12,1500,10,9000\n"
+    "2016-05-13 09:11:36,2016-05-13 09:11:36,0.020,10.0.0.5,10.0.0.7,5353,53,UDP,........,0,0,2,120,0,0\n"
+)
+CIC = (
+    "Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Tot Fwd Pkts,Tot Bwd Pkts,"
+    "TotLen Fwd Pkts,TotLen Bwd Pkts\n"
+    "10.0.0.2,51000,10.0.0.1,80,6,28/02/2018 08:11:42 PM,1500000,5,4,300,1200\n"
+)
 
 
 def shared(relative: str) -> Path:
@@ -40,7 +44,9 @@ def test_formats_are_told_from_the_file(tmp_path):
     (tmp_path / "cic.csv").write_text(CIC)
     assert sniff_format(tmp_path / "flows.csv") == "nfdump"
     assert sniff_format(tmp_path / "cic.csv") == "cicflowmeter"
-    assert sniff_format(shared("zeek-pcap-baselines/ssh-basic/conn.log")) == "zeek"  # btest banner first
+    assert (
+        sniff_format(shared("zeek-pcap-baselines/ssh-basic/conn.log")) == "zeek"
+    )  # btest banner first
     assert sniff_format(shared("zeek-pcap-baselines/ssh-basic/ssh.pcap")) == "pcap"
     assert sniff_format(shared("nfstream-pcap-results/pcaps/1kxun.pcap")) == "pcap"
     assert sniff_format(shared("nsl-kdd/KDDTest+.txt")) is None
@@ -54,15 +60,26 @@ def test_a_capture_gives_one_spec_valid_row_per_connection_numbered_in_file_orde
     assert source.format == "pcap" and source.rows_read == len(conns) and source.rejected_rows == 0
     lines = np.concatenate([b.lines for b in batches])
     assert sorted(lines.tolist()) == list(range(1, len(conns) + 1))
-    assert all(list(b.frame.columns)[:len(KDD_FEATURES)] == list(KDD_FEATURES) for b in batches)
+    assert all(list(b.frame.columns)[: len(KDD_FEATURES)] == list(KDD_FEATURES) for b in batches)
     for batch in batches:
         assert len(batch.entities) == len(batch.lines)
         for line, entity in zip(batch.lines, batch.entities.to_dict(orient="records")):
             conn = conns.iloc[line - 1]
-            assert (entity["src_ip"], entity["src_port"], entity["dst_ip"], entity["dst_port"],
-                    entity["proto"], entity["ts"]) == (
-                conn["id.orig_h"], conn["id.orig_p"], conn["id.resp_h"], conn["id.resp_p"],
-                conn["proto"], conn["ts"])
+            assert (
+                entity["src_ip"],
+                entity["src_port"],
+                entity["dst_ip"],
+                entity["dst_port"],
+                entity["proto"],
+                entity["ts"],
+            ) == (
+                conn["id.orig_h"],
+                conn["id.orig_p"],
+                conn["id.resp_h"],
+                conn["id.resp_p"],
+                conn["proto"],
+                conn["ts"],
+            )
 
 
 def test_flow_csvs_become_features(tmp_path, spec):

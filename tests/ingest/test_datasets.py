@@ -12,8 +12,16 @@ import pytest
 
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.ingest import datasets as ds
-from trustshield.ingest.datasets import (KnownFile, cache_dir, data_dirs, fetch, inventory,
-                                         locate, parse_source_sha256, sha256_of)
+from trustshield.ingest.datasets import (
+    KnownFile,
+    cache_dir,
+    data_dirs,
+    fetch,
+    inventory,
+    locate,
+    parse_source_sha256,
+    sha256_of,
+)
 
 KDD_TEST_21 = "746993ac9e25868827cacf09eab450050a2a1056e1ce48a1ad39f5dc801d531d"
 NSL_KDD_SHAS = {
@@ -89,14 +97,17 @@ class Served:
 @pytest.fixture
 def serve(request):
     """Factory: serve(folder) -> Served, shut down when the test ends."""
+
     def start(folder: Path) -> Served:
         served = Served(folder)
         request.addfinalizer(served.close)
         return served
+
     return start
 
 
 # ---------------------------------------------------------------- roots and hashing
+
 
 def test_data_dirs_env_is_the_only_data_root_then_cache(env):
     data, cache = env
@@ -127,6 +138,7 @@ def test_sha256_of_streams_multi_chunk_files(tmp_path):
 
 
 # ---------------------------------------------------------------- locate
+
 
 def test_locate_returns_file_with_matching_sha(env):
     data, _ = env
@@ -179,6 +191,7 @@ def test_locate_caches_sha_until_file_changes(env, monkeypatch):
 
 # ---------------------------------------------------------------- fetch
 
+
 @pytest.fixture
 def mirror(tmp_path, serve):
     """A served folder with two synthetic files; returns (Served, {name: bytes})."""
@@ -202,8 +215,13 @@ def test_fetch_wrong_content_raises_and_leaves_nothing(env, tmp_path, mirror):
     served, content = mirror
     expected = sha(b"what the publisher released\n")
     with pytest.raises(DatasetMissing) as exc:
-        fetch("toy", [KnownFile("one.txt", expected, None)], dest=tmp_path / "dest",
-              base_url=served.url, progress=False)
+        fetch(
+            "toy",
+            [KnownFile("one.txt", expected, None)],
+            dest=tmp_path / "dest",
+            base_url=served.url,
+            progress=False,
+        )
     msg = str(exc.value)
     assert f"{served.url}/one.txt" in msg
     assert expected in msg and sha(content["one.txt"]) in msg
@@ -237,8 +255,12 @@ def test_fetch_url_precedence_env_then_known_url(env, tmp_path, mirror, monkeypa
 def test_fetch_defaults_to_cache_dir(env, mirror):
     _, cache = env
     served, content = mirror
-    [path] = fetch("toy", [KnownFile("one.txt", sha(content["one.txt"]), None)],
-                   base_url=served.url, progress=False)
+    [path] = fetch(
+        "toy",
+        [KnownFile("one.txt", sha(content["one.txt"]), None)],
+        base_url=served.url,
+        progress=False,
+    )
     assert path == cache / "toy" / "one.txt" and path.read_bytes() == content["one.txt"]
 
 
@@ -269,10 +291,14 @@ def test_fetch_real_nsl_kdd_file_over_loopback(tmp_path, serve, monkeypatch):
     with path.open("rb") as fh:
         assert sum(1 for _ in fh) == known.rows
     assert served.requests == ["/KDDTest-21.txt"]
-    assert ds.known_files()["nsl-kdd"][2].name == known.name and ds.known_files()["nsl-kdd"][2].sha256 == KDD_TEST_21
+    assert (
+        ds.known_files()["nsl-kdd"][2].name == known.name
+        and ds.known_files()["nsl-kdd"][2].sha256 == KDD_TEST_21
+    )
 
 
 # ---------------------------------------------------------------- SOURCE.md parsing
+
 
 def test_parse_source_sha256_real_nsl_kdd():
     folder = real_nsl_kdd()
@@ -284,19 +310,24 @@ def test_parse_source_sha256_real_nsl_kdd():
 
 def test_parse_source_sha256_synthetic_formats():
     a, b, c, d = (sha(x) for x in (b"a", b"b", b"c", b"d"))
-    text = "\n".join([
-        "# Title", "Some prose with a hash " + a + " in the middle.",
-        f"    {a}  plain.csv",
-        f"{b.upper()} *./sub/star.txt",
-        "| file | bytes | sha256 |", "|---|---:|---|",
-        f"| `table.csv` | 1234 | `{c}` |",
-        f"| `x.zip` → `inner.xlsx` | 2 rows | inner sha256 `{d}`; more |",
-    ])
+    text = "\n".join(
+        [
+            "# Title",
+            "Some prose with a hash " + a + " in the middle.",
+            f"    {a}  plain.csv",
+            f"{b.upper()} *./sub/star.txt",
+            "| file | bytes | sha256 |",
+            "|---|---:|---|",
+            f"| `table.csv` | 1234 | `{c}` |",
+            f"| `x.zip` → `inner.xlsx` | 2 rows | inner sha256 `{d}`; more |",
+        ]
+    )
     assert parse_source_sha256(text) == {"plain.csv": a, "sub/star.txt": b, "table.csv": c}
     assert parse_source_sha256("no hashes here\n") == {}
 
 
 # ---------------------------------------------------------------- inventory
+
 
 def test_inventory_marks_ok_altered_missing_unverified(env):
     data, cache = env
@@ -309,23 +340,46 @@ def test_inventory_marks_ok_altered_missing_unverified(env):
     write(folder / "notes.md", b"not data-like, not recorded\n")
     write(folder / ".b.csv.part", b"temp\n")
     write(folder / ".hidden.csv", b"hidden\n")
-    write(folder / "SOURCE.md", "\n".join([
-        f"    {sha(ok)}  a.csv", f"| `b.csv` | 9 | `{sha(alt)}` |",
-        f"    {sha(b'c')}  c.csv", f"    {sha(sub)}  sub/e.txt",
-        f"    {sha(b'x')}  ../outside.csv"]).encode())
+    write(
+        folder / "SOURCE.md",
+        "\n".join(
+            [
+                f"    {sha(ok)}  a.csv",
+                f"| `b.csv` | 9 | `{sha(alt)}` |",
+                f"    {sha(b'c')}  c.csv",
+                f"    {sha(sub)}  sub/e.txt",
+                f"    {sha(b'x')}  ../outside.csv",
+            ]
+        ).encode(),
+    )
     write(cache / "kn" / "k1.txt", b"k1\n")
-    known = {"kn": [KnownFile("k1.txt", sha(b"k1\n"), None), KnownFile("k2.txt", "0" * 64, None)],
-             "absent": [KnownFile("z.txt", "1" * 64, None)]}
+    known = {
+        "kn": [KnownFile("k1.txt", sha(b"k1\n"), None), KnownFile("k2.txt", "0" * 64, None)],
+        "absent": [KnownFile("z.txt", "1" * 64, None)],
+    }
     rows = inventory(known)
     by = {(r["dataset"], r["file"]): r for r in rows}
-    assert list(by) == [("absent", "z.txt"), ("alpha", "a.csv"), ("alpha", "b.csv"),
-                        ("alpha", "c.csv"), ("alpha", "d.log"), ("alpha", "sub/e.txt"),
-                        ("kn", "k1.txt"), ("kn", "k2.txt")]
+    assert list(by) == [
+        ("absent", "z.txt"),
+        ("alpha", "a.csv"),
+        ("alpha", "b.csv"),
+        ("alpha", "c.csv"),
+        ("alpha", "d.log"),
+        ("alpha", "sub/e.txt"),
+        ("kn", "k1.txt"),
+        ("kn", "k2.txt"),
+    ]
     status = {k: r["status"] for k, r in by.items()}
-    assert status == {("absent", "z.txt"): "missing", ("alpha", "a.csv"): "ok",
-                      ("alpha", "b.csv"): "altered", ("alpha", "c.csv"): "missing",
-                      ("alpha", "d.log"): "unverified", ("alpha", "sub/e.txt"): "ok",
-                      ("kn", "k1.txt"): "ok", ("kn", "k2.txt"): "missing"}
+    assert status == {
+        ("absent", "z.txt"): "missing",
+        ("alpha", "a.csv"): "ok",
+        ("alpha", "b.csv"): "altered",
+        ("alpha", "c.csv"): "missing",
+        ("alpha", "d.log"): "unverified",
+        ("alpha", "sub/e.txt"): "ok",
+        ("kn", "k1.txt"): "ok",
+        ("kn", "k2.txt"): "missing",
+    }
     assert by[("alpha", "b.csv")]["sha256"] == sha(b"changed!\n")
     assert by[("alpha", "b.csv")]["size_bytes"] == len(b"changed!\n")
     assert by[("alpha", "a.csv")]["path"] == str(folder / "a.csv")

@@ -21,10 +21,14 @@ NFDUMP_ROWS = [
     "2016-05-13 09:11:38,2016-05-13 09:11:38,0.020,10.0.0.5,10.0.0.7,5353,53,UDP,........,0,0,2,120,0,0,1,2",
 ]
 SUMMARY = "Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n4,10760,26,0,0,0\n"
-SPACED = ("Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Tot Fwd Pkts,"
-          "Tot Bwd Pkts,TotLen Fwd Pkts,TotLen Bwd Pkts,Flow Byts/s,Label")
-UNDERSCORED = ("flow_id,src_ip,src_port,dst_ip,dst_port,protocol,timestamp,flow_duration,tot_fwd_pkts,"
-               "tot_bwd_pkts,totlen_fwd_pkts,totlen_bwd_pkts,flow_byts_s,label")
+SPACED = (
+    "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Tot Fwd Pkts,"
+    "Tot Bwd Pkts,TotLen Fwd Pkts,TotLen Bwd Pkts,Flow Byts/s,Label"
+)
+UNDERSCORED = (
+    "flow_id,src_ip,src_port,dst_ip,dst_port,protocol,timestamp,flow_duration,tot_fwd_pkts,"
+    "tot_bwd_pkts,totlen_fwd_pkts,totlen_bwd_pkts,flow_byts_s,label"
+)
 CIC_ROWS = [
     "10.0.0.2-10.0.0.1-51000-80-6,10.0.0.2,51000,10.0.0.1,80,6,28/02/2018 08:11:42 PM,1500000,5,4,300,1200.0,Infinity,Benign",
     "10.0.0.3-8.8.8.8-5353-53-17,10.0.0.3,5353,8.8.8.8,53,17,28/02/2018 08:11:43,250,1,1,40,120,3.2e5,DoS",
@@ -44,13 +48,21 @@ def utc(*parts) -> float:
 def test_nfdump_maps_directions_units_protocols_and_drops_the_summary(tmp_path):
     path = write(tmp_path, "flows.csv", "\n".join([NFDUMP_HEADER, *NFDUMP_ROWS]) + "\n" + SUMMARY)
     frame = read_nfdump_csv(path)
-    assert len(frame) == 4 and list(frame.columns[:len(CONN_FIELDS)]) == list(CONN_FIELDS)
+    assert len(frame) == 4 and list(frame.columns[: len(CONN_FIELDS)]) == list(CONN_FIELDS)
     first = frame.iloc[0]
     assert first["ts"] == utc(2016, 5, 13, 9, 11, 34) and first["duration"] == 1.25
     assert (first["id.orig_h"], first["id.orig_p"], first["id.resp_h"], first["id.resp_p"]) == (
-        "192.168.1.10", 51000, "10.0.0.1", 443)
-    assert (first["orig_pkts"], first["orig_ip_bytes"], first["resp_pkts"], first["resp_ip_bytes"]) == (
-        12, 1500, 10, 9000)
+        "192.168.1.10",
+        51000,
+        "10.0.0.1",
+        443,
+    )
+    assert (
+        first["orig_pkts"],
+        first["orig_ip_bytes"],
+        first["resp_pkts"],
+        first["resp_ip_bytes"],
+    ) == (12, 1500, 10, 9000)
     assert frame["proto"].tolist() == ["tcp", "icmp", "icmp", "udp"]
     assert frame["ip_proto"].tolist() == [6, 1, 1, 17]
     assert frame.loc[1, "ts"] == utc(2016, 5, 13, 9, 11, 36) + 0.5
@@ -62,14 +74,20 @@ def test_nfdump_maps_directions_units_protocols_and_drops_the_summary(tmp_path):
     assert frame["flg"].tolist()[0] == "...AP.SF" and frame["in"].tolist() == [1, 1, 1, 1]
 
 
-@pytest.mark.parametrize("change, expected", [
-    (("192.168.1.10", "192.168.1.300"), ("line 2", "'sa'", "'192.168.1.300'", "an IPv4 or IPv6 address")),
-    (("1.250", "-1.250"), ("line 2", "'td'", "'-1.250'", "seconds >= 0")),
-    (("TCP", "TCPX"), ("line 2", "'pr'", "'TCPX'", "an IP protocol")),
-    (("2016-05-13 09:11:34,", "13/05/2016,"), ("line 2", "'ts'", "'13/05/2016'", "%Y-%m-%d")),
-    ((",12,1500,", ",12,1.5k,"), ("line 2", "'ibyt'", "'1.5k'", "a count")),
-    ((",0,0,12,", ",0,0,"), ("line 2", "expected 17 comma-separated fields", "found 16")),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            ("192.168.1.10", "192.168.1.300"),
+            ("line 2", "'sa'", "'192.168.1.300'", "an IPv4 or IPv6 address"),
+        ),
+        (("1.250", "-1.250"), ("line 2", "'td'", "'-1.250'", "seconds >= 0")),
+        (("TCP", "TCPX"), ("line 2", "'pr'", "'TCPX'", "an IP protocol")),
+        (("2016-05-13 09:11:34,", "13/05/2016,"), ("line 2", "'ts'", "'13/05/2016'", "%Y-%m-%d")),
+        ((",12,1500,", ",12,1.5k,"), ("line 2", "'ibyt'", "'1.5k'", "a count")),
+        ((",0,0,12,", ",0,0,"), ("line 2", "expected 17 comma-separated fields", "found 16")),
+    ],
+)
 def test_nfdump_errors_name_file_line_column_and_value(tmp_path, change, expected):
     row = NFDUMP_ROWS[0].replace(*change, 1)
     path = write(tmp_path, "bad.csv", f"{NFDUMP_HEADER}\n{row}\n")
@@ -81,20 +99,26 @@ def test_nfdump_errors_name_file_line_column_and_value(tmp_path, change, expecte
 
 
 def test_nfdump_without_a_needed_column_is_refused(tmp_path):
-    path = write(tmp_path, "nodst.csv", NFDUMP_HEADER.replace(",da,", ",dst,") + "\n" + NFDUMP_ROWS[0] + "\n")
+    path = write(
+        tmp_path, "nodst.csv", NFDUMP_HEADER.replace(",da,", ",dst,") + "\n" + NFDUMP_ROWS[0] + "\n"
+    )
     with pytest.raises(DataError, match=r"expected the nfdump columns .* missing \['da'\]"):
         read_nfdump_csv(path)
 
 
 def test_cicflowmeter_maps_units_and_both_header_variants_agree(tmp_path):
     spaced = read_cicflowmeter_csv(write(tmp_path, "a.csv", "\n".join([SPACED, *CIC_ROWS]) + "\n"))
-    underscored = read_cicflowmeter_csv(write(tmp_path, "b.csv", "\n".join([UNDERSCORED, *CIC_ROWS]) + "\n"))
+    underscored = read_cicflowmeter_csv(
+        write(tmp_path, "b.csv", "\n".join([UNDERSCORED, *CIC_ROWS]) + "\n")
+    )
     conn = list(CONN_FIELDS)
     pd.testing.assert_frame_equal(spaced[conn], underscored[conn])
     assert spaced["duration"].tolist() == [1.5, 0.00025]  # microseconds -> seconds
     assert spaced["ts"].tolist() == [utc(2018, 2, 28, 20, 11, 42), utc(2018, 2, 28, 8, 11, 43)]
     assert spaced[["orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes"]].values.tolist() == [
-        [5, 4, 300, 1200], [1, 1, 40, 120]]
+        [5, 4, 300, 1200],
+        [1, 1, 40, 120],
+    ]
     assert spaced["proto"].tolist() == ["tcp", "udp"] and spaced["ip_proto"].tolist() == [6, 17]
     assert spaced["orig_ip_bytes"].isna().all()  # CICFlowMeter does not count IP bytes
     assert math.isinf(spaced.loc[0, "Flow Byts/s"]) and spaced.loc[1, "Flow Byts/s"] == 3.2e5
@@ -102,24 +126,37 @@ def test_cicflowmeter_maps_units_and_both_header_variants_agree(tmp_path):
 
 
 def test_cic_ids2017_long_names_and_absent_timestamp(tmp_path):
-    header = (" Source IP, Source Port, Destination IP, Destination Port, Protocol, Flow Duration,"
-              " Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets,"
-              " Total Length of Bwd Packets, Label")
-    path = write(tmp_path, "ids2017.csv", header + "\n192.168.10.5,443,192.168.10.8,51000,6,3000000,2,3,0,0,BENIGN\n")
+    header = (
+        " Source IP, Source Port, Destination IP, Destination Port, Protocol, Flow Duration,"
+        " Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets,"
+        " Total Length of Bwd Packets, Label"
+    )
+    path = write(
+        tmp_path,
+        "ids2017.csv",
+        header + "\n192.168.10.5,443,192.168.10.8,51000,6,3000000,2,3,0,0,BENIGN\n",
+    )
     frame = read_cicflowmeter_csv(path)
     assert frame.loc[0, "duration"] == 3.0 and frame.loc[0, "resp_pkts"] == 3
     assert frame.loc[0, "id.orig_h"] == "192.168.10.5" and math.isnan(frame.loc[0, "ts"])
     assert frame["Label"].tolist() == ["BENIGN"]
 
 
-@pytest.mark.parametrize("change, expected", [
-    ((",1500000,", ",-1,"), ("'flow_duration'", "'-1'", "microseconds >= 0")),
-    ((",80,6,", ",70000,6,"), ("'dst_port'", "'70000'", "0-65535")),
-    ((",5,4,", ",2.5,4,"), ("'tot_fwd_pkts'", "'2.5'", "a count")),
-    ((",10.0.0.1,", ",,"), ("'dst_ip'", "got ''", "expected a value")),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ((",1500000,", ",-1,"), ("'flow_duration'", "'-1'", "microseconds >= 0")),
+        ((",80,6,", ",70000,6,"), ("'dst_port'", "'70000'", "0-65535")),
+        ((",5,4,", ",2.5,4,"), ("'tot_fwd_pkts'", "'2.5'", "a count")),
+        ((",10.0.0.1,", ",,"), ("'dst_ip'", "got ''", "expected a value")),
+    ],
+)
 def test_cicflowmeter_errors_name_file_line_column_and_value(tmp_path, change, expected):
-    path = write(tmp_path, "bad.csv", SPACED + "\n" + CIC_ROWS[1] + "\n" + CIC_ROWS[0].replace(*change, 1) + "\n")
+    path = write(
+        tmp_path,
+        "bad.csv",
+        SPACED + "\n" + CIC_ROWS[1] + "\n" + CIC_ROWS[0].replace(*change, 1) + "\n",
+    )
     with pytest.raises(DataError) as error:
         read_cicflowmeter_csv(path)
     assert str(path) in str(error.value) and "line 3" in str(error.value)
@@ -128,7 +165,11 @@ def test_cicflowmeter_errors_name_file_line_column_and_value(tmp_path, change, e
 
 
 def test_cicflowmeter_without_a_needed_column_or_header_is_refused(tmp_path):
-    path = write(tmp_path, "nopkts.csv", SPACED.replace("Tot Bwd Pkts", "Bwd Pkts") + "\n" + CIC_ROWS[0] + "\n")
+    path = write(
+        tmp_path,
+        "nopkts.csv",
+        SPACED.replace("Tot Bwd Pkts", "Bwd Pkts") + "\n" + CIC_ROWS[0] + "\n",
+    )
     with pytest.raises(DataError, match=r"missing \['tot_bwd_pkts'\]"):
         read_cicflowmeter_csv(path)
     with pytest.raises(DataError, match="expected a CICFlowMeter header line, found an empty file"):

@@ -146,9 +146,9 @@ def test_resume_after_copytruncate_reads_the_rest_of_the_copy_first(tmp_path):
     follower.close()
     with open(log, "ab") as fh:
         fh.write(b"2\tB\n")
-    (tmp_path / "conn.1.log").write_bytes(log.read_bytes())   # the copy, another inode
+    (tmp_path / "conn.1.log").write_bytes(log.read_bytes())  # the copy, another inode
     os.utime(tmp_path / "conn.1.log", ns=(1, 1))
-    with open(log, "r+b") as fh:                               # then truncated and written
+    with open(log, "r+b") as fh:  # then truncated and written
         fh.truncate(0)
         fh.write(HEAD + b"3\tC\n")
     assert text(drain(Follower(log, resume=at))) == b"2\tB\n" + HEAD + b"3\tC\n"

@@ -9,8 +9,12 @@ import pytest
 
 from trustshield.cli import main
 from trustshield.errors import DataError
-from trustshield.ingest.keystroke_series import (SUMMARIES, read_series_samples,
-                                                 read_series_table, series_spec)
+from trustshield.ingest.keystroke_series import (
+    SUMMARIES,
+    read_series_samples,
+    read_series_table,
+    series_spec,
+)
 from trustshield.store.templates import KEY_ENV, new_template_key
 
 
@@ -39,8 +43,10 @@ def test_each_series_becomes_its_documented_summaries(tmp_path):
     path = tmp_path / "series.csv"
     rows.to_csv(path, index=False)
     table = read_series_table(path)
-    assert list(table.columns) == ["subject", *[f"{s} {k}" for s in ("Pressure t", "Pressure i")
-                                                for k, *_ in SUMMARIES]]
+    assert list(table.columns) == [
+        "subject",
+        *[f"{s} {k}" for s in ("Pressure t", "Pressure i") for k, *_ in SUMMARIES],
+    ]
     assert len(table) == 2 and table["subject"].tolist() == ["s1", "s1"]
     for row, typing in enumerate((first, second)):
         for name, values in typing.items():
@@ -63,8 +69,12 @@ def test_every_feature_made_is_described_by_the_spec(tmp_path):
 
 def test_a_series_with_no_reading_makes_its_typing_malformed(tmp_path):
     path = tmp_path / "empty.csv"
-    rows = pd.concat([typing_rows("s1", 1, {"Hold a": [80.0], "Hold b": [0.0]}),
-                      typing_rows("s1", 2, {"Hold a": [82.0], "Hold b": [91.0]})])
+    rows = pd.concat(
+        [
+            typing_rows("s1", 1, {"Hold a": [80.0], "Hold b": [0.0]}),
+            typing_rows("s1", 2, {"Hold a": [82.0], "Hold b": [91.0]}),
+        ]
+    )
     rows.to_csv(path, index=False)
     samples = read_series_samples(path)
     assert "subject" not in samples.columns
@@ -74,7 +84,8 @@ def test_a_series_with_no_reading_makes_its_typing_malformed(tmp_path):
 
 def test_values_that_are_not_numbers_are_named_by_row_and_column(tmp_path):
     frame = typing_rows("s1", 1, {"Hold a": [80.0, 81.0], "Hold b": [90.0, 91.0]}).astype(
-        {"Hold b": object})
+        {"Hold b": object}
+    )
     frame.iloc[1, 3] = "oops"
     path = tmp_path / "bad.csv"
     frame.to_csv(path, index=False)
@@ -84,8 +95,9 @@ def test_values_that_are_not_numbers_are_named_by_row_and_column(tmp_path):
 
 
 def test_a_typing_belongs_to_one_subject(tmp_path):
-    rows = pd.concat([typing_rows("s1", 1, {"Hold a": [80.0]}),
-                      typing_rows("s2", 1, {"Hold a": [85.0]})])
+    rows = pd.concat(
+        [typing_rows("s1", 1, {"Hold a": [80.0]}), typing_rows("s2", 1, {"Hold a": [85.0]})]
+    )
     path = tmp_path / "mixed.csv"
     rows.to_csv(path, index=False)
     with pytest.raises(DataError, match="typing starting at row 1 has rows of 2 subjects"):
@@ -100,10 +112,12 @@ def synthetic_series(n_subjects=10, n_typings=31, seed=0) -> pd.DataFrame:
     for s in range(n_subjects):
         level = rng.uniform(0.2, 0.8, 3)
         for t in range(n_typings):
-            series = {f"Pressure {k}": list(np.clip(level[i] + rng.normal(0, 0.05,
-                                                                          rng.integers(3, 9)),
-                                                    0.01, None))
-                      for i, k in enumerate("abc")}
+            series = {
+                f"Pressure {k}": list(
+                    np.clip(level[i] + rng.normal(0, 0.05, rng.integers(3, 9)), 0.01, None)
+                )
+                for i, k in enumerate("abc")
+            }
             parts.append(typing_rows(f"s{s + 1}", s * 1000 + t, series))
     return pd.concat(parts, ignore_index=True)
 
@@ -116,11 +130,26 @@ def test_series_enrol_and_verify_through_their_own_verifier_kind(tmp_path, monke
     paths = {name: tmp_path / f"{name}.csv" for name in ("enrol", "genuine", "impostor")}
     me[me.typing.isin(typings[:8])].to_csv(paths["enrol"], index=False)
     me[me.typing.isin(typings[8:11])].to_csv(paths["genuine"], index=False)
-    other[other.typing.isin(other.typing.drop_duplicates()[:3])].to_csv(paths["impostor"],
-                                                                         index=False)
+    other[other.typing.isin(other.typing.drop_duplicates()[:3])].to_csv(
+        paths["impostor"], index=False
+    )
     where = ["--store", str(tmp_path / "ts.duckdb"), "--templates", str(tmp_path / "t")]
-    assert main(["enrol", "--user", "ann", "--kind", "keystroke-series", "--no-prior",
-                 "--data", str(paths["enrol"]), *where]) == 0
+    assert (
+        main(
+            [
+                "enrol",
+                "--user",
+                "ann",
+                "--kind",
+                "keystroke-series",
+                "--no-prior",
+                "--data",
+                str(paths["enrol"]),
+                *where,
+            ]
+        )
+        == 0
+    )
     assert "from 8 samples of 15 features" in capsys.readouterr().out
     decisions = {}
     for name in ("genuine", "impostor"):
@@ -134,9 +163,27 @@ def test_series_enrol_and_verify_through_their_own_verifier_kind(tmp_path, monke
 def test_a_series_table_is_benchmarked_after_its_summaries(tmp_path):
     path, out = tmp_path / "series.csv", tmp_path / "bench.json"
     synthetic_series(n_subjects=8, n_typings=10).to_csv(path, index=False)
-    assert main(["benchmark", "keystroke", "--data", str(path), "--series", "--subject",
-                 "subject", "--enrol", "5", "--genuine-typings", "5", "--quick",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "keystroke",
+                "--data",
+                str(path),
+                "--series",
+                "--subject",
+                "subject",
+                "--enrol",
+                "5",
+                "--genuine-typings",
+                "5",
+                "--quick",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     figures = json.loads(out.read_text())
     assert figures["data"]["features"] == 15 and figures["data"]["typings"] == 80
     assert 0 <= figures["ours"]["mean"] <= 1

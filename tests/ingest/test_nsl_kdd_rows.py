@@ -13,15 +13,49 @@ SPEC = load_spec("nsl-kdd")
 
 # Three records that satisfy every range and relation of the spec: one per protocol.
 OVERRIDES = [
-    {"protocol_type": "tcp", "service": "http", "flag": "SF", "src_bytes": 215, "dst_bytes": 4507,
-     "logged_in": 1, "count": 3, "srv_count": 3, "same_srv_rate": 1, "dst_host_count": 40,
-     "dst_host_srv_count": 255, "dst_host_same_srv_rate": 1, "label": "normal", "difficulty": 21},
-    {"protocol_type": "icmp", "service": "ecr_i", "flag": "SF", "src_bytes": 1032, "dst_bytes": 0,
-     "count": 511, "srv_count": 511, "same_srv_rate": 1, "dst_host_count": 255,
-     "dst_host_srv_count": 255, "label": "smurf", "difficulty": 19},
-    {"protocol_type": "udp", "service": "domain_u", "flag": "SF", "src_bytes": 44, "dst_bytes": 133,
-     "serror_rate": 0.5, "rerror_rate": 0.5, "dst_host_serror_rate": 0.25,
-     "dst_host_rerror_rate": 0.75, "label": "normal", "difficulty": 18},
+    {
+        "protocol_type": "tcp",
+        "service": "http",
+        "flag": "SF",
+        "src_bytes": 215,
+        "dst_bytes": 4507,
+        "logged_in": 1,
+        "count": 3,
+        "srv_count": 3,
+        "same_srv_rate": 1,
+        "dst_host_count": 40,
+        "dst_host_srv_count": 255,
+        "dst_host_same_srv_rate": 1,
+        "label": "normal",
+        "difficulty": 21,
+    },
+    {
+        "protocol_type": "icmp",
+        "service": "ecr_i",
+        "flag": "SF",
+        "src_bytes": 1032,
+        "dst_bytes": 0,
+        "count": 511,
+        "srv_count": 511,
+        "same_srv_rate": 1,
+        "dst_host_count": 255,
+        "dst_host_srv_count": 255,
+        "label": "smurf",
+        "difficulty": 19,
+    },
+    {
+        "protocol_type": "udp",
+        "service": "domain_u",
+        "flag": "SF",
+        "src_bytes": 44,
+        "dst_bytes": 133,
+        "serror_rate": 0.5,
+        "rerror_rate": 0.5,
+        "dst_host_serror_rate": 0.25,
+        "dst_host_rerror_rate": 0.75,
+        "label": "normal",
+        "difficulty": 18,
+    },
 ]
 
 
@@ -40,8 +74,9 @@ def text(value) -> str:
 
 def write_records(path, records, names=None):
     names = names or SPEC.column_names
-    path.write_text("".join(",".join(text(r[n]) for n in names) + "\n" for r in records),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(",".join(text(r[n]) for n in names) + "\n" for r in records), encoding="utf-8"
+    )
     return path
 
 
@@ -54,7 +89,7 @@ def test_synthetic_records_satisfy_the_spec(tmp_path):
     source = TableSource(path, SPEC)
     (batch,) = list(source)
     assert source.rejected_rows == 0
-    assert batch.lines.tolist() == [1, 2, 3]               # header: false → first row is line 1
+    assert batch.lines.tolist() == [1, 2, 3]  # header: false → first row is line 1
     assert list(batch.frame.columns) == list(SPEC.column_names)
     assert batch.frame["protocol_type"].tolist() == ["tcp", "icmp", "udp"]
     assert batch.frame["label"].tolist() == ["normal", "smurf", "normal"]
@@ -68,7 +103,9 @@ def test_features_only_file_is_accepted(tmp_path):
     assert len(batch.frame) == 3
 
 
-@pytest.mark.parametrize("column", ["wrong_fragment", "su_attempted", "count", "dst_host_count", "difficulty"])
+@pytest.mark.parametrize(
+    "column", ["wrong_fragment", "su_attempted", "count", "dst_host_count", "difficulty"]
+)
 def test_value_above_a_bounded_column_names_line_and_expectation(tmp_path, column):
     rows = records()
     too_big = SPEC.column(column).bounds()[1] + 1
@@ -88,14 +125,21 @@ def test_unknown_service_is_rejected(tmp_path):
     path = write_records(tmp_path / "svc.txt", rows)
     with pytest.raises(DataError) as info:
         list(TableSource(path, SPEC))
-    assert "line 3," in str(info.value) and "'service'" in str(info.value) and "'quic'" in str(info.value)
+    assert (
+        "line 3," in str(info.value)
+        and "'service'" in str(info.value)
+        and "'quic'" in str(info.value)
+    )
 
 
-@pytest.mark.parametrize("changes, relation", [
-    ({"dst_bytes": 10}, "icmp has no reply payload"),
-    ({"flag": "S0"}, "icmp has no connection state"),
-    ({"service": "http"}, "icmp services"),
-])
+@pytest.mark.parametrize(
+    "changes, relation",
+    [
+        ({"dst_bytes": 10}, "icmp has no reply payload"),
+        ({"flag": "S0"}, "icmp has no connection state"),
+        ({"service": "http"}, "icmp services"),
+    ],
+)
 def test_relation_violation_on_icmp_row_names_the_relation(tmp_path, changes, relation):
     assert relation in {r.name for r in SPEC.relations}
     rows = records()
@@ -108,7 +152,7 @@ def test_relation_violation_on_icmp_row_names_the_relation(tmp_path, changes, re
 
 def test_error_share_relation_uses_its_tolerance(tmp_path):
     rows = records()
-    rows[2]["rerror_rate"] = 0.505               # 0.5 + 0.505 is within the 0.01 tolerance
+    rows[2]["rerror_rate"] = 0.505  # 0.5 + 0.505 is within the 0.01 tolerance
     (batch,) = list(TableSource(write_records(tmp_path / "ok.txt", rows), SPEC))
     assert len(batch.frame) == 3
     rows[2]["rerror_rate"] = 0.52

@@ -21,17 +21,23 @@ NFDUMP_HEADER = "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt"
 
 
 def _nfdump(tmp_path, bad_port: bool):
-    rows = [f"2016-05-13 09:11:{30 + i:02d},2016-05-13 09:11:{31 + i:02d},1.0,10.0.0.{i + 1},"
-            f"10.0.1.1,{40000 + i},{'99999' if bad_port and i == 3 else 80},TCP,...AP.SF,0,0,3,180,2,120"
-            for i in range(6)]
+    rows = [
+        f"2016-05-13 09:11:{30 + i:02d},2016-05-13 09:11:{31 + i:02d},1.0,10.0.0.{i + 1},"
+        f"10.0.1.1,{40000 + i},{'99999' if bad_port and i == 3 else 80},TCP,...AP.SF,0,0,3,180,2,120"
+        for i in range(6)
+    ]
     path = tmp_path / "flows.csv"
     path.write_text("\n".join([NFDUMP_HEADER, *rows]) + "\n")
     return path, 5  # line 5 holds the bad record
 
 
 def _table(tmp_path, bad_port: bool):
-    raw = ["0,tcp,http,SF,181,5450," + ",".join(["0"] * 16) + ",8,8,0,0,0,0,1,0,0,9,9,1,0,0.11,0,0,0,0,0,normal,21"
-           for _ in range(6)]
+    raw = [
+        "0,tcp,http,SF,181,5450,"
+        + ",".join(["0"] * 16)
+        + ",8,8,0,0,0,0,1,0,0,9,9,1,0,0.11,0,0,0,0,0,normal,21"
+        for _ in range(6)
+    ]
     if bad_port:
         raw[3] = raw[3].replace("0,tcp,http,SF,181", "0,tcp,http,SF,-181", 1)
     path = tmp_path / "table.csv"

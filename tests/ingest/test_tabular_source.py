@@ -25,9 +25,14 @@ def tiny_raw(*, header: bool = True) -> dict:
             {"name": "p", "type": "categorical", "values": ["tcp", "udp", "icmp"]},
             {"name": "label", "type": "label"},
         ],
-        "relations": [{"kind": "implies", "name": "icmp sends nothing",
-                       "if": {"column": "p", "in": ["icmp"]},
-                       "then": {"column": "n", "equals": 0}}],
+        "relations": [
+            {
+                "kind": "implies",
+                "name": "icmp sends nothing",
+                "if": {"column": "p", "in": ["icmp"]},
+                "then": {"column": "n", "equals": 0},
+            }
+        ],
         "label": {"column": "label", "normal": "normal"},
     }
 
@@ -36,11 +41,13 @@ SPEC = parse_spec(tiny_raw())
 BARE = parse_spec(tiny_raw(header=False))
 
 # valid rows as written in a file: (n, r, b, p, label)
-GOOD = [("5", "0.5", "1", "tcp", "normal"),
-        ("0", "0.25", "0", "icmp", "flood"),
-        ("100", "1", "0", "udp", "normal"),
-        ("42", "0", "1", "tcp", "scan"),
-        ("7", "0.125", "0", "udp", "normal")]
+GOOD = [
+    ("5", "0.5", "1", "tcp", "normal"),
+    ("0", "0.25", "0", "icmp", "flood"),
+    ("100", "1", "0", "udp", "normal"),
+    ("42", "0", "1", "tcp", "scan"),
+    ("7", "0.125", "0", "udp", "normal"),
+]
 
 
 def write_csv(path, rows, header=HEADER):
@@ -54,8 +61,11 @@ def typed(rows, columns=HEADER) -> pd.DataFrame:
     data = {}
     for j, name in enumerate(columns):
         values = [row[j] for row in rows]
-        data[name] = (np.array(values, dtype=np.float64) if SPEC.column(name).is_numeric
-                      else pd.Series(values, dtype=object))
+        data[name] = (
+            np.array(values, dtype=np.float64)
+            if SPEC.column(name).is_numeric
+            else pd.Series(values, dtype=object)
+        )
     return pd.DataFrame(data)
 
 
@@ -79,7 +89,7 @@ def test_valid_file_reads_typed_rows_with_line_numbers(tmp_path):
     pd.testing.assert_frame_equal(frame, typed(GOOD[:3]), check_dtype=False)
     for name in ("n", "r", "b"):
         assert frame[name].dtype == np.float64
-    assert lines.tolist() == [2, 3, 4]          # header is line 1
+    assert lines.tolist() == [2, 3, 4]  # header is line 1
     assert source.rows_read == 3 and source.rejected_rows == 0
 
 
@@ -102,7 +112,7 @@ def test_bad_value_names_file_line_column_value_and_expectation(tmp_path, column
         list(TableSource(path, SPEC))
     message = str(info.value)
     assert str(path) in message
-    assert "line 4" in message                   # header line 1, third data row
+    assert "line 4" in message  # header line 1, third data row
     assert repr(column) in message
     assert repr(value) in message
     assert SPEC.column(column).expected() in message
@@ -149,7 +159,7 @@ def test_skip_drops_exactly_the_bad_rows_and_counts_rows(tmp_path):
     batches, frame, lines = read_all(source)
     pd.testing.assert_frame_equal(frame, typed([GOOD[0], GOOD[1], GOOD[2]]), check_dtype=False)
     assert lines.tolist() == [2, 4, 6]
-    assert source.rejected_rows == 3                       # rows, not fields (4 problems)
+    assert source.rejected_rows == 3  # rows, not fields (4 problems)
     assert source.rows_read == 6
     problems = [p for b in batches for p in b.rejected]
     assert [(p.line, p.column) for p in problems] == [(3, "n"), (3, "p"), (5, "p+n"), (7, "b")]
@@ -167,7 +177,11 @@ def test_skip_mode_problems_carry_value_and_expectation(tmp_path):
 
 
 def test_raise_mode_reports_the_first_problem_and_how_many_more(tmp_path):
-    rows = [with_field(GOOD[0], "b", "7"), with_field(GOOD[1], "p", "gre"), with_field(GOOD[2], "n", "-4")]
+    rows = [
+        with_field(GOOD[0], "b", "7"),
+        with_field(GOOD[1], "p", "gre"),
+        with_field(GOOD[2], "n", "-4"),
+    ]
     path = write_csv(tmp_path / "many.csv", rows)
     with pytest.raises(DataError) as info:
         list(TableSource(path, SPEC))
@@ -212,7 +226,9 @@ def test_file_with_a_header_and_an_extra_field_names_the_file_line(tmp_path):
 
 def test_header_missing_a_feature_column(tmp_path):
     header = ("n", "b", "p", "label")
-    path = write_csv(tmp_path / "nor.csv", [(r[0], r[2], r[3], r[4]) for r in GOOD[:2]], header=header)
+    path = write_csv(
+        tmp_path / "nor.csv", [(r[0], r[2], r[3], r[4]) for r in GOOD[:2]], header=header
+    )
     with pytest.raises(DataError) as info:
         list(TableSource(path, SPEC))
     message = str(info.value)
@@ -230,9 +246,15 @@ def test_header_without_label_and_in_another_order_is_accepted(tmp_path):
 
 def raw_frame(rows) -> pd.DataFrame:
     """Rows as a typed pandas frame, the way a producer would write them to Parquet."""
-    return pd.DataFrame({"n": [int(r[0]) for r in rows], "r": [float(r[1]) for r in rows],
-                         "b": [int(r[2]) for r in rows], "p": [r[3] for r in rows],
-                         "label": [r[4] for r in rows]})
+    return pd.DataFrame(
+        {
+            "n": [int(r[0]) for r in rows],
+            "r": [float(r[1]) for r in rows],
+            "b": [int(r[2]) for r in rows],
+            "p": [r[3] for r in rows],
+            "label": [r[4] for r in rows],
+        }
+    )
 
 
 def test_parquet_gives_the_same_frame_as_csv(tmp_path):
@@ -242,7 +264,7 @@ def test_parquet_gives_the_same_frame_as_csv(tmp_path):
     _, from_csv, _ = read_all(TableSource(csv, SPEC))
     _, from_parquet, lines = read_all(TableSource(parquet, SPEC, batch_rows=2))
     pd.testing.assert_frame_equal(from_parquet, from_csv)
-    assert lines.tolist() == [1, 2, 3, 4, 5]      # Parquet has no header line: row numbers
+    assert lines.tolist() == [1, 2, 3, 4, 5]  # Parquet has no header line: row numbers
 
 
 def test_parquet_bad_value_names_its_row(tmp_path):
@@ -269,8 +291,9 @@ def test_batches_continue_line_numbers(tmp_path):
     assert [len(b.frame) for b in batches] == [2, 2, 1]
     assert [b.lines.tolist() for b in batches] == [[2, 3], [4, 5], [6]]
     assert source.rows_read == 5
-    pd.testing.assert_frame_equal(pd.concat([b.frame for b in batches], ignore_index=True),
-                                  typed(GOOD), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.concat([b.frame for b in batches], ignore_index=True), typed(GOOD), check_dtype=False
+    )
 
 
 def test_bad_row_in_a_later_batch_keeps_its_file_line(tmp_path):
@@ -294,12 +317,19 @@ def test_unknown_on_error_and_missing_file(tmp_path):
 
 
 def test_check_frame_is_pure_and_keeps_given_lines():
-    raw = pd.DataFrame({"n": ["1", "200", "3"], "r": ["0", "0", "0"], "b": ["1", "0", "0"],
-                        "p": ["tcp", "udp", "icmp"], "label": ["a", "b", "c"]})
+    raw = pd.DataFrame(
+        {
+            "n": ["1", "200", "3"],
+            "r": ["0", "0", "0"],
+            "b": ["1", "0", "0"],
+            "p": ["tcp", "udp", "icmp"],
+            "label": ["a", "b", "c"],
+        }
+    )
     before = raw.copy()
     checked = check_frame(raw, SPEC, file="mem", lines=np.array([10, 20, 30]))
     pd.testing.assert_frame_equal(raw, before)
-    assert checked.lines.tolist() == [10]          # row 2 out of range, row 3 breaks the relation
+    assert checked.lines.tolist() == [10]  # row 2 out of range, row 3 breaks the relation
     assert checked.rejected_rows == 2
     assert [(p.line, p.column) for p in checked.problems] == [(20, "n"), (30, "p+n")]
 
@@ -314,7 +344,9 @@ def test_bad_value_is_quoted_as_written(tmp_path, written):
 
 def test_line_numbers_survive_a_blank_line(tmp_path):
     path = tmp_path / "blank.csv"
-    path.write_text("n,r,b,p,label\n5,0.5,1,tcp,normal\n\n7,0.5,0,udp,normal\n500,0.5,0,udp,normal\n",
-                    encoding="utf-8")
+    path.write_text(
+        "n,r,b,p,label\n5,0.5,1,tcp,normal\n\n7,0.5,0,udp,normal\n500,0.5,0,udp,normal\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DataError, match=r"line 5, column 'n'"):
         list(TableSource(path, SPEC))

@@ -18,8 +18,10 @@ from trustshield.ingest.zeek import CONN_FIELDS, EXPECTED, read_conn_log
 FOLDER = "zeek-pcap-baselines"
 # | `ssh-basic` | `ssh/ssh.pcap` (1,797 pkts) | ... | 25 | ssh.log (22) |
 _CASE_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|(?:[^|]*\|){3}\s*([\d,]+)\s*\|")
-HEADER = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
-          "#path\tconn\n#open\t2026-01-01-00-00-00\n")
+HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+    "#path\tconn\n#open\t2026-01-01-00-00-00\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,11 @@ def baselines() -> dict[str, tuple[Path, int]]:
         pytest.skip(f"no {FOLDER}/SOURCE.md under {data_dirs()}")
     source = (root / "SOURCE.md").read_text()
     shas = parse_source_sha256(source)
-    rows = {m[1]: int(m[2].replace(",", "")) for line in source.splitlines()
-            if (m := _CASE_ROW.match(line))}
+    rows = {
+        m[1]: int(m[2].replace(",", ""))
+        for line in source.splitlines()
+        if (m := _CASE_ROW.match(line))
+    }
     out = {}
     for name, sha in shas.items():
         if name.endswith("/conn.log"):
@@ -55,7 +60,11 @@ def test_ssh_basic_spot_values_and_types(baselines):
     first = frame.iloc[0]
     assert (first["orig_pkts"], first["orig_ip_bytes"], first["resp_pkts"]) == (25, 3981, 20)
     assert (first["conn_state"], first["history"], first["service"]) == ("SF", "ShAdDaFf", "ssh")
-    assert (first["id.orig_h"], first["id.orig_p"], first["id.resp_p"]) == ("192.168.1.79", 51880, 22)
+    assert (first["id.orig_h"], first["id.orig_p"], first["id.resp_p"]) == (
+        "192.168.1.79",
+        51880,
+        22,
+    )
     assert first["duration"] == pytest.approx(6.159326)
     assert (first["local_orig"], first["local_resp"]) == (True, False)
     assert pd.isna(first["tunnel_parents"])
@@ -85,8 +94,9 @@ def test_masked_timestamps_are_refused_unless_asked(baselines):
 def _with_times(text: str) -> str:
     """The log with each masked ts replaced by a distinct real time."""
     count = iter(range(1, 10**6))
-    return re.sub(r"^XXXXXXXXXX\.XXXXXX", lambda m: f"1700000000.{next(count):06d}", text,
-                  flags=re.M)
+    return re.sub(
+        r"^XXXXXXXXXX\.XXXXXX", lambda m: f"1700000000.{next(count):06d}", text, flags=re.M
+    )
 
 
 def _as_json_lines(text: str) -> str:
@@ -128,8 +138,12 @@ def test_json_lines_and_tsv_agree_on_every_baseline(baselines, tmp_path):
 
 def _log(tmp_path, fields: str, types: str, *rows: str, name="conn.log") -> Path:
     path = tmp_path / name
-    path.write_text(HEADER + f"#fields\t{fields}\n#types\t{types}\n" + "".join(r + "\n" for r in rows)
-                    + "#close\t2026-01-01-00-00-01\n")
+    path.write_text(
+        HEADER
+        + f"#fields\t{fields}\n#types\t{types}\n"
+        + "".join(r + "\n" for r in rows)
+        + "#close\t2026-01-01-00-00-01\n"
+    )
     return path
 
 
@@ -139,10 +153,13 @@ BASE_ROW = "1.5\tC1\t10.0.0.1\t1234\t10.0.0.2\t80\ttcp"
 
 
 def test_escapes_sets_extra_and_absent_fields(tmp_path):
-    path = _log(tmp_path, BASE_FIELDS + "\thistory\ttunnel_parents\tvlan\tpeers",
-                BASE_TYPES + "\tstring\tset[string]\tcount\tset[addr]",
-                BASE_ROW + "\tSh\\x09ad\t(empty)\t42\t10.0.0.3,::1",
-                BASE_ROW + "\t(empty)\tCa,Cb\t-\t-")
+    path = _log(
+        tmp_path,
+        BASE_FIELDS + "\thistory\ttunnel_parents\tvlan\tpeers",
+        BASE_TYPES + "\tstring\tset[string]\tcount\tset[addr]",
+        BASE_ROW + "\tSh\\x09ad\t(empty)\t42\t10.0.0.3,::1",
+        BASE_ROW + "\t(empty)\tCa,Cb\t-\t-",
+    )
     frame = read_conn_log(path)
     assert list(frame.columns) == [*CONN_FIELDS, "vlan", "peers"]
     assert frame["history"].tolist() == ["Sh\tad", ""]
@@ -153,13 +170,21 @@ def test_escapes_sets_extra_and_absent_fields(tmp_path):
     assert frame["ts"].tolist() == [1.5, 1.5]
 
 
-@pytest.mark.parametrize("row, line_field_value", [
-    (BASE_ROW + "\t2x", ("line 9", "'orig_pkts'", "'2x'", "a count")),
-    (BASE_ROW.replace("10.0.0.2", "10.0.0.256") + "\t3", ("line 9", "'id.resp_h'", "'10.0.0.256'",
-                                                          "an IPv4 or IPv6 address")),
-    (BASE_ROW.replace("\t80\t", "\t70000\t") + "\t3", ("line 9", "'id.resp_p'", "'70000'", "0-65535")),
-    (BASE_ROW + "\t3\textra", ("line 9", "expected 8 fields", "found 9")),
-])
+@pytest.mark.parametrize(
+    "row, line_field_value",
+    [
+        (BASE_ROW + "\t2x", ("line 9", "'orig_pkts'", "'2x'", "a count")),
+        (
+            BASE_ROW.replace("10.0.0.2", "10.0.0.256") + "\t3",
+            ("line 9", "'id.resp_h'", "'10.0.0.256'", "an IPv4 or IPv6 address"),
+        ),
+        (
+            BASE_ROW.replace("\t80\t", "\t70000\t") + "\t3",
+            ("line 9", "'id.resp_p'", "'70000'", "0-65535"),
+        ),
+        (BASE_ROW + "\t3\textra", ("line 9", "expected 8 fields", "found 9")),
+    ],
+)
 def test_field_and_row_errors_name_file_line_field_value(tmp_path, row, line_field_value):
     path = _log(tmp_path, BASE_FIELDS + "\torig_pkts", BASE_TYPES + "\tcount", row)
     with pytest.raises(DataError) as error:
@@ -175,23 +200,40 @@ def test_header_errors(tmp_path):
     with pytest.raises(DataError, match=r"line 7: expected a '#fields' header line"):
         read_conn_log(no_fields)
     short_types = _log(tmp_path, BASE_FIELDS, "time\tstring", BASE_ROW, name="types.log")
-    with pytest.raises(DataError, match=r"line 8: expected #types to give a type for each of the 7"):
+    with pytest.raises(
+        DataError, match=r"line 8: expected #types to give a type for each of the 7"
+    ):
         read_conn_log(short_types)
-    no_proto = _log(tmp_path, BASE_FIELDS.rsplit("\t", 1)[0], BASE_TYPES.rsplit("\t", 1)[0],
-                    BASE_ROW.rsplit("\t", 1)[0], name="noproto.log")
+    no_proto = _log(
+        tmp_path,
+        BASE_FIELDS.rsplit("\t", 1)[0],
+        BASE_TYPES.rsplit("\t", 1)[0],
+        BASE_ROW.rsplit("\t", 1)[0],
+        name="noproto.log",
+    )
     with pytest.raises(DataError, match=r"missing \['proto'\]"):
         read_conn_log(no_proto)
 
 
 def test_json_errors_and_unset_required_fields(tmp_path):
-    good = {"ts": 1.0, "id.orig_h": "10.0.0.1", "id.orig_p": 1, "id.resp_h": "10.0.0.2",
-            "id.resp_p": 2, "proto": "udp"}
-    cases = [("{not json\n", "line 2: expected one JSON object per line, found invalid JSON"),
-             ("[1, 2]\n", "line 2: expected one JSON object per line, found list"),
-             (json.dumps({**good, "orig_pkts": "many"}) + "\n", "'orig_pkts': got 'many'"),
-             (json.dumps({**good, "tunnel_parents": "Cx"}) + "\n", "a list of"),
-             (json.dumps({k: v for k, v in good.items() if k != "id.resp_h"}) + "\n",
-              "line 2, column 'id.resp_h': got '', expected a value")]
+    good = {
+        "ts": 1.0,
+        "id.orig_h": "10.0.0.1",
+        "id.orig_p": 1,
+        "id.resp_h": "10.0.0.2",
+        "id.resp_p": 2,
+        "proto": "udp",
+    }
+    cases = [
+        ("{not json\n", "line 2: expected one JSON object per line, found invalid JSON"),
+        ("[1, 2]\n", "line 2: expected one JSON object per line, found list"),
+        (json.dumps({**good, "orig_pkts": "many"}) + "\n", "'orig_pkts': got 'many'"),
+        (json.dumps({**good, "tunnel_parents": "Cx"}) + "\n", "a list of"),
+        (
+            json.dumps({k: v for k, v in good.items() if k != "id.resp_h"}) + "\n",
+            "line 2, column 'id.resp_h': got '', expected a value",
+        ),
+    ]
     for i, (bad, expected) in enumerate(cases):
         path = tmp_path / f"bad{i}.json"
         path.write_text(json.dumps(good) + "\n" + bad)
@@ -205,10 +247,15 @@ def test_json_errors_and_unset_required_fields(tmp_path):
     assert frame.loc[0, "extra"] == (1, 2)
 
 
-@pytest.mark.parametrize("field, kind, good, bad", [
-    ("orig_pkts", "count", "7", "-3"), ("id.resp_p", "port", "80", "65536"),
-    ("duration", "interval", "0.25", "nan"), ("local_orig", "bool", "T", "true"),
-])
+@pytest.mark.parametrize(
+    "field, kind, good, bad",
+    [
+        ("orig_pkts", "count", "7", "-3"),
+        ("id.resp_p", "port", "80", "65536"),
+        ("duration", "interval", "0.25", "nan"),
+        ("local_orig", "bool", "T", "true"),
+    ],
+)
 def test_a_bad_field_deep_in_a_long_column_is_found_by_line(tmp_path, field, kind, good, bad):
     fields, types = BASE_FIELDS.split("\t"), BASE_TYPES.split("\t")
     if field not in fields:
@@ -221,7 +268,9 @@ def test_a_bad_field_deep_in_a_long_column_is_found_by_line(tmp_path, field, kin
     path = _log(tmp_path, "\t".join(fields), "\t".join(types), *rows)
     with pytest.raises(DataError) as error:
         read_conn_log(path)
-    assert f"line {9 + 41}, column '{field}': got '{bad}', expected {EXPECTED[kind]}" in str(error.value)
+    assert f"line {9 + 41}, column '{field}': got '{bad}', expected {EXPECTED[kind]}" in str(
+        error.value
+    )
     rows[41] = rows[40]
     frame = read_conn_log(_log(tmp_path, "\t".join(fields), "\t".join(types), *rows, name="ok.log"))
     assert frame[field].isna().sum() == (0 if field == "id.resp_p" else 9)
@@ -231,8 +280,15 @@ def test_unset_required_field_and_list_for_a_scalar_are_refused(tmp_path):
     path = _log(tmp_path, BASE_FIELDS, BASE_TYPES, BASE_ROW, BASE_ROW.replace("\t1234\t", "\t-\t"))
     with pytest.raises(DataError, match=r"line 10, column 'id.orig_p': got '', expected a value"):
         read_conn_log(path)
-    record = {"ts": 1.0, "id.orig_h": "10.0.0.1", "id.orig_p": 1, "id.resp_h": "10.0.0.2",
-              "id.resp_p": 2, "proto": "udp", "history": ["Sh"]}
+    record = {
+        "ts": 1.0,
+        "id.orig_h": "10.0.0.1",
+        "id.orig_p": 1,
+        "id.resp_h": "10.0.0.2",
+        "id.resp_p": 2,
+        "proto": "udp",
+        "history": ["Sh"],
+    }
     (tmp_path / "list.json").write_text(json.dumps(record) + "\n")
     with pytest.raises(DataError, match=r"line 1, column 'history': got 'Sh', expected a string"):
         read_conn_log(tmp_path / "list.json")

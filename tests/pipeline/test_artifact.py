@@ -50,8 +50,10 @@ def test_round_trip_gives_identical_suspicion_and_decisions(model, frame, saved)
     scaled_before = model.detector.part_scores(model.encoder.transform(frame))
     scaled_after = loaded.detector.part_scores(loaded.encoder.transform(frame))
     np.testing.assert_array_equal(scaled_after, scaled_before)
-    np.testing.assert_array_equal(loaded.policy.decide(scaled_after.max(axis=1)).actions,
-                                  model.policy.decide(scaled_before.max(axis=1)).actions)
+    np.testing.assert_array_equal(
+        loaded.policy.decide(scaled_after.max(axis=1)).actions,
+        model.policy.decide(scaled_before.max(axis=1)).actions,
+    )
     assert loaded.training == json.loads(json.dumps(model.training))
 
 
@@ -113,7 +115,9 @@ def test_folder_that_does_not_exist_is_refused(tmp_path):
 @pytest.mark.parametrize("fmt", ["trustshield-model/2", None])
 def test_unknown_format_is_refused(saved, fmt):
     folder, manifest = saved
-    changed = dict(manifest, format=fmt) if fmt else {k: v for k, v in manifest.items() if k != "format"}
+    changed = (
+        dict(manifest, format=fmt) if fmt else {k: v for k, v in manifest.items() if k != "format"}
+    )
     (folder / "manifest.json").write_text(json.dumps(changed))
     with pytest.raises(ModelIntegrityError) as info:
         load_model(folder)
@@ -137,7 +141,9 @@ def test_manifest_with_a_non_utf8_byte_is_refused(saved):
         load_model(folder)
 
 
-@pytest.mark.parametrize("text", ["[1, 2]", '{"format": "trustshield-model/1", "files": ["model.json"]}'])
+@pytest.mark.parametrize(
+    "text", ["[1, 2]", '{"format": "trustshield-model/1", "files": ["model.json"]}']
+)
 def test_manifest_of_the_wrong_shape_is_refused(saved, text):
     folder, _ = saved
     (folder / "manifest.json").write_text(text)
@@ -149,7 +155,7 @@ def test_saving_over_an_existing_folder_replaces_it(model, frame, saved):
     folder, _ = saved
     (folder / "stale.txt").write_text("left by an older model")
     manifest = save_model(model, folder)
-    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]   # no temp/old folders
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no temp/old folders
     assert not (folder / "stale.txt").exists()
     assert json.loads((folder / "manifest.json").read_text()) == manifest
     np.testing.assert_array_equal(suspicion(load_model(folder), frame), suspicion(model, frame))

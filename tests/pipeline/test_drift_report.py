@@ -19,8 +19,12 @@ from trustshield.store import AlertStore
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("drift-report") / "m"
-    save_model(train_small(small_flows(0, n_normal=600, n_flood=240, n_scan=120), SMALL_SPEC,
-                           SMALL_SPEC_TEXT), folder)
+    save_model(
+        train_small(
+            small_flows(0, n_normal=600, n_flood=240, n_scan=120), SMALL_SPEC, SMALL_SPEC_TEXT
+        ),
+        folder,
+    )
     return load_model(folder)
 
 
@@ -46,13 +50,18 @@ def check(r):
 
 
 def test_data_like_training_passes_both_drift_checks(model, tmp_path):
-    r = report(model, csv(small_flows(1, n_normal=1200, n_flood=480, n_scan=240), tmp_path / "d.csv"),
-               window=600)
+    r = report(
+        model,
+        csv(small_flows(1, n_normal=1200, n_flood=480, n_scan=240), tmp_path / "d.csv"),
+        window=600,
+    )
     evidence = check(r)
-    assert evidence["input drift"]["status"] == "pass" and evidence["output drift"]["status"] == "pass"
+    assert (
+        evidence["input drift"]["status"] == "pass" and evidence["output drift"]["status"] == "pass"
+    )
     d = r["drift"]
     assert d["available"] and d["records"] == 1920 and d["whole"]["level"] == "none"
-    assert [w["n_window"] for w in d["windows"]] == [600, 600, 600]   # last 120 < 500: no verdict
+    assert [w["n_window"] for w in d["windows"]] == [600, 600, 600]  # last 120 < 500: no verdict
     assert evidence["input drift"]["value"] == pytest.approx(d["whole"]["max_feature_psi"])
 
 
@@ -61,9 +70,9 @@ def test_shifted_data_fails_input_drift_and_names_the_features_that_moved(model,
     evidence = check(r)
     assert evidence["input drift"]["status"] == "fail"
     top = r["drift"]["whole"]["top_features"]
-    assert len(top) == 3 and top[0]["level"] == "major"                  # the spec has 3 features
+    assert len(top) == 3 and top[0]["level"] == "major"  # the spec has 3 features
     assert [f["psi"] for f in top] == sorted((f["psi"] for f in top), reverse=True)
-    assert next(f for f in top if f["name"] == "p")["ks"] is None        # categorical: no KS
+    assert next(f for f in top if f["name"] == "p")["ks"] is None  # categorical: no KS
     page = render_html(r)
     assert 'id="drift"' in page and "Features that moved most" in page and "<svg" in page
     assert all(f">{f['name']}<" in page for f in top)
@@ -76,7 +85,9 @@ def test_stored_drift_events_of_the_model_are_listed(model, tmp_path):
         events = store.drift.events(model_id=model.model_id)
     r = report(model, source, events=events)
     check(r)
-    assert [(e["run_id"], e["level"]) for e in r["drift"]["events"]] == [(run["run_id"], "major")] * 2
+    assert [(e["run_id"], e["level"]) for e in r["drift"]["events"]] == [
+        (run["run_id"], "major")
+    ] * 2
     assert r["drift"]["events_total"] == 2 and "Drift events stored" in render_html(r)
 
 

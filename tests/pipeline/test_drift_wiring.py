@@ -39,19 +39,22 @@ def test_windows_cut_a_stream_of_uneven_batches_exactly(reference):
     lines = np.arange(10, 3710)
     windows = DriftWindows(reference, window=1000)
     got, start = [], 0
-    for size in (700, 1800, 150, 1050):                 # windows end inside batches
+    for size in (700, 1800, 150, 1050):  # windows end inside batches
         stop = start + size
         got += windows.add(X.iloc[start:stop], s[start:stop], lines[start:stop])
-        assert windows._held < windows.window          # never more than one window held
+        assert windows._held < windows.window  # never more than one window held
         start = stop
     assert [w.index for w in got] == [0, 1, 2]
-    assert [(w.first_line, w.last_line, w.n_window) for w in got] == \
-        [(10, 1009, 1000), (1010, 2009, 1000), (2010, 3009, 1000)]
+    assert [(w.first_line, w.last_line, w.n_window) for w in got] == [
+        (10, 1009, 1000),
+        (1010, 2009, 1000),
+        (2010, 3009, 1000),
+    ]
     direct = drift(reference, X.iloc[1000:2000], s[1000:2000])
     assert got[1].features == direct.features and got[1].output == direct.output
     last = windows.finish()
     assert (last.index, last.first_line, last.last_line, last.n_window) == (3, 3010, 3709, 700)
-    assert windows.finish() is None                     # nothing left
+    assert windows.finish() is None  # nothing left
 
 
 def test_a_last_window_under_the_minimum_is_dropped(reference):
@@ -103,8 +106,11 @@ def test_the_reference_is_saved_in_the_manifest_and_loads_back(trained, tmp_path
     body = (tmp_path / "m" / DRIFT_FILE).read_bytes()
     assert manifest["files"][DRIFT_FILE] == hashlib.sha256(body).hexdigest()
     loaded = load_model(tmp_path / "m")
-    assert loaded.drift_reference.to_dict() == json.loads(body) == \
-        json.loads(json.dumps(model.drift_reference.to_dict()))
+    assert (
+        loaded.drift_reference.to_dict()
+        == json.loads(body)
+        == json.loads(json.dumps(model.drift_reference.to_dict()))
+    )
     assert loaded.drift_unavailable is None
 
 
@@ -154,8 +160,9 @@ def test_detect_stores_one_event_per_window_with_the_batch_that_completes_it(sav
         assert store.drift.events(model_id=saved.model_id) == events
         assert store.drift.events(model_id="another") == []
     # 1,920 records: three windows of 600; the last 120 (< MIN_WINDOW) give no verdict
-    assert [(e["window_index"], e["first_line"], e["last_line"], e["n_records"]) for e in events] == \
-        [(0, 2, 601, 600), (1, 602, 1201, 600), (2, 1202, 1801, 600)]
+    assert [
+        (e["window_index"], e["first_line"], e["last_line"], e["n_records"]) for e in events
+    ] == [(0, 2, 601, 600), (1, 602, 1201, 600), (2, 1202, 1801, 600)]
     assert all(e["level"] == "none" for e in events), [e["max_feature_psi"] for e in events]
     assert all(len(e["top_features"]) == 3 and e["result"]["n_window"] == 600 for e in events)
 
@@ -169,13 +176,15 @@ def test_a_shifted_stream_gives_major_events_audited_as_drift_detected(saved, tm
         events = store.drift.events(run_id=run["run_id"])
         audited = store.audit.events("drift.detected")
         assert store.audit.verify() is None
-    assert [e["level"] for e in events] == ["major"]    # 500 + a last 400 (< MIN_WINDOW) dropped
+    assert [e["level"] for e in events] == ["major"]  # 500 + a last 400 (< MIN_WINDOW) dropped
     assert events[0]["top_features"][0]["level"] == "major" and events[0]["max_feature_psi"] >= 0.25
     assert [a["subject"] for a in audited] == [events[0]["event_id"]]
     assert audited[0]["details"]["run_id"] == run["run_id"]
 
 
-def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(saved, tmp_path, monkeypatch):
+def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(
+    saved, tmp_path, monkeypatch
+):
     data = write(small_flows(7, n_normal=1200, n_flood=0, n_scan=0), tmp_path / "d.csv")
     with AlertStore(tmp_path / "s.duckdb") as store:
         original, calls = store.drift.add, []
@@ -185,6 +194,7 @@ def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(saved, t
             original(run_id, model_id, windows)
             if windows:
                 raise RuntimeError("disk full")
+
         monkeypatch.setattr(store.drift, "add", add_then_fail)
         with pytest.raises(RuntimeError):
             detect(saved, TableSource(data, SMALL_SPEC, batch_rows=300), store, drift_window=500)

@@ -8,8 +8,12 @@ import pytest
 from trustshield.detectors.mouse import MouseVerifier
 from trustshield.errors import DataError
 from trustshield.features.mouse_actions import FEATURES
-from trustshield.pipeline.mouse import (out_of_fold, read_session_actions, score_actions,
-                                        train_verifiers)
+from trustshield.pipeline.mouse import (
+    out_of_fold,
+    read_session_actions,
+    score_actions,
+    train_verifiers,
+)
 
 USERS = ("u1", "u2", "u3")
 
@@ -19,7 +23,9 @@ def synthetic_train(sessions=3, per_session=40):
     parts = []
     for k, user in enumerate(USERS):
         for s in range(sessions):
-            frame = pd.DataFrame(rng.normal(size=(per_session, len(FEATURES))), columns=list(FEATURES))
+            frame = pd.DataFrame(
+                rng.normal(size=(per_session, len(FEATURES))), columns=list(FEATURES)
+            )
             frame["speed_mean"] += 2.0 * k
             frame.insert(0, "order", np.arange(per_session))
             frame.insert(0, "is_illegal", 0)
@@ -71,9 +77,9 @@ def test_out_of_fold_never_fits_on_what_it_scores():
         assert set(rows["is_illegal"]) == {0, 1}
     for model, (sessions, negatives) in Recording.fitted.items():
         scored = Recording.scored[model]
-        assert not sessions & scored                           # held out means held out
+        assert not sessions & scored  # held out means held out
         impostors = {s[:2] for s in scored} - {s[:2] for s in sessions}
-        assert len(negatives) == 1 and not negatives & impostors   # impostor never a negative
+        assert len(negatives) == 1 and not negatives & impostors  # impostor never a negative
     # every owner session is scored exactly once per impostor, by a model not fitted on it
     keys = oof["pseudo_session"].str.split("|", expand=True)
     genuine = oof["is_illegal"] == 0

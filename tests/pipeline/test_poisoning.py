@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
-from trustshield.assess.robustness.poisoning import (MAX_DETECTION_DROP, flip_labels,
-                                                     largest_attack_category,
-                                                     poisoning_evidence)
+from trustshield.assess.robustness.poisoning import (
+    MAX_DETECTION_DROP,
+    flip_labels,
+    largest_attack_category,
+    poisoning_evidence,
+)
 from trustshield.pipeline.poisoning import poisoning_study, sanitise
 from trustshield.pipeline.train import TrainConfig
 
@@ -19,6 +22,7 @@ FAST = TrainConfig(n_prototypes=8, n_estimators=10, n_threads=1)
 
 
 # ---------------------------------------------------------------- flip_labels
+
 
 def test_flips_round_rate_times_attacks_and_only_attacks(traffic):
     _, labels, categories = traffic
@@ -35,11 +39,15 @@ def test_flips_round_rate_times_attacks_and_only_attacks(traffic):
 def test_targeted_flips_stay_in_the_category_and_count_against_all_attacks(traffic):
     _, labels, categories = traffic
     attacks = int((labels != "normal").sum())
-    _, flipped = flip_labels(labels, categories, rate=0.2, target="Probe", normal_label="normal", seed=0)
+    _, flipped = flip_labels(
+        labels, categories, rate=0.2, target="Probe", normal_label="normal", seed=0
+    )
     assert flipped.sum() == round(0.2 * attacks)
     assert set(categories[flipped]) == {"Probe"}
     probes = int((categories == "Probe").sum())
-    _, everything = flip_labels(labels, categories, rate=1.0, target="Probe", normal_label="normal", seed=0)
+    _, everything = flip_labels(
+        labels, categories, rate=1.0, target="Probe", normal_label="normal", seed=0
+    )
     assert everything.sum() == probes < attacks  # capped at the category's size
 
 
@@ -73,11 +81,13 @@ def test_largest_attack_category(traffic):
 
 # ---------------------------------------------------------------- sanitise
 
+
 @pytest.mark.parametrize("target", [None, "DoS"])
 def test_sanitiser_finds_flipped_attacks_far_more_often_than_clean_normals(traffic, target):
     X, labels, categories = traffic
-    poisoned, flipped = flip_labels(labels, categories, rate=0.1, target=target,
-                                    normal_label="normal", seed=3)
+    poisoned, flipped = flip_labels(
+        labels, categories, rate=0.1, target=target, normal_label="normal", seed=3
+    )
     flagged = sanitise(X, poisoned, normal_label="normal", categorical=("service",), config=FAST)
     recall = flagged[flipped].mean()
     genuine_normal = labels == "normal"
@@ -141,9 +151,14 @@ def test_study_figures_are_consistent(study):
 
 # ---------------------------------------------------------------- evidence
 
+
 def _study(drop, sanitised_rate, clean_rate=0.9):
-    run = {"rate": 0.05, "target": None, "drop": drop,
-           "sanitised": {"detection_rate": sanitised_rate}}
+    run = {
+        "rate": 0.05,
+        "target": None,
+        "drop": drop,
+        "sanitised": {"detection_rate": sanitised_rate},
+    }
     return {"clean": {"detection_rate": clean_rate}, "runs": [run]}
 
 
@@ -157,7 +172,11 @@ def test_evidence_verdicts():
 
 
 def test_evidence_without_the_5_percent_random_run_is_not_evidenced():
-    other = {"clean": {"detection_rate": 0.9},
-             "runs": [{"rate": 0.05, "target": "DoS", "drop": 0.0, "sanitised": {"detection_rate": 0.9}}]}
+    other = {
+        "clean": {"detection_rate": 0.9},
+        "runs": [
+            {"rate": 0.05, "target": "DoS", "drop": 0.0, "sanitised": {"detection_rate": 0.9}}
+        ],
+    }
     for study in ({}, other):
         assert {e.status for e in poisoning_evidence(study)} == {"not_evidenced"}

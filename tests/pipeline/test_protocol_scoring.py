@@ -74,10 +74,10 @@ def test_a_model_with_a_plain_detector_scores_through_the_protocol(model, frame)
     np.testing.assert_array_equal(scored.decision.suspicion, supervised.suspicion(X))
     assert scored.part_names == ("gbdt",) and not scored.component.any()
     assert len(scored.flagged) > 0
-    np.testing.assert_allclose(scored.attributions.total(),
-                               scored.decision.suspicion[scored.flagged], atol=1e-6)
-    np.testing.assert_array_equal(scored.categories,
-                                  supervised.categorize(X.iloc[scored.flagged]))
+    np.testing.assert_allclose(
+        scored.attributions.total(), scored.decision.suspicion[scored.flagged], atol=1e-6
+    )
+    np.testing.assert_array_equal(scored.categories, supervised.categorize(X.iloc[scored.flagged]))
     target = ModelTarget(plain)
     raw = frame[list(FLOWS_SPEC.feature_names)]
     objective, suspicion = target.excess(raw)

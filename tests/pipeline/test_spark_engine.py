@@ -28,15 +28,31 @@ pytestmark = pytest.mark.spark
 
 SLICE_LINES = 3_000
 BLOCK_BYTES = 96 * 1024
-COMPARED = ("action", "suspicion", "category", "technique", "component", "label", "base",
-            "rationale", "line", "model_id", "source_sha256")
+COMPARED = (
+    "action",
+    "suspicion",
+    "category",
+    "technique",
+    "component",
+    "label",
+    "base",
+    "rationale",
+    "line",
+    "model_id",
+    "source_sha256",
+)
 
 
 @pytest.fixture(scope="module")
 def spark():
-    session = spark_session("local[2]", config={
-        "spark.sql.files.maxPartitionBytes": str(BLOCK_BYTES),
-        "spark.sql.files.openCostInBytes": "0", "spark.default.parallelism": "2"})
+    session = spark_session(
+        "local[2]",
+        config={
+            "spark.sql.files.maxPartitionBytes": str(BLOCK_BYTES),
+            "spark.sql.files.openCostInBytes": "0",
+            "spark.default.parallelism": "2",
+        },
+    )
     yield session
     session.stop()
 
@@ -89,28 +105,37 @@ def assert_same_alerts(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     got = got.loc[expected.index]
     for column in COMPARED:
         assert got[column].tolist() == expected[column].tolist(), column
-    for column in ("attributions", "feature_values"):   # exact: bit for bit
-        np.testing.assert_array_equal(np.stack(got[column].to_numpy()),
-                                      np.stack(expected[column].to_numpy()), err_msg=column)
+    for column in ("attributions", "feature_values"):  # exact: bit for bit
+        np.testing.assert_array_equal(
+            np.stack(got[column].to_numpy()), np.stack(expected[column].to_numpy()), err_msg=column
+        )
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_spark_alerts_equal_local_alerts(spark, model_folder, data, kind, tmp_path):
     path = data[kind]
     reader = spark.read.parquet if kind == "parquet" else spark.read.text
-    assert reader(str(path)).rdd.getNumPartitions() > 2      # numbering crosses partitions
+    assert reader(str(path)).rdd.getNumPartitions() > 2  # numbering crosses partitions
     expected, run = local_alerts(model_folder, path, tmp_path)
-    summary = detect_spark(model_folder, str(path), out=tmp_path / "alerts", spark=spark,
-                           store=tmp_path / "spark.duckdb")
+    summary = detect_spark(
+        model_folder,
+        str(path),
+        out=tmp_path / "alerts",
+        spark=spark,
+        store=tmp_path / "spark.duckdb",
+    )
     assert summary["rows_read"] == run["rows_read"] == SLICE_LINES
     assert summary["alerts"] == len(expected) and summary["rejected_rows"] == 0
     assert_same_alerts(spark_alerts(tmp_path / "alerts"), expected)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".alerts")]   # no staging left
-    with AlertStore(tmp_path / "spark.duckdb") as store:            # and the store's copy
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".alerts")]  # no staging left
+    with AlertStore(tmp_path / "spark.duckdb") as store:  # and the store's copy
         stored = store.run(summary["run_id"])
         assert_same_alerts(store.alerts(run_id=summary["run_id"]).set_index("alert_id"), expected)
-    assert (stored["status"], stored["rows_read"], stored["alerts_added"]) == \
-        ("complete", SLICE_LINES, len(expected))
+    assert (stored["status"], stored["rows_read"], stored["alerts_added"]) == (
+        "complete",
+        SLICE_LINES,
+        len(expected),
+    )
 
 
 def with_bad_field(data, tmp_path, line: int) -> tuple:
@@ -128,8 +153,24 @@ def test_the_command_line_runs_the_spark_engine(spark, model_folder, data, tmp_p
     from trustshield.cli import main
 
     store = tmp_path / "cli.duckdb"
-    assert main(["detect", "--engine", "spark", "--model", str(model_folder), "--input",
-                 str(data["csv"]), "--out", str(tmp_path / "alerts"), "--store", str(store)]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                "--engine",
+                "spark",
+                "--model",
+                str(model_folder),
+                "--input",
+                str(data["csv"]),
+                "--out",
+                str(tmp_path / "alerts"),
+                "--store",
+                str(store),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     with AlertStore(store) as opened:
         [run] = opened.db.execute("SELECT rows_read, alerts_added, status FROM runs").fetchall()
@@ -137,22 +178,42 @@ def test_the_command_line_runs_the_spark_engine(spark, model_folder, data, tmp_p
     assert run[1] == len(spark_alerts(tmp_path / "alerts")) and f"{SLICE_LINES} rows" in printed
     pcap = tmp_path / "capture.pcap"
     pcap.write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(20))
-    assert main(["detect", "--engine", "spark", "--model", str(model_folder), "--input",
-                 str(pcap), "--out", str(tmp_path / "x")]) == 1
+    assert (
+        main(
+            [
+                "detect",
+                "--engine",
+                "spark",
+                "--model",
+                str(model_folder),
+                "--input",
+                str(pcap),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 1
+    )
     assert "pcap input is scored with --engine local" in capsys.readouterr().err
 
 
 def test_skip_counts_the_rejected_row_and_scores_the_rest(spark, model_folder, data, tmp_path):
     path = with_bad_field(data, tmp_path, line=2_345)
     expected, run = local_alerts(model_folder, path, tmp_path, on_error="skip")
-    summary = detect_spark(model_folder, str(path), out=tmp_path / "alerts", spark=spark,
-                           on_error="skip", store=tmp_path / "spark.duckdb")
+    summary = detect_spark(
+        model_folder,
+        str(path),
+        out=tmp_path / "alerts",
+        spark=spark,
+        on_error="skip",
+        store=tmp_path / "spark.duckdb",
+    )
     assert summary["rejected_rows"] == run["rejected_rows"] == 1
     assert summary["rows_read"] == run["rows_read"]
     assert_same_alerts(spark_alerts(tmp_path / "alerts"), expected)
     assert 2_345 not in set(expected.line)
     with AlertStore(tmp_path / "spark.duckdb") as store:
-        rejected = store.db.execute("SELECT line, \"column\", value FROM rejected_rows").fetchall()
+        rejected = store.db.execute('SELECT line, "column", value FROM rejected_rows').fetchall()
     assert rejected == [(2_345, "service", "no_such_service")]
 
 

@@ -25,9 +25,14 @@ from trustshield.pipeline.stream_features import StreamContext
 from trustshield.pipeline.watch import stream_name, watch
 from trustshield.store import AlertStore
 
-HEADER = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
-          "#path\tconn\n#open\t{open}\n#fields\t" + "\t".join(CONN_FIELDS) + "\n#types\t"
-          + "\t".join(CONN_TYPES[f] for f in CONN_FIELDS) + "\n")
+HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+    "#path\tconn\n#open\t{open}\n#fields\t"
+    + "\t".join(CONN_FIELDS)
+    + "\n#types\t"
+    + "\t".join(CONN_TYPES[f] for f in CONN_FIELDS)
+    + "\n"
+)
 STATES = ("SF", "S0", "REJ", "RSTO", "SF", "SF", "S1", "OTH")
 
 
@@ -38,17 +43,41 @@ def conn_lines(n: int, *, seed: int, start: float = 1.79e9, rate: float = 80.0) 
     end = start + np.cumsum(rng.exponential(1 / rate, n))
     duration = np.where(rng.random(n) < 0.05, rng.uniform(2, 20, n), rng.exponential(0.3, n))
     proto = rng.choice(["tcp", "tcp", "tcp", "udp", "icmp"], n)
-    resp_p = np.where(proto == "icmp", rng.choice([0, 3], n), rng.choice([22, 53, 80, 443, 8080, 6001, 1234], n))
+    resp_p = np.where(
+        proto == "icmp", rng.choice([0, 3], n), rng.choice([22, 53, 80, 443, 8080, 6001, 1234], n)
+    )
     rows = []
     for i in range(n):
         state = rng.choice(STATES) if proto[i] == "tcp" else "SF"
-        rows.append("\t".join([
-            f"{end[i] - duration[i]:.6f}", f"C{seed}x{i}", f"10.0.{rng.integers(0, 4)}.{rng.integers(1, 40)}",
-            str(8 if proto[i] == "icmp" else rng.integers(1024, 65536)),
-            f"172.16.0.{rng.integers(1, 12)}", str(resp_p[i]), proto[i],
-            rng.choice(["-", "http", "dns", "ssh"]), f"{duration[i]:.6f}",
-            str(rng.integers(0, 5000)), str(rng.integers(0, 50000)), state, "T", "F", "0",
-            "ShADadFf", "5", "500", "4", "800", "(empty)", "6"]) + "\n")
+        rows.append(
+            "\t".join(
+                [
+                    f"{end[i] - duration[i]:.6f}",
+                    f"C{seed}x{i}",
+                    f"10.0.{rng.integers(0, 4)}.{rng.integers(1, 40)}",
+                    str(8 if proto[i] == "icmp" else rng.integers(1024, 65536)),
+                    f"172.16.0.{rng.integers(1, 12)}",
+                    str(resp_p[i]),
+                    proto[i],
+                    rng.choice(["-", "http", "dns", "ssh"]),
+                    f"{duration[i]:.6f}",
+                    str(rng.integers(0, 5000)),
+                    str(rng.integers(0, 50000)),
+                    state,
+                    "T",
+                    "F",
+                    "0",
+                    "ShADadFf",
+                    "5",
+                    "500",
+                    "4",
+                    "800",
+                    "(empty)",
+                    "6",
+                ]
+            )
+            + "\n"
+        )
     return rows
 
 
@@ -70,14 +99,23 @@ def model_dir(tmp_path_factory):
     from trustshield.specs import load_spec
     from trustshield.specs.loading import read_spec_text
 
-    path = next((r / "nsl-kdd" / "KDDTrain+_20Percent.txt" for r in data_dirs()
-                 if (r / "nsl-kdd" / "KDDTrain+_20Percent.txt").is_file()), None)
+    path = next(
+        (
+            r / "nsl-kdd" / "KDDTrain+_20Percent.txt"
+            for r in data_dirs()
+            if (r / "nsl-kdd" / "KDDTrain+_20Percent.txt").is_file()
+        ),
+        None,
+    )
     if path is None:
         pytest.skip("NSL-KDD training file not in the data roots")
     spec = load_spec("nsl-kdd")
     frame = TableSource(path, spec).read_all()
-    model = train_small(frame[frame.groupby("label").cumcount() < 100].reset_index(drop=True),
-                        spec, read_spec_text("nsl-kdd")[0])
+    model = train_small(
+        frame[frame.groupby("label").cumcount() < 100].reset_index(drop=True),
+        spec,
+        read_spec_text("nsl-kdd")[0],
+    )
     folder = tmp_path_factory.mktemp("models") / "model"
     save_model(model, folder)
     return folder
@@ -118,9 +156,11 @@ def covers_every_line_once(ledger: pd.DataFrame, files: list[Path]) -> None:
 def test_stream_features_equal_whole_file_features_on_the_log_clock():
     rows = conn_lines(900, seed=1)
     conns = pd.DataFrame([r.rstrip("\n").split("\t") for r in rows], columns=CONN_FIELDS)
-    conns = conns.assign(ts=conns.ts.astype(float), **{c: conns[c].astype(int) for c in
-                         ("id.orig_p", "id.resp_p", "orig_bytes", "resp_bytes")},
-                         duration=conns.duration.astype(float))
+    conns = conns.assign(
+        ts=conns.ts.astype(float),
+        **{c: conns[c].astype(int) for c in ("id.orig_p", "id.resp_p", "orig_bytes", "resp_bytes")},
+        duration=conns.duration.astype(float),
+    )
     clock = np.maximum.accumulate(conns.ts.to_numpy())
     assert (np.diff(conns.ts.to_numpy()) < 0).any()  # Zeek's order: ts not monotone
     whole = kdd_features(conns.assign(ts=clock)).reset_index(drop=True)
@@ -135,8 +175,9 @@ def test_stream_features_equal_whole_file_features_on_the_log_clock():
     context = StreamContext.empty()
     half = context.features(monotone.iloc[:450], np.arange(450), np.arange(450))
     rest = context.features(monotone.iloc[450:], np.arange(450, 900), np.arange(450, 900))
-    pd.testing.assert_frame_equal(pd.concat([half, rest], ignore_index=True),
-                                  kdd_features(monotone).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        pd.concat([half, rest], ignore_index=True), kdd_features(monotone).reset_index(drop=True)
+    )
 
 
 def test_batches_and_restarts_give_the_alerts_of_one_run(model, tmp_path, store_target):
@@ -172,16 +213,20 @@ def test_batches_and_restarts_give_the_alerts_of_one_run(model, tmp_path, store_
 
 def test_rotation_and_truncation_are_followed(model, tmp_path):
     log, target = tmp_path / "conn.log", tmp_path / "s.duckdb"
-    a, b, c = conn_lines(300, seed=3), conn_lines(200, seed=4, start=1.8e9), conn_lines(50, seed=5, start=1.9e9)
+    a, b, c = (
+        conn_lines(300, seed=3),
+        conn_lines(200, seed=4, start=1.8e9),
+        conn_lines(50, seed=5, start=1.9e9),
+    )
     write_log(log, a[:100], opened="A")
     with AlertStore(target) as store:
         watch(log, store, model=model, once=True)
         write_log(log, a[100:], mode="a")
-        os.rename(log, tmp_path / "conn.2026-11-27-12-00-00.log")   # rotated while stopped
+        os.rename(log, tmp_path / "conn.2026-11-27-12-00-00.log")  # rotated while stopped
         write_log(log, b, opened="B")
         assert watch(log, store, model=model, once=True)["records"] == 400
         inode = log.stat().st_ino
-        write_log(log, c, opened="C")              # copytruncate: emptied and written again
+        write_log(log, c, opened="C")  # copytruncate: emptied and written again
         assert log.stat().st_ino == inode
         run = watch(log, store, model=model, once=True)
         assert run["records"] == 50
@@ -217,13 +262,19 @@ def test_drift_windows_and_entities_are_stored_with_the_batches(model, tmp_path)
     first_line = len(HEADER.format(open="x").splitlines()) + 1
     # two whole windows; the last 250 records are under MIN_WINDOW, so no verdict on them
     assert [(e["first_line"], e["last_line"], e["n_records"]) for e in events] == [
-        (first_line, first_line + 499, 500), (first_line + 500, first_line + 999, 500)]
+        (first_line, first_line + 499, 500),
+        (first_line + 500, first_line + 999, 500),
+    ]
     assert alerts
     for line, text in alerts:
         fields = rows[line - first_line].split("\t")
         entity = json.loads(text)
         assert (entity["src_ip"], entity["dst_ip"], entity["dst_port"], entity["proto"]) == (
-            fields[2], fields[4], int(fields[5]), fields[6])
+            fields[2],
+            fields[4],
+            int(fields[5]),
+            fields[6],
+        )
 
 
 def test_scoring_processes_give_what_one_process_gives(model, model_dir, tmp_path):
@@ -232,7 +283,9 @@ def test_scoring_processes_give_what_one_process_gives(model, model_dir, tmp_pat
     for name, workers in (("in.duckdb", 0), ("pool.duckdb", 1)):
         with AlertStore(tmp_path / name) as store:
             watch(log, store, model_dir=model_dir, once=True, batch_records=150, workers=workers)
-    pd.testing.assert_frame_equal(alerts_of(tmp_path / "pool.duckdb"), alerts_of(tmp_path / "in.duckdb"))
+    pd.testing.assert_frame_equal(
+        alerts_of(tmp_path / "pool.duckdb"), alerts_of(tmp_path / "in.duckdb")
+    )
     covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
 
 
@@ -244,10 +297,10 @@ def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_d
     from attacks.rig import spawned_children
 
     killed = []
-    others = set(spawned_children(os.getpid()))   # workers of earlier tests' services
+    others = set(spawned_children(os.getpid()))  # workers of earlier tests' services
 
     def kill_the_worker(figures):
-        if not killed:   # after the first commit, with batches in flight
+        if not killed:  # after the first commit, with batches in flight
             killed.extend(set(spawned_children(os.getpid())) - others)
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
@@ -255,17 +308,27 @@ def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_d
     with AlertStore(tmp_path / "in.duckdb") as store:
         watch(log, store, model=model, once=True, batch_records=100)
     with AlertStore(tmp_path / "pool.duckdb") as store:
-        run = watch(log, store, model_dir=model_dir, once=True, batch_records=100, workers=1,
-                    progress=kill_the_worker)
+        run = watch(
+            log,
+            store,
+            model_dir=model_dir,
+            once=True,
+            batch_records=100,
+            workers=1,
+            progress=kill_the_worker,
+        )
     assert len(killed) == 1 and run["status"] == "complete"
-    pd.testing.assert_frame_equal(alerts_of(tmp_path / "pool.duckdb"),
-                                  alerts_of(tmp_path / "in.duckdb"))
+    pd.testing.assert_frame_equal(
+        alerts_of(tmp_path / "pool.duckdb"), alerts_of(tmp_path / "in.duckdb")
+    )
     covers_every_line_once(ledger_of(tmp_path / "pool.duckdb"), [log])
 
 
 def file_data(k: int, per_file: int) -> bytes:
-    return (HEADER.format(open=f"2026-11-27-12-{k:02d}-00")
-            + "".join(conn_lines(per_file, seed=100 + k, start=1.79e9 + 1000 * k))).encode()
+    return (
+        HEADER.format(open=f"2026-11-27-12-{k:02d}-00")
+        + "".join(conn_lines(per_file, seed=100 + k, start=1.79e9 + 1000 * k))
+    ).encode()
 
 
 def writer(folder: Path, files: int, per_file: int, seed: int, begun: int) -> None:
@@ -279,7 +342,7 @@ def writer(folder: Path, files: int, per_file: int, seed: int, begun: int) -> No
         with open(log, "ab") as fh:
             while at < len(data):
                 step = int(rng.integers(1, 3000))
-                fh.write(data[at:at + step])
+                fh.write(data[at : at + step])
                 fh.flush()
                 at += step
                 time.sleep(float(rng.uniform(0, 0.07)))
@@ -289,8 +352,10 @@ def writer(folder: Path, files: int, per_file: int, seed: int, begun: int) -> No
 
 def writes(wal: Path, n: int, timeout: float = 20.0) -> None:
     """Wait until the store's write-ahead log changed ``n`` times (or ``timeout`` s)."""
+
     def stamp():
         return (wal.stat().st_size, wal.stat().st_mtime_ns) if wal.exists() else None
+
     last, deadline = stamp(), time.monotonic() + timeout
     while n and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -307,13 +372,28 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(model, model_dir, tm
     begun = first.index(b"\n", len(HEADER) + 2000) + 1  # the watch starts on a live log
     (folder / "conn.log").write_bytes(first[:begun])
     thread = threading.Thread(target=writer, args=(folder, 4, 1000, 11, begun))
-    command = [str(Path(sys.executable).parent / "trustshield"), "watch", str(folder / "conn.log"),
-               "--model", str(model_dir), "--store", str(target), "--batch-records", "300",
-               "--batch-seconds", "0.2", "--workers", "0"]
+    command = [
+        str(Path(sys.executable).parent / "trustshield"),
+        "watch",
+        str(folder / "conn.log"),
+        "--model",
+        str(model_dir),
+        "--store",
+        str(target),
+        "--batch-records",
+        "300",
+        "--batch-seconds",
+        "0.2",
+        "--workers",
+        "0",
+    ]
     rng, wal = np.random.default_rng(42), Path(str(target) + ".wal")
+
     def start():
-        return subprocess.Popen(command + ["--until-idle", "60"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            command + ["--until-idle", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
     process = start()
     writes(wal, 3)  # model registered, run started, the live log's first checkpoint committed
     thread.start()
@@ -351,15 +431,16 @@ def test_chunk_reader_types_as_the_file_reader_and_names_the_same_bad_field(tmp_
     cells = rows[3].split("\t")
     cells[2], cells[7], cells[20] = "fe80::1", "caf\\xc3\\xa9", "Cabc,Cdef"  # IPv6, escape, set
     rows[3] = "\t".join(cells)
-    rows[5] = rows[5].replace("\tT\tF\t", "\t-\t-\t", 1)                   # unset fields
+    rows[5] = rows[5].replace("\tT\tF\t", "\t-\t-\t", 1)  # unset fields
     log = tmp_path / "conn.log"
     write_log(log, rows)
     data = log.read_bytes()
-    cut = data.index(b"\n", len(data) // 2) + 1                              # two reads
+    cut = data.index(b"\n", len(data) // 2) + 1  # two reads
     header = new_header()
     first, lines_a, _ = conn_chunk(data[:cut], header, file=str(log), first_line=1)
-    second, lines_b, _ = conn_chunk(data[cut:], header, file=str(log),
-                                    first_line=data[:cut].count(b"\n") + 1)
+    second, lines_b, _ = conn_chunk(
+        data[cut:], header, file=str(log), first_line=data[:cut].count(b"\n") + 1
+    )
     whole = read_conn_log(log)
     pd.testing.assert_frame_equal(pd.concat([first, second], ignore_index=True), whole)
     assert np.concatenate([lines_a, lines_b]).tolist() == list(range(9, 39))
@@ -380,9 +461,17 @@ def test_json_lines_logs_are_followed_too(model, tmp_path):
     frame = read_conn_log(tsv)
     with open(log, "w") as fh:
         for record in frame.to_dict("records"):
-            fh.write(__import__("json").dumps({k: v for k, v in record.items()
-                                               if isinstance(v, (str, int, float))
-                                               and not (isinstance(v, float) and np.isnan(v))}) + "\n")
+            fh.write(
+                __import__("json").dumps(
+                    {
+                        k: v
+                        for k, v in record.items()
+                        if isinstance(v, (str, int, float))
+                        and not (isinstance(v, float) and np.isnan(v))
+                    }
+                )
+                + "\n"
+            )
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = watch(log, store, model=model, once=True, batch_records=50)
     assert run["records"] == 120
@@ -392,10 +481,24 @@ def test_json_lines_logs_are_followed_too(model, tmp_path):
 def test_sigterm_finishes_the_batch_and_exits_cleanly(model_dir, tmp_path):
     log, target = tmp_path / "conn.log", tmp_path / "s.duckdb"
     write_log(log, conn_lines(400, seed=12))
-    process = subprocess.Popen([str(Path(sys.executable).parent / "trustshield"), "watch", str(log),
-                                "--model", str(model_dir), "--store", str(target), "--workers", "0",
-                                "--until-idle", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, "COLUMNS": "400"})
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "trustshield"),
+            "watch",
+            str(log),
+            "--model",
+            str(model_dir),
+            "--store",
+            str(target),
+            "--workers",
+            "0",
+            "--until-idle",
+            "120",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "400"},
+    )
     deadline = time.monotonic() + 60
     while not target.exists() and time.monotonic() < deadline:  # handlers are set by then
         time.sleep(0.1)
@@ -423,17 +526,34 @@ def test_sigkill_of_watch_leaves_no_scoring_process_behind(model_dir, tmp_path):
     (folder / "conn.log").write_bytes(first[:begun])
     thread = threading.Thread(target=writer, args=(folder, 1, 1000, 5, begun), daemon=True)
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "trustshield"), "watch", str(folder / "conn.log"),
-         "--model", str(model_dir), "--store", str(target), "--batch-records", "100",
-         "--batch-seconds", "0.2", "--workers", "1", "--until-idle", "120"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "trustshield"),
+            "watch",
+            str(folder / "conn.log"),
+            "--model",
+            str(model_dir),
+            "--store",
+            str(target),
+            "--batch-records",
+            "100",
+            "--batch-seconds",
+            "0.2",
+            "--workers",
+            "1",
+            "--until-idle",
+            "120",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while len(session_processes(process.pid)) < 3 and time.monotonic() < deadline:
             assert process.poll() is None, process.stderr.read().decode()
-            time.sleep(0.1)   # until watch, its scoring worker and the resource tracker run
+            time.sleep(0.1)  # until watch, its scoring worker and the resource tracker run
         thread.start()
-        writes(Path(str(target) + ".wal"), 2)   # scoring and committing
+        writes(Path(str(target) + ".wal"), 2)  # scoring and committing
         running = session_processes(process.pid)
         assert process.poll() is None, process.stderr.read().decode()
         assert len(running) >= 3, running
@@ -441,6 +561,6 @@ def test_sigkill_of_watch_leaves_no_scoring_process_behind(model_dir, tmp_path):
         process.wait()
         waited, left = wait_for_no_session(process.pid, timeout=5.0)
     finally:
-        for pid, _, _ in session_processes(process.pid):   # whatever a failure left behind
+        for pid, _, _ in session_processes(process.pid):  # whatever a failure left behind
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running {waited:.1f} s after watch was killed: {left}"

@@ -47,7 +47,7 @@ def test_workers_build_the_model_from_the_bytes_they_are_sent(files, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(files.origin, folder)
     sent = read_model_files(folder)
-    shutil.rmtree(folder)   # nothing left on disk to read
+    shutil.rmtree(folder)  # nothing left on disk to read
     pool = WorkerPool(sent, 2)
     try:
         assert pool.wait_ready(READY_WITHIN_S)
@@ -66,7 +66,7 @@ def test_a_job_that_kills_its_worker_fails_cleanly_and_a_replacement_takes_over(
         assert pool.wait_ready(READY_WITHIN_S)
         (first,) = pool.pids()
         lost = pool.submit(die).exception(60)
-        queued = pool.submit(model_facts)   # waits for the replacement
+        queued = pool.submit(model_facts)  # waits for the replacement
         assert not pool.available or pool.healthy
         answer = queued.result(READY_WITHIN_S)
         assert pool.healthy and pool.pids() == [answer[2]]
@@ -74,8 +74,9 @@ def test_a_job_that_kills_its_worker_fails_cleanly_and_a_replacement_takes_over(
         pool.close()
     assert isinstance(lost, WorkerLost) and "SIGKILL" in str(lost)
     assert answer[0] == files.manifest["model_id"] and answer[2] != first
-    assert [(e.pid, e.exit_code, e.before_ready, e.restarts) for e in exits] == \
-        [(first, -signal.SIGKILL, False, 1)]
+    assert [(e.pid, e.exit_code, e.before_ready, e.restarts) for e in exits] == [
+        (first, -signal.SIGKILL, False, 1)
+    ]
 
 
 def test_a_worker_that_cannot_build_the_model_is_reported_without_a_busy_loop(files):
@@ -92,7 +93,7 @@ def test_a_worker_that_cannot_build_the_model_is_reported_without_a_busy_loop(fi
         pool.close()
     with pytest.raises(WorkerLost, match="stopping"):
         pool.submit(model_facts)
-    assert 1 <= len(exits) <= 2 and all(e.before_ready for e in exits)   # backoff: 1 s, 2 s, …
+    assert 1 <= len(exits) <= 2 and all(e.before_ready for e in exits)  # backoff: 1 s, 2 s, …
 
 
 KEEP_POOL = textwrap.dedent("""
@@ -116,13 +117,17 @@ def test_no_worker_outlives_the_process_that_started_it(files, tmp_path, when):
     """SIGKILL the parent once its workers are ready, or while they are still importing."""
     script = tmp_path / "keep_pool.py"
     script.write_text(KEEP_POOL)
-    parent = subprocess.Popen([sys.executable, str(script), files.origin, when],
-                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), files.origin, when],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         workers = [int(p) for p in parent.stdout.readline().split()]
         alive = session_processes(parent.pid)
         assert len(workers) == 2 and set(workers) <= {p for p, _, _ in alive}
-        if when == "ready":   # the resource tracker is there too
+        if when == "ready":  # the resource tracker is there too
             assert any(p not in workers + [parent.pid] for p, _, _ in alive), alive
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(30)
@@ -137,8 +142,15 @@ def test_only_a_spawned_worker_ties_itself_to_the_parent_named_in_its_environmen
     """The variable a pool sets for its workers does nothing to any other process."""
     from trustshield.workers.lifeline import PARENT_ENV
 
-    done = subprocess.run([sys.executable, "-c", "import os, trustshield; "
-                           f"print('alive', os.environ.get({PARENT_ENV!r}))"],
-                          env={**os.environ, PARENT_ENV: "1"}, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import os, trustshield; print('alive', os.environ.get({PARENT_ENV!r}))",
+        ],
+        env={**os.environ, PARENT_ENV: "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.split() == ["alive", "None"], done.stderr

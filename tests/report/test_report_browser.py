@@ -28,7 +28,9 @@ try:
 except RenderError:
     CHROMIUM = None
 
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
+)
 LOCAL_SCHEMES = ("file:", "data:", "about:")
 pytestmark = pytest.mark.browser
 
@@ -43,9 +45,9 @@ def png_facts(data: bytes) -> tuple[int, int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
     pos, width, height, idat = 8, 0, 0, []
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r} chunk"
         if kind == b"IHDR":
             width, height = struct.unpack(">II", body[:8])
@@ -68,10 +70,15 @@ def report_html(tmp_path_factory) -> Path:
 def browser():
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        launched = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         try:
             yield launched
         finally:
@@ -122,7 +129,9 @@ def test_report_opens_offline_in_chromium_without_console_errors(browser, report
     assert watched.console_errors() == [], watched.console
     assert watched.errors == []
     assert watched.blocked == [], "the report tried to reach the network"
-    assert watched.requests and all(url.startswith(LOCAL_SCHEMES) for url in watched.requests), watched.requests
+    assert watched.requests and all(url.startswith(LOCAL_SCHEMES) for url in watched.requests), (
+        watched.requests
+    )
     assert title.startswith("TrustShield trust report")
     assert sections >= 5
     width, height, distinct = png_facts(shot)
@@ -136,8 +145,10 @@ def test_the_watch_itself_sees_console_errors_and_blocks_the_network(browser):
     """The checks above would pass vacuously if nothing were recorded; show they catch both."""
     watched = Watched(browser)
     try:
-        watched.page.set_content('<img src="http://203.0.113.7/pixel.png">'
-                                 '<script>console.error("boom"); undefined_name;</script>')
+        watched.page.set_content(
+            '<img src="http://203.0.113.7/pixel.png">'
+            '<script>console.error("boom"); undefined_name;</script>'
+        )
         watched.page.wait_for_timeout(200)
     finally:
         watched.close()
@@ -150,7 +161,9 @@ def test_the_watch_itself_sees_console_errors_and_blocks_the_network(browser):
 def test_report_pdf_is_a_real_pdf_whose_first_page_renders(report_html, tmp_path):
     pdf = write_pdf(report_html, tmp_path / "report.pdf")
     assert pdf == tmp_path / "report.pdf"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"], "temp files were left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"], (
+        "temp files were left behind"
+    )
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and b"%%EOF" in data[-64:]
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
@@ -158,15 +171,24 @@ def test_report_pdf_is_a_real_pdf_whose_first_page_renders(report_html, tmp_path
 
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm is not installed (apt-get install poppler-utils)")
-    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     (first,) = tmp_path.glob("page-*1.png")
     width, height, distinct = png_facts(first.read_bytes())
     assert height > width > 300, (width, height)  # a portrait page at 50 dpi
     assert distinct > 32, "the first page is blank"
 
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
-                              check=True, timeout=60, capture_output=True, text=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", "-layout", str(pdf), "-"],
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        ).stdout
         assert "TrustShield trust report" in text
         assert "gbm-<b>bold</b>-01" in text  # the escaped model id prints as the literal text

@@ -19,7 +19,9 @@ def test_both_report_commands_write_the_pdf_unless_told_not_to():
         assert parser.parse_args(base + ["--no-pdf"]).pdf is False
 
 
-def test_without_chromium_html_and_json_are_written_with_a_one_line_warning(tmp_path, monkeypatch, capsys):
+def test_without_chromium_html_and_json_are_written_with_a_one_line_warning(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv(CHROMIUM_ENV, str(tmp_path / "no-chromium-here"))
     (tmp_path / "report.pdf").write_bytes(b"%PDF- from an earlier run")
     lines = write_report_files(make_report(), Namespace(out=tmp_path, pdf=True))
@@ -27,12 +29,17 @@ def test_without_chromium_html_and_json_are_written_with_a_one_line_warning(tmp_
     assert not (tmp_path / "report.pdf").exists(), "a stale PDF would not match the new HTML"
     assert "pdf:" not in lines
     warning = capsys.readouterr().err.strip()
-    assert warning.startswith("warning: report.pdf not written:") and "apt-get install chromium" in warning
+    assert (
+        warning.startswith("warning: report.pdf not written:")
+        and "apt-get install chromium" in warning
+    )
     assert "\n" not in warning
 
 
 def test_no_pdf_runs_no_browser_and_removes_a_stale_pdf(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(CHROMIUM_ENV, str(tmp_path / "no-chromium-here"))  # would warn if it were tried
+    monkeypatch.setenv(
+        CHROMIUM_ENV, str(tmp_path / "no-chromium-here")
+    )  # would warn if it were tried
     (tmp_path / "report.pdf").write_bytes(b"%PDF- from an earlier run")
     write_report_files(make_report(), Namespace(out=tmp_path, pdf=False))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]

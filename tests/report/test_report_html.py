@@ -26,16 +26,40 @@ def make_report() -> dict:
     return {
         "title": "TrustShield trust report \u2014 synthetic",
         "generated_at": "2024-05-01T12:00:00Z",
-        "model": {"model_id": "gbm-<b>bold</b>-01", "detector": "lightgbm", "params": {"num_leaves": 31, "lr": 0.05}},
+        "model": {
+            "model_id": "gbm-<b>bold</b>-01",
+            "detector": "lightgbm",
+            "params": {"num_leaves": 31, "lr": 0.05},
+        },
         "datasets": [
-            {"role": "train", "name": "KDDTrain+", "path": "/data/KDDTrain+.txt", "sha256": "a" * 64, "rows": 125973, "rejected_rows": 0},
-            {"role": "test", "name": "KDDTest+", "path": "/data/\"><img src=x onerror=alert(1)>.txt", "sha256": "b" * 64,
-             "rows": 22544, "rejected_rows": 3},
+            {
+                "role": "train",
+                "name": "KDDTrain+",
+                "path": "/data/KDDTrain+.txt",
+                "sha256": "a" * 64,
+                "rows": 125973,
+                "rejected_rows": 0,
+            },
+            {
+                "role": "test",
+                "name": "KDDTest+",
+                "path": '/data/"><img src=x onerror=alert(1)>.txt',
+                "sha256": "b" * 64,
+                "rows": 22544,
+                "rejected_rows": 3,
+            },
         ],
         "protocol": "Models and thresholds were chosen by 5-fold cross-validation on training data only.",
         "threshold": {"alert": 0.82, "review": 0.55, "target_fpr": 0.02},
-        "metrics": {"accuracy": 0.8123, "macro_f1": 0.8011, "fpr": 0.0213, "detection_rate": 0.6934,
-                    "precision": 0.9772, "roc_auc": 0.9312, "review_share": 0.041},
+        "metrics": {
+            "accuracy": 0.8123,
+            "macro_f1": 0.8011,
+            "fpr": 0.0213,
+            "detection_rate": 0.6934,
+            "precision": 0.9772,
+            "roc_auc": 0.9312,
+            "review_share": 0.041,
+        },
         "confusion": {"labels": ["normal", "attack"], "matrix": [[9500, 211], [3935, 8898]]},
         "per_category": [
             {"category": "DoS", "records": 7458, "detected": 6100, "detection_rate": 0.8179},
@@ -43,38 +67,98 @@ def make_report() -> dict:
             {"category": EVIL, "records": 2754, "detected": 600, "detection_rate": 0.2179},
         ],
         "per_attack": [
-            {"attack": "smurf", "category": "DoS", "seen_in_training": True, "records": 665, "detection_rate": 0.99},
-            {"attack": "mscan", "category": "Probe", "seen_in_training": False, "records": 996, "detection_rate": 0.41},
-            {"attack": "neptune", "category": "DoS", "seen_in_training": True, "records": 4657, "detection_rate": 0.97},
+            {
+                "attack": "smurf",
+                "category": "DoS",
+                "seen_in_training": True,
+                "records": 665,
+                "detection_rate": 0.99,
+            },
+            {
+                "attack": "mscan",
+                "category": "Probe",
+                "seen_in_training": False,
+                "records": 996,
+                "detection_rate": 0.41,
+            },
+            {
+                "attack": "neptune",
+                "category": "DoS",
+                "seen_in_training": True,
+                "records": 4657,
+                "detection_rate": 0.97,
+            },
         ],
-        "roc": {"fpr": fpr, "tpr": tpr, "auc": 0.9312, "operating_point": {"fpr": fpr[2], "tpr": tpr[2]}},
+        "roc": {
+            "fpr": fpr,
+            "tpr": tpr,
+            "auc": 0.9312,
+            "operating_point": {"fpr": fpr[2], "tpr": tpr[2]},
+        },
         "feature_importance": [
             {"feature": "src_bytes", "mean_abs_attribution": 1.42},
             {"feature": EVIL, "mean_abs_attribution": 0.61},
             {"feature": "dst_host_srv_count", "mean_abs_attribution": 0.33},
         ],
         "example_alerts": [
-            {"alert_id": "A-0001", "row": 17, "suspicion": 0.97, "category": "DoS", "technique": "T1498",
-             "rationale": "Very many SYN errors to one service <b>x</b>", "base": -1.2,
-             "contributions": [
-                 {"feature": "serror_rate", "value": 1.0, "contribution": 2.1},
-                 {"feature": "logged_in", "value": 0, "contribution": -0.4},
-                 {"feature": EVIL, "value": EVIL, "contribution": 0.9},
-                 {"feature": "service", "value": "private", "contribution": 0.25},
-             ]},
-            {"alert_id": "A-0002", "row": 99, "suspicion": 0.88, "category": "Probe", "technique": "T1046",
-             "rationale": "Scans many hosts", "base": -1.2,
-             "contributions": [{"feature": "dst_host_diff_srv_rate", "value": 0.9, "contribution": 1.7},
-                               {"feature": "same_srv_rate", "value": 0.02, "contribution": -0.3}]},
+            {
+                "alert_id": "A-0001",
+                "row": 17,
+                "suspicion": 0.97,
+                "category": "DoS",
+                "technique": "T1498",
+                "rationale": "Very many SYN errors to one service <b>x</b>",
+                "base": -1.2,
+                "contributions": [
+                    {"feature": "serror_rate", "value": 1.0, "contribution": 2.1},
+                    {"feature": "logged_in", "value": 0, "contribution": -0.4},
+                    {"feature": EVIL, "value": EVIL, "contribution": 0.9},
+                    {"feature": "service", "value": "private", "contribution": 0.25},
+                ],
+            },
+            {
+                "alert_id": "A-0002",
+                "row": 99,
+                "suspicion": 0.88,
+                "category": "Probe",
+                "technique": "T1046",
+                "rationale": "Scans many hosts",
+                "base": -1.2,
+                "contributions": [
+                    {"feature": "dst_host_diff_srv_rate", "value": 0.9, "contribution": 1.7},
+                    {"feature": "same_srv_rate", "value": 0.02, "contribution": -0.3},
+                ],
+            },
         ],
-        "ceilings": ["NSL-KDD is synthetic 1998 traffic; rates do not transfer to modern networks.", EVIL],
+        "ceilings": [
+            "NSL-KDD is synthetic 1998 traffic; rates do not transfer to modern networks.",
+            EVIL,
+        ],
         "evidence": [
-            {"check": "false-positive rate at most target", "metric": "fpr", "value": 0.0213, "threshold": 0.03,
-             "status": "pass", "principles": ["robustness"]},
-            {"check": "unseen attacks detected", "metric": "detection_rate_unseen", "value": 0.41, "threshold": 0.5,
-             "status": "fail", "principles": ["generalisation"]},
-            {"check": "calibration", "metric": "ece", "value": None, "threshold": None, "status": "not_evidenced",
-             "principles": ["transparency"]},
+            {
+                "check": "false-positive rate at most target",
+                "metric": "fpr",
+                "value": 0.0213,
+                "threshold": 0.03,
+                "status": "pass",
+                "principles": ["robustness"],
+            },
+            {
+                "check": "unseen attacks detected",
+                "metric": "detection_rate_unseen",
+                "value": 0.41,
+                "threshold": 0.5,
+                "status": "fail",
+                "principles": ["generalisation"],
+            },
+            {
+                "check": "calibration",
+                "metric": "ece",
+                "value": None,
+                "threshold": None,
+                "status": "not_evidenced",
+                "principles": ["transparency"],
+            },
         ],
     }
 
@@ -107,8 +191,19 @@ def test_attacker_strings_are_escaped_never_raw():
 
 def test_sections_in_required_order():
     page = render_html(make_report())
-    order = ["provenance", "protocol", "metrics", "confusion", "per-category", "per-attack", "roc",
-             "importance", "alerts", "ceilings", "evidence"]
+    order = [
+        "provenance",
+        "protocol",
+        "metrics",
+        "confusion",
+        "per-category",
+        "per-attack",
+        "roc",
+        "importance",
+        "alerts",
+        "ceilings",
+        "evidence",
+    ]
     positions = [page.index(f'<section id="{sid}">') for sid in order]
     assert page.index('<header class="page">') < positions[0]
     assert positions == sorted(positions)
@@ -156,8 +251,18 @@ def test_empty_per_category_renders_not_evidenced():
 
 def test_missing_optional_sections_render_notes_not_crashes():
     report = make_report()
-    for key in ("confusion", "roc", "feature_importance", "example_alerts", "ceilings", "evidence", "threshold",
-                "per_attack", "title", "generated_at"):
+    for key in (
+        "confusion",
+        "roc",
+        "feature_importance",
+        "example_alerts",
+        "ceilings",
+        "evidence",
+        "threshold",
+        "per_attack",
+        "title",
+        "generated_at",
+    ):
         del report[key]
     page = render_html(report)
     for sid in ("confusion", "roc", "importance", "alerts", "ceilings", "evidence"):
@@ -167,11 +272,15 @@ def test_missing_optional_sections_render_notes_not_crashes():
 
 
 def test_attribution_chart_colours_sign_and_sorts_by_magnitude():
-    chart = svg.attribution_chart(0.5, [
-        {"feature": "small_neg", "value": 1, "contribution": -0.1},
-        {"feature": "big_pos", "value": 2, "contribution": 1.5},
-        {"feature": "mid_neg", "value": "tcp", "contribution": -0.8},
-    ], title="t")
+    chart = svg.attribution_chart(
+        0.5,
+        [
+            {"feature": "small_neg", "value": 1, "contribution": -0.1},
+            {"feature": "big_pos", "value": 2, "contribution": 1.5},
+            {"feature": "mid_neg", "value": "tcp", "contribution": -0.8},
+        ],
+        title="t",
+    )
     fills = dict(re.findall(r'<rect class="(positive|negative)"[^>]*fill="(#[0-9a-f]{6})"', chart))
     assert fills == {"positive": svg.POSITIVE, "negative": svg.NEGATIVE}
     assert svg.POSITIVE != svg.NEGATIVE
@@ -212,7 +321,9 @@ def test_charts_are_accessible():
 
 
 def test_bar_chart_rejects_negative_and_draws_one_bar_per_label():
-    chart = svg.bar_chart(["a", "b"], [0.5, 0.25], title="t", value_label="rate", percent=True, max_value=1)
+    chart = svg.bar_chart(
+        ["a", "b"], [0.5, 0.25], title="t", value_label="rate", percent=True, max_value=1
+    )
     assert chart.count("<rect") == 2 and "50.0%" in chart and "100.0%" in chart
     with pytest.raises(DataError):
         svg.bar_chart(["a"], [-0.1], title="t", value_label="v")
@@ -272,21 +383,39 @@ def test_crash_during_replace_leaves_previous_files_and_no_temp(tmp_path, monkey
 
 
 def authentication() -> dict:
-    variants = {name: {"mean_frr": frr, "worst_decile_frr": worst, "mean_far": far}
-                for name, frr, worst, far in (("global", 0.03, 0.21, 0.06), ("adaptive", 0.01, 0.06, 0.05))}
+    variants = {
+        name: {"mean_frr": frr, "worst_decile_frr": worst, "mean_far": far}
+        for name, frr, worst, far in (("global", 0.03, 0.21, 0.06), ("adaptive", 0.01, 0.06, 0.05))
+    }
     return {
-        "keystroke": {"protocol": "first 25 typings enrol", "ours": {"mean": 0.05, "sd": 0.03},
-                      "baselines": {EVIL: {"mean": 0.09, "sd": 0.06}, "Euclidean": {"mean": 0.24, "sd": 0.1}},
-                      "best_baseline": EVIL, "ratio": 0.55,
-                      "error_curves": {"TrustShield": {"far": [0.0, 0.5, 1.0], "frr": [0.4, 0.05, 0.0]}}},
-        "mouse": {"protocol": "train sessions only", "auc_pooled": 0.93,
-                  "auc_per_user": {"user21": 0.85, "user23": 0.99}, "auc_by_actions": {"1": 0.71, "all": 0.93},
-                  "actions_to_decision": {"median_actions": 25}},
-        "fairness": {"protocol": "enrolment only", "before": variants["global"], "after": variants["adaptive"],
-                     "variants": variants, "worst_decile_frr_ratio": 0.3, "mean_far_increase": -0.01,
-                     "mitigation": "adaptive",
-                     "per_subject": [{"subject": "s1", "frr_before": 0.4, "frr_after": 0.1},
-                                     {"subject": "s2", "frr_before": 0.0, "frr_after": 0.0}]},
+        "keystroke": {
+            "protocol": "first 25 typings enrol",
+            "ours": {"mean": 0.05, "sd": 0.03},
+            "baselines": {EVIL: {"mean": 0.09, "sd": 0.06}, "Euclidean": {"mean": 0.24, "sd": 0.1}},
+            "best_baseline": EVIL,
+            "ratio": 0.55,
+            "error_curves": {"TrustShield": {"far": [0.0, 0.5, 1.0], "frr": [0.4, 0.05, 0.0]}},
+        },
+        "mouse": {
+            "protocol": "train sessions only",
+            "auc_pooled": 0.93,
+            "auc_per_user": {"user21": 0.85, "user23": 0.99},
+            "auc_by_actions": {"1": 0.71, "all": 0.93},
+            "actions_to_decision": {"median_actions": 25},
+        },
+        "fairness": {
+            "protocol": "enrolment only",
+            "before": variants["global"],
+            "after": variants["adaptive"],
+            "variants": variants,
+            "worst_decile_frr_ratio": 0.3,
+            "mean_far_increase": -0.01,
+            "mitigation": "adaptive",
+            "per_subject": [
+                {"subject": "s1", "frr_before": 0.4, "frr_after": 0.1},
+                {"subject": "s2", "frr_before": 0.0, "frr_after": 0.0},
+            ],
+        },
     }
 
 
@@ -297,5 +426,7 @@ def test_authentication_section_only_when_given_and_escaped():
     body = section(page, "authentication")
     assert EVIL not in page and "&lt;script&gt;" in body
     assert body.count('class="curve"') == 1 and "0.930" in body and "0.300" in body
-    assert "per subject, before the mitigation" in body and "per subject, after the mitigation" in body
+    assert (
+        "per subject, before the mitigation" in body and "per subject, after the mitigation" in body
+    )
     assert page.index('<section id="authentication">') < page.index('<section id="evidence">')

@@ -14,8 +14,13 @@ from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
 from trustshield.cli import main
 from trustshield.errors import DataError
 from trustshield.model_folder import save_model
-from trustshield.pipeline.report_sections import (Changes, DriftSection, EvidenceRow, ModelInfo,
-                                                  ReportContent)
+from trustshield.pipeline.report_sections import (
+    Changes,
+    DriftSection,
+    EvidenceRow,
+    ModelInfo,
+    ReportContent,
+)
 from trustshield.pipeline.model_card import NO_LICENCE, data_sheet, model_card, parse_source
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.report import render_html, schema, write_report
@@ -23,9 +28,13 @@ from trustshield.report.changes import compare
 
 
 def _train(folder, seed):
-    model = train(small_flows(seed), SMALL_SPEC, SMALL_SPEC_TEXT,
-                  config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
-                  provenance={"data": {"name": "synthetic"}})
+    model = train(
+        small_flows(seed),
+        SMALL_SPEC,
+        SMALL_SPEC_TEXT,
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        provenance={"data": {"name": "synthetic"}},
+    )
     save_model(model, folder)
     return model
 
@@ -42,11 +51,37 @@ def runs(tmp_path_factory):
     out = root / "out"
     reports = []
     for seed in (1, 2):
-        assert main(["report", "--model", str(root / "m1"), "--data", str(root / f"test{seed}.csv"),
-                     "--out", str(out), "--no-pdf"]) == 0
+        assert (
+            main(
+                [
+                    "report",
+                    "--model",
+                    str(root / "m1"),
+                    "--data",
+                    str(root / f"test{seed}.csv"),
+                    "--out",
+                    str(out),
+                    "--no-pdf",
+                ]
+            )
+            == 0
+        )
         reports.append(json.loads((out / "report.json").read_text()))
-    assert main(["assess", "--model", str(root / "m2"), "--data", str(root / "test1.csv"),
-                 "--out", str(out), "--no-pdf"]) == 0
+    assert (
+        main(
+            [
+                "assess",
+                "--model",
+                str(root / "m2"),
+                "--data",
+                str(root / "test1.csv"),
+                "--out",
+                str(out),
+                "--no-pdf",
+            ]
+        )
+        == 0
+    )
     reports.append(json.loads((out / "report.json").read_text()))
     return reports, (out / "report.html").read_text()
 
@@ -69,13 +104,23 @@ def test_reports_from_report_and_assess_meet_the_schema(runs):
     assert "governance" in reports[2] and {"model_card", "data_sheet", "changes"} <= set(reports[2])
 
 
-@pytest.mark.parametrize("break_it", [
-    lambda r: r["evidence"][0].update(status="maybe"),
-    lambda r: r["model"].pop("model_id"),
-    lambda r: r.pop("metrics"),
-    lambda r: r["data_sheet"][0].update(sha256="not-a-hash"),
-    lambda r: r["changes"].update(status="unknown"),
-], ids=["evidence status maybe", "missing model_id", "missing metrics", "bad sha256", "bad changes status"])
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        lambda r: r["evidence"][0].update(status="maybe"),
+        lambda r: r["model"].pop("model_id"),
+        lambda r: r.pop("metrics"),
+        lambda r: r["data_sheet"][0].update(sha256="not-a-hash"),
+        lambda r: r["changes"].update(status="unknown"),
+    ],
+    ids=[
+        "evidence status maybe",
+        "missing model_id",
+        "missing metrics",
+        "bad sha256",
+        "bad changes status",
+    ],
+)
 def test_a_broken_report_does_not_meet_the_schema(runs, break_it):
     broken = copy.deepcopy(runs[0][0])
     break_it(broken)
@@ -84,13 +129,33 @@ def test_a_broken_report_does_not_meet_the_schema(runs, break_it):
 
 def test_a_failing_check_appears_under_limitations():
     spec = SimpleNamespace(name="tiny-flows", description="")
-    report = {"metrics": {"accuracy": 0.8}, "ceilings": ["2 attack names never occur in training."],
-              "evidence": [{"check": "detection", "metric": "accuracy on labelled test data",
-                            "value": 0.8, "threshold": 0.9, "status": "fail"},
-                           {"check": "false alarms", "metric": "fpr", "value": 0.01, "threshold": 0.06,
-                            "status": "pass"},
-                           {"check": "poisoning resilience", "metric": "m", "value": None,
-                            "threshold": 0.1, "status": "not_evidenced"}]}
+    report = {
+        "metrics": {"accuracy": 0.8},
+        "ceilings": ["2 attack names never occur in training."],
+        "evidence": [
+            {
+                "check": "detection",
+                "metric": "accuracy on labelled test data",
+                "value": 0.8,
+                "threshold": 0.9,
+                "status": "fail",
+            },
+            {
+                "check": "false alarms",
+                "metric": "fpr",
+                "value": 0.01,
+                "threshold": 0.06,
+                "status": "pass",
+            },
+            {
+                "check": "poisoning resilience",
+                "metric": "m",
+                "value": None,
+                "threshold": 0.1,
+                "status": "not_evidenced",
+            },
+        ],
+    }
     card = model_card(spec, report)
     limits = " ".join(card["limitations"])
     assert "detection failed" in limits and "below the 0.9 bar" in limits
@@ -116,18 +181,37 @@ def test_data_sheet_reads_the_licence_and_source_beside_the_file(tmp_path):
     folder.mkdir()
     (folder / "SOURCE.md").write_text(
         "# Toy flows\n\n## Origin\nCopied from https://example.org/toy/flows.csv.\n\n"
-        "## Licence / terms\n**CC BY 4.0** (attribution required).\nSecond line.\n\n## Contents\nx\n")
+        "## Licence / terms\n**CC BY 4.0** (attribution required).\nSecond line.\n\n## Contents\nx\n"
+    )
     spec = SimpleNamespace(files=())
-    rows = data_sheet(spec, [{"role": "test", "name": "flows.csv", "path": str(folder / "flows.csv"),
-                              "sha256": "c" * 64, "rows": 10, "rejected_rows": 1},
-                             {"role": "train", "name": "synthetic"}])
+    rows = data_sheet(
+        spec,
+        [
+            {
+                "role": "test",
+                "name": "flows.csv",
+                "path": str(folder / "flows.csv"),
+                "sha256": "c" * 64,
+                "rows": 10,
+                "rejected_rows": 1,
+            },
+            {"role": "train", "name": "synthetic"},
+        ],
+    )
     assert rows[0]["licence"] == "CC BY 4.0 (attribution required). Second line."
     assert rows[0]["source_url"] == "https://example.org/toy/flows.csv"
     assert (rows[0]["rows"], rows[0]["rejected_rows"], rows[0]["sha256"]) == (10, 1, "c" * 64)
     assert rows[1]["licence"] == NO_LICENCE
     assert parse_source("# x\n\nno licence heading here\n") == {}
-    page = render_html({"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {},
-                        "data_sheet": rows})
+    page = render_html(
+        {
+            "model": {"model_id": "m"},
+            "datasets": [],
+            "protocol": "p",
+            "metrics": {},
+            "data_sheet": rows,
+        }
+    )
     sheet = page.split('id="data-sheet"')[1]
     assert "CC BY 4.0" in sheet and "example.org/toy/flows.csv" in sheet and "https://" not in page
 
@@ -140,7 +224,9 @@ def test_the_first_report_has_no_changes(runs):
 def test_a_second_report_of_the_same_model_lists_what_changed(runs):
     (one, two, _), _ = runs
     changes = two["changes"]
-    assert changes["status"] == "compared" and changes["previous_generated_at"] == one["generated_at"]
+    assert (
+        changes["status"] == "compared" and changes["previous_generated_at"] == one["generated_at"]
+    )
     rows = {m["metric"]: m for m in changes["metrics"]}
     moved = [m for m in rows.values() if m["delta"]]
     assert moved, "different test data should move at least one metric"
@@ -159,15 +245,22 @@ def test_a_report_of_another_model_is_not_compared(runs):
 
 
 def test_evidence_verdict_changes_are_listed_old_to_new(tmp_path):
-    base = {"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {"accuracy": 0.95},
-            "evidence": [{"check": "detection", "metric": "acc", "status": "pass"}]}
+    base = {
+        "model": {"model_id": "m"},
+        "datasets": [],
+        "protocol": "p",
+        "metrics": {"accuracy": 0.95},
+        "evidence": [{"check": "detection", "metric": "acc", "status": "pass"}],
+    }
     write_report(copy.deepcopy(base), tmp_path)
     worse = copy.deepcopy(base)
     worse["metrics"]["accuracy"] = 0.85
     worse["evidence"][0]["status"] = "fail"
     write_report(worse, tmp_path)
     saved = json.loads((tmp_path / "report.json").read_text())["changes"]
-    assert saved["evidence"] == [{"check": "detection", "metric": "acc", "old": "pass", "new": "fail"}]
+    assert saved["evidence"] == [
+        {"check": "detection", "metric": "acc", "old": "pass", "new": "fail"}
+    ]
     assert saved["metrics"][0]["delta"] == pytest.approx(-0.10)
     assert "pass" in (tmp_path / "report.html").read_text().split('id="changes"')[1]
     assert compare({"not": "a report"}, base)["status"] == "previous report unreadable"
@@ -183,14 +276,21 @@ def test_typed_content_reads_back_every_written_report_byte_for_byte(runs):
         assert isinstance(content.model, ModelInfo) and isinstance(content.drift, DriftSection)
         assert isinstance(content.evidence[0], EvidenceRow) and isinstance(content.changes, Changes)
         again = content.as_dict()
-        assert json.dumps(again, indent=2, sort_keys=True) == json.dumps(report, indent=2, sort_keys=True)
+        assert json.dumps(again, indent=2, sort_keys=True) == json.dumps(
+            report, indent=2, sort_keys=True
+        )
     typed = ReportContent.from_dict(reports[2])
     assert render_html(typed) == render_html(reports[2])
 
 
 def test_typed_content_keeps_absent_sections_absent_and_fills_missing_row_keys():
-    minimal = {"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {},
-               "evidence": [{"check": "detection", "status": "pass"}, "not a row"]}
+    minimal = {
+        "model": {"model_id": "m"},
+        "datasets": [],
+        "protocol": "p",
+        "metrics": {},
+        "evidence": [{"check": "detection", "status": "pass"}, "not a row"],
+    }
     content = ReportContent.from_dict(minimal)
     assert content.per_attack is None and content.drift is None and content.title is None
     assert content.evidence == (EvidenceRow("detection", None, None, None, "pass", None),)

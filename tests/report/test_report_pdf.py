@@ -43,7 +43,9 @@ def test_missing_chromium_says_how_to_install_it(page, monkeypatch):
 
 def test_env_naming_no_program_is_named_in_the_error(page, monkeypatch):
     monkeypatch.setenv(CHROMIUM_ENV, "/nowhere/chromium")
-    with pytest.raises(RenderError, match=r"TRUSTSHIELD_CHROMIUM.*/nowhere/chromium.*apt-get install chromium"):
+    with pytest.raises(
+        RenderError, match=r"TRUSTSHIELD_CHROMIUM.*/nowhere/chromium.*apt-get install chromium"
+    ):
         write_pdf(page, page.with_suffix(".pdf"))
 
 
@@ -55,9 +57,12 @@ def test_missing_html_is_a_data_error(tmp_path, monkeypatch):
 
 def test_chromium_arguments_and_atomic_success(page, monkeypatch):
     log = page.parent / "args.txt"
-    script = fake_browser(page.parent, f'printf "%s\\n" "$@" > {log}\n'
-                                       'for a; do case "$a" in --print-to-pdf=*) '
-                                       'printf "%%PDF-1.4 fake\\n%%%%EOF\\n" > "${a#--print-to-pdf=}";; esac; done')
+    script = fake_browser(
+        page.parent,
+        f'printf "%s\\n" "$@" > {log}\n'
+        'for a; do case "$a" in --print-to-pdf=*) '
+        'printf "%%PDF-1.4 fake\\n%%%%EOF\\n" > "${a#--print-to-pdf=}";; esac; done',
+    )
     monkeypatch.setenv(CHROMIUM_ENV, str(script))
     out = write_pdf(page, page.parent / "sub" / "report.pdf")
     assert out.read_bytes().startswith(b"%PDF-1.4")
@@ -67,10 +72,13 @@ def test_chromium_arguments_and_atomic_success(page, monkeypatch):
     assert leftovers(out.parent) == []
 
 
-@pytest.mark.parametrize("body, message", [
-    ("echo 'something broke' >&2; exit 3", r"exit code 3.*something broke"),
-    ("exit 0", r"did not write a PDF"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("echo 'something broke' >&2; exit 3", r"exit code 3.*something broke"),
+        ("exit 0", r"did not write a PDF"),
+    ],
+)
 def test_failure_keeps_the_previous_pdf_and_leaves_no_temp_files(page, monkeypatch, body, message):
     previous = page.with_suffix(".pdf")
     previous.write_bytes(b"%PDF-old")

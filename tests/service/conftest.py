@@ -91,8 +91,9 @@ class ServiceRig:
 
     def score(self, client: TestClient, records: list[dict]) -> dict:
         """``POST /v1/score`` as the analyst; the response JSON."""
-        response = client.post("/v1/score", json={"records": records},
-                               headers=bearer(self.tokens["analyst"]))
+        response = client.post(
+            "/v1/score", json={"records": records}, headers=bearer(self.tokens["analyst"])
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -113,8 +114,11 @@ def csrf_of(html: str) -> str:
 def sign_in(client, token: str, target: str = "/ui/alerts"):
     """Sign in through the form; the response to the POST (not followed)."""
     form = client.get(f"/ui/login?next={target}")
-    return client.post("/ui/login", data={"csrf": csrf_of(form.text), "next": target,
-                                          "token": token}, follow_redirects=False)
+    return client.post(
+        "/ui/login",
+        data={"csrf": csrf_of(form.text), "next": target, "token": token},
+        follow_redirects=False,
+    )
 
 
 def sample_records(frame: pd.DataFrame, *, per_kind: int = 3) -> list[dict]:
@@ -123,7 +127,9 @@ def sample_records(frame: pd.DataFrame, *, per_kind: int = 3) -> list[dict]:
     picked = frame.groupby("label", sort=True).head(per_kind).drop(columns=["label"])
     records = []
     for k, row in enumerate(picked.to_dict(orient="records")):
-        row = {key: (value if isinstance(value, str) else float(value)) for key, value in row.items()}
+        row = {
+            key: (value if isinstance(value, str) else float(value)) for key, value in row.items()
+        }
         records.append({**row, "src_ip": f"10.0.0.{k + 1}"})
     return records
 
@@ -151,17 +157,21 @@ def signed_model(tmp_path_factory) -> SignedModel:
 def build_service(signed_model):
     def build(root: Path, store: str | None = None) -> ServiceRig:
         root.mkdir(parents=True, exist_ok=True)
-        settings = ServiceSettings(store=store or str(root / "store.duckdb"),
-                                   models_dir=root / "models",
-                                   keys_dir=signed_model.keys_dir, reports_dir=root / "reports")
+        settings = ServiceSettings(
+            store=store or str(root / "store.duckdb"),
+            models_dir=root / "models",
+            keys_dir=signed_model.keys_dir,
+            reports_dir=root / "reports",
+        )
         context = ServiceContext(settings)
         tokens = {}
         with pytest.MonkeyPatch.context() as patch, context.write("test-setup"):
             patch.setattr(token_table, "_HASHER", CHEAP_HASHER)
             for role in ROLES:
                 tokens[role], _ = context.tokens.create(f"{role} (test)", [role])
-        return ServiceRig(settings, context, create_app(settings, context=context), tokens,
-                          signed_model)
+        return ServiceRig(
+            settings, context, create_app(settings, context=context), tokens, signed_model
+        )
 
     return build
 

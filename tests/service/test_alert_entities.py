@@ -64,28 +64,45 @@ def kdd_model(tmp_path_factory) -> SignedModel:
 @pytest.fixture(scope="module")
 def conn_log(tmp_path_factory) -> tuple[Path, set[str]]:
     """(a conn.log of every Zeek baseline record with real times, the addresses in it)."""
-    root = next((r / "zeek-pcap-baselines" for r in data_dirs()
-                 if (r / "zeek-pcap-baselines" / "SOURCE.md").is_file()), None)
+    root = next(
+        (
+            r / "zeek-pcap-baselines"
+            for r in data_dirs()
+            if (r / "zeek-pcap-baselines" / "SOURCE.md").is_file()
+        ),
+        None,
+    )
     if root is None:
         pytest.skip("zeek-pcap-baselines not in the data roots")
     logs = sorted(root.glob("*/conn.log"))
-    header = [line for line in logs[0].read_text().splitlines(True)
-              if line.startswith("#") and not line.startswith("#close")]
-    records = [line for log in logs for line in log.read_text().splitlines(True)
-               if line.strip() and not line.startswith("#")]
+    header = [
+        line
+        for line in logs[0].read_text().splitlines(True)
+        if line.startswith("#") and not line.startswith("#close")
+    ]
+    records = [
+        line
+        for log in logs
+        for line in log.read_text().splitlines(True)
+        if line.strip() and not line.startswith("#")
+    ]
     times = iter(range(1, 10**6))
-    records = [re.sub(r"^XXXXXXXXXX\.XXXXXX", lambda m: f"1700000000.{next(times):06d}", r)
-               for r in records]
+    records = [
+        re.sub(r"^XXXXXXXXXX\.XXXXXX", lambda m: f"1700000000.{next(times):06d}", r)
+        for r in records
+    ]
     path = tmp_path_factory.mktemp("zeek") / "conn.log"
-    path.write_text("".join(header).replace("XXXX-XX-XX-XX-XX-XX", "2026-01-01-00-00-00")
-                    + "".join(records))
+    path.write_text(
+        "".join(header).replace("XXXX-XX-XX-XX-XX-XX", "2026-01-01-00-00-00") + "".join(records)
+    )
     addresses = {r.split("\t")[i] for r in records for i in (2, 4)}
     return path, addresses
 
 
 def service_on(target, signed: SignedModel, root: Path) -> ServiceRig:
-    settings = ServiceSettings(store=str(target), models_dir=root / "models",
-                               keys_dir=signed.keys_dir)
+    settings = ServiceSettings(
+        store=str(target), models_dir=root / "models", keys_dir=signed.keys_dir
+    )
     context = ServiceContext(settings)
     tokens = {}
     with pytest.MonkeyPatch.context() as patch, context.write("test-setup"):
@@ -108,19 +125,35 @@ def spark_writer(model, log_text: str, store, folder: Path) -> str:
     out = folder / "spark-alerts"
     out.mkdir()
     for k, batch in enumerate(source):
-        table = _spark_table(alerts_table(model, source.sha256, "spark-run", batch,
-                                          score_batch(model, batch.frame)))
+        table = _spark_table(
+            alerts_table(model, source.sha256, "spark-run", batch, score_batch(model, batch.frame))
+        )
         pq.write_table(table, out / f"part-{k}.parquet")
-    _to_store(None, store, model, str(log), {str(log): SourceFile(str(log), source.sha256)},
-              "spark-run", str(out), source.rows_read, [])
+    _to_store(
+        None,
+        store,
+        model,
+        str(log),
+        {str(log): SourceFile(str(log), source.sha256)},
+        "spark-run",
+        str(out),
+        source.rows_read,
+        [],
+    )
     return "spark-run"
 
 
 def api_records(frame) -> list[dict]:
     attacks = frame[frame["label"] != "normal"].head(len(API_ADDRESSES)).drop(columns=["label"])
-    return [{**{key: (v.item() if isinstance(v, np.generic) else v) for key, v in record.items()},
-             "src_ip": API_ADDRESSES[k], "dst_ip": API_ADDRESSES[-1], "user": USERS[k]}
-            for k, record in enumerate(attacks.to_dict(orient="records"))]
+    return [
+        {
+            **{key: (v.item() if isinstance(v, np.generic) else v) for key, v in record.items()},
+            "src_ip": API_ADDRESSES[k],
+            "dst_ip": API_ADDRESSES[-1],
+            "user": USERS[k],
+        }
+        for k, record in enumerate(attacks.to_dict(orient="records"))
+    ]
 
 
 def store_bytes(target) -> bytes:
@@ -132,28 +165,41 @@ def store_bytes(target) -> bytes:
         wal = target.with_name(target.name + ".wal")
         return target.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     with psycopg.connect(target) as db:
-        tables = [r[0] for r in db.execute("SELECT table_name FROM information_schema.tables"
-                                           " WHERE table_schema = 'public'").fetchall()]
-        return "\n".join(str(row[0]) for table in tables
-                         for row in db.execute(f'SELECT t::text FROM "{table}" t')).encode()
+        tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            ).fetchall()
+        ]
+        return "\n".join(
+            str(row[0])
+            for table in tables
+            for row in db.execute(f'SELECT t::text FROM "{table}" t')
+        ).encode()
 
 
 def typed(entities: dict) -> bool:
-    return all(isinstance(entities[k], kind) and not isinstance(entities[k], bool)
-               for k, kind in NUMBERS.items() if k in entities)
+    return all(
+        isinstance(entities[k], kind) and not isinstance(entities[k], bool)
+        for k, kind in NUMBERS.items()
+        if k in entities
+    )
 
 
 @pytest.mark.parametrize("pseudonymise", [True, False], ids=["pseudonymised", "clear"])
 def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored(
-        store_target, pseudonymise, kdd_model, conn_log, tmp_path, monkeypatch, capsys):
+    store_target, pseudonymise, kdd_model, conn_log, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", KEY)
     log, log_addresses = conn_log
     model = load_model(kdd_model.folder)
     with AlertStore(store_target, actor="operator") as store:
         SettingsTable(store).set("pseudonymise", pseudonymise)
-        runs = {"detect": detect(model, ConnectionSource(log, model.spec), store)["run_id"],
-                "watch": watch(log, store, model=model, once=True)["run_id"],
-                "spark": spark_writer(model, log.read_text(), store, tmp_path)}
+        runs = {
+            "detect": detect(model, ConnectionSource(log, model.spec), store)["run_id"],
+            "watch": watch(log, store, model=model, once=True)["run_id"],
+            "spark": spark_writer(model, log.read_text(), store, tmp_path),
+        }
     rig = service_on(store_target, kdd_model, tmp_path)
     try:
         with rig.client(raise_server_exceptions=False) as client:
@@ -165,8 +211,10 @@ def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored
             items = listed.json()["items"]
             with rig.context.read() as store:
                 run_of = dict(store.db.execute("SELECT alert_id, run_id FROM alerts").fetchall())
-            picked = {writer: next(i for i in items if run_of[i["alert_id"]] == run)
-                      for writer, run in runs.items()}
+            picked = {
+                writer: next(i for i in items if run_of[i["alert_id"]] == run)
+                for writer, run in runs.items()
+            }
             assert all(typed(i["entities"]) for i in items)
             page = client.get("/ui/alerts?format=json", headers=viewer)
             html = client.get("/ui/alerts", headers=viewer)
@@ -181,7 +229,7 @@ def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored
                 assert item["entities"]["src_ip"] in shown.text, writer
     finally:
         rig.context.close()
-    for writer, item in picked.items():   # trustshield explain, on the closed store
+    for writer, item in picked.items():  # trustshield explain, on the closed store
         assert main(["explain", item["alert_id"], "--store", str(store_target), "--json"]) == 0
         explained = json.loads(capsys.readouterr().out)
         assert explained["entities"] == item["entities"], writer
@@ -190,19 +238,21 @@ def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored
     assert set(picked["watch"]["entities"]) == set(connection) == set(picked["spark"]["entities"])
     assert set(picked["score"]["entities"]) == {"src_ip", "dst_ip", "user"}
     held = store_bytes(store_target)
-    identities = {v for i in items for k, v in i["entities"].items()
-                  if k in ("src_ip", "dst_ip", "user")}
+    identities = {
+        v for i in items for k, v in i["entities"].items() if k in ("src_ip", "dst_ip", "user")
+    }
     if pseudonymise:
         raw = set(API_ADDRESSES) | set(USERS) | log_addresses
         assert sorted(value for value in raw if value.encode() in held) == []
         assert all(v.startswith("hmac:") for v in identities)
-    else:   # the scan sees every identity a store in clear holds
+    else:  # the scan sees every identity a store in clear holds
         assert identities and all(v.encode() in held for v in identities)
         assert not any(v.startswith("hmac:") for v in identities)
 
 
 def test_detect_and_watch_pseudonymise_on_a_store_configured_for_it(
-        store_target, kdd_model, conn_log, monkeypatch):
+    store_target, kdd_model, conn_log, monkeypatch
+):
     """The attack of the issue: the store pseudonymises (as ``serve --pseudonymise`` left
     it), then ``detect`` and ``watch`` write to it; no raw address may reach the store."""
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", KEY)
@@ -212,34 +262,45 @@ def test_detect_and_watch_pseudonymise_on_a_store_configured_for_it(
         SettingsTable(store).set("pseudonymise", True)
         detect(model, ConnectionSource(log, model.spec), store)
         watch(log, store, model=model, once=True)
-        stored = [json.loads(text) for (text,) in store.db.execute(
-            "SELECT entities FROM alerts").fetchall()]
+        stored = [
+            json.loads(text)
+            for (text,) in store.db.execute("SELECT entities FROM alerts").fetchall()
+        ]
     held = store_bytes(store_target)
     assert len(stored) > 10
     assert sorted(a for a in addresses if a.encode() in held) == []
-    assert all(e["src_ip"].startswith("hmac:") and e["dst_ip"].startswith("hmac:")
-               for e in stored)
+    assert all(e["src_ip"].startswith("hmac:") and e["dst_ip"].startswith("hmac:") for e in stored)
 
 
 def test_serve_pseudonymise_configures_the_store_so_a_later_detect_honours_it(
-        kdd_model, conn_log, tmp_path, monkeypatch, capsys):
+    kdd_model, conn_log, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", KEY)
     log, addresses = conn_log
     path = tmp_path / "store.duckdb"
-    ServiceContext(ServiceSettings(store=str(path), models_dir=tmp_path / "models",
-                                   pseudonymise=True)).close()
-    assert main(["detect", "--model", str(kdd_model.folder), "--input", str(log),
-                 "--store", str(path)]) == 0   # no flag: the store says so
+    ServiceContext(
+        ServiceSettings(store=str(path), models_dir=tmp_path / "models", pseudonymise=True)
+    ).close()
+    assert (
+        main(
+            ["detect", "--model", str(kdd_model.folder), "--input", str(log), "--store", str(path)]
+        )
+        == 0
+    )  # no flag: the store says so
     with AlertStore(path) as store:
         [change] = store.audit.events("config.change")
         stored = store.db.execute("SELECT entities FROM alerts").fetchall()
-    assert (change["actor"], change["subject"], change["details"]) == \
-        ("service", "pseudonymise", {"old": None, "new": True})
+    assert (change["actor"], change["subject"], change["details"]) == (
+        "service",
+        "pseudonymise",
+        {"old": None, "new": True},
+    )
     assert stored and not any(a in text for (text,) in stored for a in addresses)
 
 
-def test_the_writers_flag_configures_the_store_and_watch_honours_it(kdd_model, conn_log, tmp_path,
-                                                                     monkeypatch):
+def test_the_writers_flag_configures_the_store_and_watch_honours_it(
+    kdd_model, conn_log, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", KEY)
     log, addresses = conn_log
     path = tmp_path / "store.duckdb"
@@ -247,15 +308,20 @@ def test_the_writers_flag_configures_the_store_and_watch_honours_it(kdd_model, c
     assert main(["detect", "--input", str(log), "--pseudonymise", *common]) == 0
     assert main(["watch", str(log), "--once", "--workers", "0", *common]) == 0
     with AlertStore(path) as store:
-        kinds = [r[0] for r in store.db.execute("SELECT DISTINCT kind FROM alerts JOIN runs"
-                                                " USING (run_id)").fetchall()]
+        kinds = [
+            r[0]
+            for r in store.db.execute(
+                "SELECT DISTINCT kind FROM alerts JOIN runs USING (run_id)"
+            ).fetchall()
+        ]
         assert store.settings.get("pseudonymise") is True
         assert sorted(kinds) == ["detect", "watch"]
     assert sorted(a for a in addresses if a.encode() in store_bytes(path)) == []
 
 
 def test_without_the_key_a_pseudonymising_store_is_refused_before_anything_is_written(
-        kdd_model, conn_log, tmp_path, monkeypatch):
+    kdd_model, conn_log, tmp_path, monkeypatch
+):
     log, _ = conn_log
     path = tmp_path / "store.duckdb"
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", KEY)
@@ -273,20 +339,29 @@ def test_without_the_key_a_pseudonymising_store_is_refused_before_anything_is_wr
     with pytest.raises(ConfigError, match="TRUSTSHIELD_PSEUDONYM_KEY is not set"):
         ServiceContext(ServiceSettings(store=str(path), models_dir=tmp_path / "models"))
     with pytest.raises(ConfigError, match="TRUSTSHIELD_PSEUDONYM_KEY is not set"):
-        ServiceContext(ServiceSettings(store=str(tmp_path / "new.duckdb"),
-                                       models_dir=tmp_path / "models", pseudonymise=True))
+        ServiceContext(
+            ServiceSettings(
+                store=str(tmp_path / "new.duckdb"),
+                models_dir=tmp_path / "models",
+                pseudonymise=True,
+            )
+        )
 
 
 def test_entities_stored_as_text_by_older_versions_render_typed(scored):
     client, rig, response = scored
     alert = next(r["alert_id"] for r in response["results"] if r.get("alert_id"))
     with rig.context.write("test") as store:
-        store.db.execute("UPDATE alerts SET entities = ? WHERE alert_id = ?",
-                         ['{"src_ip": "10.0.0.1", "src_port": "80", "ts": "1700000000.5"}', alert])
+        store.db.execute(
+            "UPDATE alerts SET entities = ? WHERE alert_id = ?",
+            ['{"src_ip": "10.0.0.1", "src_port": "80", "ts": "1700000000.5"}', alert],
+        )
     viewer = bearer(rig.tokens["viewer"])
     listed = client.get("/v1/alerts?limit=500", headers=viewer).json()["items"]
     one = client.get(f"/v1/alerts/{alert}", headers=viewer).json()
     expected = {"ts": 1700000000.5, "src_ip": "10.0.0.1", "src_port": 80}
-    assert one["entities"] == next(i for i in listed if i["alert_id"] == alert)["entities"] == expected
+    assert (
+        one["entities"] == next(i for i in listed if i["alert_id"] == alert)["entities"] == expected
+    )
     page = client.get(f"/ui/alerts/{alert}", headers=viewer)
     assert page.status_code == 200 and "2023-11-14 22:13:20.500000 UTC" in page.text

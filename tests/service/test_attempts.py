@@ -23,8 +23,9 @@ class Clock:
 
 def test_failed_attempts_count_per_pair_per_client_and_protect_the_owner_of_an_attacked_id():
     clock = Clock()
-    attempts = FailedAttempts(AttemptLimits(window_s=60, per_client_token=3, per_client=5,
-                                            per_token=4), clock)
+    attempts = FailedAttempts(
+        AttemptLimits(window_s=60, per_client_token=3, per_client=5, per_token=4), clock
+    )
     for _ in range(3):
         attempts.charge("10.0.0.1", "aaaaaaaaaaaa")
     with pytest.raises(AttemptRefused) as refused:
@@ -39,7 +40,7 @@ def test_failed_attempts_count_per_pair_per_client_and_protect_the_owner_of_an_a
     with pytest.raises(AttemptRefused):  # 10.0.0.2 failed on it before: one guess only
         attempts.charge("10.0.0.2", "aaaaaaaaaaaa")
     attempts.charge("10.0.0.3", "aaaaaaaaaaaa")  # a clean address (the owner) may try
-    attempts.refund("10.0.0.3", "aaaaaaaaaaaa")   # ... and succeeded: nothing held against it
+    attempts.refund("10.0.0.3", "aaaaaaaaaaaa")  # ... and succeeded: nothing held against it
     assert attempts.failures("10.0.0.3", "aaaaaaaaaaaa") == 0
     clock.now += 60  # the window closes
     attempts.charge("10.0.0.1", "aaaaaaaaaaaa")
@@ -53,8 +54,10 @@ def test_failed_attempts_forget_the_oldest_keys_beyond_their_bound():
     assert len(attempts._counts) <= 50
 
 
-@pytest.mark.parametrize("field, value", [("window_s", 0), ("per_client", 0),
-                                          ("per_token", 1.5), ("per_client_token", True)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("window_s", 0), ("per_client", 0), ("per_token", 1.5), ("per_client_token", True)],
+)
 def test_attempt_limits_refuse_nonsense(field, value):
     with pytest.raises(Exception, match=field):
         AttemptLimits(**{field: value})
@@ -76,8 +79,14 @@ def test_too_many_waiting_verifications_are_refused_at_once_with_503():
         release.wait(10)
         return False
 
-    check = TokenCheck(StubTokens(), threading.RLock(), FailedAttempts(GENEROUS),
-                       concurrency=1, queue=0, verify=slow)
+    check = TokenCheck(
+        StubTokens(),
+        threading.RLock(),
+        FailedAttempts(GENEROUS),
+        concurrency=1,
+        queue=0,
+        verify=slow,
+    )
     worker = threading.Thread(target=lambda: pytest.raises(BadToken, check.caller, "t", "a"))
     worker.start()
     try:
@@ -97,7 +106,9 @@ def test_secrets_are_verified_in_a_low_priority_thread():
     seen = []
 
     def verify(lookup):
-        seen.append((threading.get_ident(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        seen.append(
+            (threading.get_ident(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        )
         return True
 
     check = TokenCheck(StubTokens(), threading.RLock(), FailedAttempts(GENEROUS), verify=verify)

@@ -18,7 +18,6 @@ from trustshield.service.signin import LOGIN_COOKIE, SIGN_IN_FAILED
 from trustshield.service.pages import CSRF_REFUSED, FORM_TOO_LARGE, MAX_FORM_BYTES, NEEDS_ROLE
 
 
-
 @pytest.fixture(scope="module")
 def shared(build_service, tmp_path_factory):
     """A read-only service for this module: (rig, score response). Tests that change
@@ -48,6 +47,7 @@ def api(client, rig, path: str, role: str = "viewer"):
 
 
 # --- signing in ------------------------------------------------------------------------------
+
 
 def test_an_anonymous_page_request_is_sent_to_sign_in_and_its_json_twin_gets_401(shared):
     rig, _ = shared
@@ -120,6 +120,7 @@ def test_signing_out_clears_the_cookie_and_needs_the_csrf_token(shared):
 
 # --- roles ---------------------------------------------------------------------------------
 
+
 def test_a_role_without_access_gets_403_in_the_page_layout(shared):
     rig, _ = shared
     client = signed_in(rig, "viewer")
@@ -134,23 +135,34 @@ def test_a_role_without_access_gets_403_in_the_page_layout(shared):
 
 def test_the_navigation_lists_only_pages_the_role_may_open(shared):
     rig, _ = shared
+
     def nav(html):
-        return re.findall(r'<nav>(.*?)</nav>', html, re.S)[0]
+        return re.findall(r"<nav>(.*?)</nav>", html, re.S)[0]
+
     assert 'href="/ui/audit"' in nav(signed_in(rig, "auditor").get("/ui/alerts").text)
     assert 'href="/ui/audit"' not in nav(signed_in(rig, "analyst").get("/ui/alerts").text)
 
 
 # --- JSON twins ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("page, endpoint", [
-    ("/ui/alerts", f"/v1/alerts?limit={dashboard.PAGE_SIZE}"),
-    ("/ui/alerts?action=alert&category=DoS",
-     f"/v1/alerts?limit={dashboard.PAGE_SIZE}&action=alert&category=DoS"),
-    ("/ui/reviews", f"/v1/reviews?limit={dashboard.PAGE_SIZE}"),
-    ("/ui/reviews?status=dismissed",
-     f"/v1/reviews?status=dismissed&limit={dashboard.PAGE_SIZE}"),
-    ("/ui/models", "/v1/models"),
-    ("/ui/practices", "/v1/practices")])
+
+@pytest.mark.parametrize(
+    "page, endpoint",
+    [
+        ("/ui/alerts", f"/v1/alerts?limit={dashboard.PAGE_SIZE}"),
+        (
+            "/ui/alerts?action=alert&category=DoS",
+            f"/v1/alerts?limit={dashboard.PAGE_SIZE}&action=alert&category=DoS",
+        ),
+        ("/ui/reviews", f"/v1/reviews?limit={dashboard.PAGE_SIZE}"),
+        (
+            "/ui/reviews?status=dismissed",
+            f"/v1/reviews?status=dismissed&limit={dashboard.PAGE_SIZE}",
+        ),
+        ("/ui/models", "/v1/models"),
+        ("/ui/practices", "/v1/practices"),
+    ],
+)
 def test_each_json_twin_is_what_the_api_returns(shared, page, endpoint):
     rig, _ = shared
     client = rig.client()
@@ -162,10 +174,14 @@ def test_each_page_names_its_api_and_links_its_json_twin(shared):
     rig, response = shared
     client = signed_in(rig, "auditor")
     alert_id = flagged(response)[0]["alert_id"]
-    for path, named in [("/ui/alerts?action=alert", "GET /v1/alerts"),
-                        (f"/ui/alerts/{alert_id}", f"GET /v1/alerts/{alert_id}"),
-                        ("/ui/reviews", "GET /v1/reviews"), ("/ui/models", "GET /v1/models"),
-                        ("/ui/practices", "GET /v1/practices"), ("/ui/audit", "GET /v1/audit")]:
+    for path, named in [
+        ("/ui/alerts?action=alert", "GET /v1/alerts"),
+        (f"/ui/alerts/{alert_id}", f"GET /v1/alerts/{alert_id}"),
+        ("/ui/reviews", "GET /v1/reviews"),
+        ("/ui/models", "GET /v1/models"),
+        ("/ui/practices", "GET /v1/practices"),
+        ("/ui/audit", "GET /v1/audit"),
+    ]:
         html = client.get(path).text
         assert f"<code>{named}" in html, path
         link = re.search(r'<a href="([^"]+)" class="json-twin">', html).group(1)
@@ -184,6 +200,7 @@ def test_the_alert_twin_adds_the_technique_name_from_the_models_spec(shared):
 
 
 # --- the alert list ------------------------------------------------------------------------
+
 
 def test_filters_show_only_matching_alerts_and_keep_their_values(shared):
     rig, response = shared
@@ -220,6 +237,7 @@ def test_paging_walks_the_whole_list_keeping_the_filters(shared, monkeypatch):
 
 # --- the alert page ------------------------------------------------------------------------
 
+
 def test_the_alert_page_draws_one_bar_per_feature_largest_first(shared):
     rig, response = shared
     client = signed_in(rig, "viewer")
@@ -231,8 +249,10 @@ def test_the_alert_page_draws_one_bar_per_feature_largest_first(shared):
     labels = re.findall(r'<text class="label"[^>]*>([^<]*)<title>', html)
     assert labels == [svg.attribution_label(a["feature"], a["value"]) for a in ranked]
     bars = re.findall(r'<rect class="(\w+)" x="[^"]+" y="[^"]+" width="([^"]+)"', html)
-    signs = ["positive" if a["contribution"] > 0 else "negative" if a["contribution"] < 0 else "zero"
-             for a in ranked]
+    signs = [
+        "positive" if a["contribution"] > 0 else "negative" if a["contribution"] < 0 else "zero"
+        for a in ranked
+    ]
     assert [sign for sign, _ in bars] == signs
     widths = [float(w) for _, w in bars]
     assert widths == sorted(widths, reverse=True)  # lengths follow |contribution|, largest first
@@ -247,11 +267,26 @@ def test_the_alert_page_and_the_report_draw_the_same_attribution_chart(shared):
     alert = max(flagged(response), key=lambda r: r["suspicion"])
     detail = api(client, rig, f"/v1/alerts/{alert['alert_id']}")
     page = client.get(f"/ui/alerts/{alert['alert_id']}").text
-    report = render_html({"model": {"model_id": "m"}, "datasets": [], "protocol": "p", "metrics": {},
-                          "attribution_unit": ATTRIBUTION_UNIT,
-                          "example_alerts": [{"alert_id": detail["alert_id"], "base": detail["base"],
-                                              "contributions": detail["attributions"]}]})
-    charts = [re.findall(r'<svg class="chart attribution".*?</svg>', html, re.S) for html in (page, report)]
+    report = render_html(
+        {
+            "model": {"model_id": "m"},
+            "datasets": [],
+            "protocol": "p",
+            "metrics": {},
+            "attribution_unit": ATTRIBUTION_UNIT,
+            "example_alerts": [
+                {
+                    "alert_id": detail["alert_id"],
+                    "base": detail["base"],
+                    "contributions": detail["attributions"],
+                }
+            ],
+        }
+    )
+    charts = [
+        re.findall(r'<svg class="chart attribution".*?</svg>', html, re.S)
+        for html in (page, report)
+    ]
     assert len(charts[0]) == len(charts[1]) == 1
     assert charts[0] == charts[1]
     assert f"Why alert {detail['alert_id']} was raised" in charts[0][0]
@@ -273,21 +308,33 @@ def test_everything_shown_is_escaped(build_service, tmp_path):
 
 def test_attribution_chart_keeps_the_top_bars_and_sums_the_rest_as_others():
     contributions = [3.0, -5.0, 0.5, 0.0] + [0.1 * k for k in range(1, 17)]
-    chart = svg.attribution_chart(0.0, [{"feature": f"f{k}", "value": str(k), "contribution": c}
-                                        for k, c in enumerate(contributions)], title="t")
+    chart = svg.attribution_chart(
+        0.0,
+        [
+            {"feature": f"f{k}", "value": str(k), "contribution": c}
+            for k, c in enumerate(contributions)
+        ],
+        title="t",
+    )
     ranked = sorted(contributions, key=abs, reverse=True)
     top = svg.TOP_FEATURES
     values = re.findall(r'<text class="value"[^>]*>([^<]*)</text>', chart)
     assert len(values) == top + 1
-    assert [float(v.replace("\u2212", "-")) for v in values[:top]] == pytest.approx(ranked[:top], rel=1e-2)
+    assert [float(v.replace("\u2212", "-")) for v in values[:top]] == pytest.approx(
+        ranked[:top], rel=1e-2
+    )
     labels = re.findall(r'<text class="label"[^>]*>([^<]*)<title>', chart)
     assert labels[0] == "f1 = 1" and labels[-1] == f"other {len(ranked) - top} features (combined)"
     assert float(values[-1].replace("\u2212", "-")) == pytest.approx(sum(ranked[top:]), rel=1e-2)
-    widths = [float(w) for w in re.findall(r'<rect class="\w+" x="[^"]+" y="[^"]+" width="([^"]+)"', chart)]
+    widths = [
+        float(w)
+        for w in re.findall(r'<rect class="\w+" x="[^"]+" y="[^"]+" width="([^"]+)"', chart)
+    ]
     assert widths[1] == pytest.approx(widths[0] * 3 / 5, abs=0.02)  # |3| against the largest |-5|
 
 
 # --- reviewing through the page ------------------------------------------------------------
+
 
 def review_form(client, alert_id: str) -> str:
     return csrf_of(client.get(f"/ui/alerts/{alert_id}").text)
@@ -297,8 +344,15 @@ def test_dismissing_on_the_page_is_the_apis_review_and_is_audited(scored):
     client, rig, response = scored
     alert_id = flagged(response)[0]["alert_id"]
     assert sign_in(client, rig.tokens["analyst"]).status_code == 303
-    done = client.post(f"/ui/alerts/{alert_id}/review", follow_redirects=False, data={
-        "csrf": review_form(client, alert_id), "outcome": "dismissed", "comment": "a backup job"})
+    done = client.post(
+        f"/ui/alerts/{alert_id}/review",
+        follow_redirects=False,
+        data={
+            "csrf": review_form(client, alert_id),
+            "outcome": "dismissed",
+            "comment": "a backup job",
+        },
+    )
     assert done.headers["location"] == f"/ui/alerts/{alert_id}?notice=dismissed"
     page = client.get(done.headers["location"]).text
     assert "Review recorded: dismissed." in page and "a backup job" in page
@@ -329,13 +383,17 @@ def test_a_review_needs_a_comment_and_the_analyst_role(scored):
     client, rig, response = scored
     alert_id = flagged(response)[0]["alert_id"]
     assert sign_in(client, rig.tokens["analyst"]).status_code == 303
-    empty = client.post(f"/ui/alerts/{alert_id}/review", data={
-        "csrf": review_form(client, alert_id), "outcome": "dismissed", "comment": "  "})
+    empty = client.post(
+        f"/ui/alerts/{alert_id}/review",
+        data={"csrf": review_form(client, alert_id), "outcome": "dismissed", "comment": "  "},
+    )
     assert empty.status_code == 422 and "comment" in empty.text
     viewer = signed_in(rig, "viewer")
     assert 'action="/ui/alerts/' not in viewer.get(f"/ui/alerts/{alert_id}").text
-    refused = viewer.post(f"/ui/alerts/{alert_id}/review", data={
-        "csrf": review_form(viewer, alert_id), "outcome": "dismissed", "comment": "no"})
+    refused = viewer.post(
+        f"/ui/alerts/{alert_id}/review",
+        data={"csrf": review_form(viewer, alert_id), "outcome": "dismissed", "comment": "no"},
+    )
     assert refused.status_code == 403
     assert api(client, rig, f"/v1/alerts/{alert_id}")["review"] is None
 
@@ -345,8 +403,9 @@ def test_queueing_from_the_page_opens_a_review_once(scored):
     alert_id = flagged(response)[0]["alert_id"]
     assert sign_in(client, rig.tokens["analyst"]).status_code == 303
     token = review_form(client, alert_id)
-    done = client.post(f"/ui/alerts/{alert_id}/queue", data={"csrf": token, "note": "odd"},
-                       follow_redirects=False)
+    done = client.post(
+        f"/ui/alerts/{alert_id}/queue", data={"csrf": token, "note": "odd"}, follow_redirects=False
+    )
     assert done.headers["location"] == f"/ui/alerts/{alert_id}?notice=queued"
     queue = client.get("/ui/reviews").text
     assert f'href="/ui/alerts/{alert_id}"' in queue and "odd" in queue
@@ -360,26 +419,51 @@ def test_an_oversized_form_is_refused(scored):
     client, rig, response = scored
     alert_id = flagged(response)[0]["alert_id"]
     assert sign_in(client, rig.tokens["analyst"]).status_code == 303
-    big = client.post(f"/ui/alerts/{alert_id}/review", content=b"comment=" + b"x" * MAX_FORM_BYTES,
-                      headers={"content-type": "application/x-www-form-urlencoded"})
+    big = client.post(
+        f"/ui/alerts/{alert_id}/review",
+        content=b"comment=" + b"x" * MAX_FORM_BYTES,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert big.status_code == 413
-    assert big.json()["error"]["message"] == FORM_TOO_LARGE.format(size=MAX_FORM_BYTES + 8,
-                                                                   limit=MAX_FORM_BYTES)
+    assert big.json()["error"]["message"] == FORM_TOO_LARGE.format(
+        size=MAX_FORM_BYTES + 8, limit=MAX_FORM_BYTES
+    )
 
 
 # --- models, practices, audit ---------------------------------------------------------------
+
 
 def test_models_and_practices_show_the_trust_report_when_there_is_one(scored):
     client, rig, _ = scored
     model_id = rig.signed.model_id
     folder = rig.settings.reports_dir / model_id
     folder.mkdir(parents=True)
-    principles = [{"item": "OECD-1.4", "title": "Robustness, security and safety", "status": "partly met",
-                   "practices": {"met": 2, "not met": 1}, "key": None}]
-    practices = [{"practice": "P01", "title": "Pin every data set by its hash", "status": "met",
-                  "checks": {"data provenance": "pass"}, "reason": ""}]
-    (folder / "report.json").write_text(json.dumps({"model": {"model_id": model_id}, "governance": {
-        "principles": principles, "crosswalk": {"practices": practices}}}))
+    principles = [
+        {
+            "item": "OECD-1.4",
+            "title": "Robustness, security and safety",
+            "status": "partly met",
+            "practices": {"met": 2, "not met": 1},
+            "key": None,
+        }
+    ]
+    practices = [
+        {
+            "practice": "P01",
+            "title": "Pin every data set by its hash",
+            "status": "met",
+            "checks": {"data provenance": "pass"},
+            "reason": "",
+        }
+    ]
+    (folder / "report.json").write_text(
+        json.dumps(
+            {
+                "model": {"model_id": model_id},
+                "governance": {"principles": principles, "crosswalk": {"practices": practices}},
+            }
+        )
+    )
     (folder / "report.html").write_text("<html><body>the report</body></html>")
     assert sign_in(client, rig.tokens["viewer"]).status_code == 303
     models = client.get("/ui/models").text
@@ -398,7 +482,9 @@ def test_the_audit_page_shows_the_chain_check_and_the_latest_events(scored, monk
     twin = client.get("/ui/audit?format=json").json()
     chain = api(client, rig, "/v1/audit/verify", "auditor")
     assert twin["chain"] == chain and chain["ok"]
-    assert [e["seq"] for e in twin["items"]] == list(range(chain["events"] - 2, chain["events"] + 1))
+    assert [e["seq"] for e in twin["items"]] == list(
+        range(chain["events"] - 2, chain["events"] + 1)
+    )
     html = client.get("/ui/audit").text
     assert '<span class="badge intact">intact</span>' in html
     shown = [int(s) for s in re.findall(r'<td class="num">(\d+)</td>', html)]

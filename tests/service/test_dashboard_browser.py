@@ -33,8 +33,14 @@ pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests-output" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +132,11 @@ def test_analyst_reviews_an_alert_and_the_auditor_sees_it(live, tab):
     assert tab.url == f"{base}/ui/alerts/{chosen['alert_id']}"
     features = len(chosen["attributions"])  # every feature: the tiny model has fewer than 10
     assert tab.locator("svg.chart rect").count() == min(features, TOP) + (features > TOP)
-    assert tab.locator("svg.chart text.label").first.text_content().startswith(
-        top_attribution(chosen) + " = ")
+    assert (
+        tab.locator("svg.chart text.label")
+        .first.text_content()
+        .startswith(top_attribution(chosen) + " = ")
+    )
     assert tab.locator("svg.chart rect.positive").count() >= 1
     shot(tab, "alert-detail")
 
@@ -135,7 +144,10 @@ def test_analyst_reviews_an_alert_and_the_auditor_sees_it(live, tab):
     tab.click("button[value=dismissed]")
     assert tab.url == f"{base}/ui/alerts/{chosen['alert_id']}?notice=dismissed"
     assert tab.locator(".notice").text_content().strip() == "Review recorded: dismissed."
-    assert tab.locator(".review-comment").text_content() == "benign <b>backup</b> job, checked with the owner"
+    assert (
+        tab.locator(".review-comment").text_content()
+        == "benign <b>backup</b> job, checked with the owner"
+    )
     shot(tab, "alert-reviewed")
 
     tab.goto(base + "/ui/reviews?status=dismissed")

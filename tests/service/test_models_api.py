@@ -21,16 +21,20 @@ def test_an_altered_bundle_is_refused_and_nothing_is_installed(service_rig):
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "model_refused"
     assert "sha256" in response.json()["error"]["message"]
-    assert listed["items"] == [] and not service_rig.settings.models_dir.exists() or \
-        not any(service_rig.settings.models_dir.iterdir())
+    assert (
+        listed["items"] == []
+        and not service_rig.settings.models_dir.exists()
+        or not any(service_rig.settings.models_dir.iterdir())
+    )
 
 
 def test_an_unsigned_bundle_is_refused(service_rig):
     bundle = service_rig.signed.bundle()
     bundle["signature"]["signature"] = bundle["signature"]["signature"][::-1]
     with service_rig.client() as client:
-        response = client.post("/v1/models", json=bundle,
-                               headers=bearer(service_rig.tokens["admin"]))
+        response = client.post(
+            "/v1/models", json=bundle, headers=bearer(service_rig.tokens["admin"])
+        )
     assert response.status_code == 422 and "signature" in response.json()["error"]["message"]
 
 

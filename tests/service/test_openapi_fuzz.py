@@ -14,9 +14,13 @@ from trustshield.service.settings import ServiceSettings
 
 EXAMPLES_PER_OPERATION = 30
 #: (method, path) of every operation, read from the spec the app publishes
-OPERATIONS = sorted((method.upper(), path) for path, item in create_app(
-    ServiceSettings(store="unused", models_dir="unused")).openapi()["paths"].items()
-    for method in item)
+OPERATIONS = sorted(
+    (method.upper(), path)
+    for path, item in create_app(ServiceSettings(store="unused", models_dir="unused"))
+    .openapi()["paths"]
+    .items()
+    for method in item
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +39,15 @@ def test_no_server_error_and_responses_match_the_schema(fuzzed, method, path):
     operation = schema[path][method]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def fuzz(case):
-        case.call_and_validate(headers=admin, checks=[not_a_server_error,
-                                                      response_schema_conformance])
+        case.call_and_validate(
+            headers=admin, checks=[not_a_server_error, response_schema_conformance]
+        )
 
     fuzz()

@@ -10,8 +10,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from trustshield.errors import ConfigError, DataError, StoreError
-from trustshield.privacy import (EMPTY_USER, KEY_ENV, KEY_MISSING, KEY_SHORT, NOT_AN_IP,
-                                 Pseudonymiser)
+from trustshield.privacy import (
+    EMPTY_USER,
+    KEY_ENV,
+    KEY_MISSING,
+    KEY_SHORT,
+    NOT_AN_IP,
+    Pseudonymiser,
+)
 from trustshield.records import UNKNOWN_ENTITY, AlertEntities
 from trustshield.service.privacy import apply_retention
 from trustshield.store import AlertStore
@@ -54,8 +60,9 @@ def test_equivalent_spellings_of_an_address_share_a_pseudonym(pseudonymiser):
 
 
 def test_identities_are_all_pseudonymised_and_the_rest_kept(pseudonymiser):
-    out = AlertEntities(src_ip="10.0.0.2", user="alice", dst_port=22, proto="tcp",
-                        uid="C1x").pseudonymised(pseudonymiser)
+    out = AlertEntities(
+        src_ip="10.0.0.2", user="alice", dst_port=22, proto="tcp", uid="C1x"
+    ).pseudonymised(pseudonymiser)
     assert out.dst_ip is None and (out.dst_port, out.proto, out.uid) == (22, "tcp", "C1x")
     assert all(v.startswith("hmac:") and len(v) == 5 + 32 for v in (out.src_ip, out.user))
     assert "alice" not in str(out) and "10.0.0.2" not in str(out)
@@ -65,7 +72,8 @@ def test_unknown_entity_fields_are_refused():
     with pytest.raises(DataError) as caught:
         AlertEntities.from_mapping({"src_ip": "10.0.0.1", "hostname": "db-1"})
     assert str(caught.value) == UNKNOWN_ENTITY.format(
-        field="hostname", expected="ts, uid, src_ip, src_port, dst_ip, dst_port, proto, user")
+        field="hostname", expected="ts, uid, src_ip, src_port, dst_ip, dst_port, proto, user"
+    )
 
 
 @pytest.mark.parametrize("value", ["10.0.0.256", "not-an-ip", "", " 10.0.0.1", 167772161])
@@ -85,10 +93,16 @@ def test_user_names_must_be_non_empty_text(pseudonymiser, value):
     assert str(caught.value) == EMPTY_USER.format(field="user", value=value)
 
 
-@pytest.mark.parametrize("encode", [bytes.hex, lambda k: base64.b64encode(k).decode(),
-                                    lambda k: base64.urlsafe_b64encode(k).decode()])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        bytes.hex,
+        lambda k: base64.b64encode(k).decode(),
+        lambda k: base64.urlsafe_b64encode(k).decode(),
+    ],
+)
 def test_the_key_is_read_from_the_environment_as_hex_or_base64(encode):
-    key = bytes(range(216, 256))                 # 40 bytes; base64 has + and / in it
+    key = bytes(range(216, 256))  # 40 bytes; base64 has + and / in it
     from_env = Pseudonymiser.from_env({KEY_ENV: encode(key)})
     assert from_env.pseudonymise("10.0.0.9") == Pseudonymiser(key).pseudonymise("10.0.0.9")
     assert key.hex() not in repr(from_env)
@@ -109,11 +123,14 @@ def test_a_short_key_is_refused(text):
 def test_a_key_in_neither_encoding_is_refused():
     with pytest.raises(ConfigError, match="hex or base64"):
         Pseudonymiser.from_env({KEY_ENV: "this is not a key!"})
-    assert KEY_SHORT.format(minimum=32, got="16 bytes") == \
-        "the pseudonymisation key must be at least 32 bytes; got 16 bytes"
+    assert (
+        KEY_SHORT.format(minimum=32, got="16 bytes")
+        == "the pseudonymisation key must be at least 32 bytes; got 16 bytes"
+    )
 
 
 # retention ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -124,13 +141,16 @@ def store(tmp_path):
 def add_alerts(store, ages_in_days: dict[str, float | None]) -> None:
     for alert, age in ages_in_days.items():
         created = None if age is None else NOW - timedelta(days=age)
-        store.db.execute("INSERT INTO alerts (alert_id, model_id, created_at) VALUES (?, ?, ?)",
-                         [alert, "m1", created])
+        store.db.execute(
+            "INSERT INTO alerts (alert_id, model_id, created_at) VALUES (?, ?, ?)",
+            [alert, "m1", created],
+        )
 
 
 def add_reviews(store, alert_ids) -> None:
-    store.db.execute("CREATE TABLE IF NOT EXISTS reviews (alert_id VARCHAR PRIMARY KEY,"
-                     " status VARCHAR)")
+    store.db.execute(
+        "CREATE TABLE IF NOT EXISTS reviews (alert_id VARCHAR PRIMARY KEY, status VARCHAR)"
+    )
     for alert in alert_ids:
         store.db.execute("INSERT INTO reviews VALUES (?, 'open')", [alert])
 
@@ -147,9 +167,16 @@ def test_retention_deletes_old_alerts_and_their_reviews_and_audits_it(store):
     assert ids(store, "reviews") == {"new-1"}
     events = store.audit.events("retention.delete")
     assert len(events) == 1 and events[0]["subject"] == "alerts"
-    assert events[0]["details"] == result == {
-        "cutoff": (NOW - timedelta(days=30)).isoformat(), "deleted": 2, "reviews_deleted": 1,
-        "days": 30}
+    assert (
+        events[0]["details"]
+        == result
+        == {
+            "cutoff": (NOW - timedelta(days=30)).isoformat(),
+            "deleted": 2,
+            "reviews_deleted": 1,
+            "days": 30,
+        }
+    )
     assert store.audit.verify() is None
 
 
@@ -188,8 +215,9 @@ def test_a_reviews_table_without_alert_ids_is_refused_before_deleting(store):
     assert ids(store, "alerts") == {"old"}
 
 
-@pytest.mark.parametrize("days, now", [(0, NOW), (-3, NOW), (1.5, NOW), (True, NOW),
-                                       (30, NOW.replace(tzinfo=None))])
+@pytest.mark.parametrize(
+    "days, now", [(0, NOW), (-3, NOW), (1.5, NOW), (True, NOW), (30, NOW.replace(tzinfo=None))]
+)
 def test_bad_retention_settings_are_refused(store, days, now):
     add_alerts(store, {"old": 400})
     with pytest.raises(ConfigError):

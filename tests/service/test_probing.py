@@ -9,8 +9,13 @@ import pytest
 
 from trustshield.decide.policy import BAD_CALIBRATION, calibrate_band
 from trustshield.errors import ConfigError, DataError
-from trustshield.service.probing import (MIN_RECORDS, REASON_BOUNDARY, REASON_SWEEP,
-                                         WIDTH_CHANGED, ProbeMonitor)
+from trustshield.service.probing import (
+    MIN_RECORDS,
+    REASON_BOUNDARY,
+    REASON_SWEEP,
+    WIDTH_CHANGED,
+    ProbeMonitor,
+)
 
 WIDTH = 41
 BATCH = 100
@@ -55,8 +60,9 @@ def bisection_probe(rng: np.random.Generator, w: np.ndarray, pairs: int, steps: 
 def feed(monitor: ProbeMonitor, key, records, margins, now: float = 0.0):
     verdict = None
     for start in range(0, len(records), BATCH):
-        verdict = monitor.observe(key, records[start:start + BATCH],
-                                  margins[start:start + BATCH], now=now)
+        verdict = monitor.observe(
+            key, records[start : start + BATCH], margins[start : start + BATCH], now=now
+        )
     return verdict
 
 
@@ -75,9 +81,10 @@ def test_normal_traffic_is_not_flagged(seed):
 
 
 def test_false_positives_over_twenty_seeds_of_normal_traffic():
-    flagged = sum(feed(ProbeMonitor(), "soc", *normal_traffic(np.random.default_rng(100 + s),
-                                                               5000)).flagged
-                  for s in range(20))
+    flagged = sum(
+        feed(ProbeMonitor(), "soc", *normal_traffic(np.random.default_rng(100 + s), 5000)).flagged
+        for s in range(20)
+    )
     assert flagged == 0
 
 
@@ -91,8 +98,8 @@ def test_a_bisection_probe_is_flagged_for_boundary_clustering(w):
 def test_a_one_feature_sweep_is_flagged(w):
     base = np.random.default_rng(2).random(WIDTH)
     records = np.repeat(base[None, :], 200, axis=0)
-    records[:, 7] = np.arange(200)                  # step feature 7 through 0..199
-    margins = np.full(200, -3.0)                    # far from the boundary throughout
+    records[:, 7] = np.arange(200)  # step feature 7 through 0..199
+    margins = np.full(200, -3.0)  # far from the boundary throughout
     verdict = feed(ProbeMonitor(), "scanner", records, margins)
     assert verdict.flagged and verdict.reasons == (REASON_SWEEP,)
     assert verdict.sweep_share > 0.9
@@ -109,20 +116,21 @@ def test_a_coordinate_wise_scan_in_random_order_is_flagged():
 
 def test_repeats_of_one_record_are_not_a_sweep():
     record = np.random.default_rng(4).random(WIDTH)
-    verdict = feed(ProbeMonitor(), "retry", np.repeat(record[None, :], 500, axis=0),
-                   np.full(500, -1.0))
+    verdict = feed(
+        ProbeMonitor(), "retry", np.repeat(record[None, :], 500, axis=0), np.full(500, -1.0)
+    )
     assert not verdict.flagged and verdict.sweep_share == 0.0
 
 
 def test_toggling_one_field_between_two_values_is_not_a_sweep():
     base = np.random.default_rng(5).random(WIDTH)
     records = np.repeat(base[None, :], 300, axis=0)
-    records[1::2, 3] += 1.0                          # A, B, A, B, …
-    monitor = ProbeMonitor(memory=1)                 # only the last record is kept, so
-    for i, record in enumerate(records):             # sent one by one, none is a repeat
+    records[1::2, 3] += 1.0  # A, B, A, B, …
+    monitor = ProbeMonitor(memory=1)  # only the last record is kept, so
+    for i, record in enumerate(records):  # sent one by one, none is a repeat
         verdict = monitor.observe("toggler", record[None, :], np.array([-1.0]), now=float(i))
-    assert verdict.sweep_share > 0.9                 # each differs from the last in one field
-    assert not verdict.flagged                       # but only two distinct steps
+    assert verdict.sweep_share > 0.9  # each differs from the last in one field
+    assert not verdict.flagged  # but only two distinct steps
 
 
 def test_no_verdict_before_the_minimum_number_of_records():
@@ -140,8 +148,12 @@ def test_a_probe_does_not_flag_another_tokens_normal_traffic(w):
     probe, probe_margins = bisection_probe(rng, w, pairs=10)
     monitor = ProbeMonitor()
     for i, start in enumerate(range(0, 5000, BATCH)):
-        normal_verdict = monitor.observe("soc", normal[start:start + BATCH],
-                                         normal_margins[start:start + BATCH], now=float(i))
+        normal_verdict = monitor.observe(
+            "soc",
+            normal[start : start + BATCH],
+            normal_margins[start : start + BATCH],
+            now=float(i),
+        )
         if i < 7:
             part = slice(i * 20, (i + 1) * 20)
             monitor.observe("attacker", probe[part], probe_margins[part], now=float(i))
@@ -153,7 +165,7 @@ def test_a_flag_stays_until_reset(w):
     monitor = ProbeMonitor()
     feed(monitor, "attacker", *bisection_probe(np.random.default_rng(9), w, pairs=10))
     normal = normal_traffic(np.random.default_rng(10), 3000)
-    assert feed(monitor, "attacker", *normal).flagged          # clean traffic afterwards
+    assert feed(monitor, "attacker", *normal).flagged  # clean traffic afterwards
     monitor.reset("attacker")
     assert monitor.flagged_keys() == []
     verdict = feed(monitor, "attacker", *normal)
@@ -166,7 +178,7 @@ def test_memory_is_bounded_by_keys_and_idle_time():
     for i, key in enumerate("abcde"):
         monitor.observe(key, records, margins, now=float(i))
     assert len(monitor) == 3
-    monitor.observe("f", records, margins, now=1000.0)        # all others idle > 60 s
+    monitor.observe("f", records, margins, now=1000.0)  # all others idle > 60 s
     assert len(monitor) == 1
 
 
@@ -212,8 +224,10 @@ def test_a_step_model_probe_needs_a_calibrated_band(w):
     """A piecewise-constant model (like a tree ensemble) jumps across the threshold: its
     margins come in steps of 0.25 (±0.125 either side of it), so a bisection never lands
     within the default band, but within a band calibrated on ordinary traffic."""
+
     def quantised(m):
         return np.floor(m / 0.25) * 0.25 + 0.125
+
     records, margins = bisection_probe(np.random.default_rng(18), w, pairs=20)
     normal, normal_margins = normal_traffic(np.random.default_rng(19), 5000)
     band = calibrate_band(quantised(normal_margins), share=0.01)
@@ -223,16 +237,20 @@ def test_a_step_model_probe_needs_a_calibrated_band(w):
     assert not feed(ProbeMonitor(band=band), "soc", normal, quantised(normal_margins)).flagged
 
 
-@pytest.mark.parametrize("margins, share", [(np.zeros((2, 2)), 0.01), (np.array([]), 0.01),
-                                            (np.array([np.inf]), 0.01), (np.ones(3), 1.0)])
+@pytest.mark.parametrize(
+    "margins, share",
+    [(np.zeros((2, 2)), 0.01), (np.array([]), 0.01), (np.array([np.inf]), 0.01), (np.ones(3), 1.0)],
+)
 def test_bad_calibration_inputs_are_refused(margins, share):
     with pytest.raises(DataError) as caught:
         calibrate_band(margins, share=share)
     assert str(caught.value) == BAD_CALIBRATION.format(shape=margins.shape, share=share)
 
 
-@pytest.mark.parametrize("setting", [{"window": 0}, {"window": 10.5}, {"band": -0.1},
-                                     {"boundary_limit": 1.5}, {"memory": True}])
+@pytest.mark.parametrize(
+    "setting",
+    [{"window": 0}, {"window": 10.5}, {"band": -0.1}, {"boundary_limit": 1.5}, {"memory": True}],
+)
 def test_bad_settings_are_refused(setting):
     name, value = next(iter(setting.items()))
     with pytest.raises(ConfigError, match=f"ProbeMonitor setting {name} must be .*; got {value}"):
@@ -244,4 +262,4 @@ def test_observing_two_thousand_records_takes_well_under_a_second():
     monitor = ProbeMonitor()
     start = time.perf_counter()
     feed(monitor, "soc", records, margins)
-    assert time.perf_counter() - start < 0.25     # 20 batches of 100 × 41
+    assert time.perf_counter() - start < 0.25  # 20 batches of 100 × 41

@@ -43,7 +43,7 @@ def test_a_new_key_may_spend_its_burst_at_once_and_no_more(clock):
 def test_refused_requests_take_nothing_and_say_how_long_to_wait(clock):
     limiter = RateLimiter(rate_per_s=10, burst=100, clock=clock)
     limiter.allow("tok", cost=100)
-    clock.advance(2.0)                       # 20 units back
+    clock.advance(2.0)  # 20 units back
     refused = limiter.allow("tok", cost=50)
     assert not refused.allowed
     assert refused.remaining == pytest.approx(20)
@@ -77,9 +77,9 @@ def test_throttle_slows_refill_until_it_ends(clock):
     limiter = RateLimiter(rate_per_s=10, burst=100, clock=clock)
     limiter.allow("tok", cost=100)
     limiter.throttle("tok", factor=0.1, until=clock.now + 10)
-    clock.advance(5)                          # 5 s at 1 unit/s
+    clock.advance(5)  # 5 s at 1 unit/s
     assert limiter.allow("tok", cost=0).remaining == pytest.approx(5)
-    clock.advance(10)                         # 5 s at 1/s, then 5 s at 10/s
+    clock.advance(10)  # 5 s at 1/s, then 5 s at 10/s
     assert limiter.allow("tok", cost=0).remaining == pytest.approx(5 + 5 + 50)
     assert not limiter.throttled("tok")
 
@@ -90,14 +90,14 @@ def test_throttle_cuts_saved_units_and_the_wait_spans_its_end(clock):
     assert limiter.throttled("tok")
     answer = limiter.allow("tok", cost=30)
     assert (answer.allowed, answer.remaining) == (False, 0)
-    assert answer.retry_after_s == pytest.approx(4 + 3)   # nothing for 4 s, then 3 s at 10/s
+    assert answer.retry_after_s == pytest.approx(4 + 3)  # nothing for 4 s, then 3 s at 10/s
     clock.advance(answer.retry_after_s)
     assert limiter.allow("tok", cost=30).allowed
 
 
 def test_a_throttle_without_an_end_lasts_until_lifted(clock):
     limiter = RateLimiter(rate_per_s=100, burst=100, clock=clock)
-    limiter.throttle("tok", factor=0.01)             # 1 unit/s
+    limiter.throttle("tok", factor=0.01)  # 1 unit/s
     clock.advance(1e6)
     assert limiter.throttled("tok")
     limiter.allow("tok", cost=100)
@@ -110,7 +110,7 @@ def test_a_throttle_without_an_end_lasts_until_lifted(clock):
 
 
 def test_idle_keys_are_forgotten_but_throttled_keys_are_kept(clock):
-    limiter = RateLimiter(rate_per_s=10, burst=10, clock=clock)   # full again after 1 s
+    limiter = RateLimiter(rate_per_s=10, burst=10, clock=clock)  # full again after 1 s
     for key in ("a", "b", "c"):
         limiter.allow(key, cost=5)
     limiter.throttle("b", factor=0.5, until=clock.now + 60)
@@ -123,11 +123,11 @@ def test_memory_is_capped_by_max_keys_dropping_the_least_recently_used(clock):
     limiter = RateLimiter(rate_per_s=1, burst=10, clock=clock, max_keys=3)
     for key in ("a", "b", "c"):
         limiter.allow(key, cost=10)
-    limiter.allow("a", cost=0)                # "b" is now the least recently used
+    limiter.allow("a", cost=0)  # "b" is now the least recently used
     limiter.allow("d", cost=10)
     assert len(limiter) == 3
-    assert not limiter.allow("a", cost=1).allowed      # remembered: still empty
-    assert limiter.allow("b", cost=10).allowed         # forgotten: a fresh bucket
+    assert not limiter.allow("a", cost=1).allowed  # remembered: still empty
+    assert limiter.allow("b", cost=10).allowed  # forgotten: a fresh bucket
 
 
 def test_concurrent_requests_never_overspend(clock):
@@ -172,20 +172,20 @@ def test_lifting_a_throttle_restores_the_full_rate_and_bucket(clock):
     assert not limiter.throttled("tok")
     assert limiter.allow("tok", cost=100).allowed
     clock.advance(1)
-    assert limiter.allow("tok", cost=10).allowed       # refilled at the full 10 units/s
+    assert limiter.allow("tok", cost=10).allowed  # refilled at the full 10 units/s
 
 
 def test_reconfiguring_keeps_throttled_keys_at_their_throttled_rate(clock):
     limiter = RateLimiter(rate_per_s=100, burst=1000, clock=clock)
     limiter.allow("free", cost=1000)
     limiter.allow("slow", cost=1000)
-    limiter.throttle("slow", factor=0.1)                # 10 units/s
+    limiter.throttle("slow", factor=0.1)  # 10 units/s
     limiter.configure(rate_per_s=50, burst=200)
     clock.advance(2)
-    assert limiter.allow("free", cost=100).allowed      # 2 s at the new 50 units/s
-    assert not limiter.allow("slow", cost=21).allowed   # 2 s at 10 units/s: 20
+    assert limiter.allow("free", cost=100).allowed  # 2 s at the new 50 units/s
+    assert not limiter.allow("slow", cost=21).allowed  # 2 s at 10 units/s: 20
     assert limiter.allow("slow", cost=20).allowed
     clock.advance(3600)
-    assert limiter.allow("free", cost=0).remaining == pytest.approx(200)   # the new burst
+    assert limiter.allow("free", cost=0).remaining == pytest.approx(200)  # the new burst
     with pytest.raises(ConfigError):
         limiter.configure(rate_per_s=0, burst=10)

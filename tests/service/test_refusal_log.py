@@ -15,8 +15,9 @@ class Clock:
 
 def test_varying_addresses_cannot_grow_the_log_past_the_overflow_entry():
     written = []
-    log = RefusalLog(lambda subject, details: written.append(details), window_s=60,
-                     max_keys=10, clock=Clock())
+    log = RefusalLog(
+        lambda subject, details: written.append(details), window_s=60, max_keys=10, clock=Clock()
+    )
     for k in range(5000):
         log.note(Refusal("bad_token", 401, "alerts.list", f"198.51.{k // 256}.{k % 256}"))
     log.close()

@@ -50,8 +50,7 @@ def test_failed_dashboard_sign_ins_are_audited_with_the_token_they_tried(service
     assert event["token_id"] == analyst.split("_")[1]
 
 
-def test_a_flood_of_refused_requests_is_a_few_events_with_the_right_total(service_rig,
-                                                                         monkeypatch):
+def test_a_flood_of_refused_requests_is_a_few_events_with_the_right_total(service_rig, monkeypatch):
     """1,000 refused requests over HTTP (no token, wrong secrets that turn into 429s, a role
     refused): a handful of events, counts adding up to 1,000 once the service stops."""
     rig = service_rig
@@ -61,16 +60,23 @@ def test_a_flood_of_refused_requests_is_a_few_events_with_the_right_total(servic
     async def flood() -> list[int]:  # straight to the app: TestClient costs ~8 ms a request
         transport = httpx.ASGITransport(app=rig.app, client=("testclient", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            found = [(await client.get("/v1/audit", headers=h)).status_code
-                     for h in ({}, wrong, viewer) for _ in range(333)]
+            found = [
+                (await client.get("/v1/audit", headers=h)).status_code
+                for h in ({}, wrong, viewer)
+                for _ in range(333)
+            ]
             return found + [(await client.get("/v1/metrics")).status_code]
 
     statuses = asyncio.run(flood())
     assert set(statuses) == {401, 403, 429} and len(statuses) == 1000
     during = refused_events(rig)  # the first of each kind, at once
     assert sorted((e["kind"], e["endpoint"]) for e in during) == [
-        ("bad_token", "audit.list"), ("forbidden", "audit.list"), ("no_credential", "audit.list"),
-        ("no_credential", "metrics"), ("too_many_failures", "audit.list")]
+        ("bad_token", "audit.list"),
+        ("forbidden", "audit.list"),
+        ("no_credential", "audit.list"),
+        ("no_credential", "metrics"),
+        ("too_many_failures", "audit.list"),
+    ]
     rig.context.close()
     from trustshield.store import AlertStore
 
@@ -97,11 +103,19 @@ class Clock:
 
 
 def request_for(app, path: str, headers: dict[str, str], client: str) -> Request:
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "headers": [(k.lower().encode(), v.encode())
-                                              for k, v in headers.items()],
-             "client": (client, 1234), "server": ("testserver", 80), "scheme": "http",
-             "app": app, "root_path": ""}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": (client, 1234),
+        "server": ("testserver", 80),
+        "scheme": "http",
+        "app": app,
+        "root_path": "",
+    }
     return Request(scope)
 
 

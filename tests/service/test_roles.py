@@ -23,8 +23,11 @@ ENDPOINTS = {
     "score": ("POST", "/v1/score", lambda s: {"records": sample_records(s.frame, per_kind=1)}),
     "alerts.list": ("GET", "/v1/alerts?limit=5", None),
     "alerts.get": ("GET", "/v1/alerts/{alert}", None),
-    "alerts.review": ("POST", "/v1/alerts/{alert}/review",
-                      lambda s: {"outcome": "dismissed", "comment": "role matrix"}),
+    "alerts.review": (
+        "POST",
+        "/v1/alerts/{alert}/review",
+        lambda s: {"outcome": "dismissed", "comment": "role matrix"},
+    ),
     "reviews.list": ("GET", "/v1/reviews?status=open", None),
     "reviews.pick": ("POST", "/v1/reviews", lambda s: {"alert_id": s.fresh_alert(), "note": "x"}),
     "reviews.export": ("GET", "/v1/reviews/export", None),
@@ -63,8 +66,9 @@ class Scene:
 
     def fresh_alert(self) -> str:
         """An alert not yet in the review queue (scoring more records when none is left)."""
-        page = self.client.get("/v1/alerts?review_status=none&limit=1",
-                               headers=bearer(self.rig.tokens["admin"])).json()
+        page = self.client.get(
+            "/v1/alerts?review_status=none&limit=1", headers=bearer(self.rig.tokens["admin"])
+        ).json()
         if page["items"]:
             return page["items"][0]["alert_id"]
         result = self.rig.score(self.client, sample_records(self.frame))
@@ -84,8 +88,10 @@ class Scene:
 
     def evade_body(self) -> dict:
         attacks = self.frame[self.frame["label"] != "normal"].head(6)
-        records = [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()}
-                   for row in attacks.to_dict(orient="records")]
+        records = [
+            {k: (v if isinstance(v, str) else float(v)) for k, v in row.items()}
+            for row in attacks.to_dict(orient="records")
+        ]
         return {"purpose": "role matrix", "records": records, "max_records": 2}
 
 

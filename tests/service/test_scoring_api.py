@@ -28,28 +28,36 @@ def test_results_are_explained_exactly_and_stored_as_returned(scored):
         assert total == pytest.approx(r["suspicion"], abs=1e-6)
         assert r["rationale"] and r["technique"].startswith("T")
     assert all("attributions" not in r for r in response["results"] if r["action"] == "allow")
-    queued = {i["alert_id"] for i in client.get(
-        "/v1/reviews", headers=bearer(rig.tokens["viewer"])).json()["items"]}
+    queued = {
+        i["alert_id"]
+        for i in client.get("/v1/reviews", headers=bearer(rig.tokens["viewer"])).json()["items"]
+    }
     assert queued == {r["alert_id"] for r in flagged if r["action"] == "review"}
-    batch = client.get("/v1/audit?action=score.batch",
-                       headers=bearer(rig.tokens["auditor"])).json()["items"]
+    batch = client.get(
+        "/v1/audit?action=score.batch", headers=bearer(rig.tokens["auditor"])
+    ).json()["items"]
     assert batch[-1]["details"]["alerts"] == len(flagged)
     assert batch[-1]["actor"].startswith("token:")
 
 
-@pytest.mark.parametrize("change, field, expected", [
-    (lambda r: r.update(n=-5), "n", "in [0, 1000]"),
-    (lambda r: r.update(n=10**400), "n", "in [0, 1000]"),  # beyond float range: no crash
-    (lambda r: r.pop("t"), "t", "missing"),
-    (lambda r: r.update(colour="red"), "colour", "no such field"),
-    (lambda r: r.update(src_ip="not-an-ip"), "src_ip", "IPv4 or IPv6"),
-])
+@pytest.mark.parametrize(
+    "change, field, expected",
+    [
+        (lambda r: r.update(n=-5), "n", "in [0, 1000]"),
+        (lambda r: r.update(n=10**400), "n", "in [0, 1000]"),  # beyond float range: no crash
+        (lambda r: r.pop("t"), "t", "missing"),
+        (lambda r: r.update(colour="red"), "colour", "no such field"),
+        (lambda r: r.update(src_ip="not-an-ip"), "src_ip", "IPv4 or IPv6"),
+    ],
+)
 def test_a_bad_record_refuses_the_whole_batch_naming_row_and_field(
-        service_client, service_rig, change, field, expected):
+    service_client, service_rig, change, field, expected
+):
     records = sample_records(service_rig.signed.frame)
     change(records[4])
-    response = service_client.post("/v1/score", json={"records": records},
-                                   headers=bearer(service_rig.tokens["analyst"]))
+    response = service_client.post(
+        "/v1/score", json={"records": records}, headers=bearer(service_rig.tokens["analyst"])
+    )
     assert response.status_code == 422
     details = response.json()["error"]["details"]
     assert [(d["row"], d["field"]) for d in details] == [(4, field)]
@@ -60,25 +68,33 @@ def test_a_bad_record_refuses_the_whole_batch_naming_row_and_field(
 
 
 def test_identities_are_stored_as_keyed_hmacs_when_pseudonymisation_is_on(
-        service_client, service_rig, monkeypatch):
+    service_client, service_rig, monkeypatch
+):
     monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", "ab" * 32)
     admin = bearer(service_rig.tokens["admin"])
-    assert service_client.put("/v1/settings", json={"pseudonymise": True},
-                              headers=admin).json()["pseudonymise"] is True
+    assert (
+        service_client.put("/v1/settings", json={"pseudonymise": True}, headers=admin).json()[
+            "pseudonymise"
+        ]
+        is True
+    )
     service_rig.score(service_client, sample_records(service_rig.signed.frame))
     with service_rig.context.read() as store:
         stored = [row[0] for row in store.db.execute("SELECT entities FROM alerts").fetchall()]
         changes = store.audit.events("config.change")
-    assert stored and all(json.loads(s)["src_ip"].startswith("hmac:") and "10.0.0." not in s
-                          for s in stored)
+    assert stored and all(
+        json.loads(s)["src_ip"].startswith("hmac:") and "10.0.0." not in s for s in stored
+    )
     assert changes[-1]["details"] == {"old": None, "new": True}
 
 
-def test_pseudonymisation_cannot_be_switched_on_without_a_key(service_client, service_rig,
-                                                               monkeypatch):
+def test_pseudonymisation_cannot_be_switched_on_without_a_key(
+    service_client, service_rig, monkeypatch
+):
     monkeypatch.delenv("TRUSTSHIELD_PSEUDONYM_KEY", raising=False)
-    response = service_client.put("/v1/settings", json={"pseudonymise": True},
-                                  headers=bearer(service_rig.tokens["admin"]))
+    response = service_client.put(
+        "/v1/settings", json={"pseudonymise": True}, headers=bearer(service_rig.tokens["admin"])
+    )
     assert response.status_code == 400 and "TRUSTSHIELD_PSEUDONYM_KEY" in response.text
 
 
@@ -90,8 +106,9 @@ def rig_with(build_service, tmp_path, **changes):
     from trustshield.service.ratelimit import RateLimiter
 
     rig.context.rates = rates_for(rig.settings, None)
-    rig.context.limiter = RateLimiter(rate_per_s=rig.context.rates.rate_per_s,
-                                      burst=rig.context.rates.burst)
+    rig.context.limiter = RateLimiter(
+        rate_per_s=rig.context.rates.rate_per_s, burst=rig.context.rates.burst
+    )
     rig.app = create_app(rig.settings, context=rig.context)
     return rig
 
@@ -101,14 +118,22 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(build_service, tmp_path
     with rig.client() as client:
         rig.activate(client)
         records = sample_records(rig.signed.frame)[:12]
-        first = client.post("/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"]))
-        second = client.post("/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"]))
-        other = client.post("/v1/score", json={"records": records[:5]}, headers=bearer(rig.tokens["admin"]))
+        first = client.post(
+            "/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"])
+        )
+        second = client.post(
+            "/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"])
+        )
+        other = client.post(
+            "/v1/score", json={"records": records[:5]}, headers=bearer(rig.tokens["admin"])
+        )
     assert first.status_code == 200 and other.status_code == 200
     assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
 
 
-def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(build_service, tmp_path):
+def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(
+    build_service, tmp_path
+):
     rig = build_service(tmp_path / "svc")
     analyst, admin = bearer(rig.tokens["analyst"]), bearer(rig.tokens["admin"])
     with rig.client() as client:
@@ -121,8 +146,9 @@ def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(
         for chunk in np.array_split(np.array(sweep(rig.signed.frame, 200), dtype=object), 2):
             client.post("/v1/score", json={"records": list(chunk)}, headers=analyst)
         abuse = client.get("/v1/abuse", headers=admin).json()
-        throttled = client.post("/v1/score", json={"records": sweep(rig.signed.frame, 100)},
-                                headers=analyst)
+        throttled = client.post(
+            "/v1/score", json={"records": sweep(rig.signed.frame, 100)}, headers=analyst
+        )
     analyst_id = rig.tokens["analyst"].split("_")[1]
     assert abuse["throttled"] == [analyst_id]
     assert [e["subject"] for e in abuse["events"]] == [analyst_id]
@@ -137,15 +163,19 @@ def test_the_service_keeps_its_promises_on_postgresql(build_service, tmp_path, f
         rig.activate(client)
         response = rig.score(client, sample_records(rig.signed.frame))
         alert = next(r["alert_id"] for r in response["results"] if r["action"] == "alert")
-        reviewed = client.post(f"/v1/alerts/{alert}/review", headers=bearer(rig.tokens["analyst"]),
-                               json={"outcome": "confirmed", "comment": "seen on the wire"})
+        reviewed = client.post(
+            f"/v1/alerts/{alert}/review",
+            headers=bearer(rig.tokens["analyst"]),
+            json={"outcome": "confirmed", "comment": "seen on the wire"},
+        )
         detail = client.get(f"/v1/alerts/{alert}", headers=bearer(rig.tokens["viewer"])).json()
         check = client.get("/v1/audit/verify", headers=bearer(rig.tokens["auditor"])).json()
     assert rig.context.store.db.dialect == "postgres"
     assert response["alerts_returned"] == alert_count(rig)
     assert reviewed.status_code == 200 and detail["review"]["status"] == "confirmed"
-    assert sum(a["contribution"] for a in detail["attributions"]) + detail["base"] == \
-        pytest.approx(detail["suspicion"], abs=1e-6)
+    assert sum(a["contribution"] for a in detail["attributions"]) + detail["base"] == pytest.approx(
+        detail["suspicion"], abs=1e-6
+    )
     assert check["ok"] and check["events"] >= 5
 
 

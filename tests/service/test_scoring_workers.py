@@ -68,8 +68,9 @@ def score_until_ok(client, rig, records, timeout: float = RESPAWN_WITHIN_S):
     """Score until a 200 comes back; (its JSON, every refused response on the way)."""
     refused, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = client.post("/v1/score", json={"records": records},
-                               headers=bearer(rig.tokens["analyst"]))
+        response = client.post(
+            "/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"])
+        )
         if response.status_code == 200:
             return response.json(), refused
         refused.append(response)
@@ -93,32 +94,34 @@ def test_a_model_folder_changed_after_activation_is_never_scored(build_service, 
     with with_workers(build_service, tmp_path / "svc", 1) as rig, rig.client() as client:
         records = sample_records(rig.signed.frame)
         body = json.dumps({"records": records}).encode()
-        signed = decisions(json.loads(score_request(load_model(rig.signed.folder), body,
-                                                    max_batch=1000).body))
+        signed = decisions(
+            json.loads(score_request(load_model(rig.signed.folder), body, max_batch=1000).body)
+        )
         model_id = rig.activate(client)
         installed = rig.settings.models_dir / model_id
         tamper(installed)
-        tampered = decisions(json.loads(score_request(load_model(installed), body,
-                                                      max_batch=1000).body))
+        tampered = decisions(
+            json.loads(score_request(load_model(installed), body, max_batch=1000).body)
+        )
         assert tampered != signed and {a for a, _ in tampered} == {"allow"}
 
         first = rig.score(client, records)
         assert first["model_id"] == model_id and first["alerts_returned"] > 0
         assert decisions(first) == signed
-        for pid in workers_now() - before:   # the worker started next must not read
-            os.kill(pid, signal.SIGKILL)     # the changed folder either
+        for pid in workers_now() - before:  # the worker started next must not read
+            os.kill(pid, signal.SIGKILL)  # the changed folder either
         wait_healthy(client)
         second, _ = score_until_ok(client, rig, records)
         assert decisions(second) == signed
-        again = client.post(f"/v1/models/{model_id}/activate",
-                            headers=bearer(rig.tokens["admin"]))
+        again = client.post(f"/v1/models/{model_id}/activate", headers=bearer(rig.tokens["admin"]))
         assert again.status_code == 422 and "signature" in again.json()["error"]["message"]
-        assert decisions(rig.score(client, records)) == signed   # still the verified bytes
+        assert decisions(rig.score(client, records)) == signed  # still the verified bytes
 
 
 @pytest.mark.slow
-def test_a_killed_worker_is_replaced_audited_and_health_is_degraded_meanwhile(build_service,
-                                                                              tmp_path):
+def test_a_killed_worker_is_replaced_audited_and_health_is_degraded_meanwhile(
+    build_service, tmp_path
+):
     known = workers_now()
     with with_workers(build_service, tmp_path / "svc", 1) as rig, rig.client() as client:
         records = sample_records(rig.signed.frame)
@@ -127,14 +130,18 @@ def test_a_killed_worker_is_replaced_audited_and_health_is_degraded_meanwhile(bu
         before = rig.score(client, records)
         (victim,) = workers_now() - known
         os.kill(victim, signal.SIGKILL)
-        hit = client.post("/v1/score", json={"records": records},
-                          headers=bearer(rig.tokens["analyst"]))   # the dead worker's request
+        hit = client.post(
+            "/v1/score", json={"records": records}, headers=bearer(rig.tokens["analyst"])
+        )  # the dead worker's request
         assert hit.status_code == 503 and hit.json()["error"]["code"] == "unavailable"
         assert int(hit.headers["Retry-After"]) >= 1
         health = wait_healthy(client)
         after, refused = score_until_ok(client, rig, records, timeout=10.0)
-        events = client.get("/v1/audit", params={"action": "scoring.worker_restarted"},
-                            headers=bearer(rig.tokens["auditor"])).json()["items"]
+        events = client.get(
+            "/v1/audit",
+            params={"action": "scoring.worker_restarted"},
+            headers=bearer(rig.tokens["auditor"]),
+        ).json()["items"]
         metrics = client.get("/v1/metrics", headers=bearer(rig.tokens["admin"])).text
         replacement = workers_now() - known - {victim}
     assert all(r.status_code == 503 for r in refused)
@@ -158,12 +165,14 @@ def test_every_response_is_counted_and_carries_the_security_headers(service_rig)
         raise RuntimeError("an unhandled failure")
 
     with service_rig.client(raise_server_exceptions=False) as client:
-        answers = [client.get("/v1/health"),                                    # 200
-                   client.get("/v1/alerts"),                                    # 401
-                   client.get("/v1/alerts", headers=bearer(service_rig.tokens["viewer"])),
-                   client.get("/v1/no-such-thing"),                             # 404
-                   client.get("/v1/crash-for-test"),                            # 500
-                   client.get("/v1/crash-for-test")]
+        answers = [
+            client.get("/v1/health"),  # 200
+            client.get("/v1/alerts"),  # 401
+            client.get("/v1/alerts", headers=bearer(service_rig.tokens["viewer"])),
+            client.get("/v1/no-such-thing"),  # 404
+            client.get("/v1/crash-for-test"),  # 500
+            client.get("/v1/crash-for-test"),
+        ]
         metrics = client.get("/v1/metrics", headers=bearer(service_rig.tokens["admin"])).text
     assert [a.status_code for a in answers] == [200, 401, 200, 404, 500, 500]
     for answer in answers:

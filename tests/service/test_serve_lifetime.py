@@ -50,22 +50,43 @@ def test_serve_stops_cleanly_and_leaves_no_process_behind(signed_model, tmp_path
     store, port = tmp_path / "s.duckdb", free_port()
     token, url = analyst_token(store), f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(TRUSTSHIELD), "serve", "--store", str(store), "--port", str(port),
-         "--models-dir", str(tmp_path / "models"), "--keys", str(signed_model.keys_dir),
-         "--model", str(signed_model.folder), "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        [
+            str(TRUSTSHIELD),
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            "--models-dir",
+            str(tmp_path / "models"),
+            "--keys",
+            str(signed_model.keys_dir),
+            "--model",
+            str(signed_model.folder),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_ready(server, url)
-        scored = httpx.post(f"{url}/v1/score", headers=bearer(token), timeout=120,
-                            json={"records": sample_records(signed_model.frame)})
+        scored = httpx.post(
+            f"{url}/v1/score",
+            headers=bearer(token),
+            timeout=120,
+            json={"records": sample_records(signed_model.frame)},
+        )
         assert scored.status_code == 200, scored.text
         started = session_processes(server.pid)
-        assert len(started) >= 3, started   # the service, its scoring worker, resource tracker
+        assert len(started) >= 3, started  # the service, its scoring worker, resource tracker
         server.send_signal(sig)
         status = server.wait(60)
         waited, left = wait_for_no_session(server.pid, timeout=5.0)
     finally:
-        for pid, _, _ in session_processes(server.pid):   # whatever a failure left behind
+        for pid, _, _ in session_processes(server.pid):  # whatever a failure left behind
             os.kill(pid, signal.SIGKILL)
     assert status == 0, server.stdout.read()
     assert left == [], f"still running {waited:.1f} s after serve ended: {left}"

@@ -62,7 +62,7 @@ def test_the_token_list_names_every_token_without_its_secret(service_rig):
     assert sorted(r for item in items for r in item["roles"]) == sorted(service_rig.tokens)
     assert all(item["revoked_at"] is None for item in items)
     for token in service_rig.tokens.values():
-        assert token[len("tsk_0123456789ab_"):] not in response.text
+        assert token[len("tsk_0123456789ab_") :] not in response.text
     assert "argon2" not in response.text
 
 
@@ -73,7 +73,9 @@ def test_signing_out_ends_the_session_and_the_old_cookie_stops_working(service_r
     session = client.cookies[COOKIE]
     assert session != rig.tokens["viewer"] and rig.tokens["viewer"] not in session
     token = csrf_of(client.get("/ui/logout").text)
-    assert client.post("/ui/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert (
+        client.post("/ui/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    )
     replay = rig.client(cookies={COOKIE: session})  # someone kept a copy of the cookie
     page = replay.get("/ui/alerts", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/ui/login")
@@ -107,7 +109,9 @@ def test_the_session_cookie_is_not_an_api_credential(scored):
     assert client.get(f"/ui/alerts/{alert}").status_code == 200
     client.cookies.set(COOKIE, session, path="/")  # even if a browser sent it to /v1
     assert client.get(f"/v1/alerts/{alert}").status_code == 401
-    posted = client.post(f"/v1/alerts/{alert}/review", json={"outcome": "dismissed", "comment": "x"})
+    posted = client.post(
+        f"/v1/alerts/{alert}/review", json={"outcome": "dismissed", "comment": "x"}
+    )
     assert posted.status_code == 401
     as_bearer = rig.client().get(f"/v1/alerts/{alert}", headers=bearer(session))
     assert as_bearer.status_code == 401

@@ -16,12 +16,14 @@ from trustshield.store import tokens as token_table
 
 #: argon2id costing ~40 ms: slow enough for timing to show, fast enough for a test
 TIMED_HASHER = PasswordHasher(time_cost=1, memory_cost=16384, parallelism=1)
+
+
 def wrong_secret(token: str) -> str:
     return token[:-1] + ("A" if token[-1] != "A" else "B")
 
 
 def unknown_id(token: str, k: int = 0) -> str:
-    return f"tsk_{k:012x}_" + token[len("tsk_0123456789ab_"):]
+    return f"tsk_{k:012x}_" + token[len("tsk_0123456789ab_") :]
 
 
 class Recording:
@@ -45,7 +47,8 @@ class Recording:
 
 
 def test_unknown_ids_and_malformed_tokens_cost_one_verification_like_known_ids(
-        service_rig, monkeypatch):
+    service_rig, monkeypatch
+):
     recording = Recording(PasswordHasher())
     monkeypatch.setattr(token_table, "_HASHER", recording)
     client, analyst = service_rig.client(), service_rig.tokens["analyst"]
@@ -67,12 +70,17 @@ def test_known_and_unknown_ids_take_the_same_time(service_rig, monkeypatch):
     times = {"known": [], "unknown": []}
     for k in range(15):  # each pair from its own address: within the failed-attempt limits
         with service_rig.client(client=(f"198.51.100.{k}", 1000)) as client:
-            for kind, token in (("known", wrong_secret(victim)), ("unknown", unknown_id(victim, k))):
+            for kind, token in (
+                ("known", wrong_secret(victim)),
+                ("unknown", unknown_id(victim, k)),
+            ):
                 started = time.perf_counter()
                 assert client.get("/v1/alerts", headers=bearer(token)).status_code == 401
                 times[kind].append(time.perf_counter() - started)
     known, unknown = (statistics.median(times[k]) for k in ("known", "unknown"))
-    assert 2 / 3 < known / unknown < 3 / 2, f"known {known * 1e3:.1f} ms, unknown {unknown * 1e3:.1f} ms"
+    assert 2 / 3 < known / unknown < 3 / 2, (
+        f"known {known * 1e3:.1f} ms, unknown {unknown * 1e3:.1f} ms"
+    )
 
 
 def test_the_store_lock_is_not_held_while_a_secret_is_verified(service_rig, monkeypatch):
@@ -81,14 +89,20 @@ def test_the_store_lock_is_not_held_while_a_secret_is_verified(service_rig, monk
     assert viewer.get("/v1/alerts", headers=bearer(rig.tokens["viewer"])).status_code == 200
     held = Recording(PasswordHasher(), hold=True)
     monkeypatch.setattr(token_table, "_HASHER", held)
-    attacker = threading.Thread(target=lambda: rig.client().get(
-        "/v1/alerts", headers=bearer(wrong_secret(rig.tokens["analyst"]))))
+    attacker = threading.Thread(
+        target=lambda: rig.client().get(
+            "/v1/alerts", headers=bearer(wrong_secret(rig.tokens["analyst"]))
+        )
+    )
     attacker.start()
     try:
         assert held.entered.wait(10), "the wrong secret never reached verification"
         answers = []
-        other = threading.Thread(target=lambda: answers.append(
-            viewer.get("/v1/alerts", headers=bearer(rig.tokens["viewer"])).status_code))
+        other = threading.Thread(
+            target=lambda: answers.append(
+                viewer.get("/v1/alerts", headers=bearer(rig.tokens["viewer"])).status_code
+            )
+        )
         other.start()
         other.join(5)
         assert answers == [200], "a verified viewer waited for someone else's argon2"
@@ -98,7 +112,8 @@ def test_the_store_lock_is_not_held_while_a_secret_is_verified(service_rig, monk
 
 
 def test_a_client_that_keeps_failing_gets_429_without_argon2_and_others_keep_working(
-        service_rig, monkeypatch):
+    service_rig, monkeypatch
+):
     rig = service_rig
     monkeypatch.setattr(access, "LOCKED_OUT_DELAY_S", 0.25, raising=False)
     limit = 5  # the default failures allowed per client and token id

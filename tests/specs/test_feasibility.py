@@ -42,15 +42,18 @@ def test_changing_a_fixed_feature_is_refused_with_its_reason(tcp_record):
 
 
 def test_increase_only_features_may_grow_but_not_shrink(tcp_record):
-    grown = edit(tcp_record, src_bytes=tcp_record["src_bytes"] + 500, duration=tcp_record["duration"] + 3)
+    grown = edit(
+        tcp_record, src_bytes=tcp_record["src_bytes"] + 500, duration=tcp_record["duration"] + 3
+    )
     assert is_feasible(SPEC, tcp_record, grown)
     shrunk = is_feasible(SPEC, tcp_record, edit(tcp_record, src_bytes=tcp_record["src_bytes"] - 1))
     assert [str(v) for v in shrunk.violations] == ["src_bytes: an attacker can only increase it"]
 
 
 def test_values_outside_the_valid_range_or_type_are_refused(tcp_record):
-    verdict = is_feasible(SPEC, tcp_record, edit(tcp_record, count=600, srv_count=2.5,
-                                                 same_srv_rate=1.2))
+    verdict = is_feasible(
+        SPEC, tcp_record, edit(tcp_record, count=600, srv_count=2.5, same_srv_rate=1.2)
+    )
     columns = {v.column: v.reason for v in verdict.violations}
     assert set(columns) == {"count", "srv_count", "same_srv_rate"}
     assert "[0, 511]" in columns["count"] and "integer" in columns["srv_count"]

@@ -22,8 +22,10 @@ def test_shape_of_the_spec():
     assert SPEC.label_column == "Subject" and SPEC.normal_label is None
     assert SPEC.column("Subject").role == "label" and SPEC.column_names[0] == "Subject"
     assert len(SPEC.features) == 71
-    groups = {p: [f for f in SPEC.feature_names if f.startswith(p + " ")]
-              for p in ("Hold", "DD", "UD", "Pressure", "Size")}
+    groups = {
+        p: [f for f in SPEC.feature_names if f.startswith(p + " ")]
+        for p in ("Hold", "DD", "UD", "Pressure", "Size")
+    }
     assert [len(groups[p]) for p in groups] == [14, 13, 13, 14, 14]
     assert groups["Hold"] == [f"Hold {k}" for k in KEYS]
     assert all(c.attacker == "any" for c in SPEC.features)

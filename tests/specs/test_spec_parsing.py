@@ -20,11 +20,21 @@ def tiny() -> dict:
     return {
         "name": "tiny-flows",
         "description": "synthetic flows for tests",
-        "source": {"dataset": "tiny", "format": "csv", "header": True,
-                   "files": [{"name": "flows.csv", "sha256": GOOD_SHA, "rows": 3, "role": "train"}]},
+        "source": {
+            "dataset": "tiny",
+            "format": "csv",
+            "header": True,
+            "files": [{"name": "flows.csv", "sha256": GOOD_SHA, "rows": 3, "role": "train"}],
+        },
         "columns": [
-            {"name": "bytes", "type": "integer", "unit": "bytes", "min": 0, "max": 1000,
-             "attacker": "increase"},
+            {
+                "name": "bytes",
+                "type": "integer",
+                "unit": "bytes",
+                "min": 0,
+                "max": 1000,
+                "attacker": "increase",
+            },
             {"name": "err", "type": "rate", "attacker": "any"},
             {"name": "rej", "type": "rate", "attacker": "any"},
             {"name": "syn", "type": "binary"},
@@ -32,17 +42,34 @@ def tiny() -> dict:
             {"name": "label", "type": "label"},
         ],
         "relations": [
-            {"kind": "implies", "name": "icmp sends nothing",
-             "if": {"column": "proto", "in": ["icmp"]}, "then": {"column": "bytes", "equals": 0}},
-            {"kind": "sum_at_most", "name": "errors share a window", "columns": ["err", "rej"],
-             "limit": 1.0, "tolerance": 0.01},
+            {
+                "kind": "implies",
+                "name": "icmp sends nothing",
+                "if": {"column": "proto", "in": ["icmp"]},
+                "then": {"column": "bytes", "equals": 0},
+            },
+            {
+                "kind": "sum_at_most",
+                "name": "errors share a window",
+                "columns": ["err", "rej"],
+                "limit": 1.0,
+                "tolerance": 0.01,
+            },
         ],
-        "label": {"column": "label", "normal": "normal",
-                  "categories": {"DoS": {"technique": "T1499", "attacks": ["flood"]},
-                                 "Probe": {"technique": "T1046", "attacks": ["scan", "sweep"]}},
-                  "attack_techniques": {"sweep": "T1018"}},
-        "techniques": {"T1499": "Endpoint Denial of Service", "T1046": "Network Service Discovery",
-                       "T1018": "Remote System Discovery"},
+        "label": {
+            "column": "label",
+            "normal": "normal",
+            "categories": {
+                "DoS": {"technique": "T1499", "attacks": ["flood"]},
+                "Probe": {"technique": "T1046", "attacks": ["scan", "sweep"]},
+            },
+            "attack_techniques": {"sweep": "T1018"},
+        },
+        "techniques": {
+            "T1499": "Endpoint Denial of Service",
+            "T1046": "Network Service Discovery",
+            "T1018": "Remote System Discovery",
+        },
     }
 
 
@@ -59,8 +86,8 @@ def test_tiny_spec_parses_into_its_parts():
     assert spec.relations[1].tolerance == 0.01
     assert spec.category("flood") == "DoS" and spec.category("normal") == "normal"
     assert spec.category("never-seen") == "unknown"
-    assert spec.technique(attack="sweep") == "T1018"      # attack-level override
-    assert spec.technique(attack="scan") == "T1046"       # falls back to its category
+    assert spec.technique(attack="sweep") == "T1018"  # attack-level override
+    assert spec.technique(attack="scan") == "T1046"  # falls back to its category
     assert spec.file("flows.csv").sha256 == GOOD_SHA and spec.file("flows.csv").rows == 3
     assert spec.header is True
 
@@ -80,25 +107,46 @@ BAD_SPECS = {
     "unknown top-level key": (mutate(("colour",), "blue"), ["colour"]),
     "unknown column key": (mutate(("columns", 1, "colour"), "blue"), ["columns[1]", "colour"]),
     "bad type": (mutate(("columns", 0, "type"), "float"), ["bytes", "type", "float"]),
-    "bad attacker": (mutate(("columns", 1, "attacker"), "sometimes"), ["err", "attacker", "sometimes"]),
+    "bad attacker": (
+        mutate(("columns", 1, "attacker"), "sometimes"),
+        ["err", "attacker", "sometimes"],
+    ),
     "categorical without values": (mutate(("columns", 4, "values"), []), ["proto", "values"]),
     "min above max": (mutate(("columns", 0, "min"), 2000), ["bytes", "min", "2000", "1000"]),
     "duplicate column": (mutate(("columns", 2, "name"), "err"), ["duplicate", "err"]),
     "implies on undeclared column": (
-        mutate(("relations", 0, "then", "column"), "payload"), ["relations[0]", "payload"]),
+        mutate(("relations", 0, "then", "column"), "payload"),
+        ["relations[0]", "payload"],
+    ),
     "sum on undeclared column": (
-        mutate(("relations", 1, "columns"), ["err", "retries"]), ["relations[1]", "retries"]),
+        mutate(("relations", 1, "columns"), ["err", "retries"]),
+        ["relations[1]", "retries"],
+    ),
     "predicate with two ops": (
-        mutate(("relations", 0, "if", "equals"), "icmp"), ["relations[0].if", "in", "equals"]),
+        mutate(("relations", 0, "if", "equals"), "icmp"),
+        ["relations[0].if", "in", "equals"],
+    ),
     "attack in two categories": (
-        mutate(("label", "categories", "Probe", "attacks"), ["scan", "flood"]), ["flood", "DoS"]),
+        mutate(("label", "categories", "Probe", "attacks"), ["scan", "flood"]),
+        ["flood", "DoS"],
+    ),
     "category technique not listed": (
-        mutate(("label", "categories", "DoS", "technique"), "T9999"), ["T9999", "DoS"]),
+        mutate(("label", "categories", "DoS", "technique"), "T9999"),
+        ["T9999", "DoS"],
+    ),
     "attack technique not listed": (
-        mutate(("label", "attack_techniques", "sweep"), "T8888"), ["T8888", "sweep"]),
-    "sha256 too short": (mutate(("source", "files", 0, "sha256"), "abc123"), ["source.files[0]", "abc123"]),
+        mutate(("label", "attack_techniques", "sweep"), "T8888"),
+        ["T8888", "sweep"],
+    ),
+    "sha256 too short": (
+        mutate(("source", "files", 0, "sha256"), "abc123"),
+        ["source.files[0]", "abc123"],
+    ),
     "sha256 not hex": (mutate(("source", "files", 0, "sha256"), "zz" * 32), ["sha256", "zz" * 32]),
-    "label column undeclared": (mutate(("label", "column"), "verdict"), ["label.column", "verdict"]),
+    "label column undeclared": (
+        mutate(("label", "column"), "verdict"),
+        ["label.column", "verdict"],
+    ),
 }
 
 
@@ -124,7 +172,11 @@ def test_allowed_key_sets_are_what_the_messages_list():
 def test_valid_predicate_ops_and_sum_defaults():
     raw = tiny()
     raw["relations"] = [
-        {"kind": "implies", "if": {"column": "syn", "above": 0}, "then": {"column": "err", "at_most": 0.5}},
+        {
+            "kind": "implies",
+            "if": {"column": "syn", "above": 0},
+            "then": {"column": "err", "at_most": 0.5},
+        },
         {"kind": "sum_at_most", "columns": ["err", "rej"]},
     ]
     spec = parse_spec(raw)
@@ -177,6 +229,7 @@ def test_yaml_file_round_trips(tmp_path, suffix):
 def test_builtin_spec_round_trips_through_a_file(tmp_path):
     builtin = load_spec("nsl-kdd")
     from importlib import resources
+
     text = (resources.files("trustshield.specs") / "nsl-kdd.yaml").read_text(encoding="utf-8")
     copy_path = tmp_path / "my-nsl-kdd.yaml"
     copy_path.write_text(text, encoding="utf-8")
@@ -220,20 +273,33 @@ def test_a_label_column_may_bound_its_text_and_the_reader_enforces_it():
     from trustshield.ingest.validate import check_frame
     from trustshield.specs.dataset_spec import DEFAULT_MAX_TEXT
 
-    spec = parse_spec({"name": "t", "columns": [
-        {"name": "n", "type": "integer"}, {"name": "who", "type": "label", "max_length": 5}]})
+    spec = parse_spec(
+        {
+            "name": "t",
+            "columns": [
+                {"name": "n", "type": "integer"},
+                {"name": "who", "type": "label", "max_length": 5},
+            ],
+        }
+    )
     assert spec.column("who").text_limit == 5
     raw = pd.DataFrame({"n": ["1", "2"], "who": ["alice", "mallory"]})
     checked = check_frame(raw, spec, file="f.csv", lines=np.array([2, 3]))
     assert [(p.line, p.column, p.expected) for p in checked.problems] == [
-        (3, "who", "a non-empty label of at most 5 characters")]
+        (3, "who", "a non-empty label of at most 5 characters")
+    ]
     plain = parse_spec({"name": "t", "columns": [{"name": "who", "type": "label"}]})
     assert plain.column("who").text_limit == DEFAULT_MAX_TEXT
 
 
-@pytest.mark.parametrize("column", [{"name": "n", "type": "integer", "max_length": 5},
-                                    {"name": "w", "type": "label", "max_length": 0},
-                                    {"name": "w", "type": "label", "max_length": True}])
+@pytest.mark.parametrize(
+    "column",
+    [
+        {"name": "n", "type": "integer", "max_length": 5},
+        {"name": "w", "type": "label", "max_length": 0},
+        {"name": "w", "type": "label", "max_length": True},
+    ],
+)
 def test_max_length_is_a_whole_number_on_label_columns_only(column):
     with pytest.raises(SpecError, match="max_length"):
         parse_spec({"name": "t", "columns": [column]})

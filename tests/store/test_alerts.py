@@ -18,8 +18,10 @@ from trustshield.store import AlertStore, alert_id
 
 MODEL = "m0123456789abcdef"
 SOURCE_SHA = "5" * 64
-FEATURES = [{"name": "bytes", "type": "integer", "categories": []},
-            {"name": "proto", "type": "categorical", "categories": ["icmp", "tcp", "udp"]}]
+FEATURES = [
+    {"name": "bytes", "type": "integer", "categories": []},
+    {"name": "proto", "type": "categorical", "categories": ["icmp", "tcp", "udp"]},
+]
 RUN = "run-1"
 INT64 = pa.int64()
 
@@ -28,40 +30,62 @@ def alerts_table(lines, *, run_id=RUN, model_id=MODEL, line_type=INT64) -> pa.Ta
     """A batch with the columns of the store's ``alerts`` table, one alert per line."""
     n = len(lines)
     values = [float(x) for x in lines]
-    return pa.table({
-        "alert_id": [alert_id(model_id, SOURCE_SHA, int(x)) for x in lines],
-        "run_id": pa.array([run_id] * n, pa.string()),
-        "model_id": pa.array([model_id] * n, pa.string()),
-        "source_sha256": pa.array([SOURCE_SHA] * n, pa.string()),
-        "line": pa.array(lines if line_type == pa.int64() else [f"L{x}" for x in lines], line_type),
-        "action": pa.array(["alert"] * n, pa.string()),
-        "suspicion": pa.array([1.0 + v / 100 for v in values], pa.float64()),
-        "category": pa.array(["DoS"] * n, pa.string()),
-        "technique": pa.array(["T1499"] * n, pa.string()),
-        "component": pa.array(["supervised"] * n, pa.string()),
-        "label": pa.array(["flood"] * n, pa.string()),
-        "base": pa.array([-0.5] * n, pa.float64()),
-        "attributions": pa.FixedSizeListArray.from_arrays(
-            pa.array([a for v in values for a in (v / 10, 1.5)], pa.float64()), 2),
-        "feature_values": pa.FixedSizeListArray.from_arrays(
-            pa.array([x for v in values for x in (float(v), 1.0)], pa.float64()), 2),
-        "rationale": pa.array([f"line {int(v)} looks like a flood" for v in values], pa.string()),
-        "created_at": pa.array([datetime.now(timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
-    })
+    return pa.table(
+        {
+            "alert_id": [alert_id(model_id, SOURCE_SHA, int(x)) for x in lines],
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "model_id": pa.array([model_id] * n, pa.string()),
+            "source_sha256": pa.array([SOURCE_SHA] * n, pa.string()),
+            "line": pa.array(
+                lines if line_type == pa.int64() else [f"L{x}" for x in lines], line_type
+            ),
+            "action": pa.array(["alert"] * n, pa.string()),
+            "suspicion": pa.array([1.0 + v / 100 for v in values], pa.float64()),
+            "category": pa.array(["DoS"] * n, pa.string()),
+            "technique": pa.array(["T1499"] * n, pa.string()),
+            "component": pa.array(["supervised"] * n, pa.string()),
+            "label": pa.array(["flood"] * n, pa.string()),
+            "base": pa.array([-0.5] * n, pa.float64()),
+            "attributions": pa.FixedSizeListArray.from_arrays(
+                pa.array([a for v in values for a in (v / 10, 1.5)], pa.float64()), 2
+            ),
+            "feature_values": pa.FixedSizeListArray.from_arrays(
+                pa.array([x for v in values for x in (float(v), 1.0)], pa.float64()), 2
+            ),
+            "rationale": pa.array(
+                [f"line {int(v)} looks like a flood" for v in values], pa.string()
+            ),
+            "created_at": pa.array([datetime.now(timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
+        }
+    )
 
 
 def problems(*lines_and_columns) -> list[RowProblem]:
-    return [RowProblem("flows.csv", line, column, "x", "a number in [0, 1]")
-            for line, column in lines_and_columns]
+    return [
+        RowProblem("flows.csv", line, column, "x", "a number in [0, 1]")
+        for line, column in lines_and_columns
+    ]
 
 
 @pytest.fixture
 def store(store_target):
     with AlertStore(store_target) as s:
-        s.record_model({"model_id": MODEL, "created_at": "2024-05-01T12:00:00+00:00",
-                        "spec": "tiny", "detector": "hybrid(gbdt, prototype)"}, FEATURES)
-        s.start_run(run_id=RUN, kind="detect", model_id=MODEL, source_path="flows.csv",
-                    source_sha256=SOURCE_SHA)
+        s.record_model(
+            {
+                "model_id": MODEL,
+                "created_at": "2024-05-01T12:00:00+00:00",
+                "spec": "tiny",
+                "detector": "hybrid(gbdt, prototype)",
+            },
+            FEATURES,
+        )
+        s.start_run(
+            run_id=RUN,
+            kind="detect",
+            model_id=MODEL,
+            source_path="flows.csv",
+            source_sha256=SOURCE_SHA,
+        )
         yield s
 
 
@@ -82,14 +106,16 @@ def test_entities_are_stored_when_given_and_null_when_not(store):
     store.add_batch(RUN, alerts_table([1]), [], rows_read=1)
     table = alerts_table([2, 3])
     given = pd.DataFrame({"src_ip": ["10.0.0.7", None], "dst_port": [443, None]})
-    store.add_batch(RUN, table.append_column("entities", entity_column(given, np.arange(2))), [],
-                    rows_read=2)
+    store.add_batch(
+        RUN, table.append_column("entities", entity_column(given, np.arange(2))), [], rows_read=2
+    )
     entities = store.alerts()["entities"].tolist()
     assert pd.isna(entities[0]) and entities[1] == '{"dst_port":443,"src_ip":"10.0.0.7"}'
     assert pd.isna(entities[2])  # nothing known: NULL, not "{}"
     assert store.alert(alert_id(MODEL, SOURCE_SHA, 1))["entities"] is None
-    assert store.alert(alert_id(MODEL, SOURCE_SHA, 2))["entities"] == \
-        AlertEntities(src_ip="10.0.0.7", dst_port=443)
+    assert store.alert(alert_id(MODEL, SOURCE_SHA, 2))["entities"] == AlertEntities(
+        src_ip="10.0.0.7", dst_port=443
+    )
 
 
 def test_entities_that_are_not_the_typed_column_are_refused_and_nothing_is_written(store):
@@ -104,8 +130,9 @@ def test_an_old_duckdb_store_gains_the_entities_column(tmp_path):
 
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as old:
-        old.execute("CREATE TABLE alerts (alert_id VARCHAR PRIMARY KEY, run_id VARCHAR,"
-                    " line BIGINT)")
+        old.execute(
+            "CREATE TABLE alerts (alert_id VARCHAR PRIMARY KEY, run_id VARCHAR, line BIGINT)"
+        )
         old.execute("INSERT INTO alerts VALUES ('a1', 'r1', 4)")
     with AlertStore(path) as store:
         assert store.db.columns("alerts") == ["alert_id", "run_id", "line", "entities"]
@@ -141,8 +168,10 @@ def test_empty_batch_only_counts_rows(store):
 def test_rejected_rows_are_stored_per_field_and_counted_per_row(store):
     rejected = problems((4, "n"), (4, "p"), (9, "r"))
     store.add_batch(RUN, alerts_table([1]), rejected, rows_read=12)
-    rows = store.db.execute('SELECT run_id, file, line, "column", value, expected FROM rejected_rows '
-                            'ORDER BY line, "column"').fetchall()
+    rows = store.db.execute(
+        'SELECT run_id, file, line, "column", value, expected FROM rejected_rows '
+        'ORDER BY line, "column"'
+    ).fetchall()
     assert rows == [(RUN, p.file, p.line, p.column, p.value, p.expected) for p in rejected]
     assert counters(store) == (12, 1, 0, 2)
 
@@ -186,8 +215,9 @@ def test_wrongly_typed_batch_is_refused_whole(store):
     store.add_batch(RUN, alerts_table([1]), [], rows_read=1)
     before = (count(store, "alerts"), count(store, "rejected_rows"), counters(store))
     with pytest.raises(DATABASE_ERRORS):
-        store.add_batch(RUN, alerts_table([2, 3], line_type=pa.string()), problems((4, "n")),
-                        rows_read=4)
+        store.add_batch(
+            RUN, alerts_table([2, 3], line_type=pa.string()), problems((4, "n")), rows_read=4
+        )
     assert (count(store, "alerts"), count(store, "rejected_rows"), counters(store)) == before
     assert store.alerts()["line"].tolist() == [1]
 
@@ -221,10 +251,22 @@ def test_finish_run_sets_status_and_time(store):
 def test_store_reopens_intact(store_target):
     path = store_target
     with AlertStore(path) as first:
-        first.record_model({"model_id": MODEL, "created_at": "2024-05-01T12:00:00+00:00",
-                            "spec": "tiny", "detector": "hybrid"}, FEATURES)
-        first.start_run(run_id=RUN, kind="detect", model_id=MODEL, source_path="flows.csv",
-                        source_sha256=SOURCE_SHA)
+        first.record_model(
+            {
+                "model_id": MODEL,
+                "created_at": "2024-05-01T12:00:00+00:00",
+                "spec": "tiny",
+                "detector": "hybrid",
+            },
+            FEATURES,
+        )
+        first.start_run(
+            run_id=RUN,
+            kind="detect",
+            model_id=MODEL,
+            source_path="flows.csv",
+            source_sha256=SOURCE_SHA,
+        )
         first.add_batch(RUN, alerts_table([1, 2]), problems((3, "n")), rows_read=3)
         first.finish_run(RUN, "complete")
         expected = first.alerts()

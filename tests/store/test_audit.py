@@ -11,12 +11,27 @@ import threading
 import pytest
 
 from trustshield.store import AlertStore
-from trustshield.store.audit import (BAD_HASH, BAD_MAC, EXTRA_TAIL, GENESIS, KEY_ENV,
-                                     MISSING_TAIL, NO_HEAD, UNKEYED, head_mac, key_fingerprint)
+from trustshield.store.audit import (
+    BAD_HASH,
+    BAD_MAC,
+    EXTRA_TAIL,
+    GENESIS,
+    KEY_ENV,
+    MISSING_TAIL,
+    NO_HEAD,
+    UNKEYED,
+    head_mac,
+    key_fingerprint,
+)
 from trustshield.store.audit_head import UNKEYED_HEAD
 
-MANIFEST = {"model_id": "m0123456789abcdef", "created_at": "2024-05-01T12:00:00+00:00",
-            "spec": "tiny", "detector": "hybrid(gbdt, prototype)", "files": {"model.json": "ab" * 32}}
+MANIFEST = {
+    "model_id": "m0123456789abcdef",
+    "created_at": "2024-05-01T12:00:00+00:00",
+    "spec": "tiny",
+    "detector": "hybrid(gbdt, prototype)",
+    "files": {"model.json": "ab" * 32},
+}
 FEATURES = [{"name": "bytes", "type": "integer", "categories": []}]
 
 
@@ -41,7 +56,9 @@ def expected_hash(prev: str, event: dict) -> str:
 
 def append_three(store):
     for i, action in enumerate(("test.one", "test.two", "test.one")):
-        store.record_event(action, f"subject-{i}", {"i": i, "note": "é", "nested": {"b": 1, "a": [1.5, None]}})
+        store.record_event(
+            action, f"subject-{i}", {"i": i, "note": "é", "nested": {"b": 1, "a": [1.5, None]}}
+        )
 
 
 def test_events_link_and_hash_by_the_documented_rule(store):
@@ -53,7 +70,10 @@ def test_events_link_and_hash_by_the_documented_rule(store):
         prev = GENESIS if before is None else before["hash"]
         assert event["prev_hash"] == prev
         assert event["hash"] == expected_hash(prev, event)
-    assert events[0]["actor"] == "alice" and events[0]["details"]["nested"] == {"a": [1.5, None], "b": 1}
+    assert events[0]["actor"] == "alice" and events[0]["details"]["nested"] == {
+        "a": [1.5, None],
+        "b": 1,
+    }
     assert events[0]["at"].endswith("+00:00")
     stored = store.db.execute("SELECT details FROM audit_events WHERE seq = 1").fetchone()[0]
     assert stored == '{"i":0,"nested":{"a":[1.5,null],"b":1},"note":"é"}'
@@ -77,13 +97,16 @@ def test_verify_accepts_an_intact_chain_and_survives_reopening(store_target, key
         assert [e["actor"] for e in s.audit.events()] == ["alice"] * 3 + ["bob"]
 
 
-@pytest.mark.parametrize("tamper, first_broken", [
-    ("UPDATE audit_events SET details = '{\"i\":9}' WHERE seq = 2", 2),
-    ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", 3),
-    ("UPDATE audit_events SET \"at\" = \"at\" + INTERVAL '1 second' WHERE seq = 1", 1),
-    ("DELETE FROM audit_events WHERE seq = 2", 2),
-    ("DELETE FROM audit_events WHERE seq = 1", 1),
-])
+@pytest.mark.parametrize(
+    "tamper, first_broken",
+    [
+        ("UPDATE audit_events SET details = '{\"i\":9}' WHERE seq = 2", 2),
+        ("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", 3),
+        ('UPDATE audit_events SET "at" = "at" + INTERVAL \'1 second\' WHERE seq = 1', 1),
+        ("DELETE FROM audit_events WHERE seq = 2", 2),
+        ("DELETE FROM audit_events WHERE seq = 1", 1),
+    ],
+)
 def test_verify_names_the_first_broken_event(store, tamper, first_broken):
     append_three(store)
     store.db.execute(tamper)
@@ -94,8 +117,10 @@ def test_a_rehashed_event_still_breaks_the_link_of_the_next(store):
     append_three(store)
     event = store.audit.events()[1]
     forged = {**event, "details": {"i": 9}}
-    store.db.execute("UPDATE audit_events SET details = ?, hash = ? WHERE seq = 2",
-                     ['{"i":9}', expected_hash(event["prev_hash"], forged)])
+    store.db.execute(
+        "UPDATE audit_events SET details = ?, hash = ? WHERE seq = 2",
+        ['{"i":9}', expected_hash(event["prev_hash"], forged)],
+    )
     assert store.audit.verify() == 3
 
 
@@ -129,8 +154,13 @@ def test_registering_a_model_is_audited_once(store):
 
 def test_finishing_a_run_is_audited_with_its_counts(store):
     store.record_model(MANIFEST, FEATURES)
-    store.start_run(run_id="r1", kind="detect", model_id=MANIFEST["model_id"],
-                    source_path="flows.csv", source_sha256="5" * 64)
+    store.start_run(
+        run_id="r1",
+        kind="detect",
+        model_id=MANIFEST["model_id"],
+        source_path="flows.csv",
+        source_sha256="5" * 64,
+    )
     store.finish_run("r1", "complete")
     [event] = store.audit.events("detect.run")
     assert event["subject"] == "r1"
@@ -143,8 +173,13 @@ def test_finishing_a_run_is_audited_with_its_counts(store):
 def test_check_reports_an_intact_keyed_chain(store):
     append_three(store)
     check = store.audit.check()
-    assert (check.ok, check.events, check.first_broken, check.reason, check.keyed) == \
-        (True, 3, None, None, True)
+    assert (check.ok, check.events, check.first_broken, check.reason, check.keyed) == (
+        True,
+        3,
+        None,
+        None,
+        True,
+    )
     assert check.warning is None
 
 
@@ -167,16 +202,25 @@ def test_deleting_the_last_event_shows(store):
 def test_a_forged_event_appended_at_the_end_shows(store):
     append_three(store)
     last = store.audit.events()[-1]
-    forged = {"seq": 4, "at": last["at"], "actor": "mallory", "action": "test.forged",
-              "subject": "x", "details": {}}
+    forged = {
+        "seq": 4,
+        "at": last["at"],
+        "actor": "mallory",
+        "action": "test.forged",
+        "subject": "x",
+        "details": {},
+    }
     digest = expected_hash(last["hash"], forged)
-    store.db.execute("INSERT INTO audit_events VALUES (4, ?, 'mallory', 'test.forged', 'x',"
-                     " '{}', ?, ?)", [last["at"], last["hash"], digest])
+    store.db.execute(
+        "INSERT INTO audit_events VALUES (4, ?, 'mallory', 'test.forged', 'x', '{}', ?, ?)",
+        [last["at"], last["hash"], digest],
+    )
     assert store.audit.check().reason == EXTRA_TAIL.format(head=3)
     assert store.audit.verify() == 4
     # moving the head too needs the key: a plain sha256 head does not authenticate
-    store.db.execute("UPDATE audit_head SET seq = 4, hash = ?, mac = ?",
-                     [digest, head_mac(4, digest, None)])
+    store.db.execute(
+        "UPDATE audit_head SET seq = 4, hash = ?, mac = ?", [digest, head_mac(4, digest, None)]
+    )
     check = store.audit.check()
     assert (check.first_broken, check.reason) == (4, BAD_MAC.format(key_env=KEY_ENV))
 
@@ -194,8 +238,12 @@ def test_a_changed_event_is_named_with_the_reason(store):
     append_three(store)
     store.db.execute("UPDATE audit_events SET subject = 'other' WHERE seq = 2")
     check = store.audit.check()
-    assert (check.ok, check.events, check.first_broken, check.reason) == \
-        (False, 3, 2, BAD_HASH.format(seq=2))
+    assert (check.ok, check.events, check.first_broken, check.reason) == (
+        False,
+        3,
+        2,
+        BAD_HASH.format(seq=2),
+    )
 
 
 def test_without_a_key_the_check_warns_that_the_tail_is_unprotected(store_target, monkeypatch):
@@ -206,7 +254,8 @@ def test_without_a_key_the_check_warns_that_the_tail_is_unprotected(store_target
         assert check.ok and not check.keyed and check.warning == UNKEYED
         monkeypatch.setenv(KEY_ENV, "set too late")
         assert s.audit.check().reason == UNKEYED_HEAD.format(
-            key_env=KEY_ENV, current=key_fingerprint(b"set too late"))
+            key_env=KEY_ENV, current=key_fingerprint(b"set too late")
+        )
 
 
 def test_a_store_with_events_and_no_head_is_not_given_one(tmp_path, key):

@@ -34,8 +34,11 @@ def test_a_rewritten_chain_without_its_head_stays_broken_after_reopening(history
         assert (check.first_broken, check.reason) == (len(kept), NO_HEAD.format(rows=0))
         assert store.audit.verify() == len(kept)
         assert {e.check: e.status for e in audit_evidence(store)}["audit chain integrity"] == "fail"
-        assert (check.problem, check.last_seq, check.last_hash) == \
-            ("no_head", len(kept), kept[-1]["hash"])
+        assert (check.problem, check.last_seq, check.last_hash) == (
+            "no_head",
+            len(kept),
+            kept[-1]["hash"],
+        )
         assert "trustshield audit reseal" in check.remedy
     assert head_rows(target) == []  # opening wrote no head
     with AlertStore(target, actor="reader") as store:
@@ -51,8 +54,13 @@ def test_nothing_appends_to_a_chain_without_its_head(history):
         with pytest.raises(StoreError, match="nothing was written"):
             TokenTable(store).create("sneaky", ["admin"])
         with pytest.raises(StoreError, match="the run was not started.*audit reseal"):
-            store.start_run(run_id="r1", kind="detect", model_id="m1", source_path="f.csv",
-                            source_sha256="5" * 64)
+            store.start_run(
+                run_id="r1",
+                kind="detect",
+                model_id="m1",
+                source_path="f.csv",
+                source_sha256="5" * 64,
+            )
         assert len(store.audit.events()) == len(kept)
         assert [t["name"] for t in TokenTable(store).list()] == ["mallory", "alice"]
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0

@@ -38,13 +38,22 @@ FIELDS = {
     "subject": ("subject = ?", ["forged"]),
     "hash": ("hash = ?", [hashlib.sha256(b"forged").hexdigest()]),
 }
-KINDS = [*(f"change {f}" for f in FIELDS), "delete", "insert before", "append copy",
-         "swap with neighbour"]
-SHIFT = ('UPDATE audit_events AS a SET "at" = b."at", actor = b.actor, action = b.action,'
-         ' subject = b.subject, details = b.details, prev_hash = b.prev_hash, hash = b.hash'
-         ' FROM audit_events AS b WHERE b.seq = a.seq - 1 AND a.seq > ?')
-REPLACE = ('UPDATE audit_events SET "at" = ?, actor = ?, action = ?, subject = ?, details = ?,'
-           ' prev_hash = ?, hash = ? WHERE seq = ?')
+KINDS = [
+    *(f"change {f}" for f in FIELDS),
+    "delete",
+    "insert before",
+    "append copy",
+    "swap with neighbour",
+]
+SHIFT = (
+    'UPDATE audit_events AS a SET "at" = b."at", actor = b.actor, action = b.action,'
+    " subject = b.subject, details = b.details, prev_hash = b.prev_hash, hash = b.hash"
+    " FROM audit_events AS b WHERE b.seq = a.seq - 1 AND a.seq > ?"
+)
+REPLACE = (
+    'UPDATE audit_events SET "at" = ?, actor = ?, action = ?, subject = ?, details = ?,'
+    " prev_hash = ?, hash = ? WHERE seq = ?"
+)
 
 
 class Rollback(Exception):
@@ -60,11 +69,24 @@ def chained_hash(prev: str, event: dict) -> str:
 
 def forged(events: list[dict], seq: int, prev: str, like: dict) -> list:
     """REPLACE parameters of a forgery at ``seq`` that links to ``prev`` correctly."""
-    event = {"seq": seq, "at": like["at"], "actor": "mallory", "action": like["action"],
-             "subject": like["subject"], "details": {**like["details"], "forged": 1}}
-    return [event["at"], event["actor"], event["action"], event["subject"],
-            json.dumps(event["details"], sort_keys=True, separators=(",", ":")), prev,
-            chained_hash(prev, event), seq]
+    event = {
+        "seq": seq,
+        "at": like["at"],
+        "actor": "mallory",
+        "action": like["action"],
+        "subject": like["subject"],
+        "details": {**like["details"], "forged": 1},
+    }
+    return [
+        event["at"],
+        event["actor"],
+        event["action"],
+        event["subject"],
+        json.dumps(event["details"], sort_keys=True, separators=(",", ":")),
+        prev,
+        chained_hash(prev, event),
+        seq,
+    ]
 
 
 def tampering(kind: str, i: int, events: list[dict]) -> tuple[list, int]:
@@ -76,13 +98,20 @@ def tampering(kind: str, i: int, events: list[dict]) -> tuple[list, int]:
         return [("DELETE FROM audit_events WHERE seq = ?", [i])], i
     prev = events[i - 2]["hash"] if i > 1 else GENESIS
     if kind == "insert before":  # the forgery is consistent; the displaced event is not
-        return [("INSERT INTO audit_events SELECT seq + 1, \"at\", actor, action, subject,"
-                 " details, prev_hash, hash FROM audit_events WHERE seq = ?", [N]),
-                (SHIFT + " AND a.seq <= ?", [i, N]),
-                (REPLACE, forged(events, i, prev, events[i - 1]))], i + 1
+        return [
+            (
+                'INSERT INTO audit_events SELECT seq + 1, "at", actor, action, subject,'
+                " details, prev_hash, hash FROM audit_events WHERE seq = ?",
+                [N],
+            ),
+            (SHIFT + " AND a.seq <= ?", [i, N]),
+            (REPLACE, forged(events, i, prev, events[i - 1])),
+        ], i + 1
     if kind == "append copy":
-        return [("INSERT INTO audit_events (seq) VALUES (?)", [N + 1]),
-                (REPLACE, forged(events, N + 1, events[-1]["hash"], events[i - 1]))], N + 1
+        return [
+            ("INSERT INTO audit_events (seq) VALUES (?)", [N + 1]),
+            (REPLACE, forged(events, N + 1, events[-1]["hash"], events[i - 1])),
+        ], N + 1
     a = min(i, N - 1)  # swap with the next event (the last one with the one before)
     first, second = events[a - 1], events[a]
     return [(REPLACE, row(second, a)), (REPLACE, row(first, a + 1))], a
@@ -90,8 +119,16 @@ def tampering(kind: str, i: int, events: list[dict]) -> tuple[list, int]:
 
 def row(event: dict, seq: int) -> list:
     details = json.dumps(event["details"], sort_keys=True, separators=(",", ":"))
-    return [event["at"], event["actor"], event["action"], event["subject"], details,
-            event["prev_hash"], event["hash"], seq]
+    return [
+        event["at"],
+        event["actor"],
+        event["action"],
+        event["subject"],
+        details,
+        event["prev_hash"],
+        event["hash"],
+        seq,
+    ]
 
 
 def checked(store: AlertStore, statements: list):
@@ -106,8 +143,9 @@ def checked(store: AlertStore, statements: list):
         return check
 
 
-@pytest.fixture(scope="module",
-                params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def chain(request, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_ENV, KEY.decode())
@@ -129,14 +167,27 @@ def write_chain(store: AlertStore) -> None:
     rows, prev, start = [], GENESIS, datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
     for seq in range(1, N + 1):
         at = start + timedelta(milliseconds=37 * seq, microseconds=seq)
-        event = {"seq": seq, "at": at.isoformat(timespec="microseconds"),
-                 "actor": ["alice", "bob", "carol"][seq % 3], "action": f"test.kind{seq % 7}",
-                 "subject": f"subject-{seq}", "details": {"n": seq, "score": seq / 7,
-                                                          "tags": ["a", str(seq % 3)]}}
+        event = {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": ["alice", "bob", "carol"][seq % 3],
+            "action": f"test.kind{seq % 7}",
+            "subject": f"subject-{seq}",
+            "details": {"n": seq, "score": seq / 7, "tags": ["a", str(seq % 3)]},
+        }
         digest = chained_hash(prev, event)
-        rows.append((seq, at, event["actor"], event["action"], event["subject"],
-                     json.dumps(event["details"], sort_keys=True, separators=(",", ":")),
-                     prev, digest))
+        rows.append(
+            (
+                seq,
+                at,
+                event["actor"],
+                event["action"],
+                event["subject"],
+                json.dumps(event["details"], sort_keys=True, separators=(",", ":")),
+                prev,
+                digest,
+            )
+        )
         prev = digest
     names = ["seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash"]
     table = pa.table({name: [r[k] for r in rows] for k, name in enumerate(names)})
@@ -158,8 +209,10 @@ def test_every_tampering_is_flagged_at_the_right_seq(chain):
             detected[kind] = detected.get(kind, 0) + (not check.ok)
             if check.ok or check.first_broken != expected:
                 wrong.append((kind, i, expected, check))
-    print(f"\n{backend}: detected/tried per kind",
-          json.dumps({kind: f"{detected[kind]}/{tried[kind]}" for kind in KINDS}))
+    print(
+        f"\n{backend}: detected/tried per kind",
+        json.dumps({kind: f"{detected[kind]}/{tried[kind]}" for kind in KINDS}),
+    )
     assert not wrong[:5] and store.audit.check().ok
     assert detected == tried and len(tried) == len(KINDS)
 

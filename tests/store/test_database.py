@@ -10,31 +10,47 @@ import pytest
 from database_errors import DATABASE_ERRORS
 
 from trustshield.errors import StoreError
-from trustshield.store.database import (DuckDatabase, PostgresDatabase, connect, frame,
-                                        records, redact, to_pyformat)
+from trustshield.store.database import (
+    DuckDatabase,
+    PostgresDatabase,
+    connect,
+    frame,
+    records,
+    redact,
+    to_pyformat,
+)
 
 
 @pytest.fixture
 def db(store_target):
     database = connect(store_target)
-    database.execute("CREATE TABLE things (id BIGINT PRIMARY KEY, name VARCHAR,"
-                     " score DOUBLE PRECISION, marks DOUBLE PRECISION[])")
+    database.execute(
+        "CREATE TABLE things (id BIGINT PRIMARY KEY, name VARCHAR,"
+        " score DOUBLE PRECISION, marks DOUBLE PRECISION[])"
+    )
     yield database
     database.close()
 
 
 def test_placeholders_become_pyformat_outside_quotes_and_percent_doubles():
     sql = "SELECT '?', \"a?\", x FROM t WHERE y LIKE 'a%' AND z = ? -- why? 5%\nAND w = ?"
-    assert to_pyformat(sql) == ("SELECT '?', \"a?\", x FROM t WHERE y LIKE 'a%%' AND z = %s"
-                                " -- why? 5%%\nAND w = %s")
+    assert to_pyformat(sql) == (
+        "SELECT '?', \"a?\", x FROM t WHERE y LIKE 'a%%' AND z = %s -- why? 5%%\nAND w = %s"
+    )
     assert to_pyformat("SELECT 'it''s ?', ?") == "SELECT 'it''s ?', %s"
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql://soc:s3cret@db.example:5432/ts", "postgresql://soc@db.example:5432/ts"),
-    ("postgres://soc@db/ts?sslmode=require&password=s3cret", "postgres://soc@db/ts?sslmode=require"),
-    ("postgresql://db/ts", "postgresql://db/ts"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("postgresql://soc:s3cret@db.example:5432/ts", "postgresql://soc@db.example:5432/ts"),
+        (
+            "postgres://soc@db/ts?sslmode=require&password=s3cret",
+            "postgres://soc@db/ts?sslmode=require",
+        ),
+        ("postgresql://db/ts", "postgresql://db/ts"),
+    ],
+)
 def test_redact_removes_only_the_password(url, shown):
     assert redact(url) == shown
 
@@ -48,27 +64,40 @@ def test_connect_picks_the_database_by_target(tmp_path):
 
 
 def test_same_results_on_both_databases(db):
-    db.executemany("INSERT INTO things VALUES (?, ?, ?, ?)",
-                   [(1, "50% off", 0.5, [1.0, 2.5]), (2, "what?", None, None)])
-    result = db.execute("SELECT id, name, score, marks FROM things WHERE name LIKE '%off'"
-                        " OR id = ? ORDER BY id", [2])
+    db.executemany(
+        "INSERT INTO things VALUES (?, ?, ?, ?)",
+        [(1, "50% off", 0.5, [1.0, 2.5]), (2, "what?", None, None)],
+    )
+    result = db.execute(
+        "SELECT id, name, score, marks FROM things WHERE name LIKE '%off' OR id = ? ORDER BY id",
+        [2],
+    )
     assert [c[0] for c in result.description] == ["id", "name", "score", "marks"]
     assert result.fetchall() == [(1, "50% off", 0.5, [1.0, 2.5]), (2, "what?", None, None)]
     many = db.execute("SELECT id FROM things ORDER BY id")
     assert many.fetchmany(1) == [(1,)] and many.fetchmany(5) == [(2,)]
     assert db.execute("SELECT count(*) FROM things WHERE name = '?'").fetchone() == (0,)
     assert db.columns("things") == ["id", "name", "score", "marks"]
-    assert records(db.execute("SELECT id, name FROM things WHERE id = ?", [1])) == \
-        [{"id": 1, "name": "50% off"}]
+    assert records(db.execute("SELECT id, name FROM things WHERE id = ?", [1])) == [
+        {"id": 1, "name": "50% off"}
+    ]
     assert frame(db.execute("SELECT id, score FROM things ORDER BY id"))["id"].tolist() == [1, 2]
 
 
 def test_insert_arrow_by_name_can_skip_stored_keys(db):
-    batch = pa.table({"name": ["a", "b"], "id": pa.array([1, 2], pa.int64()),
-                      "marks": pa.FixedSizeListArray.from_arrays(pa.array([1.0, 2.0, 3.0, 4.0]), 2)})
+    batch = pa.table(
+        {
+            "name": ["a", "b"],
+            "id": pa.array([1, 2], pa.int64()),
+            "marks": pa.FixedSizeListArray.from_arrays(pa.array([1.0, 2.0, 3.0, 4.0]), 2),
+        }
+    )
     db.insert_arrow("things", batch)
-    db.insert_arrow("things", pa.table({"id": pa.array([2, 3], pa.int64()), "name": ["x", "c"]}),
-                    ignore_conflicts=True)
+    db.insert_arrow(
+        "things",
+        pa.table({"id": pa.array([2, 3], pa.int64()), "name": ["x", "c"]}),
+        ignore_conflicts=True,
+    )
     rows = db.execute("SELECT id, name, score, marks FROM things ORDER BY id").fetchall()
     assert rows == [(1, "a", None, [1.0, 2.0]), (2, "b", None, [3.0, 4.0]), (3, "c", None, None)]
     with pytest.raises(DATABASE_ERRORS):

@@ -15,8 +15,10 @@ MODEL = "m0123456789abcdef"
 
 def frame(n, *, seed, shift=0.0):
     rng = np.random.default_rng(seed)
-    return (pd.DataFrame({"bytes": rng.lognormal(5 + shift, 1, n), "proto": rng.choice([0.0, 1.0], n)}),
-            rng.normal(shift, 1, n))
+    return (
+        pd.DataFrame({"bytes": rng.lognormal(5 + shift, 1, n), "proto": rng.choice([0.0, 1.0], n)}),
+        rng.normal(shift, 1, n),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +43,21 @@ def test_events_are_stored_with_their_figures_and_read_back_by_run_and_model(sto
     store.drift.add("run-3", "other-model", windows[:1])
     first, second, third = store.drift.events(model_id=MODEL)
     assert [e["run_id"] for e in (first, second, third)] == ["run-1", "run-1", "run-2"]
-    assert (first["event_id"], first["window_index"], first["first_line"], first["last_line"],
-            first["n_records"]) == ("run-1-0", 0, 101, 600, 500)
+    assert (
+        first["event_id"],
+        first["window_index"],
+        first["first_line"],
+        first["last_line"],
+        first["n_records"],
+    ) == ("run-1-0", 0, 101, 600, 500)
     assert [e["level"] for e in (first, second, third)] == ["none", "none", "major"]
     w = windows[2]
     assert third["max_feature_psi"] == pytest.approx(max(f.psi for f in w.features))
     assert third["output_psi"] == pytest.approx(w.output.psi)
     assert third["alert_rate_change"] == pytest.approx(w.alert_rate_change)
-    assert third["top_features"][0]["name"] == "bytes" and third["top_features"][0]["level"] == "major"
+    assert (
+        third["top_features"][0]["name"] == "bytes" and third["top_features"][0]["level"] == "major"
+    )
     assert third["result"]["features"][0]["buckets"] == list(w.features[0].buckets)
     assert [e["event_id"] for e in store.drift.events(run_id="run-1")] == ["run-1-0", "run-1-1"]
     assert [e["run_id"] for e in store.drift.events()] == ["run-1", "run-1", "run-2", "run-3"]

@@ -11,10 +11,17 @@ from trustshield.errors import StoreError
 from trustshield.store import AlertStore
 from trustshield.store.reviews import ReviewQueue
 
-MANIFEST = {"model_id": "m0123456789abcdef", "created_at": "2024-05-01T12:00:00+00:00",
-            "spec": "tiny", "detector": "hybrid(gbdt, prototype)", "files": {}}
-FEATURES = [{"name": "bytes", "type": "integer", "categories": []},
-            {"name": "proto", "type": "categorical", "categories": ["tcp", "udp"]}]
+MANIFEST = {
+    "model_id": "m0123456789abcdef",
+    "created_at": "2024-05-01T12:00:00+00:00",
+    "spec": "tiny",
+    "detector": "hybrid(gbdt, prototype)",
+    "files": {},
+}
+FEATURES = [
+    {"name": "bytes", "type": "integer", "categories": []},
+    {"name": "proto", "type": "categorical", "categories": ["tcp", "udp"]},
+]
 
 
 def add_alert(store, alert_id: str, action: str, values=(10.0, 1.0)) -> None:
@@ -22,8 +29,15 @@ def add_alert(store, alert_id: str, action: str, values=(10.0, 1.0)) -> None:
         "INSERT INTO alerts (alert_id, model_id, line, action, suspicion, category, base,"
         " attributions, feature_values, rationale, created_at) VALUES"
         " (?, ?, 1, ?, 0.9, 'DoS', 0.1, ?, ?, 'why', ?)",
-        [alert_id, MANIFEST["model_id"], action, [0.5, 0.3], list(values),
-         datetime.now(timezone.utc)])
+        [
+            alert_id,
+            MANIFEST["model_id"],
+            action,
+            [0.5, 0.3],
+            list(values),
+            datetime.now(timezone.utc),
+        ],
+    )
 
 
 @pytest.fixture
@@ -66,6 +80,9 @@ def test_feedback_labels_closed_items_and_is_audited(queue):
     queue.decide("a1", "dismissed", "backup job")
     queue.decide("a2", "confirmed", "exfiltration")
     items = queue.feedback()
-    assert [(i["alert_id"], i["outcome"]) for i in items] == [("a1", "dismissed"), ("a2", "confirmed")]
+    assert [(i["alert_id"], i["outcome"]) for i in items] == [
+        ("a1", "dismissed"),
+        ("a2", "confirmed"),
+    ]
     assert items[0]["feature_values"] == [10.0, 1.0]
     assert queue.store.audit.events("review.export")[-1]["details"] == {"items": 2}

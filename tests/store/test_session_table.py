@@ -9,6 +9,7 @@ import pytest
 from trustshield.store import AlertStore
 from trustshield.store.sessions import SessionLimits, SessionTable
 
+
 @pytest.fixture
 def sessions(store_target):
     with AlertStore(store_target, actor="test") as store:
@@ -22,7 +23,7 @@ def test_a_session_ends_after_its_idle_time_unless_used(sessions):
     secret, _ = sessions.start("aaaaaaaaaaaa", now=T0)
     assert sessions.find(secret, now=T0 + timedelta(seconds=599)) is not None  # touches it
     assert sessions.find(secret, now=T0 + timedelta(seconds=1100)) is not None
-    assert sessions.find(secret, now=T0 + timedelta(seconds=1800)) is None   # 10 min unused
+    assert sessions.find(secret, now=T0 + timedelta(seconds=1800)) is None  # 10 min unused
 
 
 def test_a_session_ends_at_its_absolute_lifetime_even_when_used(sessions):

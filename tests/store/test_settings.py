@@ -24,9 +24,16 @@ def test_a_change_is_stored_and_audited_once(settings):
     assert changes == [{"old": None, "new": 30}, {"old": 30, "new": 7}]
 
 
-@pytest.mark.parametrize("key, value", [("retention_days", 0), ("retention_days", "7"),
-                                        ("retention_days", True), ("pseudonymise", "yes"),
-                                        ("colour", "red")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("retention_days", 0),
+        ("retention_days", "7"),
+        ("retention_days", True),
+        ("pseudonymise", "yes"),
+        ("colour", "red"),
+    ],
+)
 def test_bad_values_and_unknown_keys_are_refused(settings, key, value):
     with pytest.raises(StoreError):
         settings.set(key, value)

@@ -18,8 +18,13 @@ from trustshield.errors import ConfigError, ModelIntegrityError
 from trustshield.model_folder import load_model, save_model
 from trustshield.store import signing
 from trustshield.plain_json import canonical
-from trustshield.store.bundles import (bundle_from_folder, install_bundle, sign_model_folder,
-                                       verify_bundle, verify_model_folder)
+from trustshield.store.bundles import (
+    bundle_from_folder,
+    install_bundle,
+    sign_model_folder,
+    verify_bundle,
+    verify_model_folder,
+)
 from trustshield.store.signing import Keyring
 
 
@@ -60,11 +65,13 @@ def refusal(bundle, keyring) -> str:
 
 
 def resign_manifest_hashes(bundle):
-    bundle["manifest"]["files"] = {name: hashlib.sha256(text.encode()).hexdigest()
-                                   for name, text in bundle["files"].items()}
+    bundle["manifest"]["files"] = {
+        name: hashlib.sha256(text.encode()).hexdigest() for name, text in bundle["files"].items()
+    }
 
 
 # --- round trip -----------------------------------------------------------------------------
+
 
 def test_signature_is_ed25519_over_the_canonical_manifest_by_the_active_key(signed, keyring):
     manifest = verify_model_folder(signed, keyring)
@@ -78,8 +85,9 @@ def test_signature_is_ed25519_over_the_canonical_manifest_by_the_active_key(sign
     assert record["key_id"] == hashlib.sha256(raw).hexdigest()[:16]
 
 
-def test_bundle_installs_a_model_that_loads_and_scores_as_the_original(bundle, keyring, model,
-                                                                       frame, tmp_path):
+def test_bundle_installs_a_model_that_loads_and_scores_as_the_original(
+    bundle, keyring, model, frame, tmp_path
+):
     verified = verify_bundle(bundle, keyring)
     folder = install_bundle(verified, tmp_path / "models")
     assert folder == tmp_path / "models" / verified.model_id
@@ -88,7 +96,9 @@ def test_bundle_installs_a_model_that_loads_and_scores_as_the_original(bundle, k
     X = model.encoder.transform(frame)
     before = model.detector.suspicion(X)
     assert np.ptp(before) > 0
-    np.testing.assert_array_equal(loaded.detector.suspicion(loaded.encoder.transform(frame)), before)
+    np.testing.assert_array_equal(
+        loaded.detector.suspicion(loaded.encoder.transform(frame)), before
+    )
     assert verify_model_folder(folder, keyring) == bundle["manifest"]
 
 
@@ -112,6 +122,7 @@ def test_an_unverified_bundle_is_verified_by_the_receiver(signed, keyring):
 
 # --- refusals, one per check ------------------------------------------------------------------
 
+
 def test_unsigned_folder_is_refused_saying_how_to_sign(signed, keyring):
     (signed / "signature.json").unlink()
     with pytest.raises(ModelIntegrityError) as info:
@@ -119,10 +130,17 @@ def test_unsigned_folder_is_refused_saying_how_to_sign(signed, keyring):
     assert "not signed" in str(info.value) and "trustshield models sign" in str(info.value)
 
 
-@pytest.mark.parametrize("path, field", [
-    (("format",), "format"), (("manifest", "model_id"), "model_id"),
-    (("manifest", "files"), "files"), (("signature", "key_id"), "key_id"),
-    (("signature", "signature"), "signature"), (("files", "spec.yaml"), "spec.yaml")])
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        (("format",), "format"),
+        (("manifest", "model_id"), "model_id"),
+        (("manifest", "files"), "files"),
+        (("signature", "key_id"), "key_id"),
+        (("signature", "signature"), "signature"),
+        (("files", "spec.yaml"), "spec.yaml"),
+    ],
+)
 def test_missing_field_is_refused_naming_it(bundle, keyring, path, field):
     parent = bundle
     for key in path[:-1]:
@@ -167,11 +185,20 @@ def test_revoked_key_verifies_nothing_and_loses_its_private_key(bundle, keyring)
     keyring.revoke(key_id)
     assert "revoked" in refusal(bundle, keyring)
     assert not (keyring.path / f"{key_id}.key.pem").exists()
-    assert keyring.trust(keyring.public_pem(key_id).encode())["status"] == "revoked"  # stays revoked
+    assert (
+        keyring.trust(keyring.public_pem(key_id).encode())["status"] == "revoked"
+    )  # stays revoked
 
 
-@pytest.mark.parametrize("name, text", [("notes.txt", "hello"), ("model.pkl", "x"),
-                                        ("extra.joblib", "x"), ("weights.bin", "\x80\x04K\x01.")])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("notes.txt", "hello"),
+        ("model.pkl", "x"),
+        ("extra.joblib", "x"),
+        ("weights.bin", "\x80\x04K\x01."),
+    ],
+)
 def test_extra_or_pickle_like_file_in_a_bundle_is_refused(bundle, keyring, name, text):
     bundle["files"][name] = text
     bundle["manifest"]["files"][name] = hashlib.sha256(text.encode()).hexdigest()
@@ -183,9 +210,12 @@ def test_extra_or_pickle_like_file_in_a_bundle_is_refused(bundle, keyring, name,
 
 def test_pickle_bytes_in_a_model_folder_are_refused_before_the_signature(signed, keyring):
     (signed / "model.json").write_bytes(b"\x80\x04\x95" + b"\x00" * 20)
-    (signed / "signature.json").write_text((signed / "signature.json").read_text()
-                                           .replace('"ed25519"', '"rsa"'))
-    with pytest.raises(ModelIntegrityError, match="file check failed: 'model.json' looks like a pickle"):
+    (signed / "signature.json").write_text(
+        (signed / "signature.json").read_text().replace('"ed25519"', '"rsa"')
+    )
+    with pytest.raises(
+        ModelIntegrityError, match="file check failed: 'model.json' looks like a pickle"
+    ):
         verify_model_folder(signed, keyring)
 
 
@@ -196,8 +226,9 @@ def test_extra_file_in_a_folder_is_refused_and_never_signed(signed, keyring):
             action(signed, keyring)
 
 
-@pytest.mark.parametrize("value, fragment", [("not base64!", "base64"),
-                                             (base64.b64encode(b"short").decode(), "5 bytes")])
+@pytest.mark.parametrize(
+    "value, fragment", [("not base64!", "base64"), (base64.b64encode(b"short").decode(), "5 bytes")]
+)
 def test_signature_that_is_not_64_bytes_of_base64_is_refused(bundle, keyring, value, fragment):
     bundle["signature"]["signature"] = value
     message = refusal(bundle, keyring)
@@ -211,6 +242,7 @@ def test_wrong_algorithm_is_refused(bundle, keyring):
 
 # --- keyring ------------------------------------------------------------------------------------
 
+
 def test_generate_refuses_a_second_active_key_and_rotate_keeps_exactly_one(keyring):
     with pytest.raises(ConfigError, match="keys rotate"):
         keyring.generate()
@@ -222,8 +254,10 @@ def test_generate_refuses_a_second_active_key_and_rotate_keeps_exactly_one(keyri
 
 def test_key_files_modes_and_keyring_contents(keyring):
     key_id = keyring.active()["key_id"]
+
     def mode(p):
         return stat.S_IMODE(p.stat().st_mode)
+
     assert mode(keyring.path / f"{key_id}.key.pem") == 0o600
     assert mode(keyring.path) == 0o700
     assert b"BEGIN PRIVATE KEY" in (keyring.path / f"{key_id}.key.pem").read_bytes()
@@ -258,6 +292,7 @@ def test_failed_rotation_leaves_the_keyring_as_it_was(keyring, monkeypatch):
         calls.append(fd)
         if len(calls) == 3:  # private key, public key, then keyring.json fails
             raise OSError("disk full")
+
     monkeypatch.setattr(signing.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         keyring.rotate()
@@ -275,18 +310,27 @@ def test_trusted_public_key_verifies_but_never_signs(bundle, keyring, tmp_path):
 
 
 def test_trust_refuses_a_key_that_is_not_ed25519(tmp_path):
-    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo)
+    )
     with pytest.raises(ConfigError, match="Ed25519"):
         Keyring(tmp_path / "keys").trust(pem)
 
 
 def test_a_private_key_file_that_is_not_ed25519_is_refused(keyring):
     key_file = keyring.path / f"{keyring.active()['key_id']}.key.pem"
-    key_file.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
-    with pytest.raises(ConfigError, match=r"key\.pem: expected an Ed25519 private key, found "
-                                          r"\w*PrivateKey"):
+    key_file.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()
+        )
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"key\.pem: expected an Ed25519 private key, found "
+        r"\w*PrivateKey",
+    ):
         keyring.signing_key()
 
 
@@ -300,6 +344,7 @@ def test_a_replaced_public_key_file_is_detected(bundle, keyring, tmp_path):
 
 
 # --- manifest provenance ---------------------------------------------------------------------
+
 
 def test_manifest_records_training_data_metrics_and_creator(model, tmp_path, monkeypatch):
     monkeypatch.setenv("TRUSTSHIELD_OPERATOR", "carol")
@@ -316,7 +361,10 @@ def test_manifest_records_training_data_metrics_and_creator(model, tmp_path, mon
 
 def test_manifest_written_before_provenance_keys_still_loads(signed):
     path = signed / "manifest.json"
-    old = {k: v for k, v in json.loads(path.read_text()).items()
-           if k not in ("training_data", "metrics", "creator")}
+    old = {
+        k: v
+        for k, v in json.loads(path.read_text()).items()
+        if k not in ("training_data", "metrics", "creator")
+    }
     path.write_text(json.dumps(old))
     assert load_model(signed).manifest == old

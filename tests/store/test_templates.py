@@ -9,11 +9,13 @@ import pytest
 
 from trustshield.errors import ConfigError, ModelIntegrityError, StoreError
 from trustshield.store import AlertStore
-from trustshield.store.templates import (KEY_ENV, TemplateStore, new_template_key,
-                                         template_key)
+from trustshield.store.templates import KEY_ENV, TemplateStore, new_template_key, template_key
 
-STATE = {"verifier": {"mean": [131.0417, 88.5123], "spread": [7.7713, 3.3391]},
-         "features": ["Hold t", "Hold i"], "samples": 51}
+STATE = {
+    "verifier": {"mean": [131.0417, 88.5123], "spread": [7.7713, 3.3391]},
+    "features": ["Hold t", "Hold i"],
+    "samples": 51,
+}
 SECRET_VALUES = ("131.0417", "88.5123", "7.7713", "3.3391")
 
 
@@ -53,7 +55,9 @@ def test_enrolling_again_replaces_the_template(store):
 def test_a_missing_key_says_how_to_make_one(tmp_path, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(ConfigError, match=f"{KEY_ENV} is not set.*urlsafe_b64encode"):
-        TemplateStore(tmp_path / "t", audit=tmp_path / "a.duckdb").enrol("alice", "keystroke", STATE)
+        TemplateStore(tmp_path / "t", audit=tmp_path / "a.duckdb").enrol(
+            "alice", "keystroke", STATE
+        )
     assert not (tmp_path / "t").exists()
 
 
@@ -137,7 +141,9 @@ def test_every_change_is_audited_without_the_template(store):
     audit = store._audit.audit
     events = audit.events()
     assert [(e["action"], e["subject"]) for e in events] == [
-        ("template.enrol", "alice"), ("template.delete", "alice")]
+        ("template.enrol", "alice"),
+        ("template.delete", "alice"),
+    ]
     assert events[0]["details"]["samples"] == 51 and events[0]["details"]["kind"] == "keystroke"
     assert audit.verify() is None
     text = json.dumps([e["details"] for e in events])

@@ -24,7 +24,7 @@ def test_a_created_token_verifies_and_carries_its_roles(tokens):
 
 def test_only_an_argon2_hash_of_the_secret_is_stored(tokens):
     token, info = tokens.create("alice", ["viewer"])
-    secret = token[len("tsk_0123456789ab_"):]
+    secret = token[len("tsk_0123456789ab_") :]
     rows = tokens.store.db.execute("SELECT * FROM api_tokens").fetchall()
     stored = " ".join(str(cell) for row in rows for cell in row)
     assert secret not in stored and token not in stored
@@ -33,12 +33,15 @@ def test_only_an_argon2_hash_of_the_secret_is_stored(tokens):
     assert secret not in events
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),   # wrong secret
-    lambda t: "tsk_000000000000_" + t[len("tsk_0123456789ab_"):],  # unknown id
-    lambda t: t.replace("tsk_", "tok_"),                 # malformed
-    lambda t: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # wrong secret
+        lambda t: "tsk_000000000000_" + t[len("tsk_0123456789ab_") :],  # unknown id
+        lambda t: t.replace("tsk_", "tok_"),  # malformed
+        lambda t: "",
+    ],
+)
 def test_wrong_unknown_or_malformed_tokens_are_refused(tokens, mangle):
     token, _ = tokens.create("alice", ["viewer"])
     with pytest.raises(PermissionDenied, match=BAD_TOKEN):

@@ -13,9 +13,13 @@ def __getattr__(name: str):
     from trustshield.assess.evidence import performance_evidence
     from trustshield.assess.performance import binary_metrics, confusion, detection_by, roc
 
-    globals().update(binary_metrics=binary_metrics, confusion=confusion,
-                     detection_by=detection_by, performance_evidence=performance_evidence,
-                     roc=roc)
+    globals().update(
+        binary_metrics=binary_metrics,
+        confusion=confusion,
+        detection_by=detection_by,
+        performance_evidence=performance_evidence,
+        roc=roc,
+    )
     return globals()[name]
 
 

@@ -20,17 +20,28 @@ SAFETY = ("OECD: robustness, security and safety", "EU AI Act Art. 14 (human ove
 BARS = {"keystroke_eer_ratio": 0.75, "mouse_auc": 0.85}
 
 
-def verification_evidence(*, keystroke: dict | None = None, mouse: dict | None = None) -> list[Evidence]:
+def verification_evidence(
+    *, keystroke: dict | None = None, mouse: dict | None = None
+) -> list[Evidence]:
     """Keystroke mean EER against the best classic detector's, and mouse pooled AUC."""
     k = keystroke or {}
     best = k.get("baselines", {}).get(k.get("best_baseline"), {}).get("mean")
     ours = k.get("ours", {}).get("mean")
     return [
-        at_most("keystroke verification", "mean EER over subjects (Killourhy & Maxion "
-                "protocol) ÷ the best classic detector's", None if None in (ours, best) or not best
-                else ours / best, BARS["keystroke_eer_ratio"], ROBUSTNESS),
-        at_least("mouse verification", "pooled session-level ROC AUC on held-out sessions",
-                 (mouse or {}).get("auc_pooled"), BARS["mouse_auc"], ROBUSTNESS),
+        at_most(
+            "keystroke verification",
+            "mean EER over subjects (Killourhy & Maxion protocol) ÷ the best classic detector's",
+            None if None in (ours, best) or not best else ours / best,
+            BARS["keystroke_eer_ratio"],
+            ROBUSTNESS,
+        ),
+        at_least(
+            "mouse verification",
+            "pooled session-level ROC AUC on held-out sessions",
+            (mouse or {}).get("auc_pooled"),
+            BARS["mouse_auc"],
+            ROBUSTNESS,
+        ),
     ]
 
 
@@ -48,7 +59,7 @@ class _Scores:
         self.scores = np.asarray(scores, dtype=float)
 
     def suspicion(self, samples):
-        return self.scores[:len(samples)]
+        return self.scores[: len(samples)]
 
 
 def fail_safe_evidence(policy: AuthPolicy) -> list[Evidence]:
@@ -65,15 +76,23 @@ def fail_safe_evidence(policy: AuthPolicy) -> list[Evidence]:
         "verifier fails to load": decide_safely(broken_load, rows),
         "verifier fails to score": decide_safely(lambda: (_Fails(), policy), rows),
         "sample missing": decide_safely(lambda: (_Scores([high] * 5), policy), [None] + rows[1:]),
-        "sample malformed": decide_safely(lambda: (_Scores([high] * 5), policy),
-                                          [[float("nan")]] + rows[1:]),
+        "sample malformed": decide_safely(
+            lambda: (_Scores([high] * 5), policy), [[float("nan")]] + rows[1:]
+        ),
         "score in the uncertain band": policy.decide([middle] * 5),
         "too few agreeing samples": policy.decide([high, high, middle]),
         "no samples": policy.decide([]),
     }
     stepped = {name: d.action for name, d in cases.items()}
     failed = sorted(name for name, action in stepped.items() if action != STEP_UP)
-    return [Evidence("fail-safe authentication", f"{len(cases)} failure cases, each stepped up, "
-                     "none denied" + (f"; failed: {', '.join(failed)}" if failed else ""),
-                     float(sum(a == STEP_UP for a in stepped.values())), float(len(cases)),
-                     "pass" if not failed and DENY not in stepped.values() else "fail", SAFETY)]
+    return [
+        Evidence(
+            "fail-safe authentication",
+            f"{len(cases)} failure cases, each stepped up, "
+            "none denied" + (f"; failed: {', '.join(failed)}" if failed else ""),
+            float(sum(a == STEP_UP for a in stepped.values())),
+            float(len(cases)),
+            "pass" if not failed and DENY not in stepped.values() else "fail",
+            SAFETY,
+        )
+    ]

@@ -21,17 +21,29 @@ def drift_evidence(result: DriftResult) -> list[Evidence]:
     counts = {lv: sum(f.level == lv for f in result.features) for lv in ("moderate", "major")}
     worst = None if small or not result.features else max(f.psi for f in result.features)
     inputs = _below_major(
-        "input drift", f"{note}largest population stability index over {len(result.features)} "
+        "input drift",
+        f"{note}largest population stability index over {len(result.features)} "
         f"features, training vs {n} incoming records (moved most: {moved or 'none'}; "
-        f"{counts['moderate']} moderate, {counts['major']} major)", worst,
-        ROBUSTNESS + ACCOUNTABILITY)
+        f"{counts['moderate']} moderate, {counts['major']} major)",
+        worst,
+        ROBUSTNESS + ACCOUNTABILITY,
+    )
     out = result.output
-    rates = "" if result.alert_rate_change is None else (
-        f"; alert rate {result.reference_alert_rate:.1%} in training, "
-        f"{result.window_alert_rate:.1%} in the window at threshold {result.threshold:.4g}")
+    rates = (
+        ""
+        if result.alert_rate_change is None
+        else (
+            f"; alert rate {result.reference_alert_rate:.1%} in training, "
+            f"{result.window_alert_rate:.1%} in the window at threshold {result.threshold:.4g}"
+        )
+    )
     output = _below_major(
-        "output drift", f"{note}population stability index of the model's suspicion, training "
-        f"vs {n} incoming records{rates}", None if small or out is None else out.psi, ROBUSTNESS)
+        "output drift",
+        f"{note}population stability index of the model's suspicion, training "
+        f"vs {n} incoming records{rates}",
+        None if small or out is None else out.psi,
+        ROBUSTNESS,
+    )
     return [inputs, output]
 
 

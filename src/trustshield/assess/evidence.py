@@ -26,16 +26,36 @@ def performance_evidence(figures: dict) -> list[Evidence]:
     m = figures.get("metrics", {})
     explanation = figures.get("explanation", {})
     return [
-        at_least("detection", "accuracy on labelled test data", m.get("accuracy"),
-                  BARS["accuracy"], ROBUSTNESS),
-        at_most("false alarms", "share of normal test records alerted", m.get("fpr"),
-                 BARS["fpr"], ROBUSTNESS),
-        at_most("explanation exactness", "max |base + Σ attributions − suspicion| over "
-                 f"{explanation.get('explained_rows', 0)} explained records",
-                 explanation.get("max_abs_sum_error"), BARS["max_abs_sum_error"], TRANSPARENCY),
-        Evidence("data provenance", "sha256 of the evaluated file recorded",
-                 None, None, "pass" if figures.get("dataset", {}).get("sha256") else "not_evidenced",
-                 ACCOUNTABILITY),
+        at_least(
+            "detection",
+            "accuracy on labelled test data",
+            m.get("accuracy"),
+            BARS["accuracy"],
+            ROBUSTNESS,
+        ),
+        at_most(
+            "false alarms",
+            "share of normal test records alerted",
+            m.get("fpr"),
+            BARS["fpr"],
+            ROBUSTNESS,
+        ),
+        at_most(
+            "explanation exactness",
+            "max |base + Σ attributions − suspicion| over "
+            f"{explanation.get('explained_rows', 0)} explained records",
+            explanation.get("max_abs_sum_error"),
+            BARS["max_abs_sum_error"],
+            TRANSPARENCY,
+        ),
+        Evidence(
+            "data provenance",
+            "sha256 of the evaluated file recorded",
+            None,
+            None,
+            "pass" if figures.get("dataset", {}).get("sha256") else "not_evidenced",
+            ACCOUNTABILITY,
+        ),
     ]
 
 

@@ -51,14 +51,19 @@ def subject_rates(*, subjects, genuine, actions) -> pd.DataFrame:
     genuine = np.asarray(genuine, dtype=bool)
     actions = np.asarray(actions, dtype=object)
     if not len(subjects) == len(genuine) == len(actions):
-        raise ValueError(f"subjects, genuine and actions must have one entry per attempt, "
-                         f"got {len(subjects)}, {len(genuine)} and {len(actions)}")
+        raise ValueError(
+            f"subjects, genuine and actions must have one entry per attempt, "
+            f"got {len(subjects)}, {len(genuine)} and {len(actions)}"
+        )
     unknown = set(actions) - set(ACTIONS)
     if unknown:
         raise ValueError(f"actions must be among {ACTIONS}, got {sorted(map(str, unknown))}")
-    frame = MetricFrame(metrics={"frr": false_negative_rate, "far": false_positive_rate},
-                        y_true=genuine.astype(int), y_pred=(actions == ACCEPT).astype(int),
-                        sensitive_features=pd.Series(subjects, name="subject"))
+    frame = MetricFrame(
+        metrics={"frr": false_negative_rate, "far": false_positive_rate},
+        y_true=genuine.astype(int),
+        y_pred=(actions == ACCEPT).astype(int),
+        sensitive_features=pd.Series(subjects, name="subject"),
+    )
     rates = frame.by_group.astype(float)
     counts = pd.DataFrame({"subject": subjects, "genuine": genuine}).groupby("subject")["genuine"]
     rates["genuine_attempts"] = counts.sum().astype(int)
@@ -72,12 +77,16 @@ def spread(rates: pd.Series) -> dict:
     """mean, worst decile, max, min and max/min ratio of per-subject rates (NaN skipped)."""
     values = np.sort(rates.dropna().to_numpy(dtype=float))[::-1]
     if len(values) == 0:
-        return {"mean": None, "worst_decile": None, "max": None, "min": None,
-                "max_min_ratio": None}
-    worst = values[:max(1, math.ceil(WORST_SHARE * len(values)))]
+        return {"mean": None, "worst_decile": None, "max": None, "min": None, "max_min_ratio": None}
+    worst = values[: max(1, math.ceil(WORST_SHARE * len(values)))]
     low, high = float(values[-1]), float(values[0])
-    return {"mean": float(values.mean()), "worst_decile": float(worst.mean()), "max": high,
-            "min": low, "max_min_ratio": high / low if low > 0 else None}
+    return {
+        "mean": float(values.mean()),
+        "worst_decile": float(worst.mean()),
+        "max": high,
+        "min": low,
+        "max_min_ratio": high / low if low > 0 else None,
+    }
 
 
 def fairness_summary(rates: pd.DataFrame) -> dict:
@@ -86,10 +95,15 @@ def fairness_summary(rates: pd.DataFrame) -> dict:
     summary = {"subjects": int(len(rates))}
     for rate in ("frr", "far"):
         figures = spread(rates[rate])
-        summary.update({f"mean_{rate}": figures["mean"],
-                        f"worst_decile_{rate}": figures["worst_decile"],
-                        f"max_{rate}": figures["max"], f"min_{rate}": figures["min"],
-                        f"{rate}_max_min_ratio": figures["max_min_ratio"]})
+        summary.update(
+            {
+                f"mean_{rate}": figures["mean"],
+                f"worst_decile_{rate}": figures["worst_decile"],
+                f"max_{rate}": figures["max"],
+                f"min_{rate}": figures["min"],
+                f"{rate}_max_min_ratio": figures["max_min_ratio"],
+            }
+        )
     return summary
 
 
@@ -100,30 +114,54 @@ def fairness_table(*, before: pd.DataFrame, after: pd.DataFrame) -> dict:
     first, second = fairness_summary(before), fairness_summary(after)
     old, new = first["worst_decile_frr"], second["worst_decile_frr"]
     ratio = new / old if old and new is not None else None
-    far_rise = (second["mean_far"] - first["mean_far"]
-                if None not in (first["mean_far"], second["mean_far"]) else None)
-    joined = before[["frr", "far"]].add_suffix("_before").join(
-        after[["frr", "far"]].add_suffix("_after"), how="outer")
-    rows = [{"subject": str(s), **{k: _finite_or_none(v) for k, v in row.items()}}
-            for s, row in joined.iterrows()]
-    return {"before": first, "after": second, "worst_decile_frr_ratio": ratio,
-            "mean_far_increase": far_rise, "per_subject": rows}
+    far_rise = (
+        second["mean_far"] - first["mean_far"]
+        if None not in (first["mean_far"], second["mean_far"])
+        else None
+    )
+    joined = (
+        before[["frr", "far"]]
+        .add_suffix("_before")
+        .join(after[["frr", "far"]].add_suffix("_after"), how="outer")
+    )
+    rows = [
+        {"subject": str(s), **{k: _finite_or_none(v) for k, v in row.items()}}
+        for s, row in joined.iterrows()
+    ]
+    return {
+        "before": first,
+        "after": second,
+        "worst_decile_frr_ratio": ratio,
+        "mean_far_increase": far_rise,
+        "per_subject": rows,
+    }
 
 
 def fairness_evidence(table: dict) -> list[Evidence]:
     """Did the mitigation make FRR fairer without letting impostors in? A ratio that
     cannot be formed (worst-decile FRR was already 0) is not evidenced."""
     return [
-        at_most("fairness mitigation", "worst-decile FRR after ÷ before mitigation, over "
-                f"{table['after']['subjects']} subjects", table.get("worst_decile_frr_ratio"),
-                BARS["worst_decile_frr_ratio"], FAIRNESS),
-        at_most("fairness cost", "rise in mean FAR over subjects from the mitigation",
-                table.get("mean_far_increase"), BARS["mean_far_increase"], FAIRNESS),
+        at_most(
+            "fairness mitigation",
+            "worst-decile FRR after ÷ before mitigation, over "
+            f"{table['after']['subjects']} subjects",
+            table.get("worst_decile_frr_ratio"),
+            BARS["worst_decile_frr_ratio"],
+            FAIRNESS,
+        ),
+        at_most(
+            "fairness cost",
+            "rise in mean FAR over subjects from the mitigation",
+            table.get("mean_far_increase"),
+            BARS["mean_far_increase"],
+            FAIRNESS,
+        ),
     ]
 
 
-def decide_attempts(policies: Mapping[str, object],
-                    attempts: Iterable[tuple[str, bool, object]]) -> dict:
+def decide_attempts(
+    policies: Mapping[str, object], attempts: Iterable[tuple[str, bool, object]]
+) -> dict:
     """Decide every ``(claimed_subject, genuine, scores)`` attempt with the claimed
     subject's policy; returns ``subjects``, ``genuine``, ``actions`` for
     :func:`subject_rates`."""

@@ -35,9 +35,11 @@ from trustshield.errors import DataError
 
 SPLITS = ("halves", "none")
 OVERLAP = "subject {subject}: background shares subject(s) {shared} with its impostors or itself"
-TOO_FEW_TYPINGS = ("subject {subject} has {got} typings; the protocol needs at least {need} "
-                   "({n_enrol} to enrol, then {genuine} genuine test(s)) and at least "
-                   "{n_impostor} as an impostor")
+TOO_FEW_TYPINGS = (
+    "subject {subject} has {got} typings; the protocol needs at least {need} "
+    "({n_enrol} to enrol, then {genuine} genuine test(s)) and at least "
+    "{n_impostor} as an impostor"
+)
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,12 @@ def equal_error_rate(*, genuine: np.ndarray, impostor: np.ndarray) -> float:
     if not (np.isfinite(genuine).all() and np.isfinite(impostor).all()):
         raise DataError("an equal-error rate needs finite scores")
     thresholds = np.unique(np.concatenate([genuine, impostor]))
-    frr = np.concatenate([[1.0], 1.0 - np.searchsorted(np.sort(genuine), thresholds,
-                                                       side="right") / genuine.size])
-    far = np.concatenate([[0.0], np.searchsorted(np.sort(impostor), thresholds,
-                                                 side="right") / impostor.size])
+    frr = np.concatenate(
+        [[1.0], 1.0 - np.searchsorted(np.sort(genuine), thresholds, side="right") / genuine.size]
+    )
+    far = np.concatenate(
+        [[0.0], np.searchsorted(np.sort(impostor), thresholds, side="right") / impostor.size]
+    )
     gap = frr - far  # starts at 1, ends at -1, never increases
     k = int(np.argmax(gap <= 0))
     if gap[k] == 0:
@@ -166,19 +170,34 @@ class ProtocolRun:
 
     def to_dict(self, *, scores: bool = False) -> dict:
         """JSON-able figures; ``scores=True`` adds every genuine and impostor score."""
-        out = {"name": self.name, "mean": self.mean, "sd": self.sd, "protocol": self.protocol,
-               "split": self.split, "seconds": self.seconds,
-               "per_subject": {str(r.subject): r.eer for r in self.results}}
+        out = {
+            "name": self.name,
+            "mean": self.mean,
+            "sd": self.sd,
+            "protocol": self.protocol,
+            "split": self.split,
+            "seconds": self.seconds,
+            "per_subject": {str(r.subject): r.eer for r in self.results},
+        }
         if scores:
-            out["scores"] = {str(r.subject): {"genuine": r.genuine.tolist(),
-                                              "impostor": r.impostor.tolist()}
-                             for r in self.results}
+            out["scores"] = {
+                str(r.subject): {"genuine": r.genuine.tolist(), "impostor": r.impostor.tolist()}
+                for r in self.results
+            }
         return out
 
 
-def run_protocol(frame: pd.DataFrame, factory: Factory, *, subject_column: str, name: str = "",
-                 split: str = "halves", n_enrol: int = 25, n_impostor: int = 5,
-                 n_genuine: int | None = None) -> ProtocolRun:
+def run_protocol(
+    frame: pd.DataFrame,
+    factory: Factory,
+    *,
+    subject_column: str,
+    name: str = "",
+    split: str = "halves",
+    n_enrol: int = 25,
+    n_impostor: int = 5,
+    n_genuine: int | None = None,
+) -> ProtocolRun:
     """Run the protocol on ``frame`` (one row per typing: ``subject_column`` + features);
     genuine tests are the ``n_genuine`` typings after the enrolment ones (None: all)."""
     # one thread for BLAS and OpenMP: the matrices are tiny (71 x 71), and on a busy
@@ -187,8 +206,9 @@ def run_protocol(frame: pd.DataFrame, factory: Factory, *, subject_column: str, 
         return _run(frame, factory, subject_column, name, split, n_enrol, n_impostor, n_genuine)
 
 
-def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor,
-         n_genuine) -> ProtocolRun:
+def _run(
+    frame, factory, subject_column, name, split, n_enrol, n_impostor, n_genuine
+) -> ProtocolRun:
     start = time.perf_counter()
     subjects = frame[subject_column].astype(str).to_numpy()
     features = plain_columns(frame.drop(columns=[subject_column]))
@@ -196,26 +216,48 @@ def _run(frame, factory, subject_column, name, split, n_enrol, n_impostor,
     need = n_enrol + (1 if n_genuine is None else n_genuine)
     for subject, mine in rows.items():
         if len(mine) < need or len(mine) < n_impostor:
-            raise DataError(TOO_FEW_TYPINGS.format(
-                subject=subject, got=len(mine), need=need, n_enrol=n_enrol, n_impostor=n_impostor,
-                genuine="at least 1" if n_genuine is None else n_genuine))
+            raise DataError(
+                TOO_FEW_TYPINGS.format(
+                    subject=subject,
+                    got=len(mine),
+                    need=need,
+                    n_enrol=n_enrol,
+                    n_impostor=n_impostor,
+                    genuine="at least 1" if n_genuine is None else n_genuine,
+                )
+            )
     sets = plan(list(rows), split=split)
     makers: dict[tuple, Callable[[], object]] = {}
     results = []
     for subject, (impostors, background) in sets.items():
         if background not in makers:
-            makers[background] = factory(background_typings(features, subjects, rows, background,
-                                                     n_enrol, n_impostor, n_genuine))
+            makers[background] = factory(
+                background_typings(
+                    features, subjects, rows, background, n_enrol, n_impostor, n_genuine
+                )
+            )
         verifier = makers[background]().fit(features.iloc[rows[subject][:n_enrol]])
-        tests = rows[subject][n_enrol:None if n_genuine is None else n_enrol + n_genuine]
+        tests = rows[subject][n_enrol : None if n_genuine is None else n_enrol + n_genuine]
         genuine = np.asarray(verifier.suspicion(features.iloc[tests]), float)
         tested = np.concatenate([rows[o][:n_impostor] for o in impostors])
         impostor = np.asarray(verifier.suspicion(features.iloc[tested]), float)
-        results.append(SubjectResult(subject, equal_error_rate(genuine=genuine, impostor=impostor),
-                                     genuine, impostor, impostors, background))
-    return ProtocolRun(name, tuple(results),
-                       protocol_text(len(rows), results[0], n_enrol, n_impostor, split, n_genuine),
-                       split_record(list(rows), split), time.perf_counter() - start)
+        results.append(
+            SubjectResult(
+                subject,
+                equal_error_rate(genuine=genuine, impostor=impostor),
+                genuine,
+                impostor,
+                impostors,
+                background,
+            )
+        )
+    return ProtocolRun(
+        name,
+        tuple(results),
+        protocol_text(len(rows), results[0], n_enrol, n_impostor, split, n_genuine),
+        split_record(list(rows), split),
+        time.perf_counter() - start,
+    )
 
 
 def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -226,37 +268,56 @@ def plain_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def background_typings(features, subjects, rows, chosen, n_enrol, n_impostor,
-                       n_genuine=None) -> Background | None:
+def background_typings(
+    features, subjects, rows, chosen, n_enrol, n_impostor, n_genuine=None
+) -> Background | None:
     if not chosen:
         return None
     at = np.concatenate([rows[s] for s in chosen])
-    return Background(features.iloc[at].reset_index(drop=True), subjects[at], n_enrol, n_impostor,
-                      n_genuine)
+    return Background(
+        features.iloc[at].reset_index(drop=True), subjects[at], n_enrol, n_impostor, n_genuine
+    )
 
 
-def protocol_text(n_subjects: int, example: SubjectResult, n_enrol: int, n_impostor: int,
-                  split: str, n_genuine: int | None = None) -> str:
+def protocol_text(
+    n_subjects: int,
+    example: SubjectResult,
+    n_enrol: int,
+    n_impostor: int,
+    split: str,
+    n_genuine: int | None = None,
+) -> str:
     """One sentence naming every number of the protocol as run."""
-    who = ("every other subject" if split == "none" else "every other subject of the same half")
+    who = "every other subject" if split == "none" else "every other subject of the same half"
     which = "remaining" if n_genuine is None else "next"
-    return (f"Killourhy & Maxion (DSN 2009) adapted: each of {n_subjects} subjects is enrolled "
-            f"on its first {n_enrol} typings; genuine tests are its {which} "
-            f"{len(example.genuine)}; impostor tests are the first {n_impostor} typings of "
-            f"{who} ({len(example.impostor_subjects)} subjects, {len(example.impostor)} "
-            f"typings); EER per subject, mean and sd (n-1) over subjects.")
+    return (
+        f"Killourhy & Maxion (DSN 2009) adapted: each of {n_subjects} subjects is enrolled "
+        f"on its first {n_enrol} typings; genuine tests are its {which} "
+        f"{len(example.genuine)}; impostor tests are the first {n_impostor} typings of "
+        f"{who} ({len(example.impostor_subjects)} subjects, {len(example.impostor)} "
+        f"typings); EER per subject, mean and sd (n-1) over subjects."
+    )
 
 
 def split_record(subjects: Sequence, split: str) -> dict:
     """The split as data and as a sentence, for reports."""
     if split == "none":
-        return {"kind": "none", "text": "no background: verifiers learn from the enrolled "
-                "subject's own typings only; every other subject is an impostor"}
+        return {
+            "kind": "none",
+            "text": "no background: verifiers learn from the enrolled "
+            "subject's own typings only; every other subject is an impostor",
+        }
     a, b = halves(subjects)
-    return {"kind": "halves", "A": [str(s) for s in a], "B": [str(s) for s in b],
-            "text": (f"subjects in file order alternate: half A = {_span(a)}, half B = "
-                     f"{_span(b)}; a verifier for a subject of A learns only from B's typings "
-                     "and meets impostors from A only, and vice versa")}
+    return {
+        "kind": "halves",
+        "A": [str(s) for s in a],
+        "B": [str(s) for s in b],
+        "text": (
+            f"subjects in file order alternate: half A = {_span(a)}, half B = "
+            f"{_span(b)}; a verifier for a subject of A learns only from B's typings "
+            "and meets impostors from A only, and vice versa"
+        ),
+    }
 
 
 def _span(subjects: Sequence) -> str:

@@ -30,8 +30,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from trustshield.assess.fairness import (decide_attempts, fairness_summary, fairness_table,
-                                         subject_rates)
+from trustshield.assess.fairness import (
+    decide_attempts,
+    fairness_summary,
+    fairness_table,
+    subject_rates,
+)
 from trustshield.assess.keystroke import background_typings, plan
 from trustshield.decide.adaptation import AdaptiveTemplate
 from trustshield.decide.enrolment import CALIBRATIONS, calibrate, calibration_scores
@@ -39,40 +43,64 @@ from trustshield.decide.enrolment import CALIBRATIONS, calibrate, calibration_sc
 BEFORE, AFTER = "global", "adaptive"
 
 
-def fairness_study(frame: pd.DataFrame, factory, *, subject_column: str, window: int = 3,
-                   n_enrol: int = 25, n_impostor: int = 5, folds: int = 5) -> dict:
+def fairness_study(
+    frame: pd.DataFrame,
+    factory,
+    *,
+    subject_column: str,
+    window: int = 3,
+    n_enrol: int = 25,
+    n_impostor: int = 5,
+    folds: int = 5,
+) -> dict:
     """Per-subject FRR / FAR under each calibration and with the adaptive template, and
     the before/after table (JSON-able)."""
     start = time.perf_counter()
     with threadpool_limits(limits=1):
         setup = _setup(frame, factory, subject_column, n_enrol, n_impostor, folds)
         static = [a for s, entry in setup.items() for a in _static_attempts(s, entry, window)]
-        rates = {c: subject_rates(**decide_attempts(
-            calibrate(_scores(setup, "genuine"), _scores(setup, "impostor"), calibration=c),
-            static)) for c in CALIBRATIONS}
-        policies = calibrate(_scores(setup, "genuine"), _scores(setup, "impostor"),
-                             calibration=BEFORE)
+        rates = {
+            c: subject_rates(
+                **decide_attempts(
+                    calibrate(_scores(setup, "genuine"), _scores(setup, "impostor"), calibration=c),
+                    static,
+                )
+            )
+            for c in CALIBRATIONS
+        }
+        policies = calibrate(
+            _scores(setup, "genuine"), _scores(setup, "impostor"), calibration=BEFORE
+        )
         rates[AFTER] = subject_rates(**_adaptive(setup, policies, window))
     table = fairness_table(before=rates[BEFORE], after=rates[AFTER])
-    return {"before": table["before"], "after": table["after"], "mitigation": AFTER,
-            "variants": {name: fairness_summary(r) for name, r in rates.items()},
-            "worst_decile_frr_ratio": table["worst_decile_frr_ratio"],
-            "mean_far_increase": table["mean_far_increase"], "per_subject": table["per_subject"],
-            "window": window, "global_policy": next(iter(policies.values())).to_dict(),
-            "protocol": PROTOCOL.format(window=window, n_enrol=n_enrol, n_impostor=n_impostor,
-                                        folds=folds),
-            "seconds": time.perf_counter() - start}
+    return {
+        "before": table["before"],
+        "after": table["after"],
+        "mitigation": AFTER,
+        "variants": {name: fairness_summary(r) for name, r in rates.items()},
+        "worst_decile_frr_ratio": table["worst_decile_frr_ratio"],
+        "mean_far_increase": table["mean_far_increase"],
+        "per_subject": table["per_subject"],
+        "window": window,
+        "global_policy": next(iter(policies.values())).to_dict(),
+        "protocol": PROTOCOL.format(
+            window=window, n_enrol=n_enrol, n_impostor=n_impostor, folds=folds
+        ),
+        "seconds": time.perf_counter() - start,
+    }
 
 
-PROTOCOL = ("Verifier per subject fitted on its first {n_enrol} typings, its prior learned on "
-            "the other half of the subjects; thresholds from enrolment data only ({folds}-fold "
-            "out-of-fold scores of the subject's own enrolment typings, the other half's "
-            "enrolment typings as background); attempts of {window} consecutive typings: the "
-            "subject's remaining typings in order (genuine) and sliding over the first "
-            "{n_impostor} typings of each impostor subject of its own half; before = one global "
-            "threshold pair; after = the same thresholds with a template that takes in each "
-            "accepted genuine attempt (moving window of {n_enrol} typings), impostors facing the "
-            "final template.")
+PROTOCOL = (
+    "Verifier per subject fitted on its first {n_enrol} typings, its prior learned on "
+    "the other half of the subjects; thresholds from enrolment data only ({folds}-fold "
+    "out-of-fold scores of the subject's own enrolment typings, the other half's "
+    "enrolment typings as background); attempts of {window} consecutive typings: the "
+    "subject's remaining typings in order (genuine) and sliding over the first "
+    "{n_impostor} typings of each impostor subject of its own half; before = one global "
+    "threshold pair; after = the same thresholds with a template that takes in each "
+    "accepted genuine attempt (moving window of {n_enrol} typings), impostors facing the "
+    "final template."
+)
 
 
 def _setup(frame, factory, subject_column, n_enrol, n_impostor, folds) -> dict:
@@ -83,14 +111,19 @@ def _setup(frame, factory, subject_column, n_enrol, n_impostor, folds) -> dict:
     makers, setup = {}, {}
     for subject, (impostors, background) in plan(list(rows)).items():
         if background not in makers:
-            makers[background] = factory(background_typings(features, subjects, rows, background,
-                                                            n_enrol, n_impostor))
+            makers[background] = factory(
+                background_typings(features, subjects, rows, background, n_enrol, n_impostor)
+            )
         enrol = features.iloc[rows[subject][:n_enrol]]
         others = features.iloc[np.concatenate([rows[b][:n_enrol] for b in background])]
         cal = calibration_scores(makers[background], enrol, background=others, folds=folds)
-        setup[subject] = {"make": makers[background], "enrol": enrol, "calibration": cal,
-                          "genuine": features.iloc[rows[subject][n_enrol:]],
-                          "impostors": [features.iloc[rows[o][:n_impostor]] for o in impostors]}
+        setup[subject] = {
+            "make": makers[background],
+            "enrol": enrol,
+            "calibration": cal,
+            "genuine": features.iloc[rows[subject][n_enrol:]],
+            "impostors": [features.iloc[rows[o][:n_impostor]] for o in impostors],
+        }
     return setup
 
 
@@ -117,7 +150,7 @@ def _adaptive(setup: dict, policies: dict, window: int) -> dict:
         template, policy = AdaptiveTemplate(entry["make"], entry["enrol"]), policies[subject]
         typings = entry["genuine"]
         for start in range(0, len(typings) - window + 1, window):
-            attempt = typings.iloc[start:start + window]
+            attempt = typings.iloc[start : start + window]
             action = policy.decide(template.suspicion(attempt)).action
             template.observe(attempt, action)
             subjects.append(subject), genuine.append(True), actions.append(action)
@@ -130,8 +163,8 @@ def _adaptive(setup: dict, policies: dict, window: int) -> dict:
 
 
 def _consecutive(scores: np.ndarray, window: int) -> list[np.ndarray]:
-    return [scores[i:i + window] for i in range(0, len(scores) - window + 1, window)]
+    return [scores[i : i + window] for i in range(0, len(scores) - window + 1, window)]
 
 
 def _sliding(scores: np.ndarray, window: int) -> list[np.ndarray]:
-    return [scores[i:i + window] for i in range(len(scores) - window + 1)]
+    return [scores[i : i + window] for i in range(len(scores) - window + 1)]

@@ -24,14 +24,20 @@ import numpy as np
 from trustshield.assess.keystroke import Background, halves, run_protocol
 from trustshield.errors import DataError
 
-TOO_SMALL_FOR_SELECTION = ("choosing settings inside a background needs at least 4 subjects "
-                           "(two inner halves of 2); got {got}")
+TOO_SMALL_FOR_SELECTION = (
+    "choosing settings inside a background needs at least 4 subjects "
+    "(two inner halves of 2); got {got}"
+)
 
 #: what nested selection may choose for TrustShield's verifier: departure clip, population
 #: contrast, drift correction, learned or uniform weights; 2 x 4 x 2 x 2 = 32 candidates
 #: (log scale on, spread floor 0.01)
-SETTINGS_GRID: dict[str, tuple] = {"clip": (5.0, 8.0), "contrast": (0.0, 0.25, 0.5, 0.75),
-                                   "drift": (False, True), "learn_weights": (False, True)}
+SETTINGS_GRID: dict[str, tuple] = {
+    "clip": (5.0, 8.0),
+    "contrast": (0.0, 0.25, 0.5, 0.75),
+    "drift": (False, True),
+    "learn_weights": (False, True),
+}
 
 
 def grid_points(grid: Mapping[str, Sequence]) -> tuple[dict, ...]:
@@ -40,14 +46,21 @@ def grid_points(grid: Mapping[str, Sequence]) -> tuple[dict, ...]:
     return tuple(dict(zip(names, values)) for values in itertools.product(*grid.values()))
 
 
-def learn_background_prior(background: Background, settings: Mapping | None = None,
-                           selection: dict | None = None):
+def learn_background_prior(
+    background: Background, settings: Mapping | None = None, selection: dict | None = None
+):
     """The prior of ``background`` for ``settings`` (see ``learn_prior``)."""
     from trustshield.detectors.keystroke import learn_prior
 
-    return learn_prior(background.typings, background.subjects, settings=settings,
-                       n_enrol=background.n_enrol, n_impostor=background.n_impostor,
-                       n_genuine=background.n_genuine, selection=selection)
+    return learn_prior(
+        background.typings,
+        background.subjects,
+        settings=settings,
+        n_enrol=background.n_enrol,
+        n_impostor=background.n_impostor,
+        n_genuine=background.n_genuine,
+        selection=selection,
+    )
 
 
 def weighted_factory(**settings) -> Callable:
@@ -59,6 +72,7 @@ def weighted_factory(**settings) -> Callable:
         if background is None:
             return KeystrokeVerifier
         return learn_background_prior(background, settings).verifier
+
     return make
 
 
@@ -77,21 +91,23 @@ class Selection:
     seconds: float
 
     def to_dict(self) -> dict:
-        return {"background": [str(s) for s in self.background_subjects],
-                "inner_halves": [[str(s) for s in half] for half in self.inner_halves],
-                "chosen": dict(self.chosen),
-                "inner_eer": [{**c, "inner_eer": e}
-                              for c, e in zip(self.candidates, self.inner_eers)],
-                "seconds": self.seconds}
+        return {
+            "background": [str(s) for s in self.background_subjects],
+            "inner_halves": [[str(s) for s in half] for half in self.inner_halves],
+            "chosen": dict(self.chosen),
+            "inner_eer": [{**c, "inner_eer": e} for c, e in zip(self.candidates, self.inner_eers)],
+            "seconds": self.seconds,
+        }
 
     def record(self) -> dict:
         """What a prior keeps of its selection: the method, the grid's size and every
         candidate's inner EER (no subject names)."""
-        return {"method": "nested: the protocol run inside the background alone, its subjects "
-                          "alternating into two inner halves; lowest mean inner EER",
-                "inner_subjects": [len(h) for h in self.inner_halves],
-                "candidates": [{**c, "inner_eer": e}
-                               for c, e in zip(self.candidates, self.inner_eers)]}
+        return {
+            "method": "nested: the protocol run inside the background alone, its subjects "
+            "alternating into two inner halves; lowest mean inner EER",
+            "inner_subjects": [len(h) for h in self.inner_halves],
+            "candidates": [{**c, "inner_eer": e} for c, e in zip(self.candidates, self.inner_eers)],
+        }
 
 
 def select_settings(background: Background, candidates: Sequence[Mapping]) -> Selection:
@@ -114,16 +130,28 @@ def select_settings(background: Background, candidates: Sequence[Mapping]) -> Se
     touched: set = set()
     eers = []
     for candidate in candidates:
-        run = run_protocol(frame, weighted_factory(**candidate), subject_column=column,
-                           split="halves", n_enrol=background.n_enrol,
-                           n_impostor=background.n_impostor, n_genuine=background.n_genuine)
+        run = run_protocol(
+            frame,
+            weighted_factory(**candidate),
+            subject_column=column,
+            split="halves",
+            n_enrol=background.n_enrol,
+            n_impostor=background.n_impostor,
+            n_genuine=background.n_genuine,
+        )
         for result in run.results:
             touched |= {result.subject, *result.impostor_subjects, *result.background_subjects}
         eers.append(run.mean)
     best = int(np.argmin(eers))  # argmin returns the first of equal minima
-    return Selection(tuple(order), halves(order), frozenset(touched),
-                     tuple(dict(c) for c in candidates), tuple(eers), dict(candidates[best]),
-                     time.perf_counter() - start)
+    return Selection(
+        tuple(order),
+        halves(order),
+        frozenset(touched),
+        tuple(dict(c) for c in candidates),
+        tuple(eers),
+        dict(candidates[best]),
+        time.perf_counter() - start,
+    )
 
 
 def select_prior(background: Background, grid: Mapping[str, Sequence] | None = None):
@@ -163,8 +191,14 @@ class SelectedFactory:
 
 def _identity(background: Background) -> tuple:
     """What makes two backgrounds the same: their typings, columns, subjects and protocol."""
-    digest = hashlib.sha256(np.ascontiguousarray(
-        background.typings.to_numpy(dtype=np.float64)).tobytes()).hexdigest()
-    return (digest, tuple(str(c) for c in background.typings.columns),
-            tuple(str(s) for s in background.subjects), background.n_enrol,
-            background.n_impostor, background.n_genuine)
+    digest = hashlib.sha256(
+        np.ascontiguousarray(background.typings.to_numpy(dtype=np.float64)).tobytes()
+    ).hexdigest()
+    return (
+        digest,
+        tuple(str(c) for c in background.typings.columns),
+        tuple(str(s) for s in background.subjects),
+        background.n_enrol,
+        background.n_impostor,
+        background.n_genuine,
+    )

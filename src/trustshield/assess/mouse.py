@@ -28,8 +28,10 @@ from trustshield.errors import DataError
 LENGTHS = (1, 2, 5, 10, 20, 50, None)
 MAX_ERROR = 0.05
 BAND_GRID = 400
-NEED_BOTH = ("a decision band needs owner and impostor sessions; got {owner} owner and "
-             "{impostor} impostor actions")
+NEED_BOTH = (
+    "a decision band needs owner and impostor sessions; got {owner} owner and "
+    "{impostor} impostor actions"
+)
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,27 @@ class DecisionBand:
     training_error: dict
 
     def to_dict(self) -> dict:
-        return {"centre": self.centre, "half_width": self.half_width,
-                "max_error": self.max_error, "training_error": dict(self.training_error)}
+        return {
+            "centre": self.centre,
+            "half_width": self.half_width,
+            "max_error": self.max_error,
+            "training_error": dict(self.training_error),
+        }
 
 
-def session_table(*, action_suspicion, sessions, is_illegal, users=None,
-                  n_actions: int | None = None) -> pd.DataFrame:
+def session_table(
+    *, action_suspicion, sessions, is_illegal, users=None, n_actions: int | None = None
+) -> pd.DataFrame:
     """One row per session: score after ``n_actions``, label, user, actions available."""
     sessions = np.asarray(sessions)
     scores = session_scores(action_suspicion, sessions=sessions, n_actions=n_actions)
-    facts = pd.DataFrame({"session": sessions, "is_illegal": np.asarray(is_illegal, dtype=int),
-                          "user": np.asarray(users) if users is not None else ""})
+    facts = pd.DataFrame(
+        {
+            "session": sessions,
+            "is_illegal": np.asarray(is_illegal, dtype=int),
+            "user": np.asarray(users) if users is not None else "",
+        }
+    )
     grouped = facts.groupby("session", sort=False)
     out = grouped.first()
     out["actions"] = grouped.size()
@@ -68,24 +80,32 @@ def session_auc(*, y_true, scores) -> float | None:
     return float(roc_auc_score(y_true, np.asarray(scores, dtype=np.float64)))
 
 
-def auc_report(*, action_suspicion, sessions, is_illegal, users,
-               lengths=LENGTHS) -> dict:
+def auc_report(*, action_suspicion, sessions, is_illegal, users, lengths=LENGTHS) -> dict:
     """Pooled and per-user session AUC using every action, and pooled AUC after the first
     k actions for each k in ``lengths`` (None = all); sessions shorter than k use all of theirs."""
-    table = session_table(action_suspicion=action_suspicion, sessions=sessions,
-                          is_illegal=is_illegal, users=users)
-    per_user = {str(u): session_auc(y_true=g["is_illegal"], scores=g["score"])
-                for u, g in table.groupby("user", sort=True)}
+    table = session_table(
+        action_suspicion=action_suspicion, sessions=sessions, is_illegal=is_illegal, users=users
+    )
+    per_user = {
+        str(u): session_auc(y_true=g["is_illegal"], scores=g["score"])
+        for u, g in table.groupby("user", sort=True)
+    }
     by_actions = {}
     for k in lengths:
-        t = session_table(action_suspicion=action_suspicion, sessions=sessions,
-                          is_illegal=is_illegal, n_actions=k)
-        by_actions["all" if k is None else str(k)] = session_auc(y_true=t["is_illegal"],
-                                                                 scores=t["score"])
-    return {"auc_pooled": session_auc(y_true=table["is_illegal"], scores=table["score"]),
-            "auc_per_user": per_user, "auc_by_actions": by_actions,
-            "sessions": int(len(table)), "impostor_sessions": int(table["is_illegal"].sum()),
-            "actions_per_session_median": float(table["actions"].median())}
+        t = session_table(
+            action_suspicion=action_suspicion, sessions=sessions, is_illegal=is_illegal, n_actions=k
+        )
+        by_actions["all" if k is None else str(k)] = session_auc(
+            y_true=t["is_illegal"], scores=t["score"]
+        )
+    return {
+        "auc_pooled": session_auc(y_true=table["is_illegal"], scores=table["score"]),
+        "auc_per_user": per_user,
+        "auc_by_actions": by_actions,
+        "sessions": int(len(table)),
+        "impostor_sessions": int(table["is_illegal"].sum()),
+        "actions_per_session_median": float(table["actions"].median()),
+    }
 
 
 def evidence_matrix(action_suspicion, *, sessions, centre: float) -> tuple[pd.Index, np.ndarray]:
@@ -111,8 +131,9 @@ def first_exit(evidence: np.ndarray, half_width: float) -> tuple[np.ndarray, np.
     return np.where(left, at + 1, 0), sign
 
 
-def fit_band(*, action_suspicion, sessions, is_illegal,
-             max_error: float = MAX_ERROR) -> DecisionBand:
+def fit_band(
+    *, action_suspicion, sessions, is_illegal, max_error: float = MAX_ERROR
+) -> DecisionBand:
     """Centre halfway between the mean suspicion of owner and of impostor actions; the
     narrowest half width (on a grid of BAND_GRID steps up to the largest evidence seen) at
     which at most ``max_error`` of owner sessions and of impostor sessions are decided
@@ -137,8 +158,10 @@ def _error_rates(evidence: np.ndarray, half_width: float, truth: np.ndarray) -> 
     _, verdict = first_exit(evidence, half_width)
     wrong_owner = (verdict == 1) & ~truth
     wrong_impostor = (verdict == -1) & truth
-    return {"owner_sessions_denied": float(wrong_owner.sum() / max((~truth).sum(), 1)),
-            "impostor_sessions_accepted": float(wrong_impostor.sum() / max(truth.sum(), 1))}
+    return {
+        "owner_sessions_denied": float(wrong_owner.sum() / max((~truth).sum(), 1)),
+        "impostor_sessions_accepted": float(wrong_impostor.sum() / max(truth.sum(), 1)),
+    }
 
 
 def decisions(*, action_suspicion, sessions, is_illegal, band: DecisionBand) -> pd.DataFrame:
@@ -146,10 +169,15 @@ def decisions(*, action_suspicion, sessions, is_illegal, band: DecisionBand) -> 
     (0 = never), verdict (+1 impostor, -1 owner, 0 undecided) and the true label."""
     names, evidence = evidence_matrix(action_suspicion, sessions=sessions, centre=band.centre)
     used, verdict = first_exit(evidence, band.half_width)
-    return pd.DataFrame({"session": names, "actions": (~np.isnan(evidence)).sum(axis=1),
-                         "actions_used": used, "verdict": verdict,
-                         "is_illegal": _per_session(np.asarray(is_illegal, dtype=int),
-                                                    sessions, names)})
+    return pd.DataFrame(
+        {
+            "session": names,
+            "actions": (~np.isnan(evidence)).sum(axis=1),
+            "actions_used": used,
+            "verdict": verdict,
+            "is_illegal": _per_session(np.asarray(is_illegal, dtype=int), sessions, names),
+        }
+    )
 
 
 def _per_session(values: np.ndarray, sessions, names: pd.Index) -> np.ndarray:
@@ -165,9 +193,12 @@ def decision_summary(per_session: pd.DataFrame) -> dict:
     used = per_session["actions_used"].to_numpy()
     decided = verdict != 0
     wrong = ((verdict == 1) & ~truth) | ((verdict == -1) & truth)
-    return {"median_actions": float(np.median(used[decided])) if decided.any() else None,
-            "median_all": float(np.median(np.where(decided, used, np.inf)))
-            if decided.mean() > 0.5 else None,
-            "decided_share": float(decided.mean()) if len(decided) else None,
-            "wrong_share_of_decided": float(wrong[decided].mean()) if decided.any() else None,
-            "sessions": int(len(per_session))}
+    return {
+        "median_actions": float(np.median(used[decided])) if decided.any() else None,
+        "median_all": float(np.median(np.where(decided, used, np.inf)))
+        if decided.mean() > 0.5
+        else None,
+        "decided_share": float(decided.mean()) if len(decided) else None,
+        "wrong_share_of_decided": float(wrong[decided].mean()) if decided.any() else None,
+        "sessions": int(len(per_session)),
+    }

@@ -32,8 +32,10 @@ def confusion(*, y_true: np.ndarray, alerted: np.ndarray) -> dict:
     """Rows = true class (normal, attack), columns = predicted."""
     y_true = np.asarray(y_true, dtype=bool)
     alerted = np.asarray(alerted, dtype=bool)
-    matrix = [[int((~y_true & ~alerted).sum()), int((~y_true & alerted).sum())],
-              [int((y_true & ~alerted).sum()), int((y_true & alerted).sum())]]
+    matrix = [
+        [int((~y_true & ~alerted).sum()), int((~y_true & alerted).sum())],
+        [int((y_true & ~alerted).sum()), int((y_true & alerted).sum())],
+    ]
     return {"labels": ["normal", "attack"], "matrix": matrix}
 
 
@@ -44,8 +46,12 @@ def roc(*, y_true: np.ndarray, suspicion: np.ndarray, operating_point: dict | No
         return {"fpr": [], "tpr": [], "auc": None, "operating_point": operating_point}
     fpr, tpr, _ = roc_curve(y_true, suspicion)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).astype(int))
-    return {"fpr": fpr[keep].round(5).tolist(), "tpr": tpr[keep].round(5).tolist(),
-            "auc": float(roc_auc_score(y_true, suspicion)), "operating_point": operating_point}
+    return {
+        "fpr": fpr[keep].round(5).tolist(),
+        "tpr": tpr[keep].round(5).tolist(),
+        "auc": float(roc_auc_score(y_true, suspicion)),
+        "operating_point": operating_point,
+    }
 
 
 def detection_by(*, groups: np.ndarray, y_true: np.ndarray, alerted: np.ndarray) -> list[dict]:
@@ -56,8 +62,14 @@ def detection_by(*, groups: np.ndarray, y_true: np.ndarray, alerted: np.ndarray)
     out = []
     for group in sorted(set(groups), key=lambda g: (-(groups == g).sum(), str(g))):
         mask = groups == group
-        out.append({"group": str(group), "records": int(mask.sum()),
-                    "detected": int(hits[mask].sum()), "detection_rate": float(hits[mask].mean())})
+        out.append(
+            {
+                "group": str(group),
+                "records": int(mask.sum()),
+                "detected": int(hits[mask].sum()),
+                "detection_rate": float(hits[mask].mean()),
+            }
+        )
     return out
 
 

@@ -35,14 +35,29 @@ def audit_evidence(store) -> list[Evidence]:
     broken = store.audit.verify()
     events = store.audit.events()
     runs = [e for e in events if e["action"] == "redteam.run"]
-    ungated = [e for e in runs if not str(e["details"].get("purpose") or "").strip()
-               or not str(e.get("actor") or "").strip()]
+    ungated = [
+        e
+        for e in runs
+        if not str(e["details"].get("purpose") or "").strip()
+        or not str(e.get("actor") or "").strip()
+    ]
     return [
-        Evidence("audit chain integrity", f"first broken link among {len(events)} audit events "
-                 "(0 = none)", float(broken or 0), 0.0, "pass" if broken is None else "fail", RECORDS),
-        Evidence("red-team gating", f"red-team runs without an operator or a purpose, of {len(runs)}",
-                 float(len(ungated)), 0.0,
-                 "not_evidenced" if not runs else ("pass" if not ungated else "fail"), ACCOUNTABILITY),
+        Evidence(
+            "audit chain integrity",
+            f"first broken link among {len(events)} audit events (0 = none)",
+            float(broken or 0),
+            0.0,
+            "pass" if broken is None else "fail",
+            RECORDS,
+        ),
+        Evidence(
+            "red-team gating",
+            f"red-team runs without an operator or a purpose, of {len(runs)}",
+            float(len(ungated)),
+            0.0,
+            "not_evidenced" if not runs else ("pass" if not ungated else "fail"),
+            ACCOUNTABILITY,
+        ),
     ]
 
 
@@ -58,10 +73,21 @@ def model_evidence(folder: str | Path) -> list[Evidence]:
         intact = False
     pickles = [p.name for p in sorted(folder.iterdir()) if p.is_file() and _is_pickle(p)]
     return [
-        Evidence("model artifact integrity", f"every file of {folder.name} matches its manifest "
-                 "sha256 (1 = yes)", float(intact), 1.0, "pass" if intact else "fail", SECURITY),
-        at_most("no pickle in model artifacts", f"pickle files in {folder.name}: "
-                f"{', '.join(pickles) or 'none'}", float(len(pickles)), 0.0, SECURITY),
+        Evidence(
+            "model artifact integrity",
+            f"every file of {folder.name} matches its manifest sha256 (1 = yes)",
+            float(intact),
+            1.0,
+            "pass" if intact else "fail",
+            SECURITY,
+        ),
+        at_most(
+            "no pickle in model artifacts",
+            f"pickle files in {folder.name}: {', '.join(pickles) or 'none'}",
+            float(len(pickles)),
+            0.0,
+            SECURITY,
+        ),
     ]
 
 
@@ -72,14 +98,30 @@ def template_evidence(folder: str | Path) -> list[Evidence]:
     folder = Path(folder)
     files = sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
     if not files:
-        return [Evidence("template encryption at rest", "no templates to check", None, None,
-                         "not_evidenced", PRIVACY)]
+        return [
+            Evidence(
+                "template encryption at rest",
+                "no templates to check",
+                None,
+                None,
+                "not_evidenced",
+                PRIVACY,
+            )
+        ]
     exposed = [p.name for p in files if not _sealed(p, FORMAT)]
     if stat.S_IMODE(folder.stat().st_mode) & 0o077:
         exposed.append(f"{folder.name}/ (readable by others)")
-    return [Evidence("template encryption at rest", f"templates not sealed or readable by others, "
-                     f"of {len(files)}: {', '.join(exposed[:5]) or 'none'}", float(len(exposed)),
-                     0.0, "pass" if not exposed else "fail", PRIVACY)]
+    return [
+        Evidence(
+            "template encryption at rest",
+            f"templates not sealed or readable by others, "
+            f"of {len(files)}: {', '.join(exposed[:5]) or 'none'}",
+            float(len(exposed)),
+            0.0,
+            "pass" if not exposed else "fail",
+            PRIVACY,
+        )
+    ]
 
 
 def _sealed(path: Path, expected_format: str) -> bool:
@@ -89,8 +131,12 @@ def _sealed(path: Path, expected_format: str) -> bool:
         envelope = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (isinstance(envelope, dict) and envelope.get("format") == expected_format
-            and {"nonce", "ciphertext"} <= set(envelope) and not {"verifier", "window"} & set(envelope))
+    return (
+        isinstance(envelope, dict)
+        and envelope.get("format") == expected_format
+        and {"nonce", "ciphertext"} <= set(envelope)
+        and not {"verifier", "window"} & set(envelope)
+    )
 
 
 def _is_pickle(path: Path) -> bool:

@@ -1,11 +1,36 @@
 """EDGE: the subcommands of ``trustshield``, each registered the same way."""
 
-from trustshield.commands import (alerts, assessment, authentication, benchmark, context, datasets,
-                                  governance, keys, modelling, models, redteam,
-                                  service, watch)
+from trustshield.commands import (
+    alerts,
+    assessment,
+    authentication,
+    benchmark,
+    context,
+    datasets,
+    governance,
+    keys,
+    modelling,
+    models,
+    redteam,
+    service,
+    watch,
+)
 
 
 def register_all(sub) -> None:
-    for module in (modelling, alerts, datasets, models, redteam, authentication, benchmark, context,
-                   governance, assessment, keys, service, watch):
+    for module in (
+        modelling,
+        alerts,
+        datasets,
+        models,
+        redteam,
+        authentication,
+        benchmark,
+        context,
+        governance,
+        assessment,
+        keys,
+        service,
+        watch,
+    ):
         module.register(sub)

@@ -31,21 +31,35 @@ def cmd_explain(args) -> None:
     shown = [as_written(v, f) for v, f in zip(alert["feature_values"], alert["features"])]
     entities = {} if alert["entities"] is None else alert["entities"].as_dict()
     if args.json:
-        print_json({**{k: v for k, v in alert.items()
-                       if k not in ("attributions", "feature_values", "features")},
-                    "entities": entities,
-                    "contributions": [{"feature": n, "value": shown[j], "contribution": float(values[j])}
-                                      for j, n in enumerate(names)]})
+        print_json(
+            {
+                **{
+                    k: v
+                    for k, v in alert.items()
+                    if k not in ("attributions", "feature_values", "features")
+                },
+                "entities": entities,
+                "contributions": [
+                    {"feature": n, "value": shown[j], "contribution": float(values[j])}
+                    for j, n in enumerate(names)
+                ],
+            }
+        )
         return
-    output.print(f"[bold]{alert['alert_id']}[/bold]  {alert['action']}  suspicion "
-                  f"{alert['suspicion']:.3f} ({alert['component']} component)  line {alert['line']}")
+    output.print(
+        f"[bold]{alert['alert_id']}[/bold]  {alert['action']}  suspicion "
+        f"{alert['suspicion']:.3f} ({alert['component']} component)  line {alert['line']}"
+    )
     output.print(alert["rationale"])
     if entities:
-        output.print("entities: " + ", ".join(f"{k}={v}" for k, v in entities.items()),
-                     markup=False)
+        output.print(
+            "entities: " + ", ".join(f"{k}={v}" for k, v in entities.items()), markup=False
+        )
     table = Table("feature", "value", "contribution", title="exact attributions (largest first)")
     for j in np.argsort(-np.abs(values))[:SHOWN]:
         table.add_row(names[j], shown[j], f"{values[j]:+.4f}")
     output.print(table)
-    output.print(f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
-                  f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})")
+    output.print(
+        f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
+        f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})"
+    )

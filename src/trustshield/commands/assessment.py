@@ -8,18 +8,30 @@ from trustshield.governance.context import USE_CASES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("assess", help="run every available evaluator and write the trust report "
-                                      "with principles, practices and risks")
+    p = sub.add_parser(
+        "assess",
+        help="run every available evaluator and write the trust report "
+        "with principles, practices and risks",
+    )
     p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     p.add_argument("--data", required=True, help="labelled test data: CSV/Parquet or DATASET:FILE")
-    p.add_argument("--out", default="out", help="folder for report.html, report.json and report.pdf")
+    p.add_argument(
+        "--out", default="out", help="folder for report.html, report.json and report.pdf"
+    )
     add_pdf_option(p)
-    p.add_argument("--use-case", default="intrusion detection", choices=USE_CASES,
-                   help="which practices apply (default intrusion detection)")
+    p.add_argument(
+        "--use-case",
+        default="intrusion detection",
+        choices=USE_CASES,
+        help="which practices apply (default intrusion detection)",
+    )
     p.add_argument("--store", help="also check this store's audit chain and red-team runs")
     p.add_argument("--templates", help="also check this folder of biometric templates")
-    p.add_argument("--auth", help="also add the authentication figures and evidence "
-                                  "(JSON written by benchmarks/auth.py --json)")
+    p.add_argument(
+        "--auth",
+        help="also add the authentication figures and evidence "
+        "(JSON written by benchmarks/auth.py --json)",
+    )
     p.set_defaults(run=cmd_assess)
 
 
@@ -41,8 +53,9 @@ def cmd_assess(args) -> None:
     frame = TableSource(source.path, model.spec).read_all()
     store = AlertStore(args.store) if args.store else None
     try:
-        evidence = assessment_evidence(model, args.model, frame, figures, store=store,
-                                       templates=args.templates, progress=step)
+        evidence = assessment_evidence(
+            model, args.model, frame, figures, store=store, templates=args.templates, progress=step
+        )
     finally:
         if store is not None:
             store.close()

@@ -35,40 +35,70 @@ TOP_FEATURES = 3
 def register(sub) -> None:
     from trustshield.detectors.verifiers import VERIFIERS
 
-    e = sub.add_parser("enrol", help="fit a user's verifier and thresholds on their enrolment "
-                                     "samples; store them encrypted (audited)")
+    e = sub.add_parser(
+        "enrol",
+        help="fit a user's verifier and thresholds on their enrolment "
+        "samples; store them encrypted (audited)",
+    )
     e.add_argument("--user", required=True, help="user id (letters, digits, . _ @ -)")
-    e.add_argument("--data", required=True,
-                   help="the user's enrolment samples: CSV/Parquet, one row per sample")
+    e.add_argument(
+        "--data",
+        required=True,
+        help="the user's enrolment samples: CSV/Parquet, one row per sample",
+    )
     e.add_argument("--kind", required=True, choices=sorted(VERIFIERS), help="verifier kind")
-    e.add_argument("--background", help="other users' enrolment samples (same columns) to place "
-                                         "the deny threshold; never test data")
-    e.add_argument("--accept-position", type=float,
-                   help="place the accept threshold this far from the user's genuine median "
-                        "(0) towards the background impostors' median (1), a position learned "
-                        "for the population by the normalised calibration; needs --background")
-    e.add_argument("--folds", type=int, default=10,
-                   help="folds for out-of-fold enrolment scores (default 10; as many as "
-                        "samples: leave-one-out)")
-    e.add_argument("--adaptive", action="store_true",
-                   help="keep the latest accepted samples (encrypted, as many as enrolled) so "
-                        "that each accepted verify refits the profile as the user's behaviour "
-                        "settles (the fairness mitigation; thresholds stay those of enrolment)")
-    e.add_argument("--prior", help="signed population prior to fit the verifier from (default: "
-                                    "TEMPLATES/KIND.prior.json, made by `trustshield auth prior`)")
-    e.add_argument("--no-prior", action="store_true",
-                   help="fit the verifier's fixed defaults without a population prior (not the "
-                        "verifier the benchmark measures)")
-    e.add_argument("--keys", help="keyring that verifies the prior's signature (default "
-                                  "$TRUSTSHIELD_KEYS or ./trustshield-keys)")
+    e.add_argument(
+        "--background",
+        help="other users' enrolment samples (same columns) to place "
+        "the deny threshold; never test data",
+    )
+    e.add_argument(
+        "--accept-position",
+        type=float,
+        help="place the accept threshold this far from the user's genuine median "
+        "(0) towards the background impostors' median (1), a position learned "
+        "for the population by the normalised calibration; needs --background",
+    )
+    e.add_argument(
+        "--folds",
+        type=int,
+        default=10,
+        help="folds for out-of-fold enrolment scores (default 10; as many as "
+        "samples: leave-one-out)",
+    )
+    e.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="keep the latest accepted samples (encrypted, as many as enrolled) so "
+        "that each accepted verify refits the profile as the user's behaviour "
+        "settles (the fairness mitigation; thresholds stay those of enrolment)",
+    )
+    e.add_argument(
+        "--prior",
+        help="signed population prior to fit the verifier from (default: "
+        "TEMPLATES/KIND.prior.json, made by `trustshield auth prior`)",
+    )
+    e.add_argument(
+        "--no-prior",
+        action="store_true",
+        help="fit the verifier's fixed defaults without a population prior (not the "
+        "verifier the benchmark measures)",
+    )
+    e.add_argument(
+        "--keys",
+        help="keyring that verifies the prior's signature (default "
+        "$TRUSTSHIELD_KEYS or ./trustshield-keys)",
+    )
     e.add_argument("--templates", help=TEMPLATES_HELP)
     e.add_argument("--store", help=STORE_HELP)
     e.set_defaults(run=cmd_enrol)
-    v = sub.add_parser("verify", help="accept, step up or deny one attempt against a user's "
-                                      "template")
+    v = sub.add_parser(
+        "verify", help="accept, step up or deny one attempt against a user's template"
+    )
     v.add_argument("--user", required=True, help="the identity the attempt claims")
-    v.add_argument("--data", required=True,
-                   help="the attempt's samples: CSV/Parquet, one row per sample")
+    v.add_argument(
+        "--data", required=True, help="the attempt's samples: CSV/Parquet, one row per sample"
+    )
     v.add_argument("--json", action="store_true", help="print the decision as JSON")
     v.add_argument("--templates", help=TEMPLATES_HELP)
     v.add_argument("--store", help=STORE_HELP)
@@ -100,34 +130,54 @@ def cmd_enrol(args) -> None:
         samples = auth_prior.prior_columns(samples, prior["features"], args.data)
     bad = malformed_rows(samples)
     if bad:
-        raise DataError(f"{args.data}: {len(bad)} sample row(s) {bad[:10]} have missing or "
-                        "non-numeric values (not shown: samples are biometric data); fix or "
-                        "drop them before enrolling")
+        raise DataError(
+            f"{args.data}: {len(bad)} sample row(s) {bad[:10]} have missing or "
+            "non-numeric values (not shown: samples are biometric data); fix or "
+            "drop them before enrolling"
+        )
     if args.accept_position is not None and args.background is None:
-        raise DataError("--accept-position places the threshold between the user's scores and "
-                        "other users' scores: give those with --background")
+        raise DataError(
+            "--accept-position places the threshold between the user's scores and "
+            "other users' scores: give those with --background"
+        )
     background = _background(read, args.background, list(samples.columns))
     calibration = calibration_scores(make, samples, background=background, folds=args.folds)
     policy = AuthPolicy(accept_position=args.accept_position).fit(
-        genuine=calibration.genuine, impostor=calibration.impostor, ceiling=calibration.ceiling)
+        genuine=calibration.genuine, impostor=calibration.impostor, ceiling=calibration.ceiling
+    )
     provenance = None if prior is None else prior["provenance"]
-    state = {"verifier": calibration.verifier.to_dict(), "policy": policy.to_dict(),
-             "features": list(samples.columns), "samples": len(samples), "prior": provenance}
+    state = {
+        "verifier": calibration.verifier.to_dict(),
+        "policy": policy.to_dict(),
+        "features": list(samples.columns),
+        "samples": len(samples),
+        "prior": provenance,
+    }
     if args.adaptive:
         state["window"] = samples.to_numpy(dtype=float).tolist()
-    details = {"samples": len(samples), "features": samples.shape[1], "folds": args.folds,
-               "accept_position": args.accept_position,
-               "background_samples": 0 if background is None else len(background),
-               "accept_threshold": policy.accept_threshold_,
-               "deny_threshold": policy.deny_threshold_, "adaptive": bool(args.adaptive),
-               "prior": provenance, "short_enrolment": policy.short_enrolment_}
+    details = {
+        "samples": len(samples),
+        "features": samples.shape[1],
+        "folds": args.folds,
+        "accept_position": args.accept_position,
+        "background_samples": 0 if background is None else len(background),
+        "accept_threshold": policy.accept_threshold_,
+        "deny_threshold": policy.deny_threshold_,
+        "adaptive": bool(args.adaptive),
+        "prior": provenance,
+        "short_enrolment": policy.short_enrolment_,
+    }
     with AlertStore(args.store) as store:
         templates = TemplateStore(args.templates, audit=store)
         templates.enrol(args.user, args.kind, state, details=details)
-    output.print(f"enrolled user {args.user} ({args.kind}) from {len(samples)} samples of "
-                 f"{samples.shape[1]} features; per sample: accept ≤ "
-                 f"{policy.accept_threshold_:.5g}, deny > {policy.deny_threshold_:.5g}; "
-                 f"template encrypted in {templates.path}", markup=False, soft_wrap=True)
+    output.print(
+        f"enrolled user {args.user} ({args.kind}) from {len(samples)} samples of "
+        f"{samples.shape[1]} features; per sample: accept ≤ "
+        f"{policy.accept_threshold_:.5g}, deny > {policy.deny_threshold_:.5g}; "
+        f"template encrypted in {templates.path}",
+        markup=False,
+        soft_wrap=True,
+    )
     for note in _notes(prior, policy, len(samples), args):
         output.print(f"note: {note}", markup=False, soft_wrap=True)
 
@@ -136,21 +186,32 @@ def _notes(prior, policy, n: int, args) -> list[str]:
     """What the operator should know about this enrolment (never sample values)."""
     notes = []
     if prior is None and args.no_prior:
-        notes.append("fitted without a population prior: the verifier's fixed defaults, not "
-                     "the verifier the keystroke benchmark measures")
+        notes.append(
+            "fitted without a population prior: the verifier's fixed defaults, not "
+            "the verifier the keystroke benchmark measures"
+        )
     elif prior is not None and prior["provenance"]["protocol"]["n_enrol"] != n:
-        notes.append(f"the prior was learned for enrolment on "
-                     f"{prior['provenance']['protocol']['n_enrol']} typings; this user gave {n}")
+        notes.append(
+            f"the prior was learned for enrolment on "
+            f"{prior['provenance']['protocol']['n_enrol']} typings; this user gave {n}"
+        )
     short = policy.short_enrolment_
     if short:
-        more = "" if short["needed"] is None else (
-            f"; with {short['needed'] - n} more sample(s) the thresholds would be quantiles "
-            "of the user's own scores")
-        notes.append(f"{n} samples are fewer than the {short['needed']} needed for separate "
-                     "accept and deny thresholds: the deny threshold is raised to the highest "
-                     f"score any sample within the enrolment range can get "
-                     f"({short['ceiling']:.5g}), so such a sample is stepped up, never "
-                     f"denied{more}")
+        more = (
+            ""
+            if short["needed"] is None
+            else (
+                f"; with {short['needed'] - n} more sample(s) the thresholds would be quantiles "
+                "of the user's own scores"
+            )
+        )
+        notes.append(
+            f"{n} samples are fewer than the {short['needed']} needed for separate "
+            "accept and deny thresholds: the deny threshold is raised to the highest "
+            f"score any sample within the enrolment range can get "
+            f"({short['ceiling']:.5g}), so such a sample is stepped up, never "
+            f"denied{more}"
+        )
     return notes
 
 
@@ -182,22 +243,38 @@ def cmd_verify(args) -> None:
 
         decision = decide_safely(load, read)
         departing = _departing(seen.get("verifier"), seen.get("samples"), decision.scores)
-        store.record_event("auth.verify", args.user, {
-            "kind": seen.get("kind"), "action": decision.action, "reason": decision.reason,
-            "samples": len(decision.scores),
-            "unscored": sum(s is None for s in decision.scores)})
+        store.record_event(
+            "auth.verify",
+            args.user,
+            {
+                "kind": seen.get("kind"),
+                "action": decision.action,
+                "reason": decision.reason,
+                "samples": len(decision.scores),
+                "unscored": sum(s is None for s in decision.scores),
+            },
+        )
         if decision.action == ACCEPT and "window" in seen.get("state", {}):
             _adapt(templates, args.user, seen)
     if args.json:
-        print_json({"user": args.user, "kind": seen.get("kind"), **decision.as_dict(),
-                    "departing_features": [{"feature": f, "contribution": c}
-                                           for f, c in departing]})
+        print_json(
+            {
+                "user": args.user,
+                "kind": seen.get("kind"),
+                **decision.as_dict(),
+                "departing_features": [{"feature": f, "contribution": c} for f, c in departing],
+            }
+        )
         return
-    output.print(f"user {args.user}: {decision.action} ({decision.reason})", markup=False,
-                 soft_wrap=True)
+    output.print(
+        f"user {args.user}: {decision.action} ({decision.reason})", markup=False, soft_wrap=True
+    )
     if departing:
-        output.print("  most unlike the enrolment: " + ", ".join(
-            f"{f} (+{c:.2f})" for f, c in departing), markup=False, soft_wrap=True)
+        output.print(
+            "  most unlike the enrolment: " + ", ".join(f"{f} (+{c:.2f})" for f, c in departing),
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _adapt(templates, user: str, seen: dict) -> None:
@@ -213,9 +290,12 @@ def _adapt(templates, user: str, seen: dict) -> None:
     window = pd.concat([window, seen["samples"]], ignore_index=True).tail(state["samples"])
     stored = verifier_class(seen["kind"]).from_dict(state["verifier"])
     verifier = refit(stored, lambda: stored, window)  # its own parameters, refitted
-    templates.enrol(user, seen["kind"], {**state, "verifier": verifier.to_dict(),
-                                         "window": window.to_numpy(dtype=float).tolist()},
-                    details={"adapted": True, "samples_added": len(seen["samples"])})
+    templates.enrol(
+        user,
+        seen["kind"],
+        {**state, "verifier": verifier.to_dict(), "window": window.to_numpy(dtype=float).tolist()},
+        details={"adapted": True, "samples_added": len(seen["samples"])},
+    )
 
 
 def cmd_forget(args) -> None:
@@ -225,8 +305,12 @@ def cmd_forget(args) -> None:
     with AlertStore(args.store) as store:
         templates = TemplateStore(args.templates, audit=store)
         templates.delete(args.user)
-    output.print(f"deleted every stored template of user {args.user} from {templates.path} "
-                 "(audited as template.delete)", markup=False, soft_wrap=True)
+    output.print(
+        f"deleted every stored template of user {args.user} from {templates.path} "
+        "(audited as template.delete)",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _read(reader, arg: str) -> pd.DataFrame:

@@ -9,8 +9,7 @@ from pathlib import Path
 from trustshield.errors import DataError
 
 DEFAULT_OUT = "out"
-STORE_HELP = ("DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or "
-              "./trustshield.duckdb)")
+STORE_HELP = "DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)"
 
 
 def resolve_data(arg: str) -> Path:
@@ -23,8 +22,10 @@ def resolve_data(arg: str) -> Path:
     dataset, _, name = arg.partition(":")
     files = {f.name: f for f in known_files().get(dataset, ())}
     if name not in files:
-        raise DataError(f"{arg}: no file {name!r} recorded for data set {dataset!r}; known: "
-                        f"{ {d: [f.name for f in fs] for d, fs in known_files().items()} }")
+        raise DataError(
+            f"{arg}: no file {name!r} recorded for data set {dataset!r}; known: "
+            f"{ {d: [f.name for f in fs] for d, fs in known_files().items()} }"
+        )
     return locate(dataset, files[name])
 
 

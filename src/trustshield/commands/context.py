@@ -11,12 +11,18 @@ from trustshield.errors import DataError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("assess-context", help="likely EU AI Act classification of a deployment "
-                                              "and the practices that apply (not legal advice)")
-    p.add_argument("--answers", help="YAML file of answers (keys: use_case, deployment, "
-                                     "biometric_data, biometric_purpose, safety_component, "
-                                     "monitors_workers, infers_emotions, affected); without it "
-                                     "the questions are asked on the terminal")
+    p = sub.add_parser(
+        "assess-context",
+        help="likely EU AI Act classification of a deployment "
+        "and the practices that apply (not legal advice)",
+    )
+    p.add_argument(
+        "--answers",
+        help="YAML file of answers (keys: use_case, deployment, "
+        "biometric_data, biometric_purpose, safety_component, "
+        "monitors_workers, infers_emotions, affected); without it "
+        "the questions are asked on the terminal",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=cmd_assess_context)
 
@@ -36,8 +42,11 @@ def cmd_assess_context(args) -> None:
     for o in result["obligations"]:
         output.print(f"  owes: {o['obligation']} ({o['reference']})", markup=False)
     if result["practices"]:
-        output.print(f"practices for {result['use_case']}: {', '.join(result['practices'])}",
-                     markup=False, soft_wrap=True)
+        output.print(
+            f"practices for {result['use_case']}: {', '.join(result['practices'])}",
+            markup=False,
+            soft_wrap=True,
+        )
     output.print(result["caveat"], markup=False, soft_wrap=True)
 
 
@@ -47,7 +56,9 @@ def _from_file(path: str) -> dict:
     try:
         return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"--answers {path}: not a readable YAML file ({type(exc).__name__})") from None
+        raise DataError(
+            f"--answers {path}: not a readable YAML file ({type(exc).__name__})"
+        ) from None
 
 
 def _ask() -> dict:

@@ -12,7 +12,9 @@ from trustshield.errors import DataError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("datasets", help="list data sets under TRUSTSHIELD_DATA_DIR with sha256 checks")
+    p = sub.add_parser(
+        "datasets", help="list data sets under TRUSTSHIELD_DATA_DIR with sha256 checks"
+    )
     p.add_argument("--json", action="store_true", help="print the inventory as JSON")
     p.set_defaults(run=cmd_list)
     inner = p.add_subparsers(metavar="ACTION")
@@ -30,13 +32,24 @@ def cmd_list(args) -> int:
     if args.json:
         print_json(rows)
     else:
-        table = Table("data set", "file", "status", "size", "path",
-                      title=f"data roots: {', '.join(map(str, data_dirs()))}")
+        table = Table(
+            "data set",
+            "file",
+            "status",
+            "size",
+            "path",
+            title=f"data roots: {', '.join(map(str, data_dirs()))}",
+        )
         for row in rows:
             colour = {"ok": "green", "altered": "red", "missing": "yellow"}.get(row["status"], "")
             size = f"{row['size_bytes'] / 1e6:.1f} MB" if row.get("size_bytes") else ""
-            table.add_row(row["dataset"], row["file"], f"[{colour}]{row['status']}[/{colour}]"
-                          if colour else row["status"], size, row["path"] or "")
+            table.add_row(
+                row["dataset"],
+                row["file"],
+                f"[{colour}]{row['status']}[/{colour}]" if colour else row["status"],
+                size,
+                row["path"] or "",
+            )
         output.print(table)
     return 1 if any(r["status"] == "altered" for r in rows) else 0
 
@@ -46,9 +59,14 @@ def cmd_fetch(args) -> None:
 
     known = known_files()
     if args.dataset not in known:
-        raise DataError(f"no download recorded for data set {args.dataset!r}; "
-                        f"known: {sorted(known)}")
-    paths = fetch(args.dataset, known[args.dataset],
-                  dest=Path(args.dest) if args.dest else None, base_url=args.base_url)
+        raise DataError(
+            f"no download recorded for data set {args.dataset!r}; known: {sorted(known)}"
+        )
+    paths = fetch(
+        args.dataset,
+        known[args.dataset],
+        dest=Path(args.dest) if args.dest else None,
+        base_url=args.base_url,
+    )
     for path in paths:
         output.print(f"verified {path}")

@@ -15,19 +15,30 @@ AUDIT_HELP = "store (DuckDB file or postgresql:// URL) to append the audit event
 
 
 def register(sub) -> None:
-    p = sub.add_parser("keys", help="Ed25519 keys that sign models (generate, rotate, revoke, "
-                                    "trust, export-public, list)")
+    p = sub.add_parser(
+        "keys",
+        help="Ed25519 keys that sign models (generate, rotate, revoke, trust, export-public, list)",
+    )
     p.set_defaults(run=cmd_list, keys=None, json=False)
     inner = p.add_subparsers(metavar="ACTION")
-    for name, run, text in (("generate", cmd_generate, "create the first active signing key"),
-                            ("rotate", cmd_rotate, "new active key; the old one is retired "
-                                                   "and still verifies what it signed")):
+    for name, run, text in (
+        ("generate", cmd_generate, "create the first active signing key"),
+        (
+            "rotate",
+            cmd_rotate,
+            "new active key; the old one is retired and still verifies what it signed",
+        ),
+    ):
         _with_common(inner.add_parser(name, help=text), audited=True).set_defaults(run=run)
-    r = _with_common(inner.add_parser("revoke", help="a revoked key verifies nothing"), audited=True)
+    r = _with_common(
+        inner.add_parser("revoke", help="a revoked key verifies nothing"), audited=True
+    )
     r.add_argument("key_id", metavar="KEY_ID")
     r.set_defaults(run=cmd_revoke)
-    t = _with_common(inner.add_parser("trust", help="verify models signed by a public key "
-                                                    "generated elsewhere"), audited=True)
+    t = _with_common(
+        inner.add_parser("trust", help="verify models signed by a public key generated elsewhere"),
+        audited=True,
+    )
     t.add_argument("public", metavar="PUBLIC.pem")
     t.set_defaults(run=cmd_trust)
     e = _with_common(inner.add_parser("export-public", help="print or write a public key (PEM)"))
@@ -64,19 +75,28 @@ def audit(args, action: str, subject: str, details: dict) -> None:
 def cmd_generate(args) -> None:
     ring = keyring(args)
     entry = ring.generate()
-    audit(args, "keys.generate", entry["key_id"], {"keyring": str(ring.path),
-                                                   "created_at": entry["created_at"]})
-    output.print(f"key {entry['key_id']} generated and active in {ring.path} "
-                 f"(public key: {ring.path / (entry['key_id'] + '.pub.pem')})", markup=False)
+    audit(
+        args,
+        "keys.generate",
+        entry["key_id"],
+        {"keyring": str(ring.path), "created_at": entry["created_at"]},
+    )
+    output.print(
+        f"key {entry['key_id']} generated and active in {ring.path} "
+        f"(public key: {ring.path / (entry['key_id'] + '.pub.pem')})",
+        markup=False,
+    )
 
 
 def cmd_rotate(args) -> None:
     ring = keyring(args)
     new, old = ring.rotate()
-    audit(args, "keys.rotate", new["key_id"], {"keyring": str(ring.path),
-                                               "retired": old["key_id"]})
-    output.print(f"key {new['key_id']} is now active; {old['key_id']} retired (still verifies "
-                 "models it signed)", markup=False)
+    audit(args, "keys.rotate", new["key_id"], {"keyring": str(ring.path), "retired": old["key_id"]})
+    output.print(
+        f"key {new['key_id']} is now active; {old['key_id']} retired (still verifies "
+        "models it signed)",
+        markup=False,
+    )
 
 
 def cmd_revoke(args) -> None:
@@ -93,10 +113,16 @@ def cmd_trust(args) -> None:
     try:
         pem = Path(args.public).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"expected a readable PEM public key at {args.public} ({exc.strerror})") from None
+        raise ConfigError(
+            f"expected a readable PEM public key at {args.public} ({exc.strerror})"
+        ) from None
     entry = ring.trust(pem)
-    audit(args, "keys.trust", entry["key_id"], {"keyring": str(ring.path), "file": str(args.public),
-                                                "status": entry["status"]})
+    audit(
+        args,
+        "keys.trust",
+        entry["key_id"],
+        {"keyring": str(ring.path), "file": str(args.public), "status": entry["status"]},
+    )
     output.print(f"key {entry['key_id']} is {entry['status']} in {ring.path}", markup=False)
 
 
@@ -118,7 +144,9 @@ def cmd_list(args) -> None:
         print_json(entries)
         return
     if not entries:
-        output.print(f"no keys in {ring.path}: create one with `trustshield keys generate`", markup=False)
+        output.print(
+            f"no keys in {ring.path}: create one with `trustshield keys generate`", markup=False
+        )
         return
     table = Table("key", "status", "created", "private key here", title=f"keys in {ring.path}")
     for e in entries:

@@ -18,40 +18,75 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="training CSV/Parquet or DATASET:FILE")
     p.add_argument("--spec", required=True, help="DatasetSpec YAML path or built-in name (nsl-kdd)")
     p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--max-normal-fpr", type=float, default=TrainConfig.max_normal_fpr,
-                   help="ceiling on the share of normal training records alerted "
-                        f"(default {TrainConfig.max_normal_fpr})")
-    p.add_argument("--harden", action="append", choices=("monotone", "adversarial"), default=[],
-                   help="defence against feasible evasion (repeatable): monotone constraints on "
-                        "features an attacker can only move one way; adversarial training")
+    p.add_argument(
+        "--max-normal-fpr",
+        type=float,
+        default=TrainConfig.max_normal_fpr,
+        help="ceiling on the share of normal training records alerted "
+        f"(default {TrainConfig.max_normal_fpr})",
+    )
+    p.add_argument(
+        "--harden",
+        action="append",
+        choices=("monotone", "adversarial"),
+        default=[],
+        help="defence against feasible evasion (repeatable): monotone constraints on "
+        "features an attacker can only move one way; adversarial training",
+    )
     _on_error(p)
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("detect", help="score data and store alerts with explanations")
     p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
-    p.add_argument("--data", "--input", dest="data", required=True,
-                   help="CSV/Parquet path or DATASET:FILE, a Zeek conn.log, an nfdump or "
-                        "CICFlowMeter CSV, or a pcap/pcapng capture")
-    p.add_argument("--format", choices=("auto", "table", *CONNECTION_FORMATS), default="auto",
-                   help="input format (default: told from the file; `table` is CSV/Parquet "
-                        "with the model's columns). Connection records become KDD-style "
-                        "features, for models trained on NSL-KDD")
+    p.add_argument(
+        "--data",
+        "--input",
+        dest="data",
+        required=True,
+        help="CSV/Parquet path or DATASET:FILE, a Zeek conn.log, an nfdump or "
+        "CICFlowMeter CSV, or a pcap/pcapng capture",
+    )
+    p.add_argument(
+        "--format",
+        choices=("auto", "table", *CONNECTION_FORMATS),
+        default="auto",
+        help="input format (default: told from the file; `table` is CSV/Parquet "
+        "with the model's columns). Connection records become KDD-style "
+        "features, for models trained on NSL-KDD",
+    )
     p.add_argument("--store", help=STORE_HELP)
-    p.add_argument("--drift-window", type=int, default=10_000,
-                   help="records per drift window compared with the model's training reference "
-                        "(default 10000)")
+    p.add_argument(
+        "--drift-window",
+        type=int,
+        default=10_000,
+        help="records per drift window compared with the model's training reference "
+        "(default 10000)",
+    )
     _on_error(p)
-    p.add_argument("--engine", choices=("local", "spark"), default="local",
-                   help="local: this process (default); spark: Apache Spark tasks (see --master), "
-                        "for CSV/Parquet tables")
-    p.add_argument("--master", default="local[*]",
-                   help="Spark master for --engine spark: local[N], spark://HOST:7077, yarn, ...")
-    p.add_argument("--out", default="alerts.parquet",
-                   help="--engine spark: folder the alerts are written to as Parquet")
-    p.add_argument("--pseudonymise", action="store_true",
-                   help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
-                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
-                        "a store already configured is pseudonymised without it")
+    p.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local: this process (default); spark: Apache Spark tasks (see --master), "
+        "for CSV/Parquet tables",
+    )
+    p.add_argument(
+        "--master",
+        default="local[*]",
+        help="Spark master for --engine spark: local[N], spark://HOST:7077, yarn, ...",
+    )
+    p.add_argument(
+        "--out",
+        default="alerts.parquet",
+        help="--engine spark: folder the alerts are written to as Parquet",
+    )
+    p.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
+        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
+        "a store already configured is pseudonymised without it",
+    )
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")
@@ -62,12 +97,16 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="write the trust report (HTML + JSON twin + PDF)")
     _model_data(p)
-    p.add_argument("--out", default=DEFAULT_OUT, help="folder for report.html, report.json and report.pdf")
+    p.add_argument(
+        "--out", default=DEFAULT_OUT, help="folder for report.html, report.json and report.pdf"
+    )
     add_pdf_option(p)
-    p.add_argument("--auth", help="also report authentication: the JSON written by "
-                                  "benchmarks/auth.py --json")
-    p.add_argument("--store", help="also list the drift events detection stored for this model; "
-                                   + STORE_HELP)
+    p.add_argument(
+        "--auth", help="also report authentication: the JSON written by benchmarks/auth.py --json"
+    )
+    p.add_argument(
+        "--store", help="also list the drift events detection stored for this model; " + STORE_HELP
+    )
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -78,8 +117,12 @@ def _model_data(p) -> None:
 
 
 def _on_error(p) -> None:
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
-                   help="invalid rows: stop with an error (default) or skip and count them")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="invalid rows: stop with an error (default) or skip and count them",
+    )
 
 
 def _source(args, spec):
@@ -120,18 +163,34 @@ def cmd_train(args) -> None:
             frames.append(batch.frame)
             advance(len(batch.frame) + batch.rejected_rows)
     frame = pd.concat(frames, ignore_index=True)
-    provenance = {"data": {"name": source.path.name, "path": str(source.path),
-                           "sha256": source.sha256, "rows": source.rows_read,
-                           "rejected_rows": source.rejected_rows}}
-    model = train_hardened(frame, spec, spec_text, defences=args.harden,
-                           config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
-                           provenance=provenance, progress=step)
+    provenance = {
+        "data": {
+            "name": source.path.name,
+            "path": str(source.path),
+            "sha256": source.sha256,
+            "rows": source.rows_read,
+            "rejected_rows": source.rejected_rows,
+        }
+    }
+    model = train_hardened(
+        frame,
+        spec,
+        spec_text,
+        defences=args.harden,
+        config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
+        provenance=provenance,
+        progress=step,
+    )
     manifest = save_model(model, args.out)
     sel = model.training["selection"]
-    step(f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "
-         f"{sel['objective']:.3f}, normal training FPR {sel['normal_fpr']:.2%}")
-    output.print(f"model {manifest['model_id']} written to {args.out} "
-                  f"({source.rows_read} rows, {source.rejected_rows} rejected)")
+    step(
+        f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "
+        f"{sel['objective']:.3f}, normal training FPR {sel['normal_fpr']:.2%}"
+    )
+    output.print(
+        f"model {manifest['model_id']} written to {args.out} "
+        f"({source.rows_read} rows, {source.rejected_rows} rejected)"
+    )
 
 
 def cmd_detect(args) -> None:
@@ -148,12 +207,16 @@ def cmd_detect(args) -> None:
         if args.pseudonymise:
             switch_on(store)
         run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
-        output.print(f"run {run['run_id']}: {run['rows_read']} rows, "
-                      f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
-                      f"rows → {store.path}")
+        output.print(
+            f"run {run['run_id']}: {run['rows_read']} rows, "
+            f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
+            f"rows → {store.path}"
+        )
         first = store.alerts(run_id=run["run_id"], limit=1)
         if len(first):
-            output.print(f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}")
+            output.print(
+                f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}"
+            )
 
 
 def _detect_spark(args) -> None:
@@ -168,8 +231,9 @@ def _detect_spark(args) -> None:
     if chosen == "auto" and Path(data).is_file():
         chosen = sniff_format(data) or "table"
     if chosen not in ("auto", "table"):
-        raise DataError(f"--engine spark reads CSV/Parquet tables; {chosen} input is scored "
-                        "with --engine local")
+        raise DataError(
+            f"--engine spark reads CSV/Parquet tables; {chosen} input is scored with --engine local"
+        )
     store = args.store or default_store_path()
     if args.pseudonymise:
         from trustshield.store import AlertStore
@@ -177,21 +241,28 @@ def _detect_spark(args) -> None:
 
         with AlertStore(store) as opened:
             switch_on(opened)
-    run = detect_spark(args.model, data, out=args.out, master=args.master, store=store,
-                       on_error=args.on_error)
-    output.print(f"run {run['run_id']}: {run['rows_read']} rows, {run['alerts']} alerts/reviews, "
-                 f"{run['rejected_rows']} rejected rows → {run['out']} and {store}")
+    run = detect_spark(
+        args.model, data, out=args.out, master=args.master, store=store, on_error=args.on_error
+    )
+    output.print(
+        f"run {run['run_id']}: {run['rows_read']} rows, {run['alerts']} alerts/reviews, "
+        f"{run['rejected_rows']} rejected rows → {run['out']} and {store}"
+    )
 
 
 def cmd_evaluate(args) -> None:
     figures = _evaluate(args)
     m = figures["metrics"]
-    output.print(f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
-                  f"{m['macro_f1']:.4f}  FPR {m['fpr']:.4f}  detection {m['detection_rate']:.4f}"
-                  f"  review {m['review_share']:.4f}  AUC {m['roc_auc'] or float('nan'):.4f}")
+    output.print(
+        f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
+        f"{m['macro_f1']:.4f}  FPR {m['fpr']:.4f}  detection {m['detection_rate']:.4f}"
+        f"  review {m['review_share']:.4f}  AUC {m['roc_auc'] or float('nan'):.4f}"
+    )
     for row in figures["per_category"]:
-        output.print(f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
-                      f"{row['detection_rate']:.3f}")
+        output.print(
+            f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
+            f"{row['detection_rate']:.3f}"
+        )
     if args.json:
         target = Path(args.json)
         partial = target.with_name(f".{target.name}.partial")
@@ -206,8 +277,12 @@ def cmd_report(args) -> None:
     if args.auth:
         content = _authentication(args.auth)
     model, figures = _evaluate(args, with_model=True)
-    report = report_content(model, figures, authentication=content,
-                            drift=drift_of(model, _source(args, model.spec), args.store))
+    report = report_content(
+        model,
+        figures,
+        authentication=content,
+        drift=drift_of(model, _source(args, model.spec), args.store),
+    )
     output.print(write_report_files(report, args))
 
 
@@ -232,8 +307,10 @@ def _authentication(path: str) -> tuple[dict, list[dict]]:
         bench = json.loads(Path(path).read_text(encoding="utf-8"))
         return authentication_content(bench), list(bench.get("evidence", []))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"--auth {path}: expected the JSON written by benchmarks/auth.py --json "
-                        f"({type(exc).__name__}: {exc})") from None
+        raise DataError(
+            f"--auth {path}: expected the JSON written by benchmarks/auth.py --json "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _evaluate(args, with_model: bool = False):

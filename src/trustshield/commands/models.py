@@ -12,12 +12,13 @@ from trustshield.commands.keys import KEYS_HELP, audit, keyring
 from trustshield.commands.progress import output
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("models", help="the local model registry (register, list, sign, bundle)")
     p.set_defaults(run=cmd_list)
     inner = p.add_subparsers(metavar="ACTION")
-    r = inner.add_parser("register", help="verify a model folder and add it to the registry (audited)")
+    r = inner.add_parser(
+        "register", help="verify a model folder and add it to the registry (audited)"
+    )
     r.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     r.add_argument("--store", help=STORE_HELP)
     r.set_defaults(run=cmd_register)
@@ -71,10 +72,17 @@ def cmd_sign(args) -> None:
     from trustshield.store.bundles import sign_model_folder
 
     manifest, signature = sign_model_folder(args.model, keyring(args))
-    audit(args, "model.sign", manifest["model_id"], {k: signature[k] for k in
-                                                     ("key_id", "algorithm", "signed_at", "signer")})
-    output.print(f"model {manifest['model_id']} signed with key {signature['key_id']} "
-                 f"({Path(args.model) / 'signature.json'})", markup=False)
+    audit(
+        args,
+        "model.sign",
+        manifest["model_id"],
+        {k: signature[k] for k in ("key_id", "algorithm", "signed_at", "signer")},
+    )
+    output.print(
+        f"model {manifest['model_id']} signed with key {signature['key_id']} "
+        f"({Path(args.model) / 'signature.json'})",
+        markup=False,
+    )
 
 
 def cmd_bundle(args) -> None:
@@ -82,6 +90,8 @@ def cmd_bundle(args) -> None:
 
     bundle = bundle_from_folder(args.model, keyring(args))  # verified before it is written
     out = write_bundle(bundle, args.out)
-    output.print(f"bundle of model {bundle['manifest']['model_id']} (signed by "
-                 f"{bundle['signature']['key_id']}) written to {out}", markup=False)
-
+    output.print(
+        f"bundle of model {bundle['manifest']['model_id']} (signed by "
+        f"{bundle['signature']['key_id']}) written to {out}",
+        markup=False,
+    )

@@ -35,22 +35,44 @@ EXPORT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def register(sub) -> None:
-    p = sub.add_parser("redteam", help="attack your own registered models (a red-team token "
-                                       "in $TRUSTSHIELD_TOKEN, a declared purpose; audited)")
+    p = sub.add_parser(
+        "redteam",
+        help="attack your own registered models (a red-team token "
+        "in $TRUSTSHIELD_TOKEN, a declared purpose; audited)",
+    )
     p.set_defaults(run=lambda args: p.print_help() or 2)
     inner = p.add_subparsers(metavar="ACTION")
-    e = _attack(inner, "evade", "find small feasible changes that get flagged attack records past the model")
-    e.add_argument("--data", required=True, help="labelled CSV/Parquet or DATASET:FILE to draw attack records from")
-    e.add_argument("--attack", choices=(*ATTACKS, "all"), default="all", help="which attack (default all)")
+    e = _attack(
+        inner, "evade", "find small feasible changes that get flagged attack records past the model"
+    )
+    e.add_argument(
+        "--data",
+        required=True,
+        help="labelled CSV/Parquet or DATASET:FILE to draw attack records from",
+    )
+    e.add_argument(
+        "--attack", choices=(*ATTACKS, "all"), default="all", help="which attack (default all)"
+    )
     e.add_argument("--records", type=int, default=500, help="attack records to try (default 500)")
-    e.add_argument("--max-features", type=int, default=3, help="features an attack may change (default 3)")
-    e.add_argument("--max-factor", type=float, default=2.0,
-                   help="largest multiplicative change of a numeric feature (default 2.0)")
+    e.add_argument(
+        "--max-features", type=int, default=3, help="features an attack may change (default 3)"
+    )
+    e.add_argument(
+        "--max-factor",
+        type=float,
+        default=2.0,
+        help="largest multiplicative change of a numeric feature (default 2.0)",
+    )
     e.set_defaults(run=cmd_evade)
     q = _attack(inner, "poison", "flip training attack labels to normal, retrain, measure")
     q.add_argument("--data", required=True, help="training CSV/Parquet or DATASET:FILE")
     q.add_argument("--test", required=True, help="test CSV/Parquet or DATASET:FILE (only scored)")
-    q.add_argument("--rate", type=float, default=0.05, help="share of training attack records flipped (default 0.05)")
+    q.add_argument(
+        "--rate",
+        type=float,
+        default=0.05,
+        help="share of training attack records flipped (default 0.05)",
+    )
     q.add_argument("--target", help="flip only attacks of this category (default: any)")
     q.set_defaults(run=cmd_poison)
     n = _attack(inner, "noise", "add measurement noise and keep the records whose decision changed")
@@ -80,9 +102,16 @@ def cmd_evade(args) -> None:
 
     def work(model):
         frame, data = _read(args.data, model.spec)
-        result = run_evasion(model, frame, attack=args.attack, records=args.records,
-                             max_features=args.max_features, max_factor=args.max_factor,
-                             seed=args.seed, progress=step)
+        result = run_evasion(
+            model,
+            frame,
+            attack=args.attack,
+            records=args.records,
+            max_features=args.max_features,
+            max_factor=args.max_factor,
+            seed=args.seed,
+            progress=step,
+        )
         return result, {"data": data}
 
     _attack_run(args, "evade", work)
@@ -92,9 +121,13 @@ def cmd_poison(args) -> None:
     from trustshield.pipeline.redteam import run_poisoning
 
     def work(model):
-        (train, data), (test, test_data) = _read(args.data, model.spec), _read(args.test, model.spec)
-        result = run_poisoning(model, train, test, rate=args.rate, target=args.target,
-                               seed=args.seed, progress=step)
+        (train, data), (test, test_data) = (
+            _read(args.data, model.spec),
+            _read(args.test, model.spec),
+        )
+        result = run_poisoning(
+            model, train, test, rate=args.rate, target=args.target, seed=args.seed, progress=step
+        )
         return result, {"data": data, "test": test_data}
 
     _attack_run(args, "poison", work)
@@ -129,20 +162,36 @@ def _attack_run(args, kind: str, work) -> None:
         ok = authorise(store, args, action=kind)
         target = _export_target(args.export) if args.export else None
         run_id, started = uuid.uuid4().hex[:16], _now()
-        record = dict(run_id=run_id, kind=kind, model_id=ok.model_id, purpose=ok.purpose,
-                      started_at=started, audit={"login": login_name()})
+        record = dict(
+            run_id=run_id,
+            kind=kind,
+            model_id=ok.model_id,
+            purpose=ok.purpose,
+            started_at=started,
+            audit={"login": login_name()},
+        )
         parameters = arguments(args)
         try:
             result, provenance = work(ok.model)
         except BaseException as exc:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            store.redteam.save(**record, parameters=parameters, finished_at=_now(),
-                               summary={"error": f"{type(exc).__name__}: {exc}"}, status=status,
-                               examples=RedTeamExamples.empty(len(ok.model.encoder.feature_names)))
+            store.redteam.save(
+                **record,
+                parameters=parameters,
+                finished_at=_now(),
+                summary={"error": f"{type(exc).__name__}: {exc}"},
+                status=status,
+                examples=RedTeamExamples.empty(len(ok.model.encoder.feature_names)),
+            )
             raise
-        store.redteam.save(**record, parameters={**parameters, **provenance, **result.parameters},
-                           summary=result.summary, finished_at=_now(), status="complete",
-                           examples=result.examples)
+        store.redteam.save(
+            **record,
+            parameters={**parameters, **provenance, **result.parameters},
+            summary=result.summary,
+            finished_at=_now(),
+            status="complete",
+            examples=result.examples,
+        )
         _report(run_id, kind, ok, result, store.path, exporting=target is not None)
         if target is not None:
             _export(store, run_id, target, ok)
@@ -150,37 +199,50 @@ def _attack_run(args, kind: str, work) -> None:
 
 def _report(run_id: str, kind: str, ok: Authorised, result, store_path, *, exporting: bool) -> None:
     ex = result.examples
-    output.print(f"red-team run {run_id} ({kind}) against model {ok.model_id}: "
-                 f"{len(ex.rows)} examples stored in feature space in {store_path}")
+    output.print(
+        f"red-team run {run_id} ({kind}) against model {ok.model_id}: "
+        f"{len(ex.rows)} examples stored in feature space in {store_path}"
+    )
     if kind == "evade":
         for attack in dict.fromkeys(ex.detail):
             mine = ex.detail == attack
-            output.print(f"  {attack}: {int(ex.evaded[mine].sum())} of {int(mine.sum())} records evaded")
+            output.print(
+                f"  {attack}: {int(ex.evaded[mine].sum())} of {int(mine.sum())} records evaded"
+            )
     if kind == "noise":
         s = result.summary
-        output.print(f"  {s['changed']} of {s['records']} decisions changed "
-                     f"({s['alert_to_allow']} alert → allow)")
+        output.print(
+            f"  {s['changed']} of {s['records']} decisions changed "
+            f"({s['alert_to_allow']} alert → allow)"
+        )
     if kind == "poison":
         clean, run = result.summary["clean"], result.summary["runs"][0]
-        output.print(f"  detection {clean['detection_rate']:.3f} clean, "
-                     f"{run['poisoned']['detection_rate']:.3f} poisoned, "
-                     f"{run['sanitised']['detection_rate']:.3f} sanitised ({run['flipped']} labels flipped)")
+        output.print(
+            f"  detection {clean['detection_rate']:.3f} clean, "
+            f"{run['poisoned']['detection_rate']:.3f} poisoned, "
+            f"{run['sanitised']['detection_rate']:.3f} sanitised ({run['flipped']} labels flipped)"
+        )
     if not exporting:
-        output.print(f"nothing was exported; to export: trustshield redteam export {run_id} "
-                     f"--out FILE.csv --purpose TEXT --store {store_path}")
+        output.print(
+            f"nothing was exported; to export: trustshield redteam export {run_id} "
+            f"--out FILE.csv --purpose TEXT --store {store_path}"
+        )
 
 
 def _export_target(path: str) -> Path:
     """Check an export path before any work: known suffix, existing folder, no file yet."""
     target = Path(path)
     if target.suffix.lower() not in EXPORT_FORMATS:
-        raise DataError(f"export file {target}: expected a name ending in "
-                        f"{sorted(EXPORT_FORMATS)}, got {target.suffix or 'no suffix'!r}")
+        raise DataError(
+            f"export file {target}: expected a name ending in "
+            f"{sorted(EXPORT_FORMATS)}, got {target.suffix or 'no suffix'!r}"
+        )
     if not target.parent.is_dir():
         raise DataError(f"export file {target}: folder {target.parent} does not exist")
     if target.exists():
-        raise DataError(f"export file {target} exists already; choose a new name "
-                        "(exports never overwrite)")
+        raise DataError(
+            f"export file {target} exists already; choose a new name (exports never overwrite)"
+        )
     return target
 
 
@@ -199,10 +261,20 @@ def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
                 frame.to_parquet(temp, index=False)
             digest = hashlib.sha256(temp.read_bytes()).hexdigest()
             with store.transaction():
-                store.record_event("redteam.export", run_id, {
-                    "path": str(target.resolve()), "format": fmt, "rows": int(len(frame)),
-                    "sha256": digest, "purpose": ok.purpose, "model_id": run["model_id"],
-                    "kind": run["kind"], "login": login_name()})
+                store.record_event(
+                    "redteam.export",
+                    run_id,
+                    {
+                        "path": str(target.resolve()),
+                        "format": fmt,
+                        "rows": int(len(frame)),
+                        "sha256": digest,
+                        "purpose": ok.purpose,
+                        "model_id": run["model_id"],
+                        "kind": run["kind"],
+                        "login": login_name(),
+                    },
+                )
                 if target.exists():
                     raise DataError(f"export file {target} appeared while writing; not replaced")
                 os.replace(temp, target)
@@ -211,7 +283,9 @@ def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
         if placed:
             target.unlink(missing_ok=True)
         raise
-    output.print(f"exported {len(frame)} rows of run {run_id} to {target} (sha256 {digest}); audited")
+    output.print(
+        f"exported {len(frame)} rows of run {run_id} to {target} (sha256 {digest}); audited"
+    )
 
 
 def _read(arg: str, spec) -> tuple[pd.DataFrame, dict]:

@@ -25,21 +25,33 @@ from trustshield.config import TOKEN_ENV, login_name, operator_name, presented_t
 from trustshield.errors import PermissionDenied, TrustShieldError
 
 ROLE = "red-team"
-NO_PURPOSE = ("a red-team run needs a declared purpose: pass --purpose TEXT saying why it "
-              "is run (for example --purpose 'quarterly robustness review'); got {got}")
-UNREGISTERED = ("model {model_id} ({folder}) is not in the local registry of {store}; "
-                "register it first: trustshield models register --model {folder} --store {store}")
-FILES_DIFFER = ("model folder {folder} claims id {model_id}, but its files differ from the "
-                "registered model of that id in {store}; red-team runs target registered models only")
-NO_TOKEN = (f"red-team commands need a red-team API token in ${TOKEN_ENV} (tsk_...); an "
-            "administrator creates one with `trustshield tokens create --name NAME --role "
-            "red-team --store {store}`. Roles in a configuration file and $TRUSTSHIELD_OPERATOR "
-            "are not a credential")
-NOT_RED_TEAM = ("token {token_id} ({name}) holds {roles}, not the 'red-team' role (admin does "
-                "not imply it); an administrator creates a red-team token with `trustshield "
-                "tokens create --role red-team`")
-UNRECORDED = ("token {token_id} ({name}) has no token.create event in the audit chain of "
-              "{store}: only tokens made by `trustshield tokens create` are honoured")
+NO_PURPOSE = (
+    "a red-team run needs a declared purpose: pass --purpose TEXT saying why it "
+    "is run (for example --purpose 'quarterly robustness review'); got {got}"
+)
+UNREGISTERED = (
+    "model {model_id} ({folder}) is not in the local registry of {store}; "
+    "register it first: trustshield models register --model {folder} --store {store}"
+)
+FILES_DIFFER = (
+    "model folder {folder} claims id {model_id}, but its files differ from the "
+    "registered model of that id in {store}; red-team runs target registered models only"
+)
+NO_TOKEN = (
+    f"red-team commands need a red-team API token in ${TOKEN_ENV} (tsk_...); an "
+    "administrator creates one with `trustshield tokens create --name NAME --role "
+    "red-team --store {store}`. Roles in a configuration file and $TRUSTSHIELD_OPERATOR "
+    "are not a credential"
+)
+NOT_RED_TEAM = (
+    "token {token_id} ({name}) holds {roles}, not the 'red-team' role (admin does "
+    "not imply it); an administrator creates a red-team token with `trustshield "
+    "tokens create --role red-team`"
+)
+UNRECORDED = (
+    "token {token_id} ({name}) has no token.create event in the audit chain of "
+    "{store}: only tokens made by `trustshield tokens create` are honoured"
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ class Authorised:
     purpose: str
     model_id: str
     model: object | None  # TrainedModel for attacks; None for export
-    run: dict | None      # the stored run, for export
+    run: dict | None  # the stored run, for export
 
 
 def authorise(store, args, *, action: str) -> Authorised:
@@ -66,8 +78,9 @@ def authorise(store, args, *, action: str) -> Authorised:
         holder = red_team_token(store, token)
         purpose = (args.purpose or "").strip()
         if not purpose:
-            raise PermissionDenied(NO_PURPOSE.format(
-                got="nothing" if args.purpose is None else f"{args.purpose!r}"))
+            raise PermissionDenied(
+                NO_PURPOSE.format(got="nothing" if args.purpose is None else f"{args.purpose!r}")
+            )
         if action == "export":
             run = store.redteam.run(args.run_id)
             _registered(store, run["model_id"], None, folder=f"run {args.run_id}")
@@ -97,11 +110,15 @@ def red_team_token(store, token: str | None):
     except PermissionDenied as refusal:
         raise PermissionDenied(f"${TOKEN_ENV}: {refusal}") from None
     if ROLE not in holder.roles:
-        raise PermissionDenied(NOT_RED_TEAM.format(token_id=holder.token_id, name=holder.name,
-                                                   roles=sorted(holder.roles)))
+        raise PermissionDenied(
+            NOT_RED_TEAM.format(
+                token_id=holder.token_id, name=holder.name, roles=sorted(holder.roles)
+            )
+        )
     if not store.audit.events("token.create", subject=holder.token_id, limit=1):
-        raise PermissionDenied(UNRECORDED.format(token_id=holder.token_id, name=holder.name,
-                                                 store=store.path))
+        raise PermissionDenied(
+            UNRECORDED.format(token_id=holder.token_id, name=holder.name, store=store.path)
+        )
     return holder
 
 
@@ -111,18 +128,31 @@ def _refused(store, args, action: str, refusal: Exception, token: str | None) ->
     from trustshield.store.tokens import TOKEN_PATTERN
 
     match = TOKEN_PATTERN.match(token or "")
-    store.record_event("redteam.refused", getattr(args, "run_id", None) or str(args.model), {
-        "command": f"redteam {action}", "reason": str(refusal), "purpose": args.purpose,
-        "login": login_name(), "operator": operator_name(),
-        "token_id": match.group(1) if match else None, "arguments": arguments(args)})
+    store.record_event(
+        "redteam.refused",
+        getattr(args, "run_id", None) or str(args.model),
+        {
+            "command": f"redteam {action}",
+            "reason": str(refusal),
+            "purpose": args.purpose,
+            "login": login_name(),
+            "operator": operator_name(),
+            "token_id": match.group(1) if match else None,
+            "arguments": arguments(args),
+        },
+    )
 
 
 def _registered(store, model_id: str, manifest: dict | None, *, folder: str) -> None:
     registered = store.model(model_id)
     if registered is None:
-        raise PermissionDenied(UNREGISTERED.format(model_id=model_id, folder=folder, store=store.path))
+        raise PermissionDenied(
+            UNREGISTERED.format(model_id=model_id, folder=folder, store=store.path)
+        )
     if manifest is not None and registered["manifest"].get("files") != manifest.get("files"):
-        raise PermissionDenied(FILES_DIFFER.format(folder=folder, model_id=model_id, store=store.path))
+        raise PermissionDenied(
+            FILES_DIFFER.format(folder=folder, model_id=model_id, store=store.path)
+        )
 
 
 def arguments(args) -> dict:

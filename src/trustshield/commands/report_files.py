@@ -6,8 +6,10 @@ from pathlib import Path
 
 from trustshield.commands.progress import console
 
-PDF_HELP = ("skip report.pdf, which is otherwise printed from report.html with headless Chromium "
-            "(an older report.pdf in the folder is removed so it cannot be mistaken for this run's)")
+PDF_HELP = (
+    "skip report.pdf, which is otherwise printed from report.html with headless Chromium "
+    "(an older report.pdf in the folder is removed so it cannot be mistaken for this run's)"
+)
 
 
 def add_pdf_option(p) -> None:
@@ -32,8 +34,12 @@ def write_report_files(report: dict, args) -> str:
             lines.append(f"pdf:    {write_pdf(html, pdf)}")
         except RenderError as exc:
             _drop_stale(pdf)
-            console.print(f"warning: report.pdf not written: {exc}", markup=False, highlight=False,
-                          soft_wrap=True)
+            console.print(
+                f"warning: report.pdf not written: {exc}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     else:
         _drop_stale(pdf)
     return "\n".join(lines)

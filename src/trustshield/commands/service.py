@@ -27,8 +27,10 @@ from trustshield.commands.progress import console, output
 from trustshield.config import ROLES, login_name, operator_name
 from trustshield.errors import StoreError
 
-NOT_LOOPBACK = ("warning: listening on {host}, which other machines can reach; put TLS in "
-                "front of it (tokens travel in headers)")
+NOT_LOOPBACK = (
+    "warning: listening on {host}, which other machines can reach; put TLS in "
+    "front of it (tokens travel in headers)"
+)
 
 
 def register(sub) -> None:
@@ -38,31 +40,60 @@ def register(sub) -> None:
     s.add_argument("--store", help=STORE_HELP)
     s.add_argument("--host", default=LOOPBACK, help=f"address to listen on (default {LOOPBACK})")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    s.add_argument("--models-dir", default="trustshield-models",
-                   help="where uploaded signed models are installed (default ./trustshield-models)")
-    s.add_argument("--keys", help="keyring whose keys are trusted (default $TRUSTSHIELD_KEYS "
-                                  "or ./trustshield-keys)")
+    s.add_argument(
+        "--models-dir",
+        default="trustshield-models",
+        help="where uploaded signed models are installed (default ./trustshield-models)",
+    )
+    s.add_argument(
+        "--keys",
+        help="keyring whose keys are trusted (default $TRUSTSHIELD_KEYS or ./trustshield-keys)",
+    )
     s.add_argument("--reports", help="folder of trust reports (MODEL_ID/report.json)")
     s.add_argument("--model", help="a signed model folder to install and activate at start")
-    s.add_argument("--pseudonymise", action="store_true",
-                   help="configure the store to keep IPs and user names as keyed HMACs "
-                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited)")
+    s.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="configure the store to keep IPs and user names as keyed HMACs "
+        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited)",
+    )
     s.add_argument("--retention-days", type=int, help="delete alerts older than this")
-    s.add_argument("--workers", type=int, default=default_workers(),
-                   help="scoring processes (default: one per core but one, which the service "
-                        "process keeps for HTTP and the store; 0 scores in the service process)")
-    s.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
-                   help="a reverse proxy whose X-Forwarded-For header names the client "
-                        "(repeat for several); without it the header is ignored, so no "
-                        "client can pick the address its failed sign-ins are counted under")
-    s.add_argument("--rate-limit", type=float, metavar="RECORDS_PER_S",
-                   help="records per second each token may score (default: half the active "
-                        "model's scoring capacity, measured when it is activated)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="scoring processes (default: one per core but one, which the service "
+        "process keeps for HTTP and the store; 0 scores in the service process)",
+    )
+    s.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy whose X-Forwarded-For header names the client "
+        "(repeat for several); without it the header is ignored, so no "
+        "client can pick the address its failed sign-ins are counted under",
+    )
+    s.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="RECORDS_PER_S",
+        help="records per second each token may score (default: half the active "
+        "model's scoring capacity, measured when it is activated)",
+    )
     s.add_argument("--max-batch", type=int, default=1000, help="records per request (default 1000)")
-    s.add_argument("--max-body-mb", type=float, default=8.0,
-                   help="largest body of POST /v1/score and /v1/redteam/* in MiB (default 8)")
-    s.add_argument("--max-bundle-mb", type=float, default=64.0,
-                   help="largest model bundle POST /v1/models takes, in MiB (default 64)")
+    s.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=8.0,
+        help="largest body of POST /v1/score and /v1/redteam/* in MiB (default 8)",
+    )
+    s.add_argument(
+        "--max-bundle-mb",
+        type=float,
+        default=64.0,
+        help="largest model bundle POST /v1/models takes, in MiB (default 64)",
+    )
     s.set_defaults(run=cmd_serve)
 
     t = sub.add_parser("tokens", help="API tokens (stored only as argon2 hashes)")
@@ -70,8 +101,13 @@ def register(sub) -> None:
     inner = t.add_subparsers(metavar="ACTION")
     c = inner.add_parser("create", help="create a token; it is printed once (audited)")
     c.add_argument("--name", required=True, help="whose token this is, e.g. 'alice' or 'sensor-7'")
-    c.add_argument("--role", action="append", required=True, choices=ROLES,
-                   help="role the token holds (repeat for several)")
+    c.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=ROLES,
+        help="role the token holds (repeat for several)",
+    )
     c.add_argument("--store", help=STORE_HELP)
     c.set_defaults(run=cmd_create_token)
     r = inner.add_parser("revoke", help="revoke a token by id (audited)")
@@ -89,13 +125,24 @@ def register(sub) -> None:
     v.add_argument("--store", help=STORE_HELP)
     v.add_argument("--json", action="store_true")
     v.set_defaults(run=cmd_verify_audit)
-    r = inner.add_parser("reseal", help="seal the chain head again over the last event, after "
-                                        "reviewing the events (audited)")
+    r = inner.add_parser(
+        "reseal",
+        help="seal the chain head again over the last event, after reviewing the events (audited)",
+    )
     r.add_argument("--store", help=STORE_HELP)
-    r.add_argument("--accept-through", type=int, required=True, metavar="SEQ",
-                   help="the last event's seq, as `audit verify` prints it")
-    r.add_argument("--accept-hash", required=True, metavar="HASH",
-                   help="the last event's hash, as `audit verify` prints it")
+    r.add_argument(
+        "--accept-through",
+        type=int,
+        required=True,
+        metavar="SEQ",
+        help="the last event's seq, as `audit verify` prints it",
+    )
+    r.add_argument(
+        "--accept-hash",
+        required=True,
+        metavar="HASH",
+        help="the last event's hash, as `audit verify` prints it",
+    )
     r.add_argument("--reason", required=True, help="why the chain as it stands is accepted")
     r.set_defaults(run=cmd_reseal_audit)
     a.set_defaults(run=lambda args: a.print_help() or 2)
@@ -122,11 +169,17 @@ def cmd_serve(args) -> None:
     if not _loopback(args.host):
         console.print(NOT_LOOPBACK.format(host=args.host))
     settings = ServiceSettings(
-        store=str(args.store or default_store_path()), models_dir=Path(args.models_dir),
+        store=str(args.store or default_store_path()),
+        models_dir=Path(args.models_dir),
         keys_dir=Path(args.keys) if args.keys else None,
-        reports_dir=Path(args.reports) if args.reports else None, host=args.host,
-        port=args.port, pseudonymise=args.pseudonymise, retention_days=args.retention_days,
-        scoring_workers=max(0, args.workers), **_limits(args))
+        reports_dir=Path(args.reports) if args.reports else None,
+        host=args.host,
+        port=args.port,
+        pseudonymise=args.pseudonymise,
+        retention_days=args.retention_days,
+        scoring_workers=max(0, args.workers),
+        **_limits(args),
+    )
     context = ServiceContext(settings)
     try:
         if args.model:
@@ -135,10 +188,16 @@ def cmd_serve(args) -> None:
             model_id = install_and_activate(context, Path(args.model), actor=operator_name())
             console.print(f"active model {model_id} (signature and sha256 verified)")
         context.keep_retention()
-        console.print(f"TrustShield service on http://{args.host}:{args.port}/ui "
-                      f"(API /v1, OpenAPI /openapi.json); store {context.store.path}")
-        serve_until_stopped(create_app(settings, context=context), args.host, args.port,
-                            trusted_proxies=args.trusted_proxy)
+        console.print(
+            f"TrustShield service on http://{args.host}:{args.port}/ui "
+            f"(API /v1, OpenAPI /openapi.json); store {context.store.path}"
+        )
+        serve_until_stopped(
+            create_app(settings, context=context),
+            args.host,
+            args.port,
+            trusted_proxies=args.trusted_proxy,
+        )
     finally:
         context.close()  # scoring workers and the store
 
@@ -147,15 +206,22 @@ def _limits(args) -> dict:
     """The request-limit settings of ``serve``'s flags; ConfigError on a value ≤ 0."""
     from trustshield.errors import ConfigError
 
-    given = {"--rate-limit": args.rate_limit, "--max-batch": args.max_batch,
-             "--max-body-mb": args.max_body_mb, "--max-bundle-mb": args.max_bundle_mb}
+    given = {
+        "--rate-limit": args.rate_limit,
+        "--max-batch": args.max_batch,
+        "--max-body-mb": args.max_body_mb,
+        "--max-bundle-mb": args.max_bundle_mb,
+    }
     for flag, value in given.items():
         if value is not None and not value > 0:
             raise ConfigError(f"{flag} must be a number > 0; got {value}")
     mib = 1024 * 1024
-    return {"rate_per_s": args.rate_limit, "max_batch": args.max_batch,
-            "max_records_body_bytes": int(args.max_body_mb * mib),
-            "max_bundle_body_bytes": int(args.max_bundle_mb * mib)}
+    return {
+        "rate_per_s": args.rate_limit,
+        "max_batch": args.max_batch,
+        "max_records_body_bytes": int(args.max_body_mb * mib),
+        "max_bundle_body_bytes": int(args.max_bundle_mb * mib),
+    }
 
 
 def serve_until_stopped(app, host: str, port: int, *, trusted_proxies=()) -> None:
@@ -168,12 +234,19 @@ def serve_until_stopped(app, host: str, port: int, *, trusted_proxies=()) -> Non
     import uvicorn
 
     noted = []
-    previous = {s: signal.signal(s, lambda sig, frame: noted.append(sig))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda sig, frame: noted.append(sig))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning",
-                    proxy_headers=bool(trusted_proxies),
-                    forwarded_allow_ips=list(trusted_proxies) or None)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
+        )
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -210,8 +283,14 @@ def cmd_list_tokens(args) -> None:
         return
     table = Table("token", "name", "roles", "created", "by", "revoked", title="API tokens")
     for r in rows:
-        table.add_row(r["token_id"], r["name"], ", ".join(r["roles"]), str(r["created_at"]),
-                      r["created_by"], str(r["revoked_at"] or ""))
+        table.add_row(
+            r["token_id"],
+            r["name"],
+            ", ".join(r["roles"]),
+            str(r["created_at"]),
+            r["created_by"],
+            str(r["revoked_at"] or ""),
+        )
     output.print(table)
 
 
@@ -223,18 +302,27 @@ def cmd_verify_audit(args) -> int:
     if args.json:
         print_json(dataclasses.asdict(check))
     elif check.ok:
-        output.print(f"audit chain intact: {check.events} events, head sealed under key "
-                     f"fingerprint {check.head_key_fingerprint}"
-                     + (f" ({check.warning})" if check.warning else ""), soft_wrap=True)
+        output.print(
+            f"audit chain intact: {check.events} events, head sealed under key "
+            f"fingerprint {check.head_key_fingerprint}"
+            + (f" ({check.warning})" if check.warning else ""),
+            soft_wrap=True,
+        )
     else:
-        output.print(f"[bold red]audit chain broken[/bold red] at event {check.first_broken}: "
-                     f"{check.reason}", soft_wrap=True, highlight=False)
+        output.print(
+            f"[bold red]audit chain broken[/bold red] at event {check.first_broken}: "
+            f"{check.reason}",
+            soft_wrap=True,
+            highlight=False,
+        )
         if check.last_seq is not None:
-            output.print(f"last event: seq {check.last_seq}, hash {check.last_hash}",
-                         soft_wrap=True, highlight=False)
+            output.print(
+                f"last event: seq {check.last_seq}, hash {check.last_hash}",
+                soft_wrap=True,
+                highlight=False,
+            )
         if check.remedy:
-            output.print(f"to go on: {check.remedy}", markup=False, soft_wrap=True,
-                         highlight=False)
+            output.print(f"to go on: {check.remedy}", markup=False, soft_wrap=True, highlight=False)
     return 0 if check.ok else 1
 
 
@@ -244,12 +332,21 @@ def cmd_reseal_audit(args) -> None:
     from trustshield.store.audit_reseal import reseal
 
     with AlertStore(args.store) as store:
-        event = reseal(store, accept_through=args.accept_through, accept_hash=args.accept_hash,
-                       reason=args.reason, login=login_name())
+        event = reseal(
+            store,
+            accept_through=args.accept_through,
+            accept_hash=args.accept_hash,
+            reason=args.reason,
+            login=login_name(),
+        )
     details = event["details"]
-    output.print(f"audit chain re-sealed over events 1..{details['accepted_through']} under key "
-                 f"fingerprint {details['key_id']}; recorded as event {event['seq']} "
-                 f"(audit.reseal)", soft_wrap=True, highlight=False)
+    output.print(
+        f"audit chain re-sealed over events 1..{details['accepted_through']} under key "
+        f"fingerprint {details['key_id']}; recorded as event {event['seq']} "
+        f"(audit.reseal)",
+        soft_wrap=True,
+        highlight=False,
+    )
     if details["key_id"] == "none":
         console.print(f"warning: {UNKEYED}")
 
@@ -264,8 +361,12 @@ def cmd_export_reviews(args) -> None:
     with AlertStore(args.store) as store:
         with store.transaction():
             items = ReviewQueue(store).feedback()
-            write_new(target, "".join(json.dumps(i, default=str, sort_keys=True) + "\n"
-                                      for i in items).encode("utf-8"))
+            write_new(
+                target,
+                "".join(json.dumps(i, default=str, sort_keys=True) + "\n" for i in items).encode(
+                    "utf-8"
+                ),
+            )
     output.print(f"{len(items)} reviewed alerts written to {target}")
 
 

@@ -11,30 +11,57 @@ from trustshield.commands.progress import console, output
 
 
 def register(sub) -> None:
-    p = sub.add_parser("watch", help="follow a growing Zeek conn.log (rotation included) and "
-                                     "store explained alerts, each record exactly once")
+    p = sub.add_parser(
+        "watch",
+        help="follow a growing Zeek conn.log (rotation included) and "
+        "store explained alerts, each record exactly once",
+    )
     p.add_argument("path", help="the conn.log Zeek writes to (ASCII/TSV form)")
     p.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     p.add_argument("--store", help=STORE_HELP)
-    p.add_argument("--batch-records", type=int, default=20_000,
-                   help="records per micro-batch (default 20000)")
-    p.add_argument("--batch-seconds", type=float, default=2.0,
-                   help="score what arrived within this many seconds even if fewer (default 2)")
+    p.add_argument(
+        "--batch-records", type=int, default=20_000, help="records per micro-batch (default 20000)"
+    )
+    p.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=2.0,
+        help="score what arrived within this many seconds even if fewer (default 2)",
+    )
     p.add_argument("--once", action="store_true", help="process what is there now, then exit")
-    p.add_argument("--until-idle", type=float, metavar="SECONDS",
-                   help="exit after this many seconds without new records")
-    p.add_argument("--workers", type=int, default=max((os.cpu_count() or 1) - 1, 0),
-                   help="scoring processes (default one per core but one; 0 scores in this process)")
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
-                   help="invalid records: stop with an error (default) or store them in "
-                        "rejected_rows and continue")
-    p.add_argument("--drift-window", type=int, default=10_000,
-                   help="records per drift window compared with the model's training reference "
-                        "(default 10000)")
-    p.add_argument("--pseudonymise", action="store_true",
-                   help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
-                        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
-                        "a store already configured is pseudonymised without it")
+    p.add_argument(
+        "--until-idle",
+        type=float,
+        metavar="SECONDS",
+        help="exit after this many seconds without new records",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max((os.cpu_count() or 1) - 1, 0),
+        help="scoring processes (default one per core but one; 0 scores in this process)",
+    )
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="invalid records: stop with an error (default) or store them in "
+        "rejected_rows and continue",
+    )
+    p.add_argument(
+        "--drift-window",
+        type=int,
+        default=10_000,
+        help="records per drift window compared with the model's training reference "
+        "(default 10000)",
+    )
+    p.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
+        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
+        "a store already configured is pseudonymised without it",
+    )
     p.set_defaults(run=cmd_watch)
 
 
@@ -45,18 +72,29 @@ def cmd_watch(args) -> None:
     from trustshield.store.entities import switch_on
 
     stopping = []
-    previous = {s: signal.signal(s, lambda *_: stopping.append(True))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda *_: stopping.append(True))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with AlertStore(args.store) as store:
             if args.pseudonymise:
                 switch_on(store)
-            run = watch(args.path, store, model=load_model(args.model), model_dir=args.model,
-                        batch_records=args.batch_records, batch_seconds=args.batch_seconds,
-                        once=args.once, until_idle=args.until_idle, on_error=args.on_error,
-                        workers=args.workers, drift_window=args.drift_window,
-                        progress=_progress_line(),
-                        stop=lambda: bool(stopping))
+            run = watch(
+                args.path,
+                store,
+                model=load_model(args.model),
+                model_dir=args.model,
+                batch_records=args.batch_records,
+                batch_seconds=args.batch_seconds,
+                once=args.once,
+                until_idle=args.until_idle,
+                on_error=args.on_error,
+                workers=args.workers,
+                drift_window=args.drift_window,
+                progress=_progress_line(),
+                stop=lambda: bool(stopping),
+            )
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -64,9 +102,11 @@ def cmd_watch(args) -> None:
         console.print()
     for notice in run["notices"]:
         console.print(f"[yellow]{notice}[/yellow]")
-    output.print(f"run {run['run_id']}: {run['records']} records, {run['alerts']} alerts/reviews, "
-                 f"{run['rejected_rows']} rejected rows → {store.path}"
-                 + (" (stopped by signal)" if stopping else ""))
+    output.print(
+        f"run {run['run_id']}: {run['records']} records, {run['alerts']} alerts/reviews, "
+        f"{run['rejected_rows']} rejected rows → {store.path}"
+        + (" (stopped by signal)" if stopping else "")
+    )
 
 
 def _progress_line():
@@ -76,7 +116,11 @@ def _progress_line():
 
     def show(f: dict) -> None:
         lag = "" if f["lag_s"] is None else f", {f['lag_s']:.1f} s behind the log clock"
-        console.print(f"{f['records']:,} records, {f['records_per_s']:,.0f}/s, {f['alerts']:,} "
-                      f"alerts/reviews, {f['rejected']:,} rejected, {f['lag_bytes']:,} bytes "
-                      f"unread{lag}", end="\r")
+        console.print(
+            f"{f['records']:,} records, {f['records_per_s']:,.0f}/s, {f['alerts']:,} "
+            f"alerts/reviews, {f['rejected']:,} rejected, {f['lag_bytes']:,} bytes "
+            f"unread{lag}",
+            end="\r",
+        )
+
     return show

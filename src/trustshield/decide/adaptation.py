@@ -25,10 +25,13 @@ from trustshield.records import ACCEPT
 class AdaptiveTemplate:
     """A verifier refitted on a moving window of the user's latest accepted samples."""
 
-    def __init__(self, make_verifier: Callable[[], Any], enrolment: pd.DataFrame, *,
-                 size: int | None = None):
+    def __init__(
+        self, make_verifier: Callable[[], Any], enrolment: pd.DataFrame, *, size: int | None = None
+    ):
         if len(enrolment) < 2:
-            raise DataError(f"an adaptive template needs at least 2 enrolment samples, got {len(enrolment)}")
+            raise DataError(
+                f"an adaptive template needs at least 2 enrolment samples, got {len(enrolment)}"
+            )
         self.make_verifier = make_verifier
         self.size = size or len(enrolment)
         self.samples = enrolment.reset_index(drop=True)

@@ -46,19 +46,26 @@ import pandas as pd
 from trustshield.errors import NOT_FITTED, DataError, NotFittedError
 from trustshield.records import ACCEPT, DENY, STEP_UP, AuthDecision
 
-PARAMETERS = ("accept_quantile", "deny_quantile", "impostor_quantile", "accept_position",
-              "min_agreeing", "min_samples")
+PARAMETERS = (
+    "accept_quantile",
+    "deny_quantile",
+    "impostor_quantile",
+    "accept_position",
+    "min_agreeing",
+    "min_samples",
+)
 EMPTY_SCORES = "{name} must be a non-empty 1-D array of finite enrolment scores, got {got}"
-TOO_FEW_FOR_BAND = ("{n} enrolment sample(s) are fewer than the {need} needed for separate "
-                    "accept and deny thresholds (the {accept:g} and {deny:g} quantiles), and "
-                    "this verifier cannot bound its score over the enrolment range to keep a "
-                    "step-up band: enrol {more} more sample(s)")
+TOO_FEW_FOR_BAND = (
+    "{n} enrolment sample(s) are fewer than the {need} needed for separate "
+    "accept and deny thresholds (the {accept:g} and {deny:g} quantiles), and "
+    "this verifier cannot bound its score over the enrolment range to keep a "
+    "step-up band: enrol {more} more sample(s)"
+)
 #: the ceiling is raised by this share (and at least this much) against rounding
 CEILING_MARGIN = 1e-9
 LOAD_FAILED = "the enrolled profile could not be loaded ({error}); a second factor is needed"
 READ_FAILED = "the samples could not be read ({error}); a second factor is needed"
-SCORE_FAILED = ("the verifier could not score the samples ({error}); a second factor is "
-                "needed")
+SCORE_FAILED = "the verifier could not score the samples ({error}); a second factor is needed"
 
 
 class AuthPolicy:
@@ -76,9 +83,16 @@ class AuthPolicy:
     themselves keeps the quantile.
     """
 
-    def __init__(self, *, accept_quantile: float = 0.95, deny_quantile: float = 0.99,
-                 impostor_quantile: float = 0.5, accept_position: float | None = None,
-                 min_agreeing: int = 3, min_samples: int = 1):
+    def __init__(
+        self,
+        *,
+        accept_quantile: float = 0.95,
+        deny_quantile: float = 0.99,
+        impostor_quantile: float = 0.5,
+        accept_position: float | None = None,
+        min_agreeing: int = 3,
+        min_samples: int = 1,
+    ):
         self.accept_quantile = accept_quantile
         self.deny_quantile = deny_quantile
         self.impostor_quantile = impostor_quantile
@@ -86,8 +100,13 @@ class AuthPolicy:
         self.min_agreeing = min_agreeing
         self.min_samples = min_samples
 
-    def fit(self, *, genuine: np.ndarray, impostor: np.ndarray | None = None,
-            ceiling: float | None = None) -> AuthPolicy:
+    def fit(
+        self,
+        *,
+        genuine: np.ndarray,
+        impostor: np.ndarray | None = None,
+        ceiling: float | None = None,
+    ) -> AuthPolicy:
         """Set thresholds from enrolment data only: ``genuine`` out-of-fold scores of the
         user's own samples, ``impostor`` scores of other users' enrolment samples,
         ``ceiling`` the highest score a sample within the enrolment range can get (used,
@@ -98,9 +117,15 @@ class AuthPolicy:
         short = need is None or len(genuine) < need
         if short and (ceiling is None or not np.isfinite(ceiling)):
             shown = "more than any number of" if need is None else need
-            raise DataError(TOO_FEW_FOR_BAND.format(
-                n=len(genuine), need=shown, accept=self.accept_quantile,
-                deny=self.deny_quantile, more="more" if need is None else need - len(genuine)))
+            raise DataError(
+                TOO_FEW_FOR_BAND.format(
+                    n=len(genuine),
+                    need=shown,
+                    accept=self.accept_quantile,
+                    deny=self.deny_quantile,
+                    more="more" if need is None else need - len(genuine),
+                )
+            )
         accept = _quantile(genuine, self.accept_quantile)
         deny = _quantile(genuine, self.deny_quantile)
         if impostor is not None:
@@ -108,21 +133,28 @@ class AuthPolicy:
             deny = max(deny, _quantile(impostor, self.impostor_quantile))
         if self.accept_position is not None:
             if impostor is None:
-                raise DataError("accept_position needs background impostor scores: pass "
-                                "impostor= (other users' enrolment samples, scored)")
+                raise DataError(
+                    "accept_position needs background impostor scores: pass "
+                    "impostor= (other users' enrolment samples, scored)"
+                )
             centre, far = float(np.median(genuine)), float(np.median(impostor))
             if far > centre:
                 accept = centre + self.accept_position * (far - centre)
         if short and ceiling is not None:  # (short implies a ceiling, checked above) the band:
             # past the enrolment range's ceiling, and at least as wide as the distance from the
             # user's median score to their accept threshold
-            deny = max(deny, ceiling + CEILING_MARGIN * max(1.0, abs(ceiling)),
-                       2.0 * accept - float(np.median(genuine)))
+            deny = max(
+                deny,
+                ceiling + CEILING_MARGIN * max(1.0, abs(ceiling)),
+                2.0 * accept - float(np.median(genuine)),
+            )
         self.accept_threshold_ = float(accept)
         self.deny_threshold_ = float(max(deny, accept))
-        self.short_enrolment_ = None if not short or ceiling is None else {"samples": len(genuine),
-                                                        "needed": need,
-                                                        "ceiling": float(ceiling)}
+        self.short_enrolment_ = (
+            None
+            if not short or ceiling is None
+            else {"samples": len(genuine), "needed": need, "ceiling": float(ceiling)}
+        )
         return self
 
     def decide(self, scores: Sequence[float | None] | np.ndarray) -> AuthDecision:
@@ -132,8 +164,7 @@ class AuthPolicy:
             raise NotFittedError(NOT_FITTED.format(name="AuthPolicy", method="decide"))
         values = tuple(_score_or_none(s) for s in scores)
         action, reason = self._rule(values)
-        return AuthDecision(action, reason, values, self.accept_threshold_,
-                            self.deny_threshold_)
+        return AuthDecision(action, reason, values, self.accept_threshold_, self.deny_threshold_)
 
     def _rule(self, values: tuple[float | None, ...]) -> tuple[str, str]:
         n = len(values)
@@ -141,46 +172,63 @@ class AuthPolicy:
         if n == 0:
             return STEP_UP, "no samples to verify"
         if bad:
-            return STEP_UP, (f"{len(bad)} of {n} sample(s) missing, malformed or not scored "
-                             f"(sample {', '.join(map(str, bad[:10]))}{', …' * (len(bad) > 10)})")
+            return STEP_UP, (
+                f"{len(bad)} of {n} sample(s) missing, malformed or not scored "
+                f"(sample {', '.join(map(str, bad[:10]))}{', …' * (len(bad) > 10)})"
+            )
         if n < self.min_samples:
             return STEP_UP, f"{n} sample(s); at least {self.min_samples} needed to decide"
         scores = np.array(values)
         above = int((scores > self.deny_threshold_).sum())
         if above >= self.min_agreeing and above > n / 2:
-            return DENY, (f"{above} of {n} samples agree: above the deny threshold "
-                          f"{self.deny_threshold_:.5g}")
+            return DENY, (
+                f"{above} of {n} samples agree: above the deny threshold {self.deny_threshold_:.5g}"
+            )
         if above >= self.min_agreeing:
-            return STEP_UP, (f"conflicting samples: {above} of {n} above the deny threshold, "
-                             "not a majority")
+            return STEP_UP, (
+                f"conflicting samples: {above} of {n} above the deny threshold, not a majority"
+            )
         median = float(np.median(scores))
         if median <= self.accept_threshold_:
-            return ACCEPT, (f"median score {median:.5g} of {n} sample(s) within the accept "
-                            f"threshold {self.accept_threshold_:.5g}")
+            return ACCEPT, (
+                f"median score {median:.5g} of {n} sample(s) within the accept "
+                f"threshold {self.accept_threshold_:.5g}"
+            )
         if above:
-            return STEP_UP, (f"{above} of {n} samples above the deny threshold; deny needs "
-                             f"at least {self.min_agreeing} and more than half")
-        return STEP_UP, (f"uncertain: median score {median:.5g} between the accept "
-                         f"{self.accept_threshold_:.5g} and deny {self.deny_threshold_:.5g} "
-                         "thresholds")
+            return STEP_UP, (
+                f"{above} of {n} samples above the deny threshold; deny needs "
+                f"at least {self.min_agreeing} and more than half"
+            )
+        return STEP_UP, (
+            f"uncertain: median score {median:.5g} between the accept "
+            f"{self.accept_threshold_:.5g} and deny {self.deny_threshold_:.5g} "
+            "thresholds"
+        )
 
     def _check_parameters(self) -> None:
         quantiles = (self.accept_quantile, self.deny_quantile, self.impostor_quantile)
         if not all(0 < q <= 1 for q in quantiles) or self.accept_quantile > self.deny_quantile:
-            raise DataError("expected 0 < accept_quantile ≤ deny_quantile ≤ 1 and 0 < "
-                            f"impostor_quantile ≤ 1, got {quantiles}")
+            raise DataError(
+                "expected 0 < accept_quantile ≤ deny_quantile ≤ 1 and 0 < "
+                f"impostor_quantile ≤ 1, got {quantiles}"
+            )
         position = self.accept_position
         if position is not None and not (np.isfinite(position) and position >= 0):
             raise DataError(f"expected accept_position ≥ 0 or None, got {position}")
         if self.min_agreeing < 2 or self.min_samples < 1:
-            raise DataError("deny needs agreement: expected min_agreeing ≥ 2 and min_samples "
-                            f"≥ 1, got {self.min_agreeing} and {self.min_samples}")
+            raise DataError(
+                "deny needs agreement: expected min_agreeing ≥ 2 and min_samples "
+                f"≥ 1, got {self.min_agreeing} and {self.min_samples}"
+            )
 
     def to_dict(self) -> dict:
         if not hasattr(self, "accept_threshold_"):
             raise NotFittedError(NOT_FITTED.format(name="AuthPolicy", method="to_dict"))
-        return {**self._parameters(), "accept_threshold": self.accept_threshold_,
-                "deny_threshold": self.deny_threshold_}
+        return {
+            **self._parameters(),
+            "accept_threshold": self.accept_threshold_,
+            "deny_threshold": self.deny_threshold_,
+        }
 
     def _parameters(self) -> dict:
         return {name: getattr(self, name) for name in PARAMETERS}
@@ -191,8 +239,9 @@ class AuthPolicy:
         policy._check_parameters()
         accept, deny = float(state["accept_threshold"]), float(state["deny_threshold"])
         if not (np.isfinite(accept) and np.isfinite(deny) and accept <= deny):
-            raise DataError(f"policy state needs finite thresholds with accept ≤ deny, got "
-                            f"{accept} and {deny}")
+            raise DataError(
+                f"policy state needs finite thresholds with accept ≤ deny, got {accept} and {deny}"
+            )
         policy.accept_threshold_, policy.deny_threshold_ = accept, deny
         return policy
 
@@ -230,8 +279,7 @@ def score_samples(verifier, samples: pd.DataFrame | Sequence) -> list[float | No
     return scores
 
 
-def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]],
-                  samples) -> AuthDecision:
+def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]], samples) -> AuthDecision:
     """Load ``(verifier, policy)``, score ``samples`` (data, or a callable that reads it)
     and decide; any failure along the way gives step_up with the reason, never deny.
 
@@ -247,13 +295,13 @@ def decide_safely(load_verifier: Callable[[], tuple[object, AuthPolicy]],
         try:
             samples = samples()
         except Exception as exc:
-            return AuthDecision(STEP_UP, READ_FAILED.format(error=_describe(exc)), (),
-                                accept, deny)
+            return AuthDecision(STEP_UP, READ_FAILED.format(error=_describe(exc)), (), accept, deny)
     try:
         return policy.decide(score_samples(verifier, samples))
     except Exception as exc:
-        return AuthDecision(STEP_UP, SCORE_FAILED.format(error=type(exc).__name__), (),
-                            accept, deny)
+        return AuthDecision(
+            STEP_UP, SCORE_FAILED.format(error=type(exc).__name__), (), accept, deny
+        )
 
 
 def _describe(exc: Exception) -> str:
@@ -274,8 +322,17 @@ def _score_or_none(value) -> float | None:
 def finite_scores(name: str, scores: np.ndarray) -> np.ndarray:
     """``scores`` when it is a non-empty 1-D array of finite values; DataError if not."""
     if scores.ndim != 1 or len(scores) == 0 or not np.isfinite(scores).all():
-        raise DataError(EMPTY_SCORES.format(name=name, got=f"shape {scores.shape}" + (
-            "" if scores.size == 0 or np.isfinite(scores).all() else " with non-finite values")))
+        raise DataError(
+            EMPTY_SCORES.format(
+                name=name,
+                got=f"shape {scores.shape}"
+                + (
+                    ""
+                    if scores.size == 0 or np.isfinite(scores).all()
+                    else " with non-finite values"
+                ),
+            )
+        )
     return scores
 
 

@@ -36,8 +36,10 @@ from trustshield.decide.authentication import AuthPolicy, finite_scores
 from trustshield.errors import DataError
 
 CALIBRATIONS = ("global", "per_user", "normalised")
-NEEDS_BACKGROUND = ("the normalised calibration needs background impostor scores for every "
-                    "user; missing for {missing}")
+NEEDS_BACKGROUND = (
+    "the normalised calibration needs background impostor scores for every "
+    "user; missing for {missing}"
+)
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,19 @@ class Calibration:
     ceiling: float | None = None
 
 
-TOO_FEW_SAMPLES = ("enrolment needs at least {need} samples (each is scored by a verifier "
-                   "fitted on the others, which needs {fit}), got {n}: enrol {more} more")
+TOO_FEW_SAMPLES = (
+    "enrolment needs at least {need} samples (each is scored by a verifier "
+    "fitted on the others, which needs {fit}), got {n}: enrol {more} more"
+)
 
 
-def calibration_scores(make_verifier: Callable[[], Any], X_enrol: pd.DataFrame, *,
-                       background: pd.DataFrame | None = None, folds: int = 10) -> Calibration:
+def calibration_scores(
+    make_verifier: Callable[[], Any],
+    X_enrol: pd.DataFrame,
+    *,
+    background: pd.DataFrame | None = None,
+    folds: int = 10,
+) -> Calibration:
     """Score each enrolment sample out of fold (contiguous folds, leave-one-out when
     ``folds >= len(X_enrol)``), then fit the user's verifier on every enrolment sample,
     score the ``background`` (other users' enrolment samples) with it, and ask it for its
@@ -82,12 +91,21 @@ def calibration_scores(make_verifier: Callable[[], Any], X_enrol: pd.DataFrame, 
         scored = np.asarray(verifier.suspicion(background), dtype=float)
         impostor = finite_scores("impostor", scored)
     ceiling = getattr(verifier, "range_ceiling", lambda X: None)(X_enrol)
-    return Calibration(verifier, finite_scores("genuine", genuine), impostor,
-                       None if ceiling is None else float(ceiling))
+    return Calibration(
+        verifier,
+        finite_scores("genuine", genuine),
+        impostor,
+        None if ceiling is None else float(ceiling),
+    )
 
 
-def calibrate(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray] | None = None,
-              *, calibration: str = "per_user", **parameters) -> dict[str, AuthPolicy]:
+def calibrate(
+    genuine: Mapping[str, np.ndarray],
+    impostor: Mapping[str, np.ndarray] | None = None,
+    *,
+    calibration: str = "per_user",
+    **parameters,
+) -> dict[str, AuthPolicy]:
     """One fitted policy per user from enrolment scores (``genuine`` and ``impostor`` map
     each user to the arrays of :class:`Calibration`); ``parameters`` go to every
     :class:`AuthPolicy`."""
@@ -98,14 +116,22 @@ def calibrate(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarr
         pooled = np.concatenate([np.asarray(s, dtype=float) for s in genuine.values()])
         background = [np.asarray(s, dtype=float) for s in impostor.values()]
         shared = AuthPolicy(**parameters).fit(
-            genuine=pooled, impostor=np.concatenate(background) if background else None)
+            genuine=pooled, impostor=np.concatenate(background) if background else None
+        )
         return {user: shared for user in genuine}
     if calibration == "normalised":
-        parameters = {**parameters, "accept_position": accept_position(
-            genuine, impostor, quantile=parameters.get("accept_quantile", 0.95))}
-    return {user: AuthPolicy(**parameters).fit(genuine=scores, impostor=impostor.get(user),
-                                               ceiling=scores_ceiling(scores))
-            for user, scores in genuine.items()}
+        parameters = {
+            **parameters,
+            "accept_position": accept_position(
+                genuine, impostor, quantile=parameters.get("accept_quantile", 0.95)
+            ),
+        }
+    return {
+        user: AuthPolicy(**parameters).fit(
+            genuine=scores, impostor=impostor.get(user), ceiling=scores_ceiling(scores)
+        )
+        for user, scores in genuine.items()
+    }
 
 
 def scores_ceiling(scores) -> float:
@@ -115,8 +141,9 @@ def scores_ceiling(scores) -> float:
     return float(np.max(np.asarray(scores, dtype=float)))
 
 
-def accept_position(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray], *,
-                    quantile: float) -> float:
+def accept_position(
+    genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np.ndarray], *, quantile: float
+) -> float:
     """The ``quantile`` of all users' genuine scores placed on the common scale (0 = the
     user's genuine median, 1 = their background-impostor median). Users whose impostors
     score no higher than themselves have no such scale and are left out."""
@@ -130,6 +157,8 @@ def accept_position(genuine: Mapping[str, np.ndarray], impostor: Mapping[str, np
         if far > centre:
             placed.append((scores - centre) / (far - centre))
     if not placed:
-        raise DataError("no user's background impostors score above the user's own samples: "
-                        "the normalised calibration has no scale")
+        raise DataError(
+            "no user's background impostors score above the user's own samples: "
+            "the normalised calibration has no scale"
+        )
     return float(np.quantile(np.concatenate(placed), quantile, method="higher"))

@@ -17,8 +17,13 @@ from trustshield.records import ALERT, ALLOW, REVIEW, Decision
 class ThresholdPolicy:
     """Two thresholds on suspicion: review ≤ s < alert → review; s ≥ alert → alert."""
 
-    def __init__(self, *, max_normal_fpr: float = 0.02, review_normal_fpr: float = 0.04,
-                 floor: float | None = None):
+    def __init__(
+        self,
+        *,
+        max_normal_fpr: float = 0.02,
+        review_normal_fpr: float = 0.04,
+        floor: float | None = None,
+    ):
         self.max_normal_fpr = max_normal_fpr
         self.review_normal_fpr = review_normal_fpr
         self.floor = floor
@@ -33,8 +38,10 @@ class ThresholdPolicy:
         if normal_scores.ndim != 1 or len(normal_scores) == 0:
             raise DataError("normal_scores must be a non-empty 1-D array of suspicion")
         if not 0 < self.max_normal_fpr <= self.review_normal_fpr < 1:
-            raise DataError("expected 0 < max_normal_fpr ≤ review_normal_fpr < 1, got "
-                            f"{self.max_normal_fpr} and {self.review_normal_fpr}")
+            raise DataError(
+                "expected 0 < max_normal_fpr ≤ review_normal_fpr < 1, got "
+                f"{self.max_normal_fpr} and {self.review_normal_fpr}"
+            )
         alert = float(np.quantile(normal_scores, 1 - self.max_normal_fpr, method="higher"))
         if self.floor is not None:
             alert = max(alert, self.floor)
@@ -53,15 +60,21 @@ class ThresholdPolicy:
         return Decision(actions=actions, suspicion=suspicion)
 
     def to_dict(self) -> dict:
-        return {"max_normal_fpr": self.max_normal_fpr,
-                "review_normal_fpr": self.review_normal_fpr, "floor": self.floor,
-                "alert_threshold": self.alert_threshold_,
-                "review_threshold": self.review_threshold_}
+        return {
+            "max_normal_fpr": self.max_normal_fpr,
+            "review_normal_fpr": self.review_normal_fpr,
+            "floor": self.floor,
+            "alert_threshold": self.alert_threshold_,
+            "review_threshold": self.review_threshold_,
+        }
 
     @classmethod
     def from_dict(cls, state: dict) -> ThresholdPolicy:
-        policy = cls(max_normal_fpr=state["max_normal_fpr"],
-                     review_normal_fpr=state["review_normal_fpr"], floor=state.get("floor"))
+        policy = cls(
+            max_normal_fpr=state["max_normal_fpr"],
+            review_normal_fpr=state["review_normal_fpr"],
+            floor=state.get("floor"),
+        )
         policy.alert_threshold_ = state["alert_threshold"]
         policy.review_threshold_ = state["review_threshold"]
         return policy
@@ -69,8 +82,10 @@ class ThresholdPolicy:
 
 #: calibrate_band: share of ordinary traffic inside the boundary band
 BAND_SHARE = 0.01
-BAD_CALIBRATION = ("calibrate_band expects a non-empty 1-D array of finite margins and "
-                   "0 < share < 1; got margins of shape {shape} and share {share!r}")
+BAD_CALIBRATION = (
+    "calibrate_band expects a non-empty 1-D array of finite margins and "
+    "0 < share < 1; got margins of shape {shape} and share {share!r}"
+)
 
 
 def calibrate_band(margin: np.ndarray, *, share: float = BAND_SHARE) -> float:

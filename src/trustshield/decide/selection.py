@@ -49,8 +49,9 @@ class Selection:
         return dict(self.__dict__)
 
 
-def held_out_scores(hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray,
-                    categories: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+def held_out_scores(
+    hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray, categories: np.ndarray
+) -> dict[tuple[str, str], np.ndarray]:
     """Raw component scores (m, 2) of each held-out group's records, keyed (kind, group)."""
     attack = attack_mask(labels)
     groups = [("name", g) for g in sorted(set(labels[attack]))]
@@ -61,34 +62,44 @@ def held_out_scores(hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray,
         held = (labels if kind == "name" else categories) == group
         # scores only: no category head
         sup = clone(parts["supervised"]).fit(X[~held], labels[~held])
-        scores[(kind, group)] = np.column_stack([sup.suspicion(X[held]),
-                                                 parts["novelty"].suspicion(X[held])])
+        scores[(kind, group)] = np.column_stack(
+            [sup.suspicion(X[held]), parts["novelty"].suspicion(X[held])]
+        )
     return scores
 
 
-def objective(detection: dict[tuple[str, str], float], category_of: dict[str, str]) -> tuple[float, dict]:
+def objective(
+    detection: dict[tuple[str, str], float], category_of: dict[str, str]
+) -> tuple[float, dict]:
     """Mean over categories of ½ · mean name detection + ½ · category detection."""
     per_category = {}
     for (kind, category), rate in detection.items():
         if kind != "category":
             continue
-        names = [r for (k, g), r in detection.items() if k == "name" and category_of.get(g) == category]
-        per_category[category] = {"names": float(np.mean(names)) if names else rate,
-                                  "category": rate}
+        names = [
+            r for (k, g), r in detection.items() if k == "name" and category_of.get(g) == category
+        ]
+        per_category[category] = {
+            "names": float(np.mean(names)) if names else rate,
+            "category": rate,
+        }
     value = float(np.mean([0.5 * v["names"] + 0.5 * v["category"] for v in per_category.values()]))
     return value, per_category
 
 
-def select_operating_points(hybrid: HybridDetector, held_out: dict, category_of: dict[str, str],
-                            *, max_normal_fpr: float) -> Selection:
+def select_operating_points(
+    hybrid: HybridDetector, held_out: dict, category_of: dict[str, str], *, max_normal_fpr: float
+) -> Selection:
     """Best (probability, quantile) pair under the ceiling; sets it on ``hybrid``."""
     normal = hybrid.normal_oof_
     best = None
     for prob, q in product(PROBABILITY_GRID, QUANTILE_GRID):
         points = (np.log(prob / (1 - prob)), np.quantile(normal[:, 1], q))
         fpr = float((hybrid.scaled(normal, points).max(axis=1) >= 1).mean())
-        detection = {k: float((hybrid.scaled(s, points).max(axis=1) >= 1).mean())
-                     for k, s in held_out.items()}
+        detection = {
+            k: float((hybrid.scaled(s, points).max(axis=1) >= 1).mean())
+            for k, s in held_out.items()
+        }
         value, per_category = objective(detection, category_of)
         key = (fpr <= max_normal_fpr, value, -fpr)
         if best is None or key > best[0]:
@@ -107,7 +118,15 @@ def select_operating_points(hybrid: HybridDetector, held_out: dict, category_of:
         f"from {grid} pairs to maximise the mean over categories of ½·held-out-name detection "
         f"+ ½·held-out-category detection ({value:.3f}) with at most {max_normal_fpr:.0%} of "
         f"normal training records alerted ({fpr:.2%}): p = {prob}, q = {q}. "
-        "No test record was used for any choice.")
-    return Selection(probability=prob, quantile=q, normal_fpr=fpr, objective=value,
-                     per_category=per_category, grid_size=grid, protocol=protocol,
-                     per_group={f"{k}:{g}": r for (k, g), r in detection.items()})
+        "No test record was used for any choice."
+    )
+    return Selection(
+        probability=prob,
+        quantile=q,
+        normal_fpr=fpr,
+        objective=value,
+        per_category=per_category,
+        grid_size=grid,
+        protocol=protocol,
+        per_group={f"{k}:{g}": r for (k, g), r in detection.items()},
+    )

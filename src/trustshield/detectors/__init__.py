@@ -8,18 +8,34 @@ module (for example :mod:`trustshield.detectors.verifiers`) loads no ML library.
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:   # the names for type checkers; at run time __getattr__ loads them
+if TYPE_CHECKING:  # the names for type checkers; at run time __getattr__ loads them
     from trustshield.detectors.gbdt import GradientBoostedDetector
     from trustshield.detectors.hybrid import HybridDetector
     from trustshield.detectors.params import clone
     from trustshield.detectors.protocol import Attributions, Composite, Detector
     from trustshield.detectors.prototype import NormalPrototypeDetector
-    from trustshield.detectors.registry import (describe, detector_class, detector_from_dict,
-                                                kinds, register)
+    from trustshield.detectors.registry import (
+        describe,
+        detector_class,
+        detector_from_dict,
+        kinds,
+        register,
+    )
 
-__all__ = ["Attributions", "Composite", "Detector", "GradientBoostedDetector",
-           "HybridDetector", "NormalPrototypeDetector", "clone", "describe", "detector_class",
-           "detector_from_dict", "kinds", "register"]
+__all__ = [
+    "Attributions",
+    "Composite",
+    "Detector",
+    "GradientBoostedDetector",
+    "HybridDetector",
+    "NormalPrototypeDetector",
+    "clone",
+    "describe",
+    "detector_class",
+    "detector_from_dict",
+    "kinds",
+    "register",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -30,15 +46,28 @@ def __getattr__(name: str) -> Any:
     from trustshield.detectors.params import clone
     from trustshield.detectors.protocol import Attributions, Composite, Detector
     from trustshield.detectors.prototype import NormalPrototypeDetector
-    from trustshield.detectors.registry import (describe, detector_class, detector_from_dict,
-                                                kinds, register)
+    from trustshield.detectors.registry import (
+        describe,
+        detector_class,
+        detector_from_dict,
+        kinds,
+        register,
+    )
 
-    globals().update(Attributions=Attributions, Composite=Composite, Detector=Detector,
-                     GradientBoostedDetector=GradientBoostedDetector,
-                     HybridDetector=HybridDetector,
-                     NormalPrototypeDetector=NormalPrototypeDetector, clone=clone,
-                     describe=describe, detector_class=detector_class,
-                     detector_from_dict=detector_from_dict, kinds=kinds, register=register)
+    globals().update(
+        Attributions=Attributions,
+        Composite=Composite,
+        Detector=Detector,
+        GradientBoostedDetector=GradientBoostedDetector,
+        HybridDetector=HybridDetector,
+        NormalPrototypeDetector=NormalPrototypeDetector,
+        clone=clone,
+        describe=describe,
+        detector_class=detector_class,
+        detector_from_dict=detector_from_dict,
+        kinds=kinds,
+        register=register,
+    )
     return globals()[name]
 
 

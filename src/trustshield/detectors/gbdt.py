@@ -19,8 +19,7 @@ import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
 from trustshield.detectors.params import Parameters
-from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
-                                            check_fitted)
+from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
 from trustshield.detectors.registry import register
 
 #: fewer rows than this are predicted on one thread: for a small batch, OpenMP hand-offs
@@ -38,12 +37,21 @@ class GradientBoostedDetector(Parameters):
     sees its parameters unchanged; None means no constraint.
     """
 
-    kind: ClassVar[str]   # set by @register
+    kind: ClassVar[str]  # set by @register
 
-    def __init__(self, *, n_estimators: int = 60, num_leaves: int = 8, max_depth: int = 3,
-                 learning_rate: float = 0.1, min_child_samples: int = 20,
-                 categorical: tuple[str, ...] = (), monotone: dict[str, int] | None = None,
-                 seed: int = 0, n_threads: int = 2):
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 60,
+        num_leaves: int = 8,
+        max_depth: int = 3,
+        learning_rate: float = 0.1,
+        min_child_samples: int = 20,
+        categorical: tuple[str, ...] = (),
+        monotone: dict[str, int] | None = None,
+        seed: int = 0,
+        n_threads: int = 2,
+    ):
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
         self.max_depth = max_depth
@@ -55,13 +63,21 @@ class GradientBoostedDetector(Parameters):
         self.n_threads = n_threads
 
     def _params(self, **extra: Any) -> dict[str, Any]:
-        return dict(num_leaves=self.num_leaves, max_depth=self.max_depth,
-                    learning_rate=self.learning_rate, min_child_samples=self.min_child_samples,
-                    seed=self.seed, deterministic=True, num_threads=self.n_threads,
-                    verbose=-1, **extra)
+        return dict(
+            num_leaves=self.num_leaves,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            min_child_samples=self.min_child_samples,
+            seed=self.seed,
+            deterministic=True,
+            num_threads=self.n_threads,
+            verbose=-1,
+            **extra,
+        )
 
-    def fit(self, X: pd.DataFrame, y: npt.ArrayLike,
-            categories: npt.ArrayLike | None = None) -> GradientBoostedDetector:
+    def fit(
+        self, X: pd.DataFrame, y: npt.ArrayLike, categories: npt.ArrayLike | None = None
+    ) -> GradientBoostedDetector:
         """Fit on X (n, d) with labels y (attack names, category names or 0/1).
 
         ``categories`` (optional, shape (n,)) names the attack category of each row; when
@@ -77,42 +93,62 @@ class GradientBoostedDetector(Parameters):
             categories = check_labels(categories, len(X), name, "fit", what="categories")
         self.feature_names_ = tuple(X.columns)
         cats = [c for c in self.categorical if c in self.feature_names_]
-        data = lgb.Dataset(matrix, target, feature_name=list(self.feature_names_),
-                           categorical_feature=cats, free_raw_data=True)
+        data = lgb.Dataset(
+            matrix,
+            target,
+            feature_name=list(self.feature_names_),
+            categorical_feature=cats,
+            free_raw_data=True,
+        )
         extra = {}
         if self.monotone:
-            extra["monotone_constraints"] = [int(self.monotone.get(f, 0))
-                                             for f in self.feature_names_]
-        self.booster_ = lgb.train(self._params(objective="binary", **extra), data, self.n_estimators)
+            extra["monotone_constraints"] = [
+                int(self.monotone.get(f, 0)) for f in self.feature_names_
+            ]
+        self.booster_ = lgb.train(
+            self._params(objective="binary", **extra), data, self.n_estimators
+        )
         self.classes_: tuple[str, ...] = ()
         if categories is not None:
             self._fit_categories(matrix, np.asarray(categories)[target == 1], target, cats)
         return self
 
-    def _fit_categories(self, matrix: np.ndarray, attack_categories: np.ndarray,
-                        target: np.ndarray, cats: list[str]) -> None:
+    def _fit_categories(
+        self, matrix: np.ndarray, attack_categories: np.ndarray, target: np.ndarray, cats: list[str]
+    ) -> None:
         import lightgbm as lgb
 
         self.classes_ = tuple(sorted(set(attack_categories)))
         if len(self.classes_) < 2:
             return
         codes = np.searchsorted(self.classes_, attack_categories)
-        data = lgb.Dataset(matrix[target == 1], codes, feature_name=list(self.feature_names_),
-                           categorical_feature=cats)
+        data = lgb.Dataset(
+            matrix[target == 1],
+            codes,
+            feature_name=list(self.feature_names_),
+            categorical_feature=cats,
+        )
         self.category_booster_ = lgb.train(
-            self._params(objective="multiclass", num_class=len(self.classes_)), data, 40)
+            self._params(objective="multiclass", num_class=len(self.classes_)), data, 40
+        )
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Raw margin, log-odds of attack; shape (n,)."""
         check_fitted(self, "suspicion")
-        return np.asarray(self.booster_.predict(check_columns(self, X), raw_score=True,
-                                                num_threads=self._threads(X)))
+        return np.asarray(
+            self.booster_.predict(
+                check_columns(self, X), raw_score=True, num_threads=self._threads(X)
+            )
+        )
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Native TreeSHAP: values (n, d) and base (n,) summing to the raw margin."""
         check_fitted(self, "explain")
-        contrib = np.asarray(self.booster_.predict(check_columns(self, X, "explain"),
-                                                   pred_contrib=True, num_threads=self._threads(X)))
+        contrib = np.asarray(
+            self.booster_.predict(
+                check_columns(self, X, "explain"), pred_contrib=True, num_threads=self._threads(X)
+            )
+        )
         return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
 
     def categorize(self, X: pd.DataFrame) -> np.ndarray:
@@ -124,8 +160,11 @@ class GradientBoostedDetector(Parameters):
             return np.full(len(X), "unknown", dtype=object)
         if len(self.classes_) == 1:
             return np.full(len(X), self.classes_[0], dtype=object)
-        proba = np.asarray(self.category_booster_.predict(check_columns(self, X, "categorize"),
-                                                          num_threads=self._threads(X)))
+        proba = np.asarray(
+            self.category_booster_.predict(
+                check_columns(self, X, "categorize"), num_threads=self._threads(X)
+            )
+        )
         return np.asarray(np.asarray(self.classes_, dtype=object)[proba.argmax(axis=1)])
 
     def _threads(self, X: pd.DataFrame) -> int:
@@ -133,9 +172,13 @@ class GradientBoostedDetector(Parameters):
 
     def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
-        state = {"kind": self.kind, "params": self._params_state(),
-                 "feature_names": list(self.feature_names_), "classes": list(self.classes_),
-                 "booster": self.booster_.model_to_string()}
+        state = {
+            "kind": self.kind,
+            "params": self._params_state(),
+            "feature_names": list(self.feature_names_),
+            "classes": list(self.classes_),
+            "booster": self.booster_.model_to_string(),
+        }
         if hasattr(self, "category_booster_"):
             state["category_booster"] = self.category_booster_.model_to_string()
         return state

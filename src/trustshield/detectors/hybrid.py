@@ -28,19 +28,20 @@ from trustshield.detectors.registry import detector_from_dict, register
 from trustshield.errors import NOT_FITTED, DataError, NotFittedError
 
 DEFAULT_QUANTILE = 0.99
-TOO_FEW_PER_CLASS = ("HybridDetector.fit() needs at least n_folds = {folds} normal rows and "
-                     "{folds} attack rows for its out-of-fold scores; got {normal} normal and "
-                     "{attack} attack")
+TOO_FEW_PER_CLASS = (
+    "HybridDetector.fit() needs at least n_folds = {folds} normal rows and "
+    "{folds} attack rows for its out-of-fold scores; got {normal} normal and "
+    "{attack} attack"
+)
 
 
 @register("hybrid")
 class HybridDetector(Parameters):
     """max(z_supervised, z_novelty); see the module docstring for the scale."""
 
-    kind: ClassVar[str]   # set by @register
+    kind: ClassVar[str]  # set by @register
 
-    def __init__(self, supervised: Any, novelty: Detector, *, n_folds: int = 5,
-                 seed: int = 0):
+    def __init__(self, supervised: Any, novelty: Detector, *, n_folds: int = 5, seed: int = 0):
         # supervised: a detector whose fit also takes the attack categories (gbdt)
         self.supervised = supervised
         self.novelty = novelty
@@ -55,8 +56,9 @@ class HybridDetector(Parameters):
     def components(self) -> tuple[Any, ...]:
         return tuple(self.parts().values())
 
-    def fit(self, X: pd.DataFrame, y: npt.ArrayLike,
-            categories: npt.ArrayLike | None = None) -> HybridDetector:
+    def fit(
+        self, X: pd.DataFrame, y: npt.ArrayLike, categories: npt.ArrayLike | None = None
+    ) -> HybridDetector:
         """Fit both components on X (n, d), y (n,); learn centers from out-of-fold scores.
 
         Operating points start at the 0.99 quantile of normal out-of-fold scores; the
@@ -64,15 +66,19 @@ class HybridDetector(Parameters):
         """
         name = type(self).__name__
         check_frame(X, name, "fit")
-        categorical = set.intersection(*(set(getattr(part, "categorical", ()))
-                                         for part in self.components))
+        categorical = set.intersection(
+            *(set(getattr(part, "categorical", ())) for part in self.components)
+        )
         feature_matrix(X, name, "fit", categorical)  # before folds: errors name X's rows
         attack = attack_mask(check_labels(y, len(X), name, "fit"))
         if categories is not None:
             check_labels(categories, len(X), name, "fit", what="categories")
         if min(attack.sum(), (~attack).sum()) < self.n_folds:
-            raise DataError(TOO_FEW_PER_CLASS.format(
-                folds=self.n_folds, normal=int((~attack).sum()), attack=int(attack.sum())))
+            raise DataError(
+                TOO_FEW_PER_CLASS.format(
+                    folds=self.n_folds, normal=int((~attack).sum()), attack=int(attack.sum())
+                )
+            )
         self.normal_oof_ = self.out_of_fold(X, y)[~attack]
         self.supervised.fit(X, y, categories)
         self.novelty.fit(X, y)
@@ -123,8 +129,9 @@ class HybridDetector(Parameters):
     def normal_out_of_fold(self) -> np.ndarray:
         """Raw out-of-fold component scores (m, 2) of the normal training rows (after fit)."""
         if not hasattr(self, "normal_oof_"):
-            raise NotFittedError(NOT_FITTED.format(name=type(self).__name__,
-                                                   method="normal_out_of_fold"))
+            raise NotFittedError(
+                NOT_FITTED.format(name=type(self).__name__, method="normal_out_of_fold")
+            )
         return np.asarray(self.normal_oof_)
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
@@ -158,18 +165,26 @@ class HybridDetector(Parameters):
 
     def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
-        return {"kind": self.kind, "n_folds": self.n_folds, "seed": self.seed,
-                "center": self.center_.tolist(),
-                "points": self.points_.tolist(), "feature_names": list(self.feature_names_),
-                "supervised": self.supervised.to_dict(), "novelty": self.novelty.to_dict()}
+        return {
+            "kind": self.kind,
+            "n_folds": self.n_folds,
+            "seed": self.seed,
+            "center": self.center_.tolist(),
+            "points": self.points_.tolist(),
+            "feature_names": list(self.feature_names_),
+            "supervised": self.supervised.to_dict(),
+            "novelty": self.novelty.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> HybridDetector:
-        hybrid = cls(detector_from_dict(state["supervised"]),
-                     detector_from_dict(state["novelty"]),
-                     n_folds=state["n_folds"], seed=state["seed"])
+        hybrid = cls(
+            detector_from_dict(state["supervised"]),
+            detector_from_dict(state["novelty"]),
+            n_folds=state["n_folds"],
+            seed=state["seed"],
+        )
         hybrid.feature_names_ = tuple(state["feature_names"])
         hybrid.center_ = np.array(state["center"])
         hybrid.set_operating_points(state["points"])
         return hybrid
-

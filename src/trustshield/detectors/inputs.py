@@ -22,8 +22,10 @@ import pandas as pd
 
 from trustshield.errors import DataError
 
-NOT_A_FRAME = ("{name}.{method}() expects a pandas DataFrame with one named column per "
-               "feature (n rows, d columns); got {got}")
+NOT_A_FRAME = (
+    "{name}.{method}() expects a pandas DataFrame with one named column per "
+    "feature (n rows, d columns); got {got}"
+)
 NOT_NUMERIC = "{name}.{method}(): column(s) {columns} are not numeric"
 NOT_FINITE = "{name}.{method}(): {what} in column {column!r}, row position {row}{hint}"
 NAN_HINT = " (NaN, missing, is accepted here in categorical columns only)"
@@ -38,8 +40,9 @@ def check_frame(X: object, name: str, method: str) -> pd.DataFrame:
     return X
 
 
-def feature_matrix(X: pd.DataFrame, name: str, method: str,
-                   missing_ok: Collection[str] | bool = ()) -> np.ndarray:
+def feature_matrix(
+    X: pd.DataFrame, name: str, method: str, missing_ok: Collection[str] | bool = ()
+) -> np.ndarray:
     """X (n, d) as float64, checked: numeric columns, no infinite value, NaN only in the
     ``missing_ok`` columns (True: any column). One pass over the values when all are
     finite."""
@@ -68,19 +71,32 @@ def check_labels(y: npt.ArrayLike, n: int, name: str, method: str, what: str = "
     return labels
 
 
-def _check_finite(matrix: np.ndarray, columns: tuple[Any, ...], name: str, method: str,
-                  missing_ok: Collection[str] | bool) -> None:
-    allowed = np.array([missing_ok is True or (missing_ok is not False and c in missing_ok)
-                        for c in columns], dtype=bool)
+def _check_finite(
+    matrix: np.ndarray,
+    columns: tuple[Any, ...],
+    name: str,
+    method: str,
+    missing_ok: Collection[str] | bool,
+) -> None:
+    allowed = np.array(
+        [missing_ok is True or (missing_ok is not False and c in missing_ok) for c in columns],
+        dtype=bool,
+    )
     bad = ~np.isfinite(matrix) & ~(np.isnan(matrix) & allowed)
     if bad.any():
         row, column = np.argwhere(bad)[0]
         value = matrix[row, column]
         nan = bool(np.isnan(value))
-        raise DataError(NOT_FINITE.format(
-            name=name, method=method, column=str(columns[column]), row=int(row),
-            what="missing value (NaN)" if nan else f"infinite value {value}",
-            hint=NAN_HINT if nan else ""))
+        raise DataError(
+            NOT_FINITE.format(
+                name=name,
+                method=method,
+                column=str(columns[column]),
+                row=int(row),
+                what="missing value (NaN)" if nan else f"infinite value {value}",
+                hint=NAN_HINT if nan else "",
+            )
+        )
 
 
 def _described(X: object) -> str:

@@ -41,20 +41,30 @@ SHARES = ("is_mm", "is_pc", "is_dd")
 #: quantile levels kept of the owner's distribution of each trait (owner-only model)
 TAIL_LEVELS = 201
 NEED_OWNER = "MouseVerifier needs the owner's training actions (y = 0); got {owner} of {n}"
-MISSING_COLUMNS = ("MouseVerifier reads {n} action features; missing {missing} "
-                   "(the frame's first columns: {got})")
+MISSING_COLUMNS = (
+    "MouseVerifier reads {n} action features; missing {missing} (the frame's first columns: {got})"
+)
 NOT_FINITE = "action features must be finite: row {row}, column {column!r} holds {value}"
 BAD_LABELS = "y must hold 0 (owner) or 1 (another user) for each of the {n} actions; got {got}"
 
 
 @register("mouse")
 class MouseVerifier(Parameters):
-    kind: ClassVar[str]   # set by @register
+    kind: ClassVar[str]  # set by @register
     """Per-user verifier over mouse-action features; suspicion > 0 leans to "not the owner"."""
 
-    def __init__(self, *, features: tuple[str, ...] = FEATURES, n_estimators: int = 100,
-                 num_leaves: int = 8, max_depth: int = 3, learning_rate: float = 0.1,
-                 min_child_samples: int = 50, seed: int = 0, n_threads: int = 1):
+    def __init__(
+        self,
+        *,
+        features: tuple[str, ...] = FEATURES,
+        n_estimators: int = 100,
+        num_leaves: int = 8,
+        max_depth: int = 3,
+        learning_rate: float = 0.1,
+        min_child_samples: int = 50,
+        seed: int = 0,
+        n_threads: int = 1,
+    ):
         self.features = tuple(features)
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -78,8 +88,13 @@ class MouseVerifier(Parameters):
             self.__dict__.pop(name, None)
         if foreign.any():
             weight = np.where(foreign, 0.5 / foreign.sum(), 0.5 / (~foreign).sum()) * len(matrix)
-            data = lgb.Dataset(matrix, foreign.astype(int), weight=weight,
-                               feature_name=list(self.features), free_raw_data=True)
+            data = lgb.Dataset(
+                matrix,
+                foreign.astype(int),
+                weight=weight,
+                feature_name=list(self.features),
+                free_raw_data=True,
+            )
             self.booster_ = lgb.train(self._params(), data, self.n_estimators)
         else:
             self.quantiles_ = np.quantile(owner, np.linspace(0, 1, TAIL_LEVELS), axis=0)
@@ -95,9 +110,17 @@ class MouseVerifier(Parameters):
         return "contrast" if hasattr(self, "booster_") else "owner_only"
 
     def _params(self) -> dict[str, Any]:
-        return dict(objective="binary", num_leaves=self.num_leaves, max_depth=self.max_depth,
-                    learning_rate=self.learning_rate, min_child_samples=self.min_child_samples,
-                    seed=self.seed, deterministic=True, num_threads=self.n_threads, verbose=-1)
+        return dict(
+            objective="binary",
+            num_leaves=self.num_leaves,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            min_child_samples=self.min_child_samples,
+            seed=self.seed,
+            deterministic=True,
+            num_threads=self.n_threads,
+            verbose=-1,
+        )
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Per action, shape (n,): log-odds that another user made it (contrast), or the
@@ -105,8 +128,9 @@ class MouseVerifier(Parameters):
         check_fitted(self, "suspicion")
         matrix = _matrix(X, self.feature_names_, "suspicion")
         if self.model_ == "contrast":
-            return np.asarray(self.booster_.predict(matrix, raw_score=True,
-                                                    num_threads=self.n_threads))
+            return np.asarray(
+                self.booster_.predict(matrix, raw_score=True, num_threads=self.n_threads)
+            )
         return np.asarray((_tails(matrix, self.quantiles_) - self.centre_).sum(axis=1))
 
     def explain(self, X: pd.DataFrame) -> Attributions:
@@ -115,16 +139,22 @@ class MouseVerifier(Parameters):
         check_fitted(self, "explain")
         matrix = _matrix(X, self.feature_names_, "explain")
         if self.model_ == "contrast":
-            contrib = np.asarray(self.booster_.predict(matrix, pred_contrib=True,
-                                                       num_threads=self.n_threads))
+            contrib = np.asarray(
+                self.booster_.predict(matrix, pred_contrib=True, num_threads=self.n_threads)
+            )
             return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
         values = _tails(matrix, self.quantiles_) - self.centre_
         return Attributions(self.feature_names_, values, np.zeros(len(matrix)))
 
     def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
-        state = {"kind": self.kind, "model": self.model_, "params": self._params_state(),
-                 "feature_names": list(self.feature_names_), "profile": dict(self.profile_)}
+        state = {
+            "kind": self.kind,
+            "model": self.model_,
+            "params": self._params_state(),
+            "feature_names": list(self.feature_names_),
+            "profile": dict(self.profile_),
+        }
         if self.model_ == "contrast":
             state["booster"] = self.booster_.model_to_string()
         else:
@@ -151,8 +181,9 @@ class MouseVerifier(Parameters):
 ActionCount = int | Mapping[Any, int] | None
 
 
-def session_scores(action_suspicion: np.ndarray, *, sessions: npt.ArrayLike,
-                   n_actions: ActionCount = None) -> pd.Series:
+def session_scores(
+    action_suspicion: np.ndarray, *, sessions: npt.ArrayLike, n_actions: ActionCount = None
+) -> pd.Series:
     """Mean suspicion of each session's first ``n_actions`` actions.
 
     ``sessions`` (n,) names the session of every action, actions in time order within a
@@ -165,8 +196,9 @@ def session_scores(action_suspicion: np.ndarray, *, sessions: npt.ArrayLike,
     return frame.groupby("session", sort=False)["score"].mean()
 
 
-def session_attributions(attributions: Attributions, *, sessions: npt.ArrayLike,
-                         n_actions: ActionCount = None) -> tuple[pd.Index, Attributions]:
+def session_attributions(
+    attributions: Attributions, *, sessions: npt.ArrayLike, n_actions: ActionCount = None
+) -> tuple[pd.Index, Attributions]:
     """Session-level attributions: the mean of each session's first ``n_actions`` action
     attributions, so ``base + values.sum(axis=1)`` equals :func:`session_scores` exactly.
     Returns the sessions (in order of appearance) and their Attributions."""
@@ -175,8 +207,9 @@ def session_attributions(attributions: Attributions, *, sessions: npt.ArrayLike,
     frame = pd.DataFrame(attributions.values[used], columns=list(names))
     frame["__base"] = attributions.base[used]
     means = frame.groupby(np.asarray(sessions)[used], sort=False).mean()
-    return means.index, Attributions(names, means[list(names)].to_numpy(),
-                                     means["__base"].to_numpy())
+    return means.index, Attributions(
+        names, means[list(names)].to_numpy(), means["__base"].to_numpy()
+    )
 
 
 def first_actions(sessions: npt.ArrayLike, n_actions: ActionCount = None) -> np.ndarray:
@@ -192,8 +225,10 @@ def first_actions(sessions: npt.ArrayLike, n_actions: ActionCount = None) -> np.
     else:
         limit = np.full(len(sessions), n_actions, dtype=np.float64)
     if np.isnan(limit).any() or (limit < 1).any():
-        raise DataError(f"n_actions must be None, a whole number ≥ 1 or a mapping giving one "
-                        f"for every session; got {n_actions!r}")
+        raise DataError(
+            f"n_actions must be None, a whole number ≥ 1 or a mapping giving one "
+            f"for every session; got {n_actions!r}"
+        )
     return np.asarray(rank < limit)
 
 
@@ -211,8 +246,10 @@ def _tails(matrix: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 
 def _profile(owner: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
     """The owner's typical value of every trait: share for kind indicators, else median."""
-    return {name: float(owner[:, j].mean() if name in SHARES else np.median(owner[:, j]))
-            for j, name in enumerate(names)}
+    return {
+        name: float(owner[:, j].mean() if name in SHARES else np.median(owner[:, j]))
+        for j, name in enumerate(names)
+    }
 
 
 def _labels(y: npt.ArrayLike, n: int) -> np.ndarray:
@@ -228,8 +265,9 @@ def _matrix(X: pd.DataFrame, names: tuple[str, ...], method: str) -> np.ndarray:
     check_frame(X, "MouseVerifier", method)
     missing = [name for name in names if name not in X.columns]
     if missing:
-        raise DataError(MISSING_COLUMNS.format(missing=missing, n=len(names),
-                                               got=list(X.columns)[:12]))
+        raise DataError(
+            MISSING_COLUMNS.format(missing=missing, n=len(names), got=list(X.columns)[:12])
+        )
     matrix: np.ndarray = X[list(names)].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(matrix)
     if bad.any():

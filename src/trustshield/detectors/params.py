@@ -39,8 +39,11 @@ class Parameters:
     @classmethod
     def _param_names(cls) -> tuple[str, ...]:
         signature = inspect.signature(cls.__init__)
-        return tuple(name for name, p in signature.parameters.items()
-                     if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+        return tuple(
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters by name; ``deep`` adds each part's as ``part__name``."""
@@ -61,8 +64,9 @@ class Parameters:
         for key, value in params.items():
             name, _, rest = key.partition("__")
             if name not in valid:
-                raise DataError(UNKNOWN_PARAMETER.format(name=type(self).__name__, param=key,
-                                                         valid=list(valid)))
+                raise DataError(
+                    UNKNOWN_PARAMETER.format(name=type(self).__name__, param=key, valid=list(valid))
+                )
             if rest:
                 nested.setdefault(name, {})[rest] = value
             else:
@@ -77,13 +81,18 @@ class Parameters:
 
     def _params_state(self) -> dict[str, Any]:
         """Parameters as plain JSON for ``to_dict`` (tuples as lists)."""
-        return {name: list(value) if isinstance(value, tuple) else value
-                for name, value in self.get_params(deep=False).items()}
+        return {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.get_params(deep=False).items()
+        }
 
 
 def clone(detector: _P) -> _P:
     """An unfitted copy of ``detector`` with the same parameters (parts cloned too)."""
-    params = {name: clone(value) if hasattr(value, "get_params") and not isinstance(value, type)
-              else copy.deepcopy(value)
-              for name, value in detector.get_params(deep=False).items()}
+    params = {
+        name: clone(value)
+        if hasattr(value, "get_params") and not isinstance(value, type)
+        else copy.deepcopy(value)
+        for name, value in detector.get_params(deep=False).items()
+    }
     return type(detector)(**params)

@@ -156,7 +156,9 @@ def check_columns(detector: Fitted, X: pd.DataFrame, method: str = "suspicion") 
         if set(names) >= set(detector.feature_names_):
             X = X[list(detector.feature_names_)]
         else:
-            raise DataError(WRONG_COLUMNS.format(name=name,
-                                                 expected=list(detector.feature_names_),
-                                                 got=list(names)))
+            raise DataError(
+                WRONG_COLUMNS.format(
+                    name=name, expected=list(detector.feature_names_), got=list(names)
+                )
+            )
     return feature_matrix(X, name, method, missing_ok=True)

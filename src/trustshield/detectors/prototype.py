@@ -20,8 +20,7 @@ import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
 from trustshield.detectors.params import Parameters
-from trustshield.detectors.protocol import (Attributions, attack_mask, check_columns,
-                                            check_fitted)
+from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
 from trustshield.detectors.registry import register
 from trustshield.errors import DataError
 
@@ -37,12 +36,19 @@ _BLAS: dict[str, Any] = {"lock": threading.Lock(), "controller": None}
 
 @register("prototype")
 class NormalPrototypeDetector(Parameters):
-    kind: ClassVar[str]   # set by @register
+    kind: ClassVar[str]  # set by @register
     """Distance-to-normal novelty scorer with exact per-feature decomposition."""
 
-    def __init__(self, *, n_prototypes: int = 256, scaling: str = "quantile",
-                 categorical_weight: float = 1.0, categorical: tuple[str, ...] = (),
-                 log_features: tuple[str, ...] = (), seed: int = 0):
+    def __init__(
+        self,
+        *,
+        n_prototypes: int = 256,
+        scaling: str = "quantile",
+        categorical_weight: float = 1.0,
+        categorical: tuple[str, ...] = (),
+        log_features: tuple[str, ...] = (),
+        seed: int = 0,
+    ):
         self.n_prototypes = n_prototypes
         self.scaling = scaling
         self.categorical_weight = categorical_weight
@@ -76,8 +82,12 @@ class NormalPrototypeDetector(Parameters):
         names = self.feature_names_
         self.is_categorical_ = np.array([n in self.categorical for n in names])
         self.is_log_ = np.array([n in self.log_features for n in names])
-        self.n_levels_ = np.array([int(np.nanmax(matrix[:, j])) + 1 if self.is_categorical_[j]
-                                   else 0 for j in range(len(names))])
+        self.n_levels_ = np.array(
+            [
+                int(np.nanmax(matrix[:, j])) + 1 if self.is_categorical_[j] else 0
+                for j in range(len(names))
+            ]
+        )
         numeric = self._numeric(matrix)
         self.low_ = numeric.min(axis=0)
         span = numeric.max(axis=0) - self.low_
@@ -126,11 +136,11 @@ class NormalPrototypeDetector(Parameters):
         self.category_protos_, self.block_sq_ = [], {}
         start = n_numeric
         for j in np.flatnonzero(self.is_categorical_):
-            block = self.prototypes_[:, start:start + self.n_levels_[j]]
+            block = self.prototypes_[:, start : start + self.n_levels_[j]]
             self.category_protos_.append(np.vstack([block.T, np.zeros(len(block))]))
-            self.block_sq_[j] = (block ** 2).sum(axis=1)
+            self.block_sq_[j] = (block**2).sum(axis=1)
             start += self.n_levels_[j]
-        self.prototype_sq_ = (self.prototypes_ ** 2).sum(axis=1)
+        self.prototype_sq_ = (self.prototypes_**2).sum(axis=1)
         self.profiles_ = self._profiles()
 
     def _parts(self, matrix: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -144,8 +154,9 @@ class NormalPrototypeDetector(Parameters):
             codes.append(np.where(ok, np.nan_to_num(c), len(block) - 1).astype(np.intp))
         return numeric, codes
 
-    def _nearest(self, numeric: np.ndarray,
-                 codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest(
+        self, numeric: np.ndarray, codes: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Index of and squared distance to the nearest prototype, each (n,). Rows go in
         chunks so the (rows, k) distance block stays small; the one-hot part is gathered
         from the prototype blocks instead of multiplied."""
@@ -161,14 +172,17 @@ class NormalPrototypeDetector(Parameters):
             index[rows] = block_d.argmin(axis=1)
         return index, self._terms(numeric, codes, index).sum(axis=1)
 
-    def _terms(self, numeric: np.ndarray, codes: list[np.ndarray],
-               nearest: np.ndarray) -> np.ndarray:
+    def _terms(
+        self, numeric: np.ndarray, codes: list[np.ndarray], nearest: np.ndarray
+    ) -> np.ndarray:
         """Per-feature terms (n, d) of the squared distance to the given prototypes."""
         values = np.empty((len(numeric), len(self.feature_names_)))
         values[:, ~self.is_categorical_] = (numeric - self.numeric_protos_[nearest]) ** 2
         scale = self.categorical_weight / np.sqrt(2.0)
-        for j, block, code in zip(np.flatnonzero(self.is_categorical_), self.category_protos_, codes):
-            own = np.where(code < len(block) - 1, scale ** 2, 0.0)
+        for j, block, code in zip(
+            np.flatnonzero(self.is_categorical_), self.category_protos_, codes
+        ):
+            own = np.where(code < len(block) - 1, scale**2, 0.0)
             values[:, j] = own - 2 * scale * block[code, nearest] + self.block_sq_[j][nearest]
         return values
 
@@ -182,8 +196,12 @@ class NormalPrototypeDetector(Parameters):
         check_fitted(self, "explain")
         numeric, codes = self._parts(check_columns(self, X, "explain"))
         nearest, _ = self._nearest(numeric, codes)
-        return Attributions(self.feature_names_, self._terms(numeric, codes, nearest),
-                            np.zeros(len(numeric)), reference=self.profiles_[nearest])
+        return Attributions(
+            self.feature_names_,
+            self._terms(numeric, codes, nearest),
+            np.zeros(len(numeric)),
+            reference=self.profiles_[nearest],
+        )
 
     def _profiles(self) -> np.ndarray:
         """Every prototype in encoded feature units, (k, d): numeric features read back
@@ -197,8 +215,11 @@ class NormalPrototypeDetector(Parameters):
             numeric = np.empty_like(scaled)
             for j, (levels, ranks) in enumerate(zip(self.levels_, self.ranks_)):
                 mid = (ranks[:-1] + ranks[1:]) / 2
-                upper = np.clip(np.searchsorted(mid, scaled[:, j]), 1, len(mid) - 1) if len(mid) > 1 \
+                upper = (
+                    np.clip(np.searchsorted(mid, scaled[:, j]), 1, len(mid) - 1)
+                    if len(mid) > 1
                     else np.zeros(len(scaled), dtype=np.intp)
+                )
                 lower = np.maximum(upper - 1, 0)
                 closer = np.abs(mid[lower] - scaled[:, j]) <= np.abs(mid[upper] - scaled[:, j])
                 numeric[:, j] = levels[np.where(closer, lower, upper)]
@@ -212,12 +233,17 @@ class NormalPrototypeDetector(Parameters):
 
     def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
-        return {"kind": self.kind, "params": self._params_state(),
-                "feature_names": list(self.feature_names_),
-                "n_levels": self.n_levels_.tolist(), "low": self.low_.tolist(),
-                "span": self.span_.tolist(), "levels": [v.tolist() for v in self.levels_],
-                "ranks": [v.tolist() for v in self.ranks_],
-                "prototypes": self.prototypes_.tolist()}
+        return {
+            "kind": self.kind,
+            "params": self._params_state(),
+            "feature_names": list(self.feature_names_),
+            "n_levels": self.n_levels_.tolist(),
+            "low": self.low_.tolist(),
+            "span": self.span_.tolist(),
+            "levels": [v.tolist() for v in self.levels_],
+            "ranks": [v.tolist() for v in self.ranks_],
+            "prototypes": self.prototypes_.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> NormalPrototypeDetector:

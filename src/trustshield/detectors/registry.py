@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, cast
 
 from trustshield.errors import ModelIntegrityError
 
-if TYPE_CHECKING:   # the protocol module loads pandas; the registry stays light
+if TYPE_CHECKING:  # the protocol module loads pandas; the registry stays light
     from trustshield.detectors.protocol import Detector
 
 UNKNOWN_KIND = "unknown detector kind {kind!r} in model state; registered kinds: {known}"
-NOT_A_STATE = ("a detector state is a JSON object with a \"kind\" field (one of {known}); "
-               "got {got}")
+NOT_A_STATE = 'a detector state is a JSON object with a "kind" field (one of {known}); got {got}'
 TAKEN = "detector kind {kind!r} is already registered to {taken}; cannot register {new}"
+
 
 class Registrable(Protocol):
     """What the registry needs of a detector class: its kind (set by :func:`register`) and
@@ -61,8 +61,7 @@ def register(kind: str) -> Callable[[_R], _R]:
     def add(cls: _R) -> _R:
         taken = _CLASSES.get(kind)
         if taken is not None and _qualified(taken) != _qualified(cls):
-            raise ValueError(TAKEN.format(kind=kind, taken=_qualified(taken),
-                                          new=_qualified(cls)))
+            raise ValueError(TAKEN.format(kind=kind, taken=_qualified(taken), new=_qualified(cls)))
         cls.kind = kind
         _CLASSES[kind] = cls
         return cls

@@ -23,8 +23,9 @@ from trustshield.detectors.registry import detector_class
 from trustshield.errors import ModelIntegrityError
 
 DEFAULT_READER = "trustshield.ingest.samples:read_feature_table"
-UNAVAILABLE = ("no {what} for verifier kind {kind!r} is available: {target} could not be "
-               "imported ({error})")
+UNAVAILABLE = (
+    "no {what} for verifier kind {kind!r} is available: {target} could not be imported ({error})"
+)
 UNKNOWN_KIND = "unknown verifier kind {kind!r}; known kinds: {known}"
 
 
@@ -41,9 +42,13 @@ class VerifierKind:
 VERIFIERS: dict[str, VerifierKind] = {}
 
 
-def register_verifier(kind: str, verifier: str | type, *,
-                      reader: str | Callable[..., Any] = DEFAULT_READER,
-                      prior: str | type | None = None) -> None:
+def register_verifier(
+    kind: str,
+    verifier: str | type,
+    *,
+    reader: str | Callable[..., Any] = DEFAULT_READER,
+    prior: str | type | None = None,
+) -> None:
     """Add or replace a kind: ``verifier`` is a registered detector kind, a class or
     ``"module:Class"``."""
     VERIFIERS[kind] = VerifierKind(kind, verifier, reader, prior)
@@ -82,13 +87,16 @@ def _resolve(target: str | type | Callable[..., Any], kind: str, what: str) -> A
     try:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
-        raise ModelIntegrityError(UNAVAILABLE.format(what=what, kind=kind, target=target,
-                                                     error=exc)) from None
+        raise ModelIntegrityError(
+            UNAVAILABLE.format(what=what, kind=kind, target=target, error=exc)
+        ) from None
 
 
-register_verifier("keystroke", "keystroke",
-                  prior="trustshield.detectors.keystroke:KeystrokePrior")
-register_verifier("keystroke-series", "keystroke",
-                  reader="trustshield.ingest.keystroke_series:read_series_samples",
-                  prior="trustshield.detectors.keystroke:KeystrokePrior")
+register_verifier("keystroke", "keystroke", prior="trustshield.detectors.keystroke:KeystrokePrior")
+register_verifier(
+    "keystroke-series",
+    "keystroke",
+    reader="trustshield.ingest.keystroke_series:read_series_samples",
+    prior="trustshield.detectors.keystroke:KeystrokePrior",
+)
 register_verifier("mouse", "mouse")

@@ -43,22 +43,43 @@ import numpy as np
 import pandas as pd
 
 from trustshield.drift.stats import (
-    MAJOR, MODERATE, PSI_EPSILON, category_shares, ks_statistic, level, numeric_shares, psi)
+    MAJOR,
+    MODERATE,
+    PSI_EPSILON,
+    category_shares,
+    ks_statistic,
+    level,
+    numeric_shares,
+    psi,
+)
 from trustshield.errors import DataError, NotFittedError
 
-__all__ = ["MAJOR", "MIN_WINDOW", "MODERATE", "PSI_EPSILON", "DriftReference", "DriftResult",
-           "FeatureDrift", "drift", "ks_statistic", "level", "psi"]
+__all__ = [
+    "MAJOR",
+    "MIN_WINDOW",
+    "MODERATE",
+    "PSI_EPSILON",
+    "DriftReference",
+    "DriftResult",
+    "FeatureDrift",
+    "drift",
+    "ks_statistic",
+    "level",
+    "psi",
+]
 
 MIN_WINDOW = 500
 OTHER, MISSING = "other", "missing"
-SHAPE_MISMATCH = ("expected suspicion of shape ({rows},), one value per row of X; "
-                  "got shape {shape}")
-NOT_FITTED = ("DriftReference is not fitted yet: call fit(X, suspicion) on training data "
-              "before {method}()")
+SHAPE_MISMATCH = "expected suspicion of shape ({rows},), one value per row of X; got shape {shape}"
+NOT_FITTED = (
+    "DriftReference is not fitted yet: call fit(X, suspicion) on training data before {method}()"
+)
 NOT_A_FRAME = "expected X as a pandas DataFrame (n, d) of encoded features; got {got}"
 EMPTY = "expected at least one record to {action}; got 0 rows"
-COLUMNS = ("DriftReference was fitted on features {expected}; the window lacks {missing} "
-           "and has unknown {unknown}")
+COLUMNS = (
+    "DriftReference was fitted on features {expected}; the window lacks {missing} "
+    "and has unknown {unknown}"
+)
 UNKNOWN_FEATURE = "unknown feature {name!r}: expected one of {expected}"
 BAD_STATE = "expected a DriftReference state with keys {expected}; got keys {got}"
 STATE_KEYS = ("features", "suspicion", "threshold", "alert_rate", "n")
@@ -71,9 +92,16 @@ class DriftReference:
     None takes the columns whose dtype is not numeric.
     """
 
-    def __init__(self, *, categorical=None, bins: int = 10, sample_size: int = 2000,
-                 max_categories: int = 50, random_state: int = 0,
-                 suspicion_floor: float | None = None):
+    def __init__(
+        self,
+        *,
+        categorical=None,
+        bins: int = 10,
+        sample_size: int = 2000,
+        max_categories: int = 50,
+        random_state: int = 0,
+        suspicion_floor: float | None = None,
+    ):
         self.categorical = categorical
         self.bins = bins
         self.sample_size = sample_size
@@ -85,15 +113,22 @@ class DriftReference:
         """X (n, d) encoded as the model sees it; suspicion (n,) of the model on X, higher =
         more suspicious; threshold: the model's alert threshold, if known."""
         if self.bins < 2 or self.sample_size < 1 or self.max_categories < 1:
-            raise ValueError(f"expected bins ≥ 2, sample_size ≥ 1 and max_categories ≥ 1; "
-                             f"got {self.bins}, {self.sample_size} and {self.max_categories}")
+            raise ValueError(
+                f"expected bins ≥ 2, sample_size ≥ 1 and max_categories ≥ 1; "
+                f"got {self.bins}, {self.sample_size} and {self.max_categories}"
+            )
         _check_frame(X, "fit")
         suspicion = _scores(suspicion, len(X))
         categorical = _categorical(X, self.categorical)
         rng = np.random.default_rng(self.random_state)
-        self.features_ = {name: (self._categorical_summary(X[name]) if name in categorical
-                                 else self._numeric_summary(X[name].to_numpy(np.float64), rng))
-                          for name in X.columns}
+        self.features_ = {
+            name: (
+                self._categorical_summary(X[name])
+                if name in categorical
+                else self._numeric_summary(X[name].to_numpy(np.float64), rng)
+            )
+            for name in X.columns
+        }
         self.suspicion_ = self._numeric_summary(_floored(suspicion, self.suspicion_floor), rng)
         self.threshold_ = None if threshold is None else float(threshold)
         self.alert_rate_ = None if threshold is None else float(np.mean(suspicion >= threshold))
@@ -104,26 +139,39 @@ class DriftReference:
         present = values[np.isfinite(values)]
         quantiles = np.arange(1, self.bins) / self.bins
         edges = np.unique(np.quantile(present, quantiles)) if len(present) else np.array([])
-        sample = present if len(present) <= self.sample_size else \
-            rng.choice(present, self.sample_size, replace=False)
-        return {"kind": "numeric", "edges": edges.tolist(),
-                "shares": numeric_shares(edges, values).tolist(),
-                "sample": np.sort(sample).tolist()}
+        sample = (
+            present
+            if len(present) <= self.sample_size
+            else rng.choice(present, self.sample_size, replace=False)
+        )
+        return {
+            "kind": "numeric",
+            "edges": edges.tolist(),
+            "shares": numeric_shares(edges, values).tolist(),
+            "sample": np.sort(sample).tolist(),
+        }
 
     def _categorical_summary(self, column: pd.Series) -> dict:
         counts = column.dropna().value_counts(sort=True)
-        counts = counts[counts > 0]            # a pandas Categorical lists unused ones too
-        kept = sorted(counts.index[:self.max_categories].tolist(), key=str)
-        return {"kind": "categorical", "categories": [_plain(v) for v in kept],
-                "shares": category_shares(kept, column).tolist()}
+        counts = counts[counts > 0]  # a pandas Categorical lists unused ones too
+        kept = sorted(counts.index[: self.max_categories].tolist(), key=str)
+        return {
+            "kind": "categorical",
+            "categories": [_plain(v) for v in kept],
+            "shares": category_shares(kept, column).tolist(),
+        }
 
     def to_dict(self) -> dict:
         """Plain JSON-able state (lists, floats, strings)."""
         self._check_fitted("to_dict")
-        return {"features": copy.deepcopy(self.features_),
-                "suspicion": copy.deepcopy(self.suspicion_), "threshold": self.threshold_,
-                "alert_rate": self.alert_rate_, "n": self.n_,
-                "suspicion_floor": self.suspicion_floor}
+        return {
+            "features": copy.deepcopy(self.features_),
+            "suspicion": copy.deepcopy(self.suspicion_),
+            "threshold": self.threshold_,
+            "alert_rate": self.alert_rate_,
+            "n": self.n_,
+            "suspicion_floor": self.suspicion_floor,
+        }
 
     @classmethod
     def from_dict(cls, state: dict) -> DriftReference:
@@ -195,12 +243,16 @@ class DriftResult:
         raise DataError(UNKNOWN_FEATURE.format(name=name, expected=[f.name for f in self.features]))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "alert_rate_change": self.alert_rate_change,
-                "drifted": self.drifted}
+        return {
+            **asdict(self),
+            "alert_rate_change": self.alert_rate_change,
+            "drifted": self.drifted,
+        }
 
 
-def drift(reference: DriftReference, X_window: pd.DataFrame,
-          suspicion_window: np.ndarray | None = None) -> DriftResult:
+def drift(
+    reference: DriftReference, X_window: pd.DataFrame, suspicion_window: np.ndarray | None = None
+) -> DriftResult:
     """Compare a window (n, d), encoded like the training frame, with ``reference``;
     ``suspicion_window`` (n,) is the model's suspicion on it (None: no output drift)."""
     reference._check_fitted("drift")
@@ -210,17 +262,26 @@ def drift(reference: DriftReference, X_window: pd.DataFrame,
     unknown = [c for c in X_window.columns if c not in reference.features_]
     if missing or unknown:
         raise DataError(COLUMNS.format(expected=expected, missing=missing, unknown=unknown))
-    features = tuple(_compare(name, state, X_window[name])
-                     for name, state in reference.features_.items())
+    features = tuple(
+        _compare(name, state, X_window[name]) for name, state in reference.features_.items()
+    )
     result = DriftResult(features, None, reference.n_, len(X_window))
     if suspicion_window is None:
         return result
     scores = _scores(suspicion_window, len(X_window))
-    output = _compare("suspicion", reference.suspicion_,
-                      pd.Series(_floored(scores, reference.suspicion_floor)))
+    output = _compare(
+        "suspicion", reference.suspicion_, pd.Series(_floored(scores, reference.suspicion_floor))
+    )
     rate = None if reference.threshold_ is None else float(np.mean(scores >= reference.threshold_))
-    return DriftResult(features, output, reference.n_, len(X_window), reference.threshold_,
-                       reference.alert_rate_, rate)
+    return DriftResult(
+        features,
+        output,
+        reference.n_,
+        len(X_window),
+        reference.threshold_,
+        reference.alert_rate_,
+        rate,
+    )
 
 
 def _compare(name: str, state: dict, column: pd.Series) -> FeatureDrift:
@@ -237,14 +298,25 @@ def _compare(name: str, state: dict, column: pd.Series) -> FeatureDrift:
         bounds = ["-inf", *(f"{e:g}" for e in edges), "inf"]
         buckets = tuple(f"[{lo}, {hi})" for lo, hi in zip(bounds, bounds[1:])) + (MISSING,)
     value = psi(state["shares"], shares)
-    return FeatureDrift(name, state["kind"], value, ks, level(value), buckets,
-                        tuple(state["shares"]), tuple(shares.tolist()))
+    return FeatureDrift(
+        name,
+        state["kind"],
+        value,
+        ks,
+        level(value),
+        buckets,
+        tuple(state["shares"]),
+        tuple(shares.tolist()),
+    )
 
 
 def _categorical(X: pd.DataFrame, names) -> set:
     if names is None:
-        return {c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])
-                or pd.api.types.is_bool_dtype(X[c])}
+        return {
+            c
+            for c in X.columns
+            if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
+        }
     unknown = [n for n in names if n not in X.columns]
     if unknown:
         raise DataError(UNKNOWN_FEATURE.format(name=unknown[0], expected=list(X.columns)))

@@ -26,21 +26,23 @@ def ks_statistic(sample: np.ndarray, values: np.ndarray) -> float:
     a = np.sort(np.asarray(sample, dtype=np.float64))
     b = np.sort(np.asarray(values, dtype=np.float64))
     grid = np.concatenate([a, b])
-    gap = np.searchsorted(a, grid, side="right") / len(a) - \
-        np.searchsorted(b, grid, side="right") / len(b)
+    gap = np.searchsorted(a, grid, side="right") / len(a) - np.searchsorted(
+        b, grid, side="right"
+    ) / len(b)
     return float(np.max(np.abs(gap)))
 
 
 def level(value: float) -> str:
-    """"major" for PSI ≥ 0.25, "moderate" for 0.1 ≤ PSI < 0.25, else "none"."""
+    """ "major" for PSI ≥ 0.25, "moderate" for 0.1 ≤ PSI < 0.25, else "none"."""
     return "major" if value >= MAJOR else ("moderate" if value >= MODERATE else "none")
 
 
 def numeric_shares(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Shares of (−inf, e1), [e1, e2), …, [ek, inf) and of missing (NaN, ±inf); sum 1."""
     nan = ~np.isfinite(values)
-    counts = np.bincount(np.searchsorted(edges, values[~nan], side="right"),
-                         minlength=len(edges) + 1)
+    counts = np.bincount(
+        np.searchsorted(edges, values[~nan], side="right"), minlength=len(edges) + 1
+    )
     return np.append(counts, nan.sum()) / len(values)
 
 

@@ -32,13 +32,17 @@ def drift_summary(result: DriftResult, k: int = TOP_FEATURES) -> dict:
     """Short JSON-able view of one window: records, level, largest feature PSI, output PSI
     and KS, alert rates (shares in [0, 1]) and their change, the k features that moved most."""
     out = result.output
-    return {"n_window": result.n_window, "n_reference": result.n_reference,
-            "level": window_level(result), "max_feature_psi": max_feature_psi(result),
-            "output_psi": None if out is None else out.psi,
-            "output_ks": None if out is None else out.ks,
-            "output_level": None if out is None else out.level,
-            "threshold": result.threshold,
-            "reference_alert_rate": result.reference_alert_rate,
-            "window_alert_rate": result.window_alert_rate,
-            "alert_rate_change": result.alert_rate_change,
-            "top_features": [feature_summary(f) for f in result.top(k)]}
+    return {
+        "n_window": result.n_window,
+        "n_reference": result.n_reference,
+        "level": window_level(result),
+        "max_feature_psi": max_feature_psi(result),
+        "output_psi": None if out is None else out.psi,
+        "output_ks": None if out is None else out.ks,
+        "output_level": None if out is None else out.level,
+        "threshold": result.threshold,
+        "reference_alert_rate": result.reference_alert_rate,
+        "window_alert_rate": result.window_alert_rate,
+        "alert_rate_change": result.alert_rate_change,
+        "top_features": [feature_summary(f) for f in result.top(k)],
+    }

@@ -20,11 +20,17 @@ from trustshield.detectors.protocol import Attributions
 TOP_REASONS = 3
 #: a named feature carries at least this share of the largest positive contribution
 MIN_SHARE = 0.1
-PER_KEY = {"Hold": ("hold of {k}", "ms"), "Pressure": ("pressure on {k}", ""),
-           "Size": ("finger area on {k}", "")}
+PER_KEY = {
+    "Hold": ("hold of {k}", "ms"),
+    "Pressure": ("pressure on {k}", ""),
+    "Size": ("finger area on {k}", ""),
+}
 PER_PAIR = {"DD": ("press-to-press {a}→{b}", "ms"), "UD": ("flight {a}→{b}", "ms")}
-AVERAGES = {"AvH": ("average hold", "ms"), "AvP": ("average pressure", ""),
-            "AvA": ("average finger area", "")}
+AVERAGES = {
+    "AvH": ("average hold", "ms"),
+    "AvP": ("average pressure", ""),
+    "AvA": ("average finger area", ""),
+}
 ORDINALS = {"1": "2nd", "2": "3rd", "3": "4th"}
 
 
@@ -41,7 +47,7 @@ def _pair(text: str) -> tuple[str, str] | None:
     (so '..t' is '.' then 't')."""
     for i, ch in enumerate(text):
         if ch == "." and 0 < i < len(text) - 1:
-            return text[:i], text[i + 1:]
+            return text[:i], text[i + 1 :]
     return None
 
 
@@ -64,8 +70,13 @@ def value_text(value: float, unit: str) -> str:
     return f"{value:.0f} {unit}" if unit == "ms" else f"{value:.2f}"
 
 
-def keystroke_rationales(attributions: Attributions, X: pd.DataFrame | np.ndarray, *,
-                         verdicts=None, top: int = TOP_REASONS) -> list[str]:
+def keystroke_rationales(
+    attributions: Attributions,
+    X: pd.DataFrame | np.ndarray,
+    *,
+    verdicts=None,
+    top: int = TOP_REASONS,
+) -> list[str]:
     """One line per typing: the features that departed most from the user's profile
     (largest positive exact contributions), each with the typed value and the user's usual
     one (``attributions.reference``, when the verifier gives it). A typing with no positive
@@ -79,10 +90,15 @@ def keystroke_rationales(attributions: Attributions, X: pd.DataFrame | np.ndarra
     for i, row in enumerate(values):
         order = np.argsort(-row, kind="stable")[:top]
         chosen = [j for j in order if row[j] > 0 and row[j] >= MIN_SHARE * row[order[0]]]
-        parts = [_reason(labels[j], typed[i, j], attributions.reference, i, j)
-                 for j in (chosen or order[:1])]
-        head = ("departs most from your profile on " if chosen else
-                "within your usual variation on every feature; closest call: ")
+        parts = [
+            _reason(labels[j], typed[i, j], attributions.reference, i, j)
+            for j in (chosen or order[:1])
+        ]
+        head = (
+            "departs most from your profile on "
+            if chosen
+            else "within your usual variation on every feature; closest call: "
+        )
         prefix = "" if verdicts is None else f"{verdicts[i]}: "
         lines.append(prefix + head + "; ".join(parts))
     return lines

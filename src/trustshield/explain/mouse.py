@@ -37,8 +37,9 @@ def session_traits(actions: pd.DataFrame, *, sessions, features, n_actions=None)
     return medians
 
 
-def mouse_rationales(*, headlines, attributions: Attributions, observed: pd.DataFrame,
-                     profile: dict[str, float]) -> np.ndarray:
+def mouse_rationales(
+    *, headlines, attributions: Attributions, observed: pd.DataFrame, profile: dict[str, float]
+) -> np.ndarray:
     """One line per session (m,): headline, then the traits with the largest positive
     contributions (towards "not the owner"); a session with none names its largest
     contribution by magnitude. ``observed`` (m rows) holds the session's trait values."""
@@ -48,8 +49,10 @@ def mouse_rationales(*, headlines, attributions: Attributions, observed: pd.Data
     for i, headline in enumerate(headlines):
         order = np.argsort(-values[i], kind="stable")[:TOP_TRAITS]
         chosen = [j for j in order if values[i, j] > 0] or [int(np.abs(values[i]).argmax())]
-        parts = [_trait(names[j], observed.iloc[i][names[j]], profile[names[j]], values[i, j])
-                 for j in chosen]
+        parts = [
+            _trait(names[j], observed.iloc[i][names[j]], profile[names[j]], values[i, j])
+            for j in chosen
+        ]
         lines.append(f"{headline}: " + "; ".join(parts))
     return np.array(lines, dtype=object)
 

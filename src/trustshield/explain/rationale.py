@@ -19,8 +19,15 @@ TOP_REASONS = 3
 MIN_SHARE = 0.1
 
 
-def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarray,
-               shown, reference: NormalReference, encoded_text=None) -> np.ndarray:
+def rationales(
+    *,
+    headlines: np.ndarray,
+    attributions: Attributions,
+    X: np.ndarray,
+    shown,
+    reference: NormalReference,
+    encoded_text=None,
+) -> np.ndarray:
     """One line per row (m,): headline, then each top feature with its value and what
     normal looks like. ``X`` (m, d) holds encoded values; ``shown(j, rows)`` returns
     feature j of those rows as text (only cells that appear in a line are formatted).
@@ -43,8 +50,10 @@ def rationales(*, headlines: np.ndarray, attributions: Attributions, X: np.ndarr
         rows = np.flatnonzero(at.any(axis=1))
         normal = _normal_texts(j, rows, attributions, X, reference, encoded_text)
         pieces[at] = [f"{names[j]} {t}, {n}" for t, n in zip(shown(j, rows), normal)]
-    return np.array([f"{h}: " + "; ".join(p for p in row if p) for h, row in zip(headlines, pieces)],
-                    dtype=object)
+    return np.array(
+        [f"{h}: " + "; ".join(p for p in row if p) for h, row in zip(headlines, pieces)],
+        dtype=object,
+    )
 
 
 def _normal_texts(j, rows, attributions, X, reference, encoded_text) -> np.ndarray:
@@ -56,8 +65,10 @@ def _normal_texts(j, rows, attributions, X, reference, encoded_text) -> np.ndarr
         values = attributions.reference[rows, j]
         compared = ~np.isnan(values)
         values = values[compared].tolist()
-        distinct = list(dict.fromkeys(values))   # each profile value is formatted once
-        texts = {v: f"nearest normal profile {t}" for v, t in zip(distinct, encoded_text(j, distinct))}
+        distinct = list(dict.fromkeys(values))  # each profile value is formatted once
+        texts = {
+            v: f"nearest normal profile {t}" for v, t in zip(distinct, encoded_text(j, distinct))
+        }
         normal[compared] = [texts[v] for v in values]
     name = attributions.feature_names[j]
     normal[~compared] = [reference.normal_text(name, X[i, j]) for i in rows[~compared]]

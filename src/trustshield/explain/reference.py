@@ -13,8 +13,9 @@ class NormalReference:
     def fit(self, X: pd.DataFrame, *, categorical: tuple[str, ...]) -> NormalReference:
         self.median_ = {c: float(np.nanmedian(X[c])) for c in X.columns if c not in categorical}
         self.share_ = {c: X[c].value_counts(normalize=True).to_dict() for c in categorical}
-        self.share_ = {c: {float(k): float(v) for k, v in shares.items()}
-                       for c, shares in self.share_.items()}
+        self.share_ = {
+            c: {float(k): float(v) for k, v in shares.items()} for c, shares in self.share_.items()
+        }
         return self
 
     def normal_text(self, feature: str, value: float) -> str:
@@ -29,14 +30,18 @@ class NormalReference:
         return cache[key]
 
     def to_dict(self) -> dict:
-        return {"median": self.median_,
-                "share": {c: [[k, v] for k, v in s.items()] for c, s in self.share_.items()}}
+        return {
+            "median": self.median_,
+            "share": {c: [[k, v] for k, v in s.items()] for c, s in self.share_.items()},
+        }
 
     @classmethod
     def from_dict(cls, state: dict) -> NormalReference:
         ref = cls()
         ref.median_ = dict(state["median"])
-        ref.share_ = {c: {float(k): float(v) for k, v in pairs} for c, pairs in state["share"].items()}
+        ref.share_ = {
+            c: {float(k): float(v) for k, v in pairs} for c, pairs in state["share"].items()
+        }
         return ref
 
 

@@ -29,8 +29,9 @@ class FeatureEncoder:
         return tuple(c.name for c in self.spec.features if c.type == "categorical")
 
     def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
-        self.categories_ = {name: tuple(sorted(frame[name].dropna().unique()))
-                            for name in self.categorical}
+        self.categories_ = {
+            name: tuple(sorted(frame[name].dropna().unique())) for name in self.categorical
+        }
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +44,9 @@ class FeatureEncoder:
         missing = [names[j] for j in numeric if names[j] not in position]
         if missing:
             raise KeyError(f"{missing} not in the frame's columns")
-        matrix[:, numeric] = frame.iloc[:, [position[names[j]] for j in numeric]].to_numpy(dtype=np.float64)
+        matrix[:, numeric] = frame.iloc[:, [position[names[j]] for j in numeric]].to_numpy(
+            dtype=np.float64
+        )
         for j, name in enumerate(names):
             if name in codes:
                 lookup = codes[name]
@@ -56,8 +59,10 @@ class FeatureEncoder:
         them)."""
         cached = self.__dict__.get("_lookups_of")
         if cached is None or cached[0] is not self.categories_:
-            codes = {name: {v: float(i) for i, v in enumerate(values)}
-                     for name, values in self.categories_.items()}
+            codes = {
+                name: {v: float(i) for i, v in enumerate(values)}
+                for name, values in self.categories_.items()
+            }
             names = self.feature_names
             cached = (self.categories_, (names, codes, pd.Index(names, dtype=object)))
             self.__dict__["_lookups_of"] = cached
@@ -82,8 +87,10 @@ class FeatureEncoder:
 
     def describe_features(self) -> list[dict]:
         """{name, type, categories} per feature, in model order (for stores and readers)."""
-        return [{"name": c.name, "type": c.type, "categories": list(self.categories_.get(c.name, ()))}
-                for c in self.spec.features]
+        return [
+            {"name": c.name, "type": c.type, "categories": list(self.categories_.get(c.name, ()))}
+            for c in self.spec.features
+        ]
 
     def to_dict(self) -> dict:
         return {"categories": {k: list(v) for k, v in self.categories_.items()}}

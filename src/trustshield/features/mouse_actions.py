@@ -30,14 +30,38 @@ OFF_SCREEN = 65535
 SHARP_TURN = np.pi / 2
 KINEMATICS = ("vx", "vy", "speed", "acceleration", "jerk", "angular_velocity", "curvature")
 STATS = ("mean", "std", "min", "max")
-SHAPE = ("duration", "path_length", "distance", "straightness", "points", "direction",
-         "turn_total", "sharp_turns", "deviation", "accel_time", "click_time")
-FEATURES = (("is_mm", "is_pc", "is_dd") + SHAPE
-            + tuple(f"{k}_{s}" for k in KINEMATICS for s in STATS))
-UNITS = {"duration": "s", "path_length": "px", "distance": "px", "deviation": "px",
-         "accel_time": "s", "click_time": "s", "turn_total": "rad", "vx": "px/s",
-         "vy": "px/s", "speed": "px/s", "acceleration": "px/s²", "jerk": "px/s³",
-         "angular_velocity": "rad/s", "curvature": "rad/px"}
+SHAPE = (
+    "duration",
+    "path_length",
+    "distance",
+    "straightness",
+    "points",
+    "direction",
+    "turn_total",
+    "sharp_turns",
+    "deviation",
+    "accel_time",
+    "click_time",
+)
+FEATURES = (
+    ("is_mm", "is_pc", "is_dd") + SHAPE + tuple(f"{k}_{s}" for k in KINEMATICS for s in STATS)
+)
+UNITS = {
+    "duration": "s",
+    "path_length": "px",
+    "distance": "px",
+    "deviation": "px",
+    "accel_time": "s",
+    "click_time": "s",
+    "turn_total": "rad",
+    "vx": "px/s",
+    "vy": "px/s",
+    "speed": "px/s",
+    "acceleration": "px/s²",
+    "jerk": "px/s³",
+    "angular_velocity": "rad/s",
+    "curvature": "rad/px",
+}
 
 
 def unit_of(feature: str) -> str:
@@ -45,8 +69,9 @@ def unit_of(feature: str) -> str:
     return UNITS.get(feature, UNITS.get(feature.rsplit("_", 1)[0], ""))
 
 
-def segment(events: pd.DataFrame, *, pause_s: float = PAUSE_S,
-            starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def segment(
+    events: pd.DataFrame, *, pause_s: float = PAUSE_S, starts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Action id (shape (n,), -1 outside any action) and kind code (index into KINDS).
 
     ``starts`` (bool, shape (n,)) marks events that begin a new recording, so that many
@@ -100,8 +125,13 @@ def _action_kinds(split, kinds_of_run) -> np.ndarray:
     return kinds
 
 
-def action_features(events: pd.DataFrame, *, pause_s: float = PAUSE_S,
-                    min_points: int = MIN_POINTS, starts: np.ndarray | None = None) -> pd.DataFrame:
+def action_features(
+    events: pd.DataFrame,
+    *,
+    pause_s: float = PAUSE_S,
+    min_points: int = MIN_POINTS,
+    starts: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per kept action: ``kind``, ``first_event`` and ``last_event`` (row positions
     in ``events``), ``start_time``, then :data:`FEATURES`; actions in time order."""
     action, kinds = segment(events, pause_s=pause_s, starts=starts)
@@ -148,27 +178,35 @@ def _click_time(a, t, state, bounds) -> np.ndarray:
 
 def _trajectory(a, t, x, y) -> pd.DataFrame:
     """Shape and kinematic features of every action from its collapsed points."""
-    step = np.append(False, a[1:] == a[:-1])          # point i closes a step of its action
+    step = np.append(False, a[1:] == a[:-1])  # point i closes a step of its action
     dt = np.where(step, np.diff(t, prepend=t[0]), np.nan)
     dx = np.where(step, np.diff(x, prepend=x[0]), np.nan)
     dy = np.where(step, np.diff(y, prepend=y[0]), np.nan)
     ds = np.hypot(dx, dy)
     speed = ds / dt
     heading = np.where(ds > 0, np.arctan2(dy, dx), np.nan)
-    both = step & np.append(False, step[:-1])         # point i closes two steps in a row
+    both = step & np.append(False, step[:-1])  # point i closes two steps in a row
     turn = np.where(both, _wrap(heading - _shift(heading)), np.nan)
     accel = np.where(both, (speed - _shift(speed)) / dt, np.nan)
     three = both & np.append(False, both[:-1])
     jerk = np.where(three, (accel - _shift(accel)) / dt, np.nan)
-    per_point = pd.DataFrame({
-        "vx": dx / dt, "vy": dy / dt, "speed": speed, "acceleration": accel, "jerk": jerk,
-        "angular_velocity": turn / dt,
-        "curvature": np.where(ds > 0, turn / np.where(ds > 0, ds, 1.0), np.nan)})
+    per_point = pd.DataFrame(
+        {
+            "vx": dx / dt,
+            "vy": dy / dt,
+            "speed": speed,
+            "acceleration": accel,
+            "jerk": jerk,
+            "angular_velocity": turn / dt,
+            "curvature": np.where(ds > 0, turn / np.where(ds > 0, ds, 1.0), np.nan),
+        }
+    )
     grouped = per_point.groupby(a, sort=True)
     stats = grouped.agg(["mean", "min", "max"])
     spread = grouped.std(ddof=0)
-    out = {f"{k}_{s}": (spread[k] if s == "std" else stats[(k, s)])
-           for k in KINEMATICS for s in STATS}
+    out = {
+        f"{k}_{s}": (spread[k] if s == "std" else stats[(k, s)]) for k in KINEMATICS for s in STATS
+    }
     shape = _shape(a, t, x, y, ds, turn, accel)
     return pd.concat([shape, pd.DataFrame(out)], axis=1).fillna(0.0)
 
@@ -183,17 +221,24 @@ def _shape(a, t, x, y, ds, turn, accel) -> pd.DataFrame:
     turns = pd.DataFrame({"abs": np.abs(turn), "sharp": np.abs(turn) > SHARP_TURN}).groupby(a)
     r = _rank(a)  # distance of every point from its action's start-to-end line
     across = np.abs(ex[r] * (y - y[first][r]) - ey[r] * (x - x[first][r]))
-    deviation = (pd.Series(across).groupby(a).max().to_numpy()
-                 / np.where(distance > 0, distance, np.inf))
-    return pd.DataFrame({
-        "duration": t[last] - t[first], "path_length": path, "distance": distance,
-        "straightness": np.where(path > 0, distance / np.where(path > 0, path, 1.0), 1.0),
-        "points": (last - first + 1).astype(np.float64),
-        "direction": _direction(ex, ey),
-        "turn_total": turns["abs"].sum().to_numpy(),
-        "sharp_turns": turns["sharp"].sum().to_numpy(),
-        "deviation": deviation, "accel_time": _accel_time(a, t, accel, first, last),
-    }, index=ids)
+    deviation = pd.Series(across).groupby(a).max().to_numpy() / np.where(
+        distance > 0, distance, np.inf
+    )
+    return pd.DataFrame(
+        {
+            "duration": t[last] - t[first],
+            "path_length": path,
+            "distance": distance,
+            "straightness": np.where(path > 0, distance / np.where(path > 0, path, 1.0), 1.0),
+            "points": (last - first + 1).astype(np.float64),
+            "direction": _direction(ex, ey),
+            "turn_total": turns["abs"].sum().to_numpy(),
+            "sharp_turns": turns["sharp"].sum().to_numpy(),
+            "deviation": deviation,
+            "accel_time": _accel_time(a, t, accel, first, last),
+        },
+        index=ids,
+    )
 
 
 def _rank(a: np.ndarray) -> np.ndarray:
@@ -203,7 +248,7 @@ def _rank(a: np.ndarray) -> np.ndarray:
 
 def _accel_time(a, t, accel, first, last) -> np.ndarray:
     """Time from an action's start until the pointer first stops speeding up."""
-    stops = (accel <= 0)
+    stops = accel <= 0
     pos = np.where(stops, np.arange(len(a)), len(a))
     first_stop = pd.Series(pos).groupby(a).min().to_numpy()
     ended = np.where(first_stop < len(a), first_stop, last)
@@ -224,8 +269,9 @@ def _wrap(angle: np.ndarray) -> np.ndarray:
     return np.mod(angle + np.pi, 2 * np.pi) - np.pi
 
 
-def session_actions(sessions, *, pause_s: float = PAUSE_S,
-                    min_points: int = MIN_POINTS) -> pd.DataFrame:
+def session_actions(
+    sessions, *, pause_s: float = PAUSE_S, min_points: int = MIN_POINTS
+) -> pd.DataFrame:
     """Actions of many sessions in one pass, each row tagged with its session.
 
     ``sessions``: objects with ``user``, ``session``, ``split``, ``is_illegal`` and
@@ -244,9 +290,13 @@ def session_actions(sessions, *, pause_s: float = PAUSE_S,
     for column in ("first_event", "last_event"):
         actions[column] -= offsets[which]
     order = np.arange(len(actions)) - np.searchsorted(which, which, side="left")
-    meta = pd.DataFrame({
-        "user": [sessions[i].user for i in which], "session": [sessions[i].session for i in which],
-        "split": [sessions[i].split for i in which],
-        "is_illegal": np.array([sessions[i].is_illegal for i in which], dtype=np.int64),
-        "order": order})
+    meta = pd.DataFrame(
+        {
+            "user": [sessions[i].user for i in which],
+            "session": [sessions[i].session for i in which],
+            "split": [sessions[i].split for i in which],
+            "is_illegal": np.array([sessions[i].is_illegal for i in which], dtype=np.int64),
+            "order": order,
+        }
+    )
     return pd.concat([meta, actions], axis=1)

@@ -10,11 +10,25 @@ __all__ = ["Catalogue", "Framework", "Item", "Source", "item", "items", "load_ca
 def __getattr__(name: str):
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from trustshield.governance.catalogue import (Catalogue, Framework, Item, Source, item,
-                                                  items, load_catalogue)
+    from trustshield.governance.catalogue import (
+        Catalogue,
+        Framework,
+        Item,
+        Source,
+        item,
+        items,
+        load_catalogue,
+    )
 
-    globals().update(Catalogue=Catalogue, Framework=Framework, Item=Item, Source=Source,
-                     item=item, items=items, load_catalogue=load_catalogue)
+    globals().update(
+        Catalogue=Catalogue,
+        Framework=Framework,
+        Item=Item,
+        Source=Source,
+        item=item,
+        items=items,
+        load_catalogue=load_catalogue,
+    )
     return globals()[name]
 
 

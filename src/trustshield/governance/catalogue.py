@@ -21,10 +21,30 @@ from trustshield.errors import CatalogueError
 from trustshield.specs.yaml_shape import need_mapping, no_unknown
 
 STATUSES = ("in force", "final", "draft", "living")
-KINDS = ("principle", "article", "function", "category", "characteristic", "requirement",
-         "threat", "tactic", "technique", "mitigation", "note")
-FRAMEWORK_KEYS = {"id", "title", "publisher", "version", "date", "status", "source", "notes",
-                  "items"}
+KINDS = (
+    "principle",
+    "article",
+    "function",
+    "category",
+    "characteristic",
+    "requirement",
+    "threat",
+    "tactic",
+    "technique",
+    "mitigation",
+    "note",
+)
+FRAMEWORK_KEYS = {
+    "id",
+    "title",
+    "publisher",
+    "version",
+    "date",
+    "status",
+    "source",
+    "notes",
+    "items",
+}
 FRAMEWORK_REQUIRED = ("id", "title", "publisher", "version", "date", "status", "source", "items")
 ITEM_KEYS = {"id", "title", "kind", "summary", "section", "status", "source"}
 ITEM_REQUIRED = ("id", "title", "kind", "summary", "section")
@@ -56,9 +76,16 @@ class Item:
     source: Source
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "framework": self.framework, "title": self.title,
-                "kind": self.kind, "summary": self.summary, "section": self.section,
-                "status": self.status, "source": vars(self.source).copy()}
+        return {
+            "id": self.id,
+            "framework": self.framework,
+            "title": self.title,
+            "kind": self.kind,
+            "summary": self.summary,
+            "section": self.section,
+            "status": self.status,
+            "source": vars(self.source).copy(),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,9 +103,16 @@ class Framework:
     notes: str = ""
 
     def as_dict(self, *, with_items: bool = True) -> dict:
-        out = {"id": self.id, "title": self.title, "publisher": self.publisher,
-               "version": self.version, "date": self.date, "status": self.status,
-               "source": vars(self.source).copy(), "notes": self.notes}
+        out = {
+            "id": self.id,
+            "title": self.title,
+            "publisher": self.publisher,
+            "version": self.version,
+            "date": self.date,
+            "status": self.status,
+            "source": vars(self.source).copy(),
+            "notes": self.notes,
+        }
         if with_items:
             out["items"] = [i.as_dict() for i in self.items]
         return out
@@ -158,11 +192,21 @@ def _framework(raw: Any, where: str) -> Framework:
     if not isinstance(raw["items"], list) or not raw["items"]:
         raise CatalogueError(f"{where}: 'items' must be a non-empty list")
     fw_id = str(raw["id"])
-    found = tuple(_item(it, fw_id, status, source, f"{where}: items[{i}]")
-                  for i, it in enumerate(raw["items"]))
-    return Framework(id=fw_id, title=str(raw["title"]), publisher=str(raw["publisher"]),
-                     version=str(raw["version"]), date=str(raw["date"]), status=status,
-                     source=source, items=found, notes=str(raw.get("notes") or ""))
+    found = tuple(
+        _item(it, fw_id, status, source, f"{where}: items[{i}]")
+        for i, it in enumerate(raw["items"])
+    )
+    return Framework(
+        id=fw_id,
+        title=str(raw["title"]),
+        publisher=str(raw["publisher"]),
+        version=str(raw["version"]),
+        date=str(raw["date"]),
+        status=status,
+        source=source,
+        items=found,
+        notes=str(raw.get("notes") or ""),
+    )
 
 
 def _item(raw: Any, fw_id: str, fw_status: str, fw_source: Source, where: str) -> Item:
@@ -173,14 +217,22 @@ def _item(raw: Any, fw_id: str, fw_status: str, fw_source: Source, where: str) -
     _required(raw, ITEM_REQUIRED, where)
     item_id = str(raw["id"])
     if not item_id.startswith(f"{fw_id}:") or item_id == f"{fw_id}:":
-        raise CatalogueError(f"{where}: id {item_id!r} must start with its framework's "
-                             f"prefix {fw_id + ':'!r}")
+        raise CatalogueError(
+            f"{where}: id {item_id!r} must start with its framework's prefix {fw_id + ':'!r}"
+        )
     kind = _choice(raw, "kind", KINDS, where)
     status = _choice(raw, "status", STATUSES, where) if "status" in raw else fw_status
     source = _source(raw["source"], f"{where}: source") if "source" in raw else fw_source
-    return Item(id=item_id, framework=fw_id, title=str(raw["title"]), kind=kind,
-                summary=" ".join(str(raw["summary"]).split()), section=str(raw["section"]),
-                status=status, source=source)
+    return Item(
+        id=item_id,
+        framework=fw_id,
+        title=str(raw["title"]),
+        kind=kind,
+        summary=" ".join(str(raw["summary"]).split()),
+        section=str(raw["section"]),
+        status=status,
+        source=source,
+    )
 
 
 def _source(raw: Any, where: str) -> Source:
@@ -211,4 +263,3 @@ def unique_ids(ids: list[str], where: str, what: str) -> None:
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise CatalogueError(f"{where}: duplicate {what} {dup}")
-

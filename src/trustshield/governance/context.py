@@ -27,10 +27,20 @@ from collections.abc import Mapping
 
 from trustshield.errors import DataError
 
-USE_CASES = ("intrusion detection", "anomaly detection", "authentication",
-             "web attack detection", "phishing")
-SETTINGS = ("enterprise network", "critical infrastructure", "public service", "cloud service",
-            "research")
+USE_CASES = (
+    "intrusion detection",
+    "anomaly detection",
+    "authentication",
+    "web attack detection",
+    "phishing",
+)
+SETTINGS = (
+    "enterprise network",
+    "critical infrastructure",
+    "public service",
+    "cloud service",
+    "research",
+)
 QUESTIONS = {
     "use_case": f"Which use case? one of: {', '.join(USE_CASES)}",
     "deployment": f"Deployment setting? one of: {', '.join(SETTINGS)}",
@@ -41,8 +51,10 @@ QUESTIONS = {
     "infers_emotions": "Does it infer emotions of people at work? yes/no",
     "affected": "Who is affected? (free text, e.g. employees, customers, the public)",
 }
-CAVEAT = ("Orientation only, not legal advice: the classification depends on facts this "
-          "questionnaire does not see; confirm it with counsel.")
+CAVEAT = (
+    "Orientation only, not legal advice: the classification depends on facts this "
+    "questionnaire does not see; confirm it with counsel."
+)
 YES, NO = ("yes", "y", "true", True), ("no", "n", "false", False)
 
 
@@ -56,31 +68,49 @@ def assess_context(answers: Mapping) -> dict:
         reasons.append(("infers emotions of people at work", "EU AI Act Art. 5(1)(f)"))
     if a["biometric_data"] and not a["biometric_purpose"]:
         classification = _higher(classification, "high-risk")
-        reasons.append(("biometric identification, not only verification", "EU AI Act Annex III 1(a)"))
+        reasons.append(
+            ("biometric identification, not only verification", "EU AI Act Annex III 1(a)")
+        )
     elif a["biometric_data"]:
-        reasons.append(("biometric verification only: excluded from Annex III 1(a)",
-                        "EU AI Act Annex III 1(a)"))
+        reasons.append(
+            (
+                "biometric verification only: excluded from Annex III 1(a)",
+                "EU AI Act Annex III 1(a)",
+            )
+        )
     if a["safety_component"]:
         classification = _higher(classification, "high-risk")
         reasons.append(("safety component of critical infrastructure", "EU AI Act Annex III 2"))
     elif a["deployment"] == "critical infrastructure":
-        reasons.append(("used solely for cybersecurity: not a safety component", "EU AI Act Recital 55"))
+        reasons.append(
+            ("used solely for cybersecurity: not a safety component", "EU AI Act Recital 55")
+        )
     if a["monitors_workers"]:
         classification = _higher(classification, "high-risk")
-        reasons.append(("monitors or evaluates the behaviour of workers", "EU AI Act Annex III 4(b)"))
+        reasons.append(
+            ("monitors or evaluates the behaviour of workers", "EU AI Act Annex III 4(b)")
+        )
     obligations = [("AI literacy of staff who operate it", "EU AI Act Art. 4")]
     if classification == "high-risk":
-        obligations += [("risk management, data governance, documentation, record-keeping, "
-                         "transparency, human oversight, accuracy and robustness",
-                         "EU AI Act Art. 9-15 (Annex III: from 2 August 2026 as adopted; check "
-                         "the Official Journal for a later deferral)")]
+        obligations += [
+            (
+                "risk management, data governance, documentation, record-keeping, "
+                "transparency, human oversight, accuracy and robustness",
+                "EU AI Act Art. 9-15 (Annex III: from 2 August 2026 as adopted; check "
+                "the Official Journal for a later deferral)",
+            )
+        ]
     if classification == "prohibited practice":
         obligations = [("must not be placed on the market or used", "EU AI Act Art. 5")]
-    return {"classification": classification,
-            "reasons": [{"reason": r, "reference": ref} for r, ref in reasons],
-            "obligations": [{"obligation": o, "reference": ref} for o, ref in obligations],
-            "use_case": a["use_case"], "deployment": a["deployment"], "affected": a["affected"],
-            "caveat": CAVEAT}
+    return {
+        "classification": classification,
+        "reasons": [{"reason": r, "reference": ref} for r, ref in reasons],
+        "obligations": [{"obligation": o, "reference": ref} for o, ref in obligations],
+        "use_case": a["use_case"],
+        "deployment": a["deployment"],
+        "affected": a["affected"],
+        "caveat": CAVEAT,
+    }
 
 
 def _higher(current: str, new: str) -> str:
@@ -90,7 +120,9 @@ def _higher(current: str, new: str) -> str:
 
 def _validated(answers: Mapping) -> dict:
     if not isinstance(answers, Mapping):
-        raise DataError(f"answers must be a mapping of question → answer; got {type(answers).__name__}")
+        raise DataError(
+            f"answers must be a mapping of question → answer; got {type(answers).__name__}"
+        )
     unknown = sorted(set(answers) - set(QUESTIONS))
     if unknown:
         raise DataError(f"unknown question(s) {unknown}; expected some of {sorted(QUESTIONS)}")
@@ -100,8 +132,13 @@ def _validated(answers: Mapping) -> dict:
         if value not in allowed:
             raise DataError(f"{key}: expected one of {list(allowed)}, got {value!r}")
         out[key] = value
-    for key in ("biometric_data", "biometric_purpose", "safety_component", "monitors_workers",
-                "infers_emotions"):
+    for key in (
+        "biometric_data",
+        "biometric_purpose",
+        "safety_component",
+        "monitors_workers",
+        "infers_emotions",
+    ):
         value = answers.get(key, "no" if key != "biometric_purpose" else "yes")
         value = value.strip().lower() if isinstance(value, str) else value
         if value not in YES + NO:

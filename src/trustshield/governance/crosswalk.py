@@ -21,7 +21,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 MET, PARTLY, NOT_MET, NOT_EVIDENCED, NOT_APPLICABLE = (
-    "met", "partly met", "not met", "not evidenced", "not applicable")
+    "met",
+    "partly met",
+    "not met",
+    "not evidenced",
+    "not applicable",
+)
 STATUSES = (MET, PARTLY, NOT_MET, NOT_EVIDENCED, NOT_APPLICABLE)
 
 
@@ -39,9 +44,13 @@ def measured(evidence: Iterable) -> dict[str, str]:
 def practice_status(practice, verdicts: Mapping[str, str], *, use_case: str | None = None) -> dict:
     """Status of one practice with the checks behind it and, if not applicable, why."""
     if use_case is not None and use_case not in practice.use_cases:
-        return {"practice": practice.id, "title": getattr(practice, "title", ""),
-                "status": NOT_APPLICABLE, "checks": {},
-                "reason": f"applies to {', '.join(practice.use_cases)}, not to {use_case}"}
+        return {
+            "practice": practice.id,
+            "title": getattr(practice, "title", ""),
+            "status": NOT_APPLICABLE,
+            "checks": {},
+            "reason": f"applies to {', '.join(practice.use_cases)}, not to {use_case}",
+        }
     checks = {c: verdicts.get(c, "not_evidenced") for c in practice.checks}
     results = [v for v in checks.values() if v in ("pass", "fail")]
     if not results:
@@ -53,8 +62,13 @@ def practice_status(practice, verdicts: Mapping[str, str], *, use_case: str | No
     else:
         status = PARTLY
     reason = f"not yet measured: {practice.planned}" if getattr(practice, "planned", None) else ""
-    return {"practice": practice.id, "title": getattr(practice, "title", ""), "status": status,
-            "checks": checks, "reason": reason}
+    return {
+        "practice": practice.id,
+        "title": getattr(practice, "title", ""),
+        "status": status,
+        "checks": checks,
+        "reason": reason,
+    }
 
 
 def crosswalk(practices: Iterable, evidence: Iterable, *, use_case: str | None = None) -> dict:
@@ -66,10 +80,14 @@ def crosswalk(practices: Iterable, evidence: Iterable, *, use_case: str | None =
     for practice, row in rows:
         for item in practice.serves:
             rollup.setdefault(item, Counter())[row["status"]] += 1
-    return {"use_case": use_case, "practices": [row for _, row in rows],
-            "items": {item: {s: counts.get(s, 0) for s in STATUSES}
-                      for item, counts in sorted(rollup.items())},
-            "unused_evidence": sorted(set(verdicts) - {c for p, _ in rows for c in p.checks})}
+    return {
+        "use_case": use_case,
+        "practices": [row for _, row in rows],
+        "items": {
+            item: {s: counts.get(s, 0) for s in STATUSES} for item, counts in sorted(rollup.items())
+        },
+        "unused_evidence": sorted(set(verdicts) - {c for p, _ in rows for c in p.checks}),
+    }
 
 
 def item_status(counts: Mapping[str, int]) -> str:

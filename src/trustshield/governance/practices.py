@@ -24,21 +24,39 @@ from trustshield.governance.catalogue import unique_ids as _unique
 #: names of the Evidence checks TrustShield's assessors produce; a practice may cite only these
 KNOWN_CHECKS = (
     # assess/evidence.py
-    "detection", "false alarms", "explanation exactness", "data provenance",
+    "detection",
+    "false alarms",
+    "explanation exactness",
+    "data provenance",
     # assess/robustness/
-    "evasion resistance", "poisoning resilience", "poisoning resilience (sanitised training)",
-    "measurement-noise stability", "missing-value handling",
+    "evasion resistance",
+    "poisoning resilience",
+    "poisoning resilience (sanitised training)",
+    "measurement-noise stability",
+    "missing-value handling",
     # assess/authentication.py, assess/fairness.py
-    "keystroke verification", "mouse verification", "fail-safe authentication",
-    "fairness mitigation", "fairness cost",
+    "keystroke verification",
+    "mouse verification",
+    "fail-safe authentication",
+    "fairness mitigation",
+    "fairness cost",
     # assess/security.py
-    "audit chain integrity", "model artifact integrity", "red-team gating",
-    "template encryption at rest", "no pickle in model artifacts",
+    "audit chain integrity",
+    "model artifact integrity",
+    "red-team gating",
+    "template encryption at rest",
+    "no pickle in model artifacts",
     # assess/drift_evidence.py
-    "input drift", "output drift",
+    "input drift",
+    "output drift",
 )
-USE_CASES = ("intrusion detection", "anomaly detection", "authentication",
-             "web attack detection", "phishing")
+USE_CASES = (
+    "intrusion detection",
+    "anomaly detection",
+    "authentication",
+    "web attack detection",
+    "phishing",
+)
 KINDS = ("deployment", "attack on ML defence", "misuse")
 #: words accepted by ``practices(principle=...)`` for each OECD AI principle
 PRINCIPLE_WORDS = {
@@ -49,15 +67,26 @@ PRINCIPLE_WORDS = {
     "oecd:1.5": ("accountability",),
 }
 
-PRACTICE_KEYS = {"id", "title", "statement", "why", "serves", "use_cases", "checks",
-                 "applies_when", "planned"}
+PRACTICE_KEYS = {
+    "id",
+    "title",
+    "statement",
+    "why",
+    "serves",
+    "use_cases",
+    "checks",
+    "applies_when",
+    "planned",
+}
 PRACTICE_REQUIRED = ("id", "title", "statement", "why", "serves", "use_cases", "checks")
 CASE_KEYS = {"id", "title", "date", "kind", "source", "what_happened", "lesson", "practices"}
 CASE_SOURCE_KEYS = {"title", "url"}
 DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
-UNKNOWN_PRINCIPLE = ("unknown principle {value!r}: give an OECD item id (oecd:1.1 … oecd:1.5) "
-                     "or one of the words {words}")
+UNKNOWN_PRINCIPLE = (
+    "unknown principle {value!r}: give an OECD item id (oecd:1.1 … oecd:1.5) "
+    "or one of the words {words}"
+)
 UNKNOWN_USE_CASE = "unknown use case {value!r}; known: {known}"
 
 
@@ -76,10 +105,17 @@ class Practice:
     planned: str = ""
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "statement": self.statement,
-                "why": self.why, "serves": list(self.serves), "use_cases": list(self.use_cases),
-                "checks": list(self.checks), "applies_when": self.applies_when,
-                "planned": self.planned}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "statement": self.statement,
+            "why": self.why,
+            "serves": list(self.serves),
+            "use_cases": list(self.use_cases),
+            "checks": list(self.checks),
+            "applies_when": self.applies_when,
+            "planned": self.planned,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,12 +140,20 @@ class CaseStudy:
     practices: tuple[str, ...]
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "date": self.date, "kind": self.kind,
-                "source": vars(self.source).copy(), "what_happened": self.what_happened,
-                "lesson": self.lesson, "practices": list(self.practices)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "date": self.date,
+            "kind": self.kind,
+            "source": vars(self.source).copy(),
+            "what_happened": self.what_happened,
+            "lesson": self.lesson,
+            "practices": list(self.practices),
+        }
 
 
 # --- the built-in files -------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def load_practices() -> tuple[Practice, ...]:
@@ -124,8 +168,9 @@ def case_studies() -> tuple[CaseStudy, ...]:
     return case_studies_from_text(_read("casestudies.yaml"), "built-in casestudies.yaml", ids)
 
 
-def practices(principle: str | None = None, framework: str | None = None,
-              use_case: str | None = None) -> list[Practice]:
+def practices(
+    principle: str | None = None, framework: str | None = None, use_case: str | None = None
+) -> list[Practice]:
     """Practices, optionally only those serving an OECD principle (``oecd:1.3`` or a word
     such as ``transparency``), a framework (``euaia``) or framework item (``euaia:art15``),
     and applying to a use case."""
@@ -172,8 +217,10 @@ def _read(name: str) -> str:
 
 # --- parsing and validation ---------------------------------------------------------------
 
-def practices_from_text(text: str, origin: str = "practices",
-                        known_items: Callable[[str], bool] | None = None) -> tuple[Practice, ...]:
+
+def practices_from_text(
+    text: str, origin: str = "practices", known_items: Callable[[str], bool] | None = None
+) -> tuple[Practice, ...]:
     """Parse and validate practices YAML. ``known_items`` says whether a framework item id
     exists (default: the built-in catalogue)."""
     exists = known_items or _catalogue_has
@@ -183,8 +230,9 @@ def practices_from_text(text: str, origin: str = "practices",
     return found
 
 
-def case_studies_from_text(text: str, origin: str = "casestudies",
-                           practice_ids: set[str] | None = None) -> tuple[CaseStudy, ...]:
+def case_studies_from_text(
+    text: str, origin: str = "casestudies", practice_ids: set[str] | None = None
+) -> tuple[CaseStudy, ...]:
     """Parse and validate case-study YAML; every practice reference must be in
     ``practice_ids`` (default: the built-in practices)."""
     ids = practice_ids if practice_ids is not None else {p.id for p in load_practices()}
@@ -199,16 +247,24 @@ def _practice(raw: Any, exists: Callable[[str], bool], where: str) -> Practice:
     serves = _strings(raw, "serves", where)
     for item_id in serves:
         if not exists(item_id):
-            raise CatalogueError(f"{where}: serves {item_id!r}, which is not a framework item "
-                                 f"in the catalogue")
+            raise CatalogueError(
+                f"{where}: serves {item_id!r}, which is not a framework item in the catalogue"
+            )
     use_cases = _strings(raw, "use_cases", where)
     _all_in(use_cases, USE_CASES, "use_cases", where)
     checks = _strings(raw, "checks", where)
     _all_in(checks, KNOWN_CHECKS, "checks", where)
-    return Practice(id=str(raw["id"]), title=_text(raw["title"]), statement=_text(raw["statement"]),
-                    why=_text(raw["why"]), serves=serves, use_cases=use_cases, checks=checks,
-                    applies_when=_text(raw.get("applies_when") or ""),
-                    planned=_text(raw.get("planned") or ""))
+    return Practice(
+        id=str(raw["id"]),
+        title=_text(raw["title"]),
+        statement=_text(raw["statement"]),
+        why=_text(raw["why"]),
+        serves=serves,
+        use_cases=use_cases,
+        checks=checks,
+        applies_when=_text(raw.get("applies_when") or ""),
+        planned=_text(raw.get("planned") or ""),
+    )
 
 
 def _case(raw: Any, practice_ids: set[str], where: str) -> CaseStudy:
@@ -221,9 +277,16 @@ def _case(raw: Any, practice_ids: set[str], where: str) -> CaseStudy:
     source = _source(raw["source"], f"{where}: source")
     refs = _strings(raw, "practices", where)
     _all_in(refs, tuple(sorted(practice_ids)), "practices", where)
-    return CaseStudy(id=str(raw["id"]), title=_text(raw["title"]), date=date, kind=raw["kind"],
-                     source=source, what_happened=_text(raw["what_happened"]),
-                     lesson=_text(raw["lesson"]), practices=refs)
+    return CaseStudy(
+        id=str(raw["id"]),
+        title=_text(raw["title"]),
+        date=date,
+        kind=raw["kind"],
+        source=source,
+        what_happened=_text(raw["what_happened"]),
+        lesson=_text(raw["lesson"]),
+        practices=refs,
+    )
 
 
 def _source(raw: Any, where: str) -> CaseSource:
@@ -240,8 +303,9 @@ def _entries(text: str, origin: str) -> list:
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{origin}: not valid YAML: {exc}") from None
     if not isinstance(raw, list) or not raw:
-        raise CatalogueError(f"{origin}: expected a non-empty list of entries, "
-                             f"got {type(raw).__name__}")
+        raise CatalogueError(
+            f"{origin}: expected a non-empty list of entries, got {type(raw).__name__}"
+        )
     return raw
 
 

@@ -32,8 +32,13 @@ class Risk:
 
 def load_risks(text: str | None = None) -> tuple[Risk, ...]:
     """The packaged register (or ``text``), validated; errors name the risk and key."""
-    text = text if text is not None else resources.files("trustshield.governance").joinpath(
-        "risks.yaml").read_text(encoding="utf-8")
+    text = (
+        text
+        if text is not None
+        else resources.files("trustshield.governance")
+        .joinpath("risks.yaml")
+        .read_text(encoding="utf-8")
+    )
     raw = yaml.safe_load(text) or {}
     risks = []
     for i, entry in enumerate(raw.get("risks") or []):
@@ -44,10 +49,24 @@ def load_risks(text: str | None = None) -> tuple[Risk, ...]:
             if entry[key] not in (1, 2, 3, 4, 5):
                 raise SpecError(f"{where}: {key} must be 1-5, got {entry[key]!r}")
         for m in entry["mitigations"]:
-            if not isinstance(m, dict) or set(m) != MITIGATION_KEYS or m["reduces"] not in (1, 2, 3, 4):
-                raise SpecError(f"{where}: a mitigation needs check, reduces (1-4) and how; got {m!r}")
-        risks.append(Risk(entry["id"], entry["title"], tuple(entry["use_cases"]), entry["likelihood"],
-                          entry["impact"], tuple(entry["mitigations"])))
+            if (
+                not isinstance(m, dict)
+                or set(m) != MITIGATION_KEYS
+                or m["reduces"] not in (1, 2, 3, 4)
+            ):
+                raise SpecError(
+                    f"{where}: a mitigation needs check, reduces (1-4) and how; got {m!r}"
+                )
+        risks.append(
+            Risk(
+                entry["id"],
+                entry["title"],
+                tuple(entry["use_cases"]),
+                entry["likelihood"],
+                entry["impact"],
+                tuple(entry["mitigations"]),
+            )
+        )
     ids = [r.id for r in risks]
     if len(set(ids)) != len(ids):
         raise SpecError(f"risk ids must be unique; got {ids}")
@@ -55,10 +74,14 @@ def load_risks(text: str | None = None) -> tuple[Risk, ...]:
 
 
 def level(score: int) -> str:
-    return "low" if score <= 4 else "medium" if score <= 9 else "high" if score <= 16 else "critical"
+    return (
+        "low" if score <= 4 else "medium" if score <= 9 else "high" if score <= 16 else "critical"
+    )
 
 
-def register(evidence, *, use_case: str | None = None, risks: tuple[Risk, ...] | None = None) -> list[dict]:
+def register(
+    evidence, *, use_case: str | None = None, risks: tuple[Risk, ...] | None = None
+) -> list[dict]:
     """Each applicable risk with inherent and residual score and level, and per mitigation
     whether its check passed (JSON-able)."""
     verdicts = measured(evidence)
@@ -74,8 +97,18 @@ def register(evidence, *, use_case: str | None = None, risks: tuple[Risk, ...] |
             mitigations.append({**m, "verdict": verdict})
         likelihood = max(1, risk.likelihood - steps)
         inherent, residual = risk.likelihood * risk.impact, likelihood * risk.impact
-        rows.append({"id": risk.id, "title": risk.title, "likelihood": risk.likelihood,
-                     "impact": risk.impact, "inherent": inherent, "inherent_level": level(inherent),
-                     "residual_likelihood": likelihood, "residual": residual,
-                     "residual_level": level(residual), "mitigations": mitigations})
+        rows.append(
+            {
+                "id": risk.id,
+                "title": risk.title,
+                "likelihood": risk.likelihood,
+                "impact": risk.impact,
+                "inherent": inherent,
+                "inherent_level": level(inherent),
+                "residual_likelihood": likelihood,
+                "residual": residual,
+                "residual_level": level(residual),
+                "mitigations": mitigations,
+            }
+        )
     return rows

@@ -18,13 +18,42 @@ SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 #: ports of services Zeek analyses by default; a first packet from one of these to a port not
 #: in the set is taken as the responder's (the connection is flipped)
-SERVER_PORTS = frozenset({21, 22, 23, 25, 53, 80, 110, 143, 443, 465, 587, 993, 995, 1080,
-                          2811, 3128, 3306, 3389, 5222, 6667, 8000, 8080, 8443, 8888})
+SERVER_PORTS = frozenset(
+    {
+        21,
+        22,
+        23,
+        25,
+        53,
+        80,
+        110,
+        143,
+        443,
+        465,
+        587,
+        993,
+        995,
+        1080,
+        2811,
+        3128,
+        3306,
+        3389,
+        5222,
+        6667,
+        8000,
+        8080,
+        8443,
+        8888,
+    }
+)
 #: ICMP message type -> its counterpart type, per IP version (both ways)
-ICMP_PAIRS = {4: {8: 0, 13: 14, 15: 16, 17: 18, 10: 9},
-              6: {128: 129, 133: 134, 135: 136, 130: 131, 139: 140}}
-ICMP_COUNTERPART = {v: {**pairs, **{b: a for a, b in pairs.items()}}
-                    for v, pairs in ICMP_PAIRS.items()}
+ICMP_PAIRS = {
+    4: {8: 0, 13: 14, 15: 16, 17: 18, 10: 9},
+    6: {128: 129, 133: 134, 135: 136, 130: 131, 139: 140},
+}
+ICMP_COUNTERPART = {
+    v: {**pairs, **{b: a for a, b in pairs.items()}} for v, pairs in ICMP_PAIRS.items()
+}
 #: reply types: a connection whose first packet is one of these is flipped
 ICMP_REPLIES = {4: frozenset({0, 14, 16, 18}), 6: frozenset({129, 140})}
 
@@ -108,8 +137,11 @@ class Connection:
             return True
         if self.proto != "tcp":
             return False
-        if (ts - self.first_ts > TCP_ATTEMPT_S and self.resp.state == INACTIVE
-                and self.orig.state in (SYN_SENT, SYN_ACK_SENT)):
+        if (
+            ts - self.first_ts > TCP_ATTEMPT_S
+            and self.resp.state == INACTIVE
+            and self.orig.state in (SYN_SENT, SYN_ACK_SENT)
+        ):
             return True
         return self.closed_ts is not None and pkt["flags"] & (SYN | ACK) == SYN
 
@@ -155,15 +187,23 @@ class Connection:
         duration = (self.closed_ts or self.last_ts) - self.first_ts
         unset = duration <= 0
         size = (lambda e: max(e.high, 0)) if self.proto == "tcp" else (lambda e: e.payload)
-        return {"ts": self.first_ts, "id.orig_h": self.orig_end[0], "id.orig_p": self.orig_end[1],
-                "id.resp_h": self.resp_end[0], "id.resp_p": self.resp_end[1], "proto": self.proto,
-                "duration": float("nan") if unset else duration,
-                "orig_bytes": None if unset else size(self.orig),
-                "resp_bytes": None if unset else size(self.resp),
-                "conn_state": _conn_state(self.proto, self.orig, self.resp, self.history),
-                "history": "".join(self.history) or None, "orig_pkts": self.orig.pkts,
-                "orig_ip_bytes": self.orig.ip_bytes, "resp_pkts": self.resp.pkts,
-                "resp_ip_bytes": self.resp.ip_bytes}
+        return {
+            "ts": self.first_ts,
+            "id.orig_h": self.orig_end[0],
+            "id.orig_p": self.orig_end[1],
+            "id.resp_h": self.resp_end[0],
+            "id.resp_p": self.resp_end[1],
+            "proto": self.proto,
+            "duration": float("nan") if unset else duration,
+            "orig_bytes": None if unset else size(self.orig),
+            "resp_bytes": None if unset else size(self.resp),
+            "conn_state": _conn_state(self.proto, self.orig, self.resp, self.history),
+            "history": "".join(self.history) or None,
+            "orig_pkts": self.orig.pkts,
+            "orig_ip_bytes": self.orig.ip_bytes,
+            "resp_pkts": self.resp.pkts,
+            "resp_ip_bytes": self.resp.ip_bytes,
+        }
 
 
 def _advance_state(flags: int, ours: _Endpoint, peer: _Endpoint) -> None:
@@ -177,8 +217,11 @@ def _advance_state(flags: int, ours: _Endpoint, peer: _Endpoint) -> None:
         ours.state = CLOSED
     elif ours.state == INACTIVE:
         ours.state = PARTIAL
-    elif ours.state in (SYN_SENT, SYN_ACK_SENT) and peer.state in (SYN_SENT, SYN_ACK_SENT,
-                                                                     ESTABLISHED):
+    elif ours.state in (SYN_SENT, SYN_ACK_SENT) and peer.state in (
+        SYN_SENT,
+        SYN_ACK_SENT,
+        ESTABLISHED,
+    ):
         ours.state = ESTABLISHED
         if peer.state != ESTABLISHED:
             peer.state = ESTABLISHED
@@ -188,14 +231,16 @@ def _conn_state(proto: str, orig_end: _Endpoint, resp_end: _Endpoint, history: l
     """Zeek's conn_state: from packet presence (UDP) or the two endpoint states (TCP)."""
     if proto == "udp":
         return {(True, True): "SF", (True, False): "S0", (False, True): "SHR"}.get(
-            (orig_end.pkts > 0, resp_end.pkts > 0), "OTH")
+            (orig_end.pkts > 0, resp_end.pkts > 0), "OTH"
+        )
     if proto != "tcp":
         return "OTH"
     orig, resp = orig_end.state, resp_end.state
     orig_idle, resp_idle = orig in (INACTIVE, PARTIAL), resp in (INACTIVE, PARTIAL)
     if resp == RESET:
-        if orig in (SYN_SENT, SYN_ACK_SENT) or (orig == RESET and orig_end.high <= 0
-                                                 and resp_end.high <= 0):
+        if orig in (SYN_SENT, SYN_ACK_SENT) or (
+            orig == RESET and orig_end.high <= 0 and resp_end.high <= 0
+        ):
             return "REJ"
         return "RSTRH" if orig_idle else "RSTR"
     if orig == RESET:

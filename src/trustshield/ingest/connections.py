@@ -32,18 +32,36 @@ from trustshield.ingest.tabular import DEFAULT_BATCH_ROWS, ON_ERROR, Batch
 from trustshield.ingest.validate import check_frame
 from trustshield.specs import DatasetSpec
 
-PCAP_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-              b"\x0a\x0d\x0d\x0a")
+PCAP_MAGIC = (
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+)
 #: conn.log fields → the AlertEntities fields they fill
-ENTITY_COLUMNS = {"ts": "ts", "uid": "uid", "id.orig_h": "src_ip", "id.orig_p": "src_port",
-                  "id.resp_h": "dst_ip", "id.resp_p": "dst_port", "proto": "proto"}
-UNKNOWN_FORMAT = ("{path}: cannot tell its format: expected a pcap/pcapng capture, a Zeek "
-                  "conn.log (TSV with #fields or JSON lines), an nfdump CSV (header ts,te,td,...) "
-                  "or a CICFlowMeter CSV (a Flow Duration column); name it with --format")
-SKIP_UNAVAILABLE = ("--on-error skip is not available for connection records: their readers "
-                    "stop at the first bad field (named with its line); mend or drop that line")
-NOT_KDD = ("spec {spec} lacks the KDD-style features {missing} that connection records are "
-           "turned into; score {format} input with a model trained on NSL-KDD features")
+ENTITY_COLUMNS = {
+    "ts": "ts",
+    "uid": "uid",
+    "id.orig_h": "src_ip",
+    "id.orig_p": "src_port",
+    "id.resp_h": "dst_ip",
+    "id.resp_p": "dst_port",
+    "proto": "proto",
+}
+UNKNOWN_FORMAT = (
+    "{path}: cannot tell its format: expected a pcap/pcapng capture, a Zeek "
+    "conn.log (TSV with #fields or JSON lines), an nfdump CSV (header ts,te,td,...) "
+    "or a CICFlowMeter CSV (a Flow Duration column); name it with --format"
+)
+SKIP_UNAVAILABLE = (
+    "--on-error skip is not available for connection records: their readers "
+    "stop at the first bad field (named with its line); mend or drop that line"
+)
+NOT_KDD = (
+    "spec {spec} lacks the KDD-style features {missing} that connection records are "
+    "turned into; score {format} input with a model trained on NSL-KDD features"
+)
 
 
 def sniff_format(path: str | Path) -> str | None:
@@ -69,11 +87,14 @@ def read_connections(path: str | Path, format: str) -> pd.DataFrame:
     """Connection records of ``path`` in conn.log's vocabulary, read as ``format``."""
     if format == "pcap":
         from trustshield.ingest.pcap import connections
+
         return connections(path)
     if format == "zeek":
         from trustshield.ingest.zeek import read_conn_log
+
         return read_conn_log(path)
     from trustshield.ingest.flow_csv import read_cicflowmeter_csv, read_nfdump_csv
+
     if format == "nfdump":
         return read_nfdump_csv(path)
     if format == "cicflowmeter":
@@ -116,21 +137,25 @@ class ConnectionSource:
         elif self.format not in FORMATS:
             raise DataError(f"--format must be one of {['auto', *FORMATS]}, got {self.format!r}")
         if missing := [f for f in KDD_FEATURES if f not in self.spec.feature_names]:
-            raise DataError(NOT_KDD.format(spec=self.spec.name, missing=missing, format=self.format))
+            raise DataError(
+                NOT_KDD.format(spec=self.spec.name, missing=missing, format=self.format)
+            )
         self.sha256 = sha256_of(self.path)
 
     def __iter__(self) -> Iterator[Batch]:
         conns = read_connections(self.path, self.format).reset_index(drop=True)
-        features = kdd_features(conns)               # ts order; index = position in the file
+        features = kdd_features(conns)  # ts order; index = position in the file
         lines = features.index.to_numpy(np.int64) + 1
         entities = connection_entities(conns.loc[features.index])
         features = features.reset_index(drop=True)
         for start in range(0, len(features), self.batch_rows):
             part = slice(start, start + self.batch_rows)
-            checked = check_frame(features.iloc[part], self.spec, file=str(self.path),
-                                  lines=lines[part])
+            checked = check_frame(
+                features.iloc[part], self.spec, file=str(self.path), lines=lines[part]
+            )
             self.rows_read += len(features.iloc[part])
             if checked.problems:
                 raise DataError(checked.problems[0].message())
-            yield Batch(checked.frame, checked.lines,
-                        entities=entities.iloc[part].reset_index(drop=True))
+            yield Batch(
+                checked.frame, checked.lines, entities=entities.iloc[part].reset_index(drop=True)
+            )

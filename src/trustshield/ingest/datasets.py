@@ -27,8 +27,20 @@ CHUNK = 1 << 20
 TIMEOUT_S = 30
 SCHEMES = ("http", "https", "file")
 #: suffixes :func:`inventory` lists even when no sha256 is recorded for them
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".zip", ".gz", ".xz", ".log", ".pcap",
-                 ".pcapng", ".json", ".jsonl")
+DATA_SUFFIXES = (
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".parquet",
+    ".zip",
+    ".gz",
+    ".xz",
+    ".log",
+    ".pcap",
+    ".pcapng",
+    ".json",
+    ".jsonl",
+)
 _SUM_LINE = re.compile(r"^\s*([0-9a-fA-F]{64})\s+\*?(?:\./)?(\S.*?)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|\s*`([^`|]+)`\s*\|.*\|\s*`([0-9a-fA-F]{64})`\s*\|\s*$")
 _sha_cache: dict[tuple[str, int, int], str] = {}
@@ -52,8 +64,9 @@ def known_files() -> dict[str, tuple[KnownFile, ...]]:
     for name in builtin_spec_names():
         spec = load_spec(name)
         if spec.dataset and spec.files:
-            known[spec.dataset] = tuple(KnownFile(f.name, f.sha256, f.url, f.rows)
-                                        for f in spec.files)
+            known[spec.dataset] = tuple(
+                KnownFile(f.name, f.sha256, f.url, f.rows) for f in spec.files
+            )
     return known
 
 
@@ -123,23 +136,27 @@ def locate(dataset: str, known: KnownFile) -> Path:
                 return path
             altered.append(f"altered: expected sha256 {known.sha256}, found {found} at {path}")
     head = "; ".join(altered) if altered else "not found"
-    raise DatasetMissing(f"{dataset}/{known.name}: {head}; looked in: {', '.join(tried)}; "
-                         f"{_hint(dataset)}")
+    raise DatasetMissing(
+        f"{dataset}/{known.name}: {head}; looked in: {', '.join(tried)}; {_hint(dataset)}"
+    )
 
 
 def _source_url(known: KnownFile, base_url: str | None) -> str:
     base = base_url or os.environ.get("TRUSTSHIELD_FETCH_BASE_URL")
     url = base.rstrip("/") + "/" + urllib.parse.quote(known.name) if base else known.url
     if not url:
-        raise DatasetMissing(f"no download URL known for {known.name}: pass base_url or "
-                             "set TRUSTSHIELD_FETCH_BASE_URL, or set TRUSTSHIELD_DATA_DIR")
+        raise DatasetMissing(
+            f"no download URL known for {known.name}: pass base_url or "
+            "set TRUSTSHIELD_FETCH_BASE_URL, or set TRUSTSHIELD_DATA_DIR"
+        )
     if urllib.parse.urlsplit(url).scheme not in SCHEMES:
         raise DatasetMissing(f"refusing to fetch {url}: only {', '.join(SCHEMES)} URLs")
     return url
 
 
-def _download(url: str, target: Path, expected: str,
-              on_chunk: Callable[[int, int | None], None]) -> None:
+def _download(
+    url: str, target: Path, expected: str, on_chunk: Callable[[int, int | None], None]
+) -> None:
     """Stream ``url`` to a temp file beside ``target``; move it in place only if sha matches."""
     target.parent.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256()
@@ -147,13 +164,17 @@ def _download(url: str, target: Path, expected: str,
         try:
             _fetch(url, tmp, h, on_chunk)
             if h.hexdigest() != expected.lower():
-                raise DatasetMissing(f"download of {url} is altered: expected sha256 {expected}, "
-                                     f"got {h.hexdigest()}; nothing was saved")
+                raise DatasetMissing(
+                    f"download of {url} is altered: expected sha256 {expected}, "
+                    f"got {h.hexdigest()}; nothing was saved"
+                )
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except OSError as exc:  # URLError, HTTPError, timeouts
-            raise DatasetMissing(f"cannot download {url} ({exc}); check the URL or network, "
-                                 "or set TRUSTSHIELD_DATA_DIR to a folder holding the files") from exc
+            raise DatasetMissing(
+                f"cannot download {url} ({exc}); check the URL or network, "
+                "or set TRUSTSHIELD_DATA_DIR to a folder holding the files"
+            ) from exc
 
 
 def _fetch(url: str, tmp: Path, h, on_chunk: Callable[[int, int | None], None]) -> None:
@@ -166,17 +187,25 @@ def _fetch(url: str, tmp: Path, h, on_chunk: Callable[[int, int | None], None]) 
             on_chunk(len(chunk), int(total) if total else None)
 
 
-def fetch(dataset: str, files: Sequence[KnownFile], *, dest: Path | None = None,
-          base_url: str | None = None, progress: bool = True) -> list[Path]:
+def fetch(
+    dataset: str,
+    files: Sequence[KnownFile],
+    *,
+    dest: Path | None = None,
+    base_url: str | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """Download ``files`` to ``dest/<dataset>/<name>`` (dest: :func:`cache_dir`).
 
     URL: ``base_url`` (or ``$TRUSTSHIELD_FETCH_BASE_URL``) + "/" + quoted name, else
     ``KnownFile.url``. Files already there with the right sha256 are skipped. Returns the paths.
     """
     folder = Path(dest or cache_dir()) / dataset
-    todo = [(k, folder / k.name) for k in files
-            if not ((folder / k.name).is_file()
-                    and _cached_sha(folder / k.name) == k.sha256.lower())]
+    todo = [
+        (k, folder / k.name)
+        for k in files
+        if not ((folder / k.name).is_file() and _cached_sha(folder / k.name) == k.sha256.lower())
+    ]
     urls = {k.name: _source_url(k, base_url) for k, _ in todo}
     bar = _progress_bar() if progress and todo else None
     with bar or contextlib.nullcontext():
@@ -192,10 +221,15 @@ def fetch(dataset: str, files: Sequence[KnownFile], *, dest: Path | None = None,
 def _progress_bar():
     """A rich byte-progress bar on stderr."""
     from rich.console import Console
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TransferSpeedColumn)
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), console=Console(stderr=True))
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+    )
 
 
 def _advance(bar, task, n: int, total: int | None) -> None:
@@ -222,12 +256,24 @@ def parse_source_sha256(text: str) -> dict[str, str]:
 def _row(dataset: str, name: str, path: Path | None, expected: str | None) -> dict:
     """Inventory row; status from presence and (if recorded) the expected sha256."""
     if path is None or not path.is_file():
-        return {"dataset": dataset, "file": name, "path": None, "status": "missing",
-                "sha256": None, "size_bytes": None}
+        return {
+            "dataset": dataset,
+            "file": name,
+            "path": None,
+            "status": "missing",
+            "sha256": None,
+            "size_bytes": None,
+        }
     found = _cached_sha(path)
     status = "unverified" if expected is None else "ok" if found == expected else "altered"
-    return {"dataset": dataset, "file": name, "path": str(path), "status": status,
-            "sha256": found, "size_bytes": path.stat().st_size}
+    return {
+        "dataset": dataset,
+        "file": name,
+        "path": str(path),
+        "status": status,
+        "sha256": found,
+        "size_bytes": path.stat().st_size,
+    }
 
 
 def _known_row(dataset: str, known: KnownFile, roots: list[Path]) -> dict:
@@ -242,8 +288,11 @@ def _folder_rows(dataset: str, folder: Path) -> list[dict]:
     """Rows for a folder without KnownFile entries, verified against its SOURCE.md."""
     source = folder / "SOURCE.md"
     recorded = parse_source_sha256(source.read_text(errors="replace")) if source.is_file() else {}
-    recorded = {n: s for n, s in recorded.items()  # never look outside the folder
-                if not Path(n).is_absolute() and ".." not in Path(n).parts}
+    recorded = {
+        n: s
+        for n, s in recorded.items()  # never look outside the folder
+        if not Path(n).is_absolute() and ".." not in Path(n).parts
+    }
     names = set(recorded)
     for p in folder.rglob("*"):
         if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(DATA_SUFFIXES):

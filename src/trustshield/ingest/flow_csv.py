@@ -53,22 +53,52 @@ NO_HEADER = "{file}: line 1: expected a {kind} header line, found an empty file"
 FIELD_COUNT = "{file}: line {line}: expected {expected} comma-separated fields (as in the header), found {found}"
 MISSING_COLUMNS = "{file}: line {line}: expected the {kind} columns {expected}, missing {missing}"
 NFDUMP_COLUMNS = ("ts", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt")
-CIC_COLUMNS = ("src_ip", "dst_ip", "src_port", "dst_port", "protocol", "flow_duration",
-               "tot_fwd_pkts", "tot_bwd_pkts", "totlen_fwd_pkts", "totlen_bwd_pkts")
-CIC_ALIASES = {"source_ip": "src_ip", "destination_ip": "dst_ip", "source_port": "src_port",
-               "destination_port": "dst_port", "total_fwd_packets": "tot_fwd_pkts",
-               "total_backward_packets": "tot_bwd_pkts", "total_bwd_packets": "tot_bwd_pkts",
-               "total_length_of_fwd_packets": "totlen_fwd_pkts",
-               "total_length_of_bwd_packets": "totlen_bwd_pkts"}
-IP_PROTOCOLS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "icmp6": 58,
-                "ipv6-icmp": 58, "sctp": 132}
+CIC_COLUMNS = (
+    "src_ip",
+    "dst_ip",
+    "src_port",
+    "dst_port",
+    "protocol",
+    "flow_duration",
+    "tot_fwd_pkts",
+    "tot_bwd_pkts",
+    "totlen_fwd_pkts",
+    "totlen_bwd_pkts",
+)
+CIC_ALIASES = {
+    "source_ip": "src_ip",
+    "destination_ip": "dst_ip",
+    "source_port": "src_port",
+    "destination_port": "dst_port",
+    "total_fwd_packets": "tot_fwd_pkts",
+    "total_backward_packets": "tot_bwd_pkts",
+    "total_bwd_packets": "tot_bwd_pkts",
+    "total_length_of_fwd_packets": "totlen_fwd_pkts",
+    "total_length_of_bwd_packets": "totlen_bwd_pkts",
+}
+IP_PROTOCOLS = {
+    "icmp": 1,
+    "tcp": 6,
+    "udp": 17,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "icmp6": 58,
+    "ipv6-icmp": 58,
+    "sctp": 132,
+}
 ZEEK_PROTO = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp"}
 PROTOCOL = "an IP protocol (a number 0-255 or a name such as TCP, UDP, ICMP)"
 NON_NEGATIVE = "a number of seconds >= 0"
 MICROSECONDS = "a number of microseconds >= 0"
 NFDUMP_TIMES = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
-CIC_TIMES = ("%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
-             "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+CIC_TIMES = (
+    "%d/%m/%Y %I:%M:%S %p",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+)
 NFDUMP_TIME, CIC_TIME = (f"a date and time as {' or '.join(f)}" for f in (NFDUMP_TIMES, CIC_TIMES))
 
 
@@ -77,25 +107,43 @@ def read_nfdump_csv(path: str | Path) -> pd.DataFrame:
     file = str(path)
     header, rows, lines = _read_csv(path, file, "nfdump", stop="Summary")
     cols = _columns(header, rows, header, NFDUMP_COLUMNS, "nfdump", file)
+
     def each(name, parse, expected):
         return _each(cols[name], parse, name, expected, file, lines)
+
     ip_proto = each("pr", _protocol, PROTOCOL)
-    orig_p, resp_p = each("sp", _port, EXPECTED["port"]), each("dp", _port_or_icmp, EXPECTED["port"])
+    orig_p, resp_p = (
+        each("sp", _port, EXPECTED["port"]),
+        each("dp", _port_or_icmp, EXPECTED["port"]),
+    )
     for i, number in enumerate(ip_proto):  # ICMP: type and code travel in dp
         if ZEEK_PROTO.get(number) == "icmp":
             orig_p[i], resp_p[i] = divmod(resp_p[i], 256)
-    out = {"ts": _floats(each("ts", lambda t: _moment(t, NFDUMP_TIMES), NFDUMP_TIME)),
-           "id.orig_h": _objects(each("sa", _address, EXPECTED["addr"])),
-           "id.orig_p": _ints(orig_p), "id.resp_p": _ints(resp_p),
-           "id.resp_h": _objects(each("da", _address, EXPECTED["addr"])),
-           "proto": _objects([ZEEK_PROTO.get(p, "unknown_transport") for p in ip_proto]),
-           "duration": _floats(each("td", _seconds, NON_NEGATIVE)), "ip_proto": _ints(ip_proto)}
-    for name, field in (("ipkt", "orig_pkts"), ("ibyt", "orig_ip_bytes"),
-                        ("opkt", "resp_pkts"), ("obyt", "resp_ip_bytes")):
+    out = {
+        "ts": _floats(each("ts", lambda t: _moment(t, NFDUMP_TIMES), NFDUMP_TIME)),
+        "id.orig_h": _objects(each("sa", _address, EXPECTED["addr"])),
+        "id.orig_p": _ints(orig_p),
+        "id.resp_p": _ints(resp_p),
+        "id.resp_h": _objects(each("da", _address, EXPECTED["addr"])),
+        "proto": _objects([ZEEK_PROTO.get(p, "unknown_transport") for p in ip_proto]),
+        "duration": _floats(each("td", _seconds, NON_NEGATIVE)),
+        "ip_proto": _ints(ip_proto),
+    }
+    for name, field in (
+        ("ipkt", "orig_pkts"),
+        ("ibyt", "orig_ip_bytes"),
+        ("opkt", "resp_pkts"),
+        ("obyt", "resp_ip_bytes"),
+    ):
         if name in cols:
             out[field] = _ints(each(name, _whole, EXPECTED["count"]))
-    return conn_frame(_with_extras(out, cols, {"ts", "td", "sa", "da", "sp", "dp", "pr", "ipkt",
-                                               "ibyt", "opkt", "obyt"}), len(rows), file)
+    return conn_frame(
+        _with_extras(
+            out, cols, {"ts", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt"}
+        ),
+        len(rows),
+        file,
+    )
 
 
 def read_cicflowmeter_csv(path: str | Path) -> pd.DataFrame:
@@ -104,20 +152,31 @@ def read_cicflowmeter_csv(path: str | Path) -> pd.DataFrame:
     header, rows, lines = _read_csv(path, file, "CICFlowMeter")
     keys = [CIC_ALIASES.get(k, k) for k in (_key(name) for name in header)]
     cols = _columns(header, rows, keys, CIC_COLUMNS, "CICFlowMeter", file)
+
     def each(name, parse, expected):
         return _each(cols[name], parse, name, expected, file, lines)
+
     ip_proto = each("protocol", _protocol, PROTOCOL)
-    out = {"id.orig_h": _objects(each("src_ip", _address, EXPECTED["addr"])),
-           "id.orig_p": _ints(each("src_port", _port, EXPECTED["port"])),
-           "id.resp_h": _objects(each("dst_ip", _address, EXPECTED["addr"])),
-           "id.resp_p": _ints(each("dst_port", _port, EXPECTED["port"])),
-           "proto": _objects([ZEEK_PROTO.get(p, "unknown_transport") for p in ip_proto]),
-           "duration": _floats([us / 1e6 for us in each("flow_duration", _seconds, MICROSECONDS)]),
-           "ip_proto": _ints(ip_proto)}
-    out["ts"] = (_floats(each("timestamp", lambda t: _moment(t, CIC_TIMES), CIC_TIME))
-                 if "timestamp" in cols else np.full(len(rows), np.nan))
-    for name, field in (("tot_fwd_pkts", "orig_pkts"), ("tot_bwd_pkts", "resp_pkts"),
-                        ("totlen_fwd_pkts", "orig_bytes"), ("totlen_bwd_pkts", "resp_bytes")):
+    out = {
+        "id.orig_h": _objects(each("src_ip", _address, EXPECTED["addr"])),
+        "id.orig_p": _ints(each("src_port", _port, EXPECTED["port"])),
+        "id.resp_h": _objects(each("dst_ip", _address, EXPECTED["addr"])),
+        "id.resp_p": _ints(each("dst_port", _port, EXPECTED["port"])),
+        "proto": _objects([ZEEK_PROTO.get(p, "unknown_transport") for p in ip_proto]),
+        "duration": _floats([us / 1e6 for us in each("flow_duration", _seconds, MICROSECONDS)]),
+        "ip_proto": _ints(ip_proto),
+    }
+    out["ts"] = (
+        _floats(each("timestamp", lambda t: _moment(t, CIC_TIMES), CIC_TIME))
+        if "timestamp" in cols
+        else np.full(len(rows), np.nan)
+    )
+    for name, field in (
+        ("tot_fwd_pkts", "orig_pkts"),
+        ("tot_bwd_pkts", "resp_pkts"),
+        ("totlen_fwd_pkts", "orig_bytes"),
+        ("totlen_bwd_pkts", "resp_bytes"),
+    ):
         out[field] = _ints(each(name, _whole, EXPECTED["count"]))
     used = set(CIC_COLUMNS) | {"timestamp"}
     extras = {name: cols[key] for name, key in zip(header, keys) if key not in used}
@@ -138,8 +197,11 @@ def _read_csv(path, file: str, kind: str, *, stop: str | None = None):
             elif stop is not None and row[0].strip() == stop:
                 break
             elif len(row) != len(header):
-                raise DataError(FIELD_COUNT.format(file=file, line=reader.line_num,
-                                                   expected=len(header), found=len(row)))
+                raise DataError(
+                    FIELD_COUNT.format(
+                        file=file, line=reader.line_num, expected=len(header), found=len(row)
+                    )
+                )
             else:
                 rows.append(row)
                 lines.append(reader.line_num)
@@ -161,8 +223,11 @@ def _columns(header, rows, keys, required, kind: str, file: str) -> dict[str, tu
     ``required`` is absent."""
     missing = [k for k in required if k not in keys]
     if missing:
-        raise DataError(MISSING_COLUMNS.format(file=file, line=1, kind=kind,
-                                               expected=list(required), missing=missing))
+        raise DataError(
+            MISSING_COLUMNS.format(
+                file=file, line=1, kind=kind, expected=list(required), missing=missing
+            )
+        )
     texts = list(zip(*rows)) if rows else [()] * len(header)
     return dict(zip(keys, texts))
 

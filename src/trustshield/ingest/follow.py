@@ -34,11 +34,11 @@ READ_SIZE = 1 << 22  # bytes per read
 
 @dataclass(frozen=True)
 class FileIdentity:
-    path: str          # where the file was when it was opened
+    path: str  # where the file was when it was opened
     dev: int
     ino: int
-    head_sha256: str   # 64 hex digits: sha256 of the bytes up to the end of the first record line
-    head: bytes        # those bytes (header lines and first record)
+    head_sha256: str  # 64 hex digits: sha256 of the bytes up to the end of the first record line
+    head: bytes  # those bytes (header lines and first record)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def head_of(data: bytes) -> bytes | None:
     at = 0
     while (end := data.find(b"\n", at)) >= 0:
         if not data[at:end].startswith(b"#") and data[at:end].strip():
-            return data[:end + 1]
+            return data[: end + 1]
         at = end + 1
     return None
 
@@ -82,12 +82,18 @@ class Follower:
     """Complete lines of the log at ``path`` (see the module docstring). ``seen(head_sha256)``
     tells whether a rotated sibling was already read when resuming."""
 
-    def __init__(self, path: str | Path, *, resume: Position | None = None, seen=lambda h: False,
-                 read_size: int = READ_SIZE):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        resume: Position | None = None,
+        seen=lambda h: False,
+        read_size: int = READ_SIZE,
+    ):
         self.path, self.read_size, self.notices = Path(path), read_size, deque(maxlen=20)
         self._fd, self._identity, self._offset, self._line = None, None, 0, 1
-        self._queue: list[Path] = []   # rotated files to read before ``path``
-        self._rotated = False          # the open file is no longer at ``path``
+        self._queue: list[Path] = []  # rotated files to read before ``path``
+        self._rotated = False  # the open file is no longer at ``path``
         if resume is not None:
             self._resume(resume, seen)
 
@@ -167,8 +173,9 @@ class Follower:
         if head is None:
             return False
         st = os.fstat(self._fd)
-        self._identity = FileIdentity(self._opened_path, st.st_dev, st.st_ino,
-                                      hashlib.sha256(head).hexdigest(), head)
+        self._identity = FileIdentity(
+            self._opened_path, st.st_dev, st.st_ino, hashlib.sha256(head).hexdigest(), head
+        )
         return True
 
     def _rotated_away(self) -> bool:
@@ -192,8 +199,10 @@ class Follower:
         return os.pread(self._fd, len(head), 0) != head
 
     def _restart_file(self) -> None:
-        self.notices.append(f"{self._opened_path}: truncated at byte {self._offset}; reading it "
-                            "again from the start")
+        self.notices.append(
+            f"{self._opened_path}: truncated at byte {self._offset}; reading it "
+            "again from the start"
+        )
         self._identity, self._offset, self._line = None, 0, 1
 
     def _switch(self) -> None:
@@ -206,14 +215,23 @@ class Follower:
         candidates = [self.path, *self._siblings()]
         match = next((p for p in candidates if _same_file(p, at)), None)
         if match is None:
-            self.notices.append(f"{self.path}: the file last read (inode {at.ino}) is gone; "
-                                f"starting at the beginning of {self.path}")
+            self.notices.append(
+                f"{self.path}: the file last read (inode {at.ino}) is gone; "
+                f"starting at the beginning of {self.path}"
+            )
             return
         since = match.stat().st_mtime_ns
         self._queue = [match] + sorted(
-            (p for p in self._siblings() if p != match and p.stat().st_mtime_ns >= since
-             and (h := _head_sha(p)) is not None and not seen(h)),
-            key=lambda p: p.stat().st_mtime_ns)
+            (
+                p
+                for p in self._siblings()
+                if p != match
+                and p.stat().st_mtime_ns >= since
+                and (h := _head_sha(p)) is not None
+                and not seen(h)
+            ),
+            key=lambda p: p.stat().st_mtime_ns,
+        )
         self._open_next()
         self._read_head()
         if self._identity is not None and os.fstat(self._fd).st_size >= at.offset:

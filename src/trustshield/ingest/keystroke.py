@@ -41,10 +41,10 @@ def load_keystroke_data(spec_name: str = DEFAULT_SPEC) -> KeystrokeData:
     if not spec.files or spec.dataset is None or spec.label_column is None:
         raise DatasetMissing(f"spec {spec.name} records no data file, data set or subject column")
     recorded = spec.files[0]
-    path = locate(spec.dataset, KnownFile(recorded.name, recorded.sha256, recorded.url,
-                                          recorded.rows))
+    path = locate(
+        spec.dataset, KnownFile(recorded.name, recorded.sha256, recorded.url, recorded.rows)
+    )
     source = TableSource(path, spec)
     frame = source.read_all()
     columns = [spec.label_column, *spec.feature_names]
-    return KeystrokeData(frame[columns], spec.label_column, spec.feature_names,
-                         source.sha256, path)
+    return KeystrokeData(frame[columns], spec.label_column, spec.feature_names, source.sha256, path)

@@ -32,11 +32,19 @@ TYPING_COLUMNS = ("typing", "sample")
 SUBJECT_COLUMNS = ("subject", "user")
 #: the statistic each series is summarised into: (suffix, type, unit, description)
 SUMMARIES = (
-    ("n", "integer", "readings", "number of readings: up to the last non-zero value (trailing "
-                                 "zeros are padding)"),
+    (
+        "n",
+        "integer",
+        "readings",
+        "number of readings: up to the last non-zero value (trailing zeros are padding)",
+    ),
     ("mean", "real", "as the series", "mean of the readings"),
-    ("sd", "real", "as the series", "standard deviation of the readings (n denominator; 0 for "
-                                    "one reading)"),
+    (
+        "sd",
+        "real",
+        "as the series",
+        "standard deviation of the readings (n denominator; 0 for one reading)",
+    ),
     ("min", "real", "as the series", "smallest reading"),
     ("max", "real", "as the series", "largest reading"),
 )
@@ -49,11 +57,16 @@ def _named(columns, names: tuple[str, ...]) -> str | None:
 def summarise(readings: np.ndarray) -> list[float]:
     """The :data:`SUMMARIES` of one zero-padded series (1-D), in that order."""
     nonzero = np.flatnonzero(readings != 0)
-    values = readings[:nonzero[-1] + 1] if len(nonzero) else readings[:0]
+    values = readings[: nonzero[-1] + 1] if len(nonzero) else readings[:0]
     if not len(values):
         return [0.0] + [np.nan] * (len(SUMMARIES) - 1)
-    return [float(len(values)), float(values.mean()), float(values.std()), float(values.min()),
-            float(values.max())]
+    return [
+        float(len(values)),
+        float(values.mean()),
+        float(values.std()),
+        float(values.min()),
+        float(values.max()),
+    ]
 
 
 def read_series_table(path: str | Path, *, subject_column: str | None = None) -> pd.DataFrame:
@@ -64,11 +77,12 @@ def read_series_table(path: str | Path, *, subject_column: str | None = None) ->
     raw = read_table(path, "series table")
     where = f"series table {path}"
     typing = _named(raw.columns, TYPING_COLUMNS)
-    subject = subject_column if subject_column is not None else _named(raw.columns,
-                                                                        SUBJECT_COLUMNS)
+    subject = subject_column if subject_column is not None else _named(raw.columns, SUBJECT_COLUMNS)
     if subject is not None and subject not in raw.columns:
-        raise DataError(f"{where}: no subject column {subject!r}; columns are "
-                        f"{[str(c) for c in raw.columns][:20]}")
+        raise DataError(
+            f"{where}: no subject column {subject!r}; columns are "
+            f"{[str(c) for c in raw.columns][:20]}"
+        )
     series = [c for c in raw.columns if c not in (typing, subject)]
     if not series:
         raise DataError(f"{where}: no series column (only {[str(c) for c in raw.columns]})")
@@ -76,11 +90,16 @@ def read_series_table(path: str | Path, *, subject_column: str | None = None) ->
     bad = ~np.isfinite(readings)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{where}: row {row + 1}, column {str(series[col])!r}: expected a "
-                        "finite number, 0 for padding (value not shown: typings are biometric "
-                        "data)")
-    groups = (np.zeros(len(raw), dtype=int) if typing is None
-              else pd.factorize(raw[typing].astype(str), sort=False)[0])
+        raise DataError(
+            f"{where}: row {row + 1}, column {str(series[col])!r}: expected a "
+            "finite number, 0 for padding (value not shown: typings are biometric "
+            "data)"
+        )
+    groups = (
+        np.zeros(len(raw), dtype=int)
+        if typing is None
+        else pd.factorize(raw[typing].astype(str), sort=False)[0]
+    )
     rows = []
     for g in range(groups.max() + 1 if len(groups) else 0):
         at = np.flatnonzero(groups == g)
@@ -88,8 +107,10 @@ def read_series_table(path: str | Path, *, subject_column: str | None = None) ->
         if subject is not None:
             who = raw[subject].iloc[at].astype(str).unique()
             if len(who) != 1:
-                raise DataError(f"{where}: typing starting at row {at[0] + 1} has rows of "
-                                f"{len(who)} subjects in column {subject!r}; expected one")
+                raise DataError(
+                    f"{where}: typing starting at row {at[0] + 1} has rows of "
+                    f"{len(who)} subjects in column {subject!r}; expected one"
+                )
             row[str(subject)] = who[0]
         for j, name in enumerate(series):
             for (suffix, *_), value in zip(SUMMARIES, summarise(readings[at, j])):
@@ -110,9 +131,21 @@ def read_series_samples(path: str | Path) -> pd.DataFrame:
 def series_spec(series: list[str], *, name: str = "keystroke-series") -> DatasetSpec:
     """The DatasetSpec of the features :func:`read_series_table` makes from ``series``."""
     columns = tuple(
-        ColumnSpec(f"{s} {suffix}", kind, unit=unit, min=0.0 if suffix in ("n", "sd") else None,
-                   attacker="any", description=f"{s}: {text}")
-        for s in series for suffix, kind, unit, text in SUMMARIES)
-    return DatasetSpec(name, columns, label_column=None, normal_label=None,
-                       description="per-key series summarised by "
-                                   "trustshield.ingest.keystroke_series")
+        ColumnSpec(
+            f"{s} {suffix}",
+            kind,
+            unit=unit,
+            min=0.0 if suffix in ("n", "sd") else None,
+            attacker="any",
+            description=f"{s}: {text}",
+        )
+        for s in series
+        for suffix, kind, unit, text in SUMMARIES
+    )
+    return DatasetSpec(
+        name,
+        columns,
+        label_column=None,
+        normal_label=None,
+        description="per-key series summarised by trustshield.ingest.keystroke_series",
+    )

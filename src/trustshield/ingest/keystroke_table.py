@@ -22,21 +22,23 @@ from trustshield.ingest.samples import read_sample_table
 from trustshield.ingest.validate import numeric_table
 
 
-
 def read_table(path: str | Path, what: str = "keystroke table") -> pd.DataFrame:
     """The raw table of a CSV or Parquet file; DataError naming the file when it cannot be
     read (see :func:`trustshield.ingest.samples.read_sample_table`)."""
     return read_sample_table(path, what)
 
 
-def keystroke_data(table: pd.DataFrame, *, subject_column: str, path: str | Path,
-                   sha256: str) -> KeystrokeData:
+def keystroke_data(
+    table: pd.DataFrame, *, subject_column: str, path: str | Path, sha256: str
+) -> KeystrokeData:
     """Check ``table`` (subject column + numeric features) and wrap it as KeystrokeData."""
     where = f"keystroke table {path}"
     if subject_column not in table.columns:
-        raise DataError(f"{where}: no subject column {subject_column!r}; columns are "
-                        f"{[str(c) for c in table.columns][:20]} (give the right one with "
-                        "--subject)")
+        raise DataError(
+            f"{where}: no subject column {subject_column!r}; columns are "
+            f"{[str(c) for c in table.columns][:20]} (give the right one with "
+            "--subject)"
+        )
     features = [str(c) for c in table.columns if str(c) != subject_column]
     if not features:
         raise DataError(f"{where}: no feature column beside the subject column")
@@ -49,16 +51,24 @@ def keystroke_data(table: pd.DataFrame, *, subject_column: str, path: str | Path
     bad = ~np.isfinite(numeric.to_numpy())
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{where}: row {row + 1}, column {features[col]!r}: expected a finite "
-                        f"number ({int(bad.sum())} such value(s) in the table; values not "
-                        "shown: typings are biometric data)")
+        raise DataError(
+            f"{where}: row {row + 1}, column {features[col]!r}: expected a finite "
+            f"number ({int(bad.sum())} such value(s) in the table; values not "
+            "shown: typings are biometric data)"
+        )
     frame[features] = numeric
     frame[subject_column] = frame[subject_column].astype(str)
-    return KeystrokeData(frame[[subject_column, *features]].reset_index(drop=True),
-                         subject_column, tuple(features), sha256, Path(path))
+    return KeystrokeData(
+        frame[[subject_column, *features]].reset_index(drop=True),
+        subject_column,
+        tuple(features),
+        sha256,
+        Path(path),
+    )
 
 
 def read_keystroke_table(path: str | Path, *, subject_column: str) -> KeystrokeData:
     """A keystroke table (see the module docstring) as validated KeystrokeData."""
-    return keystroke_data(read_table(path), subject_column=subject_column, path=path,
-                          sha256=sha256_of(path))
+    return keystroke_data(
+        read_table(path), subject_column=subject_column, path=path, sha256=sha256_of(path)
+    )

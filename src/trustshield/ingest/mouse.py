@@ -38,8 +38,10 @@ SPLITS = {"training_files": "train", "test_files": "test"}
 MAX_STEP_BACK_S = 0.05
 
 BAD_HEADER = "{file}: line 1: expected the header {expected}, found {found}"
-STEP_BACK = ("{file}: line {line}, column {column!r}: got {value!r}, expected a time no earlier "
-             "than {floor:g} s (previous event at {previous:g} s, less {jitter:g} s of jitter)")
+STEP_BACK = (
+    "{file}: line {line}, column {column!r}: got {value!r}, expected a time no earlier "
+    "than {floor:g} s (previous event at {previous:g} s, less {jitter:g} s of jitter)"
+)
 NO_CHECKSUM = "{file}: no sha256 recorded for {member} in {checksums}"
 ALTERED_MEMBER = "{file}: member {member} is altered: expected sha256 {expected}, found {found}"
 NO_LABEL = "{file}: test session {session} of {user} has no label in {labels}"
@@ -61,8 +63,9 @@ class MouseSession:
     events: pd.DataFrame
 
 
-def read_balabit(archive: str | Path | None = None, *,
-                 checksums: str | Path | None = None) -> list[MouseSession]:
+def read_balabit(
+    archive: str | Path | None = None, *, checksums: str | Path | None = None
+) -> list[MouseSession]:
     """Every session of the archive, training sessions first, each sorted by user and id.
 
     Without ``archive`` both the archive and ``SHA256SUMS.inner`` are found under the data
@@ -99,8 +102,9 @@ def parse_session(data: bytes, *, file: str, spec: DatasetSpec | None = None) ->
     return parse_sessions([(data, file)], spec=spec)[0]
 
 
-def parse_sessions(files: list[tuple[bytes, str]], *,
-                   spec: DatasetSpec | None = None) -> list[pd.DataFrame]:
+def parse_sessions(
+    files: list[tuple[bytes, str]], *, spec: DatasetSpec | None = None
+) -> list[pd.DataFrame]:
     """Events of many session files ((CSV bytes, name) pairs), validated in one pass."""
     spec = spec or load_spec(DATASET)
     raws = [_read_csv(data, file) for data, file in files]
@@ -137,11 +141,21 @@ def _csv_frame(data: bytes, file: str, what: str, **options) -> pd.DataFrame:
 
 
 def _read_csv(data: bytes, file: str) -> pd.DataFrame:
-    raw = _csv_frame(data, file, "session", dtype={"button": str, "state": str},
-                     keep_default_na=False, na_values=[""], skipinitialspace=True)
+    raw = _csv_frame(
+        data,
+        file,
+        "session",
+        dtype={"button": str, "state": str},
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=True,
+    )
     if tuple(raw.columns) != HEADER:
-        raise DataError(BAD_HEADER.format(file=file, expected=",".join(HEADER),
-                                          found=",".join(map(str, raw.columns))))
+        raise DataError(
+            BAD_HEADER.format(
+                file=file, expected=",".join(HEADER), found=",".join(map(str, raw.columns))
+            )
+        )
     return raw
 
 
@@ -151,10 +165,17 @@ def _check_order(times: np.ndarray, column: str, file: str) -> None:
     back = np.flatnonzero(times[1:] < latest[:-1] - MAX_STEP_BACK_S)
     if len(back):
         i = back[0] + 1
-        raise DataError(STEP_BACK.format(file=file, line=i + 2, column=column,
-                                         value=f"{times[i]:g}", previous=latest[i - 1],
-                                         floor=latest[i - 1] - MAX_STEP_BACK_S,
-                                         jitter=MAX_STEP_BACK_S))
+        raise DataError(
+            STEP_BACK.format(
+                file=file,
+                line=i + 2,
+                column=column,
+                value=f"{times[i]:g}",
+                previous=latest[i - 1],
+                floor=latest[i - 1] - MAX_STEP_BACK_S,
+                jitter=MAX_STEP_BACK_S,
+            )
+        )
 
 
 def _raise_first(problems: tuple[RowProblem, ...], sizes: np.ndarray, files: list[str]) -> None:
@@ -184,25 +205,33 @@ def _verify(data: bytes, member: str, expected: dict[str, str], archive, checksu
         raise DataError(NO_CHECKSUM.format(file=archive, member=member, checksums=checksums))
     found = hashlib.sha256(data).hexdigest()
     if found != expected[member]:
-        raise DataError(ALTERED_MEMBER.format(file=archive, member=member,
-                                              expected=expected[member], found=found))
+        raise DataError(
+            ALTERED_MEMBER.format(
+                file=archive, member=member, expected=expected[member], found=found
+            )
+        )
 
 
 def _read_labels(data: bytes, file: str) -> dict[str, int]:
     frame = _csv_frame(data, file, "labels", dtype=str)
     if list(frame.columns) != ["filename", "is_illegal"]:
-        raise DataError(f"{file}: line 1: expected the header filename,is_illegal, "
-                        f"found {','.join(frame.columns)}")
+        raise DataError(
+            f"{file}: line 1: expected the header filename,is_illegal, "
+            f"found {','.join(frame.columns)}"
+        )
     bad = ~frame["is_illegal"].isin(["0", "1"])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{file}: line {i + 2}, column 'is_illegal': got "
-                        f"{frame['is_illegal'].iloc[i]!r}, expected 0 or 1")
+        raise DataError(
+            f"{file}: line {i + 2}, column 'is_illegal': got "
+            f"{frame['is_illegal'].iloc[i]!r}, expected 0 or 1"
+        )
     return dict(zip(frame["filename"], frame["is_illegal"].astype(int)))
 
 
-def _sessions(raw: dict, labels: dict[str, int] | None, spec: DatasetSpec,
-              archive) -> list[MouseSession]:
+def _sessions(
+    raw: dict, labels: dict[str, int] | None, spec: DatasetSpec, archive
+) -> list[MouseSession]:
     order = sorted(raw, key=lambda p: (p.parts[0] != "training_files", p.parts[1:]))
     frames = parse_sessions([raw[relative] for relative in order], spec=spec)
     out = []
@@ -212,8 +241,11 @@ def _sessions(raw: dict, labels: dict[str, int] | None, spec: DatasetSpec,
         if split == "train":
             label = 0
         elif labels is None or session not in labels:
-            raise DataError(NO_LABEL.format(file=raw[relative][1], session=session, user=user,
-                                            labels=f"{archive}:{LABELS}"))
+            raise DataError(
+                NO_LABEL.format(
+                    file=raw[relative][1], session=session, user=user, labels=f"{archive}:{LABELS}"
+                )
+            )
         else:
             label = labels[session]
         out.append(MouseSession(user, session, split, label, events))

@@ -29,14 +29,30 @@ import pandas as pd
 from trustshield.errors import DataError
 from trustshield.ingest.conn_tracking import Connection, icmp_ports
 
-COLUMNS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration",
-           "orig_bytes", "resp_bytes", "conn_state", "history", "orig_pkts", "orig_ip_bytes",
-           "resp_pkts", "resp_ip_bytes")
+COLUMNS = (
+    "ts",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+)
 #: inactivity timeouts in seconds (Zeek's defaults)
 TIMEOUTS = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
 #: seconds after which a TCP attempt the responder never answered is over (tcp_attempt_delay)
 NOT_A_CAPTURE = "{path}: expected a pcap or pcapng capture; got {detail}"
-BAD_PACKET = "{path}: packet {number} is malformed: expected a complete capture record; got {detail}"
+BAD_PACKET = (
+    "{path}: packet {number} is malformed: expected a complete capture record; got {detail}"
+)
 ETH_VLAN = (0x8100, 0x88A8, 0x9100)
 ETH_MPLS = (0x8847, 0x8848)
 ETH_PPPOE = 0x8864
@@ -48,8 +64,9 @@ IPV4_HEADER = struct.Struct("!BxHxxHxBxx4s4s")
 IPV6_HEADER_BYTES = 40
 
 
-def connections(path: str | os.PathLike, *,
-                timeouts: dict[str, float] | None = None) -> pd.DataFrame:
+def connections(
+    path: str | os.PathLike, *, timeouts: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Connection records of the capture at ``path``, ordered by first packet time.
 
     Columns :data:`COLUMNS`; ports and counters are integers, ``duration`` float seconds,
@@ -114,11 +131,15 @@ def _records(path: str | os.PathLike):
         magic = fh.read(4)
         fh.seek(0)
         try:
-            reader = (dpkt.pcapng.Reader(fh) if magic == b"\x0a\x0d\x0d\x0a"
-                      else dpkt.pcap.Reader(_WholeReads(fh)))
+            reader = (
+                dpkt.pcapng.Reader(fh)
+                if magic == b"\x0a\x0d\x0d\x0a"
+                else dpkt.pcap.Reader(_WholeReads(fh))
+            )
         except (ValueError, EOFError, dpkt.UnpackError, struct.error) as exc:
-            raise DataError(NOT_A_CAPTURE.format(path=path,
-                                                 detail=f"header {magic!r} ({exc})")) from exc
+            raise DataError(
+                NOT_A_CAPTURE.format(path=path, detail=f"header {magic!r} ({exc})")
+            ) from exc
         linktype, packets, number = reader.datalink(), iter(reader), 0
         while True:
             number += 1
@@ -127,8 +148,11 @@ def _records(path: str | os.PathLike):
             except StopIteration:
                 return
             except (ValueError, EOFError, dpkt.UnpackError, struct.error) as exc:
-                raise DataError(BAD_PACKET.format(path=path, number=number,
-                                                  detail=str(exc) or "a record cut short")) from exc
+                raise DataError(
+                    BAD_PACKET.format(
+                        path=path, number=number, detail=str(exc) or "a record cut short"
+                    )
+                ) from exc
             yield number, ts, linktype, frame
 
 
@@ -146,8 +170,11 @@ def _ip_packets(path: str | os.PathLike):
 def _network_layer(linktype: int, frame: bytes) -> bytes | None:
     """The IP datagram inside one link-layer frame, or None when there is none."""
     if linktype == 1:  # Ethernet
-        return _after_ethertype(struct.unpack_from("!H", frame, 12)[0], frame, 14) \
-            if len(frame) >= 14 else None
+        return (
+            _after_ethertype(struct.unpack_from("!H", frame, 12)[0], frame, 14)
+            if len(frame) >= 14
+            else None
+        )
     if linktype == 113 and len(frame) >= 16:  # Linux SLL
         return _after_ethertype(struct.unpack_from("!H", frame, 14)[0], frame, 16)
     if linktype == 276 and len(frame) >= 20:  # Linux SLL2
@@ -173,7 +200,7 @@ def _after_ethertype(etype: int, frame: bytes, off: int) -> bytes | None:
             return frame[off:] if len(frame) > off and frame[off] >> 4 in (4, 6) else None
         elif etype == ETH_PPPOE and len(frame) >= off + 8:
             ppp = struct.unpack_from("!H", frame, off + 6)[0]
-            return frame[off + 8:] if ppp in (0x0021, 0x0057) else None
+            return frame[off + 8 :] if ppp in (0x0021, 0x0057) else None
         elif etype in (ETH_IP4, ETH_IP6):
             return frame[off:]
         else:
@@ -192,7 +219,11 @@ def _transport(buf: bytes) -> dict | None:
             if len(buf) < IPV6_HEADER_BYTES:
                 return None  # cut before the end of its addresses (a short snapshot length)
             proto, head = _ipv6_upper(buf)
-            addrs, ip_len, version = (buf[8:24], buf[24:40]), 40 + struct.unpack_from("!H", buf, 4)[0], 6
+            addrs, ip_len, version = (
+                (buf[8:24], buf[24:40]),
+                40 + struct.unpack_from("!H", buf, 4)[0],
+                6,
+            )
         else:
             return None
     except (struct.error, IndexError):
@@ -218,16 +249,27 @@ def _ipv6_upper(buf: bytes) -> tuple[int, int]:
     return nxt, off
 
 
-def _transport_fields(seg: bytes, proto: int, version: int, addrs, ip_len: int,
-                      seg_len: int) -> dict | None:
+def _transport_fields(
+    seg: bytes, proto: int, version: int, addrs, ip_len: int, seg_len: int
+) -> dict | None:
     """Packet dict for a TCP, UDP or ICMP segment (lengths from the IP header, not capture)."""
     family = socket.AF_INET if version == 4 else socket.AF_INET6
-    pkt = {"proto": PROTOS[proto], "ip_version": version, "ip_len": ip_len,
-           "src": socket.inet_ntop(family, addrs[0]), "dst": socket.inet_ntop(family, addrs[1])}
+    pkt = {
+        "proto": PROTOS[proto],
+        "ip_version": version,
+        "ip_len": ip_len,
+        "src": socket.inet_ntop(family, addrs[0]),
+        "dst": socket.inet_ntop(family, addrs[1]),
+    }
     if proto == 6 and len(seg) >= 20:
         sport, dport, seq, _ack, off_flags = struct.unpack_from("!HHIIH", seg)
-        pkt.update(sport=sport, dport=dport, seq=seq, flags=off_flags & 0x3F,
-                   payload=max(seg_len - (off_flags >> 12) * 4, 0))
+        pkt.update(
+            sport=sport,
+            dport=dport,
+            seq=seq,
+            flags=off_flags & 0x3F,
+            payload=max(seg_len - (off_flags >> 12) * 4, 0),
+        )
     elif proto == 17 and len(seg) >= 8:
         sport, dport = struct.unpack_from("!HH", seg)
         pkt.update(sport=sport, dport=dport, payload=max(seg_len - 8, 0))

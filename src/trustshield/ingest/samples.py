@@ -41,22 +41,30 @@ def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFr
     except UnicodeDecodeError:
         raise not_utf8(where, path) from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{where}: empty: expected a header line, then one row per sample") from None
+        raise DataError(
+            f"{where}: empty: expected a header line, then one row per sample"
+        ) from None
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             expected, line, saw = found.groups()
-            raise DataError(f"{where}: line {line}: expected {expected} fields, found {saw}") from None
+            raise DataError(
+                f"{where}: line {line}: expected {expected} fields, found {saw}"
+            ) from None
         raise DataError(f"{where}: not a readable CSV table (the CSV parser stopped)") from None
     except Exception as exc:  # pyarrow and pandas raise many types for a damaged file
-        raise DataError(f"{where}: not a readable CSV/Parquet table ({type(exc).__name__})") from None
+        raise DataError(
+            f"{where}: not a readable CSV/Parquet table ({type(exc).__name__})"
+        ) from None
     wider = rows_wider_than_header(raw, path.read_bytes(), where)
     if wider is not None:
         raise wider
     long = next((i for i, c in enumerate(raw.columns) if len(str(c)) > LONGEST_NAME), None)
     if long is not None:
-        raise DataError(f"{where}: line 1, column {long + 1}: a name of {len(str(raw.columns[long])):,} "
-                        f"characters; expected at most {LONGEST_NAME}")
+        raise DataError(
+            f"{where}: line 1, column {long + 1}: a name of {len(str(raw.columns[long])):,} "
+            f"characters; expected at most {LONGEST_NAME}"
+        )
     return raw
 
 

@@ -45,13 +45,18 @@ class Batch:
 def first_problem(problems: tuple[RowProblem, ...]) -> DataError:
     """The error that stops a strict read: the first problem, and how many more the batch has."""
     more = len(problems) - 1
-    tail = f" ({more} more problem{'s' * (more != 1)} in this batch; " \
-           "use --on-error skip to drop invalid rows)" if more else ""
+    tail = (
+        f" ({more} more problem{'s' * (more != 1)} in this batch; "
+        "use --on-error skip to drop invalid rows)"
+        if more
+        else ""
+    )
     return DataError(problems[0].message() + tail)
 
 
-def quoted_as_written(problems: tuple[RowProblem, ...], text: dict[int, str],
-                      names: list[str]) -> tuple[RowProblem, ...]:
+def quoted_as_written(
+    problems: tuple[RowProblem, ...], text: dict[int, str], names: list[str]
+) -> tuple[RowProblem, ...]:
     """Each problem with its value as the CSV line holds it; ``text``: {line: line text},
     ``names``: the file's columns in order. A line or column not found keeps its value."""
     index = {name: i for i, name in enumerate(names)}
@@ -88,8 +93,10 @@ class TableSource:
         self.sha256 = sha256_of(self.path)
         known = {f.name: f for f in self.spec.files}.get(self.path.name)
         if known is not None and known.sha256 != self.sha256:
-            raise DatasetMissing(f"{self.path}: altered: expected sha256 {known.sha256} "
-                                 f"(recorded in spec {self.spec.name}), found {self.sha256}")
+            raise DatasetMissing(
+                f"{self.path}: altered: expected sha256 {known.sha256} "
+                f"(recorded in spec {self.spec.name}), found {self.sha256}"
+            )
 
     def __iter__(self) -> Iterator[Batch]:
         for raw, lines in self._raw_batches():
@@ -142,10 +149,18 @@ class TableSource:
         text_cols = {c.name: str for c in self.spec.columns if not c.is_numeric}
         start = first_line
         try:
-            reader = pd.read_csv(self.path, header=None, names=names, skiprows=first_line - 1,
-                                 chunksize=self.batch_rows, dtype=text_cols,
-                                 skip_blank_lines=False, keep_default_na=False, na_values=[""],
-                                 skipinitialspace=True)
+            reader = pd.read_csv(
+                self.path,
+                header=None,
+                names=names,
+                skiprows=first_line - 1,
+                chunksize=self.batch_rows,
+                dtype=text_cols,
+                skip_blank_lines=False,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=True,
+            )
             for frame in reader:
                 lines = np.arange(start, start + len(frame), dtype=np.int64)
                 start += len(frame)
@@ -157,8 +172,9 @@ class TableSource:
             found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
             if found:
                 expected, line, saw = found.groups()
-                raise DataError(f"{self.path}: line {line}: expected "
-                                f"{expected} fields, found {saw}") from None
+                raise DataError(
+                    f"{self.path}: line {line}: expected {expected} fields, found {saw}"
+                ) from None
             row = re.search(r"starting at row (\d+)", str(exc))
             where = f"line {start + int(row[1])}" if row else f"after line {start - 1}"
             raise DataError(f"{self.path}: {where}: malformed CSV ({str(exc).strip()})") from None
@@ -178,11 +194,14 @@ class TableSource:
         for names in (full, bare):
             if len(first) == len(names):
                 return names, 1
-        raise DataError(f"{self.path}: line 1 has {len(first)} fields; spec {self.spec.name} "
-                        f"expects {len(full)} (all columns) or {len(bare)} (features only)")
+        raise DataError(
+            f"{self.path}: line 1 has {len(first)} fields; spec {self.spec.name} "
+            f"expects {len(full)} (all columns) or {len(bare)} (features only)"
+        )
 
     def _check_columns(self, names: list[str]) -> None:
         missing = [f for f in self.spec.feature_names if f not in names]
         if missing:
-            raise DataError(f"{self.path}: missing columns required by spec "
-                            f"{self.spec.name}: {missing}")
+            raise DataError(
+                f"{self.path}: missing columns required by spec {self.spec.name}: {missing}"
+            )

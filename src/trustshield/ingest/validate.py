@@ -35,10 +35,15 @@ class RowProblem:
 
     def message(self) -> str:
         """The problem in one line; a value longer than SHOWN_CHARACTERS is cut short."""
-        value = repr(self.value) if len(self.value) <= SHOWN_CHARACTERS else \
-            f"{self.value[:SHOWN_CHARACTERS]!r}... ({len(self.value):,} characters)"
-        return (f"{self.file}: line {self.line}, column {self.column!r}: "
-                f"got {value}, expected {self.expected}")
+        value = (
+            repr(self.value)
+            if len(self.value) <= SHOWN_CHARACTERS
+            else f"{self.value[:SHOWN_CHARACTERS]!r}... ({len(self.value):,} characters)"
+        )
+        return (
+            f"{self.file}: line {self.line}, column {self.column!r}: "
+            f"got {value}, expected {self.expected}"
+        )
 
 
 def rows_wider_than_header(raw: pd.DataFrame, text: bytes, where: str) -> DataError | None:
@@ -53,8 +58,10 @@ def rows_wider_than_header(raw: pd.DataFrame, text: bytes, where: str) -> DataEr
         width = len(next(csv.reader(lines[:1]), []))
         for number, row in enumerate(csv.reader(lines), start=1):
             if len(row) != width:
-                return DataError(f"{where}: line {number}: expected {width} fields (as in the "
-                                 f"header), found {len(row)}")
+                return DataError(
+                    f"{where}: line {number}: expected {width} fields (as in the "
+                    f"header), found {len(row)}"
+                )
     except csv.Error as exc:
         return DataError(f"{where}: line {number + 1}: not a CSV row ({exc})")
     return DataError(f"{where}: a row has more fields than the header")
@@ -70,8 +77,9 @@ class CheckedFrame:
     rejected_rows: int
 
 
-def check_frame(raw: pd.DataFrame, spec: DatasetSpec, *, file: str,
-                lines: np.ndarray) -> CheckedFrame:
+def check_frame(
+    raw: pd.DataFrame, spec: DatasetSpec, *, file: str, lines: np.ndarray
+) -> CheckedFrame:
     """Validate ``raw`` (one batch as read) against ``spec``.
 
     ``lines`` holds the file line number of each raw row (shape (n,)). Numeric columns come
@@ -101,8 +109,12 @@ def check_frame(raw: pd.DataFrame, spec: DatasetSpec, *, file: str,
     problems.sort(key=lambda p: p.line)
     keep = ~bad
     kept = frame if keep.all() else frame[keep]
-    return CheckedFrame(frame=kept.reset_index(drop=True), lines=lines[keep],
-                        problems=tuple(problems), rejected_rows=int(bad.sum()))
+    return CheckedFrame(
+        frame=kept.reset_index(drop=True),
+        lines=lines[keep],
+        problems=tuple(problems),
+        rejected_rows=int(bad.sum()),
+    )
 
 
 def _check_numbers(raw: pd.DataFrame, numeric: list[ColumnSpec]) -> tuple[np.ndarray, np.ndarray]:
@@ -133,20 +145,23 @@ def _check_numbers(raw: pd.DataFrame, numeric: list[ColumnSpec]) -> tuple[np.nda
     return values, invalid
 
 
-def _check_text(raw: pd.Series, col: ColumnSpec) -> tuple[np.ndarray, np.ndarray, Callable[[], str]]:
+def _check_text(
+    raw: pd.Series, col: ColumnSpec
+) -> tuple[np.ndarray, np.ndarray, Callable[[], str]]:
     """Text values (object, shape (n,)), a mask of invalid rows, and a callable giving the
     expectation for messages."""
     values = raw.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        values = raw.astype("string").to_numpy(dtype=object)   # numbers, bools → their text
+        values = raw.astype("string").to_numpy(dtype=object)  # numbers, bools → their text
     missing = pd.isna(values)
     if col.type == "categorical":
         allowed = set(col.values)
         invalid = missing | np.fromiter((v not in allowed for v in values), bool, len(values))
         return values, invalid, col.expected
     limit = col.text_limit
-    invalid = np.fromiter((m or not 0 < len(v) <= limit for v, m in zip(values, missing)),
-                          bool, len(values))
+    invalid = np.fromiter(
+        (m or not 0 < len(v) <= limit for v, m in zip(values, missing)), bool, len(values)
+    )
     return values, invalid, lambda: NON_EMPTY_LABEL.format(limit=limit)
 
 
@@ -170,8 +185,15 @@ def _number_or_nan(value) -> float:
         return float("nan")
 
 
-def _check_relations(problems: list[RowProblem], raw: pd.DataFrame, checked: dict,
-                     spec: DatasetSpec, bad: np.ndarray, file: str, lines: np.ndarray) -> np.ndarray:
+def _check_relations(
+    problems: list[RowProblem],
+    raw: pd.DataFrame,
+    checked: dict,
+    spec: DatasetSpec,
+    bad: np.ndarray,
+    file: str,
+    lines: np.ndarray,
+) -> np.ndarray:
     """Add a problem for every row (not already rejected) that breaks a relation of the
     spec; the mask of rejected rows afterwards. ``checked`` maps column names to typed
     values (arrays or Series, shape (n,))."""
@@ -186,16 +208,33 @@ def _check_relations(problems: list[RowProblem], raw: pd.DataFrame, checked: dic
         shown = pd.Series("", index=raw.index, dtype=object)
         for i in np.flatnonzero(mask):
             shown.iloc[i] = ", ".join(f"{c}={raw[c].iloc[i]}" for c in relation.involved())
-        _collect(problems, shown, mask, "+".join(relation.involved()),
-                 f"relation '{relation.name}': {relation.describe()}", file, lines)
+        _collect(
+            problems,
+            shown,
+            mask,
+            "+".join(relation.involved()),
+            f"relation '{relation.name}': {relation.describe()}",
+            file,
+            lines,
+        )
         bad = bad | mask
     return bad
 
 
-def _collect(problems: list[RowProblem], raw: pd.Series, mask: np.ndarray, column: str,
-             expected: str, file: str, lines: np.ndarray) -> None:
+def _collect(
+    problems: list[RowProblem],
+    raw: pd.Series,
+    mask: np.ndarray,
+    column: str,
+    expected: str,
+    file: str,
+    lines: np.ndarray,
+) -> None:
     missing = raw.isna().to_numpy()
     for i in np.flatnonzero(mask):
         value = "" if missing[i] else str(raw.iloc[i])
-        problems.append(RowProblem(file, int(lines[i]), column, value,
-                                   MISSING_VALUE if missing[i] else expected))
+        problems.append(
+            RowProblem(
+                file, int(lines[i]), column, value, MISSING_VALUE if missing[i] else expected
+            )
+        )

@@ -25,26 +25,82 @@ import pandas as pd
 from trustshield.errors import DataError
 from trustshield.ingest.validate import MISSING_VALUE, RowProblem
 
-CONN_FIELDS = ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
-               "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig",
-               "local_resp", "missed_bytes", "history", "orig_pkts", "orig_ip_bytes",
-               "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto")
-CONN_TYPES = dict(zip(CONN_FIELDS, (
-    "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count",
-    "count", "string", "bool", "bool", "count", "string", "count", "count", "count", "count",
-    "set[string]", "count")))
+CONN_FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "local_orig",
+    "local_resp",
+    "missed_bytes",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+    "tunnel_parents",
+    "ip_proto",
+)
+CONN_TYPES = dict(
+    zip(
+        CONN_FIELDS,
+        (
+            "time",
+            "string",
+            "addr",
+            "port",
+            "addr",
+            "port",
+            "enum",
+            "string",
+            "interval",
+            "count",
+            "count",
+            "string",
+            "bool",
+            "bool",
+            "count",
+            "string",
+            "count",
+            "count",
+            "count",
+            "count",
+            "set[string]",
+            "count",
+        ),
+    )
+)
 #: fields every connection record must have and hold a value in
 REQUIRED = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto")
-NO_FIELDS = "{file}: line {line}: expected a '#fields' header line before the first record, found none"
+NO_FIELDS = (
+    "{file}: line {line}: expected a '#fields' header line before the first record, found none"
+)
 FIELD_COUNT = "{file}: line {line}: expected {expected} fields separated by {sep!r} (as in #fields), found {found}"
 TYPES_COUNT = "{file}: line {line}: expected #types to give a type for each of the {expected} #fields, found {found}"
 MISSING_FIELDS = "{file}: expected the conn.log fields {expected}, missing {missing}"
-BAD_SEPARATOR = "{file}: line {line}: expected '#separator' to name a separator such as \\x09, found none"
+BAD_SEPARATOR = (
+    "{file}: line {line}: expected '#separator' to name a separator such as \\x09, found none"
+)
 BAD_JSON = "{file}: line {line}: expected one JSON object per line, found {found}"
-EXPECTED = {"count": "a count (a whole number >= 0)", "port": "a port (a whole number 0-65535)",
-            "int": "a whole number", "time": "a time in seconds since the epoch (or ISO 8601)",
-            "interval": "an interval in seconds", "double": "a finite number", "bool": "T or F",
-            "addr": "an IPv4 or IPv6 address", "subnet": "an IPv4 or IPv6 subnet"}
+EXPECTED = {
+    "count": "a count (a whole number >= 0)",
+    "port": "a port (a whole number 0-65535)",
+    "int": "a whole number",
+    "time": "a time in seconds since the epoch (or ISO 8601)",
+    "interval": "an interval in seconds",
+    "double": "a finite number",
+    "bool": "T or F",
+    "addr": "an IPv4 or IPv6 address",
+    "subnet": "an IPv4 or IPv6 subnet",
+}
 #: characters beyond which a field cannot be a number of any Zeek type
 LONGEST_NUMBER = 64
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -78,11 +134,19 @@ def conn_frame(columns: dict[str, object], n: int, file: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
-def typed_column(cells: list, ztype: str, *, field: str, file: str, lines: list[int],
-                 masked: bool = False, required: bool = False):
+def typed_column(
+    cells: list,
+    ztype: str,
+    *,
+    field: str,
+    file: str,
+    lines: list[int],
+    masked: bool = False,
+    required: bool = False,
+):
     """One column typed as Zeek type ``ztype``. ``cells``: per row None (unset), a str or a
     tuple of str (container); ``lines``: line numbers. DataError at the first bad field."""
-    inner = ztype[ztype.index("[") + 1:-1] if ztype.endswith("]") and "[" in ztype else None
+    inner = ztype[ztype.index("[") + 1 : -1] if ztype.endswith("]") and "[" in ztype else None
     if inner is None and not (required and None in cells):
         bulk = _bulk(cells, ztype, masked)
         if bulk is not None:
@@ -94,12 +158,17 @@ def typed_column(cells: list, ztype: str, *, field: str, file: str, lines: list[
         try:
             if cell is not None and isinstance(cell, tuple) != (inner is not None):
                 raise ValueError(cell)
-            values.append(None if cell is None else tuple(map(parse, cell)) if inner else parse(cell))
+            values.append(
+                None if cell is None else tuple(map(parse, cell)) if inner else parse(cell)
+            )
         except (ValueError, KeyError):
             shown = ",".join(cell) if isinstance(cell, tuple) else str(cell)
             what = EXPECTED.get(inner or ztype, f"a {inner or ztype}")
-            raise DataError(RowProblem(file, lines[i], field, shown,
-                                       f"a list of {what}" if inner else what).message()) from None
+            raise DataError(
+                RowProblem(
+                    file, lines[i], field, shown, f"a list of {what}" if inner else what
+                ).message()
+            ) from None
     return _array(values, "set" if inner else ztype)
 
 
@@ -131,7 +200,9 @@ def _array(values: list, ztype: str):
     if ztype in _NULLABLE:
         return pd.array(values, dtype=_NULLABLE[ztype])
     filled = [np.nan if v is None else v for v in values]
-    return np.array(filled, np.float64) if ztype in _REAL else np.array(filled + [None], object)[:-1]
+    return (
+        np.array(filled, np.float64) if ztype in _REAL else np.array(filled + [None], object)[:-1]
+    )
 
 
 def _unset(n: int, ztype: str):
@@ -147,10 +218,16 @@ def _parser(ztype: str, masked: bool):
     """A function text -> value for scalar ``ztype``, raising ValueError on a bad text."""
     if ztype == "time":
         return lambda t: math.nan if masked and _MASKED.fullmatch(t) else _real(t, iso=True)
-    return {"count": _count, "port": lambda t: _count(t, 65535), "interval": _real,
-            "int": lambda t: -_count(t[1:]) if t[:1] == "-" else _count(t.removeprefix("+")),
-            "double": _real, "bool": {"T": True, "F": False}.__getitem__, "addr": _addr,
-            "subnet": lambda t: str(ipaddress.ip_network(t, strict=False))}.get(ztype, str)
+    return {
+        "count": _count,
+        "port": lambda t: _count(t, 65535),
+        "interval": _real,
+        "int": lambda t: -_count(t[1:]) if t[:1] == "-" else _count(t.removeprefix("+")),
+        "double": _real,
+        "bool": {"T": True, "F": False}.__getitem__,
+        "addr": _addr,
+        "subnet": lambda t: str(ipaddress.ip_network(t, strict=False)),
+    }.get(ztype, str)
 
 
 def _count(text: str, most: int = 2**63 - 1) -> int:
@@ -171,14 +248,24 @@ def _real(text: str, iso: bool = False) -> float:
 
 def _unescape(text: str) -> str:
     """Decode Zeek's ``\\xNN`` escapes (bytes of UTF-8 text)."""
-    raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), text.encode("utf-8")) if "\\x" in text else None
+    raw = (
+        _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), text.encode("utf-8"))
+        if "\\x" in text
+        else None
+    )
     return text if raw is None else raw.decode("utf-8", "backslashreplace")
 
 
 def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
     """Typed columns and row count of an ASCII log; header lines read as Zeek writes them."""
-    meta = {"separator": "\t", "set_separator": ",", "empty_field": "(empty)",
-            "unset_field": "-", "fields": None, "types": None}
+    meta = {
+        "separator": "\t",
+        "set_separator": ",",
+        "empty_field": "(empty)",
+        "unset_field": "-",
+        "fields": None,
+        "types": None,
+    }
     rows, numbers = [], []
     for n, line in lines:
         if line.startswith("#"):
@@ -189,25 +276,43 @@ def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
             rows.append(line.split(meta["separator"]))
             numbers.append(n)
             if len(rows[-1]) != len(meta["fields"][1]):
-                raise DataError(FIELD_COUNT.format(file=file, line=n, expected=len(meta["fields"][1]),
-                                                   sep=meta["separator"], found=len(rows[-1])))
+                raise DataError(
+                    FIELD_COUNT.format(
+                        file=file,
+                        line=n,
+                        expected=len(meta["fields"][1]),
+                        sep=meta["separator"],
+                        found=len(rows[-1]),
+                    )
+                )
     if meta["fields"] is None:
         raise DataError(NO_FIELDS.format(file=file, line=len(lines) + 1))
     fields = meta["fields"][1]
     line, kinds = meta["types"] or (0, [CONN_TYPES.get(f, "string") for f in fields])
     if len(kinds) != len(fields):
-        raise DataError(TYPES_COUNT.format(file=file, line=line, expected=len(fields), found=len(kinds)))
+        raise DataError(
+            TYPES_COUNT.format(file=file, line=line, expected=len(fields), found=len(kinds))
+        )
     texts = list(zip(*rows)) if rows else [()] * len(fields)
-    return {field: typed_column(_tsv_cells(column, ztype, meta), ztype, field=field,
-                                file=file, lines=numbers, masked=masked, required=field in REQUIRED)
-            for field, ztype, column in zip(fields, kinds, texts)}, len(rows)
+    return {
+        field: typed_column(
+            _tsv_cells(column, ztype, meta),
+            ztype,
+            field=field,
+            file=file,
+            lines=numbers,
+            masked=masked,
+            required=field in REQUIRED,
+        )
+        for field, ztype, column in zip(fields, kinds, texts)
+    }, len(rows)
 
 
 def _header_line(line: str, n: int, meta: dict, file: str) -> None:
     """Fold one ``#`` line into ``meta``; others (``#open``, a btest banner) are ignored."""
     key, _, value = line[1:].partition(meta["separator"])
     if line.startswith("#separator"):
-        meta["separator"] = _unescape(line[len("#separator"):].strip())
+        meta["separator"] = _unescape(line[len("#separator") :].strip())
         if not meta["separator"]:
             raise DataError(BAD_SEPARATOR.format(file=file, line=n))
     elif key in ("fields", "types"):
@@ -220,12 +325,16 @@ def _tsv_cells(texts: tuple, ztype: str, meta: dict) -> list:
     """Per field None for unset, a tuple of element texts for containers, else decoded text."""
     unset, empty, between = meta["unset_field"], meta["empty_field"], meta["set_separator"]
     if ztype.endswith("]"):
-        return [None if t == unset else () if t == empty else tuple(map(_unescape, t.split(between)))
-                for t in texts]
+        return [
+            None if t == unset else () if t == empty else tuple(map(_unescape, t.split(between)))
+            for t in texts
+        ]
     if ztype in EXPECTED:  # numbers, booleans, addresses: no escapes to decode
         return [None if t == unset else t for t in texts]
-    return [None if t == unset else "" if t == empty else _unescape(t) if "\\x" in t else t
-            for t in texts]
+    return [
+        None if t == unset else "" if t == empty else _unescape(t) if "\\x" in t else t
+        for t in texts
+    ]
 
 
 def _json_columns(lines: list[tuple[int, str]], file: str, masked: bool):
@@ -237,19 +346,32 @@ def _json_columns(lines: list[tuple[int, str]], file: str, masked: bool):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(BAD_JSON.format(file=file, line=n, found=f"invalid JSON ({exc.msg}, "
-                                            f"column {exc.colno})")) from None
+            raise DataError(
+                BAD_JSON.format(
+                    file=file, line=n, found=f"invalid JSON ({exc.msg}, column {exc.colno})"
+                )
+            ) from None
         if not isinstance(record, dict):
             raise DataError(BAD_JSON.format(file=file, line=n, found=type(record).__name__))
         records.append(record)
         numbers.append(n)
     names = dict.fromkeys(k for record in records for k in record)
     raw = {name: [record.get(name) for record in records] for name in names}
-    return {name: typed_column([_json_cell(v) for v in values], CONN_TYPES[name], field=name,
-                               file=file, lines=numbers, masked=masked, required=name in REQUIRED)
-            if name in CONN_TYPES else  # an extra field keeps its JSON values, arrays as tuples
-            _array([tuple(v) if isinstance(v, list) else v for v in values], "string")
-            for name, values in raw.items()}, len(records)
+    return {
+        name: typed_column(
+            [_json_cell(v) for v in values],
+            CONN_TYPES[name],
+            field=name,
+            file=file,
+            lines=numbers,
+            masked=masked,
+            required=name in REQUIRED,
+        )
+        if name in CONN_TYPES
+        # an extra field keeps its JSON values, arrays as tuples
+        else _array([tuple(v) if isinstance(v, list) else v for v in values], "string")
+        for name, values in raw.items()
+    }, len(records)
 
 
 def _json_cell(value):

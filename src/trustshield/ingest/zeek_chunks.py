@@ -15,20 +15,46 @@ import pandas as pd
 
 from trustshield.errors import DataError
 from trustshield.ingest.validate import MISSING_VALUE, RowProblem
-from trustshield.ingest.zeek import (CONN_TYPES, EXPECTED, FIELD_COUNT, NO_FIELDS, REQUIRED,
-                                     TYPES_COUNT, _NUMBER, _REAL, _addr, _header_line,
-                                     _json_columns, _tsv_cells, conn_frame, typed_column)
+from trustshield.ingest.zeek import (
+    CONN_TYPES,
+    EXPECTED,
+    FIELD_COUNT,
+    NO_FIELDS,
+    REQUIRED,
+    TYPES_COUNT,
+    _NUMBER,
+    _REAL,
+    _addr,
+    _header_line,
+    _json_columns,
+    _tsv_cells,
+    conn_frame,
+    typed_column,
+)
 
 
 def new_header() -> dict:
     """The header state of an ASCII log before its first ``#`` line (Zeek's defaults)."""
-    return {"separator": "\t", "set_separator": ",", "empty_field": "(empty)",
-            "unset_field": "-", "fields": None, "types": None}
+    return {
+        "separator": "\t",
+        "set_separator": ",",
+        "empty_field": "(empty)",
+        "unset_field": "-",
+        "fields": None,
+        "types": None,
+    }
 
 
-def conn_chunk(data: bytes, header: dict, *, file: str, first_line: int,
-               fields: tuple[str, ...] | None = None, skip_bad: bool = False,
-               masked_timestamps: bool = False) -> tuple[pd.DataFrame, np.ndarray, list[RowProblem]]:
+def conn_chunk(
+    data: bytes,
+    header: dict,
+    *,
+    file: str,
+    first_line: int,
+    fields: tuple[str, ...] | None = None,
+    skip_bad: bool = False,
+    masked_timestamps: bool = False,
+) -> tuple[pd.DataFrame, np.ndarray, list[RowProblem]]:
     """The records among ``data`` (complete lines of an ASCII conn.log, the first numbered
     ``first_line``) as :func:`conn_frame` types them, with the line number of each row (int64)
     and the rejected fields. ``header`` is updated by the ``#`` lines met (pass the same dict
@@ -36,12 +62,22 @@ def conn_chunk(data: bytes, header: dict, *, file: str, first_line: int,
     checked. Fast path: one C-parser pass over the chunk; a chunk that fails a bulk check is
     read record by record with :func:`typed_column`, raising DataError at the first bad field,
     or with ``skip_bad`` dropping its rows and returning a RowProblem per bad field."""
-    if header["fields"] is not None and data.endswith(b"\n") and not data.startswith(b"#") \
-            and b"\n#" not in data and b"\n\n" not in data and b"\r" not in data:
+    if (
+        header["fields"] is not None
+        and data.endswith(b"\n")
+        and not data.startswith(b"#")
+        and b"\n#" not in data
+        and b"\n\n" not in data
+        and b"\r" not in data
+    ):
         n = data.count(b"\n")  # records only: typed straight from the bytes when they pass
         part = _fast_part(data, n, header, fields, masked_timestamps)
         if part is not None:
-            return conn_frame(part, n, file), np.arange(first_line, first_line + n, dtype=np.int64), []
+            return (
+                conn_frame(part, n, file),
+                np.arange(first_line, first_line + n, dtype=np.int64),
+                [],
+            )
     text = data.decode("utf-8", "backslashreplace")
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -51,8 +87,18 @@ def conn_chunk(data: bytes, header: dict, *, file: str, first_line: int,
         line = line.rstrip("\r")
         if line.startswith("#") or not line:
             if records:
-                _chunk_part(records, start, header, file, fields, skip_bad, masked_timestamps,
-                            frames, numbers, problems)
+                _chunk_part(
+                    records,
+                    start,
+                    header,
+                    file,
+                    fields,
+                    skip_bad,
+                    masked_timestamps,
+                    frames,
+                    numbers,
+                    problems,
+                )
                 records = []
             if line:
                 _header_line(line, n, header, file)
@@ -60,8 +106,18 @@ def conn_chunk(data: bytes, header: dict, *, file: str, first_line: int,
         else:
             records.append(line)
     if records:
-        _chunk_part(records, start, header, file, fields, skip_bad, masked_timestamps,
-                    frames, numbers, problems)
+        _chunk_part(
+            records,
+            start,
+            header,
+            file,
+            fields,
+            skip_bad,
+            masked_timestamps,
+            frames,
+            numbers,
+            problems,
+        )
     if not frames:
         return conn_frame({}, 0, file), np.zeros(0, np.int64), problems
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -72,29 +128,46 @@ def json_chunk(data: bytes, *, file: str, first_line: int) -> tuple[pd.DataFrame
     """The records among ``data`` (complete lines of a JSON-lines conn.log, the first numbered
     ``first_line``) and their line numbers; the strict reader (DataError at a bad line)."""
     text = data.decode("utf-8", "backslashreplace").split("\n")
-    numbered = [(n, t.rstrip("\r")) for n, t in enumerate(text[:-1] if text[-1:] == [""] else text,
-                                                          first_line)]
+    numbered = [
+        (n, t.rstrip("\r"))
+        for n, t in enumerate(text[:-1] if text[-1:] == [""] else text, first_line)
+    ]
     columns, n = _json_columns(numbered, file, False)
     return conn_frame(columns, n, file), np.array([k for k, t in numbered if t.strip()], np.int64)
 
 
-def _chunk_part(records: list[str], start: int, header: dict, file: str, wanted, skip_bad: bool,
-                masked: bool, frames: list, numbers: list, problems: list) -> None:
+def _chunk_part(
+    records: list[str],
+    start: int,
+    header: dict,
+    file: str,
+    wanted,
+    skip_bad: bool,
+    masked: bool,
+    frames: list,
+    numbers: list,
+    problems: list,
+) -> None:
     """Type consecutive record lines (numbered from ``start``) into ``frames``/``numbers``."""
     if header["fields"] is None:
         raise DataError(NO_FIELDS.format(file=file, line=start))
     names = header["fields"][1]
     kinds = header["types"][1] if header["types"] else [CONN_TYPES.get(f, "string") for f in names]
     if len(kinds) != len(names):
-        raise DataError(TYPES_COUNT.format(file=file, line=header["types"][0], expected=len(names),
-                                           found=len(kinds)))
+        raise DataError(
+            TYPES_COUNT.format(
+                file=file, line=header["types"][0], expected=len(names), found=len(kinds)
+            )
+        )
     lines = np.arange(start, start + len(records), dtype=np.int64)
     keep = [i for i, f in enumerate(names) if wanted is None or f in wanted]
-    columns = _fast_part(("\n".join(records) + "\n").encode("utf-8"), len(records), header,
-                         wanted, masked)
+    columns = _fast_part(
+        ("\n".join(records) + "\n").encode("utf-8"), len(records), header, wanted, masked
+    )
     if columns is None:
-        columns, lines = _strict_columns(records, lines, header, names, kinds, keep, file,
-                                         skip_bad, masked, problems)
+        columns, lines = _strict_columns(
+            records, lines, header, names, kinds, keep, file, skip_bad, masked, problems
+        )
     frames.append(conn_frame(columns, len(lines), file))
     numbers.append(lines)
 
@@ -109,36 +182,53 @@ def _fast_part(payload: bytes, n: int, header: dict, wanted, masked: bool):
     sep, names = header["separator"], header["fields"][1]
     kinds = header["types"][1] if header["types"] else [CONN_TYPES.get(f, "string") for f in names]
     keep = [i for i, f in enumerate(names) if wanted is None or f in wanted]
-    if len(sep) != 1 or len(kinds) != len(names) or \
-            payload.count(sep.encode()) != n * (len(names) - 1):
+    if (
+        len(sep) != 1
+        or len(kinds) != len(names)
+        or payload.count(sep.encode()) != n * (len(names) - 1)
+    ):
         return None
     try:
         table = pcsv.read_csv(
             pa.py_buffer(payload),
-            read_options=pcsv.ReadOptions(column_names=[str(i) for i in range(len(names))],
-                                          use_threads=False, block_size=1 << 26),
-            parse_options=pcsv.ParseOptions(delimiter=sep, quote_char=False, escape_char=False,
-                                            newlines_in_values=False),
+            read_options=pcsv.ReadOptions(
+                column_names=[str(i) for i in range(len(names))],
+                use_threads=False,
+                block_size=1 << 26,
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter=sep, quote_char=False, escape_char=False, newlines_in_values=False
+            ),
             convert_options=pcsv.ConvertOptions(
                 column_types={str(i): pa.string() for i in keep},
-                include_columns=[str(i) for i in keep], strings_can_be_null=False))
+                include_columns=[str(i) for i in keep],
+                strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, ValueError):
         return None
     if table.num_rows != n:
         return None
     out = {}
     for i in keep:
-        column = _fast_column(table.column(str(i)).combine_chunks(), kinds[i], header,
-                              masked, names[i] in REQUIRED)
+        column = _fast_column(
+            table.column(str(i)).combine_chunks(), kinds[i], header, masked, names[i] in REQUIRED
+        )
         if column is None:
             return None
         out[names[i]] = column
     return out
 
 
-_FAST_PATTERNS = {"count": r"\d+", "port": r"\d+", "int": r"[-+]?\d+",
-                  "time": _NUMBER.pattern, "interval": _NUMBER.pattern,
-                  "double": _NUMBER.pattern, "bool": "[TF]"}
+_FAST_PATTERNS = {
+    "count": r"\d+",
+    "port": r"\d+",
+    "int": r"[-+]?\d+",
+    "time": _NUMBER.pattern,
+    "interval": _NUMBER.pattern,
+    "double": _NUMBER.pattern,
+    "bool": "[TF]",
+}
 _IPV4 = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
 
 
@@ -151,11 +241,17 @@ def _fast_column(texts, ztype: str, header: dict, masked: bool, required: bool):
     if ztype.endswith("]") or (required and unset.any()) or (masked and ztype == "time"):
         return None
     if ztype in _FAST_PATTERNS:
-        if not pc.all(pc.or_(pc.match_substring_regex(texts, "^(" + _FAST_PATTERNS[ztype] + ")$"),
-                             pc.equal(texts, header["unset_field"]))).as_py():
+        if not pc.all(
+            pc.or_(
+                pc.match_substring_regex(texts, "^(" + _FAST_PATTERNS[ztype] + ")$"),
+                pc.equal(texts, header["unset_field"]),
+            )
+        ).as_py():
             return None
         if ztype == "bool":
-            return pd.arrays.BooleanArray(pc.equal(texts, "T").to_numpy(zero_copy_only=False), unset)
+            return pd.arrays.BooleanArray(
+                pc.equal(texts, "T").to_numpy(zero_copy_only=False), unset
+            )
         filled = pc.if_else(pc.equal(texts, header["unset_field"]), "0", texts)
         if ztype in _REAL:
             numbers = pc.cast(filled, "float64").to_numpy(zero_copy_only=False).copy()
@@ -174,8 +270,10 @@ def _fast_column(texts, ztype: str, header: dict, masked: bool, required: bool):
     if ztype in ("addr", "subnet"):
         if ztype == "subnet":
             return None
-        odd = np.flatnonzero(~unset & ~pc.match_substring_regex(texts, "^" + _IPV4 + "$")
-                             .to_numpy(zero_copy_only=False))
+        odd = np.flatnonzero(
+            ~unset
+            & ~pc.match_substring_regex(texts, "^" + _IPV4 + "$").to_numpy(zero_copy_only=False)
+        )
         try:
             values[odd] = [_addr(values[j]) for j in odd]
         except ValueError:
@@ -194,11 +292,20 @@ def _strict_columns(records, lines, header, names, kinds, keep, file, skip_bad, 
     for text, n in zip(records, lines):
         row = text.split(sep)
         if len(row) != len(names):
-            message = FIELD_COUNT.format(file=file, line=n, expected=len(names), sep=sep, found=len(row))
+            message = FIELD_COUNT.format(
+                file=file, line=n, expected=len(names), sep=sep, found=len(row)
+            )
             if not skip_bad:
                 raise DataError(message)
-            problems.append(RowProblem(file, int(n), "#fields", f"{len(row)} fields",
-                                       f"{len(names)} fields separated by {sep!r}"))
+            problems.append(
+                RowProblem(
+                    file,
+                    int(n),
+                    "#fields",
+                    f"{len(row)} fields",
+                    f"{len(names)} fields separated by {sep!r}",
+                )
+            )
             continue
         if skip_bad:
             bad = _row_problems(row, n, header, names, kinds, keep, file, masked)
@@ -209,9 +316,18 @@ def _strict_columns(records, lines, header, names, kinds, keep, file, skip_bad, 
         kept.append(n)
     texts = list(zip(*rows)) if rows else [()] * len(names)
     kept = np.asarray(kept, np.int64)
-    return {names[i]: typed_column(_tsv_cells(texts[i], kinds[i], header), kinds[i], field=names[i],
-                                   file=file, lines=kept, masked=masked, required=names[i] in REQUIRED)
-            for i in keep}, kept
+    return {
+        names[i]: typed_column(
+            _tsv_cells(texts[i], kinds[i], header),
+            kinds[i],
+            field=names[i],
+            file=file,
+            lines=kept,
+            masked=masked,
+            required=names[i] in REQUIRED,
+        )
+        for i in keep
+    }, kept
 
 
 def _row_problems(row, n, header, names, kinds, keep, file, masked) -> list[RowProblem]:
@@ -219,8 +335,15 @@ def _row_problems(row, n, header, names, kinds, keep, file, masked) -> list[RowP
     out = []
     for i in keep:
         try:
-            typed_column(_tsv_cells((row[i],), kinds[i], header), kinds[i], field=names[i],
-                         file=file, lines=[int(n)], masked=masked, required=names[i] in REQUIRED)
+            typed_column(
+                _tsv_cells((row[i],), kinds[i], header),
+                kinds[i],
+                field=names[i],
+                file=file,
+                lines=[int(n)],
+                masked=masked,
+                required=names[i] in REQUIRED,
+            )
         except DataError:
             what = EXPECTED.get(kinds[i], f"a {kinds[i]}")
             expected = MISSING_VALUE if row[i] == header["unset_field"] else what

@@ -32,15 +32,24 @@ EVASION_RECORDS = 500
 STUDY_ROWS = 100_000
 PRINCIPLES = ("oecd:1.2", "oecd:1.3", "oecd:1.4", "oecd:1.5")
 #: the measurement shown beside each principle at a glance: the first of these measured
-KEY_CHECKS = {"oecd:1.2": ("fairness mitigation", "template encryption at rest"),
-              "oecd:1.3": ("explanation exactness",),
-              "oecd:1.4": ("evasion resistance", "detection", "false alarms"),
-              "oecd:1.5": ("audit chain integrity", "data provenance")}
+KEY_CHECKS = {
+    "oecd:1.2": ("fairness mitigation", "template encryption at rest"),
+    "oecd:1.3": ("explanation exactness",),
+    "oecd:1.4": ("evasion resistance", "detection", "false alarms"),
+    "oecd:1.5": ("audit chain integrity", "data provenance"),
+}
 
 
-def assessment_evidence(model: TrainedModel, folder: str | Path, frame: pd.DataFrame,
-                        figures: dict, *, store=None, templates: str | Path | None = None,
-                        progress=None) -> list[Evidence]:
+def assessment_evidence(
+    model: TrainedModel,
+    folder: str | Path,
+    frame: pd.DataFrame,
+    figures: dict,
+    *,
+    store=None,
+    templates: str | Path | None = None,
+    progress=None,
+) -> list[Evidence]:
     """Evidence from every evaluator that can run on these inputs."""
     step = progress or (lambda message: None)
     evidence = performance_evidence(figures) + model_evidence(folder)
@@ -54,8 +63,9 @@ def assessment_evidence(model: TrainedModel, folder: str | Path, frame: pd.DataF
     except DataError as exc:  # no labels or no flagged attacks: the check stays unmeasured
         step(f"evasion not measured: {exc}")
     step("measurement noise and missing values")
-    evidence += noise_evidence(noise_study(model, frame, model.spec, levels=(0.05,),
-                                           missing_rates=(0.05,)))
+    evidence += noise_evidence(
+        noise_study(model, frame, model.spec, levels=(0.05,), missing_rates=(0.05,))
+    )
     if store is not None:
         evidence += audit_evidence(store)
     if templates is not None:
@@ -72,11 +82,21 @@ def governance(evidence: list, *, use_case: str) -> dict:
     glance = []
     for item in PRINCIPLES:
         counts = walk["items"].get(item, {})
-        glance.append({"item": item, "title": catalogue_item(item).title,
-                       "status": item_status(counts) if counts else "not evidenced",
-                       "practices": counts, "key": _key_number(evidence, KEY_CHECKS[item])})
-    return {"use_case": use_case, "principles": glance, "crosswalk": walk,
-            "risks": register(evidence, use_case=use_case)}
+        glance.append(
+            {
+                "item": item,
+                "title": catalogue_item(item).title,
+                "status": item_status(counts) if counts else "not evidenced",
+                "practices": counts,
+                "key": _key_number(evidence, KEY_CHECKS[item]),
+            }
+        )
+    return {
+        "use_case": use_case,
+        "principles": glance,
+        "crosswalk": walk,
+        "risks": register(evidence, use_case=use_case),
+    }
 
 
 def _key_number(evidence: list, checks: tuple[str, ...]) -> dict | None:

@@ -20,26 +20,46 @@ from trustshield.records import BAD_ENTITY, ENTITY_EXPECTED, ENTITY_FIELDS, ENTI
 from trustshield.store import AlertStore, alert_id
 
 
-def detect(model: TrainedModel, source: TableSource, store: AlertStore, *, progress=None,
-           drift_window: int = WINDOW) -> dict:
+def detect(
+    model: TrainedModel,
+    source: TableSource,
+    store: AlertStore,
+    *,
+    progress=None,
+    drift_window: int = WINDOW,
+) -> dict:
     """Score every batch of ``source``; one transaction per batch (its alerts, rejected
     rows and the drift events of the windows it completes). Returns the run row."""
-    windows = None if model.drift_reference is None else \
-        DriftWindows(model.drift_reference, window=drift_window)
+    windows = (
+        None
+        if model.drift_reference is None
+        else DriftWindows(model.drift_reference, window=drift_window)
+    )
     run_id = uuid.uuid4().hex[:16]
-    store.pseudonymiser()   # a store that pseudonymises refuses a writer without the key now
+    store.pseudonymiser()  # a store that pseudonymises refuses a writer without the key now
     store.record_model(model.manifest, model.encoder.describe_features())
-    store.start_run(run_id=run_id, kind="detect", model_id=model.model_id,
-                    source_path=str(source.path), source_sha256=source.sha256)
+    store.start_run(
+        run_id=run_id,
+        kind="detect",
+        model_id=model.model_id,
+        source_path=str(source.path),
+        source_sha256=source.sha256,
+    )
     try:
         for batch in source:
             scored = score_batch(model, batch.frame)
             table = alerts_table(model, source.sha256, run_id, batch, scored)
-            completed = [] if windows is None or not len(batch.frame) else windows.add(
-                encoded_frame(model, scored), scored.decision.suspicion, batch.lines)
+            completed = (
+                []
+                if windows is None or not len(batch.frame)
+                else windows.add(
+                    encoded_frame(model, scored), scored.decision.suspicion, batch.lines
+                )
+            )
             with store.transaction():
-                store.add_batch(run_id, table, batch.rejected,
-                                rows_read=len(batch.frame) + batch.rejected_rows)
+                store.add_batch(
+                    run_id, table, batch.rejected, rows_read=len(batch.frame) + batch.rejected_rows
+                )
                 store.drift.add(run_id, model.model_id, completed)
             if progress:
                 progress(len(batch.frame) + batch.rejected_rows)
@@ -58,8 +78,9 @@ def encoded_frame(model: TrainedModel, scored: ScoredBatch) -> pd.DataFrame:
     return pd.DataFrame(scored.features, columns=list(model.encoder.feature_names))
 
 
-def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
-                 scored: ScoredBatch) -> pa.Table:
+def alerts_table(
+    model: TrainedModel, source_sha256: str, run_id: str, batch, scored: ScoredBatch
+) -> pa.Table:
     """Arrow table of the flagged rows, columns as in the store's ``alerts`` table;
     ``entities`` is the typed column of :func:`entity_column` (NULL where the batch names
     no entities)."""
@@ -67,28 +88,41 @@ def alerts_table(model: TrainedModel, source_sha256: str, run_id: str, batch,
     lines = batch.lines[rows]
     frame = batch.frame.iloc[rows]
     label_col = model.spec.label_column
-    labels = frame[label_col].to_numpy(dtype=object) if label_col in frame.columns else [None] * len(rows)
+    labels = (
+        frame[label_col].to_numpy(dtype=object)
+        if label_col in frame.columns
+        else [None] * len(rows)
+    )
     n_features = scored.attributions.values.shape[1]
-    return pa.table({
-        "alert_id": [alert_id(model.model_id, source_sha256, int(x)) for x in lines],
-        "run_id": pa.array([run_id] * len(rows), pa.string()),
-        "model_id": pa.array([model.model_id] * len(rows), pa.string()),
-        "source_sha256": pa.array([source_sha256] * len(rows), pa.string()),
-        "line": pa.array(lines, pa.int64()),
-        "action": pa.array(scored.decision.actions[rows], pa.string()),
-        "suspicion": pa.array(scored.decision.suspicion[rows], pa.float64()),
-        "category": pa.array(scored.categories, pa.string()),
-        "technique": pa.array(scored.techniques, pa.string()),
-        "component": pa.array(np.asarray(scored.part_names, dtype=object)[scored.component[rows]], pa.string()),
-        "label": pa.array(labels, pa.string()),
-        "base": pa.array(scored.attributions.base, pa.float64()),
-        "attributions": pa.FixedSizeListArray.from_arrays(
-            pa.array(scored.attributions.values.ravel(), pa.float64()), n_features),
-        "feature_values": pa.FixedSizeListArray.from_arrays(pa.array(scored.encoded.ravel(), pa.float64()), n_features),
-        "rationale": pa.array(scored.rationales, pa.string()),
-        "created_at": pa.array([datetime.now(timezone.utc)] * len(rows), pa.timestamp("us", tz="UTC")),
-        "entities": entity_column(batch.entities, rows),
-    })
+    return pa.table(
+        {
+            "alert_id": [alert_id(model.model_id, source_sha256, int(x)) for x in lines],
+            "run_id": pa.array([run_id] * len(rows), pa.string()),
+            "model_id": pa.array([model.model_id] * len(rows), pa.string()),
+            "source_sha256": pa.array([source_sha256] * len(rows), pa.string()),
+            "line": pa.array(lines, pa.int64()),
+            "action": pa.array(scored.decision.actions[rows], pa.string()),
+            "suspicion": pa.array(scored.decision.suspicion[rows], pa.float64()),
+            "category": pa.array(scored.categories, pa.string()),
+            "technique": pa.array(scored.techniques, pa.string()),
+            "component": pa.array(
+                np.asarray(scored.part_names, dtype=object)[scored.component[rows]], pa.string()
+            ),
+            "label": pa.array(labels, pa.string()),
+            "base": pa.array(scored.attributions.base, pa.float64()),
+            "attributions": pa.FixedSizeListArray.from_arrays(
+                pa.array(scored.attributions.values.ravel(), pa.float64()), n_features
+            ),
+            "feature_values": pa.FixedSizeListArray.from_arrays(
+                pa.array(scored.encoded.ravel(), pa.float64()), n_features
+            ),
+            "rationale": pa.array(scored.rationales, pa.string()),
+            "created_at": pa.array(
+                [datetime.now(timezone.utc)] * len(rows), pa.timestamp("us", tz="UTC")
+            ),
+            "entities": entity_column(batch.entities, rows),
+        }
+    )
 
 
 def entity_column(entities: pd.DataFrame | None, rows: np.ndarray) -> pa.StructArray:
@@ -105,6 +139,7 @@ def entity_column(entities: pd.DataFrame | None, rows: np.ndarray) -> pa.StructA
         try:
             arrays.append(pa.Array.from_pandas(picked[name]).cast(arrow_type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-            raise DataError(BAD_ENTITY.format(field=name, expected=ENTITY_EXPECTED[kind],
-                                              value=str(exc)[:200])) from None
+            raise DataError(
+                BAD_ENTITY.format(field=name, expected=ENTITY_EXPECTED[kind], value=str(exc)[:200])
+            ) from None
     return pa.StructArray.from_arrays(arrays, fields=list(ENTITY_TYPE))

@@ -16,8 +16,10 @@ from trustshield.errors import DataError
 
 WINDOW = 10_000
 BAD_WINDOW = "expected a drift window of at least {least} records; got {got}"
-MISMATCH = ("expected suspicion (n,) and lines (n,) for the n = {rows} rows of the encoded "
-            "frame; got suspicion {suspicion} and lines {lines}")
+MISMATCH = (
+    "expected suspicion (n,) and lines (n,) for the n = {rows} rows of the encoded "
+    "frame; got suspicion {suspicion} and lines {lines}"
+)
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,14 @@ class DriftWindows:
             raise DataError(BAD_WINDOW.format(least=MIN_WINDOW, got=window))
         self.reference = reference
         self.window = window
-        self.completed = 0            # windows returned so far
-        self.seen = 0                 # records added so far
+        self.completed = 0  # windows returned so far
+        self.seen = 0  # records added so far
         self._parts: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
         self._held = 0
 
-    def add(self, X_encoded: pd.DataFrame, suspicion: np.ndarray,
-            lines: np.ndarray | None = None) -> list[WindowDrift]:
+    def add(
+        self, X_encoded: pd.DataFrame, suspicion: np.ndarray, lines: np.ndarray | None = None
+    ) -> list[WindowDrift]:
         """X_encoded (n, d) as the model sees it (``FeatureEncoder.transform`` output),
         suspicion (n,) of the model (higher = more suspicious), lines (n,) of the records in
         their file (default: positions in the stream). Returns the windows completed."""
@@ -62,8 +65,13 @@ class DriftWindows:
         results, start = [], 0
         while start < n:
             take = min(n - start, self.window - self._held)
-            self._parts.append((X_encoded.iloc[start:start + take], suspicion[start:start + take],
-                                lines[start:start + take]))
+            self._parts.append(
+                (
+                    X_encoded.iloc[start : start + take],
+                    suspicion[start : start + take],
+                    lines[start : start + take],
+                )
+            )
             self._held += take
             start += take
             if self._held == self.window:
@@ -84,8 +92,11 @@ class DriftWindows:
         lines = np.concatenate([p[2] for p in self._parts])
         self._parts, self._held = [], 0
         result = drift(self.reference, X, scores)
-        window = WindowDrift(**{f.name: getattr(result, f.name) for f in fields(DriftResult)},
-                             index=self.completed, first_line=int(lines[0]),
-                             last_line=int(lines[-1]))
+        window = WindowDrift(
+            **{f.name: getattr(result, f.name) for f in fields(DriftResult)},
+            index=self.completed,
+            first_line=int(lines[0]),
+            last_line=int(lines[-1]),
+        )
         self.completed += 1
         return window

@@ -24,8 +24,9 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
     attr_rows, sum_error = 0, 0.0
     for batch in source:
         if spec.label_column not in batch.frame.columns:
-            raise DataError(f"{source.path}: evaluation needs the label column "
-                            f"{spec.label_column!r}")
+            raise DataError(
+                f"{source.path}: evaluation needs the label column {spec.label_column!r}"
+            )
         scored = score_batch(model, batch.frame)
         parts["suspicion"].append(scored.decision.suspicion)
         parts["actions"].append(scored.decision.actions)
@@ -41,8 +42,15 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
     suspicion = np.concatenate(parts["suspicion"])
     actions = np.concatenate(parts["actions"])
     labels = np.concatenate(parts["labels"])
-    figures = _figures(model, source, suspicion, actions, labels,
-                       np.sum(parts["abs_attr"], axis=0) / max(attr_rows, 1), parts["examples"])
+    figures = _figures(
+        model,
+        source,
+        suspicion,
+        actions,
+        labels,
+        np.sum(parts["abs_attr"], axis=0) / max(attr_rows, 1),
+        parts["examples"],
+    )
     figures["explanation"] = {"explained_rows": attr_rows, "max_abs_sum_error": sum_error}
     return figures
 
@@ -55,26 +63,49 @@ def _figures(model, source, suspicion, actions, labels, mean_abs, examples) -> d
     seen = set(model.training.get("attack_names", []))
     metrics = binary_metrics(y_true=y_true, alerted=alerted)
     metrics["review_share"] = float((actions == "review").mean())
-    curve = roc(y_true=y_true, suspicion=suspicion,
-                operating_point={"fpr": metrics["fpr"], "tpr": metrics["detection_rate"]})
+    curve = roc(
+        y_true=y_true,
+        suspicion=suspicion,
+        operating_point={"fpr": metrics["fpr"], "tpr": metrics["detection_rate"]},
+    )
     metrics["roc_auc"] = curve["auc"]
     per_attack = detection_by(groups=labels, y_true=y_true, alerted=alerted)
     order = np.argsort(-mean_abs)[:TOP_IMPORTANCE]
     return {
-        "dataset": {"role": "test", "name": source.path.name, "path": str(source.path),
-                    "sha256": source.sha256, "rows": int(source.rows_read),
-                    "rejected_rows": int(source.rejected_rows)},
+        "dataset": {
+            "role": "test",
+            "name": source.path.name,
+            "path": str(source.path),
+            "sha256": source.sha256,
+            "rows": int(source.rows_read),
+            "rejected_rows": int(source.rejected_rows),
+        },
         "metrics": metrics,
         "confusion": confusion(y_true=y_true, alerted=alerted),
         "roc": curve,
-        "per_category": [{"category": g["group"], "records": g["records"],
-                          "detected": g["detected"], "detection_rate": g["detection_rate"]}
-                         for g in detection_by(groups=categories, y_true=y_true, alerted=alerted)],
-        "per_attack": [{"attack": g["group"], "category": spec.category(g["group"]),
-                        "seen_in_training": g["group"] in seen, "records": g["records"],
-                        "detection_rate": g["detection_rate"]} for g in per_attack],
-        "feature_importance": [{"feature": model.encoder.feature_names[j],
-                                "mean_abs_attribution": float(mean_abs[j])} for j in order],
+        "per_category": [
+            {
+                "category": g["group"],
+                "records": g["records"],
+                "detected": g["detected"],
+                "detection_rate": g["detection_rate"],
+            }
+            for g in detection_by(groups=categories, y_true=y_true, alerted=alerted)
+        ],
+        "per_attack": [
+            {
+                "attack": g["group"],
+                "category": spec.category(g["group"]),
+                "seen_in_training": g["group"] in seen,
+                "records": g["records"],
+                "detection_rate": g["detection_rate"],
+            }
+            for g in per_attack
+        ],
+        "feature_importance": [
+            {"feature": model.encoder.feature_names[j], "mean_abs_attribution": float(mean_abs[j])}
+            for j in order
+        ],
         "example_alerts": _pick_examples(examples),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -93,14 +124,24 @@ def _example_candidates(scored, batch, model_id: str, source_sha256: str) -> lis
         if key not in out or score > out[key]["suspicion"]:
             values = batch.frame.iloc[row]
             line = int(batch.lines[row])
-            out[key] = {"alert_id": alert_id(model_id, source_sha256, line), "row": line,
-                        "suspicion": score, "category": str(scored.categories[i]),
-                        "technique": str(scored.techniques[i]),
-                        "component": scored.part_names[key[0]], "rationale": str(scored.rationales[i]),
-                        "base": float(scored.attributions.base[i]),
-                        "contributions": [{"feature": n, "value": _plain(values[n]),
-                                           "contribution": float(scored.attributions.values[i, j])}
-                                          for j, n in enumerate(names)]}
+            out[key] = {
+                "alert_id": alert_id(model_id, source_sha256, line),
+                "row": line,
+                "suspicion": score,
+                "category": str(scored.categories[i]),
+                "technique": str(scored.techniques[i]),
+                "component": scored.part_names[key[0]],
+                "rationale": str(scored.rationales[i]),
+                "base": float(scored.attributions.base[i]),
+                "contributions": [
+                    {
+                        "feature": n,
+                        "value": _plain(values[n]),
+                        "contribution": float(scored.attributions.values[i, j]),
+                    }
+                    for j, n in enumerate(names)
+                ],
+            }
     return list(out.values())
 
 

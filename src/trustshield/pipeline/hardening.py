@@ -32,40 +32,68 @@ ADVERSARIAL_RECORDS = 3000
 DEFENCES = ("monotone", "adversarial")
 
 
-def train_hardened(frame: pd.DataFrame, spec, spec_text: str, *, defences=DEFENCES,
-                   config: TrainConfig = TrainConfig(), provenance: dict, seed: int = 0,
-                   first=None, progress=None):
+def train_hardened(
+    frame: pd.DataFrame,
+    spec,
+    spec_text: str,
+    *,
+    defences=DEFENCES,
+    config: TrainConfig = TrainConfig(),
+    provenance: dict,
+    seed: int = 0,
+    first=None,
+    progress=None,
+):
     """Train with the named defences: ``monotone`` sets the constraint at training time;
     ``adversarial`` trains once (or takes ``first``, a model already trained on ``frame``
     with the same settings), adds :func:`adversarial_training_rows` and trains again."""
     unknown = set(defences) - set(DEFENCES)
     if unknown:
-        raise DataError(f"unknown defence(s) {sorted(unknown)}; expected some of {', '.join(DEFENCES)}")
+        raise DataError(
+            f"unknown defence(s) {sorted(unknown)}; expected some of {', '.join(DEFENCES)}"
+        )
     step = progress or (lambda message: None)
     config = replace(config, monotone=config.monotone or "monotone" in defences)
-    model = first or train(frame, spec, spec_text, config=config, provenance=provenance,
-                           progress=progress)
+    model = first or train(
+        frame, spec, spec_text, config=config, provenance=provenance, progress=progress
+    )
     if "adversarial" not in defences:
         return model
-    step(f"adversarial training: tree attack on up to {ADVERSARIAL_RECORDS} training attack records")
+    step(
+        f"adversarial training: tree attack on up to {ADVERSARIAL_RECORDS} training attack records"
+    )
     rows = adversarial_training_rows(model, frame, seed=seed)
     step(f"retraining with {len(rows)} feasible adversarial variants added")
-    hardening = {"defences": sorted(defences), "adversarial_rows": int(len(rows)),
-                 "budget": Budget().as_dict()}
-    return train(pd.concat([frame, rows], ignore_index=True), spec, spec_text, config=config,
-                 provenance={**provenance, "hardening": hardening}, progress=progress)
+    hardening = {
+        "defences": sorted(defences),
+        "adversarial_rows": int(len(rows)),
+        "budget": Budget().as_dict(),
+    }
+    return train(
+        pd.concat([frame, rows], ignore_index=True),
+        spec,
+        spec_text,
+        config=config,
+        provenance={**provenance, "hardening": hardening},
+        progress=progress,
+    )
 
 
-def adversarial_training_rows(model, frame: pd.DataFrame, *, budget: Budget = Budget(),
-                              n: int = ADVERSARIAL_RECORDS, seed: int = 0,
-                              progress=None) -> pd.DataFrame:
+def adversarial_training_rows(
+    model,
+    frame: pd.DataFrame,
+    *,
+    budget: Budget = Budget(),
+    n: int = ADVERSARIAL_RECORDS,
+    seed: int = 0,
+    progress=None,
+) -> pd.DataFrame:
     """Feasible worst-case variants of up to ``n`` flagged training attack records, same
     columns (labels included) as ``frame``; only variants that changed something."""
     spec = model.spec
     attack = frame[spec.label_column].to_numpy(dtype=object) != spec.normal_label
     available = int(attack.sum())
-    records = select_attack_records(model, frame, n=min(n, available), seed=seed,
-                                    allow_fewer=True)
+    records = select_attack_records(model, frame, n=min(n, available), seed=seed, allow_fewer=True)
     outcome = evade(model, records, attack="tree", budget=budget, seed=seed, progress=progress)
     variants = records.copy()
     for name in spec.feature_names:
@@ -78,6 +106,11 @@ def keep(before: dict, after: dict) -> dict:
     """Clean-data deltas of a defence and whether it passes :data:`KEEP_IF`."""
     accuracy = after["accuracy"] - before["accuracy"]
     fpr = after["fpr"] - before["fpr"]
-    return {"clean_accuracy_delta": float(accuracy), "fpr_delta": float(fpr),
-            "kept": bool(accuracy >= KEEP_IF["min_clean_accuracy_delta"] - 1e-12
-                         and fpr <= KEEP_IF["max_fpr_delta"] + 1e-12)}
+    return {
+        "clean_accuracy_delta": float(accuracy),
+        "fpr_delta": float(fpr),
+        "kept": bool(
+            accuracy >= KEEP_IF["min_clean_accuracy_delta"] - 1e-12
+            and fpr <= KEEP_IF["max_fpr_delta"] + 1e-12
+        ),
+    }

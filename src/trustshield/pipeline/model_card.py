@@ -45,9 +45,11 @@ def model_card(spec, report: dict) -> dict:
     kind = spec.description or f"{spec.name} records"
     metrics = report.get("metrics") or {}
     return {
-        "intended_use": (f"Intrusion detection on flow records of the kind described by the "
-                         f"{spec.name} spec ({kind}): score each record, alert, refer the uncertain "
-                         "band to human review, and explain every alert to a defender."),
+        "intended_use": (
+            f"Intrusion detection on flow records of the kind described by the "
+            f"{spec.name} spec ({kind}): score each record, alert, refer the uncertain "
+            "band to human review, and explain every alert to a defender."
+        ),
         "out_of_scope": list(OUT_OF_SCOPE),
         "metrics": {k: metrics[k] for k in HEADLINE if k in metrics},
         "limitations": limitations(report),
@@ -77,8 +79,9 @@ def _failure(e: dict) -> str:
     return f"{e['check']} failed: {e.get('metric')}."
 
 
-def data_sheet(spec, datasets: list[dict],
-               read: Callable[[Path], str | None] | None = None) -> list[dict]:
+def data_sheet(
+    spec, datasets: list[dict], read: Callable[[Path], str | None] | None = None
+) -> list[dict]:
     """Each dataset's name, role, rows, rejected rows, sha256, licence and source URL."""
     read = read or _read_source
     urls = {f.name: f.url for f in spec.files}
@@ -87,10 +90,17 @@ def data_sheet(spec, datasets: list[dict],
         path = d.get("path")
         text = read(Path(path).parent / "SOURCE.md") if path else None
         found = parse_source(text) if text else {}
-        sheet.append({"name": d.get("name"), "role": d.get("role"), "rows": d.get("rows"),
-                      "rejected_rows": d.get("rejected_rows"), "sha256": d.get("sha256"),
-                      "licence": found.get("licence") or NO_LICENCE,
-                      "source_url": found.get("source_url") or urls.get(d.get("name")) or NO_SOURCE})
+        sheet.append(
+            {
+                "name": d.get("name"),
+                "role": d.get("role"),
+                "rows": d.get("rows"),
+                "rejected_rows": d.get("rejected_rows"),
+                "sha256": d.get("sha256"),
+                "licence": found.get("licence") or NO_LICENCE,
+                "source_url": found.get("source_url") or urls.get(d.get("name")) or NO_SOURCE,
+            }
+        )
     return sheet
 
 
@@ -100,7 +110,7 @@ def parse_source(text: str) -> dict:
     found: dict = {}
     heading = _LICENCE_HEADING.search(text)
     if heading:
-        rest = text[heading.end():].lstrip("\n")
+        rest = text[heading.end() :].lstrip("\n")
         paragraph = re.split(r"\n\s*\n|\n#", rest, maxsplit=1)[0]
         licence = " ".join(paragraph.replace("**", "").split())
         if licence:

@@ -22,9 +22,11 @@ from trustshield.ingest.mouse import parse_session
 #: held-out training sessions are cut into pseudo-sessions of this many actions
 PSEUDO_SESSION = 100
 OOF_FOLDS = 3
-NEED_THREE_USERS = ("out-of-fold scores against unseen impostors need training actions of "
-                    "at least three users (owner, impostor held out, others as negatives); "
-                    "got {users}")
+NEED_THREE_USERS = (
+    "out-of-fold scores against unseen impostors need training actions of "
+    "at least three users (owner, impostor held out, others as negatives); "
+    "got {users}"
+)
 
 
 def read_session_actions(path: str | Path) -> pd.DataFrame:
@@ -37,15 +39,20 @@ def read_session_actions(path: str | Path) -> pd.DataFrame:
     return action_features(events)[list(FEATURES)]
 
 
-def train_verifiers(train: pd.DataFrame, *, make: Callable[[], MouseVerifier] = MouseVerifier,
-                    owner_only: bool = False) -> dict[str, MouseVerifier]:
+def train_verifiers(
+    train: pd.DataFrame,
+    *,
+    make: Callable[[], MouseVerifier] = MouseVerifier,
+    owner_only: bool = False,
+) -> dict[str, MouseVerifier]:
     """One verifier per user: owner's training actions against every other user's
     (``owner_only``: the owner's alone)."""
     verifiers = {}
     for user in sorted(train["user"].unique()):
         mine = (train["user"] == user).to_numpy()
-        verifiers[user] = (make().fit(train[mine]) if owner_only
-                           else make().fit(train, (~mine).astype(int)))
+        verifiers[user] = (
+            make().fit(train[mine]) if owner_only else make().fit(train, (~mine).astype(int))
+        )
     return verifiers
 
 
@@ -61,8 +68,13 @@ def score_actions(verifiers: dict[str, MouseVerifier], actions: pd.DataFrame) ->
     return out
 
 
-def out_of_fold(train: pd.DataFrame, *, make: Callable[[], MouseVerifier] = MouseVerifier,
-                folds: int = OOF_FOLDS, block: int = PSEUDO_SESSION) -> pd.DataFrame:
+def out_of_fold(
+    train: pd.DataFrame,
+    *,
+    make: Callable[[], MouseVerifier] = MouseVerifier,
+    folds: int = OOF_FOLDS,
+    block: int = PSEUDO_SESSION,
+) -> pd.DataFrame:
     """Out-of-fold action scores on training data, with impostors the model never saw.
 
     For each owner and each other user playing the impostor: the owner's sessions and the
@@ -96,8 +108,9 @@ def _oof_pair(train, owner, impostor, make, folds, block) -> list[pd.DataFrame]:
         scored["is_illegal"] = (user[held] == impostor).astype(int)
         scored["owner"] = owner
         piece = scored["order"].to_numpy() // block
-        scored["pseudo_session"] = [f"{owner}|{impostor}|{s}|{p}"
-                                    for s, p in zip(scored["session"], piece)]
+        scored["pseudo_session"] = [
+            f"{owner}|{impostor}|{s}|{p}" for s, p in zip(scored["session"], piece)
+        ]
         out.append(scored[["owner", "pseudo_session", "is_illegal", "suspicion"]])
     return out
 
@@ -106,6 +119,7 @@ def _deal(train: pd.DataFrame, user: str, folds: int) -> dict[str, int]:
     """The user's training sessions dealt round-robin into folds, in session order."""
     sessions = sorted(train.loc[train["user"] == user, "session"].unique())
     if len(sessions) < folds:
-        raise DataError(f"{user} has {len(sessions)} training sessions; {folds} folds need "
-                        f"at least {folds}")
+        raise DataError(
+            f"{user} has {len(sessions)} training sessions; {folds} folds need at least {folds}"
+        )
     return {s: i % folds for i, s in enumerate(sessions)}

@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.robustness.noise import (add_measurement_noise, compare_decisions,
-                                               drop_features)
+from trustshield.assess.robustness.noise import (
+    add_measurement_noise,
+    compare_decisions,
+    drop_features,
+)
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import Decision
 
@@ -28,8 +31,15 @@ def decision_stability(model, frame: pd.DataFrame, perturbed: pd.DataFrame) -> d
     return compare_decisions(model, frame, perturbed, lambda f: _scored_decisions(model, f))
 
 
-def noise_study(model, frame: pd.DataFrame, spec, *, levels=(0.01, 0.05, 0.10, 0.20),
-                missing_rates=(0.01, 0.05, 0.10), seed: int = 0) -> dict:
+def noise_study(
+    model,
+    frame: pd.DataFrame,
+    spec,
+    *,
+    levels=(0.01, 0.05, 0.10, 0.20),
+    missing_rates=(0.01, 0.05, 0.10),
+    seed: int = 0,
+) -> dict:
     """Decision stability under each noise level and each missing rate (JSON-able).
 
     Missing values are dropped from every numeric feature; ``rows_with_missing`` and
@@ -37,13 +47,19 @@ def noise_study(model, frame: pd.DataFrame, spec, *, levels=(0.01, 0.05, 0.10, 0
     score_batch failure is recorded (``error``) instead of raised; the decisions are then
     measured without explanations (``scored_with``), so the study still reports.
     """
-    study = {"records": len(frame), "seed": seed,
-             "protocol": ("each perturbation is applied once to the given frame with the given "
-                          "seed; the model is not retrained; decisions before and after come "
-                          "from score_batch; noisy rows that no longer validate against the spec "
-                          "are excluded and counted; reviews count as not alerted"),
-             "noise": [], "missing": []}
-    reference = _scored_decisions(model, frame)           # the unperturbed frame, scored once
+    study = {
+        "records": len(frame),
+        "seed": seed,
+        "protocol": (
+            "each perturbation is applied once to the given frame with the given "
+            "seed; the model is not retrained; decisions before and after come "
+            "from score_batch; noisy rows that no longer validate against the spec "
+            "are excluded and counted; reviews count as not alerted"
+        ),
+        "noise": [],
+        "missing": [],
+    }
+    reference = _scored_decisions(model, frame)  # the unperturbed frame, scored once
     for level in levels:
         noisy = add_measurement_noise(frame, spec, level=level, seed=seed)
         row = {"level": float(level), "rejected_rows": noisy.attrs["noise"]["rejected_rows"]}
@@ -52,9 +68,11 @@ def noise_study(model, frame: pd.DataFrame, spec, *, levels=(0.01, 0.05, 0.10, 0
     for rate in missing_rates:
         holed = drop_features(frame, spec, rate=rate, seed=seed)
         numeric = [c.name for c in spec.features if c.is_numeric and c.name in frame.columns]
-        row = {"rate": float(rate),
-               "missing_values": int(holed[numeric].isna().to_numpy().sum()),
-               "rows_with_missing": int(holed[numeric].isna().any(axis=1).sum())}
+        row = {
+            "rate": float(rate),
+            "missing_values": int(holed[numeric].isna().to_numpy().sum()),
+            "rows_with_missing": int(holed[numeric].isna().any(axis=1).sum()),
+        }
         row.update(_guarded(model, frame, holed, reference))
         study["missing"].append(row)
     return study
@@ -64,13 +82,15 @@ def _guarded(model, frame, perturbed, reference) -> dict:
     """decision_stability; if score_batch fails, the failure is recorded (``error``) and
     the decisions are measured again through the same steps without explanations."""
     try:
-        return compare_decisions(model, frame, perturbed, lambda f: _scored_decisions(model, f),
-                          reference)
+        return compare_decisions(
+            model, frame, perturbed, lambda f: _scored_decisions(model, f), reference
+        )
     except Exception as error:  # recorded in the study, reported as evidence
         failure = f"{type(error).__name__}: {error}"
     try:
-        result = compare_decisions(model, frame, perturbed, lambda f: _decisions_only(model, f),
-                            reference)
+        result = compare_decisions(
+            model, frame, perturbed, lambda f: _decisions_only(model, f), reference
+        )
     except Exception as error:
         return {"error": failure, "decisions_only_error": f"{type(error).__name__}: {error}"}
     return {"error": failure, "scored_with": "decisions without explanations", **result}
@@ -80,10 +100,14 @@ def _scored_decisions(model, frame: pd.DataFrame) -> Decision:
     """score_batch's decisions for every row of ``frame``, scored SCORE_ROWS rows at a time."""
     if len(frame) <= SCORE_ROWS:
         return score_batch(model, frame).decision
-    parts = [score_batch(model, frame.iloc[start:start + SCORE_ROWS]).decision
-             for start in range(0, len(frame), SCORE_ROWS)]
-    return Decision(actions=np.concatenate([d.actions for d in parts]),
-                    suspicion=np.concatenate([d.suspicion for d in parts]))
+    parts = [
+        score_batch(model, frame.iloc[start : start + SCORE_ROWS]).decision
+        for start in range(0, len(frame), SCORE_ROWS)
+    ]
+    return Decision(
+        actions=np.concatenate([d.actions for d in parts]),
+        suspicion=np.concatenate([d.suspicion for d in parts]),
+    )
 
 
 def _decisions_only(model, frame: pd.DataFrame):

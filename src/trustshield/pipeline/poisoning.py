@@ -33,27 +33,45 @@ SANITISER_PROBABILITY = 0.5
 SANITISER_FOLDS = 5
 
 
-def out_of_fold_attack_probability(X: pd.DataFrame, labels: np.ndarray, *, normal_label: str,
-                                   n_folds: int = 5, seed: int = 0,
-                                   categorical: tuple[str, ...] = (),
-                                   config: TrainConfig = TrainConfig()) -> np.ndarray:
+def out_of_fold_attack_probability(
+    X: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    normal_label: str,
+    n_folds: int = 5,
+    seed: int = 0,
+    categorical: tuple[str, ...] = (),
+    config: TrainConfig = TrainConfig(),
+) -> np.ndarray:
     """P(attack) of every record from a supervised detector that never saw it (shape (n,))."""
     y = (np.asarray(labels, dtype=object) != normal_label).astype(int)
     proba = np.empty(len(y))
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     for fit_rows, held in folds.split(np.zeros(len(y)), y):
         detector = GradientBoostedDetector(
-            n_estimators=config.n_estimators, num_leaves=config.num_leaves,
-            max_depth=config.max_depth, categorical=categorical, seed=seed,
-            n_threads=config.n_threads)
+            n_estimators=config.n_estimators,
+            num_leaves=config.num_leaves,
+            max_depth=config.max_depth,
+            categorical=categorical,
+            seed=seed,
+            n_threads=config.n_threads,
+        )
         detector.fit(X.iloc[fit_rows], y[fit_rows])
         proba[held] = 1.0 / (1.0 + np.exp(-detector.suspicion(X.iloc[held])))
     return proba
 
 
-def sanitise(X: pd.DataFrame, labels: np.ndarray, *, normal_label: str,
-             n_folds: int = SANITISER_FOLDS, seed: int = 0, threshold: float = SANITISER_PROBABILITY,
-             categorical: tuple[str, ...] = (), config: TrainConfig = TrainConfig()) -> np.ndarray:
+def sanitise(
+    X: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    normal_label: str,
+    n_folds: int = SANITISER_FOLDS,
+    seed: int = 0,
+    threshold: float = SANITISER_PROBABILITY,
+    categorical: tuple[str, ...] = (),
+    config: TrainConfig = TrainConfig(),
+) -> np.ndarray:
     """Mask of normal-labelled records that look like attacks; drop them before training.
 
     Rule, fixed in advance: a record labelled ``normal_label`` is flagged when the
@@ -63,15 +81,31 @@ def sanitise(X: pd.DataFrame, labels: np.ndarray, *, normal_label: str,
     flagged row (rather than relabelling it) costs at most a few genuine normal records.
     """
     labels = np.asarray(labels, dtype=object)
-    proba = out_of_fold_attack_probability(X, labels, normal_label=normal_label, n_folds=n_folds,
-                                           seed=seed, categorical=categorical, config=config)
+    proba = out_of_fold_attack_probability(
+        X,
+        labels,
+        normal_label=normal_label,
+        n_folds=n_folds,
+        seed=seed,
+        categorical=categorical,
+        config=config,
+    )
     return (labels == normal_label) & (proba >= threshold)
 
 
-def poisoning_study(train_frame: pd.DataFrame, test_frame: pd.DataFrame, spec: DatasetSpec, *,
-                    spec_text: str = "", rates=RATES, targets=None,
-                    config: TrainConfig = TrainConfig(), seed: int = 0,
-                    sanitise_clean: bool = True, progress=None) -> dict:
+def poisoning_study(
+    train_frame: pd.DataFrame,
+    test_frame: pd.DataFrame,
+    spec: DatasetSpec,
+    *,
+    spec_text: str = "",
+    rates=RATES,
+    targets=None,
+    config: TrainConfig = TrainConfig(),
+    seed: int = 0,
+    sanitise_clean: bool = True,
+    progress=None,
+) -> dict:
     """Clean baseline, then for each (rate, target): flip, retrain, evaluate; sanitise,
     retrain, evaluate. ``targets`` defaults to (None, the largest attack category in
     training); ``sanitise_clean`` also measures the sanitiser on unpoisoned labels. The test frame is only scored, never used to choose anything.
@@ -92,31 +126,53 @@ def poisoning_study(train_frame: pd.DataFrame, test_frame: pd.DataFrame, spec: D
     for target in targets:
         for rate in rates:
             step(f"flip {rate:.0%} of attack labels ({target or 'random'})")
-            poisoned, flipped = flip_labels(labels, categories, rate=rate, target=target,
-                                            normal_label=spec.normal_label, seed=seed)
-            result = {"rate": float(rate), "target": target, "flipped": int(flipped.sum()),
-                      "poisoned": run.evaluate(poisoned)}
+            poisoned, flipped = flip_labels(
+                labels,
+                categories,
+                rate=rate,
+                target=target,
+                normal_label=spec.normal_label,
+                seed=seed,
+            )
+            result = {
+                "rate": float(rate),
+                "target": target,
+                "flipped": int(flipped.sum()),
+                "poisoned": run.evaluate(poisoned),
+            }
             result["sanitised"] = run.sanitised(poisoned, flipped=flipped)
             result["drop"] = clean["detection_rate"] - result["poisoned"]["detection_rate"]
-            result["recovery"] = (result["sanitised"]["detection_rate"]
-                                  - result["poisoned"]["detection_rate"])
+            result["recovery"] = (
+                result["sanitised"]["detection_rate"] - result["poisoned"]["detection_rate"]
+            )
             runs.append(result)
     attack = labels != spec.normal_label
-    return {"protocol": PROTOCOL.format(threshold=SANITISER_PROBABILITY, folds=SANITISER_FOLDS),
-            "train_rows": int(len(labels)), "train_attack_rows": int(attack.sum()),
-            "test_rows": int(len(test_frame)), "targets": list(targets), "rates": list(rates),
-            "seed": seed, "sanitiser": {"rule": "drop normal-labelled rows with out-of-fold "
-                                                "P(attack) >= threshold", "n_folds": SANITISER_FOLDS,
-                                        "threshold": SANITISER_PROBABILITY},
-            "clean": clean, "runs": runs}
+    return {
+        "protocol": PROTOCOL.format(threshold=SANITISER_PROBABILITY, folds=SANITISER_FOLDS),
+        "train_rows": int(len(labels)),
+        "train_attack_rows": int(attack.sum()),
+        "test_rows": int(len(test_frame)),
+        "targets": list(targets),
+        "rates": list(rates),
+        "seed": seed,
+        "sanitiser": {
+            "rule": "drop normal-labelled rows with out-of-fold P(attack) >= threshold",
+            "n_folds": SANITISER_FOLDS,
+            "threshold": SANITISER_PROBABILITY,
+        },
+        "clean": clean,
+        "runs": runs,
+    }
 
 
-PROTOCOL = ("Each poisoned training file relabels round(rate × training attack records) attack "
-            "records as normal (random, or within one category; seeded). The full pipeline is "
-            "retrained on it; the test frame is scored once per model, to report only. The "
-            "sanitiser drops normal-labelled training records whose {folds}-fold out-of-fold "
-            "P(attack) ≥ {threshold}, a rule fixed in advance; the flip mask only scores the sanitiser. "
-            "Records routed to review count as not alerted.")
+PROTOCOL = (
+    "Each poisoned training file relabels round(rate × training attack records) attack "
+    "records as normal (random, or within one category; seeded). The full pipeline is "
+    "retrained on it; the test frame is scored once per model, to report only. The "
+    "sanitiser drops normal-labelled training records whose {folds}-fold out-of-fold "
+    "P(attack) ≥ {threshold}, a rule fixed in advance; the flip mask only scores the sanitiser. "
+    "Records routed to review count as not alerted."
+)
 
 
 class _Runner:
@@ -135,21 +191,43 @@ class _Runner:
         frame = self.train_frame.assign(**{self.spec.label_column: labels})
         if keep is not None:
             frame = frame[keep].reset_index(drop=True)
-        model = train(frame, self.spec, self.spec_text, config=self.config,
-                      provenance={"data": {"name": "poisoning study"}})
+        model = train(
+            frame,
+            self.spec,
+            self.spec_text,
+            config=self.config,
+            provenance={"data": {"name": "poisoning study"}},
+        )
         alerted = score_batch(model, self.test_frame).decision.alerted
         m = binary_metrics(y_true=self.y_test, alerted=alerted)
-        per_category = {g["group"]: g["detection_rate"] for g in
-                        detection_by(groups=self.test_categories, y_true=self.y_test, alerted=alerted)}
-        return {"detection_rate": m["detection_rate"], "fpr": m["fpr"],
-                "accuracy": m["accuracy"], "per_category": per_category}
+        per_category = {
+            g["group"]: g["detection_rate"]
+            for g in detection_by(groups=self.test_categories, y_true=self.y_test, alerted=alerted)
+        }
+        return {
+            "detection_rate": m["detection_rate"],
+            "fpr": m["fpr"],
+            "accuracy": m["accuracy"],
+            "per_category": per_category,
+        }
 
     def sanitised(self, labels: np.ndarray, *, flipped: np.ndarray) -> dict:
-        flagged = sanitise(self.X, labels, normal_label=self.spec.normal_label, seed=self.seed,
-                           categorical=self.categorical, config=self.config)
+        flagged = sanitise(
+            self.X,
+            labels,
+            normal_label=self.spec.normal_label,
+            seed=self.seed,
+            categorical=self.categorical,
+            config=self.config,
+        )
         result = self.evaluate(labels, keep=~flagged)
         caught = int((flagged & flipped).sum())
-        result.update({"dropped_rows": int(flagged.sum()), "dropped_flipped": caught,
-                       "precision": caught / int(flagged.sum()) if flagged.any() else None,
-                       "recall": caught / int(flipped.sum()) if flipped.any() else None})
+        result.update(
+            {
+                "dropped_rows": int(flagged.sum()),
+                "dropped_flipped": caught,
+                "precision": caught / int(flagged.sum()) if flagged.any() else None,
+                "recall": caught / int(flipped.sum()) if flipped.any() else None,
+            }
+        )
         return result

@@ -16,33 +16,71 @@ from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.model_card import data_sheet, model_card
 from trustshield.pipeline.report_sections import (
-    ATTRIBUTION_UNIT, AttackRow, Authentication, CategoryRow, Confusion, DataSheetRow,
-    DriftEvent, DriftSection, DriftSummary, DriftWindow, EvidenceRow, ExampleAlert,
-    FeatureImportance, Fairness, Keystroke, ModelCard, ModelInfo, Mouse, ReportContent,
-    RocCurve, Thresholds)
+    ATTRIBUTION_UNIT,
+    AttackRow,
+    Authentication,
+    CategoryRow,
+    Confusion,
+    DataSheetRow,
+    DriftEvent,
+    DriftSection,
+    DriftSummary,
+    DriftWindow,
+    EvidenceRow,
+    ExampleAlert,
+    FeatureImportance,
+    Fairness,
+    Keystroke,
+    ModelCard,
+    ModelInfo,
+    Mouse,
+    ReportContent,
+    RocCurve,
+    Thresholds,
+)
 from trustshield.records import Evidence
 
 #: the whole-data-set comparison holds at most this many records (the first ones read)
 DRIFT_ROWS = 200_000
 #: stored drift events listed in the report, most recent last
 SHOWN_EVENTS = 20
-EVENT_KEYS = ("run_id", "window_index", "first_line", "last_line", "n_records", "level",
-              "max_feature_psi", "output_psi", "alert_rate_change", "created_at")
+EVENT_KEYS = (
+    "run_id",
+    "window_index",
+    "first_line",
+    "last_line",
+    "n_records",
+    "level",
+    "max_feature_psi",
+    "output_psi",
+    "alert_rate_change",
+    "created_at",
+)
 
 
-def report_content(model: TrainedModel, figures: dict, *, evidence: list | None = None,
-                   authentication: tuple[Authentication | dict, list[dict]] | None = None,
-                   drift: tuple[DriftSection | dict, list[Evidence]] | None = None) -> dict:
+def report_content(
+    model: TrainedModel,
+    figures: dict,
+    *,
+    evidence: list | None = None,
+    authentication: tuple[Authentication | dict, list[dict]] | None = None,
+    drift: tuple[DriftSection | dict, list[Evidence]] | None = None,
+) -> dict:
     """The report dict rendered by ``trustshield.report`` (and written as its JSON twin):
     :func:`build_report` as plain JSON (``ReportContent.as_dict()``)."""
-    return build_report(model, figures, evidence=evidence, authentication=authentication,
-                        drift=drift).as_dict()
+    return build_report(
+        model, figures, evidence=evidence, authentication=authentication, drift=drift
+    ).as_dict()
 
 
-def build_report(model: TrainedModel, figures: dict, *, evidence: list | None = None,
-                 authentication: tuple[Authentication | dict, list[dict]] | None = None,
-                 drift: tuple[DriftSection | dict, list[Evidence]] | None = None
-                 ) -> ReportContent:
+def build_report(
+    model: TrainedModel,
+    figures: dict,
+    *,
+    evidence: list | None = None,
+    authentication: tuple[Authentication | dict, list[dict]] | None = None,
+    drift: tuple[DriftSection | dict, list[Evidence]] | None = None,
+) -> ReportContent:
     """The typed content of the trust report of ``model`` on the evaluation ``figures``.
 
     ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
@@ -65,20 +103,30 @@ def build_report(model: TrainedModel, figures: dict, *, evidence: list | None = 
     content = ReportContent(
         title=f"TrustShield trust report: {model.spec.name}",
         generated_at=figures["generated_at"],
-        model=ModelInfo(model_id=model.model_id, detector=model.manifest["detector"],
-                        params={"attack_probability": selection["probability"],
-                                "novelty_quantile": selection["quantile"], **training["config"]}),
+        model=ModelInfo(
+            model_id=model.model_id,
+            detector=model.manifest["detector"],
+            params={
+                "attack_probability": selection["probability"],
+                "novelty_quantile": selection["quantile"],
+                **training["config"],
+            },
+        ),
         datasets=({"role": "train", **training["data"]}, figures["dataset"]),
         protocol=selection["protocol"],
-        threshold=Thresholds(alert=policy.alert_threshold_, review=policy.review_threshold_,
-                             target_fpr=policy.max_normal_fpr),
+        threshold=Thresholds(
+            alert=policy.alert_threshold_,
+            review=policy.review_threshold_,
+            target_fpr=policy.max_normal_fpr,
+        ),
         metrics=figures["metrics"],
         confusion=Confusion.from_dict(figures["confusion"]),
         per_category=tuple(CategoryRow.from_dict(c) for c in figures["per_category"]),
         per_attack=tuple(AttackRow.from_dict(a) for a in figures["per_attack"]),
         roc=RocCurve.from_dict(figures["roc"]),
-        feature_importance=tuple(FeatureImportance.from_dict(f)
-                                 for f in figures["feature_importance"]),
+        feature_importance=tuple(
+            FeatureImportance.from_dict(f) for f in figures["feature_importance"]
+        ),
         example_alerts=tuple(ExampleAlert.from_dict(a) for a in figures["example_alerts"]),
         attribution_unit=ATTRIBUTION_UNIT,
         ceilings=tuple(ceilings(figures)),
@@ -90,8 +138,10 @@ def build_report(model: TrainedModel, figures: dict, *, evidence: list | None = 
     return replace(
         content,
         model_card=ModelCard.from_dict(model_card(model.spec, plain_content)),
-        data_sheet=tuple(DataSheetRow.from_dict(d)
-                         for d in data_sheet(model.spec, plain_content["datasets"])))
+        data_sheet=tuple(
+            DataSheetRow.from_dict(d) for d in data_sheet(model.spec, plain_content["datasets"])
+        ),
+    )
 
 
 def _typed(cls, section):
@@ -106,8 +156,10 @@ def ceilings(figures: dict) -> list[str]:
     if unseen:
         records = sum(a["records"] for a in unseen)
         caught = sum(a["records"] * a["detection_rate"] for a in unseen)
-        notes.append(f"{len(unseen)} attack names ({records} records) never occur in training; "
-                     f"{caught / records:.1%} of those records were alerted.")
+        notes.append(
+            f"{len(unseen)} attack names ({records} records) never occur in training; "
+            f"{caught / records:.1%} of those records were alerted."
+        )
     notes.append("Records sent to review count as not alerted in every figure above.")
     return notes
 
@@ -117,20 +169,48 @@ def authentication_content(bench: dict) -> Authentication:
     EERs and the averaged error curve, mouse AUCs, fairness before / after per subject."""
     k, m, f = bench["keystroke"], bench["mouse"], bench["fairness"]
     return Authentication(
-        keystroke=Keystroke(protocol=k["protocol"], baselines=k["baselines"], ours=k["ours"],
-                            best_baseline=k["best_baseline"], ratio=k["ratio"],
-                            error_curves=k.get("error_curves", {}), data=k.get("data", {})),
-        mouse=Mouse(**{key: m[key] for key in ("protocol", "auc_pooled", "auc_per_user",
-                                               "auc_by_actions", "actions_to_decision")}),
-        fairness=Fairness(**{key: (tuple(f[key]) if key == "per_subject" else f[key])
-                             for key in ("protocol", "before", "after", "variants",
-                                         "worst_decile_frr_ratio", "mean_far_increase",
-                                         "per_subject", "mitigation")}),
+        keystroke=Keystroke(
+            protocol=k["protocol"],
+            baselines=k["baselines"],
+            ours=k["ours"],
+            best_baseline=k["best_baseline"],
+            ratio=k["ratio"],
+            error_curves=k.get("error_curves", {}),
+            data=k.get("data", {}),
+        ),
+        mouse=Mouse(
+            **{
+                key: m[key]
+                for key in (
+                    "protocol",
+                    "auc_pooled",
+                    "auc_per_user",
+                    "auc_by_actions",
+                    "actions_to_decision",
+                )
+            }
+        ),
+        fairness=Fairness(
+            **{
+                key: (tuple(f[key]) if key == "per_subject" else f[key])
+                for key in (
+                    "protocol",
+                    "before",
+                    "after",
+                    "variants",
+                    "worst_decile_frr_ratio",
+                    "mean_far_increase",
+                    "per_subject",
+                    "mitigation",
+                )
+            }
+        ),
     )
 
 
-def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
-                  window: int = WINDOW) -> tuple[DriftSection, list[Evidence]]:
+def drift_content(
+    model: TrainedModel, source, *, events: list[dict] = (), window: int = WINDOW
+) -> tuple[DriftSection, list[Evidence]]:
     """The report's drift section (typed) and its ``input drift`` / ``output drift`` Evidence: the
     data set of ``source`` (the first ``DRIFT_ROWS`` records) compared with the model's drift
     reference as one window, and in windows of ``window`` records; ``events`` are the
@@ -139,15 +219,25 @@ def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
     Reads ``source`` once (encoding and suspicion only, no explanations). A model without a
     reference gives a section saying why and ``not_evidenced`` Evidence.
     """
-    shown = tuple(DriftEvent(**{k: _plain(e.get(k)) for k in EVENT_KEYS})
-                  for e in list(events)[-SHOWN_EVENTS:])
-    base = {"dataset": source.path.name, "window": window, "events": shown,
-            "events_total": len(events)}
+    shown = tuple(
+        DriftEvent(**{k: _plain(e.get(k)) for k in EVENT_KEYS})
+        for e in list(events)[-SHOWN_EVENTS:]
+    )
+    base = {
+        "dataset": source.path.name,
+        "window": window,
+        "events": shown,
+        "events_total": len(events),
+    }
     if model.drift_reference is None:
         reason = model.drift_unavailable
-        return (DriftSection(**base, available=False, reason=reason),
-                [Evidence(check, reason, None, None, "not_evidenced", ROBUSTNESS)
-                 for check in ("input drift", "output drift")])
+        return (
+            DriftSection(**base, available=False, reason=reason),
+            [
+                Evidence(check, reason, None, None, "not_evidenced", ROBUSTNESS)
+                for check in ("input drift", "output drift")
+            ],
+        )
     windows = DriftWindows(model.drift_reference, window=window)
     frames, scores, per_window, held = [], [], [], 0
     for batch in source:
@@ -157,8 +247,8 @@ def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
         suspicion = model.detector.suspicion(X)
         per_window += windows.add(X, suspicion, batch.lines)
         if held < DRIFT_ROWS:
-            frames.append(X.iloc[:DRIFT_ROWS - held])
-            scores.append(suspicion[:DRIFT_ROWS - held])
+            frames.append(X.iloc[: DRIFT_ROWS - held])
+            scores.append(suspicion[: DRIFT_ROWS - held])
             held += len(frames[-1])
     if not frames:
         raise DataError(f"{source.path}: no valid records to compare with the drift reference")
@@ -166,12 +256,25 @@ def drift_content(model: TrainedModel, source, *, events: list[dict] = (),
     per_window += [] if last is None else [last]
     whole = drift(model.drift_reference, pd.concat(frames), np.concatenate(scores))
     section = DriftSection(
-        **base, available=True, records=held, records_read=windows.seen,
+        **base,
+        available=True,
+        records=held,
+        records_read=windows.seen,
         whole=DriftSummary.from_dict(drift_summary(whole)),
-        windows=tuple(DriftWindow(index=w.index, first_line=w.first_line, last_line=w.last_line,
-                                  **{k: v for k, v in drift_summary(w).items()
-                                     if k not in ("top_features", "n_reference")})
-                      for w in per_window))
+        windows=tuple(
+            DriftWindow(
+                index=w.index,
+                first_line=w.first_line,
+                last_line=w.last_line,
+                **{
+                    k: v
+                    for k, v in drift_summary(w).items()
+                    if k not in ("top_features", "n_reference")
+                },
+            )
+            for w in per_window
+        ),
+    )
     return section, drift_evidence(whole)
 
 

@@ -67,8 +67,11 @@ class Section:
 
     def as_dict(self) -> dict:
         """The plain-JSON dict of this section, as written in ``report.json``."""
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
-                if not (f.name in self.OPTIONAL and getattr(self, f.name) is None)}
+        return {
+            f.name: plain(getattr(self, f.name))
+            for f in fields(self)  # type: ignore[arg-type]
+            if not (f.name in self.OPTIONAL and getattr(self, f.name) is None)
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Any:
@@ -91,9 +94,11 @@ def _as_one(cls: Any):
 
 # --- model, data, thresholds --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ModelInfo(Section):
     """The model reported on: its id, the detector kind and its parameters."""
+
     model_id: str
     detector: str | None = None
     params: Mapping[str, Any] | None = None
@@ -104,6 +109,7 @@ class ModelInfo(Section):
 class Thresholds(Section):
     """Suspicion thresholds: alert at ``>= alert``, review at ``review <= s < alert``;
     ``target_fpr`` is the false-positive rate the alert threshold was chosen for."""
+
     alert: float | None
     review: float | None
     target_fpr: float | None
@@ -111,9 +117,11 @@ class Thresholds(Section):
 
 # --- evaluation results ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Confusion(Section):
     """``matrix[i][j]`` counts records of true class ``labels[i]`` predicted ``labels[j]``."""
+
     labels: tuple[str, ...] | None
     matrix: tuple[tuple[int, ...], ...] | None
     NESTED = {"labels": _tuple, "matrix": _tuple}
@@ -122,6 +130,7 @@ class Confusion(Section):
 @dataclass(frozen=True)
 class CategoryRow(Section):
     """Detection of one attack category: records, records alerted and their share."""
+
     category: str | None
     records: int | None
     detected: int | None
@@ -131,6 +140,7 @@ class CategoryRow(Section):
 @dataclass(frozen=True)
 class AttackRow(Section):
     """Detection of one attack name, and whether it occurs in the training data."""
+
     attack: str | None
     category: str | None
     seen_in_training: bool | None
@@ -142,6 +152,7 @@ class AttackRow(Section):
 class RocCurve(Section):
     """ROC curve points (false-positive rate, true-positive rate), its AUC and the
     operating point ``{fpr, tpr}`` of the alert threshold."""
+
     fpr: tuple[float, ...] | None
     tpr: tuple[float, ...] | None
     auc: float | None
@@ -152,6 +163,7 @@ class RocCurve(Section):
 @dataclass(frozen=True)
 class FeatureImportance(Section):
     """Mean |attribution| of one feature over the test data (attribution units)."""
+
     feature: str | None
     mean_abs_attribution: float | None
 
@@ -159,6 +171,7 @@ class FeatureImportance(Section):
 @dataclass(frozen=True)
 class Contribution(Section):
     """One feature's value and its signed contribution to the raw score."""
+
     feature: Any
     value: Any
     contribution: float | None
@@ -167,6 +180,7 @@ class Contribution(Section):
 @dataclass(frozen=True)
 class ExampleAlert(Section):
     """One alert of the test data with its attribution (``base + sum = raw score``)."""
+
     alert_id: str | None
     row: int | None
     suspicion: float | None
@@ -184,6 +198,7 @@ class ExampleAlert(Section):
 class EvidenceRow(Section):
     """One measured check: the figure, the bar and the verdict (``pass``, ``fail``,
     ``not_evidenced``) with the principles it serves."""
+
     check: str | None
     metric: str | None
     value: float | None
@@ -195,9 +210,11 @@ class EvidenceRow(Section):
 
 # --- model card, data sheet, changes --------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ModelCard(Section):
     """Intended and out-of-scope uses, headline metrics, measured limitations, ethics."""
+
     intended_use: str | None
     out_of_scope: tuple[str, ...] | None
     metrics: Mapping[str, float | None] | None
@@ -209,6 +226,7 @@ class ModelCard(Section):
 @dataclass(frozen=True)
 class DataSheetRow(Section):
     """One data set read: rows, hash, and licence and source from its SOURCE.md."""
+
     name: str | None
     role: str | None
     rows: int | None
@@ -221,6 +239,7 @@ class DataSheetRow(Section):
 @dataclass(frozen=True)
 class MetricChange(Section):
     """A metric in the previous and this report and ``new - old`` (None if one is missing)."""
+
     metric: str | None
     old: float | None
     new: float | None
@@ -230,6 +249,7 @@ class MetricChange(Section):
 @dataclass(frozen=True)
 class VerdictChange(Section):
     """An evidence check whose status changed (None: absent on that side)."""
+
     check: str | None
     metric: str | None
     old: str | None
@@ -239,6 +259,7 @@ class VerdictChange(Section):
 @dataclass(frozen=True)
 class Changes(Section):
     """What changed since the previous report of the same model in the same folder."""
+
     status: str | None
     model_id: str | None
     previous_model_id: str | None
@@ -250,10 +271,12 @@ class Changes(Section):
 
 # --- drift ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DriftFeature(Section):
     """One feature's drift: population stability index (>= 0, higher = more drift) and
     Kolmogorov-Smirnov statistic (0-1, numeric features only)."""
+
     name: str | None
     kind: str | None
     psi: float | None
@@ -264,6 +287,7 @@ class DriftFeature(Section):
 @dataclass(frozen=True)
 class DriftSummary(Section):
     """Drift of one window (or the whole data set) against the training reference."""
+
     n_window: int | None
     n_reference: int | None
     level: str | None
@@ -282,6 +306,7 @@ class DriftSummary(Section):
 @dataclass(frozen=True)
 class DriftWindow(Section):
     """Drift of one window of records (lines ``first_line``-``last_line`` of the file)."""
+
     index: int | None
     first_line: int | None
     last_line: int | None
@@ -300,6 +325,7 @@ class DriftWindow(Section):
 @dataclass(frozen=True)
 class DriftEvent(Section):
     """A drift event stored by a detection run of this model (times as ISO text)."""
+
     run_id: str | None
     window_index: int | None
     first_line: int | None
@@ -316,6 +342,7 @@ class DriftEvent(Section):
 class DriftSection(Section):
     """This data set against the model's drift reference, whole and per window, and the
     store's drift events; ``available`` False with a ``reason`` when there is no reference."""
+
     dataset: str | None
     window: int | None
     events: tuple[DriftEvent, ...] | None
@@ -327,8 +354,11 @@ class DriftSection(Section):
     whole: DriftSummary | None = None
     windows: tuple[DriftWindow, ...] | None = None
     OPTIONAL = ("reason", "records", "records_read", "whole", "windows")
-    NESTED = {"events": _as_rows(DriftEvent), "whole": _as_one(DriftSummary),
-              "windows": _as_rows(DriftWindow)}
+    NESTED = {
+        "events": _as_rows(DriftEvent),
+        "whole": _as_one(DriftSummary),
+        "windows": _as_rows(DriftWindow),
+    }
 
     def as_dict(self) -> dict:
         """An unavailable section always states its ``reason``, even a null one."""
@@ -338,10 +368,12 @@ class DriftSection(Section):
 
 # --- authentication -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Keystroke(Section):
     """Keystroke verification: mean / SD equal error rate (EER, lower is better) of each
     classic detector and ours, the ratio ours / best, and the averaged error curves."""
+
     protocol: str | None
     baselines: Mapping[str, Mapping[str, float]] | None
     ours: Mapping[str, float] | None
@@ -354,6 +386,7 @@ class Keystroke(Section):
 @dataclass(frozen=True)
 class Mouse(Section):
     """Mouse verification: session ROC AUC pooled, per user and by number of actions."""
+
     protocol: str | None
     auc_pooled: float | None
     auc_per_user: Mapping[str, float] | None
@@ -364,6 +397,7 @@ class Mouse(Section):
 @dataclass(frozen=True)
 class Fairness(Section):
     """False rejections per subject before / after the mitigation (rates in [0, 1])."""
+
     protocol: str | None
     before: Mapping[str, float] | None
     after: Mapping[str, float] | None
@@ -378,18 +412,24 @@ class Fairness(Section):
 @dataclass(frozen=True)
 class Authentication(Section):
     """The authentication benchmark's figures (``benchmarks/auth.py``)."""
+
     keystroke: Keystroke
     mouse: Mouse
     fairness: Fairness
-    NESTED = {"keystroke": _as_one(Keystroke), "mouse": _as_one(Mouse),
-              "fairness": _as_one(Fairness)}
+    NESTED = {
+        "keystroke": _as_one(Keystroke),
+        "mouse": _as_one(Mouse),
+        "fairness": _as_one(Fairness),
+    }
 
 
 # --- the whole report ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ReportContent(Section):
     """Every section of one trust report; ``None`` marks a section the report lacks."""
+
     model: ModelInfo
     datasets: tuple[Mapping[str, Any], ...]
     protocol: str
@@ -412,18 +452,44 @@ class ReportContent(Section):
     data_sheet: tuple[DataSheetRow, ...] | None = None
     governance: Mapping[str, Any] | None = None
     changes: Changes | None = None
-    OPTIONAL = ("title", "generated_at", "threshold", "confusion", "per_category", "per_attack",
-                "roc", "feature_importance", "example_alerts", "attribution_unit", "ceilings",
-                "evidence", "authentication", "drift", "model_card", "data_sheet", "governance",
-                "changes")
-    NESTED = {"model": _as_one(ModelInfo), "datasets": _tuple, "threshold": _as_one(Thresholds),
-              "confusion": _as_one(Confusion), "per_category": _as_rows(CategoryRow),
-              "per_attack": _as_rows(AttackRow), "roc": _as_one(RocCurve),
-              "feature_importance": _as_rows(FeatureImportance),
-              "example_alerts": _as_rows(ExampleAlert), "ceilings": _tuple,
-              "evidence": _as_rows(EvidenceRow), "authentication": _as_one(Authentication),
-              "drift": _as_one(DriftSection), "model_card": _as_one(ModelCard),
-              "data_sheet": _as_rows(DataSheetRow), "changes": _as_one(Changes)}
+    OPTIONAL = (
+        "title",
+        "generated_at",
+        "threshold",
+        "confusion",
+        "per_category",
+        "per_attack",
+        "roc",
+        "feature_importance",
+        "example_alerts",
+        "attribution_unit",
+        "ceilings",
+        "evidence",
+        "authentication",
+        "drift",
+        "model_card",
+        "data_sheet",
+        "governance",
+        "changes",
+    )
+    NESTED = {
+        "model": _as_one(ModelInfo),
+        "datasets": _tuple,
+        "threshold": _as_one(Thresholds),
+        "confusion": _as_one(Confusion),
+        "per_category": _as_rows(CategoryRow),
+        "per_attack": _as_rows(AttackRow),
+        "roc": _as_one(RocCurve),
+        "feature_importance": _as_rows(FeatureImportance),
+        "example_alerts": _as_rows(ExampleAlert),
+        "ceilings": _tuple,
+        "evidence": _as_rows(EvidenceRow),
+        "authentication": _as_one(Authentication),
+        "drift": _as_one(DriftSection),
+        "model_card": _as_one(ModelCard),
+        "data_sheet": _as_rows(DataSheetRow),
+        "changes": _as_one(Changes),
+    }
 
     @classmethod
     def from_dict(cls, data: Any) -> ReportContent:
@@ -439,10 +505,16 @@ def require(report: Any) -> None:
     for key in REQUIRED_KEYS:
         if key not in report:
             raise DataError(f"report is missing required key {key!r}")
-    for key, kind in (("model", Mapping), ("datasets", list), ("protocol", str),
-                      ("metrics", Mapping)):
+    for key, kind in (
+        ("model", Mapping),
+        ("datasets", list),
+        ("protocol", str),
+        ("metrics", Mapping),
+    ):
         if not isinstance(report[key], kind):
-            raise DataError(f"report key {key!r} must be a {getattr(kind, '__name__', kind)}; "
-                            f"got {type(report[key]).__name__}")
+            raise DataError(
+                f"report key {key!r} must be a {getattr(kind, '__name__', kind)}; "
+                f"got {type(report[key]).__name__}"
+            )
     if "model_id" not in report["model"]:
         raise DataError("report is missing required key 'model.model_id'")

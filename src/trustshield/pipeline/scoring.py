@@ -11,8 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.protocol import (Attributions, Composite, Detector, part_scores_of,
-                                            parts_of)
+from trustshield.detectors.protocol import (
+    Attributions,
+    Composite,
+    Detector,
+    part_scores_of,
+    parts_of,
+)
 from trustshield.explain.rationale import rationales
 from trustshield.model_folder import TrainedModel
 from trustshield.records import Decision
@@ -26,16 +31,16 @@ NOVELTY_PART, NOVEL_HEADLINE = "novelty", ", unlike normal traffic"
 class ScoredBatch:
     """Scores for all n rows; explanations for the m flagged rows (alerts and reviews)."""
 
-    decision: Decision             # (n,)
-    component: np.ndarray          # (n,) index of the part that set suspicion (0: not composite)
-    flagged: np.ndarray            # (m,) row positions
-    attributions: Attributions     # (m, d)
-    categories: np.ndarray         # (m,) attack category named for each flagged row
-    techniques: np.ndarray         # (m,) ATT&CK technique id
-    rationales: np.ndarray         # (m,) one line each
-    encoded: np.ndarray            # (m, d) flagged rows' encoded feature values
-    features: np.ndarray           # (n, d) every row's encoded feature values
-    part_names: tuple[str, ...]    # name of each value of ``component`` (see part_names)
+    decision: Decision  # (n,)
+    component: np.ndarray  # (n,) index of the part that set suspicion (0: not composite)
+    flagged: np.ndarray  # (m,) row positions
+    attributions: Attributions  # (m, d)
+    categories: np.ndarray  # (m,) attack category named for each flagged row
+    techniques: np.ndarray  # (m,) ATT&CK technique id
+    rationales: np.ndarray  # (m,) one line each
+    encoded: np.ndarray  # (m, d) flagged rows' encoded feature values
+    features: np.ndarray  # (n, d) every row's encoded feature values
+    part_names: tuple[str, ...]  # name of each value of ``component`` (see part_names)
 
 
 def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
@@ -54,18 +59,34 @@ def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
         attributions = detector.explain(X_flagged)
     categories = attack_categories(detector, X_flagged)
     names_of_parts = part_names(detector)
-    techniques = np.array([model.spec.technique(category=c) or "" for c in categories], dtype=object)
+    techniques = np.array(
+        [model.spec.technique(category=c) or "" for c in categories], dtype=object
+    )
     features = X.to_numpy(dtype=np.float64)
     encoded = features[flagged]
     names = attributions.feature_names
     texts = rationales(
-        headlines=_headlines(model, categories, techniques,
-                             np.asarray(names_of_parts, dtype=object)[winner[flagged]]),
-        attributions=attributions, X=encoded, reference=model.reference,
+        headlines=_headlines(
+            model, categories, techniques, np.asarray(names_of_parts, dtype=object)[winner[flagged]]
+        ),
+        attributions=attributions,
+        X=encoded,
+        reference=model.reference,
         encoded_text=lambda j, values: model.encoder.format_encoded(names[j], values),
-        shown=_shown(model, frame, flagged, encoded, names))
-    return ScoredBatch(decision, winner, flagged, attributions, categories, techniques,
-                       texts, encoded, features, names_of_parts)
+        shown=_shown(model, frame, flagged, encoded, names),
+    )
+    return ScoredBatch(
+        decision,
+        winner,
+        flagged,
+        attributions,
+        categories,
+        techniques,
+        texts,
+        encoded,
+        features,
+        names_of_parts,
+    )
 
 
 def part_names(detector: Detector) -> tuple[str, ...]:
@@ -85,21 +106,28 @@ def attack_categories(detector: Detector, X: pd.DataFrame) -> np.ndarray:
     return np.full(len(X), UNKNOWN_CATEGORY, dtype=object)
 
 
-def _shown(model: TrainedModel, frame: pd.DataFrame, flagged: np.ndarray, encoded: np.ndarray,
-           names: tuple[str, ...]):
+def _shown(
+    model: TrainedModel,
+    frame: pd.DataFrame,
+    flagged: np.ndarray,
+    encoded: np.ndarray,
+    names: tuple[str, ...],
+):
     """``shown(j, rows)``: feature j of those flagged rows as people write it. A float64
     column's values are the encoded ones (the encoder passes them through), so they are
     read from ``encoded`` (m, d) instead of the frame; other columns from the frame."""
     encoder = model.encoder
     position = {name: j for j, name in enumerate(encoder.feature_names)}
-    passed = {name for name, dtype in frame.dtypes.items()
-              if dtype == np.float64 and name in position} - set(encoder.categorical)
+    passed = {
+        name for name, dtype in frame.dtypes.items() if dtype == np.float64 and name in position
+    } - set(encoder.categorical)
 
     def shown(j: int, rows: np.ndarray) -> list[str]:
         name = names[j]
         if name in passed:
             return encoder.format(name, encoded[rows, position[name]])
         return encoder.format(name, frame[name].to_numpy()[flagged[rows]])
+
     return shown
 
 
@@ -112,7 +140,8 @@ def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarr
         key = (category, technique, winner)
         if key not in titles:
             name = model.spec.technique_names.get(technique, "")
-            titles[key] = f"{category} ({technique} {name})".replace(" )", ")") + \
-                (NOVEL_HEADLINE if winner == NOVELTY_PART else "")
+            titles[key] = f"{category} ({technique} {name})".replace(" )", ")") + (
+                NOVEL_HEADLINE if winner == NOVELTY_PART else ""
+            )
         out[i] = titles[key]
     return out

@@ -43,27 +43,63 @@ from trustshield.model_folder import model_from_files, read_model_files
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import ENTITY_TYPE
-from trustshield.pipeline.spark_session import (BLOCK_COL, FILE_COL, HadoopFiles, SourceFile,
-                                                block_offsets, check_columns, describe, read_input,
-                                                sibling, spark_session, task_error)
+from trustshield.pipeline.spark_session import (
+    BLOCK_COL,
+    FILE_COL,
+    HadoopFiles,
+    SourceFile,
+    block_offsets,
+    check_columns,
+    describe,
+    read_input,
+    sibling,
+    spark_session,
+    task_error,
+)
 from trustshield.workers.models import model_for
 
 #: the alerts Parquet schema: the columns of ``alerts_table``, fixed-size lists as lists,
 #: ``entities`` the typed struct the store takes (NULL: table inputs name no connection)
-SCHEMA = pa.schema([
-    ("alert_id", pa.string()), ("run_id", pa.string()), ("model_id", pa.string()),
-    ("source_sha256", pa.string()), ("line", pa.int64()), ("action", pa.string()),
-    ("suspicion", pa.float64()), ("category", pa.string()), ("technique", pa.string()),
-    ("component", pa.string()), ("label", pa.string()), ("base", pa.float64()),
-    ("attributions", pa.list_(pa.float64())), ("feature_values", pa.list_(pa.float64())),
-    ("rationale", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
-    ("entities", ENTITY_TYPE)])
-SPARK_TYPES = {pa.string(): "string", pa.int64(): "bigint", pa.int32(): "int",
-               pa.float64(): "double", pa.timestamp("us", tz="UTC"): "timestamp"}
+SCHEMA = pa.schema(
+    [
+        ("alert_id", pa.string()),
+        ("run_id", pa.string()),
+        ("model_id", pa.string()),
+        ("source_sha256", pa.string()),
+        ("line", pa.int64()),
+        ("action", pa.string()),
+        ("suspicion", pa.float64()),
+        ("category", pa.string()),
+        ("technique", pa.string()),
+        ("component", pa.string()),
+        ("label", pa.string()),
+        ("base", pa.float64()),
+        ("attributions", pa.list_(pa.float64())),
+        ("feature_values", pa.list_(pa.float64())),
+        ("rationale", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("entities", ENTITY_TYPE),
+    ]
+)
+SPARK_TYPES = {
+    pa.string(): "string",
+    pa.int64(): "bigint",
+    pa.int32(): "int",
+    pa.float64(): "double",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+}
 SPARK_SCHEMA = ", ".join(
-    f"`{f.name}` " + (SPARK_TYPES.get(f.type) or ("struct<" + ",".join(
-        f"`{c.name}`:{SPARK_TYPES[c.type]}" for c in f.type) + ">" if pa.types.is_struct(f.type)
-        else "array<double>")) for f in SCHEMA)
+    f"`{f.name}` "
+    + (
+        SPARK_TYPES.get(f.type)
+        or (
+            "struct<" + ",".join(f"`{c.name}`:{SPARK_TYPES[c.type]}" for c in f.type) + ">"
+            if pa.types.is_struct(f.type)
+            else "array<double>"
+        )
+    )
+    for f in SCHEMA
+)
 STORE_BATCH_ROWS = 65_536
 
 
@@ -79,8 +115,17 @@ class Tally(AccumulatorParam):
         return a
 
 
-def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=None,
-                 on_error: str = "raise", progress=None, spark=None) -> dict:
+def detect_spark(
+    model_folder,
+    input,
+    *,
+    out,
+    master: str = "local[*]",
+    store=None,
+    on_error: str = "raise",
+    progress=None,
+    spark=None,
+) -> dict:
     """Score ``input`` (CSV or Parquet; a file or folder; a path or any URL Spark reads)
     with the model in ``model_folder`` on ``master`` (or the session ``spark``); write the
     alerts and reviews as Parquet to the folder ``out`` (atomically: a temporary sibling,
@@ -93,7 +138,7 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}")
     model_files = read_model_files(model_folder)
-    model = model_from_files(model_files)   # the tasks build theirs from the same bytes
+    model = model_from_files(model_files)  # the tasks build theirs from the same bytes
     spark = spark or spark_session(master)
     files = HadoopFiles(spark)
     if not files.exists(str(input)):
@@ -102,15 +147,28 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
     frame = read_input(spark, str(input), parquet=parquet)
     if parquet:
         check_columns(str(input), model.spec, frame.columns)
-        frame = read_input(spark, str(input), parquet=True,
-                           columns=[c.name for c in model.spec.columns if c.name in frame.columns])
+        frame = read_input(
+            spark,
+            str(input),
+            parquet=True,
+            columns=[c.name for c in model.spec.columns if c.name in frame.columns],
+        )
     offsets = block_offsets(frame)
-    sources = {uri: describe(files, uri, str(input), model.spec, parquet=parquet)
-               for uri in sorted(offsets)}
+    sources = {
+        uri: describe(files, uri, str(input), model.spec, parquet=parquet)
+        for uri in sorted(offsets)
+    }
     run_id = uuid.uuid4().hex[:16]
     tally = spark.sparkContext.accumulator({}, Tally())
-    task = PartitionScorer(spark.sparkContext.broadcast(model_files), run_id, sources, offsets,
-                           parquet, on_error, tally)
+    task = PartitionScorer(
+        spark.sparkContext.broadcast(model_files),
+        run_id,
+        sources,
+        offsets,
+        parquet,
+        on_error,
+        tally,
+    )
     out = str(out).rstrip("/")
     staging = sibling(out, f".partial-{run_id}")
     try:
@@ -119,17 +177,27 @@ def detect_spark(model_folder, input, *, out, master: str = "local[*]", store=No
         files.delete(staging)
         raise task_error(exc) from None
     files.replace_output(staging, out)
-    totals = {key: sum(t[key] for t in tally.value.values()) for key in ("read", "rejected", "alerts")}
-    problems = sorted((p for t in tally.value.values() for p in t["problems"]),
-                      key=lambda p: (p.file, p.line))
+    totals = {
+        key: sum(t[key] for t in tally.value.values()) for key in ("read", "rejected", "alerts")
+    }
+    problems = sorted(
+        (p for t in tally.value.values() for p in t["problems"]), key=lambda p: (p.file, p.line)
+    )
     if progress:
         progress(totals["read"])
-    summary = {"run_id": run_id, "model_id": model.model_id, "rows_read": totals["read"],
-               "alerts": totals["alerts"], "rejected_rows": totals["rejected"], "out": out,
-               "files": [{"file": s.shown, "sha256": s.sha256} for s in sources.values()]}
+    summary = {
+        "run_id": run_id,
+        "model_id": model.model_id,
+        "rows_read": totals["read"],
+        "alerts": totals["alerts"],
+        "rejected_rows": totals["rejected"],
+        "out": out,
+        "files": [{"file": s.shown, "sha256": s.sha256} for s in sources.values()],
+    }
     if store is not None:
-        summary["alerts_added"] = _to_store(spark, store, model, str(input), sources, run_id,
-                                            out, totals["read"], problems)
+        summary["alerts_added"] = _to_store(
+            spark, store, model, str(input), sources, run_id, out, totals["read"], problems
+        )
     summary["seconds"] = time.perf_counter() - started
     return summary
 
@@ -158,9 +226,10 @@ class PartitionScorer:
         source = self.sources[uri]
         raw = raw.drop(columns=[FILE_COL, BLOCK_COL])
         if not self.parquet:
-            raw, lines, text = _parse_csv(raw["value"].to_numpy(dtype=object), lines, source,
-                                          model)
-        checked = check_frame(raw.reset_index(drop=True), model.spec, file=source.shown, lines=lines)
+            raw, lines, text = _parse_csv(raw["value"].to_numpy(dtype=object), lines, source, model)
+        checked = check_frame(
+            raw.reset_index(drop=True), model.spec, file=source.shown, lines=lines
+        )
         problems = checked.problems
         if problems and not self.parquet:
             problems = quoted_as_written(problems, text(), source.names)
@@ -172,9 +241,16 @@ class PartitionScorer:
             batch = Batch(checked.frame, checked.lines, problems, checked.rejected_rows)
             table = _spark_table(alerts_table(model, source.sha256, self.run_id, batch, scored))
         if len(lines):
-            self.tally.add({(uri, int(lines[0])): {
-                "read": len(raw), "rejected": checked.rejected_rows, "problems": problems,
-                "alerts": table.num_rows if table is not None else 0}})
+            self.tally.add(
+                {
+                    (uri, int(lines[0])): {
+                        "read": len(raw),
+                        "rejected": checked.rejected_rows,
+                        "problems": problems,
+                        "alerts": table.num_rows if table is not None else 0,
+                    }
+                }
+            )
         return table
 
 
@@ -199,15 +275,23 @@ def _parse_csv(values: np.ndarray, lines: np.ndarray, source: SourceFile, model)
     values, lines = values[keep], lines[keep]
     text_cols = {c.name: str for c in model.spec.columns if not c.is_numeric}
     try:
-        frame = pd.read_csv(io.StringIO("".join(v + "\n" for v in values)), header=None,
-                            names=list(source.names), dtype=text_cols, skip_blank_lines=False,
-                            keep_default_na=False, na_values=[""], skipinitialspace=True)
+        frame = pd.read_csv(
+            io.StringIO("".join(v + "\n" for v in values)),
+            header=None,
+            names=list(source.names),
+            dtype=text_cols,
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             expected, at, saw = (int(x) for x in found.groups())
-            raise DataError(f"{source.shown}: line {lines[at - 1]}: expected "
-                            f"{expected} fields, found {saw}") from None
+            raise DataError(
+                f"{source.shown}: line {lines[at - 1]}: expected {expected} fields, found {saw}"
+            ) from None
         raise DataError(f"{source.shown}: malformed CSV near line {lines[0]}: {exc}") from None
     blank = frame.isna().all(axis=1).to_numpy()
     return frame[~blank], lines[~blank], lambda: dict(zip(lines.tolist(), values))
@@ -230,16 +314,22 @@ def _to_store(spark, store, model, input, sources, run_id, out, rows_read, probl
     """Add the alerts at ``out`` and the rejected rows as one ``detect`` run; alerts added."""
     from trustshield.store import AlertStore
 
-    combined = hashlib.sha256("".join(sorted(f"{s.sha256}  {uri}\n" for uri, s in sources.items()))
-                              .encode()).hexdigest()
+    combined = hashlib.sha256(
+        "".join(sorted(f"{s.sha256}  {uri}\n" for uri, s in sources.items())).encode()
+    ).hexdigest()
     sha256 = next(iter(sources.values())).sha256 if len(sources) == 1 else combined
     own = not isinstance(store, AlertStore)
     target = AlertStore(store) if own else store
     added = 0
     try:
         target.record_model(model.manifest, model.encoder.describe_features())
-        target.start_run(run_id=run_id, kind="detect", model_id=model.model_id,
-                         source_path=input, source_sha256=sha256)
+        target.start_run(
+            run_id=run_id,
+            kind="detect",
+            model_id=model.model_id,
+            source_path=input,
+            source_sha256=sha256,
+        )
         try:
             target.add_batch(run_id, SCHEMA.empty_table(), problems, rows_read=rows_read)
             for table in _read_alerts(spark, out):
@@ -259,8 +349,8 @@ def _read_alerts(spark, out: str):
     import pyarrow.dataset as ds
 
     if "://" not in out or out.startswith("file:"):
-        local = out[len("file:"):] if out.startswith("file:") else out
+        local = out[len("file:") :] if out.startswith("file:") else out
         for batch in ds.dataset(local, format="parquet").to_batches(batch_size=STORE_BATCH_ROWS):
             yield pa.Table.from_batches([batch])
-    else:   # any other file system: through Spark, collected on this driver
+    else:  # any other file system: through Spark, collected on this driver
         yield from spark.read.parquet(out).toArrow().to_batches(max_chunksize=STORE_BATCH_ROWS)

@@ -35,7 +35,7 @@ FILE_COL, BLOCK_COL = "_ts_file", "_ts_block"
 DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",   # TableSource's batch size
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",  # TableSource's batch size
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.executorEnv.OMP_NUM_THREADS": "1",
 }
@@ -52,15 +52,18 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
 _TASK_ERROR = re.compile(r"trustshield\.errors\.(\w+): ([^\n]*)")
 
 
-def spark_session(master: str = "local[*]", *, config: dict | None = None,
-                  log_level: str = "ERROR") -> SparkSession:
+def spark_session(
+    master: str = "local[*]", *, config: dict | None = None, log_level: str = "ERROR"
+) -> SparkSession:
     """The active session, or a new one on ``master`` (``local[N]``, ``local[*]``,
     ``spark://host:7077``, ``yarn``, ...). UI off; in local mode the driver binds to
     127.0.0.1 and Python workers run this interpreter. A driver JVM started here logs
     errors only (QUIET_LOG4J); then ``log_level``. ``config`` entries win over these."""
     builder = SparkSession.builder.master(master).appName("trustshield-detect")
-    settings = {**DEFAULTS,
-                "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{_log4j_file()}"}
+    settings = {
+        **DEFAULTS,
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{_log4j_file()}",
+    }
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -79,8 +82,9 @@ def _log4j_file() -> str:
     return path
 
 
-def read_input(spark: SparkSession, path: str, *, parquet: bool,
-               columns: list[str] | None = None) -> DataFrame:
+def read_input(
+    spark: SparkSession, path: str, *, parquet: bool, columns: list[str] | None = None
+) -> DataFrame:
     """Rows of ``path`` (file or folder) with the file URI and block start of each row:
     columns ``_ts_file``, ``_ts_block`` and ``value`` (one text line, for CSV) or
     ``columns`` (Parquet; all when None)."""
@@ -90,8 +94,11 @@ def read_input(spark: SparkSession, path: str, *, parquet: bool,
     else:
         frame = spark.read.text(path)
         chosen = [F.col("value")]
-    return frame.select(F.col("_metadata.file_path").alias(FILE_COL),
-                        F.col("_metadata.file_block_start").alias(BLOCK_COL), *chosen)
+    return frame.select(
+        F.col("_metadata.file_path").alias(FILE_COL),
+        F.col("_metadata.file_block_start").alias(BLOCK_COL),
+        *chosen,
+    )
 
 
 def block_offsets(frame: DataFrame) -> dict[str, dict[int, int]]:
@@ -139,8 +146,9 @@ class HadoopFiles:
         path, fs = self._path(uri)
         digest = jvm.java.security.MessageDigest.getInstance("SHA-256")
         stream = jvm.java.security.DigestInputStream(fs.open(path), digest)
-        jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, jvm.java.io.OutputStream.nullOutputStream(),
-                                                   1 << 20, True)
+        jvm.org.apache.hadoop.io.IOUtils.copyBytes(
+            stream, jvm.java.io.OutputStream.nullOutputStream(), 1 << 20, True
+        )
         return bytes(digest.digest()).hex()
 
     def first_line(self, uri: str) -> str:
@@ -157,7 +165,7 @@ class HadoopFiles:
         try:
             path, fs = self._path(uri)
             fs.delete(path, True)
-        except Exception:   # the error being handled matters more than a leftover folder
+        except Exception:  # the error being handled matters more than a leftover folder
             pass
 
     def rename(self, source: str, target: str) -> None:
@@ -174,8 +182,10 @@ class HadoopFiles:
             return
         if not self.exists(f"{out}/_SUCCESS"):
             self.delete(staging)
-            raise DataError(f"{out} exists and is not an alerts output of an earlier run; "
-                            "refusing to replace it (choose another out folder)")
+            raise DataError(
+                f"{out} exists and is not an alerts output of an earlier run; "
+                "refusing to replace it (choose another out folder)"
+            )
         old = sibling(out, f".old-{uuid.uuid4().hex[:8]}")
         self.rename(out, old)
         self.rename(staging, out)
@@ -188,20 +198,23 @@ class SourceFile:
 
     shown: str
     sha256: str
-    names: tuple[str, ...] = ()   # CSV column names in file order
-    first_row: int = 1            # CSV line of the first record (2 after a header)
+    names: tuple[str, ...] = ()  # CSV column names in file order
+    first_row: int = 1  # CSV line of the first record (2 after a header)
 
 
-def describe(files: HadoopFiles, uri: str, given: str, spec: DatasetSpec, *,
-             parquet: bool) -> SourceFile:
+def describe(
+    files: HadoopFiles, uri: str, given: str, spec: DatasetSpec, *, parquet: bool
+) -> SourceFile:
     """The file's sha256 (refused when a file the spec records was altered) and, for CSV,
     its columns as TableSource reads them: from the header, or by the first line's width."""
     shown = shown_path(uri, given)
     sha256 = files.sha256(uri)
     known = {f.name: f for f in spec.files}.get(shown.rsplit("/", 1)[-1])
     if known is not None and known.sha256 != sha256:
-        raise DatasetMissing(f"{shown}: altered: expected sha256 {known.sha256} "
-                             f"(recorded in spec {spec.name}), found {sha256}")
+        raise DatasetMissing(
+            f"{shown}: altered: expected sha256 {known.sha256} "
+            f"(recorded in spec {spec.name}), found {sha256}"
+        )
     if parquet:
         return SourceFile(shown, sha256)
     first = files.first_line(uri).split(",")
@@ -212,9 +225,11 @@ def describe(files: HadoopFiles, uri: str, given: str, spec: DatasetSpec, *,
     for names in (spec.column_names, spec.feature_names):
         if len(first) == len(names):
             return SourceFile(shown, sha256, tuple(names), 1)
-    raise DataError(f"{shown}: line 1 has {len(first)} fields; spec {spec.name} expects "
-                    f"{len(spec.column_names)} (all columns) or {len(spec.feature_names)} "
-                    "(features only)")
+    raise DataError(
+        f"{shown}: line 1 has {len(first)} fields; spec {spec.name} expects "
+        f"{len(spec.column_names)} (all columns) or {len(spec.feature_names)} "
+        "(features only)"
+    )
 
 
 def check_columns(shown: str, spec: DatasetSpec, names) -> None:

@@ -24,8 +24,19 @@ from trustshield.features.kdd_derived import HOST_WINDOW, WINDOW_S, kdd_features
 
 TAIL_MAX = 20_000
 #: the conn.log fields the features read (only these are typed and checked)
-USED_FIELDS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service",
-               "duration", "orig_bytes", "resp_bytes", "conn_state")
+USED_FIELDS = (
+    "ts",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+)
 
 
 @dataclass
@@ -34,8 +45,8 @@ class StreamContext:
     offsets and line numbers, and the log clock (s since the epoch) before the first of them."""
 
     conns: pd.DataFrame
-    offsets: np.ndarray   # (t,) int64
-    lines: np.ndarray     # (t,) int64
+    offsets: np.ndarray  # (t,) int64
+    lines: np.ndarray  # (t,) int64
     clock_before: float = -np.inf
 
     @classmethod
@@ -56,7 +67,9 @@ class StreamContext:
             return kdd_features(conns[list(USED_FIELDS)]).reset_index(drop=True)
         t, new = len(self.conns), conns[list(USED_FIELDS)]
         both = pd.concat([self.conns, new], ignore_index=True) if t else new.reset_index(drop=True)
-        clock = np.maximum.accumulate(np.maximum(both["ts"].to_numpy(np.float64), self.clock_before))
+        clock = np.maximum.accumulate(
+            np.maximum(both["ts"].to_numpy(np.float64), self.clock_before)
+        )
         out = kdd_features(both.assign(ts=clock)).iloc[t:].reset_index(drop=True)
         keep = _tail_start(clock)
         if keep > 0:

@@ -10,8 +10,7 @@ import pandas as pd
 from trustshield.drift.monitor import DriftReference
 from trustshield.decide.policy import ThresholdPolicy, calibrate_band
 from trustshield.decide.selection import held_out_scores, select_operating_points
-from trustshield.detectors import (GradientBoostedDetector, HybridDetector,
-                                   NormalPrototypeDetector)
+from trustshield.detectors import GradientBoostedDetector, HybridDetector, NormalPrototypeDetector
 from trustshield.detectors.params import clone
 from trustshield.detectors.protocol import Composite, attack_mask
 from trustshield.errors import DataError
@@ -29,37 +28,62 @@ from trustshield.specs import DatasetSpec
 SUSPICION_FLOOR = 0.0
 
 
-def build_detector(spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConfig) -> HybridDetector:
+def build_detector(
+    spec: DatasetSpec, encoder: FeatureEncoder, config: TrainConfig
+) -> HybridDetector:
     heavy_tailed = tuple(c.name for c in spec.features if c.type == "integer")
     supervised = GradientBoostedDetector(
-        n_estimators=config.n_estimators, num_leaves=config.num_leaves,
-        max_depth=config.max_depth, categorical=encoder.categorical, seed=config.seed,
-        n_threads=config.n_threads, monotone=monotone_directions(spec) if config.monotone else None)
+        n_estimators=config.n_estimators,
+        num_leaves=config.num_leaves,
+        max_depth=config.max_depth,
+        categorical=encoder.categorical,
+        seed=config.seed,
+        n_threads=config.n_threads,
+        monotone=monotone_directions(spec) if config.monotone else None,
+    )
     novelty = NormalPrototypeDetector(
-        n_prototypes=config.n_prototypes, scaling=config.scaling,
+        n_prototypes=config.n_prototypes,
+        scaling=config.scaling,
         categorical_weight=config.categorical_weight,
-        categorical=encoder.categorical, log_features=heavy_tailed, seed=config.seed)
+        categorical=encoder.categorical,
+        log_features=heavy_tailed,
+        seed=config.seed,
+    )
     return HybridDetector(supervised, novelty, seed=config.seed)
 
 
 def monotone_directions(spec: DatasetSpec) -> dict[str, int]:
     """+1 for numeric features an attacker can only increase, -1 for decrease-only ones."""
     sign = {"increase": 1, "decrease": -1}
-    return {c.name: sign[c.attacker] for c in spec.features
-            if c.attacker in sign and c.type != "categorical"}
+    return {
+        c.name: sign[c.attacker]
+        for c in spec.features
+        if c.attacker in sign and c.type != "categorical"
+    }
 
 
-def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: TrainConfig,
-          provenance: dict, progress=None) -> TrainedModel:
+def train(
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    spec_text: str,
+    *,
+    config: TrainConfig,
+    provenance: dict,
+    progress=None,
+) -> TrainedModel:
     """Fit everything on ``frame`` (validated training records with labels)."""
     if spec.label_column is None or spec.label_column not in frame.columns:
-        raise DataError(f"training needs the label column {spec.label_column!r} of spec "
-                        f"{spec.name}; it is missing from the data")
+        raise DataError(
+            f"training needs the label column {spec.label_column!r} of spec "
+            f"{spec.name}; it is missing from the data"
+        )
     labels = frame[spec.label_column].to_numpy(dtype=object)
     normal = labels == spec.normal_label
     if normal.all() or not normal.any():
-        raise DataError("training data needs both normal records and attack records "
-                        f"(label {spec.normal_label!r} marks normal)")
+        raise DataError(
+            "training data needs both normal records and attack records "
+            f"(label {spec.normal_label!r} marks normal)"
+        )
     categories = np.array([spec.category(v) for v in labels], dtype=object)
     step = progress or (lambda message: None)
     encoder = FeatureEncoder(spec).fit(frame)
@@ -69,25 +93,38 @@ def train(frame: pd.DataFrame, spec: DatasetSpec, spec_text: str, *, config: Tra
     detector.fit(X, labels, categories)
     step("leave-one-attack-name-out and leave-one-category-out selection")
     held = held_out_scores(detector, X, labels, categories)
-    selection = select_operating_points(detector, held, spec.category_of_attack,
-                                        max_normal_fpr=config.max_normal_fpr)
+    selection = select_operating_points(
+        detector, held, spec.category_of_attack, max_normal_fpr=config.max_normal_fpr
+    )
     normal_scores = detector.scaled(detector.normal_out_of_fold()).max(axis=1)
-    policy = ThresholdPolicy(max_normal_fpr=config.max_normal_fpr,
-                             review_normal_fpr=config.review_normal_fpr,
-                             floor=1.0).fit(normal_scores=normal_scores)
+    policy = ThresholdPolicy(
+        max_normal_fpr=config.max_normal_fpr, review_normal_fpr=config.review_normal_fpr, floor=1.0
+    ).fit(normal_scores=normal_scores)
     reference = NormalReference().fit(X[normal], categorical=encoder.categorical)
     step("drift reference: training features and out-of-fold suspicion")
-    drift_reference = DriftReference(categorical=encoder.categorical, random_state=config.seed,
-                                     suspicion_floor=SUSPICION_FLOOR).fit(
-        X, training_suspicion(detector, X, labels), threshold=policy.alert_threshold_)
-    training = {**provenance, "rows": int(len(frame)), "normal_rows": int(normal.sum()),
-                "attack_names": sorted(set(labels[~normal])),
-                "config": config.__dict__, "selection": selection.as_dict(),
-                # the probing monitor's band: |margin| holding 1 % of normal (out-of-fold) records
-                "boundary_band": calibrate_band(normal_scores - policy.alert_threshold_)}
-    return TrainedModel(spec=spec, spec_text=spec_text, encoder=encoder, detector=detector,
-                        policy=policy, reference=reference, training=training,
-                        drift_reference=drift_reference)
+    drift_reference = DriftReference(
+        categorical=encoder.categorical, random_state=config.seed, suspicion_floor=SUSPICION_FLOOR
+    ).fit(X, training_suspicion(detector, X, labels), threshold=policy.alert_threshold_)
+    training = {
+        **provenance,
+        "rows": int(len(frame)),
+        "normal_rows": int(normal.sum()),
+        "attack_names": sorted(set(labels[~normal])),
+        "config": config.__dict__,
+        "selection": selection.as_dict(),
+        # the probing monitor's band: |margin| holding 1 % of normal (out-of-fold) records
+        "boundary_band": calibrate_band(normal_scores - policy.alert_threshold_),
+    }
+    return TrainedModel(
+        spec=spec,
+        spec_text=spec_text,
+        encoder=encoder,
+        detector=detector,
+        policy=policy,
+        reference=reference,
+        training=training,
+        drift_reference=drift_reference,
+    )
 
 
 def training_suspicion(detector: Composite, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:

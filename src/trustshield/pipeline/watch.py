@@ -49,20 +49,33 @@ READ_FIELDS = (*USED_FIELDS, "uid")
 def parse_lines(lines: Lines, header: dict, *, skip_bad: bool):
     """(conns, line numbers (n,), byte offsets (n,), rejected RowProblems) of one read."""
     data = lines.data
-    starts = lines.start + np.concatenate([[0], np.flatnonzero(
-        np.frombuffer(data, np.uint8) == 10)[:-1] + 1]).astype(np.int64)
+    starts = lines.start + np.concatenate(
+        [[0], np.flatnonzero(np.frombuffer(data, np.uint8) == 10)[:-1] + 1]
+    ).astype(np.int64)
     if lines.identity.head.lstrip().startswith(b"{"):  # Zeek's JSON-lines form
         conns, numbers = json_chunk(data, file=lines.identity.path, first_line=lines.first_line)
         problems = []
     else:
-        conns, numbers, problems = conn_chunk(data, header, file=lines.identity.path,
-                                              first_line=lines.first_line, fields=READ_FIELDS,
-                                              skip_bad=skip_bad)
+        conns, numbers, problems = conn_chunk(
+            data,
+            header,
+            file=lines.identity.path,
+            first_line=lines.first_line,
+            fields=READ_FIELDS,
+            skip_bad=skip_bad,
+        )
     return conns, numbers, starts[numbers - lines.first_line], problems
 
 
-def score_rows(model, features: pd.DataFrame, lines: np.ndarray, ids: pd.DataFrame,
-               file_id: str, run_id: str, keep_scored: bool):
+def score_rows(
+    model,
+    features: pd.DataFrame,
+    lines: np.ndarray,
+    ids: pd.DataFrame,
+    file_id: str,
+    run_id: str,
+    keep_scored: bool,
+):
     """(alerts Arrow table, number of rows, ScoredBatch or None) of one batch of features;
     ``ids`` (n rows, :func:`~trustshield.ingest.connections.connection_entities`) are the
     records' time stamps, connection ids, hosts, ports and protocol, kept as the flagged
@@ -120,11 +133,23 @@ class Scorer:
             self.pool.close()
 
 
-def watch(path: str | Path, store, *, model=None, model_dir: str | Path | None = None,
-          batch_records: int = 20_000, batch_seconds: float = 2.0, once: bool = False,
-          until_idle: float | None = None, on_error: str = "raise", workers: int = 0,
-          drift_window: int = WINDOW, progress=None, stop=lambda: False,
-          poll_s: float = 0.2) -> dict:
+def watch(
+    path: str | Path,
+    store,
+    *,
+    model=None,
+    model_dir: str | Path | None = None,
+    batch_records: int = 20_000,
+    batch_seconds: float = 2.0,
+    once: bool = False,
+    until_idle: float | None = None,
+    on_error: str = "raise",
+    workers: int = 0,
+    drift_window: int = WINDOW,
+    progress=None,
+    stop=lambda: False,
+    poll_s: float = 0.2,
+) -> dict:
     """Follow the conn.log at ``path`` and score it into ``store`` until ``stop()`` is true,
     or (``once``) nothing more is there, or nothing came for ``until_idle`` seconds.
 
@@ -142,19 +167,33 @@ def watch(path: str | Path, store, *, model=None, model_dir: str | Path | None =
     if model is None:
         model = model_from_files(files)
     elif files is not None and files.manifest != model.manifest:
-        raise ModelIntegrityError(f"{model_dir}: the model folder changed after the model "
-                                  "was loaded from it; start again")
-    store.pseudonymiser()   # a store that pseudonymises refuses a writer without the key now
+        raise ModelIntegrityError(
+            f"{model_dir}: the model folder changed after the model was loaded from it; start again"
+        )
+    store.pseudonymiser()  # a store that pseudonymises refuses a writer without the key now
     scorer = Scorer(model, files, workers)
     try:
-        run = _Watch(Path(path), store, model, scorer, batch_records, on_error == "skip",
-                     drift_window, progress)
+        run = _Watch(
+            Path(path),
+            store,
+            model,
+            scorer,
+            batch_records,
+            on_error == "skip",
+            drift_window,
+            progress,
+        )
     except BaseException:
         scorer.close()
         raise
     store.record_model(model.manifest, model.encoder.describe_features())
-    store.start_run(run_id=run.run_id, kind="watch", model_id=model.model_id,
-                    source_path=run.stream, source_sha256="")
+    store.start_run(
+        run_id=run.run_id,
+        kind="watch",
+        model_id=model.model_id,
+        source_path=run.stream,
+        source_sha256="",
+    )
     status = "failed"
     try:
         run.loop(stop, once, until_idle, batch_seconds, poll_s)
@@ -177,12 +216,29 @@ def stream_name(path: str | Path, model_id: str) -> str:
 class _Watch:
     """The state of one watch run: follower, current file, buffer, context, batches in flight."""
 
-    def __init__(self, path: Path, store, model, scorer: Scorer, batch_records: int,
-                 skip_bad: bool, drift_window: int, progress):
-        self.store, self.model, self.scorer, self.batch_records = store, model, scorer, batch_records
+    def __init__(
+        self,
+        path: Path,
+        store,
+        model,
+        scorer: Scorer,
+        batch_records: int,
+        skip_bad: bool,
+        drift_window: int,
+        progress,
+    ):
+        self.store, self.model, self.scorer, self.batch_records = (
+            store,
+            model,
+            scorer,
+            batch_records,
+        )
         self.skip_bad, self.progress = skip_bad, progress
-        self.windows = None if model.drift_reference is None else \
-            DriftWindows(model.drift_reference, window=drift_window)
+        self.windows = (
+            None
+            if model.drift_reference is None
+            else DriftWindows(model.drift_reference, window=drift_window)
+        )
         self.stream, self.run_id = stream_name(path, model.model_id), uuid.uuid4().hex[:16]
         self.records = self.alerts = self.rejected = 0
         self.started, self.clock = time.monotonic(), None
@@ -196,14 +252,19 @@ class _Watch:
         cp = self.store.watch.checkpoint(self.stream)
         if cp is None:
             return Follower(path)
-        follower = Follower(path, resume=Position(cp["dev"], cp["ino"], cp["file_id"],
-                                                  cp["byte_offset"], cp["line"]),
-                            seen=lambda h: self.store.watch.seen(self.stream, h))
+        follower = Follower(
+            path,
+            resume=Position(cp["dev"], cp["ino"], cp["file_id"], cp["byte_offset"], cp["line"]),
+            seen=lambda h: self.store.watch.seen(self.stream, h),
+        )
         identity = follower.identity
-        if identity is None or identity.head_sha256 != cp["file_id"] or \
-                follower.position()[0] != cp["byte_offset"]:
+        if (
+            identity is None
+            or identity.head_sha256 != cp["file_id"]
+            or follower.position()[0] != cp["byte_offset"]
+        ):
             return follower
-        head = identity.head[:identity.head.rfind(b"\n", 0, len(identity.head) - 1) + 1]
+        head = identity.head[: identity.head.rfind(b"\n", 0, len(identity.head) - 1) + 1]
         conn_chunk(head, self.header, file=identity.path, first_line=1)
         self.context = StreamContext.empty(cp["context_clock"])
         data = follower.read_range(cp["context_offset"], cp["byte_offset"])
@@ -223,7 +284,9 @@ class _Watch:
                     idle_since = None
                     continue
                 now = time.monotonic()
-                if self.buffer and (once or until_idle is not None or now - self.since >= batch_seconds):
+                if self.buffer and (
+                    once or until_idle is not None or now - self.since >= batch_seconds
+                ):
                     self._flush()
                 self._commit(until=0)
                 if once:
@@ -238,9 +301,12 @@ class _Watch:
 
     def _take(self, lines: Lines) -> None:
         identity = lines.identity
-        if self.identity is None or lines.start != self.next_offset or \
-                (identity.dev, identity.ino, identity.head_sha256) != \
-                (self.identity.dev, self.identity.ino, self.identity.head_sha256):
+        if (
+            self.identity is None
+            or lines.start != self.next_offset
+            or (identity.dev, identity.ino, identity.head_sha256)
+            != (self.identity.dev, self.identity.ino, self.identity.head_sha256)
+        ):
             self._flush()  # another file (rotated in, or truncated): no context carried over
             self.identity, self.header, self.context = identity, new_header(), StreamContext.empty()
             start = self._checkpoint(lines.start, lines.first_line, 0)  # so a restart finds it
@@ -259,7 +325,12 @@ class _Watch:
         first = self.buffer[0]
         data = b"".join(b.data for b in self.buffer)
         self.buffer, self.buffered = [], 0
-        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)[self.batch_records - 1::self.batch_records] + 1
+        ends = (
+            np.flatnonzero(np.frombuffer(data, np.uint8) == 10)[
+                self.batch_records - 1 :: self.batch_records
+            ]
+            + 1
+        )
         start, line = first.start, first.first_line
         cuts = [0, *ends.tolist()] + ([] if len(ends) and ends[-1] == len(data) else [len(data)])
         for a, b in zip(cuts[:-1], cuts[1:]):
@@ -274,24 +345,43 @@ class _Watch:
         next_line = lines.first_line + lines.data.count(b"\n")
         checkpoint = self._checkpoint(lines.end, next_line, len(features))
         file_id = self.identity.head_sha256
-        ledger = {"file_id": file_id, "path": self.identity.path, "first_line": lines.first_line,
-                  "last_line": next_line - 1, "records": len(features),
-                  "rejected": len({p.line for p in problems}), "start_offset": lines.start,
-                  "end_offset": lines.end, "run_id": self.run_id}
+        ledger = {
+            "file_id": file_id,
+            "path": self.identity.path,
+            "first_line": lines.first_line,
+            "last_line": next_line - 1,
+            "records": len(features),
+            "rejected": len({p.line for p in problems}),
+            "start_offset": lines.start,
+            "end_offset": lines.end,
+            "run_id": self.run_id,
+        }
         ids = connection_entities(conns)
-        future = self.scorer.submit(features, numbers, ids, file_id, self.run_id,
-                                    self.windows is not None) if len(features) else \
-            _Done((pa.table({}), 0, None))
+        future = (
+            self.scorer.submit(
+                features, numbers, ids, file_id, self.run_id, self.windows is not None
+            )
+            if len(features)
+            else _Done((pa.table({}), 0, None))
+        )
         self.pending.append((future, ledger, checkpoint, problems, numbers))
         self._commit(until=self.scorer.limit)
 
     def _checkpoint(self, offset: int, line: int, records: int) -> dict:
         """The checkpoint row for the current file read up to ``offset`` (next line ``line``)."""
         context = self.context.resume_point(offset, line)
-        return {"file_id": self.identity.head_sha256, "path": self.identity.path,
-                "dev": self.identity.dev, "ino": self.identity.ino, "byte_offset": offset,
-                "line": line, "context_offset": context[0], "context_line": context[1],
-                "context_clock": context[2], "records": records}
+        return {
+            "file_id": self.identity.head_sha256,
+            "path": self.identity.path,
+            "dev": self.identity.dev,
+            "ino": self.identity.ino,
+            "byte_offset": offset,
+            "line": line,
+            "context_offset": context[0],
+            "context_line": context[1],
+            "context_clock": context[2],
+            "records": records,
+        }
 
     def _commit(self, until: int) -> None:
         """Commit the oldest batches in flight until at most ``until`` remain."""
@@ -306,8 +396,9 @@ class _Watch:
                 self.store.add_batch(self.run_id, table, problems, rows_read=n + ledger["rejected"])
                 self.store.watch.commit(self.stream, checkpoint, ledger)
                 if self.windows is not None and scored is not None:
-                    completed = self.windows.add(encoded_frame(self.model, scored),
-                                                 scored.decision.suspicion, numbers)
+                    completed = self.windows.add(
+                        encoded_frame(self.model, scored), scored.decision.suspicion, numbers
+                    )
                     self.store.drift.add(self.run_id, self.model.model_id, completed)
             self.records, self.alerts = self.records + n, self.alerts + table.num_rows
             self.rejected += ledger["rejected"]
@@ -320,7 +411,11 @@ class _Watch:
             size = Path(checkpoint["path"]).stat().st_size
         except OSError:
             size = checkpoint["byte_offset"]
-        return {"records": self.records, "alerts": self.alerts, "rejected": self.rejected,
-                "records_per_s": self.records / seconds,
-                "lag_bytes": max(size - checkpoint["byte_offset"], 0),
-                "lag_s": None if self.clock is None else max(time.time() - self.clock, 0.0)}
+        return {
+            "records": self.records,
+            "alerts": self.alerts,
+            "rejected": self.rejected,
+            "records_per_s": self.records / seconds,
+            "lag_bytes": max(size - checkpoint["byte_offset"], 0),
+            "lag_s": None if self.clock is None else max(time.time() - self.clock, 0.0),
+        }

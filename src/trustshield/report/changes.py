@@ -21,8 +21,11 @@ def compare(previous: dict | None, current: dict) -> dict:
     model_id = current["model"]["model_id"]
     if previous is None:
         return _block(FIRST, model_id)
-    if not isinstance(previous, dict) or not isinstance(previous.get("model"), dict) \
-            or "model_id" not in previous["model"]:
+    if (
+        not isinstance(previous, dict)
+        or not isinstance(previous.get("model"), dict)
+        or "model_id" not in previous["model"]
+    ):
         return _block(UNREADABLE, model_id)
     block = _block(COMPARED, model_id, previous)
     if previous["model"]["model_id"] != model_id:
@@ -35,10 +38,14 @@ def compare(previous: dict | None, current: dict) -> dict:
 
 def _block(status: str, model_id: str, previous: dict | None = None) -> dict:
     prev_model = (previous or {}).get("model") or {}
-    return {"status": status, "model_id": model_id,
-            "previous_model_id": prev_model.get("model_id"),
-            "previous_generated_at": (previous or {}).get("generated_at"),
-            "metrics": [], "evidence": []}
+    return {
+        "status": status,
+        "model_id": model_id,
+        "previous_model_id": prev_model.get("model_id"),
+        "previous_generated_at": (previous or {}).get("generated_at"),
+        "metrics": [],
+        "evidence": [],
+    }
 
 
 def _number(value) -> float | None:
@@ -51,13 +58,15 @@ def _metrics(old: dict, new: dict) -> list[dict]:
     rows = []
     for key in sorted(set(old) | set(new)):
         a, b = _number(old.get(key)), _number(new.get(key))
-        rows.append({"metric": key, "old": a, "new": b,
-                     "delta": None if a is None or b is None else b - a})
+        rows.append(
+            {"metric": key, "old": a, "new": b, "delta": None if a is None or b is None else b - a}
+        )
     return rows
 
 
 def _verdicts(old: list, new: list) -> list[dict]:
     """Checks whose status changed, appeared or disappeared (missing side: None)."""
+
     def keyed(items):
         return {(e.get("check"), e.get("metric")): e for e in items if isinstance(e, dict)}
 

@@ -58,7 +58,11 @@ _METRICS = (  # key, label, kind, note
     ("review_share", "Review share", "pct", "records sent to human review"),
 )
 
-_STATUS = {"pass": ("\u2713", "pass"), "fail": ("\u2717", "fail"), "not_evidenced": ("?", "not evidenced")}
+_STATUS = {
+    "pass": ("\u2713", "pass"),
+    "fail": ("\u2717", "fail"),
+    "not_evidenced": ("?", "not evidenced"),
+}
 
 LEVEL_TEXT = {"none": "none", "moderate": "moderate (PSI ≥ 0.1)", "major": "major (PSI ≥ 0.25)"}
 SHOWN_SUBJECTS = 15
@@ -111,6 +115,7 @@ details summary { cursor:pointer; color:var(--muted); }
 
 # --- value formats (plain text; the templates escape it) -----------------------------------
 
+
 def _is_num(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -130,19 +135,26 @@ def _int(value: Any) -> str:
 
 def _no_scheme(url: Any) -> str:
     """``https://host/path`` as ``host/path``: text to read, never a link to follow."""
-    return re.sub(r"^[a-z][a-z0-9+.-]*://", "", str(url if url is not None else ""), flags=re.IGNORECASE)
+    return re.sub(
+        r"^[a-z][a-z0-9+.-]*://", "", str(url if url is not None else ""), flags=re.IGNORECASE
+    )
 
 
 def _dataset(d: Any) -> dict:
     """A provenance row: its fields as text ("" when missing); a bare name as its name."""
     d = d if isinstance(d, Mapping) else {"name": d}
-    return {**{k: d.get(k, "") for k in ("role", "name", "path", "sha256")},
-            "rows": d.get("rows"), "rejected_rows": d.get("rejected_rows")}
+    return {
+        **{k: d.get(k, "") for k in ("role", "name", "path", "sha256")},
+        "rows": d.get("rows"),
+        "rejected_rows": d.get("rejected_rows"),
+    }
 
 
 def _by_records(attacks: Any) -> list:
     """Per-attack rows, most test records first, then by name."""
-    return sorted(attacks, key=lambda a: (-(a.records if _is_num(a.records) else 0), str(a.attack or "")))
+    return sorted(
+        attacks, key=lambda a: (-(a.records if _is_num(a.records) else 0), str(a.attack or ""))
+    )
 
 
 def _most_rejected(per_subject: Any) -> list:
@@ -158,7 +170,9 @@ def _status_badge(status: Any) -> tuple[str, str, str]:
 
 
 def _checks_text(practice: Mapping) -> str:
-    return "; ".join(f"{c}: {v}" for c, v in practice["checks"].items()) or practice.get("reason", "")
+    return "; ".join(f"{c}: {v}" for c, v in practice["checks"].items()) or practice.get(
+        "reason", ""
+    )
 
 
 def _svg(draw):
@@ -168,24 +182,44 @@ def _svg(draw):
 
 
 def _attribution(alert_id: Any, base: float, contributions: Any, unit: str) -> Markup:
-    return Markup(svg.attribution_chart(base, contributions, unit=unit,
-                                        title=svg.attribution_title(alert_id)))
+    return Markup(
+        svg.attribution_chart(base, contributions, unit=unit, title=svg.attribution_title(alert_id))
+    )
 
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("trustshield.report", "templates"),
-    autoescape=True, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 _templates.filters.update(
-    pct=_pct, num=_num, integer=_int, no_scheme=_no_scheme, dataset=_dataset,
+    pct=_pct,
+    num=_num,
+    integer=_int,
+    no_scheme=_no_scheme,
+    dataset=_dataset,
     json=lambda v: json.dumps(v, default=str),
     or_text=lambda v, default: default if v is None else v,
-    or_zero=lambda v: v or 0.0)
+    or_zero=lambda v: v or 0.0,
+)
 _templates.globals.update(
-    css=Markup(_CSS), METRICS=_METRICS, NOT_EVIDENCED=NOT_EVIDENCED, LEVEL_TEXT=LEVEL_TEXT,
-    POSITIVE=svg.POSITIVE, NEGATIVE=svg.NEGATIVE, by_records=_by_records,
-    most_rejected=_most_rejected, status_badge=_status_badge, checks_text=_checks_text,
-    bar_chart=_svg(svg.bar_chart), line_chart=_svg(svg.line_chart),
-    confusion_heat=_svg(svg.confusion_heat), attribution_chart=_attribution)
+    css=Markup(_CSS),
+    METRICS=_METRICS,
+    NOT_EVIDENCED=NOT_EVIDENCED,
+    LEVEL_TEXT=LEVEL_TEXT,
+    POSITIVE=svg.POSITIVE,
+    NEGATIVE=svg.NEGATIVE,
+    by_records=_by_records,
+    most_rejected=_most_rejected,
+    status_badge=_status_badge,
+    checks_text=_checks_text,
+    bar_chart=_svg(svg.bar_chart),
+    line_chart=_svg(svg.line_chart),
+    confusion_heat=_svg(svg.confusion_heat),
+    attribution_chart=_attribution,
+)
 
 
 def render_html(report: ReportContent | dict) -> str:
@@ -200,7 +234,8 @@ def render_html(report: ReportContent | dict) -> str:
     """
     content = report if isinstance(report, ReportContent) else ReportContent.from_dict(report)
     return _templates.get_template("report.html").render(
-        r=content, unit=content.attribution_unit or "log-odds")
+        r=content, unit=content.attribution_unit or "log-odds"
+    )
 
 
 def _atomic_texts(pairs: list[tuple[Path, str]]) -> None:
@@ -233,8 +268,9 @@ def _previous(path: Path) -> Any:
         return {}
 
 
-def write_report(report: ReportContent | dict,
-                 out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+def write_report(
+    report: ReportContent | dict, out_dir: str | os.PathLike[str]
+) -> tuple[Path, Path]:
     """Write ``out_dir/report.html`` and its JSON twin ``out_dir/report.json``.
 
     Both texts are built in memory first (the JSON with ``indent=2,

@@ -40,19 +40,26 @@ def find_chromium() -> str:
     if named:
         found = shutil.which(named)
         if found is None:
-            raise RenderError(f"${CHROMIUM_ENV} is {named!r}, which is not an executable program; "
-                              f"point it at Chromium or {_INSTALL_HINT}")
+            raise RenderError(
+                f"${CHROMIUM_ENV} is {named!r}, which is not an executable program; "
+                f"point it at Chromium or {_INSTALL_HINT}"
+            )
         return found
     for program in _PROGRAMS:
         found = shutil.which(program)
         if found is not None:
             return found
-    raise RenderError(f"Chromium is needed to write the PDF report and was not found on PATH; "
-                      f"{_INSTALL_HINT}, or set ${CHROMIUM_ENV} to its path")
+    raise RenderError(
+        f"Chromium is needed to write the PDF report and was not found on PATH; "
+        f"{_INSTALL_HINT}, or set ${CHROMIUM_ENV} to its path"
+    )
 
 
-def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str],
-              timeout: float = DEFAULT_TIMEOUT) -> Path:
+def write_pdf(
+    html_path: str | os.PathLike[str],
+    pdf_path: str | os.PathLike[str],
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
     """Print ``html_path`` to ``pdf_path`` with headless Chromium; return ``pdf_path``.
 
     The PDF is written to a temp file next to ``pdf_path`` and moved into
@@ -70,21 +77,35 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
     with temp_beside(target) as partial:
         with tempfile.TemporaryDirectory(prefix="trustshield-chromium-") as profile:
             command = [
-                browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-sync", "--mute-audio",
-                f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                f"--print-to-pdf={partial}", source.as_uri(),
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-sync",
+                "--mute-audio",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={partial}",
+                source.as_uri(),
             ]
             code, errors = _run(command, timeout)
         if code != 0:
-            raise RenderError(f"Chromium could not print {source.name} to PDF (exit code {code})"
-                              + (f": {errors}" if errors else ""))
+            raise RenderError(
+                f"Chromium could not print {source.name} to PDF (exit code {code})"
+                + (f": {errors}" if errors else "")
+            )
         with open(partial, "rb") as pdf:
             head = pdf.read(5)
         if head != b"%PDF-":
-            raise RenderError(f"Chromium did not write a PDF for {source.name}"
-                              + (f": {errors}" if errors else ""))
+            raise RenderError(
+                f"Chromium did not write a PDF for {source.name}"
+                + (f": {errors}" if errors else "")
+            )
         os.replace(partial, target)
     return target
 
@@ -92,15 +113,24 @@ def write_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
 def _run(command: list[str], timeout: float) -> tuple[int, str]:
     """Run Chromium in its own process group; stop the whole group if it overruns."""
     try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
     except OSError as exc:
-        raise RenderError(f"Chromium ({command[0]}) could not be started: {exc}; {_INSTALL_HINT}") from exc
+        raise RenderError(
+            f"Chromium ({command[0]}) could not be started: {exc}; {_INSTALL_HINT}"
+        ) from exc
     try:
         _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop_group(process)
-        raise RenderError(f"Chromium took longer than {timeout:g} s to print the report and was stopped") from None
+        raise RenderError(
+            f"Chromium took longer than {timeout:g} s to print the report and was stopped"
+        ) from None
     except BaseException:
         _stop_group(process)
         raise
@@ -118,6 +148,9 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 def _last_error(stderr: str) -> str:
     """The last line of Chromium's log worth showing (its D-Bus chatter is not)."""
-    lines = [line.strip() for line in stderr.splitlines()
-             if line.strip() and "dbus" not in line.lower() and "bytes written to file" not in line]
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and "dbus" not in line.lower() and "bytes written to file" not in line
+    ]
     return lines[-1][:300] if lines else ""

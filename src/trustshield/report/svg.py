@@ -122,27 +122,40 @@ def line_chart(
     """
     if len(xs) != len(ys) or not xs:
         raise DataError(f"{title}: need equal, non-empty x and y; got {len(xs)} and {len(ys)}")
-    pts = [(_f(x, f"{title} x[{i}]"), _f(y, f"{title} y[{i}]")) for i, (x, y) in enumerate(zip(xs, ys))]
+    pts = [
+        (_f(x, f"{title} x[{i}]"), _f(y, f"{title} y[{i}]")) for i, (x, y) in enumerate(zip(xs, ys))
+    ]
     if any(not (-1e-9 <= v <= 1 + 1e-9) for p in pts for v in p):
         raise DataError(f"{title}: x and y must lie in [0, 1]")
     left, top, right, bottom = 64, 14, 18, 52
     pw, ph = width - left - right, height - top - bottom
     sx = lambda x: left + x * pw  # noqa: E731
     sy = lambda y: top + (1 - y) * ph  # noqa: E731
-    out = [_open(width, height, title, "line-chart"), _unit_axes(sx, sy, x_label, y_label, width, height)]
+    out = [
+        _open(width, height, title, "line-chart"),
+        _unit_axes(sx, sy, x_label, y_label, width, height),
+    ]
     if diagonal:
-        out.append(f'<line x1="{_n(sx(0))}" y1="{_n(sy(0))}" x2="{_n(sx(1))}" y2="{_n(sy(1))}" '
-                   f'stroke="{MUTED}" stroke-dasharray="5 4"><title>chance (random ranking)</title></line>')
+        out.append(
+            f'<line x1="{_n(sx(0))}" y1="{_n(sy(0))}" x2="{_n(sx(1))}" y2="{_n(sy(1))}" '
+            f'stroke="{MUTED}" stroke-dasharray="5 4"><title>chance (random ranking)</title></line>'
+        )
     coords = " ".join(f"{_n(sx(x))},{_n(sy(y))}" for x, y in pts)
-    out.append(f'<polyline class="curve" points="{coords}" fill="none" stroke="{CURVE}" stroke-width="2.2"/>')
+    out.append(
+        f'<polyline class="curve" points="{coords}" fill="none" stroke="{CURVE}" stroke-width="2.2"/>'
+    )
     if marker is not None:
         mx, my = _f(marker[0], f"{title} marker x"), _f(marker[1], f"{title} marker y")
         anchor = "start" if mx < 0.6 else "end"
         dx = 9 if anchor == "start" else -9
-        out.append(f'<circle cx="{_n(sx(mx))}" cy="{_n(sy(my))}" r="5.5" fill="{INK}" stroke="#fff" stroke-width="1.5">'
-                   f"<title>{_e(marker_label)}</title></circle>")
-        out.append(f'<text x="{_n(sx(mx) + dx)}" y="{_n(sy(my) + 16)}" text-anchor="{anchor}" '
-                   f'font-weight="600">{_e(marker_label)}</text>')
+        out.append(
+            f'<circle cx="{_n(sx(mx))}" cy="{_n(sy(my))}" r="5.5" fill="{INK}" stroke="#fff" stroke-width="1.5">'
+            f"<title>{_e(marker_label)}</title></circle>"
+        )
+        out.append(
+            f'<text x="{_n(sx(mx) + dx)}" y="{_n(sy(my) + 16)}" text-anchor="{anchor}" '
+            f'font-weight="600">{_e(marker_label)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -152,17 +165,31 @@ def _unit_axes(sx, sy, x_label: str, y_label: str, width: int, height: int) -> s
     parts = []
     for i in range(6):
         v = i / 5
-        parts.append(f'<line x1="{_n(sx(v))}" y1="{_n(sy(0))}" x2="{_n(sx(v))}" y2="{_n(sy(1))}" stroke="{GRID}"/>')
-        parts.append(f'<line x1="{_n(sx(0))}" y1="{_n(sy(v))}" x2="{_n(sx(1))}" y2="{_n(sy(v))}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{_n(sx(v))}" y="{_n(sy(0) + 17)}" text-anchor="middle" fill="{MUTED}">{i * 20}%</text>')
-        parts.append(f'<text x="{_n(sx(0) - 7)}" y="{_n(sy(v) + 4)}" text-anchor="end" fill="{MUTED}">{i * 20}%</text>')
-    parts.append(f'<rect x="{_n(sx(0))}" y="{_n(sy(1))}" width="{_n(sx(1) - sx(0))}" '
-                 f'height="{_n(sy(0) - sy(1))}" fill="none" stroke="{MUTED}"/>')
-    parts.append(f'<text x="{_n((sx(0) + sx(1)) / 2)}" y="{height - 10}" text-anchor="middle" '
-                 f'font-weight="600">{_e(x_label)}</text>')
+        parts.append(
+            f'<line x1="{_n(sx(v))}" y1="{_n(sy(0))}" x2="{_n(sx(v))}" y2="{_n(sy(1))}" stroke="{GRID}"/>'
+        )
+        parts.append(
+            f'<line x1="{_n(sx(0))}" y1="{_n(sy(v))}" x2="{_n(sx(1))}" y2="{_n(sy(v))}" stroke="{GRID}"/>'
+        )
+        parts.append(
+            f'<text x="{_n(sx(v))}" y="{_n(sy(0) + 17)}" text-anchor="middle" fill="{MUTED}">{i * 20}%</text>'
+        )
+        parts.append(
+            f'<text x="{_n(sx(0) - 7)}" y="{_n(sy(v) + 4)}" text-anchor="end" fill="{MUTED}">{i * 20}%</text>'
+        )
+    parts.append(
+        f'<rect x="{_n(sx(0))}" y="{_n(sy(1))}" width="{_n(sx(1) - sx(0))}" '
+        f'height="{_n(sy(0) - sy(1))}" fill="none" stroke="{MUTED}"/>'
+    )
+    parts.append(
+        f'<text x="{_n((sx(0) + sx(1)) / 2)}" y="{height - 10}" text-anchor="middle" '
+        f'font-weight="600">{_e(x_label)}</text>'
+    )
     cy = (sy(0) + sy(1)) / 2
-    parts.append(f'<text x="16" y="{_n(cy)}" text-anchor="middle" font-weight="600" '
-                 f'transform="rotate(-90 16 {_n(cy)})">{_e(y_label)}</text>')
+    parts.append(
+        f'<text x="16" y="{_n(cy)}" text-anchor="middle" font-weight="600" '
+        f'transform="rotate(-90 16 {_n(cy)})">{_e(y_label)}</text>'
+    )
     return "".join(parts)
 
 
@@ -198,16 +225,22 @@ def bar_chart(
     out = [_open(width, height, title, "bar-chart")]
     base_y = top + row * len(vals)
     for t in ticks:
-        out.append(f'<line x1="{_n(sx(t))}" y1="{top}" x2="{_n(sx(t))}" y2="{base_y}" stroke="{GRID}"/>'
-                   f'<text x="{_n(sx(t))}" y="{base_y + 16}" text-anchor="middle" fill="{MUTED}">{_e(fmt(t) if percent else f"{t:g}")}</text>')
+        out.append(
+            f'<line x1="{_n(sx(t))}" y1="{top}" x2="{_n(sx(t))}" y2="{base_y}" stroke="{GRID}"/>'
+            f'<text x="{_n(sx(t))}" y="{base_y + 16}" text-anchor="middle" fill="{MUTED}">{_e(fmt(t) if percent else f"{t:g}")}</text>'
+        )
     for i, (lab, v) in enumerate(zip(labels, vals)):
         y = top + i * row
-        out.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{_e(_clip(lab, 32))}<title>{_e(lab)}</title></text>'
-                   f'<rect x="{left}" y="{y + 4}" width="{_n(max(sx(v) - left, 0))}" height="{row - 8}" fill="{BAR}">'
-                   f"<title>{_e(lab)}: {_e(fmt(v))}</title></rect>"
-                   f'<text x="{_n(sx(v) + 5)}" y="{y + 16}" fill="{INK}">{_e(fmt(v))}</text>')
-    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base_y}" stroke="{MUTED}"/>'
-               f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" font-weight="600">{_e(value_label)}</text></svg>')
+        out.append(
+            f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{_e(_clip(lab, 32))}<title>{_e(lab)}</title></text>'
+            f'<rect x="{left}" y="{y + 4}" width="{_n(max(sx(v) - left, 0))}" height="{row - 8}" fill="{BAR}">'
+            f"<title>{_e(lab)}: {_e(fmt(v))}</title></rect>"
+            f'<text x="{_n(sx(v) + 5)}" y="{y + 16}" fill="{INK}">{_e(fmt(v))}</text>'
+        )
+    out.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base_y}" stroke="{MUTED}"/>'
+        f'<text x="{left + pw / 2:.1f}" y="{height - 8}" text-anchor="middle" font-weight="600">{_e(value_label)}</text></svg>'
+    )
     return "".join(out)
 
 
@@ -229,25 +262,35 @@ def confusion_heat(labels: Sequence[Any], matrix: Sequence[Sequence[int]], *, ti
     k = len(labels)
     if k == 0 or len(matrix) != k or any(len(r) != k for r in matrix):
         raise DataError(f"{title}: matrix must be {k}x{k} to match labels {list(labels)!r}")
-    counts = [[_f(c, f"{title} cell [{i}][{j}]") for j, c in enumerate(r)] for i, r in enumerate(matrix)]
+    counts = [
+        [_f(c, f"{title} cell [{i}][{j}]") for j, c in enumerate(r)] for i, r in enumerate(matrix)
+    ]
     cell_w, cell_h, left, top = 150, 64, 130, 52
     width, height = left + cell_w * k + 12, top + cell_h * k + 12
-    out = [_open(width, height, title, "confusion"),
-           f'<text x="{left + cell_w * k / 2}" y="16" text-anchor="middle" font-weight="600">predicted class \u2192</text>',
-           f'<text x="10" y="{top - 10}" font-weight="600">true class \u2193</text>']
+    out = [
+        _open(width, height, title, "confusion"),
+        f'<text x="{left + cell_w * k / 2}" y="16" text-anchor="middle" font-weight="600">predicted class \u2192</text>',
+        f'<text x="10" y="{top - 10}" font-weight="600">true class \u2193</text>',
+    ]
     for j, lab in enumerate(labels):
-        out.append(f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 10}" text-anchor="middle">{_e(_clip(lab, 20))}</text>')
+        out.append(
+            f'<text x="{left + cell_w * j + cell_w / 2}" y="{top - 10}" text-anchor="middle">{_e(_clip(lab, 20))}</text>'
+        )
     for i, row in enumerate(counts):
         total, lab, y = sum(row), labels[i], top + cell_h * i
-        out.append(f'<text x="{left - 10}" y="{y + cell_h / 2 + 4}" text-anchor="end">{_e(_clip(lab, 16))}</text>')
+        out.append(
+            f'<text x="{left - 10}" y="{y + cell_h / 2 + 4}" text-anchor="end">{_e(_clip(lab, 16))}</text>'
+        )
         for j, c in enumerate(row):
             share = c / total if total else 0.0
             fill, ink = _heat(share)
             x = left + cell_w * j
-            out.append(f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{fill}" stroke="#fff" stroke-width="2">'
-                       f"<title>true {_e(lab)}, predicted {_e(labels[j])}: {c:,.0f} ({share:.1%} of row)</title></rect>"
-                       f'<text x="{x + cell_w / 2}" y="{y + 28}" text-anchor="middle" font-size="18" font-weight="600" fill="{ink}">{c:,.0f}</text>'
-                       f'<text x="{x + cell_w / 2}" y="{y + 47}" text-anchor="middle" fill="{ink}">{share:.1%} of row</text>')
+            out.append(
+                f'<rect x="{x}" y="{y}" width="{cell_w}" height="{cell_h}" fill="{fill}" stroke="#fff" stroke-width="2">'
+                f"<title>true {_e(lab)}, predicted {_e(labels[j])}: {c:,.0f} ({share:.1%} of row)</title></rect>"
+                f'<text x="{x + cell_w / 2}" y="{y + 28}" text-anchor="middle" font-size="18" font-weight="600" fill="{ink}">{c:,.0f}</text>'
+                f'<text x="{x + cell_w / 2}" y="{y + 47}" text-anchor="middle" fill="{ink}">{share:.1%} of row</text>'
+            )
     out.append("</svg>")
     return "".join(out)
 
@@ -264,7 +307,9 @@ def attribution_label(feature: Any, value: Any) -> str:
     return f"{feature} = {_value_text(value)}"
 
 
-def _attribution_rows(contributions: Sequence[Any], title: str, top_k: int) -> tuple[list[tuple[str, float]], float]:
+def _attribution_rows(
+    contributions: Sequence[Any], title: str, top_k: int
+) -> tuple[list[tuple[str, float]], float]:
     """(label, contribution) rows sorted by |contribution| desc, top_k kept, the rest
     folded into one "other N features" row; and the sum of all contributions."""
     rows = []
@@ -318,28 +363,36 @@ def attribution_chart(
     ticks = nice_ticks(-span, span, 10)
     lim = max(abs(ticks[0]), abs(ticks[-1]))
     sx = lambda v: plot_l + (v + lim) / (2 * lim) * (plot_r - plot_l)  # noqa: E731
-    out = [_open(width, axis_y + 64, title, "attribution"),
-           f'<text x="{_n(sx(0) - 6)}" y="14" text-anchor="end" fill="{NEGATIVE}">\u2190 towards normal</text>'
-           f'<text x="{_n(sx(0) + 6)}" y="14" fill="{POSITIVE}">towards suspicious \u2192</text>']
+    out = [
+        _open(width, axis_y + 64, title, "attribution"),
+        f'<text x="{_n(sx(0) - 6)}" y="14" text-anchor="end" fill="{NEGATIVE}">\u2190 towards normal</text>'
+        f'<text x="{_n(sx(0) + 6)}" y="14" fill="{POSITIVE}">towards suspicious \u2192</text>',
+    ]
     for t in ticks:
-        out.append(f'<line x1="{_n(sx(t))}" y1="{top}" x2="{_n(sx(t))}" y2="{axis_y}" stroke="{GRID}"/>'
-                   f'<text x="{_n(sx(t))}" y="{axis_y + 15}" text-anchor="middle" fill="{MUTED}">{_minus(f"{t:g}")}</text>')
+        out.append(
+            f'<line x1="{_n(sx(t))}" y1="{top}" x2="{_n(sx(t))}" y2="{axis_y}" stroke="{GRID}"/>'
+            f'<text x="{_n(sx(t))}" y="{axis_y + 15}" text-anchor="middle" fill="{MUTED}">{_minus(f"{t:g}")}</text>'
+        )
     for i, (label, v) in enumerate(shown):
         y, pos = top + i * row, v > 0
         sign = _SIGNS[(v > 0) - (v < 0)]
         x0, x1 = sorted((sx(0), sx(v)))
         tip = f"{_e(label)}: {_signed(v)} {_e(unit)} ({'towards suspicious' if pos else 'towards normal'})"
-        out.append(f'<text class="label" x="{label_w}" y="{y + 16}" text-anchor="end">{_e(_clip(label))}<title>{_e(label)}</title></text>'
-                   f'<rect class="{sign}" x="{_n(x0)}" y="{y + 4}" width="{_n(max(x1 - x0, 1))}" '
-                   f'height="{row - 8}" fill="{_FILLS[sign]}"><title>{tip}</title></rect>'
-                   f'<text class="value" x="{_n(x1 + 4 if pos else x0 - 4)}" y="{y + 16}" text-anchor="{"start" if pos else "end"}" '
-                   f'font-size="11">{_signed(v)}</text>')
+        out.append(
+            f'<text class="label" x="{label_w}" y="{y + 16}" text-anchor="end">{_e(_clip(label))}<title>{_e(label)}</title></text>'
+            f'<rect class="{sign}" x="{_n(x0)}" y="{y + 4}" width="{_n(max(x1 - x0, 1))}" '
+            f'height="{row - 8}" fill="{_FILLS[sign]}"><title>{tip}</title></rect>'
+            f'<text class="value" x="{_n(x1 + 4 if pos else x0 - 4)}" y="{y + 16}" text-anchor="{"start" if pos else "end"}" '
+            f'font-size="11">{_signed(v)}</text>'
+        )
     mid = _n((plot_l + plot_r) / 2)
-    out.append(f'<line x1="{_n(sx(0))}" y1="{top - 4}" x2="{_n(sx(0))}" y2="{axis_y}" stroke="{INK}"/>'
-               f'<text x="{mid}" y="{axis_y + 32}" text-anchor="middle" font-weight="600">'
-               f"contribution to raw score ({_e(unit)})</text>"
-               f'<text class="totals" x="{mid}" y="{axis_y + 52}" text-anchor="middle">base value {_minus(f"{b:.4g}")} + '
-               f"contributions ({_signed(total)}) = raw score {_minus(f'{b + total:.4g}')} {_e(unit)}</text></svg>")
+    out.append(
+        f'<line x1="{_n(sx(0))}" y1="{top - 4}" x2="{_n(sx(0))}" y2="{axis_y}" stroke="{INK}"/>'
+        f'<text x="{mid}" y="{axis_y + 32}" text-anchor="middle" font-weight="600">'
+        f"contribution to raw score ({_e(unit)})</text>"
+        f'<text class="totals" x="{mid}" y="{axis_y + 52}" text-anchor="middle">base value {_minus(f"{b:.4g}")} + '
+        f"contributions ({_signed(total)}) = raw score {_minus(f'{b + total:.4g}')} {_e(unit)}</text></svg>"
+    )
     return "".join(out)
 
 

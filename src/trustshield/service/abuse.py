@@ -30,8 +30,12 @@ def restore(context) -> None:
 def flag(context, caller, verdict: ProbeVerdict) -> None:
     """Throttle ``caller``'s token for the monitor's ``verdict``: stored and audited
     (``abuse.flagged``) in one transaction, then applied."""
-    details = {"reasons": list(verdict.reasons), "boundary_share": verdict.boundary_share,
-               "sweep_share": verdict.sweep_share, "queries": verdict.queries}
+    details = {
+        "reasons": list(verdict.reasons),
+        "boundary_share": verdict.boundary_share,
+        "sweep_share": verdict.sweep_share,
+        "queries": verdict.queries,
+    }
     with context.write(caller.actor):
         context.throttles.flag(caller.token_id, details)
     context.throttled.add(caller.token_id)

@@ -44,18 +44,33 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "health": None,
     "metrics": AUDIT,
     "score": ANALYST,
-    "alerts.list": READ, "alerts.get": READ, "alerts.review": ANALYST,
-    "reviews.list": READ, "reviews.pick": ANALYST, "reviews.export": ANALYST,
-    "models.list": READ, "models.upload": ADMIN, "models.activate": ADMIN,
-    "reports.get": READ, "practices.list": READ,
-    "audit.list": AUDIT, "audit.verify": AUDIT,
-    "settings.get": AUDIT, "settings.update": ADMIN, "retention.apply": ADMIN,
-    "abuse.list": AUDIT, "abuse.lift": ADMIN,
-    "tokens.list": ADMIN, "tokens.revoke": ADMIN,
-    "redteam.evade": RED_TEAM, "redteam.runs": RED_TEAM,
+    "alerts.list": READ,
+    "alerts.get": READ,
+    "alerts.review": ANALYST,
+    "reviews.list": READ,
+    "reviews.pick": ANALYST,
+    "reviews.export": ANALYST,
+    "models.list": READ,
+    "models.upload": ADMIN,
+    "models.activate": ADMIN,
+    "reports.get": READ,
+    "practices.list": READ,
+    "audit.list": AUDIT,
+    "audit.verify": AUDIT,
+    "settings.get": AUDIT,
+    "settings.update": ADMIN,
+    "retention.apply": ADMIN,
+    "abuse.list": AUDIT,
+    "abuse.lift": ADMIN,
+    "tokens.list": ADMIN,
+    "tokens.revoke": ADMIN,
+    "redteam.evade": RED_TEAM,
+    "redteam.runs": RED_TEAM,
 }
-NO_CREDENTIAL = ("authentication required: send `Authorization: Bearer <token>` "
-                 "(create one with `trustshield tokens create`)")
+NO_CREDENTIAL = (
+    "authentication required: send `Authorization: Bearer <token>` "
+    "(create one with `trustshield tokens create`)"
+)
 LOCKED_OUT_DELAY_S = 1.0
 SESSION_ENDED = "the dashboard session has ended or is unknown: sign in again at /ui/login"
 
@@ -64,14 +79,25 @@ def attach(context) -> None:
     """Give a :class:`~trustshield.service.context.ServiceContext` what access needs: its
     ``token_check``, dashboard ``sessions`` and ``refusals`` log, from its settings."""
     settings = context.settings
-    attempts = FailedAttempts(AttemptLimits(
-        window_s=settings.auth_window_s, per_client_token=settings.auth_failures_per_client_token,
-        per_client=settings.auth_failures_per_client, per_token=settings.auth_failures_per_token))
-    context.token_check = TokenCheck(context.tokens, context.lock, attempts,
-                                     concurrency=settings.auth_verify_concurrency,
-                                     queue=settings.auth_verify_queue)
-    context.sessions = SessionTable(context.store, SessionLimits(
-        lifetime_s=settings.session_lifetime_s, idle_s=settings.session_idle_s))
+    attempts = FailedAttempts(
+        AttemptLimits(
+            window_s=settings.auth_window_s,
+            per_client_token=settings.auth_failures_per_client_token,
+            per_client=settings.auth_failures_per_client,
+            per_token=settings.auth_failures_per_token,
+        )
+    )
+    context.token_check = TokenCheck(
+        context.tokens,
+        context.lock,
+        attempts,
+        concurrency=settings.auth_verify_concurrency,
+        queue=settings.auth_verify_queue,
+    )
+    context.sessions = SessionTable(
+        context.store,
+        SessionLimits(lifetime_s=settings.session_lifetime_s, idle_s=settings.session_idle_s),
+    )
 
     from trustshield.service.context import SERVICE_ACTOR
 
@@ -100,10 +126,12 @@ def session_secret(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-def note_refusal(request: Request, kind: str, status: int, endpoint: str,
-                 token_id: str | None = None) -> None:
+def note_refusal(
+    request: Request, kind: str, status: int, endpoint: str, token_id: str | None = None
+) -> None:
     request.app.state.context.refusals.note(
-        Refusal(kind, status, endpoint, client_address(request), token_id))
+        Refusal(kind, status, endpoint, client_address(request), token_id)
+    )
 
 
 def session_caller(request: Request) -> Caller | None:
@@ -134,8 +162,11 @@ def authenticate(request: Request, endpoint: str, *, note_anonymous: bool = True
         kind = "bad_session" if session_secret(request) else "no_credential"
         if kind == "bad_session" or note_anonymous:
             note_refusal(request, kind, 401, endpoint)
-        raise ApiError(401, SESSION_ENDED if kind == "bad_session" else NO_CREDENTIAL,
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            SESSION_ENDED if kind == "bad_session" else NO_CREDENTIAL,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     try:
         return request.app.state.context.token_check.caller(token, client_address(request))
     except BadToken as exc:
@@ -143,8 +174,9 @@ def authenticate(request: Request, endpoint: str, *, note_anonymous: bool = True
         raise ApiError(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     except AttemptRefused as exc:
         note_refusal(request, exc.reason.replace(" ", "_"), exc.status, endpoint)
-        raise ApiError(exc.status, str(exc),
-                       headers={"Retry-After": str(math.ceil(exc.retry_after_s))}) from None
+        raise ApiError(
+            exc.status, str(exc), headers={"Retry-After": str(math.ceil(exc.retry_after_s))}
+        ) from None
 
 
 def authorise(request: Request, endpoint: str) -> Caller | None:
@@ -155,9 +187,12 @@ def authorise(request: Request, endpoint: str) -> Caller | None:
     caller = authenticate(request, endpoint)
     if not caller.roles & allowed:
         note_refusal(request, "forbidden", 403, endpoint, caller.token_id)
-        raise ApiError(403, f"{endpoint} needs one of the roles {sorted(allowed)}; this "
-                       f"token holds {sorted(caller.roles)}",
-                       details=[{"needed": sorted(allowed), "held": sorted(caller.roles)}])
+        raise ApiError(
+            403,
+            f"{endpoint} needs one of the roles {sorted(allowed)}; this "
+            f"token holds {sorted(caller.roles)}",
+            details=[{"needed": sorted(allowed), "held": sorted(caller.roles)}],
+        )
     request.state.caller = caller
     return caller
 

@@ -100,8 +100,7 @@ class ReviewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["confirmed", "dismissed"]
-    comment: str = Field(min_length=1, max_length=2000,
-                         description="why: what the analyst saw")
+    comment: str = Field(min_length=1, max_length=2000, description="why: what the analyst saw")
 
 
 class ReviewPick(BaseModel):
@@ -134,22 +133,31 @@ class Feedback(BaseModel):
 
 
 @router.get("/alerts", response_model=AlertPage)
-def list_alerts(request: Request, action: Action | None = None,
-                category: str | None = Query(None, max_length=100),
-                technique: str | None = Query(None, max_length=100),
-                model_id: str | None = Query(None, max_length=100),
-                min_suspicion: float | None = Query(None, ge=-1e6, le=1e6),
-                review_status: Literal["open", "confirmed", "dismissed", "none"] | None = None,
-                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
-                caller: Caller = Depends(requires("alerts.list"))) -> dict:
+def list_alerts(
+    request: Request,
+    action: Action | None = None,
+    category: str | None = Query(None, max_length=100),
+    technique: str | None = Query(None, max_length=100),
+    model_id: str | None = Query(None, max_length=100),
+    min_suspicion: float | None = Query(None, ge=-1e6, le=1e6),
+    review_status: Literal["open", "confirmed", "dismissed", "none"] | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+    caller: Caller = Depends(requires("alerts.list")),
+) -> dict:
     flt = AlertFilter(action, category, technique, model_id, min_suspicion, review_status)
     with request.app.state.context.read() as store:
         items, total = alert_page(store.db, flt, limit=limit, offset=offset)
     for item in items:
         item["entities"] = entities_json(item["entities"])
     following = offset + len(items)
-    return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "next_offset": following if following < total else None}
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": following if following < total else None,
+    }
 
 
 def alert_detail(context, alert_id: str) -> dict:
@@ -160,34 +168,65 @@ def alert_detail(context, alert_id: str) -> dict:
     values = np.asarray(alert["attributions"], dtype=float)
     features = alert["features"]
     order = np.argsort(-np.abs(values))
-    return {**{k: alert[k] for k in ("alert_id", "model_id", "action", "suspicion", "category",
-                                      "technique", "component", "created_at", "line", "label",
-                                      "rationale", "base")},
-            "entities": entities_json(alert["entities"]),
-            "review_status": review["status"] if review else None, "review": review,
-            "attributions": [{"feature": features[j]["name"],
-                              "value": as_written(alert["feature_values"][j], features[j]),
-                              "contribution": float(values[j])} for j in order]}
+    return {
+        **{
+            k: alert[k]
+            for k in (
+                "alert_id",
+                "model_id",
+                "action",
+                "suspicion",
+                "category",
+                "technique",
+                "component",
+                "created_at",
+                "line",
+                "label",
+                "rationale",
+                "base",
+            )
+        },
+        "entities": entities_json(alert["entities"]),
+        "review_status": review["status"] if review else None,
+        "review": review,
+        "attributions": [
+            {
+                "feature": features[j]["name"],
+                "value": as_written(alert["feature_values"][j], features[j]),
+                "contribution": float(values[j]),
+            }
+            for j in order
+        ],
+    }
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-def get_alert(alert_id: str, request: Request,
-              caller: Caller = Depends(requires("alerts.get"))) -> dict:
+def get_alert(
+    alert_id: str, request: Request, caller: Caller = Depends(requires("alerts.get"))
+) -> dict:
     return alert_detail(request.app.state.context, alert_id)
 
 
 @router.post("/alerts/{alert_id}/review", response_model=ReviewItem)
-def review_alert(alert_id: str, body: ReviewDecision, request: Request,
-                 caller: Caller = Depends(requires("alerts.review"))) -> dict:
+def review_alert(
+    alert_id: str,
+    body: ReviewDecision,
+    request: Request,
+    caller: Caller = Depends(requires("alerts.review")),
+) -> dict:
     context = request.app.state.context
     with context.write(caller.actor):
         return context.reviews.decide(alert_id, body.outcome, body.comment)
 
 
 @router.get("/reviews", response_model=ReviewPage)
-def list_reviews(request: Request, status: ReviewStatus | None = "open",
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
-                 caller: Caller = Depends(requires("reviews.list"))) -> dict:
+def list_reviews(
+    request: Request,
+    status: ReviewStatus | None = "open",
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10**9),
+    caller: Caller = Depends(requires("reviews.list")),
+) -> dict:
     context = request.app.state.context
     with context.read():
         items = context.reviews.items(status=status, limit=limit, offset=offset)
@@ -195,8 +234,9 @@ def list_reviews(request: Request, status: ReviewStatus | None = "open",
 
 
 @router.post("/reviews", response_model=ReviewItem, status_code=201)
-def pick_review(body: ReviewPick, request: Request,
-                caller: Caller = Depends(requires("reviews.pick"))) -> dict:
+def pick_review(
+    body: ReviewPick, request: Request, caller: Caller = Depends(requires("reviews.pick"))
+) -> dict:
     context = request.app.state.context
     with context.write(caller.actor):
         if context.reviews.item(body.alert_id) is not None:
@@ -205,8 +245,7 @@ def pick_review(body: ReviewPick, request: Request,
 
 
 @router.get("/reviews/export", response_model=Feedback)
-def export_reviews(request: Request,
-                   caller: Caller = Depends(requires("reviews.export"))) -> dict:
+def export_reviews(request: Request, caller: Caller = Depends(requires("reviews.export"))) -> dict:
     """Closed reviews as labelled records for the next training run (audited)."""
     context = request.app.state.context
     with context.write(caller.actor) as store:
@@ -214,7 +253,9 @@ def export_reviews(request: Request,
         features = {}
         for item in items:
             if item["model_id"] not in features:
-                features[item["model_id"]] = (store.model(item["model_id"]) or {}).get("features", [])
+                features[item["model_id"]] = (store.model(item["model_id"]) or {}).get(
+                    "features", []
+                )
     for item in items:
         spec = features[item["model_id"]]
         values = item.pop("feature_values") or []

@@ -72,10 +72,14 @@ class Lift(BaseModel):
 
 
 @router.get("/audit", response_model=AuditPage)
-def list_audit(request: Request, action: str | None = Query(None, max_length=100),
-               subject: str | None = Query(None, max_length=200),
-               after: int = Query(0, ge=0, le=2**62), limit: int = Query(100, ge=1, le=1000),
-               caller: Caller = Depends(requires("audit.list"))) -> dict:
+def list_audit(
+    request: Request,
+    action: str | None = Query(None, max_length=100),
+    subject: str | None = Query(None, max_length=200),
+    after: int = Query(0, ge=0, le=2**62),
+    limit: int = Query(100, ge=1, le=1000),
+    caller: Caller = Depends(requires("audit.list")),
+) -> dict:
     """Events in order, ``limit`` at a time after seq ``after``."""
     with request.app.state.context.read() as store:
         items = store.audit.events(action, subject=subject, after=after, limit=limit)
@@ -95,14 +99,17 @@ def get_settings(request: Request, caller: Caller = Depends(requires("settings.g
     context = request.app.state.context
     with context.read():
         stored = context.options.all()
-    return {"pseudonymise": stored.get("pseudonymise", context.settings.pseudonymise),
-            "retention_days": stored.get("retention_days", context.settings.retention_days),
-            "active_model": stored.get("active_model")}
+    return {
+        "pseudonymise": stored.get("pseudonymise", context.settings.pseudonymise),
+        "retention_days": stored.get("retention_days", context.settings.retention_days),
+        "active_model": stored.get("active_model"),
+    }
 
 
 @router.put("/settings")
-def update_settings(body: SettingsUpdate, request: Request,
-                    caller: Caller = Depends(requires("settings.update"))) -> dict:
+def update_settings(
+    body: SettingsUpdate, request: Request, caller: Caller = Depends(requires("settings.update"))
+) -> dict:
     """Change settings; each change is audited as ``config.change``."""
     context = request.app.state.context
     if body.pseudonymise:
@@ -116,8 +123,9 @@ def update_settings(body: SettingsUpdate, request: Request,
 
 
 @router.post("/retention/apply")
-def apply_retention_now(request: Request,
-                        caller: Caller = Depends(requires("retention.apply"))) -> dict:
+def apply_retention_now(
+    request: Request, caller: Caller = Depends(requires("retention.apply"))
+) -> dict:
     """Delete alerts older than the retention setting (audited as ``retention.delete``)."""
     return request.app.state.context.apply_retention(caller.actor)
 
@@ -132,18 +140,26 @@ def list_abuse(request: Request, caller: Caller = Depends(requires("abuse.list")
 
 
 @router.post("/abuse/{token_id}/lift")
-def lift_throttle(body: Lift, request: Request,
-                  token_id: str = Path(min_length=1, max_length=64),
-                  caller: Caller = Depends(requires("abuse.lift"))) -> dict:
+def lift_throttle(
+    body: Lift,
+    request: Request,
+    token_id: str = Path(min_length=1, max_length=64),
+    caller: Caller = Depends(requires("abuse.lift")),
+) -> dict:
     """End the throttle of a flagged token (audited as ``abuse.lift``); 404 when it is
     not throttled."""
-    lifted = abuse.lift(request.app.state.context, token_id, actor=caller.actor,
-                        reason=body.reason.strip())
+    lifted = abuse.lift(
+        request.app.state.context, token_id, actor=caller.actor, reason=body.reason.strip()
+    )
     return {"token_id": token_id, "lifted": True, **lifted}
 
 
-@router.get("/health", response_model=Health, response_model_exclude_none=True,
-            responses={503: {"model": Health}})
+@router.get(
+    "/health",
+    response_model=Health,
+    response_model_exclude_none=True,
+    responses={503: {"model": Health}},
+)
 def health(request: Request, response: Response) -> dict:
     """Public: ``{"status": "ok"}``, or ``"degraded"`` with HTTP 503 while a scoring worker
     is starting or being replaced (scoring may answer 503 meanwhile). A token that may list
@@ -160,8 +176,11 @@ def health(request: Request, response: Response) -> dict:
         access.authorise(request, "models.list")
     except ApiError:
         return answer
-    return {**answer, "active_model": context.model.model_id if context.model else None,
-            "uptime_s": round(time.time() - context.started, 3)}
+    return {
+        **answer,
+        "active_model": context.model.model_id if context.model else None,
+        "uptime_s": round(time.time() - context.started, 3),
+    }
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

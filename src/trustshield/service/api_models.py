@@ -58,11 +58,19 @@ def model_list(context) -> dict:
         folder = context.model_folder(row["model_id"])
         manifest = _json(folder / "manifest.json") or {}
         signature = _json(folder / "signature.json") or {}
-        items.append({"model_id": row["model_id"], "spec": row.get("spec"),
-                      "detector": row.get("detector"), "created_at": str(row.get("created_at")),
-                      "creator": manifest.get("creator"), "signed_by": signature.get("key_id"),
-                      "installed": folder.is_dir(), "active": row["model_id"] == active,
-                      "report": find_report(context, row["model_id"]) is not None})
+        items.append(
+            {
+                "model_id": row["model_id"],
+                "spec": row.get("spec"),
+                "detector": row.get("detector"),
+                "created_at": str(row.get("created_at")),
+                "creator": manifest.get("creator"),
+                "signed_by": signature.get("key_id"),
+                "installed": folder.is_dir(),
+                "active": row["model_id"] == active,
+                "report": find_report(context, row["model_id"]) is not None,
+            }
+        )
     return {"active_model": active, "items": items}
 
 
@@ -72,16 +80,18 @@ def list_models(request: Request, caller: Caller = Depends(requires("models.list
 
 
 @router.post("/models", response_model=ModelInfo, status_code=201)
-def upload_model(bundle: Bundle, request: Request,
-                 caller: Caller = Depends(requires("models.upload"))) -> dict:
+def upload_model(
+    bundle: Bundle, request: Request, caller: Caller = Depends(requires("models.upload"))
+) -> dict:
     context = request.app.state.context
     manifest = registry.upload(context, bundle.model_dump(), actor=caller.actor)
     return next(m for m in model_list(context)["items"] if m["model_id"] == manifest["model_id"])
 
 
 @router.post("/models/{model_id}/activate", response_model=ModelInfo)
-def activate_model(model_id: str, request: Request,
-                   caller: Caller = Depends(requires("models.activate"))) -> dict:
+def activate_model(
+    model_id: str, request: Request, caller: Caller = Depends(requires("models.activate"))
+) -> dict:
     context = request.app.state.context
     with context.read() as store:
         if store.model(model_id) is None:
@@ -103,13 +113,20 @@ def find_report(context, model_id: str) -> Path | None:
 
 
 @router.get("/reports/{model_id}", responses={200: {"content": {"text/html": {}}}})
-def get_report(model_id: str, request: Request, format: Literal["json", "html"] = "json",
-               caller: Caller = Depends(requires("reports.get"))):
+def get_report(
+    model_id: str,
+    request: Request,
+    format: Literal["json", "html"] = "json",
+    caller: Caller = Depends(requires("reports.get")),
+):
     """The model's trust report: JSON (default) or the HTML page (``?format=html``)."""
     folder = find_report(request.app.state.context, model_id)
     if folder is None:
-        raise ApiError(404, f"no trust report for model {model_id!r}; write one with "
-                       "`trustshield report --model DIR --out REPORTS_DIR/MODEL_ID`")
+        raise ApiError(
+            404,
+            f"no trust report for model {model_id!r}; write one with "
+            "`trustshield report --model DIR --out REPORTS_DIR/MODEL_ID`",
+        )
     if format == "html":
         return HTMLResponse((folder / "report.html").read_text(encoding="utf-8"))
     return _json(folder / "report.json")
@@ -131,11 +148,19 @@ def practices_status(context) -> dict:
     report = _json(folder / "report.json") if folder else None
     if report and "governance" in report:
         g = report["governance"]
-        return {"model_id": model_id, "source": "trust report", "principles": g["principles"],
-                "practices": g["crosswalk"]["practices"]}
+        return {
+            "model_id": model_id,
+            "source": "trust report",
+            "principles": g["principles"],
+            "practices": g["crosswalk"]["practices"],
+        }
     walk = crosswalk(practices(), [])
-    return {"model_id": model_id, "source": "no trust report: nothing measured",
-            "principles": [], "practices": walk["practices"]}
+    return {
+        "model_id": model_id,
+        "source": "no trust report: nothing measured",
+        "principles": [],
+        "practices": walk["practices"],
+    }
 
 
 def _json(path: Path):

@@ -28,8 +28,9 @@ class EvadeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: str = Field(max_length=500)
-    records: list[dict[str, Value]] = Field(min_length=1, max_length=200,
-                                            description="labelled records of the model's spec")
+    records: list[dict[str, Value]] = Field(
+        min_length=1, max_length=200, description="labelled records of the model's spec"
+    )
     attack: Literal["score", "decision", "tree", "all"] = "all"
     max_records: int = Field(20, ge=1, le=200)
     max_features: int = Field(3, ge=1, le=10)
@@ -46,8 +47,9 @@ class RunSummary(BaseModel):
 
 
 @router.post("/evade", response_model=RunSummary, status_code=201)
-def evade(body: EvadeRequest, request: Request,
-          caller: Caller = Depends(requires("redteam.evade"))) -> dict:
+def evade(
+    body: EvadeRequest, request: Request, caller: Caller = Depends(requires("redteam.evade"))
+) -> dict:
     from trustshield.pipeline.redteam import run_evasion
 
     context = request.app.state.context
@@ -60,26 +62,52 @@ def evade(body: EvadeRequest, request: Request,
         raise ApiError(422, NO_PURPOSE, code="no_purpose")
     batch = read_records(body.records, model.spec)
     if batch.problems:
-        raise ApiError(422, "problems in the records; nothing was run", code="invalid_records",
-                       details=problem_details(batch.problems))
+        raise ApiError(
+            422,
+            "problems in the records; nothing was run",
+            code="invalid_records",
+            details=problem_details(batch.problems),
+        )
     started = datetime.now(timezone.utc)
     available = _flagged_attacks(model, batch.frame)
     if available == 0:
-        raise ApiError(422, "none of the records is a labelled attack record the model flags; "
-                       "there is nothing to evade", code="nothing_to_attack")
-    result = run_evasion(model, batch.frame, attack=body.attack,
-                         records=min(body.max_records, available),
-                         max_features=body.max_features, max_factor=body.max_factor,
-                         seed=body.seed)
+        raise ApiError(
+            422,
+            "none of the records is a labelled attack record the model flags; "
+            "there is nothing to evade",
+            code="nothing_to_attack",
+        )
+    result = run_evasion(
+        model,
+        batch.frame,
+        attack=body.attack,
+        records=min(body.max_records, available),
+        max_features=body.max_features,
+        max_factor=body.max_factor,
+        seed=body.seed,
+    )
     run_id = uuid.uuid4().hex[:16]
     with context.write(caller.actor) as store:
-        store.redteam.save(run_id=run_id, kind="evade", model_id=model.model_id,
-                           purpose=body.purpose.strip(), parameters=result.parameters,
-                           summary=result.summary, started_at=started,
-                           finished_at=datetime.now(timezone.utc), status="complete",
-                           examples=result.examples, audit={"via": "service"})
-    return {"run_id": run_id, "kind": "evade", "model_id": model.model_id,
-            "purpose": body.purpose.strip(), "summary": result.summary}
+        store.redteam.save(
+            run_id=run_id,
+            kind="evade",
+            model_id=model.model_id,
+            purpose=body.purpose.strip(),
+            parameters=result.parameters,
+            summary=result.summary,
+            started_at=started,
+            finished_at=datetime.now(timezone.utc),
+            status="complete",
+            examples=result.examples,
+            audit={"via": "service"},
+        )
+    return {
+        "run_id": run_id,
+        "kind": "evade",
+        "model_id": model.model_id,
+        "purpose": body.purpose.strip(),
+        "summary": result.summary,
+    }
 
 
 @router.get("/runs", response_model=list[RunSummary])
@@ -94,7 +122,8 @@ def _flagged_attacks(model, frame) -> int:
 
     label = model.spec.label_column
     if label not in frame.columns:
-        raise ApiError(422, f"red-team records need the label column {label!r}",
-                       code="invalid_records")
+        raise ApiError(
+            422, f"red-team records need the label column {label!r}", code="invalid_records"
+        )
     attacks = frame[frame[label].to_numpy(dtype=object) != model.spec.normal_label]
     return int((~ModelTarget(model).allows(attacks)).sum()) if len(attacks) else 0

@@ -59,17 +59,28 @@ class ScoreResponse(BaseModel):
     results: list[ScoredRecord]
 
 
-@router.post("/score", response_model=ScoreResponse, response_model_exclude_none=True,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": ScoreRequest.model_json_schema()}}}})
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    response_model_exclude_none=True,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ScoreRequest.model_json_schema()}},
+        }
+    },
+)
 async def score(request: Request, caller: Caller = Depends(requires("score"))) -> Response:
     """Parsing, validating, scoring and rendering run off the event loop (in worker processes
     when the service has them); storing and watching run in a thread. The body's schema is
     :class:`ScoreRequest`."""
     context = request.app.state.context
     if context.model is None:
-        raise ApiError(503, "no active model: upload a signed model (POST /v1/models) and "
-                       "activate it (POST /v1/models/{id}/activate)")
+        raise ApiError(
+            503,
+            "no active model: upload a signed model (POST /v1/models) and "
+            "activate it (POST /v1/models/{id}/activate)",
+        )
     started = time.perf_counter()
     raw = await request.body()
     records = await run_in_threadpool(records_in, raw, max_batch=context.settings.max_batch)
@@ -88,11 +99,17 @@ def _charge(context, caller: Caller, records: int) -> None:
         return
     context.counters["records_refused_rate"] += records
     if np.isinf(allowance.retry_after_s):
-        raise ApiError(413, f"{records} records in one batch; this token may send at most "
-                       f"{context.limiter.burst:.0f} at once", code="too_large")
-    raise ApiError(429, f"rate limit exceeded for this token; retry after "
-                   f"{allowance.retry_after_s:.1f} s",
-                   headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))})
+        raise ApiError(
+            413,
+            f"{records} records in one batch; this token may send at most "
+            f"{context.limiter.burst:.0f} at once",
+            code="too_large",
+        )
+    raise ApiError(
+        429,
+        f"rate limit exceeded for this token; retry after {allowance.retry_after_s:.1f} s",
+        headers={"Retry-After": str(max(1, int(np.ceil(allowance.retry_after_s))))},
+    )
 
 
 def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
@@ -113,13 +130,21 @@ def _store(context, caller: Caller, scored: ScoredRequest, table) -> None:
         store.insert_alerts(table)  # ids carry the batch's fresh uuid; entities pseudonymised
         if scored.reviews:
             context.reviews.enqueue_abstained(scored.reviews, scored.model_id)
-        store.record_event("score.batch", scored.batch_id, {
-            "model_id": scored.model_id, "records": scored.records,
-            "alerts": int(table.num_rows), "queued_for_review": len(scored.reviews)})
+        store.record_event(
+            "score.batch",
+            scored.batch_id,
+            {
+                "model_id": scored.model_id,
+                "records": scored.records,
+                "alerts": int(table.num_rows),
+                "queued_for_review": len(scored.reviews),
+            },
+        )
 
 
 def _watch(context, caller: Caller, scored: ScoredRequest) -> None:
-    verdict = context.monitor.observe(caller.token_id, scored.features, scored.margin,
-                                      time.monotonic())
+    verdict = context.monitor.observe(
+        caller.token_id, scored.features, scored.margin, time.monotonic()
+    )
     if verdict.flagged and caller.token_id not in context.throttled:
         abuse.flag(context, caller, verdict)

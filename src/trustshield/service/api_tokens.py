@@ -53,11 +53,14 @@ def list_tokens(request: Request, caller: Caller = Depends(requires("tokens.list
         return {"items": context.tokens.list()}
 
 
-@router.post("/tokens/{token_id}/revoke", response_model=Revoked,
-             responses={404: {"description": "no such token"},
-                        409: {"description": "already revoked"}})
-def revoke_token(request: Request, token_id: str = TOKEN_ID,
-                 caller: Caller = Depends(requires("tokens.revoke"))) -> dict:
+@router.post(
+    "/tokens/{token_id}/revoke",
+    response_model=Revoked,
+    responses={404: {"description": "no such token"}, 409: {"description": "already revoked"}},
+)
+def revoke_token(
+    request: Request, token_id: str = TOKEN_ID, caller: Caller = Depends(requires("tokens.revoke"))
+) -> dict:
     """Revoke a token now (audited ``token.revoke``); its dashboard sessions end too."""
     context = request.app.state.context
     with context.write(caller.actor):
@@ -65,7 +68,8 @@ def revoke_token(request: Request, token_id: str = TOKEN_ID,
         if row is None:
             raise ApiError(404, f"no token with id {token_id!r}; GET /v1/tokens lists them")
         if row["revoked_at"] is not None:
-            raise ApiError(409, f"token {token_id} was already revoked at "
-                                f"{row['revoked_at'].isoformat()}")
+            raise ApiError(
+                409, f"token {token_id} was already revoked at {row['revoked_at'].isoformat()}"
+            )
         ended = context.tokens.revoke(token_id)
         return {**context.tokens.get(token_id), "sessions_ended": ended}

@@ -12,8 +12,15 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from trustshield.service import (api_alerts, api_audit, api_models, api_redteam, api_scoring,
-                                 api_tokens, dashboard)
+from trustshield.service import (
+    api_alerts,
+    api_audit,
+    api_models,
+    api_redteam,
+    api_scoring,
+    api_tokens,
+    dashboard,
+)
 from trustshield.service.errors import install_handlers
 from trustshield.service.limits import BodyLimits
 from trustshield.service.settings import ServiceSettings
@@ -23,13 +30,16 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; "
-                                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    ),
 }
 
 #: every /v1 endpoint lives on one of these
-API_ROUTERS = tuple(m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam,
-                                        api_tokens))
+API_ROUTERS = tuple(
+    m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam, api_tokens)
+)
 
 
 class HeadersAndCounts:
@@ -49,8 +59,9 @@ class HeadersAndCounts:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", [])
-                        if k.lower() not in self.names]
+                kept = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in self.names
+                ]
                 message = {**message, "headers": kept + self.raw_headers}
                 counters = getattr(scope["app"].state.context, "counters", None)
                 if counters is not None:
@@ -85,10 +96,14 @@ def create_app(settings: ServiceSettings, *, context=None) -> FastAPI:
             app.state.context.close()
             app.state.context = None
 
-    app = TrustShieldApp(title="TrustShield", version=version("trustshield"), lifespan=lifespan,
-                         description="Scores network records with explained, audited "
-                                     "decisions. Every endpoint but /v1/health needs a bearer "
-                                     "token.")
+    app = TrustShieldApp(
+        title="TrustShield",
+        version=version("trustshield"),
+        lifespan=lifespan,
+        description="Scores network records with explained, audited "
+        "decisions. Every endpoint but /v1/health needs a bearer "
+        "token.",
+    )
     app.state.context = context
     install_handlers(app)
     for router in API_ROUTERS:

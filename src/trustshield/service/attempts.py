@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from trustshield.errors import ConfigError, TrustShieldError
 
 BAD_SETTING = "{name} must be {expected}; got {value!r}"
-REFUSED = ("too many failed sign-in attempts from this address{scope}; try again in "
-           "{seconds} s")
+REFUSED = "too many failed sign-in attempts from this address{scope}; try again in {seconds} s"
 
 
 class AttemptRefused(TrustShieldError):
@@ -59,23 +58,33 @@ class AttemptLimits:
     per_token: int = 20
 
     def __post_init__(self):
-        if not (isinstance(self.window_s, (int, float)) and math.isfinite(self.window_s)
-                and self.window_s > 0):
-            raise ConfigError(BAD_SETTING.format(name="window_s", expected="seconds > 0",
-                                                 value=self.window_s))
+        if not (
+            isinstance(self.window_s, (int, float))
+            and math.isfinite(self.window_s)
+            and self.window_s > 0
+        ):
+            raise ConfigError(
+                BAD_SETTING.format(name="window_s", expected="seconds > 0", value=self.window_s)
+            )
         for name in ("per_client_token", "per_client", "per_token"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(BAD_SETTING.format(name=name, expected="an integer ≥ 1",
-                                                     value=value))
+                raise ConfigError(
+                    BAD_SETTING.format(name=name, expected="an integer ≥ 1", value=value)
+                )
 
 
 class FailedAttempts:
     """Failure counts per (client, token id), per client and per token id; see the module
     docstring. ``token_id`` is None for malformed tokens (counted for the client only)."""
 
-    def __init__(self, limits: AttemptLimits = AttemptLimits(),
-                 clock: Callable[[], float] = time.monotonic, *, max_keys: int = 100_000):
+    def __init__(
+        self,
+        limits: AttemptLimits = AttemptLimits(),
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_keys: int = 100_000,
+    ):
         self.limits, self.clock, self.max_keys = limits, clock, max_keys
         self._counts: OrderedDict[Hashable, list[float]] = OrderedDict()  # key → [count, start]
         self._lock = threading.Lock()
@@ -135,5 +144,9 @@ class FailedAttempts:
 
     def _refuse(self, key, now: float, scope: str):
         wait = max(1.0, self._counts[key][1] + self.limits.window_s - now)
-        raise AttemptRefused(REFUSED.format(scope=scope, seconds=math.ceil(wait)), status=429,
-                             retry_after_s=wait, reason="too many failures")
+        raise AttemptRefused(
+            REFUSED.format(scope=scope, seconds=math.ceil(wait)),
+            status=429,
+            retry_after_s=wait,
+            reason="too many failures",
+        )

@@ -33,7 +33,7 @@ from trustshield.specs import DatasetSpec
 
 SOURCE = "request"
 MAX_PROBLEMS = 100
-MAX_IDENTITY_LENGTH = 256      #: characters of src_ip, dst_ip or user (IPv6 text needs ≤ 45)
+MAX_IDENTITY_LENGTH = 256  #: characters of src_ip, dst_ip or user (IPv6 text needs ≤ 45)
 MAX_EXPECTED_LENGTH = 300
 NUMBER = "a JSON number ({expected}), not {kind}"
 TEXT = "a JSON string ({expected}), not {kind}"
@@ -42,14 +42,15 @@ TOO_LONG = "at most {limit} characters; got {length}"
 
 @dataclass(frozen=True)
 class RequestBatch:
-    frame: pd.DataFrame        # (n, columns) typed per spec
-    lines: np.ndarray          # (n,) position of each record in the request
+    frame: pd.DataFrame  # (n, columns) typed per spec
+    lines: np.ndarray  # (n,) position of each record in the request
     entities: pd.DataFrame | None  # (n, IDENTITY_FIELDS) identities per record (NaN: not given)
     problems: tuple[RowProblem, ...]
 
 
-def read_records(records: list[dict], spec: DatasetSpec, *,
-                 max_problems: int = MAX_PROBLEMS) -> RequestBatch:
+def read_records(
+    records: list[dict], spec: DatasetSpec, *, max_problems: int = MAX_PROBLEMS
+) -> RequestBatch:
     columns = [c.name for c in spec.columns]
     required = [c.name for c in spec.features]
     known = set(columns) | set(IDENTITY_FIELDS)
@@ -58,9 +59,16 @@ def read_records(records: list[dict], spec: DatasetSpec, *,
     entities = []
     for i, record in enumerate(records):
         for key in sorted(record.keys() - known):
-            problems.append(RowProblem(SOURCE, i, _short(key), _short(record[key]),
-                                       "no such field: a column of spec "
-                                       f"{spec.name!r} or one of {list(IDENTITY_FIELDS)}"))
+            problems.append(
+                RowProblem(
+                    SOURCE,
+                    i,
+                    _short(key),
+                    _short(record[key]),
+                    "no such field: a column of spec "
+                    f"{spec.name!r} or one of {list(IDENTITY_FIELDS)}",
+                )
+            )
         for name in required:
             if record.get(name) is None:
                 problems.append(RowProblem(SOURCE, i, name, "", "a value (the field is missing)"))
@@ -77,9 +85,12 @@ def read_records(records: list[dict], spec: DatasetSpec, *,
     checked = check_frame(raw, spec, file=SOURCE, lines=lines)
     if checked.problems:
         return RequestBatch(pd.DataFrame(), lines[:0], None, checked.problems[:max_problems])
-    return RequestBatch(checked.frame, checked.lines,
-                        pd.DataFrame([e.as_dict() for e in entities], columns=list(IDENTITY_FIELDS),
-                                     dtype=object), ())
+    return RequestBatch(
+        checked.frame,
+        checked.lines,
+        pd.DataFrame([e.as_dict() for e in entities], columns=list(IDENTITY_FIELDS), dtype=object),
+        (),
+    )
 
 
 def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
@@ -91,22 +102,55 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
             continue
         column = columns.get(key)
         if column is None:
-            if key in IDENTITY_FIELDS and isinstance(value, str) \
-                    and len(value) > MAX_IDENTITY_LENGTH:
-                found.append(RowProblem(SOURCE, i, key, _short(value), TOO_LONG.format(
-                    limit=MAX_IDENTITY_LENGTH, length=len(value))))
+            if (
+                key in IDENTITY_FIELDS
+                and isinstance(value, str)
+                and len(value) > MAX_IDENTITY_LENGTH
+            ):
+                found.append(
+                    RowProblem(
+                        SOURCE,
+                        i,
+                        key,
+                        _short(value),
+                        TOO_LONG.format(limit=MAX_IDENTITY_LENGTH, length=len(value)),
+                    )
+                )
             continue
         if column.is_numeric:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                found.append(RowProblem(SOURCE, i, key, _short(value), NUMBER.format(
-                    expected=column.expected(), kind=_kind(value))))
+                found.append(
+                    RowProblem(
+                        SOURCE,
+                        i,
+                        key,
+                        _short(value),
+                        NUMBER.format(expected=column.expected(), kind=_kind(value)),
+                    )
+                )
         elif not isinstance(value, str):
-            found.append(RowProblem(SOURCE, i, key, _short(value), TEXT.format(
-                expected=column.expected() if column.type == "categorical" else "text",
-                kind=_kind(value))))
+            found.append(
+                RowProblem(
+                    SOURCE,
+                    i,
+                    key,
+                    _short(value),
+                    TEXT.format(
+                        expected=column.expected() if column.type == "categorical" else "text",
+                        kind=_kind(value),
+                    ),
+                )
+            )
         elif column.type != "categorical" and len(value) > column.text_limit:
-            found.append(RowProblem(SOURCE, i, key, _short(value), TOO_LONG.format(
-                limit=column.text_limit, length=len(value))))
+            found.append(
+                RowProblem(
+                    SOURCE,
+                    i,
+                    key,
+                    _short(value),
+                    TOO_LONG.format(limit=column.text_limit, length=len(value)),
+                )
+            )
     return found
 
 
@@ -116,8 +160,9 @@ def _kind(value) -> str:
     return "a string" if isinstance(value, str) else type(value).__name__
 
 
-def _identities(i: int, record: dict, problems: list[RowProblem],
-                skip=frozenset()) -> AlertEntities:
+def _identities(
+    i: int, record: dict, problems: list[RowProblem], skip=frozenset()
+) -> AlertEntities:
     """The record's identity fields, checked (addresses must be addresses, not pseudonyms)
     and in standard form; bad ones become problems (those in ``skip`` already are)."""
     found = {}
@@ -131,10 +176,17 @@ def _identities(i: int, record: dict, problems: list[RowProblem],
 
 
 def problem_details(problems) -> list[dict]:
-    return [{"row": p.line, "field": _short(p.column), "value": _short(p.value),
-             "expected": _short(p.expected, MAX_EXPECTED_LENGTH)} for p in problems]
+    return [
+        {
+            "row": p.line,
+            "field": _short(p.column),
+            "value": _short(p.value),
+            "expected": _short(p.expected, MAX_EXPECTED_LENGTH),
+        }
+        for p in problems
+    ]
 
 
 def _short(value, limit: int = 80) -> str:
     text = str(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

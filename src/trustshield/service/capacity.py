@@ -35,12 +35,12 @@ import numpy as np
 
 log = logging.getLogger("trustshield.service")
 
-CAPACITY_SHARE = 0.5     #: share of the measured total capacity one token may use
-BURST_SECONDS = 2.0      #: a token's burst, in seconds of its rate
-SAMPLE_RECORDS = 200     #: records in the timed sample batch
-REPEATS = 3              #: timed runs; the median counts
-WARM_UP_RECORDS = 5      #: scored first, untimed (worker start, model load, caches)
-FALLBACK_RATE = 200.0    #: records/s per token when no capacity has been measured
+CAPACITY_SHARE = 0.5  #: share of the measured total capacity one token may use
+BURST_SECONDS = 2.0  #: a token's burst, in seconds of its rate
+SAMPLE_RECORDS = 200  #: records in the timed sample batch
+REPEATS = 3  #: timed runs; the median counts
+WARM_UP_RECORDS = 5  #: scored first, untimed (worker start, model load, caches)
+FALLBACK_RATE = 200.0  #: records/s per token when no capacity has been measured
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,11 @@ def rates_for(settings, capacity: Capacity | None) -> Rates:
         rate, source = CAPACITY_SHARE * capacity.total_per_s, "measured capacity"
     else:
         rate, source = FALLBACK_RATE, "fallback"
-    burst = settings.burst if settings.burst is not None else \
-        max(BURST_SECONDS * rate, float(settings.max_batch))
+    burst = (
+        settings.burst
+        if settings.burst is not None
+        else max(BURST_SECONDS * rate, float(settings.max_batch))
+    )
     return Rates(rate, float(burst), source)
 
 
@@ -101,14 +104,21 @@ def sample_records(model, n: int, *, seed: int = 0) -> list[dict]:
 def _values(model, column, rng, n: int) -> list:
     """``n`` values of one feature as a request holds them: training values from the drift
     reference when it has them, else the normal reference's median or categories."""
-    drift = model.drift_reference.features_.get(column.name) \
-        if model.drift_reference is not None else None
+    drift = (
+        model.drift_reference.features_.get(column.name)
+        if model.drift_reference is not None
+        else None
+    )
     if column.type == "categorical":
         names = model.encoder.categories_.get(column.name) or column.values
-        codes = list((drift or {}).get("categories", [])) or \
-            list(model.reference.share_.get(column.name, {}))
-        codes = [int(c) for c in codes if isinstance(c, (int, float)) and np.isfinite(c)
-                 and 0 <= c < len(names)] or [0]
+        codes = list((drift or {}).get("categories", [])) or list(
+            model.reference.share_.get(column.name, {})
+        )
+        codes = [
+            int(c)
+            for c in codes
+            if isinstance(c, (int, float)) and np.isfinite(c) and 0 <= c < len(names)
+        ] or [0]
         return [str(names[c]) for c in rng.choice(codes, n)]
     pool = (drift or {}).get("sample") or [model.reference.median_.get(column.name, 0.0)]
     values = rng.choice(np.asarray(pool, dtype=float), n)
@@ -117,8 +127,13 @@ def _values(model, column, rng, n: int) -> list:
     return [float(v) for v in values]
 
 
-def measure(score: Callable[[bytes, int], object], model_id: str, records: list[dict],
-            workers: int, clock: Callable[[], float] = time.perf_counter) -> Capacity | None:
+def measure(
+    score: Callable[[bytes, int], object],
+    model_id: str,
+    records: list[dict],
+    workers: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Capacity | None:
     """Time ``score(body, max_batch)`` (a ScoredRequest out) on ``records`` after a warm-up;
     None when there are no records or scoring refuses them."""
     if not records:
@@ -142,9 +157,13 @@ def measure_scorer(scorer, model, workers: int) -> Capacity | None:
     cannot be measured (activation goes on with the fallback rate)."""
     try:
         records = sample_records(model, SAMPLE_RECORDS)
-        return measure(lambda body, most: _run(scorer.score(body, max_batch=most)),
-                       model.model_id, records, workers)
-    except Exception:   # a measurement never stops activation; the log says why
+        return measure(
+            lambda body, most: _run(scorer.score(body, max_batch=most)),
+            model.model_id,
+            records,
+            workers,
+        )
+    except Exception:  # a measurement never stops activation; the log says why
         log.exception("could not measure the scoring capacity of model %s", model.model_id)
         return None
 
@@ -162,8 +181,13 @@ def apply_capacity(context, model) -> threading.Thread:
         context.capacity = capacity
         context.rates = rates_for(context.settings, capacity)
         context.limiter.configure(context.rates.rate_per_s, context.rates.burst)
-        log.info("scoring capacity %s; per-token rate %.0f records/s, burst %.0f (%s)",
-                 capacity, context.rates.rate_per_s, context.rates.burst, context.rates.source)
+        log.info(
+            "scoring capacity %s; per-token rate %.0f records/s, burst %.0f (%s)",
+            capacity,
+            context.rates.rate_per_s,
+            context.rates.burst,
+            context.rates.source,
+        )
 
     thread = threading.Thread(target=run, name=f"capacity-{model.model_id}", daemon=True)
     thread.start()

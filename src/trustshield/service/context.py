@@ -89,11 +89,18 @@ class ServiceContext:
         from trustshield.service.scoring_work import ScoringPool
 
         band = model.training.get("boundary_band")
-        self.monitor = ProbeMonitor(window=self.settings.probe_window,
-                                    **({"band": band} if band else {}))
-        previous, self.scorer = self.scorer, ScoringPool(
-            model, files, self.settings.scoring_workers,
-            on_restart=lambda exit_: self._worker_restarted(model.model_id, exit_))
+        self.monitor = ProbeMonitor(
+            window=self.settings.probe_window, **({"band": band} if band else {})
+        )
+        previous, self.scorer = (
+            self.scorer,
+            ScoringPool(
+                model,
+                files,
+                self.settings.scoring_workers,
+                on_restart=lambda exit_: self._worker_restarted(model.model_id, exit_),
+            ),
+        )
         self.model = model
         if previous is not None:
             previous.close(wait=False)
@@ -104,9 +111,16 @@ class ServiceContext:
         self.counters["scoring_worker_restarts"] += 1
         log.warning("scoring %s; starting another", exit_.reason)
         with self.write(SERVICE_ACTOR) as store:
-            store.record_event("scoring.worker_restarted", model_id, {
-                "pid": exit_.pid, "exit_code": exit_.exit_code, "reason": exit_.reason,
-                "restarts": exit_.restarts})
+            store.record_event(
+                "scoring.worker_restarted",
+                model_id,
+                {
+                    "pid": exit_.pid,
+                    "exit_code": exit_.exit_code,
+                    "reason": exit_.reason,
+                    "restarts": exit_.restarts,
+                },
+            )
 
     def close(self) -> None:
         if self.scorer is not None:
@@ -157,13 +171,13 @@ class ServiceContext:
 
     def keep_retention(self, every_s: float = RETENTION_EVERY_S) -> threading.Thread:
         """Apply retention now and then every ``every_s`` seconds, in a daemon thread."""
+
         def loop():
             while True:
                 try:
                     self.apply_retention()
                 except Exception:  # keep trying; the service log says why
-                    log.exception("retention could not be applied; trying again in %.0f s",
-                                  every_s)
+                    log.exception("retention could not be applied; trying again in %.0f s", every_s)
                 time.sleep(every_s)
 
         thread = threading.Thread(target=loop, name="retention", daemon=True)

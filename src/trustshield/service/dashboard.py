@@ -34,8 +34,19 @@ from trustshield.errors import DataError, TrustShieldError
 from trustshield.service import access, api_alerts, api_audit, api_models, signin
 from trustshield.service.errors import ApiError
 from trustshield.specs import spec_from_text
-from trustshield.service.pages import (CSRF_FIELD, Format, as_json, csrf_ok, error_page,
-                                       form_fields, gate, page, refuse_csrf, render, status_of)
+from trustshield.service.pages import (
+    CSRF_FIELD,
+    Format,
+    as_json,
+    csrf_ok,
+    error_page,
+    form_fields,
+    gate,
+    page,
+    refuse_csrf,
+    render,
+    status_of,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 BAD_FILTER = "{name} must be {expected}; got {value!r}"
@@ -57,46 +68,76 @@ def home() -> RedirectResponse:
 
 # --- alerts ------------------------------------------------------------------------------
 
-def alert_filters(action: str, category: str, technique: str, review_status: str,
-                  min_suspicion: str) -> dict:
+
+def alert_filters(
+    action: str, category: str, technique: str, review_status: str, min_suspicion: str
+) -> dict:
     """The alert list's GET form as API arguments (blank fields mean any); DataError when a
     field holds something the API would refuse."""
-    given = {"action": action.strip() or None, "category": category.strip() or None,
-             "technique": technique.strip() or None,
-             "review_status": review_status.strip() or None, "min_suspicion": None}
+    given = {
+        "action": action.strip() or None,
+        "category": category.strip() or None,
+        "technique": technique.strip() or None,
+        "review_status": review_status.strip() or None,
+        "min_suspicion": None,
+    }
     if given["action"] not in (None, *ACTIONS):
-        raise DataError(BAD_FILTER.format(name="action", expected=" or ".join(ACTIONS),
-                                          value=action))
+        raise DataError(
+            BAD_FILTER.format(name="action", expected=" or ".join(ACTIONS), value=action)
+        )
     if given["review_status"] not in (None, *REVIEW_FILTERS):
-        raise DataError(BAD_FILTER.format(name="review status", value=review_status,
-                                          expected=", ".join(REVIEW_FILTERS)))
+        raise DataError(
+            BAD_FILTER.format(
+                name="review status", value=review_status, expected=", ".join(REVIEW_FILTERS)
+            )
+        )
     if min_suspicion.strip():
         try:
             given["min_suspicion"] = float(min_suspicion)
         except ValueError:
-            raise DataError(BAD_FILTER.format(name="min suspicion", expected="a number",
-                                              value=min_suspicion)) from None
+            raise DataError(
+                BAD_FILTER.format(name="min suspicion", expected="a number", value=min_suspicion)
+            ) from None
     return given
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, action: str = Query("", max_length=20),
-                category: str = Query("", max_length=100),
-                technique: str = Query("", max_length=100),
-                review_status: str = Query("", max_length=20),
-                min_suspicion: str = Query("", max_length=40),
-                offset: int = Query(0, ge=0, le=10**9), format: Format = "html") -> Response:
-    form = {"action": action, "category": category, "technique": technique,
-            "review_status": review_status, "min_suspicion": min_suspicion}
+def alerts_page(
+    request: Request,
+    action: str = Query("", max_length=20),
+    category: str = Query("", max_length=100),
+    technique: str = Query("", max_length=100),
+    review_status: str = Query("", max_length=20),
+    min_suspicion: str = Query("", max_length=40),
+    offset: int = Query(0, ge=0, le=10**9),
+    format: Format = "html",
+) -> Response:
+    form = {
+        "action": action,
+        "category": category,
+        "technique": technique,
+        "review_status": review_status,
+        "min_suspicion": min_suspicion,
+    }
 
     def build(caller):
         given = alert_filters(**form)
-        return api_alerts.list_alerts(request, model_id=None, limit=PAGE_SIZE, offset=offset,
-                                      caller=caller, **given)
+        return api_alerts.list_alerts(
+            request, model_id=None, limit=PAGE_SIZE, offset=offset, caller=caller, **given
+        )
 
-    return page(request, "alerts.list", "alerts.html", format, build, api="GET /v1/alerts",
-                model=api_alerts.AlertPage, form=form, actions=ACTIONS,
-                review_filters=REVIEW_FILTERS)
+    return page(
+        request,
+        "alerts.list",
+        "alerts.html",
+        format,
+        build,
+        api="GET /v1/alerts",
+        model=api_alerts.AlertPage,
+        form=form,
+        actions=ACTIONS,
+        review_filters=REVIEW_FILTERS,
+    )
 
 
 def technique_name(context, model_id: str, technique: str | None) -> str | None:
@@ -131,11 +172,20 @@ def alert_data(context, alert_id: str) -> dict:
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(alert_id: str, request: Request, notice: str = Query("", max_length=40),
-               format: Format = "html") -> Response:
-    return page(request, "alerts.get", "alert.html", format,
-                lambda caller: alert_data(request.app.state.context, alert_id),
-                api=f"GET /v1/alerts/{alert_id}", model=AlertView, notice=notice, error="")
+def alert_page(
+    alert_id: str, request: Request, notice: str = Query("", max_length=40), format: Format = "html"
+) -> Response:
+    return page(
+        request,
+        "alerts.get",
+        "alert.html",
+        format,
+        lambda caller: alert_data(request.app.state.context, alert_id),
+        api=f"GET /v1/alerts/{alert_id}",
+        model=AlertView,
+        notice=notice,
+        error="",
+    )
 
 
 def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
@@ -152,8 +202,9 @@ def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
         return _alert_again(request, caller, alert_id, 422, _first_problem(exc))
     except TrustShieldError as exc:
         return _alert_again(request, caller, alert_id, status_of(exc), str(exc))
-    return RedirectResponse(f"/ui/alerts/{quote(alert_id, safe='')}?notice={notice}",
-                            status_code=303)
+    return RedirectResponse(
+        f"/ui/alerts/{quote(alert_id, safe='')}?notice={notice}", status_code=303
+    )
 
 
 def _alert_again(request, caller, alert_id: str, status: int, error: str) -> Response:
@@ -163,9 +214,16 @@ def _alert_again(request, caller, alert_id: str, status: int, error: str) -> Res
         data = alert_data(request.app.state.context, alert_id)
     except TrustShieldError as exc:
         return error_page(request, caller, status_of(exc), str(exc))
-    return render(request, "alert.html", caller, status=409 if status == 404 else status,
-                  data=as_json(data, AlertView), notice="", error=error,
-                  api=f"GET /v1/alerts/{alert_id}")
+    return render(
+        request,
+        "alert.html",
+        caller,
+        status=409 if status == 404 else status,
+        data=as_json(data, AlertView),
+        notice="",
+        error=error,
+        api=f"GET /v1/alerts/{alert_id}",
+    )
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -177,8 +235,9 @@ def _first_problem(exc: ValidationError) -> str:
 @router.post("/alerts/{alert_id}/review")
 def review_alert(alert_id: str, request: Request, form: dict = Depends(form_fields)) -> Response:
     def act(caller):
-        decision = api_alerts.ReviewDecision(outcome=form.get("outcome", ""),
-                                             comment=form.get("comment", "").strip())
+        decision = api_alerts.ReviewDecision(
+            outcome=form.get("outcome", ""), comment=form.get("comment", "").strip()
+        )
         return api_alerts.review_alert(alert_id, decision, request, caller)["status"]
 
     return _alert_action(request, alert_id, form, act)
@@ -196,23 +255,46 @@ def queue_alert(alert_id: str, request: Request, form: dict = Depends(form_field
 
 # --- reviews, models, practices, audit ----------------------------------------------------
 
-@router.get("/reviews")
-def reviews_page(request: Request,
-                 status: Literal["open", "confirmed", "dismissed", "all"] = "open",
-                 offset: int = Query(0, ge=0, le=10**9), format: Format = "html") -> Response:
-    def build(caller):
-        return api_alerts.list_reviews(request, status=None if status == "all" else status,
-                                       limit=PAGE_SIZE, offset=offset, caller=caller)
 
-    return page(request, "reviews.list", "reviews.html", format, build, api="GET /v1/reviews",
-                model=api_alerts.ReviewPage, shown=status)
+@router.get("/reviews")
+def reviews_page(
+    request: Request,
+    status: Literal["open", "confirmed", "dismissed", "all"] = "open",
+    offset: int = Query(0, ge=0, le=10**9),
+    format: Format = "html",
+) -> Response:
+    def build(caller):
+        return api_alerts.list_reviews(
+            request,
+            status=None if status == "all" else status,
+            limit=PAGE_SIZE,
+            offset=offset,
+            caller=caller,
+        )
+
+    return page(
+        request,
+        "reviews.list",
+        "reviews.html",
+        format,
+        build,
+        api="GET /v1/reviews",
+        model=api_alerts.ReviewPage,
+        shown=status,
+    )
 
 
 @router.get("/models")
 def models_page(request: Request, format: Format = "html") -> Response:
-    return page(request, "models.list", "models.html", format,
-                lambda caller: api_models.model_list(request.app.state.context),
-                api="GET /v1/models", model=api_models.ModelList)
+    return page(
+        request,
+        "models.list",
+        "models.html",
+        format,
+        lambda caller: api_models.model_list(request.app.state.context),
+        api="GET /v1/models",
+        model=api_models.ModelList,
+    )
 
 
 @router.get("/reports/{model_id}")
@@ -228,20 +310,35 @@ def report_page(model_id: str, request: Request) -> Response:
 
 @router.get("/practices")
 def practices_page(request: Request, format: Format = "html") -> Response:
-    return page(request, "practices.list", "practices.html", format,
-                lambda caller: api_models.practices_status(request.app.state.context),
-                api="GET /v1/practices")
+    return page(
+        request,
+        "practices.list",
+        "practices.html",
+        format,
+        lambda caller: api_models.practices_status(request.app.state.context),
+        api="GET /v1/practices",
+    )
 
 
 @router.get("/audit")
-def audit_page(request: Request, after: int | None = Query(None, ge=0, le=2**62),
-               format: Format = "html") -> Response:
+def audit_page(
+    request: Request, after: int | None = Query(None, ge=0, le=2**62), format: Format = "html"
+) -> Response:
     def build(caller):
         chain = api_audit.verify_audit(request, caller)
         start = max(0, chain["events"] - AUDIT_PAGE) if after is None else after
-        listed = api_audit.list_audit(request, action=None, subject=None, after=start,
-                                      limit=AUDIT_PAGE, caller=caller)
+        listed = api_audit.list_audit(
+            request, action=None, subject=None, after=start, limit=AUDIT_PAGE, caller=caller
+        )
         return {"chain": chain, "after": start, **listed}
 
-    return page(request, "audit.list", "audit.html", format, build, model=AuditView,
-                api="GET /v1/audit and GET /v1/audit/verify", page_size=AUDIT_PAGE)
+    return page(
+        request,
+        "audit.list",
+        "audit.html",
+        format,
+        build,
+        model=AuditView,
+        api="GET /v1/audit and GET /v1/audit/verify",
+        page_size=AUDIT_PAGE,
+    )

@@ -110,7 +110,7 @@ class BodyLimits:
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         if (length is None or length == "0") and "transfer-encoding" not in headers:
-            return await self.app(scope, receive, send)   # no body: nothing to guard
+            return await self.app(scope, receive, send)  # no body: nothing to guard
         context = getattr(scope["app"].state, "context", None)
         if context is None:
             return await self.app(scope, receive, send)
@@ -120,9 +120,15 @@ class BodyLimits:
             refusal = await _unauthorised(scope, endpoint_of(self.routes, scope))
         if refusal is not None:
             headers = {**(refusal.headers or {}), **CLOSE}
-            response = error_response(ApiError(refusal.status, refusal.message,
-                                               code=refusal.code, details=refusal.details,
-                                               headers=headers))
+            response = error_response(
+                ApiError(
+                    refusal.status,
+                    refusal.message,
+                    code=refusal.code,
+                    details=refusal.details,
+                    headers=headers,
+                )
+            )
             return await response(scope, receive, send)
         await self.app(scope, _counting(receive, cap.limit), send)
 

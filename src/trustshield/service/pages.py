@@ -44,30 +44,49 @@ CSRF_REFUSED = "the form's CSRF token is missing or wrong: reload the page and s
 FORM_TOO_LARGE = "the form is {size} bytes; at most {limit} bytes are accepted"
 NEEDS_ROLE = "This page needs one of the roles {needed}; your token holds {held}."
 MAX_FORM_BYTES = 16_384
-NOTICES = {"dismissed": "Review recorded: dismissed.", "confirmed": "Review recorded: confirmed.",
-           "queued": "Queued for review.", "signed-out": "Signed out."}
+NOTICES = {
+    "dismissed": "Review recorded: dismissed.",
+    "confirmed": "Review recorded: confirmed.",
+    "queued": "Queued for review.",
+    "signed-out": "Signed out.",
+}
 #: (label, page URL, the permission it needs) in the top navigation
-NAV = (("Alerts", "/ui/alerts", "alerts.list"), ("Reviews", "/ui/reviews", "reviews.list"),
-       ("Models", "/ui/models", "models.list"), ("Practices", "/ui/practices", "practices.list"),
-       ("Audit", "/ui/audit", "audit.list"))
+NAV = (
+    ("Alerts", "/ui/alerts", "alerts.list"),
+    ("Reviews", "/ui/reviews", "reviews.list"),
+    ("Models", "/ui/models", "models.list"),
+    ("Practices", "/ui/practices", "practices.list"),
+    ("Audit", "/ui/audit", "audit.list"),
+)
 
 _CSRF_KEY = secrets.token_bytes(32)
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _templates.globals.update(
-    attribution_chart=lambda alert_id, base, attributions: Markup(svg.attribution_chart(
-        base, attributions, title=svg.attribution_title(alert_id), unit=ATTRIBUTION_UNIT)),
-    notices=NOTICES, csrf_field=CSRF_FIELD,
+    attribution_chart=lambda alert_id, base, attributions: Markup(
+        svg.attribution_chart(
+            base, attributions, title=svg.attribution_title(alert_id), unit=ATTRIBUTION_UNIT
+        )
+    ),
+    notices=NOTICES,
+    csrf_field=CSRF_FIELD,
     may=lambda caller, endpoint: caller is not None and bool(caller.roles & PERMISSIONS[endpoint]),
     query=lambda params, **more: urlencode(
-        {k: v for k, v in {**params, **more}.items() if v not in ("", None)}))
+        {k: v for k, v in {**params, **more}.items() if v not in ("", None)}
+    ),
+)
 _templates.filters.update(
     num=lambda v: "–" if v is None else f"{float(v):.6g}",
     signed=lambda v: f"{float(v):+.4g}",
     when=lambda v: "–" if v is None else str(v)[:19].replace("T", " "),
     compact=lambda v: json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)[:400],
-    entity=lambda value, field: entity_text(field, value))
+    entity=lambda value, field: entity_text(field, value),
+)
 
 
 def entity_text(field: str, value) -> str:
@@ -99,17 +118,33 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in pairs.items()}
 
 
-def render(request: Request, template: str, caller: Caller | None, *, status: int = 200,
-           api: str | None = None, **data) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    caller: Caller | None,
+    *,
+    status: int = 200,
+    api: str | None = None,
+    **data,
+) -> HTMLResponse:
     """A page in the common layout; the navigation lists only pages ``caller`` may open;
     ``api`` names the /v1 endpoint the page shows."""
-    nav = [(label, url) for label, url, endpoint in NAV
-           if caller is not None and caller.roles & PERMISSIONS[endpoint]]
+    nav = [
+        (label, url)
+        for label, url, endpoint in NAV
+        if caller is not None and caller.roles & PERMISSIONS[endpoint]
+    ]
     session = access.session_secret(request) if caller is not None else None
     html = _templates.get_template(template).render(
-        request=request, caller=caller, nav=nav, path=request.url.path, api=api,
+        request=request,
+        caller=caller,
+        nav=nav,
+        path=request.url.path,
+        api=api,
         csrf=csrf_token(session) if session else "",
-        json_url=_relative(request.url.include_query_params(format="json")), **data)
+        json_url=_relative(request.url.include_query_params(format="json")),
+        **data,
+    )
     return HTMLResponse(html, status_code=status)
 
 
@@ -118,8 +153,14 @@ def _relative(url) -> str:
 
 
 def error_page(request: Request, caller: Caller | None, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", caller, status=status, status_code=status,
-                  message=public_message(request, message))
+    return render(
+        request,
+        "error.html",
+        caller,
+        status=status,
+        status_code=status,
+        message=public_message(request, message),
+    )
 
 
 def identify(request: Request, endpoint: str = "ui.page") -> Caller | None:
@@ -151,13 +192,28 @@ def gate(request: Request, endpoint: str) -> Caller | Response:
     allowed = PERMISSIONS[endpoint]
     if not caller.roles & allowed:
         access.note_refusal(request, "forbidden", 403, endpoint, caller.token_id)
-        return error_page(request, caller, 403, NEEDS_ROLE.format(
-            needed=", ".join(sorted(allowed)), held=", ".join(sorted(caller.roles))))
+        return error_page(
+            request,
+            caller,
+            403,
+            NEEDS_ROLE.format(
+                needed=", ".join(sorted(allowed)), held=", ".join(sorted(caller.roles))
+            ),
+        )
     return caller
 
 
-def page(request: Request, endpoint: str, template: str, fmt: Format, build, *, api: str,
-         model: type[BaseModel] | None = None, **extra) -> Response:
+def page(
+    request: Request,
+    endpoint: str,
+    template: str,
+    fmt: Format,
+    build,
+    *,
+    api: str,
+    model: type[BaseModel] | None = None,
+    **extra,
+) -> Response:
     """The page or its JSON twin of ``build(caller)``, the data both show, serialised
     through ``model`` (the API's response model) exactly as the API serialises it."""
     if fmt == "json":

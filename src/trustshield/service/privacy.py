@@ -13,8 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from trustshield.errors import ConfigError, StoreError
-from trustshield.privacy import (IDENTITY_FIELDS, KEY_ENV, Pseudonymiser,  # noqa: F401
-                                 identity_value)
+from trustshield.privacy import (  # re-exported: see the module docstring
+    IDENTITY_FIELDS,  # noqa: F401
+    KEY_ENV,  # noqa: F401
+    Pseudonymiser,  # noqa: F401
+    identity_value,  # noqa: F401
+)
 
 BAD_DAYS = "retention days must be a whole number ≥ 1; got {value!r}"
 NAIVE_NOW = "now must be a timezone-aware datetime; got {value!r}"
@@ -39,22 +43,32 @@ def apply_retention(store, *, days: int, now: datetime) -> dict:
     with store.transaction():
         reviews = 0
         if _has_reviews(store):
-            reviews = _count(store, f"SELECT count(*) FROM reviews WHERE alert_id IN ({old})",
-                             cutoff)
+            reviews = _count(
+                store, f"SELECT count(*) FROM reviews WHERE alert_id IN ({old})", cutoff
+            )
             store.db.execute(f"DELETE FROM reviews WHERE alert_id IN ({old})", [cutoff])
         deleted = _count(store, "SELECT count(*) FROM alerts WHERE created_at < ?", cutoff)
         store.db.execute("DELETE FROM alerts WHERE created_at < ?", [cutoff])
-        details = {"cutoff": cutoff.isoformat(), "deleted": deleted,
-                   "reviews_deleted": reviews, "days": days}
+        details = {
+            "cutoff": cutoff.isoformat(),
+            "deleted": deleted,
+            "reviews_deleted": reviews,
+            "days": days,
+        }
         store.record_event("retention.delete", "alerts", details)
     return details
 
 
 def _has_reviews(store) -> bool:
     """Whether the store's current schema has a ``reviews`` table linked by alert_id."""
-    columns = [row[0] for row in store.db.execute(
-        "SELECT column_name FROM information_schema.columns"
-        " WHERE table_name = ? AND table_schema = current_schema()", ["reviews"]).fetchall()]
+    columns = [
+        row[0]
+        for row in store.db.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = ? AND table_schema = current_schema()",
+            ["reviews"],
+        ).fetchall()
+    ]
     if columns and "alert_id" not in columns:
         raise StoreError(REVIEWS_UNLINKED.format(columns=", ".join(columns)))
     return bool(columns)

@@ -46,24 +46,33 @@ import numpy as np
 
 from trustshield.errors import ConfigError, DataError
 
-BOUNDARY_BAND = 0.05          #: |margin| within this (suspicion units) is "on the boundary"
-BOUNDARY_SHARE_LIMIT = 0.25   #: flag when more of the window than this is on the boundary
-SWEEP_MAX_CHANGED = 2         #: a sweep record differs from its nearest in 1..this features
-SWEEP_SHARE_LIMIT = 0.30      #: flag when more of the window than this are sweep records
-MIN_DISTINCT_STEPS = 10       #: ... and their (feature, value) steps take this many values
-MIN_RECORDS = 50              #: no verdict before this many records of a token
+BOUNDARY_BAND = 0.05  #: |margin| within this (suspicion units) is "on the boundary"
+BOUNDARY_SHARE_LIMIT = 0.25  #: flag when more of the window than this is on the boundary
+SWEEP_MAX_CHANGED = 2  #: a sweep record differs from its nearest in 1..this features
+SWEEP_SHARE_LIMIT = 0.30  #: flag when more of the window than this are sweep records
+MIN_DISTINCT_STEPS = 10  #: ... and their (feature, value) steps take this many values
+MIN_RECORDS = 50  #: no verdict before this many records of a token
 REASON_BOUNDARY = "boundary_clustering"
 REASON_SWEEP = "systematic_sweep"
-CHUNK = 128                   #: records compared at once (bounds the (chunk, pool, d) array)
+CHUNK = 128  #: records compared at once (bounds the (chunk, pool, d) array)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
-BAD_SHAPES = ("expected encoded of shape (n, d) and margin of shape (n,) with finite "
-              "margins; got encoded {encoded} and margin {margin}")
+BAD_SHAPES = (
+    "expected encoded of shape (n, d) and margin of shape (n,) with finite "
+    "margins; got encoded {encoded} and margin {margin}"
+)
 BAD_SETTING = "ProbeMonitor setting {name} must be {expected}; got {value!r}"
 #: setting → (type, lowest, highest) allowed
-BOUNDS = {"window": (int, 1, None), "memory": (int, 1, None), "max_keys": (int, 1, None),
-          "max_changed": (int, 1, None), "min_records": (int, 1, None),
-          "band": (float, 0, None), "boundary_limit": (float, 0, 1), "sweep_limit": (float, 0, 1)}
+BOUNDS = {
+    "window": (int, 1, None),
+    "memory": (int, 1, None),
+    "max_keys": (int, 1, None),
+    "max_changed": (int, 1, None),
+    "min_records": (int, 1, None),
+    "band": (float, 0, None),
+    "boundary_limit": (float, 0, 1),
+    "sweep_limit": (float, 0, 1),
+}
 WIDTH_CHANGED = "token {key!r} sent records of {expected} features before; this batch has {got}"
 
 
@@ -105,12 +114,20 @@ class _Track:
 class ProbeMonitor:
     """Per-token probing statistics; see the module docstring for the rules."""
 
-    def __init__(self, window: int = 2000, *, band: float = BOUNDARY_BAND,
-                 boundary_limit: float = BOUNDARY_SHARE_LIMIT,
-                 sweep_limit: float = SWEEP_SHARE_LIMIT,
-                 max_changed: int = SWEEP_MAX_CHANGED, min_steps: int = MIN_DISTINCT_STEPS,
-                 min_records: int = MIN_RECORDS, memory: int = 64, max_keys: int = 1000,
-                 forget_after_s: float = 86_400.0):
+    def __init__(
+        self,
+        window: int = 2000,
+        *,
+        band: float = BOUNDARY_BAND,
+        boundary_limit: float = BOUNDARY_SHARE_LIMIT,
+        sweep_limit: float = SWEEP_SHARE_LIMIT,
+        max_changed: int = SWEEP_MAX_CHANGED,
+        min_steps: int = MIN_DISTINCT_STEPS,
+        min_records: int = MIN_RECORDS,
+        memory: int = 64,
+        max_keys: int = 1000,
+        forget_after_s: float = 86_400.0,
+    ):
         _check_settings(locals())
         self.window, self.band = window, band
         self.boundary_limit, self.sweep_limit = boundary_limit, sweep_limit
@@ -124,16 +141,17 @@ class ProbeMonitor:
         """Number of tokens whose statistics are held now."""
         return len(self._tracks)
 
-    def observe(self, key: Hashable, encoded: np.ndarray, margin: np.ndarray,
-                now: float) -> ProbeVerdict:
+    def observe(
+        self, key: Hashable, encoded: np.ndarray, margin: np.ndarray, now: float
+    ) -> ProbeVerdict:
         """Add a batch: ``encoded`` (n, d) feature values as the model sees them, ``margin``
         (n,) suspicion minus the alert threshold; return the token's verdict."""
         bits, margin = _validated(encoded, margin)
         with self._lock:
             track = self._track(key, bits.shape[1], now)
             for start in range(0, len(bits), CHUNK):
-                sweep, steps, fresh = self._sweeps(track, bits[start:start + CHUNK])
-                near = np.abs(margin[start:start + CHUNK]) <= self.band
+                sweep, steps, fresh = self._sweeps(track, bits[start : start + CHUNK])
+                near = np.abs(margin[start : start + CHUNK]) <= self.band
                 track.push(near, sweep, steps)
                 track.keep(fresh)
             return self._verdict(key, track)
@@ -172,17 +190,17 @@ class ProbeMonitor:
         """Per record of ``chunk`` (m, d): sweep flag, step hash (0 unless a sweep); and the
         records that are not repeats, to keep."""
         m, width = chunk.shape
-        pool = np.concatenate([track.kept[:track.kept_n], chunk])
+        pool = np.concatenate([track.kept[: track.kept_n], chunk])
         differ = _differing(chunk, pool)
         later = np.arange(len(pool))[None, :] >= (track.kept_n + np.arange(m))[:, None]
-        differ[later] = width + 1                     # only earlier records count
+        differ[later] = width + 1  # only earlier records count
         repeat = (differ == 0).any(axis=1)
         differ[differ == 0] = width + 1
         nearest = differ.argmin(axis=1)
         sweep = ~repeat & (differ[np.arange(m), nearest] <= self.max_changed)
         changed = chunk != pool[nearest]
         features = np.arange(1, width + 1, dtype=np.uint64) * _MIX
-        pairs = (features[None, :] ^ chunk.view(np.uint64)) * _MIX   # hash of (feature, value)
+        pairs = (features[None, :] ^ chunk.view(np.uint64)) * _MIX  # hash of (feature, value)
         steps = np.where(sweep, (pairs * changed).sum(axis=1, dtype=np.uint64), np.uint64(0))
         return sweep, steps, chunk[~repeat]
 
@@ -210,8 +228,11 @@ def _check_settings(settings: dict) -> None:
     for name, (kind, low, high) in BOUNDS.items():
         value = settings[name]
         allowed = (int,) if kind is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, allowed) \
-                or not low <= value <= (np.inf if high is None else high):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, allowed)
+            or not low <= value <= (np.inf if high is None else high)
+        ):
             expected = ("an integer" if kind is int else "a number") + f" ≥ {low}"
             expected += "" if high is None else f" and ≤ {high}"
             raise ConfigError(BAD_SETTING.format(name=name, expected=expected, value=value))
@@ -222,8 +243,12 @@ def _validated(encoded, margin) -> tuple[np.ndarray, np.ndarray]:
     folded into 0.0) and margins as floats; DataError on bad shapes or margins."""
     encoded = np.asarray(encoded, dtype=float)
     margin = np.asarray(margin, dtype=float)
-    if (encoded.ndim != 2 or margin.ndim != 1 or len(encoded) != len(margin)
-            or not np.isfinite(margin).all()):
+    if (
+        encoded.ndim != 2
+        or margin.ndim != 1
+        or len(encoded) != len(margin)
+        or not np.isfinite(margin).all()
+    ):
         raise DataError(BAD_SHAPES.format(encoded=encoded.shape, margin=margin.shape))
     canonical = np.where(np.isnan(encoded), np.nan, encoded + 0.0)
     return np.ascontiguousarray(canonical).view(np.int64), margin
@@ -250,5 +275,5 @@ def _ring_write(ring: np.ndarray, pos: int, values: np.ndarray) -> None:
         pos = (pos + len(values) - size) % size
         values = values[-size:]
     head = min(len(values), size - pos)
-    ring[pos:pos + head] = values[:head]
-    ring[:len(values) - head] = values[head:]
+    ring[pos : pos + head] = values[:head]
+    ring[: len(values) - head] = values[head:]

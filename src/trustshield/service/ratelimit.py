@@ -51,21 +51,28 @@ class Allowance:
 @dataclass
 class _Bucket:
     tokens: float
-    at: float                 # clock time of the last refill (= last touch)
-    factor: float = 1.0       # share of the rate while throttled
+    at: float  # clock time of the last refill (= last touch)
+    factor: float = 1.0  # share of the rate while throttled
     until: float = -math.inf  # clock time the throttle ends
 
 
 class RateLimiter:
     """Token buckets keyed by token id; see the module docstring for the rules."""
 
-    def __init__(self, rate_per_s: float, burst: float, clock: Callable[[], float] = time.monotonic,
-                 *, max_keys: int = 100_000):
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_keys: int = 100_000,
+    ):
         _check_positive("rate_per_s", rate_per_s)
         _check_positive("burst", burst)
         if not isinstance(max_keys, int) or max_keys < 1:
-            raise ConfigError(BAD_SETTING.format(name="max_keys", bound="(an integer ≥ 1)",
-                                                 value=max_keys))
+            raise ConfigError(
+                BAD_SETTING.format(name="max_keys", bound="(an integer ≥ 1)", value=max_keys)
+            )
         self.rate_per_s = float(rate_per_s)
         self.burst = float(burst)
         self.clock = clock
@@ -117,7 +124,7 @@ class RateLimiter:
         with self._lock:
             now = self.clock()
             for key in list(self._buckets):
-                bucket = self._touch(key, now)   # earned at the old rate until now
+                bucket = self._touch(key, now)  # earned at the old rate until now
                 bucket.tokens = min(bucket.tokens, float(burst))
                 if now < bucket.until:
                     bucket.factor = min(1.0, bucket.factor * self.rate_per_s / rate_per_s)

@@ -52,8 +52,8 @@ OVERFLOW = Refusal("other", 0, "*", "*", None)
 
 @dataclass
 class _Window:
-    opened: float               # clock time of the refusal that opened the window
-    pending: int = 0            # refusals after the first, not yet written
+    opened: float  # clock time of the refusal that opened the window
+    pending: int = 0  # refusals after the first, not yet written
     first_at: float = 0.0
     last_at: float = 0.0
 
@@ -65,9 +65,15 @@ class RefusalLog:
     writes in its own transaction); ``clock`` gives wall-clock seconds (``time.time``).
     """
 
-    def __init__(self, write: Callable[[str, dict], None], *, window_s: float = 60.0,
-                 max_keys: int = 1000, clock: Callable[[], float] = time.time,
-                 flush_every_s: float = FLUSH_EVERY_S):
+    def __init__(
+        self,
+        write: Callable[[str, dict], None],
+        *,
+        window_s: float = 60.0,
+        max_keys: int = 1000,
+        clock: Callable[[], float] = time.time,
+        flush_every_s: float = FLUSH_EVERY_S,
+    ):
         self.write, self.window_s, self.max_keys, self.clock = write, window_s, max_keys, clock
         self.flush_every_s = min(flush_every_s, window_s)
         self._windows: dict[Refusal, _Window] = {}
@@ -102,8 +108,11 @@ class RefusalLog:
         many events were written."""
         now = self.clock()
         with self._lock:
-            closing = [key for key, w in self._windows.items()
-                       if everything or now >= w.opened + self.window_s]
+            closing = [
+                key
+                for key, w in self._windows.items()
+                if everything or now >= w.opened + self.window_s
+            ]
             due = [self._close(key, self._windows[key]) for key in closing]
         return self._write_all(due)
 
@@ -122,8 +131,13 @@ class RefusalLog:
         written = 0
         for item in filter(None, due):
             refusal, count, first, last = item
-            details = {**asdict(refusal), "count": count, "first_at": _iso(first),
-                       "last_at": _iso(last), "window_s": self.window_s}
+            details = {
+                **asdict(refusal),
+                "count": count,
+                "first_at": _iso(first),
+                "last_at": _iso(last),
+                "window_s": self.window_s,
+            }
             try:
                 self.write(refusal.token_id or f"client:{refusal.client}", details)
                 written += 1

@@ -28,8 +28,10 @@ def verify_installed(folder: Path, keys_dir) -> ModelFiles:
     from trustshield.store.bundles import read_verified_folder
 
     if not Path(folder).is_dir():
-        raise ModelIntegrityError(f"model {Path(folder).name} is not installed in "
-                                  f"{Path(folder).parent}; upload its signed bundle first")
+        raise ModelIntegrityError(
+            f"model {Path(folder).name} is not installed in "
+            f"{Path(folder).parent}; upload its signed bundle first"
+        )
     return read_verified_folder(folder, _keyring(keys_dir))
 
 
@@ -53,10 +55,15 @@ def upload(context, bundle: dict, *, actor: str) -> dict:
         manifest, model = files.manifest, model_from_files(files)
         with context.write(actor) as store:
             store.record_model(manifest, model.encoder.describe_features())
-            store.record_event("model.upload", manifest["model_id"], {
-                "files": manifest.get("files", {}),
-                "signed_by": bundle.get("signature", {}).get("key_id"),
-                "creator": manifest.get("creator")})
+            store.record_event(
+                "model.upload",
+                manifest["model_id"],
+                {
+                    "files": manifest.get("files", {}),
+                    "signed_by": bundle.get("signature", {}).get("key_id"),
+                    "creator": manifest.get("creator"),
+                },
+            )
     return manifest
 
 

@@ -33,16 +33,18 @@ from trustshield.service.errors import SCHEMA_MISMATCH, ApiError, validation_det
 from trustshield.workers.pool import WorkerLost, WorkerPool
 
 TOP_ATTRIBUTIONS = 10
-RETRY_AFTER_S = 2   # seconds a client waits before retrying while a worker restarts
+RETRY_AFTER_S = 2  # seconds a client waits before retrying while a worker restarts
 Value = Union[float, int, str, bool, None]
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")   # an unknown top-level key is refused
+    model_config = ConfigDict(extra="forbid")  # an unknown top-level key is refused
 
     records: list[dict[str, Value]] = Field(
-        min_length=1, description="records with the active model's spec columns; optional "
-        "identity fields src_ip, dst_ip, user")
+        min_length=1,
+        description="records with the active model's spec columns; optional "
+        "identity fields src_ip, dst_ip, user",
+    )
 
 
 NOT_JSON = "the body is not JSON ({error})"
@@ -56,22 +58,32 @@ def records_in(raw: bytes, *, max_batch: int) -> int:
     records, 413 beyond ``max_batch``. Costs one JSON parse (~10 ms per MB)."""
     try:
         body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:   # JSONDecodeError, bad UTF-8, nesting
-        raise ApiError(422, NOT_JSON.format(error=str(exc)[:200]), code="invalid_request",
-                       details=[{"field": "body", "expected": "a JSON object"}]) from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, nesting
+        raise ApiError(
+            422,
+            NOT_JSON.format(error=str(exc)[:200]),
+            code="invalid_request",
+            details=[{"field": "body", "expected": "a JSON object"}],
+        ) from None
     if not isinstance(body, dict):
-        raise ApiError(422, BAD_ENVELOPE, code="invalid_request", details=[
-            {"field": "body", "expected": "a JSON object {\"records\": [...]}"}])
-    details = [{"field": str(key)[:80], "expected": "no such field: the body holds only "
-                "'records'"} for key in sorted(body) if key != "records"][:20]
+        raise ApiError(
+            422,
+            BAD_ENVELOPE,
+            code="invalid_request",
+            details=[{"field": "body", "expected": 'a JSON object {"records": [...]}'}],
+        )
+    details = [
+        {"field": str(key)[:80], "expected": "no such field: the body holds only 'records'"}
+        for key in sorted(body)
+        if key != "records"
+    ][:20]
     records = body.get("records")
     if not isinstance(records, list) or not records:
         details.append({"field": "records", "expected": f"a list of 1 to {max_batch} records"})
     if details:
         raise ApiError(422, BAD_ENVELOPE, code="invalid_request", details=details)
     if len(records) > max_batch:
-        raise ApiError(413, TOO_MANY.format(n=len(records), max_batch=max_batch),
-                       code="too_large")
+        raise ApiError(413, TOO_MANY.format(n=len(records), max_batch=max_batch), code="too_large")
     return len(records)
 
 
@@ -98,27 +110,50 @@ def score_request(model, raw: bytes, *, max_batch: int) -> ScoredRequest:
     try:
         request = ScoreRequest.model_validate_json(raw)
     except ValidationError as exc:
-        return _refused(model, 0, 422, "invalid_request", SCHEMA_MISMATCH,
-                        validation_details(exc.errors(include_url=False)))
+        return _refused(
+            model,
+            0,
+            422,
+            "invalid_request",
+            SCHEMA_MISMATCH,
+            validation_details(exc.errors(include_url=False)),
+        )
     n = len(request.records)
     if n > max_batch:
         return _refused(model, n, 413, "too_large", TOO_MANY.format(n=n, max_batch=max_batch))
     batch = read_records(request.records, model.spec)
     if batch.problems:
-        return _refused(model, n, 422, "invalid_records", f"{len(batch.problems)} problem(s) in "
-                        "the records; nothing was scored or stored", problem_details(batch.problems))
+        return _refused(
+            model,
+            n,
+            422,
+            "invalid_records",
+            f"{len(batch.problems)} problem(s) in the records; nothing was scored or stored",
+            problem_details(batch.problems),
+        )
     scored = score_batch(model, batch.frame)
     batch_id = uuid.uuid4().hex
-    table = alerts_table(model, batch_id, batch_id,
-                         Batch(batch.frame, batch.lines, entities=batch.entities), scored)
+    table = alerts_table(
+        model, batch_id, batch_id, Batch(batch.frame, batch.lines, entities=batch.entities), scored
+    )
     results = _results(scored, table.column("alert_id").to_pylist())
-    body = {"model_id": model.model_id, "batch_id": batch_id, "records": n,
-            "alerts_returned": int(table.num_rows), "results": results}
+    body = {
+        "model_id": model.model_id,
+        "batch_id": batch_id,
+        "records": n,
+        "alerts_returned": int(table.num_rows),
+        "results": results,
+    }
     return ScoredRequest(
-        model.model_id, n, batch_id=batch_id, table=table,
+        model.model_id,
+        n,
+        batch_id=batch_id,
+        table=table,
         reviews=tuple(r["alert_id"] for r in results if r["action"] == REVIEW),
-        features=scored.features, margin=scored.decision.suspicion - model.policy.alert_threshold_,
-        body=json.dumps(body, separators=(",", ":"), allow_nan=False).encode())
+        features=scored.features,
+        margin=scored.decision.suspicion - model.policy.alert_threshold_,
+        body=json.dumps(body, separators=(",", ":"), allow_nan=False).encode(),
+    )
 
 
 def _refused(model, n: int, status: int, code: str, message: str, details=None) -> ScoredRequest:
@@ -129,18 +164,23 @@ def _results(scored, alert_ids: list[str]) -> list[dict]:
     """One result per record; flagged ones with their explanation (``base`` + Σ top
     attributions + ``others`` = suspicion)."""
     decision = scored.decision
-    results = [{"index": i, "action": str(a), "suspicion": float(s)}
-               for i, (a, s) in enumerate(zip(decision.actions, decision.suspicion))]
+    results = [
+        {"index": i, "action": str(a), "suspicion": float(s)}
+        for i, (a, s) in enumerate(zip(decision.actions, decision.suspicion))
+    ]
     values = scored.attributions.values
     names = scored.attributions.feature_names
     for k, row in enumerate(scored.flagged):
         order = np.argsort(-np.abs(values[k]))
         top = order[:TOP_ATTRIBUTIONS]
         results[row].update(
-            alert_id=alert_ids[k], category=str(scored.categories[k]),
-            rationale=str(scored.rationales[k]), base=float(scored.attributions.base[k]),
+            alert_id=alert_ids[k],
+            category=str(scored.categories[k]),
+            rationale=str(scored.rationales[k]),
+            base=float(scored.attributions.base[k]),
             attributions=[{"feature": names[j], "contribution": float(values[k, j])} for j in top],
-            others=float(values[k, order[TOP_ATTRIBUTIONS:]].sum()))
+            others=float(values[k, order[TOP_ATTRIBUTIONS:]].sum()),
+        )
         if scored.techniques[k]:
             results[row]["technique"] = str(scored.techniques[k])
     return results
@@ -170,10 +210,14 @@ class ScoringPool:
                 raise WorkerLost("every scoring worker is being replaced")
             future = self._pool.submit(score_request, raw, max_batch=max_batch)
             return await asyncio.wrap_future(future)
-        except WorkerLost:   # why and which process: in the audit log and the server log
-            raise ApiError(503, "a scoring worker stopped and is being replaced; nothing was "
-                           f"scored or stored: retry in {RETRY_AFTER_S} s", code="unavailable",
-                           headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+        except WorkerLost:  # why and which process: in the audit log and the server log
+            raise ApiError(
+                503,
+                "a scoring worker stopped and is being replaced; nothing was "
+                f"scored or stored: retry in {RETRY_AFTER_S} s",
+                code="unavailable",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
 
     @property
     def healthy(self) -> bool:

@@ -45,16 +45,16 @@ class ServiceSettings:
     auth_failures_per_client: int = 20
     auth_failures_per_token: int = 20
     auth_verify_concurrency: int = 1  # argon2 verifications at once
-    auth_verify_queue: int = 8        # more may wait; beyond that 503 at once
+    auth_verify_queue: int = 8  # more may wait; beyond that 503 at once
     session_lifetime_s: float = 8 * 3600.0  # dashboard session: absolute lifetime
-    session_idle_s: float = 30 * 60.0       # ... and ended after this long unused
-    refusal_window_s: float = 60.0          # refusals aggregated per window in the audit log
+    session_idle_s: float = 30 * 60.0  # ... and ended after this long unused
+    refusal_window_s: float = 60.0  # refusals aggregated per window in the audit log
     # --- request limits: sizes in bytes, rates in records per second per token ----------
     #: None derives the rate from the active model's measured scoring capacity
     #: (:data:`~trustshield.service.capacity.CAPACITY_SHARE` of it); a number is used as set
     rate_per_s: float | None = None
     #: records a token may send at once; None: BURST_SECONDS of its rate, at least max_batch
     burst: float | None = None
-    max_body_bytes: int = 64 * 1024                 # any other request body (settings, reviews)
-    max_records_body_bytes: int = 8 * 1024 * 1024   # POST /v1/score and /v1/redteam/*
-    max_bundle_body_bytes: int = 64 * 1024 * 1024   # POST /v1/models (a signed model bundle)
+    max_body_bytes: int = 64 * 1024  # any other request body (settings, reviews)
+    max_records_body_bytes: int = 8 * 1024 * 1024  # POST /v1/score and /v1/redteam/*
+    max_bundle_body_bytes: int = 64 * 1024 * 1024  # POST /v1/models (a signed model bundle)

@@ -21,9 +21,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trustshield.service import access
 from trustshield.service.access import COOKIE
 from trustshield.service.attempts import AttemptRefused
-from trustshield.service.pages import (CSRF_FIELD, CSRF_REFUSED, csrf_ok, csrf_token,
-                                       form_fields, identify, local_target, refuse_csrf, render,
-                                       to_login)
+from trustshield.service.pages import (
+    CSRF_FIELD,
+    CSRF_REFUSED,
+    csrf_ok,
+    csrf_token,
+    form_fields,
+    identify,
+    local_target,
+    refuse_csrf,
+    render,
+    to_login,
+)
 from trustshield.store.tokens import BadToken
 
 router = APIRouter()
@@ -33,19 +42,43 @@ SIGN_IN_FAILED = "that token is malformed, unknown, revoked or wrong; paste the 
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = Query("/ui/alerts", max_length=2000),
-               notice: str = Query("", max_length=40)) -> HTMLResponse:
+def login_form(
+    request: Request,
+    next: str = Query("/ui/alerts", max_length=2000),
+    notice: str = Query("", max_length=40),
+) -> HTMLResponse:
     return _login_page(request, next, notice=notice)
 
 
-def _login_page(request: Request, target: str, *, notice: str = "", error: str = "",
-                status: int = 200, headers: dict | None = None) -> HTMLResponse:
+def _login_page(
+    request: Request,
+    target: str,
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+    headers: dict | None = None,
+) -> HTMLResponse:
     nonce = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, status=status, target=local_target(target),
-                      login_csrf=csrf_token(nonce), notice=notice, error=error,
-                      limits=request.app.state.context.sessions.limits)
-    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", path="/ui/login",
-                        secure=request.url.scheme == "https")
+    response = render(
+        request,
+        "login.html",
+        None,
+        status=status,
+        target=local_target(target),
+        login_csrf=csrf_token(nonce),
+        notice=notice,
+        error=error,
+        limits=request.app.state.context.sessions.limits,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="strict",
+        path="/ui/login",
+        secure=request.url.scheme == "https",
+    )
     response.headers.update(headers or {})
     return response
 
@@ -58,20 +91,32 @@ def login(request: Request, form: dict = Depends(form_fields)) -> Response:
         return _login_page(request, target, error=CSRF_REFUSED, status=403)
     context = request.app.state.context
     try:
-        caller = context.token_check.caller(form.get("token", "").strip(),
-                                            access.client_address(request))
+        caller = context.token_check.caller(
+            form.get("token", "").strip(), access.client_address(request)
+        )
     except BadToken as exc:
         access.note_refusal(request, "sign_in_failed", 401, "ui.login", exc.token_id)
         return _login_page(request, target, error=SIGN_IN_FAILED, status=401)
     except AttemptRefused as exc:
         access.note_refusal(request, exc.reason.replace(" ", "_"), exc.status, "ui.login")
-        return _login_page(request, target, error=str(exc), status=exc.status,
-                           headers={"Retry-After": str(math.ceil(exc.retry_after_s))})
+        return _login_page(
+            request,
+            target,
+            error=str(exc),
+            status=exc.status,
+            headers={"Retry-After": str(math.ceil(exc.retry_after_s))},
+        )
     with context.write(caller.actor):
         secret, _ = context.sessions.start(caller.token_id)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, secret, httponly=True, samesite="strict",
-                        path=access.DASHBOARD_PREFIX, secure=request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        path=access.DASHBOARD_PREFIX,
+        secure=request.url.scheme == "https",
+    )
     response.delete_cookie(LOGIN_COOKIE, path="/ui/login")
     response.delete_cookie(LEGACY_COOKIE, path="/")
     return response
@@ -93,6 +138,11 @@ def logout(request: Request, form: dict = Depends(form_fields)) -> Response:
     with context.write(caller.actor if caller else "service"):
         context.sessions.end(secret)
     response = RedirectResponse("/ui/login?notice=signed-out", status_code=303)
-    response.delete_cookie(COOKIE, path=access.DASHBOARD_PREFIX, httponly=True,
-                           samesite="strict", secure=request.url.scheme == "https")
+    response.delete_cookie(
+        COOKIE,
+        path=access.DASHBOARD_PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response

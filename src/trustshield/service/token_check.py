@@ -32,15 +32,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from trustshield.service.attempts import AttemptRefused, FailedAttempts
-from trustshield.store.tokens import (BadToken, TokenInfo, dummy_hash, parse_token,
-                                      verify_secret)
+from trustshield.store.tokens import BadToken, TokenInfo, dummy_hash, parse_token, verify_secret
 
 log = logging.getLogger("trustshield.service")
 CACHE_SECONDS = 300.0
 VERIFY_NICENESS = 10  # low CPU priority, yet not starved behind a busy scorer
 CACHE_LIMIT = 10_000
-BUSY = ("too many token checks are waiting; try again in a second (tokens already verified "
-        "keep working)")
+BUSY = (
+    "too many token checks are waiting; try again in a second (tokens already verified "
+    "keep working)"
+)
 
 
 #: the verified caller of one request: the token's id, name and roles (never its secret)
@@ -55,14 +56,23 @@ class TokenCheck:
     :func:`~trustshield.store.tokens.verify_secret`) is the slow step, replaceable in tests.
     """
 
-    def __init__(self, tokens, lock: threading.RLock, attempts: FailedAttempts | None = None,
-                 *, concurrency: int = 1, queue: int = 8,
-                 verify: Callable = verify_secret, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        tokens,
+        lock: threading.RLock,
+        attempts: FailedAttempts | None = None,
+        *,
+        concurrency: int = 1,
+        queue: int = 8,
+        verify: Callable = verify_secret,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.tokens, self.lock, self.verify, self.clock = tokens, lock, verify, clock
         self.attempts = attempts or FailedAttempts()
         self._admitted = threading.BoundedSemaphore(max(1, concurrency) + max(0, queue))
-        self._verifiers = ThreadPoolExecutor(max(1, concurrency), "token-verify",
-                                             initializer=_low_priority)
+        self._verifiers = ThreadPoolExecutor(
+            max(1, concurrency), "token-verify", initializer=_low_priority
+        )
         self._verified: dict[str, tuple[str, float]] = {}
         with lock:  # the first unknown id must not pay for making the dummy hash
             reference = tokens.secret_hashes("").reference_hash

@@ -22,7 +22,7 @@ Columns: TypeAlias = "pd.DataFrame | Mapping[str, Any]"
 COLUMN_TYPES = ("integer", "real", "rate", "binary", "categorical", "label")
 ATTACKER_CONTROL = ("fixed", "increase", "decrease", "any")
 PREDICATE_OPS = ("in", "equals", "above", "at_most")
-DEFAULT_MAX_TEXT = 200   #: characters of a label column's value unless its spec says max_length
+DEFAULT_MAX_TEXT = 200  #: characters of a label column's value unless its spec says max_length
 RELATION_KINDS = ("implies", "sum_at_most")
 
 
@@ -36,11 +36,11 @@ class ColumnSpec:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
-    decimals: int | None = None     # real / rate: recorded to this many decimals
+    decimals: int | None = None  # real / rate: recorded to this many decimals
     values: tuple[str, ...] = ()
     attacker: str = "fixed"
     description: str = ""
-    max_length: int | None = None   # label columns: longest value, in characters
+    max_length: int | None = None  # label columns: longest value, in characters
 
     @property
     def text_limit(self) -> int:
@@ -92,13 +92,11 @@ class Predicate:
             return np.asarray(np.isin(values, list(self.value)))
         if values.dtype == object and self.op != "equals":  # text order: pandas' rules
             series = pd.Series(values)
-            return np.asarray(series > self.value if self.op == "above"
-                              else series <= self.value)
+            return np.asarray(series > self.value if self.op == "above" else series <= self.value)
         with np.errstate(invalid="ignore"):
             if self.op == "equals":
                 return np.asarray(values == self.value)
-            return np.asarray(values > self.value if self.op == "above"
-                              else values <= self.value)
+            return np.asarray(values > self.value if self.op == "above" else values <= self.value)
 
     def describe(self) -> str:
         shown = "{" + ", ".join(map(str, self.value)) + "}" if self.op == "in" else self.value
@@ -142,8 +140,9 @@ class Relation:
     def _implication(self) -> tuple[Predicate, Predicate]:
         """(condition, consequence) of an "implies" relation; SpecError when one is unset."""
         if self.condition is None or self.consequence is None:
-            raise SpecError(f"relation {self.name!r}: 'implies' needs a condition and a "
-                            f"consequence")
+            raise SpecError(
+                f"relation {self.name!r}: 'implies' needs a condition and a consequence"
+            )
         return self.condition, self.consequence
 
 

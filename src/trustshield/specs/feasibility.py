@@ -47,8 +47,9 @@ class Feasibility:
         return self.feasible
 
 
-def is_feasible(spec: DatasetSpec, original: Mapping[str, Any],
-                candidate: Mapping[str, Any]) -> Feasibility:
+def is_feasible(
+    spec: DatasetSpec, original: Mapping[str, Any], candidate: Mapping[str, Any]
+) -> Feasibility:
     """Check one candidate against the original record it was derived from.
 
     ``original`` and ``candidate`` map every feature name to its raw value (categories
@@ -59,13 +60,16 @@ def is_feasible(spec: DatasetSpec, original: Mapping[str, Any],
     return Feasibility(tuple(reasons[0]))
 
 
-def infeasibility(spec: DatasetSpec, originals: pd.DataFrame,
-                  candidates: pd.DataFrame) -> list[list[Violation]]:
+def infeasibility(
+    spec: DatasetSpec, originals: pd.DataFrame, candidates: pd.DataFrame
+) -> list[list[Violation]]:
     """Violations per candidate row (n lists) for aligned frames of originals and
     candidates, shape (n, ·) each; an empty list means feasible."""
     if len(originals) != len(candidates):
-        raise DataError(f"{len(originals)} originals but {len(candidates)} candidates: "
-                        "expected one candidate per original, aligned by position")
+        raise DataError(
+            f"{len(originals)} originals but {len(candidates)} candidates: "
+            "expected one candidate per original, aligned by position"
+        )
     originals = originals.reset_index(drop=True)
     candidates = candidates.reset_index(drop=True)
     found: list[list[Violation]] = [[] for _ in range(len(candidates))]
@@ -79,13 +83,18 @@ def infeasibility(spec: DatasetSpec, originals: pd.DataFrame,
         if not all(c in candidates.columns for c in relation.involved()):
             continue
         for i in np.flatnonzero(relation.violated(candidates)):
-            found[i].append(Violation("+".join(relation.involved()),
-                                      f"breaks relation '{relation.name}': {relation.describe()}"))
+            found[i].append(
+                Violation(
+                    "+".join(relation.involved()),
+                    f"breaks relation '{relation.name}': {relation.describe()}",
+                )
+            )
     return found
 
 
-def _column_checks(col: ColumnSpec, before: pd.Series,
-                   after: pd.Series) -> Iterator[tuple[np.ndarray, str]]:
+def _column_checks(
+    col: ColumnSpec, before: pd.Series, after: pd.Series
+) -> Iterator[tuple[np.ndarray, str]]:
     """(mask, reason) pairs for one column: type, range, then attacker control."""
     if col.type == "categorical":
         yield ~after.isin(col.values).to_numpy(), f"expected {col.expected()}"
@@ -96,9 +105,9 @@ def _column_checks(col: ColumnSpec, before: pd.Series,
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(values) | (values < lo - TOLERANCE) | (values > hi + TOLERANCE)
         if col.type in ("integer", "binary"):
-            bad |= values != np.round(values)       # exact: 1e-30 bytes is not 0 bytes
+            bad |= values != np.round(values)  # exact: 1e-30 bytes is not 0 bytes
         elif col.decimals is not None:
-            scaled = values * 10.0 ** col.decimals
+            scaled = values * 10.0**col.decimals
             bad |= np.abs(scaled - np.round(scaled)) > 1e-6
     yield bad, f"expected {col.expected()}"
     delta = values - pd.to_numeric(before, errors="coerce").to_numpy(dtype=float)

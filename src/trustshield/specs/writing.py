@@ -13,14 +13,12 @@ from typing import Any
 import yaml
 
 from trustshield.errors import SpecError
-from trustshield.specs.dataset_spec import (ColumnSpec, DatasetSpec, Predicate, Relation,
-                                            SourceFile)
+from trustshield.specs.dataset_spec import ColumnSpec, DatasetSpec, Predicate, Relation, SourceFile
 
 
 def spec_yaml(spec: DatasetSpec) -> str:
     """``spec`` as YAML text that loads back to an equal DatasetSpec."""
-    return str(yaml.safe_dump(spec_document(spec), sort_keys=False, allow_unicode=True,
-                              width=100))
+    return str(yaml.safe_dump(spec_document(spec), sort_keys=False, allow_unicode=True, width=100))
 
 
 def spec_document(spec: DatasetSpec) -> dict[str, Any]:
@@ -30,8 +28,12 @@ def spec_document(spec: DatasetSpec) -> dict[str, Any]:
         source["dataset"] = spec.dataset
     if spec.files:
         source["files"] = [_file(f) for f in spec.files]
-    doc: dict[str, Any] = {"name": spec.name, "description": spec.description, "source": source,
-                           "columns": [_column(c) for c in spec.columns]}
+    doc: dict[str, Any] = {
+        "name": spec.name,
+        "description": spec.description,
+        "source": source,
+        "columns": [_column(c) for c in spec.columns],
+    }
     if spec.relations:
         doc["relations"] = [_relation(r) for r in spec.relations]
     doc["label"] = _label(spec)
@@ -41,10 +43,19 @@ def spec_document(spec: DatasetSpec) -> dict[str, Any]:
 
 
 def _column(column: ColumnSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": column.name, "type": column.type, "role": column.role,
-                           "attacker": column.attacker}
-    optional = {"unit": column.unit, "min": column.min, "max": column.max,
-                "decimals": column.decimals, "max_length": column.max_length}
+    out: dict[str, Any] = {
+        "name": column.name,
+        "type": column.type,
+        "role": column.role,
+        "attacker": column.attacker,
+    }
+    optional = {
+        "unit": column.unit,
+        "min": column.min,
+        "max": column.max,
+        "decimals": column.decimals,
+        "max_length": column.max_length,
+    }
     out.update({key: value for key, value in optional.items() if value is not None})
     if column.values:
         out["values"] = list(column.values)
@@ -61,12 +72,23 @@ def _predicate(predicate: Predicate) -> dict[str, Any]:
 def _relation(relation: Relation) -> dict[str, Any]:
     if relation.kind == "implies":
         if relation.condition is None or relation.consequence is None:
-            raise SpecError(f"relation {relation.name!r}: an implies relation needs both its "
-                            "condition (if) and its consequence (then)")
-        return {"kind": relation.kind, "name": relation.name,
-                "if": _predicate(relation.condition), "then": _predicate(relation.consequence)}
-    return {"kind": relation.kind, "name": relation.name, "columns": list(relation.columns),
-            "limit": relation.limit, "tolerance": relation.tolerance}
+            raise SpecError(
+                f"relation {relation.name!r}: an implies relation needs both its "
+                "condition (if) and its consequence (then)"
+            )
+        return {
+            "kind": relation.kind,
+            "name": relation.name,
+            "if": _predicate(relation.condition),
+            "then": _predicate(relation.consequence),
+        }
+    return {
+        "kind": relation.kind,
+        "name": relation.name,
+        "columns": list(relation.columns),
+        "limit": relation.limit,
+        "tolerance": relation.tolerance,
+    }
 
 
 def _label(spec: DatasetSpec) -> dict[str, Any]:
@@ -77,9 +99,12 @@ def _label(spec: DatasetSpec) -> dict[str, Any]:
         label["normal"] = spec.normal_label
     if spec.technique_of_category:
         label["categories"] = {
-            category: {"technique": technique,
-                       "attacks": [a for a, c in spec.category_of_attack.items() if c == category]}
-            for category, technique in spec.technique_of_category.items()}
+            category: {
+                "technique": technique,
+                "attacks": [a for a, c in spec.category_of_attack.items() if c == category],
+            }
+            for category, technique in spec.technique_of_category.items()
+        }
     if spec.technique_of_attack:
         label["attack_techniques"] = dict(spec.technique_of_attack)
     return label

@@ -18,8 +18,9 @@ def need_mapping(raw: Any, where: str, error: type[Exception] = SpecError) -> No
         raise error(f"{where}: expected a mapping, got {type(raw).__name__}")
 
 
-def no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str,
-               error: type[Exception] = SpecError) -> None:
+def no_unknown(
+    raw: Mapping[str, Any], allowed: set[str], where: str, error: type[Exception] = SpecError
+) -> None:
     """Refuse keys outside ``allowed``, naming them and what is allowed."""
     unknown = sorted(set(raw) - allowed)
     if unknown:

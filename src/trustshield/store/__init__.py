@@ -4,5 +4,12 @@ from trustshield.store.alerts import DEFAULT_STORE, AlertStore, alert_id, defaul
 from trustshield.store.audit import ChainCheck
 from trustshield.store.database import Database, connect
 
-__all__ = ["DEFAULT_STORE", "AlertStore", "ChainCheck", "Database", "alert_id", "connect",
-           "default_store_path"]
+__all__ = [
+    "DEFAULT_STORE",
+    "AlertStore",
+    "ChainCheck",
+    "Database",
+    "alert_id",
+    "connect",
+    "default_store_path",
+]

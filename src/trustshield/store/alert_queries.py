@@ -10,8 +10,17 @@ from dataclasses import dataclass
 
 from trustshield.store.entities import decode
 
-SUMMARY = ("alert_id", "model_id", "action", "suspicion", "category", "technique",
-           "component", "created_at", "entities")
+SUMMARY = (
+    "alert_id",
+    "model_id",
+    "action",
+    "suspicion",
+    "category",
+    "technique",
+    "component",
+    "created_at",
+    "entities",
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,7 @@ class AlertFilter:
     technique: str | None = None
     model_id: str | None = None
     min_suspicion: float | None = None
-    review_status: str | None = None   # open / confirmed / dismissed / none (never queued)
+    review_status: str | None = None  # open / confirmed / dismissed / none (never queued)
 
     def where(self) -> tuple[str, list]:
         clauses, params = [], []
@@ -50,8 +59,11 @@ def alert_page(db, flt: AlertFilter, *, limit: int, offset: int) -> tuple[list[d
     base = " FROM alerts a LEFT JOIN reviews r ON r.alert_id = a.alert_id" + where
     total = db.execute("SELECT count(*)" + base, params).fetchone()[0]
     columns = ", ".join(f"a.{c}" for c in SUMMARY)
-    rows = db.execute(f"SELECT {columns}, r.status{base} ORDER BY a.created_at DESC, a.alert_id"
-                      f" LIMIT {int(limit)} OFFSET {int(offset)}", params).fetchall()
+    rows = db.execute(
+        f"SELECT {columns}, r.status{base} ORDER BY a.created_at DESC, a.alert_id"
+        f" LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
+    ).fetchall()
     items = []
     for row in rows:
         item = dict(zip(SUMMARY, row[:-1]))

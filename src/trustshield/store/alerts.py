@@ -130,8 +130,9 @@ class AlertStore:
         """Append one audit event by this store's actor (inside the current transaction,
         if any)."""
         with self.transaction():
-            return self.audit.append(actor=self.actor, action=action, subject=subject,
-                                     details=details)
+            return self.audit.append(
+                actor=self.actor, action=action, subject=subject, details=details
+            )
 
     def record_model(self, manifest: dict, features: Sequence[dict]) -> bool:
         """Register a model in the local registry; True when it was not there before (the
@@ -141,13 +142,27 @@ class AlertStore:
         with self.transaction():
             if self.model(manifest["model_id"]) is not None:
                 return False
-            self.db.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                            [manifest["model_id"], manifest["created_at"], manifest["spec"],
-                             manifest["detector"], json.dumps(list(features)),
-                             json.dumps(manifest, sort_keys=True)])
-            self.record_event("model.register", manifest["model_id"], {
-                "spec": manifest["spec"], "detector": manifest["detector"],
-                "created_at": manifest["created_at"], "files": manifest.get("files", {})})
+            self.db.execute(
+                "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    manifest["model_id"],
+                    manifest["created_at"],
+                    manifest["spec"],
+                    manifest["detector"],
+                    json.dumps(list(features)),
+                    json.dumps(manifest, sort_keys=True),
+                ],
+            )
+            self.record_event(
+                "model.register",
+                manifest["model_id"],
+                {
+                    "spec": manifest["spec"],
+                    "detector": manifest["detector"],
+                    "created_at": manifest["created_at"],
+                    "files": manifest.get("files", {}),
+                },
+            )
         return True
 
     def model(self, model_id: str) -> dict | None:
@@ -156,21 +171,31 @@ class AlertStore:
         if not rows:
             return None
         record = rows[0]
-        record["manifest"], record["features"] = json.loads(record["manifest"]), json.loads(record["features"])
+        record["manifest"], record["features"] = (
+            json.loads(record["manifest"]),
+            json.loads(record["features"]),
+        )
         return record
 
     def models(self) -> pd.DataFrame:
-        return frame(self.db.execute("SELECT model_id, created_at, spec, detector FROM models"
-                                     " ORDER BY created_at, model_id"))
+        return frame(
+            self.db.execute(
+                "SELECT model_id, created_at, spec, detector FROM models"
+                " ORDER BY created_at, model_id"
+            )
+        )
 
-    def start_run(self, *, run_id: str, kind: str, model_id: str, source_path: str,
-                  source_sha256: str) -> None:
+    def start_run(
+        self, *, run_id: str, kind: str, model_id: str, source_path: str, source_sha256: str
+    ) -> None:
         """Record a run as running; AuditChainError first when the audit chain could not record
         its end (a head that does not seal the chain: nothing is written then)."""
         self.audit.require_sealed("the run was not started")
-        self.db.execute("INSERT INTO runs (run_id, kind, model_id, source_path, source_sha256,"
-                        " started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
-                        [run_id, kind, model_id, source_path, source_sha256, _now()])
+        self.db.execute(
+            "INSERT INTO runs (run_id, kind, model_id, source_path, source_sha256,"
+            " started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
+            [run_id, kind, model_id, source_path, source_sha256, _now()],
+        )
 
     def pseudonymiser(self):
         """The pseudonymiser writers must apply to this store (None when it does not
@@ -189,11 +214,15 @@ class AlertStore:
             if column is not None:
                 alerts = alerts.drop_columns(["entities"])
             if alerts.num_rows:
-                self.db.insert_arrow("alerts", alerts.append_column("entities", stored),
-                                     ignore_conflicts=skip_existing)
+                self.db.insert_arrow(
+                    "alerts",
+                    alerts.append_column("entities", stored),
+                    ignore_conflicts=skip_existing,
+                )
 
-    def add_batch(self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem],
-                  rows_read: int) -> int:
+    def add_batch(
+        self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem], rows_read: int
+    ) -> int:
         """Insert one batch of alerts (:meth:`insert_alerts`; alerts already stored are
         skipped) and rejected rows atomically; return alerts added."""
         with self.transaction():
@@ -201,23 +230,30 @@ class AlertStore:
             self.insert_alerts(alerts, skip_existing=True)
             added = self._count("alerts") - before
             if rejected:
-                self.db.executemany("INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
-                                    [[run_id, p.file, p.line, p.column, p.value, p.expected]
-                                     for p in rejected])
+                self.db.executemany(
+                    "INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
+                    [[run_id, p.file, p.line, p.column, p.value, p.expected] for p in rejected],
+                )
             self.db.execute(
                 "UPDATE runs SET rows_read = rows_read + ?, alerts_added = alerts_added + ?,"
                 " rejected_rows = rejected_rows + ? WHERE run_id = ?",
-                [rows_read, added, len({(p.file, p.line) for p in rejected}), run_id])
+                [rows_read, added, len({(p.file, p.line) for p in rejected}), run_id],
+            )
         return added
 
     def finish_run(self, run_id: str, status: str) -> dict:
         """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""
         with self.transaction():
-            self.db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                            [status, _now(), run_id])
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
+                [status, _now(), run_id],
+            )
             run = self.run(run_id)
-            self.record_event(f"{run['kind']}.run", run_id,
-                              {k: v for k, v in run.items() if k not in ("run_id", "kind")})
+            self.record_event(
+                f"{run['kind']}.run",
+                run_id,
+                {k: v for k, v in run.items() if k not in ("run_id", "kind")},
+            )
         return run
 
     def run(self, run_id: str) -> dict:
@@ -230,9 +266,13 @@ class AlertStore:
         """One alert with its model's features ({name, type, categories}) and its
         ``entities`` as an :class:`~trustshield.records.AlertEntities` (None when none are
         known); StoreError when unknown."""
-        rows = records(self.db.execute(
-            "SELECT a.*, m.features FROM alerts a JOIN models m ON m.model_id = a.model_id"
-            " WHERE a.alert_id = ?", [alert_id]))
+        rows = records(
+            self.db.execute(
+                "SELECT a.*, m.features FROM alerts a JOIN models m ON m.model_id = a.model_id"
+                " WHERE a.alert_id = ?",
+                [alert_id],
+            )
+        )
         if not rows:
             raise StoreError(f"no alert with id {alert_id!r} in {self.path}")
         record = rows[0]

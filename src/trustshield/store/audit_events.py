@@ -57,9 +57,23 @@ def _stored_text_hash(prev: str, row) -> str | None:
         _STRICT.decode(details)
     except (TypeError, ValueError):
         return None
-    text = "".join(('{"action":', _text(action), ',"actor":', _text(actor), ',"at":',
-                    _text(None if at is None else iso(at)), ',"details":', details,
-                    ',"seq":', str(int(seq)), ',"subject":', _text(subject), '}'))
+    text = "".join(
+        (
+            '{"action":',
+            _text(action),
+            ',"actor":',
+            _text(actor),
+            ',"at":',
+            _text(None if at is None else iso(at)),
+            ',"details":',
+            details,
+            ',"seq":',
+            str(int(seq)),
+            ',"subject":',
+            _text(subject),
+            "}",
+        )
+    )
     return hashlib.sha256((prev + text).encode("utf-8")).hexdigest()
 
 
@@ -80,9 +94,16 @@ def event_of(row) -> dict:
         parsed = json.loads(details)
     except (TypeError, json.JSONDecodeError):
         parsed = details  # a damaged row: verify() reports it, readers still see it
-    return {"seq": seq, "at": None if at is None else iso(at), "actor": actor,
-            "action": action, "subject": subject, "details": parsed,
-            "prev_hash": prev_hash, "hash": digest}
+    return {
+        "seq": seq,
+        "at": None if at is None else iso(at),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": parsed,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
 
 
 def iso(at: datetime) -> str:
@@ -90,4 +111,3 @@ def iso(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
-

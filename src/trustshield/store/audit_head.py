@@ -32,28 +32,42 @@ from trustshield.store.audit_events import GENESIS
 KEY_ENV = "TRUSTSHIELD_AUDIT_KEY"
 UNKEYED_ID = "none"
 FINGERPRINT_LABEL = b"trustshield audit key fingerprint"
-HEAD_SCHEMA = "CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR, mac VARCHAR, key_id VARCHAR)"
+HEAD_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, hash VARCHAR, mac VARCHAR, key_id VARCHAR)"
+)
 HEAD_ROWS = "SELECT seq, hash, mac, key_id FROM audit_head"
 
-NO_HEAD = ("the chain head (audit_head) holds {rows} rows, expected exactly 1: a head is "
-           "never recreated for a chain that has events")
+NO_HEAD = (
+    "the chain head (audit_head) holds {rows} rows, expected exactly 1: a head is "
+    "never recreated for a chain that has events"
+)
 MISSING_TAIL = "events after seq {last} are missing: the chain head records seq {head}"
 EXTRA_TAIL = "events after seq {head} were added without the chain head"
 OTHER_TAIL = "the last event (seq {last}) is not the one the chain head records"
-BAD_MAC = ("the chain head fails authentication: it was rewritten, or {key_env} differs from "
-           "the key it was written with")
-UNKEYED_HEAD = ("the chain head was sealed without a key, but {key_env} is set (fingerprint "
-                "{current}): anyone who can write the store could have written that head")
-KEY_SWAP = ("the chain head was sealed by key fingerprint {head}, but the current {key_env} "
-            "has fingerprint {current}")
-KEY_UNSET = ("the chain head was sealed by key fingerprint {head}, but {key_env} is not set")
+BAD_MAC = (
+    "the chain head fails authentication: it was rewritten, or {key_env} differs from "
+    "the key it was written with"
+)
+UNKEYED_HEAD = (
+    "the chain head was sealed without a key, but {key_env} is set (fingerprint "
+    "{current}): anyone who can write the store could have written that head"
+)
+KEY_SWAP = (
+    "the chain head was sealed by key fingerprint {head}, but the current {key_env} "
+    "has fingerprint {current}"
+)
+KEY_UNSET = "the chain head was sealed by key fingerprint {head}, but {key_env} is not set"
 
-RESEAL_HINT = ("review the events with `trustshield audit verify --store {target}`; if you "
-               "accept them as genuine, seal the head again with `trustshield audit reseal "
-               "--store {target} --accept-through SEQ --accept-hash HASH --reason TEXT` (SEQ "
-               "and HASH of the last event, as verify prints them)")
-SET_KEY_HINT = (f"set {KEY_ENV} to the key with fingerprint {{head}}; only when the key was "
-                "replaced on purpose: " + RESEAL_HINT)
+RESEAL_HINT = (
+    "review the events with `trustshield audit verify --store {target}`; if you "
+    "accept them as genuine, seal the head again with `trustshield audit reseal "
+    "--store {target} --accept-through SEQ --accept-hash HASH --reason TEXT` (SEQ "
+    "and HASH of the last event, as verify prints them)"
+)
+SET_KEY_HINT = (
+    f"set {KEY_ENV} to the key with fingerprint {{head}}; only when the key was "
+    "replaced on purpose: " + RESEAL_HINT
+)
 #: problems a reseal may settle: the events walk intact, only the head disagrees with them
 RESEALABLE = frozenset({"no_head", "tail", "unkeyed", "key_unset", "key_swap", "mac"})
 
@@ -119,8 +133,10 @@ def read_heads(db) -> list[Head]:
 def write_head(db, head: Head) -> None:
     """Replace whatever ``audit_head`` holds by ``head`` (inside the caller's transaction)."""
     db.execute("DELETE FROM audit_head")
-    db.execute("INSERT INTO audit_head (seq, hash, mac, key_id) VALUES (?, ?, ?, ?)",
-               [head.seq, head.hash, head.mac, head.key_id])
+    db.execute(
+        "INSERT INTO audit_head (seq, hash, mac, key_id) VALUES (?, ?, ?, ?)",
+        [head.seq, head.hash, head.mac, head.key_id],
+    )
 
 
 def prepare(db, has_events) -> None:
@@ -168,8 +184,9 @@ def _adopted_key_id(head: Head, key: bytes | None) -> str | None:
     return None
 
 
-def head_problem(heads: list[Head], last: int, last_hash: str,
-                 key: bytes | None) -> HeadProblem | None:
+def head_problem(
+    heads: list[Head], last: int, last_hash: str, key: bytes | None
+) -> HeadProblem | None:
     """Why ``heads`` does not seal a chain ending at ``last`` (``last_hash``) under ``key``;
     None when it does."""
     if len(heads) != 1:
@@ -192,18 +209,27 @@ def seal_problem(head: Head, key: bytes | None, *, first_broken: int) -> HeadPro
     current = key_fingerprint(key)
     keyed_mac = hmac.compare_digest(str(head.mac), head_mac(head.seq, head.hash, key))
     sealed_by = head.key_id
-    if sealed_by is None and key is not None and not keyed_mac and \
-            _adopted_key_id(head, None) == UNKEYED_ID:
+    if (
+        sealed_by is None
+        and key is not None
+        and not keyed_mac
+        and _adopted_key_id(head, None) == UNKEYED_ID
+    ):
         sealed_by = UNKEYED_ID
     if sealed_by not in (None, current):
         if sealed_by == UNKEYED_ID:
-            return HeadProblem("unkeyed", first_broken,
-                               UNKEYED_HEAD.format(key_env=KEY_ENV, current=current))
+            return HeadProblem(
+                "unkeyed", first_broken, UNKEYED_HEAD.format(key_env=KEY_ENV, current=current)
+            )
         if key is None:
-            return HeadProblem("key_unset", first_broken,
-                               KEY_UNSET.format(head=sealed_by, key_env=KEY_ENV))
-        return HeadProblem("key_swap", first_broken,
-                           KEY_SWAP.format(head=sealed_by, key_env=KEY_ENV, current=current))
+            return HeadProblem(
+                "key_unset", first_broken, KEY_UNSET.format(head=sealed_by, key_env=KEY_ENV)
+            )
+        return HeadProblem(
+            "key_swap",
+            first_broken,
+            KEY_SWAP.format(head=sealed_by, key_env=KEY_ENV, current=current),
+        )
     if not keyed_mac:
         return HeadProblem("mac", first_broken, BAD_MAC.format(key_env=KEY_ENV))
     return None
@@ -217,5 +243,11 @@ def remedy(problem: HeadProblem, target: str, heads: list[Head]) -> str:
 
 
 def table_exists(db, name: str) -> bool:
-    return db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
-                      " AND table_schema = current_schema()", [name]).fetchone()[0] > 0
+    return (
+        db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+            " AND table_schema = current_schema()",
+            [name],
+        ).fetchone()[0]
+        > 0
+    )

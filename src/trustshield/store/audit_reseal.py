@@ -20,22 +20,40 @@ refuses.
 from __future__ import annotations
 
 from trustshield.errors import StoreError
-from trustshield.store.audit_head import (KEY_ENV, RESEALABLE, UNKEYED_ID, audit_key,
-                                          ensure_table, key_fingerprint, read_heads, sealed,
-                                          write_head)
+from trustshield.store.audit_head import (
+    KEY_ENV,
+    RESEALABLE,
+    UNKEYED_ID,
+    audit_key,
+    ensure_table,
+    key_fingerprint,
+    read_heads,
+    sealed,
+    write_head,
+)
 
-NO_REASON = ("a reseal needs a reason: pass --reason TEXT saying why the chain as it stands "
-             "is accepted (for example, what the review of its events found)")
-INTACT = ("the audit chain of {target} holds ({events} events, sealed under key fingerprint "
-          "{key_id}): there is nothing to reseal")
-BROKEN = ("the audit chain of {target} is broken inside its events (event {seq}: {reason}); "
-          "a reseal seals the head over intact events only and cannot vouch for changed "
-          "ones: restore the store from a backup")
-KEYLESS = ("the chain head was sealed by key fingerprint {head}, but {key_env} is not set: "
-           "set it (a reseal without it would drop the key's protection)")
-MISMATCH = ("--accept-through {seq} --accept-hash {digest} does not name the last event of "
-            "the chain (its last event is seq {last}): a reseal accepts the chain up to its "
-            "last event; copy both from `trustshield audit verify --store {target}`")
+NO_REASON = (
+    "a reseal needs a reason: pass --reason TEXT saying why the chain as it stands "
+    "is accepted (for example, what the review of its events found)"
+)
+INTACT = (
+    "the audit chain of {target} holds ({events} events, sealed under key fingerprint "
+    "{key_id}): there is nothing to reseal"
+)
+BROKEN = (
+    "the audit chain of {target} is broken inside its events (event {seq}: {reason}); "
+    "a reseal seals the head over intact events only and cannot vouch for changed "
+    "ones: restore the store from a backup"
+)
+KEYLESS = (
+    "the chain head was sealed by key fingerprint {head}, but {key_env} is not set: "
+    "set it (a reseal without it would drop the key's protection)"
+)
+MISMATCH = (
+    "--accept-through {seq} --accept-hash {digest} does not name the last event of "
+    "the chain (its last event is seq {last}): a reseal accepts the chain up to its "
+    "last event; copy both from `trustshield audit verify --store {target}`"
+)
 
 
 def reseal(store, *, accept_through: int, accept_hash: str, reason: str, login: str) -> dict:
@@ -52,22 +70,35 @@ def reseal(store, *, accept_through: int, accept_hash: str, reason: str, login: 
             store.db.execute("LOCK TABLE audit_events, audit_head IN EXCLUSIVE MODE")
         check = audit.check()
         if check.ok:
-            raise StoreError(INTACT.format(target=target, events=check.events,
-                                           key_id=check.head_key_fingerprint))
+            raise StoreError(
+                INTACT.format(target=target, events=check.events, key_id=check.head_key_fingerprint)
+            )
         if check.problem not in RESEALABLE:
-            raise StoreError(BROKEN.format(target=target, seq=check.first_broken,
-                                           reason=check.reason))
+            raise StoreError(
+                BROKEN.format(target=target, seq=check.first_broken, reason=check.reason)
+            )
         previous = read_heads(store.db)
         key = audit_key()
         keyed_by = [h.key_id for h in previous if h.key_id not in (None, UNKEYED_ID)]
         if key is None and keyed_by:
             raise StoreError(KEYLESS.format(head=keyed_by[0], key_env=KEY_ENV))
         if (accept_through, accept_hash.strip().lower()) != (check.last_seq, check.last_hash):
-            raise StoreError(MISMATCH.format(seq=accept_through, digest=accept_hash,
-                                             last=check.last_seq, target=target))
+            raise StoreError(
+                MISMATCH.format(
+                    seq=accept_through, digest=accept_hash, last=check.last_seq, target=target
+                )
+            )
         write_head(store.db, sealed(check.last_seq, check.last_hash, key))
-        return store.record_event("audit.reseal", str(check.last_seq), {
-            "accepted_through": check.last_seq, "accepted_hash": check.last_hash,
-            "reason": reason.strip(), "problem": check.reason,
-            "previous_head": [head.as_dict() for head in previous],
-            "key_id": key_fingerprint(key), "login": login})
+        return store.record_event(
+            "audit.reseal",
+            str(check.last_seq),
+            {
+                "accepted_through": check.last_seq,
+                "accepted_hash": check.last_hash,
+                "reason": reason.strip(),
+                "problem": check.reason,
+                "previous_head": [head.as_dict() for head in previous],
+                "key_id": key_fingerprint(key),
+                "login": login,
+            },
+        )

@@ -28,8 +28,15 @@ from pathlib import Path
 
 from trustshield.atomic_files import write_atomic
 from trustshield.errors import ModelIntegrityError
-from trustshield.model_folder import (FILES, REQUIRED, ModelFiles, listed_files,
-                                          load_model, looks_like_pickle, replace_folder)
+from trustshield.model_folder import (
+    FILES,
+    REQUIRED,
+    ModelFiles,
+    listed_files,
+    load_model,
+    looks_like_pickle,
+    replace_folder,
+)
 from trustshield.store.signing import SIGNATURE_FILE, Keyring, check_signature, sign_manifest
 
 BUNDLE_FORMAT = "trustshield-bundle/1"
@@ -38,16 +45,26 @@ MANIFEST_FILE = "manifest.json"
 SIGNATURE_FIELDS = ("key_id", "algorithm", "signed_at", "signer", "signature")
 MODEL_ID = re.compile(r"[0-9a-f]{16}")
 
-SHAPE = ("shape check failed: {what}; sign the folder with `trustshield models sign` and "
-         "build bundles with `trustshield models bundle`")
-UNSIGNED = ("shape check failed: {folder} is not signed (no signature.json); sign it with "
-            "`trustshield models sign --model {folder}`")
-NOT_ALLOWED = ("file check failed: {name!r} is not an allowed model file (only model.json and "
-               "spec.yaml); remove it and re-sign")
-PICKLE = ("file check failed: {name!r} looks like a pickle; TrustShield never loads pickles — "
-          "retrain with `trustshield train`, which writes plain JSON")
-ALTERED = ("sha256 check failed: {name} has sha256 {actual}, the signed manifest says "
-           "{expected}; the file was altered after signing — use the original or retrain")
+SHAPE = (
+    "shape check failed: {what}; sign the folder with `trustshield models sign` and "
+    "build bundles with `trustshield models bundle`"
+)
+UNSIGNED = (
+    "shape check failed: {folder} is not signed (no signature.json); sign it with "
+    "`trustshield models sign --model {folder}`"
+)
+NOT_ALLOWED = (
+    "file check failed: {name!r} is not an allowed model file (only model.json and "
+    "spec.yaml); remove it and re-sign"
+)
+PICKLE = (
+    "file check failed: {name!r} looks like a pickle; TrustShield never loads pickles — "
+    "retrain with `trustshield train`, which writes plain JSON"
+)
+ALTERED = (
+    "sha256 check failed: {name} has sha256 {actual}, the signed manifest says "
+    "{expected}; the file was altered after signing — use the original or retrain"
+)
 
 
 @dataclass(frozen=True)
@@ -67,23 +84,32 @@ class VerifiedBundle:
 def verify_bundle(bundle: dict, keyring: Keyring) -> VerifiedBundle:
     """Run the four checks on an upload bundle (the module docstring lists them)."""
     if not isinstance(bundle, dict):
-        raise ModelIntegrityError(SHAPE.format(what=f"expected a JSON object, got {type(bundle).__name__}"))
+        raise ModelIntegrityError(
+            SHAPE.format(what=f"expected a JSON object, got {type(bundle).__name__}")
+        )
     if bundle.get("format") != BUNDLE_FORMAT:
-        raise ModelIntegrityError(SHAPE.format(
-            what=f"'format' must be {BUNDLE_FORMAT!r}, got {bundle.get('format')!r}"))
+        raise ModelIntegrityError(
+            SHAPE.format(what=f"'format' must be {BUNDLE_FORMAT!r}, got {bundle.get('format')!r}")
+        )
     for key in ("manifest", "signature", "files"):
         if not isinstance(bundle.get(key), dict):
-            raise ModelIntegrityError(SHAPE.format(
-                what=f"{key!r} must be an object, got {type(bundle.get(key)).__name__}"))
+            raise ModelIntegrityError(
+                SHAPE.format(
+                    what=f"{key!r} must be an object, got {type(bundle.get(key)).__name__}"
+                )
+            )
     blobs = {}
     for name, text in bundle["files"].items():
         if not isinstance(text, str):
-            raise ModelIntegrityError(SHAPE.format(
-                what=f"files[{name!r}] must be text, got {type(text).__name__}"))
+            raise ModelIntegrityError(
+                SHAPE.format(what=f"files[{name!r}] must be text, got {type(text).__name__}")
+            )
         try:
             blobs[name] = text.encode("utf-8")
         except UnicodeEncodeError:
-            raise ModelIntegrityError(SHAPE.format(what=f"files[{name!r}] is not valid UTF-8 text")) from None
+            raise ModelIntegrityError(
+                SHAPE.format(what=f"files[{name!r}] is not valid UTF-8 text")
+            ) from None
     return _verify(bundle["manifest"], bundle["signature"], blobs, keyring)
 
 
@@ -99,13 +125,18 @@ def read_verified_folder(folder: str | Path, keyring: Keyring) -> ModelFiles:
     if not (folder / SIGNATURE_FILE).is_file():
         raise ModelIntegrityError(UNSIGNED.format(folder=folder))
     raw = _read_bytes(folder / MANIFEST_FILE)
-    verified = _verify(_parse_json(raw, folder / MANIFEST_FILE),
-                       _read_json(folder / SIGNATURE_FILE), _folder_blobs(folder), keyring)
+    verified = _verify(
+        _parse_json(raw, folder / MANIFEST_FILE),
+        _read_json(folder / SIGNATURE_FILE),
+        _folder_blobs(folder),
+        keyring,
+    )
     return ModelFiles(str(folder), {MANIFEST_FILE: raw, **verified.files})
 
 
-def sign_model_folder(folder: str | Path, keyring: Keyring, *,
-                      signer: str | None = None) -> tuple[dict, dict]:
+def sign_model_folder(
+    folder: str | Path, keyring: Keyring, *, signer: str | None = None
+) -> tuple[dict, dict]:
     """Check the folder (plain files only, sha256 as in the manifest, model loads), then write
     ``signature.json`` by the active key; return (manifest, signature record)."""
     folder = Path(folder)
@@ -131,10 +162,15 @@ def bundle_from_folder(folder: str | Path, keyring: Keyring | None = None) -> di
         try:
             files[name] = (folder / name).read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ModelIntegrityError(SHAPE.format(what=f"{folder / name} is not readable "
-                                                        f"UTF-8 text ({exc})")) from None
-    return {"format": BUNDLE_FORMAT, "manifest": _read_json(folder / MANIFEST_FILE),
-            "signature": _read_json(folder / SIGNATURE_FILE), "files": files}
+            raise ModelIntegrityError(
+                SHAPE.format(what=f"{folder / name} is not readable UTF-8 text ({exc})")
+            ) from None
+    return {
+        "format": BUNDLE_FORMAT,
+        "manifest": _read_json(folder / MANIFEST_FILE),
+        "signature": _read_json(folder / SIGNATURE_FILE),
+        "files": files,
+    }
 
 
 def write_bundle(bundle: dict, out: str | Path) -> Path:
@@ -168,8 +204,12 @@ def _verify(manifest, signature, blobs: dict[str, bytes], keyring: Keyring) -> V
         actual, expected = hashlib.sha256(blobs[name]).hexdigest(), manifest["files"][name]
         if actual != expected:
             raise ModelIntegrityError(ALTERED.format(name=name, actual=actual, expected=expected))
-    return VerifiedBundle(manifest=manifest, signature=signature,
-                          files={name: blobs[name] for name in listed_files(manifest)}, key=key)
+    return VerifiedBundle(
+        manifest=manifest,
+        signature=signature,
+        files={name: blobs[name] for name in listed_files(manifest)},
+        key=key,
+    )
 
 
 def _check_shape(manifest, signature, blobs: dict[str, bytes]) -> None:
@@ -178,13 +218,20 @@ def _check_shape(manifest, signature, blobs: dict[str, bytes]) -> None:
 
     if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
         refuse(f"the manifest must be an object with format {MODEL_FORMAT!r}")
-    if not isinstance(manifest.get("model_id"), str) or not MODEL_ID.fullmatch(manifest["model_id"]):
+    if not isinstance(manifest.get("model_id"), str) or not MODEL_ID.fullmatch(
+        manifest["model_id"]
+    ):
         refuse(f"manifest 'model_id' must be 16 hex digits, got {manifest.get('model_id')!r}")
     files = manifest.get("files")
-    if not isinstance(files, dict) or not all(isinstance(files.get(n), str) for n in REQUIRED) \
-            or not all(isinstance(v, str) for v in files.values()):
-        refuse(f"manifest 'files' must map {list(REQUIRED)} (and optionally "
-               f"{[n for n in FILES if n not in REQUIRED]}) to sha256 hex, got {files!r}")
+    if (
+        not isinstance(files, dict)
+        or not all(isinstance(files.get(n), str) for n in REQUIRED)
+        or not all(isinstance(v, str) for v in files.values())
+    ):
+        refuse(
+            f"manifest 'files' must map {list(REQUIRED)} (and optionally "
+            f"{[n for n in FILES if n not in REQUIRED]}) to sha256 hex, got {files!r}"
+        )
     if not isinstance(signature, dict):
         refuse(f"the signature must be an object, got {type(signature).__name__}")
     for field in SIGNATURE_FIELDS:
@@ -208,8 +255,11 @@ def _folder_blobs(folder: Path) -> dict[str, bytes]:
     file (and is refused by the file check)."""
     if not folder.is_dir():
         raise ModelIntegrityError(SHAPE.format(what=f"{folder} is not a model folder"))
-    return {p.name: (p.read_bytes() if p.is_file() else b"") for p in sorted(folder.iterdir())
-            if p.name not in (MANIFEST_FILE, SIGNATURE_FILE)}
+    return {
+        p.name: (p.read_bytes() if p.is_file() else b"")
+        for p in sorted(folder.iterdir())
+        if p.name not in (MANIFEST_FILE, SIGNATURE_FILE)
+    }
 
 
 def _read_json(path: Path) -> dict:
@@ -226,4 +276,6 @@ def _parse_json(raw: bytes, path: Path) -> dict:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelIntegrityError(SHAPE.format(what=f"{path} is not JSON in UTF-8 ({exc})")) from None
+        raise ModelIntegrityError(
+            SHAPE.format(what=f"{path} is not JSON in UTF-8 ({exc})")
+        ) from None

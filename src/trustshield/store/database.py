@@ -58,7 +58,9 @@ def connect(target: str | Path) -> Database:
     if is_url(target):
         return PostgresDatabase(str(target))
     text = str(target)
-    return DuckDatabase(Path(text[len(DUCKDB_PREFIX):] if text.startswith(DUCKDB_PREFIX) else text))
+    return DuckDatabase(
+        Path(text[len(DUCKDB_PREFIX) :] if text.startswith(DUCKDB_PREFIX) else text)
+    )
 
 
 def frame(result) -> pd.DataFrame:
@@ -121,8 +123,9 @@ class Database:
         return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
     def _insert_sql(self, table: str, names, source: str, ignore_conflicts: bool) -> str:
-        return (f"INSERT INTO {table} ({_quoted(names)}) {source}"
-                + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+        return f"INSERT INTO {table} ({_quoted(names)}) {source}" + (
+            " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        )
 
 
 class DuckDatabase(Database):
@@ -153,9 +156,14 @@ class DuckDatabase(Database):
         name = f"incoming_{next(_names)}"
         self._db.register(name, data)
         try:
-            self._db.execute(self._insert_sql(
-                table, data.column_names, f"SELECT {_quoted(data.column_names)} FROM {name}",
-                ignore_conflicts))
+            self._db.execute(
+                self._insert_sql(
+                    table,
+                    data.column_names,
+                    f"SELECT {_quoted(data.column_names)} FROM {name}",
+                    ignore_conflicts,
+                )
+            )
         finally:
             self._db.unregister(name)
 

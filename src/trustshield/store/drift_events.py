@@ -33,9 +33,22 @@ CREATE TABLE IF NOT EXISTS drift_events (
     output_psi DOUBLE PRECISION, alert_rate_change DOUBLE PRECISION, level VARCHAR,
     top_features VARCHAR, result VARCHAR, created_at TIMESTAMPTZ);
 """
-COLUMNS = ("event_id", "run_id", "model_id", "window_index", "first_line", "last_line",
-           "n_records", "max_feature_psi", "output_psi", "alert_rate_change", "level",
-           "top_features", "result", "created_at")
+COLUMNS = (
+    "event_id",
+    "run_id",
+    "model_id",
+    "window_index",
+    "first_line",
+    "last_line",
+    "n_records",
+    "max_feature_psi",
+    "output_psi",
+    "alert_rate_change",
+    "level",
+    "top_features",
+    "result",
+    "created_at",
+)
 AUDITED_LEVEL = "major"
 #: columns left out of the audit event (the id is its subject; the full result stays here)
 SKIPPED_IN_AUDIT = ("event_id", "result", "created_at", "top_features")
@@ -58,35 +71,53 @@ class DriftEvents:
         with self.store.transaction():
             self.store.db.executemany(
                 f"INSERT INTO drift_events ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                [[row[c] for c in COLUMNS] for row in rows])
+                [[row[c] for c in COLUMNS] for row in rows],
+            )
             for row in rows:
                 if row["level"] == AUDITED_LEVEL:
                     details = {k: row[k] for k in COLUMNS if k not in SKIPPED_IN_AUDIT}
-                    self.store.record_event("drift.detected", row["event_id"], {
-                        **details, "top_features": json.loads(row["top_features"])})
+                    self.store.record_event(
+                        "drift.detected",
+                        row["event_id"],
+                        {**details, "top_features": json.loads(row["top_features"])},
+                    )
         return rows
 
     def events(self, *, model_id: str | None = None, run_id: str | None = None) -> list[dict]:
         """Events of a model and/or a run (all when neither is given), in run order then
         window order; ``top_features`` and ``result`` parsed."""
         where = [(c, v) for c, v in (("model_id", model_id), ("run_id", run_id)) if v is not None]
-        sql = "SELECT * FROM drift_events" + \
-            (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in where) if where else "")
-        rows = records(self.store.db.execute(sql + " ORDER BY created_at, run_id, window_index",
-                                             [v for _, v in where]))
+        sql = "SELECT * FROM drift_events" + (
+            " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where) if where else ""
+        )
+        rows = records(
+            self.store.db.execute(
+                sql + " ORDER BY created_at, run_id, window_index", [v for _, v in where]
+            )
+        )
         for row in rows:
-            row["top_features"], row["result"] = json.loads(row["top_features"]), json.loads(row["result"])
+            row["top_features"], row["result"] = (
+                json.loads(row["top_features"]),
+                json.loads(row["result"]),
+            )
         return rows
 
     @staticmethod
     def _row(run_id: str, model_id: str, window) -> dict:
         summary = plain(drift_summary(window))
-        return {"event_id": f"{run_id}-{window.index}", "run_id": run_id, "model_id": model_id,
-                "window_index": int(window.index), "first_line": int(window.first_line),
-                "last_line": int(window.last_line), "n_records": int(window.n_window),
-                "max_feature_psi": summary["max_feature_psi"],
-                "output_psi": summary["output_psi"],
-                "alert_rate_change": summary["alert_rate_change"], "level": summary["level"],
-                "top_features": canonical(summary["top_features"]),
-                "result": canonical(plain(window.to_dict())),
-                "created_at": datetime.now(timezone.utc)}
+        return {
+            "event_id": f"{run_id}-{window.index}",
+            "run_id": run_id,
+            "model_id": model_id,
+            "window_index": int(window.index),
+            "first_line": int(window.first_line),
+            "last_line": int(window.last_line),
+            "n_records": int(window.n_window),
+            "max_feature_psi": summary["max_feature_psi"],
+            "output_psi": summary["output_psi"],
+            "alert_rate_change": summary["alert_rate_change"],
+            "level": summary["level"],
+            "top_features": canonical(summary["top_features"]),
+            "result": canonical(plain(window.to_dict())),
+            "created_at": datetime.now(timezone.utc),
+        }

@@ -32,13 +32,20 @@ import pyarrow.compute as pc
 
 from trustshield.errors import DataError, StoreError
 from trustshield.privacy import IDENTITY_FIELDS, Pseudonymiser
-from trustshield.records import (ENTITY_FIELDS, ENTITY_RANGES, ENTITY_TYPE, AlertEntities,
-                                 entity_value)
+from trustshield.records import (
+    ENTITY_FIELDS,
+    ENTITY_RANGES,
+    ENTITY_TYPE,
+    AlertEntities,
+    entity_value,
+)
 from trustshield.plain_json import canonical
 
 SETTING = "pseudonymise"
-NOT_TYPED = ("alerts column 'entities' must be the typed entity column {expected}; got {got} "
-             "(build it with trustshield.pipeline.detect.entity_column)")
+NOT_TYPED = (
+    "alerts column 'entities' must be the typed entity column {expected}; got {got} "
+    "(build it with trustshield.pipeline.detect.entity_column)"
+)
 UNREADABLE = "alert {alert_id}: stored entities {text!r} cannot be read: {why}"
 
 
@@ -60,8 +67,9 @@ def switch_on(store) -> bool:
     return store.settings.set(SETTING, True)
 
 
-def encode_column(column: pa.Array | pa.ChunkedArray | None, rows: int,
-                  pseudonymiser: Pseudonymiser | None) -> pa.Array:
+def encode_column(
+    column: pa.Array | pa.ChunkedArray | None, rows: int, pseudonymiser: Pseudonymiser | None
+) -> pa.Array:
     """The stored ``entities`` (``rows`` strings or NULLs) of a writer's entity column
     (None: no entities known): per row, :func:`canonical` of ``AlertEntities(...).as_dict()``
     with identities pseudonymised, NULL when no field is set; DataError naming the field
@@ -77,8 +85,11 @@ def encode_column(column: pa.Array | pa.ChunkedArray | None, rows: int,
         raise StoreError(NOT_TYPED.format(expected=ENTITY_TYPE, got=column.type))
     struct = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     children = dict(zip(ENTITY_FIELDS, struct.flatten()))  # a NULL struct: NULL fields
-    pieces = [_fragments(name, children[name], pseudonymiser) for name in sorted(ENTITY_FIELDS)
-              if children[name].null_count < len(struct)]     # sorted: canonical key order
+    pieces = [
+        _fragments(name, children[name], pseudonymiser)
+        for name in sorted(ENTITY_FIELDS)
+        if children[name].null_count < len(struct)
+    ]  # sorted: canonical key order
     if not pieces:
         return pa.nulls(rows, pa.string())
     texts = [",".join(p for p in row if p) for row in zip(*pieces)]
@@ -88,16 +99,16 @@ def encode_column(column: pa.Array | pa.ChunkedArray | None, rows: int,
 def _fragments(name: str, values: pa.Array, pseudonymiser: Pseudonymiser | None) -> list[str]:
     """Per row ``"name":value`` as canonical JSON writes it ("" where the field is NULL)."""
     kind = ENTITY_FIELDS[name][0]
-    if kind is not str:   # numbers: the range of entity_value, checked on the whole column
+    if kind is not str:  # numbers: the range of entity_value, checked on the whole column
         low, high = ENTITY_RANGES[kind]
         inside = pc.and_(pc.greater_equal(values, low), pc.less_equal(values, high))
-        if not pc.all(inside).as_py():   # NaN is outside; NULLs are skipped
-            entity_value(name, values.filter(pc.invert(inside))[0].as_py())   # raises
+        if not pc.all(inside).as_py():  # NaN is outside; NULLs are skipped
+            entity_value(name, values.filter(pc.invert(inside))[0].as_py())  # raises
         # what json writes for a number: float.__repr__ / int.__repr__, without its call
         return ["" if v is None else f'"{name}":{v!r}' for v in values.to_pylist()]
     distinct = pc.unique(values)
     shown = []
-    for value in distinct.to_pylist():   # text: each distinct value checked, encoded once
+    for value in distinct.to_pylist():  # text: each distinct value checked, encoded once
         if value is not None:
             value = entity_value(name, value)
             if pseudonymiser is not None and name in IDENTITY_FIELDS:
@@ -119,8 +130,9 @@ def decode(text: str | None, alert_id: str = "?") -> AlertEntities | None:
         found = {name: _number(name, value) for name, value in found.items()}
         record = AlertEntities.from_mapping(found)
     except (ValueError, DataError) as exc:
-        raise StoreError(UNREADABLE.format(alert_id=alert_id, text=str(text)[:200],
-                                           why=exc)) from None
+        raise StoreError(
+            UNREADABLE.format(alert_id=alert_id, text=str(text)[:200], why=exc)
+        ) from None
     return None if record.empty else record
 
 
@@ -128,5 +140,5 @@ def _number(name: str, value):
     """Numbers that older stores kept as text, as numbers."""
     kind = ENTITY_FIELDS.get(name, (str,))[0]
     if isinstance(value, str) and kind is not str:
-        return kind(value)   # ValueError when it is not a number: reported by decode
+        return kind(value)  # ValueError when it is not a number: reported by decode
     return value

@@ -29,11 +29,14 @@ from trustshield.store.signing import Keyring, check_signature, sign_manifest
 
 FORMAT = "trustshield-signed-prior/1"
 SUFFIX = ".prior.json"
-NO_PRIOR = ("no {kind} prior at {path}: learn one from a background population with "
-            "`trustshield auth prior --data TABLE --subject COLUMN` (it is stored signed in the "
-            "templates folder), or give its file with --prior")
-NOT_A_PRIOR = ("{path} is not a signed {kind} prior ({why}); learn it again with "
-               "`trustshield auth prior`")
+NO_PRIOR = (
+    "no {kind} prior at {path}: learn one from a background population with "
+    "`trustshield auth prior --data TABLE --subject COLUMN` (it is stored signed in the "
+    "templates folder), or give its file with --prior"
+)
+NOT_A_PRIOR = (
+    "{path} is not a signed {kind} prior ({why}); learn it again with `trustshield auth prior`"
+)
 
 
 def prior_path(folder: str | Path, kind: str) -> Path:
@@ -41,21 +44,39 @@ def prior_path(folder: str | Path, kind: str) -> Path:
     return Path(folder) / f"{kind}{SUFFIX}"
 
 
-def save_prior(path: str | Path, kind: str, prior: dict, keyring: Keyring, *, audit,
-               details: dict | None = None) -> dict:
+def save_prior(
+    path: str | Path,
+    kind: str,
+    prior: dict,
+    keyring: Keyring,
+    *,
+    audit,
+    details: dict | None = None,
+) -> dict:
     """Sign ``prior`` (plain JSON) with the keyring's active key and write it to ``path``
     atomically, audited as ``prior.learn`` (``audit``: an open AlertStore) with ``details``.
     Returns the signature record."""
     path = Path(path)
     signature = sign_manifest({"kind": kind, "prior": prior}, keyring)
-    body = json.dumps({"format": FORMAT, "kind": kind, "prior": prior, "signature": signature},
-                      sort_keys=True, indent=1, allow_nan=False).encode("utf-8")
+    body = json.dumps(
+        {"format": FORMAT, "kind": kind, "prior": prior, "signature": signature},
+        sort_keys=True,
+        indent=1,
+        allow_nan=False,
+    ).encode("utf-8")
     if not path.parent.is_dir():
         path.parent.mkdir(parents=True, mode=0o700)
     with audit.transaction():
-        audit.record_event("prior.learn", kind, {
-            **(details or {}), "file": str(path), "key_id": signature["key_id"],
-            "file_sha256": hashlib.sha256(body).hexdigest()})
+        audit.record_event(
+            "prior.learn",
+            kind,
+            {
+                **(details or {}),
+                "file": str(path),
+                "key_id": signature["key_id"],
+                "file_sha256": hashlib.sha256(body).hexdigest(),
+            },
+        )
         write_atomic(path, body)
     return signature
 
@@ -80,9 +101,13 @@ def load_prior(path: str | Path, kind: str, keyring: Keyring) -> tuple[dict, dic
     try:
         entry = check_signature({"kind": kind, "prior": prior}, signature, keyring)
     except (KeyError, TypeError) as exc:
-        raise ModelIntegrityError(NOT_A_PRIOR.format(path=path, kind=kind,
-                                                     why=f"malformed signature: {exc}")) from None
+        raise ModelIntegrityError(
+            NOT_A_PRIOR.format(path=path, kind=kind, why=f"malformed signature: {exc}")
+        ) from None
     except ModelIntegrityError as exc:
         raise ModelIntegrityError(NOT_A_PRIOR.format(path=path, kind=kind, why=exc)) from None
-    return prior, {"file": str(path), "sha256": hashlib.sha256(raw).hexdigest(),
-                   "key_id": entry["key_id"]}
+    return prior, {
+        "file": str(path),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "key_id": entry["key_id"],
+    }

@@ -22,8 +22,17 @@ CREATE TABLE IF NOT EXISTS reviews (
 STATUSES = ("open", "confirmed", "dismissed")
 OUTCOMES = ("confirmed", "dismissed")
 ABSTAIN_REASON = "abstain band"
-COLUMNS = ("alert_id", "model_id", "status", "reason", "queued_at", "queued_by", "comment",
-           "reviewed_by", "reviewed_at")
+COLUMNS = (
+    "alert_id",
+    "model_id",
+    "status",
+    "reason",
+    "queued_at",
+    "queued_by",
+    "comment",
+    "reviewed_by",
+    "reviewed_at",
+)
 
 
 class ReviewQueue:
@@ -44,13 +53,15 @@ class ReviewQueue:
         self.store.db.execute(  # one statement, no conflict clause: each costs ms in DuckDB
             "INSERT INTO reviews (alert_id, model_id, status, reason, queued_at, queued_by)"
             f" VALUES {values}",
-            [v for a in alert_ids for v in (a, model_id, ABSTAIN_REASON, now, self.store.actor)])
+            [v for a in alert_ids for v in (a, model_id, ABSTAIN_REASON, now, self.store.actor)],
+        )
 
     def pick(self, alert_id: str, note: str) -> dict:
         """An analyst puts an alert in the queue; audited as ``review.queue``."""
         with self.store.transaction():
-            alert = self.store.db.execute("SELECT model_id FROM alerts WHERE alert_id = ?",
-                                          [alert_id]).fetchone()
+            alert = self.store.db.execute(
+                "SELECT model_id FROM alerts WHERE alert_id = ?", [alert_id]
+            ).fetchone()
             if alert is None:
                 raise StoreError(f"no alert with id {alert_id!r}")
             if self.item(alert_id) is not None:
@@ -58,8 +69,14 @@ class ReviewQueue:
             self.store.db.execute(
                 "INSERT INTO reviews (alert_id, model_id, status, reason, queued_at, queued_by)"
                 " VALUES (?, ?, 'open', ?, ?, ?)",
-                [alert_id, alert[0], note.strip() or "picked by an analyst", _now(),
-                 self.store.actor])
+                [
+                    alert_id,
+                    alert[0],
+                    note.strip() or "picked by an analyst",
+                    _now(),
+                    self.store.actor,
+                ],
+            )
             self.store.record_event("review.queue", alert_id, {"note": note.strip()})
         return self._queued(alert_id)
 
@@ -73,9 +90,12 @@ class ReviewQueue:
                 self.pick(alert_id, "reviewed directly")
             self.store.db.execute(
                 "UPDATE reviews SET status = ?, comment = ?, reviewed_by = ?, reviewed_at = ?"
-                " WHERE alert_id = ?", [outcome, comment, self.store.actor, _now(), alert_id])
-            self.store.record_event("review.decide", alert_id,
-                                    {"outcome": outcome, "comment": comment})
+                " WHERE alert_id = ?",
+                [outcome, comment, self.store.actor, _now(), alert_id],
+            )
+            self.store.record_event(
+                "review.decide", alert_id, {"outcome": outcome, "comment": comment}
+            )
         return self._queued(alert_id)
 
     def _queued(self, alert_id: str) -> dict:
@@ -86,8 +106,9 @@ class ReviewQueue:
         return item
 
     def item(self, alert_id: str) -> dict | None:
-        row = self.store.db.execute(f"SELECT {', '.join(COLUMNS)} FROM reviews WHERE alert_id = ?",
-                                    [alert_id]).fetchone()
+        row = self.store.db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM reviews WHERE alert_id = ?", [alert_id]
+        ).fetchone()
         return None if row is None else dict(zip(COLUMNS, row))
 
     def items(self, *, status: str | None = "open", limit: int = 50, offset: int = 0) -> list[dict]:
@@ -97,7 +118,9 @@ class ReviewQueue:
         where = " WHERE status = ?" if status else ""
         rows = self.store.db.execute(
             f"SELECT {', '.join(COLUMNS)} FROM reviews{where} ORDER BY queued_at, alert_id"
-            f" LIMIT {int(limit)} OFFSET {int(offset)}", [status] if status else []).fetchall()
+            f" LIMIT {int(limit)} OFFSET {int(offset)}",
+            [status] if status else [],
+        ).fetchall()
         return [dict(zip(COLUMNS, row)) for row in rows]
 
     def feedback(self) -> list[dict]:
@@ -107,10 +130,21 @@ class ReviewQueue:
         rows = self.store.db.execute(
             "SELECT r.alert_id, r.model_id, r.status, r.comment, r.reviewed_by, r.reviewed_at,"
             " a.category, a.feature_values FROM reviews r JOIN alerts a USING (alert_id)"
-            " WHERE r.status <> 'open' ORDER BY r.reviewed_at, r.alert_id").fetchall()
-        items = [{"alert_id": r[0], "model_id": r[1], "outcome": r[2], "comment": r[3],
-                  "reviewed_by": r[4], "reviewed_at": r[5], "category": r[6],
-                  "feature_values": list(r[7]) if r[7] is not None else None} for r in rows]
+            " WHERE r.status <> 'open' ORDER BY r.reviewed_at, r.alert_id"
+        ).fetchall()
+        items = [
+            {
+                "alert_id": r[0],
+                "model_id": r[1],
+                "outcome": r[2],
+                "comment": r[3],
+                "reviewed_by": r[4],
+                "reviewed_at": r[5],
+                "category": r[6],
+                "feature_values": list(r[7]) if r[7] is not None else None,
+            }
+            for r in rows
+        ]
         self.store.record_event("review.export", "reviews", {"items": len(items)})
         return items
 

@@ -72,8 +72,9 @@ def session_hash(secret: str) -> str:
 def end_token_sessions(store, token_id: str) -> int:
     """Delete every session of ``token_id`` (inside the caller's audited transaction); how
     many there were."""
-    count = store.db.execute("SELECT count(*) FROM dashboard_sessions WHERE token_id = ?",
-                             [token_id]).fetchone()[0]
+    count = store.db.execute(
+        "SELECT count(*) FROM dashboard_sessions WHERE token_id = ?", [token_id]
+    ).fetchone()[0]
     store.db.execute("DELETE FROM dashboard_sessions WHERE token_id = ?", [token_id])
     return int(count)
 
@@ -92,16 +93,24 @@ class SessionTable:
         now = now or _now()
         secret = secrets.token_urlsafe(32)
         digest = session_hash(secret)
-        session = Session(digest[:12], token_id, now, now,
-                          now + timedelta(seconds=self.limits.lifetime_s))
+        session = Session(
+            digest[:12], token_id, now, now, now + timedelta(seconds=self.limits.lifetime_s)
+        )
         with self.store.transaction():
             self._expire(now)
             self.store.db.execute(
                 "INSERT INTO dashboard_sessions VALUES (?, ?, ?, ?, ?)",
-                [digest, token_id, now, now, session.expires_at])
-            self.store.record_event("session.start", token_id, {
-                "session": session.key, "expires_at": session.expires_at.isoformat(),
-                "idle_s": self.limits.idle_s})
+                [digest, token_id, now, now, session.expires_at],
+            )
+            self.store.record_event(
+                "session.start",
+                token_id,
+                {
+                    "session": session.key,
+                    "expires_at": session.expires_at.isoformat(),
+                    "idle_s": self.limits.idle_s,
+                },
+            )
         return secret, session
 
     def find(self, secret: str | None, now: datetime | None = None) -> Session | None:
@@ -114,17 +123,22 @@ class SessionTable:
         digest = session_hash(secret)
         row = self.store.db.execute(
             "SELECT token_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
-            " WHERE session_hash = ?", [digest]).fetchone()
+            " WHERE session_hash = ?",
+            [digest],
+        ).fetchone()
         if row is None:
             return None
         session = Session(digest[:12], *row)
         if not self._live(session, now):
             return None
         if (now - session.last_seen_at).total_seconds() >= TOUCH_S:
-            self.store.db.execute("UPDATE dashboard_sessions SET last_seen_at = ?"
-                                  " WHERE session_hash = ?", [now, digest])
-            session = Session(session.key, session.token_id, session.created_at, now,
-                              session.expires_at)
+            self.store.db.execute(
+                "UPDATE dashboard_sessions SET last_seen_at = ? WHERE session_hash = ?",
+                [now, digest],
+            )
+            session = Session(
+                session.key, session.token_id, session.created_at, now, session.expires_at
+            )
         return session
 
     def end(self, secret: str | None) -> Session | None:
@@ -136,14 +150,16 @@ class SessionTable:
         with self.store.transaction():
             row = self.store.db.execute(
                 "SELECT token_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
-                " WHERE session_hash = ?", [digest]).fetchone()
+                " WHERE session_hash = ?",
+                [digest],
+            ).fetchone()
             if row is None:
                 return None
-            self.store.db.execute("DELETE FROM dashboard_sessions WHERE session_hash = ?",
-                                  [digest])
+            self.store.db.execute("DELETE FROM dashboard_sessions WHERE session_hash = ?", [digest])
             session = Session(digest[:12], *row)
-            self.store.record_event("session.end", session.token_id,
-                                    {"session": session.key, "reason": "signed out"})
+            self.store.record_event(
+                "session.end", session.token_id, {"session": session.key, "reason": "signed out"}
+            )
         return session
 
     def count(self) -> int:
@@ -157,12 +173,16 @@ class SessionTable:
         """Delete sessions over either limit, as one ``session.expire`` event."""
         idle_cutoff = now - timedelta(seconds=self.limits.idle_s)
         where = "WHERE expires_at <= ? OR last_seen_at <= ?"
-        count = self.store.db.execute(f"SELECT count(*) FROM dashboard_sessions {where}",
-                                      [now, idle_cutoff]).fetchone()[0]
+        count = self.store.db.execute(
+            f"SELECT count(*) FROM dashboard_sessions {where}", [now, idle_cutoff]
+        ).fetchone()[0]
         if count:
             self.store.db.execute(f"DELETE FROM dashboard_sessions {where}", [now, idle_cutoff])
-            self.store.record_event("session.expire", "dashboard_sessions",
-                                    {"deleted": int(count), "idle_s": self.limits.idle_s})
+            self.store.record_event(
+                "session.expire",
+                "dashboard_sessions",
+                {"deleted": int(count), "idle_s": self.limits.idle_s},
+            )
 
 
 def _now() -> datetime:

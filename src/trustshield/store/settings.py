@@ -13,13 +13,20 @@ from trustshield.errors import StoreError
 SCHEMA = "CREATE TABLE IF NOT EXISTS service_settings (key VARCHAR PRIMARY KEY, value VARCHAR)"
 #: key → (what it holds, check of a value)
 KEYS = {
-    "active_model": ("the model id the service scores with",
-                     lambda v: v is None or isinstance(v, str)),
-    "pseudonymise": ("store identities (IPs, user names) as keyed HMACs",
-                     lambda v: isinstance(v, bool)),
-    "retention_days": ("delete alerts older than this many days (null keeps them)",
-                       lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)
-                                               and 1 <= v <= 36_500)),
+    "active_model": (
+        "the model id the service scores with",
+        lambda v: v is None or isinstance(v, str),
+    ),
+    "pseudonymise": (
+        "store identities (IPs, user names) as keyed HMACs",
+        lambda v: isinstance(v, bool),
+    ),
+    "retention_days": (
+        "delete alerts older than this many days (null keeps them)",
+        lambda v: (
+            v is None or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 36_500)
+        ),
+    ),
 }
 
 
@@ -30,9 +37,10 @@ class SettingsTable:
 
     def get(self, key: str, default=None):
         _known(key)
-        rows = self.store.db.execute("SELECT value FROM service_settings WHERE key = ?",
-                                     [key]).fetchall()   # fetched to the end: DuckDB then
-        return default if not rows else json.loads(rows[0][0])   # takes the next statement
+        rows = self.store.db.execute(
+            "SELECT value FROM service_settings WHERE key = ?", [key]
+        ).fetchall()  # fetched to the end: DuckDB then
+        return default if not rows else json.loads(rows[0][0])  # takes the next statement
 
     def all(self) -> dict:
         rows = self.store.db.execute("SELECT key, value FROM service_settings").fetchall()
@@ -48,14 +56,16 @@ class SettingsTable:
             if old == value and self._present(key):
                 return False
             self.store.db.execute("DELETE FROM service_settings WHERE key = ?", [key])
-            self.store.db.execute("INSERT INTO service_settings VALUES (?, ?)",
-                                  [key, json.dumps(value)])
+            self.store.db.execute(
+                "INSERT INTO service_settings VALUES (?, ?)", [key, json.dumps(value)]
+            )
             self.store.record_event("config.change", key, {"old": old, "new": value})
         return True
 
     def _present(self, key: str) -> bool:
-        return bool(self.store.db.execute("SELECT 1 FROM service_settings WHERE key = ?",
-                                          [key]).fetchall())
+        return bool(
+            self.store.db.execute("SELECT 1 FROM service_settings WHERE key = ?", [key]).fetchall()
+        )
 
 
 def _known(key: str):

@@ -53,22 +53,36 @@ ALGORITHM = "ed25519"
 SIGNATURE_FILE = "signature.json"
 VERIFYING = ("active", "retired", "trusted")
 
-ACTIVE_EXISTS = ("{path} already has an active key {key_id}; to replace it use "
-                 "`trustshield keys rotate` (the old key is retired and still verifies)")
+ACTIVE_EXISTS = (
+    "{path} already has an active key {key_id}; to replace it use "
+    "`trustshield keys rotate` (the old key is retired and still verifies)"
+)
 NO_ACTIVE = "{path} has no active signing key: create one with `trustshield keys generate`"
-UNSAFE_KEYRING = ("{path} can be written by other users (mode {mode}); anyone could plant a "
-                  "key: run `chmod go-w {path}`")
+UNSAFE_KEYRING = (
+    "{path} can be written by other users (mode {mode}); anyone could plant a "
+    "key: run `chmod go-w {path}`"
+)
 NO_SUCH_KEY = "{path} has no key {key_id}; known keys: {known}"
-WRONG_ALGORITHM = ("signature check failed: algorithm {got!r} is not supported (expected "
-                   "'ed25519'); re-sign with `trustshield models sign --model DIR`")
-BAD_ENCODING = ("signature check failed: the signature is not 64 bytes of base64 ({why}); "
-                "re-sign with `trustshield models sign --model DIR`")
-UNKNOWN_KEY = ("signature check failed: signed by unknown key {key_id}: add its public key "
-               "with `trustshield keys trust FILE`, or sign with an active key")
-REVOKED_KEY = ("signature check failed: signed by revoked key {key_id}, which verifies "
-               "nothing; re-sign the model with the active key (`trustshield models sign`)")
-BAD_SIGNATURE = ("signature check failed: the manifest does not match its signature by key "
-                 "{key_id}; the manifest was altered after signing — retrain or re-sign it")
+WRONG_ALGORITHM = (
+    "signature check failed: algorithm {got!r} is not supported (expected "
+    "'ed25519'); re-sign with `trustshield models sign --model DIR`"
+)
+BAD_ENCODING = (
+    "signature check failed: the signature is not 64 bytes of base64 ({why}); "
+    "re-sign with `trustshield models sign --model DIR`"
+)
+UNKNOWN_KEY = (
+    "signature check failed: signed by unknown key {key_id}: add its public key "
+    "with `trustshield keys trust FILE`, or sign with an active key"
+)
+REVOKED_KEY = (
+    "signature check failed: signed by revoked key {key_id}, which verifies "
+    "nothing; re-sign the model with the active key (`trustshield models sign`)"
+)
+BAD_SIGNATURE = (
+    "signature check failed: the manifest does not match its signature by key "
+    "{key_id}; the manifest was altered after signing — retrain or re-sign it"
+)
 
 
 def keyring_dir() -> Path:
@@ -97,8 +111,11 @@ class Keyring:
             raw = json.loads(file.read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"{file}: not valid JSON in UTF-8 ({exc})") from None
-        if not isinstance(raw, dict) or raw.get("format") != KEYRING_FORMAT \
-                or not isinstance(raw.get("keys"), list):
+        if (
+            not isinstance(raw, dict)
+            or raw.get("format") != KEYRING_FORMAT
+            or not isinstance(raw.get("keys"), list)
+        ):
             raise ConfigError(f"{file}: expected {{'format': '{KEYRING_FORMAT}', 'keys': [...]}}")
         return raw["keys"]
 
@@ -163,17 +180,24 @@ class Keyring:
             raise ConfigError(NO_ACTIVE.format(path=self.path))
         path = self.path / f"{entry['key_id']}.key.pem"
         if path.stat().st_mode & 0o077:
-            raise ConfigError(f"{path}: a private key must be readable by its owner only "
-                              f"(mode {oct(stat.S_IMODE(path.stat().st_mode))}): run `chmod 600 {path}`")
+            raise ConfigError(
+                f"{path}: a private key must be readable by its owner only "
+                f"(mode {oct(stat.S_IMODE(path.stat().st_mode))}): run `chmod 600 {path}`"
+            )
         passphrase = os.environ.get(PASSPHRASE_ENV)
         try:
-            key = ser.load_pem_private_key(path.read_bytes(), passphrase.encode() if passphrase else None)
+            key = ser.load_pem_private_key(
+                path.read_bytes(), passphrase.encode() if passphrase else None
+            )
         except (TypeError, ValueError):
-            raise ConfigError(f"{path}: cannot open the private key: encrypted keys need the "
-                              f"passphrase in ${PASSPHRASE_ENV} (missing or wrong)") from None
+            raise ConfigError(
+                f"{path}: cannot open the private key: encrypted keys need the "
+                f"passphrase in ${PASSPHRASE_ENV} (missing or wrong)"
+            ) from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigError(f"{path}: expected an Ed25519 private key, found "
-                              f"{type(key).__name__}")
+            raise ConfigError(
+                f"{path}: expected an Ed25519 private key, found {type(key).__name__}"
+            )
         return entry["key_id"], key
 
     def verifying_key(self, key_id: str) -> tuple[dict, Ed25519PublicKey]:
@@ -190,12 +214,16 @@ class Keyring:
         key = Ed25519PrivateKey.generate()
         key_id, entries = key_id_of(key.public_key()), self.entries()
         passphrase = os.environ.get(PASSPHRASE_ENV)
-        encryption = (ser.BestAvailableEncryption(passphrase.encode()) if passphrase
-                      else ser.NoEncryption())
+        encryption = (
+            ser.BestAvailableEncryption(passphrase.encode()) if passphrase else ser.NoEncryption()
+        )
         files = [self.path / f"{key_id}.key.pem", self.path / f"{key_id}.pub.pem"]
         try:
-            write_atomic(files[0], key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
-                                                     encryption), mode=0o600)
+            write_atomic(
+                files[0],
+                key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, encryption),
+                mode=0o600,
+            )
             write_atomic(files[1], _public_pem(key.public_key()))
             for e in entries:
                 if e["key_id"] == retire:
@@ -215,8 +243,10 @@ class Keyring:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{path}: cannot read the public key of {key_id} ({exc})") from None
         if not isinstance(key, Ed25519PublicKey) or key_id_of(key) != key_id:
-            raise ConfigError(f"{path}: expected the Ed25519 public key {key_id}; the file "
-                              "holds another key (was it replaced?)")
+            raise ConfigError(
+                f"{path}: expected the Ed25519 public key {key_id}; the file "
+                "holds another key (was it replaced?)"
+            )
         return key
 
     def _find(self, entries: list[dict], key_id: str) -> dict:
@@ -240,8 +270,13 @@ def sign_manifest(manifest: dict, keyring: Keyring, *, signer: str | None = None
     """The signature record of ``manifest`` by the keyring's active key."""
     key_id, key = keyring.signing_key()
     signature = key.sign(canonical(manifest).encode("utf-8"))
-    return {"key_id": key_id, "algorithm": ALGORITHM, "signed_at": _now(),
-            "signer": signer or operator_name(), "signature": base64.b64encode(signature).decode()}
+    return {
+        "key_id": key_id,
+        "algorithm": ALGORITHM,
+        "signed_at": _now(),
+        "signer": signer or operator_name(),
+        "signature": base64.b64encode(signature).decode(),
+    }
 
 
 def check_signature(manifest: dict, signature: dict, keyring: Keyring) -> dict:
@@ -269,4 +304,3 @@ def _public_pem(key: Ed25519PublicKey) -> bytes:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-

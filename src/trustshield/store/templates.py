@@ -47,18 +47,28 @@ FORMAT = "trustshield-template/1"
 SUFFIX = ".template"
 USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 
-KEY_HINT = ("generate one with: python -c \"import base64, os; "
-            "print(base64.urlsafe_b64encode(os.urandom(32)).decode())\" and keep it in your "
-            "secret store")
-KEY_MISSING = (f"{KEY_ENV} is not set; enrolment templates are biometric data and are "
-               f"stored encrypted with that key: {KEY_HINT}")
-KEY_MALFORMED = (f"{KEY_ENV} must be 32 random bytes in URL-safe base64 (44 characters), "
-                 "got {got}; " + KEY_HINT)
-BAD_USER = ("user id {user!r} is not usable: expected 1-128 letters, digits, '.', '_', '@' "
-            "or '-', starting with a letter or digit")
+KEY_HINT = (
+    'generate one with: python -c "import base64, os; '
+    'print(base64.urlsafe_b64encode(os.urandom(32)).decode())" and keep it in your '
+    "secret store"
+)
+KEY_MISSING = (
+    f"{KEY_ENV} is not set; enrolment templates are biometric data and are "
+    f"stored encrypted with that key: {KEY_HINT}"
+)
+KEY_MALFORMED = (
+    f"{KEY_ENV} must be 32 random bytes in URL-safe base64 (44 characters), "
+    "got {got}; " + KEY_HINT
+)
+BAD_USER = (
+    "user id {user!r} is not usable: expected 1-128 letters, digits, '.', '_', '@' "
+    "or '-', starting with a letter or digit"
+)
 NOT_ENROLLED = "no enrolled template for user {user!r} in {folder}"
-TAMPERED = ("template of user {user!r} in {path} failed authentication: it was altered, "
-            "belongs to another user or kind, or was encrypted under another key")
+TAMPERED = (
+    "template of user {user!r} in {path} failed authentication: it was altered, "
+    "belongs to another user or kind, or was encrypted under another key"
+)
 
 
 def new_template_key() -> str:
@@ -78,8 +88,9 @@ def template_key(value: str | bytes | None = None) -> bytes:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         key = b""
     if len(key) != 32:
-        raise ConfigError(KEY_MALFORMED.format(got=f"{len(text)} characters that do not "
-                                                   "decode to 32 bytes"))
+        raise ConfigError(
+            KEY_MALFORMED.format(got=f"{len(text)} characters that do not decode to 32 bytes")
+        )
     return key
 
 
@@ -100,8 +111,9 @@ class TemplateStore:
     :class:`~trustshield.store.AlertStore`, or the path of its file (default: the default
     store), whose audit chain records every change."""
 
-    def __init__(self, path: str | Path | None = None, key: str | bytes | None = None, *,
-                 audit=None):
+    def __init__(
+        self, path: str | Path | None = None, key: str | bytes | None = None, *, audit=None
+    ):
         self.path = Path(path) if path is not None else default_template_folder()
         self._key_text = key
         self._audit = audit
@@ -109,8 +121,11 @@ class TemplateStore:
     def users(self) -> list[str]:
         if not self.path.is_dir():
             return []
-        return sorted(p.name[:-len(SUFFIX)] for p in self.path.glob(f"*{SUFFIX}")
-                      if USER_ID.fullmatch(p.name[:-len(SUFFIX)]))
+        return sorted(
+            p.name[: -len(SUFFIX)]
+            for p in self.path.glob(f"*{SUFFIX}")
+            if USER_ID.fullmatch(p.name[: -len(SUFFIX)])
+        )
 
     def enrol(self, user: str, kind: str, state: dict, *, details: dict | None = None) -> None:
         """Encrypt and store ``state`` for ``user`` (replacing an earlier enrolment);
@@ -121,9 +136,16 @@ class TemplateStore:
         with temp_beside(target, suffix=".partial") as temp:
             temp.write_text(envelope, encoding="utf-8")
             with self._audit_store() as store, store.transaction():
-                store.record_event("template.enrol", user, {
-                    **(details or {}), "kind": kind, "replaced": target.exists(),
-                    "file_sha256": hashlib.sha256(envelope.encode("utf-8")).hexdigest()})
+                store.record_event(
+                    "template.enrol",
+                    user,
+                    {
+                        **(details or {}),
+                        "kind": kind,
+                        "replaced": target.exists(),
+                        "file_sha256": hashlib.sha256(envelope.encode("utf-8")).hexdigest(),
+                    },
+                )
                 os.replace(temp, target)
 
     def load(self, user: str) -> tuple[str, dict]:
@@ -154,9 +176,14 @@ class TemplateStore:
             raise StoreError(NOT_ENROLLED.format(user=user, folder=self.path))
         leftovers = sorted(self.path.glob(f".{user}.*.partial"))
         with self._audit_store() as store, store.transaction():
-            store.record_event("template.delete", user, {
-                "files_removed": 1 + len(leftovers),
-                "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+            store.record_event(
+                "template.delete",
+                user,
+                {
+                    "files_removed": 1 + len(leftovers),
+                    "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                },
+            )
             for file in (path, *leftovers):
                 _shred(file)
 
@@ -165,11 +192,18 @@ class TemplateStore:
         nonce = secrets.token_bytes(12)
         plain = json.dumps(state, sort_keys=True, allow_nan=False).encode("utf-8")
         ciphertext = key.encrypt(nonce, plain, _associated(user, kind))
-        return json.dumps({
-            "format": FORMAT, "user": user, "kind": kind, "algorithm": "AES-256-GCM",
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "nonce": base64.b64encode(nonce).decode("ascii"),
-            "ciphertext": base64.b64encode(ciphertext).decode("ascii")}, sort_keys=True)
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "user": user,
+                "kind": kind,
+                "algorithm": "AES-256-GCM",
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "nonce": base64.b64encode(nonce).decode("ascii"),
+                "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
+            },
+            sort_keys=True,
+        )
 
     def _file(self, user: str) -> Path:
         return self.path / f"{check_user(user)}{SUFFIX}"
@@ -191,8 +225,9 @@ class TemplateStore:
 
 
 def _associated(user: str, kind: str) -> bytes:
-    return json.dumps({"format": FORMAT, "kind": kind, "user": user}, sort_keys=True,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        {"format": FORMAT, "kind": kind, "user": user}, sort_keys=True, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def _shred(path: Path) -> None:

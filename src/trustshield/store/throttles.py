@@ -34,9 +34,10 @@ class ThrottleTable:
         with self.store.transaction():
             if self._row(token_id) is not None:
                 return False
-            self.store.db.execute("INSERT INTO token_throttles VALUES (?, ?, ?, ?)",
-                                  [token_id, _now(), self.store.actor,
-                                   json.dumps(details, sort_keys=True)])
+            self.store.db.execute(
+                "INSERT INTO token_throttles VALUES (?, ?, ?, ?)",
+                [token_id, _now(), self.store.actor, json.dumps(details, sort_keys=True)],
+            )
             self.store.record_event("abuse.flagged", token_id, details)
         return True
 
@@ -55,13 +56,14 @@ class ThrottleTable:
     def active(self) -> list[str]:
         """Ids of the throttled tokens, oldest flag first."""
         rows = self.store.db.execute(
-            "SELECT token_id FROM token_throttles ORDER BY flagged_at, token_id").fetchall()
+            "SELECT token_id FROM token_throttles ORDER BY flagged_at, token_id"
+        ).fetchall()
         return [r[0] for r in rows]
 
     def _row(self, token_id: str):
         return self.store.db.execute(
-            "SELECT flagged_at, details FROM token_throttles WHERE token_id = ?",
-            [token_id]).fetchone()
+            "SELECT flagged_at, details FROM token_throttles WHERE token_id = ?", [token_id]
+        ).fetchone()
 
 
 def _now() -> datetime:

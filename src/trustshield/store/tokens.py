@@ -138,10 +138,18 @@ class TokenTable:
             self.store.db.execute(
                 "INSERT INTO api_tokens (token_id, name, roles, secret_hash, created_at, created_by)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [token_id, name.strip(), json.dumps(sorted(roles)), _HASHER.hash(secret),
-                 _now(), self.store.actor])
-            self.store.record_event("token.create", token_id,
-                                    {"name": name.strip(), "roles": sorted(roles)})
+                [
+                    token_id,
+                    name.strip(),
+                    json.dumps(sorted(roles)),
+                    _HASHER.hash(secret),
+                    _now(),
+                    self.store.actor,
+                ],
+            )
+            self.store.record_event(
+                "token.create", token_id, {"name": name.strip(), "roles": sorted(roles)}
+            )
         return f"tsk_{token_id}_{secret}", TokenInfo(token_id, name.strip(), roles)
 
     def revoke(self, token_id: str) -> int:
@@ -154,11 +162,14 @@ class TokenTable:
                 raise StoreError(f"no token with id {token_id!r}; see `trustshield tokens list`")
             if row[3] is not None:
                 raise StoreError(f"token {token_id} was already revoked at {row[3]}")
-            self.store.db.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ?"
-                                  " WHERE token_id = ?", [_now(), self.store.actor, token_id])
+            self.store.db.execute(
+                "UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE token_id = ?",
+                [_now(), self.store.actor, token_id],
+            )
             ended = end_token_sessions(self.store, token_id)
-            self.store.record_event("token.revoke", token_id,
-                                    {"name": row[0], "sessions_ended": ended})
+            self.store.record_event(
+                "token.revoke", token_id, {"name": row[0], "sessions_ended": ended}
+            )
         return ended
 
     def secret_hashes(self, token: str) -> StoredSecret:
@@ -167,9 +178,14 @@ class TokenTable:
         token_id, secret = parse_token(token)
         row = self._row(token_id) if token_id else None
         newest = self.store.db.execute(
-            "SELECT secret_hash FROM api_tokens ORDER BY created_at DESC LIMIT 1").fetchone()
-        return StoredSecret(token_id if row else None, secret, row[2] if row else None,
-                            newest[0] if newest else None)
+            "SELECT secret_hash FROM api_tokens ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+        return StoredSecret(
+            token_id if row else None,
+            secret,
+            row[2] if row else None,
+            newest[0] if newest else None,
+        )
 
     def check_secret(self, token: str) -> str:
         """The token id when ``token``'s secret matches its stored hash (slow: argon2, the
@@ -199,14 +215,27 @@ class TokenTable:
     def _listed(self, where: str, params: builtins.list[Any]) -> builtins.list[dict]:
         rows = self.store.db.execute(
             "SELECT token_id, name, roles, created_at, created_by, revoked_at, revoked_by"
-            f" FROM api_tokens {where} ORDER BY created_at", params).fetchall()
-        return [{"token_id": r[0], "name": r[1], "roles": json.loads(r[2]), "created_at": r[3],
-                 "created_by": r[4], "revoked_at": r[5], "revoked_by": r[6]} for r in rows]
+            f" FROM api_tokens {where} ORDER BY created_at",
+            params,
+        ).fetchall()
+        return [
+            {
+                "token_id": r[0],
+                "name": r[1],
+                "roles": json.loads(r[2]),
+                "created_at": r[3],
+                "created_by": r[4],
+                "revoked_at": r[5],
+                "revoked_by": r[6],
+            }
+            for r in rows
+        ]
 
     def _row(self, token_id: str):
         return self.store.db.execute(
             "SELECT name, roles, secret_hash, revoked_at FROM api_tokens WHERE token_id = ?",
-            [token_id]).fetchone()
+            [token_id],
+        ).fetchone()
 
 
 def _now() -> datetime:

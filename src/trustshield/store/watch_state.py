@@ -30,10 +30,30 @@ CREATE TABLE IF NOT EXISTS watch_batches (
     records BIGINT, rejected BIGINT, alerts BIGINT, start_offset BIGINT, end_offset BIGINT,
     run_id VARCHAR, committed_at TIMESTAMPTZ);
 """
-CHECKPOINT_COLUMNS = ("file_id", "path", "dev", "ino", "byte_offset", "line", "context_offset",
-                      "context_line", "context_clock", "records")
-LEDGER_COLUMNS = ("file_id", "path", "first_line", "last_line", "records", "rejected", "alerts",
-                  "start_offset", "end_offset", "run_id")
+CHECKPOINT_COLUMNS = (
+    "file_id",
+    "path",
+    "dev",
+    "ino",
+    "byte_offset",
+    "line",
+    "context_offset",
+    "context_line",
+    "context_clock",
+    "records",
+)
+LEDGER_COLUMNS = (
+    "file_id",
+    "path",
+    "first_line",
+    "last_line",
+    "records",
+    "rejected",
+    "alerts",
+    "start_offset",
+    "end_offset",
+    "run_id",
+)
 
 
 class WatchState:
@@ -45,8 +65,9 @@ class WatchState:
 
     def checkpoint(self, stream: str) -> dict | None:
         """The committed checkpoint of ``stream`` (columns :data:`CHECKPOINT_COLUMNS`), or None."""
-        rows = records(self.store.db.execute(
-            "SELECT * FROM watch_checkpoints WHERE stream = ?", [stream]))
+        rows = records(
+            self.store.db.execute("SELECT * FROM watch_checkpoints WHERE stream = ?", [stream])
+        )
         return rows[0] if rows else None
 
     def commit(self, stream: str, checkpoint: dict, batch: dict | None = None) -> None:
@@ -55,20 +76,30 @@ class WatchState:
         db, now = self.store.db, datetime.now(timezone.utc)
         with self.store.transaction():
             db.execute("DELETE FROM watch_checkpoints WHERE stream = ?", [stream])
-            db.execute(f"INSERT INTO watch_checkpoints VALUES ({', '.join('?' * 12)})",
-                       [stream, *(checkpoint[c] for c in CHECKPOINT_COLUMNS), now])
+            db.execute(
+                f"INSERT INTO watch_checkpoints VALUES ({', '.join('?' * 12)})",
+                [stream, *(checkpoint[c] for c in CHECKPOINT_COLUMNS), now],
+            )
             if batch is not None:
-                db.execute(f"INSERT INTO watch_batches VALUES ({', '.join('?' * 12)})",
-                           [stream, *(batch[c] for c in LEDGER_COLUMNS), now])
+                db.execute(
+                    f"INSERT INTO watch_batches VALUES ({', '.join('?' * 12)})",
+                    [stream, *(batch[c] for c in LEDGER_COLUMNS), now],
+                )
 
     def seen(self, stream: str, file_id: str) -> bool:
         """True when the ledger of ``stream`` has a batch of the file ``file_id``."""
-        return bool(self.store.db.execute(
-            "SELECT count(*) FROM watch_batches WHERE stream = ? AND file_id = ?",
-            [stream, file_id]).fetchall()[0][0])
+        return bool(
+            self.store.db.execute(
+                "SELECT count(*) FROM watch_batches WHERE stream = ? AND file_id = ?",
+                [stream, file_id],
+            ).fetchall()[0][0]
+        )
 
     def ledger(self, stream: str | None = None) -> pd.DataFrame:
         """Ledger rows (of ``stream``, else all), in commit order."""
         sql = "SELECT * FROM watch_batches" + (" WHERE stream = ?" if stream else "")
-        return frame(self.store.db.execute(sql + " ORDER BY committed_at, file_id, first_line",
-                                           [stream] if stream else []))
+        return frame(
+            self.store.db.execute(
+                sql + " ORDER BY committed_at, file_id, first_line", [stream] if stream else []
+            )
+        )

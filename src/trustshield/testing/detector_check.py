@@ -49,8 +49,18 @@ from trustshield.detectors.protocol import Attributions, attack_mask
 from trustshield.detectors.registry import detector_class, kinds
 from trustshield.errors import DataError, NotExplainable, NotFittedError
 
-CHECKS = ("params", "not_fitted", "fit", "suspicion", "direction", "deterministic", "json",
-          "round_trip", "explain", "input_errors")
+CHECKS = (
+    "params",
+    "not_fitted",
+    "fit",
+    "suspicion",
+    "direction",
+    "deterministic",
+    "json",
+    "round_trip",
+    "explain",
+    "input_errors",
+)
 
 
 class DetectorCheckError(AssertionError):
@@ -101,8 +111,9 @@ def check_detector(detector, X: pd.DataFrame, y, *, tolerance: float = 1e-6) -> 
     ok("explain")
     _check_input_errors(detector, fitted, X, y)
     ok("input_errors")
-    return CheckReport(kind=fitted.kind, registered=registered, explainable=explainable,
-                       passed=tuple(passed))
+    return CheckReport(
+        kind=fitted.kind, registered=registered, explainable=explainable, passed=tuple(passed)
+    )
 
 
 def _fail(check: str, detector, message: str) -> DetectorCheckError:
@@ -111,16 +122,21 @@ def _fail(check: str, detector, message: str) -> DetectorCheckError:
 
 def _check_data(X, y) -> np.ndarray:
     if not isinstance(X, pd.DataFrame) or len(X) < 4:
-        raise DataError("check_detector needs X as a DataFrame of at least 4 rows; got "
-                        f"{type(X).__name__} of {len(X) if hasattr(X, '__len__') else '?'} rows")
+        raise DataError(
+            "check_detector needs X as a DataFrame of at least 4 rows; got "
+            f"{type(X).__name__} of {len(X) if hasattr(X, '__len__') else '?'} rows"
+        )
     y = np.asarray(y)
     if y.shape != (len(X),):
-        raise DataError(f"check_detector needs y with one label per row of X ({len(X)}); "
-                        f"got shape {y.shape}")
+        raise DataError(
+            f"check_detector needs y with one label per row of X ({len(X)}); got shape {y.shape}"
+        )
     attack = attack_mask(y)
     if attack.all() or not attack.any():
-        raise DataError("check_detector needs y to mark both attack rows (1, True or a label "
-                        "other than 'normal') and normal rows")
+        raise DataError(
+            "check_detector needs y to mark both attack rows (1, True or a label "
+            "other than 'normal') and normal rows"
+        )
     return y
 
 
@@ -139,27 +155,28 @@ def _check_params(detector) -> None:
         copy = sklearn_clone(detector)
     except Exception as exc:  # any failure is the finding
         raise _fail("params", detector, f"sklearn.base.clone failed: {exc}") from exc
-    if type(copy) is not type(detector) or not _same_params(copy.get_params(deep=False),
-                                                             shallow):
+    if type(copy) is not type(detector) or not _same_params(copy.get_params(deep=False), shallow):
         raise _fail("params", detector, "sklearn.base.clone gave other parameters")
     if _is_fitted(copy):
         raise _fail("params", detector, "sklearn.base.clone kept learned state")
 
 
 def _check_not_fitted(fresh, X: pd.DataFrame) -> None:
-    for method, call in (("suspicion", lambda: fresh.suspicion(X)),
-                         ("to_dict", fresh.to_dict)):
+    for method, call in (("suspicion", lambda: fresh.suspicion(X)), ("to_dict", fresh.to_dict)):
         try:
             call()
         except NotFittedError as exc:
             if not str(exc):
-                raise _fail("not_fitted", fresh, f"{method}() raised NotFittedError "
-                                                 "without a message") from exc
+                raise _fail(
+                    "not_fitted", fresh, f"{method}() raised NotFittedError without a message"
+                ) from exc
             continue
         except Exception as exc:
-            raise _fail("not_fitted", fresh, f"{method}() before fit raised "
-                                             f"{type(exc).__name__}, not NotFittedError: "
-                                             f"{exc}") from exc
+            raise _fail(
+                "not_fitted",
+                fresh,
+                f"{method}() before fit raised {type(exc).__name__}, not NotFittedError: {exc}",
+            ) from exc
         raise _fail("not_fitted", fresh, f"{method}() before fit raised nothing")
 
 
@@ -176,12 +193,20 @@ def _check_suspicion(fitted, X: pd.DataFrame) -> np.ndarray:
     X_before = X.copy()
     scores = fitted.suspicion(X)
     if not isinstance(scores, np.ndarray) or scores.shape != (len(X),):
-        raise _fail("suspicion", fitted, f"expected an array of shape ({len(X)},); got "
-                                         f"{type(scores).__name__} {np.shape(scores)}")
+        raise _fail(
+            "suspicion",
+            fitted,
+            f"expected an array of shape ({len(X)},); got "
+            f"{type(scores).__name__} {np.shape(scores)}",
+        )
     if scores.dtype.kind != "f" or not np.isfinite(scores).all():
-        raise _fail("suspicion", fitted, "expected finite float scores; got dtype "
-                                         f"{scores.dtype}, {int((~np.isfinite(scores)).sum())}"
-                                         " not finite")
+        raise _fail(
+            "suspicion",
+            fitted,
+            "expected finite float scores; got dtype "
+            f"{scores.dtype}, {int((~np.isfinite(scores)).sum())}"
+            " not finite",
+        )
     if not X.equals(X_before):
         raise _fail("suspicion", fitted, "suspicion changed its input X")
     return scores
@@ -191,16 +216,23 @@ def _check_direction(fitted, scores: np.ndarray, y: np.ndarray) -> None:
     attack = attack_mask(y)
     high, low = float(scores[attack].mean()), float(scores[~attack].mean())
     if not high > low:
-        raise _fail("direction", fitted, f"higher must mean more suspicious: attack rows "
-                                         f"average {high:.6g}, normal rows {low:.6g}")
+        raise _fail(
+            "direction",
+            fitted,
+            f"higher must mean more suspicious: attack rows "
+            f"average {high:.6g}, normal rows {low:.6g}",
+        )
 
 
 def _check_deterministic(detector, fitted, X, y, scores: np.ndarray) -> None:
     if not np.array_equal(fitted.suspicion(X), scores):
         raise _fail("deterministic", fitted, "the same rows scored twice gave other scores")
     if not np.array_equal(clone(detector).fit(X, y).suspicion(X), scores):
-        raise _fail("deterministic", fitted, "a second fit with the same parameters and data "
-                                             "gave other scores")
+        raise _fail(
+            "deterministic",
+            fitted,
+            "a second fit with the same parameters and data gave other scores",
+        )
 
 
 def _check_json(fitted) -> dict:
@@ -210,27 +242,40 @@ def _check_json(fitted) -> dict:
     except (TypeError, ValueError) as exc:
         raise _fail("json", fitted, f"to_dict() is not plain JSON: {exc}") from exc
     if json.loads(text) != state:
-        raise _fail("json", fitted, "to_dict() changes through JSON (tuples, non-string "
-                                    "keys or numpy values?)")
+        raise _fail(
+            "json",
+            fitted,
+            "to_dict() changes through JSON (tuples, non-string keys or numpy values?)",
+        )
     if state.get("kind") != getattr(fitted, "kind", None):
-        raise _fail("json", fitted, f"to_dict() must hold kind {getattr(fitted, 'kind', None)!r}"
-                                    f"; got {state.get('kind')!r}")
+        raise _fail(
+            "json",
+            fitted,
+            f"to_dict() must hold kind {getattr(fitted, 'kind', None)!r}"
+            f"; got {state.get('kind')!r}",
+        )
     return json.loads(text)
 
 
 def _check_round_trip(fitted, state: dict, X: pd.DataFrame, scores: np.ndarray) -> bool:
     registered = state["kind"] in kinds()
     if registered and detector_class(state["kind"]) is not type(fitted):
-        raise _fail("round_trip", fitted, f"kind {state['kind']!r} is registered to "
-                                          f"{detector_class(state['kind']).__name__}")
+        raise _fail(
+            "round_trip",
+            fitted,
+            f"kind {state['kind']!r} is registered to {detector_class(state['kind']).__name__}",
+        )
     restored = type(fitted).from_dict(state)
     if type(restored) is not type(fitted):
         raise _fail("round_trip", fitted, f"from_dict gave a {type(restored).__name__}")
     again = restored.suspicion(X)
     if not np.array_equal(again, scores):
         worst = float(np.max(np.abs(again - scores))) if again.shape == scores.shape else None
-        raise _fail("round_trip", fitted, "from_dict(to_dict()) scores differently (largest "
-                                          f"difference {worst})")
+        raise _fail(
+            "round_trip",
+            fitted,
+            f"from_dict(to_dict()) scores differently (largest difference {worst})",
+        )
     return registered
 
 
@@ -240,8 +285,11 @@ def _check_explain(fitted, X: pd.DataFrame, scores: np.ndarray, tolerance: float
         attributions = fitted.explain(X)
     except NotExplainable as exc:
         if additive:
-            raise _fail("explain", fitted, "raised NotExplainable but its class does not say "
-                                           "additive = False") from exc
+            raise _fail(
+                "explain",
+                fitted,
+                "raised NotExplainable but its class does not say additive = False",
+            ) from exc
         return False
     if not additive:
         raise _fail("explain", fitted, "additive = False, yet explain() returned attributions")
@@ -249,9 +297,13 @@ def _check_explain(fitted, X: pd.DataFrame, scores: np.ndarray, tolerance: float
         raise _fail("explain", fitted, f"expected Attributions; got {type(attributions).__name__}")
     names = tuple(fitted.feature_names_)
     if attributions.values.shape != (len(X), len(names)) or attributions.base.shape != (len(X),):
-        raise _fail("explain", fitted, f"expected values ({len(X)}, {len(names)}) and base "
-                                       f"({len(X)},); got {attributions.values.shape} and "
-                                       f"{attributions.base.shape}")
+        raise _fail(
+            "explain",
+            fitted,
+            f"expected values ({len(X)}, {len(names)}) and base "
+            f"({len(X)},); got {attributions.values.shape} and "
+            f"{attributions.base.shape}",
+        )
     if tuple(attributions.feature_names) != names:
         raise _fail("explain", fitted, "attributions are not named by the fitted features")
     gap = float(np.max(np.abs(attributions.total() - scores)))
@@ -264,17 +316,30 @@ def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> Non
     names = list(fitted.feature_names_)
     categorical = set(getattr(fitted, "categorical", ()))
     numeric = next((n for n in names if n not in categorical), None)
-    cases = [("fit on a NumPy array", lambda: clone(detector).fit(X.to_numpy(), y), None),
-             ("fit with one label too few", lambda: clone(detector).fit(X, y[:-1]), None),
-             ("suspicion of a NumPy array", lambda: fitted.suspicion(X[names].to_numpy()), None),
-             (f"suspicion without column {names[-1]!r}",
-              lambda: fitted.suspicion(X.drop(columns=[names[-1]])), names[-1])]
+    cases = [
+        ("fit on a NumPy array", lambda: clone(detector).fit(X.to_numpy(), y), None),
+        ("fit with one label too few", lambda: clone(detector).fit(X, y[:-1]), None),
+        ("suspicion of a NumPy array", lambda: fitted.suspicion(X[names].to_numpy()), None),
+        (
+            f"suspicion without column {names[-1]!r}",
+            lambda: fitted.suspicion(X.drop(columns=[names[-1]])),
+            names[-1],
+        ),
+    ]
     if numeric is not None:
         with_nan, with_inf = (_with_value(X, numeric, value) for value in (np.nan, np.inf))
-        cases += [(f"fit with NaN in numeric column {numeric!r}",
-                   lambda: clone(detector).fit(with_nan, y), numeric),
-                  (f"suspicion with infinity in numeric column {numeric!r}",
-                   lambda: fitted.suspicion(with_inf), numeric)]
+        cases += [
+            (
+                f"fit with NaN in numeric column {numeric!r}",
+                lambda: clone(detector).fit(with_nan, y),
+                numeric,
+            ),
+            (
+                f"suspicion with infinity in numeric column {numeric!r}",
+                lambda: fitted.suspicion(with_inf),
+                numeric,
+            ),
+        ]
     for what, call, named in cases:
         try:
             call()
@@ -284,8 +349,9 @@ def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> Non
                 raise _fail("input_errors", fitted, f"{message}; got {exc!r}") from exc
             continue
         except Exception as exc:
-            raise _fail("input_errors", fitted, f"{what} raised {type(exc).__name__}, not "
-                                                f"DataError: {exc}") from exc
+            raise _fail(
+                "input_errors", fitted, f"{what} raised {type(exc).__name__}, not DataError: {exc}"
+            ) from exc
         raise _fail("input_errors", fitted, f"{what} raised no error")
 
 
@@ -307,8 +373,9 @@ def _same_params(a: dict, b: dict) -> bool:
     for key in a:
         x, y = a[key], b[key]
         if hasattr(x, "get_params") and not isinstance(x, type):
-            if type(x) is not type(y) or not _same_params(x.get_params(deep=False),
-                                                           y.get_params(deep=False)):
+            if type(x) is not type(y) or not _same_params(
+                x.get_params(deep=False), y.get_params(deep=False)
+            ):
                 return False
         elif not _equal(x, y):
             return False

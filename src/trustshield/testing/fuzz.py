@@ -33,11 +33,39 @@ from pathlib import Path
 
 ACCEPTABLE = ("result", "refused")
 #: the text a huge-field mutation writes: ~1 MB, and numbers past float64 and int64
-HUGE = (b"A" * 1_000_000, b"9" * 400, b"1e999", b"-1e999", b"99999999999999999999999",
-        b"-0", b"NaN", b"inf", b"0x1F", b"1_000", b"\xef\xbb\xbf1", b"", b'"', b"'\\")
+HUGE = (
+    b"A" * 1_000_000,
+    b"9" * 400,
+    b"1e999",
+    b"-1e999",
+    b"99999999999999999999999",
+    b"-0",
+    b"NaN",
+    b"inf",
+    b"0x1F",
+    b"1_000",
+    b"\xef\xbb\xbf1",
+    b"",
+    b'"',
+    b"'\\",
+)
 SEPARATORS = (b",", b"\t", b" ", b";")
-JUNK = (b"\x00", b"\xff\xfe", b"\r", b"\n", b'"', b",", b"\t", b"#", b"\xc3", b"\xe2\x80\xae",
-        b"{", b"}", b"-", b".")
+JUNK = (
+    b"\x00",
+    b"\xff\xfe",
+    b"\r",
+    b"\n",
+    b'"',
+    b",",
+    b"\t",
+    b"#",
+    b"\xc3",
+    b"\xe2\x80\xae",
+    b"{",
+    b"}",
+    b"-",
+    b".",
+)
 
 
 @dataclass(frozen=True)
@@ -83,20 +111,26 @@ class TargetReport:
             self.failures.append(case)
 
     def as_dict(self) -> dict:
-        return {"target": self.target, "cases": self.cases, "outcomes": dict(self.outcomes),
-                "unacceptable": len(self.failures), "seconds": round(self.seconds, 2),
-                "slowest_case_s": round(self.slowest_case_s, 3),
-                "failures": [vars(f) | {"mutations": list(f.mutations)} for f in self.failures[:20]]}
+        return {
+            "target": self.target,
+            "cases": self.cases,
+            "outcomes": dict(self.outcomes),
+            "unacceptable": len(self.failures),
+            "seconds": round(self.seconds, 2),
+            "slowest_case_s": round(self.slowest_case_s, 3),
+            "failures": [vars(f) | {"mutations": list(f.mutations)} for f in self.failures[:20]],
+        }
 
 
 # --- mutations: (bytes, rng) -> bytes -------------------------------------------------------
+
 
 def _lines(data: bytes) -> list[bytes]:
     return data.split(b"\n")
 
 
 def truncate(data: bytes, rng: random.Random) -> bytes:
-    return data[:rng.randrange(len(data) + 1)]
+    return data[: rng.randrange(len(data) + 1)]
 
 
 def flip_bytes(data: bytes, rng: random.Random) -> bytes:
@@ -118,7 +152,7 @@ def delete_span(data: bytes, rng: random.Random) -> bytes:
     if not data:
         return data
     start = rng.randrange(len(data))
-    return data[:start] + data[start + rng.randint(1, 200):]
+    return data[:start] + data[start + rng.randint(1, 200) :]
 
 
 def drop_line(data: bytes, rng: random.Random) -> bytes:
@@ -140,7 +174,7 @@ def drop_header(data: bytes, rng: random.Random) -> bytes:
 def repeat_line(data: bytes, rng: random.Random) -> bytes:
     lines = _lines(data)
     i = rng.randrange(len(lines))
-    return b"\n".join(lines[:i] + [lines[i]] * rng.randint(2, 50) + lines[i + 1:])
+    return b"\n".join(lines[:i] + [lines[i]] * rng.randint(2, 50) + lines[i + 1 :])
 
 
 def swap_lines(data: bytes, rng: random.Random) -> bytes:
@@ -164,18 +198,22 @@ def _edit_cells(data: bytes, rng: random.Random, edit: Callable[[list[bytes]], N
 
 def huge_field(data: bytes, rng: random.Random) -> bytes:
     """Replace one field of one line with a huge or odd value."""
+
     def replace(cells: list[bytes]) -> None:
         cells[rng.randrange(len(cells))] = rng.choice(HUGE)
+
     return _edit_cells(data, rng, replace)
 
 
 def wrong_field_count(data: bytes, rng: random.Random) -> bytes:
     """Drop a field of one line, or add one."""
+
     def recount(cells: list[bytes]) -> None:
         if rng.random() < 0.5 and len(cells) > 1:
             del cells[rng.randrange(len(cells))]
         else:
             cells.insert(rng.randrange(len(cells) + 1), rng.choice(HUGE[2:]))
+
     return _edit_cells(data, rng, recount)
 
 
@@ -205,9 +243,24 @@ def splice(data: bytes, rng: random.Random) -> bytes:
 
 
 MUTATIONS: dict[str, Callable[[bytes, random.Random], bytes]] = {
-    f.__name__: f for f in (truncate, flip_bytes, insert_junk, delete_span, drop_line, drop_header,
-                            repeat_line, swap_lines, huge_field, wrong_field_count, reencode,
-                            line_endings, emptied, splice)}
+    f.__name__: f
+    for f in (
+        truncate,
+        flip_bytes,
+        insert_junk,
+        delete_span,
+        drop_line,
+        drop_header,
+        repeat_line,
+        swap_lines,
+        huge_field,
+        wrong_field_count,
+        reencode,
+        line_endings,
+        emptied,
+        splice,
+    )
+}
 
 
 def make_case(seeds: Sequence[bytes], rng: random.Random) -> tuple[tuple[str, ...], bytes]:
@@ -220,6 +273,7 @@ def make_case(seeds: Sequence[bytes], rng: random.Random) -> tuple[tuple[str, ..
 
 
 # --- running cases in a worker process -------------------------------------------------------
+
 
 def _names_file(message: str, path: Path) -> bool:
     return path.name in message
@@ -280,8 +334,14 @@ class _Worker:
                 self.process.join()
 
 
-def fuzz(target: FuzzTarget, *, cases: int, seed: int = 0, time_limit: float = 10.0,
-         progress: Callable[[int], None] | None = None) -> TargetReport:
+def fuzz(
+    target: FuzzTarget,
+    *,
+    cases: int,
+    seed: int = 0,
+    time_limit: float = 10.0,
+    progress: Callable[[int], None] | None = None,
+) -> TargetReport:
     """Run ``cases`` cases of ``target`` (deterministic in ``seed``); each case may take at
     most ``time_limit`` seconds. ``progress`` is called with the number of cases done."""
     seeds = [s for s in target.seeds() if s]

@@ -43,8 +43,10 @@ def _files(pattern: str) -> list[Path]:
         found = sorted(p for p in root.glob(pattern) if p.is_file())
         if found:
             return found
-    raise NoSeeds(f"no file matching {pattern} under {[str(r) for r in data_dirs()]}: set "
-                  "TRUSTSHIELD_DATA_DIR to the shared data folder")
+    raise NoSeeds(
+        f"no file matching {pattern} under {[str(r) for r in data_dirs()]}: set "
+        "TRUSTSHIELD_DATA_DIR to the shared data folder"
+    )
 
 
 def _head(path: Path, lines: int = HEAD_LINES) -> bytes:
@@ -54,14 +56,18 @@ def _head(path: Path, lines: int = HEAD_LINES) -> bytes:
 
 # --- seeds ----------------------------------------------------------------------------------
 
+
 @cache
 def conn_logs() -> tuple[bytes, ...]:
     """Heads of the Zeek TSV conn.logs, masked btest times replaced by increasing times."""
     out = []
     for path in _files("zeek-pcap-baselines/*/conn.log"):
         head, count = _head(path), iter(range(10**6))
-        out.append(MASKED_TIME.sub(lambda _, count=count: b"1300000000.%06d" % next(count), head)
-                   .replace(b"#open XXXX-XX-XX-XX-XX-XX", b"#open 2011-03-13-06-46-40"))
+        out.append(
+            MASKED_TIME.sub(lambda _, count=count: b"1300000000.%06d" % next(count), head).replace(
+                b"#open XXXX-XX-XX-XX-XX-XX", b"#open 2011-03-13-06-46-40"
+            )
+        )
     return tuple(out)
 
 
@@ -77,8 +83,9 @@ def _conn_records() -> list[dict]:
                 types = line.split("\t")[1:]
             elif not line.startswith("#") and fields and types:
                 values = line.split("\t")
-                records.append({f: (None if v == "-" else v, t)
-                                for f, v, t in zip(fields, values, types)})
+                records.append(
+                    {f: (None if v == "-" else v, t) for f, v, t in zip(fields, values, types)}
+                )
     return records
 
 
@@ -96,9 +103,11 @@ def _json_value(text: str | None, ztype: str):
 
 @cache
 def zeek_json() -> tuple[bytes, ...]:
-    lines = [json.dumps({f: _json_value(v, t) for f, (v, t) in r.items() if v is not None})
-             for r in _conn_records()]
-    return tuple("\n".join(lines[i:i + 60]).encode() + b"\n" for i in range(0, len(lines), 60))
+    lines = [
+        json.dumps({f: _json_value(v, t) for f, (v, t) in r.items() if v is not None})
+        for r in _conn_records()
+    ]
+    return tuple("\n".join(lines[i : i + 60]).encode() + b"\n" for i in range(0, len(lines), 60))
 
 
 def _utc(text: str, pattern: str) -> str:
@@ -115,49 +124,95 @@ def nfdump_csv() -> tuple[bytes, ...]:
     rows = []
     for r in _conn_records():
         ts, td = float(_number(r, "ts")), float(_number(r, "duration"))
-        rows.append(",".join([
-            _utc(str(ts), "%Y-%m-%d %H:%M:%S.%f")[:-3], _utc(str(ts + td), "%Y-%m-%d %H:%M:%S.%f")[:-3],
-            f"{td:.3f}", r["id.orig_h"][0], r["id.resp_h"][0], r["id.orig_p"][0], r["id.resp_p"][0],
-            r["proto"][0].upper(), "........", "0", "0", _number(r, "orig_pkts"),
-            _number(r, "orig_ip_bytes"), _number(r, "resp_pkts"), _number(r, "resp_ip_bytes"),
-            "1", "2"]))
+        rows.append(
+            ",".join(
+                [
+                    _utc(str(ts), "%Y-%m-%d %H:%M:%S.%f")[:-3],
+                    _utc(str(ts + td), "%Y-%m-%d %H:%M:%S.%f")[:-3],
+                    f"{td:.3f}",
+                    r["id.orig_h"][0],
+                    r["id.resp_h"][0],
+                    r["id.orig_p"][0],
+                    r["id.resp_p"][0],
+                    r["proto"][0].upper(),
+                    "........",
+                    "0",
+                    "0",
+                    _number(r, "orig_pkts"),
+                    _number(r, "orig_ip_bytes"),
+                    _number(r, "resp_pkts"),
+                    _number(r, "resp_ip_bytes"),
+                    "1",
+                    "2",
+                ]
+            )
+        )
     summary = "Summary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n0,0,0,0,0,0\n"
-    return tuple(("\n".join([header, *rows[i:i + 60]]) + "\n" + summary).encode()
-                 for i in range(0, len(rows), 60))
+    return tuple(
+        ("\n".join([header, *rows[i : i + 60]]) + "\n" + summary).encode()
+        for i in range(0, len(rows), 60)
+    )
 
 
 @cache
 def cicflowmeter_csv() -> tuple[bytes, ...]:
-    header = ("Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,"
-              "Tot Fwd Pkts,Tot Bwd Pkts,TotLen Fwd Pkts,TotLen Bwd Pkts,Flow Byts/s,Label")
+    header = (
+        "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,"
+        "Tot Fwd Pkts,Tot Bwd Pkts,TotLen Fwd Pkts,TotLen Bwd Pkts,Flow Byts/s,Label"
+    )
     numbers = {"tcp": "6", "udp": "17", "icmp": "1"}
     rows = []
     for r in _conn_records():
         src, dst, sp, dp = (r[k][0] for k in ("id.orig_h", "id.resp_h", "id.orig_p", "id.resp_p"))
         proto = numbers.get(r["proto"][0], "0")
         micros = int(float(_number(r, "duration")) * 1e6)
-        rows.append(",".join([f"{src}-{dst}-{sp}-{dp}-{proto}", src, sp, dst, dp, proto,
-                              _utc(_number(r, "ts"), "%d/%m/%Y %I:%M:%S %p"), str(micros),
-                              _number(r, "orig_pkts"), _number(r, "resp_pkts"),
-                              _number(r, "orig_bytes"), _number(r, "resp_bytes"),
-                              "Infinity" if micros == 0 else "1.5e3", "Benign"]))
-    return tuple(("\n".join([header, *rows[i:i + 60]]) + "\n").encode()
-                 for i in range(0, len(rows), 60))
+        rows.append(
+            ",".join(
+                [
+                    f"{src}-{dst}-{sp}-{dp}-{proto}",
+                    src,
+                    sp,
+                    dst,
+                    dp,
+                    proto,
+                    _utc(_number(r, "ts"), "%d/%m/%Y %I:%M:%S %p"),
+                    str(micros),
+                    _number(r, "orig_pkts"),
+                    _number(r, "resp_pkts"),
+                    _number(r, "orig_bytes"),
+                    _number(r, "resp_bytes"),
+                    "Infinity" if micros == 0 else "1.5e3",
+                    "Benign",
+                ]
+            )
+        )
+    return tuple(
+        ("\n".join([header, *rows[i : i + 60]]) + "\n").encode() for i in range(0, len(rows), 60)
+    )
 
 
 def _whole_packets(data: bytes, limit: int = HEAD_BYTES) -> bytes:
     """The head of a capture up to ``limit`` bytes, cut after the last whole packet (pcap)
     or block (pcapng)."""
-    pcap = {b"\xd4\xc3\xb2\xa1": "little", b"\x4d\x3c\xb2\xa1": "little",
-            b"\xa1\xb2\xc3\xd4": "big", b"\xa1\xb2\x3c\x4d": "big"}.get(data[:4])
+    pcap = {
+        b"\xd4\xc3\xb2\xa1": "little",
+        b"\x4d\x3c\xb2\xa1": "little",
+        b"\xa1\xb2\xc3\xd4": "big",
+        b"\xa1\xb2\x3c\x4d": "big",
+    }.get(data[:4])
     if pcap is not None:  # 24-byte file header; records: 16-byte header, length at 8..12
         end, order, length_at, header = 24, pcap, 8, 16
     elif data[:4] == b"\x0a\x0d\x0d\x0a":  # blocks: total length at 4..8, header included
-        end, order, length_at, header = 0, "little" if data[8:12] == b"\x4d\x3c\x2b\x1a" else "big", 4, 0
+        end, order, length_at, header = (
+            0,
+            "little" if data[8:12] == b"\x4d\x3c\x2b\x1a" else "big",
+            4,
+            0,
+        )
     else:
         return data[:limit]
     while end + 16 <= len(data):
-        after = end + header + int.from_bytes(data[end + length_at:end + length_at + 4], order)
+        after = end + header + int.from_bytes(data[end + length_at : end + length_at + 4], order)
         if after > min(limit, len(data)) or after <= end:
             break
         end = after
@@ -178,7 +233,7 @@ def nsl_kdd_rows() -> tuple[bytes, ...]:
 def keystroke_tables() -> tuple[bytes, ...]:
     path = _files("meu-mobile-ksd/*.csv")[0]
     lines = path.read_bytes().split(b"\n")
-    return tuple(b"\n".join([lines[0], *lines[i:i + 80]]) + b"\n" for i in (1, 400, 1200))
+    return tuple(b"\n".join([lines[0], *lines[i : i + 80]]) + b"\n" for i in (1, 400, 1200))
 
 
 @cache
@@ -215,13 +270,17 @@ def mouse_sessions() -> tuple[bytes, ...]:
 def mouse_archives() -> tuple[bytes, ...]:
     """A small tar.xz in the archive's layout: two real session heads and their labels."""
     sessions = mouse_sessions()[:2]
-    names = [f"balabit-mouse-subset/training_files/user{i}/session_{i:010d}"
-             for i in range(len(sessions))]
+    names = [
+        f"balabit-mouse-subset/training_files/user{i}/session_{i:010d}"
+        for i in range(len(sessions))
+    ]
     labels = b"filename,is_illegal\n"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:xz") as tar:
-        for name, data in [*zip(names, sessions),
-                           ("balabit-mouse-subset/public_labels.csv", labels)]:
+        for name, data in [
+            *zip(names, sessions),
+            ("balabit-mouse-subset/public_labels.csv", labels),
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -230,8 +289,10 @@ def mouse_archives() -> tuple[bytes, ...]:
 
 def builtin_specs() -> tuple[bytes, ...]:
     folder = resources.files("trustshield.specs")
-    return tuple((folder / name).read_bytes() for name in sorted(
-        p.name for p in folder.iterdir() if p.name.endswith(".yaml")))
+    return tuple(
+        (folder / name).read_bytes()
+        for name in sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
+    )
 
 
 def keyrings() -> tuple[bytes, ...]:
@@ -246,6 +307,7 @@ def keyrings() -> tuple[bytes, ...]:
 
 # --- readers ----------------------------------------------------------------------------------
 
+
 def _table(path: Path):
     from trustshield.ingest.tabular import TableSource
     from trustshield.specs import load_spec
@@ -255,6 +317,7 @@ def _table(path: Path):
 
 def _conn_log(path: Path):
     from trustshield.ingest.zeek import read_conn_log
+
     return read_conn_log(path)
 
 
@@ -263,10 +326,10 @@ def _conn_log_followed(path: Path):
     from trustshield.ingest.zeek_chunks import conn_chunk, json_chunk, new_header
 
     data = path.read_bytes()
-    lines = data[:data.rfind(b"\n") + 1].split(b"\n")[:-1]
+    lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1]
     header, as_json = new_header(), data.lstrip().startswith(b"{")
     for first in range(0, len(lines), 16):
-        chunk = b"".join(line + b"\n" for line in lines[first:first + 16])
+        chunk = b"".join(line + b"\n" for line in lines[first : first + 16])
         if as_json:
             json_chunk(chunk, file=str(path), first_line=first + 1)
         else:
@@ -275,51 +338,61 @@ def _conn_log_followed(path: Path):
 
 def _nfdump(path: Path):
     from trustshield.ingest.flow_csv import read_nfdump_csv
+
     return read_nfdump_csv(path)
 
 
 def _cicflowmeter(path: Path):
     from trustshield.ingest.flow_csv import read_cicflowmeter_csv
+
     return read_cicflowmeter_csv(path)
 
 
 def _pcap(path: Path):
     from trustshield.ingest.pcap import connections
+
     return connections(path)
 
 
 def _keystroke_table(path: Path):
     from trustshield.ingest.keystroke_table import read_keystroke_table
+
     return read_keystroke_table(path, subject_column="Subject")
 
 
 def _keystroke_series(path: Path):
     from trustshield.ingest.keystroke_series import read_series_table
+
     return read_series_table(path)
 
 
 def _samples(path: Path):
     from trustshield.ingest.samples import malformed_rows, read_feature_table
+
     return malformed_rows(read_feature_table(path))
 
 
 def _mouse_session(path: Path):
     from trustshield.ingest.mouse import parse_session
+
     return parse_session(path.read_bytes(), file=str(path))
 
 
 def _mouse_archive(path: Path):
     from trustshield.ingest.mouse import read_balabit
+
     return read_balabit(path)
 
 
 def _spec(path: Path):
     from trustshield.specs import load_spec
+
     return load_spec(path)
 
 
 def _keyring(path: Path):
     from trustshield.store.signing import Keyring
+
     return Keyring(path.parent).entries()
 
 

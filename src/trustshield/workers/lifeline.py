@@ -21,7 +21,7 @@ import threading
 import time
 
 PARENT_ENV = "TRUSTSHIELD_WORKER_PARENT"
-SPAWNED_FLAG = "--multiprocessing-fork"   # the last argument of a spawned child's command
+SPAWNED_FLAG = "--multiprocessing-fork"  # the last argument of a spawned child's command
 PARENT_POLL_S = 0.5
 PR_SET_PDEATHSIG = 1
 _tied: set[int] = set()
@@ -38,7 +38,7 @@ def end_with_parent(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:   # it ended before we could watch it
+    if os.getppid() != parent:  # it ended before we could watch it
         os._exit(0)
 
     def watch() -> None:

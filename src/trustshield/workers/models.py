@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from trustshield.model_folder import ModelFiles, TrainedModel, limit_threads, model_from_files
 
-_MODELS: dict[str, TrainedModel] = {}   # this process's models by manifest sha256
+_MODELS: dict[str, TrainedModel] = {}  # this process's models by manifest sha256
 
 
 def model_for(files: ModelFiles, *, threads: int | None = None) -> TrainedModel:

@@ -35,12 +35,18 @@ from typing import Callable
 
 from trustshield.errors import TrustShieldError
 from trustshield.model_folder import ModelFiles
-from trustshield.workers.process import (STOP_GRACE_S, ended_how, first_message, kill,
-                                         spawn_worker, stop_worker)
+from trustshield.workers.process import (
+    STOP_GRACE_S,
+    ended_how,
+    first_message,
+    kill,
+    spawn_worker,
+    stop_worker,
+)
 
 #: how often an idle slot checks that its worker lives
 POLL_S = 0.25
-BACKOFF_S = (1.0, 30.0)       # first and longest wait before restarting a crash-looping worker
+BACKOFF_S = (1.0, 30.0)  # first and longest wait before restarting a crash-looping worker
 
 
 class WorkerLost(TrustShieldError):
@@ -72,21 +78,32 @@ class WorkerPool:
     """See the module docstring. ``threads`` limits the model's threads in each worker and
     ``env`` is set in each worker's environment (e.g. OpenMP's thread count, read at start)."""
 
-    def __init__(self, files: ModelFiles, workers: int, *, threads: int | None = None,
-                 env: dict[str, str] | None = None,
-                 on_restart: Callable[[WorkerExit], None] | None = None, name: str = "scoring"):
+    def __init__(
+        self,
+        files: ModelFiles,
+        workers: int,
+        *,
+        threads: int | None = None,
+        env: dict[str, str] | None = None,
+        on_restart: Callable[[WorkerExit], None] | None = None,
+        name: str = "scoring",
+    ):
         if workers < 1:
             raise ValueError(f"a worker pool needs at least one worker, got {workers}")
         self.files, self.workers, self.name = files, workers, name
         self._threads, self._env, self._on_restart = threads, dict(env or {}), on_restart
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._state = threading.Condition()
-        self._slots = ["starting"] * workers      # starting | ready | restarting | stopped
+        self._slots = ["starting"] * workers  # starting | ready | restarting | stopped
         self._pids: list[int | None] = [None] * workers
         self._closing = threading.Event()
         self.restarts, self.last_exit = 0, None
-        self._running = [threading.Thread(target=self._run_slot, args=(k,), daemon=True,
-                                          name=f"{name}-worker-{k}") for k in range(workers)]
+        self._running = [
+            threading.Thread(
+                target=self._run_slot, args=(k,), daemon=True, name=f"{name}-worker-{k}"
+            )
+            for k in range(workers)
+        ]
         for thread in self._running:
             thread.start()
 
@@ -122,9 +139,11 @@ class WorkerPool:
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until every worker has loaded the model (True) or ``timeout`` passed (False);
         WorkerLost when a worker died before it was ready."""
+
         def settled() -> bool:
             return all(s == "ready" for s in self._slots) or (
-                self.last_exit is not None and self.last_exit.before_ready)
+                self.last_exit is not None and self.last_exit.before_ready
+            )
 
         with self._state:
             if not self._state.wait_for(settled, timeout):
@@ -145,7 +164,7 @@ class WorkerPool:
             deadline = time.monotonic() + timeout
             for thread in self._running:
                 thread.join(max(0.0, deadline - time.monotonic()))
-            for pid in self.pids():   # still busy after the timeout
+            for pid in self.pids():  # still busy after the timeout
                 kill(pid)
 
     # --- one thread per worker ---------------------------------------------------------
@@ -156,13 +175,14 @@ class WorkerPool:
             while not self._closing.is_set():
                 try:
                     exit_ = self._run_worker(k, state)
-                except Exception as exc:   # it could not even be started (fork failed, ...)
+                except Exception as exc:  # it could not even be started (fork failed, ...)
                     exit_ = self._record(k, None, None, f"it could not be started: {exc!r}", True)
                 if exit_ is None:
                     return
                 failures, state = (failures + 1 if exit_.before_ready else 0), "restarting"
-                if failures and self._closing.wait(min(BACKOFF_S[0] * 2 ** (failures - 1),
-                                                       BACKOFF_S[1])):
+                if failures and self._closing.wait(
+                    min(BACKOFF_S[0] * 2 ** (failures - 1), BACKOFF_S[1])
+                ):
                     return
         finally:
             self._set(k, "stopped", None)
@@ -178,10 +198,10 @@ class WorkerPool:
         grace = STOP_GRACE_S
         try:
             self._set(k, state, process.pid)
-            conn.send(self.files)   # read once it has started: spawning does not wait for it
+            conn.send(self.files)  # read once it has started: spawning does not wait for it
             message = first_message(conn, process, self._closing, POLL_S)
             if message is None and self._closing.is_set():
-                grace = 0.0   # closing while it loads: nothing to finish
+                grace = 0.0  # closing while it loads: nothing to finish
                 return None
             if message is None:
                 return self._lost(k, process, "it stopped while loading the model", True)
@@ -204,10 +224,13 @@ class WorkerPool:
                     status, value = conn.recv()
                 except (EOFError, OSError):
                     exit_ = self._lost(k, process, "it ended while running a job", False)
-                    job.future.set_exception(WorkerLost(
-                        f"the {self.name} worker ended while running this job ({exit_.reason})"))
+                    job.future.set_exception(
+                        WorkerLost(
+                            f"the {self.name} worker ended while running this job ({exit_.reason})"
+                        )
+                    )
                     return exit_
-                except Exception as exc:   # the job's arguments could not be sent
+                except Exception as exc:  # the job's arguments could not be sent
                     job.future.set_exception(exc)
                     continue
                 if status == "ok":
@@ -221,22 +244,25 @@ class WorkerPool:
 
     def _lost(self, k: int, process, how: str, before_ready: bool) -> WorkerExit:
         process.join(STOP_GRACE_S)
-        return self._record(k, process.pid, process.exitcode,
-                            how + ended_how(process.exitcode), before_ready)
+        return self._record(
+            k, process.pid, process.exitcode, how + ended_how(process.exitcode), before_ready
+        )
 
-    def _record(self, k: int, pid: int | None, code: int | None, how: str,
-                before_ready: bool) -> WorkerExit:
+    def _record(
+        self, k: int, pid: int | None, code: int | None, how: str, before_ready: bool
+    ) -> WorkerExit:
         """Mark slot ``k`` as restarting and report why its worker ended."""
         with self._state:
             self.restarts += 1
             self._slots[k], self._pids[k] = "restarting", None
-            self.last_exit = WorkerExit(pid, code, f"worker {pid}: {how}", before_ready,
-                                        self.restarts)
+            self.last_exit = WorkerExit(
+                pid, code, f"worker {pid}: {how}", before_ready, self.restarts
+            )
             self._state.notify_all()
         if self._on_restart is not None and not self._closing.is_set():
             try:
                 self._on_restart(self.last_exit)
-            except Exception as exc:   # reporting must not stop the respawn
+            except Exception as exc:  # reporting must not stop the respawn
                 print(f"trustshield: could not report a worker restart: {exc!r}", file=sys.stderr)
         return self.last_exit
 

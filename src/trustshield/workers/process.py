@@ -24,7 +24,7 @@ from trustshield.model_folder import ModelFiles
 from trustshield.workers.lifeline import PARENT_ENV, end_with_parent
 from trustshield.workers.models import model_for
 
-STOP_GRACE_S = 5.0             # a stopping worker's time to exit before SIGKILL
+STOP_GRACE_S = 5.0  # a stopping worker's time to exit before SIGKILL
 _SPAWN_ENV = threading.Lock()  # os.environ is changed around each spawn
 
 
@@ -34,8 +34,9 @@ def spawn_worker(name: str, threads: int | None, env: dict[str, str]):
     of its pipe). Send it the ModelFiles first."""
     context = multiprocessing.get_context("spawn")
     conn, child = context.Pipe()
-    process = context.Process(target=worker_main, daemon=True, name=f"{name}-worker",
-                              args=(child, os.getpid(), threads))
+    process = context.Process(
+        target=worker_main, daemon=True, name=f"{name}-worker", args=(child, os.getpid(), threads)
+    )
     env = {**env, PARENT_ENV: str(os.getpid())}
     with _SPAWN_ENV:
         saved = {k: os.environ.get(k) for k in env}
@@ -48,7 +49,7 @@ def spawn_worker(name: str, threads: int | None, env: dict[str, str]):
                     os.environ.pop(k)
                 else:
                     os.environ[k] = v
-    child.close()   # only the worker holds its end now
+    child.close()  # only the worker holds its end now
     return process, conn
 
 
@@ -122,5 +123,11 @@ def worker_main(conn, parent: int, threads: int | None) -> None:
         try:
             conn.send(reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            conn.send(("error", RuntimeError(f"the worker's answer could not be sent back: "
-                                             f"{type(exc).__name__}: {exc}")))
+            conn.send(
+                (
+                    "error",
+                    RuntimeError(
+                        f"the worker's answer could not be sent back: {type(exc).__name__}: {exc}"
+                    ),
+                )
+            )

@@ -27,9 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from trustshield.assess.robustness.moves import (Budget, Movable, changed_features,
-                                                 grid_values, log2_change, movable_features,
-                                                 threshold_values)
+from trustshield.assess.robustness.moves import (
+    Budget,
+    Movable,
+    changed_features,
+    grid_values,
+    log2_change,
+    movable_features,
+    threshold_values,
+)
 from trustshield.assess.evidence import SECURITY, at_most
 from trustshield.assess.robustness.evasion_attacks import ATTACKS
 from trustshield.detectors.protocol import part_scores_of, parts_of
@@ -80,8 +86,10 @@ class ModelTarget:
         booster = _booster(self.model.detector)
         trees = booster.trees_to_dataframe()
         splits = trees[trees["decision_type"] == "<="]
-        return {name: np.unique(group["threshold"].to_numpy(dtype=float))
-                for name, group in splits.groupby("split_feature")}
+        return {
+            name: np.unique(group["threshold"].to_numpy(dtype=float))
+            for name, group in splits.groupby("split_feature")
+        }
 
 
 @dataclass
@@ -90,13 +98,13 @@ class EvasionOutcome:
 
     attack: str
     budget: Budget
-    originals: pd.DataFrame          # (n, d) the attack records
-    adversarial: pd.DataFrame        # (n, d) best example; the original where none was found
-    closest: pd.DataFrame            # (n, d) lowest-objective feasible example found, evaded or not
-    evaded: np.ndarray               # (n,) bool: decision is allow
-    changed: np.ndarray              # (n,) features changed in the example
-    size: np.ndarray                 # (n,) largest |log2(new / old)| of a changed feature
-    queries: np.ndarray              # (n,) rows the model scored for this record
+    originals: pd.DataFrame  # (n, d) the attack records
+    adversarial: pd.DataFrame  # (n, d) best example; the original where none was found
+    closest: pd.DataFrame  # (n, d) lowest-objective feasible example found, evaded or not
+    evaded: np.ndarray  # (n,) bool: decision is allow
+    changed: np.ndarray  # (n,) features changed in the example
+    size: np.ndarray  # (n,) largest |log2(new / old)| of a changed feature
+    queries: np.ndarray  # (n,) rows the model scored for this record
     categories: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
 
     def summary(self) -> dict:
@@ -105,22 +113,40 @@ class EvasionOutcome:
         per_category = {}
         for name in sorted(set(self.categories)):
             rows = self.categories == name
-            per_category[name] = {"records": int(rows.sum()), "success_rate": float(ok[rows].mean())}
-        return {"attack": self.attack, "budget": self.budget.as_dict(), "records": len(ok),
-                "success_rate": float(ok.mean()) if len(ok) else None,
-                "median_changed_features": _median(self.changed[ok]),
-                "median_log2_change": _median(self.size[ok]),
-                "median_queries": _median(self.queries),
-                "per_category": per_category}
+            per_category[name] = {
+                "records": int(rows.sum()),
+                "success_rate": float(ok[rows].mean()),
+            }
+        return {
+            "attack": self.attack,
+            "budget": self.budget.as_dict(),
+            "records": len(ok),
+            "success_rate": float(ok.mean()) if len(ok) else None,
+            "median_changed_features": _median(self.changed[ok]),
+            "median_log2_change": _median(self.size[ok]),
+            "median_queries": _median(self.queries),
+            "per_category": per_category,
+        }
 
 
-def evade(model, records: pd.DataFrame, *, attack: str, budget: Budget = Budget(),
-          seed: int = 0, progress=None) -> EvasionOutcome:
+def evade(
+    model,
+    records: pd.DataFrame,
+    *,
+    attack: str,
+    budget: Budget = Budget(),
+    seed: int = 0,
+    progress=None,
+) -> EvasionOutcome:
     """Run one attack (``score``, ``tree``, ``decision`` or ``all``) on raw attack
     records (validated frame rows; label columns, if present, name the categories)."""
     if attack == "all":
-        return best_of([evade(model, records, attack=a, budget=budget, seed=seed,
-                              progress=progress) for a in ATTACKS])
+        return best_of(
+            [
+                evade(model, records, attack=a, budget=budget, seed=seed, progress=progress)
+                for a in ATTACKS
+            ]
+        )
     if attack not in ATTACKS:
         raise DataError(f"unknown attack {attack!r}; expected one of {', '.join(ATTACKS)} or all")
     spec = model.spec
@@ -133,10 +159,18 @@ def evade(model, records: pd.DataFrame, *, attack: str, budget: Budget = Budget(
         propose = _grid_proposer() if attack == "score" else _threshold_proposer(target)
         result = _beam_search(target, spec, originals, moves, budget, propose, progress, attack)
     adversarial, closest, evaded, queries = result
-    return EvasionOutcome(attack, budget, originals, adversarial, closest, evaded,
-                          changed_features(spec, originals, adversarial).sum(axis=1),
-                          log2_change(spec, originals, adversarial), queries,
-                          _categories(spec, records))
+    return EvasionOutcome(
+        attack,
+        budget,
+        originals,
+        adversarial,
+        closest,
+        evaded,
+        changed_features(spec, originals, adversarial).sum(axis=1),
+        log2_change(spec, originals, adversarial),
+        queries,
+        _categories(spec, records),
+    )
 
 
 def best_of(outcomes: list[EvasionOutcome]) -> EvasionOutcome:
@@ -155,13 +189,23 @@ def best_of(outcomes: list[EvasionOutcome]) -> EvasionOutcome:
     evaded = np.any([o.evaded for o in outcomes], axis=0)
     changed = np.choose(pick, [o.changed for o in outcomes]) * evaded
     size = np.choose(pick, [o.size for o in outcomes]) * evaded
-    return EvasionOutcome("+".join(o.attack for o in outcomes), first.budget, first.originals,
-                          adversarial, closest, evaded, changed, size,
-                          np.sum([o.queries for o in outcomes], axis=0), first.categories)
+    return EvasionOutcome(
+        "+".join(o.attack for o in outcomes),
+        first.budget,
+        first.originals,
+        adversarial,
+        closest,
+        evaded,
+        changed,
+        size,
+        np.sum([o.queries for o in outcomes], axis=0),
+        first.categories,
+    )
 
 
-def select_attack_records(model, frame: pd.DataFrame, *, n: int = 500, seed: int = 0,
-                          allow_fewer: bool = False) -> pd.DataFrame:
+def select_attack_records(
+    model, frame: pd.DataFrame, *, n: int = 500, seed: int = 0, allow_fewer: bool = False
+) -> pd.DataFrame:
     """A seeded sample of ``n`` attack rows of a labelled frame that the model flags
     (alert or review): the records an attacker would need to hide. With ``allow_fewer``,
     all of them when there are fewer than ``n``."""
@@ -189,18 +233,30 @@ def feasible(spec, originals: pd.DataFrame, candidates: pd.DataFrame, budget: Bu
 def evasion_evidence(summary: dict) -> list[Evidence]:
     """Evidence from :meth:`EvasionOutcome.summary` of ``attack="all"`` at the default
     budget; another budget or a single attack is ``not_evidenced``."""
-    comparable = summary.get("budget") == Budget().as_dict() and summary.get("attack", "").count("+") == 2
+    comparable = (
+        summary.get("budget") == Budget().as_dict() and summary.get("attack", "").count("+") == 2
+    )
     value = summary.get("success_rate") if comparable else None
-    return [at_most("evasion resistance", "share of flagged attack records that all three feasible "
-                    "attacks get allowed, changing at most 3 attacker-controlled features each "
-                    "by at most a factor 2", value, MAX_EVASION, SECURITY)]
+    return [
+        at_most(
+            "evasion resistance",
+            "share of flagged attack records that all three feasible "
+            "attacks get allowed, changing at most 3 attacker-controlled features each "
+            "by at most a factor 2",
+            value,
+            MAX_EVASION,
+            SECURITY,
+        )
+    ]
 
 
 # --- the searches -----------------------------------------------------------------------
 
+
 def _grid_proposer():
     def propose(move: Movable, lo, hi, current):
         return grid_values(move, lo, hi, current, GRID)
+
     return propose
 
 
@@ -209,6 +265,7 @@ def _threshold_proposer(target: ModelTarget):
 
     def propose(move: Movable, lo, hi, current):
         return threshold_values(move, thresholds.get(move.name, np.empty(0)), lo, hi, current)
+
     return propose
 
 
@@ -242,7 +299,7 @@ def _beam_search(target, spec, originals, moves, budget, propose, progress, name
         better = lowest[objective[lowest] < closest_objective[cand_owner[lowest]]]
         closest.iloc[cand_owner[better]] = candidates.iloc[better].to_numpy()
         closest_objective[cand_owner[better]] = objective[better]
-        order = np.lexsort((suspicion, ~success, cand_owner))   # by owner, successes first
+        order = np.lexsort((suspicion, ~success, cand_owner))  # by owner, successes first
         first = np.r_[True, cand_owner[order][1:] != cand_owner[order][:-1]]
         winners = order[first & success[order]]
         best.iloc[cand_owner[winners]] = candidates.iloc[winners].to_numpy()
@@ -266,8 +323,9 @@ def _expand(spec, budget, originals, states, owner, used, moves, propose):
         if len(rows) == 0:
             continue
         current = states[move.name].to_numpy(dtype=float)[rows]
-        lo, hi = move.interval(spec, budget, originals[move.name].to_numpy(dtype=float)[owner[rows]],
-                               states.iloc[rows])
+        lo, hi = move.interval(
+            spec, budget, originals[move.name].to_numpy(dtype=float)[owner[rows]], states.iloc[rows]
+        )
         values = propose(move, lo, hi, current)
         r, c = np.nonzero(~np.isnan(values))
         parent.append(rows[r])
@@ -315,8 +373,9 @@ def _decision_search(target, spec, originals, moves, budget, seed, progress):
     best = originals.copy()
     queries = np.ones(n, dtype=int)
     evaded = target.allows(originals)
-    bounds = [m.interval(spec, budget, originals[m.name].to_numpy(dtype=float), originals)
-              for m in moves]
+    bounds = [
+        m.interval(spec, budget, originals[m.name].to_numpy(dtype=float), originals) for m in moves
+    ]
     current = np.column_stack([originals[m.name].to_numpy(dtype=float) for m in moves])
     lo = np.column_stack([b[0] for b in bounds])
     hi = np.column_stack([b[1] for b in bounds])
@@ -344,16 +403,32 @@ def _decision_search(target, spec, originals, moves, budget, seed, progress):
         evaded[rows[hit]] = True
         if progress:
             progress(f"decision attack round {round_ + 1}: {int(evaded.mean() * 100)} % evaded")
-    best = _minimise(target, spec, originals, best.astype(originals.dtypes.to_dict()), evaded,
-                     queries, moves, budget)
+    best = _minimise(
+        target,
+        spec,
+        originals,
+        best.astype(originals.dtypes.to_dict()),
+        evaded,
+        queries,
+        moves,
+        budget,
+    )
     return best, best, evaded, queries
 
 
 def _minimise(target, spec, originals, best, evaded, queries, moves, budget) -> pd.DataFrame:
     """Undo each change, one feature at a time, where the record stays allowed."""
     for move in moves:
-        rows = np.flatnonzero(evaded & (np.abs(best[move.name].to_numpy(dtype=float)
-                                               - originals[move.name].to_numpy(dtype=float)) > 1e-9))
+        rows = np.flatnonzero(
+            evaded
+            & (
+                np.abs(
+                    best[move.name].to_numpy(dtype=float)
+                    - originals[move.name].to_numpy(dtype=float)
+                )
+                > 1e-9
+            )
+        )
         if len(rows) == 0:
             continue
         trial = best.iloc[rows].copy()
@@ -375,6 +450,7 @@ def _set_many(frame, moves, chosen, values) -> pd.DataFrame:
 
 
 # --- small helpers ----------------------------------------------------------------------
+
 
 def _booster(detector):
     for part in (detector, *parts_of(detector)):

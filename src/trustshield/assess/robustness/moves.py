@@ -36,15 +36,18 @@ class Budget:
 
     def __post_init__(self):
         if int(self.max_features) != self.max_features or self.max_features < 1:
-            raise DataError(f"budget max_features must be a whole number ≥ 1, got {self.max_features}")
+            raise DataError(
+                f"budget max_features must be a whole number ≥ 1, got {self.max_features}"
+            )
         if not self.max_factor > 1:
             raise DataError(f"budget max_factor must be > 1, got {self.max_factor}")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def allows(self, spec: DatasetSpec, originals: pd.DataFrame,
-               candidates: pd.DataFrame) -> np.ndarray:
+    def allows(
+        self, spec: DatasetSpec, originals: pd.DataFrame, candidates: pd.DataFrame
+    ) -> np.ndarray:
         """(n,) bool: candidate i changes at most ``max_features`` features, none of them
         categorical or binary, each numeric one within the factor of its original."""
         originals = originals.reset_index(drop=True)
@@ -57,15 +60,18 @@ class Budget:
                 continue
             v = pd.to_numeric(before, errors="coerce").to_numpy(dtype=float)
             w = pd.to_numeric(after, errors="coerce").to_numpy(dtype=float)
-            lo, hi = np.minimum(v / self.max_factor, v * self.max_factor), np.maximum(
-                v / self.max_factor, v * self.max_factor)
+            lo, hi = (
+                np.minimum(v / self.max_factor, v * self.max_factor),
+                np.maximum(v / self.max_factor, v * self.max_factor),
+            )
             with np.errstate(invalid="ignore"):
                 ok &= (np.abs(w - v) <= TOLERANCE) | ((w >= lo - TOLERANCE) & (w <= hi + TOLERANCE))
         return ok
 
 
-def changed_features(spec: DatasetSpec, originals: pd.DataFrame,
-                     candidates: pd.DataFrame) -> np.ndarray:
+def changed_features(
+    spec: DatasetSpec, originals: pd.DataFrame, candidates: pd.DataFrame
+) -> np.ndarray:
     """(n, d) bool over ``spec.features``: which features each candidate changed."""
     out = np.zeros((len(candidates), len(spec.features)), dtype=bool)
     for j, col in enumerate(spec.features):
@@ -74,8 +80,9 @@ def changed_features(spec: DatasetSpec, originals: pd.DataFrame,
             out[:, j] = before.astype(str).to_numpy() != after.astype(str).to_numpy()
         else:
             with np.errstate(invalid="ignore"):
-                out[:, j] = ~(np.abs(after.to_numpy(dtype=float) - before.to_numpy(dtype=float))
-                              <= TOLERANCE)
+                out[:, j] = ~(
+                    np.abs(after.to_numpy(dtype=float) - before.to_numpy(dtype=float)) <= TOLERANCE
+                )
     return out
 
 
@@ -120,11 +127,12 @@ class Movable:
     def _snap(self, values, how) -> np.ndarray:
         if self.decimals is None:
             return np.asarray(values, dtype=float)
-        scale = 10.0 ** self.decimals
+        scale = 10.0**self.decimals
         return how(np.asarray(values, dtype=float) * scale) / scale
 
-    def interval(self, spec: DatasetSpec, budget: Budget, original: np.ndarray,
-                 state: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def interval(
+        self, spec: DatasetSpec, budget: Budget, original: np.ndarray, state: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Feasible closed interval (lo, hi), each shape (n,), for this feature of the
         records in ``state`` (raw frame), given their ``original`` values (n,): bounds,
         direction, budget box and ``sum_at_most`` caps, snapped inward to the grid.
@@ -160,8 +168,9 @@ def movable_features(spec: DatasetSpec, records: pd.DataFrame) -> list[Movable]:
     return out
 
 
-def grid_values(move: Movable, lo: np.ndarray, hi: np.ndarray, current: np.ndarray,
-                count: int) -> np.ndarray:
+def grid_values(
+    move: Movable, lo: np.ndarray, hi: np.ndarray, current: np.ndarray, count: int
+) -> np.ndarray:
     """(n, count) candidate values spread geometrically over [lo, hi] (linearly when lo is
     0), snapped to the grid; NaN where empty, duplicated or equal to ``current``."""
     steps = np.linspace(0.0, 1.0, count)
@@ -172,8 +181,9 @@ def grid_values(move: Movable, lo: np.ndarray, hi: np.ndarray, current: np.ndarr
     return _clean(values, lo, hi, current)
 
 
-def threshold_values(move: Movable, thresholds: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                     current: np.ndarray) -> np.ndarray:
+def threshold_values(
+    move: Movable, thresholds: np.ndarray, lo: np.ndarray, hi: np.ndarray, current: np.ndarray
+) -> np.ndarray:
     """(n, 2·t + 2) candidate values that cross the model's split thresholds for this
     feature (the grid value just at or below each threshold and the one just above),
     plus both interval ends; NaN where outside [lo, hi], duplicated or equal to
@@ -183,8 +193,9 @@ def threshold_values(move: Movable, thresholds: np.ndarray, lo: np.ndarray, hi: 
     above = move.up(np.nextafter(t, np.inf))
     above = np.where(above <= t, above + (10.0 ** -(move.decimals or 0)), above)
     crossing = np.concatenate([below, above])
-    values = np.concatenate([np.broadcast_to(crossing, (len(lo), len(crossing))),
-                             lo[:, None], hi[:, None]], axis=1)
+    values = np.concatenate(
+        [np.broadcast_to(crossing, (len(lo), len(crossing))), lo[:, None], hi[:, None]], axis=1
+    )
     return _clean(values, lo, hi, current)
 
 
@@ -193,7 +204,7 @@ def _clean(values: np.ndarray, lo, hi, current) -> np.ndarray:
     outside = (values < lo[:, None] - TOLERANCE) | (values > hi[:, None] + TOLERANCE)
     same = np.abs(values - np.asarray(current, dtype=float)[:, None]) <= TOLERANCE
     values[outside | same | (lo > hi)[:, None]] = np.nan
-    values.sort(axis=1)                       # NaN last; duplicates become neighbours
+    values.sort(axis=1)  # NaN last; duplicates become neighbours
     dup = np.zeros_like(values, dtype=bool)
     dup[:, 1:] = np.abs(np.diff(values, axis=1)) <= TOLERANCE
     values[dup] = np.nan

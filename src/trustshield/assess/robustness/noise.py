@@ -76,7 +76,7 @@ def add_measurement_noise(frame: pd.DataFrame, spec, *, level: float, seed: int)
         decimals = 0 if col.type == "integer" else recorded_decimals(values)
         if decimals is not None:
             noisy = np.round(noisy, decimals)
-            step = 10.0 ** -decimals
+            step = 10.0**-decimals
             lo, hi = np.ceil(lo / step) * step, np.floor(hi / step) * step
         noisy = np.clip(noisy, lo, hi)
         noisy = np.where(np.isnan(values), values, noisy)  # a missing value stays missing
@@ -86,14 +86,18 @@ def add_measurement_noise(frame: pd.DataFrame, spec, *, level: float, seed: int)
         return out
     checked = check_frame(out, spec, file="noisy", lines=np.arange(len(out)))
     kept = out.iloc[checked.lines]
-    kept.attrs["noise"] = {"level": float(level), "seed": seed,
-                           "rejected_rows": int(checked.rejected_rows),
-                           "problems": [p.message() for p in checked.problems[:5]]}
+    kept.attrs["noise"] = {
+        "level": float(level),
+        "seed": seed,
+        "rejected_rows": int(checked.rejected_rows),
+        "problems": [p.message() for p in checked.problems[:5]],
+    }
     return kept
 
 
-def drop_features(frame: pd.DataFrame, spec, *, columns: list[str] | None = None,
-                  rate: float, seed: int) -> pd.DataFrame:
+def drop_features(
+    frame: pd.DataFrame, spec, *, columns: list[str] | None = None, rate: float, seed: int
+) -> pd.DataFrame:
     """Copy of ``frame`` with ``round(rate × n × len(columns))`` cells of the given numeric
     feature columns (default: every numeric feature) set to NaN, chosen uniformly."""
     if not 0 <= rate <= 1:
@@ -102,7 +106,9 @@ def drop_features(frame: pd.DataFrame, spec, *, columns: list[str] | None = None
     columns = numeric if columns is None else list(columns)
     unknown = [c for c in columns if c not in numeric]
     if unknown:
-        raise ValueError(f"not numeric feature columns of spec {spec.name!r} in the frame: {unknown}")
+        raise ValueError(
+            f"not numeric feature columns of spec {spec.name!r} in the frame: {unknown}"
+        )
     out = frame.copy(deep=True)
     n = len(out)
     cells = n * len(columns)
@@ -133,17 +139,22 @@ def compare_decisions(model, frame, perturbed, decide, reference=None) -> dict:
         before = Decision(reference.actions[at], reference.suspicion[at])
     after = decide(perturbed)
     a, b = before.actions.astype(str), after.actions.astype(str)
-    result = {"records": len(base), "excluded": len(frame) - len(base),
-              **_changes(a, b),
-              "transitions": {x: {y: int(((a == x) & (b == y)).sum()) for y in ACTIONS} for x in ACTIONS},
-              "suspicion_finite": bool(np.isfinite(after.suspicion).all()),
-              "non_finite_suspicion": int((~np.isfinite(after.suspicion)).sum()),
-              "max_abs_suspicion_change": _max_abs(after.suspicion - before.suspicion)}
+    result = {
+        "records": len(base),
+        "excluded": len(frame) - len(base),
+        **_changes(a, b),
+        "transitions": {x: {y: int(((a == x) & (b == y)).sum()) for y in ACTIONS} for x in ACTIONS},
+        "suspicion_finite": bool(np.isfinite(after.suspicion).all()),
+        "non_finite_suspicion": int((~np.isfinite(after.suspicion)).sum()),
+        "max_abs_suspicion_change": _max_abs(after.suspicion - before.suspicion),
+    }
     spec = model.spec
     if spec.label_column is not None and spec.label_column in base.columns:
-        attack = (base[spec.label_column].to_numpy(dtype=object) != spec.normal_label)
-        result["by_class"] = {"normal": _changes(a[~attack], b[~attack]),
-                              "attack": _changes(a[attack], b[attack])}
+        attack = base[spec.label_column].to_numpy(dtype=object) != spec.normal_label
+        result["by_class"] = {
+            "normal": _changes(a[~attack], b[~attack]),
+            "attack": _changes(a[attack], b[attack]),
+        }
         m0 = binary_metrics(y_true=attack, alerted=a == ALERT)
         m1 = binary_metrics(y_true=attack, alerted=b == ALERT)
         result["before"] = {k: m0[k] for k in ("detection_rate", "fpr", "accuracy")}
@@ -154,14 +165,20 @@ def compare_decisions(model, frame, perturbed, decide, reference=None) -> dict:
 def noise_evidence(study: dict) -> list[Evidence]:
     """Evidence from :func:`~trustshield.pipeline.noise_study.noise_study`: stability at 5 %
     noise; finite suspicion with missing values. A figure that was not measured is ``not_evidenced``."""
-    at = next((r for r in study.get("noise", []) if abs(r["level"] - BARS["noise_level"]) < 1e-12), None)
+    at = next(
+        (r for r in study.get("noise", []) if abs(r["level"] - BARS["noise_level"]) < 1e-12), None
+    )
     changed = None if at is None or "error" in at else at["changed_share"]
     stability = Evidence(
         "measurement-noise stability",
         f"share of decisions changed at {BARS['noise_level']:.0%} measurement noise",
-        changed, BARS["max_changed_share"],
-        "not_evidenced" if changed is None else ("pass" if changed <= BARS["max_changed_share"] else "fail"),
-        RESILIENCE)
+        changed,
+        BARS["max_changed_share"],
+        "not_evidenced"
+        if changed is None
+        else ("pass" if changed <= BARS["max_changed_share"] else "fail"),
+        RESILIENCE,
+    )
     missing = study.get("missing", [])
     if not missing:
         status, value = "not_evidenced", None
@@ -173,7 +190,11 @@ def noise_evidence(study: dict) -> list[Evidence]:
         "missing-value handling",
         "records with missing values whose suspicion is not finite (fails too when "
         "score_batch cannot score a frame with missing values)",
-        value, 0.0, status, RESILIENCE)
+        value,
+        0.0,
+        status,
+        RESILIENCE,
+    )
     return [stability, handling]
 
 
@@ -190,11 +211,15 @@ def recorded_decimals(values: np.ndarray) -> int | None:
 def _changes(a: np.ndarray, b: np.ndarray) -> dict:
     n = len(a)
     changed = int((a != b).sum())
-    return {"n": n, "changed": changed, "changed_share": changed / n if n else None,
-            "alert_to_allow": int(((a == ALERT) & (b == ALLOW)).sum()),
-            "allow_to_alert": int(((a == ALLOW) & (b == ALERT)).sum()),
-            "alert_to_allow_rate": _ratio(((a == ALERT) & (b == ALLOW)).sum(), (a == ALERT).sum()),
-            "allow_to_alert_rate": _ratio(((a == ALLOW) & (b == ALERT)).sum(), (a == ALLOW).sum())}
+    return {
+        "n": n,
+        "changed": changed,
+        "changed_share": changed / n if n else None,
+        "alert_to_allow": int(((a == ALERT) & (b == ALLOW)).sum()),
+        "allow_to_alert": int(((a == ALLOW) & (b == ALERT)).sum()),
+        "alert_to_allow_rate": _ratio(((a == ALERT) & (b == ALLOW)).sum(), (a == ALERT).sum()),
+        "allow_to_alert_rate": _ratio(((a == ALLOW) & (b == ALERT)).sum(), (a == ALLOW).sum()),
+    }
 
 
 def _ratio(num, den) -> float | None:

@@ -15,9 +15,15 @@ MAX_DETECTION_DROP = 0.05
 EVIDENCE_RATE = 0.05
 
 
-def flip_labels(labels: np.ndarray, categories: np.ndarray, *, rate: float,
-                target: str | None = None, normal_label: str,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+def flip_labels(
+    labels: np.ndarray,
+    categories: np.ndarray,
+    *,
+    rate: float,
+    target: str | None = None,
+    normal_label: str,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Relabel ``round(rate × number of attack records)`` attack records as normal.
 
     With ``target`` (a category name), only records of that category are flipped; the
@@ -46,24 +52,43 @@ def flip_labels(labels: np.ndarray, categories: np.ndarray, *, rate: float,
 
 def largest_attack_category(categories: np.ndarray, labels: np.ndarray, normal_label: str) -> str:
     """The category with the most attack records (ties: alphabetical first)."""
-    attack_categories = np.asarray(categories, dtype=object)[np.asarray(labels, dtype=object) != normal_label]
+    attack_categories = np.asarray(categories, dtype=object)[
+        np.asarray(labels, dtype=object) != normal_label
+    ]
     names, counts = np.unique(attack_categories.astype(str), return_counts=True)
     return str(names[np.argmax(counts)])
 
 
 def poisoning_evidence(study: dict) -> list[Evidence]:
     """Detection drop at 5 % random flips, without and with the sanitiser."""
-    run = next((r for r in study.get("runs", ())
-                if r.get("target") is None and abs(r.get("rate", -1) - EVIDENCE_RATE) < 1e-9), None)
+    run = next(
+        (
+            r
+            for r in study.get("runs", ())
+            if r.get("target") is None and abs(r.get("rate", -1) - EVIDENCE_RATE) < 1e-9
+        ),
+        None,
+    )
     clean = study.get("clean", {}).get("detection_rate")
     plain = None if run is None else run["drop"]
     cleaned = None if run is None or clean is None else clean - run["sanitised"]["detection_rate"]
-    return [at_most("poisoning resilience", "drop in test detection rate after 5 % of training "
-                    "attack labels were flipped to normal at random", _number(plain),
-                    MAX_DETECTION_DROP, RESILIENCE),
-            at_most("poisoning resilience (sanitised training)", "drop in test detection rate "
-                    "after the same flips, training on sanitised data", _number(cleaned),
-                    MAX_DETECTION_DROP, RESILIENCE)]
+    return [
+        at_most(
+            "poisoning resilience",
+            "drop in test detection rate after 5 % of training "
+            "attack labels were flipped to normal at random",
+            _number(plain),
+            MAX_DETECTION_DROP,
+            RESILIENCE,
+        ),
+        at_most(
+            "poisoning resilience (sanitised training)",
+            "drop in test detection rate after the same flips, training on sanitised data",
+            _number(cleaned),
+            MAX_DETECTION_DROP,
+            RESILIENCE,
+        ),
+    ]
 
 
 def _number(value) -> float | None:

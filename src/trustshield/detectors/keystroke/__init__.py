@@ -13,11 +13,16 @@ Every verifier follows the one-user contract: ``fit(X_enrol) -> self``, ``suspic
 from typing import Any
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile
-from trustshield.detectors.keystroke.covariance import (MahalanobisVerifier,
-                                                        NearestNeighbourMahalanobisVerifier)
-from trustshield.detectors.keystroke.distance import (EuclideanVerifier, ManhattanVerifier,
-                                                      OutlierCountVerifier,
-                                                      ScaledManhattanVerifier)
+from trustshield.detectors.keystroke.covariance import (
+    MahalanobisVerifier,
+    NearestNeighbourMahalanobisVerifier,
+)
+from trustshield.detectors.keystroke.distance import (
+    EuclideanVerifier,
+    ManhattanVerifier,
+    OutlierCountVerifier,
+    ScaledManhattanVerifier,
+)
 from trustshield.detectors.keystroke.learned import KMeansVerifier, OneClassSVMVerifier
 from trustshield.detectors.keystroke.population import PopulationProfile, learn_population
 from trustshield.detectors.keystroke.prior import KeystrokePrior, learn_prior
@@ -25,11 +30,25 @@ from trustshield.detectors.keystroke.weighted import KeystrokeVerifier, learn_fe
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import ModelIntegrityError
 
-__all__ = ["BASELINES", "EuclideanVerifier", "KMeansVerifier", "KeystrokePrior",
-           "KeystrokeProfile", "KeystrokeVerifier", "MahalanobisVerifier", "ManhattanVerifier",
-           "NearestNeighbourMahalanobisVerifier", "OneClassSVMVerifier",
-           "OutlierCountVerifier", "PopulationProfile", "ScaledManhattanVerifier",
-           "learn_feature_weights", "learn_population", "learn_prior", "verifier_from_dict"]
+__all__ = [
+    "BASELINES",
+    "EuclideanVerifier",
+    "KMeansVerifier",
+    "KeystrokePrior",
+    "KeystrokeProfile",
+    "KeystrokeVerifier",
+    "MahalanobisVerifier",
+    "ManhattanVerifier",
+    "NearestNeighbourMahalanobisVerifier",
+    "OneClassSVMVerifier",
+    "OutlierCountVerifier",
+    "PopulationProfile",
+    "ScaledManhattanVerifier",
+    "learn_feature_weights",
+    "learn_population",
+    "learn_prior",
+    "verifier_from_dict",
+]
 
 #: the classic detectors, by the name Killourhy & Maxion give them
 BASELINES: dict[str, type[KeystrokeProfile]] = {
@@ -49,6 +68,7 @@ def verifier_from_dict(state: dict[str, Any]) -> KeystrokeProfile:
     registry; ModelIntegrityError when the state is of another kind."""
     verifier = detector_from_dict(state)
     if not isinstance(verifier, KeystrokeProfile):
-        raise ModelIntegrityError(f"state of kind {state.get('kind')!r} is not a keystroke "
-                                  "verifier")
+        raise ModelIntegrityError(
+            f"state of kind {state.get('kind')!r} is not a keystroke verifier"
+        )
     return verifier

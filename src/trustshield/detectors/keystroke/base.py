@@ -36,20 +36,26 @@ from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, attack_mask, check_fitted
 from trustshield.errors import WRONG_COLUMNS, DataError, ModelIntegrityError, NotExplainable
 
-NOT_A_FRAME = ("{name}.{method}() expects a pandas DataFrame with one row per typing and one "
-               "numeric column per feature; got {got}")
-NOT_NUMERIC = ("{name}.{method}(): column(s) {columns} hold missing, non-numeric or infinite "
-               "values (values not shown: typings are biometric data)")
+NOT_A_FRAME = (
+    "{name}.{method}() expects a pandas DataFrame with one row per typing and one "
+    "numeric column per feature; got {got}"
+)
+NOT_NUMERIC = (
+    "{name}.{method}(): column(s) {columns} hold missing, non-numeric or infinite "
+    "values (values not shown: typings are biometric data)"
+)
 TOO_FEW = "{name} needs at least {need} enrolment typings to fit, got {got}"
-NO_EXPLANATION = ("{name} has no exact per-feature explanation: its score is not a sum over "
-                  "features; use an additive verifier to explain verdicts")
+NO_EXPLANATION = (
+    "{name} has no exact per-feature explanation: its score is not a sum over "
+    "features; use an additive verifier to explain verdicts"
+)
 WRONG_KIND = "state of kind {got!r} cannot be loaded as {name} (kind {expected!r})"
 
 
 class KeystrokeProfile(Parameters):
     """Base class: validation, fitting bookkeeping, explanation and JSON state."""
 
-    kind: ClassVar[str] = ""   # set by @register on each concrete verifier
+    kind: ClassVar[str] = ""  # set by @register on each concrete verifier
     additive: ClassVar[bool] = True
     separable: ClassVar[bool] = False
     _learned: ClassVar[tuple[str, ...]] = ()
@@ -66,11 +72,11 @@ class KeystrokeProfile(Parameters):
         user's typings are learned from, as a one-user verifier is enrolled."""
         matrix = typings_matrix(X, type(self).__name__, "fit")
         if y is not None:
-            matrix = matrix[~attack_mask(check_labels(y, len(matrix), type(self).__name__,
-                                                      "fit"))]
+            matrix = matrix[~attack_mask(check_labels(y, len(matrix), type(self).__name__, "fit"))]
         if len(matrix) < self.min_enrolment:
-            raise DataError(TOO_FEW.format(name=type(self).__name__, need=self.min_enrolment,
-                                           got=len(matrix)))
+            raise DataError(
+                TOO_FEW.format(name=type(self).__name__, need=self.min_enrolment, got=len(matrix))
+            )
         self.feature_names_ = tuple(str(c) for c in X.columns)
         self._learn(matrix)
         if self.additive:
@@ -91,8 +97,9 @@ class KeystrokeProfile(Parameters):
         matrix = self._checked(X, "explain")
         terms = self._terms(matrix)
         base = np.full(len(matrix), float(self.typical_.sum()))
-        return Attributions(self.feature_names_, terms - self.typical_, base,
-                            self._reference(matrix))
+        return Attributions(
+            self.feature_names_, terms - self.typical_, base, self._reference(matrix)
+        )
 
     def range_ceiling(self, X: pd.DataFrame) -> float | None:
         """The highest suspicion of any typing whose every feature lies between the
@@ -111,15 +118,19 @@ class KeystrokeProfile(Parameters):
     def to_dict(self) -> dict[str, Any]:
         check_fitted(self, "to_dict")
         learned = list(self._learned) + (["typical_"] if self.additive else [])
-        return {"kind": self.kind, "params": self._params_state(),
-                "feature_names": list(self.feature_names_),
-                "state": {name: getattr(self, name).tolist() for name in learned}}
+        return {
+            "kind": self.kind,
+            "params": self._params_state(),
+            "feature_names": list(self.feature_names_),
+            "state": {name: getattr(self, name).tolist() for name in learned},
+        }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> KeystrokeProfile:
         if state.get("kind") != cls.kind:
-            raise ModelIntegrityError(WRONG_KIND.format(got=state.get("kind"), name=cls.__name__,
-                                                        expected=cls.kind))
+            raise ModelIntegrityError(
+                WRONG_KIND.format(got=state.get("kind"), name=cls.__name__, expected=cls.kind)
+            )
         verifier = cls(**state["params"])
         verifier.feature_names_ = tuple(state["feature_names"])
         for name, value in state["state"].items():
@@ -160,16 +171,20 @@ class KeystrokeProfile(Parameters):
         if X.columns.equals(self._feature_index()):  # the common case: no reindexing
             return typings_matrix(X, name, method)
         if any(n not in X.columns for n in self.feature_names_):
-            raise DataError(WRONG_COLUMNS.format(name=name, expected=list(self.feature_names_),
-                                                 got=[str(c) for c in X.columns]))
+            raise DataError(
+                WRONG_COLUMNS.format(
+                    name=name, expected=list(self.feature_names_), got=[str(c) for c in X.columns]
+                )
+            )
         return typings_matrix(X[list(self.feature_names_)], name, method)
-
 
     def _feature_index(self) -> pd.Index:
         """The fitted feature names as an Index (kept, not stored: compared on every call)."""
         if getattr(self, "_index_of", None) is not self.feature_names_:
-            self._index, self._index_of = pd.Index(self.feature_names_, dtype=object), \
-                self.feature_names_
+            self._index, self._index_of = (
+                pd.Index(self.feature_names_, dtype=object),
+                self.feature_names_,
+            )
         return self._index
 
 
@@ -179,10 +194,12 @@ def typings_matrix(X: object, name: str, method: str) -> np.ndarray:
         raise DataError(NOT_A_FRAME.format(name=name, method=method, got=type(X).__name__))
     raw = X.to_numpy()  # one numeric dtype when the columns share one (the common case)
     numeric = raw.dtype.kind in "biuf" or all(
-        dtype.kind in "biuf" for dtype in X.dtypes.to_numpy())  # e.g. bool beside int
+        dtype.kind in "biuf" for dtype in X.dtypes.to_numpy()
+    )  # e.g. bool beside int
     if numeric:
-        matrix: np.ndarray = raw.astype(np.float64) if raw.dtype.kind in "biuf" else \
-            X.to_numpy(dtype=np.float64)
+        matrix: np.ndarray = (
+            raw.astype(np.float64) if raw.dtype.kind in "biuf" else X.to_numpy(dtype=np.float64)
+        )
         if np.isfinite(matrix).all():
             return matrix
     raise DataError(NOT_NUMERIC.format(name=name, method=method, columns=_bad_columns(X)))

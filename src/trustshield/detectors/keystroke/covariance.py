@@ -38,6 +38,7 @@ def _split(deltas: np.ndarray, precision: np.ndarray) -> np.ndarray:
 @register("keystroke-mahalanobis")
 class MahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the mean enrolment typing."""
+
     _learned = ("mean_", "precision_")
 
     def __init__(self) -> None:
@@ -57,6 +58,7 @@ class MahalanobisVerifier(KeystrokeProfile):
 @register("keystroke-nn-mahalanobis")
 class NearestNeighbourMahalanobisVerifier(KeystrokeProfile):
     """Mahalanobis distance (squared) to the nearest enrolment typing."""
+
     _learned = ("enrolment_", "precision_")
 
     def __init__(self) -> None:
@@ -77,8 +79,11 @@ class NearestNeighbourMahalanobisVerifier(KeystrokeProfile):
     def _nearest(self, matrix: np.ndarray) -> np.ndarray:
         """Index of the nearest enrolment typing of each row, shape (n,)."""
         rows = matrix @ self._whiten
-        squared = ((rows ** 2).sum(axis=1)[:, None] - 2.0 * rows @ self._enrolled.T
-                   + (self._enrolled ** 2).sum(axis=1)[None, :])
+        squared = (
+            (rows**2).sum(axis=1)[:, None]
+            - 2.0 * rows @ self._enrolled.T
+            + (self._enrolled**2).sum(axis=1)[None, :]
+        )
         return np.asarray(squared.argmin(axis=1))
 
     def _terms(self, matrix: np.ndarray) -> np.ndarray:

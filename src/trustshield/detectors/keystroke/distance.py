@@ -59,6 +59,7 @@ class ManhattanVerifier(_MeanProfile):
 @register("keystroke-scaled-manhattan")
 class ScaledManhattanVerifier(_MeanProfile):
     """City-block distance with each feature divided by its mean absolute deviation."""
+
     _learned = ("mean_", "spread_")
 
     def _learn(self, matrix: np.ndarray) -> None:
@@ -72,6 +73,7 @@ class ScaledManhattanVerifier(_MeanProfile):
 @register("keystroke-outlier-count")
 class OutlierCountVerifier(_MeanProfile):
     """Number of features whose z-score against the enrolment typings exceeds 1.96."""
+
     _learned = ("mean_", "sd_")
 
     def _learn(self, matrix: np.ndarray) -> None:

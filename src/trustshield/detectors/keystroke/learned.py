@@ -22,6 +22,7 @@ from trustshield.detectors.registry import register
 @register("keystroke-one-class-svm")
 class OneClassSVMVerifier(KeystrokeProfile):
     """RBF one-class SVM on standardised features; not additive, so no explanation."""
+
     additive = False
     _learned = ("mean_", "sd_", "support_", "dual_", "intercept_", "gamma_")
 
@@ -42,8 +43,11 @@ class OneClassSVMVerifier(KeystrokeProfile):
 
     def _score(self, matrix: np.ndarray) -> np.ndarray:
         standard = (matrix - self.mean_) / self.sd_
-        squared = ((standard ** 2).sum(axis=1)[:, None] - 2.0 * standard @ self.support_.T
-                   + (self.support_ ** 2).sum(axis=1)[None, :])
+        squared = (
+            (standard**2).sum(axis=1)[:, None]
+            - 2.0 * standard @ self.support_.T
+            + (self.support_**2).sum(axis=1)[None, :]
+        )
         kernel = np.exp(-self.gamma_[0] * np.maximum(squared, 0.0))
         return np.asarray(-(kernel @ self.dual_ + self.intercept_[0]))
 
@@ -51,6 +55,7 @@ class OneClassSVMVerifier(KeystrokeProfile):
 @register("keystroke-k-means")
 class KMeansVerifier(KeystrokeProfile):
     """Squared distance to the nearest of k centroids of the enrolment typings."""
+
     _learned = ("centroids_",)
 
     def __init__(self, *, n_clusters: int = 3, n_init: int = 10, seed: int = 0):

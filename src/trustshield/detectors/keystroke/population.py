@@ -36,8 +36,10 @@ import pandas as pd
 from trustshield.detectors.keystroke.base import typings_matrix
 from trustshield.errors import DataError, ModelIntegrityError
 
-TOO_FEW_SUBJECTS = ("learning from a background population needs at least 2 subjects with "
-                    "more than {n_enrol} typings each (enrolment + later typings); got {got}")
+TOO_FEW_SUBJECTS = (
+    "learning from a background population needs at least 2 subjects with "
+    "more than {n_enrol} typings each (enrolment + later typings); got {got}"
+)
 FIELDS = ("logged", "floor", "centre", "spread", "shift")
 BAD_STATE = "population profile state: {problem}"
 
@@ -63,16 +65,23 @@ class PopulationProfile:
         index = {name: i for i, name in enumerate(self.features)}
         missing = [n for n in names if n not in index]
         if missing:
-            raise DataError(f"the population profile has no statistics for feature(s) "
-                            f"{list(missing)[:10]}; learn it on a table with the same columns")
+            raise DataError(
+                f"the population profile has no statistics for feature(s) "
+                f"{list(missing)[:10]}; learn it on a table with the same columns"
+            )
         at = [index[n] for n in names]
         return {f: np.asarray(getattr(self, f), dtype=np.float64)[at] for f in FIELDS}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "subjects": self.subjects,
-                "typings": self.typings,
-                **{f: [bool(v) if f == "logged" else float(v) for v in getattr(self, f)]
-                   for f in FIELDS}}
+        return {
+            "features": list(self.features),
+            "subjects": self.subjects,
+            "typings": self.typings,
+            **{
+                f: [bool(v) if f == "logged" else float(v) for v in getattr(self, f)]
+                for f in FIELDS
+            },
+        }
 
     @classmethod
     def from_dict(cls, state: PopulationProfile | Mapping[str, Any]) -> PopulationProfile:
@@ -81,19 +90,28 @@ class PopulationProfile:
         try:
             features = tuple(str(f) for f in state["features"])
             fields = {f: tuple(state[f]) for f in FIELDS}
-            floor, centre, spread, shift = (tuple(float(v) for v in fields[f])
-                                            for f in FIELDS[1:])
-            profile = cls(features, tuple(bool(v) for v in fields["logged"]), floor, centre,
-                          spread, shift, subjects=int(state["subjects"]),
-                          typings=int(state["typings"]))
+            floor, centre, spread, shift = (tuple(float(v) for v in fields[f]) for f in FIELDS[1:])
+            profile = cls(
+                features,
+                tuple(bool(v) for v in fields["logged"]),
+                floor,
+                centre,
+                spread,
+                shift,
+                subjects=int(state["subjects"]),
+                typings=int(state["typings"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelIntegrityError(BAD_STATE.format(problem=f"{type(exc).__name__}: {exc}")) \
-                from None
+            raise ModelIntegrityError(
+                BAD_STATE.format(problem=f"{type(exc).__name__}: {exc}")
+            ) from None
         lengths = {len(getattr(profile, f)) for f in FIELDS}
         if lengths != {len(features)} or not all(
-                np.isfinite(getattr(profile, f)).all() for f in FIELDS[1:]):
-            raise ModelIntegrityError(BAD_STATE.format(problem="every field needs one finite "
-                                                               "value per feature"))
+            np.isfinite(getattr(profile, f)).all() for f in FIELDS[1:]
+        ):
+            raise ModelIntegrityError(
+                BAD_STATE.format(problem="every field needs one finite value per feature")
+            )
         return profile
 
 
@@ -105,12 +123,18 @@ def subject_rows(subjects: npt.ArrayLike) -> dict[Any, np.ndarray]:
 
 def later_rows(rows: np.ndarray, n_enrol: int, n_genuine: int | None) -> np.ndarray:
     """The typings after the first ``n_enrol``: the next ``n_genuine`` (None: all)."""
-    return rows[n_enrol:None if n_genuine is None else n_enrol + n_genuine]
+    return rows[n_enrol : None if n_genuine is None else n_enrol + n_genuine]
 
 
-def learn_population(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *, n_enrol: int,
-                     n_genuine: int | None = None, log: bool = True,
-                     min_scale: float = 0.01) -> PopulationProfile:
+def learn_population(
+    typings: pd.DataFrame,
+    subjects: Sequence[Any] | np.ndarray,
+    *,
+    n_enrol: int,
+    n_genuine: int | None = None,
+    log: bool = True,
+    min_scale: float = 0.01,
+) -> PopulationProfile:
     """The profile of a background: ``typings`` (m, d) one row per typing, ``subjects``
     (m,) who typed each. Drift is measured on the ``n_genuine`` typings after each
     subject's first ``n_enrol`` (None: all later typings)."""
@@ -127,14 +151,25 @@ def learn_population(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray
     space = to_space(matrix, logged, floor)
     centre = np.median(space, axis=0)
     spread = np.maximum(np.abs(space - centre).mean(axis=0), scale_floor(logged, centre, min_scale))
-    drifts = [space[later_rows(rows[s], n_enrol, n_genuine)].mean(axis=0)
-              - np.median(space[rows[s][:n_enrol]], axis=0) for s in usable]
+    drifts = [
+        space[later_rows(rows[s], n_enrol, n_genuine)].mean(axis=0)
+        - np.median(space[rows[s][:n_enrol]], axis=0)
+        for s in usable
+    ]
     shift = np.mean(drifts, axis=0)
-    floor_, centre_, spread_, shift_ = (tuple(float(v) for v in a)
-                                        for a in (floor, centre, spread, shift))
-    return PopulationProfile(tuple(str(c) for c in typings.columns), tuple(bool(v) for v in logged),
-                             floor_, centre_, spread_, shift_, subjects=len(rows),
-                             typings=len(matrix))
+    floor_, centre_, spread_, shift_ = (
+        tuple(float(v) for v in a) for a in (floor, centre, spread, shift)
+    )
+    return PopulationProfile(
+        tuple(str(c) for c in typings.columns),
+        tuple(bool(v) for v in logged),
+        floor_,
+        centre_,
+        spread_,
+        shift_,
+        subjects=len(rows),
+        typings=len(matrix),
+    )
 
 
 def to_space(matrix: np.ndarray, logged: np.ndarray, floor: np.ndarray) -> np.ndarray:
@@ -150,9 +185,15 @@ def scale_floor(logged: np.ndarray, centre: np.ndarray, min_scale: float) -> np.
     return np.where(logged, min_scale, min_scale * np.maximum(np.abs(centre), 1e-9))
 
 
-def background_terms(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray,
-                     make_verifier: Callable[[], Any], *, n_enrol: int, n_impostor: int,
-                     n_genuine: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def background_terms(
+    typings: pd.DataFrame,
+    subjects: Sequence[Any] | np.ndarray,
+    make_verifier: Callable[[], Any],
+    *,
+    n_enrol: int,
+    n_impostor: int,
+    n_genuine: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Unweighted per-feature terms of genuine and impostor typings inside a background:
     each subject with later typings is enrolled on its first ``n_enrol``; its next
     ``n_genuine`` typings give genuine rows and the first ``n_impostor`` typings of every

@@ -31,16 +31,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trustshield.detectors.keystroke.population import (PopulationProfile, learn_population,
-                                                        subject_rows)
+from trustshield.detectors.keystroke.population import (
+    PopulationProfile,
+    learn_population,
+    subject_rows,
+)
 from trustshield.detectors.keystroke.weighted import KeystrokeVerifier, learn_feature_weights
 from trustshield.errors import DataError, ModelIntegrityError
 
 FORMAT = "trustshield-keystroke-prior/1"
 VERIFIER_SETTINGS = ("log", "clip", "min_scale", "contrast", "drift")
 #: the verifier's fixed defaults with learned weights: what a prior holds when nothing chose
-DEFAULT_SETTINGS = {"log": True, "clip": 5.0, "min_scale": 0.01, "contrast": 0.0,
-                    "drift": False, "learn_weights": True}
+DEFAULT_SETTINGS = {
+    "log": True,
+    "clip": 5.0,
+    "min_scale": 0.01,
+    "contrast": 0.0,
+    "drift": False,
+    "learn_weights": True,
+}
 SETTING_NAMES = tuple(DEFAULT_SETTINGS)
 
 
@@ -48,8 +57,9 @@ def complete_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     """``settings`` over the defaults; DataError naming any unknown setting."""
     unknown = sorted(set(settings or {}) - set(SETTING_NAMES))
     if unknown:
-        raise DataError(f"unknown keystroke verifier setting(s) {unknown}; known: "
-                        f"{list(SETTING_NAMES)}")
+        raise DataError(
+            f"unknown keystroke verifier setting(s) {unknown}; known: {list(SETTING_NAMES)}"
+        )
     return {**DEFAULT_SETTINGS, **(settings or {})}
 
 
@@ -74,11 +84,15 @@ class KeystrokePrior:
         return KeystrokeVerifier(weights=self.weights, population=self.population, **params)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "settings": dict(self.settings),
-                "population": self.population.to_dict(),
-                "weights": None if self.weights is None else dict(self.weights),
-                "protocol": dict(self.protocol), "selection": self.selection,
-                "source": self.source}
+        return {
+            "format": FORMAT,
+            "settings": dict(self.settings),
+            "population": self.population.to_dict(),
+            "weights": None if self.weights is None else dict(self.weights),
+            "protocol": dict(self.protocol),
+            "selection": self.selection,
+            "source": self.source,
+        }
 
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> KeystrokePrior:
@@ -86,45 +100,70 @@ class KeystrokePrior:
             raise ModelIntegrityError(f"not a keystroke prior: expected format {FORMAT!r}")
         try:
             settings = complete_settings(state["settings"])
-            prior = cls(settings, PopulationProfile.from_dict(state["population"]),
-                        None if state["weights"] is None else
-                        {str(k): float(v) for k, v in state["weights"].items()},
-                        dict(state["protocol"]), state.get("selection"), state.get("source"))
+            prior = cls(
+                settings,
+                PopulationProfile.from_dict(state["population"]),
+                None
+                if state["weights"] is None
+                else {str(k): float(v) for k, v in state["weights"].items()},
+                dict(state["protocol"]),
+                state.get("selection"),
+                state.get("source"),
+            )
             prior.verifier()  # the settings must make a verifier
         except (KeyError, TypeError, ValueError, AttributeError, DataError) as exc:
-            raise ModelIntegrityError(f"keystroke prior state: {type(exc).__name__}: {exc}") \
-                from None
+            raise ModelIntegrityError(
+                f"keystroke prior state: {type(exc).__name__}: {exc}"
+            ) from None
         return prior
 
 
-def by_subject(typings: pd.DataFrame,
-               subjects: Sequence[Any] | np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def by_subject(
+    typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows grouped by subject, subjects in order of first appearance, each subject's
     rows in their original order (the order the protocol reads them in)."""
     names = np.asarray(subjects)
     if len(names) != len(typings):
         raise DataError(f"subjects has {len(names)} entries for {len(typings)} typings")
-    order = np.concatenate(list(subject_rows(names).values())) if len(names) else \
-        np.arange(0)
+    order = np.concatenate(list(subject_rows(names).values())) if len(names) else np.arange(0)
     return typings.iloc[order].reset_index(drop=True), names[order]
 
 
-def learn_prior(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *,
-                settings: Mapping[str, Any] | None = None,
-                n_enrol: int, n_impostor: int, n_genuine: int | None = None,
-                selection: dict[str, Any] | None = None) -> KeystrokePrior:
+def learn_prior(
+    typings: pd.DataFrame,
+    subjects: Sequence[Any] | np.ndarray,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    n_enrol: int,
+    n_impostor: int,
+    n_genuine: int | None = None,
+    selection: dict[str, Any] | None = None,
+) -> KeystrokePrior:
     """Learn the population profile (and, with ``learn_weights``, the feature weights) of
     the background ``typings`` (m, d) typed by ``subjects`` (m,), for the given settings.
     Rows are taken subject by subject (in order of first appearance, each subject's in file
     order), so a table whose subjects' rows interleave gives the very same prior."""
     settings = complete_settings(settings)
     typings, grouped = by_subject(typings, subjects)
-    population = learn_population(typings, grouped, n_enrol=n_enrol, n_genuine=n_genuine,
-                                  log=settings["log"], min_scale=settings["min_scale"])
+    population = learn_population(
+        typings,
+        grouped,
+        n_enrol=n_enrol,
+        n_genuine=n_genuine,
+        log=settings["log"],
+        min_scale=settings["min_scale"],
+    )
     weights = None
     if settings["learn_weights"]:
         weights = learn_feature_weights(
-            typings, grouped, n_enrol=n_enrol, n_impostor=n_impostor, n_genuine=n_genuine,
-            population=population, **{k: settings[k] for k in VERIFIER_SETTINGS})
+            typings,
+            grouped,
+            n_enrol=n_enrol,
+            n_impostor=n_impostor,
+            n_genuine=n_genuine,
+            population=population,
+            **{k: settings[k] for k in VERIFIER_SETTINGS},
+        )
     protocol = {"n_enrol": n_enrol, "n_genuine": n_genuine, "n_impostor": n_impostor}
     return KeystrokePrior(settings, population, weights, protocol, selection)

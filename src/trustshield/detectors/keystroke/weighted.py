@@ -50,15 +50,21 @@ import numpy as np
 import pandas as pd
 
 from trustshield.detectors.keystroke.base import KeystrokeProfile, typings_matrix
-from trustshield.detectors.keystroke.population import (PopulationProfile, background_terms,
-                                                        scale_floor, to_space)
+from trustshield.detectors.keystroke.population import (
+    PopulationProfile,
+    background_terms,
+    scale_floor,
+    to_space,
+)
 from trustshield.detectors.registry import register
 from trustshield.errors import DataError
 
 MISSING_WEIGHTS = "weights give no value for feature(s) {missing}; learn them on the same columns"
-BAD_CONTRAST = ("contrast must be a number in [0, 1] and needs a population profile and a "
-                "clip (an unclipped population term would reward typing unlike everyone); "
-                "got contrast {contrast!r}, clip {clip!r}, population {population}")
+BAD_CONTRAST = (
+    "contrast must be a number in [0, 1] and needs a population profile and a "
+    "clip (an unclipped population term would reward typing unlike everyone); "
+    "got contrast {contrast!r}, clip {clip!r}, population {population}"
+)
 DRIFT_NEEDS_POPULATION = "drift=True moves the centre by the population's drift: give population="
 #: the population part's slope is at most this share of the user part's (step 4)
 SLOPE_SHARE = 0.5
@@ -71,13 +77,19 @@ class KeystrokeVerifier(KeystrokeProfile):
 
     separable = True  # each term grows with the distance from the user's centre: it peaks
     # at a range's ends (step 4 keeps that true with the population contrast)
-    _learned = ("logged_", "low_", "centre_", "spread_", "weight_", "pop_centre_",
-                "pop_spread_")
+    _learned = ("logged_", "low_", "centre_", "spread_", "weight_", "pop_centre_", "pop_spread_")
 
-    def __init__(self, *, weights: Mapping[str, float] | None = None,
-                 population: PopulationProfile | Mapping[str, Any] | None = None, log: bool = True,
-                 clip: float | None = 5.0, min_scale: float = 0.01, contrast: float = 0.0,
-                 drift: bool = False):
+    def __init__(
+        self,
+        *,
+        weights: Mapping[str, float] | None = None,
+        population: PopulationProfile | Mapping[str, Any] | None = None,
+        log: bool = True,
+        clip: float | None = 5.0,
+        min_scale: float = 0.01,
+        contrast: float = 0.0,
+        drift: bool = False,
+    ):
         self.weights = weights
         self.population = None if population is None else PopulationProfile.from_dict(population)
         self.log = log
@@ -86,9 +98,13 @@ class KeystrokeVerifier(KeystrokeProfile):
         self.contrast = contrast
         self.drift = drift
         if not (isinstance(contrast, (int, float)) and 0 <= contrast <= 1) or (
-                contrast > 0 and (self.population is None or clip is None)):
-            raise DataError(BAD_CONTRAST.format(contrast=contrast, clip=clip,
-                                                population="given" if population else "none"))
+            contrast > 0 and (self.population is None or clip is None)
+        ):
+            raise DataError(
+                BAD_CONTRAST.format(
+                    contrast=contrast, clip=clip, population="given" if population else "none"
+                )
+            )
         if drift and self.population is None:
             raise DataError(DRIFT_NEEDS_POPULATION)
 
@@ -168,11 +184,15 @@ class KeystrokeVerifier(KeystrokeProfile):
         return np.broadcast_to(usual, matrix.shape).copy()
 
 
-
-def learn_feature_weights(typings: pd.DataFrame, subjects: Sequence[Any] | np.ndarray, *,
-                          n_enrol: int = 25,
-                          n_impostor: int = 5, n_genuine: int | None = None,
-                          **verifier_params: Any) -> dict[str, float]:
+def learn_feature_weights(
+    typings: pd.DataFrame,
+    subjects: Sequence[Any] | np.ndarray,
+    *,
+    n_enrol: int = 25,
+    n_impostor: int = 5,
+    n_genuine: int | None = None,
+    **verifier_params: Any,
+) -> dict[str, float]:
     """Per-feature weights from a background population (never the users tested against).
 
     Inside the background, each subject in turn is enrolled on its first ``n_enrol``
@@ -188,8 +208,13 @@ def learn_feature_weights(typings: pd.DataFrame, subjects: Sequence[Any] | np.nd
     if len(subjects) != len(typings):
         raise DataError(f"subjects has {len(subjects)} entries for {len(typings)} typings")
     genuine, impostor = background_terms(
-        typings, subjects, lambda: KeystrokeVerifier(**verifier_params), n_enrol=n_enrol,
-        n_impostor=n_impostor, n_genuine=n_genuine)
+        typings,
+        subjects,
+        lambda: KeystrokeVerifier(**verifier_params),
+        n_enrol=n_enrol,
+        n_impostor=n_impostor,
+        n_genuine=n_genuine,
+    )
     weights = _discriminant(genuine, impostor)
     return {str(name): float(w) for name, w in zip(typings.columns, weights)}
 
