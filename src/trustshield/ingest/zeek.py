@@ -256,9 +256,9 @@ def _unescape(text: str) -> str:
     return text if raw is None else raw.decode("utf-8", "backslashreplace")
 
 
-def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
-    """Typed columns and row count of an ASCII log; header lines read as Zeek writes them."""
-    meta = {
+def new_header() -> dict:
+    """The header state of an ASCII log before its first ``#`` line (Zeek's defaults)."""
+    return {
         "separator": "\t",
         "set_separator": ",",
         "empty_field": "(empty)",
@@ -266,6 +266,11 @@ def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
         "fields": None,
         "types": None,
     }
+
+
+def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
+    """Typed columns and row count of an ASCII log; header lines read as Zeek writes them."""
+    meta = new_header()
     rows, numbers = [], []
     for n, line in lines:
         if line.startswith("#"):

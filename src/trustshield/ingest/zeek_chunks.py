@@ -29,20 +29,9 @@ from trustshield.ingest.zeek import (
     _json_columns,
     _tsv_cells,
     conn_frame,
+    new_header as new_header,  # re-exported: the chunk readers' callers start from it
     typed_column,
 )
-
-
-def new_header() -> dict:
-    """The header state of an ASCII log before its first ``#`` line (Zeek's defaults)."""
-    return {
-        "separator": "\t",
-        "set_separator": ",",
-        "empty_field": "(empty)",
-        "unset_field": "-",
-        "fields": None,
-        "types": None,
-    }
 
 
 def conn_chunk(
@@ -83,29 +72,9 @@ def conn_chunk(
     if lines and lines[-1] == "":
         lines.pop()
     frames, numbers, problems, records, start = [], [], [], [], first_line
-    for n, line in enumerate(lines, first_line):
-        line = line.rstrip("\r")
-        if line.startswith("#") or not line:
-            if records:
-                _chunk_part(
-                    records,
-                    start,
-                    header,
-                    file,
-                    fields,
-                    skip_bad,
-                    masked_timestamps,
-                    frames,
-                    numbers,
-                    problems,
-                )
-                records = []
-            if line:
-                _header_line(line, n, header, file)
-            start = n + 1
-        else:
-            records.append(line)
-    if records:
+
+    def flush(records: list[str], start: int) -> None:
+        """Type one run of records (first numbered ``start``) into frames/numbers/problems."""
         _chunk_part(
             records,
             start,
@@ -118,6 +87,20 @@ def conn_chunk(
             numbers,
             problems,
         )
+
+    for n, line in enumerate(lines, first_line):
+        line = line.rstrip("\r")
+        if line.startswith("#") or not line:
+            if records:
+                flush(records, start)
+                records = []
+            if line:
+                _header_line(line, n, header, file)
+            start = n + 1
+        else:
+            records.append(line)
+    if records:
+        flush(records, start)
     if not frames:
         return conn_frame({}, 0, file), np.zeros(0, np.int64), problems
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
