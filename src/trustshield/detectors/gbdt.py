@@ -11,7 +11,7 @@ when a model is fitted or loaded, not with this module.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,33 @@ from trustshield.detectors.registry import register
 #: a busy 2-core machine, ~3 ms on one). LightGBM predicts each row on its own, so the
 #: results do not depend on the thread count.
 PARALLEL_ROWS = 2000
+
+
+class TreeSettings(Protocol):
+    """The tree settings a LightGBM-backed detector keeps (its constructor's parameters)."""
+
+    num_leaves: int
+    max_depth: int
+    learning_rate: float
+    min_child_samples: int
+    seed: int
+    n_threads: int
+
+
+def booster_params(settings: TreeSettings, **extra: Any) -> dict[str, Any]:
+    """LightGBM training parameters from ``settings``: deterministic with ``seed``, quiet,
+    on ``n_threads`` threads; ``extra`` (objective, num_class, ...) added as given."""
+    return dict(
+        num_leaves=settings.num_leaves,
+        max_depth=settings.max_depth,
+        learning_rate=settings.learning_rate,
+        min_child_samples=settings.min_child_samples,
+        seed=settings.seed,
+        deterministic=True,
+        num_threads=settings.n_threads,
+        verbose=-1,
+        **extra,
+    )
 
 
 @register("gbdt")
@@ -62,19 +89,6 @@ class GradientBoostedDetector(Parameters):
         self.seed = seed
         self.n_threads = n_threads
 
-    def _params(self, **extra: Any) -> dict[str, Any]:
-        return dict(
-            num_leaves=self.num_leaves,
-            max_depth=self.max_depth,
-            learning_rate=self.learning_rate,
-            min_child_samples=self.min_child_samples,
-            seed=self.seed,
-            deterministic=True,
-            num_threads=self.n_threads,
-            verbose=-1,
-            **extra,
-        )
-
     def fit(
         self, X: pd.DataFrame, y: npt.ArrayLike, categories: npt.ArrayLike | None = None
     ) -> GradientBoostedDetector:
@@ -106,7 +120,7 @@ class GradientBoostedDetector(Parameters):
                 int(self.monotone.get(f, 0)) for f in self.feature_names_
             ]
         self.booster_ = lgb.train(
-            self._params(objective="binary", **extra), data, self.n_estimators
+            booster_params(self, objective="binary", **extra), data, self.n_estimators
         )
         self.classes_: tuple[str, ...] = ()
         if categories is not None:
@@ -129,7 +143,7 @@ class GradientBoostedDetector(Parameters):
             categorical_feature=cats,
         )
         self.category_booster_ = lgb.train(
-            self._params(objective="multiclass", num_class=len(self.classes_)), data, 40
+            booster_params(self, objective="multiclass", num_class=len(self.classes_)), data, 40
         )
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from trustshield.detectors.gbdt import booster_params
 from trustshield.detectors.inputs import check_frame
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, check_fitted
@@ -95,7 +96,9 @@ class MouseVerifier(Parameters):
                 feature_name=list(self.features),
                 free_raw_data=True,
             )
-            self.booster_ = lgb.train(self._params(), data, self.n_estimators)
+            self.booster_ = lgb.train(
+                booster_params(self, objective="binary"), data, self.n_estimators
+            )
         else:
             self.quantiles_ = np.quantile(owner, np.linspace(0, 1, TAIL_LEVELS), axis=0)
             self.centre_ = _tails(owner, self.quantiles_).mean(axis=0)
@@ -108,19 +111,6 @@ class MouseVerifier(Parameters):
         """'contrast' (owner against other users) or 'owner_only'."""
         check_fitted(self, "model_")
         return "contrast" if hasattr(self, "booster_") else "owner_only"
-
-    def _params(self) -> dict[str, Any]:
-        return dict(
-            objective="binary",
-            num_leaves=self.num_leaves,
-            max_depth=self.max_depth,
-            learning_rate=self.learning_rate,
-            min_child_samples=self.min_child_samples,
-            seed=self.seed,
-            deterministic=True,
-            num_threads=self.n_threads,
-            verbose=-1,
-        )
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Per action, shape (n,): log-odds that another user made it (contrast), or the
