@@ -20,6 +20,7 @@ import yaml
 
 from trustshield.errors import CatalogueError
 from trustshield.governance.catalogue import unique_ids as _unique
+from trustshield.governance.context import USE_CASES
 
 #: names of the Evidence checks TrustShield's assessors produce; a practice may cite only these
 KNOWN_CHECKS = (
@@ -49,13 +50,6 @@ KNOWN_CHECKS = (
     # assess/drift_evidence.py
     "input drift",
     "output drift",
-)
-USE_CASES = (
-    "intrusion detection",
-    "anomaly detection",
-    "authentication",
-    "web attack detection",
-    "phishing",
 )
 KINDS = ("deployment", "attack on ML defence", "misuse")
 #: words accepted by ``practices(principle=...)`` for each OECD AI principle
