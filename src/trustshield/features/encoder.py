@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -71,19 +74,13 @@ class FeatureEncoder:
     def format(self, name: str, values) -> list[str]:
         """Raw values of one feature as people write them (511, not 511.0; 'missing')."""
         kind = self.spec.column(name).type
-        if kind in ("integer", "binary"):
-            return ["missing" if v != v else str(int(v)) for v in values]
-        if kind in ("real", "rate"):
-            return [f"{v:g}" for v in values]
-        return [str(v) for v in values]
+        return [value_text(v, kind) for v in values]
 
     def format_encoded(self, name: str, values) -> list[str]:
-        """Encoded values of one feature as text: category names, whole numbers rounded."""
-        if name in self.categories_:
-            return [self.categories_[name][int(v)] for v in values]
-        if self.spec.column(name).type in ("integer", "binary"):
-            return [str(int(round(v))) for v in values]
-        return [f"{v:.3g}" for v in values]
+        """Encoded values of one feature as text: category names, whole numbers rounded,
+        reals to 3 significant digits."""
+        kind, categories = self.spec.column(name).type, self.categories_.get(name, ())
+        return [value_text(v, kind, categories, real=".3g") for v in values]
 
     def describe_features(self) -> list[dict]:
         """{name, type, categories} per feature, in model order (for stores and readers)."""
@@ -105,8 +102,18 @@ class FeatureEncoder:
 def as_written(value: float, feature: dict) -> str:
     """A stored encoded value as the record held it (category name, 511 rather than 511.0);
     ``feature`` is one entry of :meth:`FeatureEncoder.describe_features`."""
-    if feature["categories"]:
-        return "unseen" if np.isnan(value) else feature["categories"][int(value)]
-    if feature["type"] in ("integer", "binary"):
-        return str(int(value))
-    return f"{value:g}"
+    return value_text(value, feature["type"], feature["categories"])
+
+
+def value_text(value: Any, kind: str, categories: Sequence[str] = (), *, real: str = "g") -> str:
+    """One value of a feature of column type ``kind`` as people write it: with
+    ``categories`` (encoded codes) the category's name, "unseen" for NaN; an integer or
+    binary value as a whole number (511, not 511.0), "missing" for NaN; a real or rate in
+    format spec ``real`` (default "g"); any other value (a raw category) via str()."""
+    if categories:
+        return "unseen" if value != value else categories[int(value)]
+    if kind in ("integer", "binary"):
+        return "missing" if value != value else str(int(round(value)))
+    if kind in ("real", "rate"):
+        return format(value, real)
+    return str(value)
