@@ -121,14 +121,9 @@ class SessionTable:
             return None
         now = now or _now()
         digest = session_hash(secret)
-        row = self.store.db.execute(
-            "SELECT token_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
-            " WHERE session_hash = ?",
-            [digest],
-        ).fetchone()
-        if row is None:
+        session = self._stored(digest)
+        if session is None:
             return None
-        session = Session(digest[:12], *row)
         if not self._live(session, now):
             return None
         if (now - session.last_seen_at).total_seconds() >= TOUCH_S:
@@ -148,15 +143,10 @@ class SessionTable:
             return None
         digest = session_hash(secret)
         with self.store.transaction():
-            row = self.store.db.execute(
-                "SELECT token_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
-                " WHERE session_hash = ?",
-                [digest],
-            ).fetchone()
-            if row is None:
+            session = self._stored(digest)
+            if session is None:
                 return None
             self.store.db.execute("DELETE FROM dashboard_sessions WHERE session_hash = ?", [digest])
-            session = Session(digest[:12], *row)
             self.store.record_event(
                 "session.end", session.token_id, {"session": session.key, "reason": "signed out"}
             )
@@ -164,6 +154,15 @@ class SessionTable:
 
     def count(self) -> int:
         return int(self.store.db.execute("SELECT count(*) FROM dashboard_sessions").fetchone()[0])
+
+    def _stored(self, digest: str) -> Session | None:
+        """The stored session of this secret hash, live or not; None when there is none."""
+        row = self.store.db.execute(
+            "SELECT token_id, created_at, last_seen_at, expires_at FROM dashboard_sessions"
+            " WHERE session_hash = ?",
+            [digest],
+        ).fetchone()
+        return None if row is None else Session(digest[:12], *row)
 
     def _live(self, session: Session, now: datetime) -> bool:
         idle_until = session.last_seen_at + timedelta(seconds=self.limits.idle_s)
