@@ -1,5 +1,5 @@
-"""What the subcommands share: the default output folder, the ``--store`` help, DATA
-resolution and JSON output."""
+"""What the subcommands share: the default output folder, the ``--store`` help, the
+``--drift-window`` option, DATA resolution and JSON output."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ from trustshield.errors import DataError
 
 DEFAULT_OUT = "out"
 STORE_HELP = "DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)"
+
+
+def add_drift_window(parser) -> None:
+    """Add ``--drift-window`` (records per drift window, default 10000) to ``parser``."""
+    parser.add_argument(
+        "--drift-window",
+        type=int,
+        default=10_000,
+        help="records per drift window compared with the model's training reference "
+        "(default 10000)",
+    )
 
 
 def resolve_data(arg: str) -> Path:

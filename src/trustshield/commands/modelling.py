@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trustshield.commands.common import DEFAULT_OUT, STORE_HELP, resolve_data
+from trustshield.commands.common import DEFAULT_OUT, STORE_HELP, add_drift_window, resolve_data
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
@@ -55,13 +55,7 @@ def register(sub) -> None:
         "features, for models trained on NSL-KDD",
     )
     p.add_argument("--store", help=STORE_HELP)
-    p.add_argument(
-        "--drift-window",
-        type=int,
-        default=10_000,
-        help="records per drift window compared with the model's training reference "
-        "(default 10000)",
-    )
+    add_drift_window(p)
     _on_error(p)
     p.add_argument(
         "--engine",

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from trustshield.commands.common import STORE_HELP
+from trustshield.commands.common import STORE_HELP, add_drift_window
 from trustshield.commands.progress import console, output
 
 
@@ -48,13 +48,7 @@ def register(sub) -> None:
         help="invalid records: stop with an error (default) or store them in "
         "rejected_rows and continue",
     )
-    p.add_argument(
-        "--drift-window",
-        type=int,
-        default=10_000,
-        help="records per drift window compared with the model's training reference "
-        "(default 10000)",
-    )
+    add_drift_window(p)
     p.add_argument(
         "--pseudonymise",
         action="store_true",
