@@ -10,14 +10,13 @@ messages name rows and columns but never quote values: samples are biometric dat
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.validate import numeric_table, rows_wider_than_header
+from trustshield.ingest.validate import numeric_table, rows_wider_than_header, wrong_field_count
 from trustshield.utf8 import not_utf8
 
 IGNORED = frozenset({"subject", "user", "user_id", "session", "session_id", "label"})
@@ -45,12 +44,9 @@ def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFr
             f"{where}: empty: expected a header line, then one row per sample"
         ) from None
     except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            expected, line, saw = found.groups()
-            raise DataError(
-                f"{where}: line {line}: expected {expected} fields, found {saw}"
-            ) from None
+        wrong_width = wrong_field_count(exc, where)
+        if wrong_width:
+            raise wrong_width from None
         raise DataError(f"{where}: not a readable CSV table (the CSV parser stopped)") from None
     except Exception as exc:  # pyarrow and pandas raise many types for a damaged file
         raise DataError(

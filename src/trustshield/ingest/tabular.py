@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.utf8 import not_utf8
 from trustshield.ingest.datasets import sha256_of
-from trustshield.ingest.validate import CheckedFrame, RowProblem, check_frame
+from trustshield.ingest.validate import CheckedFrame, RowProblem, check_frame, wrong_field_count
 from trustshield.specs import DatasetSpec
 
 ON_ERROR = ("raise", "skip")
@@ -169,12 +169,9 @@ class TableSource:
                     frame, lines = frame[~blank], lines[~blank]
                 yield frame, lines
         except pd.errors.ParserError as exc:
-            found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-            if found:
-                expected, line, saw = found.groups()
-                raise DataError(
-                    f"{self.path}: line {line}: expected {expected} fields, found {saw}"
-                ) from None
+            wrong_width = wrong_field_count(exc, str(self.path))
+            if wrong_width:
+                raise wrong_width from None
             row = re.search(r"starting at row (\d+)", str(exc))
             where = f"line {start + int(row[1])}" if row else f"after line {start - 1}"
             raise DataError(f"{self.path}: {where}: malformed CSV ({str(exc).strip()})") from None

@@ -8,6 +8,7 @@ records costs a few array operations, not a few per column.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,17 @@ class RowProblem:
             f"{self.file}: line {self.line}, column {self.column!r}: "
             f"got {value}, expected {self.expected}"
         )
+
+
+def wrong_field_count(exc: pd.errors.ParserError, where: str) -> DataError | None:
+    """The error naming line, expected and found field counts when pandas' CSV parser
+    stopped at a record of the wrong width ("Expected N fields in line L, saw S");
+    None for any other parser error."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if not found:
+        return None
+    expected, line, saw = found.groups()
+    return DataError(f"{where}: line {line}: expected {expected} fields, found {saw}")
 
 
 def rows_wider_than_header(raw: pd.DataFrame, text: bytes, where: str) -> DataError | None:
