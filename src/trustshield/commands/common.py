@@ -23,6 +23,17 @@ def add_drift_window(parser) -> None:
     )
 
 
+def add_pseudonymise(parser) -> None:
+    """Add ``--pseudonymise`` (switch the store to keyed pseudonyms, for every writer)."""
+    parser.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
+        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
+        "a store already configured is pseudonymised without it",
+    )
+
+
 def resolve_data(arg: str) -> Path:
     """A path as given, or DATASET:FILE located and sha256-checked."""
     path = Path(arg)

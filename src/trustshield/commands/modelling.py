@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trustshield.commands.common import DEFAULT_OUT, STORE_HELP, add_drift_window, resolve_data
+from trustshield.commands.common import (
+    DEFAULT_OUT,
+    STORE_HELP,
+    add_drift_window,
+    add_pseudonymise,
+    resolve_data,
+)
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
@@ -74,13 +80,7 @@ def register(sub) -> None:
         default="alerts.parquet",
         help="--engine spark: folder the alerts are written to as Parquet",
     )
-    p.add_argument(
-        "--pseudonymise",
-        action="store_true",
-        help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
-        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
-        "a store already configured is pseudonymised without it",
-    )
+    add_pseudonymise(p)
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")

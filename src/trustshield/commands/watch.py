@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from trustshield.commands.common import STORE_HELP, add_drift_window
+from trustshield.commands.common import STORE_HELP, add_drift_window, add_pseudonymise
 from trustshield.commands.progress import console, output
 
 
@@ -49,13 +49,7 @@ def register(sub) -> None:
         "rejected_rows and continue",
     )
     add_drift_window(p)
-    p.add_argument(
-        "--pseudonymise",
-        action="store_true",
-        help="configure the store to keep src_ip, dst_ip and user as keyed HMACs "
-        "($TRUSTSHIELD_PSEUDONYM_KEY) from now on, for every writer (audited); "
-        "a store already configured is pseudonymised without it",
-    )
+    add_pseudonymise(p)
     p.set_defaults(run=cmd_watch)
 
 
