@@ -17,11 +17,13 @@ from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
-from trustshield.store.alert_queries import AlertFilter, alert_page
+from trustshield.store.alert_queries import SUMMARY, AlertFilter, alert_page
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 Action = Literal["alert", "review"]
 ReviewStatus = Literal["open", "confirmed", "dismissed"]
+#: the stored fields one alert's detail answers with (the page's fields, then its own)
+DETAIL_FIELDS = (*(c for c in SUMMARY if c != "entities"), "line", "label", "rationale", "base")
 
 
 class Entities(BaseModel):
@@ -169,23 +171,7 @@ def alert_detail(context, alert_id: str) -> dict:
     features = alert["features"]
     order = np.argsort(-np.abs(values))
     return {
-        **{
-            k: alert[k]
-            for k in (
-                "alert_id",
-                "model_id",
-                "action",
-                "suspicion",
-                "category",
-                "technique",
-                "component",
-                "created_at",
-                "line",
-                "label",
-                "rationale",
-                "base",
-            )
-        },
+        **{k: alert[k] for k in DETAIL_FIELDS},
         "entities": entities_json(alert["entities"]),
         "review_status": review["status"] if review else None,
         "review": review,
