@@ -91,7 +91,7 @@ def select_operating_points(
     hybrid: HybridDetector, held_out: dict, category_of: dict[str, str], *, max_normal_fpr: float
 ) -> Selection:
     """Best (probability, quantile) pair under the ceiling; sets it on ``hybrid``."""
-    normal = hybrid.normal_oof_
+    normal = hybrid.normal_out_of_fold()
     best = None
     for prob, q in product(PROBABILITY_GRID, QUANTILE_GRID):
         points = (np.log(prob / (1 - prob)), np.quantile(normal[:, 1], q))
