@@ -18,7 +18,6 @@ import json
 import re
 import tarfile
 import tempfile
-from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
@@ -398,21 +397,28 @@ def _keyring(path: Path):
 
 def targets() -> list[FuzzTarget]:
     """Every reader with its seeds, in the order a run reports them."""
-    t: Callable[..., FuzzTarget] = FuzzTarget
     return [
-        t("table-csv", "flows.csv", nsl_kdd_rows, _table, ALLOWED_DATA),
-        t("zeek-tsv", "conn.log", conn_logs, _conn_log, ALLOWED_DATA),
-        t("zeek-json", "conn.json", zeek_json, _conn_log, ALLOWED_DATA),
-        t("zeek-tsv-followed", "conn.log", conn_logs, _conn_log_followed, ALLOWED_DATA),
-        t("zeek-json-followed", "conn.json", zeek_json, _conn_log_followed, ALLOWED_DATA),
-        t("nfdump-csv", "nfdump.csv", nfdump_csv, _nfdump, ALLOWED_DATA),
-        t("cicflowmeter-csv", "flows.csv", cicflowmeter_csv, _cicflowmeter, ALLOWED_DATA),
-        t("pcap", "capture.pcap", captures, _pcap, ALLOWED_DATA),
-        t("keystroke-table", "typings.csv", keystroke_tables, _keystroke_table, ALLOWED_DATA),
-        t("keystroke-series", "series.csv", keystroke_series, _keystroke_series, ALLOWED_DATA),
-        t("biometric-samples", "samples.csv", keystroke_tables, _samples, ALLOWED_DATA),
-        t("mouse-session", "session_0000000001", mouse_sessions, _mouse_session, ALLOWED_DATA),
-        t("mouse-archive", "sessions.tar.xz", mouse_archives, _mouse_archive, ALLOWED_DATA),
-        t("spec-yaml", "spec.yaml", builtin_specs, _spec, ALLOWED_DATA),
-        t("keyring-json", "keyring.json", keyrings, _keyring, (ConfigError,)),
+        FuzzTarget("table-csv", "flows.csv", nsl_kdd_rows, _table, ALLOWED_DATA),
+        FuzzTarget("zeek-tsv", "conn.log", conn_logs, _conn_log, ALLOWED_DATA),
+        FuzzTarget("zeek-json", "conn.json", zeek_json, _conn_log, ALLOWED_DATA),
+        FuzzTarget("zeek-tsv-followed", "conn.log", conn_logs, _conn_log_followed, ALLOWED_DATA),
+        FuzzTarget("zeek-json-followed", "conn.json", zeek_json, _conn_log_followed, ALLOWED_DATA),
+        FuzzTarget("nfdump-csv", "nfdump.csv", nfdump_csv, _nfdump, ALLOWED_DATA),
+        FuzzTarget("cicflowmeter-csv", "flows.csv", cicflowmeter_csv, _cicflowmeter, ALLOWED_DATA),
+        FuzzTarget("pcap", "capture.pcap", captures, _pcap, ALLOWED_DATA),
+        FuzzTarget(
+            "keystroke-table", "typings.csv", keystroke_tables, _keystroke_table, ALLOWED_DATA
+        ),
+        FuzzTarget(
+            "keystroke-series", "series.csv", keystroke_series, _keystroke_series, ALLOWED_DATA
+        ),
+        FuzzTarget("biometric-samples", "samples.csv", keystroke_tables, _samples, ALLOWED_DATA),
+        FuzzTarget(
+            "mouse-session", "session_0000000001", mouse_sessions, _mouse_session, ALLOWED_DATA
+        ),
+        FuzzTarget(
+            "mouse-archive", "sessions.tar.xz", mouse_archives, _mouse_archive, ALLOWED_DATA
+        ),
+        FuzzTarget("spec-yaml", "spec.yaml", builtin_specs, _spec, ALLOWED_DATA),
+        FuzzTarget("keyring-json", "keyring.json", keyrings, _keyring, (ConfigError,)),
     ]
