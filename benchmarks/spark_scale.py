@@ -77,15 +77,7 @@ def train_model(folder: Path) -> Path:
     spec = spec_from_text(spec_text, origin)
     source = TableSource(resolve_data(TRAIN_FILE), spec)
     frame = source.read_all()
-    provenance = {
-        "data": {
-            "name": source.path.name,
-            "path": str(source.path),
-            "sha256": source.sha256,
-            "rows": source.rows_read,
-            "rejected_rows": 0,
-        }
-    }
+    provenance = {"data": source.describe()}
     model = train_hardened(
         frame, spec, spec_text, defences=[], config=TrainConfig(), provenance=provenance
     )

@@ -157,15 +157,7 @@ def cmd_train(args) -> None:
             frames.append(batch.frame)
             advance(len(batch.frame) + batch.rejected_rows)
     frame = pd.concat(frames, ignore_index=True)
-    provenance = {
-        "data": {
-            "name": source.path.name,
-            "path": str(source.path),
-            "sha256": source.sha256,
-            "rows": source.rows_read,
-            "rejected_rows": source.rejected_rows,
-        }
-    }
+    provenance = {"data": source.describe()}
     model = train_hardened(
         frame,
         spec,

@@ -23,7 +23,7 @@ import pandas as pd
 from trustshield.errors import DataError
 from trustshield.utf8 import not_utf8
 from trustshield.ingest.datasets import known_files, locate, parse_source_sha256
-from trustshield.ingest.validate import RowProblem, check_frame, rows_wider_than_header
+from trustshield.ingest.validate import RowProblem, check_frame, check_header_width
 from trustshield.specs import DatasetSpec, load_spec
 
 DATASET = "balabit-mouse-dynamics"
@@ -134,9 +134,7 @@ def _csv_frame(data: bytes, file: str, what: str, **options) -> pd.DataFrame:
         raise DataError(f"{file}: not a {what} CSV ({str(exc).strip()})") from None
     except UnicodeDecodeError:
         raise not_utf8(file, data) from None
-    wider = rows_wider_than_header(raw, data, file)
-    if wider is not None:
-        raise wider
+    check_header_width(raw, data, file)
     return raw
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.validate import numeric_table, rows_wider_than_header, wrong_field_count
+from trustshield.ingest.validate import numeric_table, check_header_width, wrong_field_count
 from trustshield.utf8 import not_utf8
 
 IGNORED = frozenset({"subject", "user", "user_id", "session", "session_id", "label"})
@@ -52,9 +52,7 @@ def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFr
         raise DataError(
             f"{where}: not a readable CSV/Parquet table ({type(exc).__name__})"
         ) from None
-    wider = rows_wider_than_header(raw, path.read_bytes(), where)
-    if wider is not None:
-        raise wider
+    check_header_width(raw, path, where)
     long = next((i for i, c in enumerate(raw.columns) if len(str(c)) > LONGEST_NAME), None)
     if long is not None:
         raise DataError(

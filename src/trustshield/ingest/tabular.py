@@ -107,6 +107,17 @@ class TableSource:
             self._handle(checked)
             yield Batch(checked.frame, checked.lines, checked.problems, checked.rejected_rows)
 
+    def describe(self) -> dict:
+        """What was read, for provenance: file name, path, sha256, rows read and rejected
+        (counts so far; complete once the source is exhausted)."""
+        return {
+            "name": self.path.name,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "rows": int(self.rows_read),
+            "rejected_rows": int(self.rejected_rows),
+        }
+
     def read_all(self) -> pd.DataFrame:
         """Every valid row as one frame (training, benchmarks); detection streams batches."""
         frames = [batch.frame for batch in self]

@@ -11,6 +11,7 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,25 +59,26 @@ def wrong_field_count(exc: pd.errors.ParserError, where: str) -> DataError | Non
     return DataError(f"{where}: line {line}: expected {expected} fields, found {saw}")
 
 
-def rows_wider_than_header(raw: pd.DataFrame, text: bytes, where: str) -> DataError | None:
-    """The error for a CSV (``text``, as read into ``raw`` by pandas with a header line)
-    whose first record has more fields than the header: pandas then silently makes the
-    leading fields an index, losing the layout (and a many-level index is very slow).
-    None when ``raw`` kept its plain row index."""
+def check_header_width(raw: pd.DataFrame, source: bytes | Path, where: str) -> None:
+    """Refuse a CSV (``source``: its bytes or path, as read into ``raw`` by pandas with a
+    header line) whose first record has more fields than the header: pandas then silently
+    makes the leading fields an index, losing the layout (and a many-level index is very
+    slow). The file is read again only in that case, to name the line."""
     if isinstance(raw.index, pd.RangeIndex):
-        return None
+        return
+    text = source if isinstance(source, bytes) else source.read_bytes()
     lines, number = text.decode("utf-8", "replace").splitlines(), 0
     try:
         width = len(next(csv.reader(lines[:1]), []))
         for number, row in enumerate(csv.reader(lines), start=1):
             if len(row) != width:
-                return DataError(
+                raise DataError(
                     f"{where}: line {number}: expected {width} fields (as in the "
                     f"header), found {len(row)}"
                 )
     except csv.Error as exc:
-        return DataError(f"{where}: line {number + 1}: not a CSV row ({exc})")
-    return DataError(f"{where}: a row has more fields than the header")
+        raise DataError(f"{where}: line {number + 1}: not a CSV row ({exc})") from None
+    raise DataError(f"{where}: a row has more fields than the header")
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def _bulk(cells: list, ztype: str, masked: bool):
             return None
         if ztype not in EXPECTED:  # any text is a valid string
             return _array(cells, ztype)
-        if max((len(c) for c in cells if c is not None), default=0) > LONGEST_NUMBER:
+        if max(map(len, filter(None, cells)), default=0) > LONGEST_NUMBER:
             return None  # numpy would widen every cell to the longest one
         unset = np.equal(objects := np.array(cells, dtype=object), None)
         text = np.where(unset, "0", objects).astype(str)

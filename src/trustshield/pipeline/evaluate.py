@@ -72,14 +72,7 @@ def _figures(model, source, suspicion, actions, labels, mean_abs, examples) -> d
     per_attack = detection_by(groups=labels, y_true=y_true, alerted=alerted)
     order = np.argsort(-mean_abs)[:TOP_IMPORTANCE]
     return {
-        "dataset": {
-            "role": "test",
-            "name": source.path.name,
-            "path": str(source.path),
-            "sha256": source.sha256,
-            "rows": int(source.rows_read),
-            "rejected_rows": int(source.rejected_rows),
-        },
+        "dataset": {"role": "test", **source.describe()},
         "metrics": metrics,
         "confusion": confusion(y_true=y_true, alerted=alerted),
         "roc": curve,
