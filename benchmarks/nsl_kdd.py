@@ -61,7 +61,7 @@ def trustshield_run(spec, frames) -> tuple[dict, dict]:
     model.manifest = {"model_id": "benchmark", "detector": "hybrid(gbdt, prototype)"}
     results = {}
     for name in (TEST_PLUS, TEST_21):
-        figures = evaluate(model, TableSource(resolve_data(f"nsl-kdd:{name}"), spec))
+        figures = evaluate(model, TableSource(resolve_data(f"nsl-kdd:{name}"), spec)).as_dict()
         m = figures["metrics"]
         frame = frames[name][0]
         alerted = score_batch(model, frame).decision.alerted

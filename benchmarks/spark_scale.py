@@ -222,7 +222,7 @@ def main(argv=None) -> int:
             "session_start_s": session_s,
             "summary": summary,
         }
-    check = compare(work / "local.duckdb", work / "alerts-2", local_run["run_id"], sample)
+    check = compare(work / "local.duckdb", work / "alerts-2", local_run.run_id, sample)
     one, two = figures[1]["summary"], figures[2]["summary"]
     result = {
         "rows": args.rows,
@@ -239,9 +239,9 @@ def main(argv=None) -> int:
             "1core": figures[1]["session_start_s"],
             "2core": figures[2]["session_start_s"],
         },
-        "rows_local": int(local_run["rows_read"]),
+        "rows_local": int(local_run.rows_read),
         "seconds_local": local_s,
-        "rows_per_s_local": local_run["rows_read"] / local_s,
+        "rows_per_s_local": local_run.rows_read / local_s,
         "identical_to_local": check["identical"],
         "identity_check": {**check, "lines": sample},
         "same_alert_count_1_vs_2_cores": one["alerts"] == two["alerts"],

@@ -275,14 +275,14 @@ def main() -> None:
     first = rss.get(1, rss[0])
     last = rss.get(max(rss), first)
     figures = {
-        "records": run["records"],
+        "records": run.records,
         "seconds": round(seconds, 1),
-        "records_per_s": round(run["records"] / seconds),
+        "records_per_s": round(run.records / seconds),
         "rss_start_mb": round(first, 1),
         "rss_end_mb": round(last, 1),
         "rss_by_million_mb": {k: round(v, 1) for k, v in rss.items()},
         **checks,
-        "alert_share": round(checks["alerts"] / max(run["records"], 1), 4),
+        "alert_share": round(checks["alerts"] / max(run.records, 1), 4),
         "workers": args.workers,
         "batch_records": args.batch_records,
         "stages_us_per_record": stages,

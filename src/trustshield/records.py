@@ -73,6 +73,35 @@ class AuthDecision:
 
 
 @dataclass(frozen=True)
+class RunSummary:
+    """One run of ``detect``, ``watch`` or the Spark engine as the store records it: what
+    it read (rows, rejected rows), what it added (alerts, reviews) and how it ended
+    (``status``: running, complete or failed). Times are timezone-aware datetimes (None
+    while running)."""
+
+    run_id: str
+    kind: str
+    model_id: str
+    source_path: str
+    source_sha256: str
+    started_at: Any
+    finished_at: Any
+    status: str
+    rows_read: int = 0
+    alerts_added: int = 0
+    reviews_added: int = 0
+    rejected_rows: int = 0
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> RunSummary:
+        """From a ``runs`` row (a mapping of its columns)."""
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls)})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Evidence:
     """One measured check: what was measured, the figure, the bar, and the verdict."""
 

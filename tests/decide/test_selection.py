@@ -1,5 +1,6 @@
 """Operating points chosen by held-out attack groups on training data only."""
 
+import numpy as np
 import pytest
 
 from trustshield.decide.selection import held_out_scores, objective, select_operating_points
@@ -50,10 +51,16 @@ def test_every_attack_name_and_category_is_held_out(fitted):
 @pytest.mark.parametrize("ceiling", [0.01, 0.03, 0.1])
 def test_chosen_points_respect_the_normal_ceiling(fitted, ceiling):
     hybrid, held = fitted
+    before = hybrid.points_.copy()
     selection = select_operating_points(
         hybrid, held, {"flood": "DoS", "scan": "Probe"}, max_normal_fpr=ceiling
     )
-    alerted = (hybrid.scaled(hybrid.normal_oof_).max(axis=1) >= 1).mean()
+    np.testing.assert_array_equal(hybrid.points_, before)  # selection changes no detector
+    hybrid.set_params(operating_points=selection.points)
+    try:
+        alerted = (hybrid.scaled(hybrid.normal_out_of_fold()).max(axis=1) >= 1).mean()
+    finally:
+        hybrid.set_params(operating_points=None)
     assert alerted == pytest.approx(selection.normal_fpr)
     assert selection.normal_fpr <= ceiling
     assert "No test record" in selection.protocol

@@ -162,3 +162,21 @@ def test_passes_the_public_check_detector(factory, traffic):
     X, labels, _ = traffic
     report = check_detector(factory(), X, labels)
     assert report.registered and report.explainable and "round_trip" in report.passed
+
+
+def test_hybrid_operating_points_are_a_hyperparameter_applied_without_refit(traffic):
+    X, labels, categories = traffic
+    hybrid = make_hybrid(0).fit(X, labels, categories)
+    default = hybrid.suspicion(X)
+    raw = hybrid.component_scores(X)
+    points = tuple(np.quantile(hybrid.normal_out_of_fold(), 0.9, axis=0))
+    hybrid.set_params(operating_points=points)
+    moved = hybrid.suspicion(X)
+    assert not np.allclose(moved, default)
+    np.testing.assert_allclose(moved, hybrid.scaled(raw, points).max(axis=1))
+    rebuilt = detector_from_dict(json.loads(json.dumps(hybrid.to_dict())))
+    assert rebuilt.get_params(deep=False)["operating_points"] == pytest.approx(points)
+    np.testing.assert_array_equal(rebuilt.suspicion(X), moved)
+    hybrid.set_params(operating_points=(1.0,))
+    with pytest.raises(DataError, match="operating_points must be 2 finite raw scores"):
+        hybrid.suspicion(X)

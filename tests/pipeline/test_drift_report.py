@@ -85,9 +85,7 @@ def test_stored_drift_events_of_the_model_are_listed(model, tmp_path):
         events = store.drift.events(model_id=model.model_id)
     r = report(model, source, events=events)
     check(r)
-    assert [(e["run_id"], e["level"]) for e in r["drift"]["events"]] == [
-        (run["run_id"], "major")
-    ] * 2
+    assert [(e["run_id"], e["level"]) for e in r["drift"]["events"]] == [(run.run_id, "major")] * 2
     assert r["drift"]["events_total"] == 2 and "Drift events stored" in render_html(r)
 
 

@@ -156,7 +156,7 @@ def test_detect_stores_one_event_per_window_with_the_batch_that_completes_it(sav
     data = write(small_flows(5, n_normal=1200, n_flood=480, n_scan=240), tmp_path / "d.csv")
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = detect(saved, TableSource(data, SMALL_SPEC, batch_rows=350), store, drift_window=600)
-        events = store.drift.events(run_id=run["run_id"])
+        events = store.drift.events(run_id=run.run_id)
         assert store.drift.events(model_id=saved.model_id) == events
         assert store.drift.events(model_id="another") == []
     # 1,920 records: three windows of 600; the last 120 (< MIN_WINDOW) give no verdict
@@ -173,13 +173,13 @@ def test_a_shifted_stream_gives_major_events_audited_as_drift_detected(saved, tm
     data = write(shifted, tmp_path / "d.csv")
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = detect(saved, TableSource(data, SMALL_SPEC, batch_rows=400), store, drift_window=500)
-        events = store.drift.events(run_id=run["run_id"])
+        events = store.drift.events(run_id=run.run_id)
         audited = store.audit.events("drift.detected")
         assert store.audit.verify() is None
     assert [e["level"] for e in events] == ["major"]  # 500 + a last 400 (< MIN_WINDOW) dropped
     assert events[0]["top_features"][0]["level"] == "major" and events[0]["max_feature_psi"] >= 0.25
     assert [a["subject"] for a in audited] == [events[0]["event_id"]]
-    assert audited[0]["details"]["run_id"] == run["run_id"]
+    assert audited[0]["details"]["run_id"] == run.run_id
 
 
 def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(
@@ -208,4 +208,4 @@ def test_detect_without_a_reference_stores_no_events(saved, tmp_path):
     saved.drift_reference = None
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = detect(saved, TableSource(data, SMALL_SPEC), store, drift_window=500)
-        assert run["status"] == "complete" and store.drift.events() == []
+        assert run.status == "complete" and store.drift.events() == []

@@ -92,7 +92,7 @@ def local_alerts(model_folder, path, tmp_path, on_error="raise") -> tuple[pd.Dat
     model = load_model(model_folder)
     with AlertStore(tmp_path / "local.duckdb") as store:
         run = detect(model, TableSource(path, model.spec, on_error=on_error), store)
-        return store.alerts(run_id=run["run_id"]).set_index("alert_id"), run
+        return store.alerts(run_id=run.run_id).set_index("alert_id"), run
 
 
 def spark_alerts(out) -> pd.DataFrame:
@@ -124,14 +124,14 @@ def test_spark_alerts_equal_local_alerts(spark, model_folder, data, kind, tmp_pa
         spark=spark,
         store=tmp_path / "spark.duckdb",
     )
-    assert summary["rows_read"] == run["rows_read"] == SLICE_LINES
+    assert summary["rows_read"] == run.rows_read == SLICE_LINES
     assert summary["alerts"] == len(expected) and summary["rejected_rows"] == 0
     assert_same_alerts(spark_alerts(tmp_path / "alerts"), expected)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".alerts")]  # no staging left
     with AlertStore(tmp_path / "spark.duckdb") as store:  # and the store's copy
         stored = store.run(summary["run_id"])
         assert_same_alerts(store.alerts(run_id=summary["run_id"]).set_index("alert_id"), expected)
-    assert (stored["status"], stored["rows_read"], stored["alerts_added"]) == (
+    assert (stored.status, stored.rows_read, stored.alerts_added) == (
         "complete",
         SLICE_LINES,
         len(expected),
@@ -208,8 +208,8 @@ def test_skip_counts_the_rejected_row_and_scores_the_rest(spark, model_folder, d
         on_error="skip",
         store=tmp_path / "spark.duckdb",
     )
-    assert summary["rejected_rows"] == run["rejected_rows"] == 1
-    assert summary["rows_read"] == run["rows_read"]
+    assert summary["rejected_rows"] == run.rejected_rows == 1
+    assert summary["rows_read"] == run.rows_read
     assert_same_alerts(spark_alerts(tmp_path / "alerts"), expected)
     assert 2_345 not in set(expected.line)
     with AlertStore(tmp_path / "spark.duckdb") as store:

@@ -188,7 +188,7 @@ def test_batches_and_restarts_give_the_alerts_of_one_run(model, tmp_path, store_
     with AlertStore(tmp_path / "one.duckdb") as store:
         whole = watch(one, store, model=model, once=True, batch_records=100_000)
     expected = alerts_of(tmp_path / "one.duckdb")
-    assert whole["records"] == 1500 and 0 < len(expected)
+    assert whole.records == 1500 and 0 < len(expected)
 
     log = tmp_path / "conn.log"
     write_log(log, rows[:333])
@@ -196,12 +196,12 @@ def test_batches_and_restarts_give_the_alerts_of_one_run(model, tmp_path, store_
         fh.write(rows[333][:20])  # a half-written line waits
     with AlertStore(store_target) as store:
         first = watch(log, store, model=model, once=True, batch_records=64)
-        assert first["records"] == 333
+        assert first.records == 333
         with open(log, "a") as fh:
             fh.write(rows[333][20:] + "".join(rows[334:]))
         second = watch(log, store, model=model, once=True, batch_records=97)
-        assert second["records"] == 1500 - 333
-        assert watch(log, store, model=model, once=True)["records"] == 0  # nothing twice
+        assert second.records == 1500 - 333
+        assert watch(log, store, model=model, once=True).records == 0  # nothing twice
         checkpoint = store.watch.checkpoint(stream_name(log, model.model_id))
         assert checkpoint["byte_offset"] == log.stat().st_size
     got = alerts_of(store_target)
@@ -224,12 +224,12 @@ def test_rotation_and_truncation_are_followed(model, tmp_path):
         write_log(log, a[100:], mode="a")
         os.rename(log, tmp_path / "conn.2026-11-27-12-00-00.log")  # rotated while stopped
         write_log(log, b, opened="B")
-        assert watch(log, store, model=model, once=True)["records"] == 400
+        assert watch(log, store, model=model, once=True).records == 400
         inode = log.stat().st_ino
         write_log(log, c, opened="C")  # copytruncate: emptied and written again
         assert log.stat().st_ino == inode
         run = watch(log, store, model=model, once=True)
-        assert run["records"] == 50
+        assert run.records == 50
     ledger = ledger_of(target)
     assert ledger.records.sum() == 550
     covers_every_line_once(ledger, [tmp_path / "conn.2026-11-27-12-00-00.log", log])
@@ -247,7 +247,7 @@ def test_bad_line_stops_with_where_and_what_or_is_stored_and_skipped(model, tmp_
     with AlertStore(tmp_path / "b.duckdb") as store:
         run = watch(log, store, model=model, once=True, on_error="skip")
         rejected = store.db.execute('SELECT line, "column" FROM rejected_rows').fetchall()
-    assert run["records"] == 39 and rejected == [(26, "id.resp_h")]
+    assert run.records == 39 and rejected == [(26, "id.resp_h")]
     covers_every_line_once(ledger_of(tmp_path / "b.duckdb"), [log])
 
 
@@ -257,7 +257,7 @@ def test_drift_windows_and_entities_are_stored_with_the_batches(model, tmp_path)
     write_log(log, rows)
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = watch(log, store, model=model, once=True, batch_records=100, drift_window=500)
-        events = store.drift.events(run_id=run["run_id"])
+        events = store.drift.events(run_id=run.run.run_id)
         alerts = store.db.execute("SELECT line, entities FROM alerts").fetchall()
     first_line = len(HEADER.format(open="x").splitlines()) + 1
     # two whole windows; the last 250 records are under MIN_WINDOW, so no verdict on them
@@ -317,7 +317,7 @@ def test_a_killed_scoring_process_is_replaced_and_nothing_is_lost(model, model_d
             workers=1,
             progress=kill_the_worker,
         )
-    assert len(killed) == 1 and run["status"] == "complete"
+    assert len(killed) == 1 and run.run.status == "complete"
     pd.testing.assert_frame_equal(
         alerts_of(tmp_path / "pool.duckdb"), alerts_of(tmp_path / "in.duckdb")
     )
@@ -474,7 +474,7 @@ def test_json_lines_logs_are_followed_too(model, tmp_path):
             )
     with AlertStore(tmp_path / "s.duckdb") as store:
         run = watch(log, store, model=model, once=True, batch_records=50)
-    assert run["records"] == 120
+    assert run.records == 120
     covers_every_line_once(ledger_of(tmp_path / "s.duckdb"), [log])
 
 

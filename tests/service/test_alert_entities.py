@@ -196,8 +196,8 @@ def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored
     with AlertStore(store_target, actor="operator") as store:
         SettingsTable(store).set("pseudonymise", pseudonymise)
         runs = {
-            "detect": detect(model, ConnectionSource(log, model.spec), store)["run_id"],
-            "watch": watch(log, store, model=model, once=True)["run_id"],
+            "detect": detect(model, ConnectionSource(log, model.spec), store).run_id,
+            "watch": watch(log, store, model=model, once=True).run.run_id,
             "spark": spark_writer(model, log.read_text(), store, tmp_path),
         }
     rig = service_on(store_target, kdd_model, tmp_path)

@@ -95,7 +95,7 @@ def count(store: AlertStore, table: str) -> int:
 
 def counters(store: AlertStore) -> tuple:
     run = store.run(RUN)
-    return run["rows_read"], run["alerts_added"], run["reviews_added"], run["rejected_rows"]
+    return run.rows_read, run.alerts_added, run.reviews_added, run.rejected_rows
 
 
 def test_batch_columns_are_the_alerts_table_columns_but_entities(store):
@@ -144,10 +144,10 @@ def test_add_batch_inserts_and_counts(store):
     added = store.add_batch(RUN, alerts_table([7, 3, 5]), [], rows_read=10)
     assert added == 3
     stored = store.alerts(run_id=RUN)
-    assert stored["line"].tolist() == [3, 5, 7]
-    assert stored["alert_id"].tolist() == [alert_id(MODEL, SOURCE_SHA, x) for x in (3, 5, 7)]
+    assert stored.line.tolist() == [3, 5, 7]
+    assert stored.alert_id.tolist() == [alert_id(MODEL, SOURCE_SHA, x) for x in (3, 5, 7)]
     assert counters(store) == (10, 3, 0, 0)
-    assert store.run(RUN)["status"] == "running"
+    assert store.run(RUN).status == "running"
 
 
 def test_same_alerts_again_add_nothing(store):
@@ -156,7 +156,7 @@ def test_same_alerts_again_add_nothing(store):
     assert count(store, "alerts") == 3
     assert store.add_batch(RUN, alerts_table([2, 3, 4]), [], rows_read=3) == 1
     assert count(store, "alerts") == 4
-    assert store.run(RUN)["alerts_added"] == 4
+    assert store.run(RUN).alerts_added == 4
 
 
 def test_empty_batch_only_counts_rows(store):
@@ -241,11 +241,11 @@ def test_unknown_alert_and_run_raise_store_error_naming_them(store):
 
 
 def test_finish_run_sets_status_and_time(store):
-    assert pd.isna(store.run(RUN)["finished_at"])
+    assert pd.isna(store.run(RUN).finished_at)
     run = store.finish_run(RUN, "complete")
-    assert run["status"] == "complete" == store.run(RUN)["status"]
-    assert run["finished_at"] >= run["started_at"]
-    assert store.finish_run(RUN, "failed")["status"] == "failed"
+    assert run.status == "complete" == store.run(RUN).status
+    assert run.finished_at >= run.started_at
+    assert store.finish_run(RUN, "failed").status == "failed"
 
 
 def test_store_reopens_intact(store_target):
@@ -274,7 +274,7 @@ def test_store_reopens_intact(store_target):
         again = second.alerts()
         assert again["alert_id"].tolist() == expected["alert_id"].tolist()
         assert again["suspicion"].tolist() == expected["suspicion"].tolist()
-        assert second.run(RUN)["status"] == "complete"
+        assert second.run(RUN).status == "complete"
         assert counters(second) == (3, 2, 0, 1)
         assert second.alert(alert_id(MODEL, SOURCE_SHA, 2))["features"] == FEATURES
         assert count(second, "rejected_rows") == 1

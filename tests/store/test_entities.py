@@ -108,7 +108,7 @@ def test_without_the_key_a_pseudonymising_store_refuses_and_nothing_is_written(s
     with pytest.raises(ConfigError) as refused:
         store.add_batch(RUN, with_entities([1], [CONNECTION]), [], rows_read=1)
     assert str(refused.value) == KEY_MISSING
-    assert count(store, "alerts") == 0 and store.run(RUN)["rows_read"] == 0
+    assert count(store, "alerts") == 0 and store.run(RUN).rows_read == 0
     with pytest.raises(ConfigError, match=KEY_ENV):
         store.pseudonymiser()  # what detect and watch ask before they write anything
 

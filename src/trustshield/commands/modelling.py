@@ -194,11 +194,11 @@ def cmd_detect(args) -> None:
             switch_on(store)
         run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
         output.print(
-            f"run {run['run_id']}: {run['rows_read']} rows, "
-            f"{run['alerts_added']} new alerts/reviews, {run['rejected_rows']} rejected "
+            f"run {run.run_id}: {run.rows_read} rows, "
+            f"{run.alerts_added} new alerts/reviews, {run.rejected_rows} rejected "
             f"rows → {store.path}"
         )
-        first = store.alerts(run_id=run["run_id"], limit=1)
+        first = store.alerts(run_id=run.run_id, limit=1)
         if len(first):
             output.print(
                 f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}"
@@ -238,21 +238,20 @@ def _detect_spark(args) -> None:
 
 def cmd_evaluate(args) -> None:
     figures = _evaluate(args)
-    m = figures["metrics"]
+    m = figures.metrics
     output.print(
-        f"{figures['dataset']['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
+        f"{figures.dataset['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
         f"{m['macro_f1']:.4f}  FPR {m['fpr']:.4f}  detection {m['detection_rate']:.4f}"
         f"  review {m['review_share']:.4f}  AUC {m['roc_auc'] or float('nan'):.4f}"
     )
-    for row in figures["per_category"]:
+    for row in figures.per_category:
         output.print(
-            f"  {row['category']:<8} {row['detected']:>6}/{row['records']:<6} "
-            f"{row['detection_rate']:.3f}"
+            f"  {row.category:<8} {row.detected:>6}/{row.records:<6} {row.detection_rate:.3f}"
         )
     if args.json:
         target = Path(args.json)
         partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(json.dumps(figures, indent=2))
+        partial.write_text(json.dumps(figures.as_dict(), indent=2))
         partial.replace(target)
 
 

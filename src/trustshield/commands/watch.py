@@ -88,11 +88,11 @@ def cmd_watch(args) -> None:
             signal.signal(s, handler)
     if sys.stderr.isatty():
         console.print()
-    for notice in run["notices"]:
+    for notice in run.notices:
         console.print(f"[yellow]{notice}[/yellow]")
     output.print(
-        f"run {run['run_id']}: {run['records']} records, {run['alerts']} alerts/reviews, "
-        f"{run['rejected_rows']} rejected rows → {store.path}"
+        f"run {run.run.run_id}: {run.records} records, {run.alerts} alerts/reviews, "
+        f"{run.run.rejected_rows} rejected rows → {store.path}"
         + (" (stopped by signal)" if stopping else "")
     )
 

@@ -9,9 +9,10 @@ its operating point. The objective is the mean over categories of
 maximised subject to a ceiling on the share of normal training records alerted.
 
 The hybrid is read through its parts ("supervised", "novelty") and its scale; the search
-compares candidate points without changing the detector, and only the chosen pair is set
-on it (the hybrid's scale puts each component's operating point at 1, so the points are
-part of its score; the alert and review thresholds on that score live in the policy).
+compares candidate points without changing the detector and returns the chosen pair as
+``Selection.points``, which the training pipeline applies as the hybrid's
+``operating_points`` hyperparameter (its scale puts each part's point at 1); the alert and
+review thresholds on that scale live in the policy.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Selection:
     grid_size: int
     protocol: str = ""
     per_group: dict[str, float] = field(default_factory=dict)
+    #: raw-score operating point per part (supervised log-odds, novelty score)
+    points: tuple[float, float] = (0.0, 0.0)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -90,7 +93,7 @@ def objective(
 def select_operating_points(
     hybrid: HybridDetector, held_out: dict, category_of: dict[str, str], *, max_normal_fpr: float
 ) -> Selection:
-    """Best (probability, quantile) pair under the ceiling; sets it on ``hybrid``."""
+    """Best (probability, quantile) pair under the ceiling; ``hybrid`` is left unchanged."""
     normal = hybrid.normal_out_of_fold()
     best = None
     for prob, q in product(PROBABILITY_GRID, QUANTILE_GRID):
@@ -107,7 +110,6 @@ def select_operating_points(
     if best is None:
         raise ValueError("the operating-point grid is empty")
     _, prob, q, points, fpr, value, per_category, detection = best
-    hybrid.set_operating_points(points)
     grid = len(PROBABILITY_GRID) * len(QUANTILE_GRID)
     protocol = (
         "Training file only. Held out in turn: each training attack name and each attack "
@@ -129,4 +131,5 @@ def select_operating_points(
         grid_size=grid,
         protocol=protocol,
         per_group={f"{k}:{g}": r for (k, g), r in detection.items()},
+        points=(float(points[0]), float(points[1])),
     )

@@ -2,8 +2,13 @@
 
 Each component's raw suspicion s_i is put on a common scale with an affine map
 z_i = (s_i - center_i) / (point_i - center_i): center_i is the median out-of-fold score of
-normal training records and point_i the component's operating point (chosen on training
-data by ``decide.selection``), so z_i = 1 exactly at the operating point. Suspicion is
+normal training records and point_i the component's operating point, so z_i = 1 exactly
+at the operating point. The points are a hyperparameter, ``operating_points`` (raw score
+per part): model selection on training data (``decide.selection``) chooses them and the
+training pipeline applies them with ``set_params``, as a grid search sets any
+hyperparameter; left at None, fit puts each at the 0.99 quantile of its normal out-of-fold
+scores. They define the common scale, not a decision: the alert and review thresholds on
+suspicion live in the policy. Suspicion is
 max_i z_i: a record passes 1 when either component passes its operating point. Because
 each map is affine, the chosen component's exact attributions, divided by its spread
 (and the base shifted), explain the hybrid exactly.
@@ -41,12 +46,21 @@ class HybridDetector(Parameters):
 
     kind: ClassVar[str]  # set by @register
 
-    def __init__(self, supervised: Any, novelty: Detector, *, n_folds: int = 5, seed: int = 0):
+    def __init__(
+        self,
+        supervised: Any,
+        novelty: Detector,
+        *,
+        n_folds: int = 5,
+        seed: int = 0,
+        operating_points: tuple[float, ...] | None = None,
+    ):
         # supervised: a detector whose fit also takes the attack categories (gbdt)
         self.supervised = supervised
         self.novelty = novelty
         self.n_folds = n_folds
         self.seed = seed
+        self.operating_points = operating_points
 
     def parts(self) -> dict[str, Detector]:
         """The component detectors by role, in the column order of component scores."""
@@ -61,8 +75,8 @@ class HybridDetector(Parameters):
     ) -> HybridDetector:
         """Fit both components on X (n, d), y (n,); learn centers from out-of-fold scores.
 
-        Operating points start at the 0.99 quantile of normal out-of-fold scores; the
-        selection protocol replaces them through :meth:`set_operating_points`.
+        Without ``operating_points``, each part's point is the 0.99 quantile of its
+        normal out-of-fold scores.
         """
         name = type(self).__name__
         check_frame(X, name, "fit")
@@ -84,7 +98,7 @@ class HybridDetector(Parameters):
         self.novelty.fit(X, y)
         self.feature_names_ = tuple(X.columns)
         self.center_ = np.median(self.normal_oof_, axis=0)
-        self.set_operating_points(np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0))
+        self.default_points_ = np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0)
         return self
 
     def out_of_fold(self, X: pd.DataFrame, y: npt.ArrayLike) -> np.ndarray:
@@ -103,10 +117,24 @@ class HybridDetector(Parameters):
             scores[held, 1] = nov.suspicion(X.iloc[held])
         return scores
 
-    def set_operating_points(self, points: npt.ArrayLike) -> None:
-        """Raw-score operating point per component, shape (2,); no refit."""
-        self.points_ = np.asarray(points, dtype=float)
-        self.spread_ = self._spread(self.points_)
+    @property
+    def points_(self) -> np.ndarray:
+        """Raw-score operating point per part, shape (2,): ``operating_points`` when set
+        (a change takes effect without refitting), else the fitted default."""
+        check_fitted(self, "suspicion")
+        if self.operating_points is None:
+            return np.asarray(self.default_points_)
+        points = np.asarray(self.operating_points, dtype=float)
+        if points.shape != (2,) or not np.isfinite(points).all():
+            raise DataError(
+                "HybridDetector.operating_points must be 2 finite raw scores "
+                f"(supervised, novelty); got {self.operating_points!r}"
+            )
+        return points
+
+    @property
+    def spread_(self) -> np.ndarray:
+        return self._spread(self.points_)
 
     def _spread(self, points: npt.ArrayLike) -> np.ndarray:
         return np.asarray(np.maximum(np.asarray(points, dtype=float) - self.center_, 1e-9))
@@ -183,8 +211,9 @@ class HybridDetector(Parameters):
             detector_from_dict(state["novelty"]),
             n_folds=state["n_folds"],
             seed=state["seed"],
+            operating_points=tuple(state["points"]),
         )
         hybrid.feature_names_ = tuple(state["feature_names"])
         hybrid.center_ = np.array(state["center"])
-        hybrid.set_operating_points(state["points"])
+        hybrid.default_points_ = hybrid.points_
         return hybrid

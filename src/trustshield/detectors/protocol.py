@@ -132,12 +132,18 @@ def part_scores_of(detector: Detector, X: pd.DataFrame) -> np.ndarray:
     return detector.suspicion(X)[:, None]
 
 
-def attack_mask(y: npt.ArrayLike, normal_label: str = "normal") -> np.ndarray:
-    """Binary target from labels: True for attacks. Accepts 0/1, bools or label strings."""
+#: the label that marks normal records for every detector (a pipeline maps its data set's
+#: own normal label, e.g. "BENIGN", to it before fitting)
+NORMAL = "normal"
+
+
+def attack_mask(y: npt.ArrayLike) -> np.ndarray:
+    """Binary target from labels (n,): True for attacks. Accepts 0/1, bools or label
+    strings where :data:`NORMAL` marks normal records."""
     y = np.asarray(y)
     if y.dtype.kind in "biuf":
         return y.astype(bool)
-    return np.asarray(y != normal_label)
+    return np.asarray(y != NORMAL)
 
 
 def check_fitted(detector: object, method: str) -> None:

@@ -24,6 +24,7 @@ from trustshield.governance.crosswalk import crosswalk, item_status
 from trustshield.governance.risks import register
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.noise_study import noise_study
+from trustshield.pipeline.report_sections import Evaluation
 from trustshield.records import Evidence
 
 EVASION_RECORDS = 500
@@ -44,7 +45,7 @@ def assessment_evidence(
     model: TrainedModel,
     folder: str | Path,
     frame: pd.DataFrame,
-    figures: dict,
+    figures: Evaluation,
     *,
     store=None,
     templates: str | Path | None = None,
@@ -52,7 +53,7 @@ def assessment_evidence(
 ) -> list[Evidence]:
     """Evidence from every evaluator that can run on these inputs."""
     step = progress or (lambda message: None)
-    evidence = performance_evidence(figures) + model_evidence(folder)
+    evidence = performance_evidence(figures.as_dict()) + model_evidence(folder)
     if len(frame) > STUDY_ROWS:
         step(f"evasion and noise on a seeded sample of {STUDY_ROWS:,} of {len(frame):,} records")
         frame = frame.sample(n=STUDY_ROWS, random_state=0).sort_index()

@@ -16,7 +16,13 @@ from trustshield.ingest.tabular import TableSource
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import ScoredBatch, score_batch
-from trustshield.records import BAD_ENTITY, ENTITY_EXPECTED, ENTITY_FIELDS, ENTITY_TYPE
+from trustshield.records import (
+    BAD_ENTITY,
+    ENTITY_EXPECTED,
+    ENTITY_FIELDS,
+    ENTITY_TYPE,
+    RunSummary,
+)
 from trustshield.store import AlertStore, alert_id
 
 
@@ -27,9 +33,9 @@ def detect(
     *,
     progress=None,
     drift_window: int = WINDOW,
-) -> dict:
+) -> RunSummary:
     """Score every batch of ``source``; one transaction per batch (its alerts, rejected
-    rows and the drift events of the windows it completes). Returns the run row."""
+    rows and the drift events of the windows it completes). Returns the stored run."""
     windows = (
         None
         if model.drift_reference is None

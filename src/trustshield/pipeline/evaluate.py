@@ -1,4 +1,5 @@
-"""Evaluate a trained model on labelled data: the figures the trust report shows."""
+"""Evaluate a trained model on labelled data: the figures the trust report shows, as an
+:class:`~trustshield.pipeline.report_sections.Evaluation`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from trustshield.assess.performance import binary_metrics, confusion, detection_
 from trustshield.errors import DataError
 from trustshield.ingest.tabular import TableSource
 from trustshield.model_folder import TrainedModel
+from trustshield.pipeline.report_sections import Evaluation
 from trustshield.pipeline.scoring import score_batch
 from trustshield.store import alert_id
 
@@ -17,8 +19,8 @@ TOP_IMPORTANCE = 15
 EXAMPLES = 3
 
 
-def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict:
-    """Score all of ``source`` and measure; returns plain JSON-able figures."""
+def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> Evaluation:
+    """Score all of ``source`` and measure."""
     spec = model.spec
     parts = {"suspicion": [], "actions": [], "labels": [], "abs_attr": [], "examples": []}
     attr_rows, sum_error = 0, 0.0
@@ -52,7 +54,7 @@ def evaluate(model: TrainedModel, source: TableSource, *, progress=None) -> dict
         parts["examples"],
     )
     figures["explanation"] = {"explained_rows": attr_rows, "max_abs_sum_error": sum_error}
-    return figures
+    return Evaluation.from_dict(figures)
 
 
 def _figures(model, source, suspicion, actions, labels, mean_abs, examples) -> dict:

@@ -17,25 +17,20 @@ from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.model_card import data_sheet, model_card
 from trustshield.pipeline.report_sections import (
     ATTRIBUTION_UNIT,
-    AttackRow,
     Authentication,
-    CategoryRow,
-    Confusion,
     DataSheetRow,
     DriftEvent,
     DriftSection,
     DriftSummary,
     DriftWindow,
+    Evaluation,
     EvidenceRow,
-    ExampleAlert,
-    FeatureImportance,
     Fairness,
     Keystroke,
     ModelCard,
     ModelInfo,
     Mouse,
     ReportContent,
-    RocCurve,
     Thresholds,
 )
 from trustshield.records import Evidence
@@ -60,7 +55,7 @@ EVENT_KEYS = (
 
 def report_content(
     model: TrainedModel,
-    figures: dict,
+    figures: Evaluation,
     *,
     evidence: list | None = None,
     authentication: tuple[Authentication | dict, list[dict]] | None = None,
@@ -75,13 +70,14 @@ def report_content(
 
 def build_report(
     model: TrainedModel,
-    figures: dict,
+    figures: Evaluation,
     *,
     evidence: list | None = None,
     authentication: tuple[Authentication | dict, list[dict]] | None = None,
     drift: tuple[DriftSection | dict, list[Evidence]] | None = None,
 ) -> ReportContent:
-    """The typed content of the trust report of ``model`` on the evaluation ``figures``.
+    """The typed content of the trust report of ``model`` on the evaluation ``figures``
+    (:func:`trustshield.pipeline.evaluate.evaluate`).
 
     ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
     ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark
@@ -92,7 +88,9 @@ def build_report(
     training = model.training
     selection = training["selection"]
     policy = model.policy
-    rows = [e.as_dict() for e in (performance_evidence(figures) if evidence is None else evidence)]
+    if evidence is None:
+        evidence = performance_evidence(figures.as_dict())
+    rows = [e.as_dict() for e in evidence]
     auth_section = drift_section = None
     if authentication is not None:
         auth_section, extra = authentication
@@ -102,7 +100,7 @@ def build_report(
         rows += [e.as_dict() for e in extra_evidence]
     content = ReportContent(
         title=f"TrustShield trust report: {model.spec.name}",
-        generated_at=figures["generated_at"],
+        generated_at=figures.generated_at,
         model=ModelInfo(
             model_id=model.model_id,
             detector=model.manifest["detector"],
@@ -112,22 +110,20 @@ def build_report(
                 **training["config"],
             },
         ),
-        datasets=({"role": "train", **training["data"]}, figures["dataset"]),
+        datasets=({"role": "train", **training["data"]}, figures.dataset),
         protocol=selection["protocol"],
         threshold=Thresholds(
             alert=policy.alert_threshold_,
             review=policy.review_threshold_,
             target_fpr=policy.max_normal_fpr,
         ),
-        metrics=figures["metrics"],
-        confusion=Confusion.from_dict(figures["confusion"]),
-        per_category=tuple(CategoryRow.from_dict(c) for c in figures["per_category"]),
-        per_attack=tuple(AttackRow.from_dict(a) for a in figures["per_attack"]),
-        roc=RocCurve.from_dict(figures["roc"]),
-        feature_importance=tuple(
-            FeatureImportance.from_dict(f) for f in figures["feature_importance"]
-        ),
-        example_alerts=tuple(ExampleAlert.from_dict(a) for a in figures["example_alerts"]),
+        metrics=figures.metrics,
+        confusion=figures.confusion,
+        per_category=figures.per_category,
+        per_attack=figures.per_attack,
+        roc=figures.roc,
+        feature_importance=figures.feature_importance,
+        example_alerts=figures.example_alerts,
         attribution_unit=ATTRIBUTION_UNIT,
         ceilings=tuple(ceilings(figures)),
         evidence=tuple(EvidenceRow.from_dict(e) for e in rows),
@@ -149,13 +145,13 @@ def _typed(cls, section):
     return section if section is None or isinstance(section, cls) else cls.from_dict(section)
 
 
-def ceilings(figures: dict) -> list[str]:
+def ceilings(figures: Evaluation) -> list[str]:
     """Plain statements of what the data allows, measured on this evaluation."""
-    unseen = [a for a in figures["per_attack"] if not a["seen_in_training"]]
+    unseen = [a for a in figures.per_attack if not a.seen_in_training]
     notes = []
     if unseen:
-        records = sum(a["records"] for a in unseen)
-        caught = sum(a["records"] * a["detection_rate"] for a in unseen)
+        records = sum(a.records or 0 for a in unseen)
+        caught = sum((a.records or 0) * (a.detection_rate or 0.0) for a in unseen)
         notes.append(
             f"{len(unseen)} attack names ({records} records) never occur in training; "
             f"{caught / records:.1%} of those records were alerted."

@@ -195,6 +195,43 @@ class ExampleAlert(Section):
 
 
 @dataclass(frozen=True)
+class ExplanationCheck(Section):
+    """How exact the explanations of one evaluation were: the largest
+    |base + Σ attributions − suspicion| (suspicion units) over the explained records."""
+
+    explained_rows: int
+    max_abs_sum_error: float
+
+
+@dataclass(frozen=True)
+class Evaluation(Section):
+    """What :func:`trustshield.pipeline.evaluate.evaluate` measures on labelled data: the
+    figures the trust report shows. ``as_dict()`` is the JSON ``trustshield evaluate
+    --json`` writes; ``metrics`` holds rates in [0, 1] (``accuracy``, ``fpr``,
+    ``detection_rate``, ``review_share``, ``roc_auc`` ...)."""
+
+    dataset: Mapping[str, Any]
+    metrics: Mapping[str, float | None]
+    confusion: Confusion
+    roc: RocCurve
+    per_category: tuple[CategoryRow, ...]
+    per_attack: tuple[AttackRow, ...]
+    feature_importance: tuple[FeatureImportance, ...]
+    example_alerts: tuple[ExampleAlert, ...]
+    generated_at: str
+    explanation: ExplanationCheck
+    NESTED = {
+        "confusion": Confusion.from_dict,
+        "roc": RocCurve.from_dict,
+        "per_category": _as_rows(CategoryRow),
+        "per_attack": _as_rows(AttackRow),
+        "feature_importance": _as_rows(FeatureImportance),
+        "example_alerts": _as_rows(ExampleAlert),
+        "explanation": ExplanationCheck.from_dict,
+    }
+
+
+@dataclass(frozen=True)
 class EvidenceRow(Section):
     """One measured check: the figure, the bar and the verdict (``pass``, ``fail``,
     ``not_evidenced``) with the principles it serves."""

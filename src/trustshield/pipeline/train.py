@@ -12,7 +12,7 @@ from trustshield.decide.policy import ThresholdPolicy, calibrate_band
 from trustshield.decide.selection import held_out_scores, select_operating_points
 from trustshield.detectors import GradientBoostedDetector, HybridDetector, NormalPrototypeDetector
 from trustshield.detectors.params import clone
-from trustshield.detectors.protocol import Composite, attack_mask
+from trustshield.detectors.protocol import NORMAL, Composite, attack_mask
 from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
@@ -77,14 +77,10 @@ def train(
             f"training needs the label column {spec.label_column!r} of spec "
             f"{spec.name}; it is missing from the data"
         )
-    labels = frame[spec.label_column].to_numpy(dtype=object)
-    normal = labels == spec.normal_label
-    if normal.all() or not normal.any():
-        raise DataError(
-            "training data needs both normal records and attack records "
-            f"(label {spec.normal_label!r} marks normal)"
-        )
-    categories = np.array([spec.category(v) for v in labels], dtype=object)
+    labels, normal = detector_labels(frame[spec.label_column].to_numpy(dtype=object), spec)
+    categories = np.array(
+        [spec.category(v) for v in frame[spec.label_column].to_numpy(dtype=object)], dtype=object
+    )
     step = progress or (lambda message: None)
     encoder = FeatureEncoder(spec).fit(frame)
     X = encoder.transform(frame)
@@ -96,6 +92,7 @@ def train(
     selection = select_operating_points(
         detector, held, spec.category_of_attack, max_normal_fpr=config.max_normal_fpr
     )
+    detector.set_params(operating_points=selection.points)
     normal_scores = detector.scaled(detector.normal_out_of_fold()).max(axis=1)
     policy = ThresholdPolicy(
         max_normal_fpr=config.max_normal_fpr, review_normal_fpr=config.review_normal_fpr, floor=1.0
@@ -125,6 +122,27 @@ def train(
         training=training,
         drift_reference=drift_reference,
     )
+
+
+def detector_labels(labels: np.ndarray, spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The spec's labels (n,) in the detectors' convention, where the label "normal" marks
+    normal records (:func:`attack_mask`): the spec's normal label becomes "normal", attack
+    names stay as they are; and the normal mask (n,)."""
+    normal = labels == spec.normal_label
+    if normal.all() or not normal.any():
+        raise DataError(
+            "training data needs both normal records and attack records "
+            f"(label {spec.normal_label!r} marks normal in spec {spec.name}; found "
+            f"{int(normal.sum())} normal of {len(labels)})"
+        )
+    clash = (labels == NORMAL) & ~normal
+    if clash.any():
+        raise DataError(
+            f"label column {spec.label_column!r}, row {int(np.flatnonzero(clash)[0]) + 1}: "
+            f"an attack is named {NORMAL!r} while spec {spec.name} marks normal records "
+            f"{spec.normal_label!r}; rename that attack"
+        )
+    return np.where(normal, NORMAL, labels).astype(object), normal
 
 
 def training_suspicion(detector: Composite, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import concurrent.futures
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from trustshield.pipeline.detect import alerts_table, encoded_frame
 from trustshield.pipeline.drift_windows import WINDOW, DriftWindows
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.stream_features import USED_FIELDS, StreamContext
+from trustshield.records import RunSummary
 from trustshield.workers.pool import WorkerLost, WorkerPool
 
 #: scoring processes run single-threaded (spin-waiting thread pools cost more than they give)
@@ -204,7 +206,19 @@ def watch(
         run.scorer.close()
         run.follower.close()
         row = store.finish_run(run.run_id, status)
-    return {**row, "records": run.records, "alerts": run.alerts, "notices": run.follower.notices}
+    return WatchSummary(row, run.records, run.alerts, tuple(run.follower.notices))
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    """How one ``watch`` ended: its stored run (status, rows read, rejected rows), the
+    records scored and alerts/reviews raised by this process, and notices for the user
+    (e.g. a rotated or truncated log)."""
+
+    run: RunSummary
+    records: int
+    alerts: int
+    notices: tuple[str, ...]
 
 
 def stream_name(path: str | Path, model_id: str) -> str:

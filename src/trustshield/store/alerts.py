@@ -30,6 +30,7 @@ import pyarrow as pa
 from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
+from trustshield.records import RunSummary
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import DuckDatabase, connect, frame, is_url, records
 from trustshield.store.drift_events import DriftEvents
@@ -241,7 +242,7 @@ class AlertStore:
             )
         return added
 
-    def finish_run(self, run_id: str, status: str) -> dict:
+    def finish_run(self, run_id: str, status: str) -> RunSummary:
         """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""
         with self.transaction():
             self.db.execute(
@@ -250,17 +251,17 @@ class AlertStore:
             )
             run = self.run(run_id)
             self.record_event(
-                f"{run['kind']}.run",
+                f"{run.kind}.run",
                 run_id,
-                {k: v for k, v in run.items() if k not in ("run_id", "kind")},
+                {k: v for k, v in run.as_dict().items() if k not in ("run_id", "kind")},
             )
         return run
 
-    def run(self, run_id: str) -> dict:
+    def run(self, run_id: str) -> RunSummary:
         rows = records(self.db.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))
         if not rows:
             raise StoreError(f"no run with id {run_id!r} in {self.path}")
-        return rows[0]
+        return RunSummary.from_row(rows[0])
 
     def alert(self, alert_id: str) -> dict:
         """One alert with its model's features ({name, type, categories}) and its
