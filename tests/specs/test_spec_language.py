@@ -200,6 +200,21 @@ def test_a_derived_column_follows_its_inputs_and_derive_recomputes_it():
     assert infeasibility(spec, pd.DataFrame([original]), repaired) == [[]]
 
 
+def test_the_evasion_budget_counts_moved_features_not_derived_ones():
+    from trustshield.assess.robustness.evasion import feasible
+    from trustshield.assess.robustness.moves import Budget
+
+    spec, original = feasible_pair()
+    originals = pd.DataFrame([original])
+    moved = derive(spec, pd.DataFrame([{**original, "synack": 0.15}]))
+    assert moved.loc[0, "tcprtt"] == pytest.approx(0.35)
+    # one feature moved (synack); tcprtt followed it and does not count as a second
+    budget = Budget(max_features=1, max_factor=1.5)
+    assert feasible(spec, originals, moved, budget).tolist() == [True]
+    both = derive(spec, pd.DataFrame([{**original, "synack": 0.15, "ackdat": 0.25}]))
+    assert feasible(spec, originals, both, budget).tolist() == [False]  # two moved
+
+
 def test_derive_leaves_a_spec_without_derived_columns_alone():
     spec = flow_spec(RELATIONS[1:])
     frame = pd.DataFrame([feasible_pair()[1]])
