@@ -158,6 +158,7 @@ def test_check_prints_a_readable_summary(checked_files, capsys):
     assert "7 rows read, 5 rejected" in printed
     assert "2 row(s): column 'mean+bytes+packets'" in printed and "lines 4, 8" in printed
     assert "warning: label 'neptun'" in printed
+    assert "note: 2 listed attack(s) do not occur in this data: neptune, weird" in printed
 
 
 def test_check_of_a_spec_alone_and_of_a_broken_spec(checked_files, tmp_path, capsys):

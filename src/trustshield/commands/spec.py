@@ -193,6 +193,10 @@ def _print_summary(summary: dict) -> None:
                 f"  {reason['rows']:,} row(s): column {reason['column']!r}: expected "
                 f"{reason['expected']} (lines {lines}{more})"
             )
+    absent = summary.get("labels", {}).get("listed_but_absent", [])
+    if absent:
+        shown = ", ".join(absent[:10]) + (" ..." if len(absent) > 10 else "")
+        print(f"note: {len(absent)} listed attack(s) do not occur in this data: {shown}")
     for warning in summary["warnings"]:
         print(f"warning: {warning}")
     for error in summary["errors"]:
