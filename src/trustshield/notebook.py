@@ -19,6 +19,7 @@ same rows give the same decisions and suspicion on either path.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from trustshield.pipeline.train_config import TrainConfig
 from trustshield.plain_json import canonical, plain
 from trustshield.service.batches import MAX_PROBLEMS, read_records
 from trustshield.specs import DatasetSpec, read_spec_text, spec_from_text
+from trustshield.specs.labels import check_labels
 from trustshield.specs.writing import spec_yaml
 
 #: problems quoted in one DataError; the message gives the count of the rest
@@ -56,10 +58,18 @@ def train(
     without options. The model's provenance names the data ``"in-memory frame"`` with the
     sha256 of :func:`frame_sha256` of the validated rows; ``progress``, when given, is
     called with one line of text per training stage. Save it with
-    ``trustshield.save_model(model, folder)``.
+    ``trustshield.save_model(model, folder)``. A non-normal label the spec's
+    ``label.categories`` does not list is a ``UserWarning`` (with the nearest listed name),
+    or a DataError when the spec says ``label.closed: true``
+    (:mod:`trustshield.specs.labels`).
     """
     spec, spec_text = spec_and_text(spec)
     rows = validated(frame, spec)
+    if spec.label_column in rows.columns:
+        labels = check_labels(spec, rows[spec.label_column])
+        labels.raise_errors(f"training frame (spec {spec.name})")
+        for warning in labels.warnings:
+            warnings.warn(warning, UserWarning, stacklevel=2)
     provenance = {
         "data": {
             "name": IN_MEMORY,

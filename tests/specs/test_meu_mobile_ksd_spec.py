@@ -78,3 +78,41 @@ def test_loader_names_the_missing_file_and_where_it_looked(tmp_path, monkeypatch
     assert "meu-mobile-ksd/meu_mobile_ksd_2016.csv" in message
     assert str(tmp_path / "data" / "meu-mobile-ksd" / "meu_mobile_ksd_2016.csv") in message
     assert "TRUSTSHIELD_DATA_DIR" in message
+
+
+def test_the_relations_above_are_expression_relations_that_hold_on_every_real_row(real):
+    """The same relations, stated in the spec language (arithmetic ``expression``
+    relations on backquoted column names), accept every row of the real file and reject a
+    row whose flight time no longer matches."""
+    from dataclasses import replace
+
+    from trustshield.ingest.validate import check_frame
+    from trustshield.specs import Relation
+
+    _, frame = real
+    relations = [
+        Relation(
+            kind="expression",
+            name=f"flight {first} to {second}",
+            expression=f"`UD {pair}` = `DD {pair}` - `Hold {first}`",
+        )
+        for first, second in zip(KEYS[:-1], KEYS[1:])
+        for pair in [f"{first}.{second}".replace("Shift.1", "Shift")]
+    ]
+    for average, prefix in (("AvH", "Hold"), ("AvP", "Pressure"), ("AvA", "Size")):
+        total = " + ".join(f"`{prefix} {k}`" for k in KEYS)
+        relations.append(
+            Relation(
+                kind="expression",
+                name=f"{average} is the mean",
+                expression=f"{average} = ({total}) / {len(KEYS)}",
+            )
+        )
+    spec = replace(SPEC, relations=tuple(relations))
+    raw = frame.astype(str)
+    raw.loc[7, "UD t.i"] = str(int(frame.loc[7, "UD t.i"]) + 5)
+    checked = check_frame(raw, spec, file="ksd.csv", lines=np.arange(2, 2 + len(raw)))
+    assert checked.rejected_rows == 1
+    assert [(p.line, p.expected.split(":")[0]) for p in checked.problems] == [
+        (9, "relation 'flight t to i'")
+    ]

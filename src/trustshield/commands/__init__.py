@@ -13,6 +13,7 @@ from trustshield.commands import (
     models,
     redteam,
     service,
+    spec,
     watch,
 )
 
@@ -31,6 +32,7 @@ def register_all(sub) -> None:
         assessment,
         keys,
         service,
+        spec,
         watch,
     ):
         module.register(sub)

@@ -147,6 +147,7 @@ def cmd_train(args) -> None:
     from trustshield.model_folder import save_model
     from trustshield.pipeline.hardening import train_hardened
     from trustshield.specs import read_spec_text, spec_from_text
+    from trustshield.specs.labels import check_labels
 
     spec_text, origin = read_spec_text(args.spec)
     spec = spec_from_text(spec_text, origin)
@@ -157,6 +158,11 @@ def cmd_train(args) -> None:
             frames.append(batch.frame)
             advance(len(batch.frame) + batch.rejected_rows)
     frame = pd.concat(frames, ignore_index=True)
+    if spec.label_column in frame.columns:
+        labels = check_labels(spec, frame[spec.label_column])
+        labels.raise_errors(f"{args.data} (spec {origin})")
+        for warning in labels.warnings:
+            step(f"[yellow]warning:[/yellow] {warning}")
     provenance = {"data": source.describe()}
     model = train_hardened(
         frame,

@@ -156,6 +156,9 @@ def _check_numbers(raw: pd.DataFrame, numeric: list[ColumnSpec]) -> tuple[np.nda
     with np.errstate(invalid="ignore"):
         invalid = ~np.isfinite(values) | (values < bounds[:, 0]) | (values > bounds[:, 1])
         invalid |= whole & (values != np.floor(values))
+    for k, col in enumerate(numeric):
+        if col.not_in:  # values the column never holds (integer columns)
+            invalid[:, k] |= np.isin(values[:, k], np.asarray(col.not_in, dtype=np.float64))
     return values, invalid
 
 
@@ -169,8 +172,8 @@ def _check_text(
         values = raw.astype("string").to_numpy(dtype=object)  # numbers, bools → their text
     missing = pd.isna(values)
     if col.type == "categorical":
-        allowed = set(col.values)
-        invalid = missing | np.fromiter((v not in allowed for v in values), bool, len(values))
+        values = col.category_texts(values)  # 6.0 and "6" are the category 6 of a numeric list
+        invalid = missing | col.refused_categories(values)
         return values, invalid, col.expected
     limit = col.text_limit
     invalid = np.fromiter(

@@ -132,16 +132,16 @@ def _shown(
 
 
 def _headlines(model: TrainedModel, categories, techniques, winners) -> np.ndarray:
-    """'Probe (T1046 Network Service Discovery)', plus ', unlike normal traffic' when the
-    novelty part set the score (``winners``: part names); one per flagged row."""
+    """'Probe (T1046 Network Service Discovery)' ('Probe' alone when the spec gives the
+    category no technique), plus ', unlike normal traffic' when the novelty part set the
+    score (``winners``: part names); one per flagged row."""
     titles = {}
     out = np.empty(len(categories), dtype=object)
     for i, (category, technique, winner) in enumerate(zip(categories, techniques, winners)):
         key = (category, technique, winner)
         if key not in titles:
             name = model.spec.technique_names.get(technique, "")
-            titles[key] = f"{category} ({technique} {name})".replace(" )", ")") + (
-                NOVEL_HEADLINE if winner == NOVELTY_PART else ""
-            )
+            shown = f" ({technique} {name})".replace(" )", ")") if technique else ""
+            titles[key] = f"{category}{shown}" + (NOVEL_HEADLINE if winner == NOVELTY_PART else "")
         out[i] = titles[key]
     return out

@@ -11,7 +11,8 @@ nothing of it is scored or stored.
 JSON types are checked before values: a numeric column (integer, real, rate, binary)
 takes a JSON number — never a string, never ``true``/``false``; an integer column takes
 a whole number, written ``3`` or ``3.0`` (as the CSV reader takes ``3.0``). A categorical
-or label column takes a JSON string. Text is bounded: a label or metadata text of at
+or label column takes a JSON string; a categorical column whose spec lists only numbers
+(protocol numbers ``6``, ``17``) also takes a JSON number, compared as a number. Text is bounded: a label or metadata text of at
 most the column's ``max_length`` characters (from the spec,
 :data:`~trustshield.specs.dataset_spec.DEFAULT_MAX_TEXT` by default), an identity of at
 most :data:`MAX_IDENTITY_LENGTH`. Values and names quoted back in problems are cut to 80
@@ -128,7 +129,7 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                         NUMBER.format(expected=column.expected(), kind=_kind(value)),
                     )
                 )
-        elif not isinstance(value, str):
+        elif not isinstance(value, str) and not _category_number(column, value):
             found.append(
                 RowProblem(
                     SOURCE,
@@ -152,6 +153,17 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                 )
             )
     return found
+
+
+def _category_number(column, value) -> bool:
+    """A JSON number given for a categorical column whose listed values are all numbers
+    (``6`` for the category ``6``: it compares as a number, see ``ColumnSpec.category_texts``)."""
+    return (
+        column.type == "categorical"
+        and column.numeric_categories
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    )
 
 
 def _kind(value) -> str:

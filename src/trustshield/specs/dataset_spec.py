@@ -15,15 +15,21 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import SpecError
+from trustshield.specs.expressions import Comparison, ExpressionError, parse_comparison
 
 # Columns by name: a DataFrame or a mapping of column name → array of shape (n,).
 Columns: TypeAlias = "pd.DataFrame | Mapping[str, Any]"
 
 COLUMN_TYPES = ("integer", "real", "rate", "binary", "categorical", "label")
 ATTACKER_CONTROL = ("fixed", "increase", "decrease", "any")
-PREDICATE_OPS = ("in", "equals", "above", "at_most")
+#: what ``attacker: review`` (a drafted spec) means until a person sets it: ``fixed``
+REVIEW = "review"
+PREDICATE_OPS = ("in", "not_in", "equals", "above", "at_most")
 DEFAULT_MAX_TEXT = 200  #: characters of a label column's value unless its spec says max_length
-RELATION_KINDS = ("implies", "sum_at_most")
+RELATION_KINDS = ("implies", "sum_at_most", "expression")
+#: most decimals a real or rate column may declare: float64 holds 15-17 significant digits
+MAX_DECIMALS = 17
+UNSEEN = ("reject", "allow")  #: what a categorical column does with a value not in its list
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,40 @@ class ColumnSpec:
     attacker: str = "fixed"
     description: str = ""
     max_length: int | None = None  # label columns: longest value, in characters
+    #: values the column never holds: text for a categorical, numbers for an integer column
+    not_in: tuple[str | float, ...] = ()
+    unseen: str = "reject"  # categorical: "allow" accepts values outside ``values``
+    needs_review: bool = False  # ``attacker: review``: treated as fixed until a person decides
+
+    @property
+    def is_open(self) -> bool:
+        """A categorical column that accepts values outside its list (``unseen: allow``)."""
+        return self.unseen == "allow"
+
+    @property
+    def numeric_categories(self) -> bool:
+        """A categorical column whose listed values are all numbers: its values compare as
+        numbers (``6``, ``6.0`` and ``"6"`` are one category, written ``6``)."""
+        return bool(self.values) and all(number_text(v) is not None for v in self.values)
+
+    def category_texts(self, values: Any) -> np.ndarray:
+        """Values of this categorical column as the spec writes them, object array (n,):
+        numbers normalised (``6.0`` → ``6``) when :attr:`numeric_categories`, else as text;
+        a missing value stays missing."""
+        return category_texts(values, numeric=self.numeric_categories)
+
+    def refused_categories(self, values: np.ndarray) -> np.ndarray:
+        """Mask (n,) of categorical ``values`` (as :meth:`category_texts` gives them) that
+        the column refuses: outside its list unless it is open (``unseen: allow``: any
+        value of at most :data:`DEFAULT_MAX_TEXT` characters), or listed under ``not_in``.
+        Missing values are the caller's to judge."""
+        refused = set(self.not_in)
+        if self.is_open:
+            return np.fromiter(
+                (v in refused or len(str(v)) > DEFAULT_MAX_TEXT for v in values), bool, len(values)
+            )
+        allowed = set(self.values) - refused
+        return np.fromiter((v not in allowed for v in values), bool, len(values))
 
     @property
     def text_limit(self) -> int:
@@ -62,20 +102,23 @@ class ColumnSpec:
 
     def expected(self) -> str:
         """What a valid value looks like, for error messages."""
+        excluded = f", not one of {_shown(self.not_in)}" if self.not_in else ""
         if self.type == "categorical":
-            shown = ", ".join(self.values[:12]) + (", …" if len(self.values) > 12 else "")
-            return f"one of {{{shown}}}"
+            if self.is_open:
+                return f"a non-empty value of at most {DEFAULT_MAX_TEXT} characters{excluded}"
+            return f"one of {_shown(self.values)}{excluded}"
         if self.type == "binary":
             return "0 or 1"
         lo, hi = self.bounds()
         kind = "an integer" if self.type == "integer" else "a number"
         grid = "" if self.decimals is None else f" with at most {self.decimals} decimals"
-        return f"{kind} in [{_fmt(lo)}, {_fmt(hi)}]{grid}"
+        return f"{kind} in [{_fmt(lo)}, {_fmt(hi)}]{grid}{excluded}"
 
 
 @dataclass(frozen=True)
 class Predicate:
-    """A test on one column: ``in`` a set, ``equals``, ``above`` or ``at_most`` a value."""
+    """A test on one column: ``in`` or ``not_in`` a set, ``equals``, ``above`` or ``at_most``
+    a value."""
 
     column: str
     op: str
@@ -85,11 +128,15 @@ class Predicate:
         """Boolean mask, shape (n,), on a DataFrame or a mapping of column → array; a missing
         value never holds."""
         values = np.asarray(frame[self.column])
-        if self.op == "in":
+        if self.op in ("in", "not_in"):
             if values.dtype == object:
                 allowed = set(self.value)
-                return np.fromiter((v in allowed for v in values), bool, len(values))
-            return np.asarray(np.isin(values, list(self.value)))
+                member = np.fromiter((v in allowed for v in values), bool, len(values))
+            else:
+                member = np.asarray(np.isin(values, list(self.value)))
+            if self.op == "in":
+                return member
+            return np.asarray(~member & ~pd.isna(values), dtype=bool)
         if values.dtype == object and self.op != "equals":  # text order: pandas' rules
             series = pd.Series(values)
             return np.asarray(series > self.value if self.op == "above" else series <= self.value)
@@ -99,13 +146,24 @@ class Predicate:
             return np.asarray(values > self.value if self.op == "above" else values <= self.value)
 
     def describe(self) -> str:
-        shown = "{" + ", ".join(map(str, self.value)) + "}" if self.op == "in" else self.value
+        listed = self.op in ("in", "not_in")
+        shown = (
+            "{" + ", ".join(map(_value_text, self.value)) + "}"
+            if listed
+            else _value_text(self.value)
+        )
         return f"{self.column} {self.op.replace('_', ' ')} {shown}"
 
 
 @dataclass(frozen=True)
 class Relation:
-    """A constraint between columns that every valid record satisfies."""
+    """A constraint between columns that every valid record satisfies.
+
+    ``implies``: if ``condition`` holds then ``consequence`` holds. ``sum_at_most``: the
+    ``columns`` add up to at most ``limit`` (+ ``tolerance``). ``expression``: the comparison
+    ``expression`` of arithmetic over columns holds (see :mod:`.expressions`), ``=`` within
+    ``tolerance`` (absolute) plus a relative 1e-9.
+    """
 
     kind: str
     name: str
@@ -114,13 +172,33 @@ class Relation:
     columns: tuple[str, ...] = ()
     limit: float = 1.0
     tolerance: float = 0.0
+    expression: str = ""
+
+    @property
+    def comparison(self) -> Comparison:
+        """The parsed ``expression`` of an "expression" relation; SpecError for another kind
+        or a text that does not parse."""
+        if self.kind != "expression":
+            raise SpecError(f"relation {self.name!r} is {self.kind!r}, not an expression")
+        try:
+            return parse_comparison(self.expression)
+        except ExpressionError as exc:
+            raise SpecError(f"relation {self.name!r}: {exc}") from None
+
+    @property
+    def derived_column(self) -> str | None:
+        """The column an ``expression`` relation ``name = expression`` defines, else None."""
+        return self.comparison.derived_column() if self.kind == "expression" else None
 
     def violated(self, frame: Columns) -> np.ndarray:
         """Boolean mask of records that break the relation, shape (n,), on a DataFrame or a
-        mapping of column → array (missing values count as 0 in a sum)."""
+        mapping of column → array (missing values count as 0 in a sum; an expression that
+        is undefined on a row, e.g. a division by zero, does not flag it)."""
         if self.kind == "implies":
             condition, consequence = self._implication()
             return np.asarray(condition.holds(frame) & ~consequence.holds(frame))
+        if self.kind == "expression":
+            return self.comparison.violated(frame, self.tolerance)
         parts = [np.asarray(frame[c], dtype=np.float64) for c in self.columns]
         total = np.nansum(np.column_stack(parts), axis=1)
         return np.asarray(total > self.limit + self.tolerance)
@@ -129,12 +207,17 @@ class Relation:
         if self.kind == "implies":
             condition, consequence = self._implication()
             return (condition.column, consequence.column)
+        if self.kind == "expression":
+            return self.comparison.columns()
         return self.columns
 
     def describe(self) -> str:
         if self.kind == "implies":
             condition, consequence = self._implication()
             return f"if {condition.describe()} then {consequence.describe()}"
+        if self.kind == "expression":
+            within = f" (± {_fmt(self.tolerance)})" if self.tolerance else ""
+            return f"{self.comparison.text()}{within}"
         return f"{' + '.join(self.columns)} ≤ {_fmt(self.limit)} (± {_fmt(self.tolerance)})"
 
     def _implication(self) -> tuple[Predicate, Predicate]:
@@ -167,9 +250,13 @@ class DatasetSpec:
     normal_label: str | None
     relations: tuple[Relation, ...] = ()
     category_of_attack: dict[str, str] = field(default_factory=dict)
-    technique_of_category: dict[str, str] = field(default_factory=dict)
-    technique_of_attack: dict[str, str] = field(default_factory=dict)
+    #: ATT&CK technique per category; None where no technique fits
+    technique_of_category: dict[str, str | None] = field(default_factory=dict)
+    #: per-attack overrides of the category's technique; None: this attack has none
+    technique_of_attack: dict[str, str | None] = field(default_factory=dict)
     technique_names: dict[str, str] = field(default_factory=dict)
+    #: ``label.closed``: every non-normal label in training data must be in the categories
+    closed_labels: bool = False
     files: tuple[SourceFile, ...] = ()
     dataset: str | None = None
     file_format: str = "csv"
@@ -201,7 +288,8 @@ class DatasetSpec:
         return self.category_of_attack.get(label, "unknown")
 
     def technique(self, *, attack: str | None = None, category: str | None = None) -> str | None:
-        """MITRE ATT&CK technique id for an attack name, else for its category."""
+        """MITRE ATT&CK technique id for an attack name, else for its category; None when
+        the spec gives none (a category or attack may declare no technique)."""
         if attack is not None and attack in self.technique_of_attack:
             return self.technique_of_attack[attack]
         if category is None and attack is not None:
@@ -219,3 +307,63 @@ def _fmt(value: float) -> str:
     if value in (np.inf, -np.inf):
         return "∞" if value > 0 else "-∞"
     return f"{value:g}"
+
+
+def _value_text(value: Any) -> str:
+    """A listed value as a spec writes it: whole floats without ".0"."""
+    if isinstance(value, float) and np.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def _shown(values: tuple[Any, ...]) -> str:
+    listed = ", ".join(map(_value_text, values[:12])) + (", …" if len(values) > 12 else "")
+    return f"{{{listed}}}"
+
+
+def number_text(value: Any) -> str | None:
+    """``value``'s canonical text as a number (``6.0`` and ``"6"`` → ``"6"``, ``"0.50"`` →
+    ``"0.5"``), or None when it is not a finite number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not np.isfinite(number):
+        return None
+    if number == int(number) and abs(number) < 2**63:
+        return str(int(number))
+    return repr(number)
+
+
+def category_text(value: Any, *, numeric: bool) -> str:
+    """One category value as text; with ``numeric``, a number in its canonical form."""
+    if numeric:
+        canonical = number_text(value)
+        if canonical is not None:
+            return canonical
+    if isinstance(value, float) and np.isfinite(value) and value == int(value):
+        return str(int(value))  # a YAML 6.0 in a list of names is the category "6"
+    return str(value)
+
+
+def category_texts(values: Any, *, numeric: bool) -> np.ndarray:
+    """:func:`category_text` of each value (object array, shape (n,)); missing stays missing.
+    Distinct values are converted once, so a batch costs one pass per distinct value."""
+    array = np.asarray(values, dtype=object)
+    if not numeric:
+        return array
+    missing = pd.isna(array)
+    out = array.copy()
+    lookup: dict[Any, str] = {}
+    for i in np.flatnonzero(~missing):
+        value = array[i]
+        key = (type(value), value)
+        text = lookup.get(key)
+        if text is None:
+            text = lookup[key] = category_text(value, numeric=True)
+        out[i] = text
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -14,14 +15,20 @@ from trustshield.utf8 import not_utf8
 from trustshield.specs.dataset_spec import (
     ATTACKER_CONTROL,
     COLUMN_TYPES,
+    MAX_DECIMALS,
     PREDICATE_OPS,
     RELATION_KINDS,
+    REVIEW,
+    UNSEEN,
     ColumnSpec,
     DatasetSpec,
     Predicate,
     Relation,
     SourceFile,
+    category_text,
+    number_text,
 )
+from trustshield.specs.expressions import ExpressionError, parse_comparison
 from trustshield.specs.yaml_shape import need_mapping, no_unknown
 
 TOP_KEYS = {"name", "description", "source", "columns", "relations", "label", "techniques"}
@@ -37,7 +44,13 @@ COLUMN_KEYS = {
     "attacker",
     "description",
     "max_length",
+    "not_in",
+    "unseen",
 }
+LABEL_KEYS = {"column", "normal", "categories", "attack_techniques", "closed"}
+EXPRESSION_KEYS = {"kind", "name", "expression", "tolerance"}
+#: ``values: open`` on a categorical column: no closed list (same as ``unseen: allow``)
+OPEN = "open"
 
 
 def builtin_spec_names() -> list[str]:
@@ -95,14 +108,25 @@ def parse_spec(raw: Any, *, origin: str = "spec") -> DatasetSpec:
         for i, r in enumerate(raw.get("relations") or [])
     )
     label = raw.get("label") or {}
+    need_mapping(label, f"{origin}: label")
+    no_unknown(label, LABEL_KEYS, f"{origin}: label")
     label_column = label.get("column")
     if label_column is not None and label_column not in by_name:
         raise SpecError(f"{origin}: label.column {label_column!r} is not a declared column")
+    closed = label.get("closed", False)
+    if not isinstance(closed, bool):
+        raise SpecError(
+            f"{origin}: label.closed must be true or false (true: every attack label in "
+            f"training data must be listed under label.categories), got {closed!r}"
+        )
     techniques = {str(k): str(v) for k, v in (raw.get("techniques") or {}).items()}
     cat_of_attack, tech_of_cat = _categories(label.get("categories") or {}, techniques, origin)
-    tech_of_attack = {str(k): str(v) for k, v in (label.get("attack_techniques") or {}).items()}
-    for attack, tech in tech_of_attack.items():
-        _known_technique(tech, techniques, f"{origin}: label.attack_techniques.{attack}")
+    tech_of_attack = {
+        str(attack): _optional_technique(
+            tech, techniques, f"{origin}: label.attack_techniques.{attack}"
+        )
+        for attack, tech in (label.get("attack_techniques") or {}).items()
+    }
     source = raw.get("source") or {}
     return DatasetSpec(
         name=str(_required(raw, "name", origin)),
@@ -114,6 +138,7 @@ def parse_spec(raw: Any, *, origin: str = "spec") -> DatasetSpec:
         technique_of_category=tech_of_cat,
         technique_of_attack=tech_of_attack,
         technique_names=techniques,
+        closed_labels=closed,
         files=tuple(
             _source_file(f, f"{origin}: source.files[{i}]")
             for i, f in enumerate(source.get("files") or [])
@@ -133,11 +158,12 @@ def _column(raw: Any, where: str) -> ColumnSpec:
     if ctype not in COLUMN_TYPES:
         raise SpecError(f"{where}: type {ctype!r} is not one of {list(COLUMN_TYPES)}")
     attacker = raw.get("attacker", "fixed")
-    if attacker not in ATTACKER_CONTROL:
-        raise SpecError(f"{where}: attacker {attacker!r} is not one of {list(ATTACKER_CONTROL)}")
-    values = tuple(str(v) for v in raw.get("values") or ())
-    if ctype == "categorical" and not values:
-        raise SpecError(f"{where}: a categorical column needs a non-empty 'values' list")
+    if attacker not in (*ATTACKER_CONTROL, REVIEW):
+        raise SpecError(
+            f"{where}: attacker {attacker!r} is not one of {list(ATTACKER_CONTROL)} "
+            f"(or {REVIEW!r} in a draft: treated as 'fixed' until a person decides)"
+        )
+    values, unseen = _values(raw, ctype, where)
     lo, hi = (_number(raw.get(key), f"{where}: {key}") for key in ("min", "max"))
     if lo is not None and hi is not None and lo > hi:
         raise SpecError(f"{where}: min {lo} is greater than max {hi}")
@@ -146,11 +172,13 @@ def _column(raw: Any, where: str) -> ColumnSpec:
         ctype not in ("real", "rate")
         or not isinstance(decimals, int)
         or isinstance(decimals, bool)
-        or not 0 <= decimals <= 12
+        or not 0 <= decimals <= MAX_DECIMALS
     ):
         raise SpecError(
-            f"{where}: decimals {decimals!r} must be a whole number 0-12 on a real "
-            "or rate column (the resolution values are recorded with)"
+            f"{where}: decimals {decimals!r} must be a whole number 0-{MAX_DECIMALS} on a "
+            "real or rate column (the resolution values are recorded with; float64 holds "
+            f"15-17 significant digits, so more than {MAX_DECIMALS} decimals cannot be told "
+            "apart)"
         )
     max_length = raw.get("max_length")
     if max_length is not None and (
@@ -175,10 +203,70 @@ def _column(raw: Any, where: str) -> ColumnSpec:
         max=hi,
         decimals=decimals,
         values=values,
-        attacker=attacker,
+        attacker="fixed" if attacker == REVIEW else attacker,
         description=str(raw.get("description", "")),
         max_length=max_length,
+        not_in=_not_in(raw.get("not_in"), ctype, values, where),
+        unseen=unseen,
+        needs_review=attacker == REVIEW,
     )
+
+
+def _values(raw: Mapping[str, Any], ctype: str, where: str) -> tuple[tuple[str, ...], str]:
+    """(listed values, unseen) of a column: ``values: open`` or ``unseen: allow`` make a
+    categorical column open; listed numbers are written in canonical form when every
+    listed value is a number (``6.0`` → ``6``)."""
+    listed = raw.get("values")
+    unseen = raw.get("unseen", "reject")
+    if unseen not in UNSEEN:
+        raise SpecError(f"{where}: unseen {unseen!r} is not one of {list(UNSEEN)}")
+    if listed == OPEN:
+        listed, unseen = [], "allow"
+    if listed is not None and not isinstance(listed, (list, tuple)):
+        raise SpecError(f"{where}: values must be a list or {OPEN!r}, got {listed!r}")
+    if ctype != "categorical":
+        if unseen != "reject" or raw.get("values") == OPEN:
+            raise SpecError(f"{where}: only a categorical column can be open (unseen: allow)")
+        return tuple(str(v) for v in listed or ()), "reject"
+    if not listed and unseen == "reject":
+        raise SpecError(
+            f"{where}: a categorical column needs a non-empty 'values' list, or "
+            f"'values: {OPEN}' (any value; one not seen in training is encoded as unseen)"
+        )
+    listed = list(listed or [])
+    numeric = bool(listed) and all(number_text(v) is not None for v in listed)
+    texts = tuple(category_text(v, numeric=numeric) for v in listed)
+    duplicates = sorted(t for t, n in Counter(texts).items() if n > 1)
+    if duplicates:
+        compared = " (compared as numbers: 6, 6.0 and '6' are one value)" if numeric else ""
+        raise SpecError(f"{where}: values lists {duplicates} more than once{compared}")
+    return texts, unseen
+
+
+def _not_in(raw: Any, ctype: str, values: tuple[str, ...], where: str) -> tuple[str | float, ...]:
+    """A column's excluded values: text for a categorical column (normalised like its
+    values), whole numbers for an integer column."""
+    if raw is None:
+        return ()
+    if ctype not in ("categorical", "integer"):
+        raise SpecError(
+            f"{where}: not_in applies to categorical and integer columns (exact values), "
+            f"not to a {ctype} column"
+        )
+    if not isinstance(raw, list) or not raw:
+        raise SpecError(f"{where}: not_in must be a non-empty list, got {raw!r}")
+    if ctype == "categorical":
+        numeric = bool(values) and all(number_text(v) is not None for v in values)
+        return tuple(category_text(v, numeric=numeric) for v in raw)
+    numbers = []
+    for value in raw:
+        number = _number(value, f"{where}: not_in")
+        if number is None or number != int(number):
+            raise SpecError(
+                f"{where}: not_in of an integer column lists {value!r}, not a whole number"
+            )
+        numbers.append(number)
+    return tuple(numbers)
 
 
 def _number(value: Any, where: str) -> float | None:
@@ -200,18 +288,40 @@ def _predicate(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Predi
         raise SpecError(
             f"{where}: expected exactly one of {list(PREDICATE_OPS)}, got {sorted(raw)}"
         )
-    value = raw[ops[0]]
-    if ops[0] == "in":
-        value = tuple(value)
-    return Predicate(column=column, op=ops[0], value=value)
+    op, value = ops[0], raw[ops[0]]
+    spec = columns[column]
+    if op in ("in", "not_in"):
+        if not isinstance(value, (list, tuple)):
+            raise SpecError(f"{where}: {op} needs a list of values, got {value!r}")
+        return Predicate(
+            column=column, op=op, value=tuple(_predicate_value(v, spec, op, where) for v in value)
+        )
+    if op == "equals":
+        value = _predicate_value(value, spec, op, where)
+    return Predicate(column=column, op=op, value=value)
+
+
+def _predicate_value(value: Any, column: ColumnSpec, op: str, where: str) -> Any:
+    """A value a predicate compares ``column`` with, as the checked data hold it: a number
+    for a numeric column, text for a categorical one (numbers normalised like its values)."""
+    if column.is_numeric:
+        number = _number(value, f"{where}: {op}")
+        if number is None:
+            raise SpecError(f"{where}: {op}: expected a number, got None")
+        return number
+    if column.type == "categorical":
+        return category_text(value, numeric=column.numeric_categories)
+    return value
 
 
 def _relation(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Relation:
     need_mapping(raw, where)
-    kind = raw.get("kind")
+    kind = raw.get("kind", "expression" if "expression" in raw else None)
     if kind not in RELATION_KINDS:
         raise SpecError(f"{where}: kind {kind!r} is not one of {list(RELATION_KINDS)}")
     name = str(raw.get("name", kind))
+    if kind == "expression":
+        return _expression(raw, columns, name, where)
     if kind == "implies":
         return Relation(
             kind=kind,
@@ -234,17 +344,48 @@ def _relation(raw: Any, columns: Mapping[str, ColumnSpec], where: str) -> Relati
     )
 
 
+def _expression(
+    raw: Mapping[str, Any], columns: Mapping[str, ColumnSpec], name: str, where: str
+) -> Relation:
+    """An ``expression`` relation: the text parses, names only declared numeric columns."""
+    where = f"{where} ({name})"
+    no_unknown(raw, EXPRESSION_KEYS, where)
+    text = _required(raw, "expression", where)
+    if not isinstance(text, str):
+        raise SpecError(f"{where}: expression must be text such as 'a = b + c', got {text!r}")
+    try:
+        comparison = parse_comparison(text)
+    except ExpressionError as exc:
+        raise SpecError(f"{where}: expression {exc}") from None
+    for column in comparison.columns():
+        if column not in columns:
+            raise SpecError(
+                f"{where}: expression {text!r} names column {column!r}, which is not "
+                "declared in columns (backquote a name with spaces or symbols: `a b`)"
+            )
+        if not columns[column].is_numeric:
+            raise SpecError(
+                f"{where}: expression {text!r} does arithmetic on {column!r}, a "
+                f"{columns[column].type} column; only numeric columns may appear"
+            )
+    if not comparison.columns():
+        raise SpecError(f"{where}: expression {text!r} names no column")
+    tolerance = _number(raw.get("tolerance", 0.0), f"{where}: tolerance")
+    if tolerance is None or not tolerance >= 0:
+        raise SpecError(f"{where}: tolerance must be a number ≥ 0, got {tolerance!r}")
+    return Relation(kind="expression", name=name, expression=text, tolerance=tolerance)
+
+
 def _categories(
     raw: Mapping[str, Any], techniques: Mapping[str, str], origin: str
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, str], dict[str, str | None]]:
     cat_of_attack: dict[str, str] = {}
-    tech_of_cat: dict[str, str] = {}
+    tech_of_cat: dict[str, str | None] = {}
     for category, body in raw.items():
         where = f"{origin}: label.categories.{category}"
         need_mapping(body, where)
-        tech_of_cat[str(category)] = _known_technique(
-            _required(body, "technique", where), techniques, where
-        )
+        no_unknown(body, {"technique", "attacks"}, where)
+        tech_of_cat[str(category)] = _optional_technique(body.get("technique"), techniques, where)
         for attack in body.get("attacks") or []:
             if attack in cat_of_attack:
                 raise SpecError(
@@ -268,7 +409,10 @@ def _source_file(raw: Any, where: str) -> SourceFile:
     )
 
 
-def _known_technique(tech: Any, techniques: Mapping[str, str], where: str) -> str:
+def _optional_technique(tech: Any, techniques: Mapping[str, str], where: str) -> str | None:
+    """A technique id listed under 'techniques', or None (absent or null: none fits)."""
+    if tech is None:
+        return None
     if str(tech) not in techniques:
         raise SpecError(f"{where}: technique {tech!r} is not listed under 'techniques'")
     return str(tech)

@@ -13,7 +13,14 @@ from typing import Any
 import yaml
 
 from trustshield.errors import SpecError
-from trustshield.specs.dataset_spec import ColumnSpec, DatasetSpec, Predicate, Relation, SourceFile
+from trustshield.specs.dataset_spec import (
+    REVIEW,
+    ColumnSpec,
+    DatasetSpec,
+    Predicate,
+    Relation,
+    SourceFile,
+)
 
 
 def spec_yaml(spec: DatasetSpec) -> str:
@@ -47,7 +54,7 @@ def _column(column: ColumnSpec) -> dict[str, Any]:
         "name": column.name,
         "type": column.type,
         "role": column.role,
-        "attacker": column.attacker,
+        "attacker": REVIEW if column.needs_review else column.attacker,
     }
     optional = {
         "unit": column.unit,
@@ -59,13 +66,17 @@ def _column(column: ColumnSpec) -> dict[str, Any]:
     out.update({key: value for key, value in optional.items() if value is not None})
     if column.values:
         out["values"] = list(column.values)
+    if column.is_open:
+        out["unseen"] = "allow"
+    if column.not_in:
+        out["not_in"] = list(column.not_in)
     if column.description:
         out["description"] = column.description
     return out
 
 
 def _predicate(predicate: Predicate) -> dict[str, Any]:
-    value = list(predicate.value) if predicate.op == "in" else predicate.value
+    value = list(predicate.value) if predicate.op in ("in", "not_in") else predicate.value
     return {"column": predicate.column, predicate.op: value}
 
 
@@ -82,6 +93,13 @@ def _relation(relation: Relation) -> dict[str, Any]:
             "if": _predicate(relation.condition),
             "then": _predicate(relation.consequence),
         }
+    if relation.kind == "expression":
+        return {
+            "kind": relation.kind,
+            "name": relation.name,
+            "expression": relation.expression,
+            "tolerance": relation.tolerance,
+        }
     return {
         "kind": relation.kind,
         "name": relation.name,
@@ -97,10 +115,12 @@ def _label(spec: DatasetSpec) -> dict[str, Any]:
         label["column"] = spec.label_column
     if spec.normal_label is not None:
         label["normal"] = spec.normal_label
+    if spec.closed_labels:
+        label["closed"] = True
     if spec.technique_of_category:
         label["categories"] = {
             category: {
-                "technique": technique,
+                **({} if technique is None else {"technique": technique}),
                 "attacks": [a for a, c in spec.category_of_attack.items() if c == category],
             }
             for category, technique in spec.technique_of_category.items()

@@ -41,7 +41,7 @@ from trustshield.assess.robustness.evasion_attacks import ATTACKS
 from trustshield.detectors.protocol import part_scores_of, parts_of
 from trustshield.errors import DataError
 from trustshield.records import ALLOW, Evidence
-from trustshield.specs.feasibility import infeasibility
+from trustshield.specs.feasibility import derive, infeasibility
 
 #: candidate states kept per record between steps of the score and tree searches
 BEAM = 4
@@ -286,7 +286,7 @@ def _beam_search(target, spec, originals, moves, budget, propose, progress, name
         parent, which, value = _expand(spec, budget, originals, states, owner, used, moves, propose)
         if len(parent) == 0:
             break
-        candidates = _apply(states, parent, which, value, moves)
+        candidates = derive(spec, _apply(states, parent, which, value, moves))
         cand_owner = owner[parent]
         ok = feasible(spec, originals.iloc[cand_owner], candidates, budget)
         objective, suspicion = target.excess(candidates)
@@ -393,7 +393,10 @@ def _decision_search(target, spec, originals, moves, budget, seed, progress):
         pick = np.where(rng.random(chosen.shape) < 0.5, end, uniform)
         values = np.column_stack([m.nearest(pick[:, j]) for j, m in enumerate(moves)])
         values = np.clip(values, lo[rows], hi[rows])
-        candidates = _set_many(originals.iloc[rows].reset_index(drop=True), moves, chosen, values)
+        candidates = derive(
+            spec,
+            _set_many(originals.iloc[rows].reset_index(drop=True), moves, chosen, values),
+        )
         ok = feasible(spec, originals.iloc[rows], candidates, budget)
         success = ok & target.allows(candidates)
         np.add.at(queries, rows, 1)
@@ -433,6 +436,7 @@ def _minimise(target, spec, originals, best, evaded, queries, moves, budget) -> 
             continue
         trial = best.iloc[rows].copy()
         trial[move.name] = originals[move.name].to_numpy()[rows]
+        trial = derive(spec, trial)
         ok = feasible(spec, originals.iloc[rows], trial, budget) & target.allows(trial)
         np.add.at(queries, rows, 1)
         best.iloc[rows[ok]] = trial.iloc[np.flatnonzero(ok)].to_numpy()

@@ -6,9 +6,10 @@ record: inside the column's valid range, in the direction the attacker controls
 (``increase`` / ``decrease`` / ``any``), on the grid the column is recorded with (whole
 numbers; NSL-KDD rates to 0.01), within the budget's factor of the ORIGINAL value, and
 below the cap that each ``sum_at_most`` relation leaves for it. Relations that a single
-move cannot repair (``implies`` on fixed columns) are left to the independent checker
-(:func:`trustshield.specs.infeasibility`), which every attack applies before it keeps a
-candidate.
+move cannot repair (``implies`` on fixed columns, arithmetic ``expression`` relations) are
+left to the independent checker (:func:`trustshield.specs.infeasibility`), which every
+attack applies before it keeps a candidate; a column such a relation derives is recomputed
+first (:func:`trustshield.specs.feasibility.derive`).
 
 Categorical and binary features, and every ``fixed`` feature, are never moved.
 """
@@ -23,7 +24,7 @@ import pandas as pd
 from trustshield.assess.robustness.noise import recorded_decimals
 from trustshield.errors import DataError
 from trustshield.specs.dataset_spec import ColumnSpec, DatasetSpec
-from trustshield.specs.feasibility import TOLERANCE
+from trustshield.specs.feasibility import TOLERANCE, derived_columns
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,18 @@ class Budget:
         self, spec: DatasetSpec, originals: pd.DataFrame, candidates: pd.DataFrame
     ) -> np.ndarray:
         """(n,) bool: candidate i changes at most ``max_features`` features, none of them
-        categorical or binary, each numeric one within the factor of its original."""
+        categorical or binary, each numeric one within the factor of its original. Columns
+        a relation derives from the moved ones (:func:`derived_columns`) follow their
+        relation and count against neither limit."""
         originals = originals.reset_index(drop=True)
         candidates = candidates.reset_index(drop=True)
-        ok = changed_features(spec, originals, candidates).sum(axis=1) <= self.max_features
+        derived = derived_columns(spec, candidates.columns)
+        moved = np.array([c.name not in derived for c in spec.features], dtype=bool)
+        changed = changed_features(spec, originals, candidates)[:, moved]
+        ok = changed.sum(axis=1) <= self.max_features
         for col in spec.features:
+            if col.name in derived:
+                continue
             before, after = originals[col.name], candidates[col.name]
             if col.type in ("categorical", "binary"):
                 ok &= before.astype(str).to_numpy() == after.astype(str).to_numpy()
