@@ -19,6 +19,7 @@ not IP, not TCP/UDP/ICMP, or later IP fragments are skipped (no reassembly).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -27,10 +28,18 @@ import dpkt
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.conn_tracking import Connection, icmp_ports
+from trustshield.ingest import tunnels
+from trustshield.ingest.conn_tracking import (
+    TCP_CLOSE_DELAY_S,
+    TCP_RESET_DELAY_S,
+    Connection,
+    icmp_ports,
+)
+from trustshield.ingest.fragments import Fragment, Reassembler
 
 COLUMNS = (
     "ts",
+    "uid",
     "id.orig_h",
     "id.orig_p",
     "id.resp_h",
@@ -45,6 +54,7 @@ COLUMNS = (
     "orig_ip_bytes",
     "resp_pkts",
     "resp_ip_bytes",
+    "tunnel_parents",
 )
 #: inactivity timeouts in seconds (Zeek's defaults)
 TIMEOUTS = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
@@ -59,40 +69,114 @@ ETH_PPPOE = 0x8864
 ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
 IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
 PROTOS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
-#: IPv4 header fields read: version/IHL, total length, flags/fragment offset, protocol, addresses
-IPV4_HEADER = struct.Struct("!BxHxxHxBxx4s4s")
+#: IPv4 header fields read: version/IHL, total length, identification, flags/fragment
+#: offset, protocol, addresses
+IPV4_HEADER = struct.Struct("!BxHHHxBxx4s4s")
+#: seconds an IP-in-IP / GRE tunnel keeps its uid without packets (Tunnel::ip_tunnel_timeout)
+IP_TUNNEL_TIMEOUT_S = 24 * 3600.0
+UID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 IPV6_HEADER_BYTES = 40
 
 
 def connections(
-    path: str | os.PathLike, *, timeouts: dict[str, float] | None = None
+    path: str | os.PathLike,
+    *,
+    timeouts: dict[str, float] | None = None,
+    tcp_close_delay: float = TCP_CLOSE_DELAY_S,
+    tcp_reset_delay: float = TCP_RESET_DELAY_S,
 ) -> pd.DataFrame:
     """Connection records of the capture at ``path``, ordered by first packet time.
 
     Columns :data:`COLUMNS`; ports and counters are integers, ``duration`` float seconds,
-    ``orig_bytes``/``resp_bytes`` nullable integers. ``timeouts`` overrides the inactivity
-    timeouts in seconds per protocol (defaults :data:`TIMEOUTS`, Zeek's). Raises DataError
-    naming the file (and the 1-based packet number) when it is not a capture or a record
-    is cut short.
+    ``orig_bytes``/``resp_bytes`` nullable integers, ``uid`` a string unique to the
+    connection (derived from the capture, so the same file gives the same uids),
+    ``tunnel_parents`` a tuple of the uids of the tunnels that carried it or None.
+    ``timeouts`` overrides the inactivity timeouts in seconds per protocol (defaults
+    :data:`TIMEOUTS`, Zeek's); ``tcp_close_delay`` / ``tcp_reset_delay`` how long a closed /
+    reset TCP connection takes late packets (Zeek's options of those names; ``math.inf``
+    keeps it open until a fresh SYN or inactivity, as flow meters without them do). Raises
+    DataError naming the file (and the 1-based packet
+    number) when it is not a capture or a record is cut short.
     """
-    idle = {**TIMEOUTS, **(timeouts or {})}
-    active: dict[tuple, Connection] = {}
-    done: list[Connection] = []
-    for ts, pkt in _ip_packets(path):
-        key = _flow_key(pkt)
-        conn = active.get(key)
-        if conn is not None and conn.is_over_at(ts, pkt, idle):
-            done.append(active.pop(key))
-            conn = None
-        if conn is None:
-            conn = active[key] = Connection(ts, pkt)
-        conn.add(ts, pkt)
-    done.extend(active.values())
-    rows = [c.record() for c in sorted(done, key=lambda c: c.first_ts)]
+    tracker = _Tracker({**TIMEOUTS, **(timeouts or {})}, (tcp_close_delay, tcp_reset_delay))
+    for ts, ip in _ip_datagrams(path):
+        tracker.datagram(ts, ip, None, 0)
+    rows = [c.record() for c in tracker.finished()]
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("orig_bytes", "resp_bytes"):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+class _Tracker:
+    """Open connections, IP fragments and IP tunnels of one capture, fed one IP datagram at
+    a time (outer or decapsulated)."""
+
+    def __init__(self, idle: dict[str, float], delays: tuple[float, float]) -> None:
+        self.idle, self.delays = idle, delays
+        self.active: dict[tuple, Connection] = {}
+        self.done: list[Connection] = []
+        self.fragments = Reassembler()
+        self.ip_tunnels: dict[tuple, tuple[str, float]] = {}  # address pair -> (uid, last ts)
+        self.made = 0  # connections and IP tunnels named so far
+
+    def datagram(self, ts: float, ip: bytes, parent: str | None, depth: int) -> None:
+        """Count one IP datagram; ``parent``: uid of the tunnel it came out of; ``depth``:
+        how many tunnels it is inside."""
+        pkt = _transport(ip)
+        if pkt is None:
+            return
+        kind = pkt["proto"]
+        if kind == "fragment":
+            whole = self.fragments.add(pkt["fragment"])
+            if whole is not None:
+                self.datagram(ts, whole, parent, depth)
+            return
+        if kind == "tunnel":
+            inner = tunnels.ip_inner(pkt["ip_proto"], pkt["data"])
+            if inner is not None and depth < tunnels.MAX_DEPTH:
+                self._inner(ts, inner, self._ip_tunnel_uid(ts, pkt), depth)
+            return
+        key = _flow_key(pkt)
+        conn = self.active.get(key)
+        if conn is not None and conn.is_over_at(ts, pkt, self.idle):
+            self.done.append(self.active.pop(key))
+            conn = None
+        if conn is None:
+            conn = self.active[key] = Connection(ts, pkt, self._uid(ts, key), self.delays)
+        conn.add(ts, pkt, parent)
+        if "data" in pkt and conn.resp_end[1] in tunnels.UDP_PORTS and depth < tunnels.MAX_DEPTH:
+            inner = tunnels.udp_inner(conn.resp_end[1], pkt["data"])
+            if inner is not None:
+                self._inner(ts, inner, conn.uid, depth)
+
+    def _inner(self, ts: float, inner: tuple[str, bytes], parent: str, depth: int) -> None:
+        link, data = inner
+        ip = data if link == "ip" else _network_layer(1, data)
+        if ip is not None:
+            self.datagram(ts, ip, parent, depth + 1)
+
+    def _uid(self, ts: float, key: tuple) -> str:
+        self.made += 1
+        digest = hashlib.blake2b(repr((self.made, ts, key)).encode(), digest_size=12).digest()
+        number, text = int.from_bytes(digest, "big"), ""
+        while number:
+            number, digit = divmod(number, 62)
+            text += UID_DIGITS[digit]
+        return "C" + text
+
+    def _ip_tunnel_uid(self, ts: float, pkt: dict) -> str:
+        """One uid per address pair of an IP-in-IP / GRE tunnel, kept while it is active
+        (Zeek's ``Tunnel::ip_tunnel_timeout``)."""
+        pair = tuple(sorted((pkt["src"], pkt["dst"])))
+        known = self.ip_tunnels.get(pair)
+        uid = known[0] if known and ts - known[1] < IP_TUNNEL_TIMEOUT_S else self._uid(ts, pair)
+        self.ip_tunnels[pair] = (uid, ts)
+        return uid
+
+    def finished(self) -> list[Connection]:
+        """Every connection, ordered by first packet time."""
+        return sorted([*self.done, *self.active.values()], key=lambda c: c.first_ts)
 
 
 def _flow_key(pkt: dict) -> tuple:
@@ -156,15 +240,12 @@ def _records(path: str | os.PathLike):
             yield number, ts, linktype, frame
 
 
-def _ip_packets(path: str | os.PathLike):
-    """(ts, packet dict) for each TCP/UDP/ICMP packet; other packets are skipped."""
+def _ip_datagrams(path: str | os.PathLike):
+    """(ts, IP datagram bytes) of each frame that carries one; other frames are skipped."""
     for _number, ts, linktype, frame in _records(path):
         ip = _network_layer(linktype, frame)
-        if ip is None:
-            continue
-        pkt = _transport(ip)
-        if pkt is not None:
-            yield float(ts), pkt
+        if ip is not None:
+            yield float(ts), ip
 
 
 def _network_layer(linktype: int, frame: bytes) -> bytes | None:
@@ -208,45 +289,79 @@ def _after_ethertype(etype: int, frame: bytes, off: int) -> bytes | None:
 
 
 def _transport(buf: bytes) -> dict | None:
-    """Addresses, lengths and the transport header fields of one IP datagram, or None."""
+    """Addresses, lengths and the transport header fields of one IP datagram, or None.
+    Fragments come back as ``{"proto": "fragment", "fragment": Fragment}`` and IP-in-IP /
+    GRE packets as ``{"proto": "tunnel", "ip_proto", "src", "dst", "data"}``."""
     try:
         if buf[0] >> 4 == 4:
-            vhl, ip_len, frag, proto, src, dst = IPV4_HEADER.unpack_from(buf)
-            if frag & 0x1FFF:
-                return None  # a later fragment: its transport header is in the first one
+            vhl, ip_len, ident, frag, proto, src, dst = IPV4_HEADER.unpack_from(buf)
             addrs, head, version = (src, dst), (vhl & 0xF) * 4, 4
+            if frag & 0x3FFF:  # more fragments, or not the first
+                if head < 20:
+                    return None  # a header length below the minimum: not a usable fragment
+                piece = Fragment(
+                    key=(4, src, dst, ident),
+                    header=buf[:head],
+                    offset=(frag & 0x1FFF) * 8,
+                    length=max(ip_len - head, 0),
+                    data=buf[head:ip_len],
+                    more=bool(frag & 0x2000),
+                )
+                return {"proto": "fragment", "fragment": piece}
         elif buf[0] >> 4 == 6:
             if len(buf) < IPV6_HEADER_BYTES:
                 return None  # cut before the end of its addresses (a short snapshot length)
-            proto, head = _ipv6_upper(buf)
+            proto, head, next_at = _ipv6_upper(buf)
             addrs, ip_len, version = (
                 (buf[8:24], buf[24:40]),
                 40 + struct.unpack_from("!H", buf, 4)[0],
                 6,
             )
+            if proto == 44:
+                return _ipv6_fragment(buf, head, next_at, ip_len)
         else:
             return None
     except (struct.error, IndexError):
         return None
     if proto not in PROTOS:
+        if proto in tunnels.IP_PROTOS:
+            return {"proto": "tunnel", "ip_proto": proto, "src": addrs[0], "dst": addrs[1],
+                    "data": buf[head:ip_len]}  # fmt: skip
         return None
     return _transport_fields(buf[head:], proto, version, addrs, ip_len, ip_len - head)
 
 
-def _ipv6_upper(buf: bytes) -> tuple[int, int]:
-    """(upper-layer protocol, its offset) after skipping IPv6 extension headers; protocol
-    -1 for a later fragment (its transport header is in the first one)."""
-    nxt, off = buf[6], 40
+def _ipv6_fragment(buf: bytes, at: int, next_at: int, ip_len: int) -> dict:
+    """A fragment dict for the IPv6 packet whose fragment header starts at ``at``."""
+    offlg, ident = struct.unpack_from("!HI", buf, at + 2)
+    piece = Fragment(
+        key=(6, buf[8:24], buf[24:40], ident),
+        header=buf[:at],
+        offset=offlg & 0xFFF8,
+        length=max(ip_len - at - 8, 0),
+        data=buf[at + 8 : ip_len],
+        more=bool(offlg & 1),
+        next_at=next_at,
+        next_proto=buf[at],
+    )
+    return {"proto": "fragment", "fragment": piece}
+
+
+def _ipv6_upper(buf: bytes) -> tuple[int, int, int]:
+    """(upper-layer protocol, its offset, index of the byte naming it) after skipping IPv6
+    extension headers; protocol 44 at a fragment header that is not atomic (offset or M
+    flag set)."""
+    nxt, off, at = buf[6], 40, 6
     while nxt in IPV6_EXTENSIONS:
         if nxt == 44:
-            if struct.unpack_from("!H", buf, off + 2)[0] >> 3:
-                return -1, off
-            nxt, off = buf[off], off + 8
+            if struct.unpack_from("!H", buf, off + 2)[0] & 0xFFF9:
+                return 44, off, at
+            nxt, off, at = buf[off], off + 8, off
         elif nxt == 51:
-            nxt, off = buf[off], off + (buf[off + 1] + 2) * 4
+            nxt, off, at = buf[off], off + (buf[off + 1] + 2) * 4, off
         else:
-            nxt, off = buf[off], off + (buf[off + 1] + 1) * 8
-    return nxt, off
+            nxt, off, at = buf[off], off + (buf[off + 1] + 1) * 8, off
+    return nxt, off, at
 
 
 def _transport_fields(
@@ -273,6 +388,8 @@ def _transport_fields(
     elif proto == 17 and len(seg) >= 8:
         sport, dport = struct.unpack_from("!HH", seg)
         pkt.update(sport=sport, dport=dport, payload=max(seg_len - 8, 0))
+        if sport in tunnels.UDP_PORTS or dport in tunnels.UDP_PORTS:
+            pkt["data"] = seg[8:seg_len]  # a tunnel's payload, opened once the responder is known
     elif proto in (1, 58) and len(seg) >= 4:
         pkt.update(icmp_type=seg[0], icmp_code=seg[1], payload=max(seg_len - 8, 0))
         pkt["sport"], pkt["dport"] = pkt["icmp_type"], pkt["icmp_code"]
