@@ -242,9 +242,30 @@ def test_ip_in_ip_and_gre_give_inner_connections_with_one_tunnel_uid(tmp_path, p
     assert parents[0][0] not in set(frame["uid"])  # the tunnel's uid (tunnel.log), no conn
 
 
-def test_vxlan_carries_an_ethernet_frame(tmp_path):
+@pytest.mark.parametrize(
+    ("port", "header"),
+    [
+        (4789, struct.pack("!BxxxI", 0x08, 42 << 8)),
+        (6081, struct.pack("!BBHI", 0, 0, 0x6558, 42 << 8)),
+    ],
+    ids=["vxlan", "geneve"],
+)
+def test_vxlan_and_geneve_carry_an_ethernet_frame(tmp_path, port, header):
     frame = ether(udp(CLIENT, SERVER, 5000, 53, b"q" * 30))
-    vxlan = struct.pack("!BxxxI", 0x08, 42 << 8) + frame
-    packets = [(1.0, udp("203.0.113.1", "203.0.113.2", 33333, 4789, vxlan))]
-    out = connections(write(tmp_path / "vxlan.pcap", packets)).set_index("id.resp_p")
-    assert out.loc[53, "tunnel_parents"] == (out.loc[4789, "uid"],)
+    packets = [(1.0, udp("203.0.113.1", "203.0.113.2", 33333, port, header + frame))]
+    out = connections(write(tmp_path / "overlay.pcap", packets)).set_index("id.resp_p")
+    assert out.loc[53, "tunnel_parents"] == (out.loc[port, "uid"],)
+    assert out.loc[53, "orig_ip_bytes"] == 58
+
+
+def test_tunnels_are_opened_at_most_two_deep(tmp_path):
+    """Zeek's Tunnel::max_depth (2): a third tunnel inside two is counted but not opened."""
+    inner = udp(CLIENT, SERVER, 5000, 53, b"q" * 30)
+    for depth in range(3):
+        inner = ip4(f"203.0.113.{depth + 1}", f"198.51.100.{depth + 1}", 4, inner)
+    frame = connections(write(tmp_path / "deep.pcap", [(1.0, inner)]))
+    assert frame.empty  # IP in IP in IP in IP: the UDP inside three IP tunnels stays unread
+    twice = ip4(
+        "203.0.113.9", "198.51.100.9", 4, ip4(CLIENT, SERVER, 4, udp(CLIENT, SERVER, 1, 53, b""))
+    )
+    assert connections(write(tmp_path / "two.pcap", [(1.0, twice)]))["id.resp_p"].tolist() == [53]

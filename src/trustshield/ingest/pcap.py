@@ -11,17 +11,22 @@ with ``^``). ICMP uses type as ``id.orig_p`` and the counterpart type (or code) 
 ``id.resp_p``. Units: ``ts`` and ``duration`` in seconds, byte counts in bytes; ``duration``,
 ``orig_bytes`` and ``resp_bytes`` are unset (NaN / <NA>) when a connection lasted 0 s, and
 ``history`` is None when it has no letters, as in Zeek. A TCP connection's duration ends
-when both sides have closed or one has reset (later packets are still counted); an attempt
-the responder never answered ends ``TCP_ATTEMPT_S`` after it began (see
-:mod:`trustshield.ingest.conn_tracking`). Packets that are
-not IP, not TCP/UDP/ICMP, or later IP fragments are skipped (no reassembly).
+when both sides have closed or one has reset (later packets are still counted until Zeek's
+close / reset delay of 5 s has passed; after it a packet starts a new connection); an
+attempt the responder never answered ends ``TCP_ATTEMPT_S`` after it began (see
+:mod:`trustshield.ingest.conn_tracking`). IPv4 and IPv6 fragments are reassembled
+(:mod:`trustshield.ingest.fragments`): a datagram counts once, when complete, with its whole
+size; one never completed is not counted. Tunnels Zeek opens by default
+(:mod:`trustshield.ingest.tunnels`: GTPv1-U, IP in IP, GRE, VXLAN, Geneve) give their inner
+connections too, with ``tunnel_parents`` naming the outer UDP connection's uid (or, for IP
+in IP and GRE, the tunnel's own uid, which has no row, as in Zeek's tunnel.log). Packets
+that are not IP or carry no TCP/UDP/ICMP (after opening tunnels) are skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import struct
 
 import dpkt
@@ -35,7 +40,8 @@ from trustshield.ingest.conn_tracking import (
     Connection,
     icmp_ports,
 )
-from trustshield.ingest.fragments import Fragment, Reassembler
+from trustshield.ingest.fragments import Reassembler
+from trustshield.ingest.packets import network_layer, transport
 
 COLUMNS = (
     "ts",
@@ -58,24 +64,13 @@ COLUMNS = (
 )
 #: inactivity timeouts in seconds (Zeek's defaults)
 TIMEOUTS = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
-#: seconds after which a TCP attempt the responder never answered is over (tcp_attempt_delay)
 NOT_A_CAPTURE = "{path}: expected a pcap or pcapng capture; got {detail}"
 BAD_PACKET = (
     "{path}: packet {number} is malformed: expected a complete capture record; got {detail}"
 )
-ETH_VLAN = (0x8100, 0x88A8, 0x9100)
-ETH_MPLS = (0x8847, 0x8848)
-ETH_PPPOE = 0x8864
-ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
-IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
-PROTOS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
-#: IPv4 header fields read: version/IHL, total length, identification, flags/fragment
-#: offset, protocol, addresses
-IPV4_HEADER = struct.Struct("!BxHHHxBxx4s4s")
 #: seconds an IP-in-IP / GRE tunnel keeps its uid without packets (Tunnel::ip_tunnel_timeout)
 IP_TUNNEL_TIMEOUT_S = 24 * 3600.0
 UID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-IPV6_HEADER_BYTES = 40
 
 
 def connections(
@@ -123,7 +118,7 @@ class _Tracker:
     def datagram(self, ts: float, ip: bytes, parent: str | None, depth: int) -> None:
         """Count one IP datagram; ``parent``: uid of the tunnel it came out of; ``depth``:
         how many tunnels it is inside."""
-        pkt = _transport(ip)
+        pkt = transport(ip)
         if pkt is None:
             return
         kind = pkt["proto"]
@@ -152,7 +147,7 @@ class _Tracker:
 
     def _inner(self, ts: float, inner: tuple[str, bytes], parent: str, depth: int) -> None:
         link, data = inner
-        ip = data if link == "ip" else _network_layer(1, data)
+        ip = data if link == "ip" else network_layer(1, data)
         if ip is not None:
             self.datagram(ts, ip, parent, depth + 1)
 
@@ -243,156 +238,6 @@ def _records(path: str | os.PathLike):
 def _ip_datagrams(path: str | os.PathLike):
     """(ts, IP datagram bytes) of each frame that carries one; other frames are skipped."""
     for _number, ts, linktype, frame in _records(path):
-        ip = _network_layer(linktype, frame)
+        ip = network_layer(linktype, frame)
         if ip is not None:
             yield float(ts), ip
-
-
-def _network_layer(linktype: int, frame: bytes) -> bytes | None:
-    """The IP datagram inside one link-layer frame, or None when there is none."""
-    if linktype == 1:  # Ethernet
-        return (
-            _after_ethertype(struct.unpack_from("!H", frame, 12)[0], frame, 14)
-            if len(frame) >= 14
-            else None
-        )
-    if linktype == 113 and len(frame) >= 16:  # Linux SLL
-        return _after_ethertype(struct.unpack_from("!H", frame, 14)[0], frame, 16)
-    if linktype == 276 and len(frame) >= 20:  # Linux SLL2
-        return _after_ethertype(struct.unpack_from("!H", frame, 0)[0], frame, 20)
-    if linktype in (101, 12, 14, 228, 229):  # raw IP
-        return frame
-    if linktype == 0 and len(frame) >= 4:  # BSD loopback
-        return frame[4:]
-    return None
-
-
-def _after_ethertype(etype: int, frame: bytes, off: int) -> bytes | None:
-    """Follow VLAN tags, MPLS labels and PPPoE to the IP datagram starting at ``off``."""
-    while True:
-        if etype in ETH_VLAN and len(frame) >= off + 4:
-            etype, off = struct.unpack_from("!H", frame, off + 2)[0], off + 4
-        elif etype in ETH_MPLS:
-            while len(frame) >= off + 4:
-                bottom = frame[off + 2] & 1
-                off += 4
-                if bottom:
-                    break
-            return frame[off:] if len(frame) > off and frame[off] >> 4 in (4, 6) else None
-        elif etype == ETH_PPPOE and len(frame) >= off + 8:
-            ppp = struct.unpack_from("!H", frame, off + 6)[0]
-            return frame[off + 8 :] if ppp in (0x0021, 0x0057) else None
-        elif etype in (ETH_IP4, ETH_IP6):
-            return frame[off:]
-        else:
-            return None
-
-
-def _transport(buf: bytes) -> dict | None:
-    """Addresses, lengths and the transport header fields of one IP datagram, or None.
-    Fragments come back as ``{"proto": "fragment", "fragment": Fragment}`` and IP-in-IP /
-    GRE packets as ``{"proto": "tunnel", "ip_proto", "src", "dst", "data"}``."""
-    try:
-        if buf[0] >> 4 == 4:
-            vhl, ip_len, ident, frag, proto, src, dst = IPV4_HEADER.unpack_from(buf)
-            addrs, head, version = (src, dst), (vhl & 0xF) * 4, 4
-            if frag & 0x3FFF:  # more fragments, or not the first
-                if head < 20:
-                    return None  # a header length below the minimum: not a usable fragment
-                piece = Fragment(
-                    key=(4, src, dst, ident),
-                    header=buf[:head],
-                    offset=(frag & 0x1FFF) * 8,
-                    length=max(ip_len - head, 0),
-                    data=buf[head:ip_len],
-                    more=bool(frag & 0x2000),
-                )
-                return {"proto": "fragment", "fragment": piece}
-        elif buf[0] >> 4 == 6:
-            if len(buf) < IPV6_HEADER_BYTES:
-                return None  # cut before the end of its addresses (a short snapshot length)
-            proto, head, next_at = _ipv6_upper(buf)
-            addrs, ip_len, version = (
-                (buf[8:24], buf[24:40]),
-                40 + struct.unpack_from("!H", buf, 4)[0],
-                6,
-            )
-            if proto == 44:
-                return _ipv6_fragment(buf, head, next_at, ip_len)
-        else:
-            return None
-    except (struct.error, IndexError):
-        return None
-    if proto not in PROTOS:
-        if proto in tunnels.IP_PROTOS:
-            return {"proto": "tunnel", "ip_proto": proto, "src": addrs[0], "dst": addrs[1],
-                    "data": buf[head:ip_len]}  # fmt: skip
-        return None
-    return _transport_fields(buf[head:], proto, version, addrs, ip_len, ip_len - head)
-
-
-def _ipv6_fragment(buf: bytes, at: int, next_at: int, ip_len: int) -> dict:
-    """A fragment dict for the IPv6 packet whose fragment header starts at ``at``."""
-    offlg, ident = struct.unpack_from("!HI", buf, at + 2)
-    piece = Fragment(
-        key=(6, buf[8:24], buf[24:40], ident),
-        header=buf[:at],
-        offset=offlg & 0xFFF8,
-        length=max(ip_len - at - 8, 0),
-        data=buf[at + 8 : ip_len],
-        more=bool(offlg & 1),
-        next_at=next_at,
-        next_proto=buf[at],
-    )
-    return {"proto": "fragment", "fragment": piece}
-
-
-def _ipv6_upper(buf: bytes) -> tuple[int, int, int]:
-    """(upper-layer protocol, its offset, index of the byte naming it) after skipping IPv6
-    extension headers; protocol 44 at a fragment header that is not atomic (offset or M
-    flag set)."""
-    nxt, off, at = buf[6], 40, 6
-    while nxt in IPV6_EXTENSIONS:
-        if nxt == 44:
-            if struct.unpack_from("!H", buf, off + 2)[0] & 0xFFF9:
-                return 44, off, at
-            nxt, off, at = buf[off], off + 8, off
-        elif nxt == 51:
-            nxt, off, at = buf[off], off + (buf[off + 1] + 2) * 4, off
-        else:
-            nxt, off, at = buf[off], off + (buf[off + 1] + 1) * 8, off
-    return nxt, off, at
-
-
-def _transport_fields(
-    seg: bytes, proto: int, version: int, addrs, ip_len: int, seg_len: int
-) -> dict | None:
-    """Packet dict for a TCP, UDP or ICMP segment (lengths from the IP header, not capture)."""
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    pkt = {
-        "proto": PROTOS[proto],
-        "ip_version": version,
-        "ip_len": ip_len,
-        "src": socket.inet_ntop(family, addrs[0]),
-        "dst": socket.inet_ntop(family, addrs[1]),
-    }
-    if proto == 6 and len(seg) >= 20:
-        sport, dport, seq, _ack, off_flags = struct.unpack_from("!HHIIH", seg)
-        pkt.update(
-            sport=sport,
-            dport=dport,
-            seq=seq,
-            flags=off_flags & 0x3F,
-            payload=max(seg_len - (off_flags >> 12) * 4, 0),
-        )
-    elif proto == 17 and len(seg) >= 8:
-        sport, dport = struct.unpack_from("!HH", seg)
-        pkt.update(sport=sport, dport=dport, payload=max(seg_len - 8, 0))
-        if sport in tunnels.UDP_PORTS or dport in tunnels.UDP_PORTS:
-            pkt["data"] = seg[8:seg_len]  # a tunnel's payload, opened once the responder is known
-    elif proto in (1, 58) and len(seg) >= 4:
-        pkt.update(icmp_type=seg[0], icmp_code=seg[1], payload=max(seg_len - 8, 0))
-        pkt["sport"], pkt["dport"] = pkt["icmp_type"], pkt["icmp_code"]
-    else:
-        return None
-    return pkt
