@@ -88,6 +88,8 @@ def test_a_late_packet_joins_the_closed_connection_only_within_the_delay(tmp_pat
     assert delay == 5.0  # Zeek's default tcp_close_delay / tcp_reset_delay
     within = connections(write(tmp_path / "within.pcap", _closed_then_late(close, delay - 0.5)))
     assert len(within) == 1 and within.iloc[0]["orig_pkts"] == 3 + (len(close) == 2)
+    at = connections(write(tmp_path / "at.pcap", _closed_then_late(close, delay)))
+    assert len(at) == 2  # Zeek fires timers due at or before a packet's time first
     after = connections(write(tmp_path / "after.pcap", _closed_then_late(close, delay + 0.5)))
     assert len(after) == 2
     first, late = after.iloc[0], after.iloc[1]
@@ -155,6 +157,20 @@ def test_overlapping_fragments_keep_the_bytes_that_came_first(tmp_path):
     whole = joiner.add(Fragment(key, bytes(head[:20]), 4, 8, b"SECOND!!", False))
     assert whole is not None and whole[20:] == b"first...ND!!"
     assert struct.unpack_from("!HHH", whole, 2) == (32, 11, 0) and joiner.pending == 0
+
+
+def test_fragments_the_capture_cut_short_are_not_reassembled(tmp_path):
+    """As Zeek: the first fragment is read on its own, later ones are skipped."""
+    segment = udp_segment(5004, 53, b"c" * 2000)
+    first, second = fragments(CLIENT, SERVER, segment, [1000, 1008], ident=12)
+    with open(tmp_path / "short.pcap", "wb") as fh:
+        dpkt.pcap.Writer(fh, snaplen=200)  # the file header; records cut at 200 bytes below
+        for ts, ip in ((1.0, first), (1.1, second)):
+            frame = ether(ip)
+            fh.write(struct.pack("<IIII", int(ts), int(ts % 1 * 1e6), 200, len(frame)))
+            fh.write(frame[:200])
+    row = connections(tmp_path / "short.pcap").iloc[0]
+    assert (row["orig_pkts"], row["orig_ip_bytes"], row["id.resp_p"]) == (1, 1020, 53)
 
 
 def test_ipv6_fragments_are_reassembled(tmp_path):

@@ -73,12 +73,17 @@ def _after_ethertype(etype: int, frame: bytes, off: int) -> bytes | None:
 def transport(buf: bytes) -> dict | None:
     """Addresses, lengths and the transport header fields of one IP datagram, or None.
     Fragments come back as ``{"proto": "fragment", "fragment": Fragment}`` and IP-in-IP /
-    GRE packets as ``{"proto": "tunnel", "ip_proto", "src", "dst", "data"}``."""
+    GRE packets as ``{"proto": "tunnel", "ip_proto", "src", "dst", "data"}``. A fragment
+    the capture cut short is not reassembled (as in Zeek): the first one is read as a packet
+    of its own, later ones are skipped."""
     try:
         if buf[0] >> 4 == 4:
             vhl, ip_len, ident, frag, proto, src, dst = IPV4_HEADER.unpack_from(buf)
             addrs, head, version = (src, dst), (vhl & 0xF) * 4, 4
-            if frag & 0x3FFF:  # more fragments, or not the first
+            if frag & 0x3FFF and len(buf) < ip_len:  # a fragment not wholly captured
+                if frag & 0x1FFF:
+                    return None
+            elif frag & 0x3FFF:  # more fragments, or not the first
                 if head < 20:
                     return None  # a header length below the minimum: not a usable fragment
                 piece = Fragment(
@@ -99,8 +104,12 @@ def transport(buf: bytes) -> dict | None:
                 40 + struct.unpack_from("!H", buf, 4)[0],
                 6,
             )
-            if proto == 44:
+            if proto == 44 and len(buf) >= ip_len:
                 return _ipv6_fragment(buf, head, next_at, ip_len)
+            if proto == 44:  # a fragment not wholly captured: read the first one alone
+                if struct.unpack_from("!H", buf, head + 2)[0] & 0xFFF8:
+                    return None
+                proto, head = buf[head], head + 8
         else:
             return None
     except (struct.error, IndexError):
