@@ -240,11 +240,24 @@ def test_gtp_control_messages_and_other_ports_are_not_opened(tmp_path):
     assert connections(write(tmp_path / "no.pcap", packets))["proto"].tolist() == ["udp", "udp"]
 
 
-@pytest.mark.parametrize("proto", [4, 47])
-def test_ip_in_ip_and_gre_give_inner_connections_with_one_tunnel_uid(tmp_path, proto):
+GRE_KEY = 0x2000  # a GRE header with the key field present (4 more bytes)
+
+
+@pytest.mark.parametrize(
+    ("proto", "gre"),
+    [
+        (4, None),
+        (47, struct.pack("!HH", 0, 0x0800)),
+        (47, struct.pack("!HHI", GRE_KEY, 0x0800, 7)),
+        (47, struct.pack("!HH", 0, 0x6558)),  # transparent Ethernet bridging
+    ],
+    ids=["ip-in-ip", "gre", "gre-key", "gre-ethernet"],
+)
+def test_ip_in_ip_and_gre_give_inner_connections_with_one_tunnel_uid(tmp_path, proto, gre):
     def wrap(inner):
-        payload = inner if proto == 4 else struct.pack("!HH", 0, 0x0800) + inner
-        return ip4("203.0.113.1", "203.0.113.2", proto, payload)
+        if gre is not None:
+            inner = gre + (ether(inner) if gre.endswith(b"\x65\x58") else inner)
+        return ip4("203.0.113.1", "203.0.113.2", proto, inner)
 
     packets = [
         (1.0, wrap(udp(CLIENT, SERVER, 5000, 53, b"q" * 30))),
