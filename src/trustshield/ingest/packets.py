@@ -116,8 +116,13 @@ def transport(buf: bytes) -> dict | None:
         return None
     if proto not in PROTOS:
         if proto in tunnels.IP_PROTOS:
-            return {"proto": "tunnel", "ip_proto": proto, "src": addrs[0], "dst": addrs[1],
-                    "data": buf[head:ip_len]}  # fmt: skip
+            return {
+                "proto": "tunnel",
+                "ip_proto": proto,
+                "src": addrs[0],
+                "dst": addrs[1],
+                "data": buf[head:ip_len],
+            }
         return None
     return _transport_fields(buf[head:], proto, version, addrs, ip_len, ip_len - head)
 

@@ -90,8 +90,8 @@ def connections(
     :data:`TIMEOUTS`, Zeek's); ``tcp_close_delay`` / ``tcp_reset_delay`` how long a closed /
     reset TCP connection takes late packets (Zeek's options of those names; ``math.inf``
     keeps it open until a fresh SYN or inactivity, as flow meters without them do). Raises
-    DataError naming the file (and the 1-based packet
-    number) when it is not a capture or a record is cut short.
+    DataError naming the file (and the 1-based packet number) when it is not a capture or a
+    record is cut short.
     """
     tracker = _Tracker({**TIMEOUTS, **(timeouts or {})}, (tcp_close_delay, tcp_reset_delay))
     for ts, ip in _ip_datagrams(path):
@@ -152,6 +152,8 @@ class _Tracker:
             self.datagram(ts, ip, parent, depth + 1)
 
     def _uid(self, ts: float, key: tuple) -> str:
+        """A conn.log-style uid: "C" and base-62 digits of a hash of how many were named
+        before, ``ts`` and ``key``, so reading a file again gives the same uids."""
         self.made += 1
         digest = hashlib.blake2b(repr((self.made, ts, key)).encode(), digest_size=12).digest()
         number, text = int.from_bytes(digest, "big"), ""
