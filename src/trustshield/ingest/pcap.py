@@ -62,6 +62,7 @@ COLUMNS = (
     "resp_ip_bytes",
     "tunnel_parents",
 )
+BYTE_COUNTS = {"orig_bytes": "Int64", "resp_bytes": "Int64"}  # unset when duration is 0
 #: inactivity timeouts in seconds (Zeek's defaults)
 TIMEOUTS = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
 NOT_A_CAPTURE = "{path}: expected a pcap or pcapng capture; got {detail}"
@@ -70,7 +71,6 @@ BAD_PACKET = (
 )
 #: seconds an IP-in-IP / GRE tunnel keeps its uid without packets (Tunnel::ip_tunnel_timeout)
 IP_TUNNEL_TIMEOUT_S = 24 * 3600.0
-UID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def connections(
@@ -94,13 +94,16 @@ def connections(
     record is cut short.
     """
     tracker = _Tracker({**TIMEOUTS, **(timeouts or {})}, (tcp_close_delay, tcp_reset_delay))
+    count = tracker.datagram
     for ts, ip in _ip_datagrams(path):
-        tracker.datagram(ts, ip, None, 0)
+        count(ts, ip, None, 0)
     rows = [c.record() for c in tracker.finished()]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for col in ("orig_bytes", "resp_bytes"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+    if not rows:  # object columns, as pandas makes for no records
+        return pd.DataFrame(columns=list(COLUMNS)).astype(BYTE_COUNTS)
+    columns: dict = {col: [row[col] for row in rows] for col in COLUMNS}  # faster than records
+    for col, dtype in BYTE_COUNTS.items():
+        columns[col] = pd.array(columns[col], dtype=dtype)
+    return pd.DataFrame(columns, columns=list(COLUMNS))
 
 
 class _Tracker:
@@ -114,6 +117,7 @@ class _Tracker:
         self.fragments = Reassembler()
         self.ip_tunnels: dict[tuple, tuple[str, float]] = {}  # address pair -> (uid, last ts)
         self.made = 0  # connections and IP tunnels named so far
+        self.salt = ""  # uid prefix of this capture, from the first thing named
 
     def datagram(self, ts: float, ip: bytes, parent: str | None, depth: int) -> None:
         """Count one IP datagram; ``parent``: uid of the tunnel it came out of; ``depth``:
@@ -152,15 +156,14 @@ class _Tracker:
             self.datagram(ts, ip, parent, depth + 1)
 
     def _uid(self, ts: float, key: tuple) -> str:
-        """A conn.log-style uid: "C" and base-62 digits of a hash of how many were named
-        before, ``ts`` and ``key``, so reading a file again gives the same uids."""
+        """A conn.log-style uid: "C", 12 hex digits of a hash of the first connection's
+        ``ts`` and ``key`` (one per capture), then how many were named before, in hex; so
+        reading a file again gives the same uids and other captures give others."""
+        if not self.salt:
+            digest = hashlib.blake2b(repr((ts, key)).encode(), digest_size=6).hexdigest()
+            self.salt = "C" + digest
         self.made += 1
-        digest = hashlib.blake2b(repr((self.made, ts, key)).encode(), digest_size=12).digest()
-        number, text = int.from_bytes(digest, "big"), ""
-        while number:
-            number, digit = divmod(number, 62)
-            text += UID_DIGITS[digit]
-        return "C" + text
+        return f"{self.salt}{self.made:x}"
 
     def _ip_tunnel_uid(self, ts: float, pkt: dict) -> str:
         """One uid per address pair of an IP-in-IP / GRE tunnel, kept while it is active
