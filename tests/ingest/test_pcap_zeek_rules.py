@@ -77,25 +77,30 @@ def _closed_then_late(close_flags, late_after):
 
 
 @pytest.mark.parametrize(
-    ("close", "delay"),
+    ("close", "option"),
     [
-        ([("c", FIN | ACK), ("s", FIN | ACK)], TCP_CLOSE_DELAY_S),
-        ([("s", RST)], TCP_RESET_DELAY_S),
+        ([("c", FIN | ACK), ("s", FIN | ACK)], "tcp_close_delay"),
+        ([("s", RST)], "tcp_close_delay"),  # a RST completes the close at once
+        ([("c", FIN | ACK), ("c", RST)], "tcp_reset_delay"),  # RST after its own FIN
     ],
-    ids=["fin-fin", "rst"],
+    ids=["fin-fin", "rst", "fin-then-rst"],
 )
-def test_a_late_packet_joins_the_closed_connection_only_within_the_delay(tmp_path, close, delay):
-    assert delay == 5.0  # Zeek's default tcp_close_delay / tcp_reset_delay
+def test_a_late_packet_joins_the_closed_connection_only_within_the_delay(tmp_path, close, option):
+    delay = {"tcp_close_delay": TCP_CLOSE_DELAY_S, "tcp_reset_delay": TCP_RESET_DELAY_S}[option]
+    assert delay == 5.0  # Zeek's default
+    from_client = 2 + sum(side == "c" for side, _ in close)  # SYN, ACK and its closing packets
     within = connections(write(tmp_path / "within.pcap", _closed_then_late(close, delay - 0.5)))
-    assert len(within) == 1 and within.iloc[0]["orig_pkts"] == 3 + (len(close) == 2)
+    assert len(within) == 1 and within.iloc[0]["orig_pkts"] == from_client + 1
     at = connections(write(tmp_path / "at.pcap", _closed_then_late(close, delay)))
     assert len(at) == 2  # Zeek fires timers due at or before a packet's time first
-    after = connections(write(tmp_path / "after.pcap", _closed_then_late(close, delay + 0.5)))
+    after_path = write(tmp_path / "after.pcap", _closed_then_late(close, delay + 0.5))
+    after = connections(after_path)
     assert len(after) == 2
     first, late = after.iloc[0], after.iloc[1]
-    assert first["orig_pkts"] == 2 + (len(close) == 2)  # SYN, ACK (+ its FIN)
+    assert first["orig_pkts"] == from_client
     assert (late["orig_pkts"], late["resp_pkts"], late["history"]) == (1, 0, "A")
     assert first["uid"] != late["uid"] and first["conn_state"] == within.iloc[0]["conn_state"]
+    assert len(connections(after_path, **{option: float("inf")})) == 1  # that delay decides
 
 
 def test_a_half_close_to_a_silent_peer_also_ends_after_the_delay(tmp_path):
