@@ -8,7 +8,8 @@ conn.log on the 5-tuple (baseline ``ts`` is masked); per field, the share of Zee
 connections whose value we reproduce (duration within 1 ms; unset equals unset), and the
 5-tuples missing from ours or extra in ours. nfstream: per pcap of ``nfstream-pcap-results``,
 flow count equal, and bidirectional packets per flow equal (flows paired by equal packet
-count, since the results carry no 5-tuple), with nfstream's idle timeout of 120 s.
+count, since the results carry no 5-tuple), with nfstream's idle timeout of 120 s and no
+close / reset delay (nfstream keeps a closed flow open for late packets until it idles).
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ def nfstream_figures() -> dict:
     for pcap in sorted((folder / "pcaps").iterdir()):
         with open(folder / "results" / f"{pcap.name}.csv", newline="") as fh:
             theirs = sorted(int(r["bidirectional_packets"]) for r in csv.DictReader(fh))
-        frame = connections(pcap, timeouts=NFSTREAM_IDLE)
+        frame = connections(
+            pcap, timeouts=NFSTREAM_IDLE, tcp_close_delay=math.inf, tcp_reset_delay=math.inf
+        )
         ours = sorted((frame["orig_pkts"] + frame["resp_pkts"]).tolist())
         flows += len(theirs)
         same_count += len(theirs) == len(ours)

@@ -7,12 +7,21 @@ per-endpoint TCP state, Zeek's ``history`` letters and the counters; :meth:`Conn
 gives the conn.log row. The originator is the first packet's sender unless that packet is a
 SYN-ACK or an ICMP reply, or comes from a likely server port to a non-server port (history
 then starts with ``^``). An attempt the responder never answered ends :data:`TCP_ATTEMPT_S`
-seconds after it began.
+seconds after it began. A TCP connection is over :data:`TCP_CLOSE_DELAY_S` seconds after a
+FIN or RST completed its close (both sides closed, one reset, or one closed while the other
+never sent anything), and :data:`TCP_RESET_DELAY_S` seconds after a RST from a side that had
+already sent its FIN while the other had not: Zeek's ``tcp_close_delay`` and
+``tcp_reset_delay`` (5 s each by default), after which Zeek drops the connection's state, so
+a later packet on the same 5-tuple starts a new connection. ``uid`` names a connection and
+``tunnel_parents`` the uids of the tunnels its packets came through, as in conn.log.
 """
 
 from __future__ import annotations
 
 TCP_ATTEMPT_S = 5.0
+#: seconds a closed / reset TCP connection is kept for late packets (Zeek's defaults)
+TCP_CLOSE_DELAY_S = 5.0
+TCP_RESET_DELAY_S = 5.0
 
 SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
@@ -85,6 +94,7 @@ class _Endpoint:
     def __init__(self) -> None:
         self.pkts = self.ip_bytes = self.payload = 0
         self.state = INACTIVE
+        self.did_close = False  # has sent a FIN or RST
         self.base: int | None = None  # sequence number of the first payload byte
         self.high = 0  # highest end of payload seen, relative to base
 
@@ -107,9 +117,18 @@ class _Endpoint:
 class Connection:
     """One Zeek connection: its two endpoints, TCP states and history letters."""
 
-    def __init__(self, ts: float, pkt: dict) -> None:
+    def __init__(
+        self,
+        ts: float,
+        pkt: dict,
+        uid: str = "",
+        delays: tuple[float, float] = (TCP_CLOSE_DELAY_S, TCP_RESET_DELAY_S),
+    ) -> None:
         self.first_ts = self.last_ts = ts
+        self.uid, self.delays = uid, delays
+        self.parents: list[str] = []  # uids of the tunnels that carried its packets
         self.closed_ts: float | None = None  # when both sides closed or one reset
+        self.expires: float | None = None  # when Zeek drops it after a close or reset
         self.proto, self.flipped = pkt["proto"], _starts_flipped(pkt)
         src, dst = (pkt["src"], pkt["sport"]), (pkt["dst"], pkt["dport"])
         if pkt["proto"] == "icmp":
@@ -132,8 +151,11 @@ class Connection:
 
     def is_over_at(self, ts: float, pkt: dict, idle: dict[str, float]) -> bool:
         """True when Zeek would have ended this connection before this packet: inactivity,
-        an unanswered TCP attempt at :data:`TCP_ATTEMPT_S`, or a fresh SYN after closing."""
+        an unanswered TCP attempt at :data:`TCP_ATTEMPT_S`, the close or reset delay passed,
+        or a fresh SYN after closing."""
         if ts - self.last_ts > idle[self.proto]:
+            return True
+        if self.expires is not None and ts >= self.expires:
             return True
         if self.proto != "tcp":
             return False
@@ -145,9 +167,12 @@ class Connection:
             return True
         return self.closed_ts is not None and pkt["flags"] & (SYN | ACK) == SYN
 
-    def add(self, ts: float, pkt: dict) -> None:
-        """Count one packet of this connection (any direction)."""
+    def add(self, ts: float, pkt: dict, parent: str | None = None) -> None:
+        """Count one packet of this connection (any direction); ``parent``: uid of the tunnel
+        it came through, if any."""
         self.last_ts = ts
+        if parent is not None and parent not in self.parents:
+            self.parents.append(parent)
         is_orig = self._from_orig(pkt)
         ours, peer = (self.orig, self.resp) if is_orig else (self.resp, self.orig)
         ours.pkts += 1
@@ -177,10 +202,27 @@ class Connection:
             self._letter("D", is_orig)
         elif flags & ACK and not flags & (SYN | FIN | RST):
             self._letter("A", is_orig)
+        before = ours.state
         _advance_state(flags, ours, peer)
         states = (ours.state, peer.state)
         if self.closed_ts is None and (RESET in states or states == (CLOSED, CLOSED)):
             self.closed_ts = self.last_ts
+        if flags & (FIN | RST):
+            self._schedule_removal(flags, before, ours, peer)
+
+    def _schedule_removal(self, flags: int, before: int, ours: _Endpoint, peer: _Endpoint) -> None:
+        """Zeek's close bookkeeping: a side's first FIN or RST that completes the close sets
+        the removal the close delay after it; a RST after that side's own FIN while the peer
+        is still open sets it the reset delay after (whichever is sooner). ``self.delays``:
+        (close delay, reset delay) in seconds, by default Zeek's."""
+        close_delay, reset_delay = self.delays
+        if not ours.did_close:
+            ours.did_close = True
+            if ours.state == RESET or peer.did_close or peer.state == INACTIVE:
+                self.expires = self.last_ts + close_delay
+        elif flags & RST and before == CLOSED and peer.state != CLOSED:
+            at = self.last_ts + reset_delay
+            self.expires = at if self.expires is None else min(self.expires, at)
 
     def record(self) -> dict:
         """The conn.log row of this connection."""
@@ -189,6 +231,7 @@ class Connection:
         size = (lambda e: max(e.high, 0)) if self.proto == "tcp" else (lambda e: e.payload)
         return {
             "ts": self.first_ts,
+            "uid": self.uid,
             "id.orig_h": self.orig_end[0],
             "id.orig_p": self.orig_end[1],
             "id.resp_h": self.resp_end[0],
@@ -203,6 +246,7 @@ class Connection:
             "orig_ip_bytes": self.orig.ip_bytes,
             "resp_pkts": self.resp.pkts,
             "resp_ip_bytes": self.resp.ip_bytes,
+            "tunnel_parents": tuple(self.parents) or None,
         }
 
 

@@ -11,26 +11,41 @@ with ``^``). ICMP uses type as ``id.orig_p`` and the counterpart type (or code) 
 ``id.resp_p``. Units: ``ts`` and ``duration`` in seconds, byte counts in bytes; ``duration``,
 ``orig_bytes`` and ``resp_bytes`` are unset (NaN / <NA>) when a connection lasted 0 s, and
 ``history`` is None when it has no letters, as in Zeek. A TCP connection's duration ends
-when both sides have closed or one has reset (later packets are still counted); an attempt
-the responder never answered ends ``TCP_ATTEMPT_S`` after it began (see
-:mod:`trustshield.ingest.conn_tracking`). Packets that are
-not IP, not TCP/UDP/ICMP, or later IP fragments are skipped (no reassembly).
+when both sides have closed or one has reset (later packets are still counted until Zeek's
+close / reset delay of 5 s has passed; after it a packet starts a new connection); an
+attempt the responder never answered ends ``TCP_ATTEMPT_S`` after it began (see
+:mod:`trustshield.ingest.conn_tracking`). IPv4 and IPv6 fragments are reassembled
+(:mod:`trustshield.ingest.fragments`): a datagram counts once, when complete, with its whole
+size; one never completed is not counted. Tunnels Zeek opens by default
+(:mod:`trustshield.ingest.tunnels`: GTPv1-U, IP in IP, GRE, VXLAN, Geneve) give their inner
+connections too, with ``tunnel_parents`` naming the outer UDP connection's uid (or, for IP
+in IP and GRE, the tunnel's own uid, which has no row, as in Zeek's tunnel.log). Packets
+that are not IP or carry no TCP/UDP/ICMP (after opening tunnels) are skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import socket
 import struct
 
 import dpkt
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.conn_tracking import Connection, icmp_ports
+from trustshield.ingest import tunnels
+from trustshield.ingest.conn_tracking import (
+    TCP_CLOSE_DELAY_S,
+    TCP_RESET_DELAY_S,
+    Connection,
+    icmp_ports,
+)
+from trustshield.ingest.fragments import Reassembler
+from trustshield.ingest.packets import network_layer, transport
 
 COLUMNS = (
     "ts",
+    "uid",
     "id.orig_h",
     "id.orig_p",
     "id.resp_h",
@@ -45,54 +60,123 @@ COLUMNS = (
     "orig_ip_bytes",
     "resp_pkts",
     "resp_ip_bytes",
+    "tunnel_parents",
 )
+BYTE_COUNTS = {"orig_bytes": "Int64", "resp_bytes": "Int64"}  # unset when duration is 0
 #: inactivity timeouts in seconds (Zeek's defaults)
 TIMEOUTS = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
-#: seconds after which a TCP attempt the responder never answered is over (tcp_attempt_delay)
 NOT_A_CAPTURE = "{path}: expected a pcap or pcapng capture; got {detail}"
 BAD_PACKET = (
     "{path}: packet {number} is malformed: expected a complete capture record; got {detail}"
 )
-ETH_VLAN = (0x8100, 0x88A8, 0x9100)
-ETH_MPLS = (0x8847, 0x8848)
-ETH_PPPOE = 0x8864
-ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
-IPV6_EXTENSIONS = {0, 43, 60, 44, 51}
-PROTOS = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
-#: IPv4 header fields read: version/IHL, total length, flags/fragment offset, protocol, addresses
-IPV4_HEADER = struct.Struct("!BxHxxHxBxx4s4s")
-IPV6_HEADER_BYTES = 40
+#: seconds an IP-in-IP / GRE tunnel keeps its uid without packets (Tunnel::ip_tunnel_timeout)
+IP_TUNNEL_TIMEOUT_S = 24 * 3600.0
 
 
 def connections(
-    path: str | os.PathLike, *, timeouts: dict[str, float] | None = None
+    path: str | os.PathLike,
+    *,
+    timeouts: dict[str, float] | None = None,
+    tcp_close_delay: float = TCP_CLOSE_DELAY_S,
+    tcp_reset_delay: float = TCP_RESET_DELAY_S,
 ) -> pd.DataFrame:
     """Connection records of the capture at ``path``, ordered by first packet time.
 
     Columns :data:`COLUMNS`; ports and counters are integers, ``duration`` float seconds,
-    ``orig_bytes``/``resp_bytes`` nullable integers. ``timeouts`` overrides the inactivity
-    timeouts in seconds per protocol (defaults :data:`TIMEOUTS`, Zeek's). Raises DataError
-    naming the file (and the 1-based packet number) when it is not a capture or a record
-    is cut short.
+    ``orig_bytes``/``resp_bytes`` nullable integers, ``uid`` a string unique to the
+    connection (derived from the capture, so the same file gives the same uids),
+    ``tunnel_parents`` a tuple of the uids of the tunnels that carried it or None.
+    ``timeouts`` overrides the inactivity timeouts in seconds per protocol (defaults
+    :data:`TIMEOUTS`, Zeek's); ``tcp_close_delay`` / ``tcp_reset_delay`` how long a closed /
+    reset TCP connection takes late packets (Zeek's options of those names; ``math.inf``
+    keeps it open until a fresh SYN or inactivity, as flow meters without them do). Raises
+    DataError naming the file (and the 1-based packet number) when it is not a capture or a
+    record is cut short.
     """
-    idle = {**TIMEOUTS, **(timeouts or {})}
-    active: dict[tuple, Connection] = {}
-    done: list[Connection] = []
-    for ts, pkt in _ip_packets(path):
+    tracker = _Tracker({**TIMEOUTS, **(timeouts or {})}, (tcp_close_delay, tcp_reset_delay))
+    count = tracker.datagram
+    for ts, ip in _ip_datagrams(path):
+        count(ts, ip, None, 0)
+    rows = [c.record() for c in tracker.finished()]
+    if not rows:  # object columns, as pandas makes for no records
+        return pd.DataFrame(columns=list(COLUMNS)).astype(BYTE_COUNTS)
+    columns: dict = {col: [row[col] for row in rows] for col in COLUMNS}  # faster than records
+    for col, dtype in BYTE_COUNTS.items():
+        columns[col] = pd.array(columns[col], dtype=dtype)
+    return pd.DataFrame(columns, columns=list(COLUMNS))
+
+
+class _Tracker:
+    """Open connections, IP fragments and IP tunnels of one capture, fed one IP datagram at
+    a time (outer or decapsulated)."""
+
+    def __init__(self, idle: dict[str, float], delays: tuple[float, float]) -> None:
+        self.idle, self.delays = idle, delays
+        self.active: dict[tuple, Connection] = {}
+        self.done: list[Connection] = []
+        self.fragments = Reassembler()
+        self.ip_tunnels: dict[tuple, tuple[str, float]] = {}  # address pair -> (uid, last ts)
+        self.made = 0  # connections and IP tunnels named so far
+        self.salt = ""  # uid prefix of this capture, from the first thing named
+
+    def datagram(self, ts: float, ip: bytes, parent: str | None, depth: int) -> None:
+        """Count one IP datagram; ``parent``: uid of the tunnel it came out of; ``depth``:
+        how many tunnels it is inside."""
+        pkt = transport(ip)
+        if pkt is None:
+            return
+        kind = pkt["proto"]
+        if kind == "fragment":
+            whole = self.fragments.add(pkt["fragment"])
+            if whole is not None:
+                self.datagram(ts, whole, parent, depth)
+            return
+        if kind == "tunnel":
+            inner = tunnels.ip_inner(pkt["ip_proto"], pkt["data"])
+            if inner is not None and depth < tunnels.MAX_DEPTH:
+                self._inner(ts, inner, self._ip_tunnel_uid(ts, pkt), depth)
+            return
         key = _flow_key(pkt)
-        conn = active.get(key)
-        if conn is not None and conn.is_over_at(ts, pkt, idle):
-            done.append(active.pop(key))
+        conn = self.active.get(key)
+        if conn is not None and conn.is_over_at(ts, pkt, self.idle):
+            self.done.append(self.active.pop(key))
             conn = None
         if conn is None:
-            conn = active[key] = Connection(ts, pkt)
-        conn.add(ts, pkt)
-    done.extend(active.values())
-    rows = [c.record() for c in sorted(done, key=lambda c: c.first_ts)]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    for col in ("orig_bytes", "resp_bytes"):
-        frame[col] = frame[col].astype("Int64")
-    return frame
+            conn = self.active[key] = Connection(ts, pkt, self._uid(ts, key), self.delays)
+        conn.add(ts, pkt, parent)
+        if "data" in pkt and conn.resp_end[1] in tunnels.UDP_PORTS and depth < tunnels.MAX_DEPTH:
+            inner = tunnels.udp_inner(conn.resp_end[1], pkt["data"])
+            if inner is not None:
+                self._inner(ts, inner, conn.uid, depth)
+
+    def _inner(self, ts: float, inner: tuple[str, bytes], parent: str, depth: int) -> None:
+        link, data = inner
+        ip = data if link == "ip" else network_layer(1, data)
+        if ip is not None:
+            self.datagram(ts, ip, parent, depth + 1)
+
+    def _uid(self, ts: float, key: tuple) -> str:
+        """A conn.log-style uid: "C", 12 hex digits of a hash of the first connection's
+        ``ts`` and ``key`` (one per capture), then how many were named before, in hex; so
+        reading a file again gives the same uids and other captures give others."""
+        if not self.salt:
+            digest = hashlib.blake2b(repr((ts, key)).encode(), digest_size=6).hexdigest()
+            self.salt = "C" + digest
+        self.made += 1
+        return f"{self.salt}{self.made:x}"
+
+    def _ip_tunnel_uid(self, ts: float, pkt: dict) -> str:
+        """One uid per address pair of an IP-in-IP / GRE tunnel, kept while it is active
+        (Zeek's ``Tunnel::ip_tunnel_timeout``)."""
+        pair = tuple(sorted((pkt["src"], pkt["dst"])))
+        known = self.ip_tunnels.get(pair)
+        uid = known[0] if known and ts - known[1] < IP_TUNNEL_TIMEOUT_S else self._uid(ts, pair)
+        self.ip_tunnels[pair] = (uid, ts)
+        return uid
+
+    def finished(self) -> list[Connection]:
+        """Every connection, ordered by first packet time."""
+        return sorted([*self.done, *self.active.values()], key=lambda c: c.first_ts)
 
 
 def _flow_key(pkt: dict) -> tuple:
@@ -156,126 +240,9 @@ def _records(path: str | os.PathLike):
             yield number, ts, linktype, frame
 
 
-def _ip_packets(path: str | os.PathLike):
-    """(ts, packet dict) for each TCP/UDP/ICMP packet; other packets are skipped."""
+def _ip_datagrams(path: str | os.PathLike):
+    """(ts, IP datagram bytes) of each frame that carries one; other frames are skipped."""
     for _number, ts, linktype, frame in _records(path):
-        ip = _network_layer(linktype, frame)
-        if ip is None:
-            continue
-        pkt = _transport(ip)
-        if pkt is not None:
-            yield float(ts), pkt
-
-
-def _network_layer(linktype: int, frame: bytes) -> bytes | None:
-    """The IP datagram inside one link-layer frame, or None when there is none."""
-    if linktype == 1:  # Ethernet
-        return (
-            _after_ethertype(struct.unpack_from("!H", frame, 12)[0], frame, 14)
-            if len(frame) >= 14
-            else None
-        )
-    if linktype == 113 and len(frame) >= 16:  # Linux SLL
-        return _after_ethertype(struct.unpack_from("!H", frame, 14)[0], frame, 16)
-    if linktype == 276 and len(frame) >= 20:  # Linux SLL2
-        return _after_ethertype(struct.unpack_from("!H", frame, 0)[0], frame, 20)
-    if linktype in (101, 12, 14, 228, 229):  # raw IP
-        return frame
-    if linktype == 0 and len(frame) >= 4:  # BSD loopback
-        return frame[4:]
-    return None
-
-
-def _after_ethertype(etype: int, frame: bytes, off: int) -> bytes | None:
-    """Follow VLAN tags, MPLS labels and PPPoE to the IP datagram starting at ``off``."""
-    while True:
-        if etype in ETH_VLAN and len(frame) >= off + 4:
-            etype, off = struct.unpack_from("!H", frame, off + 2)[0], off + 4
-        elif etype in ETH_MPLS:
-            while len(frame) >= off + 4:
-                bottom = frame[off + 2] & 1
-                off += 4
-                if bottom:
-                    break
-            return frame[off:] if len(frame) > off and frame[off] >> 4 in (4, 6) else None
-        elif etype == ETH_PPPOE and len(frame) >= off + 8:
-            ppp = struct.unpack_from("!H", frame, off + 6)[0]
-            return frame[off + 8 :] if ppp in (0x0021, 0x0057) else None
-        elif etype in (ETH_IP4, ETH_IP6):
-            return frame[off:]
-        else:
-            return None
-
-
-def _transport(buf: bytes) -> dict | None:
-    """Addresses, lengths and the transport header fields of one IP datagram, or None."""
-    try:
-        if buf[0] >> 4 == 4:
-            vhl, ip_len, frag, proto, src, dst = IPV4_HEADER.unpack_from(buf)
-            if frag & 0x1FFF:
-                return None  # a later fragment: its transport header is in the first one
-            addrs, head, version = (src, dst), (vhl & 0xF) * 4, 4
-        elif buf[0] >> 4 == 6:
-            if len(buf) < IPV6_HEADER_BYTES:
-                return None  # cut before the end of its addresses (a short snapshot length)
-            proto, head = _ipv6_upper(buf)
-            addrs, ip_len, version = (
-                (buf[8:24], buf[24:40]),
-                40 + struct.unpack_from("!H", buf, 4)[0],
-                6,
-            )
-        else:
-            return None
-    except (struct.error, IndexError):
-        return None
-    if proto not in PROTOS:
-        return None
-    return _transport_fields(buf[head:], proto, version, addrs, ip_len, ip_len - head)
-
-
-def _ipv6_upper(buf: bytes) -> tuple[int, int]:
-    """(upper-layer protocol, its offset) after skipping IPv6 extension headers; protocol
-    -1 for a later fragment (its transport header is in the first one)."""
-    nxt, off = buf[6], 40
-    while nxt in IPV6_EXTENSIONS:
-        if nxt == 44:
-            if struct.unpack_from("!H", buf, off + 2)[0] >> 3:
-                return -1, off
-            nxt, off = buf[off], off + 8
-        elif nxt == 51:
-            nxt, off = buf[off], off + (buf[off + 1] + 2) * 4
-        else:
-            nxt, off = buf[off], off + (buf[off + 1] + 1) * 8
-    return nxt, off
-
-
-def _transport_fields(
-    seg: bytes, proto: int, version: int, addrs, ip_len: int, seg_len: int
-) -> dict | None:
-    """Packet dict for a TCP, UDP or ICMP segment (lengths from the IP header, not capture)."""
-    family = socket.AF_INET if version == 4 else socket.AF_INET6
-    pkt = {
-        "proto": PROTOS[proto],
-        "ip_version": version,
-        "ip_len": ip_len,
-        "src": socket.inet_ntop(family, addrs[0]),
-        "dst": socket.inet_ntop(family, addrs[1]),
-    }
-    if proto == 6 and len(seg) >= 20:
-        sport, dport, seq, _ack, off_flags = struct.unpack_from("!HHIIH", seg)
-        pkt.update(
-            sport=sport,
-            dport=dport,
-            seq=seq,
-            flags=off_flags & 0x3F,
-            payload=max(seg_len - (off_flags >> 12) * 4, 0),
-        )
-    elif proto == 17 and len(seg) >= 8:
-        sport, dport = struct.unpack_from("!HH", seg)
-        pkt.update(sport=sport, dport=dport, payload=max(seg_len - 8, 0))
-    elif proto in (1, 58) and len(seg) >= 4:
-        pkt.update(icmp_type=seg[0], icmp_code=seg[1], payload=max(seg_len - 8, 0))
-        pkt["sport"], pkt["dport"] = pkt["icmp_type"], pkt["icmp_code"]
-    else:
-        return None
-    return pkt
+        ip = network_layer(linktype, frame)
+        if ip is not None:
+            yield float(ts), ip
