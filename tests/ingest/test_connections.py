@@ -106,3 +106,64 @@ def test_refusals_name_what_is_wrong(tmp_path, spec):
         ConnectionSource(tmp_path / "flows.csv", mouse)
     with pytest.raises(DataError, match="masked|seconds since the epoch"):
         list(ConnectionSource(shared("zeek-pcap-baselines/ssh-basic/conn.log"), spec))
+
+
+CIC_ROW = "10.0.0.{h},5100{h},10.0.0.1,80,{proto},28/02/2018 08:11:4{h} PM,1500000,5,4,300,1200\n"
+
+
+def test_a_protocol_0_flow_is_skipped_and_counted_with_its_line(tmp_path, spec):
+    # IP protocol 0 (HOPOPT), as CICFlowMeter writes for flows it cannot place, on line 3;
+    # 17.0 is UDP written as a float
+    rows = [CIC_ROW.format(h=1, proto="6"), CIC_ROW.format(h=2, proto="0")]
+    rows.append(CIC_ROW.format(h=3, proto="17.0"))
+    path = tmp_path / "cic.csv"
+    path.write_text(CIC.splitlines(keepends=True)[0] + "".join(rows))
+    source = ConnectionSource(path, spec)
+    batches = list(source)
+    assert [b.frame["protocol_type"].tolist() for b in batches] == [["tcp", "udp"]]
+    assert batches[0].lines.tolist() == [1, 3]  # record numbers, as for every record
+    assert source.rejected_rows == batches[0].rejected_rows == 1 and source.rows_read == 3
+    (problem,) = batches[0].rejected
+    assert (problem.file, problem.line, problem.column, problem.value) == (
+        str(path),
+        3,
+        "proto",
+        "0",
+    )
+    assert "TCP, UDP or ICMP" in problem.message()
+
+
+def test_a_file_of_only_other_protocols_says_so(tmp_path, spec):
+    path = tmp_path / "cic.csv"
+    path.write_text(CIC.splitlines(keepends=True)[0] + CIC_ROW.format(h=1, proto="47"))
+    with pytest.raises(DataError, match=r"no TCP, UDP or ICMP connection.*line 2.*'47'"):
+        list(ConnectionSource(path, spec))
+
+
+def test_cicflowmeter_without_timestamp_names_the_column_file_and_columns(tmp_path, spec):
+    header, row = CIC.splitlines()
+    path = tmp_path / "cic.csv"
+    path.write_text(
+        header.replace(",Timestamp", "") + "\n" + row.replace(",28/02/2018 08:11:42 PM", "") + "\n"
+    )
+    with pytest.raises(DataError) as error:
+        list(ConnectionSource(path, spec))
+    message = str(error.value)
+    assert str(path) in message and "missing ['timestamp']" in message
+    assert "CICFlowMeter columns" in message and "'src_ip'" in message
+    assert "btest" not in message
+
+
+@pytest.mark.parametrize("content", [b"", b" \n\r\n\t\n"])
+def test_an_empty_connections_file_is_named_empty(tmp_path, spec, content):
+    path = tmp_path / "flows.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"^{path}: the file is empty \("):
+        ConnectionSource(path, spec)
+
+
+def test_a_byte_order_mark_does_not_hide_the_format_or_the_first_column(tmp_path, spec):
+    (tmp_path / "flows.csv").write_bytes(b"\xef\xbb\xbf" + NFDUMP.encode())
+    assert sniff_format(tmp_path / "flows.csv") == "nfdump"
+    batch = next(iter(ConnectionSource(tmp_path / "flows.csv", spec)))
+    assert batch.frame["protocol_type"].tolist() == ["tcp", "udp"]

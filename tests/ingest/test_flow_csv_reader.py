@@ -174,3 +174,48 @@ def test_cicflowmeter_without_a_needed_column_or_header_is_refused(tmp_path):
         read_cicflowmeter_csv(path)
     with pytest.raises(DataError, match="expected a CICFlowMeter header line, found an empty file"):
         read_cicflowmeter_csv(write(tmp_path, "empty.csv", "\n"))
+
+
+def test_protocol_as_an_integral_float_is_read_and_a_fraction_is_refused(tmp_path):
+    rows = [CIC_ROWS[0].replace(",80,6,", ",80,6.0,"), CIC_ROWS[1].replace(",53,17,", ",53,17.0,")]
+    frame = read_cicflowmeter_csv(write(tmp_path, "f.csv", "\n".join([SPACED, *rows]) + "\n"))
+    assert frame["ip_proto"].tolist() == [6, 17] and frame["proto"].tolist() == ["tcp", "udp"]
+    bad = CIC_ROWS[1].replace(",53,17,", ",53,6.5,")
+    path = write(tmp_path, "bad.csv", "\n".join([SPACED, CIC_ROWS[0], bad]) + "\n")
+    with pytest.raises(DataError, match=r"line 3, column 'protocol': got '6.5', expected an IP"):
+        read_cicflowmeter_csv(path)
+
+
+def test_protocol_0_is_read_with_the_file_line_of_every_row(tmp_path):
+    rows = [CIC_ROWS[0].replace(",80,6,", ",80,0,"), CIC_ROWS[1]]
+    path = write(tmp_path, "f.csv", "\n".join([SPACED, "", *rows]) + "\n")
+    frame = read_cicflowmeter_csv(path)
+    assert frame["ip_proto"].tolist() == [0, 17] and frame.attrs["lines"] == [3, 4]
+
+
+def test_timestamps_required_names_the_column_the_file_and_the_columns(tmp_path):
+    header = SPACED.replace(",Timestamp", "")
+    row = CIC_ROWS[0].replace(",28/02/2018 08:11:42 PM", "")
+    path = write(tmp_path, "f.csv", header + "\n" + row + "\n")
+    assert math.isnan(read_cicflowmeter_csv(path).loc[0, "ts"])  # a plain read allows it
+    with pytest.raises(DataError) as error:
+        read_cicflowmeter_csv(path, timestamps=True)
+    assert str(error.value).startswith(f"{path}: line 1: expected the CICFlowMeter columns [")
+    assert "'timestamp']" in str(error.value) and "missing ['timestamp']" in str(error.value)
+
+
+def test_a_byte_order_mark_before_the_header_is_dropped(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([NFDUMP_HEADER, *NFDUMP_ROWS]).encode() + b"\n")
+    assert len(read_nfdump_csv(path)) == len(NFDUMP_ROWS)
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([SPACED, *CIC_ROWS]).encode() + b"\n")
+    assert read_cicflowmeter_csv(path)["ip_proto"].tolist() == [6, 17]
+
+
+@pytest.mark.parametrize(
+    "reader, header", [(read_nfdump_csv, NFDUMP_HEADER), (read_cicflowmeter_csv, SPACED)]
+)
+def test_a_header_without_rows_is_refused(tmp_path, reader, header):
+    path = write(tmp_path, "head.csv", header + "\n\n")
+    with pytest.raises(DataError, match=rf"^{path}: no data rows after the header$"):
+        reader(path)

@@ -350,3 +350,49 @@ def test_line_numbers_survive_a_blank_line(tmp_path):
     )
     with pytest.raises(DataError, match=r"line 5, column 'n'"):
         list(TableSource(path, SPEC))
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("spec", [SPEC, BARE], ids=["header", "headerless"])
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path, spec):
+    path = write_csv(tmp_path / "bom.csv", GOOD, header=HEADER if spec.header else None)
+    path.write_bytes(BOM + path.read_bytes())
+    _, frame, lines = read_all(TableSource(path, spec))
+    pd.testing.assert_frame_equal(frame, typed(GOOD))
+    assert lines[0] == (2 if spec.header else 1)
+
+
+def test_a_bad_first_value_after_a_byte_order_mark_is_quoted_as_written(tmp_path):
+    path = write_csv(tmp_path / "bom.csv", [with_field(GOOD[0], "n", "x1")], header=None)
+    path.write_bytes(BOM + path.read_bytes())
+    with pytest.raises(DataError, match=r"line 1, column 'n': got 'x1'"):
+        list(TableSource(path, BARE))
+
+
+@pytest.mark.parametrize(
+    "content, found",
+    [(b"", "0 bytes"), (b"  \n\r\n\t\n", "only white space, 7 bytes"), (BOM + b"\n", "only")],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_empty_file_is_called_empty_not_missing_columns(tmp_path, content, found, suffix):
+    path = tmp_path / f"empty{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        TableSource(path, SPEC)
+    assert str(info.value).startswith(f"{path}: the file is empty ({found}")
+    assert "missing columns" not in str(info.value)
+
+
+def test_a_header_without_rows_says_so(tmp_path):
+    path = write_csv(tmp_path / "head.csv", [])
+    with pytest.raises(DataError, match=rf"^{path}: no data rows after the header$"):
+        list(TableSource(path, SPEC))
+    path.write_text(",".join(HEADER) + "\n\n\n")  # blank lines are no rows either
+    with pytest.raises(DataError, match="no data rows after the header"):
+        TableSource(path, SPEC).read_all()
+    parquet = tmp_path / "none.parquet"
+    raw_frame([]).to_parquet(parquet, index=False)
+    with pytest.raises(DataError, match=rf"^{parquet}: no data rows"):
+        TableSource(parquet, SPEC).read_all()

@@ -52,4 +52,7 @@ def resolve_data(arg: str) -> Path:
 
 
 def print_json(value) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+    """``value`` as indented JSON on standard output, flushed at once, so that the whole
+    document is written even when a reader of a pipe stops early after it; a reader that
+    closed the pipe first raises BrokenPipeError (the command line exits quietly on it)."""
+    print(json.dumps(value, indent=2, sort_keys=True, default=str), flush=True)

@@ -8,7 +8,10 @@ into Evidence. No labels needed.
 Per feature (columns of the frame the detector sees, ``FeatureEncoder.transform`` output):
 
 - numeric: quantile bin edges of the training values (``bins``, 10 by default; tied
-  quantiles merge, so a mostly-zero counter gets fewer bins) with the training share per
+  quantiles merge, so a mostly-zero counter gets fewer bins; each edge lies midway between
+  two distinct training values, so a spike of tied values, such as suspicion raised to
+  its floor, sits inside one bin rather than on an edge:
+  :func:`~trustshield.drift.stats.tie_aware_edges`) with the training share per
   bin, plus a ``missing`` bucket for NaN and ±inf; and a sorted sample of at most
   ``sample_size`` (2,000) finite training values for the two-sample Kolmogorov–Smirnov
   statistic.
@@ -51,6 +54,7 @@ from trustshield.drift.stats import (
     level,
     numeric_shares,
     psi,
+    tie_aware_edges,
 )
 from trustshield.errors import DataError, NotFittedError
 
@@ -137,8 +141,7 @@ class DriftReference:
 
     def _numeric_summary(self, values: np.ndarray, rng) -> dict:
         present = values[np.isfinite(values)]
-        quantiles = np.arange(1, self.bins) / self.bins
-        edges = np.unique(np.quantile(present, quantiles)) if len(present) else np.array([])
+        edges = tie_aware_edges(present, self.bins)
         sample = (
             present
             if len(present) <= self.sample_size

@@ -37,6 +37,28 @@ def level(value: float) -> str:
     return "major" if value >= MAJOR else ("moderate" if value >= MODERATE else "none")
 
 
+def tie_aware_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """Bin edges (sorted, unique) for ``bins`` quantile bins of the finite ``values``.
+
+    A quantile cut above the minimum moves down to midway between the first distinct value
+    at or above it and the distinct value before that, so no value above the minimum, and
+    so no spike of tied values there, sits on an edge: a tied value recomputed with a
+    rounding difference stays in its bin instead of taking the whole spike across the
+    edge. A cut at the minimum stays on it (the bin below it holds what lies below
+    anything seen). Every value of ``values`` falls in the same bin as with the raw
+    quantile cuts (a value on a cut goes to the bin above it). Empty without finite values.
+    """
+    present = values[np.isfinite(values)]
+    if not len(present):
+        return np.array([], dtype=np.float64)
+    distinct = np.unique(present)
+    cuts = np.quantile(present, np.arange(1, bins) / bins)
+    above = np.unique(np.searchsorted(distinct, cuts, side="left"))
+    low, high = distinct[np.maximum(above - 1, 0)], distinct[above]
+    middle = low / 2 + high / 2
+    return np.unique(np.where((middle > low) & (middle < high), middle, high))
+
+
 def numeric_shares(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Shares of (−inf, e1), [e1, e2), …, [ek, inf) and of missing (NaN, ±inf); sum 1."""
     nan = ~np.isfinite(values)

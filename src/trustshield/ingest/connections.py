@@ -7,7 +7,10 @@ validated batches of KDD-style features, for models trained on NSL-KDD's 41 feat
 reader, the features are derived over all of it
 (:func:`~trustshield.features.kdd_derived.kdd_features`, rows in ``ts`` order), then checked
 against the model's spec in batches; the first problem stops the read (``on_error="skip"``
-is refused). A batch's ``lines`` are record numbers: the 1-based
+is refused). A connection of a protocol other than TCP, UDP or ICMP (IP protocol 0, GRE,
+...) has no KDD-style features: it is skipped and counted in ``rejected_rows``, and the
+first batch lists each one in ``rejected`` (its file line for flow CSVs, else its record
+number). A batch's ``lines`` are record numbers: the 1-based
 position of the connection in the file as read (a conn.log or CSV record, or a capture's
 connection in first-packet order), so the same file scored twice keeps its alert ids. Each
 batch also carries ``entities``: per row, who talked to whom (``ts``, ``uid`` when the
@@ -29,7 +32,7 @@ from trustshield.features.kdd_derived import COLUMNS as KDD_FEATURES, kdd_featur
 from trustshield.ingest.connection_formats import FORMATS
 from trustshield.ingest.datasets import sha256_of
 from trustshield.ingest.tabular import DEFAULT_BATCH_ROWS, ON_ERROR, Batch
-from trustshield.ingest.validate import check_frame
+from trustshield.ingest.validate import RowProblem, check_frame, refuse_blank
 from trustshield.specs import DatasetSpec
 
 PCAP_MAGIC = (
@@ -58,6 +61,20 @@ SKIP_UNAVAILABLE = (
     "--on-error skip is not available for connection records: their readers "
     "stop at the first bad field (named with its line); mend or drop that line"
 )
+#: the protocols KDD-style features describe; a connection of any other is skipped
+KDD_PROTOCOLS = ("tcp", "udp", "icmp")
+OTHER_PROTOCOL = (
+    "a TCP, UDP or ICMP connection (KDD-style features describe no other protocol; "
+    "the record is skipped)"
+)
+ONLY_OTHER_PROTOCOLS = (
+    "{path}: no TCP, UDP or ICMP connection to score: all {n} records are of other "
+    "protocols (first: {first})"
+)
+EXPECTED_CONNECTIONS = (
+    "connection records: a pcap/pcapng capture, a Zeek conn.log, an nfdump CSV or a "
+    "CICFlowMeter CSV"
+)
 NOT_KDD = (
     "spec {spec} lacks the KDD-style features {missing} that connection records are "
     "turned into; score {format} input with a model trained on NSL-KDD features"
@@ -71,7 +88,7 @@ def sniff_format(path: str | Path) -> str | None:
         head = handle.read(4096)
     if head[:4] in PCAP_MAGIC:
         return "pcap"
-    text = head.decode("utf-8", "replace").lstrip()
+    text = head.decode("utf-8-sig", "replace").lstrip()
     first = text.split("\n", 1)[0].strip().lower()
     starts = [line.split("\t", 1)[0].split(" ", 1)[0] for line in text.splitlines()[:16]]
     if {"#separator", "#fields"} & set(starts) or (text.startswith("{") and '"id.orig_h"' in first):
@@ -97,8 +114,8 @@ def read_connections(path: str | Path, format: str) -> pd.DataFrame:
 
     if format == "nfdump":
         return read_nfdump_csv(path)
-    if format == "cicflowmeter":
-        return read_cicflowmeter_csv(path)
+    if format == "cicflowmeter":  # the time-window features need every flow's time
+        return read_cicflowmeter_csv(path, timestamps=True)
     raise DataError(f"--format must be one of {list(FORMATS)}, got {format!r}")
 
 
@@ -130,6 +147,7 @@ class ConnectionSource:
             raise DataError(SKIP_UNAVAILABLE)
         if not self.path.is_file():
             raise DataError(f"data file not found: {self.path}")
+        refuse_blank(self.path, EXPECTED_CONNECTIONS)
         if self.format == "auto":
             self.format = sniff_format(self.path) or ""
             if not self.format:
@@ -144,6 +162,9 @@ class ConnectionSource:
 
     def __iter__(self) -> Iterator[Batch]:
         conns = read_connections(self.path, self.format).reset_index(drop=True)
+        if not len(conns):
+            raise DataError(f"{self.path}: no connection records")
+        conns, rejected = self._other_protocols(conns)
         features = kdd_features(conns)  # ts order; index = position in the file
         lines = features.index.to_numpy(np.int64) + 1
         entities = connection_entities(conns.loc[features.index])
@@ -153,9 +174,40 @@ class ConnectionSource:
             checked = check_frame(
                 features.iloc[part], self.spec, file=str(self.path), lines=lines[part]
             )
-            self.rows_read += len(features.iloc[part])
+            self.rows_read += len(features.iloc[part]) + len(rejected)
             if checked.problems:
                 raise DataError(checked.problems[0].message())
             yield Batch(
-                checked.frame, checked.lines, entities=entities.iloc[part].reset_index(drop=True)
+                checked.frame,
+                checked.lines,
+                rejected,
+                len(rejected),
+                entities=entities.iloc[part].reset_index(drop=True),
             )
+            rejected = ()  # reported with the first batch
+
+    def _other_protocols(self, conns: pd.DataFrame) -> tuple[pd.DataFrame, tuple[RowProblem, ...]]:
+        """``conns`` without the connections whose protocol is not TCP, UDP or ICMP (IP
+        protocol 0, GRE, ...), which are counted in ``rejected_rows``, and one problem per
+        skipped connection naming its line (the file line when the reader knows it, else
+        its record number) and protocol. DataError when nothing is left."""
+        proto = conns["proto"].astype(str).str.lower()
+        other = ~proto.isin(KDD_PROTOCOLS).to_numpy()
+        if not other.any():
+            return conns, ()
+        lines = np.asarray(conns.attrs.get("lines") or np.arange(1, len(conns) + 1))
+        shown = (
+            conns["ip_proto"].astype(str) if "ip_proto" in conns.columns else conns["proto"]
+        ).astype(str)
+        rejected = tuple(
+            RowProblem(str(self.path), int(lines[i]), "proto", shown.iloc[i], OTHER_PROTOCOL)
+            for i in np.flatnonzero(other)
+        )
+        if other.all():
+            raise DataError(
+                ONLY_OTHER_PROTOCOLS.format(
+                    path=self.path, n=len(conns), first=rejected[0].message()
+                )
+            )
+        self.rejected_rows += len(rejected)
+        return conns[~other], rejected

@@ -21,12 +21,15 @@ trailing ``Summary`` block is ignored):
     opkt, obyt                          -> resp_pkts, resp_ip_bytes (0 from unidirectional
                                            exporters; filled by bidirectional ones)
 
+A byte order mark before the header is dropped; a file with a header and no flows is
+refused. Each frame keeps the file line of every row in ``frame.attrs["lines"]``.
+
 CICFlowMeter (header names compared lowercased with runs of spaces/punctuation as ``_``,
 so ``Tot Fwd Pkts`` and ``tot_fwd_pkts`` match; CIC-IDS2017's long names too):
 
     Src IP, Dst IP                      -> id.orig_h, id.resp_h
     Src Port, Dst Port                  -> id.orig_p, id.resp_p
-    Protocol (IANA number)              -> ip_proto, proto
+    Protocol (IANA number, ``6`` or ``6.0``) -> ip_proto, proto
     Timestamp (``dd/MM/yyyy hh:mm:ss AM``, ``dd/MM/yyyy HH:mm[:ss]`` or ISO) -> ts (s)
     Flow Duration (microseconds)        -> duration (s) = value / 1e6
     Tot Fwd Pkts, Tot Bwd Pkts          -> orig_pkts, resp_pkts
@@ -46,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.validate import MISSING_VALUE, RowProblem
+from trustshield.ingest.validate import MISSING_VALUE, NO_ROWS, RowProblem
 from trustshield.ingest.zeek import EXPECTED, conn_frame
 
 NO_HEADER = "{file}: line 1: expected a {kind} header line, found an empty file"
@@ -88,7 +91,7 @@ IP_PROTOCOLS = {
     "sctp": 132,
 }
 ZEEK_PROTO = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp"}
-PROTOCOL = "an IP protocol (a number 0-255 or a name such as TCP, UDP, ICMP)"
+PROTOCOL = "an IP protocol (a whole number 0-255 or a name such as TCP, UDP, ICMP)"
 NON_NEGATIVE = "a number of seconds >= 0"
 MICROSECONDS = "a number of microseconds >= 0"
 NFDUMP_TIMES = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
@@ -137,21 +140,36 @@ def read_nfdump_csv(path: str | Path) -> pd.DataFrame:
     ):
         if name in cols:
             out[field] = _ints(each(name, _whole, EXPECTED["count"]))
-    return conn_frame(
-        _with_extras(
-            out, cols, {"ts", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt"}
+    return _lined(
+        conn_frame(
+            _with_extras(
+                out,
+                cols,
+                {"ts", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt"},
+            ),
+            len(rows),
+            file,
         ),
-        len(rows),
-        file,
+        lines,
     )
 
 
-def read_cicflowmeter_csv(path: str | Path) -> pd.DataFrame:
-    """Flows of a CICFlowMeter CSV as conn.log records (mapping in the module doc)."""
+def _lined(frame: pd.DataFrame, lines: list[int]) -> pd.DataFrame:
+    """``frame`` with the file line of each of its rows in ``frame.attrs["lines"]``, for
+    messages about a record."""
+    frame.attrs["lines"] = list(lines)
+    return frame
+
+
+def read_cicflowmeter_csv(path: str | Path, *, timestamps: bool = False) -> pd.DataFrame:
+    """Flows of a CICFlowMeter CSV as conn.log records (mapping in the module doc); without
+    a Timestamp column ``ts`` is missing, unless ``timestamps`` (the time-window features
+    need them): then the file is refused naming the column."""
     file = str(path)
     header, rows, lines = _read_csv(path, file, "CICFlowMeter")
     keys = [CIC_ALIASES.get(k, k) for k in (_key(name) for name in header)]
-    cols = _columns(header, rows, keys, CIC_COLUMNS, "CICFlowMeter", file)
+    required = (*CIC_COLUMNS, "timestamp") if timestamps else CIC_COLUMNS
+    cols = _columns(header, rows, keys, required, "CICFlowMeter", file)
 
     def each(name, parse, expected):
         return _each(cols[name], parse, name, expected, file, lines)
@@ -180,14 +198,14 @@ def read_cicflowmeter_csv(path: str | Path) -> pd.DataFrame:
         out[field] = _ints(each(name, _whole, EXPECTED["count"]))
     used = set(CIC_COLUMNS) | {"timestamp"}
     extras = {name: cols[key] for name, key in zip(header, keys) if key not in used}
-    return conn_frame(_with_extras(out, extras, set()), len(rows), file)
+    return _lined(conn_frame(_with_extras(out, extras, set()), len(rows), file), lines)
 
 
 def _read_csv(path, file: str, kind: str, *, stop: str | None = None):
     """(header, rows, line numbers) of a CSV; every row as wide as the header. Reading
     ends at a row whose first cell is ``stop``."""
     header, rows, lines = None, [], []
-    with open(path, newline="", encoding="utf-8", errors="backslashreplace") as fh:
+    with open(path, newline="", encoding="utf-8-sig", errors="backslashreplace") as fh:
         reader = csv.reader(fh)
         for row in _rows(reader, file):
             if not any(cell.strip() for cell in row):
@@ -207,6 +225,8 @@ def _read_csv(path, file: str, kind: str, *, stop: str | None = None):
                 lines.append(reader.line_num)
     if header is None:
         raise DataError(NO_HEADER.format(file=file, kind=kind))
+    if not rows:
+        raise DataError(NO_ROWS.format(file=file))
     return header, rows, lines
 
 
@@ -291,7 +311,11 @@ def _seconds(text: str) -> float:
 
 
 def _protocol(text: str) -> int:
-    value = int(text) if text.isdigit() else IP_PROTOCOLS[text.lower()]
+    """An IANA protocol number: a whole number (``6``, or ``6.0`` as exports that write
+    every column as a float have it) from 0 to 255, or a name of :data:`IP_PROTOCOLS`."""
+    if text.lower() in IP_PROTOCOLS:
+        return IP_PROTOCOLS[text.lower()]
+    value = _whole(text)
     if value > 255:
         raise ValueError(text)
     return value

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from trustshield.errors import DataError
-from trustshield.ingest.validate import numeric_table, check_header_width, wrong_field_count
+from trustshield.ingest.validate import (
+    check_header_width,
+    numeric_table,
+    refuse_blank,
+    wrong_field_count,
+)
 from trustshield.utf8 import not_utf8
 
 IGNORED = frozenset({"subject", "user", "user_id", "session", "session_id", "label"})
@@ -27,22 +32,20 @@ LONGEST_NAME = 256
 
 def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFrame:
     """The raw table of a CSV or Parquet file of biometric samples. DataError naming
-    ``what`` and the file (and the line, for a CSV) when it cannot be read; the parser's
-    own message is not quoted, as it may hold values."""
+    ``what`` and the file (and the line, for a CSV) when it cannot be read or holds no
+    rows; the parser's own message is not quoted, as it may hold values."""
     path = Path(path)
     where = f"{what} {path}"
     if not path.is_file():
         raise DataError(f"{where} does not exist")
+    parquet = path.suffix.lower() in PARQUET
+    refuse_blank(path, "a Parquet table" if parquet else "a header line, then rows", where)
     try:
-        if path.suffix.lower() in PARQUET:
-            return pd.read_parquet(path)
-        raw = pd.read_csv(path)
+        raw = pd.read_parquet(path) if parquet else pd.read_csv(path)
     except UnicodeDecodeError:
         raise not_utf8(where, path) from None
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{where}: empty: expected a header line, then one row per sample"
-        ) from None
+    except pd.errors.EmptyDataError:  # blank lines only are refused above
+        raise DataError(f"{where}: expected a header line, then one row per sample") from None
     except pd.errors.ParserError as exc:
         wrong_width = wrong_field_count(exc, where)
         if wrong_width:
@@ -52,7 +55,13 @@ def read_sample_table(path: str | Path, what: str = "samples file") -> pd.DataFr
         raise DataError(
             f"{where}: not a readable CSV/Parquet table ({type(exc).__name__})"
         ) from None
+    if parquet:
+        if raw.empty and len(raw.columns):  # a schema and no rows
+            raise DataError(f"{where}: no data rows")
+        return raw
     check_header_width(raw, path, where)
+    if raw.empty and len(raw.columns):  # a header line and no rows
+        raise DataError(f"{where}: no data rows after the header")
     long = next((i for i, c in enumerate(raw.columns) if len(str(c)) > LONGEST_NAME), None)
     if long is not None:
         raise DataError(

@@ -22,7 +22,14 @@ import pyarrow.parquet as pq
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.utf8 import not_utf8
 from trustshield.ingest.datasets import sha256_of
-from trustshield.ingest.validate import CheckedFrame, RowProblem, check_frame, wrong_field_count
+from trustshield.ingest.validate import (
+    NO_ROWS,
+    CheckedFrame,
+    RowProblem,
+    check_frame,
+    refuse_blank,
+    wrong_field_count,
+)
 from trustshield.specs import DatasetSpec
 
 ON_ERROR = ("raise", "skip")
@@ -90,6 +97,7 @@ class TableSource:
             raise DataError(f"on_error must be one of {list(ON_ERROR)}, got {self.on_error!r}")
         if not self.path.is_file():
             raise DataError(f"data file not found: {self.path}")
+        refuse_blank(self.path, self._expected())
         self.sha256 = sha256_of(self.path)
         known = {f.name: f for f in self.spec.files}.get(self.path.name)
         if known is not None and known.sha256 != self.sha256:
@@ -106,6 +114,13 @@ class TableSource:
             self.rows_read += len(raw)
             self._handle(checked)
             yield Batch(checked.frame, checked.lines, checked.problems, checked.rejected_rows)
+        if not self.rows_read:  # a header (or blank lines) only: nothing to train or score
+            parquet = self.path.suffix.lower() in (".parquet", ".pq")
+            raise DataError(
+                f"{self.path}: no data rows (the Parquet table has 0 rows)"
+                if parquet
+                else NO_ROWS.format(file=self.path)
+            )
 
     def describe(self) -> dict:
         """What was read, for provenance: file name, path, sha256, rows read and rejected
@@ -118,6 +133,13 @@ class TableSource:
             "rejected_rows": int(self.rejected_rows),
         }
 
+    def _expected(self) -> str:
+        """What the file should hold, for the error about an empty one."""
+        if self.path.suffix.lower() in (".parquet", ".pq"):
+            return f"a Parquet table with the columns of spec {self.spec.name}"
+        rows = f"one row per record with the columns of spec {self.spec.name}"
+        return f"a header line, then {rows}" if self.spec.header else rows
+
     def read_all(self) -> pd.DataFrame:
         """Every valid row as one frame (training, benchmarks); detection streams batches."""
         frames = [batch.frame for batch in self]
@@ -127,7 +149,7 @@ class TableSource:
         """Quote each rejected field as the file holds it (pandas may have parsed it)."""
         wanted = {p.line for p in problems}
         text = {}
-        with self.path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
             for number, line in enumerate(handle, start=1):
                 if number in wanted:
                     text[number] = line
@@ -191,7 +213,7 @@ class TableSource:
 
     def _csv_layout(self) -> tuple[list[str], int]:
         """Column names in file order and the line number of the first data row."""
-        with self.path.open(encoding="utf-8", errors="replace") as handle:
+        with self.path.open(encoding="utf-8-sig", errors="replace") as handle:  # BOM dropped
             first = handle.readline().rstrip("\r\n").split(",")
         if self.spec.header:
             names = [name.strip() for name in first]

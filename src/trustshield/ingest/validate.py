@@ -23,6 +23,10 @@ MISSING_VALUE = "a value (the field is empty)"
 #: characters of a rejected value an error message quotes
 SHOWN_CHARACTERS = 80
 NON_EMPTY_LABEL = "a non-empty label of at most {limit} characters"
+EMPTY_FILE = "{file}: the file is empty ({found}); expected {expected}"
+NO_ROWS = "{file}: no data rows after the header"
+#: a byte order mark and the ASCII white space: what a file that holds nothing else holds
+BLANK = b"\xef\xbb\xbf \t\r\n\x0b\x0c"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,20 @@ def check_header_width(raw: pd.DataFrame, source: bytes | Path, where: str) -> N
     except csv.Error as exc:
         raise DataError(f"{where}: line {number + 1}: not a CSV row ({exc})") from None
     raise DataError(f"{where}: a row has more fields than the header")
+
+
+def refuse_blank(path: Path, expected: str, where: str | None = None) -> None:
+    """DataError naming the file (``where``, default the path) when ``path`` holds nothing
+    but white space and byte order marks (0 bytes included); ``expected`` says what it
+    should hold. Reads only up to the first other byte (1 MiB chunks)."""
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if chunk.translate(None, BLANK):
+                return
+            size += len(chunk)
+    found = "0 bytes" if size == 0 else f"only white space, {size:,} bytes"
+    raise DataError(EMPTY_FILE.format(file=where or path, found=found, expected=expected))
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def read_conn_log(path: str | Path, *, masked_timestamps: bool = False) -> pd.Da
 
     ``masked_timestamps`` accepts btest's masked times (``XXXXXXXXXX.XXXXXX``) as NaN."""
     file = str(path)
-    with open(path, encoding="utf-8", errors="backslashreplace", newline="") as fh:
+    with open(path, encoding="utf-8-sig", errors="backslashreplace", newline="") as fh:
         lines = [(n, line.rstrip("\r\n")) for n, line in enumerate(fh, 1)]
     first = next((text.lstrip() for _, text in lines if text.strip()), "")
     reader = _json_columns if first.startswith("{") else _tsv_columns
