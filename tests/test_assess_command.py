@@ -17,7 +17,7 @@ def assessed(tmp_path_factory):
         small_flows(0),
         SMALL_SPEC,
         SMALL_SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
         provenance={"data": {"name": "synthetic"}},
     )
     save_model(model, folder / "model")

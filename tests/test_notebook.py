@@ -21,7 +21,7 @@ from trustshield.pipeline.train_config import TrainConfig
 from trustshield.specs import parse_spec, read_spec_text
 
 #: a quick model: few trees and prototypes, one LightGBM thread (see synthetic.train_small)
-QUICK = TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1)
+QUICK = TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,12 @@ def test_train_and_score_agree_with_the_pipeline_on_the_same_rows(model, pipelin
 def test_train_takes_the_spec_positionally_with_default_config_and_provenance(frame):
     small = frame.iloc[::3].reset_index(drop=True)  # 100 rows: keep the default fit short
     model = trustshield.train(small, FLOWS_SPEC)
-    assert model.training["config"] == TrainConfig().__dict__
+    shape = ("n_estimators", "num_leaves", "max_depth", "learning_rate")
+    chosen = {k: model.training["config"][k] for k in shape}
+    assert chosen in [{k: t[k] for k in shape} for t in model.training["capacity_trials"]]
+    assert {k: v for k, v in model.training["config"].items() if k not in shape} == {
+        k: v for k, v in TrainConfig().__dict__.items() if k not in shape
+    }
     data = model.training["data"]
     assert data == {
         "name": IN_MEMORY,

@@ -47,7 +47,7 @@ def tiny(tmp_path_factory):
         train_frame,
         SPEC,
         SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
         provenance={"data": {"name": "synthetic"}},
     )
     save_model(model, folder / "model")

@@ -44,7 +44,7 @@ def model_folder(tmp_path_factory):
         small_flows(0),
         SMALL_SPEC,
         SMALL_SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
         provenance={},
     )
     save_model(model, folder)

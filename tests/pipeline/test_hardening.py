@@ -13,7 +13,7 @@ from trustshield.errors import DataError
 from trustshield.pipeline.train import TrainConfig, monotone_directions
 from trustshield.specs import infeasibility
 
-FAST = TrainConfig(n_prototypes=8, n_estimators=8, n_threads=1)
+FAST = TrainConfig(n_prototypes=8, n_estimators=8, n_threads=1, capacity="fixed")
 FEATURES = list(FLOWS_SPEC.feature_names)
 
 

@@ -18,7 +18,7 @@ from trustshield.assess.robustness.poisoning import (
 from trustshield.pipeline.poisoning import poisoning_study, sanitise
 from trustshield.pipeline.train import TrainConfig
 
-FAST = TrainConfig(n_prototypes=8, n_estimators=10, n_threads=1)
+FAST = TrainConfig(n_prototypes=8, n_estimators=10, n_threads=1, capacity="fixed")
 
 
 # ---------------------------------------------------------------- flip_labels

@@ -14,7 +14,7 @@ from trustshield.pipeline.train import train
 from trustshield.pipeline.train_config import TrainConfig
 from trustshield.specs import parse_spec
 
-QUICK = TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1)
+QUICK = TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed")
 BENIGN_TEXT = FLOWS_SPEC_TEXT.replace("normal: normal", "normal: BENIGN")
 BENIGN_SPEC = parse_spec(yaml.safe_load(BENIGN_TEXT))
 

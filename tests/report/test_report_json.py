@@ -32,7 +32,7 @@ def _train(folder, seed):
         small_flows(seed),
         SMALL_SPEC,
         SMALL_SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1),
+        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
         provenance={"data": {"name": "synthetic"}},
     )
     save_model(model, folder)

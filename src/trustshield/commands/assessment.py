@@ -25,6 +25,11 @@ def register(sub) -> None:
         choices=USE_CASES,
         help="which practices apply (default intrusion detection)",
     )
+    p.add_argument(
+        "--train",
+        help="the model's training data, for the baseline comparison (default: the file "
+        "recorded in the model, when it is still there with the same sha256)",
+    )
     p.add_argument("--store", help="also check this store's audit chain and red-team runs")
     p.add_argument("--templates", help="also check this folder of biometric templates")
     p.add_argument(
@@ -33,6 +38,27 @@ def register(sub) -> None:
         "(JSON written by benchmarks/auth.py --json)",
     )
     p.set_defaults(run=cmd_assess)
+
+
+def training_records(model, given: str | None):
+    """The model's training records (validated frame) for the baseline comparison: ``given``
+    (a path or DATASET:FILE), else the file recorded in the model when it still has the
+    recorded sha256; otherwise why there are none (a string)."""
+    from pathlib import Path
+
+    from trustshield.commands.common import resolve_data
+    from trustshield.ingest.tabular import TableSource
+
+    data = model.training.get("data", {})
+    if given:
+        return TableSource(resolve_data(given), model.spec).read_all()
+    path = data.get("path")
+    if not path or not Path(path).is_file():
+        return f"the training file {path or data.get('name')!r} is not here; pass --train"
+    source = TableSource(Path(path), model.spec)
+    if source.sha256 != data.get("sha256"):
+        return f"{path} is not the file the model was trained on (sha256 differs); pass --train"
+    return source.read_all()
 
 
 def cmd_assess(args) -> None:
@@ -54,7 +80,14 @@ def cmd_assess(args) -> None:
     store = AlertStore(args.store) if args.store else None
     try:
         evidence = assessment_evidence(
-            model, args.model, frame, figures, store=store, templates=args.templates, progress=step
+            model,
+            args.model,
+            frame,
+            figures,
+            store=store,
+            templates=args.templates,
+            training=training_records(model, args.train),
+            progress=step,
         )
     finally:
         if store is not None:

@@ -1,12 +1,17 @@
 """Choose the hybrid's operating points on training data only, imitating unseen attacks.
 
-Two kinds of held-out group: every attack name (leave-one-attack-name-out) and every
-category (leave-one-category-out). For each group the supervised component is refitted
-without it and scores its records; the novelty component never sees attacks at all.
-Normal records are scored out-of-fold. A record is alerted when either component passes
-its operating point. The objective is the mean over categories of
+With at least two attack categories, two kinds of held-out group: every attack name
+(leave-one-attack-name-out) and every category (leave-one-category-out). For each group the
+supervised component is refitted without it and scores its records; the novelty component
+never sees attacks at all. Normal records are scored out-of-fold. A record is alerted when
+either component passes its operating point. The objective is the mean over categories of
 ½ · (mean detection of its held-out names) + ½ · (detection of the held-out category),
 maximised subject to a ceiling on the share of normal training records alerted.
+
+With one attack category, holding it out would leave no attack to learn from; the groups
+are then the folds of a stratified split of the attack records (each fold's attacks scored
+by a supervised component fitted without that fold) and the objective is their mean
+detection.
 
 The hybrid is read through its parts ("supervised", "novelty") and its scale; the search
 compares candidate points without changing the detector and returns the chosen pair as
@@ -47,22 +52,46 @@ class Selection:
     per_group: dict[str, float] = field(default_factory=dict)
     #: raw-score operating point per part (supervised log-odds, novelty score)
     points: tuple[float, float] = (0.0, 0.0)
+    #: standard error of ``objective`` over its units (categories, or folds)
+    objective_se: float = 0.0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
+def held_out_groups(
+    labels: np.ndarray, categories: np.ndarray, *, n_folds: int, seed: int
+) -> dict[tuple[str, str], np.ndarray]:
+    """Boolean masks (n,) of the held-out groups, keyed (kind, group): ("name", attack) and
+    ("category", category) with at least two attack categories, else ("fold", "k") for the
+    attack records of each fold of a stratified split (normal records stay in training)."""
+    from sklearn.model_selection import KFold  # training only
+
+    attack = attack_mask(labels)
+    if len(set(categories[attack])) >= 2:
+        groups = {("name", g): labels == g for g in sorted(set(labels[attack]))}
+        groups |= {("category", c): categories == c for c in sorted(set(categories[attack]))}
+        return groups
+    rows = np.flatnonzero(attack)
+    folds = KFold(min(n_folds, len(rows)), shuffle=True, random_state=seed).split(rows)
+    groups = {}
+    for k, (_, held) in enumerate(folds):
+        mask = np.zeros(len(labels), dtype=bool)
+        mask[rows[held]] = True
+        groups[("fold", str(k))] = mask
+    return groups
+
+
 def held_out_scores(
     hybrid: HybridDetector, X: pd.DataFrame, labels: np.ndarray, categories: np.ndarray
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Raw component scores (m, 2) of each held-out group's records, keyed (kind, group)."""
-    attack = attack_mask(labels)
-    groups = [("name", g) for g in sorted(set(labels[attack]))]
-    groups += [("category", c) for c in sorted(set(categories[attack]))]
+    """Raw component scores (m, 2) of each held-out group's records, keyed (kind, group)
+    (:func:`held_out_groups`)."""
+    params = hybrid.get_params(deep=False)
+    groups = held_out_groups(labels, categories, n_folds=params["n_folds"], seed=params["seed"])
     parts = hybrid.parts()
     scores = {}
-    for kind, group in groups:
-        held = (labels if kind == "name" else categories) == group
+    for (kind, group), held in groups.items():
         # scores only: no category head
         sup = clone(parts["supervised"]).fit(X[~held], labels[~held])
         scores[(kind, group)] = np.column_stack(
@@ -74,7 +103,11 @@ def held_out_scores(
 def objective(
     detection: dict[tuple[str, str], float], category_of: dict[str, str]
 ) -> tuple[float, dict]:
-    """Mean over categories of ½ · mean name detection + ½ · category detection."""
+    """Mean over categories of ½ · mean name detection + ½ · category detection; with fold
+    groups (one attack category), the mean detection over folds."""
+    folds = [rate for (kind, _), rate in detection.items() if kind == "fold"]
+    if folds:
+        return float(np.mean(folds)), {}
     per_category = {}
     for (kind, category), rate in detection.items():
         if kind != "category":
@@ -110,17 +143,34 @@ def select_operating_points(
     if best is None:
         raise ValueError("the operating-point grid is empty")
     _, prob, q, points, fpr, value, per_category, detection = best
+    units = (
+        [0.5 * v["names"] + 0.5 * v["category"] for v in per_category.values()]
+        if per_category
+        else [r for (kind, _), r in detection.items() if kind == "fold"]
+    )
+    se = float(np.std(units, ddof=1) / np.sqrt(len(units))) if len(units) > 1 else 0.0
     grid = len(PROBABILITY_GRID) * len(QUANTILE_GRID)
+    by_fold = any(kind == "fold" for kind, _ in held_out)
+    held_text, goal = (
+        (
+            f"the attack records of each of {len(held_out)} folds (one attack category: "
+            "holding it out would leave no attack to learn from)",
+            "the mean detection of the held-out folds",
+        )
+        if by_fold
+        else (
+            "each training attack name and each attack category",
+            "the mean over categories of ½·held-out-name detection + ½·held-out-category detection",
+        )
+    )
     protocol = (
-        "Training file only. Held out in turn: each training attack name and each attack "
-        "category; the supervised model was refitted without the held-out group, the novelty "
-        "model saw normal records only, and normal records were scored "
-        f"{hybrid.n_folds}-fold out-of-fold. Alert when the supervised attack probability ≥ p "
-        "or the novelty score ≥ its q-quantile over normal training records; (p, q) chosen "
-        f"from {grid} pairs to maximise the mean over categories of ½·held-out-name detection "
-        f"+ ½·held-out-category detection ({value:.3f}) with at most {max_normal_fpr:.0%} of "
-        f"normal training records alerted ({fpr:.2%}): p = {prob}, q = {q}. "
-        "No test record was used for any choice."
+        f"Training file only. Held out in turn: {held_text}; the supervised model was "
+        "refitted without the held-out group, the novelty model saw normal records only, and "
+        f"normal records were scored {hybrid.n_folds}-fold out-of-fold. Alert when the "
+        "supervised attack probability ≥ p or the novelty score ≥ its q-quantile over normal "
+        f"training records; (p, q) chosen from {grid} pairs to maximise {goal} ({value:.3f}) "
+        f"with at most {max_normal_fpr:.0%} of normal training records alerted ({fpr:.2%}): "
+        f"p = {prob}, q = {q}. No test record was used for any choice."
     )
     return Selection(
         probability=prob,
@@ -132,4 +182,5 @@ def select_operating_points(
         protocol=protocol,
         per_group={f"{k}:{g}": r for (k, g), r in detection.items()},
         points=(float(points[0]), float(points[1])),
+        objective_se=se,
     )

@@ -29,6 +29,8 @@ KNOWN_CHECKS = (
     "false alarms",
     "explanation exactness",
     "data provenance",
+    # assess/baselines.py
+    "baseline comparison",
     # assess/robustness/
     "evasion resistance",
     "poisoning resilience",

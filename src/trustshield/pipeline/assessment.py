@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from trustshield.assess.baselines import BaselineComparison, baseline_evidence, compare_baselines
 from trustshield.assess.evidence import performance_evidence
 from trustshield.assess.robustness.evasion import evade, evasion_evidence, select_attack_records
 from trustshield.assess.robustness.noise import noise_evidence
@@ -25,7 +27,8 @@ from trustshield.governance.risks import register
 from trustshield.model_folder import TrainedModel
 from trustshield.pipeline.noise_study import noise_study
 from trustshield.pipeline.report_sections import Evaluation
-from trustshield.records import Evidence
+from trustshield.pipeline.scoring import score_batch
+from trustshield.records import ALERT, Evidence
 
 EVASION_RECORDS = 500
 #: the noise and evasion studies run on a seeded sample of at most this many records, so
@@ -49,11 +52,19 @@ def assessment_evidence(
     *,
     store=None,
     templates: str | Path | None = None,
+    training: pd.DataFrame | str,
     progress=None,
 ) -> list[Evidence]:
-    """Evidence from every evaluator that can run on these inputs."""
+    """Evidence from every evaluator that can run on these inputs. ``training`` is the
+    model's training records (validated), for the baseline comparison, or why they are not
+    available."""
     step = progress or (lambda message: None)
     evidence = performance_evidence(figures.as_dict()) + model_evidence(folder)
+    if isinstance(training, str):
+        evidence += baseline_evidence(None, training)
+    else:
+        step("baselines: default LightGBM and IsolationForest on the same training records")
+        evidence += baseline_evidence(baseline_study(model, training, frame))
     if len(frame) > STUDY_ROWS:
         step(f"evasion and noise on a seeded sample of {STUDY_ROWS:,} of {len(frame):,} records")
         frame = frame.sample(n=STUDY_ROWS, random_state=0).sort_index()
@@ -72,6 +83,28 @@ def assessment_evidence(
     if templates is not None:
         evidence += template_evidence(templates)
     return evidence
+
+
+def baseline_study(
+    model: TrainedModel, training: pd.DataFrame, test: pd.DataFrame
+) -> list[BaselineComparison]:
+    """The model against default baselines fitted on its training records (validated
+    frame), all scored on the labelled ``test`` records (:mod:`trustshield.assess.baselines`)."""
+    spec = model.spec
+    for name, frame in (("training", training), ("test", test)):
+        if spec.label_column not in frame.columns:
+            raise DataError(f"the baseline comparison needs labels in the {name} records")
+    attack_train = (training[spec.label_column] != spec.normal_label).to_numpy()
+    attack_test = (test[spec.label_column] != spec.normal_label).to_numpy()
+    alerted = score_batch(model, test).decision.actions == ALERT
+    return compare_baselines(
+        model.encoder.transform(training),
+        attack_train,
+        model.encoder.transform(test),
+        attack_test,
+        np.asarray(alerted, dtype=bool),
+        seed=int(model.training.get("config", {}).get("seed", 0)),
+    )
 
 
 def governance(evidence: list, *, use_case: str) -> dict:

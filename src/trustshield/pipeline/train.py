@@ -4,6 +4,8 @@ incoming traffic with."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+
 import numpy as np
 import pandas as pd
 
@@ -17,7 +19,7 @@ from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.model_folder import TrainedModel
-from trustshield.pipeline.train_config import TrainConfig
+from trustshield.pipeline.train_config import CAPACITY_GRID, TrainConfig
 from trustshield.specs import DatasetSpec
 
 
@@ -36,6 +38,7 @@ def build_detector(
         n_estimators=config.n_estimators,
         num_leaves=config.num_leaves,
         max_depth=config.max_depth,
+        learning_rate=config.learning_rate,
         categorical=encoder.categorical,
         seed=config.seed,
         n_threads=config.n_threads,
@@ -50,6 +53,46 @@ def build_detector(
         seed=config.seed,
     )
     return HybridDetector(supervised, novelty, seed=config.seed)
+
+
+def fit_and_select(spec, encoder, config, X, labels, categories, step):
+    """Fit the hybrid for each candidate capacity (``config`` alone when its capacity is
+    "fixed", else each of CAPACITY_GRID, smallest first) and choose its operating points on
+    held-out groups of the training data; keep the smallest candidate whose held-out
+    objective is within one standard error of the best one's (the one-standard-error rule:
+    a larger model must earn its capacity). Returns (detector, selection, the chosen config,
+    one trial record per candidate: capacity, objective, its standard error, share of normal
+    training records alerted)."""
+    candidates = (
+        [config]
+        if config.capacity == "fixed"
+        else [replace(config, **asdict(c)) for c in CAPACITY_GRID]
+    )
+    fitted, trials = [], []
+    for n, candidate in enumerate(candidates, 1):
+        shape = f"{candidate.n_estimators} trees, {candidate.num_leaves} leaves"
+        step(f"capacity {n}/{len(candidates)} ({shape}): fitting with out-of-fold scores")
+        detector = build_detector(spec, encoder, candidate)
+        detector.fit(X, labels, categories)
+        step(f"capacity {n}/{len(candidates)}: held-out selection of operating points")
+        held = held_out_scores(detector, X, labels, categories)
+        selection = select_operating_points(
+            detector, held, spec.category_of_attack, max_normal_fpr=config.max_normal_fpr
+        )
+        trials.append(
+            {
+                **{k: getattr(candidate, k) for k in asdict(CAPACITY_GRID[0])},
+                "objective": selection.objective,
+                "objective_se": selection.objective_se,
+                "normal_fpr": selection.normal_fpr,
+            }
+        )
+        fitted.append((detector, selection, candidate))
+    top = max(fitted, key=lambda f: f[1].objective)[1]
+    chosen = next(f for f in fitted if f[1].objective >= top.objective - top.objective_se)
+    for trial, candidate in zip(trials, fitted, strict=True):
+        trial["chosen"] = candidate is chosen
+    return (*chosen, trials)
 
 
 def monotone_directions(spec: DatasetSpec) -> dict[str, int]:
@@ -84,13 +127,8 @@ def train(
     step = progress or (lambda message: None)
     encoder = FeatureEncoder(spec).fit(frame)
     X = encoder.transform(frame)
-    detector = build_detector(spec, encoder, config)
-    step("fitting detectors with out-of-fold scores")
-    detector.fit(X, labels, categories)
-    step("leave-one-attack-name-out and leave-one-category-out selection")
-    held = held_out_scores(detector, X, labels, categories)
-    selection = select_operating_points(
-        detector, held, spec.category_of_attack, max_normal_fpr=config.max_normal_fpr
+    detector, selection, config, trials = fit_and_select(
+        spec, encoder, config, X, labels, categories, step
     )
     detector.set_params(operating_points=selection.points)
     normal_scores = detector.scaled(detector.normal_out_of_fold()).max(axis=1)
@@ -109,6 +147,7 @@ def train(
         "attack_names": sorted(set(labels[~normal])),
         "config": config.__dict__,
         "selection": selection.as_dict(),
+        "capacity_trials": trials,
         # the probing monitor's band: |margin| holding 1 % of normal (out-of-fold) records
         "boundary_band": calibrate_band(normal_scores - policy.alert_threshold_),
     }
