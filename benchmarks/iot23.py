@@ -62,6 +62,9 @@ VARIANTS = {
     "union, no channel persistence": dict(baseline_rule="loso", persist=False),
     "site baseline only (LOSO)": dict(baseline_rule="loso", supervised=False),
     "union, baseline at the edge of the site's range": dict(baseline_rule="edge"),
+    "union with LightGBM (gbdt) as the supervised model": dict(
+        baseline_rule="loso", supervised_kind="gbdt"
+    ),
 }
 MAIN = next(iter(VARIANTS))
 
@@ -244,15 +247,17 @@ _KEYS = (
 )
 
 
-def _better(row: dict) -> bool | None:
-    """Higher recall than every peer at no higher FPR (benign captures: lower or equal FPR)."""
+def _better(row: dict) -> bool:
+    """Against every peer: higher recall at no higher FPR, or equal recall at a lower FPR
+    (benign captures: FPR no higher)."""
     ours_r, ours_f = row["malicious_flow_recall"], row["benign_flow_fpr"]
     out = True
     for peer in row["peers"].values():
+        r, f = peer["malicious_flow_recall"], peer["benign_flow_fpr"]
         if ours_r is None:
-            out &= ours_f <= peer["benign_flow_fpr"]
+            out &= ours_f <= f
         else:
-            out &= ours_r > peer["malicious_flow_recall"] and ours_f <= peer["benign_flow_fpr"]
+            out &= (ours_r > r and ours_f <= f) or (ours_r == r and ours_f < f)
     return out
 
 

@@ -4,6 +4,7 @@ from trustshield.commands import (
     alerts,
     assessment,
     authentication,
+    behaviour,
     benchmark,
     context,
     datasets,
@@ -32,5 +33,6 @@ def register_all(sub) -> None:
         keys,
         service,
         watch,
+        behaviour,
     ):
         module.register(sub)

@@ -16,15 +16,17 @@ point; :func:`detect_incidents` groups the flagged windows into incidents.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from trustshield.detectors.behaviour import BehaviourModel, SiteBaselineDetector
-from trustshield.detectors.protocol import Attributions
+from trustshield.detectors.gbdt import GradientBoostedDetector
+from trustshield.detectors.protocol import Attributions, Detector
 from trustshield.errors import DataError
 from trustshield.features.behaviour import FEATURES, BehaviourTable, behaviour_table
 from trustshield.incidents.grouping import Incident, evidence_flows, group_incidents
@@ -33,6 +35,14 @@ from trustshield.incidents.operating import HeldOut, operating_point
 #: what the site baseline watches: rate to one channel, fan-out, bytes sent outside
 BASELINE_FEATURES = ("rate_per_min", "dsts_on_port", "ports_on_dst", "upload_external")
 MALICIOUS = "malicious"
+MODEL_FORMAT = "trustshield-behaviour-model/1"
+#: supervised detector kinds and how to build one for a few hundred channel windows
+SUPERVISED_KINDS: dict[str, Callable[[], Any]] = {
+    "behaviour": BehaviourModel,
+    "gbdt": lambda: GradientBoostedDetector(
+        n_estimators=80, num_leaves=4, max_depth=2, min_child_samples=5, n_threads=1
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,45 @@ class BehaviourDetection:
 
     baseline: SiteBaselineDetector
     baseline_threshold: float
-    supervised: BehaviourModel | None
+    supervised: Detector | None
     supervised_threshold: float
     persist: bool = True
+    window_s: float = 3600.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (no pickle): both detectors' states and their operating points
+        (an infinite threshold, "never", is written as null)."""
+        return {
+            "format": MODEL_FORMAT,
+            "baseline": self.baseline.to_dict(),
+            "baseline_threshold": _finite(self.baseline_threshold),
+            "supervised": None if self.supervised is None else self.supervised.to_dict(),
+            "supervised_threshold": _finite(self.supervised_threshold),
+            "persist": self.persist,
+            "window_s": self.window_s,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> BehaviourDetection:
+        """The model :meth:`to_dict` wrote; DataError for another document."""
+        from trustshield.detectors.registry import detector_from_dict
+
+        if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+            raise DataError(f"expected a behaviour model ({MODEL_FORMAT}), got another document")
+        baseline = detector_from_dict(state["baseline"])
+        if not isinstance(baseline, SiteBaselineDetector):
+            raise DataError("a behaviour model's baseline must be of kind behaviour-baseline")
+        supervised = (
+            None if state["supervised"] is None else detector_from_dict(state["supervised"])
+        )
+        return cls(
+            baseline,
+            _threshold(state["baseline_threshold"]),
+            supervised,
+            _threshold(state["supervised_threshold"]),
+            bool(state["persist"]),
+            float(state["window_s"]),
+        )
 
     def flag(
         self, table: BehaviourTable
@@ -80,13 +126,14 @@ class BehaviourDetection:
         use_sup = margin_s > margin_b
         flagged = (margin_b > 0) | (margin_s > 0)
         suspicion = np.where(use_sup, sup_s, base_s)
-        kinds = np.where(use_sup, "behaviour", "behaviour-baseline").astype(object)
+        sup_kind = "behaviour" if self.supervised is None else self.supervised.kind
+        kinds = np.where(use_sup, sup_kind, "behaviour-baseline").astype(object)
         rows = np.flatnonzero(flagged)
         values = np.zeros((len(rows), len(FEATURES)))
         base = np.zeros(len(rows))
         for kind, detector, columns in (
             ("behaviour-baseline", self.baseline, list(BASELINE_FEATURES)),
-            ("behaviour", self.supervised, list(FEATURES)),
+            (sup_kind, self.supervised, list(FEATURES)),
         ):
             mine = kinds[rows] == kind
             if detector is None or not mine.any():
@@ -104,7 +151,8 @@ def fit_behaviour(
     max_fpr: float = 0.01,
     persist: bool = True,
     supervised: bool = True,
-    baseline_rule: str = "edge",
+    baseline_rule: str = "loso",
+    supervised_kind: str = "behaviour",
 ) -> BehaviourDetection:
     """Fit on ``training``. The supervised operating point is chosen by
     leave-one-scenario-out over the labelled training scenarios. The baseline's is, with
@@ -112,6 +160,10 @@ def fit_behaviour(
     in some watched feature; with ``"loso"``, chosen like the supervised one (labelled
     scenarios; without labels, the highest training score). DataError when there is no
     training scenario."""
+    if supervised_kind not in SUPERVISED_KINDS:
+        raise DataError(
+            f"supervised_kind must be one of {list(SUPERVISED_KINDS)}, got {supervised_kind!r}"
+        )
     if baseline_rule not in ("edge", "loso"):
         raise DataError(f"baseline_rule must be 'edge' or 'loso', got {baseline_rule!r}")
     if not training:
@@ -120,7 +172,7 @@ def fit_behaviour(
     labelled = [s for s in training if s.malicious is not None]
     sup = None
     if supervised and _both_classes(labelled):
-        sup = _fit_supervised(labelled)
+        sup = _fit_supervised(labelled, supervised_kind)
     if baseline_rule == "edge":
         base_t = 1.0
     elif len(labelled) >= 2:
@@ -138,12 +190,21 @@ def fit_behaviour(
     if sup is not None:
         sup_t = _loso(
             labelled,
-            lambda rest: _fit_supervised(rest) if _both_classes(rest) else None,
+            lambda rest: _fit_supervised(rest, supervised_kind) if _both_classes(rest) else None,
             list(FEATURES),
             max_fpr,
             persist,
         )
-    return BehaviourDetection(baseline, base_t, sup, float(sup_t), persist)
+    window = training[0].table.window_s
+    return BehaviourDetection(baseline, base_t, sup, float(sup_t), persist, window)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _threshold(value: float | None) -> float:
+    return np.inf if value is None else float(value)
 
 
 def detect_incidents(
@@ -182,10 +243,10 @@ def _fit_baseline(scenarios: Sequence[Scenario]) -> SiteBaselineDetector:
     return SiteBaselineDetector(combine="max", spread="range", cap=1e6).fit(X[normal])
 
 
-def _fit_supervised(scenarios: Sequence[Scenario]) -> BehaviourModel:
+def _fit_supervised(scenarios: Sequence[Scenario], kind: str = "behaviour") -> Detector:
     X = pd.concat([s.table.features for s in scenarios], ignore_index=True)
     y = np.concatenate([_row_labels(s) for s in scenarios])
-    return BehaviourModel().fit(X, y)
+    return SUPERVISED_KINDS[kind]().fit(X, y)
 
 
 def _evidence(table: BehaviourTable, persist: bool, flagged: np.ndarray) -> np.ndarray:
