@@ -49,10 +49,20 @@ def test_flagged_windows_become_one_incident_per_host_with_named_behaviours():
     assert set(incident.evidence_uids) == malicious  # the beacon's later windows persist
     beacon_b = next(b for b in incident.behaviours if b.name == "beacon")
     assert "one every 4.0 s" in beacon_b.evidence and "100 % unanswered" in beacon_b.evidence
-    assert beacon_b.raised_at == T0 + 3600
+    assert T0 + 3600 <= beacon_b.raised_at <= T0 + 3601  # its window closed, last record ended
     assert beacon_b.base + sum(v for _, v in beacon_b.attributions) == pytest.approx(
         beacon_b.suspicion
     )
+
+
+def test_a_long_connection_is_known_only_when_it_ends():
+    f = flows(chatter("10.0.0.9", 20) + [{"ts": T0 + 10, "id.orig_h": "10.0.0.9",
+              "id.resp_h": "203.0.113.5", "id.resp_p": 443, "duration": 30000.0}])  # fmt: skip
+    table = behaviour_table(f)
+    row = int(np.flatnonzero((table.keys["dst"] == "203.0.113.5").to_numpy())[0])
+    flagged, suspicion, attributions = _flag(table, [row])
+    (incident,) = group_incidents(table, f, flagged, suspicion, attributions)
+    assert incident.raised_at == T0 + 10 + 30000.0
 
 
 def test_without_persistence_evidence_stays_in_flagged_windows():

@@ -80,3 +80,10 @@ def test_a_bad_csv_field_is_named(tmp_path):
     path.write_text(_csv().replace(",41041,", ",-3,"), encoding="utf-8")
     with pytest.raises(DataError, match=r"id\.orig_p"):
         read_conn_table(path)
+
+
+def test_a_bad_json_line_falls_back_to_the_strict_reader_which_names_it(tmp_path):
+    path = tmp_path / "conn.json"
+    path.write_text(_json() + '{"ts": 5.0, "id.orig_h": "10.0.0.7", "id.orig_p": "x"\n')
+    with pytest.raises(DataError, match="line 3"):
+        read_conn_table(path)

@@ -37,7 +37,7 @@ class Behaviour:
     """One flagged channel of an incident.
 
     ``first_seen``/``last_seen``: s since the epoch of its first and last evidence flow;
-    ``raised_at``: end of its first flagged window (when it could be reported);
+    ``raised_at``: when its first flagged window could be reported (:func:`known_at`);
     ``attributions``: (feature, value) of its most suspicious flagged window, summing with
     ``base`` exactly to that window's ``suspicion`` (higher = more suspicious)."""
 
@@ -117,6 +117,7 @@ def group_incidents(
     starts = keys["window_start"].to_numpy(float)
     ends = keys["window_end"].to_numpy(float)
     attribution_of = {int(r): i for i, r in enumerate(rows)}
+    known = known_at(table, flows)
     flow_channel = np.where(flow_row >= 0, channel[np.maximum(flow_row, 0)], -1)
     flow_start = np.where(flow_row >= 0, starts[np.maximum(flow_row, 0)], np.nan)
     incidents = []
@@ -141,6 +142,7 @@ def group_incidents(
                         table,
                         top,
                         mine,
+                        known,
                         evidence,
                         ts,
                         unanswered,
@@ -154,6 +156,21 @@ def group_incidents(
                     uid_parts.append(uids[evidence])
             incidents.append(_incident(str(host), tuple(behaviours), uid_parts))
     return tuple(sorted(incidents, key=lambda i: (i.first_seen, i.host)))
+
+
+def known_at(table: BehaviourTable, flows: pd.DataFrame) -> np.ndarray:
+    """(n,) s since the epoch at which each row is complete: its window has closed and
+    Zeek has written every record of it (a record is written when its connection ends,
+    ``ts + duration``, so a long connection is known only at its end)."""
+    ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
+    duration = (
+        flows["duration"] if "duration" in flows.columns else pd.Series(0.0, index=flows.index)
+    )
+    ended = ts + pd.to_numeric(duration, errors="coerce").fillna(0.0).to_numpy(float)
+    valid = (table.flow_row >= 0) & np.isfinite(ended)
+    latest = np.full(len(table), -np.inf)
+    np.maximum.at(latest, table.flow_row[valid], ended[valid])
+    return np.maximum(table.keys["window_end"].to_numpy(float), latest)
 
 
 def _periods(
@@ -172,7 +189,17 @@ def _next_start(host_rows, starts, ends, gap_s, until) -> float:
 
 
 def _behaviour(
-    table, top, mine, evidence, ts, unanswered, suspicion, kinds, attributions, attribution_of
+    table,
+    top,
+    mine,
+    known,
+    evidence,
+    ts,
+    unanswered,
+    suspicion,
+    kinds,
+    attributions,
+    attribution_of,
 ) -> Behaviour:
     features = dict(zip(FEATURES, table.features.iloc[top].to_numpy(float)))
     key = table.keys.iloc[top]
@@ -199,7 +226,7 @@ def _behaviour(
         proto=str(key["proto"]),
         first_seen=float(times[0]) if len(times) else float(table.keys["window_start"].iloc[top]),
         last_seen=float(times[-1]) if len(times) else float(table.keys["window_end"].iloc[top]),
-        raised_at=float(table.keys["window_end"].to_numpy(float)[mine].min()),
+        raised_at=float(known[mine].min()),
         n_flows=int(evidence.sum()),
         evidence=text,
         detector=str(kinds[top]),

@@ -36,6 +36,21 @@ from trustshield.incidents.operating import HeldOut, operating_point
 BASELINE_FEATURES = ("rate_per_min", "dsts_on_port", "ports_on_dst", "upload_external")
 MALICIOUS = "malicious"
 MODEL_FORMAT = "trustshield-behaviour-model/1"
+#: the features the behaviour names rest on (a smaller supervised model)
+COMPACT_FEATURES = (
+    "rate_per_min",
+    "failed_share",
+    "unanswered_share",
+    "duration_max",
+    "interval_dispersion",
+    "beacon_score",
+    "dsts_on_port",
+    "ports_on_dst",
+    "upload_external",
+    "dst_rarity_host",
+    "dst_local",
+    "tcp",
+)
 #: supervised detector kinds and how to build one for a few hundred channel windows
 SUPERVISED_KINDS: dict[str, Callable[[], Any]] = {
     "behaviour": BehaviourModel,
@@ -133,7 +148,7 @@ class BehaviourDetection:
         base = np.zeros(len(rows))
         for kind, detector, columns in (
             ("behaviour-baseline", self.baseline, list(BASELINE_FEATURES)),
-            (sup_kind, self.supervised, list(FEATURES)),
+            (sup_kind, self.supervised, _columns(self.supervised)),
         ):
             mine = kinds[rows] == kind
             if detector is None or not mine.any():
@@ -153,6 +168,7 @@ def fit_behaviour(
     supervised: bool = True,
     baseline_rule: str = "loso",
     supervised_kind: str = "behaviour",
+    supervised_features: tuple[str, ...] = FEATURES,
 ) -> BehaviourDetection:
     """Fit on ``training``. The supervised operating point is chosen by
     leave-one-scenario-out over the labelled training scenarios. The baseline's is, with
@@ -172,7 +188,7 @@ def fit_behaviour(
     labelled = [s for s in training if s.malicious is not None]
     sup = None
     if supervised and _both_classes(labelled):
-        sup = _fit_supervised(labelled, supervised_kind)
+        sup = _fit_supervised(labelled, supervised_kind, supervised_features)
     if baseline_rule == "edge":
         base_t = 1.0
     elif len(labelled) >= 2:
@@ -190,8 +206,12 @@ def fit_behaviour(
     if sup is not None:
         sup_t = _loso(
             labelled,
-            lambda rest: _fit_supervised(rest, supervised_kind) if _both_classes(rest) else None,
-            list(FEATURES),
+            lambda rest: (
+                _fit_supervised(rest, supervised_kind, supervised_features)
+                if _both_classes(rest)
+                else None
+            ),
+            list(supervised_features),
             max_fpr,
             persist,
         )
@@ -243,8 +263,14 @@ def _fit_baseline(scenarios: Sequence[Scenario]) -> SiteBaselineDetector:
     return SiteBaselineDetector(combine="max", spread="range", cap=1e6).fit(X[normal])
 
 
-def _fit_supervised(scenarios: Sequence[Scenario], kind: str = "behaviour") -> Detector:
-    X = pd.concat([s.table.features for s in scenarios], ignore_index=True)
+def _columns(detector: Any) -> list[str]:
+    return list(getattr(detector, "feature_names_", FEATURES))
+
+
+def _fit_supervised(
+    scenarios: Sequence[Scenario], kind: str = "behaviour", columns: Sequence[str] = FEATURES
+) -> Detector:
+    X = pd.concat([s.table.features[list(columns)] for s in scenarios], ignore_index=True)
     y = np.concatenate([_row_labels(s) for s in scenarios])
     return SUPERVISED_KINDS[kind]().fit(X, y)
 

@@ -359,7 +359,8 @@ def read_conn_table(path: str | Path) -> pd.DataFrame:
     data = Path(path).read_bytes()
     head = data.lstrip()[:1]
     if head == b"{":
-        return json_chunk(data, file=file, first_line=1)[0]
+        fast = _json_table(data, file)
+        return fast if fast is not None else json_chunk(data, file=file, first_line=1)[0]
     if head != b"#":
         return _csv_table(data, file)
     fields_line = next((ln for ln in data[:65536].split(b"\n") if ln.startswith(b"#fields")), b"")
@@ -383,6 +384,37 @@ def read_conn_table(path: str | Path) -> pd.DataFrame:
     wanted = tuple(f for f in names if f in TABLE_FIELDS)
     frame, _, _ = conn_chunk(body, header, file=file, first_line=n_head + 1, fields=wanted)
     return frame
+
+
+def _json_table(data: bytes, file: str) -> pd.DataFrame | None:
+    """JSON lines typed in one C-parser pass (pyarrow), or None when the file needs the
+    strict reader (a bad line, a type it does not expect, ISO times): then json_chunk
+    names the problem."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pjson
+
+    try:
+        table = pjson.read_json(pa.py_buffer(data))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    header = new_header()
+    columns = {}
+    for name in table.column_names:
+        if name not in TABLE_FIELDS:
+            continue
+        column = table.column(name).combine_chunks()
+        if pa.types.is_boolean(column.type):
+            column = pc.if_else(column, "T", "F")
+        elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            if not pa.types.is_string(column.type):
+                return None
+        texts = pc.fill_null(pc.cast(column, pa.string()), header["unset_field"])
+        typed = _fast_column(texts, CONN_TYPES.get(name, "string"), header, False, name in REQUIRED)
+        if typed is None:
+            return None
+        columns[name] = typed
+    return conn_frame(columns, table.num_rows, file)
 
 
 def _csv_table(data: bytes, file: str) -> pd.DataFrame:
