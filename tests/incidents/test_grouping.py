@@ -53,6 +53,8 @@ def test_flagged_windows_become_one_incident_per_host_with_named_behaviours():
     assert beacon_b.base + sum(v for _, v in beacon_b.attributions) == pytest.approx(
         beacon_b.suspicion
     )
+    assert incident.attributions == beacon_b.attributions  # the beacon raised it first
+    assert incident.raised_at == beacon_b.raised_at
 
 
 def test_a_long_connection_is_known_only_when_it_ends():

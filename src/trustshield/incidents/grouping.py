@@ -59,7 +59,11 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class Incident:
-    """A host's flagged behaviours over one period; ``severity`` is high, medium or low."""
+    """A host's flagged behaviours over one period; ``severity`` is high, medium or low.
+
+    ``attributions`` (feature, value) with ``base`` explain why it was raised: they are
+    those of the behaviour raised first (its ``detector`` and ``suspicion``), summing
+    exactly to that suspicion."""
 
     incident_id: str
     host: str
@@ -70,6 +74,10 @@ class Incident:
     techniques: tuple[str, ...]
     severity: str
     evidence_uids: tuple[str, ...]
+    detector: str
+    suspicion: float
+    base: float
+    attributions: tuple[tuple[str, float], ...]
 
 
 def group_incidents(
@@ -285,6 +293,7 @@ def _incident(host: str, behaviours: tuple[Behaviour, ...], uid_parts: list) -> 
     )
     uids = tuple(sorted(set(np.concatenate(uid_parts).tolist()))) if uid_parts else ()
     digest = hashlib.sha256(f"{host}|{first!r}".encode()).hexdigest()[:16]
+    raising = min(behaviours, key=lambda b: (b.raised_at, -b.suspicion))
     return Incident(
         incident_id=digest,
         host=host,
@@ -295,6 +304,10 @@ def _incident(host: str, behaviours: tuple[Behaviour, ...], uid_parts: list) -> 
         techniques=techniques,
         severity=severity,
         evidence_uids=uids,
+        detector=raising.detector,
+        suspicion=raising.suspicion,
+        base=raising.base,
+        attributions=raising.attributions,
     )
 
 
@@ -328,6 +341,11 @@ def incident_record(incident: Incident) -> dict:
             for b in incident.behaviours
         ],
         "evidence_uids": list(incident.evidence_uids),
+        "raised_by": {
+            "detector": incident.detector,
+            "suspicion": incident.suspicion,
+            "attributions": {"base": incident.base, **dict(incident.attributions)},
+        },
     }
 
 
