@@ -396,11 +396,12 @@ def _json_table(data: bytes, file: str) -> pd.DataFrame | None:
 
     try:
         table = pjson.read_json(pa.py_buffer(data))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        names = table.column_names  # names that are not UTF-8 fail here
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
         return None
     header = new_header()
     columns = {}
-    for name in table.column_names:
+    for name in names:
         if name not in TABLE_FIELDS:
             continue
         column = table.column(name).combine_chunks()
@@ -409,8 +410,13 @@ def _json_table(data: bytes, file: str) -> pd.DataFrame | None:
         elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             if not pa.types.is_string(column.type):
                 return None
-        texts = pc.fill_null(pc.cast(column, pa.string()), header["unset_field"])
-        typed = _fast_column(texts, CONN_TYPES.get(name, "string"), header, False, name in REQUIRED)
+        try:
+            texts = pc.fill_null(pc.cast(column, pa.string()), header["unset_field"])
+            typed = _fast_column(
+                texts, CONN_TYPES.get(name, "string"), header, False, name in REQUIRED
+            )
+        except (pa.ArrowException, UnicodeDecodeError, ValueError):
+            return None
         if typed is None:
             return None
         columns[name] = typed
@@ -420,9 +426,15 @@ def _json_table(data: bytes, file: str) -> pd.DataFrame | None:
 def _csv_table(data: bytes, file: str) -> pd.DataFrame:
     """A CSV conversion of a conn.log (header of conn field names) typed as Zeek types it."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
     first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+    if twice := sorted({f for f in first if first.count(f) > 1}):
+        raise DataError(
+            f"{file}: line 1: expected a header of distinct conn.log field names, "
+            f"found {twice[:5]} more than once"
+        )
     try:
         table = pcsv.read_csv(
             pa.py_buffer(data),
@@ -433,14 +445,28 @@ def _csv_table(data: bytes, file: str) -> pd.DataFrame:
             ),
             read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
         )
-    except pa.ArrowInvalid as exc:
-        raise DataError(f"{file}: expected a CSV conversion of a conn.log: {exc}") from None
+        names = table.column_names  # names that are not UTF-8 fail here
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(
+            f"{file}: expected a Zeek conn.log (TSV or JSON lines) or a CSV conversion of "
+            f"one (UTF-8 text): {exc}"
+        ) from None
+    if twice := sorted({f for f in names if names.count(f) > 1}):
+        raise DataError(
+            f"{file}: line 1: expected a header of distinct conn.log field names, "
+            f"found {twice[:5]} more than once"
+        )
     header = new_header()
     columns = {}
-    for name in table.column_names:
-        texts = table.column(name).combine_chunks()
+    for name in names:
         ztype = CONN_TYPES.get(name, "string")
-        column = _fast_column(texts, ztype, header, False, name in REQUIRED)
+        try:
+            texts = pc.cast(table.column(name).combine_chunks(), pa.string())
+            column = _fast_column(texts, ztype, header, False, name in REQUIRED)
+        except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(
+                f"{file}: field {name}: expected UTF-8 text of a {ztype}: {exc}"
+            ) from None
         if column is None:  # the strict path names the first bad field
             cells = [None if t == "-" else t for t in texts.to_pylist()]
             column = typed_column(
