@@ -128,13 +128,13 @@ def behaviour_figures(test: Scenario, training: list[Scenario], **options) -> di
 def _flow_matrix(frames: list[pd.DataFrame], categories: dict | None = None):
     """Zeek fields without addresses or times: numbers as float, text as categories."""
     whole = pd.concat(frames, ignore_index=True)
-    X = pd.DataFrame({c: pd.to_numeric(whole[c], errors="coerce").astype(float) for c in NUMERIC})
     categories = categories or {
         c: sorted(whole[c].dropna().astype(str).unique()) for c in CATEGORICAL
     }
+    columns = {c: pd.to_numeric(whole[c], errors="coerce").astype(float) for c in NUMERIC}
     for c in CATEGORICAL:
-        X[c] = pd.Categorical(whole[c].astype(str), categories=categories[c])
-    return X, categories
+        columns[c] = pd.Categorical(whole[c].astype(str), categories=categories[c])
+    return pd.DataFrame(columns), categories
 
 
 def _figures(flagged: np.ndarray, malicious: np.ndarray) -> dict:
@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-peers", action="store_true", help="skip the three peers")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    print("protocol: " + " ".join(_protocol().split()), file=sys.stderr)
     scenarios = load()
     kdd = None if args.no_peers else nsl_kdd_model()
     per_scenario: dict[str, dict] = {}
@@ -236,8 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(_line(name, row), file=sys.stderr)
     result = {
         "benchmark": "iot23",
-        "protocol": __doc__.split("Protocol:", 1)[1].split("Peers,", 1)[0].strip(),
-        "peers_protocol": "Peers," + __doc__.split("Peers,", 1)[1].strip(),
+        "protocol": _protocol(),
         "window_s": 3600.0,
         "main_variant": MAIN,
         "targets": TARGETS,
@@ -256,6 +256,11 @@ _KEYS = (
     "incidents_on_benign_capture",
     "incidents",
 )
+
+
+def _protocol() -> str:
+    """The protocol as this module's docstring states it (behaviour detection and peers)."""
+    return (__doc__ or "").split("Protocol:", 1)[1].strip()
 
 
 def _better(row: dict) -> bool:

@@ -128,22 +128,22 @@ def group_incidents(
     known = known_at(table, flows)
     flow_channel = np.where(flow_row >= 0, channel[np.maximum(flow_row, 0)], -1)
     flow_start = np.where(flow_row >= 0, starts[np.maximum(flow_row, 0)], np.nan)
+    of_channel = _index(flow_channel)
+    of_row = _index(flow_row)
     incidents = []
     for host, host_rows in pd.Series(rows).groupby(keys["host"].to_numpy(object)[rows]):
-        for period in _periods(host_rows.to_numpy(), starts, ends, gap_s):
-            until = ends[period].max() if persist else None
+        periods = _periods(host_rows.to_numpy(), starts, ends, gap_s)
+        for p, period in enumerate(periods):
+            stop = starts[periods[p + 1]].min() if p + 1 < len(periods) else np.inf
             behaviours, uid_parts = [], []
             for ch in dict.fromkeys(channel[period]):
                 mine = period[channel[period] == ch]
-                first = starts[mine].min()
                 if persist:
-                    after = flow_start >= first
-                    upto = flow_start < _next_start(
-                        host_rows.to_numpy(), starts, ends, gap_s, until
-                    )
-                    evidence = (flow_channel == ch) & after & upto
+                    idx = of_channel(ch)
+                    start = flow_start[idx]
+                    idx = idx[(start >= starts[mine].min()) & (start < stop)]
                 else:
-                    evidence = np.isin(flow_row, mine)
+                    idx = np.concatenate([of_row(r) for r in mine])
                 top = mine[np.argmax(suspicion[mine])]
                 behaviours.append(
                     _behaviour(
@@ -151,7 +151,7 @@ def group_incidents(
                         top,
                         mine,
                         known,
-                        evidence,
+                        idx,
                         ts,
                         unanswered,
                         suspicion,
@@ -161,7 +161,7 @@ def group_incidents(
                     )
                 )
                 if uids is not None:
-                    uid_parts.append(uids[evidence])
+                    uid_parts.append(uids[idx])
             incidents.append(_incident(str(host), tuple(behaviours), uid_parts))
     return tuple(sorted(incidents, key=lambda i: (i.first_seen, i.host)))
 
@@ -190,10 +190,16 @@ def _periods(
     return list(np.split(order, cuts))
 
 
-def _next_start(host_rows, starts, ends, gap_s, until) -> float:
-    """Start of the host's next period after ``until`` (inf when none)."""
-    later = [p for p in _periods(host_rows, starts, ends, gap_s) if starts[p].min() > until]
-    return float(starts[later[0]].min()) if later else np.inf
+def _index(groups: np.ndarray):
+    """A function g -> the positions (int64, ascending) where ``groups`` equals g."""
+    order = np.argsort(groups, kind="stable")
+    ordered = groups[order]
+
+    def positions(g) -> np.ndarray:
+        lo, hi = np.searchsorted(ordered, g, "left"), np.searchsorted(ordered, g, "right")
+        return np.asarray(order[lo:hi])
+
+    return positions
 
 
 def _behaviour(
@@ -213,7 +219,7 @@ def _behaviour(
     key = table.keys.iloc[top]
     dport = int(key["dport"]) if pd.notna(key["dport"]) else -1
     named = name_behaviour(features, dport=dport, proto=str(key["proto"]))
-    times = np.sort(ts[evidence])
+    times = np.sort(ts[evidence])  # evidence: positions of the evidence flows
     row = attribution_of[int(top)]
     values = attributions.values[row]
     text = evidence_text(
@@ -222,7 +228,7 @@ def _behaviour(
         dport,
         str(key["proto"]),
         times,
-        float(unanswered[evidence].mean()) if evidence.any() else 0.0,
+        float(unanswered[evidence].mean()) if len(evidence) else 0.0,
         named.name,
         features,
     )
@@ -235,7 +241,7 @@ def _behaviour(
         first_seen=float(times[0]) if len(times) else float(table.keys["window_start"].iloc[top]),
         last_seen=float(times[-1]) if len(times) else float(table.keys["window_end"].iloc[top]),
         raised_at=float(known[mine].min()),
-        n_flows=int(evidence.sum()),
+        n_flows=int(len(evidence)),
         evidence=text,
         detector=str(kinds[top]),
         suspicion=float(suspicion[top]),
