@@ -87,3 +87,23 @@ def test_a_bad_json_line_falls_back_to_the_strict_reader_which_names_it(tmp_path
     path.write_text(_json() + '{"ts": 5.0, "id.orig_h": "10.0.0.7", "id.orig_p": "x"\n')
     with pytest.raises(DataError, match="line 3"):
         read_conn_table(path)
+
+
+def test_the_strict_reader_and_the_followed_reader_know_the_spaced_variant(tmp_path):
+    from trustshield.ingest.zeek import read_conn_log
+    from trustshield.ingest.zeek_chunks import conn_chunk, new_header
+
+    path = tmp_path / "conn.log.labeled"
+    path.write_text(_tsv(True), encoding="utf-8")
+    whole = read_conn_log(path)
+    assert whole["label"].tolist() == ["Malicious", "Benign"]
+    assert whole["detailed-label"][0] == "C&C" and whole["detailed-label"].isna()[1]
+    lines = path.read_bytes().splitlines(keepends=True)
+    header, frames = new_header(), []
+    for first in range(0, len(lines), 4):  # as `watch` follows a growing log
+        frame, _, _ = conn_chunk(
+            b"".join(lines[first : first + 4]), header, file=str(path), first_line=first + 1
+        )
+        frames.append(frame)
+    labels = [v for f in frames if len(f) for v in f["label"].tolist()]
+    assert labels == ["Malicious", "Benign"]

@@ -62,6 +62,8 @@ def conn_chunk(
         and b"\n\n" not in data
         and b"\r" not in data
     ):
+        if header.get("spaced_tail"):
+            data = _SPACED_TAIL.sub(header["separator"].encode(), data)
         n = data.count(b"\n")  # records only: typed straight from the bytes when they pass
         part = _fast_part(data, n, header, fields, masked_timestamps)
         if part is not None:
@@ -145,6 +147,8 @@ def _chunk_part(
                 file=file, line=header["types"][0], expected=len(names), found=len(kinds)
             )
         )
+    if header.get("spaced_tail"):
+        records = [_SPACED_TEXT.sub(header["separator"], r) for r in records]
     lines = np.arange(start, start + len(records), dtype=np.int64)
     keep = [i for i, f in enumerate(names) if wanted is None or f in wanted]
     columns = _fast_part(
@@ -342,6 +346,7 @@ def _row_problems(row, n, header, names, kinds, keep, file, masked) -> list[RowP
 LABEL_FIELDS = ("label", "detailed-label")
 #: a run of spaces that separates the last columns of some labelled conn logs (IoT-23)
 _SPACED_TAIL = re.compile(rb" {2,}(?=[^\t\n]*$)", re.MULTILINE)
+_SPACED_TEXT = re.compile(r" {2,}(?=[^\t]*$)")
 #: conn fields typed by :func:`read_conn_table` (containers such as tunnel_parents are
 #: left out: they would send every chunk down the per-record path)
 TABLE_FIELDS = tuple(f for f in CONN_TYPES if not CONN_TYPES[f].endswith("]")) + LABEL_FIELDS
