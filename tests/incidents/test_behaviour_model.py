@@ -57,3 +57,19 @@ def test_iot23_torii_scenario_is_found_from_other_scenarios():
     hosts = {i.host for i in detect_incidents(model, test.flows, test.table)}
     infected = set(test.flows.loc[test.malicious, "id.orig_h"])
     assert hosts & infected
+
+
+def test_a_saved_model_flags_the_same_windows_with_the_same_attributions():
+    import json
+
+    from trustshield.incidents.model import BehaviourDetection
+
+    model = fit_behaviour([_site(1, True), _site(2, False), _site(3, True)])
+    again = BehaviourDetection.from_dict(json.loads(json.dumps(model.to_dict())))
+    table = _site(7, True).table
+    first, second = model.flag(table), again.flag(table)
+    for a, b in zip(first[:3], second[:3]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(first[3].values, second[3].values)
+    with pytest.raises(DataError, match="behaviour model"):
+        BehaviourDetection.from_dict({"format": "something else"})
