@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone as sklearn_clone
 
+from conn_flows import beacon, chatter, flows, scan
 from keystroke_typings import FEATURES, population, typist
 from synthetic import synthetic_traffic
 from trustshield.detectors import (
@@ -16,12 +17,14 @@ from trustshield.detectors import (
     NormalPrototypeDetector,
     kinds,
 )
+from trustshield.detectors.behaviour import BehaviourModel, SiteBaselineDetector
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
 from trustshield.detectors.keystroke import BASELINES, KeystrokeVerifier, learn_population
 from trustshield.detectors.mouse import MouseVerifier
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
 from trustshield.errors import DataError
+from trustshield.features.behaviour import behaviour_table
 from trustshield.features.mouse_actions import FEATURES as MOUSE_FEATURES
 from trustshield.testing import CheckReport, DetectorCheckError, check_detector
 from trustshield.testing.detector_check import CHECKS
@@ -51,6 +54,20 @@ def mouse_actions():
     return X, y
 
 
+def behaviour_rows():
+    """Channel windows of ordinary hosts (y = 0) and of beaconing or scanning ones (y = 1)."""
+    records = []
+    for h in range(10):
+        records += chatter(f"10.0.1.{h}", 40, seed=h)
+    for h in range(3):
+        records += beacon(f"10.0.2.{h}", f"203.0.113.{h}", 6000 + h, 5.0 + h, 300)
+        records += scan(f"10.0.3.{h}", 23 + h, 40)
+    table = behaviour_table(flows(records))
+    malicious = flows(records)["label"].eq("Malicious").to_numpy()
+    y = np.bincount(table.flow_row, weights=malicious, minlength=len(table)) > 0
+    return table.features, y.astype(int)
+
+
 def gbdt():
     return GradientBoostedDetector(n_estimators=15, categorical=CATEGORICAL, n_threads=1)
 
@@ -77,6 +94,11 @@ EXAMPLES = {
     ),
     **{cls.kind: (cls, typings) for cls in BASELINES.values()},
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
+    "behaviour": (BehaviourModel, behaviour_rows),
+    "behaviour-baseline": (
+        lambda: SiteBaselineDetector(directions={"dst_local": -1}, combine="max"),
+        behaviour_rows,
+    ),
 }
 NOT_EXPLAINABLE = {"keystroke-one-class-svm"}
 

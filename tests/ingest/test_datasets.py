@@ -386,3 +386,10 @@ def test_inventory_marks_ok_altered_missing_unverified(env):
     assert by[("kn", "k1.txt")]["path"] == str(cache / "kn" / "k1.txt")
     missing = by[("alpha", "c.csv")]
     assert missing["path"] is None and missing["sha256"] is None and missing["size_bytes"] is None
+
+
+def test_a_source_md_about_one_file_maps_its_heading_path():
+    from trustshield.ingest import parse_source_sha256
+
+    text = "# set/part-1/conn.log\n\n**What:** one file\n\n- sha256: `" + "ab" * 32 + "`\n"
+    assert parse_source_sha256(text) == {"set/part-1/conn.log": "ab" * 32}

@@ -4,6 +4,7 @@ from trustshield.commands import (
     alerts,
     assessment,
     authentication,
+    behaviour,
     benchmark,
     context,
     datasets,
@@ -34,5 +35,6 @@ def register_all(sub) -> None:
         service,
         spec,
         watch,
+        behaviour,
     ):
         module.register(sub)

@@ -21,8 +21,27 @@ from trustshield.pipeline.train_config import TrainConfig
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model on labelled data")
-    p.add_argument("--data", required=True, help="training CSV/Parquet or DATASET:FILE")
-    p.add_argument("--spec", required=True, help="DatasetSpec YAML path or built-in name (nsl-kdd)")
+    p.add_argument(
+        "--kind",
+        choices=("records", "behaviour"),
+        default="records",
+        help="records: a detector of single records (needs --data and --spec; default); "
+        "behaviour: host behaviour over time from Zeek conn logs (--input, labels optional)",
+    )
+    p.add_argument(
+        "--data",
+        "--input",
+        dest="data",
+        help="training CSV/Parquet or DATASET:FILE; with --kind behaviour a conn log or a "
+        "folder of them",
+    )
+    p.add_argument("--spec", help="DatasetSpec YAML path or built-in name (nsl-kdd)")
+    p.add_argument(
+        "--window",
+        type=float,
+        default=3600.0,
+        help="--kind behaviour: length of the tumbling time window in seconds (default 3600)",
+    )
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument(
         "--max-normal-fpr",
@@ -81,6 +100,14 @@ def register(sub) -> None:
         help="--engine spark: folder the alerts are written to as Parquet",
     )
     add_pseudonymise(p)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="with a behaviour model: print the incidents as JSON lines on standard output",
+    )
+    p.add_argument(
+        "--incidents", help="with a behaviour model: also write the incidents (JSON lines) here"
+    )
     p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")
@@ -144,6 +171,13 @@ def _total(source) -> int | None:
 def cmd_train(args) -> None:
     import pandas as pd
 
+    if args.kind == "behaviour":
+        from trustshield.commands.behaviour import cmd_train_behaviour
+
+        return cmd_train_behaviour(args)
+    if not args.data or not args.spec:
+        raise DataError("train needs --data and --spec (or --kind behaviour --input PATH)")
+
     from trustshield.model_folder import save_model
     from trustshield.pipeline.hardening import train_hardened
     from trustshield.specs import read_spec_text, spec_from_text
@@ -191,6 +225,10 @@ def cmd_detect(args) -> None:
     from trustshield.store import AlertStore
     from trustshield.store.entities import switch_on
 
+    from trustshield.commands.behaviour import detect_behaviour, is_behaviour_model
+
+    if is_behaviour_model(args.model):
+        return detect_behaviour(args)
     if args.engine == "spark":
         return _detect_spark(args)
     model = load_model(args.model)

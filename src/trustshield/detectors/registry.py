@@ -50,7 +50,14 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
         _BUILTINS_LOADED = True
-        from trustshield.detectors import gbdt, hybrid, keystroke, mouse, prototype  # noqa: F401
+        from trustshield.detectors import (  # noqa: F401
+            behaviour,
+            gbdt,
+            hybrid,
+            keystroke,
+            mouse,
+            prototype,
+        )
 
 
 def register(kind: str) -> Callable[[_R], _R]:

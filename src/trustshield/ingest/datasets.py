@@ -43,6 +43,8 @@ DATA_SUFFIXES = (
 )
 _SUM_LINE = re.compile(r"^\s*([0-9a-fA-F]{64})\s+\*?(?:\./)?(\S.*?)\s*$")
 _TABLE_ROW = re.compile(r"^\s*\|\s*`([^`|]+)`\s*\|.*\|\s*`([0-9a-fA-F]{64})`\s*\|\s*$")
+_HEADING = re.compile(r"^#\s+`?([^`\s]+)`?\s*$")
+_SHA_BULLET = re.compile(r"^\s*[-*]\s*sha256:\s*`?([0-9a-fA-F]{64})`?\s*$")
 _sha_cache: dict[tuple[str, int, int], str] = {}
 
 
@@ -241,15 +243,21 @@ def parse_source_sha256(text: str) -> dict[str, str]:
 
     Understands ``<64 hex>  <name>`` lines (sha256sum style, indented or not) and markdown
     table rows whose first cell is one backticked name and last cell a backticked sha256.
-    Names may contain "/" (files in sub-folders).
+    Names may contain "/" (files in sub-folders). A SOURCE.md about one file, headed
+    ``# DATASET/FOLDER/FILE`` with a ``- sha256: `HEX``` bullet, maps that heading's path.
     """
     out: dict[str, str] = {}
+    heading = None
     for line in text.splitlines():
         m = _SUM_LINE.match(line)
         if m:
             out[m.group(2)] = m.group(1).lower()
         elif m := _TABLE_ROW.match(line):
             out[m.group(1).strip()] = m.group(2).lower()
+        elif m := _HEADING.match(line):
+            heading = m.group(1)
+        elif (m := _SHA_BULLET.match(line)) and heading and heading not in out:
+            out[heading] = m.group(1).lower()
     return out
 
 

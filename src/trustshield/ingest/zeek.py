@@ -105,6 +105,10 @@ EXPECTED = {
 LONGEST_NUMBER = 64
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _MASKED = re.compile(r"X+\.X+")
+#: a run of spaces separating the last columns of some labelled logs (IoT-23), in
+#: ``#fields``, ``#types`` and every record
+_SPACED = re.compile(r" {2,}")
+_SPACED_TAIL = re.compile(r" {2,}(?=[^\t]*$)")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 _NULLABLE = {"count": "Int64", "port": "Int64", "int": "Int64", "bool": "boolean"}
 _REAL = ("time", "interval", "double")
@@ -278,6 +282,8 @@ def _tsv_columns(lines: list[tuple[int, str]], file: str, masked: bool):
         elif line:
             if meta["fields"] is None:
                 raise DataError(NO_FIELDS.format(file=file, line=n))
+            if meta.get("spaced_tail"):
+                line = _SPACED_TAIL.sub(meta["separator"], line)
             rows.append(line.split(meta["separator"]))
             numbers.append(n)
             if len(rows[-1]) != len(meta["fields"][1]):
@@ -321,7 +327,11 @@ def _header_line(line: str, n: int, meta: dict, file: str) -> None:
         if not meta["separator"]:
             raise DataError(BAD_SEPARATOR.format(file=file, line=n))
     elif key in ("fields", "types"):
-        meta[key] = (n, value.split(meta["separator"]))
+        parts = value.split(meta["separator"])
+        if parts and _SPACED.search(parts[-1]):  # labelled logs: last columns space-separated
+            parts[-1:] = _SPACED.split(parts[-1])
+            meta["spaced_tail"] = True
+        meta[key] = (n, parts)
     elif key in ("set_separator", "empty_field", "unset_field"):
         meta[key] = _unescape(value)
 

@@ -10,6 +10,9 @@ per-field checks, so errors name the same file, line, field and expectation.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -59,6 +62,8 @@ def conn_chunk(
         and b"\n\n" not in data
         and b"\r" not in data
     ):
+        if header.get("spaced_tail"):
+            data = _SPACED_TAIL.sub(header["separator"].encode(), data)
         n = data.count(b"\n")  # records only: typed straight from the bytes when they pass
         part = _fast_part(data, n, header, fields, masked_timestamps)
         if part is not None:
@@ -142,6 +147,8 @@ def _chunk_part(
                 file=file, line=header["types"][0], expected=len(names), found=len(kinds)
             )
         )
+    if header.get("spaced_tail"):
+        records = [_SPACED_TEXT.sub(header["separator"], r) for r in records]
     lines = np.arange(start, start + len(records), dtype=np.int64)
     keep = [i for i, f in enumerate(names) if wanted is None or f in wanted]
     columns = _fast_part(
@@ -332,3 +339,148 @@ def _row_problems(row, n, header, names, kinds, keep, file, masked) -> list[RowP
             expected = MISSING_VALUE if row[i] == header["unset_field"] else what
             out.append(RowProblem(file, int(n), names[i], row[i], expected))
     return out
+
+
+#: ground-truth columns of labelled conn logs (IoT-23 and its CSV conversions): read and
+#: kept, never features
+LABEL_FIELDS = ("label", "detailed-label")
+#: a run of spaces that separates the last columns of some labelled conn logs (IoT-23)
+_SPACED_TAIL = re.compile(rb" {2,}(?=[^\t\n]*$)", re.MULTILINE)
+_SPACED_TEXT = re.compile(r" {2,}(?=[^\t]*$)")
+#: conn fields typed by :func:`read_conn_table` (containers such as tunnel_parents are
+#: left out: they would send every chunk down the per-record path)
+TABLE_FIELDS = tuple(f for f in CONN_TYPES if not CONN_TYPES[f].endswith("]")) + LABEL_FIELDS
+
+
+def read_conn_table(path: str | Path) -> pd.DataFrame:
+    """Every record of a conn.log at ``path`` as :func:`conn_frame` types it, read in bulk:
+    Zeek TSV (also the labelled variant whose last columns are separated by runs of
+    spaces, in ``#fields``, ``#types`` and every record), Zeek JSON lines, or a CSV
+    conversion (a header line of conn field names, ``-`` for unset). The columns
+    :data:`LABEL_FIELDS`, when present, are kept as text (ground truth, never features).
+    TSV records go through one C-parser pass; a file that fails a bulk check is read
+    record by record, so a DataError names file, line, field and expectation."""
+    file = str(path)
+    data = Path(path).read_bytes()
+    head = data.lstrip()[:1]
+    if head == b"{":
+        fast = _json_table(data, file)
+        return fast if fast is not None else json_chunk(data, file=file, first_line=1)[0]
+    if head != b"#":
+        return _csv_table(data, file)
+    fields_line = next((ln for ln in data[:65536].split(b"\n") if ln.startswith(b"#fields")), b"")
+    if b"  " in fields_line:
+        data = _SPACED_TAIL.sub(b"\t", data)
+    header, pos, n_head = new_header(), 0, 0
+    while data.startswith(b"#", pos):  # the leading header lines
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line = data[pos:end].decode("utf-8", "backslashreplace").rstrip("\r")
+        _header_line(line, n_head + 1, header, file)
+        pos, n_head = end + 1, n_head + 1
+    body = data[pos:]
+    while (cut := body.rstrip(b"\n").rfind(b"\n#")) >= 0 and b"\n" not in body[cut + 1 :].rstrip(
+        b"\n"
+    ):
+        body = body[: cut + 1]  # a trailing #close line
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    names = header["fields"][1] if header["fields"] else ()
+    wanted = tuple(f for f in names if f in TABLE_FIELDS)
+    frame, _, _ = conn_chunk(body, header, file=file, first_line=n_head + 1, fields=wanted)
+    return frame
+
+
+def _json_table(data: bytes, file: str) -> pd.DataFrame | None:
+    """JSON lines typed in one C-parser pass (pyarrow), or None when the file needs the
+    strict reader (a bad line, a type it does not expect, ISO times): then json_chunk
+    names the problem."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pjson
+
+    try:
+        table = pjson.read_json(pa.py_buffer(data))
+        names = table.column_names  # names that are not UTF-8 fail here
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        return None
+    header = new_header()
+    columns = {}
+    for name in names:
+        if name not in TABLE_FIELDS:
+            continue
+        column = table.column(name).combine_chunks()
+        if pa.types.is_boolean(column.type):
+            column = pc.if_else(column, "T", "F")
+        elif not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+            if not pa.types.is_string(column.type):
+                return None
+        try:
+            texts = pc.fill_null(pc.cast(column, pa.string()), header["unset_field"])
+            typed = _fast_column(
+                texts, CONN_TYPES.get(name, "string"), header, False, name in REQUIRED
+            )
+        except (pa.ArrowException, UnicodeDecodeError, ValueError):
+            return None
+        if typed is None:
+            return None
+        columns[name] = typed
+    return conn_frame(columns, table.num_rows, file)
+
+
+def _csv_table(data: bytes, file: str) -> pd.DataFrame:
+    """A CSV conversion of a conn.log (header of conn field names) typed as Zeek types it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+    if twice := sorted({f for f in first if first.count(f) > 1}):
+        raise DataError(
+            f"{file}: line 1: expected a header of distinct conn.log field names, "
+            f"found {twice[:5]} more than once"
+        )
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in first},
+                include_columns=[f for f in first if f in TABLE_FIELDS],
+                strings_can_be_null=False,
+            ),
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 26),
+        )
+        names = table.column_names  # names that are not UTF-8 fail here
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(
+            f"{file}: expected a Zeek conn.log (TSV or JSON lines) or a CSV conversion of "
+            f"one (UTF-8 text): {exc}"
+        ) from None
+    if twice := sorted({f for f in names if names.count(f) > 1}):
+        raise DataError(
+            f"{file}: line 1: expected a header of distinct conn.log field names, "
+            f"found {twice[:5]} more than once"
+        )
+    header = new_header()
+    columns = {}
+    for name in names:
+        ztype = CONN_TYPES.get(name, "string")
+        try:
+            texts = pc.cast(table.column(name).combine_chunks(), pa.string())
+            column = _fast_column(texts, ztype, header, False, name in REQUIRED)
+        except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(
+                f"{file}: field {name}: expected UTF-8 text of a {ztype}: {exc}"
+            ) from None
+        if column is None:  # the strict path names the first bad field
+            cells = [None if t == "-" else t for t in texts.to_pylist()]
+            column = typed_column(
+                cells,
+                ztype,
+                field=name,
+                file=file,
+                lines=list(range(2, len(cells) + 2)),
+                required=name in REQUIRED,
+            )
+        columns[name] = column
+    return conn_frame(columns, table.num_rows, file)

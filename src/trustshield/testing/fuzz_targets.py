@@ -70,6 +70,13 @@ def conn_logs() -> tuple[bytes, ...]:
     return tuple(out)
 
 
+@cache
+def labelled_conn_logs() -> tuple[bytes, ...]:
+    """Heads of the labelled IoT-23 conn logs: Zeek TSV with space-separated last columns
+    and CSV conversions."""
+    return tuple(_head(p) for p in _files("iot-23/*/*.csv") + _files("iot-23/*/conn.log.labeled"))
+
+
 def _conn_records() -> list[dict]:
     """Records of the seed conn.logs as {field: text or None}, with their #types."""
     records = []
@@ -320,6 +327,12 @@ def _conn_log(path: Path):
     return read_conn_log(path)
 
 
+def _conn_table(path: Path):
+    from trustshield.ingest.zeek_chunks import read_conn_table
+
+    return read_conn_table(path)
+
+
 def _conn_log_followed(path: Path):
     """The file as ``watch`` reads a growing log: complete lines, in chunks of 16 lines."""
     from trustshield.ingest.zeek_chunks import conn_chunk, json_chunk, new_header
@@ -402,6 +415,9 @@ def targets() -> list[FuzzTarget]:
         FuzzTarget("zeek-tsv", "conn.log", conn_logs, _conn_log, ALLOWED_DATA),
         FuzzTarget("zeek-json", "conn.json", zeek_json, _conn_log, ALLOWED_DATA),
         FuzzTarget("zeek-tsv-followed", "conn.log", conn_logs, _conn_log_followed, ALLOWED_DATA),
+        FuzzTarget("zeek-tsv-bulk", "conn.log", conn_logs, _conn_table, ALLOWED_DATA),
+        FuzzTarget("zeek-json-bulk", "conn.json", zeek_json, _conn_table, ALLOWED_DATA),
+        FuzzTarget("zeek-labelled-bulk", "conn.log", labelled_conn_logs, _conn_table, ALLOWED_DATA),
         FuzzTarget("zeek-json-followed", "conn.json", zeek_json, _conn_log_followed, ALLOWED_DATA),
         FuzzTarget("nfdump-csv", "nfdump.csv", nfdump_csv, _nfdump, ALLOWED_DATA),
         FuzzTarget("cicflowmeter-csv", "flows.csv", cicflowmeter_csv, _cicflowmeter, ALLOWED_DATA),

@@ -1,0 +1,52 @@
+"""Operating points chosen by leave-one-scenario-out on training scenarios only.
+
+Each training scenario is scored by a model fitted on the other training scenarios
+(:class:`HeldOut`); the threshold is the lowest suspicion at which, on every held-out
+scenario, the benign flows that become evidence stay within ``max_fpr`` of its benign
+flows and a scenario without malicious flows raises nothing. Pure: the caller fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trustshield.errors import DataError
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One training scenario scored by a model that did not see it: ``scores`` (n,) per
+    channel window, ``malicious`` (m,) bool per flow, ``evidence`` maps a flagged-row mask
+    (n,) to the flows (m,) that become evidence."""
+
+    name: str
+    scores: np.ndarray
+    malicious: np.ndarray
+    evidence: Callable[[np.ndarray], np.ndarray]
+
+
+def scenario_threshold(held: HeldOut, *, max_fpr: float = 0.01) -> float:
+    """The lowest threshold (flag rows with score > threshold) keeping ``held`` within its
+    budget: benign evidence flows ≤ max_fpr × benign flows, none at all when the scenario
+    has no malicious flow. +inf never happens: the highest score is always allowed."""
+    benign = ~np.asarray(held.malicious, bool)
+    scores = np.asarray(held.scores, float)
+    allowed = 0 if benign.all() else max_fpr * benign.sum()
+    candidates = [*np.unique(scores)[::-1], -np.inf]
+    threshold = float(candidates[0]) if len(scores) else -np.inf
+    for c in candidates[1:]:
+        flows = held.evidence(scores > c)
+        if (flows & benign).sum() > allowed or (benign.all() and flows.any()):
+            break
+        threshold = float(c)
+    return threshold
+
+
+def operating_point(held_out: Sequence[HeldOut], *, max_fpr: float = 0.01) -> float:
+    """The strictest of the held-out scenarios' thresholds (every one keeps its budget)."""
+    if not held_out:
+        raise DataError("an operating point needs at least one held-out training scenario")
+    return max(scenario_threshold(h, max_fpr=max_fpr) for h in held_out)
