@@ -21,25 +21,37 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
-from trustshield.records import RunSummary
+from trustshield.records import REVIEW, RunSummary
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import DuckDatabase, connect, frame, is_url, records
 from trustshield.store.drift_events import DriftEvents
-from trustshield.store.entities import decode, encode_column, store_pseudonymiser
+from trustshield.store.entities import (
+    SEARCH_COLUMNS,
+    decode,
+    encode_entities,
+    store_pseudonymiser,
+)
 from trustshield.store.redteam import RedTeamRuns
+from trustshield.store.reviews import ReviewQueue
 from trustshield.store.settings import SettingsTable
 from trustshield.store.watch_state import WatchState
 
 DEFAULT_STORE = "trustshield.duckdb"
+#: what the store derives from a writer's entity column (a writer may give ``event_time``:
+#: its values are kept where set)
+ENTITY_COLUMNS = ("entities", *SEARCH_COLUMNS)
+CHUNK = 5_000  # ids per IN (...) list
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -55,13 +67,31 @@ CREATE TABLE IF NOT EXISTS alerts (
     line BIGINT, action VARCHAR, suspicion DOUBLE PRECISION, category VARCHAR,
     technique VARCHAR, component VARCHAR, label VARCHAR, base DOUBLE PRECISION,
     attributions DOUBLE PRECISION[], feature_values DOUBLE PRECISION[], rationale VARCHAR,
-    created_at TIMESTAMPTZ, entities VARCHAR);
+    created_at TIMESTAMPTZ, entities VARCHAR, event_time TIMESTAMPTZ, src_ip VARCHAR,
+    dst_ip VARCHAR, src_port INTEGER, dst_port INTEGER);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     run_id VARCHAR, file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
     expected VARCHAR);
 """
 #: stores written before ``entities`` existed gain the column when opened
 MIGRATIONS = ("ALTER TABLE alerts ADD COLUMN IF NOT EXISTS entities VARCHAR",)
+#: the entity fields kept as columns (see :data:`trustshield.store.entities.SEARCH_COLUMNS`),
+#: added to older stores and filled from their ``entities`` when the store is opened
+SEARCH_SQL_TYPES = {
+    "event_time": "TIMESTAMPTZ",
+    "src_ip": "VARCHAR",
+    "dst_ip": "VARCHAR",
+    "src_port": "INTEGER",
+    "dst_port": "INTEGER",
+}
+#: what the alert list orders and searches by
+INDEXES = {
+    "alerts_event_time": "event_time",
+    "alerts_suspicion": "suspicion",
+    "alerts_created_at": "created_at",
+    "alerts_src_ip": "src_ip",
+    "alerts_dst_ip": "dst_ip",
+}
 
 
 def default_store_path() -> str | Path:
@@ -95,11 +125,30 @@ class AlertStore:
         for statement in MIGRATIONS:
             self.db.execute(statement)
         self._in_transaction = False
+        self._add_search_columns()
+        self.reviews = ReviewQueue(self)
         self.audit = AuditLog(self.db)
         self.settings = SettingsTable(self)
         self.redteam = RedTeamRuns(self)
         self.drift = DriftEvents(self)
         self.watch = WatchState(self)
+
+    def _add_search_columns(self) -> None:
+        """Give a store written before them the searchable entity columns, filled from each
+        alert's stored ``entities`` (one transaction: all or nothing), and the indexes."""
+        present = self.db.columns("alerts")
+        missing = [c for c in SEARCH_SQL_TYPES if c not in present]
+        if missing:
+            with self.transaction():
+                for name in missing:
+                    self.db.execute(
+                        f"ALTER TABLE alerts ADD COLUMN {name} {SEARCH_SQL_TYPES[name]}"
+                    )
+                self.db.execute(backfill_sql(self.db.dialect, missing))
+        present = set(self.db.columns("alerts"))
+        for name, column in INDEXES.items():
+            if column in present:
+                self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON alerts ({column})")
 
     def __enter__(self) -> AlertStore:
         return self
@@ -203,33 +252,71 @@ class AlertStore:
         pseudonymise); ConfigError when it does and ``$TRUSTSHIELD_PSEUDONYM_KEY`` is missing."""
         return store_pseudonymiser(self)
 
-    def insert_alerts(self, alerts: pa.Table, *, skip_existing: bool = False) -> None:
+    def insert_alerts(self, alerts: pa.Table, *, skip_existing: bool = False) -> Written:
         """The one way alerts enter the store. ``alerts`` has columns of the ``alerts``
         table, by name; its ``entities``, when present, is the writer's typed column
         (:data:`~trustshield.records.ENTITY_TYPE`), stored as canonical JSON with identities
         pseudonymised when the store is configured for it (without the key: ConfigError,
-        nothing written). ``skip_existing`` skips alerts already stored."""
+        nothing written), and kept in the searchable columns ``event_time`` (the record's
+        own time, its ``ts``), ``src_ip``, ``dst_ip``, ``src_port`` and ``dst_port``.
+        Alerts of the review band (action ``review``) that were not stored before enter the
+        review queue in the same transaction. ``skip_existing`` skips alerts already stored.
+        Returns how many alerts and review items were added."""
         with self.transaction():
             column = alerts.column("entities") if "entities" in alerts.column_names else None
-            stored = encode_column(column, alerts.num_rows, self.pseudonymiser())
-            if column is not None:
-                alerts = alerts.drop_columns(["entities"])
-            if alerts.num_rows:
-                self.db.insert_arrow(
-                    "alerts",
-                    alerts.append_column("entities", stored),
-                    ignore_conflicts=skip_existing,
-                )
+            stored = encode_entities(column, alerts.num_rows, self.pseudonymiser())
+            given = alerts.column("event_time") if "event_time" in alerts.column_names else None
+            alerts = alerts.drop_columns([c for c in ENTITY_COLUMNS if c in alerts.column_names])
+            alerts = alerts.append_column("entities", stored.text)
+            for name, values in stored.columns.items():
+                if name == "event_time" and given is not None:  # the writer's, else ``ts``
+                    values = pc.coalesce(given.cast(values.type), values)
+                alerts = alerts.append_column(name, values)
+            if not alerts.num_rows:
+                return Written(0, 0)
+            reviews = self._new_reviews(alerts) if skip_existing else self._reviews_of(alerts)
+            before = self._count("alerts") if skip_existing else 0
+            self.db.insert_arrow("alerts", alerts, ignore_conflicts=skip_existing)
+            added = self._count("alerts") - before if skip_existing else alerts.num_rows
+            for model_id, ids in reviews.items():
+                self.reviews.enqueue_abstained(ids, model_id)
+        return Written(added, sum(len(ids) for ids in reviews.values()))
+
+    @staticmethod
+    def _reviews_of(alerts: pa.Table) -> dict[str, list[str]]:
+        """{model id: ids} of the review-band alerts of ``alerts``."""
+        picked = alerts.filter(pc.equal(alerts.column("action"), REVIEW))
+        found: dict[str, list[str]] = {}
+        for model_id, alert in zip(
+            picked.column("model_id").to_pylist(), picked.column("alert_id").to_pylist()
+        ):
+            found.setdefault(model_id, []).append(alert)
+        return found
+
+    def _new_reviews(self, alerts: pa.Table) -> dict[str, list[str]]:
+        """:meth:`_reviews_of` without the alerts already stored (a re-run queues nothing)."""
+        found = self._reviews_of(alerts)
+        ids = [a for group in found.values() for a in group]
+        stored = set()
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            marks = ", ".join("?" * len(part))
+            stored.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT alert_id FROM alerts WHERE alert_id IN ({marks})", part
+                ).fetchall()
+            )
+        return {m: [a for a in group if a not in stored] for m, group in found.items()}
 
     def add_batch(
         self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem], rows_read: int
     ) -> int:
         """Insert one batch of alerts (:meth:`insert_alerts`; alerts already stored are
-        skipped) and rejected rows atomically; return alerts added."""
+        skipped, review-band ones queued) and rejected rows atomically; return alerts added.
+        The run counts the rows read, alerts added, reviews queued and rows rejected."""
         with self.transaction():
-            before = self._count("alerts")
-            self.insert_alerts(alerts, skip_existing=True)
-            added = self._count("alerts") - before
+            written = self.insert_alerts(alerts, skip_existing=True)
             if rejected:
                 self.db.executemany(
                     "INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
@@ -237,10 +324,17 @@ class AlertStore:
                 )
             self.db.execute(
                 "UPDATE runs SET rows_read = rows_read + ?, alerts_added = alerts_added + ?,"
-                " rejected_rows = rejected_rows + ? WHERE run_id = ?",
-                [rows_read, added, len({(p.file, p.line) for p in rejected}), run_id],
+                " reviews_added = reviews_added + ?, rejected_rows = rejected_rows + ?"
+                " WHERE run_id = ?",
+                [
+                    rows_read,
+                    written.alerts,
+                    written.reviews,
+                    len({(p.file, p.line) for p in rejected}),
+                    run_id,
+                ],
             )
-        return added
+        return written.alerts
 
     def finish_run(self, run_id: str, status: str) -> RunSummary:
         """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""
@@ -289,6 +383,33 @@ class AlertStore:
 
     def _count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one :meth:`AlertStore.insert_alerts` added: alerts, and review-queue items."""
+
+    alerts: int
+    reviews: int
+
+
+def backfill_sql(dialect: str, columns: Sequence[str]) -> str:
+    """The UPDATE filling the searchable ``columns`` of stored alerts from their
+    ``entities`` JSON (any encoding the store ever wrote; numbers possibly as text)."""
+    field = (
+        "json_extract_string(entities, '$.{name}')"
+        if dialect == "duckdb"
+        else "(CAST(entities AS json) ->> '{name}')"
+    )
+    values = {
+        "event_time": f"to_timestamp(CAST({field.format(name='ts')} AS DOUBLE PRECISION))",
+        "src_ip": field.format(name="src_ip"),
+        "dst_ip": field.format(name="dst_ip"),
+        "src_port": f"CAST({field.format(name='src_port')} AS INTEGER)",
+        "dst_port": f"CAST({field.format(name='dst_port')} AS INTEGER)",
+    }
+    sets = ", ".join(f"{name} = {values[name]}" for name in columns)
+    return f"UPDATE alerts SET {sets} WHERE entities IS NOT NULL AND entities <> ''"
 
 
 def _now() -> datetime:
