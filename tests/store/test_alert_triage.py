@@ -77,8 +77,10 @@ def ids(items) -> list[int]:
     return [int(item["alert_id"].rsplit("-", 1)[1]) for item in items]
 
 
-def page(store, flt=AlertFilter(), sort=AlertSort(), limit=50):
-    return alert_page(store.db, flt, limit=limit, offset=0, sort=sort)
+def page(store, flt=None, sort=None, limit=50):
+    return alert_page(
+        store.db, flt or AlertFilter(), limit=limit, offset=0, sort=sort or AlertSort()
+    )
 
 
 def test_event_time_and_entity_columns_come_from_the_record(store):
