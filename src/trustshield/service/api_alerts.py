@@ -14,6 +14,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
+from trustshield.errors import DataError
 from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/v1", tags=["alerts"], dependencies=[Depends(known_qu
 Action = Literal["alert", "review"]
 ReviewStatus = Literal["open", "confirmed", "dismissed"]
 ReviewFilter = Literal["open", "confirmed", "dismissed", "none"]
+NOT_AN_ADDRESS = "{name} must be an IPv4 or IPv6 address (or its hmac: pseudonym); got {value!r}"
 SortKey = Literal["suspicion", "event_time", "created_at"]
 Order = Literal["desc", "asc"]
 #: the stored fields one alert's detail answers with (the page's fields, then its own)
@@ -197,11 +199,16 @@ class ListQuery:
         keyed = store.pseudonymiser() if pseudonymising(store) else None
         for name, side in (("ip", "src_ip"), ("src_ip", "src_ip"), ("dst_ip", "dst_ip")):
             if given[name] is not None and not is_pseudonym(given[name]):
-                given[name] = (  # DataError (422) naming the field when not an address
-                    identity_value(side, given[name].strip())
-                    if keyed is None
-                    else keyed.pseudonymise(given[name].strip(), field=side)
-                )
+                try:
+                    given[name] = (
+                        identity_value(side, given[name].strip())
+                        if keyed is None
+                        else keyed.pseudonymise(given[name].strip(), field=side)
+                    )
+                except DataError:  # 422 naming the parameter
+                    raise DataError(
+                        NOT_AN_ADDRESS.format(name=name, value=given[name][:80])
+                    ) from None
         return AlertFilter(**given)
 
     def sorting(self) -> AlertSort:

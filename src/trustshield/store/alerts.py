@@ -145,9 +145,9 @@ class AlertStore:
                         f"ALTER TABLE alerts ADD COLUMN {name} {SEARCH_SQL_TYPES[name]}"
                     )
                 self.db.execute(backfill_sql(self.db.dialect, missing))
-        present = set(self.db.columns("alerts"))
+        indexed = set(self.db.columns("alerts"))
         for name, column in INDEXES.items():
-            if column in present:
+            if column in indexed:
                 self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON alerts ({column})")
 
     def __enter__(self) -> AlertStore:
@@ -297,7 +297,7 @@ class AlertStore:
         """:meth:`_reviews_of` without the alerts already stored (a re-run queues nothing)."""
         found = self._reviews_of(alerts)
         ids = [a for group in found.values() for a in group]
-        stored = set()
+        stored: set[str] = set()
         for start in range(0, len(ids), CHUNK):
             part = ids[start : start + CHUNK]
             marks = ", ".join("?" * len(part))
