@@ -228,3 +228,24 @@ def test_drift_windows_are_listed_with_verdicts_and_top_features(rig):
     sign_in(client, rig.tokens["viewer"], "/ui/drift")
     page = client.get("/ui/drift")
     assert page.status_code == 200 and page.text.count('<span class="badge major">') == 2
+
+
+@pytest.mark.postgres
+def test_the_same_triage_on_postgresql(build_service, tmp_path, fresh_postgres):
+    rig = build_service(tmp_path / "pg", store=fresh_postgres)
+    with rig.context.write("test-setup") as store:
+        store.insert_alerts(triage_table(rig.signed.model_id))
+    for query, expected in [
+        ("sort=suspicion", [100, 2, 3, 1, 10]),
+        ("", [10, 3, 2, 1, 100]),
+        ("src_ip=10.0.0.1&since=2024-05-01T12:00Z&until=2024-05-01T13:00Z&sort=suspicion", [2, 1]),
+        ("host=10.0.0.1&sort=event_time&order=asc", [1, 2, 3, 10, 100]),
+        ("port=22", [10, 3, 1]),
+    ]:
+        assert lines(rig, query) == expected, query
+    hours = listed(rig, "", "/v1/alerts/counts")["hour"]
+    assert [(datetime.fromisoformat(h["value"]), h["count"]) for h in hours] == [
+        (T0, 2),
+        (T0 + timedelta(hours=1), 2),
+    ]
+    rig.context.close()
