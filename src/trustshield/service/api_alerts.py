@@ -1,4 +1,12 @@
-"""Alerts and the review queue: list and filter, read one with its explanation, review.
+"""Alerts and the review queue: list, filter, sort and count, read one with its
+explanation, review.
+
+The list filters on the record's own time (``since``/``until`` on ``event_time``, e.g.
+Zeek's ``ts``; ``created_at`` is when the alert was stored), addresses (``ip`` either side,
+``src_ip``, ``dst_ip``, ``host`` as an address prefix), ports, category, technique, action,
+suspicion and review status, and sorts by suspicion, event time or stored time with a stable
+tiebreak (:mod:`trustshield.store.alert_queries`). A query parameter an endpoint does not
+take is refused with 422 naming it (:mod:`trustshield.service.query_check`).
 
 An alert's ``attributions`` list every feature with its value as the record held it and its
 exact contribution, largest first; ``base`` + Σ contributions = ``suspicion``.

@@ -7,6 +7,9 @@ included). A page request without a live dashboard session (or a bearer token) i
 redirected to ``/ui/login``; one whose roles are not allowed gets 403 rendered in the page
 layout, as do other failures. Role and CSRF refusals are noted as refusals (audited).
 
+A query parameter the page does not take is refused with 422 naming it (in the page layout,
+or as the API's JSON error for the twin; :mod:`trustshield.service.query_check`).
+
 CSRF: every form that POSTs carries :func:`csrf_token` of the session's secret (the
 sign-in form: of a nonce cookie), a hex HMAC-SHA256 under a key drawn when the process
 starts, so tokens stop working when the service restarts. Templates are Jinja2 with
