@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from conftest import bearer, sign_in
+from conftest import bearer, sample_records, sign_in
 from trustshield.pipeline.detect import entity_column
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -249,3 +249,21 @@ def test_the_same_triage_on_postgresql(build_service, tmp_path, fresh_postgres):
         (T0 + timedelta(hours=1), 2),
     ]
     rig.context.close()
+
+
+def test_a_scored_records_own_time_is_its_alerts_event_time(service_client, service_rig):
+    records = sample_records(service_rig.signed.frame)
+    when = (T0 + timedelta(minutes=7)).timestamp()
+    response = service_rig.score(service_client, [{**r, "ts": when} for r in records])
+    flagged = [r["alert_id"] for r in response["results"] if r.get("alert_id")]
+    assert flagged
+    items = listed(service_rig, "limit=500")["items"]
+    assert {a["alert_id"] for a in items} == set(flagged)
+    assert {datetime.fromisoformat(a["event_time"]) for a in items} == {T0 + timedelta(minutes=7)}
+    assert all(a["entities"]["ts"] == when for a in items)
+    bad = service_client.post(
+        "/v1/score",
+        json={"records": [{**records[0], "ts": "yesterday"}]},
+        headers=bearer(service_rig.tokens["analyst"]),
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "ts"
