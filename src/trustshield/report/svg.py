@@ -444,7 +444,8 @@ def column_chart(
         if links is not None:
             bar = f'<a class="bucket" href="{_e(links[i])}" data-label="{_e(lab)}">{bar}</a>'
         out.append(bar)
-        if i % every == 0 or i == len(vals) - 1:
+        last = i == len(vals) - 1 and i % every >= every / 2  # clear of the one before
+        if i % every == 0 or last:
             out.append(
                 f'<text x="{_n(x + step / 2)}" y="{height - bottom + 16}" text-anchor="middle" '
                 f'fill="{MUTED}">{_e(_clip(lab, 16))}</text>'
