@@ -250,6 +250,23 @@ def test_an_old_store_gains_the_columns_filled_from_its_entities(store_target):
         assert store.db.execute("SELECT count(*) FROM alerts").fetchone()[0] == 3
 
 
+def test_an_old_store_with_unreadable_entities_is_migrated_row_by_row(store_target):
+    db = connect(store_target)
+    db.execute(OLD_ALERTS)
+    good = json.dumps({"ts": ts(1), "src_ip": "10.0.0.1"})
+    db.executemany(
+        "INSERT INTO alerts (alert_id, line, action, suspicion, created_at, entities)"
+        " VALUES (?, ?, 'alert', 0.5, ?, ?)",
+        [["a1", 1, T0, good], ["a2", 2, T0, "{not json"]],
+    )
+    db.close()
+    with AlertStore(store_target) as store:
+        rows = store.db.execute(
+            "SELECT alert_id, event_time, src_ip FROM alerts ORDER BY alert_id"
+        ).fetchall()
+    assert rows == [("a1", T0 + timedelta(minutes=1), "10.0.0.1"), ("a2", None, None)]
+
+
 def ids_of(items) -> list[str]:
     return [item["alert_id"] for item in items]
 

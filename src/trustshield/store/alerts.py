@@ -144,18 +144,48 @@ class AlertStore:
         present = self.db.columns("alerts")
         missing = [c for c in SEARCH_SQL_TYPES if c not in present]
         if missing:
-            with self.transaction():
-                for name in missing:
-                    self.db.execute(
-                        f"ALTER TABLE alerts ADD COLUMN {name} {SEARCH_SQL_TYPES[name]}"
-                    )
-                self.db.execute(backfill_sql(self.db.dialect, missing))
+            try:
+                with self.transaction():
+                    self._add_columns(missing)
+                    self.db.execute(backfill_sql(self.db.dialect, missing))
+            except self.db.errors:  # some stored entities are not JSON: row by row
+                with self.transaction():
+                    self._add_columns(missing)
+                    self._backfill_rows(missing)
         if self.db.dialect != "postgres":  # DuckDB prunes by its zone maps: an index
             return  # made 100,000 inserts 20 % slower and no page of the list faster
         indexed = set(self.db.columns("alerts"))
         for name, column in INDEXES.items():
             if column.split()[0] in indexed:
                 self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON alerts ({column})")
+
+    def _add_columns(self, names: Sequence[str]) -> None:
+        for name in names:
+            self.db.execute(f"ALTER TABLE alerts ADD COLUMN {name} {SEARCH_SQL_TYPES[name]}")
+
+    def _backfill_rows(self, names: Sequence[str]) -> None:
+        """Fill ``names`` of each alert whose stored entities can be read (the others, which
+        :meth:`alert` reports as unreadable, stay NULL)."""
+        rows = self.db.execute(
+            "SELECT alert_id, entities FROM alerts WHERE entities IS NOT NULL"
+        ).fetchall()
+        updates = []
+        for alert, text in rows:
+            try:
+                entities = decode(text, alert)
+            except StoreError:
+                continue
+            if entities is None:
+                continue
+            values = {
+                "event_time": None
+                if entities.ts is None
+                else datetime.fromtimestamp(entities.ts, timezone.utc),
+                **{n: getattr(entities, n) for n in ("src_ip", "dst_ip", "src_port", "dst_port")},
+            }
+            updates.append([values[n] for n in names] + [alert])
+        sets = ", ".join(f"{n} = ?" for n in names)
+        self.db.executemany(f"UPDATE alerts SET {sets} WHERE alert_id = ?", updates)
 
     def __enter__(self) -> AlertStore:
         return self
