@@ -217,6 +217,12 @@ def test_review_band_alerts_are_queued_and_counted_once(store):
     assert counters(store) == (7, 5, 3, 0)
 
 
+def test_items_queued_together_are_listed_in_line_order_not_by_id_text(store):
+    store.add_batch(RUN, batch([100, 2, 10, 1], [{}] * 4, actions=["review"] * 4), [], rows_read=4)
+    listed = [int(i["alert_id"].rsplit("-", 1)[1]) for i in store.reviews.items()]
+    assert listed == [1, 2, 10, 100]
+
+
 def test_insert_alerts_queues_the_review_band_as_the_score_endpoint_does(store):
     written = store.insert_alerts(batch([1, 2], [{}] * 2, actions=["review", "alert"]))
     assert (written.alerts, written.reviews) == (2, 1)

@@ -114,12 +114,15 @@ class ReviewQueue:
         return None if row is None else dict(zip(COLUMNS, row))
 
     def items(self, *, status: str | None = "open", limit: int = 50, offset: int = 0) -> list[dict]:
-        """Queue items, oldest first; ``status`` None for every status."""
+        """Queue items, oldest first (those queued together in their input's line order,
+        not by id as text); ``status`` None for every status."""
         if status is not None and status not in STATUSES:
             raise StoreError(f"status must be one of {list(STATUSES)}, got {status!r}")
-        where = " WHERE status = ?" if status else ""
-        rows = self.store.db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM reviews{where} ORDER BY queued_at, alert_id"
+        where = " WHERE r.status = ?" if status else ""
+        columns = ", ".join(f"r.{c}" for c in COLUMNS)
+        rows = self.store.db.execute(  # items queued together: in their records' order
+            f"SELECT {columns} FROM reviews r LEFT JOIN alerts a ON a.alert_id = r.alert_id"
+            f"{where} ORDER BY r.queued_at, a.source_sha256, a.line, r.alert_id"
             f" LIMIT {int(limit)} OFFSET {int(offset)}",
             [status] if status else [],
         ).fetchall()
