@@ -259,6 +259,14 @@ def test_drift_windows_and_entities_are_stored_with_the_batches(model, tmp_path)
         run = watch(log, store, model=model, once=True, batch_records=100, drift_window=500)
         events = store.drift.events(run_id=run.run.run_id)
         alerts = store.db.execute("SELECT line, entities FROM alerts").fetchall()
+        times = dict(store.db.execute("SELECT line, event_time FROM alerts").fetchall())
+        review_band = store.db.execute(
+            "SELECT alert_id FROM alerts WHERE action = 'review' ORDER BY alert_id"
+        ).fetchall()
+        queued = sorted(i["alert_id"] for i in store.reviews.items(limit=100_000))
+    # the review band is queued and counted, as POST /v1/score does
+    assert queued == [r[0] for r in review_band]
+    assert run.run.reviews_added == len(review_band)
     first_line = len(HEADER.format(open="x").splitlines()) + 1
     # two whole windows; the last 250 records are under MIN_WINDOW, so no verdict on them
     assert [(e["first_line"], e["last_line"], e["n_records"]) for e in events] == [
@@ -269,6 +277,7 @@ def test_drift_windows_and_entities_are_stored_with_the_batches(model, tmp_path)
     for line, text in alerts:
         fields = rows[line - first_line].split("\t")
         entity = json.loads(text)
+        assert times[line].timestamp() == pytest.approx(float(fields[0]), abs=1e-6)  # its ts
         assert (entity["src_ip"], entity["dst_ip"], entity["dst_port"], entity["proto"]) == (
             fields[2],
             fields[4],

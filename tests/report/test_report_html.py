@@ -329,6 +329,20 @@ def test_bar_chart_rejects_negative_and_draws_one_bar_per_label():
         svg.bar_chart(["a"], [-0.1], title="t", value_label="v")
 
 
+def test_column_chart_draws_one_linked_column_per_label_heights_in_proportion():
+    chart = svg.column_chart(
+        ["h0", "h1", "<h2>"], [4, 2, 0], title="per hour", links=["/a?x=1&y=2", "/b", "/c"]
+    )
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"', chart)]
+    assert len(heights) == 3 and heights[0] == pytest.approx(2 * heights[1]) and heights[2] == 0
+    assert chart.count('<a class="bucket"') == 3 and 'href="/a?x=1&amp;y=2"' in chart
+    assert "&lt;h2&gt;" in chart and "<h2>" not in chart  # labels are escaped
+    with pytest.raises(DataError):
+        svg.column_chart(["a"], [-1], title="t")
+    with pytest.raises(DataError):
+        svg.column_chart(["a", "b"], [1, 2], title="t", links=["/a"])
+
+
 def test_confusion_heat_shows_counts_and_row_shares():
     chart = svg.confusion_heat(["normal", "attack"], [[90, 10], [25, 75]], title="cm")
     for text in (">90<", ">10<", ">25<", ">75<", "90.0% of row", "25.0% of row"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -159,14 +160,23 @@ def test_the_navigation_lists_only_pages_the_role_may_open(shared):
             "/ui/reviews?status=dismissed",
             f"/v1/reviews?status=dismissed&limit={dashboard.PAGE_SIZE}",
         ),
+        (
+            "/ui/alerts?src_ip=10.0.0.4&sort=suspicion&order=asc",
+            f"/v1/alerts?limit={dashboard.PAGE_SIZE}&src_ip=10.0.0.4&sort=suspicion&order=asc",
+        ),
         ("/ui/models", "/v1/models"),
         ("/ui/practices", "/v1/practices"),
+        ("/ui/drift", "/v1/drift"),
     ],
 )
 def test_each_json_twin_is_what_the_api_returns(shared, page, endpoint):
+    """The alert list's twin also holds what GET /v1/alerts/counts answers."""
     rig, _ = shared
     client = rig.client()
     twin = api(client, rig, page + ("&" if "?" in page else "?") + "format=json")
+    if page.startswith("/ui/alerts"):
+        filters = [p for p in urlsplit(endpoint).query.split("&") if not p.startswith("limit=")]
+        assert twin.pop("counts") == api(client, rig, "/v1/alerts/counts?" + "&".join(filters))
     assert twin == api(client, rig, endpoint)
 
 

@@ -152,7 +152,7 @@ def add_reviews(store, alert_ids) -> None:
         "CREATE TABLE IF NOT EXISTS reviews (alert_id VARCHAR PRIMARY KEY, status VARCHAR)"
     )
     for alert in alert_ids:
-        store.db.execute("INSERT INTO reviews VALUES (?, 'open')", [alert])
+        store.db.execute("INSERT INTO reviews (alert_id, status) VALUES (?, 'open')", [alert])
 
 
 def ids(store, table: str) -> set[str]:
@@ -181,6 +181,7 @@ def test_retention_deletes_old_alerts_and_their_reviews_and_audits_it(store):
 
 
 def test_retention_without_a_reviews_table_deletes_alerts_only(store):
+    store.db.execute("DROP TABLE reviews")  # as a store written before the queue existed
     add_alerts(store, {"old": 10, "new": 1})
     assert apply_retention(store, days=7, now=NOW)["deleted"] == 1
     assert ids(store, "alerts") == {"new"}
@@ -209,6 +210,7 @@ def test_nothing_is_deleted_when_the_audit_event_fails(store, monkeypatch):
 
 def test_a_reviews_table_without_alert_ids_is_refused_before_deleting(store):
     add_alerts(store, {"old": 40})
+    store.db.execute("DROP TABLE reviews")  # the store makes its own: replace it
     store.db.execute("CREATE TABLE reviews (item VARCHAR)")
     with pytest.raises(StoreError, match="no alert_id column"):
         apply_retention(store, days=30, now=NOW)

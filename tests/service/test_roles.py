@@ -22,6 +22,7 @@ ENDPOINTS = {
     "metrics": ("GET", "/v1/metrics", None),
     "score": ("POST", "/v1/score", lambda s: {"records": sample_records(s.frame, per_kind=1)}),
     "alerts.list": ("GET", "/v1/alerts?limit=5", None),
+    "drift.list": ("GET", "/v1/drift", None),
     "alerts.get": ("GET", "/v1/alerts/{alert}", None),
     "alerts.review": (
         "POST",

@@ -15,6 +15,7 @@ from trustshield.ingest.validate import RowProblem
 from trustshield.pipeline.detect import entity_column
 from trustshield.records import AlertEntities
 from trustshield.store import AlertStore, alert_id
+from trustshield.store.entities import SEARCH_COLUMNS
 
 MODEL = "m0123456789abcdef"
 SOURCE_SHA = "5" * 64
@@ -99,7 +100,11 @@ def counters(store: AlertStore) -> tuple:
 
 
 def test_batch_columns_are_the_alerts_table_columns_but_entities(store):
-    assert store.db.columns("alerts") == alerts_table([1]).column_names + ["entities"]
+    """A writer gives the table's columns but those the store derives from its entities."""
+    assert store.db.columns("alerts") == alerts_table([1]).column_names + [
+        "entities",
+        *SEARCH_COLUMNS,
+    ]
 
 
 def test_entities_are_stored_when_given_and_null_when_not(store):
@@ -135,7 +140,9 @@ def test_an_old_duckdb_store_gains_the_entities_column(tmp_path):
         )
         old.execute("INSERT INTO alerts VALUES ('a1', 'r1', 4)")
     with AlertStore(path) as store:
-        assert store.db.columns("alerts") == ["alert_id", "run_id", "line", "entities"]
+        assert store.db.columns("alerts") == ["alert_id", "run_id", "line", "entities"] + list(
+            SEARCH_COLUMNS
+        )
         [row] = store.alerts().to_dict(orient="records")
         assert row["alert_id"] == "a1" and pd.isna(row["entities"])
 

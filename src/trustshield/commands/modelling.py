@@ -239,7 +239,8 @@ def cmd_detect(args) -> None:
         run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
         output.print(
             f"run {run.run_id}: {run.rows_read} rows, "
-            f"{run.alerts_added} new alerts/reviews, {run.rejected_rows} rejected "
+            f"{run.alerts_added} new alerts/reviews ({run.reviews_added} queued for review), "
+            f"{run.rejected_rows} rejected "
             f"rows → {store.path}"
         )
         first = store.alerts(run_id=run.run_id, limit=1)

@@ -91,7 +91,8 @@ def cmd_watch(args) -> None:
     for notice in run.notices:
         console.print(f"[yellow]{notice}[/yellow]")
     output.print(
-        f"run {run.run.run_id}: {run.records} records, {run.alerts} alerts/reviews, "
+        f"run {run.run.run_id}: {run.records} records, {run.alerts} alerts/reviews "
+        f"({run.run.reviews_added} queued for review), "
         f"{run.run.rejected_rows} rejected rows → {store.path}"
         + (" (stopped by signal)" if stopping else "")
     )

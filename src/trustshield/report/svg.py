@@ -398,3 +398,60 @@ def attribution_chart(
 
 _SIGNS = {1: "positive", -1: "negative", 0: "zero"}
 _FILLS = {"positive": POSITIVE, "negative": NEGATIVE, "zero": MUTED}
+
+
+def column_chart(
+    labels: Sequence[Any],
+    values: Sequence[float],
+    *,
+    title: str,
+    links: Sequence[str] | None = None,
+    width: int = 720,
+    height: int = 150,
+) -> str:
+    """Vertical columns, one per label, left to right in the given order (counts over
+    time: one column per hour). ``values`` finite and >= 0; the y axis runs from 0 to a
+    round number above the largest. Each column carries its label and value as a tooltip
+    (``<title>``); with ``links`` (one URL per column) a column is a link, its ``<a>`` of
+    class ``bucket`` with ``data-label`` holding the label. The first and last labels (and
+    about eight between) are written under the axis."""
+    if len(labels) != len(values) or (links is not None and len(links) != len(values)):
+        raise DataError(f"{title}: {len(labels)} labels but {len(values)} values")
+    vals = [_f(v, f"{title} value for {_clip(lab)!r}") for lab, v in zip(labels, values)]
+    if any(v < 0 for v in vals):
+        raise DataError(f"{title}: column values must be >= 0")
+    ticks = nice_ticks(0.0, max(vals, default=0.0) or 1.0, 3)
+    top_v = ticks[-1]
+    left, right, top, bottom = 46, 12, 10, 34
+    pw, ph = width - left - right, height - top - bottom
+    step = pw / max(len(vals), 1)
+    sy = lambda v: top + ph - v / top_v * ph  # noqa: E731
+    out = [_open(width, height, title, "column-chart")]
+    for t in ticks:
+        out.append(
+            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{width - right}" y2="{_n(sy(t))}" '
+            f'stroke="{GRID}"/><text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" '
+            f'fill="{MUTED}">{_e(f"{t:g}")}</text>'
+        )
+    every = max(1, math.ceil(len(vals) / 8))
+    for i, (lab, v) in enumerate(zip(labels, vals)):
+        x, y = left + i * step, sy(v)
+        bar = (
+            f'<rect x="{_n(x + step * 0.1)}" y="{_n(y)}" width="{_n(max(step * 0.8, 1))}" '
+            f'height="{_n(top + ph - y)}" fill="{BAR}"><title>{_e(lab)}: {_e(f"{v:g}")}'
+            "</title></rect>"
+        )
+        if links is not None:
+            bar = f'<a class="bucket" href="{_e(links[i])}" data-label="{_e(lab)}">{bar}</a>'
+        out.append(bar)
+        last = i == len(vals) - 1 and i % every >= every / 2  # clear of the one before
+        if i % every == 0 or last:
+            out.append(
+                f'<text x="{_n(x + step / 2)}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'fill="{MUTED}">{_e(_clip(lab, 16))}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}" '
+        f'stroke="{MUTED}"/></svg>'
+    )
+    return "".join(out)

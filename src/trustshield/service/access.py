@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str] | None] = {
     "metrics": AUDIT,
     "score": ANALYST,
     "alerts.list": READ,
+    "drift.list": READ,
     "alerts.get": READ,
     "alerts.review": ANALYST,
     "reviews.list": READ,

@@ -1,4 +1,12 @@
-"""Alerts and the review queue: list and filter, read one with its explanation, review.
+"""Alerts and the review queue: list, filter, sort and count, read one with its
+explanation, review.
+
+The list filters on the record's own time (``since``/``until`` on ``event_time``, e.g.
+Zeek's ``ts``; ``created_at`` is when the alert was stored), addresses (``ip`` either side,
+``src_ip``, ``dst_ip``, ``host`` as an address prefix), ports, category, technique, action,
+suspicion and review status, and sorts by suspicion, event time or stored time with a stable
+tiebreak (:mod:`trustshield.store.alert_queries`). A query parameter an endpoint does not
+take is refused with 422 naming it (:mod:`trustshield.service.query_check`).
 
 An alert's ``attributions`` list every feature with its value as the record held it and its
 exact contribution, largest first; ``base`` + Σ contributions = ``suspicion``.
@@ -6,24 +14,39 @@ exact contribution, largest first; ``base`` + Σ contributions = ``suspicion``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
 from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
+from trustshield.errors import DataError
 from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
-from trustshield.store.alert_queries import SUMMARY, AlertFilter, alert_page
+from trustshield.privacy import identity_value, is_pseudonym
+from trustshield.service.query_check import known_query_only
+from trustshield.store.alert_queries import (
+    SUMMARY,
+    AlertFilter,
+    AlertSort,
+    alert_counts,
+    alert_page,
+)
+from trustshield.store.entities import pseudonymising
 
-router = APIRouter(prefix="/v1", tags=["alerts"])
+router = APIRouter(prefix="/v1", tags=["alerts"], dependencies=[Depends(known_query_only)])
 Action = Literal["alert", "review"]
 ReviewStatus = Literal["open", "confirmed", "dismissed"]
+ReviewFilter = Literal["open", "confirmed", "dismissed", "none"]
+NOT_AN_ADDRESS = "{name} must be an IPv4 or IPv6 address (or its hmac: pseudonym); got {value!r}"
+SortKey = Literal["suspicion", "event_time", "created_at"]
+Order = Literal["desc", "asc"]
 #: the stored fields one alert's detail answers with (the page's fields, then its own)
-DETAIL_FIELDS = (*(c for c in SUMMARY if c != "entities"), "line", "label", "rationale", "base")
+DETAIL_FIELDS = (*(c for c in SUMMARY if c != "entities"), "line", "label", "base")
 
 
 class Entities(BaseModel):
@@ -58,7 +81,11 @@ class AlertSummary(BaseModel):
     category: str | None
     technique: str | None
     component: str | None
-    created_at: datetime | None
+    rationale: str | None = Field(description="why, in one sentence")
+    event_time: datetime | None = Field(
+        description="the record's own time (e.g. Zeek's ts), UTC; null when the input has none"
+    )
+    created_at: datetime | None = Field(description="when the alert was stored, UTC")
     entities: Entities
     review_status: str | None
 
@@ -92,7 +119,6 @@ class ReviewItem(BaseModel):
 class AlertDetail(AlertSummary):
     line: int
     label: str | None
-    rationale: str | None
     base: float
     attributions: list[FeatureContribution]
     review: ReviewItem | None
@@ -134,22 +160,106 @@ class Feedback(BaseModel):
     items: list[FeedbackItem]
 
 
-@router.get("/alerts", response_model=AlertPage)
-def list_alerts(
-    request: Request,
+class Count(BaseModel):
+    value: str | None = Field(description="the category, technique or hour (ISO, UTC)")
+    count: int
+
+
+class AlertCounts(BaseModel):
+    """The matching alerts counted by category, ATT&CK technique and hour of event time
+    (UTC; alerts without an event time are not in ``hour``)."""
+
+    total: int
+    category: list[Count]
+    technique: list[Count]
+    hour: list[Count]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The filters and sort ``GET /v1/alerts`` and ``GET /v1/alerts/counts`` take (see
+    :class:`~trustshield.store.alert_queries.AlertFilter`)."""
+
+    action: Action | None = None
+    category: str | None = None
+    technique: str | None = None
+    model_id: str | None = None
+    min_suspicion: float | None = None
+    review_status: ReviewFilter | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    ip: str | None = None
+    src_ip: str | None = None
+    dst_ip: str | None = None
+    host: str | None = None
+    port: int | None = None
+    dst_port: int | None = None
+    sort: SortKey = "event_time"
+    order: Order = "desc"
+
+    def filter(self, store) -> AlertFilter:
+        """The store filter; addresses searched as the store keeps them (pseudonymised
+        when it pseudonymises: ConfigError without the key)."""
+        given = {f.name: getattr(self, f.name) for f in fields(AlertFilter)}
+        for name in ("since", "until"):
+            if given[name] is not None and given[name].tzinfo is None:
+                given[name] = given[name].replace(tzinfo=timezone.utc)  # naive means UTC
+        keyed = store.pseudonymiser() if pseudonymising(store) else None
+        for name, side in (("ip", "src_ip"), ("src_ip", "src_ip"), ("dst_ip", "dst_ip")):
+            if given[name] is not None and not is_pseudonym(given[name]):
+                try:
+                    given[name] = (
+                        identity_value(side, given[name].strip())
+                        if keyed is None
+                        else keyed.pseudonymise(given[name].strip(), field=side)
+                    )
+                except DataError:  # 422 naming the parameter
+                    raise DataError(
+                        NOT_AN_ADDRESS.format(name=name, value=given[name][:80])
+                    ) from None
+        return AlertFilter(**given)
+
+    def sorting(self) -> AlertSort:
+        return AlertSort(self.sort, self.order)
+
+
+def list_query(
     action: Action | None = None,
     category: str | None = Query(None, max_length=100),
     technique: str | None = Query(None, max_length=100),
     model_id: str | None = Query(None, max_length=100),
     min_suspicion: float | None = Query(None, ge=-1e6, le=1e6),
-    review_status: Literal["open", "confirmed", "dismissed", "none"] | None = None,
+    review_status: ReviewFilter | None = None,
+    since: datetime | None = Query(None, description="event time at or after (ISO 8601; UTC)"),
+    until: datetime | None = Query(None, description="event time before (ISO 8601; UTC)"),
+    ip: str | None = Query(None, max_length=256, description="source or destination address"),
+    src_ip: str | None = Query(None, max_length=256),
+    dst_ip: str | None = Query(None, max_length=256),
+    host: str | None = Query(
+        None, max_length=256, description="source or destination address starting with this"
+    ),
+    port: int | None = Query(None, ge=0, le=65535, description="source or destination port"),
+    dst_port: int | None = Query(None, ge=0, le=65535),
+    sort: SortKey = "event_time",
+    order: Order = "desc",
+) -> ListQuery:
+    return ListQuery(**{k: v for k, v in locals().items()})
+
+
+@router.get("/alerts", response_model=AlertPage)
+def list_alerts(
+    request: Request,
+    query: ListQuery = Depends(list_query),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
     caller: Caller = Depends(requires("alerts.list")),
 ) -> dict:
-    flt = AlertFilter(action, category, technique, model_id, min_suspicion, review_status)
+    """Alerts matching every given filter, in the chosen order (ties: newest stored first,
+    then by input file and line)."""
     with request.app.state.context.read() as store:
-        items, total = alert_page(store.db, flt, limit=limit, offset=offset)
+        items, total = alert_page(
+            store.db, query.filter(store), limit=limit, offset=offset, sort=query.sorting()
+        )
     for item in items:
         item["entities"] = entities_json(item["entities"])
     following = offset + len(items)
@@ -160,6 +270,24 @@ def list_alerts(
         "offset": offset,
         "next_offset": following if following < total else None,
     }
+
+
+@router.get("/alerts/counts", response_model=AlertCounts)
+def count_alerts(
+    request: Request,
+    query: ListQuery = Depends(list_query),
+    caller: Caller = Depends(requires("alerts.list")),
+) -> dict:
+    """The alerts matching the filters of ``GET /v1/alerts``, counted."""
+    with request.app.state.context.read() as store:
+        counts = alert_counts(store.db, query.filter(store))
+    shown = {
+        name: [
+            {"value": v.isoformat() if isinstance(v, datetime) else v, "count": n} for v, n in pairs
+        ]
+        for name, pairs in counts.items()
+    }
+    return {"total": sum(n for _, n in counts["category"]), **shown}
 
 
 def alert_detail(context, alert_id: str) -> dict:

@@ -127,9 +127,8 @@ def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
 
 def _store(context, caller: Caller, scored: ScoredRequest, table) -> None:
     with context.write(caller.actor) as store:
-        store.insert_alerts(table)  # ids carry the batch's fresh uuid; entities pseudonymised
-        if scored.reviews:
-            context.reviews.enqueue_abstained(scored.reviews, scored.model_id)
+        # ids carry the batch's fresh uuid; entities pseudonymised; review-band ones queued
+        written = store.insert_alerts(table)
         store.record_event(
             "score.batch",
             scored.batch_id,
@@ -137,7 +136,7 @@ def _store(context, caller: Caller, scored: ScoredRequest, table) -> None:
                 "model_id": scored.model_id,
                 "records": scored.records,
                 "alerts": int(table.num_rows),
-                "queued_for_review": len(scored.reviews),
+                "queued_for_review": written.reviews,
             },
         )
 

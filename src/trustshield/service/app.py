@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from trustshield.service import (
     api_alerts,
     api_audit,
+    api_drift,
     api_models,
     api_redteam,
     api_scoring,
@@ -38,7 +39,8 @@ SECURITY_HEADERS = {
 
 #: every /v1 endpoint lives on one of these
 API_ROUTERS = tuple(
-    m.router for m in (api_scoring, api_alerts, api_models, api_audit, api_redteam, api_tokens)
+    m.router
+    for m in (api_scoring, api_alerts, api_drift, api_models, api_audit, api_redteam, api_tokens)
 )
 
 

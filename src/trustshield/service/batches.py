@@ -1,7 +1,8 @@
 """Pure: a JSON batch of records in, a validated frame and per-record identities out.
 
 Each record is an object holding the model's spec columns (label and metadata columns
-optional) and, optionally, the identity fields :data:`IDENTITY_FIELDS`, which are not
+optional) and, optionally, the identity fields :data:`IDENTITY_FIELDS` and the record's own
+time ``ts`` (seconds since the Unix epoch, a JSON number), which are not
 features: they become the alert's :class:`~trustshield.records.AlertEntities` (stored,
 pseudonymised when the store is configured for it) so an analyst can find the host or
 user. Any other key, or a missing feature, is a problem naming the row (0-based position in
@@ -33,6 +34,8 @@ from trustshield.records import AlertEntities, entity_value
 from trustshield.specs import DatasetSpec
 
 SOURCE = "request"
+#: the optional fields of a record that become its entities, not features: who, and when
+ENTITY_KEYS = (*IDENTITY_FIELDS, "ts")
 MAX_PROBLEMS = 100
 MAX_IDENTITY_LENGTH = 256  #: characters of src_ip, dst_ip or user (IPv6 text needs ≤ 45)
 MAX_EXPECTED_LENGTH = 300
@@ -45,7 +48,7 @@ TOO_LONG = "at most {limit} characters; got {length}"
 class RequestBatch:
     frame: pd.DataFrame  # (n, columns) typed per spec
     lines: np.ndarray  # (n,) position of each record in the request
-    entities: pd.DataFrame | None  # (n, IDENTITY_FIELDS) identities per record (NaN: not given)
+    entities: pd.DataFrame | None  # (n, ENTITY_KEYS) per record (None: not given)
     problems: tuple[RowProblem, ...]
 
 
@@ -54,7 +57,7 @@ def read_records(
 ) -> RequestBatch:
     columns = [c.name for c in spec.columns]
     required = [c.name for c in spec.features]
-    known = set(columns) | set(IDENTITY_FIELDS)
+    known = set(columns) | set(ENTITY_KEYS)
     by_name = {c.name: c for c in spec.columns}
     problems: list[RowProblem] = []
     entities = []
@@ -66,8 +69,7 @@ def read_records(
                     i,
                     _short(key),
                     _short(record[key]),
-                    "no such field: a column of spec "
-                    f"{spec.name!r} or one of {list(IDENTITY_FIELDS)}",
+                    f"no such field: a column of spec {spec.name!r} or one of {list(ENTITY_KEYS)}",
                 )
             )
         for name in required:
@@ -89,7 +91,7 @@ def read_records(
     return RequestBatch(
         checked.frame,
         checked.lines,
-        pd.DataFrame([e.as_dict() for e in entities], columns=list(IDENTITY_FIELDS), dtype=object),
+        pd.DataFrame([e.as_dict() for e in entities], columns=list(ENTITY_KEYS), dtype=object),
         (),
     )
 
@@ -175,13 +177,19 @@ def _kind(value) -> str:
 def _identities(
     i: int, record: dict, problems: list[RowProblem], skip=frozenset()
 ) -> AlertEntities:
-    """The record's identity fields, checked (addresses must be addresses, not pseudonyms)
-    and in standard form; bad ones become problems (those in ``skip`` already are)."""
+    """The record's entities (identity fields and ``ts``), checked (addresses must be
+    addresses, not pseudonyms; ``ts`` a number in range) and in standard form; bad ones
+    become problems (those in ``skip`` already are)."""
     found = {}
-    for key in IDENTITY_FIELDS:
+    for key in ENTITY_KEYS:
         if record.get(key) is not None and key not in skip:
             try:
-                found[key] = entity_value(key, identity_value(key, record[key]))
+                value = record[key]
+                if key in IDENTITY_FIELDS:
+                    value = identity_value(key, value)
+                elif isinstance(value, (bool, str)):  # a time is a JSON number
+                    raise DataError(f"ts must be a JSON number of seconds; got {value!r}")
+                found[key] = entity_value(key, value)
             except DataError as exc:
                 problems.append(RowProblem(SOURCE, i, key, _short(record[key]), str(exc)))
     return AlertEntities(**found)

@@ -46,7 +46,7 @@ class ServiceContext:
             self.store.close()
             raise
         self.tokens = TokenTable(self.store)
-        self.reviews = ReviewQueue(self.store)
+        self.reviews: ReviewQueue = self.store.reviews
         self.options = SettingsTable(self.store)
         self.throttles = ThrottleTable(self.store)
         attach(self)  # token_check, sessions (dashboard sign-in), refusals (audited)

@@ -6,6 +6,7 @@ page                   shows (its /v1 equivalent)  needs (``PERMISSIONS``)
 /ui/alerts             GET /v1/alerts              alerts.list
 /ui/alerts/{id}        GET /v1/alerts/{id}         alerts.get (review: alerts.review)
 /ui/reviews            GET /v1/reviews             reviews.list
+/ui/drift              GET /v1/drift               drift.list
 /ui/models             GET /v1/models              models.list
 /ui/practices          GET /v1/practices           practices.list
 /ui/audit              GET /v1/audit + /verify     audit.list
@@ -23,15 +24,16 @@ is :mod:`trustshield.service.pages`. Reviews and picks call the same functions a
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from trustshield.errors import DataError, TrustShieldError
-from trustshield.service import access, api_alerts, api_audit, api_models, signin
+from trustshield.service import access, api_alerts, api_audit, api_drift, api_models, signin
 from trustshield.service.errors import ApiError
 from trustshield.specs import spec_from_text
 from trustshield.service.pages import (
@@ -52,6 +54,7 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 BAD_FILTER = "{name} must be {expected}; got {value!r}"
 PAGE_SIZE = 25
 AUDIT_PAGE = 50
+DRIFT_PAGE = 200
 ACTIONS = ("alert", "review")
 REVIEW_FILTERS = ("open", "confirmed", "dismissed", "none")
 
@@ -69,36 +72,119 @@ def home() -> RedirectResponse:
 # --- alerts ------------------------------------------------------------------------------
 
 
-def alert_filters(
-    action: str, category: str, technique: str, review_status: str, min_suspicion: str
-) -> dict:
-    """The alert list's GET form as API arguments (blank fields mean any); DataError when a
-    field holds something the API would refuse."""
-    given = {
-        "action": action.strip() or None,
-        "category": category.strip() or None,
-        "technique": technique.strip() or None,
-        "review_status": review_status.strip() or None,
-        "min_suspicion": None,
-    }
+#: the alert list's GET form: field → default (blank fields mean any)
+ALERT_FORM = {
+    "action": "",
+    "category": "",
+    "technique": "",
+    "review_status": "",
+    "min_suspicion": "",
+    "since": "",
+    "until": "",
+    "ip": "",
+    "src_ip": "",
+    "dst_ip": "",
+    "host": "",
+    "port": "",
+    "sort": "event_time",
+    "order": "desc",
+}
+SORTS = {"event_time": "event time", "suspicion": "suspicion", "created_at": "stored time"}
+HOUR = timedelta(hours=1)
+
+
+def alert_filters(**form: str) -> api_alerts.ListQuery:
+    """The alert list's GET form as the API's query (blank fields mean any); DataError
+    naming the field when it holds something the API would refuse."""
+    given = {name: (form.get(name) or "").strip() or None for name in ALERT_FORM}
     if given["action"] not in (None, *ACTIONS):
         raise DataError(
-            BAD_FILTER.format(name="action", expected=" or ".join(ACTIONS), value=action)
+            BAD_FILTER.format(name="action", expected=" or ".join(ACTIONS), value=given["action"])
         )
     if given["review_status"] not in (None, *REVIEW_FILTERS):
         raise DataError(
             BAD_FILTER.format(
-                name="review status", value=review_status, expected=", ".join(REVIEW_FILTERS)
+                name="review status",
+                value=given["review_status"],
+                expected=", ".join(REVIEW_FILTERS),
             )
         )
-    if min_suspicion.strip():
-        try:
-            given["min_suspicion"] = float(min_suspicion)
-        except ValueError:
-            raise DataError(
-                BAD_FILTER.format(name="min suspicion", expected="a number", value=min_suspicion)
-            ) from None
-    return given
+    if given["sort"] not in (None, *SORTS):
+        raise DataError(
+            BAD_FILTER.format(name="sort", expected=", ".join(SORTS), value=given["sort"])
+        )
+    if given["order"] not in (None, "desc", "asc"):
+        raise DataError(
+            BAD_FILTER.format(name="order", expected="desc or asc", value=given["order"])
+        )
+    query = {k: v for k, v in given.items() if k not in ("min_suspicion", "since", "until", "port")}
+    query["sort"] = given["sort"] or "event_time"
+    query["order"] = given["order"] or "desc"
+    query["min_suspicion"] = _number("min suspicion", given["min_suspicion"], float)
+    query["port"] = _number("port", given["port"], int)
+    if query["port"] is not None and not 0 <= query["port"] <= 65535:
+        raise DataError(BAD_FILTER.format(name="port", expected="0 to 65535", value=given["port"]))
+    for name in ("since", "until"):
+        query[name] = _moment(name, given[name])
+    return api_alerts.ListQuery(**query)
+
+
+def _number(name: str, text: str | None, kind):
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        expected = "a whole number" if kind is int else "a number"
+        raise DataError(BAD_FILTER.format(name=name, expected=expected, value=text)) from None
+
+
+def _moment(name: str, text: str | None) -> datetime | None:
+    """An ISO 8601 date and time (``2024-05-01T12:00``; without a zone: UTC)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise DataError(
+            BAD_FILTER.format(
+                name=name, expected="a date and time such as 2024-05-01T12:00", value=text
+            )
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class AlertsView(api_alerts.AlertPage):
+    counts: api_alerts.AlertCounts
+
+
+def hour_links(form: dict, hours: list[dict]) -> list[str]:
+    """Per counted hour, the alert list's URL narrowed to that hour (other filters kept)."""
+    links = []
+    for bucket in hours:
+        start = datetime.fromisoformat(bucket["value"]).astimezone(timezone.utc)
+        links.append(
+            "/ui/alerts?"
+            + form_query(form, since=_form_time(start), until=_form_time(start + HOUR), offset="")
+        )
+    return links
+
+
+def _form_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def form_query(form: dict, **more) -> str:
+    """The alert list's query string of ``form`` with ``more`` replacing fields (blank
+    fields and defaults left out)."""
+    merged = {**form, **more}
+    return urlencode(
+        {
+            k: v
+            for k, v in merged.items()
+            if v not in ("", None) and not (k in ALERT_FORM and ALERT_FORM[k] == v and v)
+        }
+    )
 
 
 @router.get("/alerts")
@@ -109,22 +195,26 @@ def alerts_page(
     technique: str = Query("", max_length=100),
     review_status: str = Query("", max_length=20),
     min_suspicion: str = Query("", max_length=40),
+    since: str = Query("", max_length=40),
+    until: str = Query("", max_length=40),
+    ip: str = Query("", max_length=256),
+    src_ip: str = Query("", max_length=256),
+    dst_ip: str = Query("", max_length=256),
+    host: str = Query("", max_length=256),
+    port: str = Query("", max_length=10),
+    sort: str = Query("event_time", max_length=20),
+    order: str = Query("desc", max_length=4),
     offset: int = Query(0, ge=0, le=10**9),
     format: Format = "html",
 ) -> Response:
-    form = {
-        "action": action,
-        "category": category,
-        "technique": technique,
-        "review_status": review_status,
-        "min_suspicion": min_suspicion,
-    }
+    form = {name: value for name, value in locals().items() if name in ALERT_FORM}
 
     def build(caller):
-        given = alert_filters(**form)
-        return api_alerts.list_alerts(
-            request, model_id=None, limit=PAGE_SIZE, offset=offset, caller=caller, **given
+        query = alert_filters(**form)
+        listed = api_alerts.list_alerts(
+            request, query=query, limit=PAGE_SIZE, offset=offset, caller=caller
         )
+        return {**listed, "counts": api_alerts.count_alerts(request, query=query, caller=caller)}
 
     return page(
         request,
@@ -132,11 +222,14 @@ def alerts_page(
         "alerts.html",
         format,
         build,
-        api="GET /v1/alerts",
-        model=api_alerts.AlertPage,
+        api="GET /v1/alerts and GET /v1/alerts/counts",
+        model=AlertsView,
         form=form,
         actions=ACTIONS,
         review_filters=REVIEW_FILTERS,
+        sorts=SORTS,
+        form_query=form_query,
+        hour_links=hour_links,
     )
 
 
@@ -281,6 +374,27 @@ def reviews_page(
         api="GET /v1/reviews",
         model=api_alerts.ReviewPage,
         shown=status,
+    )
+
+
+@router.get("/drift")
+def drift_page(
+    request: Request,
+    model_id: str = Query("", max_length=100),
+    level: Literal["", "none", "moderate", "major"] = "",
+    format: Format = "html",
+) -> Response:
+    return page(
+        request,
+        "drift.list",
+        "drift.html",
+        format,
+        lambda caller: api_drift.drift_windows(
+            request.app.state.context, model_id or None, level or None, DRIFT_PAGE
+        ),
+        api="GET /v1/drift",
+        model=api_drift.DriftPage,
+        form={"model_id": model_id, "level": level},
     )
 
 

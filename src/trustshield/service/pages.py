@@ -7,6 +7,9 @@ included). A page request without a live dashboard session (or a bearer token) i
 redirected to ``/ui/login``; one whose roles are not allowed gets 403 rendered in the page
 layout, as do other failures. Role and CSRF refusals are noted as refusals (audited).
 
+A query parameter the page does not take is refused with 422 naming it (in the page layout,
+or as the API's JSON error for the twin; :mod:`trustshield.service.query_check`).
+
 CSRF: every form that POSTs carries :func:`csrf_token` of the session's secret (the
 sign-in form: of a nonce cookie), a hex HMAC-SHA256 under a key drawn when the process
 starts, so tokens stop working when the service restarts. Templates are Jinja2 with
@@ -37,6 +40,7 @@ from trustshield.report import svg
 from trustshield.service import access
 from trustshield.service.access import PERMISSIONS, Caller
 from trustshield.service.errors import STATUS_OF, ApiError, public_message
+from trustshield.service.query_check import unknown_query
 
 Format = Literal["html", "json"]
 CSRF_FIELD = "csrf"
@@ -55,6 +59,7 @@ NAV = (
     ("Alerts", "/ui/alerts", "alerts.list"),
     ("Reviews", "/ui/reviews", "reviews.list"),
     ("Models", "/ui/models", "models.list"),
+    ("Drift", "/ui/drift", "drift.list"),
     ("Practices", "/ui/practices", "practices.list"),
     ("Audit", "/ui/audit", "audit.list"),
 )
@@ -68,6 +73,9 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 _templates.globals.update(
+    column_chart=lambda labels, values, title, links=None: Markup(
+        svg.column_chart(labels, values, title=title, links=links)
+    ),
     attribution_chart=lambda alert_id, base, attributions: Markup(
         svg.attribution_chart(
             base, attributions, title=svg.attribution_title(alert_id), unit=ATTRIBUTION_UNIT
@@ -84,6 +92,7 @@ _templates.filters.update(
     num=lambda v: "–" if v is None else f"{float(v):.6g}",
     signed=lambda v: f"{float(v):+.4g}",
     when=lambda v: "–" if v is None else str(v)[:19].replace("T", " "),
+    hour=lambda v: str(v)[5:16].replace("T", " "),
     compact=lambda v: json.dumps(v, sort_keys=True, default=str, ensure_ascii=False)[:400],
     entity=lambda value, field: entity_text(field, value),
 )
@@ -216,12 +225,17 @@ def page(
 ) -> Response:
     """The page or its JSON twin of ``build(caller)``, the data both show, serialised
     through ``model`` (the API's response model) exactly as the API serialises it."""
+    refusal = unknown_query(request)  # a parameter the page does not take: 422, never ignored
     if fmt == "json":
         caller = access.authorise(request, endpoint)  # 401/403 exactly as the API answers
+        if refusal is not None:
+            raise refusal
         return JSONResponse(as_json(build(caller), model))
     caller = gate(request, endpoint)
     if isinstance(caller, Response):
         return caller
+    if refusal is not None:
+        return error_page(request, caller, refusal.status, refusal.message)
     try:
         data = as_json(build(caller), model)
     except (ApiError, TrustShieldError) as exc:

@@ -43,7 +43,8 @@ class ScoreRequest(BaseModel):
     records: list[dict[str, Value]] = Field(
         min_length=1,
         description="records with the active model's spec columns; optional "
-        "identity fields src_ip, dst_ip, user",
+        "identity fields src_ip, dst_ip, user and the record's own time ts (seconds "
+        "since the Unix epoch), kept as the alert's entities and event time",
     )
 
 

@@ -3,14 +3,19 @@
 Tables: ``models`` (the local model registry), ``runs``, ``alerts`` (with exact
 attributions, rationale and ``entities``: canonical JSON of the alert's
 :class:`~trustshield.records.AlertEntities`, identities pseudonymised when the store is
-configured for it, see :mod:`trustshield.store.entities`; NULL when none are known),
+configured for it, see :mod:`trustshield.store.entities`; NULL when none are known; and
+the searchable ``event_time`` (the record's own time), ``src_ip``, ``dst_ip``,
+``src_port``, ``dst_port`` derived from them, indexed; stores written before them gain
+them, filled from ``entities``, when opened),
 ``rejected_rows``, ``service_settings`` (:mod:`trustshield.store.settings`), the audit
 chain (``audit_events`` and ``audit_head``, see :mod:`trustshield.store.audit`) and
 red-team runs (:mod:`trustshield.store.redteam`). The SQL is portable
 (:mod:`trustshield.store.database`): the same statements run on both. Every alert enters
 through :meth:`AlertStore.insert_alerts`. Each batch is written in one transaction, so an
 interrupted run leaves whole batches only; alert ids are derived from model, input file
-and line, so running the same detection twice adds no duplicate alerts. Registering a model
+and line, so running the same detection twice adds no duplicate alerts. Alerts of the
+review band enter the review queue (:mod:`trustshield.store.reviews`, ``store.reviews``)
+with the batch that stores them, whoever writes it. Registering a model
 and finishing a run each append an audit event in the same transaction as the change,
 attributed to the store's ``actor``.
 """
@@ -21,25 +26,37 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trustshield.config import operator_name
 from trustshield.errors import StoreError
 from trustshield.ingest.validate import RowProblem
-from trustshield.records import RunSummary
+from trustshield.records import REVIEW, RunSummary
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import DuckDatabase, connect, frame, is_url, records
 from trustshield.store.drift_events import DriftEvents
-from trustshield.store.entities import decode, encode_column, store_pseudonymiser
+from trustshield.store.entities import (
+    SEARCH_COLUMNS,
+    decode,
+    encode_entities,
+    store_pseudonymiser,
+)
 from trustshield.store.redteam import RedTeamRuns
+from trustshield.store.reviews import ReviewQueue
 from trustshield.store.settings import SettingsTable
 from trustshield.store.watch_state import WatchState
 
 DEFAULT_STORE = "trustshield.duckdb"
+#: what the store derives from a writer's entity column (a writer may give ``event_time``:
+#: its values are kept where set)
+ENTITY_COLUMNS = ("entities", *SEARCH_COLUMNS)
+CHUNK = 5_000  # ids per IN (...) list
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -55,13 +72,31 @@ CREATE TABLE IF NOT EXISTS alerts (
     line BIGINT, action VARCHAR, suspicion DOUBLE PRECISION, category VARCHAR,
     technique VARCHAR, component VARCHAR, label VARCHAR, base DOUBLE PRECISION,
     attributions DOUBLE PRECISION[], feature_values DOUBLE PRECISION[], rationale VARCHAR,
-    created_at TIMESTAMPTZ, entities VARCHAR);
+    created_at TIMESTAMPTZ, entities VARCHAR, event_time TIMESTAMPTZ, src_ip VARCHAR,
+    dst_ip VARCHAR, src_port INTEGER, dst_port INTEGER);
 CREATE TABLE IF NOT EXISTS rejected_rows (
     run_id VARCHAR, file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
     expected VARCHAR);
 """
 #: stores written before ``entities`` existed gain the column when opened
 MIGRATIONS = ("ALTER TABLE alerts ADD COLUMN IF NOT EXISTS entities VARCHAR",)
+#: the entity fields kept as columns (see :data:`trustshield.store.entities.SEARCH_COLUMNS`),
+#: added to older stores and filled from their ``entities`` when the store is opened
+SEARCH_SQL_TYPES = {
+    "event_time": "TIMESTAMPTZ",
+    "src_ip": "VARCHAR",
+    "dst_ip": "VARCHAR",
+    "src_port": "INTEGER",
+    "dst_port": "INTEGER",
+}
+#: what the alert list orders and searches by (PostgreSQL: see _add_search_columns)
+INDEXES = {
+    "alerts_event_time": "event_time DESC NULLS LAST",
+    "alerts_suspicion": "suspicion DESC NULLS LAST",
+    "alerts_created_at": "created_at DESC",
+    "alerts_src_ip": "src_ip",
+    "alerts_dst_ip": "dst_ip",
+}
 
 
 def default_store_path() -> str | Path:
@@ -95,11 +130,62 @@ class AlertStore:
         for statement in MIGRATIONS:
             self.db.execute(statement)
         self._in_transaction = False
+        self._add_search_columns()
+        self.reviews = ReviewQueue(self)
         self.audit = AuditLog(self.db)
         self.settings = SettingsTable(self)
         self.redteam = RedTeamRuns(self)
         self.drift = DriftEvents(self)
         self.watch = WatchState(self)
+
+    def _add_search_columns(self) -> None:
+        """Give a store written before them the searchable entity columns, filled from each
+        alert's stored ``entities`` (one transaction: all or nothing), and the indexes."""
+        present = self.db.columns("alerts")
+        missing = [c for c in SEARCH_SQL_TYPES if c not in present]
+        if missing:
+            try:
+                with self.transaction():
+                    self._add_columns(missing)
+                    self.db.execute(backfill_sql(self.db.dialect, missing))
+            except self.db.errors:  # some stored entities are not JSON: row by row
+                with self.transaction():
+                    self._add_columns(missing)
+                    self._backfill_rows(missing)
+        if self.db.dialect != "postgres":  # DuckDB prunes by its zone maps: an index
+            return  # made 100,000 inserts 20 % slower and no page of the list faster
+        indexed = set(self.db.columns("alerts"))
+        for name, column in INDEXES.items():
+            if column.split()[0] in indexed:
+                self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON alerts ({column})")
+
+    def _add_columns(self, names: Sequence[str]) -> None:
+        for name in names:
+            self.db.execute(f"ALTER TABLE alerts ADD COLUMN {name} {SEARCH_SQL_TYPES[name]}")
+
+    def _backfill_rows(self, names: Sequence[str]) -> None:
+        """Fill ``names`` of each alert whose stored entities can be read (the others, which
+        :meth:`alert` reports as unreadable, stay NULL)."""
+        rows = self.db.execute(
+            "SELECT alert_id, entities FROM alerts WHERE entities IS NOT NULL"
+        ).fetchall()
+        updates = []
+        for alert, text in rows:
+            try:
+                entities = decode(text, alert)
+            except StoreError:
+                continue
+            if entities is None:
+                continue
+            values = {
+                "event_time": None
+                if entities.ts is None
+                else datetime.fromtimestamp(entities.ts, timezone.utc),
+                **{n: getattr(entities, n) for n in ("src_ip", "dst_ip", "src_port", "dst_port")},
+            }
+            updates.append([values[n] for n in names] + [alert])
+        sets = ", ".join(f"{n} = ?" for n in names)
+        self.db.executemany(f"UPDATE alerts SET {sets} WHERE alert_id = ?", updates)
 
     def __enter__(self) -> AlertStore:
         return self
@@ -203,33 +289,71 @@ class AlertStore:
         pseudonymise); ConfigError when it does and ``$TRUSTSHIELD_PSEUDONYM_KEY`` is missing."""
         return store_pseudonymiser(self)
 
-    def insert_alerts(self, alerts: pa.Table, *, skip_existing: bool = False) -> None:
+    def insert_alerts(self, alerts: pa.Table, *, skip_existing: bool = False) -> Written:
         """The one way alerts enter the store. ``alerts`` has columns of the ``alerts``
         table, by name; its ``entities``, when present, is the writer's typed column
         (:data:`~trustshield.records.ENTITY_TYPE`), stored as canonical JSON with identities
         pseudonymised when the store is configured for it (without the key: ConfigError,
-        nothing written). ``skip_existing`` skips alerts already stored."""
+        nothing written), and kept in the searchable columns ``event_time`` (the record's
+        own time, its ``ts``), ``src_ip``, ``dst_ip``, ``src_port`` and ``dst_port``.
+        Alerts of the review band (action ``review``) that were not stored before enter the
+        review queue in the same transaction. ``skip_existing`` skips alerts already stored.
+        Returns how many alerts and review items were added."""
         with self.transaction():
             column = alerts.column("entities") if "entities" in alerts.column_names else None
-            stored = encode_column(column, alerts.num_rows, self.pseudonymiser())
-            if column is not None:
-                alerts = alerts.drop_columns(["entities"])
-            if alerts.num_rows:
-                self.db.insert_arrow(
-                    "alerts",
-                    alerts.append_column("entities", stored),
-                    ignore_conflicts=skip_existing,
-                )
+            stored = encode_entities(column, alerts.num_rows, self.pseudonymiser())
+            given = alerts.column("event_time") if "event_time" in alerts.column_names else None
+            alerts = alerts.drop_columns([c for c in ENTITY_COLUMNS if c in alerts.column_names])
+            alerts = alerts.append_column("entities", stored.text)
+            for name, values in stored.columns.items():
+                if name == "event_time" and given is not None:  # the writer's, else ``ts``
+                    values = pc.coalesce(given.cast(values.type), values)
+                alerts = alerts.append_column(name, values)
+            if not alerts.num_rows:
+                return Written(0, 0)
+            reviews = self._new_reviews(alerts) if skip_existing else self._reviews_of(alerts)
+            before = self._count("alerts") if skip_existing else 0
+            self.db.insert_arrow("alerts", alerts, ignore_conflicts=skip_existing)
+            added = self._count("alerts") - before if skip_existing else alerts.num_rows
+            for model_id, ids in reviews.items():
+                self.reviews.enqueue_abstained(ids, model_id)
+        return Written(added, sum(len(ids) for ids in reviews.values()))
+
+    @staticmethod
+    def _reviews_of(alerts: pa.Table) -> dict[str, list[str]]:
+        """{model id: ids} of the review-band alerts of ``alerts``."""
+        picked = alerts.filter(pc.equal(alerts.column("action"), REVIEW))
+        found: dict[str, list[str]] = {}
+        for model_id, alert in zip(
+            picked.column("model_id").to_pylist(), picked.column("alert_id").to_pylist()
+        ):
+            found.setdefault(model_id, []).append(alert)
+        return found
+
+    def _new_reviews(self, alerts: pa.Table) -> dict[str, list[str]]:
+        """:meth:`_reviews_of` without the alerts already stored (a re-run queues nothing)."""
+        found = self._reviews_of(alerts)
+        ids = [a for group in found.values() for a in group]
+        stored: set[str] = set()
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            marks = ", ".join("?" * len(part))
+            stored.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT alert_id FROM alerts WHERE alert_id IN ({marks})", part
+                ).fetchall()
+            )
+        return {m: [a for a in group if a not in stored] for m, group in found.items()}
 
     def add_batch(
         self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem], rows_read: int
     ) -> int:
         """Insert one batch of alerts (:meth:`insert_alerts`; alerts already stored are
-        skipped) and rejected rows atomically; return alerts added."""
+        skipped, review-band ones queued) and rejected rows atomically; return alerts added.
+        The run counts the rows read, alerts added, reviews queued and rows rejected."""
         with self.transaction():
-            before = self._count("alerts")
-            self.insert_alerts(alerts, skip_existing=True)
-            added = self._count("alerts") - before
+            written = self.insert_alerts(alerts, skip_existing=True)
             if rejected:
                 self.db.executemany(
                     "INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
@@ -237,10 +361,17 @@ class AlertStore:
                 )
             self.db.execute(
                 "UPDATE runs SET rows_read = rows_read + ?, alerts_added = alerts_added + ?,"
-                " rejected_rows = rejected_rows + ? WHERE run_id = ?",
-                [rows_read, added, len({(p.file, p.line) for p in rejected}), run_id],
+                " reviews_added = reviews_added + ?, rejected_rows = rejected_rows + ?"
+                " WHERE run_id = ?",
+                [
+                    rows_read,
+                    written.alerts,
+                    written.reviews,
+                    len({(p.file, p.line) for p in rejected}),
+                    run_id,
+                ],
             )
-        return added
+        return written.alerts
 
     def finish_run(self, run_id: str, status: str) -> RunSummary:
         """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""
@@ -289,6 +420,33 @@ class AlertStore:
 
     def _count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one :meth:`AlertStore.insert_alerts` added: alerts, and review-queue items."""
+
+    alerts: int
+    reviews: int
+
+
+def backfill_sql(dialect: str, columns: Sequence[str]) -> str:
+    """The UPDATE filling the searchable ``columns`` of stored alerts from their
+    ``entities`` JSON (any encoding the store ever wrote; numbers possibly as text)."""
+    field = (
+        "json_extract_string(entities, '$.{name}')"
+        if dialect == "duckdb"
+        else "(CAST(entities AS json) ->> '{name}')"
+    )
+    values = {
+        "event_time": f"to_timestamp(CAST({field.format(name='ts')} AS DOUBLE PRECISION))",
+        "src_ip": field.format(name="src_ip"),
+        "dst_ip": field.format(name="dst_ip"),
+        "src_port": f"CAST({field.format(name='src_port')} AS INTEGER)",
+        "dst_port": f"CAST({field.format(name='dst_port')} AS INTEGER)",
+    }
+    sets = ", ".join(f"{name} = {values[name]}" for name in columns)
+    return f"UPDATE alerts SET {sets} WHERE entities IS NOT NULL AND entities <> ''"
 
 
 def _now() -> datetime:

@@ -105,6 +105,8 @@ class Database:
 
     dialect = ""
     target = ""
+    #: the driver's error classes (what a refused statement raises)
+    errors: tuple[type[Exception], ...] = ()
 
     def execute(self, sql: str, params=()):
         raise NotImplementedError
@@ -138,6 +140,7 @@ class DuckDatabase(Database):
 
         self.path = path
         self.target = str(path)
+        self.errors = (duckdb.Error,)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
@@ -180,6 +183,7 @@ class PostgresDatabase(Database):
         import psycopg
 
         self.target = redact(url)
+        self.errors = (psycopg.Error,)
         try:
             self._db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as error:

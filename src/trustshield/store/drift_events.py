@@ -102,6 +102,30 @@ class DriftEvents:
             )
         return rows
 
+    def windows(
+        self, *, model_id: str | None = None, level: str | None = None, limit: int = 200
+    ) -> tuple[list[dict], int]:
+        """(the latest ``limit`` events, newest run first and in window order within a run,
+        without the full ``result``; ``top_features`` parsed, how many match), of a model
+        and/or at a level when given."""
+        where = [(c, v) for c, v in (("model_id", model_id), ("level", level)) if v is not None]
+        clause = (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)) if where else ""
+        params = [v for _, v in where]
+        total = self.store.db.execute(
+            f"SELECT count(*) FROM drift_events{clause}", params
+        ).fetchone()[0]
+        shown = [c for c in COLUMNS if c != "result"]
+        rows = records(
+            self.store.db.execute(
+                f"SELECT {', '.join(shown)} FROM drift_events{clause}"
+                f" ORDER BY created_at DESC, run_id, window_index LIMIT {int(limit)}",
+                params,
+            )
+        )
+        for row in rows:
+            row["top_features"] = json.loads(row["top_features"])
+        return rows, int(total)
+
     @staticmethod
     def _row(run_id: str, model_id: str, window) -> dict:
         summary = plain(drift_summary(window))

@@ -1,7 +1,8 @@
 """EDGE: the analysts' review queue.
 
 Records the policy puts in the abstain band (action ``review``) enter the queue when they
-are scored; analysts can also pick any alert into it. An analyst closes an item as
+are stored, whoever writes them (``POST /v1/score``, ``detect``, ``watch``: see
+:meth:`AlertStore.insert_alerts <trustshield.store.alerts.AlertStore.insert_alerts>`); analysts can also pick any alert into it. An analyst closes an item as
 ``confirmed`` (the record was an attack) or ``dismissed`` (it was not), with a comment.
 Picks and outcomes are audited (``review.queue``, ``review.decide``); closed items are
 exported as labelled feedback for the next training run (``review.export``).
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS reviews (
 STATUSES = ("open", "confirmed", "dismissed")
 OUTCOMES = ("confirmed", "dismissed")
 ABSTAIN_REASON = "abstain band"
+CHUNK = 5_000  # rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement
 COLUMNS = (
     "alert_id",
     "model_id",
@@ -46,15 +48,15 @@ class ReviewQueue:
         """Queue new alerts of the abstain band, just stored by the caller's transaction
         (which audits the batch as a whole); an id already queued violates the key."""
         alert_ids = list(alert_ids)
-        if not alert_ids:
-            return
         now = _now()
-        values = ", ".join(["(?, ?, 'open', ?, ?, ?)"] * len(alert_ids))
-        self.store.db.execute(  # one statement, no conflict clause: each costs ms in DuckDB
-            "INSERT INTO reviews (alert_id, model_id, status, reason, queued_at, queued_by)"
-            f" VALUES {values}",
-            [v for a in alert_ids for v in (a, model_id, ABSTAIN_REASON, now, self.store.actor)],
-        )
+        for start in range(0, len(alert_ids), CHUNK):
+            part = alert_ids[start : start + CHUNK]
+            values = ", ".join(["(?, ?, 'open', ?, ?, ?)"] * len(part))
+            self.store.db.execute(  # one statement, no conflict clause: each costs ms in DuckDB
+                "INSERT INTO reviews (alert_id, model_id, status, reason, queued_at, queued_by)"
+                f" VALUES {values}",
+                [v for a in part for v in (a, model_id, ABSTAIN_REASON, now, self.store.actor)],
+            )
 
     def pick(self, alert_id: str, note: str) -> dict:
         """An analyst puts an alert in the queue; audited as ``review.queue``."""
@@ -112,12 +114,15 @@ class ReviewQueue:
         return None if row is None else dict(zip(COLUMNS, row))
 
     def items(self, *, status: str | None = "open", limit: int = 50, offset: int = 0) -> list[dict]:
-        """Queue items, oldest first; ``status`` None for every status."""
+        """Queue items, oldest first (those queued together in their input's line order,
+        not by id as text); ``status`` None for every status."""
         if status is not None and status not in STATUSES:
             raise StoreError(f"status must be one of {list(STATUSES)}, got {status!r}")
-        where = " WHERE status = ?" if status else ""
-        rows = self.store.db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM reviews{where} ORDER BY queued_at, alert_id"
+        where = " WHERE r.status = ?" if status else ""
+        columns = ", ".join(f"r.{c}" for c in COLUMNS)
+        rows = self.store.db.execute(  # items queued together: in their records' order
+            f"SELECT {columns} FROM reviews r LEFT JOIN alerts a ON a.alert_id = r.alert_id"
+            f"{where} ORDER BY r.queued_at, a.source_sha256, a.line, r.alert_id"
             f" LIMIT {int(limit)} OFFSET {int(offset)}",
             [status] if status else [],
         ).fetchall()
