@@ -67,7 +67,10 @@ class Table:
 def read_table(name: str) -> Table:
     spec = load_spec(name)
     return Table(
-        name, TableSource(resolve_data(TABLES[name]), spec).read_all(), spec, read_spec_text(name)[0]
+        name,
+        TableSource(resolve_data(TABLES[name]), spec).read_all(),
+        spec,
+        read_spec_text(name)[0],
     )
 
 
@@ -219,7 +222,15 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
     }
-    print(json.dumps({n: {k: r[k] for k in ("mean", "leave_one_category_out_mean", "drift_false_alarms")} for n, r in results.items()}, indent=2))
+    print(
+        json.dumps(
+            {
+                n: {k: r[k] for k in ("mean", "leave_one_category_out_mean", "drift_false_alarms")}
+                for n, r in results.items()
+            },
+            indent=2,
+        )
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(figures, fh, indent=2)

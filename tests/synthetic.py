@@ -155,6 +155,8 @@ def train_small(frame, spec, spec_text, *, n_estimators: int = 5):
         frame,
         spec,
         spec_text,
-        config=TrainConfig(n_prototypes=8, n_estimators=n_estimators, n_threads=1, capacity="fixed"),
+        config=TrainConfig(
+            n_prototypes=8, n_estimators=n_estimators, n_threads=1, capacity="fixed"
+        ),
         provenance={"data": {"name": "synthetic"}},
     )

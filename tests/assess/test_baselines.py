@@ -78,7 +78,9 @@ def test_assess_runs_the_baselines_on_the_training_file_and_p26_follows_them(tmp
     def read(name):
         report = json.loads((tmp_path / name / "report.json").read_text())
         rows = [e for e in report["evidence"] if e["check"] == "baseline comparison"]
-        p26 = next(p for p in report["governance"]["crosswalk"]["practices"] if p["practice"] == "P26")
+        p26 = next(
+            p for p in report["governance"]["crosswalk"]["practices"] if p["practice"] == "P26"
+        )
         return rows, p26
 
     rows, p26 = read("with")
