@@ -193,3 +193,30 @@ def test_train_stops_on_an_unlisted_label_when_the_map_is_closed(checked_files, 
     )
     assert status == 1 and "label.closed is true" in err and "did you mean 'neptune'" in err
     assert not (tmp_path / "model").exists()
+
+
+def test_draft_and_check_take_positional_paths_and_the_normal_label(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("a,verdict\n1,ok\n2,bad\n3,ok\n4,ok\n5,bad\n")
+    out = tmp_path / "t.yaml"
+    draft = ["spec", "draft", str(table), "--label", "verdict", "--out", str(out)]
+    assert main([*draft, "--normal", "bad"]) == 0
+    assert yaml.safe_load(out.read_text())["label"]["normal"] == "bad"
+    capsys.readouterr()
+    assert main(["spec", "check", str(out), str(table), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["valid"] and summary["data"]["rows"] == 5
+    assert main([*draft, "--normal", "fine", "--force"]) == 1
+    assert "--normal 'fine' never occurs in label column 'verdict'" in capsys.readouterr().err
+
+
+def test_a_row_number_column_is_drafted_as_metadata_and_a_shuffled_count_is_not(tmp_path):
+    table = tmp_path / "t.csv"
+    pd.DataFrame(
+        {"row": [4, 2, 1, 3, 5, 6], "count": [1, 3, 5, 7, 9, 11], "label": ["n"] * 3 + ["a"] * 3}
+    ).to_csv(table, index=False)
+    out = tmp_path / "t.yaml"
+    assert main(["spec", "draft", str(table), "--normal", "n", "--out", str(out)]) == 0
+    columns = {c["name"]: c for c in yaml.safe_load(out.read_text())["columns"]}
+    assert columns["row"]["role"] == "metadata" and "attacker" not in columns["row"]
+    assert "role" not in columns["count"] and columns["count"]["attacker"] == "review"

@@ -445,11 +445,11 @@ def test_a_headline_without_a_technique_names_the_category_alone():
     assert heads.tolist() == ["DoS (T1499 Endpoint Denial of Service)", "Misc"]
 
 
-# --- 6. decimals up to 17 -------------------------------------------------------------
+# --- 6. decimals up to 18 -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("decimals", [13, 15, 17])
-def test_decimals_beyond_12_are_accepted_up_to_17(decimals):
+@pytest.mark.parametrize("decimals", [13, 15, 17, 18])
+def test_decimals_beyond_12_are_accepted_up_to_18(decimals):
     spec = parse_spec(
         {
             "name": "d",
@@ -461,9 +461,9 @@ def test_decimals_beyond_12_are_accepted_up_to_17(decimals):
     assert is_feasible(spec, {"x": 0.5}, {"x": value})
 
 
-def test_more_than_17_decimals_is_refused_saying_why():
-    with pytest.raises(SpecError, match=r"0-17.*float64"):
-        parse_spec({"name": "d", "columns": [{"name": "x", "type": "real", "decimals": 18}]})
+def test_more_than_18_decimals_is_refused_saying_why():
+    with pytest.raises(SpecError, match=r"0-18.*float64"):
+        parse_spec({"name": "d", "columns": [{"name": "x", "type": "real", "decimals": 19}]})
 
 
 def test_twelve_decimals_of_a_long_value_are_on_the_grid_and_a_finer_value_is_not():

@@ -18,8 +18,12 @@ def register(sub) -> None:
         "draft",
         help="infer column types, ranges, categories and label from a CSV/Parquet table",
     )
-    d.add_argument("--data", required=True, help="CSV/Parquet table or DATASET:FILE")
+    d.add_argument("data", nargs="?", help="CSV/Parquet table or DATASET:FILE")
+    d.add_argument("--data", dest="data_option", help="the same as DATA")
     d.add_argument("--label", help="the label column (default: a column named label, class, ...)")
+    d.add_argument(
+        "--normal", help="the label value of normal records (default: one named like normal)"
+    )
     d.add_argument("--out", help="spec YAML to write (default: print it)")
     d.add_argument("--force", action="store_true", help="replace --out when it exists")
     d.add_argument(
@@ -33,8 +37,10 @@ def register(sub) -> None:
         "check",
         help="validate a spec; with --data, count the rows it would reject, by reason",
     )
-    c.add_argument("--spec", required=True, help="DatasetSpec YAML path or built-in name")
-    c.add_argument("--data", help="CSV/Parquet table or DATASET:FILE to validate against it")
+    c.add_argument("spec", nargs="?", help="DatasetSpec YAML path or built-in name")
+    c.add_argument("data", nargs="?", help="CSV/Parquet table or DATASET:FILE to validate")
+    c.add_argument("--spec", dest="spec_option", help="the same as SPEC")
+    c.add_argument("--data", dest="data_option", help="the same as DATA")
     c.add_argument("--json", action="store_true", help="print a machine-readable summary")
     c.set_defaults(run=cmd_check)
     p.set_defaults(run=lambda args: p.print_help() or 2)
@@ -47,7 +53,10 @@ def cmd_draft(args) -> None:
     from trustshield.specs.drafting import draft_spec
     from trustshield.specs.loading import spec_from_text
 
-    path = resolve_data(args.data)
+    data = _one(args.data, args.data_option, "DATA")
+    if data is None:
+        raise DataError("spec draft needs the table: trustshield spec draft DATA --label COLUMN")
+    path = resolve_data(data)
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     parquet = path.suffix.lower() in (".parquet", ".pq")
@@ -72,6 +81,7 @@ def cmd_draft(args) -> None:
         frame,
         name=args.name or path.stem,
         label=args.label,
+        normal=args.normal,
         file_format="parquet" if parquet else "csv",
         header=not args.no_header,
     )
@@ -94,7 +104,18 @@ def cmd_draft(args) -> None:
     print(f"drafted spec written to {out} ({len(frame.columns)} columns)")
 
 
+def _one(positional: str | None, option: str | None, name: str) -> str | None:
+    """The value given as ``name`` or as its option; DataError when both differ."""
+    if positional and option and positional != option:
+        raise DataError(f"{name} given twice: {positional!r} and --{name.lower()} {option!r}")
+    return positional or option
+
+
 def cmd_check(args) -> int:
+    args.spec = _one(args.spec, args.spec_option, "SPEC")
+    args.data = _one(args.data, args.data_option, "DATA")
+    if args.spec is None:
+        raise DataError("spec check needs a spec: trustshield spec check SPEC [DATA]")
     try:
         summary = check_summary(args.spec, args.data)
     except TrustShieldError as exc:

@@ -27,8 +27,9 @@ REVIEW = "review"
 PREDICATE_OPS = ("in", "not_in", "equals", "above", "at_most")
 DEFAULT_MAX_TEXT = 200  #: characters of a label column's value unless its spec says max_length
 RELATION_KINDS = ("implies", "sum_at_most", "expression")
-#: most decimals a real or rate column may declare: float64 holds 15-17 significant digits
-MAX_DECIMALS = 17
+#: most decimals a real or rate column may declare (a value below 0.1 written to 18
+#: decimals still fits float64's 15-17 significant digits)
+MAX_DECIMALS = 18
 UNSEEN = ("reject", "allow")  #: what a categorical column does with a value not in its list
 
 

@@ -63,13 +63,16 @@ def draft_spec(
     *,
     name: str,
     label: str | None = None,
+    normal: str | None = None,
     file_format: str = "csv",
     header: bool = True,
 ) -> Draft:
     """A draft spec for the records of ``frame`` (n rows, one column per field).
 
     ``label`` names the label column (DataError when it is not a column); without it, a
-    column named like :data:`LABEL_NAMES` is taken when exactly one is.
+    column named like :data:`LABEL_NAMES` is taken when exactly one is. ``normal`` is the
+    label value of normal records (DataError when the label column never holds it);
+    without it, a value named like :data:`NORMAL_NAMES`, else the most frequent one.
     """
     if frame.empty or not len(frame.columns):
         raise DataError("cannot draft a spec from a table with no rows or no columns")
@@ -80,11 +83,11 @@ def draft_spec(
     notes: list[str] = []
     label = _label_column(names, label, notes)
     columns = []
-    normal = None
+    given, normal = normal, None
     for column_name in names:
         values = frame[column_name]
         if column_name == label:
-            column, normal = _label(values, column_name, notes)
+            column, normal = _label(values, column_name, notes, given)
         else:
             column = _feature(values, column_name, notes)
         columns.append(column)
@@ -99,8 +102,8 @@ def draft_spec(
     )
     notes.append(
         "add relations between columns, and the attack -> category -> ATT&CK map under "
-        "label.categories (technique optional); check with: trustshield spec check --spec "
-        "FILE --data DATA"
+        "label.categories (technique optional); check with: trustshield spec check "
+        "SPEC DATA"
     )
     document: dict[str, Any] = {
         "name": name,
@@ -130,14 +133,22 @@ def _label_column(names: list[str], label: str | None, notes: list[str]) -> str 
     return None
 
 
-def _label(values: pd.Series, name: str, notes: list[str]) -> tuple[dict[str, Any], str | None]:
+def _label(
+    values: pd.Series, name: str, notes: list[str], given: str | None = None
+) -> tuple[dict[str, Any], str | None]:
     texts = _texts(values)
     counts = texts.value_counts()
     if counts.empty:
         raise DataError(f"label column {name!r} holds no values")
     normal_like = [v for v in counts.index if str(v).strip().lower() in NORMAL_NAMES]
-    normal = str(normal_like[0] if normal_like else counts.index[0])
-    why = "named like normal traffic" if normal_like else "the most frequent value"
+    if given is not None:
+        if given not in set(map(str, counts.index)):
+            shown = ", ".join(repr(str(v)) for v in counts.index[:SHOWN_LABELS])
+            raise DataError(f"--normal {given!r} never occurs in label column {name!r}: {shown}")
+        normal, why = given, "given with --normal"
+    else:
+        normal = str(normal_like[0] if normal_like else counts.index[0])
+        why = "named like normal traffic" if normal_like else "the most frequent value"
     notes.append(
         f"normal label {normal!r} ({why}); candidates by frequency: "
         + ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
@@ -159,6 +170,13 @@ def _feature(values: pd.Series, name: str, notes: list[str]) -> dict[str, Any]:
     numbers = pd.to_numeric(present, errors="coerce") if len(present) else present
     if len(present) and not numbers.isna().any():
         column.update(_numeric(present, numbers.to_numpy(dtype=np.float64), name, notes))
+        if _row_number(numbers.to_numpy(dtype=np.float64), len(values)):
+            column["role"] = "metadata"
+            notes.append(
+                f"{name!r}: a different whole number on every row, in steps of one: drafted "
+                "as metadata (a row number, not a feature)"
+            )
+            return column
     else:
         texts = _texts(values)
         distinct = sorted(texts.unique().tolist())
@@ -178,6 +196,14 @@ def _feature(values: pd.Series, name: str, notes: list[str]) -> dict[str, Any]:
         notes.append(f"{name!r}: {int(values.isna().sum()):,} empty value(s) would be rejected")
     column["attacker"] = REVIEW
     return column
+
+
+def _row_number(numbers: np.ndarray, rows: int) -> bool:
+    """Every row holds a distinct whole number and together they are consecutive."""
+    if len(numbers) != rows or rows < 3 or not np.all(numbers == np.round(numbers)):
+        return False
+    ordered = np.sort(numbers)
+    return bool(np.all(np.diff(ordered) == 1))
 
 
 def _numeric(
