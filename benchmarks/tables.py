@@ -42,6 +42,7 @@ from trustshield.ingest.validate import check_frame
 from trustshield.ingest.zeek_chunks import read_conn_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
+from trustshield.pipeline.train_config import CAPACITY_FIELDS
 from trustshield.records import ALERT
 from trustshield.specs import load_spec, read_spec_text
 
@@ -146,10 +147,7 @@ def compare(table: Table, train_rows: np.ndarray, test_rows: np.ndarray, seed: i
         ),
         "lightgbm_fpr_at_0.5": float((p[~attack] >= 0.5).mean()),
         "lightgbm_detection_at_0.5": float((p[attack] >= 0.5).mean()) if attack.any() else None,
-        "capacity": {
-            k: model.training["config"][k]
-            for k in ("n_estimators", "num_leaves", "max_depth", "learning_rate")
-        },
+        "capacity": {k: model.training["config"][k] for k in CAPACITY_FIELDS},
         "selection_objective": model.training["selection"]["objective"],
         "train_seconds": round(seconds, 1),
     }

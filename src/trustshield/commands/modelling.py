@@ -51,6 +51,14 @@ def register(sub) -> None:
         f"(default {TrainConfig.max_normal_fpr})",
     )
     p.add_argument(
+        "--capacity",
+        choices=("select", "fixed"),
+        default=TrainConfig.capacity,
+        help="select: choose the supervised part's size on the training data (held-out "
+        "groups, one-standard-error rule); fixed: the compact default, faster "
+        f"(default {TrainConfig.capacity})",
+    )
+    p.add_argument(
         "--harden",
         action="append",
         choices=("monotone", "adversarial"),
@@ -203,7 +211,7 @@ def cmd_train(args) -> None:
         spec,
         spec_text,
         defences=args.harden,
-        config=TrainConfig(max_normal_fpr=args.max_normal_fpr),
+        config=TrainConfig(max_normal_fpr=args.max_normal_fpr, capacity=args.capacity),
         provenance=provenance,
         progress=step,
     )

@@ -25,6 +25,7 @@ from trustshield.assess.robustness.evasion import evade, select_attack_records
 from trustshield.assess.robustness.moves import Budget
 from trustshield.errors import DataError
 from trustshield.pipeline.train import TrainConfig, train
+from trustshield.pipeline.train_config import CAPACITY_FIELDS
 
 #: keep a defence when clean accuracy falls by at most 0.01 and FPR rises by at most 0.005
 KEEP_IF = {"min_clean_accuracy_delta": -0.01, "max_fpr_delta": 0.005}
@@ -46,7 +47,8 @@ def train_hardened(
 ):
     """Train with the named defences: ``monotone`` sets the constraint at training time;
     ``adversarial`` trains once (or takes ``first``, a model already trained on ``frame``
-    with the same settings), adds :func:`adversarial_training_rows` and trains again."""
+    with the same settings), adds :func:`adversarial_training_rows` and trains again with
+    the capacity the first training chose."""
     unknown = set(defences) - set(DEFENCES)
     if unknown:
         raise DataError(
@@ -69,11 +71,12 @@ def train_hardened(
         "adversarial_rows": int(len(rows)),
         "budget": Budget().as_dict(),
     }
+    chosen = {k: model.training["config"][k] for k in CAPACITY_FIELDS}
     return train(
         pd.concat([frame, rows], ignore_index=True),
         spec,
         spec_text,
-        config=config,
+        config=replace(config, capacity="fixed", **chosen),  # the capacity the first fit chose
         provenance={**provenance, "hardening": hardening},
         progress=progress,
     )

@@ -19,7 +19,7 @@ from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.model_folder import TrainedModel
-from trustshield.pipeline.train_config import CAPACITY_GRID, TrainConfig
+from trustshield.pipeline.train_config import CAPACITY_FIELDS, CAPACITY_GRID, TrainConfig
 from trustshield.specs import DatasetSpec
 
 
@@ -81,7 +81,7 @@ def fit_and_select(spec, encoder, config, X, labels, categories, step):
         )
         trials.append(
             {
-                **{k: getattr(candidate, k) for k in asdict(CAPACITY_GRID[0])},
+                **{k: getattr(candidate, k) for k in CAPACITY_FIELDS},
                 "objective": selection.objective,
                 "objective_se": selection.objective_se,
                 "normal_fpr": selection.normal_fpr,

@@ -17,6 +17,9 @@ class Capacity:
     learning_rate: float
 
 
+#: the TrainConfig fields a Capacity sets
+CAPACITY_FIELDS = ("n_estimators", "num_leaves", "max_depth", "learning_rate")
+
 #: the capacities training chooses from (``capacity="select"``), smallest first: a compact
 #: model and LightGBM's defaults (a third, 300 trees at learning rate 0.05, scored within
 #: 0.002 of the better of these on NSL-KDD and phishing-tan2018 at three times the cost)
