@@ -44,6 +44,11 @@ def register(sub) -> None:
     )
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument(
+        "--store",
+        help="--kind behaviour: label the evidence flows of incidents analysts reviewed in "
+        "this store by their outcome (confirmed: malicious, dismissed: benign)",
+    )
+    p.add_argument(
         "--max-normal-fpr",
         type=float,
         default=TrainConfig.max_normal_fpr,
@@ -177,6 +182,8 @@ def cmd_train(args) -> None:
         return cmd_train_behaviour(args)
     if not args.data or not args.spec:
         raise DataError("train needs --data and --spec (or --kind behaviour --input PATH)")
+    if args.store:
+        raise DataError("train --store is for --kind behaviour (reviewed incidents as labels)")
 
     from trustshield.model_folder import save_model
     from trustshield.pipeline.hardening import train_hardened
