@@ -253,6 +253,13 @@ class IncidentTable:
             )
         )
 
+    def flow_count(self, incident_id: str) -> int:
+        return int(
+            self.store.db.execute(
+                "SELECT count(*) FROM incident_flows WHERE incident_id = ?", [incident_id]
+            ).fetchone()[0]
+        )
+
     def decide(self, incident_id: str, outcome: str, comment: str) -> dict:
         """Close an incident as confirmed or dismissed (a later decision replaces an
         earlier one); audited as ``incident.review``. StoreError for an unknown incident or
