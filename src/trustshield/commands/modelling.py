@@ -133,6 +133,10 @@ def register(sub) -> None:
     p.add_argument(
         "--store", help="also list the drift events detection stored for this model; " + STORE_HELP
     )
+    p.add_argument(
+        "--incidents-store",
+        help="also summarise the incidents (host behaviour) stored here by detect --store",
+    )
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -319,8 +323,27 @@ def cmd_report(args) -> None:
         figures,
         authentication=content,
         drift=drift_of(model, _source(args, model.spec), args.store),
+        incidents=incidents_of(args.incidents_store),
     )
     output.print(write_report_files(report, args))
+
+
+#: incidents listed by name in the report (the rest are counted)
+REPORTED_INCIDENTS = 20
+
+
+def incidents_of(target: str | None):
+    """The report's incidents section of the store ``target`` (None without one)."""
+    if not target:
+        return None
+    from trustshield.pipeline.report_content import incidents_content
+    from trustshield.store import AlertStore
+
+    with AlertStore(target) as store:
+        rows, total = store.incidents.page(limit=REPORTED_INCIDENTS)
+        counts = store.incidents.counts()
+        shown = str(store.path)
+    return incidents_content(shown, rows, total, counts)
 
 
 def drift_of(model, source, store_target: str | None):

@@ -234,6 +234,16 @@ class IncidentTable:
         )
         return [_parsed(r) for r in rows], count
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{"severity": {severity: incidents}, "status": {status: incidents}}."""
+        out: dict[str, dict[str, int]] = {}
+        for column in ("severity", "status"):
+            rows = self.store.db.execute(
+                f"SELECT {column}, count(*) FROM incidents GROUP BY {column} ORDER BY {column}"
+            ).fetchall()
+            out[column] = {str(value): int(n) for value, n in rows}
+        return out
+
     def get(self, incident_id: str) -> dict:
         """One incident, JSON columns parsed; StoreError when unknown."""
         rows = records(
