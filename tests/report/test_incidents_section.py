@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pytest
 
 from incident_samples import sample
 from test_report_html import make_report
@@ -41,3 +42,15 @@ def test_a_report_given_a_store_summarises_its_incidents(tmp_path):
     assert "By review: confirmed 1, open 1" in html
     assert incidents_of(None) is None
     assert 'id="incidents"' not in render_html(make_report())
+
+
+def test_the_timeline_chart_highlights_part_of_each_column_and_refuses_more():
+    from trustshield.errors import DataError
+    from trustshield.report import svg
+
+    drawn = svg.timeline_chart(["<a>", "b", "c"], [3, 0, 5], [1, 0, 0], title="t <x>")
+    assert drawn.count('class="bucket evidence"') == 1 and drawn.count('class="bucket"') == 2
+    assert "<a>" not in drawn and "&lt;a&gt;" in drawn
+    for total, part in (([1], [2]), ([1], [-1]), ([float("nan")], [0])):
+        with pytest.raises(DataError):
+            svg.timeline_chart(["x"], total, part, title="t")

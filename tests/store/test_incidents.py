@@ -87,3 +87,14 @@ def test_reviews_are_audited_and_become_labels(store_target):
         assert [e["subject"] for e in events] == [ka, kb]
         assert "incident.labels" in _actions(store)
         assert store.audit.verify() is None
+
+
+def test_a_pseudonymising_store_refuses_incidents_rather_than_keep_addresses(tmp_path, monkeypatch):
+    from trustshield.store.entities import switch_on
+
+    monkeypatch.setenv("TRUSTSHIELD_PSEUDONYM_KEY", "ab" * 32)
+    with AlertStore(tmp_path / "s.duckdb") as store:
+        switch_on(store)
+        with pytest.raises(StoreError, match="pseudonymises"):
+            store.incidents.add(MODEL, "conn.log", [sample()[:2]])
+        assert store.incidents.page()[1] == 0

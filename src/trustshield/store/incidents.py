@@ -119,7 +119,16 @@ class IncidentTable:
         found: Sequence[tuple[Incident, IncidentEvidence]],
     ) -> list[str]:
         """Store each (incident, its evidence) not stored before, with its evidence flows,
-        and audit it as ``incident.raise``, all in one transaction; the ids added."""
+        and audit it as ``incident.raise``, all in one transaction; the ids added.
+        StoreError, nothing written, when the store pseudonymises identities: incidents
+        hold addresses as detected and are not pseudonymised yet."""
+        from trustshield.store.entities import pseudonymising
+
+        if found and pseudonymising(self.store):
+            raise StoreError(
+                f"{self.store.path} pseudonymises identities; incidents (host and "
+                "destination addresses) are not pseudonymised yet, so none are stored there"
+            )
         added = []
         with self.store.transaction():
             for incident, evidence in found:
