@@ -10,6 +10,7 @@ import json
 
 import pytest
 from conftest import CHEAP_HASHER, bearer, sample_records
+from incident_samples import sample
 
 from trustshield.config import ROLES
 from trustshield.service.access import PERMISSIONS
@@ -32,6 +33,13 @@ ENDPOINTS = {
     "reviews.list": ("GET", "/v1/reviews?status=open", None),
     "reviews.pick": ("POST", "/v1/reviews", lambda s: {"alert_id": s.fresh_alert(), "note": "x"}),
     "reviews.export": ("GET", "/v1/reviews/export", None),
+    "incidents.list": ("GET", "/v1/incidents?severity=medium", None),
+    "incidents.get": ("GET", "/v1/incidents/{incident}", None),
+    "incidents.review": (
+        "POST",
+        "/v1/incidents/{incident}/review",
+        lambda s: {"outcome": "confirmed", "comment": "role matrix"},
+    ),
     "models.list": ("GET", "/v1/models", None),
     "models.upload": ("POST", "/v1/models", lambda s: s.signed.bundle()),
     "models.activate": ("POST", "/v1/models/{model}/activate", None),
@@ -64,6 +72,9 @@ class Scene:
         folder.mkdir(parents=True)
         (folder / "report.json").write_text(json.dumps({"model": {"model_id": self.model}}))
         (folder / "report.html").write_text("<html><body>trust report</body></html>")
+        incident, evidence, _ = sample()
+        with rig.context.write("test-setup") as store:
+            (self.incident,) = store.incidents.add("behaviour", "conn.log", [(incident, evidence)])
 
     def fresh_alert(self) -> str:
         """An alert not yet in the review queue (scoring more records when none is left)."""
@@ -107,7 +118,13 @@ def call(scene, endpoint: str, token: str | None):
     method, template, body = ENDPOINTS[endpoint]
     spare = scene.spare_token() if "{token}" in template else None
     throttled = scene.throttled() if "{throttled}" in template else None
-    path = template.format(alert=scene.alert, model=scene.model, token=spare, throttled=throttled)
+    path = template.format(
+        alert=scene.alert,
+        model=scene.model,
+        token=spare,
+        throttled=throttled,
+        incident=scene.incident,
+    )
     headers = bearer(token) if token else {}
     payload = body(scene) if body else None
     return scene.client.request(method, path, json=payload, headers=headers)

@@ -1,5 +1,7 @@
 """Behaviour models and incidents: ``train --kind behaviour``, ``detect`` with a behaviour
-model, ``incidents export``.
+model (``--store``: incidents kept in the store, :mod:`trustshield.store.incidents`),
+``incidents list|show|export``; ``train --kind behaviour --store FILE`` labels the flows of
+reviewed incidents by the analysts' outcome (:mod:`trustshield.incidents.feedback`).
 
 A behaviour model folder holds one plain-JSON file, :data:`MODEL_FILE`. Conn logs are read
 by ``ingest.zeek_chunks.read_conn_table`` (Zeek TSV, JSON lines, CSV conversions); a folder
@@ -32,11 +34,32 @@ def register(sub) -> None:
     p = sub.add_parser("incidents", help="incidents raised from host behaviour")
     inner = p.add_subparsers(dest="incidents_command", required=True)
     e = inner.add_parser("export", help="write incidents as JSON lines (one per line)")
-    e.add_argument(
-        "--incidents", required=True, help="JSON-lines file of incidents (from detect --incidents)"
+    source = e.add_mutually_exclusive_group()
+    source.add_argument(
+        "--incidents", help="JSON-lines file of incidents (from detect --incidents)"
     )
+    source.add_argument("--store", help="the store detect --store wrote them to (default)")
     e.add_argument("--out", help="file to write (default: standard output)")
     e.set_defaults(run=cmd_incidents_export)
+    ls = inner.add_parser("list", help="stored incidents, most severe then newest first")
+    ls.add_argument("--store", help="store (default: $TRUSTSHIELD_STORE or trustshield.duckdb)")
+    ls.add_argument("--severity", choices=("high", "medium", "low"))
+    ls.add_argument("--status", choices=("open", "confirmed", "dismissed"))
+    ls.add_argument("--host", help="only this host")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(run=cmd_incidents_list)
+    show = inner.add_parser("show", help="one stored incident with its evidence")
+    show.add_argument("incident_id")
+    show.add_argument("--store", help="store (default: $TRUSTSHIELD_STORE or trustshield.duckdb)")
+    show.add_argument("--flows", type=int, default=20, help="evidence flows to print (default 20)")
+    show.set_defaults(run=cmd_incidents_show)
+
+
+def model_id_of(folder: str | Path) -> str:
+    """A behaviour model's id: the sha256 (first 16 hex digits) of its model file."""
+    import hashlib
+
+    return hashlib.sha256((Path(folder) / MODEL_FILE).read_bytes()).hexdigest()[:16]
 
 
 def is_behaviour_model(folder: str | Path) -> bool:
@@ -70,10 +93,17 @@ def cmd_train_behaviour(args) -> None:
             "train --kind behaviour needs --input PATH (a conn log or a folder of them)"
         )
     files = log_files(args.data)
-    scenarios = []
+    confirmed, dismissed = _review_labels(getattr(args, "store", None))
+    scenarios, relabelled = [], 0
     for path in files:
         step(f"reading {path}")
-        scenarios.append(scenario(str(path), read_conn_table(path), window_s=args.window))
+        flows = read_conn_table(path)
+        if confirmed or dismissed:
+            from trustshield.incidents.feedback import labelled_by_review
+
+            flows, n = labelled_by_review(flows, confirmed, dismissed)
+            relabelled += n
+        scenarios.append(scenario(str(path), flows, window_s=args.window))
     step("fitting the site baseline and the supervised model; leave-one-log-out operating points")
     model = fit_behaviour(scenarios)
     folder = Path(args.out)
@@ -85,6 +115,25 @@ def cmd_train_behaviour(args) -> None:
         f"behaviour model ({kind}) written to {folder} from {len(files)} log(s), "
         f"{labelled} labelled; {sum(len(s.table) for s in scenarios)} channel windows"
     )
+    if confirmed or dismissed:
+        output.print(
+            f"reviewed incidents: {len(confirmed)} confirmed and {len(dismissed)} dismissed "
+            f"evidence flow uids; {relabelled} flows labelled by review"
+        )
+
+
+def _review_labels(target) -> tuple[set[str], set[str]]:
+    """(uids of confirmed, of dismissed incidents' evidence) in the store ``target``;
+    empty without a store."""
+    if not target:
+        return set(), set()
+    from trustshield.store import AlertStore
+
+    with AlertStore(target) as store:
+        reviewed = store.incidents.reviewed()
+    confirmed = {u for r in reviewed if r.outcome == "confirmed" for u in r.evidence_uids}
+    dismissed = {u for r in reviewed if r.outcome == "dismissed" for u in r.evidence_uids}
+    return confirmed, dismissed - confirmed
 
 
 def detect_behaviour(args) -> None:
@@ -97,16 +146,25 @@ def detect_behaviour(args) -> None:
 
     state = json.loads((Path(args.model) / MODEL_FILE).read_text(encoding="utf-8"))
     model = BehaviourDetection.from_dict(state)
-    incidents = []
+    incidents, added, stored = [], [], getattr(args, "store", None)
     for path in log_files(args.data):
         flows = read_conn_table(path)
-        incidents += detect_incidents(model, flows, behaviour_table(flows, window_s=model.window_s))
+        found = detect_incidents(model, flows, behaviour_table(flows, window_s=model.window_s))
+        incidents += found
+        if stored:
+            added += _store_incidents(stored, model_id_of(args.model), path, flows, found)
     lines = incidents_jsonl(incidents)
     if args.incidents:
         write_atomic(Path(args.incidents), lines.encode("utf-8"))
     if args.json:
         sys.stdout.write(lines)
         return
+    if stored:
+        output.print(
+            f"{len(added)} new incident(s) stored in {stored} "
+            f"({len(incidents) - len(added)} already there); "
+            "see: trustshield incidents list --store " + str(stored)
+        )
     for incident in incidents:
         output.print(
             f"{incident.severity.upper()} {incident.host} {_when(incident.first_seen)} → "
@@ -118,9 +176,76 @@ def detect_behaviour(args) -> None:
     output.print(f"{len(incidents)} incident(s)")
 
 
+def _store_incidents(target, model_id: str, path: Path, flows, found) -> list[str]:
+    from trustshield.incidents.evidence import incident_evidence
+    from trustshield.store import AlertStore
+
+    with AlertStore(target) as store:
+        return store.incidents.add(
+            model_id, str(path), [(i, incident_evidence(i, flows)) for i in found]
+        )
+
+
+def _open_store(args):
+    from trustshield.store import AlertStore
+
+    return AlertStore(args.store)
+
+
+def cmd_incidents_list(args) -> None:
+    from trustshield.store.incidents import IncidentFilter
+
+    where = IncidentFilter(severity=args.severity, status=args.status, host=args.host)
+    with _open_store(args) as store:
+        rows, total = store.incidents.page(where, limit=args.limit)
+    for row in rows:
+        names = ", ".join(dict.fromkeys(b["name"] for b in row["behaviours"]))
+        output.print(
+            f"{row['incident_id']}  {row['severity'].upper():6} {row['status']:9} "
+            f"{row['host']}  {_stamp(row['first_seen'])} → {_stamp(row['last_seen'])}  "
+            f"{', '.join(row['techniques'])}  {names}  ({row['n_evidence']} evidence flows)"
+        )
+    output.print(f"{len(rows)} of {total} incident(s)")
+
+
+def cmd_incidents_show(args) -> None:
+    with _open_store(args) as store:
+        row = store.incidents.get(args.incident_id)
+        flows = store.incidents.flows(args.incident_id, limit=args.flows)
+    output.print(
+        f"incident {row['incident_id']}: {row['severity']} severity, {row['status']}, "
+        f"host {row['host']}, {_stamp(row['first_seen'])} → {_stamp(row['last_seen'])}"
+    )
+    output.print(f"techniques: {', '.join(row['techniques'])}")
+    output.print(
+        f"raised by {row['detector']} (suspicion {row['suspicion']:.4g}); model {row['model_id']}"
+    )
+    for b in row["behaviours"]:
+        output.print(f"  {b['name']} ({', '.join(b['techniques'])}): {b['evidence']}")
+    top = sorted(row["attributions"].items(), key=lambda kv: -abs(kv[1]))[:5]
+    output.print(
+        "why: base {:.4g}; ".format(row["base"])
+        + ", ".join(f"{name} {value:+.4g}" for name, value in top)
+    )
+    if row["status"] != "open":
+        output.print(f"review: {row['status']} by {row['reviewed_by']}: {row['comment']}")
+    output.print(f"evidence flows ({row['n_evidence']}): {' '.join(row['evidence_uids'])}")
+    for f in flows:
+        output.print(
+            f"  {f['uid']}  {_when(f['ts'])}  → {f['dst']}:{f['dport']}/{f['proto']} "
+            f"{f['conn_state']}  {f['behaviour']}"
+        )
+
+
+def _stamp(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def cmd_incidents_export(args) -> None:
     from trustshield.atomic_files import write_atomic
 
+    if not args.incidents:
+        return _export_store(args)
     text = Path(args.incidents).read_text(encoding="utf-8")
     records = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -140,6 +265,22 @@ def cmd_incidents_export(args) -> None:
     if args.out:
         write_atomic(Path(args.out), data.encode("utf-8"))
         output.print(f"{len(records)} incident(s) written to {args.out}")
+    else:
+        sys.stdout.write(data)
+
+
+def _export_store(args) -> None:
+    from trustshield.atomic_files import write_atomic
+    from trustshield.store.incidents import IncidentFilter, export_record
+
+    with _open_store(args) as store:
+        total = store.incidents.page(IncidentFilter(), limit=1)[1]
+        rows, _ = store.incidents.page(IncidentFilter(), limit=max(total, 1))
+        full = [store.incidents.get(r["incident_id"]) for r in rows]
+    data = "".join(json.dumps(export_record(r), ensure_ascii=False) + "\n" for r in full)
+    if args.out:
+        write_atomic(Path(args.out), data.encode("utf-8"))
+        output.print(f"{len(full)} incident(s) written to {args.out}")
     else:
         sys.stdout.write(data)
 

@@ -44,6 +44,11 @@ def register(sub) -> None:
     )
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument(
+        "--store",
+        help="--kind behaviour: label the evidence flows of incidents analysts reviewed in "
+        "this store by their outcome (confirmed: malicious, dismissed: benign)",
+    )
+    p.add_argument(
         "--max-normal-fpr",
         type=float,
         default=TrainConfig.max_normal_fpr,
@@ -136,6 +141,10 @@ def register(sub) -> None:
     p.add_argument(
         "--store", help="also list the drift events detection stored for this model; " + STORE_HELP
     )
+    p.add_argument(
+        "--incidents-store",
+        help="also summarise the incidents (host behaviour) stored here by detect --store",
+    )
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -185,6 +194,8 @@ def cmd_train(args) -> None:
         return cmd_train_behaviour(args)
     if not args.data or not args.spec:
         raise DataError("train needs --data and --spec (or --kind behaviour --input PATH)")
+    if args.store:
+        raise DataError("train --store is for --kind behaviour (reviewed incidents as labels)")
 
     from trustshield.model_folder import save_model
     from trustshield.pipeline.hardening import train_hardened
@@ -320,8 +331,27 @@ def cmd_report(args) -> None:
         figures,
         authentication=content,
         drift=drift_of(model, _source(args, model.spec), args.store),
+        incidents=incidents_of(args.incidents_store),
     )
     output.print(write_report_files(report, args))
+
+
+#: incidents listed by name in the report (the rest are counted)
+REPORTED_INCIDENTS = 20
+
+
+def incidents_of(target: str | None):
+    """The report's incidents section of the store ``target`` (None without one)."""
+    if not target:
+        return None
+    from trustshield.pipeline.report_content import incidents_content
+    from trustshield.store import AlertStore
+
+    with AlertStore(target) as store:
+        rows, total = store.incidents.page(limit=REPORTED_INCIDENTS)
+        counts = store.incidents.counts()
+        shown = str(store.path)
+    return incidents_content(shown, rows, total, counts)
 
 
 def drift_of(model, source, store_target: str | None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timezone
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from trustshield.pipeline.report_sections import (
     Evaluation,
     EvidenceRow,
     Fairness,
+    IncidentRow,
+    IncidentsSection,
     Keystroke,
     ModelCard,
     ModelInfo,
@@ -60,11 +63,17 @@ def report_content(
     evidence: list | None = None,
     authentication: tuple[Authentication | dict, list[dict]] | None = None,
     drift: tuple[DriftSection | dict, list[Evidence]] | None = None,
+    incidents: IncidentsSection | None = None,
 ) -> dict:
     """The report dict rendered by ``trustshield.report`` (and written as its JSON twin):
     :func:`build_report` as plain JSON (``ReportContent.as_dict()``)."""
     return build_report(
-        model, figures, evidence=evidence, authentication=authentication, drift=drift
+        model,
+        figures,
+        evidence=evidence,
+        authentication=authentication,
+        drift=drift,
+        incidents=incidents,
     ).as_dict()
 
 
@@ -75,6 +84,7 @@ def build_report(
     evidence: list | None = None,
     authentication: tuple[Authentication | dict, list[dict]] | None = None,
     drift: tuple[DriftSection | dict, list[Evidence]] | None = None,
+    incidents: IncidentsSection | None = None,
 ) -> ReportContent:
     """The typed content of the trust report of ``model`` on the evaluation ``figures``
     (:func:`trustshield.pipeline.evaluate.evaluate`).
@@ -82,7 +92,8 @@ def build_report(
     ``evidence`` (Evidence records) replaces the performance evidence of ``figures``;
     ``authentication`` is ``(section, evidence dicts)`` from the authentication benchmark
     (:func:`authentication_content`); ``drift`` is ``(section, Evidence)`` from
-    :func:`drift_content`. The model card and data sheet are built last, from the final
+    :func:`drift_content`; ``incidents`` the incidents of a store (:func:`incidents_content`).
+    The model card and data sheet are built last, from the final
     evidence.
     """
     training = model.training
@@ -129,6 +140,7 @@ def build_report(
         evidence=tuple(EvidenceRow.from_dict(e) for e in rows),
         authentication=_typed(Authentication, auth_section),
         drift=_typed(DriftSection, drift_section),
+        incidents=incidents,
     )
     plain_content = content.as_dict()
     return replace(
@@ -281,3 +293,35 @@ def _plain(value):
     if isinstance(value, np.generic):
         value = value.item()
     return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
+def incidents_content(
+    store: str, rows: list[dict], total: int, counts: dict[str, dict[str, int]]
+) -> IncidentsSection:
+    """The report's incidents section: ``rows`` (the most severe, then newest, stored
+    incidents as :meth:`~trustshield.store.incidents.IncidentTable.page` gives them) of
+    ``total`` in ``store``, with ``counts`` {"severity": {...}, "status": {...}}."""
+    return IncidentsSection(
+        store=store,
+        total=int(total),
+        by_severity=dict(counts.get("severity", {})),
+        by_status=dict(counts.get("status", {})),
+        shown=tuple(
+            IncidentRow(
+                incident_id=r["incident_id"],
+                host=r["host"],
+                severity=r["severity"],
+                status=r["status"],
+                first_seen=_iso(r["first_seen"]),
+                last_seen=_iso(r["last_seen"]),
+                behaviours=tuple(dict.fromkeys(b["name"] for b in r["behaviours"])),
+                techniques=tuple(r["techniques"]),
+                n_evidence=int(r["n_evidence"]),
+            )
+            for r in rows
+        ),
+    )
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -403,6 +403,39 @@ class DriftSection(Section):
         return out if self.available else {**out, "reason": self.reason}
 
 
+# --- incidents ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentRow(Section):
+    """One stored incident (times as ISO text, UTC): host, behaviour names, ATT&CK
+    techniques, severity, review status and how many evidence flows back it."""
+
+    incident_id: str | None
+    host: str | None
+    severity: str | None
+    status: str | None
+    first_seen: str | None
+    last_seen: str | None
+    behaviours: tuple[str, ...] | None
+    techniques: tuple[str, ...] | None
+    n_evidence: int | None
+    NESTED = {"behaviours": _tuple, "techniques": _tuple}
+
+
+@dataclass(frozen=True)
+class IncidentsSection(Section):
+    """Incidents raised from host behaviour in a store: ``total``, counts by severity and
+    by review status, and the ``shown`` most severe (then newest) ones."""
+
+    store: str | None
+    total: int | None
+    by_severity: Mapping[str, int] | None
+    by_status: Mapping[str, int] | None
+    shown: tuple[IncidentRow, ...] | None
+    NESTED = {"shown": _as_rows(IncidentRow)}
+
+
 # --- authentication -------------------------------------------------------------------------
 
 
@@ -489,6 +522,7 @@ class ReportContent(Section):
     data_sheet: tuple[DataSheetRow, ...] | None = None
     governance: Mapping[str, Any] | None = None
     changes: Changes | None = None
+    incidents: IncidentsSection | None = None
     OPTIONAL = (
         "title",
         "generated_at",
@@ -508,6 +542,7 @@ class ReportContent(Section):
         "data_sheet",
         "governance",
         "changes",
+        "incidents",
     )
     NESTED = {
         "model": _as_one(ModelInfo),
@@ -526,6 +561,7 @@ class ReportContent(Section):
         "model_card": _as_one(ModelCard),
         "data_sheet": _as_rows(DataSheetRow),
         "changes": _as_one(Changes),
+        "incidents": _as_one(IncidentsSection),
     }
 
     @classmethod

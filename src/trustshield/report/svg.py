@@ -455,3 +455,67 @@ def column_chart(
         f'stroke="{MUTED}"/></svg>'
     )
     return "".join(out)
+
+
+def timeline_chart(
+    labels: Sequence[Any],
+    total: Sequence[float],
+    highlighted: Sequence[float],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 170,
+) -> str:
+    """Counts over time with a highlighted part: one column per label (a time bucket, left
+    to right), ``total`` in the neutral colour and, drawn over it from the axis up,
+    ``highlighted`` (a part of it, ``0 <= highlighted <= total``, e.g. the evidence flows
+    among a host's connections) in :data:`POSITIVE`. Columns with highlighted counts are of
+    class ``evidence``; each carries both counts as a tooltip."""
+    if not (len(labels) == len(total) == len(highlighted)):
+        raise DataError(
+            f"{title}: {len(labels)} labels, {len(total)} totals, {len(highlighted)} parts"
+        )
+    tot = [_f(v, f"{title} total for {_clip(lab)!r}") for lab, v in zip(labels, total)]
+    part = [_f(v, f"{title} part for {_clip(lab)!r}") for lab, v in zip(labels, highlighted)]
+    if any(p < 0 or p > t for p, t in zip(part, tot)):
+        raise DataError(f"{title}: each highlighted count must be between 0 and its total")
+    ticks = nice_ticks(0.0, max(tot, default=0.0) or 1.0, 3)
+    top_v = ticks[-1]
+    left, right, top, bottom = 46, 12, 10, 34
+    pw, ph = width - left - right, height - top - bottom
+    step = pw / max(len(tot), 1)
+    sy = lambda v: top + ph - v / top_v * ph  # noqa: E731
+    out = [_open(width, height, title, "timeline-chart")]
+    for t in ticks:
+        out.append(
+            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{width - right}" y2="{_n(sy(t))}" '
+            f'stroke="{GRID}"/><text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" '
+            f'fill="{MUTED}">{_e(f"{t:g}")}</text>'
+        )
+    every = max(1, math.ceil(len(tot) / 6))
+    bar_w = _n(max(step * 0.8, 1))
+    for i, (lab, t, p) in enumerate(zip(labels, tot, part)):
+        x = _n(left + i * step + step * 0.1)
+        tip = f"{lab}: {t:g} connections, {p:g} evidence"
+        out.append(
+            f'<g class="bucket{" evidence" if p > 0 else ""}"><title>{_e(tip)}</title>'
+            f'<rect x="{x}" y="{_n(sy(t))}" width="{bar_w}" height="{_n(top + ph - sy(t))}" '
+            f'fill="{GRID}"/>'
+            + (
+                f'<rect x="{x}" y="{_n(sy(p))}" width="{bar_w}" height="{_n(top + ph - sy(p))}" '
+                f'fill="{POSITIVE}"/>'
+                if p > 0
+                else ""
+            )
+            + "</g>"
+        )
+        if i % every == 0:
+            out.append(
+                f'<text x="{_n(left + i * step + step / 2)}" y="{height - bottom + 16}" '
+                f'text-anchor="middle" fill="{MUTED}">{_e(_clip(lab, 16))}</text>'
+            )
+    out.append(
+        f'<line x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}" '
+        f'stroke="{MUTED}"/></svg>'
+    )
+    return "".join(out)

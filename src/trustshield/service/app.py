@@ -16,6 +16,7 @@ from trustshield.service import (
     api_alerts,
     api_audit,
     api_drift,
+    api_incidents,
     api_models,
     api_redteam,
     api_scoring,
@@ -40,7 +41,16 @@ SECURITY_HEADERS = {
 #: every /v1 endpoint lives on one of these
 API_ROUTERS = tuple(
     m.router
-    for m in (api_scoring, api_alerts, api_drift, api_models, api_audit, api_redteam, api_tokens)
+    for m in (
+        api_scoring,
+        api_alerts,
+        api_incidents,
+        api_drift,
+        api_models,
+        api_audit,
+        api_redteam,
+        api_tokens,
+    )
 )
 
 

@@ -5,6 +5,8 @@ page                   shows (its /v1 equivalent)  needs (``PERMISSIONS``)
 =====================  ==========================  ===========================
 /ui/alerts             GET /v1/alerts              alerts.list
 /ui/alerts/{id}        GET /v1/alerts/{id}         alerts.get (review: alerts.review)
+/ui/incidents          GET /v1/incidents           incidents.list (and pages of
+                                                   :mod:`~.incident_pages`)
 /ui/reviews            GET /v1/reviews             reviews.list
 /ui/drift              GET /v1/drift               drift.list
 /ui/models             GET /v1/models              models.list
@@ -33,7 +35,15 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from trustshield.errors import DataError, TrustShieldError
-from trustshield.service import access, api_alerts, api_audit, api_drift, api_models, signin
+from trustshield.service import (
+    access,
+    api_alerts,
+    api_audit,
+    api_drift,
+    api_models,
+    incident_pages,
+    signin,
+)
 from trustshield.service.errors import ApiError
 from trustshield.specs import spec_from_text
 from trustshield.service.pages import (
@@ -62,6 +72,7 @@ REVIEW_FILTERS = ("open", "confirmed", "dismissed", "none")
 # --- signing in and out: trustshield.service.signin ----------------------------------------
 
 router.include_router(signin.router)
+router.include_router(incident_pages.router)  # /ui/incidents...: see incident_pages
 
 
 @router.get("")

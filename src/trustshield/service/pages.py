@@ -57,6 +57,7 @@ NOTICES = {
 #: (label, page URL, the permission it needs) in the top navigation
 NAV = (
     ("Alerts", "/ui/alerts", "alerts.list"),
+    ("Incidents", "/ui/incidents", "incidents.list"),
     ("Reviews", "/ui/reviews", "reviews.list"),
     ("Models", "/ui/models", "models.list"),
     ("Drift", "/ui/drift", "drift.list"),
@@ -81,6 +82,20 @@ _templates.globals.update(
             base, attributions, title=svg.attribution_title(alert_id), unit=ATTRIBUTION_UNIT
         )
     ),
+    incident_attributions=lambda incident_id, base, attributions: Markup(
+        svg.attribution_chart(
+            base,
+            [
+                {"feature": name, "value": "window", "contribution": value}
+                for name, value in attributions.items()
+            ],
+            title=f"Why incident {incident_id} was raised: contributions to the suspicion of "
+            "its first flagged behaviour",
+            unit="suspicion",
+        )
+    ),
+    incident_timeline=lambda timeline, host: Markup(incident_timeline(timeline, host)),
+    interval_histogram=lambda histogram: Markup(interval_histogram(histogram)),
     notices=NOTICES,
     csrf_field=CSRF_FIELD,
     may=lambda caller, endpoint: caller is not None and bool(caller.roles & PERMISSIONS[endpoint]),
@@ -104,6 +119,34 @@ def entity_text(field: str, value) -> str:
         when = datetime.fromtimestamp(float(value), timezone.utc)
         return when.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     return str(value)
+
+
+def incident_timeline(timeline: dict, host: str) -> str:
+    """SVG: the host's connections per time bucket, evidence flows in red."""
+    start, width = float(timeline["start"]), float(timeline["width_s"])
+    labels = [
+        datetime.fromtimestamp(start + i * width, timezone.utc).strftime("%m-%d %H:%M:%S")
+        for i in range(len(timeline["total"]))
+    ]
+    return svg.timeline_chart(
+        labels,
+        timeline["total"],
+        timeline["evidence"],
+        title=f"Connections of {host} over the incident (UTC, {width:g} s per column); "
+        "evidence flows in red",
+    )
+
+
+def interval_histogram(histogram: dict) -> str:
+    """SVG: seconds between a beacon's consecutive evidence flows."""
+    edges = histogram["edges"]
+    labels = [f"{lo:.3g}–{hi:.3g} s" for lo, hi in zip(edges[:-1], edges[1:])]
+    return svg.column_chart(
+        labels,
+        histogram["counts"],
+        title=f"Intervals between connections of {histogram['channel']} "
+        f"(median {histogram['median_s']:.3g} s)",
+    )
 
 
 def csrf_token(secret: str) -> str:

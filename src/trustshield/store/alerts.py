@@ -9,7 +9,8 @@ the searchable ``event_time`` (the record's own time), ``src_ip``, ``dst_ip``,
 them, filled from ``entities``, when opened),
 ``rejected_rows``, ``service_settings`` (:mod:`trustshield.store.settings`), the audit
 chain (``audit_events`` and ``audit_head``, see :mod:`trustshield.store.audit`) and
-red-team runs (:mod:`trustshield.store.redteam`). The SQL is portable
+red-team runs (:mod:`trustshield.store.redteam`) and incidents
+(:mod:`trustshield.store.incidents`, ``store.incidents``). The SQL is portable
 (:mod:`trustshield.store.database`): the same statements run on both. Every alert enters
 through :meth:`AlertStore.insert_alerts`. Each batch is written in one transaction, so an
 interrupted run leaves whole batches only; alert ids are derived from model, input file
@@ -41,6 +42,7 @@ from trustshield.records import REVIEW, RunSummary
 from trustshield.store.audit import AuditLog
 from trustshield.store.database import DuckDatabase, connect, frame, is_url, records
 from trustshield.store.drift_events import DriftEvents
+from trustshield.store.incidents import IncidentTable
 from trustshield.store.entities import (
     SEARCH_COLUMNS,
     decode,
@@ -137,6 +139,7 @@ class AlertStore:
         self.redteam = RedTeamRuns(self)
         self.drift = DriftEvents(self)
         self.watch = WatchState(self)
+        self.incidents = IncidentTable(self)
 
     def _add_search_columns(self) -> None:
         """Give a store written before them the searchable entity columns, filled from each
