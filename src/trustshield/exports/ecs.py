@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from trustshield.exports.query import ModelInfo, StoredAlert
-from trustshield.privacy import is_pseudonym
+from trustshield.privacy import PREFIX, is_pseudonym
 
 ECS_VERSION = "8.12.0"
 #: every ECS field this module writes → its ECS type (ECS 8.12 field reference)
@@ -116,6 +116,10 @@ def technique_reference(technique: str) -> str:
     return ATTACK_URL.format(path=technique.replace(".", "/"))
 
 
+def _pseudonym(value: str) -> bool:
+    return value.startswith(PREFIX) and is_pseudonym(value)  # the prefix test is the fast one
+
+
 def top_contributions(alert: StoredAlert) -> list[dict[str, Any]]:
     """The alert's largest contributions by magnitude, as ``{feature, contribution}``."""
     return [{"feature": f, "contribution": c} for f, c in alert.top]
@@ -172,7 +176,7 @@ def _entities(alert: StoredAlert, doc: dict[str, Any]) -> None:
         part: dict[str, Any] = {}
         if ip is not None:
             part["address"] = ip
-            if not is_pseudonym(ip):
+            if not _pseudonym(ip):
                 part["ip"] = ip
                 if ip not in related_ip:
                     related_ip.append(ip)
@@ -184,7 +188,7 @@ def _entities(alert: StoredAlert, doc: dict[str, Any]) -> None:
         doc["network"] = {"transport": alert.proto.lower()}
     related: dict[str, Any] = {}
     if alert.user is not None:
-        doc["user"] = {"hash" if is_pseudonym(alert.user) else "name": alert.user}
+        doc["user"] = {"hash" if _pseudonym(alert.user) else "name": alert.user}
         related["user"] = [alert.user]
     if related_ip:
         related["ip"] = related_ip

@@ -285,9 +285,9 @@ def _alerts(batch, models: ModelCatalogue) -> list[StoredAlert]:
     the event time), the largest contributions of all picked at once."""
     names = batch.schema.names
     column = {name: batch.column(i) for i, name in enumerate(names)}
-    values = _attribution_rows(column["attributions"])
+    matrix, values = _attribution_rows(column["attributions"])
     infos = [models[m] for m in column["model_id"].to_pylist()]  # fmt: skip
-    tops = _tops(values, infos)
+    tops = _tops(values, infos, matrix)
     plain = {name: column[name].to_pylist() for name in PLAIN}
     entity = [column[f"entity_{name}"].to_pylist() for name in ENTITY_FIELDS]
     return list(
@@ -307,9 +307,9 @@ def _alerts(batch, models: ModelCatalogue) -> list[StoredAlert]:
     )
 
 
-def _attribution_rows(column) -> list:
-    """One float array per alert; one (n, width) matrix underneath when all rows have
-    the same width (the usual case: one model)."""
+def _attribution_rows(column) -> tuple:
+    """(the (n, width) matrix when all rows have the same width, the usual case of one
+    model, else None; one float array per alert, rows of that matrix when there is one)."""
     import numpy as np
     import pyarrow.compute as pc
 
@@ -320,12 +320,12 @@ def _attribution_rows(column) -> list:
         and pc.min_max(widths)["min"] == pc.min_max(widths)["max"]
     ):
         width = widths[0].as_py()
-        flat = column.flatten().to_numpy(zero_copy_only=False)
-        return list(flat.reshape(len(column), width))
-    return [np.asarray(row or (), dtype=float) for row in column.to_pylist()]
+        matrix = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), width)
+        return matrix, list(matrix)
+    return None, [np.asarray(row or (), dtype=float) for row in column.to_pylist()]
 
 
-def _tops(values: list, infos: list[ModelInfo]) -> list[tuple[tuple[str, float], ...]]:
+def _tops(values: list, infos: list[ModelInfo], matrix=None) -> list[tuple[tuple[str, float], ...]]:
     """Per alert its :data:`TOP` largest contributions by magnitude, largest first, named by
     its model's features (``feature_J`` when the model's names are unknown)."""
     import numpy as np
@@ -336,7 +336,7 @@ def _tops(values: list, infos: list[ModelInfo]) -> list[tuple[tuple[str, float],
     if not values or 0 in widths:
         return [() for _ in values]
     (width,) = widths
-    matrix = np.vstack(values)
+    matrix = np.vstack(values) if matrix is None else matrix
     k = min(TOP, width)
     magnitude = -np.abs(matrix)
     picked = np.argpartition(magnitude, k - 1, axis=1)[:, :k]
@@ -358,9 +358,11 @@ def _tops(values: list, infos: list[ModelInfo]) -> list[tuple[tuple[str, float],
 
 def _iso_texts(column) -> list[str | None]:
     """A timestamp column as ISO 8601 text in UTC with microseconds and ``Z`` (None for
-    NULL), formatted by Arrow in one call."""
+    NULL), formatted by Arrow: the UTC wall time cast to text (``2024-05-01
+    08:00:00.082488``, always six digits), ``T`` and ``Z`` put in."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    utc = column.cast(pa.timestamp("us", tz="UTC"))
-    return pc.strftime(utc, format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
+    wall = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")).cast(pa.string())
+    text = pc.replace_substring(wall, " ", "T", max_replacements=1)
+    return pc.binary_join_element_wise(text, pa.scalar("Z"), "").to_pylist()
