@@ -77,6 +77,8 @@ class StixWriter:
 
     def __init__(self) -> None:
         self.written: set[str] = set()
+        self.patterns: dict[tuple[str, str], Any] = {}  # (key, name) → its Attack-Pattern
+        self.addresses: dict[str, Any] = {}  # address → its ipv4-addr / ipv6-addr
 
     def objects(self, alerts: Iterable[StoredAlert]) -> Iterator[Any]:
         """The objects of ``alerts`` not written before (the Identity first of all)."""
@@ -95,21 +97,20 @@ class StixWriter:
         import stix2
 
         pattern = self._pattern(alert)
-        if pattern.id not in self.written:
-            yield from self._once(pattern)
+        yield from self._once(pattern)
         observed = self._observed(alert)
         observed_ids = []
         for obj in observed:
             yield from self._once(obj)
         if observed:
             observed_ids.append(observed[-1].id)
-        seen = alert.timestamp
+        seen = alert.timestamp_text
         custom = _custom(alert)
         yield stix2.Sighting(
             id=sdo_id("sighting", alert.alert_id),
             created_by_ref=IDENTITY_ID,
-            created=alert.created_at,
-            modified=alert.created_at,
+            created=alert.created_text,
+            modified=alert.created_text,
             sighting_of_ref=pattern.id,
             where_sighted_refs=[IDENTITY_ID],
             first_seen=seen,
@@ -133,14 +134,16 @@ class StixWriter:
             key = f"category:{alert.category or 'unknown'}"
             name = f"TrustShield attack category {alert.category or 'unknown'}"
             refs = None
-        return stix2.AttackPattern(
-            id=sdo_id("attack-pattern", key),
-            created_by_ref=IDENTITY_ID,
-            created=DEFINED,
-            modified=DEFINED,
-            name=name,
-            external_references=refs,
-        )
+        if (key, name) not in self.patterns:  # built once: stix2 checks every object made
+            self.patterns[key, name] = stix2.AttackPattern(
+                id=sdo_id("attack-pattern", key),
+                created_by_ref=IDENTITY_ID,
+                created=DEFINED,
+                modified=DEFINED,
+                name=name,
+                external_references=refs,
+            )
+        return self.patterns[key, name]
 
     def _observed(self, alert: StoredAlert) -> list[Any]:
         """The address objects, connection and Observed-Data of ``alert`` (empty when it
@@ -150,12 +153,14 @@ class StixWriter:
         ends = {}
         for side, value in (("src_ref", alert.src_ip), ("dst_ref", alert.dst_ip)):
             if value is not None and not is_pseudonym(value):
-                kind = (
-                    stix2.IPv6Address
-                    if ipaddress.ip_address(value).version == 6
-                    else stix2.IPv4Address
-                )
-                ends[side] = kind(value=value)
+                if value not in self.addresses:
+                    kind = (
+                        stix2.IPv6Address
+                        if ipaddress.ip_address(value).version == 6
+                        else stix2.IPv4Address
+                    )
+                    self.addresses[value] = kind(value=value)
+                ends[side] = self.addresses[value]
         if not ends:
             return []
         first = next(iter(ends.values()))
@@ -167,17 +172,17 @@ class StixWriter:
         }
         traffic = stix2.NetworkTraffic(
             protocols=protocols,
-            start=alert.event_time,
+            start=alert.event_text,
             **{side: obj.id for side, obj in ends.items()},
             **ports,
         )
         observed = stix2.ObservedData(
             id=sdo_id("observed-data", alert.alert_id),
             created_by_ref=IDENTITY_ID,
-            created=alert.created_at,
-            modified=alert.created_at,
-            first_observed=alert.timestamp,
-            last_observed=alert.timestamp,
+            created=alert.created_text,
+            modified=alert.created_text,
+            first_observed=alert.timestamp_text,
+            last_observed=alert.timestamp_text,
             number_observed=1,
             object_refs=[traffic.id, *(obj.id for obj in ends.values())],
         )
