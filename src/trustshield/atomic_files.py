@@ -46,12 +46,12 @@ def write_new(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 
 @contextmanager
-def writing_atomic(path: Path, *, mode: int = 0o644) -> Iterator[IO[str]]:
-    """A UTF-8 text handle on a temp file beside ``path``, for output too large to hold in
+def writing_atomic(path: Path, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
+    """A binary handle on a temp file beside ``path``, for output too large to hold in
     memory: when the block ends normally the file is flushed, fsynced, given ``mode`` and
     renamed over ``path``; when it raises, ``path`` is as it was and the temp file removed."""
     with temp_beside(path) as temp:
-        with open(temp, "w", encoding="utf-8", newline="") as handle:
+        with open(temp, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
             yield handle
             handle.flush()

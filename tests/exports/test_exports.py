@@ -99,10 +99,10 @@ def store_path(tmp_path):
 
 
 def exported(target, fmt: str, query: AlertQuery | None = None, chunk: int = 5000) -> str:
-    out = io.StringIO()
+    out = io.BytesIO()
     with AlertStore(target) as store:
         export(store.db, query or AlertQuery(), fmt, out, chunk=chunk)
-    return out.getvalue()
+    return out.getvalue().decode("utf-8")
 
 
 def leaves(value, prefix=""):
@@ -177,7 +177,10 @@ def test_ecs_maps_times_addresses_and_techniques(store_path):
             "reference": ["https://attack.mitre.org/techniques/T1498/"],
         },
     }
-    assert first["event"]["risk_score"] == pytest.approx(first["trustshield"]["suspicion"])
+    jsonl = {r["line"]: r for r in map(json.loads, exported(store_path, "jsonl").splitlines())}
+    assert first["event"]["risk_score"] == jsonl[2]["suspicion"]
+    assert first["event"]["id"] == jsonl[2]["alert_id"] and first["rule"]["id"] == MODEL
+    assert first["trustshield"]["attribution_base"] == jsonl[2]["base"]
     assert first["message"] == "dos: far from normal traffic"
     assert first["rule"]["ruleset"] == "nsl-kdd" and first["network"]["transport"] == "tcp"
     assert docs[3]["network"]["transport"] == "tcp"  # written TCP
@@ -297,7 +300,7 @@ def test_one_alert_is_read_back_typed(store_path):
     assert alert.event_time == datetime.fromtimestamp(T0 + 30, timezone.utc)
     assert alert.src_ip == "2001:db8::5" and alert.dst_port == 22 and alert.src_port is None
     assert alert.model.feature_names == tuple(FEATURES)
-    assert ecs_document(alert)["trustshield"]["category"] == "probe"
+    assert ecs_document(alert)["rule"]["category"] == "probe"
 
 
 def test_bad_filters_are_refused():

@@ -194,4 +194,5 @@ def cmd_export(args) -> None:
             print(f"{written} alerts written to {args.out} ({args.format})", file=sys.stderr)
             return
         with _reader_may_stop():
-            export(store.db, query, args.format, sys.stdout)
+            sys.stdout.flush()
+            export(store.db, query, args.format, sys.stdout.buffer)

@@ -21,10 +21,12 @@ Mapping (an absent value leaves its field out):
   attack category, ``rule.ruleset`` the data set spec;
 - ``threat.framework`` ``MITRE ATT&CK``, ``threat.technique.{id,name,reference}`` (a
   sub-technique ``T1234.001`` also fills ``threat.technique.subtechnique.*``);
-- ``message``: the rationale; ``labels``: the decision and the model;
-- ``trustshield.*``: alert id, run, model, input file and line, category, component, label,
-  suspicion, the attribution base and the largest exact contributions
-  (``top_contributions``: feature and contribution, largest magnitude first).
+- ``message``: the rationale; ``labels.trustshield_action``: the decision;
+- ``trustshield.*``: what ECS has no field for, and nothing it has: run, input file
+  (sha256) and line, detector component, the record's label when the input had one, the
+  connection id, the attribution base and the largest exact contributions
+  (``top_contributions``: feature and contribution, largest magnitude first). The alert
+  id is ``event.id``, the model id ``rule.id``, the suspicion ``event.risk_score``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ ECS_FIELDS = {
     "ecs.version": "keyword",
     "message": "match_only_text",
     "labels": "object",
-    "tags": "keyword",
     "event.kind": "keyword",
     "event.category": "keyword",
     "event.type": "keyword",
@@ -81,17 +82,12 @@ ECS_FIELDS = {
 }
 #: TrustShield's custom fields (under ``trustshield``), in ECS type terms
 CUSTOM_FIELDS = {
-    "trustshield.alert_id": "keyword",
     "trustshield.run_id": "keyword",
-    "trustshield.model_id": "keyword",
     "trustshield.source_sha256": "keyword",
     "trustshield.line": "long",
-    "trustshield.action": "keyword",
-    "trustshield.category": "keyword",
     "trustshield.component": "keyword",
     "trustshield.label": "keyword",
     "trustshield.connection_uid": "keyword",
-    "trustshield.suspicion": "float",
     "trustshield.attribution_base": "float",
     "trustshield.top_contributions.feature": "keyword",
     "trustshield.top_contributions.contribution": "float",
@@ -145,8 +141,7 @@ def ecs_document(alert: StoredAlert) -> dict[str, Any]:
         "ecs": ECS,
         "event": event,
         "observer": OBSERVER,
-        "labels": {"trustshield_action": alert.action, "trustshield_model": alert.model_id},
-        "tags": ["trustshield", alert.action],
+        "labels": {"trustshield_action": alert.action},
         "rule": _rule(alert),
     }
     if alert.rationale:
@@ -210,13 +205,8 @@ def _threat(technique: str, model: ModelInfo) -> dict[str, Any]:
 
 
 def _custom(alert: StoredAlert) -> dict[str, Any]:
-    custom: dict[str, Any] = {
-        "alert_id": alert.alert_id,
-        "model_id": alert.model_id,
-        "action": alert.action,
-        "suspicion": alert.suspicion,
-    }
-    for name in ("run_id", "source_sha256", "line", "category", "component", "label"):
+    custom: dict[str, Any] = {}
+    for name in ("run_id", "source_sha256", "line", "component", "label"):
         value = getattr(alert, name)
         if value is not None:
             custom[name] = value

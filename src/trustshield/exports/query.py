@@ -2,9 +2,9 @@
 
 :class:`AlertQuery` holds the filters (all optional, all must hold); :func:`read_chunks`
 runs one SELECT over the store's ``alerts`` table in a stable order (event time, then
-insert time, then id) and hands back :class:`StoredAlert` values ``chunk`` rows at a time
-with the database cursor's ``fetchmany``, so an export of any size holds one chunk of
-Python objects at once. The SQL is portable (``?`` placeholders; the same statement runs on
+insert time, then id) and hands back :class:`StoredAlert` values ``chunk`` rows at a time,
+read as Arrow record batches (``Database.arrow_batches``), so an export of any size holds
+one chunk of Python objects at once. The SQL is portable (``?`` placeholders; the same statement runs on
 DuckDB and PostgreSQL).
 
 **Event time** is the record's own time, ``entities.ts`` (seconds since the Unix epoch,
@@ -49,20 +49,7 @@ COLUMNS = (
 #: text columns where an empty value means none
 OPTIONAL_TEXT = ("category", "technique")
 #: the columns read as they are, in StoredAlert order, up to ``attributions``
-PLAIN = (
-    "alert_id",
-    "run_id",
-    "model_id",
-    "source_sha256",
-    "line",
-    "action",
-    "suspicion",
-    "category",
-    "technique",
-    "component",
-    "label",
-    "base",
-)
+PLAIN = COLUMNS[: COLUMNS.index("attributions")]
 #: SQL type each entity field is read as
 ENTITY_SQL = {float: "DOUBLE PRECISION", int: "BIGINT", str: "VARCHAR"}
 ENTITY_COLUMNS = tuple(
