@@ -298,8 +298,11 @@ def _attribution_rows(column) -> tuple:
     """(the (n, width) matrix when all rows have the same width, the usual case of one
     model, else None; one float array per alert, rows of that matrix when there is one)."""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if column.type == pa.null():  # PostgreSQL rows converted without a single value
+        return None, [np.zeros(0) for _ in range(len(column))]
     widths = pc.list_value_length(column)
     if (
         column.null_count == 0
