@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/attack_suite.py --json $(OUT)/bench_attack_suite.json
 	$(BIN)/python benchmarks/fuzz_readers.py --json $(OUT)/bench_fuzz_readers.json
 	$(BIN)/python benchmarks/startup.py --json $(OUT)/bench_startup.json
+	$(BIN)/python benchmarks/exports.py --json $(OUT)/bench_exports.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

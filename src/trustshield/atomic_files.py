@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
 @contextmanager
@@ -42,6 +43,20 @@ def write_new(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     with temp_beside(path) as temp:
         _fill(temp, data, mode)
         os.link(temp, path)  # fails if path appeared meanwhile
+
+
+@contextmanager
+def writing_atomic(path: Path, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
+    """A binary handle on a temp file beside ``path``, for output too large to hold in
+    memory: when the block ends normally the file is flushed, fsynced, given ``mode`` and
+    renamed over ``path``; when it raises, ``path`` is as it was and the temp file removed."""
+    with temp_beside(path) as temp:
+        with open(temp, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
 
 
 def _fill(temp: Path, data: bytes, mode: int) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from metric_samples import total
 from conftest import bearer, sample_records
 from trustshield.model_folder import load_model
 from trustshield.service.app import SECURITY_HEADERS, create_app
@@ -152,9 +153,9 @@ def test_a_killed_worker_is_replaced_audited_and_health_is_degraded_meanwhile(
     assert len(replacement) == 1
     assert len(events) == 1 and events[0]["actor"] == "service"
     assert events[0]["details"]["pid"] == victim and "SIGKILL" in events[0]["details"]["reason"]
-    assert "trustshield_scoring_worker_restarts 1" in metrics
+    assert total(metrics, "trustshield_scoring_worker_restarts_total") == 1
     all_503 = 1 + len(refused) + len(degraded) + sum(h.status_code == 503 for h in starting)
-    assert f"trustshield_responses_503 {all_503}" in metrics
+    assert total(metrics, "trustshield_http_requests_total", status="503") == all_503
 
 
 def test_every_response_is_counted_and_carries_the_security_headers(service_rig):
@@ -179,5 +180,17 @@ def test_every_response_is_counted_and_carries_the_security_headers(service_rig)
         for name, value in SECURITY_HEADERS.items():
             assert answer.headers.get(name) == value, (answer.status_code, name)
     assert answers[-1].json()["error"]["code"] == "internal"
-    assert "trustshield_responses_500 2" in metrics
-    assert "trustshield_responses_401 1" in metrics and "trustshield_responses_404 1" in metrics
+    assert total(metrics, "trustshield_http_requests_total", status="500") == 2
+    assert total(metrics, "trustshield_http_requests_total", status="401") == 1
+    assert total(metrics, "trustshield_http_requests_total", status="404") == 1
+    assert (
+        total(
+            metrics,
+            "trustshield_http_requests_total",
+            method="GET",
+            route="/v1/crash-for-test",
+            status="500",
+        )
+        == 2
+    )
+    assert total(metrics, "trustshield_http_requests_total", route="unmatched") == 1

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from metric_samples import samples
 from conftest import bearer, sample_records, sweep
 
 from trustshield.service import scoring_work
@@ -138,8 +139,13 @@ def test_the_default_rate_follows_the_measured_capacity(build_service, tmp_path,
         assert capacity.model_id == rig.signed.model_id and capacity.sample_records > 50
         assert limiter.rate_per_s == pytest.approx(CAPACITY_SHARE * capacity.total_per_s)
         assert limiter.burst == max(BURST_SECONDS * limiter.rate_per_s, rig.settings.max_batch)
-        assert f"trustshield_rate_limit_records_per_s {limiter.rate_per_s:.6g}" in metrics
-        assert f"trustshield_scoring_capacity_records_per_s {capacity.total_per_s:.6g}" in metrics
+        gauges = samples(metrics)
+        assert gauges[("trustshield_rate_limit_records_per_second", ())] == pytest.approx(
+            limiter.rate_per_s
+        )
+        assert gauges[("trustshield_scoring_capacity_records_per_second", ())] == pytest.approx(
+            capacity.total_per_s
+        )
         rates[speed] = (limiter.rate_per_s, capacity.sample_records)
     rate, records = rates["slow"]
     assert rate <= CAPACITY_SHARE * records / 0.3  # each timed batch took ≥ 0.3 s

@@ -1,6 +1,7 @@
 """EDGE: the subcommands of ``trustshield``, each registered the same way."""
 
 from trustshield.commands import (
+    alert_exports,
     alerts,
     assessment,
     authentication,
@@ -23,6 +24,7 @@ def register_all(sub) -> None:
     for module in (
         modelling,
         alerts,
+        alert_exports,
         datasets,
         models,
         redteam,

@@ -1,4 +1,5 @@
-"""The audit chain, service settings, retention, abuse flags, health and metrics."""
+"""The audit chain, service settings, retention, abuse flags and health (metrics:
+:mod:`trustshield.service.api_metrics`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from trustshield.service import abuse, access
@@ -181,27 +182,3 @@ def health(request: Request, response: Response) -> dict:
         "active_model": context.model.model_id if context.model else None,
         "uptime_s": round(time.time() - context.started, 3),
     }
-
-
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request, caller: Caller = Depends(requires("metrics"))) -> str:
-    """Counters in the Prometheus text format."""
-    context = request.app.state.context
-    lines = []
-    for name, value in sorted(context.counters.items()):
-        metric = "trustshield_" + name.replace(".", "_").replace(" ", "_")
-        lines += [f"# TYPE {metric} counter", f"{metric} {value}"]
-    for metric, value in rate_gauges(context).items():
-        lines += [f"# TYPE {metric} gauge", f"{metric} {value:.6g}"]
-    return "\n".join(lines) + "\n"
-
-
-def rate_gauges(context) -> dict[str, float]:
-    """The measured scoring capacity (records/s, all scoring processes; absent before a
-    model is measured) and the per-token rate limit and burst in force."""
-    gauges = {}
-    if context.capacity is not None:
-        gauges["trustshield_scoring_capacity_records_per_s"] = context.capacity.total_per_s
-    gauges["trustshield_rate_limit_records_per_s"] = context.rates.rate_per_s
-    gauges["trustshield_rate_limit_burst_records"] = context.rates.burst
-    return gauges

@@ -87,7 +87,7 @@ async def score(request: Request, caller: Caller = Depends(requires("score"))) -
     _charge(context, caller, records)
     scored = await context.scorer.score(raw, max_batch=context.settings.max_batch)
     response = await run_in_threadpool(_finish, context, caller, scored)
-    context.counters["score_seconds"] += time.perf_counter() - started
+    context.metrics.score_seconds.observe(time.perf_counter() - started)
     return response
 
 
@@ -97,7 +97,7 @@ def _charge(context, caller: Caller, records: int) -> None:
     allowance = context.limiter.allow(caller.token_id, cost=records)
     if allowance.allowed:
         return
-    context.counters["records_refused_rate"] += records
+    context.metrics.records_refused.labels("rate_limit").inc(records)
     if np.isinf(allowance.retry_after_s):
         raise ApiError(
             413,
@@ -120,8 +120,8 @@ def _finish(context, caller: Caller, scored: ScoredRequest) -> Response:
     table = scored.table
     _store(context, caller, scored, table)
     _watch(context, caller, scored)
-    context.counters["records_scored"] += scored.records
-    context.counters["alerts_returned"] += table.num_rows
+    context.metrics.records_scored.inc(scored.records)
+    context.metrics.alerts.inc(table.num_rows)
     return Response(scored.body, media_type="application/json")
 
 

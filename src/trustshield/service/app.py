@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, the error shape, security headers and counters.
+"""The FastAPI application: routers, the error shape, security headers and metrics.
 
 ``create_app(settings)`` opens the store, loads and verifies the active model and answers
 on ``/v1`` (API), ``/ui`` (dashboard pages) and ``/openapi.json``. Every response carries
@@ -8,6 +8,7 @@ headers that keep pages out of frames and caches; every request is counted by st
 from __future__ import annotations
 
 import contextlib
+import time
 from importlib.metadata import version
 
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from trustshield.service import (
     api_audit,
     api_drift,
     api_incidents,
+    api_metrics,
     api_models,
     api_redteam,
     api_scoring,
@@ -48,6 +50,7 @@ API_ROUTERS = tuple(
         api_drift,
         api_models,
         api_audit,
+        api_metrics,
         api_redteam,
         api_tokens,
     )
@@ -56,9 +59,10 @@ API_ROUTERS = tuple(
 
 class HeadersAndCounts:
     """Plain ASGI middleware: adds :data:`SECURITY_HEADERS` to every response and counts
-    responses by status, without re-streaming bodies. It wraps the whole application (see
-    :class:`TrustShieldApp`), so the 500 answered for an unhandled exception is counted and
-    carries the headers too."""
+    it in the app's metrics (method, the route template that answered, status, seconds to
+    the response's start; :mod:`trustshield.service.metrics`), without re-streaming bodies.
+    It wraps the whole application (see :class:`TrustShieldApp`), so the 500 answered for
+    an unhandled exception is counted and carries the headers too."""
 
     def __init__(self, app):
         self.app = app
@@ -69,15 +73,22 @@ class HeadersAndCounts:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
+        started = time.perf_counter()
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 kept = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() not in self.names
                 ]
                 message = {**message, "headers": kept + self.raw_headers}
-                counters = getattr(scope["app"].state.context, "counters", None)
-                if counters is not None:
-                    counters[f"responses_{message['status']}"] += 1
+                metrics = getattr(scope["app"].state.context, "metrics", None)
+                if metrics is not None:
+                    metrics.observe_response(
+                        scope["method"],
+                        getattr(scope.get("route"), "path", None),
+                        message["status"],
+                        time.perf_counter() - started,
+                    )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -12,12 +12,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
 from trustshield.model_folder import ModelFiles, TrainedModel, model_from_files
+from trustshield.service.metrics import ServiceMetrics
 from trustshield.service.settings import ServiceSettings
 from trustshield.store import AlertStore
 from trustshield.store.reviews import ReviewQueue
@@ -56,7 +56,7 @@ class ServiceContext:
         self.monitor = None
         self.throttled: set[str] = set()  # token ids the probing monitor flagged
         abuse.restore(self)
-        self.counters: Counter = Counter()
+        self.metrics = ServiceMetrics(self)  # its own registry: one per app
         self.started = time.time()
         self.model: TrainedModel | None = None
         self.scorer = None
@@ -108,7 +108,7 @@ class ServiceContext:
 
     def _worker_restarted(self, model_id: str, exit_) -> None:
         """Audit ``scoring.worker_restarted`` (why the worker ended) and count it."""
-        self.counters["scoring_worker_restarts"] += 1
+        self.metrics.worker_restarts.inc()
         log.warning("scoring %s; starting another", exit_.reason)
         with self.write(SERVICE_ACTOR) as store:
             store.record_event(

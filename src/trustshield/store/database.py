@@ -11,6 +11,9 @@ once:
 - ``insert_arrow(table, arrow_table, ignore_conflicts=False)`` inserts an Arrow table by
   column name (DuckDB reads it zero-copy; PostgreSQL gets the rows in one pipelined
   batch); ``ignore_conflicts`` skips rows whose key is already stored;
+- ``arrow_batches(sql, params, rows)``: the result as Arrow record batches of at most
+  ``rows`` rows, streamed (DuckDB hands over its own batches; PostgreSQL's rows are fetched
+  ``rows`` at a time and converted);
 - ``columns(table)``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
   ``target`` (the path, or the URL with any password removed: safe to print and store).
 
@@ -22,12 +25,17 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
 from trustshield.errors import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DUCKDB_PREFIX = "duckdb:"
@@ -120,6 +128,16 @@ class Database:
     def close(self) -> None:
         raise NotImplementedError
 
+    def arrow_batches(self, sql: str, params=(), rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """The result of ``sql`` as Arrow record batches of at most ``rows`` rows."""
+        import pyarrow as pa
+
+        result = self.execute(sql, params)
+        names = [column[0] for column in result.description]
+        while batch := result.fetchmany(rows):
+            columns = list(zip(*batch))
+            yield pa.RecordBatch.from_arrays([pa.array(c) for c in columns], names=names)
+
     def columns(self, table: str) -> list[str]:
         """Column names of ``table``, in table order."""
         return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -147,6 +165,7 @@ class DuckDatabase(Database):
         except duckdb.Error as error:
             raise StoreError(CANNOT_OPEN.format(target=path, error=error)) from None
         self._db.execute("SET TimeZone = 'UTC'")
+        self._db.execute("SET enable_progress_bar = false")  # a store prints nothing
 
     def execute(self, sql: str, params=()):
         return self._db.execute(sql, list(params) if params else None)
@@ -169,6 +188,11 @@ class DuckDatabase(Database):
             )
         finally:
             self._db.unregister(name)
+
+    def arrow_batches(self, sql: str, params=(), rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """DuckDB's own record batches, streamed (no Python object per value)."""
+        reader = self._db.sql(sql, params=list(params) if params else None).to_arrow_reader(rows)
+        yield from reader
 
     def close(self) -> None:
         self._db.close()
