@@ -34,8 +34,9 @@ from trustshield.detectors.protocol import attack_mask
 
 #: supervised operating points, as attack probabilities (compared on the log-odds scale)
 PROBABILITY_GRID = (0.9, 0.7, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02)
-#: novelty operating points, as quantiles of out-of-fold normal novelty scores
-QUANTILE_GRID = (0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995, 0.998)
+#: novelty operating points, as quantiles of out-of-fold normal novelty scores (1.0: the
+#: largest, so the novelty part alerts only beyond every normal training record)
+QUANTILE_GRID = (0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999, 1.0)
 
 
 @dataclass
