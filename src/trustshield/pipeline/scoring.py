@@ -23,6 +23,9 @@ from trustshield.model_folder import TrainedModel
 from trustshield.records import Decision
 
 UNKNOWN_CATEGORY = "unknown"
+#: the part of a composite that knows attack categories: a flagged record it calls normal
+#: (its part score below 1, its operating point) is named UNKNOWN_CATEGORY, no technique
+SUPERVISED_PART = "supervised"
 #: the part that sets suspicion when it is this one: the headline adds NOVEL_HEADLINE
 NOVELTY_PART, NOVEL_HEADLINE = "novelty", ", unlike normal traffic"
 
@@ -57,8 +60,12 @@ def score_batch(model: TrainedModel, frame: pd.DataFrame) -> ScoredBatch:
         attributions = detector.explain(X_flagged, scaled=scores[flagged])
     else:
         attributions = detector.explain(X_flagged)
-    categories = attack_categories(detector, X_flagged)
     names_of_parts = part_names(detector)
+    categories = attack_categories(detector, X_flagged)
+    if SUPERVISED_PART in names_of_parts:
+        # a record the supervised part calls normal is named no known attack category
+        called_normal = scores[flagged, names_of_parts.index(SUPERVISED_PART)] < 1
+        categories = np.where(called_normal, UNKNOWN_CATEGORY, categories).astype(object)
     techniques = np.array(
         [model.spec.technique(category=c) or "" for c in categories], dtype=object
     )
