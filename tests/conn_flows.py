@@ -59,3 +59,37 @@ def chatter(host: str, n: int, start: float = T0, seed: int = 0) -> list[dict]:
          "resp_bytes": int(rng.integers(100, 5000))}
         for i, t in enumerate(ts)
     ]  # fmt: skip
+
+
+def site_log(path, seed: int, infected: bool, labelled: bool = True, uids: bool = False):
+    """A conn log CSV at ``path``: two hosts' chatter and, when ``infected``, 10.0.0.5
+    beaconing to ``203.0.113.{seed}`` and scanning port 23; ``uids``: connection ids
+    ``S{seed}-{i}``, unique across sites; without ``labelled`` no label column."""
+    records = chatter("10.0.0.5", 100, seed=seed) + chatter("10.0.0.6", 100, seed=seed + 9)
+    if infected:
+        records += beacon("10.0.0.5", f"203.0.113.{seed}", 7000 + seed, 3.0, 2000)
+        records += scan("10.0.0.5", 23, 300, start=T0 + 3600)
+    frame = flows(records)
+    if uids:
+        frame["uid"] = [f"S{seed}-{i}" for i in range(len(frame))]
+    if not labelled:
+        frame = frame.drop(columns="label")
+    frame.to_csv(path, index=False, na_rep="-")
+    return path
+
+
+def behaviour_model(work, uids: bool = False, note: bool = False):
+    """A behaviour model trained by ``trustshield train`` on four site logs (two
+    infected) in ``work / "logs"`` (``note``: with a README there, which training skips);
+    its folder ``work / "model"``."""
+    from trustshield.cli import main
+
+    logs = work / "logs"
+    logs.mkdir()
+    for seed, infected in ((1, True), (2, False), (3, True), (4, False)):
+        site_log(logs / f"site{seed}.csv", seed, infected, uids=uids)
+    if note:
+        (logs / "README.md").write_text("notes are skipped", encoding="utf-8")
+    out = work / "model"
+    assert main(["train", "--kind", "behaviour", "--input", str(logs), "--out", str(out)]) == 0
+    return out

@@ -4,22 +4,15 @@ import json
 
 import pytest
 
-from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows
+from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, train_small
 from trustshield.cli import main
 from trustshield.model_folder import save_model
-from trustshield.pipeline.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
 def assessed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("assess")
-    model = train(
-        small_flows(0),
-        SMALL_SPEC,
-        SMALL_SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
-        provenance={"data": {"name": "synthetic"}},
-    )
+    model = train_small(small_flows(0), SMALL_SPEC, SMALL_SPEC_TEXT)
     save_model(model, folder / "model")
     (folder / "spec.yaml").write_text(SMALL_SPEC_TEXT)
     small_flows(1).to_csv(folder / "test.csv", index=False)

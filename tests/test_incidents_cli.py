@@ -5,34 +5,18 @@ import json
 
 import pytest
 
-from conn_flows import T0, beacon, chatter, flows, scan
+from conn_flows import behaviour_model, site_log
 from trustshield.cli import main
 from trustshield.store import AlertStore
 
 
 def _log(path, seed: int, infected: bool, labelled: bool = True):
-    records = chatter("10.0.0.5", 100, seed=seed) + chatter("10.0.0.6", 100, seed=seed + 9)
-    if infected:
-        records += beacon("10.0.0.5", f"203.0.113.{seed}", 7000 + seed, 3.0, 2000)
-        records += scan("10.0.0.5", 23, 300, start=T0 + 3600)
-    frame = flows(records)
-    frame["uid"] = [f"S{seed}-{i}" for i in range(len(frame))]
-    if not labelled:
-        frame = frame.drop(columns="label")
-    frame.to_csv(path, index=False, na_rep="-")
-    return path
+    return site_log(path, seed, infected, labelled, uids=True)
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    work = tmp_path_factory.mktemp("behaviour")
-    logs = work / "logs"
-    logs.mkdir()
-    for seed, infected in ((1, True), (2, False), (3, True), (4, False)):
-        _log(logs / f"site{seed}.csv", seed, infected)
-    out = work / "model"
-    assert main(["train", "--kind", "behaviour", "--input", str(logs), "--out", str(out)]) == 0
-    return out
+    return behaviour_model(tmp_path_factory.mktemp("behaviour"), uids=True)
 
 
 def test_detect_stores_incidents_once_and_the_cli_lists_shows_and_exports_them(

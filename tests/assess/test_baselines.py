@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, synthetic_traffic
+from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, synthetic_traffic, train_small
 from trustshield.assess.baselines import (
     ISOLATION_FOREST,
     LIGHTGBM,
@@ -17,7 +17,6 @@ from trustshield.assess.baselines import (
 )
 from trustshield.cli import main
 from trustshield.model_folder import save_model
-from trustshield.pipeline.train import TrainConfig, train
 
 
 def test_detection_at_fpr_alerts_at_most_that_share_of_normal_records():
@@ -63,13 +62,7 @@ def test_assess_runs_the_baselines_on_the_training_file_and_p26_follows_them(tmp
     train_csv, test_csv = tmp_path / "train.csv", tmp_path / "test.csv"
     small_flows(0).to_csv(train_csv, index=False)
     small_flows(1).to_csv(test_csv, index=False)
-    model = train(
-        small_flows(0),
-        SMALL_SPEC,
-        SMALL_SPEC_TEXT,
-        config=TrainConfig(n_prototypes=8, n_estimators=5, n_threads=1, capacity="fixed"),
-        provenance={"data": {"name": "synthetic"}},
-    )
+    model = train_small(small_flows(0), SMALL_SPEC, SMALL_SPEC_TEXT)
     save_model(model, tmp_path / "model")
     args = ["assess", "--model", str(tmp_path / "model"), "--data", str(test_csv), "--no-pdf"]
     assert main([*args, "--train", str(train_csv), "--out", str(tmp_path / "with")]) == 0

@@ -11,8 +11,6 @@ violation among them) or page error fails the test.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -20,78 +18,36 @@ import httpx
 import pytest
 
 from conftest import sample_records
-from trustshield.errors import RenderError
-from trustshield.report.pdf import find_chromium
+from live_browser import chromium, new_tab, serving
 from trustshield.report.svg import TOP_FEATURES as TOP
-
-try:
-    CHROMIUM = find_chromium()
-except RenderError:
-    CHROMIUM = None
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests-output" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 800}
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def live(build_service, tmp_path_factory):
     """(base URL, rig, score response) of a service running under uvicorn."""
-    uvicorn = pytest.importorskip("uvicorn")
     rig = build_service(tmp_path_factory.mktemp("dashboard-browser"))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(rig.app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    try:
+    with serving(rig.app) as base:
         with httpx.Client(base_url=base, timeout=30) as client:
             rig.activate(client)
             scored = rig.score(client, sample_records(rig.signed.frame))
         yield base, rig, scored
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def tab(browser):
     """A fresh browser context (no cookies) at 1280x800; collects console and page errors."""
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    yield page
-    context.close()
+    with new_tab(browser) as page:
+        yield page
 
 
 def shot(page, name: str) -> Path:

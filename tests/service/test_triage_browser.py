@@ -19,9 +19,6 @@ drives the system Chromium. The measured load times are written to
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,7 +29,8 @@ import pyarrow as pa
 import pytest
 
 from conftest import bearer
-from test_dashboard_browser import ARGS, CHROMIUM, VIEWPORT, shot, sign_in
+from live_browser import CHROMIUM, new_tab, serving
+from test_dashboard_browser import browser, shot, sign_in  # noqa: F401
 from trustshield.pipeline.detect import entity_column
 
 pytestmark = pytest.mark.browser
@@ -82,7 +80,7 @@ def alert_batch(start: int, k: int, model_id: str, rng) -> pa.Table:
 @pytest.fixture(scope="module")
 def live(build_service, tmp_path_factory):
     """(base URL, rig) of a service under uvicorn whose store holds :data:`ALERTS` alerts."""
-    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("uvicorn")  # before filling the store
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     rig = build_service(tmp_path_factory.mktemp("triage-browser"))
@@ -105,43 +103,15 @@ def live(build_service, tmp_path_factory):
                 )
             ],
         )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(rig.app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", rig
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with serving(rig.app) as base:
+        yield base, rig
 
 
 @pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.problems, page.server_ms = [], []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    yield page
-    context.close()
+def tab(browser):  # noqa: F811
+    with new_tab(browser) as page:
+        page.server_ms = []
+        yield page
 
 
 def load_ms(page) -> float:

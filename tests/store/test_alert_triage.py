@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from test_alerts import FEATURES, MODEL, RUN, SOURCE_SHA, alerts_table, counters
+from test_alerts import MODEL, RUN, SOURCE_SHA, alerts_table, counters, with_model_and_run
 from trustshield.errors import DataError
 from trustshield.pipeline.detect import entity_column
 from trustshield.privacy import KEY_ENV, Pseudonymiser
@@ -38,19 +38,7 @@ KEY = "0f" * 32
 @pytest.fixture
 def store(store_target):
     with AlertStore(store_target, actor="triage-test") as s:
-        s.record_model(
-            {
-                "model_id": MODEL,
-                "created_at": "2024-05-01T12:00:00+00:00",
-                "spec": "tiny",
-                "detector": "hybrid(gbdt, prototype)",
-            },
-            FEATURES,
-        )
-        s.start_run(
-            run_id=RUN, kind="detect", model_id=MODEL, source_path="c.log", source_sha256=SOURCE_SHA
-        )
-        yield s
+        yield with_model_and_run(s, "c.log")
 
 
 def batch(lines, entities: list[dict], *, actions=None, suspicion=None) -> pa.Table:

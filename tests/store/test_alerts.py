@@ -61,6 +61,28 @@ def alerts_table(lines, *, run_id=RUN, model_id=MODEL, line_type=INT64) -> pa.Ta
     )
 
 
+def with_model_and_run(store: AlertStore, source_path: str = "flows.csv") -> AlertStore:
+    """``store`` with the test model (:data:`MODEL`, :data:`FEATURES`) recorded and the
+    detect run :data:`RUN` over ``source_path`` started."""
+    store.record_model(
+        {
+            "model_id": MODEL,
+            "created_at": "2024-05-01T12:00:00+00:00",
+            "spec": "tiny",
+            "detector": "hybrid(gbdt, prototype)",
+        },
+        FEATURES,
+    )
+    store.start_run(
+        run_id=RUN,
+        kind="detect",
+        model_id=MODEL,
+        source_path=source_path,
+        source_sha256=SOURCE_SHA,
+    )
+    return store
+
+
 def problems(*lines_and_columns) -> list[RowProblem]:
     return [
         RowProblem("flows.csv", line, column, "x", "a number in [0, 1]")
@@ -71,23 +93,7 @@ def problems(*lines_and_columns) -> list[RowProblem]:
 @pytest.fixture
 def store(store_target):
     with AlertStore(store_target) as s:
-        s.record_model(
-            {
-                "model_id": MODEL,
-                "created_at": "2024-05-01T12:00:00+00:00",
-                "spec": "tiny",
-                "detector": "hybrid(gbdt, prototype)",
-            },
-            FEATURES,
-        )
-        s.start_run(
-            run_id=RUN,
-            kind="detect",
-            model_id=MODEL,
-            source_path="flows.csv",
-            source_sha256=SOURCE_SHA,
-        )
-        yield s
+        yield with_model_and_run(s)
 
 
 def count(store: AlertStore, table: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_alerts import FEATURES, MODEL, RUN, SOURCE_SHA, alerts_table, count
+from test_alerts import MODEL, RUN, SOURCE_SHA, alerts_table, count, with_model_and_run
 from trustshield.errors import ConfigError, DataError, StoreError
 from trustshield.pipeline.detect import entity_column
 from trustshield.privacy import KEY_ENV, KEY_MISSING, Pseudonymiser
@@ -34,23 +34,7 @@ CONNECTION = AlertEntities(
 @pytest.fixture
 def store(store_target):
     with AlertStore(store_target, actor="entities-test") as s:
-        s.record_model(
-            {
-                "model_id": MODEL,
-                "created_at": "2024-05-01T12:00:00+00:00",
-                "spec": "tiny",
-                "detector": "hybrid(gbdt, prototype)",
-            },
-            FEATURES,
-        )
-        s.start_run(
-            run_id=RUN,
-            kind="detect",
-            model_id=MODEL,
-            source_path="conn.log",
-            source_sha256=SOURCE_SHA,
-        )
-        yield s
+        yield with_model_and_run(s, "conn.log")
 
 
 def with_entities(lines: list[int], records: list[AlertEntities]):

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from trustshield.errors import DataError, SpecError
 from trustshield.records import ENTITY_FIELDS
+from trustshield.store.where import Where
 
 #: the columns read, in order (the ``alerts`` table's, see trustshield.store.alerts)
 COLUMNS = (
@@ -96,23 +97,15 @@ class AlertQuery:
 
     def where(self) -> tuple[str, list[Any]]:
         """The WHERE clause (empty when no filter is set) and its parameters."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        for column in ("run_id", "model_id", "action", "category", "technique"):
-            value = getattr(self, column)
-            if value is not None:
-                clauses.append(f"a.{column} = ?")
-                params.append(value)
+        where = Where()
+        where.equal(self, ("run_id", "model_id", "action", "category", "technique"), "a.")
         if self.min_suspicion is not None:
-            clauses.append("a.suspicion >= ?")
-            params.append(float(self.min_suspicion))
+            where.add("a.suspicion >= ?", float(self.min_suspicion))
         if self.since is not None:
-            clauses.append(f"{EVENT_TIME} >= ?")
-            params.append(self.since)
+            where.add(f"{EVENT_TIME} >= ?", self.since)
         if self.until is not None:
-            clauses.append(f"{EVENT_TIME} < ?")
-            params.append(self.until)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+            where.add(f"{EVENT_TIME} < ?", self.until)
+        return where.sql(), where.params
 
     def select(self) -> tuple[str, list[Any]]:
         """The whole SELECT: :data:`COLUMNS` and the event time, in a stable order."""

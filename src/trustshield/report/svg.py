@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from trustshield.errors import DataError
 
@@ -400,6 +400,45 @@ _SIGNS = {1: "positive", -1: "negative", 0: "zero"}
 _FILLS = {"positive": POSITIVE, "negative": NEGATIVE, "zero": MUTED}
 
 
+#: a column chart's margins (px): left, right, top, bottom
+_COLUMN_MARGINS = (46, 12, 10, 34)
+
+
+def _column_frame(
+    width: int, height: int, title: str, cls: str, heights: Sequence[float]
+) -> tuple[list[str], float, Callable[[float], float]]:
+    """The start of a column chart of one column per value of ``heights`` (>= 0): the
+    opened ``<svg>`` with its y gridlines from 0 to a round number above the largest, the
+    width of a column's slot (px) and the y (px) of a value."""
+    ticks = nice_ticks(0.0, max(heights, default=0.0) or 1.0, 3)
+    top_v = ticks[-1]
+    left, right, top, bottom = _COLUMN_MARGINS
+    pw, ph = width - left - right, height - top - bottom
+    step = pw / max(len(heights), 1)
+
+    def sy(v: float) -> float:
+        return top + ph - v / top_v * ph
+
+    out = [_open(width, height, title, cls)]
+    for t in ticks:
+        out.append(
+            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{width - right}" y2="{_n(sy(t))}" '
+            f'stroke="{GRID}"/><text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" '
+            f'fill="{MUTED}">{_e(f"{t:g}")}</text>'
+        )
+    return out, step, sy
+
+
+def _column_axis(width: int, height: int) -> str:
+    """The x axis that closes a column chart, and the ``</svg>``."""
+    left, right, top, bottom = _COLUMN_MARGINS
+    ph = height - top - bottom
+    return (
+        f'<line x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}" '
+        f'stroke="{MUTED}"/></svg>'
+    )
+
+
 def column_chart(
     labels: Sequence[Any],
     values: Sequence[float],
@@ -420,19 +459,9 @@ def column_chart(
     vals = [_f(v, f"{title} value for {_clip(lab)!r}") for lab, v in zip(labels, values)]
     if any(v < 0 for v in vals):
         raise DataError(f"{title}: column values must be >= 0")
-    ticks = nice_ticks(0.0, max(vals, default=0.0) or 1.0, 3)
-    top_v = ticks[-1]
-    left, right, top, bottom = 46, 12, 10, 34
-    pw, ph = width - left - right, height - top - bottom
-    step = pw / max(len(vals), 1)
-    sy = lambda v: top + ph - v / top_v * ph  # noqa: E731
-    out = [_open(width, height, title, "column-chart")]
-    for t in ticks:
-        out.append(
-            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{width - right}" y2="{_n(sy(t))}" '
-            f'stroke="{GRID}"/><text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" '
-            f'fill="{MUTED}">{_e(f"{t:g}")}</text>'
-        )
+    out, step, sy = _column_frame(width, height, title, "column-chart", vals)
+    left, _, top, bottom = _COLUMN_MARGINS
+    ph = height - top - bottom
     every = max(1, math.ceil(len(vals) / 8))
     for i, (lab, v) in enumerate(zip(labels, vals)):
         x, y = left + i * step, sy(v)
@@ -450,10 +479,7 @@ def column_chart(
                 f'<text x="{_n(x + step / 2)}" y="{height - bottom + 16}" text-anchor="middle" '
                 f'fill="{MUTED}">{_e(_clip(lab, 16))}</text>'
             )
-    out.append(
-        f'<line x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}" '
-        f'stroke="{MUTED}"/></svg>'
-    )
+    out.append(_column_axis(width, height))
     return "".join(out)
 
 
@@ -479,19 +505,9 @@ def timeline_chart(
     part = [_f(v, f"{title} part for {_clip(lab)!r}") for lab, v in zip(labels, highlighted)]
     if any(p < 0 or p > t for p, t in zip(part, tot)):
         raise DataError(f"{title}: each highlighted count must be between 0 and its total")
-    ticks = nice_ticks(0.0, max(tot, default=0.0) or 1.0, 3)
-    top_v = ticks[-1]
-    left, right, top, bottom = 46, 12, 10, 34
-    pw, ph = width - left - right, height - top - bottom
-    step = pw / max(len(tot), 1)
-    sy = lambda v: top + ph - v / top_v * ph  # noqa: E731
-    out = [_open(width, height, title, "timeline-chart")]
-    for t in ticks:
-        out.append(
-            f'<line x1="{left}" y1="{_n(sy(t))}" x2="{width - right}" y2="{_n(sy(t))}" '
-            f'stroke="{GRID}"/><text x="{left - 6}" y="{_n(sy(t) + 4)}" text-anchor="end" '
-            f'fill="{MUTED}">{_e(f"{t:g}")}</text>'
-        )
+    out, step, sy = _column_frame(width, height, title, "timeline-chart", tot)
+    left, _, top, bottom = _COLUMN_MARGINS
+    ph = height - top - bottom
     every = max(1, math.ceil(len(tot) / 6))
     bar_w = _n(max(step * 0.8, 1))
     for i, (lab, t, p) in enumerate(zip(labels, tot, part)):
@@ -514,8 +530,5 @@ def timeline_chart(
                 f'<text x="{_n(left + i * step + step / 2)}" y="{height - bottom + 16}" '
                 f'text-anchor="middle" fill="{MUTED}">{_e(_clip(lab, 16))}</text>'
             )
-    out.append(
-        f'<line x1="{left}" y1="{top + ph}" x2="{width - right}" y2="{top + ph}" '
-        f'stroke="{MUTED}"/></svg>'
-    )
+    out.append(_column_axis(width, height))
     return "".join(out)

@@ -27,6 +27,7 @@ from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
 from trustshield.service.errors import ApiError
+from trustshield.service.paging import page_json
 from trustshield.privacy import identity_value, is_pseudonym
 from trustshield.service.query_check import known_query_only
 from trustshield.store.alert_queries import (
@@ -262,14 +263,7 @@ def list_alerts(
         )
     for item in items:
         item["entities"] = entities_json(item["entities"])
-    following = offset + len(items)
-    return {
-        "items": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": following if following < total else None,
-    }
+    return page_json(items, total, limit, offset)
 
 
 @router.get("/alerts/counts", response_model=AlertCounts)

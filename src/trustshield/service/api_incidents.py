@@ -17,9 +17,11 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from trustshield.service.access import Caller, requires
+from trustshield.service.api_alerts import ReviewDecision
+from trustshield.service.paging import page_json
 from trustshield.service.query_check import known_query_only
 from trustshield.store.incidents import IncidentFilter
 
@@ -129,11 +131,8 @@ class FlowPage(BaseModel):
     next_offset: int | None
 
 
-class IncidentDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Literal["confirmed", "dismissed"]
-    comment: str = Field(min_length=1, max_length=2000, description="why: what the analyst saw")
+class IncidentDecision(ReviewDecision):
+    pass  # an analyst's decision on an incident: the same fields as on an alert
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -160,14 +159,7 @@ def list_incidents(
     where = IncidentFilter(severity, status, host, technique, model_id, _utc(since), _utc(until))
     with request.app.state.context.read() as store:
         items, total = store.incidents.page(where, limit=limit, offset=offset)
-    following = offset + len(items)
-    return {
-        "items": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": following if following < total else None,
-    }
+    return page_json(items, total, limit, offset)
 
 
 def incident_detail(context, incident_id: str) -> dict:
@@ -195,15 +187,7 @@ def incident_flows(
         store.incidents.get(incident_id)  # 404 for an unknown incident
         total = store.incidents.flow_count(incident_id)
         items = store.incidents.flows(incident_id, limit=limit, offset=offset)
-    following = offset + len(items)
-    return {
-        "incident_id": incident_id,
-        "items": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": following if following < total else None,
-    }
+    return page_json(items, total, limit, offset, incident_id=incident_id)
 
 
 @router.post("/incidents/{incident_id}/review", response_model=IncidentDetail)

@@ -36,7 +36,6 @@ from pydantic import ValidationError
 
 from trustshield.errors import DataError, TrustShieldError
 from trustshield.service import (
-    access,
     api_alerts,
     api_audit,
     api_drift,
@@ -47,16 +46,14 @@ from trustshield.service import (
 from trustshield.service.errors import ApiError
 from trustshield.specs import spec_from_text
 from trustshield.service.pages import (
-    CSRF_FIELD,
     Format,
-    as_json,
-    csrf_ok,
     error_page,
+    first_problem,
     form_fields,
+    form_gate,
     gate,
     page,
-    refuse_csrf,
-    render,
+    page_again,
     status_of,
 )
 
@@ -295,15 +292,13 @@ def alert_page(
 def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
     """Run ``act(caller)`` for a POSTed alert form after the role and CSRF checks; redirect
     back with a notice, or show the alert with what went wrong."""
-    caller = gate(request, "alerts.review")
+    caller = form_gate(request, "alerts.review", form)
     if isinstance(caller, Response):
         return caller
-    if not csrf_ok(access.session_secret(request), form.get(CSRF_FIELD)):
-        return refuse_csrf(request, caller, "alerts.review")
     try:
         notice = act(caller)
     except ValidationError as exc:
-        return _alert_again(request, caller, alert_id, 422, _first_problem(exc))
+        return _alert_again(request, caller, alert_id, 422, first_problem(exc))
     except TrustShieldError as exc:
         return _alert_again(request, caller, alert_id, status_of(exc), str(exc))
     return RedirectResponse(
@@ -314,26 +309,16 @@ def _alert_action(request: Request, alert_id: str, form: dict, act) -> Response:
 def _alert_again(request, caller, alert_id: str, status: int, error: str) -> Response:
     """The alert page with ``error``; a store refusal about an alert that exists (already
     queued) is a conflict (409), not a 404."""
-    try:
-        data = alert_data(request.app.state.context, alert_id)
-    except TrustShieldError as exc:
-        return error_page(request, caller, status_of(exc), str(exc))
-    return render(
+    return page_again(
         request,
-        "alert.html",
         caller,
-        status=409 if status == 404 else status,
-        data=as_json(data, AlertView),
-        notice="",
-        error=error,
+        "alert.html",
+        lambda: alert_data(request.app.state.context, alert_id),
+        AlertView,
         api=f"GET /v1/alerts/{alert_id}",
+        status=409 if status == 404 else status,
+        error=error,
     )
-
-
-def _first_problem(exc: ValidationError) -> str:
-    problem = exc.errors()[0]
-    field = ".".join(str(p) for p in problem.get("loc", ()))
-    return f"{field}: {problem.get('msg', 'not valid')}"
 
 
 @router.post("/alerts/{alert_id}/review")

@@ -26,18 +26,15 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from trustshield.errors import TrustShieldError
-from trustshield.service import access, api_incidents
+from trustshield.service import api_incidents
 from trustshield.service.pages import (
-    CSRF_FIELD,
     Format,
-    as_json,
-    csrf_ok,
     error_page,
+    first_problem,
     form_fields,
-    gate,
+    form_gate,
     page,
-    refuse_csrf,
-    render,
+    page_again,
     status_of,
 )
 
@@ -135,39 +132,27 @@ def incident_flows_page(
 def review_incident(
     incident_id: str, request: Request, form: dict = Depends(form_fields)
 ) -> Response:
-    caller = gate(request, "incidents.review")
+    caller = form_gate(request, "incidents.review", form)
     if isinstance(caller, Response):
         return caller
-    if not csrf_ok(access.session_secret(request), form.get(CSRF_FIELD)):
-        return refuse_csrf(request, caller, "incidents.review")
     try:
         decision = api_incidents.IncidentDecision(
             outcome=form.get("outcome", ""), comment=form.get("comment", "").strip()
         )
         done = api_incidents.review_incident(incident_id, decision, request, caller)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        field = ".".join(str(p) for p in problem.get("loc", ()))
-        return _again(request, caller, incident_id, 422, f"{field}: {problem.get('msg')}")
+        return page_again(
+            request,
+            caller,
+            "incident.html",
+            lambda: api_incidents.incident_detail(request.app.state.context, incident_id),
+            api_incidents.IncidentDetail,
+            api=f"GET /v1/incidents/{incident_id}",
+            status=422,
+            error=first_problem(exc),
+        )
     except TrustShieldError as exc:
         return error_page(request, caller, status_of(exc), str(exc))
     return RedirectResponse(
         f"/ui/incidents/{quote(incident_id, safe='')}?notice={done['status']}", status_code=303
-    )
-
-
-def _again(request, caller, incident_id: str, status: int, error: str) -> Response:
-    try:
-        data = api_incidents.incident_detail(request.app.state.context, incident_id)
-    except TrustShieldError as exc:
-        return error_page(request, caller, status_of(exc), str(exc))
-    return render(
-        request,
-        "incident.html",
-        caller,
-        status=status,
-        data=as_json(data, api_incidents.IncidentDetail),
-        notice="",
-        error=error,
-        api=f"GET /v1/incidents/{incident_id}",
     )

@@ -32,7 +32,7 @@ from markupsafe import Markup
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from trustshield.errors import TrustShieldError
 from trustshield.pipeline.report_sections import ATTRIBUTION_UNIT
@@ -253,6 +253,53 @@ def gate(request: Request, endpoint: str) -> Caller | Response:
             ),
         )
     return caller
+
+
+def form_gate(request: Request, endpoint: str, form: dict) -> Caller | Response:
+    """:func:`gate` for a POSTed dashboard form: the caller when allowed ``endpoint`` and
+    the form carries the session's CSRF token; else the sign-in redirect or a 403 page."""
+    caller = gate(request, endpoint)
+    if isinstance(caller, Response):
+        return caller
+    if not csrf_ok(access.session_secret(request), form.get(CSRF_FIELD)):
+        return refuse_csrf(request, caller, endpoint)
+    return caller
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first thing wrong with a form, as ``field: what``."""
+    problem = exc.errors()[0]
+    field = ".".join(str(p) for p in problem.get("loc", ()))
+    return f"{field}: {problem.get('msg', 'not valid')}"
+
+
+def page_again(
+    request: Request,
+    caller: Caller,
+    template: str,
+    load,
+    model: type[BaseModel],
+    *,
+    api: str,
+    status: int,
+    error: str,
+) -> Response:
+    """A detail page shown again after a refused form: ``load()`` (through ``model``) with
+    ``error`` and ``status``; the error page when it cannot be loaded."""
+    try:
+        data = load()
+    except TrustShieldError as exc:
+        return error_page(request, caller, status_of(exc), str(exc))
+    return render(
+        request,
+        template,
+        caller,
+        status=status,
+        data=as_json(data, model),
+        notice="",
+        error=error,
+        api=api,
+    )
 
 
 def page(

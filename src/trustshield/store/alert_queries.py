@@ -15,6 +15,7 @@ from datetime import datetime
 
 from trustshield.errors import DataError
 from trustshield.store.entities import decode
+from trustshield.store.where import Where
 
 SUMMARY = (
     "alert_id",
@@ -88,40 +89,30 @@ class AlertFilter:
     dst_port: int | None = None
 
     def where(self) -> tuple[str, list]:
-        clauses, params = [], []
-        for column in ("action", "category", "technique", "model_id", "src_ip", "dst_ip"):
-            value = getattr(self, column)
-            if value is not None:
-                clauses.append(f"a.{column} = ?")
-                params.append(value)
+        where = Where()
+        where.equal(self, ("action", "category", "technique", "model_id", "src_ip", "dst_ip"), "a.")
         if self.min_suspicion is not None:
-            clauses.append("a.suspicion >= ?")
-            params.append(float(self.min_suspicion))
+            where.add("a.suspicion >= ?", float(self.min_suspicion))
         if self.since is not None:
-            clauses.append("a.event_time >= ?")
-            params.append(self.since)
+            where.add("a.event_time >= ?", self.since)
         if self.until is not None:
-            clauses.append("a.event_time < ?")
-            params.append(self.until)
+            where.add("a.event_time < ?", self.until)
         if self.ip is not None:
-            clauses.append("(a.src_ip = ? OR a.dst_ip = ?)")
-            params += [self.ip, self.ip]
+            where.add("(a.src_ip = ? OR a.dst_ip = ?)", self.ip, self.ip)
         if self.host is not None:
             pattern = _escaped(self.host) + "%"
-            clauses.append("(a.src_ip LIKE ? ESCAPE '\\' OR a.dst_ip LIKE ? ESCAPE '\\')")
-            params += [pattern, pattern]
+            where.add(
+                "(a.src_ip LIKE ? ESCAPE '\\' OR a.dst_ip LIKE ? ESCAPE '\\')", pattern, pattern
+            )
         if self.port is not None:
-            clauses.append("(a.src_port = ? OR a.dst_port = ?)")
-            params += [int(self.port), int(self.port)]
+            where.add("(a.src_port = ? OR a.dst_port = ?)", int(self.port), int(self.port))
         if self.dst_port is not None:
-            clauses.append("a.dst_port = ?")
-            params.append(int(self.dst_port))
+            where.add("a.dst_port = ?", int(self.dst_port))
         if self.review_status == "none":
-            clauses.append("r.status IS NULL")
+            where.add("r.status IS NULL")
         elif self.review_status is not None:
-            clauses.append("r.status = ?")
-            params.append(self.review_status)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+            where.add("r.status = ?", self.review_status)
+        return where.sql(), where.params
 
     def source(self) -> tuple[str, list]:
         """The FROM clause (alerts ``a``, their review ``r`` when the filter needs it) and

@@ -31,6 +31,7 @@ from trustshield.errors import StoreError
 from trustshield.incidents.evidence import IncidentEvidence
 from trustshield.incidents.grouping import Incident, incident_record
 from trustshield.store.database import records
+from trustshield.store.where import Where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -354,22 +355,15 @@ def export_record(row: dict) -> dict:
 
 
 def _where(where: IncidentFilter) -> tuple[str, list]:
-    parts, params = [], []
-    for column in ("severity", "status", "host", "model_id"):
-        value = getattr(where, column)
-        if value is not None:
-            parts.append(f"{column} = ?")
-            params.append(value)
+    clause = Where()
+    clause.equal(where, ("severity", "status", "host", "model_id"))
     if where.technique is not None:  # the JSON list holds it as a quoted string
-        parts.append("techniques LIKE ?")
-        params.append(f'%"{where.technique}"%')
+        clause.add("techniques LIKE ?", f'%"{where.technique}"%')
     if where.since is not None:
-        parts.append("last_seen >= ?")
-        params.append(where.since)
+        clause.add("last_seen >= ?", where.since)
     if where.until is not None:
-        parts.append("first_seen < ?")
-        params.append(where.until)
-    return (" WHERE " + " AND ".join(parts) if parts else ""), params
+        clause.add("first_seen < ?", where.until)
+    return clause.sql(), clause.params
 
 
 def _parsed(row: dict) -> dict:
