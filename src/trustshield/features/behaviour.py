@@ -133,10 +133,14 @@ def behaviour_table(
     channel = ["w", "host", "dst", "dport", "proto"]
     # one sort of integer keys (names are coded in their sorted order), then row ids
     order = np.lexsort([f[c] for c in ("ts", *channel[::-1])])
-    f = pd.DataFrame({c: v[order] for c, v in f.items()})
-    keys = np.column_stack([f[c].to_numpy(np.float64) for c in channel])
-    new_row = np.ones(len(f), bool)
-    new_row[1:] = (keys[1:] != keys[:-1]).any(axis=1)
+    # one column at a time, each freed once sorted (no second copy of the whole frame)
+    f = pd.DataFrame({c: f.pop(c)[order] for c in list(f)}, copy=False)
+    del order
+    new_row = np.zeros(len(f), bool)
+    new_row[0] = True
+    for c in channel:
+        values = f[c].to_numpy()
+        new_row[1:] |= values[1:] != values[:-1]
     f["row"] = np.cumsum(new_row) - 1
     flow_row[f["pos"].to_numpy()] = f["row"].to_numpy()
     g = f.groupby("row", sort=True)
@@ -382,11 +386,16 @@ def _context(f: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     site = f[["w", "host", "dst"]].drop_duplicates()
     first_host = site.groupby("host")["w"].min().sort_values()
     hosts_so_far = np.searchsorted(first_host.to_numpy(), out["w"].to_numpy(), side="right")
-    first_pair = site.groupby(["dst", "host"])["w"].min().reset_index()
-    first_pair = first_pair.sort_values(["dst", "w"])
-    reached = out[["w", "dst"]].merge(first_pair, on="dst", suffixes=("", "_first"))
-    reached = reached[reached["w_first"] <= reached["w"]]
-    count = reached.groupby(["w", "dst"]).size().rename("reached")
-    n_reached = out.join(count, on=["w", "dst"])["reached"].fillna(1.0).to_numpy(float)
+    # hosts that had reached the destination by the row's window: one sorted key per
+    # (destination, host) first contact, counted by binary search (no pairwise join)
+    first_pair = site.groupby(["dst", "host"])["w"].min()
+    w0 = float(f["w"].min())
+    span = float(f["w"].max()) - w0 + 2.0
+    dst_first = first_pair.index.get_level_values("dst").to_numpy(float)
+    contact = np.sort(dst_first * span + (first_pair.to_numpy(float) - w0))
+    dst_row = out["dst"].to_numpy(float)
+    n_reached = np.searchsorted(
+        contact, dst_row * span + (out["w"].to_numpy(float) - w0), side="right"
+    ) - np.searchsorted(contact, dst_row * span, side="left")
     ctx["dst_site_share"] = n_reached / np.maximum(hosts_so_far, 1)
     return ctx
