@@ -135,7 +135,7 @@ def group_incidents(
     flow_start = np.where(flow_row >= 0, starts[np.maximum(flow_row, 0)], np.nan)
     of_channel = _index(flow_channel)
     of_row = _index(flow_row)
-    incidents = []
+    pending = []  # (host, behaviours, evidence positions) per incident
     for host, host_rows in pd.Series(rows).groupby(keys["host"].to_numpy(object)[rows]):
         periods = _periods(host_rows.to_numpy(), starts, ends, gap_s)
         for p, period in enumerate(periods):
@@ -165,9 +165,21 @@ def group_incidents(
                         attribution_of,
                     )
                 )
-                if uids is not None:
-                    uid_parts.append(uids.iloc[idx].astype(str).to_numpy(object))
-            incidents.append(_incident(str(host), tuple(behaviours), uid_parts))
+                uid_parts.append(idx)
+            pending.append((str(host), tuple(behaviours), uid_parts))
+    # the uids of every evidence flow in one take (not one pass over the column each)
+    every = np.unique(np.concatenate([np.concatenate(p[2]) for p in pending]))
+    names = (
+        uids.take(every).astype(str).to_numpy(object) if uids is not None else np.zeros(0, object)
+    )
+    incidents = [
+        _incident(
+            host,
+            behaviours,
+            [names[np.searchsorted(every, np.concatenate(parts))]] if uids is not None else [],
+        )
+        for host, behaviours, parts in pending
+    ]
     return tuple(sorted(incidents, key=lambda i: (i.first_seen, i.host)))
 
 
