@@ -172,24 +172,35 @@ def run(log: Path, model_path: Path, out: Path) -> None:
     from trustshield.incidents.model import BehaviourDetection, detect_incidents
     from trustshield.ingest.zeek_columns import read_conn_columns
 
+    import resource
+
+    def peak() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
     stages = {"imports": time.perf_counter() - started}
+    peaks = {}
     model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
     t = time.perf_counter()
     flows = read_conn_columns(log)
     stages["read"] = time.perf_counter() - t
+    peaks["read"] = peak()
     t = time.perf_counter()
     table = behaviour_table(flows, window_s=model.window_s)
     stages["features"] = time.perf_counter() - t
+    peaks["features"] = peak()
     t = time.perf_counter()
     incidents = detect_incidents(model, flows, table)
     stages["detect_and_group"] = time.perf_counter() - t
+    peaks["detect_and_group"] = peak()
     t = time.perf_counter()
     write_atomic(out, incidents_jsonl(incidents).encode("utf-8"))
     stages["write"] = time.perf_counter() - t
+    peaks["write"] = peak()
     print(
         json.dumps(
             {
                 "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                "peak_rss_mb_after": peaks,
                 "flows": len(flows),
                 "channel_windows": len(table),
                 "incidents": len(incidents),
