@@ -44,6 +44,7 @@ from trustshield.incidents.model import (
     fit_behaviour,
     scenario,
 )
+from trustshield.incidents.selection import select_variant
 
 NUMERIC = (
     "duration",
@@ -65,15 +66,27 @@ TARGETS = {
     "benign_flow_fpr": 0.01,
     "peers": "better than every peer on every scenario at no higher FPR",
 }
-VARIANTS = {
-    "union (baseline LOSO + supervised LOSO), channel persistence": dict(baseline_rule="loso"),
-    "union, no channel persistence": dict(baseline_rule="loso", persist=False),
-    "site baseline only (LOSO)": dict(baseline_rule="loso", supervised=False),
-    "union, baseline at the edge of the site's range": dict(baseline_rule="edge"),
-    "union, supervised model on the 12 features the behaviour names use": dict(
+#: the candidates the main variant chooses between, by leave-one-scenario-out inside the
+#: training scenarios of each fold (``incidents.selection``), never by the held-out one
+CANDIDATES = (
+    dict(baseline_rule="loso"),
+    dict(baseline_rule="loso", supervised_features=COMPACT_FEATURES),
+)
+VARIANTS: dict[str, dict] = {
+    "union, early reading, supervised features chosen by nested LOSO (full or compact)": dict(
+        select=CANDIDATES
+    ),
+    "union, early reading, all features": dict(baseline_rule="loso"),
+    "union, early reading, compact features": dict(
         baseline_rule="loso", supervised_features=COMPACT_FEATURES
     ),
-    "union with LightGBM (gbdt) as the supervised model": dict(
+    "union (baseline LOSO + supervised LOSO), channel persistence, windows read at close": dict(
+        baseline_rule="loso", early=False
+    ),
+    "union, early reading, no channel persistence": dict(baseline_rule="loso", persist=False),
+    "site baseline only (LOSO), early reading": dict(baseline_rule="loso", supervised=False),
+    "union, early reading, baseline at the edge of the site's range": dict(baseline_rule="edge"),
+    "union, early reading, LightGBM (gbdt) as the supervised model": dict(
         baseline_rule="loso", supervised_kind="gbdt"
     ),
 }
@@ -90,6 +103,14 @@ def load() -> dict[str, Scenario]:
 
 
 def behaviour_figures(test: Scenario, training: list[Scenario], **options) -> dict:
+    chosen = None
+    if "select" in options:
+        selection = select_variant(training, options["select"])
+        chosen = {
+            "chosen": selection.chosen,
+            "inner_scores": [list(selection.score(i)) for i in range(len(options["select"]))],
+        }
+        options = dict(options["select"][selection.chosen])
     model = fit_behaviour(training, **options)
     incidents = detect_incidents(model, test.flows, test.table)
     assert test.malicious is not None
@@ -119,6 +140,7 @@ def behaviour_figures(test: Scenario, training: list[Scenario], **options) -> di
         out["malicious_flow_recall"] = None
         out["incidents_on_benign_capture"] = len(incidents)
     out["benign_flow_fpr"] = float(evidence[~malicious].mean())
+    out["selection"] = chosen
     out["behaviours"] = sorted(
         {f"{b.name} ({b.detector})" for i in incidents for b in i.behaviours}
     )
@@ -255,6 +277,7 @@ _KEYS = (
     "benign_flow_fpr",
     "incidents_on_benign_capture",
     "incidents",
+    "selection",
 )
 
 

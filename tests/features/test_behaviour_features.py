@@ -67,3 +67,62 @@ def test_the_spec_documents_every_feature_in_order():
     spec = load_spec("behaviour-features")
     assert tuple(c.name for c in spec.columns) == FEATURES
     assert all(c.description for c in spec.columns)
+
+
+def test_checkpoints_read_a_window_before_it_closes():
+    from trustshield.features.behaviour import checkpoint_tables
+
+    records = beacon("10.0.0.5", "203.0.113.9", 6667, 4.0, 800)  # ~53 min of one window
+    records[0]["duration"] = 1500.0  # the first connection ends 25 min into the window
+    frame = flows(records)
+    table = behaviour_table(frame)
+    quarter, half = checkpoint_tables(frame, table, (0.25, 0.5))
+    assert len(quarter.table) == 1 and quarter.full_row.tolist() == [0]
+    n_quarter = int((frame["ts"] < T0 + 900).sum())
+    assert quarter.table.features["n_conn"].iloc[0] == n_quarter < len(frame)
+    # rates over the elapsed part: a steady beacon has the same rate at every checkpoint
+    rates = [
+        quarter.table.features["rate_per_min"].iloc[0],
+        half.table.features["rate_per_min"].iloc[0],
+    ]
+    assert rates[0] == pytest.approx(rates[1], rel=0.05)
+    assert rates[0] > table.features["rate_per_min"].iloc[0]
+    # known when the checkpoint passed, or when a connection in it ended after that
+    assert quarter.known[0] == pytest.approx(frame["ts"].iloc[0] + 1500.0)
+    assert half.known[0] == pytest.approx(T0 + 1800.0)
+    with pytest.raises(DataError):
+        checkpoint_tables(frame, table, (1.0,))
+
+
+def test_features_are_the_same_from_the_column_reader(tmp_path):
+    from trustshield.ingest.zeek_chunks import read_conn_table
+    from trustshield.ingest.zeek_columns import read_conn_columns
+
+    frame = flows(beacon("10.0.0.5", "203.0.113.9", 6667, 4.0, 50) + scan("10.0.0.6", 23, 40))
+    names = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto",
+             "duration", "orig_bytes", "resp_bytes", "conn_state", "orig_pkts", "resp_pkts"]  # fmt: skip
+    lines = ["#separator \\x09", "#unset_field\t-", "#fields\t" + "\t".join(names)]
+    for cells in frame[names].astype(object).to_numpy():
+        lines.append("\t".join("-" if pd.isna(c) else str(c) for c in cells))
+    path = tmp_path / "conn.log"
+    path.write_text("\n".join(lines) + "\n")
+    fast, strict = read_conn_columns(path), read_conn_table(path)
+    assert isinstance(fast["id.orig_h"].dtype, pd.CategoricalDtype)
+    a, b = behaviour_table(fast), behaviour_table(strict)
+    pd.testing.assert_frame_equal(a.features, b.features)
+    pd.testing.assert_frame_equal(a.keys, b.keys)
+    assert (a.flow_row == b.flow_row).all()
+
+
+def test_site_share_counts_hosts_not_channels():
+    # one host reaches the destination on two ports, a second host never does
+    records = (
+        beacon("10.0.0.5", "203.0.113.9", 6667, 4.0, 20)
+        + beacon("10.0.0.5", "203.0.113.9", 80, 4.0, 20)
+        + chatter("10.0.0.6", 30)
+    )
+    table = behaviour_table(flows(records))
+    mine = (table.keys["dst"] == "203.0.113.9").to_numpy()
+    assert mine.sum() == 2
+    assert table.features["dst_site_share"][mine].tolist() == [0.5, 0.5]
+    assert table.features["dst_site_share"].max() <= 1.0

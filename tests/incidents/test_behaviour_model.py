@@ -73,3 +73,33 @@ def test_a_saved_model_flags_the_same_windows_with_the_same_attributions():
     np.testing.assert_allclose(first[3].values, second[3].values)
     with pytest.raises(DataError, match="behaviour model"):
         BehaviourDetection.from_dict({"format": "something else"})
+
+
+def test_early_reading_raises_an_incident_before_its_window_closes():
+    training = [_site(1, True), _site(2, False), _site(3, True), _site(4, False)]
+    test = _site(5, True)
+    raised = {}
+    for early in (True, False):
+        model = fit_behaviour(training, early=early)
+        assert model.early is early
+        assert type(model).from_dict(model.to_dict()).early is early
+        (incident,) = detect_incidents(model, test.flows, test.table)
+        raised[early] = incident.raised_at
+    assert raised[False] >= T0 + 3600  # read at close: the first window's end at the earliest
+    assert T0 < raised[True] < raised[False]
+    assert raised[True] >= test.flows["ts"].min()
+
+
+def test_a_variant_is_chosen_from_training_scenarios_only():
+    from trustshield.incidents.selection import select_variant
+
+    training = [_site(1, True), _site(2, False), _site(3, True), _site(4, False)]
+    baseline_only = {"supervised": False, "baseline_rule": "edge"}
+    selection = select_variant(training, [baseline_only, {}])
+    assert len(selection.figures) == 2 and len(selection.figures[0]) == len(training)
+    assert selection.score(selection.chosen) >= selection.score(1 - selection.chosen)
+    assert {f.scenario for f in selection.figures[1]} == {s.name for s in training}
+    with pytest.raises(DataError):
+        select_variant(training[:2], [{}])
+    with pytest.raises(DataError):
+        select_variant(training, [])

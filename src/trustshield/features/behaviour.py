@@ -102,20 +102,28 @@ def is_local(address: str) -> bool:
     )
 
 
-def behaviour_table(flows: pd.DataFrame, *, window_s: float = 3600.0) -> BehaviourTable:
+def behaviour_table(
+    flows: pd.DataFrame, *, window_s: float = 3600.0, elapsed_s: float | None = None
+) -> BehaviourTable:
     """The channel-window rows of ``flows`` (conn.log fields as read by the Zeek readers:
     ts in s since the epoch, addresses as text, counts possibly missing).
 
-    Rows are ordered by window, host, destination, port and protocol."""
+    ``elapsed_s`` (default ``window_s``): how much of each window the flows cover; rates
+    and coverage are taken over it (a window read before it closes, see
+    :func:`checkpoint_tables`). Rows are ordered by window, host, destination, port and
+    protocol."""
     if not isinstance(flows, pd.DataFrame):
         raise DataError(NOT_A_FRAME.format(got=type(flows).__name__))
     if missing := [f for f in NEEDED if f not in flows.columns]:
         raise DataError(MISSING.format(missing=missing, have=list(flows.columns)))
     if not (isinstance(window_s, (int, float)) and np.isfinite(window_s) and window_s > 0):
         raise DataError(BAD_WINDOW.format(got=window_s))
-    f = _flow_frame(flows, float(window_s))
+    span = float(window_s if elapsed_s is None else elapsed_s)
+    if not (np.isfinite(span) and 0 < span <= window_s):
+        raise DataError(f"elapsed_s must be in (0, window_s], got {elapsed_s!r}")
+    f, names = _flow_frame(flows, float(window_s))
     flow_row = np.full(len(flows), -1, np.int64)
-    if f.empty:
+    if not len(f["ts"]):
         return BehaviourTable(
             pd.DataFrame({k: pd.Series(dtype=float) for k in KEYS}),
             pd.DataFrame({c: pd.Series(dtype=float) for c in FEATURES}),
@@ -123,16 +131,25 @@ def behaviour_table(flows: pd.DataFrame, *, window_s: float = 3600.0) -> Behavio
             float(window_s),
         )
     channel = ["w", "host", "dst", "dport", "proto"]
-    f = f.sort_values([*channel, "ts"], kind="stable")
-    f["row"] = f.groupby(channel, sort=True, dropna=False).ngroup()
+    # one sort of integer keys (names are coded in their sorted order), then row ids
+    order = np.lexsort([f[c] for c in ("ts", *channel[::-1])])
+    # one column at a time, each freed once sorted (no second copy of the whole frame)
+    f = pd.DataFrame({c: f.pop(c)[order] for c in list(f)}, copy=False)
+    del order
+    new_row = np.zeros(len(f), bool)
+    new_row[0] = True
+    for c in channel:
+        values = f[c].to_numpy()
+        new_row[1:] |= values[1:] != values[:-1]
+    f["row"] = np.cumsum(new_row) - 1
     flow_row[f["pos"].to_numpy()] = f["row"].to_numpy()
     g = f.groupby("row", sort=True)
-    out = g[channel].first()
+    out = f.loc[new_row, channel].set_index(f["row"].to_numpy()[new_row])
     first, last = g["ts"].min(), g["ts"].max()
     n = g.size().astype(float)
     rows = pd.DataFrame(index=out.index)
     rows["n_conn"] = n
-    rows["rate_per_min"] = n / (window_s / 60.0)
+    rows["rate_per_min"] = n / (span / 60.0)
     rows["failed_share"] = g["failed"].mean()
     rows["unanswered_share"] = g["unanswered"].mean()
     for name in ("orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"):
@@ -147,7 +164,7 @@ def behaviour_table(flows: pd.DataFrame, *, window_s: float = 3600.0) -> Behavio
     smed, smad, sskew = _robust(f, "orig_bytes")
     rows["size_dispersion"] = _dispersion(smed, smad)
     rows["size_skew"] = sskew
-    rows["coverage"] = ((last - first) / window_s).clip(0.0, 1.0)
+    rows["coverage"] = ((last - first) / span).clip(0.0, 1.0)
     few = n < MIN_BEACON_CONNS
     rows.loc[few, ["interval_dispersion", "size_dispersion"]] = 1.0
     rows.loc[few, ["interval_skew", "size_skew"]] = 1.0
@@ -165,16 +182,20 @@ def behaviour_table(flows: pd.DataFrame, *, window_s: float = 3600.0) -> Behavio
         * np.minimum(1.0, rows["coverage"] * 2),
     )
     rows = rows.join(_context(f, out), how="left")
-    rows["dst_local"] = out["dst"].map(is_local).astype(float)
+    host_names, dst_names, proto_names = names
+    dst_code = out["dst"].to_numpy(np.int64)
+    proto = proto_names[out["proto"].to_numpy(np.int64)]
+    local = np.array([is_local(d) for d in dst_names], float)
+    rows["dst_local"] = local[dst_code] if len(local) else 0.0
     rows["upload_external"] = rows["orig_bytes"] * (1.0 - rows["dst_local"])
-    rows["tcp"] = out["proto"].eq("tcp").astype(float)
-    rows["udp"] = out["proto"].eq("udp").astype(float)
+    rows["tcp"] = (proto == "tcp").astype(float)
+    rows["udp"] = (proto == "udp").astype(float)
     keys = pd.DataFrame(
         {
-            "host": out["host"].to_numpy(object),
-            "dst": out["dst"].to_numpy(object),
+            "host": host_names[out["host"].to_numpy(np.int64)],
+            "dst": dst_names[dst_code],
             "dport": pd.array(out["dport"].to_numpy(), dtype="Int64"),
-            "proto": out["proto"].to_numpy(object),
+            "proto": proto,
             "window_start": out["w"].to_numpy(float) * window_s,
             "window_end": (out["w"].to_numpy(float) + 1) * window_s,
         }
@@ -183,41 +204,138 @@ def behaviour_table(flows: pd.DataFrame, *, window_s: float = 3600.0) -> Behavio
     return BehaviourTable(keys, features, flow_row, float(window_s))
 
 
-def _flow_frame(flows: pd.DataFrame, window_s: float) -> pd.DataFrame:
-    """The fields the features need, one row per usable flow (``pos``: input position)."""
+@dataclass(frozen=True)
+class Checkpoint:
+    """The channel windows as they stood ``fraction`` of the way into each window: ``table``
+    built from the flows with ``ts`` in the first ``fraction * window_s`` seconds of their
+    window (rates and coverage over that elapsed time); ``full_row`` (k,) int64: the row of
+    the complete table each of its rows grows into; ``known`` (k,) s since the epoch when
+    the row could be read: the checkpoint time, or later when one of its connections ended
+    after it (Zeek writes a record when its connection ends)."""
+
+    fraction: float
+    table: BehaviourTable
+    full_row: np.ndarray
+    known: np.ndarray
+
+
+#: default checkpoints, as fractions of a window: geometric, so a fast pattern is read
+#: within minutes and the extra work stays below one more pass over the flows
+CHECKPOINTS = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
+
+
+def checkpoint_tables(
+    flows: pd.DataFrame, table: BehaviourTable, fractions: tuple[float, ...] = CHECKPOINTS
+) -> tuple[Checkpoint, ...]:
+    """The rows of ``table`` (built from ``flows``) at each fraction in ``fractions`` (each
+    in (0, 1)) of their window: what a detector reading the window before it closes sees."""
+    window_s = table.window_s
+    ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
+    offset = ts - np.floor(ts / window_s) * window_s
+    duration = (
+        pd.to_numeric(flows["duration"], errors="coerce").fillna(0.0).to_numpy(float)
+        if "duration" in flows.columns
+        else np.zeros(len(flows))
+    )
+    columns = [
+        c
+        for c in (
+            *NEEDED,
+            "conn_state",
+            "orig_bytes",
+            "resp_bytes",
+            "orig_pkts",
+            "resp_pkts",
+            "duration",
+        )
+        if c in flows.columns
+    ]
+    out = []
+    for q in fractions:
+        if not 0 < q < 1:
+            raise DataError(f"checkpoint fractions must be in (0, 1), got {q!r}")
+        keep = np.flatnonzero(offset < q * window_s)
+        part = flows.iloc[keep][columns]
+        prefix = behaviour_table(part, window_s=window_s, elapsed_s=q * window_s)
+        full_row = np.full(len(prefix), -1, np.int64)
+        valid = prefix.flow_row >= 0
+        full_row[prefix.flow_row[valid]] = table.flow_row[keep[valid]]
+        known = prefix.keys["window_start"].to_numpy(float) + q * window_s
+        ended = ts[keep] + duration[keep]
+        np.maximum.at(known, prefix.flow_row[valid], ended[valid])
+        out.append(Checkpoint(float(q), prefix, full_row, known))
+    return tuple(out)
+
+
+def _coded(values: pd.Series, missing: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (in the sorted order of the names) and the names (object array);
+    unset values get ``missing`` as their name, or code -1 when ``missing`` is None."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(np.int64)
+        names = values.cat.categories.astype(str).to_numpy(object)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        names = np.asarray(uniques, dtype=object).astype(str).astype(object)
+    if missing is not None and (codes < 0).any():
+        names = np.append(names, missing).astype(object)
+        codes = np.where(codes < 0, len(names) - 1, codes)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(names), np.int64)
+    rank[order] = np.arange(len(names))
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), names[order]
+
+
+def _flow_frame(
+    flows: pd.DataFrame, window_s: float
+) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The fields the features need (arrays by name), one entry per usable flow (``pos``:
+    input position), with host, dst and proto as integer codes; and their names."""
 
     def number(name: str) -> np.ndarray:
         if name not in flows.columns:
             return np.zeros(len(flows))
-        return pd.to_numeric(flows[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        column = flows[name]
+        if pd.api.types.is_float_dtype(column.dtype) and not isinstance(
+            column.dtype, pd.CategoricalDtype
+        ):
+            return column.to_numpy(np.float64)
+        return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
     ts = number("ts")
-    host = flows["id.orig_h"].astype(object)
-    ok = np.isfinite(ts) & host.notna().to_numpy()
-    state = (
-        flows["conn_state"] if "conn_state" in flows.columns else pd.Series("", index=flows.index)
-    )
+    host, host_names = _coded(flows["id.orig_h"], None)
+    dst, dst_names = _coded(flows["id.resp_h"], "-")
+    proto, proto_names = _coded(flows["proto"], "-")
+    ok = np.isfinite(ts) & (host >= 0)
+    if "conn_state" in flows.columns:
+        state = flows["conn_state"]
+        if isinstance(state.dtype, pd.CategoricalDtype):
+            bad = state.cat.categories.isin(FAILED_STATES)
+            failed = np.append(bad, False)[state.cat.codes.to_numpy()].astype(float)
+        else:
+            failed = state.isin(FAILED_STATES).to_numpy(float)
+    else:
+        failed = np.zeros(len(flows))
     resp_pkts = number("resp_pkts")
-    f = pd.DataFrame(
-        {
-            "pos": np.arange(len(flows)),
-            "ts": ts,
-            "w": np.floor(ts / window_s),
-            "host": host.to_numpy(object),
-            "dst": flows["id.resp_h"].astype(object).fillna("-").to_numpy(object),
-            "dport": number("id.resp_p"),
-            "proto": flows["proto"].astype(object).fillna("-").to_numpy(object),
-            "failed": state.isin(FAILED_STATES).to_numpy(float),
-            "unanswered": (np.nan_to_num(resp_pkts) == 0).astype(float),
-            "orig_bytes": np.nan_to_num(number("orig_bytes")),
-            "resp_bytes": np.nan_to_num(number("resp_bytes")),
-            "orig_pkts": np.nan_to_num(number("orig_pkts")),
-            "resp_pkts": np.nan_to_num(resp_pkts),
-            "duration": np.nan_to_num(number("duration")),
-        }
-    )
-    f["dport"] = f["dport"].fillna(-1.0)
-    return f[ok].reset_index(drop=True)
+    f = {
+        "pos": np.arange(len(flows)),
+        "ts": ts,
+        "w": np.floor(ts / window_s),
+        "host": host,
+        "dst": dst,
+        "dport": np.nan_to_num(number("id.resp_p"), nan=-1.0),
+        "proto": proto,
+        "failed": failed,
+        "unanswered": (np.nan_to_num(resp_pkts) == 0).astype(float),
+        "orig_bytes": np.nan_to_num(number("orig_bytes")),
+        "resp_bytes": np.nan_to_num(number("resp_bytes")),
+        "orig_pkts": np.nan_to_num(number("orig_pkts")),
+        "resp_pkts": np.nan_to_num(resp_pkts),
+        "duration": np.nan_to_num(number("duration")),
+    }
+    if not ok.all():
+        f = {k: v[ok] for k, v in f.items()}
+    return f, (host_names, dst_names, proto_names)
 
 
 def _robust(f: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -268,11 +386,16 @@ def _context(f: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     site = f[["w", "host", "dst"]].drop_duplicates()
     first_host = site.groupby("host")["w"].min().sort_values()
     hosts_so_far = np.searchsorted(first_host.to_numpy(), out["w"].to_numpy(), side="right")
-    first_pair = site.groupby(["dst", "host"])["w"].min().reset_index()
-    first_pair = first_pair.sort_values(["dst", "w"])
-    reached = out[["w", "dst"]].merge(first_pair, on="dst", suffixes=("", "_first"))
-    reached = reached[reached["w_first"] <= reached["w"]]
-    count = reached.groupby(["w", "dst"]).size().rename("reached")
-    n_reached = out.join(count, on=["w", "dst"])["reached"].fillna(1.0).to_numpy(float)
+    # hosts that had reached the destination by the row's window: one sorted key per
+    # (destination, host) first contact, counted by binary search (no pairwise join)
+    first_pair = site.groupby(["dst", "host"])["w"].min()
+    w0 = float(f["w"].min())
+    span = float(f["w"].max()) - w0 + 2.0
+    dst_first = first_pair.index.get_level_values("dst").to_numpy(float)
+    contact = np.sort(dst_first * span + (first_pair.to_numpy(float) - w0))
+    dst_row = out["dst"].to_numpy(float)
+    n_reached = np.searchsorted(
+        contact, dst_row * span + (out["w"].to_numpy(float) - w0), side="right"
+    ) - np.searchsorted(contact, dst_row * span, side="left")
     ctx["dst_site_share"] = n_reached / np.maximum(hosts_so_far, 1)
     return ctx

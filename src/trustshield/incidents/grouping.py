@@ -90,6 +90,7 @@ def group_incidents(
     *,
     gap_s: float = DEFAULT_GAP_S,
     persist: bool = True,
+    raised: np.ndarray | None = None,
 ) -> tuple[Incident, ...]:
     """Incidents of the flows ``flows`` (the frame ``table`` was built from, same rows and
     order; ``uid`` used when present, ``ts`` in s, ``resp_pkts``).
@@ -97,7 +98,9 @@ def group_incidents(
     ``flagged`` (n,) bool and ``suspicion`` (n,) float per row of ``table``;
     ``attributions`` of the flagged rows only, in row order (``values`` (k, d)); ``detector``
     (n,) the kind that flagged each row (default ``"behaviour"``). ``persist`` False keeps a
-    channel's evidence to its flagged windows only. Incidents sorted by first_seen, host."""
+    channel's evidence to its flagged windows only. ``raised`` (n,) s since the epoch when
+    each row could be reported (default :func:`known_at`: when its window closed).
+    Incidents sorted by first_seen, host."""
     n = len(table)
     flagged = np.asarray(flagged, bool)
     suspicion = np.asarray(suspicion, float)
@@ -117,7 +120,7 @@ def group_incidents(
     channel = channel.to_numpy()
     flow_row = table.flow_row
     ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
-    uids = flows["uid"].astype(str).to_numpy(object) if "uid" in flows.columns else None
+    uids = flows["uid"] if "uid" in flows.columns else None  # read only for evidence
     answered = pd.to_numeric(
         flows.get("resp_pkts", pd.Series(0, index=flows.index)), errors="coerce"
     )
@@ -125,12 +128,14 @@ def group_incidents(
     starts = keys["window_start"].to_numpy(float)
     ends = keys["window_end"].to_numpy(float)
     attribution_of = {int(r): i for i, r in enumerate(rows)}
-    known = known_at(table, flows)
+    known = known_at(table, flows) if raised is None else np.asarray(raised, float)
+    if len(known) != n:
+        raise DataError(BAD_LENGTH.format(what="raised", got=len(known), n=n))
     flow_channel = np.where(flow_row >= 0, channel[np.maximum(flow_row, 0)], -1)
     flow_start = np.where(flow_row >= 0, starts[np.maximum(flow_row, 0)], np.nan)
     of_channel = _index(flow_channel)
     of_row = _index(flow_row)
-    incidents = []
+    pending = []  # (host, behaviours, evidence positions) per incident
     for host, host_rows in pd.Series(rows).groupby(keys["host"].to_numpy(object)[rows]):
         periods = _periods(host_rows.to_numpy(), starts, ends, gap_s)
         for p, period in enumerate(periods):
@@ -160,9 +165,21 @@ def group_incidents(
                         attribution_of,
                     )
                 )
-                if uids is not None:
-                    uid_parts.append(uids[idx])
-            incidents.append(_incident(str(host), tuple(behaviours), uid_parts))
+                uid_parts.append(idx)
+            pending.append((str(host), tuple(behaviours), uid_parts))
+    # the uids of every evidence flow in one take (not one pass over the column each)
+    every = np.unique(np.concatenate([np.concatenate(p[2]) for p in pending]))
+    names = (
+        uids.take(every).astype(str).to_numpy(object) if uids is not None else np.zeros(0, object)
+    )
+    incidents = [
+        _incident(
+            host,
+            behaviours,
+            [names[np.searchsorted(every, np.concatenate(parts))]] if uids is not None else [],
+        )
+        for host, behaviours, parts in pending
+    ]
     return tuple(sorted(incidents, key=lambda i: (i.first_seen, i.host)))
 
 

@@ -28,8 +28,15 @@ from trustshield.detectors.behaviour import BehaviourModel, SiteBaselineDetector
 from trustshield.detectors.gbdt import GradientBoostedDetector
 from trustshield.detectors.protocol import Attributions, Detector
 from trustshield.errors import DataError
-from trustshield.features.behaviour import FEATURES, BehaviourTable, behaviour_table
-from trustshield.incidents.grouping import Incident, evidence_flows, group_incidents
+from trustshield.features.behaviour import (
+    CHECKPOINTS,
+    FEATURES,
+    BehaviourTable,
+    Checkpoint,
+    behaviour_table,
+    checkpoint_tables,
+)
+from trustshield.incidents.grouping import Incident, evidence_flows, group_incidents, known_at
 from trustshield.incidents.operating import HeldOut, operating_point
 
 #: what the site baseline watches: rate to one channel, fan-out, bytes sent outside
@@ -62,21 +69,53 @@ SUPERVISED_KINDS: dict[str, Callable[[], Any]] = {
 
 @dataclass(frozen=True)
 class Scenario:
-    """One conn log: its flows, their channel windows and, when labelled, ``malicious``
-    (m,) bool per flow (from the ``label`` column; never a feature)."""
+    """One conn log: its flows, their channel windows, the windows as they stood at each
+    checkpoint (:func:`~trustshield.features.behaviour.checkpoint_tables`) and, when
+    labelled, ``malicious`` (m,) bool per flow (from the ``label`` column; never a
+    feature)."""
 
     name: str
     flows: pd.DataFrame
     table: BehaviourTable
     malicious: np.ndarray | None
+    checkpoints: tuple[Checkpoint, ...] = ()
 
 
-def scenario(name: str, flows: pd.DataFrame, *, window_s: float = 3600.0) -> Scenario:
+def scenario(
+    name: str,
+    flows: pd.DataFrame,
+    *,
+    window_s: float = 3600.0,
+    fractions: tuple[float, ...] = CHECKPOINTS,
+) -> Scenario:
     """A :class:`Scenario` of ``flows``; labelled when they have a ``label`` column."""
     malicious = None
     if "label" in flows.columns:
         malicious = flows["label"].astype(str).str.lower().eq(MALICIOUS).to_numpy()
-    return Scenario(name, flows, behaviour_table(flows, window_s=window_s), malicious)
+    table = behaviour_table(flows, window_s=window_s)
+    stages = checkpoint_tables(flows, table, fractions) if fractions else ()
+    return Scenario(name, flows, table, malicious, stages)
+
+
+def staged_suspicion(
+    detector: Any, columns: list[str], table: BehaviourTable, stages: tuple[Checkpoint, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``table``, from ``detector`` (anything with ``suspicion``): suspicion
+    (K + 1, n) at each checkpoint (row k for
+    ``stages[k]``, -inf where the window had no flow yet) and, last, of the whole window;
+    and the row (K + 1, n) of each checkpoint's table it was read from (-1: none)."""
+    n = len(table)
+    scores = np.full((len(stages) + 1, n), -np.inf)
+    rows = np.full((len(stages) + 1, n), -1, np.int64)
+    for k, stage in enumerate(stages):
+        got = stage.full_row >= 0
+        if got.any():
+            part = detector.suspicion(stage.table.features[columns])
+            scores[k, stage.full_row[got]] = part[got]
+            rows[k, stage.full_row[got]] = np.flatnonzero(got)
+    scores[-1] = detector.suspicion(table.features[columns]) if n else scores[-1]
+    rows[-1] = np.arange(n)
+    return scores, rows
 
 
 @dataclass(frozen=True)
@@ -89,6 +128,7 @@ class BehaviourDetection:
     supervised_threshold: float
     persist: bool = True
     window_s: float = 3600.0
+    early: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (no pickle): both detectors' states and their operating points
@@ -101,6 +141,7 @@ class BehaviourDetection:
             "supervised_threshold": _finite(self.supervised_threshold),
             "persist": self.persist,
             "window_s": self.window_s,
+            "early": self.early,
         }
 
     @classmethod
@@ -123,41 +164,62 @@ class BehaviourDetection:
             _threshold(state["supervised_threshold"]),
             bool(state["persist"]),
             float(state["window_s"]),
+            bool(state.get("early", False)),
         )
 
     def flag(
-        self, table: BehaviourTable
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Attributions]:
+        self, table: BehaviourTable, stages: tuple[Checkpoint, ...] = ()
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Attributions, np.ndarray]:
         """Per row: flagged (n,) bool, suspicion (n,) of the detector that flagged it (or
-        of the baseline), that detector's kind (n,) and the attributions of the flagged
-        rows (exact for the detector named)."""
-        X = table.features
-        base_s = self.baseline.suspicion(X[list(BASELINE_FEATURES)])
-        margin_b = base_s - self.baseline_threshold
-        sup_s = (
-            np.full(len(X), -np.inf) if self.supervised is None else self.supervised.suspicion(X)
-        )
-        margin_s = sup_s - self.supervised_threshold
+        of the baseline), that detector's kind (n,), the attributions of the flagged rows
+        (exact for the detector named, at the checkpoint where it was most suspicious) and
+        ``early`` (n,): s since the epoch when a checkpoint first flagged the row (+inf:
+        only the closed window did, or nothing). With ``early``, a row's suspicion is the
+        highest it reached at any checkpoint of ``stages`` or at the window's close."""
+        stages = stages if self.early else ()
+        columns_b = list(BASELINE_FEATURES)
+        base_s, base_rows = staged_suspicion(self.baseline, columns_b, table, stages)
+        if self.supervised is None:
+            sup_s = np.full_like(base_s, -np.inf)
+            sup_rows = base_rows
+        else:
+            sup_s, sup_rows = staged_suspicion(
+                self.supervised, _columns(self.supervised), table, stages
+            )
+        over = (base_s > self.baseline_threshold) | (sup_s > self.supervised_threshold)
+        early = np.full(len(table), np.inf)
+        for k, stage in enumerate(stages):
+            hit = over[k] & (base_rows[k] >= 0)
+            early[hit] = np.minimum(early[hit], stage.known[base_rows[k][hit]])
+        best_b, best_s = base_s.max(axis=0), sup_s.max(axis=0)
+        margin_b = best_b - self.baseline_threshold
+        margin_s = best_s - self.supervised_threshold
         use_sup = margin_s > margin_b
         flagged = (margin_b > 0) | (margin_s > 0)
-        suspicion = np.where(use_sup, sup_s, base_s)
+        suspicion = np.where(use_sup, best_s, best_b)
         sup_kind = "behaviour" if self.supervised is None else self.supervised.kind
         kinds = np.where(use_sup, sup_kind, "behaviour-baseline").astype(object)
         rows = np.flatnonzero(flagged)
         values = np.zeros((len(rows), len(FEATURES)))
         base = np.zeros(len(rows))
-        for kind, detector, columns in (
-            ("behaviour-baseline", self.baseline, list(BASELINE_FEATURES)),
-            (sup_kind, self.supervised, _columns(self.supervised)),
+        tables = [s.table for s in stages] + [table]
+        for kind, detector, columns, scores, where in (
+            ("behaviour-baseline", self.baseline, columns_b, base_s, base_rows),
+            (sup_kind, self.supervised, _columns(self.supervised), sup_s, sup_rows),
         ):
             mine = kinds[rows] == kind
             if detector is None or not mine.any():
                 continue
-            got = detector.explain(X.iloc[rows[mine]][columns])
             index = np.array([FEATURES.index(c) for c in columns], dtype=np.intp)
-            values[np.ix_(np.flatnonzero(mine), index)] = got.values
-            base[mine] = got.base
-        return flagged, suspicion, kinds, Attributions(FEATURES, values, base)
+            picked = rows[mine]
+            stage_of = scores[:, picked].argmax(axis=0)
+            out = np.flatnonzero(mine)
+            for k in np.unique(stage_of):
+                at = stage_of == k
+                got = detector.explain(tables[k].features.iloc[where[k, picked[at]]][columns])
+                values[np.ix_(out[at], index)] = got.values
+                base[out[at]] = got.base
+        return flagged, suspicion, kinds, Attributions(FEATURES, values, base), early
 
 
 def fit_behaviour(
@@ -169,13 +231,16 @@ def fit_behaviour(
     baseline_rule: str = "loso",
     supervised_kind: str = "behaviour",
     supervised_features: tuple[str, ...] = FEATURES,
+    early: bool = True,
 ) -> BehaviourDetection:
     """Fit on ``training``. The supervised operating point is chosen by
     leave-one-scenario-out over the labelled training scenarios. The baseline's is, with
     ``baseline_rule="edge"``, 1: beyond the farthest value the site's normal traffic showed
     in some watched feature; with ``"loso"``, chosen like the supervised one (labelled
-    scenarios; without labels, the highest training score). DataError when there is no
-    training scenario."""
+    scenarios; without labels, the highest training score). With ``early`` (the default),
+    a window is also read at its checkpoints (the scenarios' ``checkpoints``) and its
+    score, here and in the operating points, is the highest it reached. DataError when
+    there is no training scenario."""
     if supervised_kind not in SUPERVISED_KINDS:
         raise DataError(
             f"supervised_kind must be one of {list(SUPERVISED_KINDS)}, got {supervised_kind!r}"
@@ -193,7 +258,12 @@ def fit_behaviour(
         base_t = 1.0
     elif len(labelled) >= 2:
         base_t = _loso(
-            labelled, lambda rest: _fit_baseline(rest), list(BASELINE_FEATURES), max_fpr, persist
+            labelled,
+            lambda rest: _fit_baseline(rest),
+            list(BASELINE_FEATURES),
+            max_fpr,
+            persist,
+            early,
         )
     else:
         base_t = float(
@@ -214,9 +284,10 @@ def fit_behaviour(
             list(supervised_features),
             max_fpr,
             persist,
+            early,
         )
     window = training[0].table.window_s
-    return BehaviourDetection(baseline, base_t, sup, float(sup_t), persist, window)
+    return BehaviourDetection(baseline, base_t, sup, float(sup_t), persist, window, early)
 
 
 def _finite(value: float) -> float | None:
@@ -230,10 +301,20 @@ def _threshold(value: float | None) -> float:
 def detect_incidents(
     model: BehaviourDetection, flows: pd.DataFrame, table: BehaviourTable
 ) -> tuple[Incident, ...]:
-    """Incidents of ``flows`` (whose channel windows are ``table``)."""
-    flagged, suspicion, kinds, attributions = model.flag(table)
+    """Incidents of ``flows`` (whose channel windows are ``table``); with the model's
+    ``early`` reading, a window flagged at a checkpoint is raised then, not at its close."""
+    stages = checkpoint_tables(flows, table) if model.early else ()
+    flagged, suspicion, kinds, attributions, early = model.flag(table, stages)
+    raised = np.minimum(known_at(table, flows), early)
     return group_incidents(
-        table, flows, flagged, suspicion, attributions, kinds, persist=model.persist
+        table,
+        flows,
+        flagged,
+        suspicion,
+        attributions,
+        kinds,
+        persist=model.persist,
+        raised=raised,
     )
 
 
@@ -279,13 +360,14 @@ def _evidence(table: BehaviourTable, persist: bool, flagged: np.ndarray) -> np.n
     return evidence_flows(table, flagged, persist=persist)
 
 
-def _loso(labelled, fit, columns, max_fpr: float, persist: bool) -> float:
+def _loso(labelled, fit, columns, max_fpr: float, persist: bool, early: bool) -> float:
     held = []
     for i, s in enumerate(labelled):
         detector = fit([r for j, r in enumerate(labelled) if j != i])
         if detector is None:
             continue
-        scores = detector.suspicion(s.table.features[columns])
+        stages = s.checkpoints if early else ()
+        scores = staged_suspicion(detector, columns, s.table, stages)[0].max(axis=0)
         held.append(
             HeldOut(
                 s.name,

@@ -31,18 +31,31 @@ class HeldOut:
 def scenario_threshold(held: HeldOut, *, max_fpr: float = 0.01) -> float:
     """The lowest threshold (flag rows with score > threshold) keeping ``held`` within its
     budget: benign evidence flows ≤ max_fpr × benign flows, none at all when the scenario
-    has no malicious flow. +inf never happens: the highest score is always allowed."""
+    has no malicious flow. +inf never happens: the highest score is always allowed.
+
+    Evidence only grows as the threshold falls (more rows flagged), so the lowest allowed
+    candidate is found by bisection over the distinct scores (O(log n) evidence calls)."""
     benign = ~np.asarray(held.malicious, bool)
     scores = np.asarray(held.scores, float)
     allowed = 0 if benign.all() else max_fpr * benign.sum()
     candidates = [*np.unique(scores)[::-1], -np.inf]
-    threshold = float(candidates[0]) if len(scores) else -np.inf
-    for c in candidates[1:]:
+    if not len(scores):
+        return -np.inf
+
+    def within(c: float) -> bool:
         flows = held.evidence(scores > c)
-        if (flows & benign).sum() > allowed or (benign.all() and flows.any()):
-            break
-        threshold = float(c)
-    return threshold
+        return not ((flows & benign).sum() > allowed or (benign.all() and flows.any()))
+
+    lo, hi = 0, len(candidates) - 1  # candidates[lo] is allowed (flags nothing)
+    if within(candidates[hi]):
+        return float(candidates[hi])
+    while hi - lo > 1:  # invariant: candidates[lo] allowed, candidates[hi] not
+        mid = (lo + hi) // 2
+        if within(candidates[mid]):
+            lo = mid
+        else:
+            hi = mid
+    return float(candidates[lo])
 
 
 def operating_point(held_out: Sequence[HeldOut], *, max_fpr: float = 0.01) -> float:

@@ -1,0 +1,276 @@
+"""Scale of behaviour detection: Zeek TSV conn records to incidents, records/s and peak RSS.
+
+    python benchmarks/behaviour_scale.py --json out/bench_behaviour_scale.json
+    python benchmarks/behaviour_scale.py --json /tmp/quick.json --records 1000000   # quick
+
+Protocol
+--------
+* Input (not timed): IoT-23 scenario 34-1 (``iot-23`` registry, sha256 checked) repeated
+  until ``--records`` records (default 10,000,000): copy ``k`` has its times shifted by
+  ``k`` times the capture's span (so the file stays in time order) and every private
+  (site) address renamed into ``10.x.y.z`` per copy, so each copy brings its own hosts;
+  uids get a per-copy prefix. Written as a standard Zeek TSV conn.log (tab separated, the
+  ``#fields``/``#types`` header, no label columns) in a temporary folder outside the
+  checkout (``--workdir`` to choose it).
+* Model (not timed): :func:`trustshield.incidents.model.fit_behaviour` on the other five
+  IoT-23 scenarios (34-1 left out), as ``trustshield train --kind behaviour`` fits it.
+* Timed, in a fresh subprocess: what ``trustshield detect --input conn.log`` does with a
+  behaviour model (``commands.behaviour.detect_behaviour`` without the printing), reading
+  the fields behaviour detection needs (``ingest.zeek_columns.read_conn_columns``, which
+  falls back to the strict ``read_conn_table``), then building the channel windows (``behaviour_table``), flag them
+  and group the incidents (``detect_incidents``), and write them as JSON lines. The figure
+  is records / wall seconds of that whole process, interpreter start included; peak RSS
+  is the subprocess's own (``os.wait4``). Stage times are reported beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = "34-1"
+DEFAULT_RECORDS = 10_000_000
+TARGETS = {"records_per_s": 200_000, "peak_rss_mb": 2048}
+FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "service",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
+    "local_orig",
+    "local_resp",
+    "missed_bytes",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+    "tunnel_parents",
+)
+TYPES = (
+    "time string addr port addr port enum string interval count count string bool bool "
+    "count string count count count count set[string]"
+).split()
+
+
+def _scenarios():
+    from trustshield.incidents.model import scenario
+    from trustshield.ingest.datasets import known_files, locate
+    from trustshield.ingest.zeek_chunks import read_conn_table
+
+    out = {}
+    for known in known_files()["iot-23"]:
+        name = known.name.split("/")[0]
+        out[name] = (locate("iot-23", known), scenario)
+    return out, read_conn_table
+
+
+def _rename(addresses: pd.Series, copy: int) -> pd.Series:
+    """Private addresses moved into 10.(copy >> 8).(copy & 255).<last octet>."""
+    unique = addresses.unique()
+    mapping = {}
+    for a in unique:
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            continue
+        if ip.version == 4 and ip.is_private:
+            mapping[a] = f"10.{(copy >> 8) & 255}.{copy & 255}.{a.rsplit('.', 1)[1]}"
+    return addresses.map(lambda a: mapping.get(a, a))
+
+
+def generate(path: Path, records: int) -> dict:
+    """Write ``records`` records of 34-1 repeated (see the protocol) to ``path``."""
+    scenarios, read = _scenarios()
+    source = scenarios[SCENARIO][0]
+    base = read(source)
+    text = pd.DataFrame({f: base[f] for f in FIELDS if f in base.columns})
+    ts = pd.to_numeric(base["ts"]).to_numpy(float)
+    span = float(np.ceil(ts.max() - ts.min() + 1.0))
+    formatted = {}
+    for f in FIELDS:
+        if f not in text.columns:
+            formatted[f] = pd.Series("-", index=text.index)
+            continue
+        col = text[f]
+        if f in ("duration",):
+            s = pd.to_numeric(col, errors="coerce").map(lambda v: "-" if pd.isna(v) else f"{v:.6f}")
+        elif pd.api.types.is_numeric_dtype(col):
+            s = col.map(lambda v: "-" if pd.isna(v) else str(int(v)))
+        elif pd.api.types.is_bool_dtype(col) or col.dtype == object:
+            s = col.map(
+                lambda v: "-" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            )
+        else:
+            s = col.astype(str)
+        formatted[f] = s.fillna("-").replace(
+            {"True": "T", "False": "F", "nan": "-", "<NA>": "-", "": "-"}
+        )
+    # each record as: ts | uid | orig_h | <orig_p> | resp_h | <the rest>, the fixed parts
+    # joined once; per copy only the time, uid prefix and site addresses change
+    middle = formatted["id.orig_p"].to_numpy(object)
+    rest = pd.Series(["\t".join(r) for r in zip(*(formatted[f] for f in FIELDS[5:]))])
+    rest = rest.to_numpy(object)
+    uid = formatted["uid"].to_numpy(object)
+    written = 0
+    copy = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n")
+        out.write("#path\tconn\n#fields\t" + "\t".join(FIELDS) + "\n")
+        out.write("#types\t" + "\t".join(TYPES) + "\n")
+        while written < records:
+            take = min(len(base), records - written)
+            times = ts[:take] + copy * span
+            orig = _rename(formatted["id.orig_h"].iloc[:take], copy).to_numpy(object)
+            resp = _rename(formatted["id.resp_h"].iloc[:take], copy).to_numpy(object)
+            prefix = f"K{copy:x}"
+            out.write(
+                "".join(
+                    f"{t:.6f}\t{prefix}{u}\t{o}\t{m}\t{r}\t{x}\n"
+                    for t, u, o, m, r, x in zip(times, uid, orig, middle, resp, rest)
+                )
+            )
+            written += take
+            copy += 1
+    return {"records": written, "copies": copy, "bytes": path.stat().st_size, "span_s": span}
+
+
+def train(model_path: Path) -> None:
+    """The behaviour model fitted on the five other IoT-23 scenarios (not timed)."""
+    from trustshield.incidents.model import fit_behaviour
+
+    scenarios, read = _scenarios()
+    training = [make(n, read(p)) for n, (p, make) in scenarios.items() if n != SCENARIO]
+    model = fit_behaviour(training)
+    model_path.write_text(json.dumps(model.to_dict()), encoding="utf-8")
+
+
+def run(log: Path, model_path: Path, out: Path) -> None:
+    """The timed part (in its own process): file to incidents as JSON lines."""
+    started = time.perf_counter()
+    from trustshield.atomic_files import write_atomic
+    from trustshield.features.behaviour import behaviour_table
+    from trustshield.incidents.grouping import incidents_jsonl
+    from trustshield.incidents.model import BehaviourDetection, detect_incidents
+    from trustshield.ingest.zeek_columns import read_conn_columns
+
+    import resource
+
+    def peak() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    stages = {"imports": time.perf_counter() - started}
+    peaks = {}
+    model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
+    t = time.perf_counter()
+    flows = read_conn_columns(log)
+    stages["read"] = time.perf_counter() - t
+    peaks["read"] = peak()
+    t = time.perf_counter()
+    table = behaviour_table(flows, window_s=model.window_s)
+    stages["features"] = time.perf_counter() - t
+    peaks["features"] = peak()
+    t = time.perf_counter()
+    incidents = detect_incidents(model, flows, table)
+    stages["detect_and_group"] = time.perf_counter() - t
+    peaks["detect_and_group"] = peak()
+    t = time.perf_counter()
+    write_atomic(out, incidents_jsonl(incidents).encode("utf-8"))
+    stages["write"] = time.perf_counter() - t
+    peaks["write"] = peak()
+    print(
+        json.dumps(
+            {
+                "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                "peak_rss_mb_after": peaks,
+                "flows": len(flows),
+                "channel_windows": len(table),
+                "incidents": len(incidents),
+                "hosts": len({i.host for i in incidents}),
+            }
+        )
+    )
+
+
+def timed(log: Path, model_path: Path, out: Path) -> dict:
+    """Run :func:`run` in a subprocess: wall seconds, its peak RSS and its report."""
+    import subprocess
+
+    argv = [sys.executable, __file__, "--run", str(log), "--model", str(model_path)]
+    argv += ["--out", str(out)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None
+    text = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"the timed run failed with status {status}")
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        **json.loads(text.strip().splitlines()[-1]),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from trustshield.commands.benchmark import write_json
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--records", type=int, default=DEFAULT_RECORDS)
+    parser.add_argument("--workdir", help="folder for the generated log (default: a temp dir)")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        run(Path(args.run), Path(args.model), Path(args.out))
+        return {}
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        generated = generate(folder / "conn.log", args.records)
+        generated["seconds"] = round(time.perf_counter() - t, 1)
+        print(f"generated: {generated}", file=sys.stderr)
+        train(folder / "model.json")
+        result = timed(folder / "conn.log", folder / "model.json", folder / "incidents.jsonl")
+    result["records_per_s"] = round(generated["records"] / result["seconds"])
+    out = {
+        "benchmark": "behaviour_scale",
+        "protocol": " ".join((__doc__ or "").split("Protocol\n--------", 1)[1].split()),
+        "input": generated,
+        "targets": TARGETS,
+        "result": result,
+        "meets": {
+            "records_per_s": result["records_per_s"] >= TARGETS["records_per_s"],
+            "peak_rss_mb": result["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
+        },
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load": load},
+    }
+    print(json.dumps(out["result"]), file=sys.stderr)
+    write_json(out, args.json)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""EDGE: the few conn.log fields behaviour detection needs, read column-wise in bulk.
+
+:func:`read_conn_columns` reads a Zeek TSV conn.log (tab separated, ``#fields`` header)
+with pyarrow's multi-threaded CSV reader, only the fields asked for, text fields as
+pandas categoricals (one copy of each distinct address or state), counts as float64
+(unset: NaN). Anything it cannot read that way — JSON lines, a CSV conversion, the
+space-separated labelled variant, a bad record — goes to
+:func:`~trustshield.ingest.zeek_chunks.read_conn_table`, whose strict reader names file,
+line, field and expectation; so the result is the same frame, only lighter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from trustshield.errors import DataError
+
+#: what behaviour detection reads (addresses, port, protocol, state, sizes, times, uid)
+BEHAVIOUR_FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "conn_state",
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "orig_pkts",
+    "resp_pkts",
+)
+_NUMBERS = {
+    "ts": "float64",
+    "duration": "float64",
+    "id.resp_p": "float64",
+    "orig_bytes": "float64",
+    "resp_bytes": "float64",
+    "orig_pkts": "float64",
+    "resp_pkts": "float64",
+}
+_LABELS = ("label", "detailed-label")
+
+
+def _header(path: Path) -> tuple[list[str], int, bytes]:
+    """The ``#fields`` names, the number of leading ``#`` lines and the unset marker."""
+    names: list[str] = []
+    unset = b"-"
+    n = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.startswith(b"#"):
+                break
+            n += 1
+            if line.startswith(b"#fields"):
+                names = line.rstrip(b"\r\n").decode("utf-8").split("\t")[1:]
+            elif line.startswith(b"#unset_field"):
+                unset = line.rstrip(b"\r\n").split(b"\t", 1)[-1]
+    return names, n, unset
+
+
+def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIELDS) -> pd.DataFrame:
+    """The ``fields`` (those present) of the conn.log at ``path``, plus the label columns
+    when the log has them, one row per record in file order: text as categoricals, numbers
+    as float64 with NaN for unset. Falls back to ``read_conn_table`` (and its errors)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from trustshield.ingest.zeek_chunks import read_conn_table
+
+    file = Path(path)
+    names, skip, unset = _header(file)
+    wanted = [f for f in (*fields, *_LABELS) if f in names]
+    if not names or any("  " in n for n in names) or "ts" not in wanted:
+        return _slim(read_conn_table(file), fields)
+    types = {
+        f: pa.float64()
+        if f in _NUMBERS
+        else pa.string()
+        if f == "uid"
+        else pa.dictionary(pa.int32(), pa.string())
+        for f in wanted
+    }
+    try:
+        table = pcsv.read_csv(
+            file,
+            read_options=pcsv.ReadOptions(
+                column_names=names, skip_rows=skip, block_size=1 << 24, use_threads=True
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\t", quote_char=False, escape_char=False, invalid_row_handler=None
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=wanted,
+                null_values=[unset.decode("utf-8")],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        # a trailing #close line or a bad record: the strict reader decides
+        return _slim(read_conn_table(file), fields)
+    if table.column("ts").null_count:
+        return _slim(read_conn_table(file), fields)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    if frame.empty:
+        raise DataError(f"{file}: no conn records after the header")
+    return frame
+
+
+def _slim(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
+    keep = [f for f in (*fields, *_LABELS) if f in frame.columns]
+    return frame[keep]
