@@ -63,9 +63,11 @@ def test_train_and_score_agree_with_the_pipeline_on_the_same_rows(model, pipelin
     assert {"alert", "allow"} <= set(scored.actions)
 
 
-def test_train_takes_the_spec_positionally_with_default_config_and_provenance(frame):
+def test_train_takes_the_spec_positionally_with_default_config_and_provenance(frame, tmp_path):
     small = frame.iloc[::3].reset_index(drop=True)  # 100 rows: keep the default fit short
     model = trustshield.train(small, FLOWS_SPEC)
+    trials = save_model(model, tmp_path / "m")["metrics"]["capacity_trials"]
+    assert len(trials) == 2 and sum(t["chosen"] for t in trials) == 1
     shape = ("n_estimators", "num_leaves", "max_depth", "learning_rate")
     chosen = {k: model.training["config"][k] for k in shape}
     assert chosen in [{k: t[k] for k in shape} for t in model.training["capacity_trials"]]

@@ -127,10 +127,13 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
 
 def provenance(training: dict) -> dict:
     """Manifest keys ``training_data`` ({name, sha256}; sha256 None when training did not
-    record it), ``metrics`` ({} when none) and ``creator``; JSON-safe (NaN → None)."""
+    record it), ``metrics`` ({} when none; with the capacity trials when training chose a
+    capacity) and ``creator``; JSON-safe (NaN → None)."""
     data = training.get("data") or {}
     selection = training.get("selection") or {}
     metrics = training.get("metrics") or {k: selection[k] for k in METRICS if k in selection}
+    if training.get("capacity_trials"):  # each candidate size and its held-out objective
+        metrics = {**metrics, "capacity_trials": training["capacity_trials"]}
     found = {"metrics": plain(metrics), "creator": operator_name()}
     if data:
         found["training_data"] = {"name": data.get("name"), "sha256": data.get("sha256")}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from trustshield.drift.monitor import DriftReference
 from trustshield.decide.policy import ThresholdPolicy, calibrate_band
-from trustshield.decide.selection import held_out_scores, select_operating_points
+from trustshield.decide.selection import Selection, held_out_scores, select_operating_points
 from trustshield.detectors import GradientBoostedDetector, HybridDetector, NormalPrototypeDetector
 from trustshield.detectors.params import clone
 from trustshield.detectors.protocol import NORMAL, Composite, attack_mask
@@ -55,7 +55,15 @@ def build_detector(
     return HybridDetector(supervised, novelty, seed=config.seed)
 
 
-def fit_and_select(spec, encoder, config, X, labels, categories, step):
+def fit_and_select(
+    spec: DatasetSpec,
+    encoder: FeatureEncoder,
+    config: TrainConfig,
+    X: pd.DataFrame,
+    labels: np.ndarray,
+    categories: np.ndarray,
+    step,
+) -> tuple[HybridDetector, Selection, TrainConfig, list[dict]]:
     """Fit the hybrid for each candidate capacity (``config`` alone when its capacity is
     "fixed", else each of CAPACITY_GRID, smallest first) and choose its operating points on
     held-out groups of the training data; keep the smallest candidate whose held-out
