@@ -61,6 +61,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fuzz_readers.py --json $(OUT)/bench_fuzz_readers.json
 	$(BIN)/python benchmarks/startup.py --json $(OUT)/bench_startup.json
 	$(BIN)/python benchmarks/exports.py --json $(OUT)/bench_exports.json
+	$(BIN)/python benchmarks/tables.py --json $(OUT)/bench_tables.json
+	$(BIN)/python benchmarks/iot23.py --json $(OUT)/bench_iot23.json
+	$(BIN)/python benchmarks/behaviour_scale.py --json $(OUT)/bench_behaviour_scale.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache
