@@ -125,7 +125,11 @@ def test_stored_explanations_are_exact_and_readable(store):
     assert max(errors) <= 1e-6
     assert all(len(attr) == 41 for _, _, attr, _, _ in rows)
     assert all(text.count(":") >= 1 and "normal" in text for *_, text, _ in rows)
-    assert all(tech.startswith("T1") for *_, tech in rows)
+    assert all(tech.startswith("T1") for *_, tech in rows if tech)
+    named = query(store, "SELECT category, technique FROM alerts USING SAMPLE 2000 ROWS")
+    # a record the supervised part calls normal is named no category and no technique
+    assert all((tech == "") == (category == "unknown") for category, tech in named)
+    assert any(tech for _, tech in named)
 
 
 @pytest.mark.slow
