@@ -49,21 +49,21 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench,spark]'
-	$(BIN)/python benchmarks/nsl_kdd.py --json $(OUT)/bench_nsl_kdd.json
-	$(BIN)/python benchmarks/throughput.py --json $(OUT)/bench_throughput.json
-	$(BIN)/python benchmarks/robustness.py --json $(OUT)/bench_robustness.json
-	$(BIN)/python benchmarks/auth.py --json $(OUT)/bench_auth.json
-	$(BIN)/python benchmarks/service_load.py --json $(OUT)/bench_service_load.json
-	$(BIN)/python benchmarks/pcap_peers.py --json $(OUT)/bench_pcap_peers.json
-	$(BIN)/python benchmarks/watch.py --json $(OUT)/bench_watch.json
-	$(BIN)/python benchmarks/spark_scale.py --json $(OUT)/bench_spark_scale.json
-	$(BIN)/python benchmarks/attack_suite.py --json $(OUT)/bench_attack_suite.json
-	$(BIN)/python benchmarks/fuzz_readers.py --json $(OUT)/bench_fuzz_readers.json
-	$(BIN)/python benchmarks/startup.py --json $(OUT)/bench_startup.json
-	$(BIN)/python benchmarks/exports.py --json $(OUT)/bench_exports.json
-	$(BIN)/python benchmarks/tables.py --json $(OUT)/bench_tables.json
-	$(BIN)/python benchmarks/iot23.py --json $(OUT)/bench_iot23.json
-	$(BIN)/python benchmarks/behaviour_scale.py --json $(OUT)/bench_behaviour_scale.json
+	$(BIN)/python benchmarks/nsl_kdd.py --json benchmarks/results/nsl_kdd.json
+	$(BIN)/python benchmarks/throughput.py --json benchmarks/results/throughput.json
+	$(BIN)/python benchmarks/robustness.py --json benchmarks/results/robustness.json
+	$(BIN)/python benchmarks/auth.py --json benchmarks/results/auth.json
+	$(BIN)/python benchmarks/service_load.py --json benchmarks/results/service_load.json
+	$(BIN)/python benchmarks/pcap_peers.py --json benchmarks/results/pcap_peers.json
+	$(BIN)/python benchmarks/watch.py --json benchmarks/results/watch.json
+	$(BIN)/python benchmarks/spark_scale.py --json benchmarks/results/spark_scale.json
+	$(BIN)/python benchmarks/attack_suite.py --json benchmarks/results/attack_suite.json
+	$(BIN)/python benchmarks/fuzz_readers.py --json benchmarks/results/fuzz_readers.json
+	$(BIN)/python benchmarks/startup.py --json benchmarks/results/startup.json
+	$(BIN)/python benchmarks/exports.py --json benchmarks/results/exports.json
+	$(BIN)/python benchmarks/tables.py --json benchmarks/results/tables.json
+	$(BIN)/python benchmarks/iot23.py --json benchmarks/results/iot23.json
+	$(BIN)/python benchmarks/behaviour_scale.py --json benchmarks/results/behaviour_scale.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,107 @@
+"""Figures the README states are the figures of the committed benchmark results.
+
+``make bench`` writes each benchmark's JSON into ``benchmarks/results/``; every sentence
+listed here must read, in the README, exactly as it reads with that JSON's values filled
+in. A benchmark re-run that changes a figure therefore fails this test until the README
+says the new figure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+FIELD = re.compile(r"\{(?P<path>[^{}:]+):(?P<spec>[^{}]+)\}")
+
+#: short names for long JSON paths
+ALIASES = {
+    "lgbm": "baselines/LightGBM (defaults, p ≥ 0.5)",
+    "rf": "baselines/RandomForest (scikit-learn defaults)",
+}
+#: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
+#: Python format spec, or ``hundreds`` for a count rounded to hundreds)
+CLAIMS = [
+    (
+        "nsl_kdd.json",
+        "| TrustShield hybrid | {kddtest_plus/accuracy:.3f} | {kddtest_plus/fpr:.3f} | "
+        "{kddtest_plus/detection_rate:.3f} | {kddtest_plus/macro_f1:.3f} | "
+        "{kddtest_21/macro_f1:.3f} |",
+    ),
+    (
+        "nsl_kdd.json",
+        "| LightGBM, defaults, p ≥ 0.5 | {lgbm/KDDTest+.txt/accuracy:.3f} | "
+        "{lgbm/KDDTest+.txt/fpr:.3f} | {lgbm/KDDTest+.txt/detection_rate:.3f} | "
+        "{lgbm/KDDTest+.txt/macro_f1:.3f} | {lgbm/KDDTest-21.txt/macro_f1:.3f} |",
+    ),
+    (
+        "nsl_kdd.json",
+        "| RandomForest, defaults | {rf/KDDTest+.txt/accuracy:.3f} | {rf/KDDTest+.txt/fpr:.3f} | "
+        "{rf/KDDTest+.txt/detection_rate:.3f} | {rf/KDDTest+.txt/macro_f1:.3f} | "
+        "{rf/KDDTest-21.txt/macro_f1:.3f} |",
+    ),
+    (
+        "throughput.json",
+        "about {rows_per_s:hundreds} rows/s end to end",
+    ),
+    (
+        "throughput.json",
+        "{ratio:.1f} × the reference pipeline, peak RSS {peak_rss_mb:.0f} MB (the reference: "
+        "{reference_rows_per_s:,.0f} rows/s, {reference_peak_rss_mb:,.0f} MB)",
+    ),
+    (
+        "startup.json",
+        "measured {median_s/import:.3f} s and {median_s/help:.3f} s (medians of 5 child "
+        "processes; {ratio_to_baseline/import:.1f}× and {ratio_to_baseline/help:.1f}× "
+        "`python -c pass`)",
+    ),
+    (
+        "exports.json",
+        "met ({formats/ecs/median_s:.2f} s, {formats/ecs/alerts_per_s:,.0f} alerts/s)",
+    ),
+]
+
+
+def lookup(document, path: str):
+    """The value at ``a/b/c`` in a parsed JSON document (KeyError names the missing step)."""
+    head, _, rest = path.partition("/")
+    path = f"{ALIASES[head]}/{rest}" if head in ALIASES else path
+    value = document
+    for step in path.split("/"):
+        value = value[step]
+    return value
+
+
+def render(claim: str, document) -> str:
+    """``claim`` with each ``{path:spec}`` field replaced by the formatted JSON value."""
+
+    def one(match: re.Match) -> str:
+        value = lookup(document, match["path"])
+        if match["spec"] == "hundreds":
+            return f"{round(value, -2):,.0f}"
+        return format(value, match["spec"])
+
+    return FIELD.sub(one, claim)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(("results", "claim"), CLAIMS, ids=[f"{r}:{c[:30]}" for r, c in CLAIMS])
+def test_readme_states_the_committed_benchmark_figure(results, claim):
+    document = json.loads((RESULTS / results).read_text(encoding="utf-8"))
+    sentence = flat(render(claim, document))
+    readme = flat((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert sentence in readme, f"README.md does not say: {sentence!r} (from {results})"
+
+
+def test_a_changed_figure_no_longer_matches():
+    document = {"rows_per_s": 20079.5, "ratio": 3.426}
+    assert render("about {rows_per_s:hundreds} rows/s", document) == "about 20,100 rows/s"
+    document["rows_per_s"] = 24127.0
+    assert render("about {rows_per_s:hundreds} rows/s", document) == "about 24,100 rows/s"
