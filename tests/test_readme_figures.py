@@ -22,9 +22,12 @@ FIELD = re.compile(r"\{(?P<path>[^{}:]+):(?P<spec>[^{}]+)\}")
 ALIASES = {
     "lgbm": "baselines/LightGBM (defaults, p ≥ 0.5)",
     "rf": "baselines/RandomForest (scikit-learn defaults)",
+    "defences": "hardening/defences",
+    "by_features": "budget_curve/success_by_features_at_factor_2",
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
-#: Python format spec, or ``hundreds`` for a count rounded to hundreds)
+#: Python format spec, or ``hundreds`` for a count rounded to hundreds; negative numbers
+#: are written with the minus sign U+2212, as the README writes them)
 CLAIMS = [
     (
         "nsl_kdd.json",
@@ -63,6 +66,31 @@ CLAIMS = [
         "exports.json",
         "met ({formats/ecs/median_s:.2f} s, {formats/ecs/alerts_per_s:,.0f} alerts/s)",
     ),
+    (
+        "robustness.json",
+        "| TrustShield attacks (score + decision + tree) | {ours/success_rate:.3f} | "
+        "0 of every example | {ours/feasible_success_rate:.3f} |",
+    ),
+    (
+        "robustness.json",
+        "| after monotone constraints | {defences/monotone/success_rate:.3f} | 0 | "
+        "{defences/monotone/feasible_success_rate:.3f} |",
+    ),
+    (
+        "robustness.json",
+        "| after adversarial training (kept) | {defences/adversarial/success_rate:.3f} | 0 | "
+        "{defences/adversarial/feasible_success_rate:.3f} |",
+    ),
+    (
+        "robustness.json",
+        "Success grows with the budget: {by_features/1:.3f} / {by_features/2:.3f} / "
+        "{by_features/3:.3f} / {by_features/4:.3f} / {by_features/5:.3f} for 1–5 features",
+    ),
+    (
+        "robustness.json",
+        "detection by {poisoning/drop_without_sanitiser:.3f}; training on sanitised labels "
+        "leaves no drop ({poisoning/drop_with_sanitiser:.3f})",
+    ),
 ]
 
 
@@ -83,7 +111,8 @@ def render(claim: str, document) -> str:
         value = lookup(document, match["path"])
         if match["spec"] == "hundreds":
             return f"{round(value, -2):,.0f}"
-        return format(value, match["spec"])
+        text = format(value, match["spec"])
+        return "−" + text[1:] if text.startswith("-") else text  # the README's minus sign
 
     return FIELD.sub(one, claim)
 

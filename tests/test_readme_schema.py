@@ -46,4 +46,3 @@ def test_readme_lists_every_table_and_column_of_a_new_store(tmp_path):
     documented = readme_schema()
     assert documented, f"no table rows under {HEADING!r} in README.md"
     assert store_schema(path) == documented
-
