@@ -91,6 +91,33 @@ CLAIMS = [
         "detection by {poisoning/drop_without_sanitiser:.3f}; training on sanitised labels "
         "leaves no drop ({poisoning/drop_with_sanitiser:.3f})",
     ),
+    (
+        "auth.json",
+        "outlier count, 0.089 ± 0.064 (ratio **{keystroke/ratio:.3f}**)",
+    ),
+    (
+        "auth.json",
+        "against outlier count 0.085 (ratio **{keystroke_short/ratio:.3f}**)",
+    ),
+    (
+        "auth.json",
+        "Session ROC AUC pooled **{mouse/auc_pooled:.3f}**",
+    ),
+    (
+        "auth.json",
+        "{mouse/auc_by_actions/1:.3f} after 1 action, {mouse/auc_by_actions/5:.3f} after 5, "
+        "{mouse/auc_by_actions/10:.3f} after 10",
+    ),
+    (
+        "auth.json",
+        "the worst-decile FRR is {fairness/before/worst_decile_frr:.3f} (mean FRR "
+        "{fairness/before/mean_frr:.3f}, mean FAR {fairness/before/mean_far:.3f})",
+    ),
+    (
+        "auth.json",
+        "**{fairness/after/worst_decile_frr:.3f}** (ratio 0.33), the adaptive template with "
+        "mean FAR {fairness/variants/adaptive/mean_far:.3f}",
+    ),
 ]
 
 
