@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-FIELD = re.compile(r"\{(?P<path>[^{}:]+):(?P<spec>[^{}]+)\}")
+FIELD = re.compile(r"\{(?P<path>[^{}:]+)(?::(?P<spec>[^{}]+))?\}")
 
 #: short names for long JSON paths
 ALIASES = {
@@ -118,6 +118,20 @@ CLAIMS = [
         "**{fairness/after/worst_decile_frr:.3f}** (ratio 0.33), the adaptive template with "
         "mean FAR {fairness/variants/adaptive/mean_far:.3f}",
     ),
+    (
+        "attack_suite.json",
+        "while 4 clients send wrong secrets {auth_p90_ms_under_wrong_secret_flood:.1f} ms",
+    ),
+    (
+        "attack_suite.json",
+        "a 94 MB body without a token refused in {unauth_94mb_reject_ms:.1f} ms",
+    ),
+    (
+        "fuzz_readers.json",
+        "Measured here: {cases:,} cases over {readers} readers (800 each), {results:,} results "
+        "and {refusals:,} refusals, **{unexpected} unexpected exceptions, {hangs} hangs, "
+        "{crashes} crashes** ({seconds:.0f} s;",
+    ),
 ]
 
 
@@ -136,6 +150,8 @@ def render(claim: str, document) -> str:
 
     def one(match: re.Match) -> str:
         value = lookup(document, match["path"])
+        if match["spec"] is None:
+            return str(value)
         if match["spec"] == "hundreds":
             return f"{round(value, -2):,.0f}"
         text = format(value, match["spec"])
