@@ -25,6 +25,7 @@ from trustshield.assess.performance import binary_metrics
 from trustshield.commands.common import resolve_data
 from trustshield.ingest.tabular import TableSource
 from trustshield.pipeline.evaluate import evaluate
+from trustshield.pipeline.report_content import drift_content
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
 from trustshield.specs import load_spec, read_spec_text
@@ -90,7 +91,21 @@ def trustshield_run(spec, frames) -> tuple[dict, dict]:
             },
             "false_alerts_by_service": false_alerts.value_counts().head(6).to_dict(),
         }
+    results["drift"] = {name: drift_figures(model, spec, name) for name in (TRAIN, TEST_PLUS)}
     return results, model.training["selection"]
+
+
+def drift_figures(model, spec, name: str) -> dict:
+    """The report's whole-file drift of ``name`` against the model's training reference:
+    largest feature PSI, output (suspicion) PSI, level and the features that moved most."""
+    section, _ = drift_content(model, TableSource(resolve_data(f"nsl-kdd:{name}"), spec))
+    whole = section.whole
+    return {
+        "max_feature_psi": whole.max_feature_psi,
+        "output_psi": whole.output_psi,
+        "level": whole.level,
+        "top_features": [f.name for f in whole.top_features or ()],
+    }
 
 
 def encode_plain(frame: pd.DataFrame, features, categories=None):
@@ -181,6 +196,7 @@ def main(argv=None) -> int:
     result = {
         "kddtest_plus": ours[TEST_PLUS],
         "kddtest_21": ours[TEST_21],
+        "drift": ours["drift"],
         "protocol": selection["protocol"] + " Records routed to review count as not alerted.",
         "selection": {
             k: selection[k]

@@ -132,6 +132,14 @@ CLAIMS = [
         "and {refusals:,} refusals, **{unexpected} unexpected exceptions, {hangs} hangs, "
         "{crashes} crashes** ({seconds:.0f} s;",
     ),
+    (
+        "nsl_kdd.json",
+        "KDDTrain+_20Percent against its own reference has a largest feature PSI of "
+        "{drift/KDDTrain+_20Percent.txt/max_feature_psi:.3f} and output PSI "
+        "{drift/KDDTrain+_20Percent.txt/output_psi:.3f}; KDDTest+ has "
+        "{drift/KDDTest+.txt/max_feature_psi:.3f} (service, flag and the SYN-error rates) and "
+        "output PSI {drift/KDDTest+.txt/output_psi:.3f}",
+    ),
 ]
 
 
