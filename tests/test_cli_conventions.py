@@ -303,3 +303,19 @@ def test_report_and_behaviour_training_read_their_store_without_creating_it(
     assert main([*argv, "--store", str(missing)]) == 1
     assert f"no store at {missing}" in capsys.readouterr().err
     assert not missing.exists() and not (tmp_path / "r").exists()
+
+
+# --- the README's command reference follows the conventions --------------------------------
+
+
+def test_the_readme_command_reference_writes_no_file_with_json():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `trustshield ")]
+    assert len(rows) > 20
+    assert not [row for row in rows if "--json PATH" in row or "--json FILE" in row]
+    for command in ("evaluate", "benchmark keystroke", "benchmark mouse"):
+        [row] = [r for r in rows if r.startswith(f"| `trustshield {command} ")]
+        assert "[--json] [--json-file PATH]" in row
+    for command in ("train", "detect", "report", "assess"):
+        assert any(r.startswith(f"| `trustshield {command} ") and "[--json]" in r for r in rows)
+    assert any("trustshield completion bash" in r and "--version" in r for r in rows)
