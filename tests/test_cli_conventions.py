@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -206,6 +208,45 @@ def test_help_and_results_are_not_wrapped_when_stdout_is_a_pipe(folder, tmp_path
     top = cli("--help", env=env).stdout
     [line] = [x for x in top.splitlines() if x.strip().startswith("redteam ")]
     assert line.rstrip().endswith("audited)")  # the whole help text on its one line
+
+
+def on_terminal(*argv: str, columns: int) -> str:
+    """What ``trustshield ARGV`` writes to a terminal ``columns`` wide (a pseudo-terminal;
+    no colours), line ends as ``\\n``."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trustshield.cli", *argv],
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert process.wait(timeout=300) == 0
+    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", b"".join(chunks).decode()).replace("\r\n", "\n")
+
+
+def test_on_a_terminal_help_wraps_at_its_width_and_a_suggested_command_has_no_break(
+    folder, tmp_path
+):
+    helped = on_terminal("detect", "--help", columns=60)
+    options = helped[helped.index("options:") :].splitlines()  # usage tokens cannot be cut
+    assert max(len(line) for line in options) <= 60 and len(options) > 40
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3) / "store.duckdb"
+    data = ["--model", str(folder / "model"), "--data", str(folder / "flows.csv")]
+    shown = on_terminal("detect", *data, "--store", str(deep), columns=60)
+    # the terminal folds the long line for display; the text itself holds the whole command
+    assert re.search(r"trustshield explain \S+ --store " + re.escape(str(deep)), shown)
 
 
 def test_help_width_is_the_terminals_only_on_a_terminal(monkeypatch):

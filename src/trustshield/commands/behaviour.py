@@ -181,7 +181,8 @@ def detect_behaviour(args) -> None:
         output.print(
             f"{len(added)} new incident(s) stored in {stored} "
             f"({len(incidents) - len(added)} already there); "
-            "see: trustshield incidents list --store " + str(stored)
+            "see: trustshield incidents list --store " + str(stored),
+            soft_wrap=True,
         )
     for incident in incidents:
         output.print(

@@ -330,7 +330,10 @@ def cmd_detect(args) -> None:
         f"{run.rejected_rows} rejected rows → {summary.store}"
     )
     if summary.first_alert is not None:
-        output.print(f"first new alert: {summary.as_dict()['explain']}", markup=False)
+        # soft_wrap: a terminal folds a long line for display; no newline breaks the command
+        output.print(
+            f"first new alert: {summary.as_dict()['explain']}", markup=False, soft_wrap=True
+        )
 
 
 def _detect_spark(args) -> None:

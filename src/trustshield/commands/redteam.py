@@ -239,7 +239,8 @@ def _report(run_id: str, kind: str, ok: Authorised, result, store_path, *, expor
     if not exporting:
         output.print(
             f"nothing was exported; to export: trustshield redteam export {run_id} "
-            f"--out FILE.csv --purpose TEXT --store {store_path}"
+            f"--out FILE.csv --purpose TEXT --store {store_path}",
+            soft_wrap=True,
         )
 
 
