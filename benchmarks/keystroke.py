@@ -12,4 +12,6 @@ import sys
 from trustshield.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["benchmark", "keystroke", *sys.argv[1:]]))
+    # the benchmarks' --json PATH is the command's --json-file PATH
+    given = ["--json-file" if word == "--json" else word for word in sys.argv[1:]]
+    sys.exit(main(["benchmark", "keystroke", *given]))

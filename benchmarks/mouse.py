@@ -10,4 +10,6 @@ import sys
 from trustshield.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["benchmark", "mouse", *sys.argv[1:]]))
+    # the benchmarks' --json PATH is the command's --json-file PATH
+    given = ["--json-file" if word == "--json" else word for word in sys.argv[1:]]
+    sys.exit(main(["benchmark", "mouse", *given]))

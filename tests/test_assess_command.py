@@ -1,5 +1,7 @@
 """trustshield assess: every evaluator on a small model, rolled up without overclaiming."""
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from synthetic import SMALL_SPEC, SMALL_SPEC_TEXT, small_flows, train_small
 from trustshield.cli import main
 from trustshield.model_folder import save_model
+from trustshield.store import AlertStore
 
 
 @pytest.fixture(scope="module")
@@ -16,25 +19,29 @@ def assessed(tmp_path_factory):
     save_model(model, folder / "model")
     (folder / "spec.yaml").write_text(SMALL_SPEC_TEXT)
     small_flows(1).to_csv(folder / "test.csv", index=False)
-    code = main(
-        [
-            "assess",
-            "--model",
-            str(folder / "model"),
-            "--data",
-            str(folder / "test.csv"),
-            "--out",
-            str(folder / "report"),
-            "--store",
-            str(folder / "s.duckdb"),
-            "--no-pdf",
-        ]
-    )
-    return code, folder / "report"
+    AlertStore(folder / "s.duckdb").close()  # assess reads a store, never creates one
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                "assess",
+                "--model",
+                str(folder / "model"),
+                "--data",
+                str(folder / "test.csv"),
+                "--out",
+                str(folder / "report"),
+                "--store",
+                str(folder / "s.duckdb"),
+                "--no-pdf",
+                "--json",
+            ]
+        )
+    return code, folder / "report", json.loads(printed.getvalue())
 
 
 def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
-    code, out = assessed
+    code, out, _ = assessed
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     checks = {e["check"] for e in report["evidence"]}
@@ -64,7 +71,7 @@ def test_assess_writes_the_report_with_principles_practices_and_risks(assessed):
 
 
 def test_no_practice_is_met_unless_every_check_behind_it_passed(assessed):
-    _, out = assessed
+    _, out, _ = assessed
     report = json.loads((out / "report.json").read_text())
     verdicts = {e["check"]: e["status"] for e in report["evidence"]}
     for row in report["governance"]["crosswalk"]["practices"]:
@@ -72,3 +79,29 @@ def test_no_practice_is_met_unless_every_check_behind_it_passed(assessed):
             assert all(verdicts.get(c) == "pass" for c in row["checks"]), row
         if row["status"] == "not evidenced":
             assert not any(verdicts.get(c) in ("pass", "fail") for c in row["checks"]), row
+
+
+def test_assess_json_prints_the_files_figures_and_verdicts_it_wrote(assessed):
+    _, out, printed = assessed
+    report = json.loads((out / "report.json").read_text())
+    assert printed["files"] == {
+        "html": str(out / "report.html"),
+        "json": str(out / "report.json"),
+        "pdf": None,
+    }
+    assert printed["model_id"] == report["model"]["model_id"]
+    assert printed["metrics"] == report["metrics"]
+    assert sum(printed["evidence"].values()) == len(report["evidence"])
+    assert printed["principles"] == [
+        {"title": p["title"], "status": p["status"]} for p in report["governance"]["principles"]
+    ]
+
+
+def test_assess_refuses_a_store_that_does_not_exist(assessed, tmp_path, capsys):
+    _, out, _ = assessed
+    missing = tmp_path / "none.duckdb"
+    model, data = out.parent / "model", out.parent / "test.csv"
+    args = ["--model", str(model), "--data", str(data), "--out", str(tmp_path / "r")]
+    assert main(["assess", *args, "--store", str(missing), "--no-pdf"]) == 1
+    assert f"no store at {missing}" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "r").exists()

@@ -160,7 +160,7 @@ def test_evaluate_figures_agree_with_their_confusion_matrix(model, workdir):
                 str(model),
                 "--data",
                 "nsl-kdd:KDDTest+.txt",
-                "--json",
+                "--json-file",
                 str(out),
             ]
         )

@@ -39,6 +39,14 @@ def test_detect_stores_incidents_once_and_the_cli_lists_shows_and_exports_them(
     shown = " ".join(capsys.readouterr().out.split())
     assert "horizontal scan" in shown and "evidence flows (" in shown and "why: base" in shown
 
+    assert main(["incidents", "list", "--store", str(store), "--json"]) == 0
+    page = json.loads(capsys.readouterr().out)
+    assert page["total"] == 1 and [i["incident_id"] for i in page["incidents"]] == [key]
+    assert main(["incidents", "show", key, "--store", str(store), "--flows", "3", "--json"]) == 0
+    detail = json.loads(capsys.readouterr().out)
+    assert detail["incident_id"] == key and detail["host"] == "10.0.0.5"
+    assert len(detail["flows"]) == 3 and detail["n_evidence"] >= 3
+
     out = tmp_path / "export.jsonl"
     assert main(["incidents", "export", "--store", str(store), "--out", str(out)]) == 0
     (line,) = out.read_text(encoding="utf-8").splitlines()
@@ -52,6 +60,7 @@ def test_detect_stores_incidents_once_and_the_cli_lists_shows_and_exports_them(
 
 
 def test_show_names_an_unknown_incident(tmp_path, capsys):
+    AlertStore(tmp_path / "s.duckdb").close()
     assert main(["incidents", "show", "nope", "--store", str(tmp_path / "s.duckdb")]) != 0
     assert "no incident with id 'nope'" in capsys.readouterr().err
 

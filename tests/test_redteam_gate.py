@@ -426,6 +426,18 @@ def test_export_writes_the_examples_and_is_audited(red_team, tiny, capsys):
     assert export["details"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
+def test_json_prints_the_run_alone_and_says_the_export_on_stderr(red_team, tiny, capsys):
+    out = red_team["work"] / "examples.csv"
+    assert main(evade_args(tiny, red_team, "--export", str(out), "--json")) == 0
+    shown = capsys.readouterr()
+    printed = json.loads(shown.out)  # nothing but the JSON document on standard output
+    [(run_id, summary)] = table(red_team["store"], "SELECT run_id, summary FROM redteam_runs")
+    assert printed["run_id"] == run_id and printed["kind"] == "evade"
+    assert printed["model_id"] == tiny["model_id"] and printed["examples"] == 6  # records
+    assert printed["summary"] == json.loads(summary) and printed["exported"] == str(out)
+    assert "exported 12 rows" in shown.err
+
+
 def test_export_of_a_stored_run_is_gated_and_audited(
     red_team, tiny, evade_run, capsys, monkeypatch
 ):

@@ -53,6 +53,7 @@ def test_audit_verify_exits_1_naming_the_first_broken_event(tmp_path, capsys):
 
 def test_reviews_export_writes_labelled_lines_and_never_overwrites(tmp_path, capsys):
     store, out_file = str(tmp_path / "s.duckdb"), tmp_path / "feedback.jsonl"
+    AlertStore(store).close()  # an export reads a store; it never creates one
     assert run(capsys, "reviews", "export", "--out", str(out_file), "--store", store)[0] == 0
     assert out_file.read_text() == ""
     code, _, err = run(capsys, "reviews", "export", "--out", str(out_file), "--store", store)

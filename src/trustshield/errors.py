@@ -21,6 +21,8 @@ Messages say what was expected and what arrived.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class TrustShieldError(Exception):
     """Base of every error TrustShield raises on purpose."""
@@ -78,3 +80,15 @@ class PermissionDenied(TrustShieldError):
 
 NOT_FITTED = "{name} is not fitted yet: call fit(X, y) on training data before {method}()"
 WRONG_COLUMNS = "{name} was fitted on columns {expected}; got {got}"
+
+
+def did_you_mean(word: str, choices: Iterable[object]) -> str:
+    """``" (did you mean 'X'?)"`` naming the up to three ``choices`` closest to ``word``
+    (difflib's ratio at least 0.6), or ``""`` when none is close: the tail of an error
+    message about an unknown name."""
+    import difflib
+
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"

@@ -55,7 +55,7 @@ def test_the_benchmark_runs_the_same_protocol_on_any_table(other_population, tmp
                 "--genuine-typings",
                 "7",
                 "--quick",
-                "--json",
+                "--json-file",
                 str(out),
             ]
         )

@@ -178,7 +178,7 @@ def test_a_series_table_is_benchmarked_after_its_summaries(tmp_path):
                 "--genuine-typings",
                 "5",
                 "--quick",
-                "--json",
+                "--json-file",
                 str(out),
             ]
         )

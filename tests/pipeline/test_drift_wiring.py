@@ -182,6 +182,29 @@ def test_a_shifted_stream_gives_major_events_audited_as_drift_detected(saved, tm
     assert audited[0]["details"]["run_id"] == run.run_id
 
 
+def test_running_detect_again_on_the_same_input_adds_no_drift_event_and_no_audit(saved, tmp_path):
+    shifted = small_flows(6, n_normal=1100, n_flood=0, n_scan=0)
+    shifted["p"] = "udp"
+    data = write(shifted, tmp_path / "d.csv")
+    with AlertStore(tmp_path / "s.duckdb") as store:
+        first = detect(
+            saved, TableSource(data, SMALL_SPEC, batch_rows=400), store, drift_window=500
+        )
+        before = (store.drift.events(), store.audit.events("drift.detected"))
+        again = detect(
+            saved, TableSource(data, SMALL_SPEC, batch_rows=300), store, drift_window=500
+        )
+        after = (store.drift.events(), store.audit.events("drift.detected"))
+        other = write(small_flows(9, n_normal=600, n_flood=0, n_scan=0), tmp_path / "e.csv")
+        detect(saved, TableSource(other, SMALL_SPEC), store, drift_window=500)
+        third = store.drift.events()
+    assert again.run_id != first.run_id and again.status == "complete"
+    assert len(before[0]) == 2 and [e["level"] for e in before[0]] == ["major", "major"]
+    assert after == before  # same events (written by the first run), same audit events
+    assert {e["run_id"] for e in after[0]} == {first.run_id}
+    assert len(third) == 3  # another file is another comparison
+
+
 def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(
     saved, tmp_path, monkeypatch
 ):
@@ -189,9 +212,9 @@ def test_a_failing_batch_writes_neither_its_alerts_nor_its_drift_events(
     with AlertStore(tmp_path / "s.duckdb") as store:
         original, calls = store.drift.add, []
 
-        def add_then_fail(run_id, model_id, windows):
+        def add_then_fail(run_id, model_id, windows, **given):
             calls.append(len(windows))
-            original(run_id, model_id, windows)
+            original(run_id, model_id, windows, **given)
             if windows:
                 raise RuntimeError("disk full")
 

@@ -524,6 +524,23 @@ def test_sigterm_finishes_the_batch_and_exits_cleanly(model_dir, tmp_path):
             assert checkpoint["line"] == ledger.last_line.max() + 1
 
 
+def test_watch_json_prints_how_the_run_ended(model_dir, tmp_path, capsys):
+    from trustshield.cli import main
+
+    log, target = tmp_path / "conn.log", tmp_path / "s.duckdb"
+    write_log(log, conn_lines(300, seed=13))
+    argv = ["watch", str(log), "--model", str(model_dir), "--store", str(target)]
+    assert main([*argv, "--workers", "0", "--once", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    with AlertStore(target) as store:
+        [(run_id, rows, added)] = store.db.execute(
+            "SELECT run_id, rows_read, alerts_added FROM runs"
+        ).fetchall()
+    assert printed["run"]["run_id"] == run_id and printed["run"]["status"] == "complete"
+    assert printed["records"] == rows == 300 and printed["alerts"] == added
+    assert printed["store"] == str(target) and printed["stopped_by_signal"] is False
+
+
 def test_sigkill_of_watch_leaves_no_scoring_process_behind(model_dir, tmp_path):
     sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
     from attacks.rig import session_processes, wait_for_no_session

@@ -24,10 +24,11 @@ def test_without_chromium_html_and_json_are_written_with_a_one_line_warning(
 ):
     monkeypatch.setenv(CHROMIUM_ENV, str(tmp_path / "no-chromium-here"))
     (tmp_path / "report.pdf").write_bytes(b"%PDF- from an earlier run")
-    lines = write_report_files(make_report(), Namespace(out=tmp_path, pdf=True))
+    files = write_report_files(make_report(), Namespace(out=tmp_path, pdf=True))
     assert (tmp_path / "report.html").is_file() and (tmp_path / "report.json").is_file()
     assert not (tmp_path / "report.pdf").exists(), "a stale PDF would not match the new HTML"
-    assert "pdf:" not in lines
+    assert files.pdf is None and "pdf:" not in files.lines()
+    assert files.as_dict()["html"] == str(tmp_path / "report.html")
     warning = capsys.readouterr().err.strip()
     assert (
         warning.startswith("warning: report.pdf not written:")

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.commands.common import STORE_HELP
+from trustshield.commands.common import STORE_HELP, existing_store
 from trustshield.commands.progress import output
-from trustshield.errors import StoreError
 
 FORMAT_HELP = (
     "jsonl: every stored field, one JSON object per line; csv: one row per alert; "
@@ -114,23 +113,12 @@ def _query(args):
     )
 
 
-def _open_existing(target):
-    """The store at ``target``, which must exist (reading never creates one)."""
-    from trustshield.store import AlertStore, default_store_path
-    from trustshield.store.database import is_url
-
-    path = target or default_store_path()
-    if not is_url(path) and not Path(path).is_file():
-        raise StoreError(f"no store at {path}: expected the DuckDB file `detect` wrote")
-    return AlertStore(path)
-
-
 def cmd_list(args) -> None:
     from trustshield.exports.flat import json_record
     from trustshield.exports.query import count, read_chunks
 
     query = _query(args)
-    with _open_existing(getattr(args, "store", None)) as store:
+    with existing_store(getattr(args, "store", None)) as store:
         total = count(store.db, query)
         alerts = [a for chunk in read_chunks(store.db, query) for a in chunk]
     rows = [
@@ -188,7 +176,7 @@ def cmd_export(args) -> None:
     from trustshield.exports.writing import export, export_file
 
     query = _query(args)
-    with _open_existing(args.store) as store:
+    with existing_store(args.store) as store:
         if args.out:
             written = export_file(store.db, query, args.format, Path(args.out))
             print(f"{written} alerts written to {args.out} ({args.format})", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from trustshield.commands.common import STORE_HELP, print_json
+from trustshield.commands.common import STORE_HELP, existing_store, print_json
 from trustshield.commands.progress import output
 
 SHOWN = 12
@@ -22,9 +22,8 @@ def cmd_explain(args) -> None:
     import numpy as np
 
     from trustshield.features.encoder import as_written
-    from trustshield.store import AlertStore
 
-    with AlertStore(args.store) as store:
+    with existing_store(args.store) as store:
         alert = store.alert(args.alert_id)
     names = [f["name"] for f in alert["features"]]
     values = np.asarray(alert["attributions"], dtype=float)

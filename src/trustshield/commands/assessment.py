@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trustshield.commands.common import add_json
 from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.governance.context import USE_CASES
@@ -37,6 +38,7 @@ def register(sub) -> None:
         help="also add the authentication figures and evidence "
         "(JSON written by benchmarks/auth.py --json)",
     )
+    add_json(p, "the files written, the headline figures and each principle's verdict")
     p.set_defaults(run=cmd_assess)
 
 
@@ -62,14 +64,13 @@ def training_records(model, given: str | None):
 
 
 def cmd_assess(args) -> None:
-    from trustshield.commands.common import resolve_data
-    from trustshield.commands.modelling import _authentication, drift_of
+    from trustshield.commands.common import existing_store, print_json, resolve_data
+    from trustshield.commands.modelling import _authentication, drift_of, report_summary
     from trustshield.ingest.tabular import TableSource
     from trustshield.model_folder import load_model
     from trustshield.pipeline.assessment import assessment_evidence, governance
     from trustshield.pipeline.evaluate import evaluate
     from trustshield.pipeline.report_content import report_content
-    from trustshield.store import AlertStore
 
     auth = _authentication(args.auth) if args.auth else None
     model = load_model(args.model)
@@ -77,7 +78,7 @@ def cmd_assess(args) -> None:
     with row_progress("evaluating", count_rows(source.path, model.spec.header)) as advance:
         figures = evaluate(model, source, progress=advance)
     frame = TableSource(source.path, model.spec).read_all()
-    store = AlertStore(args.store) if args.store else None
+    store = existing_store(args.store) if args.store else None
     try:
         evidence = assessment_evidence(
             model,
@@ -96,6 +97,12 @@ def cmd_assess(args) -> None:
     report = report_content(model, figures, evidence=evidence, authentication=auth, drift=drift)
     report["governance"] = governance(report["evidence"], use_case=args.use_case)
     files = write_report_files(report, args)
+    if args.json:
+        principles = [
+            {"title": p["title"], "status": p["status"]} for p in report["governance"]["principles"]
+        ]
+        print_json({**report_summary(report, files), "principles": principles})
+        return
     for line in report["governance"]["principles"]:
         output.print(f"{line['title']}: {line['status']}", markup=False)
-    output.print(files)
+    output.print(files.lines(), markup=False)

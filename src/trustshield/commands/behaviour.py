@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from trustshield.commands.common import add_json, print_json
 from trustshield.commands.progress import output, step
 from trustshield.errors import DataError
 
@@ -47,11 +48,13 @@ def register(sub) -> None:
     ls.add_argument("--status", choices=("open", "confirmed", "dismissed"))
     ls.add_argument("--host", help="only this host")
     ls.add_argument("--limit", type=int, default=50)
+    add_json(ls, "the incidents listed and how many match")
     ls.set_defaults(run=cmd_incidents_list)
     show = inner.add_parser("show", help="one stored incident with its evidence")
     show.add_argument("incident_id")
     show.add_argument("--store", help="store (default: $TRUSTSHIELD_STORE or trustshield.duckdb)")
     show.add_argument("--flows", type=int, default=20, help="evidence flows to print (default 20)")
+    add_json(show, "the incident with its first evidence flows")
     show.set_defaults(run=cmd_incidents_show)
 
 
@@ -111,6 +114,21 @@ def cmd_train_behaviour(args) -> None:
     write_atomic(folder / MODEL_FILE, json.dumps(model.to_dict()).encode("utf-8"))
     labelled = sum(s.malicious is not None for s in scenarios)
     kind = "site baseline only" if model.supervised is None else "site baseline + supervised"
+    if getattr(args, "json", False):
+        print_json(
+            {
+                "model_id": model_id_of(folder),
+                "folder": str(folder),
+                "kind": kind,
+                "logs": len(files),
+                "labelled_logs": labelled,
+                "channel_windows": sum(len(s.table) for s in scenarios),
+                "confirmed_uids": len(confirmed),
+                "dismissed_uids": len(dismissed),
+                "flows_labelled_by_review": relabelled,
+            }
+        )
+        return
     output.print(
         f"behaviour model ({kind}) written to {folder} from {len(files)} log(s), "
         f"{labelled} labelled; {sum(len(s.table) for s in scenarios)} channel windows"
@@ -127,9 +145,9 @@ def _review_labels(target) -> tuple[set[str], set[str]]:
     empty without a store."""
     if not target:
         return set(), set()
-    from trustshield.store import AlertStore
+    from trustshield.commands.common import existing_store
 
-    with AlertStore(target) as store:
+    with existing_store(target) as store:
         reviewed = store.incidents.reviewed()
     confirmed = {u for r in reviewed if r.outcome == "confirmed" for u in r.evidence_uids}
     dismissed = {u for r in reviewed if r.outcome == "dismissed" for u in r.evidence_uids}
@@ -163,7 +181,8 @@ def detect_behaviour(args) -> None:
         output.print(
             f"{len(added)} new incident(s) stored in {stored} "
             f"({len(incidents) - len(added)} already there); "
-            "see: trustshield incidents list --store " + str(stored)
+            "see: trustshield incidents list --store " + str(stored),
+            soft_wrap=True,
         )
     for incident in incidents:
         output.print(
@@ -187,9 +206,10 @@ def _store_incidents(target, model_id: str, path: Path, flows, found) -> list[st
 
 
 def _open_store(args):
-    from trustshield.store import AlertStore
+    """The store to read incidents from, which must exist (reading never creates one)."""
+    from trustshield.commands.common import existing_store
 
-    return AlertStore(args.store)
+    return existing_store(args.store)
 
 
 def cmd_incidents_list(args) -> None:
@@ -198,6 +218,9 @@ def cmd_incidents_list(args) -> None:
     where = IncidentFilter(severity=args.severity, status=args.status, host=args.host)
     with _open_store(args) as store:
         rows, total = store.incidents.page(where, limit=args.limit)
+    if args.json:
+        print_json({"incidents": rows, "total": total})
+        return
     for row in rows:
         names = ", ".join(dict.fromkeys(b["name"] for b in row["behaviours"]))
         output.print(
@@ -212,6 +235,9 @@ def cmd_incidents_show(args) -> None:
     with _open_store(args) as store:
         row = store.incidents.get(args.incident_id)
         flows = store.incidents.flows(args.incident_id, limit=args.flows)
+    if args.json:
+        print_json({**row, "flows": flows})
+        return
     output.print(
         f"incident {row['incident_id']}: {row['severity']} severity, {row['status']}, "
         f"host {row['host']}, {_stamp(row['first_seen'])} → {_stamp(row['last_seen'])}"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from trustshield.atomic_files import write_atomic
+from trustshield.commands.common import add_json_file, print_json, write_json_file
 
 
 def register(sub) -> None:
@@ -59,7 +56,7 @@ def register(sub) -> None:
 
 
 def _json(p) -> None:
-    p.add_argument("--json", help="also write every figure to this JSON file")
+    add_json_file(p, "every figure")
 
 
 def cmd_keystroke(args) -> None:
@@ -76,8 +73,7 @@ def cmd_keystroke(args) -> None:
         original=not args.quick,
         ablation=not args.quick,
     )
-    print_table(result)
-    write_json(result, args.json)
+    report(result, args, print_table)
 
 
 def _keystroke_table(args):
@@ -103,21 +99,19 @@ def cmd_mouse(args) -> None:
     from trustshield.pipeline.mouse_benchmark import mouse_figures, print_report
 
     result = mouse_figures()
-    print_report(result)
-    write_json(result, args.json)
+    report(result, args, print_report)
+
+
+def report(result: dict, args, show) -> None:
+    """Write the figures to ``--json-file`` when given; then print them as JSON
+    (``--json``) or as ``show`` prints them."""
+    write_json_file(result, args.json_file)
+    if args.json:
+        print_json(result)
+    else:
+        show(result)
 
 
 def write_json(result: dict, path: str | None) -> None:
-    """Atomic: a temporary file in the target folder, renamed into place."""
-    if not path:
-        return
-    target = Path(path).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, json.dumps(result, indent=2, default=_plain).encode("utf-8"), mode=0o600)
-
-
-def _plain(value):
-    """numpy scalars as Python numbers (JSON knows no numpy types)."""
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON-able: {type(value).__name__}")
+    """The benchmark scripts' writer (benchmarks/*.py --json PATH): atomic, owner-only."""
+    write_json_file(result, path, mode=0o600)

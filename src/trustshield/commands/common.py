@@ -1,12 +1,13 @@
 """What the subcommands share: the default output folder, the ``--store`` help, the
-``--drift-window`` option, DATA resolution and JSON output."""
+``--drift-window`` option, DATA resolution, opening a store that must exist, and the JSON
+options (``--json`` prints on standard output, ``--json-file PATH`` writes a file)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from trustshield.errors import DataError
+from trustshield.errors import DataError, StoreError, did_you_mean
 
 DEFAULT_OUT = "out"
 STORE_HELP = "DuckDB file or postgresql:// URL (default $TRUSTSHIELD_STORE or ./trustshield.duckdb)"
@@ -42,17 +43,88 @@ def resolve_data(arg: str) -> Path:
     from trustshield.ingest import known_files, locate
 
     dataset, _, name = arg.partition(":")
-    files = {f.name: f for f in known_files().get(dataset, ())}
+    known = known_files()
+    if dataset not in known:
+        raise DataError(
+            f"{arg}: no file {arg!r} and no data set {dataset!r}"
+            f"{did_you_mean(dataset, known)}; known data sets: {', '.join(sorted(known))} "
+            "(`trustshield datasets` lists their files)"
+        )
+    files = {f.name: f for f in known[dataset]}
     if name not in files:
         raise DataError(
-            f"{arg}: no file {name!r} recorded for data set {dataset!r}; known: "
-            f"{ {d: [f.name for f in fs] for d, fs in known_files().items()} }"
+            f"{arg}: no file {name!r} recorded for data set {dataset!r}"
+            f"{did_you_mean(name, files)}; its files: {', '.join(files)}"
         )
     return locate(dataset, files[name])
+
+
+def existing_store(target: str | None):
+    """The :class:`~trustshield.store.AlertStore` at ``target`` (default
+    ``$TRUSTSHIELD_STORE`` or ./trustshield.duckdb) for a command that only reads: a DuckDB
+    file that does not exist is a StoreError naming it, never a new empty store."""
+    from trustshield.store import AlertStore, default_store_path
+    from trustshield.store.database import DUCKDB_PREFIX, is_url
+
+    chosen = target or default_store_path()
+    if not is_url(chosen):
+        text = str(chosen)
+        path = Path(text[len(DUCKDB_PREFIX) :] if text.startswith(DUCKDB_PREFIX) else text)
+        if not path.is_file():
+            how = "--store" if target else "$TRUSTSHIELD_STORE or the default"
+            raise StoreError(
+                f"no store at {path} ({how}): this command only reads a store, it does not "
+                "create one; name the store `trustshield detect --store FILE` wrote"
+            )
+    return AlertStore(chosen)
+
+
+def add_json(parser, what: str) -> None:
+    """``--json``: print ``what`` as JSON on standard output instead of text."""
+    parser.add_argument(
+        "--json", action="store_true", help=f"print {what} as JSON on standard output"
+    )
+
+
+def add_json_file(parser, what: str) -> None:
+    """``--json`` (print ``what`` as JSON) and ``--json-file PATH`` (also write it there,
+    atomically). ``--json PATH``, the old spelling of ``--json-file PATH``, still works and
+    warns (see :func:`trustshield.cli.old_json_path`)."""
+    add_json(parser, what)
+    parser.add_argument(
+        "--json-file",
+        metavar="PATH",
+        help=f"also write {what} as JSON to this file (atomically)",
+    )
+
+
+def write_json_file(value, path: str | None, *, mode: int = 0o644) -> None:
+    """``value`` as indented JSON at ``path`` (complete or not at all); nothing without one.
+    numpy scalars and other values with ``item()`` are written as Python numbers."""
+    if not path:
+        return
+    from trustshield.atomic_files import write_atomic
+
+    target = Path(path)
+    if target.parent != Path(""):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(value, indent=2, default=_plain)
+    write_atomic(target, text.encode("utf-8"), mode=mode)
 
 
 def print_json(value) -> None:
     """``value`` as indented JSON on standard output, flushed at once, so that the whole
     document is written even when a reader of a pipe stops early after it; a reader that
     closed the pipe first raises BrokenPipeError (the command line exits quietly on it)."""
-    print(json.dumps(value, indent=2, sort_keys=True, default=str), flush=True)
+    print(json.dumps(value, indent=2, sort_keys=True, default=_plain), flush=True)
+
+
+def _plain(value):
+    """JSON for what json cannot write: numpy scalars as numbers, paths, times and the
+    rest as text."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from trustshield.commands.common import print_json
 from trustshield.commands.progress import output
-from trustshield.errors import DataError
+from trustshield.errors import DataError, did_you_mean
 
 
 def register(sub) -> None:
@@ -60,7 +60,8 @@ def cmd_fetch(args) -> None:
     known = known_files()
     if args.dataset not in known:
         raise DataError(
-            f"no download recorded for data set {args.dataset!r}; known: {sorted(known)}"
+            f"no download recorded for data set {args.dataset!r}"
+            f"{did_you_mean(args.dataset, known)}; known: {', '.join(sorted(known))}"
         )
     paths = fetch(
         args.dataset,

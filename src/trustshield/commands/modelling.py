@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from trustshield.commands.common import (
     DEFAULT_OUT,
     STORE_HELP,
     add_drift_window,
+    add_json,
+    add_json_file,
     add_pseudonymise,
+    existing_store,
+    print_json,
     resolve_data,
+    write_json_file,
 )
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step
@@ -72,6 +78,7 @@ def register(sub) -> None:
         "features an attacker can only move one way; adversarial training",
     )
     _on_error(p)
+    add_json(p, "what was trained (model id, folder, rows, chosen operating point)")
     p.set_defaults(run=cmd_train)
 
     p = sub.add_parser("detect", help="score data and store alerts with explanations")
@@ -113,10 +120,10 @@ def register(sub) -> None:
         help="--engine spark: folder the alerts are written to as Parquet",
     )
     add_pseudonymise(p)
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="with a behaviour model: print the incidents as JSON lines on standard output",
+    add_json(
+        p,
+        "the run (rows read, alerts and reviews added, rejected rows, store, first new "
+        "alert); with a behaviour model, the incidents as JSON lines,",
     )
     p.add_argument(
         "--incidents", help="with a behaviour model: also write the incidents (JSON lines) here"
@@ -125,7 +132,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("evaluate", help="measure a model on labelled data")
     _model_data(p)
-    p.add_argument("--json", help="also write the figures to this JSON file")
+    add_json_file(p, "the figures")
     _on_error(p)
     p.set_defaults(run=cmd_evaluate)
 
@@ -145,6 +152,7 @@ def register(sub) -> None:
         "--incidents-store",
         help="also summarise the incidents (host behaviour) stored here by detect --store",
     )
+    add_json(p, "the files written, the model and its headline figures")
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -183,6 +191,46 @@ def _total(source) -> int | None:
     from trustshield.ingest.tabular import TableSource
 
     return count_rows(source.path, source.spec.header) if isinstance(source, TableSource) else None
+
+
+#: the operating-point figures a train summary repeats from the model's selection record
+SELECTION_KEYS = ("probability", "quantile", "objective", "normal_fpr")
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """What ``train`` wrote: the model's id and folder, the training rows read and
+    rejected, the defences applied and the chosen operating point (probability threshold,
+    novelty quantile, held-out objective, normal training FPR as a share)."""
+
+    model_id: str
+    folder: str
+    rows_read: int
+    rejected_rows: int
+    defences: tuple[str, ...]
+    selection: dict
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "defences": list(self.defences)}
+
+
+@dataclass(frozen=True)
+class DetectSummary:
+    """What ``detect`` did: the stored run (:class:`~trustshield.records.RunSummary`), the
+    store written to and the first new alert (None when the run added none), with the
+    command that explains it."""
+
+    run: dict
+    store: str
+    first_alert: str | None
+
+    def as_dict(self) -> dict:
+        explain = (
+            None
+            if self.first_alert is None
+            else f"trustshield explain {self.first_alert} --store {self.store}"
+        )
+        return {**asdict(self), "explain": explain}
 
 
 def cmd_train(args) -> None:
@@ -232,9 +280,20 @@ def cmd_train(args) -> None:
         f"selected p = {sel['probability']}, q = {sel['quantile']}: held-out objective "
         f"{sel['objective']:.3f}, normal training FPR {sel['normal_fpr']:.2%}"
     )
+    summary = TrainSummary(
+        model_id=manifest["model_id"],
+        folder=str(args.out),
+        rows_read=source.rows_read,
+        rejected_rows=source.rejected_rows,
+        defences=tuple(args.harden),
+        selection={k: sel.get(k) for k in SELECTION_KEYS},
+    )
+    if args.json:
+        print_json(summary.as_dict())
+        return
     output.print(
-        f"model {manifest['model_id']} written to {args.out} "
-        f"({source.rows_read} rows, {source.rejected_rows} rejected)"
+        f"model {summary.model_id} written to {args.out} "
+        f"({summary.rows_read} rows, {summary.rejected_rows} rejected)"
     )
 
 
@@ -256,17 +315,25 @@ def cmd_detect(args) -> None:
         if args.pseudonymise:
             switch_on(store)
         run = detect(model, source, store, progress=advance, drift_window=args.drift_window)
-        output.print(
-            f"run {run.run_id}: {run.rows_read} rows, "
-            f"{run.alerts_added} new alerts/reviews ({run.reviews_added} queued for review), "
-            f"{run.rejected_rows} rejected "
-            f"rows → {store.path}"
-        )
         first = store.alerts(run_id=run.run_id, limit=1)
-        if len(first):
-            output.print(
-                f"first new alert: trustshield explain {first.alert_id[0]} --store {store.path}"
-            )
+        summary = DetectSummary(
+            run=run.as_dict(),
+            store=str(store.path),
+            first_alert=str(first.alert_id[0]) if len(first) else None,
+        )
+    if args.json:
+        print_json(summary.as_dict())
+        return
+    output.print(
+        f"run {run.run_id}: {run.rows_read} rows, "
+        f"{run.alerts_added} new alerts/reviews ({run.reviews_added} queued for review), "
+        f"{run.rejected_rows} rejected rows → {summary.store}"
+    )
+    if summary.first_alert is not None:
+        # soft_wrap: a terminal folds a long line for display; no newline breaks the command
+        output.print(
+            f"first new alert: {summary.as_dict()['explain']}", markup=False, soft_wrap=True
+        )
 
 
 def _detect_spark(args) -> None:
@@ -294,6 +361,9 @@ def _detect_spark(args) -> None:
     run = detect_spark(
         args.model, data, out=args.out, master=args.master, store=store, on_error=args.on_error
     )
+    if args.json:
+        print_json({**run, "store": str(store)})
+        return
     output.print(
         f"run {run['run_id']}: {run['rows_read']} rows, {run['alerts']} alerts/reviews, "
         f"{run['rejected_rows']} rejected rows → {run['out']} and {store}"
@@ -302,6 +372,10 @@ def _detect_spark(args) -> None:
 
 def cmd_evaluate(args) -> None:
     figures = _evaluate(args)
+    write_json_file(figures.as_dict(), args.json_file)
+    if args.json:
+        print_json(figures.as_dict())
+        return
     m = figures.metrics
     output.print(
         f"{figures.dataset['name']}: accuracy {m['accuracy']:.4f}  macro-F1 "
@@ -312,11 +386,6 @@ def cmd_evaluate(args) -> None:
         output.print(
             f"  {row.category:<8} {row.detected:>6}/{row.records:<6} {row.detection_rate:.3f}"
         )
-    if args.json:
-        target = Path(args.json)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(json.dumps(figures.as_dict(), indent=2))
-        partial.replace(target)
 
 
 def cmd_report(args) -> None:
@@ -333,7 +402,26 @@ def cmd_report(args) -> None:
         drift=drift_of(model, _source(args, model.spec), args.store),
         incidents=incidents_of(args.incidents_store),
     )
-    output.print(write_report_files(report, args))
+    files = write_report_files(report, args)
+    if args.json:
+        print_json(report_summary(report, files))
+        return
+    output.print(files.lines(), markup=False)
+
+
+def report_summary(report: dict, files) -> dict:
+    """What ``report --json`` and ``assess --json`` print: the files written
+    (:class:`~trustshield.commands.report_files.ReportFiles`), the model's id, the test
+    data's headline metrics and the count of evidence rows by status."""
+    statuses: dict[str, int] = {}
+    for row in report.get("evidence", []):
+        statuses[row.get("status", "")] = statuses.get(row.get("status", ""), 0) + 1
+    return {
+        "files": files.as_dict(),
+        "model_id": report.get("model", {}).get("model_id"),
+        "metrics": report.get("metrics"),
+        "evidence": statuses,
+    }
 
 
 #: incidents listed by name in the report (the rest are counted)
@@ -345,9 +433,8 @@ def incidents_of(target: str | None):
     if not target:
         return None
     from trustshield.pipeline.report_content import incidents_content
-    from trustshield.store import AlertStore
 
-    with AlertStore(target) as store:
+    with existing_store(target) as store:
         rows, total = store.incidents.page(limit=REPORTED_INCIDENTS)
         counts = store.incidents.counts()
         shown = str(store.path)
@@ -358,11 +445,10 @@ def drift_of(model, source, store_target: str | None):
     """The report's drift section and Evidence: ``source`` against the model's reference,
     with the drift events detection stored for this model when a store is named."""
     from trustshield.pipeline.report_content import drift_content
-    from trustshield.store import AlertStore
 
     events = []
     if store_target:
-        with AlertStore(store_target) as store:
+        with existing_store(store_target) as store:
             events = store.drift.events(model_id=model.model_id)
     return drift_content(model, source, events=events)
 

@@ -1,11 +1,13 @@
-"""Progress bars on stderr for long steps (rich), quiet when not on a terminal."""
+"""Progress bars on stderr for long steps (rich), quiet when not on a terminal; the
+consoles results and steps are printed on, which wrap at the terminal's width only when
+they write to a terminal (a pipe or a file gets whole lines, never wrapped or cut)."""
 
 from __future__ import annotations
 
 import contextlib
 import sys
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,8 +17,28 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=True)  # progress and steps
-output = Console()  # results: tables, figures, paths
+#: line width of a console that does not write to a terminal: never wrapped
+UNWRAPPED = 100_000
+
+
+class LineConsole(Console):
+    """A rich Console at the terminal's width on a terminal, and :data:`UNWRAPPED` wide
+    otherwise (rich alone takes the width of any terminal the process has, or 80 columns,
+    even when printing to a pipe: a long command it suggests would break in two)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if self.is_terminal:
+            return super().size
+        return ConsoleDimensions(UNWRAPPED, super().size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = LineConsole(stderr=True)  # progress and steps
+output = LineConsole()  # results: tables, figures, paths
 
 
 @contextlib.contextmanager

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from trustshield.assess.robustness.evasion_attacks import ATTACKS
 from trustshield.atomic_files import temp_beside
-from trustshield.commands.common import STORE_HELP, resolve_data
-from trustshield.commands.progress import output, step
+from trustshield.commands.common import STORE_HELP, add_json, print_json, resolve_data
+from trustshield.commands.progress import console, output, step
 from trustshield.commands.redteam_gate import Authorised, arguments, authorise
 from trustshield.config import login_name
 from trustshield.errors import DataError
@@ -94,6 +94,7 @@ def _attack(inner, name: str, help_text: str) -> argparse.ArgumentParser:
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--export", help="also write the examples to this .csv/.parquet file (audited)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_json(p, "the run (id, kind, model, examples stored, the attack's summary)")
     return p
 
 
@@ -144,9 +145,9 @@ def cmd_noise(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from trustshield.store import AlertStore
+    from trustshield.commands.common import existing_store
 
-    with AlertStore(args.store) as store:
+    with existing_store(args.store) as store:
         ok = authorise(store, args, action="export")
         target = _export_target(args.out)
         _export(store, args.run_id, target, ok)
@@ -192,9 +193,22 @@ def _attack_run(args, kind: str, work) -> None:
             status="complete",
             examples=result.examples,
         )
-        _report(run_id, kind, ok, result, store.path, exporting=target is not None)
+        if not args.json:
+            _report(run_id, kind, ok, result, store.path, exporting=target is not None)
         if target is not None:
-            _export(store, run_id, target, ok)
+            _export(store, run_id, target, ok, say=console.print if args.json else output.print)
+        if args.json:
+            print_json(
+                {
+                    "run_id": run_id,
+                    "kind": kind,
+                    "model_id": ok.model_id,
+                    "store": str(store.path),
+                    "examples": len(result.examples.rows),
+                    "summary": result.summary,
+                    "exported": None if target is None else str(target),
+                }
+            )
 
 
 def _report(run_id: str, kind: str, ok: Authorised, result, store_path, *, exporting: bool) -> None:
@@ -225,7 +239,8 @@ def _report(run_id: str, kind: str, ok: Authorised, result, store_path, *, expor
     if not exporting:
         output.print(
             f"nothing was exported; to export: trustshield redteam export {run_id} "
-            f"--out FILE.csv --purpose TEXT --store {store_path}"
+            f"--out FILE.csv --purpose TEXT --store {store_path}",
+            soft_wrap=True,
         )
 
 
@@ -246,7 +261,7 @@ def _export_target(path: str) -> Path:
     return target
 
 
-def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
+def _export(store, run_id: str, target: Path, ok: Authorised, say=None) -> None:
     """Write the run's examples via a private temporary file, then audit and move it into
     place in one step: the file appears only if its audit event is committed."""
     run = store.redteam.run(run_id)
@@ -283,7 +298,7 @@ def _export(store, run_id: str, target: Path, ok: Authorised) -> None:
         if placed:
             target.unlink(missing_ok=True)
         raise
-    output.print(
+    (say or output.print)(
         f"exported {len(frame)} rows of run {run_id} to {target} (sha256 {digest}); audited"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from trustshield.commands.progress import console
@@ -16,8 +17,25 @@ def add_pdf_option(p) -> None:
     p.add_argument("--no-pdf", dest="pdf", action="store_false", help=PDF_HELP)
 
 
-def write_report_files(report: dict, args) -> str:
-    """Write the HTML and its JSON twin, then the PDF; return the lines naming the files.
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files a report command wrote (``pdf`` None when none was printed)."""
+
+    html: Path
+    json: Path
+    pdf: Path | None
+
+    def lines(self) -> str:
+        """One line per file, as the commands print them."""
+        named = [("report", self.html), ("json", self.json), ("pdf", self.pdf)]
+        return "\n".join(f"{f'{name}:':<7} {path}" for name, path in named if path is not None)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: None if v is None else str(v) for k, v in vars(self).items()}
+
+
+def write_report_files(report: dict, args) -> ReportFiles:
+    """Write the HTML and its JSON twin, then the PDF; return the files written.
 
     The HTML and JSON are the record; the PDF is a print of the HTML. If
     Chromium is missing or fails, the command still succeeds with the other
@@ -27,11 +45,11 @@ def write_report_files(report: dict, args) -> str:
     from trustshield.report import write_pdf, write_report
 
     html, js = write_report(report, args.out)
-    lines = [f"report: {html}", f"json:   {js}"]
     pdf = html.with_suffix(".pdf")
+    printed = None
     if getattr(args, "pdf", True):
         try:
-            lines.append(f"pdf:    {write_pdf(html, pdf)}")
+            printed = write_pdf(html, pdf)
         except RenderError as exc:
             _drop_stale(pdf)
             console.print(
@@ -42,7 +60,7 @@ def write_report_files(report: dict, args) -> str:
             )
     else:
         _drop_stale(pdf)
-    return "\n".join(lines)
+    return ReportFiles(Path(html), Path(js), None if printed is None else Path(printed))
 
 
 def _drop_stale(pdf: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.table import Table
 
 from trustshield.atomic_files import write_new
-from trustshield.commands.common import STORE_HELP, print_json
+from trustshield.commands.common import STORE_HELP, existing_store, print_json
 from trustshield.commands.progress import console, output
 from trustshield.config import ROLES, login_name, operator_name
 from trustshield.errors import StoreError
@@ -273,10 +273,9 @@ def cmd_revoke_token(args) -> None:
 
 
 def cmd_list_tokens(args) -> None:
-    from trustshield.store import AlertStore
     from trustshield.store.tokens import TokenTable
 
-    with AlertStore(args.store) as store:
+    with existing_store(args.store) as store:
         rows = TokenTable(store).list()
     if args.json:
         print_json(rows)
@@ -295,9 +294,7 @@ def cmd_list_tokens(args) -> None:
 
 
 def cmd_verify_audit(args) -> int:
-    from trustshield.store import AlertStore
-
-    with AlertStore(args.store) as store:
+    with existing_store(args.store) as store:
         check = store.audit.check()
     if args.json:
         print_json(dataclasses.asdict(check))
@@ -352,13 +349,12 @@ def cmd_reseal_audit(args) -> None:
 
 
 def cmd_export_reviews(args) -> None:
-    from trustshield.store import AlertStore
     from trustshield.store.reviews import ReviewQueue
 
     target = Path(args.out)
     if target.exists():
         raise StoreError(f"{target} exists; choose another --out (exports never overwrite)")
-    with AlertStore(args.store) as store:
+    with existing_store(args.store) as store:
         with store.transaction():
             items = ReviewQueue(store).feedback()
             write_new(

@@ -6,7 +6,13 @@ import os
 import signal
 import sys
 
-from trustshield.commands.common import STORE_HELP, add_drift_window, add_pseudonymise
+from trustshield.commands.common import (
+    STORE_HELP,
+    add_drift_window,
+    add_json,
+    add_pseudonymise,
+    print_json,
+)
 from trustshield.commands.progress import console, output
 
 
@@ -50,6 +56,7 @@ def register(sub) -> None:
     )
     add_drift_window(p)
     add_pseudonymise(p)
+    add_json(p, "the run when it ends (records, alerts, the stored run, notices)")
     p.set_defaults(run=cmd_watch)
 
 
@@ -90,6 +97,18 @@ def cmd_watch(args) -> None:
         console.print()
     for notice in run.notices:
         console.print(f"[yellow]{notice}[/yellow]")
+    if args.json:
+        print_json(
+            {
+                "run": run.run.as_dict(),
+                "records": run.records,
+                "alerts": run.alerts,
+                "notices": list(run.notices),
+                "stopped_by_signal": bool(stopping),
+                "store": str(store.path),
+            }
+        )
+        return
     output.print(
         f"run {run.run.run_id}: {run.records} records, {run.alerts} alerts/reviews "
         f"({run.run.reviews_added} queued for review), "

@@ -35,7 +35,11 @@ def detect(
     drift_window: int = WINDOW,
 ) -> RunSummary:
     """Score every batch of ``source``; one transaction per batch (its alerts, rejected
-    rows and the drift events of the windows it completes). Returns the stored run."""
+    rows and the drift events of the windows it completes). Returns the stored run.
+
+    Re-running with the same model on the same input adds nothing but the run's own record
+    (``runs`` row, ``detect.run`` audit event): alerts, review items and drift events
+    already stored are skipped, and so are rejected rows already recorded for the file."""
     windows = (
         None
         if model.drift_reference is None
@@ -66,7 +70,7 @@ def detect(
                 store.add_batch(
                     run_id, table, batch.rejected, rows_read=len(batch.frame) + batch.rejected_rows
                 )
-                store.drift.add(run_id, model.model_id, completed)
+                store.drift.add(run_id, model.model_id, completed, source_sha256=source.sha256)
             if progress:
                 progress(len(batch.frame) + batch.rejected_rows)
         last = None if windows is None else windows.finish()
@@ -74,7 +78,12 @@ def detect(
         store.finish_run(run_id, "failed")
         raise
     with store.transaction():  # the last, partial window is written with the run's end
-        store.drift.add(run_id, model.model_id, [] if last is None else [last])
+        store.drift.add(
+            run_id,
+            model.model_id,
+            [] if last is None else [last],
+            source_sha256=source.sha256,
+        )
         return store.finish_run(run_id, "complete")
 
 

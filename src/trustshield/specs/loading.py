@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from trustshield.errors import SpecError
+from trustshield.errors import SpecError, did_you_mean
 from trustshield.utf8 import not_utf8
 from trustshield.specs.dataset_spec import (
     ATTACKER_CONTROL,
@@ -72,8 +72,10 @@ def read_spec_text(name_or_path: str | Path) -> tuple[str, str]:
     if str(name_or_path) in builtin_spec_names():
         res = resources.files("trustshield.specs") / f"{name_or_path}.yaml"
         return res.read_text(encoding="utf-8"), f"built-in spec {name_or_path}"
+    names = builtin_spec_names()
     raise SpecError(
-        f"unknown spec {str(name_or_path)!r}: expected a YAML path or one of {builtin_spec_names()}"
+        f"unknown spec {str(name_or_path)!r}{did_you_mean(str(name_or_path), names)}: "
+        f"expected a YAML path or one of {', '.join(names)}"
     )
 
 

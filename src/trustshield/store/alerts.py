@@ -353,14 +353,16 @@ class AlertStore:
         self, run_id: str, alerts: pa.Table, rejected: Sequence[RowProblem], rows_read: int
     ) -> int:
         """Insert one batch of alerts (:meth:`insert_alerts`; alerts already stored are
-        skipped, review-band ones queued) and rejected rows atomically; return alerts added.
-        The run counts the rows read, alerts added, reviews queued and rows rejected."""
+        skipped, review-band ones queued) and rejected rows (those not recorded before for
+        the same file, line, column and value) atomically; return alerts added. The run
+        counts the rows read, alerts added, reviews queued and rows rejected."""
         with self.transaction():
             written = self.insert_alerts(alerts, skip_existing=True)
-            if rejected:
+            new = self._new_problems(rejected)
+            if new:
                 self.db.executemany(
                     "INSERT INTO rejected_rows VALUES (?, ?, ?, ?, ?, ?)",
-                    [[run_id, p.file, p.line, p.column, p.value, p.expected] for p in rejected],
+                    [[run_id, p.file, p.line, p.column, p.value, p.expected] for p in new],
                 )
             self.db.execute(
                 "UPDATE runs SET rows_read = rows_read + ?, alerts_added = alerts_added + ?,"
@@ -375,6 +377,24 @@ class AlertStore:
                 ],
             )
         return written.alerts
+
+    def _new_problems(self, rejected: Sequence[RowProblem]) -> list[RowProblem]:
+        """``rejected`` without the problems already recorded (same file, line, column and
+        value): a re-run over the same file records nothing twice."""
+        new: list[RowProblem] = []
+        for file in dict.fromkeys(str(p.file) for p in rejected):
+            mine = [p for p in rejected if str(p.file) == file]
+            lines = [int(p.line) for p in mine]
+            stored = {
+                (int(line), str(column), value)
+                for line, column, value in self.db.execute(
+                    'SELECT line, "column", value FROM rejected_rows'
+                    " WHERE file = ? AND line BETWEEN ? AND ?",
+                    [file, min(lines), max(lines)],
+                ).fetchall()
+            }
+            new += [p for p in mine if (int(p.line), str(p.column), p.value) not in stored]
+        return new
 
     def finish_run(self, run_id: str, status: str) -> RunSummary:
         """Close a run and audit it (``KIND.run``, e.g. ``detect.run``) in one transaction."""

@@ -1,7 +1,10 @@
 """EDGE: drift events, one row per window of records a detection run compared with its
 model's drift reference (:mod:`trustshield.pipeline.drift_windows`).
 
-``drift_events`` columns: ``event_id`` (``RUN-INDEX``), ``run_id``, ``model_id``,
+``drift_events`` columns: ``event_id`` (``MODEL-SOURCE-FIRST-LAST``: the first 12 hex digits
+of the model id and of the input's sha256, and the window's first and last line, for a run
+over a file; ``RUN-INDEX`` for a run without one, such as ``watch``), ``run_id`` (the run
+that first wrote it), ``model_id``,
 ``window_index`` (0-based, per run), ``first_line`` and ``last_line`` (the window's first
 and last record, as lines of the input file), ``n_records``, ``max_feature_psi`` (largest
 population stability index over the features), ``output_psi`` (of the suspicion),
@@ -13,7 +16,8 @@ population stability index over the features), ``output_psi`` (of the suspicion)
 
 Events are written inside the caller's transaction (``detect`` writes them with the batch
 that completed the window); each ``major`` event appends a ``drift.detected`` audit event
-in the same transaction.
+in the same transaction. An event already stored is not written again: re-running
+``detect`` with the same model on the same file adds no drift event and no audit event.
 """
 
 from __future__ import annotations
@@ -61,14 +65,20 @@ class DriftEvents:
         self.store = store
         store.db.execute(SCHEMA)
 
-    def add(self, run_id: str, model_id: str, windows: Sequence) -> list[dict]:
+    def add(
+        self, run_id: str, model_id: str, windows: Sequence, *, source_sha256: str = ""
+    ) -> list[dict]:
         """Write one event per window (:class:`~trustshield.pipeline.drift_windows.WindowDrift`)
-        in the current transaction (a new one if none is open); return the rows written."""
-        rows = [self._row(run_id, model_id, w) for w in windows]
+        in the current transaction (a new one if none is open), except the windows already
+        stored (same model, same ``source_sha256``, same lines); return the rows written."""
+        rows = [self._row(run_id, model_id, w, source_sha256) for w in windows]
         if not rows:
             return []
         placeholders = ", ".join("?" * len(COLUMNS))
         with self.store.transaction():
+            rows = self._new(rows)
+            if not rows:
+                return []
             self.store.db.executemany(
                 f"INSERT INTO drift_events ({', '.join(COLUMNS)}) VALUES ({placeholders})",
                 [[row[c] for c in COLUMNS] for row in rows],
@@ -126,11 +136,28 @@ class DriftEvents:
             row["top_features"] = json.loads(row["top_features"])
         return rows, int(total)
 
+    def _new(self, rows: list[dict]) -> list[dict]:
+        """``rows`` whose event ids are not stored yet."""
+        ids = [row["event_id"] for row in rows]
+        marks = ", ".join("?" * len(ids))
+        stored = {
+            found
+            for (found,) in self.store.db.execute(
+                f"SELECT event_id FROM drift_events WHERE event_id IN ({marks})", ids
+            ).fetchall()
+        }
+        return [row for row in rows if row["event_id"] not in stored]
+
     @staticmethod
-    def _row(run_id: str, model_id: str, window) -> dict:
+    def _row(run_id: str, model_id: str, window, source_sha256: str = "") -> dict:
         summary = plain(drift_summary(window))
+        event_id = (
+            f"{model_id[:12]}-{source_sha256[:12]}-{int(window.first_line)}-{int(window.last_line)}"
+            if source_sha256
+            else f"{run_id}-{window.index}"
+        )
         return {
-            "event_id": f"{run_id}-{window.index}",
+            "event_id": event_id,
             "run_id": run_id,
             "model_id": model_id,
             "window_index": int(window.index),
