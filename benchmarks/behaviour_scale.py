@@ -164,15 +164,15 @@ def train(model_path: Path) -> None:
 
 
 def run(log: Path, model_path: Path, out: Path) -> None:
-    """The timed part (in its own process): file to incidents as JSON lines."""
+    """The timed part (in its own process): file to incidents as JSON lines, read and
+    detected window by window (``pipeline.behaviour_stream.detect_log``)."""
     started = time.perf_counter()
-    from trustshield.atomic_files import write_atomic
-    from trustshield.features.behaviour import behaviour_table
-    from trustshield.incidents.grouping import incidents_jsonl
-    from trustshield.incidents.model import BehaviourDetection, detect_incidents
-    from trustshield.ingest.zeek_columns import read_conn_columns
-
     import resource
+
+    from trustshield.atomic_files import writing_atomic
+    from trustshield.incidents.grouping import incidents_jsonl
+    from trustshield.incidents.model import BehaviourDetection
+    from trustshield.pipeline.behaviour_stream import detect_log
 
     def peak() -> float:
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -180,20 +180,29 @@ def run(log: Path, model_path: Path, out: Path) -> None:
     stages = {"imports": time.perf_counter() - started}
     peaks = {}
     model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
+    lines: list[tuple[float, str, str]] = []
+    hosts: set[str] = set()
     t = time.perf_counter()
-    flows = read_conn_columns(log)
-    stages["read"] = time.perf_counter() - t
-    peaks["read"] = peak()
+    grouped = []
+
+    def keep(incidents, flows) -> None:
+        g = time.perf_counter()
+        if not grouped:
+            stages["read_and_windows"] = g - t
+            peaks["read_and_windows"] = peak()
+        text = incidents_jsonl(incidents).splitlines(keepends=True)
+        lines.extend((i.first_seen, i.host, x) for i, x in zip(incidents, text))
+        hosts.update(i.host for i in incidents)
+        grouped.append(time.perf_counter() - g)
+
+    done = detect_log(model, log, keep)
+    stages["group"] = sum(grouped)
+    peaks["group"] = peak()
     t = time.perf_counter()
-    table = behaviour_table(flows, window_s=model.window_s)
-    stages["features"] = time.perf_counter() - t
-    peaks["features"] = peak()
-    t = time.perf_counter()
-    incidents = detect_incidents(model, flows, table)
-    stages["detect_and_group"] = time.perf_counter() - t
-    peaks["detect_and_group"] = peak()
-    t = time.perf_counter()
-    write_atomic(out, incidents_jsonl(incidents).encode("utf-8"))
+    lines.sort(key=lambda x: (x[0], x[1]))
+    with writing_atomic(out) as handle:
+        for _, _, line in lines:
+            handle.write(line.encode("utf-8"))
     stages["write"] = time.perf_counter() - t
     peaks["write"] = peak()
     print(
@@ -201,10 +210,10 @@ def run(log: Path, model_path: Path, out: Path) -> None:
             {
                 "stages_s": {k: round(v, 2) for k, v in stages.items()},
                 "peak_rss_mb_after": peaks,
-                "flows": len(flows),
-                "channel_windows": len(table),
-                "incidents": len(incidents),
-                "hosts": len({i.host for i in incidents}),
+                "flows": done.records,
+                "streamed": done.streamed,
+                "incidents": len(lines),
+                "hosts": len(hosts),
             }
         )
     )

@@ -1,0 +1,438 @@
+"""Behaviour detection over a stream of conn records, window by window, in bounded memory.
+
+:class:`BehaviourStream` takes conn records in chunks (frames as the Zeek readers type them,
+in roughly the order Zeek writes them) and closes tumbling windows once the stream has
+moved ``lateness_s`` past their end. A closed window's channel rows are built by
+:func:`~trustshield.features.behaviour.behaviour_table` on the closed windows alone; the
+three features that look back over earlier windows (``dst_rarity_host``,
+``host_history_windows``, ``dst_site_share``) are then recomputed from the carried
+:class:`Rarity` state, so every row equals the row the whole log gives (tested). The rows
+are flagged by the model (with its checkpoints when ``early``) and only what incidents need
+is kept: the rows and flows of a host from its first flagged window on.
+
+:meth:`BehaviourStream.finish` groups what was kept with
+:func:`~trustshield.incidents.grouping.group_incidents`, a batch of hosts at a time (hosts
+are independent), so the incidents are those of ``detect_incidents`` on the whole log.
+:meth:`BehaviourStream.close_incidents` instead emits a host's incident once its period
+can take no more flagged windows (``gap_s`` after its last one): what ``watch`` does; its
+evidence then ends there, where the batch grouping would follow the channel on.
+
+A record whose window was already closed is *late*: :class:`LateRecords` is raised
+(``on_late="raise"``, the batch reader then falls back to the whole-log path) or it is
+counted and left out (``on_late="drop"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trustshield.detectors.protocol import Attributions
+from trustshield.errors import DataError
+from trustshield.features.behaviour import (
+    CHECKPOINTS,
+    BehaviourTable,
+    behaviour_table,
+    checkpoint_tables,
+)
+from trustshield.incidents.grouping import DEFAULT_GAP_S, Incident, group_incidents, known_at
+from trustshield.incidents.model import BehaviourDetection
+
+#: flows grouped per call of ``group_incidents`` when finishing (bounds the uid strings)
+GROUP_FLOWS = 1_000_000
+#: how far past a window's end the stream must be before it closes: Zeek writes a record
+#: when its connection ends, so a connection's record comes up to its duration late (a
+#: day: every connection shorter than a day is in its window)
+LATENESS_S = 86400.0
+#: the conn fields kept for incidents and their evidence (``incident_evidence``)
+KEPT_FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "conn_state",
+    "duration",
+    "resp_pkts",
+)
+
+
+class LateRecords(DataError):
+    """Records arrived for a window that was already closed."""
+
+
+@dataclass
+class Rarity:
+    """What the look-back features need from the windows closed so far (one per table kind):
+    windows with a row per host and per (host, destination), and hosts that have reached
+    each destination. JSON-able with :meth:`to_dict`."""
+
+    host_windows: dict[str, int] = field(default_factory=dict)
+    pair_windows: dict[tuple[str, str], int] = field(default_factory=dict)
+    dst_hosts: dict[str, int] = field(default_factory=dict)
+
+    def apply(self, table: BehaviourTable) -> None:
+        """Set ``table``'s look-back features (rows of windows after every window seen
+        before) as over the whole stream, then add its windows to the state."""
+        keys = table.keys
+        if not len(keys):
+            return
+        rows = pd.DataFrame(
+            {
+                "w": np.round(keys["window_start"].to_numpy(float) / table.window_s),
+                "host": keys["host"].astype(str).to_numpy(object),
+                "dst": keys["dst"].astype(str).to_numpy(object),
+            }
+        )
+        wh = rows[["w", "host"]].drop_duplicates()
+        before = wh["host"].map(self.host_windows).fillna(0).to_numpy(np.int64)
+        wh["history"] = wh.groupby("host", sort=False).cumcount().to_numpy() + before
+        whd = rows.drop_duplicates()
+        pairs = list(zip(whd["host"], whd["dst"]))
+        seen = np.array([self.pair_windows.get(p, 0) for p in pairs], np.int64)
+        whd["seen"] = whd.groupby(["host", "dst"], sort=False).cumcount().to_numpy() + seen
+        merged = rows.merge(whd, on=["w", "host", "dst"], how="left").merge(
+            wh, on=["w", "host"], how="left"
+        )
+        history = merged["history"].to_numpy(float)
+        seen_before = merged["seen"].to_numpy(float)
+        # hosts so far: those seen before, and new ones by their first window here
+        first_host = wh.groupby("host", sort=False)["w"].min()
+        new_hosts = np.sort(first_host[~first_host.index.isin(list(self.host_windows))].to_numpy())
+        w = rows["w"].to_numpy(float)
+        hosts_so_far = len(self.host_windows) + np.searchsorted(new_hosts, w, side="right")
+        # hosts that reached the destination by the row's window: before, plus new pairs
+        first_pair = whd.groupby(["host", "dst"], sort=False)["w"].min()
+        is_new = np.array([p not in self.pair_windows for p in first_pair.index], bool)
+        new_pairs = first_pair[is_new] if len(is_new) else first_pair
+        dst_codes, _ = pd.factorize(
+            pd.concat([rows["dst"], pd.Series(new_pairs.index.get_level_values(1), dtype=object)])
+        )
+        row_dst = dst_codes[: len(rows)].astype(float)
+        pair_dst = dst_codes[len(rows) :].astype(float)
+        w0 = float(w.min())
+        span = float(w.max()) - w0 + 2.0
+        contact = np.sort(pair_dst * span + (new_pairs.to_numpy(float) - w0))
+        n_new = np.searchsorted(contact, row_dst * span + (w - w0), side="right") - np.searchsorted(
+            contact, row_dst * span, side="left"
+        )
+        reached = rows["dst"].map(self.dst_hosts).fillna(0).to_numpy(np.int64) + n_new
+        features = table.features
+        if "dst_rarity_host" in features.columns:
+            features["dst_rarity_host"] = 1.0 - seen_before / np.maximum(history, 1.0)
+        if "host_history_windows" in features.columns:
+            features["host_history_windows"] = history
+        if "dst_site_share" in features.columns:
+            features["dst_site_share"] = reached / np.maximum(hosts_so_far, 1)
+        # the state after these windows
+        for host, n in wh["host"].value_counts(sort=False).items():
+            self.host_windows[host] = self.host_windows.get(host, 0) + int(n)
+        for pair in pairs:
+            self.pair_windows[pair] = self.pair_windows.get(pair, 0) + 1
+        for dst in new_pairs.index.get_level_values(1):
+            self.dst_hosts[dst] = self.dst_hosts.get(dst, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host_windows": self.host_windows,
+            "pair_windows": [[h, d, n] for (h, d), n in self.pair_windows.items()],
+            "dst_hosts": self.dst_hosts,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> Rarity:
+        return cls(
+            {str(k): int(v) for k, v in state["host_windows"].items()},
+            {(str(h), str(d)): int(n) for h, d, n in state["pair_windows"]},
+            {str(k): int(v) for k, v in state["dst_hosts"].items()},
+        )
+
+
+@dataclass
+class Kept:
+    """Rows (and their flows) kept for incidents: ``keys``/``features`` as in a
+    :class:`BehaviourTable`, per row ``flagged``, ``suspicion``, ``kinds``, ``raised`` and,
+    for the flagged rows in row order, ``values``/``base`` of their attributions;
+    ``flows`` (KEPT_FIELDS) with ``flow_row``, each flow's row here."""
+
+    keys: pd.DataFrame
+    features: pd.DataFrame
+    flagged: np.ndarray
+    suspicion: np.ndarray
+    kinds: np.ndarray
+    raised: np.ndarray
+    values: np.ndarray
+    base: np.ndarray
+    flows: pd.DataFrame
+    flow_row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def select(self, rows: np.ndarray) -> Kept:
+        """The rows ``rows`` (bool mask) and their flows, in order."""
+        remap = np.cumsum(rows) - 1
+        at = rows[self.flow_row]
+        attributed = rows[self.flagged]
+        return Kept(
+            self.keys[rows].reset_index(drop=True),
+            self.features[rows].reset_index(drop=True),
+            self.flagged[rows],
+            self.suspicion[rows],
+            self.kinds[rows],
+            self.raised[rows],
+            self.values[attributed],
+            self.base[attributed],
+            self.flows[at].reset_index(drop=True),
+            remap[self.flow_row[at]],
+        )
+
+    def incidents(self, window_s: float, persist: bool, gap_s: float) -> tuple[Incident, ...]:
+        table = BehaviourTable(self.keys, self.features, self.flow_row, window_s)
+        attributions = Attributions(tuple(self.features.columns), self.values, self.base)
+        return group_incidents(
+            table,
+            self.flows,
+            self.flagged,
+            self.suspicion,
+            attributions,
+            self.kinds,
+            gap_s=gap_s,
+            persist=persist,
+            raised=self.raised,
+        )
+
+
+def concat_kept(parts: list[Kept]) -> Kept:
+    """The parts (in window order) as one :class:`Kept`."""
+    offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    return Kept(
+        pd.concat([p.keys for p in parts], ignore_index=True),
+        pd.concat([p.features for p in parts], ignore_index=True),
+        np.concatenate([p.flagged for p in parts]),
+        np.concatenate([p.suspicion for p in parts]),
+        np.concatenate([p.kinds for p in parts]),
+        np.concatenate([p.raised for p in parts]),
+        np.concatenate([p.values for p in parts]),
+        np.concatenate([p.base for p in parts]),
+        concat_frames([p.flows for p in parts]),
+        np.concatenate([p.flow_row + o for p, o in zip(parts, offsets)]),
+    )
+
+
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of the same columns stacked; categorical columns stay categorical (their
+    categories united), so text is not turned into one object per record."""
+    frames = [f for f in frames if len(f.columns)]
+    if len(frames) == 1:
+        return frames[0]
+    if not frames:
+        return pd.DataFrame()
+    out = {}
+    for c in frames[0].columns:
+        cols = [f[c] for f in frames]
+        if all(isinstance(s.dtype, pd.CategoricalDtype) for s in cols):
+            out[c] = pd.Series(pd.api.types.union_categoricals(cols, ignore_order=True))
+        else:
+            out[c] = pd.concat(cols, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+class BehaviourStream:
+    """Windows closed as the stream moves on; rows flagged as they close (module docstring).
+
+    ``lateness_s`` (default :data:`LATENESS_S`): how far past a window's end the stream must be
+    (its latest ``ts``) before the window closes; ``chunk_records``: buffered records that
+    trigger closing (more records per ``behaviour_table`` call is faster, fewer is lighter).
+    """
+
+    def __init__(
+        self,
+        model: BehaviourDetection,
+        *,
+        lateness_s: float | None = None,
+        chunk_records: int = 500_000,
+        on_late: str = "raise",
+        gap_s: float = DEFAULT_GAP_S,
+        fractions: tuple[float, ...] = CHECKPOINTS,
+    ):
+        if on_late not in ("raise", "drop"):
+            raise DataError(f"on_late must be 'raise' or 'drop', got {on_late!r}")
+        self.model, self.window_s = model, float(model.window_s)
+        lateness = LATENESS_S if lateness_s is None else float(lateness_s)
+        self.lag = int(np.ceil(lateness / self.window_s))
+        self.chunk_records, self.on_late, self.gap_s = chunk_records, on_late, gap_s
+        self.fractions = tuple(fractions) if model.early else ()
+        self.rarity = {f: Rarity() for f in (None, *self.fractions)}
+        self.buffer: list[pd.DataFrame] = []
+        self.buffered = 0
+        self.next_w: float | None = None  # first window not closed yet
+        self.max_w = -np.inf
+        self.first_flag: dict[str, float] = {}  # host -> start of its first kept window
+        self.last_flag: dict[str, float] = {}  # host -> end of its last flagged window
+        self.kept: list[Kept] = []
+        self.records = self.late = 0
+
+    # --- input -------------------------------------------------------------------------
+    def add(self, flows: pd.DataFrame) -> None:
+        """Take a chunk of conn records; close the windows the stream has moved past."""
+        if not len(flows):
+            return
+        ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
+        w = np.floor(ts / self.window_s)
+        ok = np.isfinite(w)
+        if self.next_w is not None:
+            late = ok & (w < self.next_w)
+            if late.any():
+                if self.on_late == "raise":
+                    raise LateRecords(
+                        f"{int(late.sum())} record(s) start in a window that was already "
+                        f"closed (window ending {self.next_w * self.window_s:.0f} s since "
+                        f"the epoch; lateness {self.lag} window(s))"
+                    )
+                self.late += int(late.sum())
+                ok &= ~late
+        self.records += int(ok.sum())
+        if not ok.all():
+            flows = flows[ok]
+            w = w[ok]
+        if not len(flows):
+            return
+        self.buffer.append(flows.reset_index(drop=True))
+        self.buffered += len(flows)
+        self.max_w = max(self.max_w, float(w.max()))
+        if self.buffered >= self.chunk_records:
+            self.close(self.max_w - self.lag + 1)
+
+    def close(self, until_w: float) -> list[Kept]:
+        """Close every buffered window before window index ``until_w``; the rows kept from
+        them (also appended to :attr:`kept`)."""
+        if not self.buffer:
+            if self.next_w is None or until_w > self.next_w:
+                self.next_w = until_w if np.isfinite(until_w) else self.next_w
+            return []
+        flows = concat_frames(self.buffer)
+        w = np.floor(pd.to_numeric(flows["ts"]).to_numpy(float) / self.window_s)
+        done = w < until_w
+        rest = flows[~done].reset_index(drop=True)
+        self.buffer, self.buffered = ([rest], len(rest)) if len(rest) else ([], 0)
+        self.next_w = until_w if self.next_w is None else max(self.next_w, until_w)
+        if not done.any():
+            return []
+        part = flows[done].reset_index(drop=True)
+        del flows
+        kept = self._windows(part)
+        if kept is not None:
+            self.kept.append(kept)
+            return [kept]
+        return []
+
+    def _windows(self, flows: pd.DataFrame) -> Kept | None:
+        """Rows of complete windows: build, fix the look-back features, flag, keep."""
+        model = self.model
+        table = behaviour_table(flows, window_s=self.window_s)
+        stages = checkpoint_tables(flows, table, self.fractions) if self.fractions else ()
+        self.rarity[None].apply(table)
+        for stage in stages:
+            self.rarity[stage.fraction].apply(stage.table)
+        flagged, suspicion, kinds, attributions, early = model.flag(table, stages)
+        raised = np.minimum(known_at(table, flows), early)
+        keys = table.keys
+        host = keys["host"].astype(str).to_numpy(object)
+        starts = keys["window_start"].to_numpy(float)
+        ends = keys["window_end"].to_numpy(float)
+        for h, s, e in zip(host[flagged], starts[flagged], ends[flagged]):
+            if h not in self.first_flag:
+                self.first_flag[h] = s
+            self.last_flag[h] = max(self.last_flag.get(h, -np.inf), e)
+        first = np.array([self.first_flag.get(h, np.inf) for h in host], float)
+        rows = starts >= first
+        if not rows.any():
+            return None
+        at = np.flatnonzero(table.flow_row >= 0)
+        at = at[rows[table.flow_row[at]]]
+        remap = np.cumsum(rows) - 1
+        columns = [c for c in KEPT_FIELDS if c in flows.columns]
+        return Kept(
+            keys[rows].reset_index(drop=True),
+            table.features[rows].reset_index(drop=True),
+            flagged[rows],
+            suspicion[rows],
+            np.asarray(kinds, object)[rows],
+            raised[rows],
+            attributions.values[rows[flagged]],
+            attributions.base[rows[flagged]],
+            _compact(flows.iloc[at][columns]),
+            remap[table.flow_row[at]],
+        )
+
+    # --- output ------------------------------------------------------------------------
+    def finish(self, *, group_flows: int = GROUP_FLOWS) -> Iterator[tuple[Incident, ...]]:
+        """Close every window, then the incidents of everything kept, a batch of hosts at a
+        time (each batch sorted by first_seen, host; batches in host order). What
+        ``detect_incidents`` gives for the whole stream, without the late records."""
+        self.close(np.inf)
+        for part in self.host_batches(group_flows):
+            yield part.incidents(self.window_s, self.model.persist, self.gap_s)
+
+    def host_batches(self, group_flows: int = GROUP_FLOWS) -> Iterator[Kept]:
+        """What was kept, split into batches of whole hosts of about ``group_flows`` flows;
+        empties :attr:`kept`."""
+        if not self.kept:
+            return
+        kept = concat_kept(self.kept)
+        self.kept = []
+        host = kept.keys["host"].astype(str).to_numpy(object)
+        names, code = np.unique(host, return_inverse=True)
+        per_host = np.bincount(code[kept.flow_row], minlength=len(names))
+        batch = np.floor(np.cumsum(per_host) / max(group_flows, 1)).astype(np.int64)
+        for b in np.unique(batch):
+            yield kept.select(np.isin(code, np.flatnonzero(batch == b)))
+
+    def close_incidents(self, now_w: float | None = None) -> list[tuple[Incident, ...]]:
+        """The incidents of hosts whose flagged period has ended: no flagged window for
+        ``gap_s`` after their last one, judged at window index ``now_w`` (default: the
+        first open window). Their kept rows are dropped (a later flag starts afresh)."""
+        now = (self.next_w if now_w is None else now_w) * self.window_s
+        done = {h for h, end in self.last_flag.items() if now - end > self.gap_s}
+        if not done or not self.kept:
+            return []
+        kept = concat_kept(self.kept)
+        host = kept.keys["host"].astype(str).to_numpy(object)
+        mine = np.isin(host, list(done))
+        out = [kept.select(mine).incidents(self.window_s, self.model.persist, self.gap_s)]
+        self.kept = [kept.select(~mine)] if (~mine).any() else []
+        for h in done:
+            del self.first_flag[h], self.last_flag[h]
+        return out
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as categoricals and uids as Arrow strings (no object per record)."""
+    out = {}
+    for c in frame.columns:
+        col = frame[c]
+        if c == "uid":
+            out[c] = col.astype(str).astype("string[pyarrow]").reset_index(drop=True)
+        elif col.dtype == object:
+            out[c] = col.astype("category").reset_index(drop=True)
+        else:
+            out[c] = col.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def stream_incidents(
+    model: BehaviourDetection, chunks, **options
+) -> tuple[tuple[Incident, ...], BehaviourStream]:
+    """Every incident of the conn frames ``chunks`` (sorted by first_seen, host) and the
+    stream (its counts); options as :class:`BehaviourStream`."""
+    stream = BehaviourStream(model, **options)
+    for chunk in chunks:
+        stream.add(chunk)
+    found = [i for part in stream.finish() for i in part]
+    return tuple(sorted(found, key=lambda i: (i.first_seen, i.host))), stream

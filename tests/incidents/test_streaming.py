@@ -1,0 +1,124 @@
+"""Behaviour detection window by window (incidents.streaming) equals the whole-log path."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conn_flows import T0, beacon, chatter, flows, scan
+from trustshield.features.behaviour import behaviour_table, checkpoint_tables
+from trustshield.incidents.grouping import incident_record
+from trustshield.incidents.model import detect_incidents, fit_behaviour, scenario
+from trustshield.incidents.streaming import BehaviourStream, LateRecords, Rarity, stream_incidents
+
+DAY = 86400.0
+
+
+def _site(seed: int, infected: bool):
+    records = chatter("10.0.0.5", 120, seed=seed) + chatter("10.0.0.6", 120, seed=seed + 50)
+    if infected:
+        records += beacon("10.0.0.5", f"203.0.113.{seed}", 7000 + seed, 3.0 + seed % 3, 2000)
+        records += scan("10.0.0.5", 23, 300, start=T0 + 3600)
+    return scenario(f"s{seed}", flows(records))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return fit_behaviour([_site(1, True), _site(2, False), _site(3, True), _site(4, False)])
+
+
+def _days() -> pd.DataFrame:
+    """Four days of a small site: hosts joining late, a beacon that stops and comes back
+    after more than a day (two incidents), a scan by another host, records in time order."""
+    records = []
+    for day in range(4):
+        start = T0 + day * DAY
+        records += chatter("10.0.0.5", 150, start=start, seed=day)
+        if day >= 1:
+            records += chatter("10.0.0.6", 150, start=start + 1800, seed=day + 10)
+        if day == 2:
+            records += scan("10.0.0.7", 23, 300, start=start + 7200)
+            records += chatter("10.0.0.7", 50, start=start, seed=day + 20)
+    records += beacon("10.0.0.5", "203.0.113.9", 7009, 4.0, 1500, start=T0 + 600)
+    records += beacon("10.0.0.5", "203.0.113.9", 7009, 4.0, 1500, start=T0 + 3 * DAY)
+    records += beacon("10.0.0.6", "203.0.113.77", 7777, 5.0, 2000, start=T0 + DAY + 9000)
+    frame = flows(records).drop(columns="label")
+    frame["uid"] = [f"D{i}" for i in range(len(frame))]
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _chunks(frame: pd.DataFrame, size: int):
+    return [frame.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
+
+
+def test_lookback_features_of_closed_windows_equal_the_whole_log():
+    frame = _days()
+    whole = behaviour_table(frame)
+    whole_stages = checkpoint_tables(frame, whole)
+    w = np.floor(frame["ts"].to_numpy() / 3600.0)
+    cuts = np.unique(w)[::5]  # groups of five windows, as a stream closes them
+    state = {f: Rarity() for f in (None, *(s.fraction for s in whole_stages))}
+    parts, stage_parts = [], {s.fraction: [] for s in whole_stages}
+    for lo, hi in zip(cuts, [*cuts[1:], np.inf]):
+        part = frame[(w >= lo) & (w < hi)].reset_index(drop=True)
+        table = behaviour_table(part)
+        state[None].apply(table)
+        parts.append(table.features)
+        for stage in checkpoint_tables(part, table):
+            state[stage.fraction].apply(stage.table)
+            stage_parts[stage.fraction].append(stage.table.features)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole.features)
+    assert whole.features["dst_site_share"].nunique() > 2  # the look-back features vary
+    assert whole.features["host_history_windows"].max() > 5  # beyond one group
+    for stage in whole_stages:
+        got = pd.concat(stage_parts[stage.fraction], ignore_index=True)
+        pd.testing.assert_frame_equal(got, stage.table.features)
+
+
+@pytest.mark.parametrize("size", [97, 5000])
+def test_streamed_incidents_equal_the_whole_log(model, size):
+    frame = _days()
+    expected = detect_incidents(model, frame, behaviour_table(frame))
+    got, stream = stream_incidents(model, _chunks(frame, size), chunk_records=1500)
+    assert len(expected) >= 2 and len({i.host for i in expected}) >= 2
+    assert [incident_record(i) for i in got] == [incident_record(i) for i in expected]
+    assert stream.records == len(frame) and stream.late == 0
+
+
+def test_kept_rows_are_only_those_of_flagged_hosts(model):
+    frame = _days()
+    stream = BehaviourStream(model, chunk_records=1500)
+    for chunk in _chunks(frame, 500):
+        stream.add(chunk)
+    stream.close(np.inf)
+    kept = sum(len(k.flows) for k in stream.kept)
+    assert 0 < kept < len(frame)
+
+
+def test_a_record_for_a_closed_window_is_late(model):
+    frame = _days()
+    stream = BehaviourStream(model, chunk_records=100)
+    for chunk in _chunks(frame.iloc[:3000], 500):
+        stream.add(chunk)
+    old = frame.iloc[:1].copy()
+    with pytest.raises(LateRecords, match="already closed"):
+        stream.add(old)
+    dropping = BehaviourStream(model, chunk_records=100, on_late="drop")
+    for chunk in _chunks(frame.iloc[:3000], 500):
+        dropping.add(chunk)
+    dropping.add(old)
+    assert dropping.late == 1 and dropping.records == 3000
+
+
+def test_watch_closes_an_incident_a_gap_after_its_last_flagged_window(model):
+    frame = _days()
+    stream = BehaviourStream(model, chunk_records=1500, on_late="drop")
+    closed = []
+    for chunk in _chunks(frame, 300):
+        stream.add(chunk)
+        closed += [i for part in stream.close_incidents() for i in part]
+    expected = detect_incidents(model, frame, behaviour_table(frame))
+    first = [i for i in expected if i.host == "10.0.0.5"][0]
+    ids = [i.incident_id for i in closed]
+    assert first.incident_id in ids and len(ids) == len(set(ids))
+    rest = [i for part in stream.finish() for i in part]
+    assert {i.incident_id for i in closed + rest} == {i.incident_id for i in expected}
