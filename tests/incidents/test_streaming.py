@@ -109,16 +109,68 @@ def test_a_record_for_a_closed_window_is_late(model):
     assert dropping.late == 1 and dropping.records == 3000
 
 
-def test_watch_closes_an_incident_a_gap_after_its_last_flagged_window(model):
-    frame = _days()
-    stream = BehaviourStream(model, chunk_records=1500, on_late="drop")
+def _periods(model, frame, size: int, close_every: int):
+    stream = BehaviourStream(model, chunk_records=size, on_late="drop", evidence="period")
     closed = []
-    for chunk in _chunks(frame, 300):
+    for n, chunk in enumerate(_chunks(frame, 250)):
         stream.add(chunk)
-        closed += [i for part in stream.close_incidents() for i in part]
+        if n % close_every == 0:
+            stream.close(stream.ready())
+            closed += stream.close_incidents()
+    return closed, stream
+
+
+def test_periods_close_a_gap_after_their_last_flagged_window_wherever_the_stream_is_cut(model):
+    frame = _days()
+    closed, stream = _periods(model, frame, 1500, 1)
+    again, _ = _periods(model, frame, 4000, 7)
+    assert [incident_record(i) for i in closed] == [incident_record(i) for i in again]
     expected = detect_incidents(model, frame, behaviour_table(frame))
     first = [i for i in expected if i.host == "10.0.0.5"][0]
+    assert closed and closed[0].incident_id == first.incident_id
     ids = [i.incident_id for i in closed]
-    assert first.incident_id in ids and len(ids) == len(set(ids))
-    rest = [i for part in stream.finish() for i in part]
-    assert {i.incident_id for i in closed + rest} == {i.incident_id for i in expected}
+    assert len(ids) == len(set(ids)) and set(ids) <= {i.incident_id for i in expected}
+    # the rest are still open: the stream has not moved a gap past them
+    assert stream.open_periods and stream.kept
+
+
+def _zeek_tsv(frame: pd.DataFrame, path):
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto"]
+    fields += ["duration", "orig_bytes", "resp_bytes", "conn_state", "orig_pkts", "resp_pkts"]
+    types = "time string addr port addr port enum interval count count string count count"
+    body = frame[fields].astype(str).replace({"<NA>": "-", "nan": "-"})
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("#separator \\x09\n#unset_field\t-\n#path\tconn\n")
+        out.write("#fields\t" + "\t".join(fields) + "\n#types\t" + types.replace(" ", "\t") + "\n")
+        body.to_csv(out, sep="\t", header=False, index=False)
+        out.write("#close\t2024-01-01-00-00-00\n")
+    return path
+
+
+@pytest.mark.parametrize("lateness_s", [None, 3600.0])
+def test_a_zeek_log_read_block_by_block_gives_the_whole_log_incidents(model, tmp_path, lateness_s):
+    from trustshield.ingest.zeek_chunks import read_conn_table
+    from trustshield.pipeline.behaviour_stream import detect_log
+
+    frame = _days()
+    # one long connection written when it ended, hours after later records
+    late = frame.index[len(frame) // 2]
+    frame = pd.concat([frame.drop(index=late), frame.loc[[late]]], ignore_index=True)
+    frame.loc[len(frame) - 1, "ts"] = frame["ts"].max() - 12 * 3600
+    log = _zeek_tsv(frame, tmp_path / "conn.log")
+    whole = read_conn_table(log)
+    expected = detect_incidents(model, whole, behaviour_table(whole))
+    got = []
+    done = detect_log(
+        model,
+        log,
+        lambda found, flows: got.extend(found),
+        chunk_records=300,
+        lateness_s=lateness_s,
+        block_bytes=1 << 16,
+    )
+    got.sort(key=lambda i: (i.first_seen, i.host))
+    assert [incident_record(i) for i in got] == [incident_record(i) for i in expected]
+    assert done.records == len(frame) and done.incidents == len(expected) >= 2
+    # more than the allowed lateness out of order: read whole, same incidents
+    assert done.streamed is (lateness_s is None)

@@ -170,6 +170,7 @@ class Kept:
     base: np.ndarray
     flows: pd.DataFrame
     flow_row: np.ndarray
+    period: np.ndarray  # per row: start of its host's flagged period (NaN: not tracked)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -190,6 +191,7 @@ class Kept:
             self.base[attributed],
             self.flows[at].reset_index(drop=True),
             remap[self.flow_row[at]],
+            self.period[rows],
         )
 
     def incidents(self, window_s: float, persist: bool, gap_s: float) -> tuple[Incident, ...]:
@@ -222,6 +224,7 @@ def concat_kept(parts: list[Kept]) -> Kept:
         np.concatenate([p.base for p in parts]),
         concat_frames([p.flows for p in parts]),
         np.concatenate([p.flow_row + o for p, o in zip(parts, offsets)]),
+        np.concatenate([p.period for p in parts]),
     )
 
 
@@ -246,9 +249,13 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
 class BehaviourStream:
     """Windows closed as the stream moves on; rows flagged as they close (module docstring).
 
-    ``lateness_s`` (default :data:`LATENESS_S`): how far past a window's end the stream must be
-    (its latest ``ts``) before the window closes; ``chunk_records``: buffered records that
+    ``lateness_s`` (default :data:`LATENESS_S`): how far past a window's end the stream must
+    be (its latest ``ts``) before the window closes; ``chunk_records``: buffered records that
     trigger closing (more records per ``behaviour_table`` call is faster, fewer is lighter).
+    ``evidence``: ``"follow"`` keeps a flagged host's rows to the end (the whole-log
+    incidents, :meth:`finish`); ``"period"`` keeps them to ``gap_s`` past its last flagged
+    window and emits each period as one incident once closed (:meth:`close_incidents`), the
+    same wherever the stream was cut into chunks.
     """
 
     def __init__(
@@ -259,28 +266,36 @@ class BehaviourStream:
         chunk_records: int = 500_000,
         on_late: str = "raise",
         gap_s: float = DEFAULT_GAP_S,
+        evidence: str = "follow",
         fractions: tuple[float, ...] = CHECKPOINTS,
     ):
         if on_late not in ("raise", "drop"):
             raise DataError(f"on_late must be 'raise' or 'drop', got {on_late!r}")
+        if evidence not in ("follow", "period"):
+            raise DataError(f"evidence must be 'follow' or 'period', got {evidence!r}")
         self.model, self.window_s = model, float(model.window_s)
         lateness = LATENESS_S if lateness_s is None else float(lateness_s)
         self.lag = int(np.ceil(lateness / self.window_s))
         self.chunk_records, self.on_late, self.gap_s = chunk_records, on_late, gap_s
+        self.evidence = evidence
         self.fractions = tuple(fractions) if model.early else ()
         self.rarity = {f: Rarity() for f in (None, *self.fractions)}
         self.buffer: list[pd.DataFrame] = []
         self.buffered = 0
+        self.min_w = np.inf  # earliest window in the buffer
         self.next_w: float | None = None  # first window not closed yet
         self.max_w = -np.inf
         self.first_flag: dict[str, float] = {}  # host -> start of its first kept window
-        self.last_flag: dict[str, float] = {}  # host -> end of its last flagged window
+        self.open_periods: dict[str, list[float]] = {}  # host -> [first start, last end]
+        self.closed_periods: list[tuple[str, float]] = []  # (host, first start), all rows in
         self.kept: list[Kept] = []
         self.records = self.late = 0
 
     # --- input -------------------------------------------------------------------------
-    def add(self, flows: pd.DataFrame) -> None:
-        """Take a chunk of conn records; close the windows the stream has moved past."""
+    def add(self, flows: pd.DataFrame, *, replay: bool = False) -> None:
+        """Take a chunk of conn records; close the windows the stream has moved past once
+        ``chunk_records`` are buffered. ``replay``: records read again after a restart
+        (from :meth:`resume_offset`): those of closed windows are skipped, nothing counted."""
         if not len(flows):
             return
         ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
@@ -288,7 +303,7 @@ class BehaviourStream:
         ok = np.isfinite(w)
         if self.next_w is not None:
             late = ok & (w < self.next_w)
-            if late.any():
+            if late.any() and not replay:
                 if self.on_late == "raise":
                     raise LateRecords(
                         f"{int(late.sum())} record(s) start in a window that was already "
@@ -296,8 +311,9 @@ class BehaviourStream:
                         f"the epoch; lateness {self.lag} window(s))"
                     )
                 self.late += int(late.sum())
-                ok &= ~late
-        self.records += int(ok.sum())
+            ok &= ~late
+        if not replay:
+            self.records += int(ok.sum())
         if not ok.all():
             flows = flows[ok]
             w = w[ok]
@@ -305,28 +321,36 @@ class BehaviourStream:
             return
         self.buffer.append(flows.reset_index(drop=True))
         self.buffered += len(flows)
-        self.max_w = max(self.max_w, float(w.max()))
-        if self.buffered >= self.chunk_records:
-            self.close(self.max_w - self.lag + 1)
+        self.min_w = min(self.min_w, float(w.min()))
+        if not replay:
+            self.max_w = max(self.max_w, float(w.max()))
+        if self.buffered >= self.chunk_records and not replay:
+            self.close(self.ready())
+
+    def ready(self) -> float:
+        """The window index before which every window may close now."""
+        return self.max_w - self.lag + 1
 
     def close(self, until_w: float) -> list[Kept]:
         """Close every buffered window before window index ``until_w``; the rows kept from
         them (also appended to :attr:`kept`)."""
-        if not self.buffer:
-            if self.next_w is None or until_w > self.next_w:
-                self.next_w = until_w if np.isfinite(until_w) else self.next_w
+        if until_w == -np.inf:  # nothing read yet
+            return []
+        if self.next_w is None or until_w > self.next_w:
+            self.next_w = until_w
+        if not self.buffer or self.min_w >= until_w:
+            self._periods_closed()
             return []
         flows = concat_frames(self.buffer)
         w = np.floor(pd.to_numeric(flows["ts"]).to_numpy(float) / self.window_s)
         done = w < until_w
         rest = flows[~done].reset_index(drop=True)
         self.buffer, self.buffered = ([rest], len(rest)) if len(rest) else ([], 0)
-        self.next_w = until_w if self.next_w is None else max(self.next_w, until_w)
-        if not done.any():
-            return []
+        self.min_w = float(w[~done].min()) if len(rest) else np.inf
         part = flows[done].reset_index(drop=True)
         del flows
         kept = self._windows(part)
+        self._periods_closed()
         if kept is not None:
             self.kept.append(kept)
             return [kept]
@@ -345,13 +369,15 @@ class BehaviourStream:
         keys = table.keys
         host = keys["host"].astype(str).to_numpy(object)
         starts = keys["window_start"].to_numpy(float)
-        ends = keys["window_end"].to_numpy(float)
-        for h, s, e in zip(host[flagged], starts[flagged], ends[flagged]):
-            if h not in self.first_flag:
-                self.first_flag[h] = s
-            self.last_flag[h] = max(self.last_flag.get(h, -np.inf), e)
-        first = np.array([self.first_flag.get(h, np.inf) for h in host], float)
-        rows = starts >= first
+        if self.evidence == "period":
+            period = self._periods(host, starts, keys["window_end"].to_numpy(float), flagged)
+            rows = np.isfinite(period)
+        else:
+            for h, s in zip(host[flagged], starts[flagged]):
+                self.first_flag.setdefault(h, s)
+            first = np.array([self.first_flag.get(h, np.inf) for h in host], float)
+            rows = starts >= first
+            period = np.full(len(host), np.nan)
         if not rows.any():
             return None
         at = np.flatnonzero(table.flow_row >= 0)
@@ -369,7 +395,49 @@ class BehaviourStream:
             attributions.base[rows[flagged]],
             _compact(flows.iloc[at][columns]),
             remap[table.flow_row[at]],
+            period[rows],
         )
+
+    def _periods(
+        self, host: np.ndarray, starts: np.ndarray, ends: np.ndarray, flagged: np.ndarray
+    ) -> np.ndarray:
+        """Per row: the first start of its host's flagged period (NaN: outside one). A
+        period takes the host's windows from its first flagged one until a window starts
+        more than ``gap_s`` after the end of its last flagged one (the rule of
+        ``group_incidents``)."""
+        period = np.full(len(host), np.nan)
+        for h in set(host[flagged]) | (set(self.open_periods) & set(host)):
+            idx = np.flatnonzero(host == h)
+            current = self.open_periods.get(h)
+            for s in np.unique(starts[idx]):
+                at = idx[starts[idx] == s]
+                if current is not None and s - current[1] > self.gap_s:
+                    self.closed_periods.append((h, current[0]))
+                    current = None
+                hit = at[flagged[at]]
+                if len(hit):
+                    end = float(ends[hit].max())
+                    current = (
+                        [float(s), end] if current is None else [current[0], max(current[1], end)]
+                    )
+                if current is not None:
+                    period[at] = current[0]
+            if current is None:
+                self.open_periods.pop(h, None)
+            else:
+                self.open_periods[h] = current
+        return period
+
+    def _periods_closed(self) -> None:
+        """Open periods no closed window can extend any more become closed."""
+        if self.evidence != "period" or self.next_w is None:
+            return
+        now = self.next_w * self.window_s
+        for h, (first, end) in list(self.open_periods.items()):
+            boundary = (np.floor((end + self.gap_s) / self.window_s) + 1) * self.window_s
+            if boundary <= now:
+                self.closed_periods.append((h, first))
+                del self.open_periods[h]
 
     # --- output ------------------------------------------------------------------------
     def finish(self, *, group_flows: int = GROUP_FLOWS) -> Iterator[tuple[Incident, ...]]:
@@ -394,22 +462,61 @@ class BehaviourStream:
         for b in np.unique(batch):
             yield kept.select(np.isin(code, np.flatnonzero(batch == b)))
 
-    def close_incidents(self, now_w: float | None = None) -> list[tuple[Incident, ...]]:
-        """The incidents of hosts whose flagged period has ended: no flagged window for
-        ``gap_s`` after their last one, judged at window index ``now_w`` (default: the
-        first open window). Their kept rows are dropped (a later flag starts afresh)."""
-        now = (self.next_w if now_w is None else now_w) * self.window_s
-        done = {h for h, end in self.last_flag.items() if now - end > self.gap_s}
-        if not done or not self.kept:
-            return []
-        kept = concat_kept(self.kept)
-        host = kept.keys["host"].astype(str).to_numpy(object)
-        mine = np.isin(host, list(done))
-        out = [kept.select(mine).incidents(self.window_s, self.model.persist, self.gap_s)]
-        self.kept = [kept.select(~mine)] if (~mine).any() else []
-        for h in done:
-            del self.first_flag[h], self.last_flag[h]
-        return out
+    def close_incidents(self) -> tuple[Incident, ...]:
+        """(``evidence="period"``) One incident per closed period, sorted by first_seen and
+        host; their rows are dropped."""
+        if not self.closed_periods:
+            return ()
+        kept = concat_kept(self.kept) if self.kept else None
+        self.kept = []
+        found = []
+        if kept is not None:
+            host = kept.keys["host"].astype(str).to_numpy(object)
+            mine = np.zeros(len(kept), bool)
+            for h, first in self.closed_periods:
+                rows = (host == h) & (kept.period == first)
+                mine |= rows
+                found += kept.select(rows).incidents(self.window_s, self.model.persist, self.gap_s)
+            if (~mine).any():
+                self.kept = [kept.select(~mine)]
+        self.closed_periods = []
+        return tuple(sorted(found, key=lambda i: (i.first_seen, i.host)))
+
+    def resume_offset(self, column: str = "offset") -> int | None:
+        """The least ``column`` value of the buffered records (where to read again from
+        after a restart), None when nothing is buffered."""
+        values = [int(f[column].min()) for f in self.buffer if len(f)]
+        return min(values) if values else None
+
+    # --- state (JSON and Arrow tables, no pickle) -------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything but the buffered records and the kept rows, as plain JSON."""
+        return {
+            "rarity": {str(k): v.to_dict() for k, v in self.rarity.items()},
+            "next_w": self.next_w,
+            "max_w": None if not np.isfinite(self.max_w) else self.max_w,
+            "records": self.records,
+            "late": self.late,
+            "first_flag": self.first_flag,
+            "open_periods": self.open_periods,
+            "closed_periods": [list(p) for p in self.closed_periods],
+        }
+
+    def restore(self, state: dict[str, Any], kept: list[Kept]) -> None:
+        """Set the state :meth:`state` gave and the kept rows (before replaying records)."""
+        self.rarity = {
+            (None if k == "None" else float(k)): Rarity.from_dict(v)
+            for k, v in state["rarity"].items()
+        }
+        self.next_w = state["next_w"]
+        self.max_w = -np.inf if state["max_w"] is None else float(state["max_w"])
+        self.records, self.late = int(state["records"]), int(state["late"])
+        self.first_flag = {str(k): float(v) for k, v in state["first_flag"].items()}
+        self.open_periods = {
+            str(k): [float(a), float(b)] for k, (a, b) in state["open_periods"].items()
+        }
+        self.closed_periods = [(str(h), float(f)) for h, f in state["closed_periods"]]
+        self.kept = list(kept)
 
 
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:

@@ -44,18 +44,20 @@ def detect_log(
     *,
     chunk_records: int = CHUNK_RECORDS,
     lateness_s: float | None = None,
+    block_bytes: int = 1 << 24,
 ) -> DetectedLog:
     """Call ``on_incidents(incidents, flows)`` for the incidents of the conn log at
     ``path`` under ``model``, a batch of hosts at a time (``flows``: every flow of those
     hosts from their first flagged window on, enough for ``incident_evidence``); batches
-    are in host order, each sorted by first_seen."""
+    are in host order, each sorted by first_seen. ``block_bytes``: the file is read that
+    much at a time."""
     from trustshield.features.behaviour import behaviour_table
     from trustshield.ingest.zeek_chunks import read_conn_table
     from trustshield.ingest.zeek_columns import NotColumnar, iter_conn_columns
 
     try:
         stream = BehaviourStream(model, chunk_records=chunk_records, lateness_s=lateness_s)
-        for chunk in iter_conn_columns(path):
+        for chunk in iter_conn_columns(path, block_bytes=block_bytes):
             stream.add(chunk)
             del chunk
         stream.close(float("inf"))
