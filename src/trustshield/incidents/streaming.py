@@ -462,11 +462,12 @@ class BehaviourStream:
         for b in np.unique(batch):
             yield kept.select(np.isin(code, np.flatnonzero(batch == b)))
 
-    def close_incidents(self) -> tuple[Incident, ...]:
-        """(``evidence="period"``) One incident per closed period, sorted by first_seen and
-        host; their rows are dropped."""
+    def close_incidents(self) -> list[tuple[Incident, pd.DataFrame]]:
+        """(``evidence="period"``) One incident per closed period with the flows kept for
+        it (the host's from the period's first flagged window on), sorted by first_seen
+        and host; their rows are dropped."""
         if not self.closed_periods:
-            return ()
+            return []
         kept = concat_kept(self.kept) if self.kept else None
         self.kept = []
         found = []
@@ -476,11 +477,13 @@ class BehaviourStream:
             for h, first in self.closed_periods:
                 rows = (host == h) & (kept.period == first)
                 mine |= rows
-                found += kept.select(rows).incidents(self.window_s, self.model.persist, self.gap_s)
+                part = kept.select(rows)
+                for incident in part.incidents(self.window_s, self.model.persist, self.gap_s):
+                    found.append((incident, part.flows))
             if (~mine).any():
                 self.kept = [kept.select(~mine)]
         self.closed_periods = []
-        return tuple(sorted(found, key=lambda i: (i.first_seen, i.host)))
+        return sorted(found, key=lambda x: (x[0].first_seen, x[0].host))
 
     def resume_offset(self, column: str = "offset") -> int | None:
         """The least ``column`` value of the buffered records (where to read again from
@@ -517,6 +520,62 @@ class BehaviourStream:
         }
         self.closed_periods = [(str(h), float(f)) for h, f in state["closed_periods"]]
         self.kept = list(kept)
+
+
+def kept_to_arrow(kept: Kept) -> tuple[Any, Any]:
+    """(rows, flows) Arrow tables of ``kept``: keys, ``f:`` features, flags, scores,
+    ``a:`` attributions (zero on rows not flagged) and ``period`` per row; the flows with
+    ``flow_row``."""
+    import pyarrow as pa
+
+    n = len(kept)
+    values = np.zeros((n, kept.values.shape[1] if kept.values.ndim == 2 else 0))
+    base = np.zeros(n)
+    values[kept.flagged] = kept.values
+    base[kept.flagged] = kept.base
+    columns: dict[str, Any] = {c: kept.keys[c] for c in kept.keys.columns}
+    columns |= {f"f:{c}": kept.features[c].to_numpy(float) for c in kept.features.columns}
+    columns |= {
+        "flagged": kept.flagged,
+        "suspicion": kept.suspicion,
+        "kinds": kept.kinds.astype(str),
+        "raised": kept.raised,
+        "period": kept.period,
+        "a_base": base,
+    }
+    columns |= {f"a:{c}": values[:, j] for j, c in enumerate(kept.features.columns)}
+    rows = pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
+    flows = kept.flows.assign(flow_row=kept.flow_row)
+    return rows, pa.Table.from_pandas(flows, preserve_index=False)
+
+
+def kept_from_arrow(rows: Any, flows: Any) -> Kept:
+    """The :class:`Kept` :func:`kept_to_arrow` encoded."""
+    r = rows.to_pandas()
+    f = flows.to_pandas()
+    features = [c[2:] for c in r.columns if c.startswith("f:")]
+    keys = r[[c for c in r.columns if ":" not in c and c not in _ROW_FIELDS]].copy()
+    if "dport" in keys.columns:
+        keys["dport"] = keys["dport"].astype("Int64")
+    flagged = r["flagged"].to_numpy(bool)
+    if "uid" in f.columns:
+        f["uid"] = f["uid"].astype("string[pyarrow]")
+    return Kept(
+        keys,
+        pd.DataFrame({c: r[f"f:{c}"].to_numpy(float) for c in features}),
+        flagged,
+        r["suspicion"].to_numpy(float),
+        r["kinds"].to_numpy(object),
+        r["raised"].to_numpy(float),
+        r[[f"a:{c}" for c in features]].to_numpy(float)[flagged],
+        r["a_base"].to_numpy(float)[flagged],
+        f.drop(columns="flow_row"),
+        f["flow_row"].to_numpy(np.int64),
+        r["period"].to_numpy(float),
+    )
+
+
+_ROW_FIELDS = ("flagged", "suspicion", "kinds", "raised", "period", "a_base")
 
 
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:
