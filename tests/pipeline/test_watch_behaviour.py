@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
 
     with AlertStore(store_path) as store:
         watch_behaviour(log, store, model, "m1", batch_records=250, once=True,
-                        lateness_s=3600.0, progress=progress)
+                        lateness_s=3600.0, close_records=250, progress=progress)
     """
 )
 
@@ -55,7 +55,9 @@ def _incidents(store_path) -> list[dict]:
 
 def _run(log, model, store_path, **options):
     with AlertStore(store_path) as store:
-        return watch_behaviour(log, store, model, "m1", lateness_s=3600.0, **options)
+        return watch_behaviour(
+            log, store, model, "m1", lateness_s=3600.0, close_records=300, **options
+        )
 
 
 def test_a_killed_watch_resumes_to_the_incidents_of_an_uninterrupted_run(setup, tmp_path):
@@ -97,3 +99,22 @@ def test_a_second_pass_over_a_finished_log_adds_nothing(setup, tmp_path):
     first = _run(log, model, tmp_path / "s.duckdb", batch_records=2000, once=True)
     again = _run(log, model, tmp_path / "s.duckdb", batch_records=2000, once=True)
     assert first.incidents >= 2 and again.records == 0 and again.incidents == 0
+
+
+def test_the_watch_command_takes_a_behaviour_model_folder(setup, tmp_path, capsys):
+    from trustshield.cli import main
+    from trustshield.commands.behaviour import MODEL_FILE
+
+    work, model, log = setup
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / MODEL_FILE).write_text(json.dumps(model.to_dict()), encoding="utf-8")
+    store = tmp_path / "cli.duckdb"
+    args = ["watch", str(log), "--model", str(folder), "--store", str(store), "--once"]
+    assert main([*args, "--batch-records", "1000"]) == 0
+    said = capsys.readouterr().out
+    assert "incident(s) stored" in said
+    rows, _, _ = _incidents(store)
+    assert rows and f"{len(rows)} incident(s) stored" in said
+    assert main(["incidents", "list", "--store", str(store)]) == 0
+    assert rows[0][0] in capsys.readouterr().out

@@ -237,7 +237,8 @@ def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame()
     out = {}
-    for c in frames[0].columns:
+    common = set.intersection(*(set(f.columns) for f in frames))
+    for c in [c for c in frames[0].columns if c in common]:
         cols = [f[c] for f in frames]
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in cols):
             out[c] = pd.Series(pd.api.types.union_categoricals(cols, ignore_order=True))

@@ -111,6 +111,47 @@ def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIEL
     return frame
 
 
+def conn_block(
+    data: bytes, names: list[str], fields: tuple[str, ...] = BEHAVIOUR_FIELDS, unset: str = "-"
+) -> pd.DataFrame | None:
+    """The records of ``data`` (complete tab-separated record lines of a conn.log whose
+    ``#fields`` are ``names``; no ``#`` line) typed as :func:`read_conn_columns` types
+    them; None when a record does not parse that way (the strict reader decides)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    wanted = [f for f in (*fields, *_LABELS) if f in names]
+    if "ts" not in wanted or any("  " in n for n in names):
+        return None
+    types = {
+        f: pa.float64()
+        if f in _NUMBERS
+        else pa.string()
+        if f == "uid"
+        else pa.dictionary(pa.int32(), pa.string())
+        for f in wanted
+    }
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=wanted,
+                null_values=[unset],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        return None
+    if table.column("ts").null_count or table.num_rows != data.count(b"\n"):
+        return None
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
 class NotColumnar(DataError):
     """The log is not a plain Zeek TSV conn.log the columnar reader can stream."""
 

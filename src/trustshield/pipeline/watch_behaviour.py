@@ -33,9 +33,15 @@ from trustshield.incidents.streaming import BehaviourStream, kept_from_arrow, ke
 from trustshield.ingest.follow import Follower, Lines, Position
 from trustshield.ingest.zeek import new_header
 from trustshield.ingest.zeek_chunks import conn_chunk
-from trustshield.ingest.zeek_columns import BEHAVIOUR_FIELDS
+from trustshield.ingest.zeek_columns import BEHAVIOUR_FIELDS, conn_block
 from trustshield.pipeline.watch import stream_name
 from trustshield.store.behaviour_watch import BehaviourWatchState
+
+#: records waiting before the windows the stream has passed are closed (fewer, larger
+#: closings: each builds the channel windows and their checkpoints once)
+CLOSE_RECORDS = 100_000
+#: ... or seconds since the last closing, whichever comes first
+CLOSE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -61,15 +67,22 @@ def watch_behaviour(
     once: bool = False,
     until_idle: float | None = None,
     lateness_s: float | None = None,
+    close_records: int = CLOSE_RECORDS,
+    close_seconds: float = CLOSE_SECONDS,
     progress=None,
     stop=lambda: False,
     poll_s: float = 0.2,
 ) -> BehaviourWatchSummary:
     """Follow the conn.log at ``path`` into ``store`` (incidents, state, ledger) until
     ``stop()``, or (``once``) nothing more is there, or nothing came for ``until_idle``
-    seconds. ``progress(figures)`` gets records, incidents and records_per_s after each
-    commit."""
-    run = _BehaviourWatch(Path(path), store, model, model_id, batch_records, lateness_s)
+    seconds. Windows the stream has passed are closed once ``close_records`` records are
+    waiting or ``close_seconds`` after the last closing (the incidents do not depend on
+    where the stream is cut). ``progress(figures)`` gets records, incidents and
+    records_per_s after each commit."""
+    run = _BehaviourWatch(
+        Path(path), store, model, model_id, batch_records, lateness_s, close_records
+    )
+    run.close_seconds = close_seconds
     try:
         run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
     finally:
@@ -84,7 +97,16 @@ def watch_behaviour(
 
 
 class _BehaviourWatch:
-    def __init__(self, path: Path, store, model, model_id: str, batch_records: int, lateness_s):
+    def __init__(
+        self,
+        path: Path,
+        store,
+        model,
+        model_id: str,
+        batch_records: int,
+        lateness_s,
+        close_records: int,
+    ):
         self.store, self.model_id, self.batch_records = store, model_id, batch_records
         self.state = BehaviourWatchState(store)
         self.key = stream_name(path, model_id)
@@ -92,16 +114,17 @@ class _BehaviourWatch:
         self.stream = BehaviourStream(
             model,
             lateness_s=lateness_s,
-            chunk_records=max(batch_records, 1),
+            chunk_records=max(close_records, 1),
             on_late="drop",
             evidence="period",
         )
         self.records = self.incidents = 0
-        self.started = time.monotonic()
+        self.started = self.closed_at = time.monotonic()
+        self.close_seconds = CLOSE_SECONDS
         self.buffer: list[Lines] = []
         self.buffered, self.since = 0, 0.0
         self.header = new_header()
-        self.identity, self.next_offset = None, -1
+        self.identity, self.next_offset, self.next_line = None, -1, 1
         self.saved = 0  # kept parts already in the store
         self.follower = self._resume(path)
 
@@ -127,6 +150,7 @@ class _BehaviourWatch:
             again = Lines(identity, data, cp["context_offset"], cp["context_line"])
             self.stream.add(self._records(again), replay=True)
         self.identity, self.next_offset = identity, cp["byte_offset"]
+        self.next_line = cp["line"]
         return follower
 
     def loop(self, stop, once, until_idle, batch_seconds, poll_s, progress) -> None:
@@ -149,6 +173,16 @@ class _BehaviourWatch:
                 break
             time.sleep(poll_s)
         self._flush(progress)
+        self._close_ready(progress)
+
+    def _close_ready(self, progress) -> None:
+        """At the end of a run: close the windows the stream has passed and commit."""
+        stream = self.stream
+        if self.identity is None or not stream.buffer or stream.min_w >= stream.ready():
+            return
+        stream.close(stream.ready())
+        self._commit(None, stream.close_incidents(), 0)
+        self._report(progress)
 
     def _take(self, lines: Lines, progress) -> None:
         identity = lines.identity
@@ -173,6 +207,21 @@ class _BehaviourWatch:
         starts = lines.start + np.concatenate(
             [[0], np.flatnonzero(np.frombuffer(data, np.uint8) == 10)[:-1] + 1]
         ).astype(np.int64)
+        header = self.header
+        fast = None
+        plain = header["separator"] == "\t" and not header.get("spaced_tail")
+        if header["fields"] is not None and plain and not data.startswith(b"#"):
+            if b"\n#" not in data and b"\n\n" not in data and b"\r" not in data:
+                fast = conn_block(data, header["fields"][1], unset=header["unset_field"])
+                fast = (
+                    None
+                    if fast is None
+                    else fast[[c for c in BEHAVIOUR_FIELDS if c in fast.columns]]
+                )
+        if fast is not None:
+            fast["offset"] = starts
+            fast["line"] = np.arange(lines.first_line, lines.first_line + len(fast))
+            return fast
         conns, numbers, _ = conn_chunk(
             data,
             self.header,
@@ -181,6 +230,7 @@ class _BehaviourWatch:
             fields=(*BEHAVIOUR_FIELDS, "id.orig_p"),
             skip_bad=True,
         )
+        conns = conns[[c for c in BEHAVIOUR_FIELDS if c in conns.columns]].copy()
         conns["offset"] = starts[numbers - lines.first_line]
         conns["line"] = numbers
         return conns
@@ -204,11 +254,19 @@ class _BehaviourWatch:
 
     def _batch(self, lines: Lines, progress) -> None:
         conns = self._records(lines)
-        before = self.stream.records
-        self.stream.add(conns)
-        self.stream.close(self.stream.ready())
+        before, closed_w = self.stream.records, self.stream.next_w
+        self.stream.add(conns)  # closes windows once close_records are waiting
+        now = time.monotonic()
+        if self.stream.next_w != closed_w:
+            self.closed_at = now
+        elif now - self.closed_at >= self.close_seconds:
+            self.stream.close(self.stream.ready())
+            self.closed_at = now
         closed = self.stream.close_incidents()
         self._commit(lines, closed, self.stream.records - before)
+        self._report(progress)
+
+    def _report(self, progress) -> None:
         if progress is not None:
             seconds = max(time.monotonic() - self.started, 1e-9)
             progress(
@@ -220,9 +278,14 @@ class _BehaviourWatch:
                 }
             )
 
-    def _commit(self, lines: Lines, closed, records: int) -> None:
+    def _commit(self, lines: Lines | None, closed, records: int) -> None:
+        """One transaction: the incidents ``closed``, the stream state, the checkpoint and
+        (``lines``: the batch read) its ledger row."""
         stream = self.stream
-        next_line = lines.first_line + lines.data.count(b"\n")
+        if lines is not None:
+            self.next_line = lines.first_line + lines.data.count(b"\n")
+            self.next_offset = lines.end
+        next_line, end = self.next_line, self.next_offset
         again = stream.resume_offset("offset")
         again_line = stream.resume_offset("line")
         replace = bool(closed) or self.saved > len(stream.kept)
@@ -233,25 +296,29 @@ class _BehaviourWatch:
             "path": identity.path,
             "dev": identity.dev,
             "ino": identity.ino,
-            "byte_offset": lines.end,
+            "byte_offset": end,
             "line": next_line,
-            "context_offset": lines.end if again is None else again,
+            "context_offset": end if again is None else again,
             "context_line": next_line if again_line is None else again_line,
             "context_clock": 0.0,
             "records": records,
         }
-        ledger = {
-            "file_id": identity.head_sha256,
-            "path": identity.path,
-            "first_line": lines.first_line,
-            "last_line": next_line - 1,
-            "records": records,
-            "rejected": 0,
-            "alerts": len(closed),
-            "start_offset": lines.start,
-            "end_offset": lines.end,
-            "run_id": self.run_id,
-        }
+        ledger = (
+            None
+            if lines is None
+            else {
+                "file_id": identity.head_sha256,
+                "path": identity.path,
+                "first_line": lines.first_line,
+                "last_line": next_line - 1,
+                "records": records,
+                "rejected": 0,
+                "alerts": len(closed),
+                "start_offset": lines.start,
+                "end_offset": lines.end,
+                "run_id": self.run_id,
+            }
+        )
         with self.store.transaction():
             added = self.store.incidents.add(
                 self.model_id,
