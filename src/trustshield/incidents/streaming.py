@@ -585,7 +585,9 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     for c in frame.columns:
         col = frame[c]
         if c == "uid":
-            out[c] = col.astype(str).astype("string[pyarrow]").reset_index(drop=True)
+            if not isinstance(col.dtype, pd.StringDtype):
+                col = col.astype(str).astype("string[pyarrow]")
+            out[c] = col.reset_index(drop=True)
         elif col.dtype == object:
             out[c] = col.astype("category").reset_index(drop=True)
         else:

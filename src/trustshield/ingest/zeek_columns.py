@@ -204,9 +204,18 @@ def iter_conn_columns(
         for batch in reader:
             if batch.column(batch.schema.get_field_index("ts")).null_count:
                 raise NotColumnar(f"{file}: a record without ts")
-            yield pa.Table.from_batches([batch]).to_pandas(split_blocks=True, self_destruct=True)
+            yield pa.Table.from_batches([batch]).to_pandas(
+                split_blocks=True, self_destruct=True, types_mapper=_arrow_strings
+            )
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
         raise NotColumnar(f"{file}: {exc}") from None
+
+
+def _arrow_strings(dtype):
+    """uids stay Arrow strings in pandas (no Python object per record)."""
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow") if dtype == pa.string() else None
 
 
 def _slim(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
