@@ -157,20 +157,24 @@ def _review_labels(target) -> tuple[set[str], set[str]]:
 def detect_behaviour(args) -> None:
     """Incidents of ``args.data`` under the behaviour model in ``args.model``."""
     from trustshield.atomic_files import write_atomic
-    from trustshield.features.behaviour import behaviour_table
     from trustshield.incidents.grouping import incidents_jsonl
-    from trustshield.incidents.model import BehaviourDetection, detect_incidents
-    from trustshield.ingest.zeek_chunks import read_conn_table
+    from trustshield.incidents.model import BehaviourDetection
+    from trustshield.pipeline.behaviour_stream import detect_log
 
     state = json.loads((Path(args.model) / MODEL_FILE).read_text(encoding="utf-8"))
     model = BehaviourDetection.from_dict(state)
     incidents, added, stored = [], [], getattr(args, "store", None)
     for path in log_files(args.data):
-        flows = read_conn_table(path)
-        found = detect_incidents(model, flows, behaviour_table(flows, window_s=model.window_s))
-        incidents += found
-        if stored:
-            added += _store_incidents(stored, model_id_of(args.model), path, flows, found)
+        found: list = []
+
+        def take(part, flows, path=path, found=found) -> None:
+            # a batch of hosts at a time (window by window reading; see detect_log)
+            found.extend(part)
+            if stored:
+                added.extend(_store_incidents(stored, model_id_of(args.model), path, flows, part))
+
+        detect_log(model, path, take)
+        incidents += sorted(found, key=lambda i: (i.first_seen, i.host))
     lines = incidents_jsonl(incidents)
     if args.incidents:
         write_atomic(Path(args.incidents), lines.encode("utf-8"))

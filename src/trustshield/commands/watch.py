@@ -61,6 +61,10 @@ def register(sub) -> None:
 
 
 def cmd_watch(args) -> None:
+    from trustshield.commands.behaviour import is_behaviour_model
+
+    if is_behaviour_model(args.model):
+        return _watch_behaviour(args)
     from trustshield.model_folder import load_model
     from trustshield.pipeline.watch import watch
     from trustshield.store import AlertStore
@@ -113,6 +117,49 @@ def cmd_watch(args) -> None:
         f"run {run.run.run_id}: {run.records} records, {run.alerts} alerts/reviews "
         f"({run.run.reviews_added} queued for review), "
         f"{run.run.rejected_rows} rejected rows → {store.path}"
+        + (" (stopped by signal)" if stopping else "")
+    )
+
+
+def _watch_behaviour(args) -> None:
+    """watch with a behaviour model (``train --kind behaviour``): incidents as host
+    behaviour periods close (pipeline.watch_behaviour), exactly once."""
+    import json
+    from pathlib import Path
+
+    from trustshield.commands.behaviour import MODEL_FILE, model_id_of
+    from trustshield.incidents.model import BehaviourDetection
+    from trustshield.pipeline.watch_behaviour import watch_behaviour
+    from trustshield.store import AlertStore
+
+    state = json.loads((Path(args.model) / MODEL_FILE).read_text(encoding="utf-8"))
+    model = BehaviourDetection.from_dict(state)
+    stopping: list[bool] = []
+    previous = {
+        s: signal.signal(s, lambda *_: stopping.append(True))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with AlertStore(args.store) as store:
+            run = watch_behaviour(
+                args.path,
+                store,
+                model,
+                model_id_of(args.model),
+                batch_records=args.batch_records,
+                batch_seconds=args.batch_seconds,
+                once=args.once,
+                until_idle=args.until_idle,
+                stop=lambda: bool(stopping),
+            )
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    for notice in run.notices:
+        console.print(f"[yellow]{notice}[/yellow]")
+    output.print(
+        f"{run.records} records, {run.incidents} incident(s) stored, {run.open_periods} "
+        f"host period(s) still open, {run.late} late record(s) left out → {store.path}"
         + (" (stopped by signal)" if stopping else "")
     )
 

@@ -95,7 +95,8 @@ def incident_evidence(
         if "uid" in flows.columns
         else np.full(len(flows), "", object)
     )
-    is_evidence = np.isin(uids, np.asarray(incident.evidence_uids, object)) & host
+    # a hash lookup (numpy's isin on object arrays compares pairwise)
+    is_evidence = pd.Series(uids, dtype=object).isin(incident.evidence_uids).to_numpy(bool) & host
     rows = np.flatnonzero(is_evidence)
     rows = rows[np.argsort(ts[rows], kind="stable")]
     dst = flows["id.resp_h"].astype(str).to_numpy(object)

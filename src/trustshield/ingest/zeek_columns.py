@@ -11,6 +11,7 @@ line, field and expectation; so the result is the same frame, only lighter.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -108,6 +109,113 @@ def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIEL
     if frame.empty:
         raise DataError(f"{file}: no conn records after the header")
     return frame
+
+
+def conn_block(
+    data: bytes, names: list[str], fields: tuple[str, ...] = BEHAVIOUR_FIELDS, unset: str = "-"
+) -> pd.DataFrame | None:
+    """The records of ``data`` (complete tab-separated record lines of a conn.log whose
+    ``#fields`` are ``names``; no ``#`` line) typed as :func:`read_conn_columns` types
+    them; None when a record does not parse that way (the strict reader decides)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    wanted = [f for f in (*fields, *_LABELS) if f in names]
+    if "ts" not in wanted or any("  " in n for n in names):
+        return None
+    types = {
+        f: pa.float64()
+        if f in _NUMBERS
+        else pa.string()
+        if f == "uid"
+        else pa.dictionary(pa.int32(), pa.string())
+        for f in wanted
+    }
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=wanted,
+                null_values=[unset],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        return None
+    if table.column("ts").null_count or table.num_rows != data.count(b"\n"):
+        return None
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+class NotColumnar(DataError):
+    """The log is not a plain Zeek TSV conn.log the columnar reader can stream."""
+
+
+def iter_conn_columns(
+    path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIELDS, *, block_bytes: int = 1 << 24
+) -> Iterator[pd.DataFrame]:
+    """The ``fields`` (those present, plus label columns) of a Zeek TSV conn.log, as frames
+    of about ``block_bytes`` of the file each, in file order, typed as
+    :func:`read_conn_columns` types them (text as categoricals, each frame its own
+    categories). Comment lines (``#close``) are skipped. :class:`NotColumnar` (before the
+    first frame, or at the frame where a record does not parse or lacks ``ts``) when the
+    log needs the strict reader (``read_conn_table``) instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    file = Path(path)
+    names, skip, unset = _header(file)
+    wanted = [f for f in (*fields, *_LABELS) if f in names]
+    if not names or any("  " in n for n in names) or "ts" not in wanted:
+        raise NotColumnar(f"{file}: not a tab-separated Zeek conn.log with a #fields header")
+    types = {
+        f: pa.float64()
+        if f in _NUMBERS
+        else pa.string()
+        if f == "uid"
+        else pa.dictionary(pa.int32(), pa.string())
+        for f in wanted
+    }
+
+    def comment(row) -> str:
+        return "skip" if (row.text or "").startswith("#") else "error"
+
+    try:
+        reader = pcsv.open_csv(
+            file,
+            read_options=pcsv.ReadOptions(
+                column_names=names, skip_rows=skip, block_size=block_bytes, use_threads=True
+            ),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\t", quote_char=False, escape_char=False, invalid_row_handler=comment
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=types,
+                include_columns=wanted,
+                null_values=[unset.decode("utf-8")],
+                strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            if batch.column(batch.schema.get_field_index("ts")).null_count:
+                raise NotColumnar(f"{file}: a record without ts")
+            yield pa.Table.from_batches([batch]).to_pandas(
+                split_blocks=True, self_destruct=True, types_mapper=_arrow_strings
+            )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        raise NotColumnar(f"{file}: {exc}") from None
+
+
+def _arrow_strings(dtype):
+    """uids stay Arrow strings in pandas (no Python object per record)."""
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow") if dtype == pa.string() else None
 
 
 def _slim(frame: pd.DataFrame, fields: tuple[str, ...]) -> pd.DataFrame:
