@@ -245,7 +245,7 @@ def fit_behaviour(
     supervised_kind: str = "behaviour",
     supervised_features: tuple[str, ...] = FEATURES,
     early: bool = True,
-    margin: bool = False,
+    margin: bool = True,
 ) -> BehaviourDetection:
     """Fit on ``training``. The supervised operating point is chosen by
     leave-one-scenario-out over the labelled training scenarios. The baseline's is, with
@@ -253,9 +253,9 @@ def fit_behaviour(
     in some watched feature; with ``"loso"``, chosen like the supervised one (labelled
     scenarios; without labels, the highest training score). With ``early`` (the default),
     a window is also read at its checkpoints (the scenarios' ``checkpoints``) and its
-    score, here and in the operating points, is the highest it reached. With ``margin``,
-    each held-out scenario's threshold is the max-margin one
-    (:func:`~trustshield.incidents.operating.scenario_threshold`). DataError when there is
+    score, here and in the operating points, is the highest it reached. With ``margin``
+    (the default), the operating points are the max-margin ones
+    (:func:`~trustshield.incidents.operating.operating_point`). DataError when there is
     no training scenario."""
     if supervised_kind not in SUPERVISED_KINDS:
         raise DataError(
