@@ -39,6 +39,7 @@ from trustshield.ingest.datasets import known_files, locate
 from trustshield.ingest.zeek_chunks import read_conn_table
 from trustshield.incidents.model import (
     COMPACT_FEATURES,
+    SESSION_FEATURES,
     Scenario,
     detect_incidents,
     fit_behaviour,
@@ -67,27 +68,32 @@ TARGETS = {
     "peers": "better than every peer on every scenario at no higher FPR",
 }
 #: the candidates the main variant chooses between, by leave-one-scenario-out inside the
-#: training scenarios of each fold (``incidents.selection``), never by the held-out one
+#: training scenarios of each fold (``incidents.selection``), never by the held-out one;
+#: ordered from the smallest feature set up, so that a tie keeps the smaller model
 CANDIDATES = (
-    dict(baseline_rule="loso"),
-    dict(baseline_rule="loso", supervised_features=COMPACT_FEATURES),
+    dict(baseline_rule="loso", supervised_features=SESSION_FEATURES, margin=True),
+    dict(baseline_rule="loso", supervised_features=COMPACT_FEATURES, margin=True),
+    dict(baseline_rule="loso", margin=True),
 )
 VARIANTS: dict[str, dict] = {
-    "union, early reading, supervised features chosen by nested LOSO (full or compact)": dict(
+    "union, early reading, max-margin operating point, supervised features chosen by nested LOSO (session, compact or all; ties: fewer)": dict(
         select=CANDIDATES
     ),
-    "union, early reading, all features": dict(baseline_rule="loso"),
-    "union, early reading, compact features": dict(
-        baseline_rule="loso", supervised_features=COMPACT_FEATURES
+    "union, early reading, max-margin, session features": dict(CANDIDATES[0]),
+    "union, early reading, max-margin, compact features": dict(CANDIDATES[1]),
+    "union, early reading, max-margin, all features": dict(CANDIDATES[2]),
+    "union, early reading, lowest operating point (no margin), features chosen by nested LOSO": dict(
+        select=tuple({**c, "margin": False} for c in CANDIDATES)
     ),
-    "union (baseline LOSO + supervised LOSO), channel persistence, windows read at close": dict(
-        baseline_rule="loso", early=False
+    "union, max-margin, session features, windows read at close": dict(CANDIDATES[0], early=False),
+    "union, early reading, max-margin, session features, no channel persistence": dict(
+        CANDIDATES[0], persist=False
     ),
-    "union, early reading, no channel persistence": dict(baseline_rule="loso", persist=False),
-    "site baseline only (LOSO), early reading": dict(baseline_rule="loso", supervised=False),
-    "union, early reading, baseline at the edge of the site's range": dict(baseline_rule="edge"),
-    "union, early reading, LightGBM (gbdt) as the supervised model": dict(
-        baseline_rule="loso", supervised_kind="gbdt"
+    "site baseline only (LOSO, max-margin), early reading": dict(
+        baseline_rule="loso", supervised=False, margin=True
+    ),
+    "union, early reading, max-margin, LightGBM (gbdt) on all features": dict(
+        baseline_rule="loso", supervised_kind="gbdt", margin=True
     ),
 }
 MAIN = next(iter(VARIANTS))

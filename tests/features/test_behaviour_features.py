@@ -126,3 +126,25 @@ def test_site_share_counts_hosts_not_channels():
     assert mine.sum() == 2
     assert table.features["dst_site_share"][mine].tolist() == [0.5, 0.5]
     assert table.features["dst_site_share"].max() <= 1.0
+
+
+def test_a_long_session_beside_unanswered_attempts_is_a_retried_session():
+    retries = [
+        {"ts": T0 + 10 + i, "id.orig_h": "10.0.0.7", "id.resp_h": "203.0.113.9",
+         "id.resp_p": 443, "conn_state": "S0", "resp_pkts": 0, "resp_bytes": 0,
+         "duration": 3.0}
+        for i in range(2)
+    ]  # fmt: skip
+    session = {"ts": T0 + 20, "id.orig_h": "10.0.0.7", "id.resp_h": "203.0.113.9",
+               "id.resp_p": 443, "duration": 40_000.0}  # fmt: skip
+    alone = {"ts": T0 + 30, "id.orig_h": "10.0.0.8", "id.resp_h": "203.0.113.9",
+             "id.resp_p": 443, "duration": 40_000.0}  # fmt: skip
+    silent = {**alone, "id.orig_h": "10.0.0.9", "conn_state": "OTH", "resp_pkts": 0}
+    table = behaviour_table(flows([*retries, session, alone, silent]))
+    assert _row(table, host="10.0.0.7")["retried_session"] == 40_000.0
+    # a long session with no other, unanswered attempt is not one, even unanswered itself
+    assert _row(table, host="10.0.0.8")["retried_session"] == 0.0
+    assert _row(table, host="10.0.0.9")["retried_session"] == 0.0
+    # unanswered attempts without a long session: the longest is one of them (3 s)
+    only = behaviour_table(flows(retries + [{**retries[0], "ts": T0 + 15}]))
+    assert only.features["retried_session"].iloc[0] == 3.0

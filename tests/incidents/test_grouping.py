@@ -11,7 +11,12 @@ from trustshield.detectors.protocol import Attributions
 from trustshield.errors import DataError
 from trustshield.features.behaviour import FEATURES, behaviour_table
 from trustshield.incidents.grouping import evidence_flows, group_incidents, incidents_jsonl
-from trustshield.incidents.operating import HeldOut, operating_point, scenario_threshold
+from trustshield.incidents.operating import (
+    HeldOut,
+    keeping_threshold,
+    operating_point,
+    scenario_threshold,
+)
 
 
 def _case():
@@ -119,3 +124,24 @@ def test_the_operating_point_keeps_every_held_out_scenario_within_budget():
     assert operating_point([held, benign]) == 7.0
     with pytest.raises(DataError):
         operating_point([])
+
+
+def test_the_max_margin_operating_point_sits_between_benign_and_needed_malicious_scores():
+    def evidence(rows):  # row i holds flow i
+        return np.asarray(rows, bool)
+
+    malicious = np.array([True, True] + [False] * 100)
+    scores = np.r_[[9.0, 8.0], np.linspace(0, 4, 100)]
+    held = HeldOut("a", scores, malicious, evidence)
+    lowest = operating_point([held], max_fpr=0.01)
+    assert lowest < 4.0  # the edge of the benign scores (one benign flow allowed)
+    assert keeping_threshold(held, lowest) == 8.0  # the lowest malicious score needed
+    assert operating_point([held], max_fpr=0.01, margin=True) == pytest.approx((lowest + 8.0) / 2)
+    # a benign capture that forbids everything up to 7 lifts the lowest point; the margin
+    # is taken towards the malicious scores every held-out scenario still needs
+    benign = HeldOut("b", np.linspace(0, 7, 50), np.zeros(50, bool), evidence)
+    assert operating_point([held, benign], margin=True) == pytest.approx(7.5)
+    # nothing malicious caught: no margin to take
+    missed = HeldOut("c", np.r_[[1.0], np.linspace(0, 4, 100)], malicious[:101], evidence)
+    assert keeping_threshold(missed, 5.0) is None
+    assert operating_point([missed, benign], margin=True) == 7.0

@@ -42,6 +42,7 @@ FEATURES = (
     "resp_pkts",
     "duration_max",
     "duration_mean",
+    "retried_session",
     "interval_median",
     "interval_mad",
     "interval_dispersion",
@@ -156,6 +157,7 @@ def behaviour_table(
         rows[name] = g[name].sum()
     rows["duration_max"] = g["duration"].max()
     rows["duration_mean"] = g["duration"].mean()
+    rows["retried_session"] = _retried_session(f, rows["duration_max"])
     f["gap"] = f["ts"].diff().where(f["row"].eq(f["row"].shift()))
     med, mad, skew = _robust(f, "gap")
     rows["interval_median"], rows["interval_mad"] = med, mad
@@ -348,6 +350,19 @@ def _robust(f: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series, pd.Seri
     spread = q[0.75] - q[0.25]
     skew = ((q[0.75] + q[0.25] - 2 * med) / spread.where(spread > 0)).fillna(0.0)
     return med.fillna(0.0), mad.fillna(0.0), skew
+
+
+def _retried_session(f: pd.DataFrame, duration_max: pd.Series) -> pd.Series:
+    """Per row: its longest connection's duration (s) when the channel window also holds
+    another connection that was never answered, else 0 — a session kept open by a client
+    that re-opens it after unanswered attempts, the way a command channel keeps itself
+    alive. ``f`` is sorted by row then ts; the longest connection is the first of the
+    longest ones."""
+    unanswered = f.groupby("row")["unanswered"].sum()
+    longest = f.sort_values(["row", "duration"], ascending=[True, False], kind="stable")
+    longest = longest.drop_duplicates("row").set_index("row")["unanswered"]
+    others = unanswered - longest.reindex(unanswered.index).fillna(0.0)
+    return duration_max.where(others.reindex(duration_max.index).fillna(0.0) >= 1, 0.0)
 
 
 def _dispersion(med: pd.Series, mad: pd.Series) -> pd.Series:

@@ -49,8 +49,21 @@ COMPACT_FEATURES = (
     "failed_share",
     "unanswered_share",
     "duration_max",
+    "retried_session",
     "interval_dispersion",
     "beacon_score",
+    "dsts_on_port",
+    "ports_on_dst",
+    "upload_external",
+    "dst_rarity_host",
+    "dst_local",
+    "tcp",
+)
+#: what a host does rather than how regularly: sessions, fan-out, uploads, rarity (no
+#: beacon regularity or failed share, which benign keep-alive channels share with C&C)
+SESSION_FEATURES = (
+    "duration_max",
+    "retried_session",
     "dsts_on_port",
     "ports_on_dst",
     "upload_external",
@@ -232,6 +245,7 @@ def fit_behaviour(
     supervised_kind: str = "behaviour",
     supervised_features: tuple[str, ...] = FEATURES,
     early: bool = True,
+    margin: bool = True,
 ) -> BehaviourDetection:
     """Fit on ``training``. The supervised operating point is chosen by
     leave-one-scenario-out over the labelled training scenarios. The baseline's is, with
@@ -239,8 +253,10 @@ def fit_behaviour(
     in some watched feature; with ``"loso"``, chosen like the supervised one (labelled
     scenarios; without labels, the highest training score). With ``early`` (the default),
     a window is also read at its checkpoints (the scenarios' ``checkpoints``) and its
-    score, here and in the operating points, is the highest it reached. DataError when
-    there is no training scenario."""
+    score, here and in the operating points, is the highest it reached. With ``margin``
+    (the default), the operating points are the max-margin ones
+    (:func:`~trustshield.incidents.operating.operating_point`). DataError when there is
+    no training scenario."""
     if supervised_kind not in SUPERVISED_KINDS:
         raise DataError(
             f"supervised_kind must be one of {list(SUPERVISED_KINDS)}, got {supervised_kind!r}"
@@ -264,6 +280,7 @@ def fit_behaviour(
             max_fpr,
             persist,
             early,
+            margin,
         )
     else:
         base_t = float(
@@ -285,6 +302,7 @@ def fit_behaviour(
             max_fpr,
             persist,
             early,
+            margin,
         )
     window = training[0].table.window_s
     return BehaviourDetection(baseline, base_t, sup, float(sup_t), persist, window, early)
@@ -360,7 +378,9 @@ def _evidence(table: BehaviourTable, persist: bool, flagged: np.ndarray) -> np.n
     return evidence_flows(table, flagged, persist=persist)
 
 
-def _loso(labelled, fit, columns, max_fpr: float, persist: bool, early: bool) -> float:
+def _loso(
+    labelled, fit, columns, max_fpr: float, persist: bool, early: bool, margin: bool = False
+) -> float:
     held = []
     for i, s in enumerate(labelled):
         detector = fit([r for j, r in enumerate(labelled) if j != i])
@@ -376,4 +396,4 @@ def _loso(labelled, fit, columns, max_fpr: float, persist: bool, early: bool) ->
                 partial(_evidence, s.table, persist),
             )
         )
-    return operating_point(held, max_fpr=max_fpr) if held else np.inf
+    return operating_point(held, max_fpr=max_fpr, margin=margin) if held else np.inf
