@@ -108,7 +108,7 @@ class PayloadDetector(Parameters):
             raise DataError(
                 MISSING.format(name=name, method=method, column=self.column, got=list(X.columns))
             )
-        values = X[self.column].tolist()
+        values: list[str] = X[self.column].tolist()
         for row, value in enumerate(values):
             if not isinstance(value, str):
                 raise DataError(

@@ -150,7 +150,9 @@ def hashed_ngrams(texts: Sequence[str], max_n: int = 4, bits: int = 18) -> sp.cs
     codes, starts = _codes(texts)
     buckets = _grams(codes, starts, max_n, bits)
     counted = buckets >= 0
-    per_text = np.add.reduceat(counted.sum(axis=1), starts[:-1]) if len(texts) else np.zeros(0)
+    per_text = (
+        np.add.reduceat(counted.sum(axis=1), starts[:-1]) if len(texts) else np.zeros(0)
+    ).astype(np.int64)
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(per_text, out=indptr[1:])
     weight = np.divide(1.0, np.sqrt(per_text), out=np.zeros(len(texts)), where=per_text > 0)

@@ -25,7 +25,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from trustshield.assess.robustness.payload_rewrites import Budget, candidates, evasion
+from trustshield.assess.robustness.payload_rewrites import (
+    Budget,
+    candidates,
+    evasion,
+    guided_evasion,
+)
 from trustshield.detectors.payload import PayloadDetector
 from trustshield.explain.payload import explain_payloads
 from trustshield.ingest.payloads import PayloadTable
@@ -34,7 +39,8 @@ from trustshield.pipeline.payload_peers import TfidfPeer, libinjection_flags
 PROTOCOL = (
     "train on the training file only; threshold = score exceeded by at most the target "
     "share of normal training payloads, each scored out of fold ({folds}-fold stratified "
-    "CV, seed {seed}); final model fitted on all training rows; test file scored once. "
+    "CV, seed {seed}), at the count whose 95 % Clopper-Pearson upper bound stays within "
+    "the target; final model fitted on all training rows; test file scored once. "
     "Evasion: {tries} candidates of up to {moves} semantics-preserving rewrites per "
     "flagged test attack, identical for every model (seed {seed}); hardening trains on "
     "{augment} rewritten variant(s) per training attack (seed {seed} + 1)."
@@ -48,6 +54,7 @@ class Settings:
     """Benchmark settings (see the module docstring)."""
 
     target_fpr: float = 0.001
+    confidence: float | None = 0.95
     folds: int = 3
     seed: int = 0
     budget: Budget = Budget()
@@ -72,11 +79,20 @@ def augmented(payloads: Sequence[str], labels: Sequence[str], copies: int, seed:
     return [*payloads, *extra], [*labels, *extra_labels]
 
 
-def threshold_at(normal_scores: np.ndarray, fpr: float) -> float:
-    """The smallest threshold t with share(normal_scores > t) <= fpr."""
+def threshold_at(normal_scores: np.ndarray, fpr: float, confidence: float | None = None) -> float:
+    """The smallest threshold t with share(normal_scores > t) <= fpr; with ``confidence``,
+    the smallest t whose count k of normal scores above it keeps the one-sided
+    Clopper-Pearson upper bound of the false-positive rate at ``confidence`` within
+    ``fpr`` (so the rate on new normal payloads stays under ``fpr`` at that confidence)."""
     ordered = np.sort(np.asarray(normal_scores))[::-1]
-    k = int(np.floor(fpr * len(ordered)))
-    return float(ordered[min(k, len(ordered) - 1)])
+    m = len(ordered)
+    k = int(np.floor(fpr * m))
+    if confidence is not None:
+        from scipy.stats import beta
+
+        while k > 0 and beta.ppf(confidence, k + 1, m - k) > fpr:
+            k -= 1
+    return float(ordered[min(k, m - 1)])
 
 
 def out_of_fold(fit: Callable[[list[str], list[str]], Scorer], payloads, labels, s: Settings):
@@ -91,7 +107,7 @@ def out_of_fold(fit: Callable[[list[str], list[str]], Scorer], payloads, labels,
     return scores
 
 
-def _ours(normalise: bool, augment: int, s: Settings):
+def detector_fitter(normalise: bool, augment: int, s: Settings):
     def fit(payloads: list[str], labels: list[str]) -> Scorer:
         if augment:
             payloads, labels = augmented(payloads, labels, augment, s.seed + 1)
@@ -116,7 +132,7 @@ def per_type(flagged: np.ndarray, labels: np.ndarray) -> dict:
     return out
 
 
-def _evasion(flag: Callable[[list[str]], np.ndarray], test, tried, labels) -> dict:
+def evasion_summary(flag: Callable[[list[str]], np.ndarray], test, tried, labels) -> dict:
     attack = labels != "normal"
     caught = np.zeros(len(labels), bool)
     caught[attack] = flag([test[i] for i in np.flatnonzero(attack)])
@@ -153,19 +169,21 @@ def payload_figures(
     detectors = {}
     for name, (normalise, augment) in variants.items():
         step(f"{name}: {s.folds}-fold out-of-fold scores, then the final fit")
-        fit = _ours(normalise, augment, s)
+        fit = detector_fitter(normalise, augment, s)
         oof = out_of_fold(fit, tr_p, tr_y, s)
-        t = threshold_at(oof[normal_train], s.target_fpr)
+        t = threshold_at(oof[normal_train], s.target_fpr, s.confidence)
         score = fit(tr_p, tr_y)
         detectors[name] = fit.last  # type: ignore[attr-defined]
         test_scores = score(te_p)
-        results[name] = _model_figures(t, oof[normal_train], test_scores, te_y, te_p, tried, score)
+        results[name] = _model_figures(
+            t, oof[normal_train], test_scores, te_y, te_p, tried, score, s
+        )
     step("TF-IDF peer: out-of-fold scores, then the final fit")
     oof = out_of_fold(_tfidf, tr_p, tr_y, s)
-    t = threshold_at(oof[normal_train], s.target_fpr)
+    t = threshold_at(oof[normal_train], s.target_fpr, s.confidence)
     peer = _tfidf(tr_p, tr_y)
     peer_test = peer(te_p)
-    results["tfidf"] = _model_figures(t, oof[normal_train], peer_test, te_y, te_p, tried, peer)
+    results["tfidf"] = _model_figures(t, oof[normal_train], peer_test, te_y, te_p, tried, peer, s)
     ours_fpr = results["hardened"]["test"]["fpr"]
     t_same = threshold_at(peer_test[te_y == "normal"], ours_fpr)
     results["tfidf_at_our_test_fpr"] = _model_figures(
@@ -176,6 +194,7 @@ def payload_figures(
         te_p,
         tried,
         peer,
+        s,
         note="threshold set on the test file (best case for the peer)",
     )
     step("libinjection")
@@ -205,17 +224,36 @@ def payload_figures(
     return figures
 
 
-def _model_figures(t, oof_normal, test_scores, te_y, te_p, tried, score, note=None) -> dict:
+def _model_figures(t, oof_normal, test_scores, te_y, te_p, tried, score, s, note=None) -> dict:
     flag = lambda p: score(p) > t  # noqa: E731
     out = {
         "threshold": t,
         "training_oof_fpr": float((oof_normal > t).mean()),
         "test": per_type(test_scores > t, te_y),
-        "evasion": _evasion(flag, te_p, tried, te_y),
+        "evasion": evasion_summary(flag, te_p, tried, te_y),
+        "guided_evasion": guided_summary(score, t, te_p, te_y, s),
     }
     if note:
         out["note"] = note
     return out
+
+
+def guided_summary(score: Scorer, t: float, te_p, te_y, s: Settings) -> dict:
+    """Score-guided evasion (:func:`guided_evasion`) of the test attacks, per type."""
+    attack = np.flatnonzero(te_y != "normal")
+    payloads, kinds = [te_p[i] for i in attack], [str(te_y[i]) for i in attack]
+    caught = score(payloads) > t
+    evaded = guided_evasion(score, t, payloads, kinds, s.budget, s.seed)
+    kinds_arr = np.asarray(kinds)
+    return {
+        "caught": int(caught.sum()),
+        "evaded": int(evaded.sum()),
+        "rate": float(evaded.sum() / max(caught.sum(), 1)),
+        "per_type": {
+            k: float(evaded[kinds_arr == k].sum() / max(caught[kinds_arr == k].sum(), 1))
+            for k in sorted(set(kinds))
+        },
+    }
 
 
 def _libinjection_figures(te_p, te_y, tried) -> dict:
@@ -234,27 +272,34 @@ def _libinjection_figures(te_p, te_y, tried) -> dict:
     return {
         "installed": True,
         "test": per_type(flags, te_y),
-        "evasion": _evasion(flag, te_p, tried, te_y),
+        "evasion": evasion_summary(flag, te_p, tried, te_y),
         "payloads_per_s": rate,
     }
 
 
 def throughput(detector: PayloadDetector, payloads: list[str], repeats: int) -> dict:
     """Payloads per second scored with exact n-gram explanations (``terms``), median of
-    ``repeats`` runs over the test payloads; and the per-character explanation rate."""
-    times = []
+    ``repeats`` runs over the test payloads, in wall-clock and in CPU time of this process
+    (the machine's load average is recorded beside them); and the rate of per-character
+    explanations (:func:`~trustshield.explain.payload.explain_payloads`)."""
+    import os
+
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         detector.terms(payloads)
-        times.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
     sample = payloads[:1000]
     start = time.perf_counter()
     explain_payloads(detector, sample)
     chars = len(sample) / (time.perf_counter() - start)
     return {
         "payloads": len(payloads),
-        "seconds_median": float(np.median(times)),
-        "payloads_per_s": float(len(payloads) / np.median(times)),
+        "seconds_median": float(np.median(walls)),
+        "payloads_per_s": float(len(payloads) / np.median(walls)),
+        "payloads_per_cpu_s": float(len(payloads) / np.median(cpus)),
+        "load_average_1min": float(os.getloadavg()[0]),
         "character_explanations_per_s": float(chars),
     }
 
@@ -282,15 +327,17 @@ def targets(figures: dict) -> dict:
         peers.append(m["libinjection"]["test"])
     types = [t for t in ours if t not in ("fpr", "false_positives")]
     recall = {t: all(ours[t] >= p.get(t, 0.0) for p in peers) for t in types}
-    peer_evasion = [m["tfidf"]["evasion"]["rate"]]
-    if m["libinjection"].get("installed"):
+    peer_evasion = [max(m["tfidf"]["evasion"]["rate"], m["tfidf"]["guided_evasion"]["rate"])]
+    if m["libinjection"].get("installed"):  # no score to guide by: the random search
         peer_evasion.append(m["libinjection"]["evasion"]["rate"])
+    ours_evasion = max(m["hardened"]["evasion"]["rate"], m["hardened"]["guided_evasion"]["rate"])
     return {
         "recall_at_least_peers_per_type": recall,
         "fpr_at_most_target": ours["fpr"] <= figures["settings"]["target_fpr"],
-        "hardened_evasion_at_most_half_best_peer": m["hardened"]["evasion"]["rate"]
-        <= 0.5 * min(peer_evasion),
+        "hardened_evasion_at_most_half_best_peer": ours_evasion <= 0.5 * min(peer_evasion),
         "throughput_at_least_50000": figures["throughput"]["payloads_per_s"] >= 50_000,
+        "throughput_per_cpu_s_at_least_50000": figures["throughput"]["payloads_per_cpu_s"]
+        >= 50_000,
         "explanations_exact": figures["explanations"]["max_abs_sum_error"] <= 1e-9
         and figures["explanations"]["character_max_abs_sum_error"] <= 1e-9,
     }

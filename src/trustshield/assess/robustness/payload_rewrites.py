@@ -245,3 +245,42 @@ def evasion(
     out = np.zeros(len(tried), dtype=bool)
     out[owners[missed]] = True
     return out
+
+
+def guided_evasion(
+    score: Callable[[list[str]], np.ndarray],
+    threshold: float,
+    payloads: list[str],
+    attack_types: list[str],
+    budget: Budget,
+    seed: int = 0,
+) -> np.ndarray:
+    """(n,) bool: a score-guided attacker (WAF-a-MoLE's search) got payload i below the
+    threshold. Only payloads scored above ``threshold`` as sent are attacked. Each of
+    ``budget.moves`` rounds applies one more move to the current best variant in
+    ``ceil(tries / moves)`` ways and keeps the lowest-scoring one, so a final variant
+    holds at most ``moves`` moves and costs at most ``tries`` queries (one batch per
+    round, for all payloads at once)."""
+    if len(payloads) != len(attack_types):
+        raise DataError(
+            f"guided_evasion: {len(payloads)} payloads but {len(attack_types)} attack types"
+        )
+    width = -(-budget.tries // budget.moves)
+    best = list(payloads)
+    alive = np.asarray(score(best), dtype=float) > threshold
+    evaded = np.zeros(len(payloads), dtype=bool)
+    rngs = [np.random.default_rng([seed, i]) for i in range(len(payloads))]
+    for _ in range(budget.moves):
+        live = np.flatnonzero(alive & ~evaded)
+        if not len(live):
+            break
+        tried = [
+            [rewrite(best[i], attack_types[i], rngs[i], 1) for _ in range(width)] for i in live
+        ]
+        scores = np.asarray(score([c for row in tried for c in row]), dtype=float)
+        scores = scores.reshape(len(live), width)
+        pick = scores.argmin(axis=1)
+        for j, i in enumerate(live):
+            best[i] = tried[j][pick[j]]
+            evaded[i] = scores[j, pick[j]] <= threshold
+    return evaded
