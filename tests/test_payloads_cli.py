@@ -152,3 +152,29 @@ def test_evade_with_a_red_team_token_reports_counts_and_audits_the_run(
         (run,) = s.audit.events("redteam.run")
     summary = run["details"]["summary"]
     assert 0 <= summary["evaded"] <= summary["caught"] <= len(ATTACK) * 3
+
+
+def test_assess_writes_a_trust_report_with_evidence_and_governance(trained, tmp_path):
+    out = tmp_path / "report.json"
+    code = main(
+        [
+            "payloads",
+            "assess",
+            "--model",
+            str(trained / "model.json"),
+            "--data",
+            str(trained / "train.csv"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    report = json.loads(out.read_text())
+    checks = {e["check"]: e for e in report["evidence"]}
+    assert {"detection", "false alarms", "explanation exactness", "evasion resistance"} <= set(
+        checks
+    )
+    assert checks["explanation exactness"]["status"] == "pass"
+    assert checks["explanation exactness"]["value"] <= 1e-9
+    assert report["governance"]["use_case"] == "web attack detection"
+    assert report["figures"]["models"]["hardened"]["evasion"]["caught"] > 0

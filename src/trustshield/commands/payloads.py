@@ -1,8 +1,9 @@
-"""payloads train | detect | evade: attack payloads in web-request parameter values.
+"""payloads train | detect | assess | evade: attack payloads in web-request parameter values.
 
 ``train`` fits the ``payload`` detector (normalised hashed character n-grams, hardened by
 training on rewritten attacks) on a labelled payload CSV and writes one JSON model file;
-``detect`` scores payloads (a CSV or ``--payload TEXT``) and prints, per payload, whether
+``assess`` writes a trust report (figures, Evidence, governance roll-up) of a model on
+labelled test payloads; ``detect`` scores payloads (a CSV or ``--payload TEXT``) and prints, per payload, whether
 it is flagged, the attack type with ATT&CK T1190 and its CWE, and the n-grams that pushed
 the decision with their character spans (JSON lines); ``evade`` measures how many flagged
 attack payloads some semantics-preserving rewrite gets past the model. ``evade``
@@ -59,6 +60,13 @@ def register(sub) -> None:
     src.add_argument("--payload", action="append", help="one payload (repeatable)")
     d.add_argument("--flagged-only", action="store_true", help="print flagged payloads only")
     d.set_defaults(run=cmd_detect)
+    a = inner.add_parser(
+        "assess", help="trust report of a payload model on labelled test payloads (JSON)"
+    )
+    a.add_argument("--model", required=True, help="model file from `payloads train`")
+    a.add_argument("--data", required=True, help="labelled CSV or DATASET:FILE")
+    a.add_argument("--out", required=True, help="report file to write (JSON)")
+    a.set_defaults(run=cmd_assess)
     e = inner.add_parser(
         "evade",
         help="measure evasion by semantics-preserving rewrites (red-team token; audited)",
@@ -108,6 +116,23 @@ def cmd_detect(args) -> None:
     for record in model.decide(payloads):
         if record["flagged"] or not args.flagged_only:
             sys.stdout.write(json.dumps(record) + "\n")
+
+
+def cmd_assess(args) -> None:
+    from trustshield.atomic_files import write_atomic
+    from trustshield.pipeline.payload_assessment import assess_payload_model
+    from trustshield.pipeline.payload_model import load_payload_model
+    from trustshield.plain_json import plain
+
+    model = load_payload_model(args.model)
+    table, digest = _table(args.data, labelled=True)
+    step("scoring, explanation exactness, rewrites at the default budget")
+    report = assess_payload_model(model, table, sha256=digest)
+    write_atomic(Path(args.out), json.dumps(plain(report), indent=2).encode(), mode=0o644)
+    for e in report["evidence"]:
+        value = "not measured" if e["value"] is None else f"{e['value']:.6g}"
+        output.print(f"  {e['status']:>13}  {e['check']}: {value}  ({e['metric']})")
+    output.print(f"trust report written to {args.out}")
 
 
 def cmd_evade(args) -> None:
