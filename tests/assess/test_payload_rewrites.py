@@ -9,6 +9,7 @@ from trustshield.assess.robustness.payload_rewrites import (
     Budget,
     candidates,
     evasion,
+    guided_evasion,
     rewrite,
 )
 from trustshield.errors import DataError
@@ -74,3 +75,20 @@ def test_evasion_counts_caught_payloads_with_one_unflagged_candidate():
     caught = np.array([True, True, False])
     flagged = lambda p: np.array([x == "bad" for x in p])  # noqa: E731
     assert evasion(flagged, tried, caught).tolist() == [False, True, False]
+
+
+def test_guided_search_follows_the_score_down_within_its_budget():
+    calls = []
+
+    def score(payloads):  # the fewer upper-case letters in a keyword, the more suspicious
+        calls.append(len(payloads))
+        return np.array([-sum(c.isupper() for c in p) for p in payloads], dtype=float)
+
+    payloads, kinds = ["1 union select null", "1 and 2=2"], ["sqli", "sqli"]
+    budget = Budget(moves=5, tries=50)
+    evaded = guided_evasion(score, -2.5, payloads, kinds, budget, seed=0)
+    assert evaded.dtype == bool and evaded.shape == (2,)
+    assert evaded[0]  # "union select" offers enough letters to upper-case
+    assert sum(calls[1:]) <= budget.tries * len(payloads)
+    never = guided_evasion(lambda p: np.full(len(p), 9.0), 0.0, payloads, kinds, budget)
+    assert not never.any()
