@@ -58,6 +58,8 @@ def trained(tmp_path_factory):
             "2",
             "--augment",
             "1",
+            "--bits",
+            "12",
         ]
     )
     assert code == 0

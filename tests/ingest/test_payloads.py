@@ -41,3 +41,18 @@ def test_unlabelled_files_are_read_when_labels_are_not_needed(tmp_path):
     path = tmp_path / "u.csv"
     path.write_text('"payload"\n"x"\n')
     assert read_payloads(path, labelled=False).attack_types is None
+
+
+def test_the_published_files_are_registered_and_read_with_their_row_counts():
+    from trustshield.errors import DatasetMissing
+    from trustshield.ingest import known_files, locate
+
+    files = {f.name: f for f in known_files()["http-params-dataset"]}
+    assert {"payload_train.csv", "payload_test.csv"} <= set(files)
+    try:
+        path = locate("http-params-dataset", files["payload_test.csv"])
+    except DatasetMissing as missing:
+        pytest.skip(f"data not present: {missing}")
+    table = read_payloads(path)
+    assert len(table) == files["payload_test.csv"].rows
+    assert {"normal", "sqli", "xss", "cmdi", "path-traversal"} == set(table.attack_types)

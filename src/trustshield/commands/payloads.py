@@ -52,6 +52,9 @@ def register(sub) -> None:
         help="rewritten variants per training attack (hardening; 0 = none; default 2)",
     )
     t.add_argument("--folds", type=int, default=3, help="folds for the threshold (default 3)")
+    t.add_argument(
+        "--bits", type=int, default=18, help="log2 of the n-gram hash buckets (default 18)"
+    )
     t.set_defaults(run=cmd_train)
     d = inner.add_parser("detect", help="score payloads and explain each decision")
     d.add_argument("--model", required=True, help="model file from `payloads train`")
@@ -98,7 +101,9 @@ def cmd_train(args) -> None:
     if args.folds < 2 or args.augment < 0:
         raise DataError("--folds must be at least 2 and --augment at least 0")
     table, digest = _table(args.data, labelled=True)
-    settings = Settings(target_fpr=args.target_fpr, folds=args.folds, augment=args.augment)
+    settings = Settings(
+        target_fpr=args.target_fpr, folds=args.folds, augment=args.augment, bits=args.bits
+    )
     model = train_payload_model(table, settings=settings, sha256=digest, step=step)
     save_payload_model(model, args.out)
     output.print(

@@ -138,6 +138,7 @@ class PayloadDetector(Parameters):
     def fit_payloads(self, payloads: Sequence[str], y: npt.ArrayLike) -> PayloadDetector:
         """:meth:`fit` on a list of raw payload strings and their labels (n,)."""
         from sklearn.linear_model import LogisticRegression
+        from threadpoolctl import threadpool_limits
 
         labels = _labels(np.asarray(y))
         classes = sorted(set(labels.tolist()))
@@ -148,7 +149,9 @@ class PayloadDetector(Parameters):
             max_iter=2000,
             class_weight="balanced" if self.balanced else None,
         )
-        model.fit(self.features(payloads), labels)
+        features = self.features(payloads)
+        with threadpool_limits(1):  # L-BFGS on one thread: deterministic, no oversubscription
+            model.fit(features, labels)
         coef, intercept = model.coef_, model.intercept_
         if len(model.classes_) == 2:  # scikit-learn keeps one row: the logit of classes_[1]
             sign = 1.0 if model.classes_[1] != NORMAL else -1.0

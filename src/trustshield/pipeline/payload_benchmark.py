@@ -60,6 +60,7 @@ class Settings:
     budget: Budget = Budget()
     augment: int = 2
     C: float = 10.0
+    bits: int = 18
     repeats: int = 3
 
 
@@ -88,9 +89,9 @@ def threshold_at(normal_scores: np.ndarray, fpr: float, confidence: float | None
     m = len(ordered)
     k = int(np.floor(fpr * m))
     if confidence is not None:
-        from scipy.stats import beta
+        from scipy.special import betaincinv  # the beta quantile, without scipy.stats
 
-        while k > 0 and beta.ppf(confidence, k + 1, m - k) > fpr:
+        while k > 0 and betaincinv(k + 1, m - k, confidence) > fpr:
             k -= 1
     return float(ordered[min(k, m - 1)])
 
@@ -111,7 +112,7 @@ def detector_fitter(normalise: bool, augment: int, s: Settings):
     def fit(payloads: list[str], labels: list[str]) -> Scorer:
         if augment:
             payloads, labels = augmented(payloads, labels, augment, s.seed + 1)
-        detector = PayloadDetector(C=s.C, normalise=normalise)
+        detector = PayloadDetector(C=s.C, normalise=normalise, bits=s.bits)
         detector.fit_payloads(payloads, labels)
         fit.last = detector  # type: ignore[attr-defined]
         return lambda p: detector.score_payloads(p)[0]
@@ -215,6 +216,7 @@ def payload_figures(
             "tries": s.budget.tries,
             "augment": s.augment,
             "C": s.C,
+            "bits": s.bits,
         },
         "models": results,
         "throughput": throughput(detectors["hardened"], te_p, s.repeats),
