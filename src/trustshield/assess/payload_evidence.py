@@ -103,7 +103,7 @@ def _best_peer(models: dict, kind: str) -> float:
     """The best recall of a peer on ``kind`` (0 when no peer ran: any recall passes)."""
     recalls = [
         models[p]["test"].get(kind, 0.0)
-        for p in ("tfidf", "tfidf_at_our_test_fpr", "libinjection")
+        for p in ("tfidf", "libinjection")
         if "test" in models.get(p, {})
     ]
     return max(recalls, default=0.0)

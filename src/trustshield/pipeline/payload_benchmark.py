@@ -59,6 +59,8 @@ class Settings:
     seed: int = 0
     budget: Budget = Budget()
     augment: int = 2
+    #: a second, larger budget (score-guided search only; random search for libinjection)
+    strong: Budget | None = Budget(moves=10, tries=100)
     C: float = 10.0
     bits: int = 18
     repeats: int = 3
@@ -185,21 +187,35 @@ def payload_figures(
     peer = _tfidf(tr_p, tr_y)
     peer_test = peer(te_p)
     results["tfidf"] = _model_figures(t, oof[normal_train], peer_test, te_y, te_p, tried, peer, s)
-    ours_fpr = results["hardened"]["test"]["fpr"]
-    t_same = threshold_at(peer_test[te_y == "normal"], ours_fpr)
-    results["tfidf_at_our_test_fpr"] = _model_figures(
-        t_same,
-        oof[normal_train],
-        peer_test,
-        te_y,
-        te_p,
-        tried,
-        peer,
-        s,
-        note="threshold set on the test file (best case for the peer)",
-    )
+    ours_test = detectors["hardened"].score_payloads(te_p)[0]
+    for name, scores in (("hardened", ours_test), ("tfidf", peer_test)):
+        t_test = threshold_at(scores[te_y == "normal"], s.target_fpr)
+        results[f"{name}_at_test_fpr"] = {
+            "threshold": t_test,
+            "test": per_type(scores > t_test, te_y),
+            "note": "threshold set on the test file at the target FPR (equal-FPR comparison)",
+        }
+    if s.strong is not None:
+        step(f"larger budget: {s.strong.moves} rewrites, {s.strong.tries} queries")
+        strong = replace(s, budget=s.strong)
+        scorers = {"plain": detectors["plain"], "hardened": detectors["hardened"]}
+        for name, det in scorers.items():
+            score = lambda p, d=det: d.score_payloads(p)[0]  # noqa: E731
+            t = results[name]["threshold"]
+            results[name]["guided_evasion_strong"] = guided_summary(score, t, te_p, te_y, strong)
+        results["tfidf"]["guided_evasion_strong"] = guided_summary(
+            peer, results["tfidf"]["threshold"], te_p, te_y, strong
+        )
     step("libinjection")
     results["libinjection"] = _libinjection_figures(te_p, te_y, tried)
+    if s.strong is not None and results["libinjection"].get("installed"):
+        made = candidates([te_p[i] for i in attack_idx], list(te_y[attack_idx]), s.strong, s.seed)
+        strong_tried: list[list[str]] = [[] for _ in te_p]
+        for i, row in zip(attack_idx, made, strict=True):
+            strong_tried[i] = row
+        results["libinjection"]["evasion_strong"] = evasion_summary(
+            _libinjection_flag, te_p, strong_tried, te_y
+        )
     figures = {
         "protocol": PROTOCOL.format(
             folds=s.folds,
@@ -215,6 +231,8 @@ def payload_figures(
             "moves": s.budget.moves,
             "tries": s.budget.tries,
             "augment": s.augment,
+            "strong_moves": s.strong.moves if s.strong else None,
+            "strong_tries": s.strong.tries if s.strong else None,
             "C": s.C,
             "bits": s.bits,
         },
@@ -258,16 +276,18 @@ def guided_summary(score: Scorer, t: float, te_p, te_y, s: Settings) -> dict:
     }
 
 
+def _libinjection_flag(p: list[str]) -> np.ndarray:
+    found = libinjection_flags(p)
+    assert found is not None
+    return found
+
+
 def _libinjection_figures(te_p, te_y, tried) -> dict:
     flags = libinjection_flags(te_p)
     if flags is None:
         return {"installed": False, "note": "libinjection-python is not installed"}
 
-    def flag(p: list[str]) -> np.ndarray:
-        found = libinjection_flags(p)
-        assert found is not None
-        return found
-
+    flag = _libinjection_flag
     start = time.perf_counter()
     flag(te_p)
     rate = len(te_p) / (time.perf_counter() - start)
@@ -321,21 +341,29 @@ def exactness(detector: PayloadDetector, payloads: list[str]) -> dict:
 
 
 def targets(figures: dict) -> dict:
-    """Which of the issue's bars the figures reach."""
+    """Which of the issue's bars the figures reach. Recall is compared at equal test FPR
+    (both thresholds set on the test file at the target; libinjection has no threshold and
+    flags no normal payload), and at the trained thresholds."""
     m = figures["models"]
-    ours = m["hardened"]["test"]
-    peers = [m["tfidf"]["test"], m["tfidf_at_our_test_fpr"]["test"]]
-    if m["libinjection"].get("installed"):
-        peers.append(m["libinjection"]["test"])
-    types = [t for t in ours if t not in ("fpr", "false_positives")]
-    recall = {t: all(ours[t] >= p.get(t, 0.0) for p in peers) for t in types}
+    types = [t for t in m["hardened"]["test"] if t not in ("fpr", "false_positives")]
+
+    def at_least(ours: dict, peers: list[dict]) -> dict:
+        return {t: all(ours[t] >= p.get(t, 0.0) for p in peers) for t in types}
+
+    lib = [m["libinjection"]["test"]] if m["libinjection"].get("installed") else []
     peer_evasion = [max(m["tfidf"]["evasion"]["rate"], m["tfidf"]["guided_evasion"]["rate"])]
     if m["libinjection"].get("installed"):  # no score to guide by: the random search
         peer_evasion.append(m["libinjection"]["evasion"]["rate"])
     ours_evasion = max(m["hardened"]["evasion"]["rate"], m["hardened"]["guided_evasion"]["rate"])
     return {
-        "recall_at_least_peers_per_type": recall,
-        "fpr_at_most_target": ours["fpr"] <= figures["settings"]["target_fpr"],
+        "recall_at_least_peers_at_equal_test_fpr": at_least(
+            m["hardened_at_test_fpr"]["test"], [m["tfidf_at_test_fpr"]["test"], *lib]
+        ),
+        "recall_at_least_peers_at_trained_thresholds": at_least(
+            m["hardened"]["test"], [m["tfidf"]["test"], *lib]
+        ),
+        "trained_threshold_test_fpr_at_most_target": m["hardened"]["test"]["fpr"]
+        <= figures["settings"]["target_fpr"],
         "hardened_evasion_at_most_half_best_peer": ours_evasion <= 0.5 * min(peer_evasion),
         "throughput_at_least_50000": figures["throughput"]["payloads_per_s"] >= 50_000,
         "throughput_per_cpu_s_at_least_50000": figures["throughput"]["payloads_per_cpu_s"]
@@ -347,4 +375,4 @@ def targets(figures: dict) -> dict:
 
 def quick(s: Settings) -> Settings:
     """Smaller settings for a fast look (2 folds, 5 tries)."""
-    return replace(s, folds=2, budget=Budget(moves=s.budget.moves, tries=5), repeats=1)
+    return replace(s, folds=2, budget=Budget(moves=s.budget.moves, tries=5), repeats=1, strong=None)
