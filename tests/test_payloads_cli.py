@@ -66,7 +66,7 @@ def trained(tmp_path_factory):
     return folder
 
 
-def test_detect_flags_names_and_explains_a_payload(trained, capsys):
+def test_detect_flags_names_and_explains_a_payload(trained, capsys, tmp_path):
     code = main(
         [
             "payloads",
@@ -77,9 +77,13 @@ def test_detect_flags_names_and_explains_a_payload(trained, capsys):
             "<script>alert(7)</script>",
             "--payload",
             "madrid",
+            "--html",
+            str(tmp_path / "page.html"),
         ]
     )
     assert code == 0
+    page = (tmp_path / "page.html").read_text()
+    assert page.count('<code class="payload">') == 2 and "xss (CWE-79, T1190)" in page
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     attack, normal = records
     assert attack["flagged"] and attack["attack_type"] == "xss" and attack["cwe"] == "CWE-79"

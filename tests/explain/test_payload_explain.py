@@ -51,3 +51,13 @@ def test_without_normalisation_case_changes_the_features():
     upper = ["<SCRIPT>ALERT(1)</SCRIPT>"]
     assert hard.score_payloads(upper)[0] == pytest.approx(hard.score_payloads([ATTACK[1]])[0])
     assert plain.score_payloads(upper)[0] != pytest.approx(plain.score_payloads([ATTACK[1]])[0])
+
+
+def test_highlighting_escapes_every_character_and_colours_by_sign(detector):
+    from trustshield.explain.payload import highlight_html
+
+    (e,) = explain_payloads(detector, ["<script>alert(1)</script>"])
+    page = highlight_html(e)
+    assert "<script>" not in page and "&lt;" in page
+    assert page.count("<span") == len(e.payload)
+    assert "220,38,38" in page  # some character pushes towards the attack

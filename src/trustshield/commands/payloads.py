@@ -62,6 +62,10 @@ def register(sub) -> None:
     src.add_argument("--data", help="CSV with a payload column, or DATASET:FILE")
     src.add_argument("--payload", action="append", help="one payload (repeatable)")
     d.add_argument("--flagged-only", action="store_true", help="print flagged payloads only")
+    d.add_argument(
+        "--html",
+        help="also write a page with each payload highlighted by its character terms",
+    )
     d.set_defaults(run=cmd_detect)
     a = inner.add_parser(
         "assess", help="trust report of a payload model on labelled test payloads (JSON)"
@@ -118,9 +122,37 @@ def cmd_detect(args) -> None:
 
     model = load_payload_model(args.model)
     payloads = args.payload if args.payload else list(_table(args.data, labelled=False)[0].payloads)
-    for record in model.decide(payloads):
-        if record["flagged"] or not args.flagged_only:
-            sys.stdout.write(json.dumps(record) + "\n")
+    records = model.decide(payloads)
+    shown = [r for r in records if r["flagged"] or not args.flagged_only]
+    for record in shown:
+        sys.stdout.write(json.dumps(record) + "\n")
+    if args.html:
+        _write_page(model, [r["payload"] for r in shown], shown, args.html)
+
+
+def _write_page(model, payloads: list[str], records: list[dict], path: str) -> None:
+    from html import escape
+
+    from trustshield.atomic_files import write_atomic
+    from trustshield.explain.payload import explain_payloads, highlight_html
+
+    rows = []
+    for e, r in zip(explain_payloads(model.detector, payloads), records, strict=True):
+        verdict = f"{r['attack_type']} ({r['cwe']}, {r['technique']})" if r["flagged"] else "normal"
+        rows.append(
+            f"<tr><td>{highlight_html(e)}</td><td>{e.score:.3f}</td><td>{escape(verdict)}</td></tr>"
+        )
+    page = (
+        '<!doctype html><meta charset="utf-8"><title>TrustShield payloads</title>'
+        "<style>body{font-family:sans-serif}td{padding:4px 8px;border-bottom:1px solid #ddd}"
+        "code{font-size:14px;white-space:pre-wrap}</style>"
+        f"<p>threshold {model.threshold:.4f}; red pushes towards the attack, blue towards "
+        "normal; hover a character for its exact term (base + Σ terms = score)</p>"
+        "<table><tr><th>payload</th><th>score</th><th>decision</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    write_atomic(Path(path), page.encode("utf-8"), mode=0o644)
 
 
 def cmd_assess(args) -> None:

@@ -125,3 +125,21 @@ def _one(
         )
     )
     return PayloadExplanation(raw, score, base, kind, TECHNIQUE, CWE.get(kind), chars, ngrams)
+
+
+def highlight_html(e: PayloadExplanation) -> str:
+    """The raw payload as HTML, each character's background red (pushes towards the
+    attack) or blue (towards normal), its opacity the character's share of the largest
+    |term|; the exact term in each character's title. Every character is escaped."""
+    import html
+
+    scale = float(np.max(np.abs(e.chars))) if len(e.chars) else 0.0
+    parts = []
+    for char, term in zip(e.payload, e.chars.tolist(), strict=True):
+        alpha = abs(term) / scale if scale > 0 else 0.0
+        colour = "220,38,38" if term > 0 else "37,99,235"
+        parts.append(
+            f'<span style="background:rgba({colour},{alpha:.3f})" '
+            f'title="{term:+.6f}">{html.escape(char)}</span>'
+        )
+    return '<code class="payload">' + "".join(parts) + "</code>"
