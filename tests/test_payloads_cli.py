@@ -184,3 +184,36 @@ def test_assess_writes_a_trust_report_with_evidence_and_governance(trained, tmp_
     assert checks["explanation exactness"]["value"] <= 1e-9
     assert report["governance"]["use_case"] == "web attack detection"
     assert report["figures"]["models"]["hardened"]["evasion"]["caught"] > 0
+
+
+def test_detect_keeps_flagged_payloads_as_alerts_once(trained, tmp_path, capsys):
+    store = tmp_path / "alerts.duckdb"
+    args = [
+        "payloads",
+        "detect",
+        "--model",
+        str(trained / "model.json"),
+        "--data",
+        str(trained / "train.csv"),
+        "--flagged-only",
+        "--store",
+        str(store),
+    ]
+    assert main(args) == 0
+    flagged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(args) == 0  # the same file again adds no alert
+    with AlertStore(store) as s:
+        alerts = s.alerts()
+        runs = s.audit.events("payloads.run")
+    assert len(alerts) == len(flagged) > 0 and len(runs) == 2
+    row = alerts.iloc[0]
+    assert row["technique"] == "T1190" and row["category"] in {
+        "sqli",
+        "xss",
+        "cmdi",
+        "path-traversal",
+    }
+    assert "CWE-" in row["rationale"] and row["base"] + row["attributions"][0] == pytest.approx(
+        row["suspicion"]
+    )
+    assert main(["explain", alerts.iloc[0]["alert_id"], "--store", str(store)]) == 0

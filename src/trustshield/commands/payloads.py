@@ -63,6 +63,10 @@ def register(sub) -> None:
     src.add_argument("--payload", action="append", help="one payload (repeatable)")
     d.add_argument("--flagged-only", action="store_true", help="print flagged payloads only")
     d.add_argument(
+        "--store",
+        help="also keep flagged payloads as alerts of a run in this store (" + STORE_HELP + ")",
+    )
+    d.add_argument(
         "--html",
         help="also write a page with each payload highlighted by its character terms",
     )
@@ -121,13 +125,42 @@ def cmd_detect(args) -> None:
     from trustshield.pipeline.payload_model import load_payload_model
 
     model = load_payload_model(args.model)
-    payloads = args.payload if args.payload else list(_table(args.data, labelled=False)[0].payloads)
+    if args.payload:
+        payloads, labels = list(args.payload), None
+        source = ("command line", hashlib.sha256("\n".join(payloads).encode()).hexdigest())
+    else:
+        table, digest = _table(args.data, labelled=False)
+        payloads, labels, source = list(table.payloads), table.attack_types, (table.path, digest)
     records = model.decide(payloads)
     shown = [r for r in records if r["flagged"] or not args.flagged_only]
     for record in shown:
         sys.stdout.write(json.dumps(record) + "\n")
     if args.html:
         _write_page(model, [r["payload"] for r in shown], shown, args.html)
+    if args.store:
+        _keep(args, model, payloads, labels, source)
+
+
+def _keep(args, model, payloads, labels, source) -> None:
+    from trustshield.pipeline.payload_store import store_payload_detections
+    from trustshield.store import AlertStore
+
+    model_id = hashlib.sha256(Path(args.model).read_bytes()).hexdigest()[:16]
+    with AlertStore(args.store) as store:
+        run = store_payload_detections(
+            store,
+            model,
+            model_id,
+            payloads,
+            source_path=source[0],
+            source_sha256=source[1],
+            labels=labels,
+        )
+    print(
+        f"run {run.run_id}: {run.alerts_added} alerts added to {args.store} "
+        f"({run.rows_read} payloads read)",
+        file=sys.stderr,
+    )
 
 
 def _write_page(model, payloads: list[str], records: list[dict], path: str) -> None:
