@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from trustshield.assess.payload_evidence import USE_CASE, payload_evidence
 from trustshield.assess.robustness.payload_rewrites import Budget
 from trustshield.commands.benchmark import write_json
 from trustshield.ingest import known_files, locate
@@ -44,7 +45,12 @@ def main(argv=None) -> int:
             "sha256": files["payload_test.csv"].sha256,
         },
     }
+    evidence = payload_evidence(figures)
+    figures["evidence"] = [e.as_dict() for e in evidence]
+    figures["use_case"] = USE_CASE
     print("protocol:", figures["protocol"])
+    for e in evidence:
+        print(f"  {e.status:>13}  {e.check}: {e.value}  ({e.metric})")
     print(
         json.dumps(
             {k: figures[k] for k in ("models", "throughput", "explanations", "targets")}, indent=1
