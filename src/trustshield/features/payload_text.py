@@ -41,7 +41,7 @@ def _decoded(match: re.Match[str]) -> str:
         return " "
     if token[0] == "%":
         return urllib.parse.unquote(token)
-    return html.unescape(token)
+    return html.unescape(token) or token  # a reference to nothing (e.g. &#x3;) stays
 
 
 def _collapsed(match: re.Match[str]) -> str:
