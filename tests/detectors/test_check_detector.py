@@ -22,6 +22,7 @@ from trustshield.detectors.inputs import check_frame, check_labels, feature_matr
 from trustshield.detectors.keystroke import BASELINES, KeystrokeVerifier, learn_population
 from trustshield.detectors.mouse import MouseVerifier
 from trustshield.detectors.params import Parameters
+from trustshield.detectors.payload import PayloadDetector
 from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
 from trustshield.errors import DataError
 from trustshield.features.behaviour import behaviour_table
@@ -78,6 +79,15 @@ def prototype():
     )
 
 
+def payloads():
+    """Short parameter values: ordinary ones (normal) and SQLi, XSS and traversal ones."""
+    normal = ["madrid", "calle mayor 5", "juan@example.org", "28001", "perez", "1234567890"]
+    attack = ["1' or 1=1--", "<script>alert(1)</script>", "../../etc/passwd", "1 union select null"]
+    X = pd.DataFrame({"payload": normal * 3 + attack * 3})
+    y = ["normal"] * 18 + ["sqli", "xss", "path-traversal", "sqli"] * 3
+    return X, np.asarray(y)
+
+
 #: one small example of every registered kind: (unfitted detector, data); a new kind adds one
 EXAMPLES = {
     "gbdt": (gbdt, traffic),
@@ -95,6 +105,7 @@ EXAMPLES = {
     **{cls.kind: (cls, typings) for cls in BASELINES.values()},
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
     "behaviour": (BehaviourModel, behaviour_rows),
+    "payload": (lambda: PayloadDetector(bits=12, C=5.0), payloads),
     "behaviour-baseline": (
         lambda: SiteBaselineDetector(directions={"dst_local": -1}, combine="max"),
         behaviour_rows,

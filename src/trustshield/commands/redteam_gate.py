@@ -96,6 +96,26 @@ def authorise(store, args, *, action: str) -> Authorised:
     return Authorised(holder.actor, purpose, model_id, model, run)
 
 
+def authorise_token(store, args, *, action: str, model_id: str) -> Authorised:
+    """The gate for red-team work on a model kept as one checked file rather than a model
+    folder (a payload model): a red-team token and a declared purpose, as
+    :func:`authorise`; the model is named by ``model_id`` (its file's sha256). Refusals are
+    audited as ``redteam.refused``; once through, ``store.actor`` is the token's actor."""
+    token = presented_token()
+    try:
+        holder = red_team_token(store, token)
+        purpose = (args.purpose or "").strip()
+        if not purpose:
+            raise PermissionDenied(
+                NO_PURPOSE.format(got="nothing" if args.purpose is None else f"{args.purpose!r}")
+            )
+    except TrustShieldError as refusal:
+        _refused(store, args, action, refusal, token)
+        raise
+    store.actor = holder.actor
+    return Authorised(holder.actor, purpose, model_id, None, None)
+
+
 def red_team_token(store, token: str | None):
     """The :class:`~trustshield.store.tokens.TokenInfo` of ``token`` when it is a red-team
     token of ``store``: its secret matches the stored argon2 hash, it is not revoked, it

@@ -56,6 +56,7 @@ def _load_builtins() -> None:
             hybrid,
             keystroke,
             mouse,
+            payload,
             prototype,
         )
 

@@ -46,6 +46,10 @@ _TABLE_ROW = re.compile(r"^\s*\|\s*`([^`|]+)`\s*\|.*\|\s*`([0-9a-fA-F]{64})`\s*\
 _HEADING = re.compile(r"^#\s+`?([^`\s]+)`?\s*$")
 _SHA_BULLET = re.compile(r"^\s*[-*]\s*sha256:\s*`?([0-9a-fA-F]{64})`?\s*$")
 _sha_cache: dict[tuple[str, int, int], str] = {}
+_HTTP_PARAMS_URL = (
+    "https://raw.githubusercontent.com/Morzeux/HttpParamsDataset/"
+    "926670a710283f87c05b554680facf3f9530548c/"
+)
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,42 @@ class KnownFile:
     rows: int | None = None
 
 
+#: files of data sets read as text, not through a DatasetSpec (sha256 from their SOURCE.md)
+TEXT_DATASETS: dict[str, tuple[KnownFile, ...]] = {
+    "http-params-dataset": tuple(
+        KnownFile(name, sha, _HTTP_PARAMS_URL + name, rows)
+        for name, sha, rows in (
+            (
+                "payload_train.csv",
+                "dfa6e59c87b2bafc485c9cb14d37e3f86607d180e5a22e7c46dae6d3d1dd6a16",
+                20712,
+            ),
+            (
+                "payload_test.csv",
+                "d8015e256ce4499c8ac7a8be8dd25de6487cf018601edf1a03a408a2c8f0e39d",
+                10355,
+            ),
+            (
+                "payload_full.csv",
+                "a4e62ba13435ad3dd583c5790db2175629020fc41c56e1b26baa02a9ae45f03d",
+                31067,
+            ),
+            (
+                "payload_test_lexical.csv",
+                "77b28531840028fd34bfb790640977767d98879e8abd0ee7497b1e8d6d91c56a",
+                1106,
+            ),
+        )
+    ),
+}
+
+
 def known_files() -> dict[str, tuple[KnownFile, ...]]:
-    """Files recorded in the built-in specs (sha256 from each data set's SOURCE.md)."""
+    """Files recorded in the built-in specs (sha256 from each data set's SOURCE.md) and
+    in :data:`TEXT_DATASETS`."""
     from trustshield.specs import builtin_spec_names, load_spec
 
-    known: dict[str, tuple[KnownFile, ...]] = {}
+    known: dict[str, tuple[KnownFile, ...]] = dict(TEXT_DATASETS)
     for name in builtin_spec_names():
         spec = load_spec(name)
         if spec.dataset and spec.files:

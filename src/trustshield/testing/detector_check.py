@@ -31,6 +31,7 @@ a :class:`CheckReport` listing the checks passed. The checks, in order:
                    NumPy array instead of a DataFrame (fit and suspicion), labels of
                    another length, a missing feature column (the message names it), a NaN
                    in a numeric feature column when fitting, an infinite value when scoring
+                   (both skipped for a detector whose columns are all text or categorical)
 
 ``X`` is a DataFrame (n ≥ 4 rows) the detector can be fitted on, ``y`` (n,) labels with
 both classes; keep them small, every check fits the detector again.
@@ -315,7 +316,7 @@ def _check_explain(fitted, X: pd.DataFrame, scores: np.ndarray, tolerance: float
 def _check_input_errors(detector, fitted, X: pd.DataFrame, y: np.ndarray) -> None:
     names = list(fitted.feature_names_)
     categorical = set(getattr(fitted, "categorical", ()))
-    numeric = next((n for n in names if n not in categorical), None)
+    numeric = next((n for n in names if n not in categorical and X[n].dtype.kind in "biuf"), None)
     cases = [
         ("fit on a NumPy array", lambda: clone(detector).fit(X.to_numpy(), y), None),
         ("fit with one label too few", lambda: clone(detector).fit(X, y[:-1]), None),
