@@ -19,6 +19,9 @@ from trustshield.errors import TrustShieldError
 
 
 def main(argv: list[str] | None = None) -> int:
+    from trustshield.commands.threads import apply_thread_settings
+
+    apply_thread_settings()  # before NumPy, LightGBM or scikit-learn loads
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

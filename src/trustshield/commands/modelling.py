@@ -13,7 +13,7 @@ from trustshield.commands.common import (
     resolve_data,
 )
 from trustshield.errors import DataError
-from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.progress import count_rows, output, row_progress, step, timed
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.ingest.connection_formats import FORMATS as CONNECTION_FORMATS
 from trustshield.pipeline.train_config import TrainConfig
@@ -185,6 +185,7 @@ def _total(source) -> int | None:
     return count_rows(source.path, source.spec.header) if isinstance(source, TableSource) else None
 
 
+@timed("train")
 def cmd_train(args) -> None:
     import pandas as pd
 
@@ -238,6 +239,7 @@ def cmd_train(args) -> None:
     )
 
 
+@timed("detect")
 def cmd_detect(args) -> None:
     from trustshield.model_folder import load_model
     from trustshield.pipeline.detect import detect
@@ -319,6 +321,7 @@ def cmd_evaluate(args) -> None:
         partial.replace(target)
 
 
+@timed("report")
 def cmd_report(args) -> None:
     from trustshield.pipeline.report_content import report_content
 

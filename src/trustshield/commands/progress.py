@@ -1,9 +1,16 @@
-"""Progress bars on stderr for long steps (rich), quiet when not on a terminal."""
+"""Progress on stderr for long steps (rich): bars on a terminal; elsewhere one line per step.
+
+Every step line starts with the time elapsed since the command started (``[  12.3 s]``),
+so a log of ``make demo`` shows where the time went; a command wrapped in :func:`timed`
+ends with its wall-clock and CPU seconds.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
+import time
 
 from rich.console import Console
 from rich.progress import (
@@ -17,11 +24,18 @@ from rich.progress import (
 
 console = Console(stderr=True)  # progress and steps
 output = Console()  # results: tables, figures, paths
+_started = time.monotonic()
+
+
+def elapsed() -> str:
+    """Seconds since the command started, as ``[  12.3 s]``."""
+    return f"[{time.monotonic() - _started:6.1f} s]"
 
 
 @contextlib.contextmanager
 def row_progress(description: str, total: int | None):
-    """Yield ``advance(n_rows)``; shows rows done, rate and time left."""
+    """Yield ``advance(n_rows)``; on a terminal shows rows done, rate and time left,
+    elsewhere one line when done: rows and seconds."""
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -30,13 +44,38 @@ def row_progress(description: str, total: int | None):
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=console, disable=not sys.stderr.isatty()) as bar:
+    quiet = not sys.stderr.isatty()
+    start = time.monotonic()
+    with Progress(*columns, console=console, disable=quiet) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+    if quiet:
+        rows = int(bar.tasks[0].completed)
+        step(f"{description}: {rows:,} rows in {time.monotonic() - start:.1f} s")
 
 
 def step(message: str) -> None:
-    console.print(f"[bold]·[/bold] {message}")
+    """One progress line on stderr, after the time elapsed since the command started."""
+    console.print(f"[dim]{elapsed()}[/dim] [bold]·[/bold] {message}", soft_wrap=True)
+
+
+def timed(name: str):
+    """Decorate a command: after it returns, one line with its wall-clock and CPU seconds."""
+
+    def wrap(command):
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            wall, cpu = time.monotonic(), time.process_time()
+            result = command(*args, **kwargs)
+            step(
+                f"{name} done in {time.monotonic() - wall:.1f} s "
+                f"({time.process_time() - cpu:.1f} s CPU)"
+            )
+            return result
+
+        return run
+
+    return wrap
 
 
 def count_rows(path, header: bool) -> int | None:
