@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from trustshield.commands.threads import THREAD_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"seconds": 60.0, "cpu_ratio": 1.5}
 BUSY_CODE = """
@@ -109,6 +111,11 @@ def one_run(kind: str) -> dict:
     }
 
 
+def thread_overrides() -> dict[str, str]:
+    """The thread settings this environment sets itself (the commands keep them)."""
+    return {k: v for k, v in os.environ.items() if k in THREAD_SETTINGS and v}
+
+
 def busy_job(threads: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", BUSY_CODE, str(threads)])
 
@@ -162,10 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
-            "thread_environment": {
-                k: os.environ.get(k)
-                for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS")
-            },
+            # what the trustshield commands run with: their defaults, unless set here
+            "thread_environment": {**THREAD_SETTINGS, **thread_overrides()},
         },
         "note": (
             "medians over runs; the machine is shared: load_average is the median 1-minute "
