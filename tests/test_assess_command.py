@@ -72,3 +72,25 @@ def test_no_practice_is_met_unless_every_check_behind_it_passed(assessed):
             assert all(verdicts.get(c) == "pass" for c in row["checks"]), row
         if row["status"] == "not evidenced":
             assert not any(verdicts.get(c) in ("pass", "fail") for c in row["checks"]), row
+
+
+def test_the_report_opens_with_the_verdict_naming_each_failed_check(assessed):
+    from trustshield.governance.practices import practices
+
+    _, out = assessed
+    report = json.loads((out / "report.json").read_text())
+    failed = {e["check"]: e for e in report["evidence"] if e["status"] == "fail"}
+    page = (out / "report.html").read_text()
+    banner = page[page.index('<section id="verdict"') : page.index("</section>")]
+    assert page.index('<section id="verdict"') < page.index('<section id="metrics">')
+    for principle in report["governance"]["principles"]:
+        behind = {
+            c
+            for p in practices(use_case=report["governance"]["use_case"])
+            if principle["item"] in p.serves
+            for c in p.checks
+        }
+        assert [e["check"] for e in principle["failing"]] == [c for c in failed if c in behind]
+        for e in principle["failing"]:
+            assert e["value"] == failed[e["check"]]["value"]
+            assert f"{e['check']}: <strong>" in banner
