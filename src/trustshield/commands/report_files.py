@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trustshield.commands.progress import console, step
+from trustshield.commands.progress import console
 
 PDF_HELP = (
     "skip report.pdf, which is otherwise printed from report.html with headless Chromium "
@@ -30,7 +30,6 @@ def write_report_files(report: dict, args) -> str:
     lines = [f"report: {html}", f"json:   {js}"]
     pdf = html.with_suffix(".pdf")
     if getattr(args, "pdf", True):
-        step("printing report.pdf with headless Chromium")
         try:
             lines.append(f"pdf:    {write_pdf(html, pdf)}")
         except RenderError as exc:
