@@ -1,4 +1,5 @@
-# TrustShield: `make demo` runs the main job end to end; `make test` runs the whole test suite,
+# TrustShield: `make demo` runs the main job end to end (train, detect, assess: the trust report
+# with its verdict); `make test` runs the whole test suite,
 # `make test-fast` all but the slow tests and those that start Chromium, PostgreSQL or Spark;
 # `make lint` runs ruff, mypy and the import contract.
 PYTHON ?= python3
@@ -20,11 +21,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/trustshield train --data nsl-kdd:KDDTrain+_20Percent.txt --spec nsl-kdd --harden adversarial --out $(OUT)/model
 	$(BIN)/trustshield detect --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --store $(OUT)/trustshield.duckdb
-	$(BIN)/trustshield report --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --out $(OUT)
+	$(BIN)/trustshield assess --model $(OUT)/model --data nsl-kdd:KDDTest+.txt --store $(OUT)/trustshield.duckdb --out $(OUT)
 	@echo
 	@echo "model:   $(OUT)/model (manifest.json holds the sha256 of every file)"
 	@echo "alerts:  $(OUT)/trustshield.duckdb (try: $(BIN)/trustshield explain ALERT_ID --store $(OUT)/trustshield.duckdb)"
-	@echo "report:  $(OUT)/report.html and its JSON twin $(OUT)/report.json"
+	@echo "report:  $(OUT)/report.html opens with the verdict (principles met and failing, with the"
+	@echo "         failing figures and their bars); its JSON twin is $(OUT)/report.json"
 
 # The demo's model, signed, served with its trust report; prints an admin token once.
 serve: $(STAMP)
@@ -64,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tables.py --json benchmarks/results/tables.json
 	$(BIN)/python benchmarks/iot23.py --json benchmarks/results/iot23.json
 	$(BIN)/python benchmarks/behaviour_scale.py --json benchmarks/results/behaviour_scale.json
+	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

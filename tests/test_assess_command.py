@@ -105,3 +105,25 @@ def test_assess_refuses_a_store_that_does_not_exist(assessed, tmp_path, capsys):
     assert main(["assess", *args, "--store", str(missing), "--no-pdf"]) == 1
     assert f"no store at {missing}" in capsys.readouterr().err
     assert not missing.exists() and not (tmp_path / "r").exists()
+
+
+def test_the_report_opens_with_the_verdict_naming_each_failed_check(assessed):
+    from trustshield.governance.practices import practices
+
+    _, out, _ = assessed
+    report = json.loads((out / "report.json").read_text())
+    failed = {e["check"]: e for e in report["evidence"] if e["status"] == "fail"}
+    page = (out / "report.html").read_text()
+    banner = page[page.index('<section id="verdict"') : page.index("</section>")]
+    assert page.index('<section id="verdict"') < page.index('<section id="metrics">')
+    for principle in report["governance"]["principles"]:
+        behind = {
+            c
+            for p in practices(use_case=report["governance"]["use_case"])
+            if principle["item"] in p.serves
+            for c in p.checks
+        }
+        assert [e["check"] for e in principle["failing"]] == [c for c in failed if c in behind]
+        for e in principle["failing"]:
+            assert e["value"] == failed[e["check"]]["value"]
+            assert f"{e['check']}: <strong>" in banner

@@ -41,6 +41,9 @@ FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from trustshield.commands.threads import apply_thread_settings
+
+    apply_thread_settings()  # before NumPy, LightGBM or scikit-learn loads
     parser = build_parser()
     argv = old_json_path(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)

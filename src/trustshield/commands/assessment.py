@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from trustshield.commands.common import add_json
-from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.progress import count_rows, output, row_progress, step, timed
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.governance.context import USE_CASES
 
@@ -63,6 +63,7 @@ def training_records(model, given: str | None):
     return source.read_all()
 
 
+@timed("assess")
 def cmd_assess(args) -> None:
     from trustshield.commands.common import existing_store, print_json, resolve_data
     from trustshield.commands.modelling import _authentication, drift_of, report_summary
@@ -93,6 +94,7 @@ def cmd_assess(args) -> None:
     finally:
         if store is not None:
             store.close()
+    step("drift against the training reference")
     drift = drift_of(model, TableSource(source.path, model.spec), args.store)
     report = report_content(model, figures, evidence=evidence, authentication=auth, drift=drift)
     report["governance"] = governance(report["evidence"], use_case=args.use_case)

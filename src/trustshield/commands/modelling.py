@@ -19,7 +19,7 @@ from trustshield.commands.common import (
     write_json_file,
 )
 from trustshield.errors import DataError
-from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.progress import count_rows, output, row_progress, step, timed
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.ingest.connection_formats import FORMATS as CONNECTION_FORMATS
 from trustshield.pipeline.train_config import TrainConfig
@@ -233,6 +233,7 @@ class DetectSummary:
         return {**asdict(self), "explain": explain}
 
 
+@timed("train")
 def cmd_train(args) -> None:
     import pandas as pd
 
@@ -297,6 +298,7 @@ def cmd_train(args) -> None:
     )
 
 
+@timed("detect")
 def cmd_detect(args) -> None:
     from trustshield.model_folder import load_model
     from trustshield.pipeline.detect import detect
@@ -388,6 +390,7 @@ def cmd_evaluate(args) -> None:
         )
 
 
+@timed("report")
 def cmd_report(args) -> None:
     from trustshield.pipeline.report_content import report_content
 

@@ -108,14 +108,18 @@ def baseline_study(
 
 
 def governance(evidence: list, *, use_case: str) -> dict:
-    """Crosswalk to practices, the principles at a glance, and the risk register."""
+    """Crosswalk to practices, the principles at a glance, and the risk register. Each
+    principle names its failed checks (``failing``): the failed Evidence behind the
+    practices that serve it and apply to ``use_case``."""
     from trustshield.governance.catalogue import item as catalogue_item
     from trustshield.governance.practices import practices
 
+    applicable = practices(use_case=use_case)
     walk = crosswalk(practices(), evidence, use_case=use_case)
     glance = []
     for item in PRINCIPLES:
         counts = walk["items"].get(item, {})
+        checks = {c for p in applicable if item in p.serves for c in p.checks}
         glance.append(
             {
                 "item": item,
@@ -123,6 +127,7 @@ def governance(evidence: list, *, use_case: str) -> dict:
                 "status": item_status(counts) if counts else "not evidenced",
                 "practices": counts,
                 "key": _key_number(evidence, KEY_CHECKS[item]),
+                "failing": failing_checks(evidence, checks),
             }
         )
     return {
@@ -131,6 +136,16 @@ def governance(evidence: list, *, use_case: str) -> dict:
         "crosswalk": walk,
         "risks": register(evidence, use_case=use_case),
     }
+
+
+def failing_checks(evidence: list, checks: set[str]) -> list[dict]:
+    """The failed Evidence among ``checks``, in evidence order: check, metric, measured
+    value and its bar (what the report's verdict names beside a principle that fails)."""
+    return [
+        {k: e[k] for k in ("check", "metric", "value", "threshold")}
+        for e in evidence
+        if e["status"] == "fail" and e["check"] in checks
+    ]
 
 
 def _key_number(evidence: list, checks: tuple[str, ...]) -> dict | None:

@@ -58,6 +58,18 @@ _METRICS = (  # key, label, kind, note
     ("review_share", "Review share", "pct", "records sent to human review"),
 )
 
+#: headline metric → the Evidence check that holds it to a bar (a card shows that verdict)
+METRIC_CHECKS = {"accuracy": "detection", "fpr": "false alarms"}
+
+#: a principle's roll-up status → (symbol, verdict word, css class) in the verdict banner
+_PRINCIPLE_VERDICT = {
+    "met": ("\u2713", "met", "pass"),
+    "not met": ("\u2717", "fails", "fail"),
+    "partly met": ("\u2717", "fails", "fail"),
+    "not evidenced": ("?", "not evidenced", "not_evidenced"),
+    "not applicable": ("\u2013", "not applicable", "other"),
+}
+
 _STATUS = {
     "pass": ("\u2713", "pass"),
     "fail": ("\u2717", "fail"),
@@ -99,6 +111,17 @@ code, .mono { font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace
 .status-pass { background:var(--pass); } .status-fail { background:var(--fail); }
 .status-not_evidenced { background:var(--ne); } .status-other { background:var(--muted); }
 .legend { font-size:13px; color:var(--muted); }
+.verdict { border:2px solid var(--line); border-left-width:8px; border-radius:6px; padding:12px 18px; margin-top:16px; }
+.verdict h2 { border:0; margin-bottom:6px; }
+.verdict-fail { border-color:var(--fail); } .verdict-pass { border-color:var(--pass); } .verdict-open { border-color:var(--ne); }
+.verdict-line { font-size:16px; margin:4px 0 8px; }
+.verdict-table td { vertical-align:top; }
+.failing-list { margin:0; padding-left:18px; }
+.figure-fail strong { color:var(--fail); }
+.card-fail { border:2px solid var(--fail); background:#fdecea; } .card-fail .value { color:var(--fail); }
+.card-pass { border-color:var(--pass); }
+.card .bar { font-size:12px; margin:2px 0; }
+tr.row-fail td { background:#fdecea; }
 .swatch { display:inline-block; width:10px; height:10px; vertical-align:middle; margin:0 3px 0 8px; }
 details summary { cursor:pointer; color:var(--muted); }
 @media print {
@@ -175,6 +198,74 @@ def _checks_text(practice: Mapping) -> str:
     )
 
 
+def _failed(evidence: Any) -> list:
+    """The Evidence rows whose verdict is ``fail``, in report order."""
+    return [e for e in evidence or () if getattr(e, "status", None) == "fail"]
+
+
+def _check_row(evidence: Any, check: str) -> Any:
+    """The Evidence row of ``check`` that decides its verdict (a failed measurement wins
+    over a passed one, a measured one over an unmeasured one); None when absent."""
+    rows = [e for e in evidence or () if getattr(e, "check", None) == check]
+    for status in ("fail", "pass"):
+        for e in rows:
+            if e.status == status:
+                return e
+    return rows[0] if rows else None
+
+
+def _metric_verdict(evidence: Any, metric: str) -> Any:
+    """The Evidence row holding headline ``metric`` to its bar (see METRIC_CHECKS)."""
+    check = METRIC_CHECKS.get(metric)
+    return _check_row(evidence, check) if check else None
+
+
+def _bar(value: Any, threshold: Any, status: Any) -> str:
+    """The bar's direction as a sign before it: ``≤`` when the value must stay at or under
+    it, ``≥`` when it must reach it, told from the verdict and which side the value is on;
+    empty when that cannot be told (the value on the bar)."""
+    if not (_is_num(value) and _is_num(threshold)) or value == threshold:
+        return ""
+    above = value > threshold
+    if status == "fail":
+        return "\u2264" if above else "\u2265"
+    if status == "pass":
+        return "\u2265" if above else "\u2264"
+    return ""
+
+
+def _verdict(r: ReportContent) -> dict:
+    """What the verdict banner says: each principle of the roll-up (when the report has
+    one) with its failed checks, and every failed check of the report."""
+    failed = [
+        {"check": e.check, "metric": e.metric, "value": e.value, "threshold": e.threshold}
+        for e in _failed(r.evidence)
+    ]
+    principles = []
+    for p in (r.governance or {}).get("principles", ()):
+        symbol, word, cls = _PRINCIPLE_VERDICT.get(p.get("status"), ("?", p.get("status"), "other"))
+        failing = list(p.get("failing") or ())
+        if p.get("status") == "partly met" and not failing:  # nothing failed, some unmeasured
+            symbol, word, cls = "?", "partly evidenced", "not_evidenced"
+        principles.append(
+            {
+                "title": p.get("title") or p.get("item"),
+                "status": p.get("status"),
+                "symbol": symbol,
+                "word": word,
+                "cls": cls,
+                "failing": failing,
+            }
+        )
+    return {
+        "principles": principles,
+        "met": [p for p in principles if p["cls"] == "pass"],
+        "failing": [p for p in principles if p["cls"] == "fail"],
+        "open": [p for p in principles if p["cls"] not in ("pass", "fail")],
+        "failed_checks": failed,
+    }
+
+
 def _svg(draw):
     """An SVG chart function of :mod:`trustshield.report.svg` returning template markup
     (the chart escapes its own text)."""
@@ -214,6 +305,10 @@ _templates.globals.update(
     by_records=_by_records,
     most_rejected=_most_rejected,
     status_badge=_status_badge,
+    bar_sign=_bar,
+    metric_verdict=_metric_verdict,
+    check_row=_check_row,
+    verdict=_verdict,
     checks_text=_checks_text,
     bar_chart=_svg(svg.bar_chart),
     line_chart=_svg(svg.line_chart),

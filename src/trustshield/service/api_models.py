@@ -101,15 +101,26 @@ def activate_model(
 
 
 def find_report(context, model_id: str) -> Path | None:
-    """The folder holding the trust report of ``model_id`` (report.json names the model)."""
+    """The folder holding the trust report of ``model_id`` (report.json names the model):
+    of ``REPORTS_DIR/MODEL_ID`` and ``REPORTS_DIR``, the latest assessment (a report with
+    the principles roll-up), else the latest report."""
+    found = _reports(context, model_id)
+    return found[0][0] if found else None
+
+
+def _reports(context, model_id: str) -> list[tuple[Path, dict]]:
+    """(folder, report.json) of every report of ``model_id``: assessments first, then
+    latest ``generated_at`` first (ISO 8601 text, so it sorts as time)."""
     root = context.settings.reports_dir
     if root is None or not model_id.replace("-", "").isalnum():
-        return None
+        return []
+    found = []
     for folder in (Path(root) / model_id, Path(root)):
         report = _json(folder / "report.json")
-        if report and report.get("model", {}).get("model_id") == model_id:
-            return folder
-    return None
+        if isinstance(report, dict) and report.get("model", {}).get("model_id") == model_id:
+            found.append((folder, report))
+    found.sort(key=lambda f: ("governance" in f[1], str(f[1].get("generated_at") or "")))
+    return found[::-1]
 
 
 @router.get("/reports/{model_id}", responses={200: {"content": {"text/html": {}}}})
@@ -134,33 +145,74 @@ def get_report(
 
 @router.get("/practices")
 def list_practices(request: Request, caller: Caller = Depends(requires("practices.list"))) -> dict:
-    """Principles and practices status for the active model, from its trust report; every
-    practice is ``not evidenced`` when there is no report."""
+    """Principles and practices status for the active model, from its latest assessment;
+    every practice is ``not evidenced`` when there is none, and ``advice`` is the command
+    that writes it."""
     return practices_status(request.app.state.context)
 
 
 def practices_status(context) -> dict:
+    """The principles and practices of the active model's latest assessment (the trust
+    report that ``trustshield assess`` writes, with its roll-up); without one, every
+    practice ``not evidenced`` and ``advice``: the command that writes the assessment."""
     from trustshield.governance.crosswalk import crosswalk
     from trustshield.governance.practices import practices
 
     model_id = context.model.model_id if context.model else None
-    folder = find_report(context, model_id) if model_id else None
-    report = _json(folder / "report.json") if folder else None
-    if report and "governance" in report:
+    found = _reports(context, model_id) if model_id else []
+    if found and "governance" in found[0][1]:
+        report = found[0][1]
         g = report["governance"]
         return {
             "model_id": model_id,
-            "source": "trust report",
+            "source": "assessment",
+            "assessed_at": report.get("generated_at"),
+            "report": f"/ui/reports/{model_id}",
             "principles": g["principles"],
             "practices": g["crosswalk"]["practices"],
+            "advice": None,
         }
     walk = crosswalk(practices(), [])
     return {
         "model_id": model_id,
-        "source": "no trust report: nothing measured",
+        "source": (
+            "trust report without the principles roll-up (written by `trustshield report`)"
+            if found
+            else "no assessment: nothing measured"
+        ),
+        "assessed_at": None,
+        "report": f"/ui/reports/{model_id}" if found else None,
         "principles": [],
         "practices": walk["practices"],
+        "advice": assess_command(context, model_id, found[0][1] if found else None),
     }
+
+
+def assess_command(context, model_id: str | None, report: dict | None) -> str | None:
+    """The ``trustshield assess`` command that writes the assessment the Practices page
+    reads: the installed model folder, the test data of the model's last report (else a
+    placeholder to fill in) and the reports folder the service reads. None without an
+    active model. The service's store is not named: a DuckDB file is locked by the running
+    service, and a store URL may hold a password."""
+    import shlex
+
+    if model_id is None:
+        return None
+    tested = [d for d in (report or {}).get("datasets", ()) if d.get("role") == "test"]
+    data = (tested[0].get("path") or tested[0].get("name")) if tested else None
+    root = context.settings.reports_dir
+    words = [
+        "trustshield",
+        "assess",
+        "--model",
+        str(context.model_folder(model_id)),
+        "--data",
+        data or "LABELLED_TEST_DATA",
+        "--out",
+        str(Path(root) / model_id) if root is not None else f"REPORTS_DIR/{model_id}",
+    ]
+    command = shlex.join(words)
+    return command if root is not None else f"{command}, then serve with --reports REPORTS_DIR"
 
 
 def _json(path: Path):
