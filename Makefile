@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/iot23.py --json benchmarks/results/iot23.json
 	$(BIN)/python benchmarks/behaviour_scale.py --json benchmarks/results/behaviour_scale.json
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
+	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache
