@@ -18,6 +18,7 @@ from trustshield.detectors import (
     kinds,
 )
 from trustshield.detectors.behaviour import BehaviourModel, SiteBaselineDetector
+from trustshield.detectors.domain import DomainDetector
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
 from trustshield.detectors.keystroke import BASELINES, KeystrokeVerifier, learn_population
 from trustshield.detectors.mouse import MouseVerifier
@@ -68,6 +69,18 @@ def behaviour_rows():
     return table.features, y.astype(int)
 
 
+def domain_names():
+    """Legitimate-looking names (y = "normal") and two made-up random-letter families."""
+    rng = np.random.default_rng(3)
+    words = ["shop", "news", "cloud", "photo", "travel", "green", "city", "music", "home"]
+    legit = [f"{a}{b}.com" for a in words for b in words if a != b][:60]
+    letters = np.array(list("qxzjkvwbfgh"))
+    dga = ["".join(rng.choice(letters, 14)) + ".net" for _ in range(30)]
+    dga += ["".join(rng.choice(letters, 9)) + "7.biz" for _ in range(30)]
+    labels = ["normal"] * len(legit) + ["family-a"] * 30 + ["family-b"] * 30
+    return pd.DataFrame({"domain": legit + dga}), np.array(labels, dtype=object)
+
+
 def gbdt():
     return GradientBoostedDetector(n_estimators=15, categorical=CATEGORICAL, n_threads=1)
 
@@ -95,6 +108,7 @@ EXAMPLES = {
     **{cls.kind: (cls, typings) for cls in BASELINES.values()},
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
     "behaviour": (BehaviourModel, behaviour_rows),
+    "domain": (lambda: DomainDetector(synthetic=40), domain_names),
     "behaviour-baseline": (
         lambda: SiteBaselineDetector(directions={"dst_local": -1}, combine="max"),
         behaviour_rows,
