@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from test_check_detector import domain_names
-from trustshield.detectors.domain import DomainDetector, synthetic_names
+from trustshield.detectors.domain import STACK_FEATURES, DomainDetector, synthetic_names
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import DataError
 from trustshield.features import domain as domain_features
@@ -18,21 +18,43 @@ from trustshield.features import domain_words
 @pytest.fixture(scope="module")
 def fitted():
     X, y = domain_names()
-    return DomainDetector(synthetic=40).fit(X, y), X, y
+    return DomainDetector(synthetic=40, n_estimators=30).fit(X, y), X, y
 
 
-def test_explanation_is_exact_per_term_and_per_character(fitted):
+def test_explanation_is_exact_per_feature_and_per_character(fitted):
     detector, X, _ = fitted
-    e = detector.explain_domains(X, top=10_000)
+    e = detector.explain_domains(X)
     scores = detector.suspicion(X)
     np.testing.assert_allclose(e.score, scores, rtol=0, atol=1e-9)
-    by_chars = e.base + np.array([c.sum() for c in e.characters])
+    np.testing.assert_allclose(e.base + e.parts.sum(axis=1), scores, rtol=0, atol=1e-9)
+    by_chars = e.base + np.array([e.characters_of(i).sum() for i in range(len(X))])
     np.testing.assert_allclose(by_chars, scores, rtol=0, atol=1e-9)
-    by_terms = e.base + np.array([sum(w for _, w in terms) for terms in e.terms])
-    np.testing.assert_allclose(by_terms, scores, rtol=0, atol=1e-9)
-    assert [len(c) for c in e.characters] == [len(n) for n in e.names]
-    attributions = detector.explain(X)
-    np.testing.assert_allclose(attributions.total(), scores, rtol=0, atol=1e-9)
+    assert [len(e.characters_of(i)) for i in range(len(X))] == [len(n) for n in e.names]
+    np.testing.assert_allclose(detector.explain(X).total(), scores, rtol=0, atol=1e-9)
+    assert [f for f, _, _ in e.features(0)][0] in STACK_FEATURES
+
+
+def test_ngram_terms_add_up_to_the_ngram_score(fitted):
+    detector, X, _ = fitted
+    e = detector.explain_domains(X)
+    column = STACK_FEATURES.index("ngram_score")
+    for i in (0, len(X) - 1):
+        terms = e.ngrams(i, top=10_000)
+        total = detector.terms_.intercept + sum(w for _, w in terms)
+        assert total == pytest.approx(e.values[i, column], abs=1e-9)
+        assert abs(terms[0][1]) >= abs(terms[-1][1])
+
+
+def test_digits_are_coloured_where_the_digit_feature_points(fitted):
+    detector, _, _ = fitted
+    e = detector.explain_domains(pd.DataFrame({"domain": ["abc7def.com"]}))
+    digit_part = e.parts[0, STACK_FEATURES.index("digits")]
+    chars = e.characters_of(0)
+    assert chars.shape == (7,)
+    # the digit character carries at least the digit feature's part beyond its even share
+    if abs(digit_part) > 1e-6:
+        others = chars[[0, 1, 2, 4, 5, 6]]
+        assert np.sign(chars[3] - others.mean()) == np.sign(digit_part)
 
 
 def test_generated_names_outscore_legitimate_ones_and_get_a_family(fitted):

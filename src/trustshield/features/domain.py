@@ -69,6 +69,19 @@ class Names:
     def __len__(self) -> int:
         return len(self.domains)
 
+    def take(self, rows: np.ndarray) -> Names:
+        """The names at positions ``rows`` (n',), codes cut to their longest name."""
+        lengths = self.lengths[rows]
+        width = max(int(lengths.max()), 1) if len(rows) else 1
+        return Names(
+            tuple(self.domains[i] for i in rows),
+            tuple(self.names[i] for i in rows),
+            tuple(self.tlds[i] for i in rows),
+            self.codes[rows, :width],
+            lengths,
+            self.labels[rows],
+        )
+
 
 def split_domain(domain: str) -> tuple[str, str, int]:
     """(name, tld, label count) of one lower-cased domain, as the module docstring says."""

@@ -106,9 +106,10 @@ def encode(space: TermSpace, names: Names, values: np.ndarray) -> np.ndarray:
         [np.searchsorted(e, values[:, j], side="right") for j, e in enumerate(space.edges)]
     )
     bin_ids = bins + space.bin_offsets[None, :]
+    offset = space.tld_offset
     index = {t: i for i, t in enumerate(space.tlds)}
     tld_ids = np.fromiter(
-        (space.tld_offset + index[t] if t in index else -1 for t in names.tlds),
+        (offset + index[t] if t in index else -1 for t in names.tlds),
         dtype=np.int64,
         count=len(names),
     )

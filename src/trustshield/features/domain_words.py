@@ -83,6 +83,15 @@ def word_key(word: str) -> int:
     return key
 
 
+def word_text(key: int) -> str:
+    """The word of a key (inverse of :func:`word_key`)."""
+    letters = []
+    while key:
+        key, code = divmod(key, BASE)
+        letters.append(chr(ord("a") + code - 1))
+    return "".join(reversed(letters))
+
+
 @functools.lru_cache(maxsize=1)
 def dictionary() -> Dictionary:
     """The :data:`VOCABULARY` most frequent alphabetic words of at most :data:`MAX_WORD`
