@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone as sklearn_clone
 
 from conn_flows import beacon, chatter, flows, scan
+from domain_samples import domain_names
 from keystroke_typings import FEATURES, population, typist
 from synthetic import synthetic_traffic
 from trustshield.detectors import (
@@ -67,18 +68,6 @@ def behaviour_rows():
     malicious = flows(records)["label"].eq("Malicious").to_numpy()
     y = np.bincount(table.flow_row, weights=malicious, minlength=len(table)) > 0
     return table.features, y.astype(int)
-
-
-def domain_names():
-    """Legitimate-looking names (y = "normal") and two made-up random-letter families."""
-    rng = np.random.default_rng(3)
-    words = ["shop", "news", "cloud", "photo", "travel", "green", "city", "music", "home"]
-    legit = [f"{a}{b}.com" for a in words for b in words if a != b][:60]
-    letters = np.array(list("qxzjkvwbfgh"))
-    dga = ["".join(rng.choice(letters, 14)) + ".net" for _ in range(30)]
-    dga += ["".join(rng.choice(letters, 9)) + "7.biz" for _ in range(30)]
-    labels = ["normal"] * len(legit) + ["family-a"] * 30 + ["family-b"] * 30
-    return pd.DataFrame({"domain": legit + dga}), np.array(labels, dtype=object)
 
 
 def gbdt():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_check_detector import domain_names
+from domain_samples import domain_names
 from trustshield.detectors.domain import STACK_FEATURES, DomainDetector, synthetic_names
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import DataError

@@ -118,7 +118,9 @@ class DomainDetector(Parameters):
     """DGA domain detector; see the module docstring. ``C``: inverse L2 strength of the
     n-gram regression; ``synthetic``: wordlist names added to training; ``n_estimators``,
     ``num_leaves``: the booster's shape; ``folds``: folds for the out-of-fold
-    ``ngram_score`` and legitimate-name surprisal of the training rows."""
+    ``ngram_score`` and legitimate-name surprisal of the training rows; ``pseudo``:
+    pronounceable pseudo-word names (drawn from the English character model) added to
+    training as generated."""
 
     kind: ClassVar[str]
     categorical: ClassVar[tuple[str, ...]] = (COLUMN,)
@@ -128,6 +130,7 @@ class DomainDetector(Parameters):
         *,
         C: float = 0.5,
         synthetic: int = 2000,
+        pseudo: int = 1000,
         min_count: int = 2,
         n_estimators: int = 200,
         num_leaves: int = 15,
@@ -138,10 +141,13 @@ class DomainDetector(Parameters):
             raise DataError(f"C must be a positive number; got {C!r}")
         if not (isinstance(synthetic, int) and synthetic >= 0):
             raise DataError(f"synthetic must be a whole number ≥ 0; got {synthetic!r}")
+        if not (isinstance(pseudo, int) and pseudo >= 0):
+            raise DataError(f"pseudo must be a whole number ≥ 0; got {pseudo!r}")
         if not (isinstance(folds, int) and folds >= 2):
             raise DataError(f"folds must be a whole number ≥ 2; got {folds!r}")
         self.C = C
         self.synthetic = synthetic
+        self.pseudo = pseudo
         self.min_count = min_count
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -166,7 +172,7 @@ class DomainDetector(Parameters):
                 f"{name}.fit() needs both legitimate and DGA rows in y, at least "
                 f"folds = {self.folds} of each"
             )
-        extra = synthetic_names(self.synthetic, self.seed)
+        extra = synthetic_names(self.synthetic, self.seed) + pseudo_names(self.pseudo, self.seed)
         names = domain_features.parse([*domains, *extra])
         values = domain_terms.dense(names)
         target = np.r_[target, np.ones(len(extra), int)]
@@ -362,6 +368,18 @@ def synthetic_names(n: int, seed: int) -> list[str]:
         out.append("".join(words[j] for j in picks[at : at + k]) + "." + SYNTHETIC_TLDS[tlds[i]])
         at += k
     return out
+
+
+def pseudo_names(n: int, seed: int) -> list[str]:
+    """``n`` pronounceable pseudo-word names of 10-24 letters drawn from the English
+    character trigram model, under a common TLD (deterministic for ``seed``)."""
+    if n == 0:
+        return []
+    rng = np.random.default_rng(seed + 1)
+    lengths = rng.integers(10, 25, size=n)
+    tlds = rng.integers(0, len(SYNTHETIC_TLDS), size=n)
+    names = domain_lm.sample(domain_lm.english(), lengths, seed)
+    return [f"{name}.{SYNTHETIC_TLDS[t]}" for name, t in zip(names, tlds.tolist())]
 
 
 def _domains(X: pd.DataFrame, name: str, method: str) -> list[str]:

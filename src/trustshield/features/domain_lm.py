@@ -99,6 +99,30 @@ def summary(per_char: np.ndarray, names: Names) -> np.ndarray:
     return np.column_stack([per_char.sum(axis=1) / (names.lengths + 1), per_char.max(axis=1)])
 
 
+def sample(model: CharModel, lengths: np.ndarray, seed: int) -> list[str]:
+    """Names of the given letter counts (m,) drawn from the model's letter probabilities
+    (pronounceable pseudo-words; the end mark and non-letters are never drawn)."""
+    rng = np.random.default_rng(seed)
+    m = len(lengths)
+    a = np.full(m, BASE)
+    b = np.full(m, BASE)
+    letters = np.arange(1, 27)
+    ctx_bi = model.bi.reshape(V, V).sum(axis=1)
+    ctx_tri = model.tri.reshape(V * V, V).sum(axis=1)
+    p1 = (model.uni[letters] + 1.0) / (model.uni.sum() + V)
+    out = np.zeros((m, int(lengths.max()) if m else 0), dtype=np.int64)
+    for pos in range(out.shape[1]):
+        p2 = (model.bi.reshape(V, V)[b][:, letters] + K * p1) / (ctx_bi[b] + K)[:, None]
+        tri = model.tri.reshape(V * V, V)[a * V + b][:, letters]
+        p3 = (tri + K * p2) / (ctx_tri[a * V + b] + K)[:, None]
+        cdf = np.cumsum(p3, axis=1)
+        draw = (rng.random(m) * cdf[:, -1])[:, None]
+        c = letters[np.minimum((cdf < draw).sum(axis=1), len(letters) - 1)]
+        out[:, pos] = c
+        a, b = b, c
+    return ["".join(chr(ord("a") + int(c) - 1) for c in row[:n]) for row, n in zip(out, lengths)]
+
+
 @functools.lru_cache(maxsize=1)
 def english() -> CharModel:
     """The trigram model of the English word list (each word once)."""
