@@ -17,7 +17,7 @@ from trustshield.pipeline.domains import model_document, model_from_document, tr
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
     X, y = domain_names()
-    model = train(np.asarray(X["domain"]), y, synthetic=40, n_estimators=30)
+    model = train(np.asarray(X["domain"]), y, synthetic=40, pseudo=20, n_estimators=30)
     folder = tmp_path_factory.mktemp("domain-model")
     document = model_document(model, {"file": "made up in the test"})
     write_atomic(folder / MODEL_FILE, json.dumps(document).encode())

@@ -97,7 +97,7 @@ EXAMPLES = {
     **{cls.kind: (cls, typings) for cls in BASELINES.values()},
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
     "behaviour": (BehaviourModel, behaviour_rows),
-    "domain": (lambda: DomainDetector(synthetic=40, n_estimators=30), domain_names),
+    "domain": (lambda: DomainDetector(synthetic=40, pseudo=20, n_estimators=30), domain_names),
     "behaviour-baseline": (
         lambda: SiteBaselineDetector(directions={"dst_local": -1}, combine="max"),
         behaviour_rows,

@@ -18,7 +18,7 @@ from trustshield.features import domain_words
 @pytest.fixture(scope="module")
 def fitted():
     X, y = domain_names()
-    return DomainDetector(synthetic=40, n_estimators=30).fit(X, y), X, y
+    return DomainDetector(synthetic=40, pseudo=20, n_estimators=30).fit(X, y), X, y
 
 
 def test_explanation_is_exact_per_feature_and_per_character(fitted):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trustshield.commands.progress import count_rows, output, row_progress, step
+from trustshield.commands.domains import DOMAINS_HELP
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.governance.context import USE_CASES
 
@@ -37,6 +38,7 @@ def register(sub) -> None:
         help="also add the authentication figures and evidence "
         "(JSON written by benchmarks/auth.py --json)",
     )
+    p.add_argument("--domains", help=DOMAINS_HELP)
     p.set_defaults(run=cmd_assess)
 
 
@@ -63,6 +65,7 @@ def training_records(model, given: str | None):
 
 def cmd_assess(args) -> None:
     from trustshield.commands.common import resolve_data
+    from trustshield.commands.domains import domain_evidence_of
     from trustshield.commands.modelling import _authentication, drift_of
     from trustshield.ingest.tabular import TableSource
     from trustshield.model_folder import load_model
@@ -92,6 +95,8 @@ def cmd_assess(args) -> None:
     finally:
         if store is not None:
             store.close()
+    if args.domains:
+        evidence = [*evidence, *domain_evidence_of(args.domains)]
     drift = drift_of(model, TableSource(source.path, model.spec), args.store)
     report = report_content(model, figures, evidence=evidence, authentication=auth, drift=drift)
     report["governance"] = governance(report["evidence"], use_case=args.use_case)

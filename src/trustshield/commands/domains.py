@@ -53,6 +53,27 @@ def cmd_train(args) -> None:
     )
 
 
+def domain_evidence_of(path: str) -> list:
+    """The domain detector's Evidence from a ``benchmarks/domains.py --json`` file."""
+    from trustshield.assess.domains import domain_evidence
+
+    try:
+        figures = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(figures, dict) or "leave_one_family_out" not in figures:
+            raise ValueError("no leave_one_family_out figures")
+        return domain_evidence(figures)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise DataError(
+            f"--domains {path}: expected the JSON written by benchmarks/domains.py --json "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+
+DOMAINS_HELP = (
+    "also add the DGA domain detector's evidence (JSON written by benchmarks/domains.py --json)"
+)
+
+
 def read_domains(source: str) -> list[str]:
     """Non-empty, non-comment lines of ``source`` (a path or - for standard input)."""
     try:
