@@ -125,3 +125,11 @@ def test_synthetic_names_are_deterministic_word_concatenations():
     assert first == again and first != synthetic_names(20, seed=2)
     names = domain_features.parse(first)
     assert (domain_words.word_features(names)[:, 2] == 1.0).mean() > 0.8  # all letters known
+
+
+def test_families_are_named_only_above_the_given_score(fitted):
+    detector, X, y = fitted
+    e = detector.explain_domains(X, name_above=0.0)
+    named = np.array([f != "" for f in e.family])
+    np.testing.assert_array_equal(named, e.score > 0.0)
+    assert (e.family_p[~named] == 0).all() and named.any() and not named.all()

@@ -273,11 +273,13 @@ class DomainDetector(Parameters):
         scored = self._score_inputs(X, "suspicion")
         if not len(scored.names):
             return np.zeros(0)
-        return np.asarray(self.booster_.predict(scored.matrix, raw_score=True), dtype=np.float64)
+        return np.asarray(
+            self.booster_.predict(scored.matrix, raw_score=True, num_threads=1), dtype=np.float64
+        )
 
     def _contributions(self, scored: _Scored) -> np.ndarray:
         """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value."""
-        return np.asarray(self.booster_.predict(scored.matrix, pred_contrib=True))
+        return np.asarray(self.booster_.predict(scored.matrix, pred_contrib=True, num_threads=1))
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Exact attributions on the one input column: base = the booster's expected
@@ -286,19 +288,31 @@ class DomainDetector(Parameters):
         contrib = self._contributions(self._score_inputs(X, "explain"))
         return Attributions((COLUMN,), contrib[:, :-1].sum(axis=1)[:, None], contrib[:, -1])
 
-    def explain_domains(self, X: pd.DataFrame) -> DomainExplanation:
+    def explain_domains(
+        self, X: pd.DataFrame, name_above: float | None = None
+    ) -> DomainExplanation:
         """Feature parts, n-gram terms, per-character attributions and likely family of
-        every domain (see :class:`DomainExplanation`)."""
+        every domain (see :class:`DomainExplanation`). Naming the family is a separate
+        step: with ``name_above``, only domains scoring above it are named (the others
+        get "" and probability 0)."""
         scored = self._score_inputs(X, "explain")
         names = scored.names
         contrib = self._contributions(scored)
         width = max(int(names.lengths.max()), 1) if len(names) else 1
-        family, family_p = self.families(scored.matrix)
+        score = contrib.sum(axis=1)
+        named = np.ones(len(names), bool) if name_above is None else score > name_above
+        family_list, family_p = [""] * len(names), np.zeros(len(names))
+        if named.any():
+            found, p = self.families(scored.matrix[named])
+            for i, f in zip(np.flatnonzero(named).tolist(), found):
+                family_list[i] = f
+            family_p[named] = p
+        family = tuple(family_list)
         return DomainExplanation(
             domains=names.domains,
             names=names.names,
             lengths=names.lengths,
-            score=contrib.sum(axis=1),
+            score=score,
             base=contrib[:, -1],
             values=scored.matrix,
             parts=contrib[:, :-1],
@@ -316,7 +330,7 @@ class DomainDetector(Parameters):
         if self.family_booster_ is None:
             only = self.families_[0] if self.families_ else ""
             return (only,) * len(matrix), np.full(len(matrix), 1.0 if only else 0.0)
-        p = np.asarray(self.family_booster_.predict(matrix))
+        p = np.asarray(self.family_booster_.predict(matrix, num_threads=1))
         best = p.argmax(axis=1)
         return tuple(self.families_[i] for i in best), p[np.arange(len(best)), best]
 

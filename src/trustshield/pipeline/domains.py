@@ -109,7 +109,7 @@ def model_from_document(document: dict[str, Any]) -> DomainModel:
 
 def score(model: DomainModel, domains: list[str], top: int = 5) -> list[DomainVerdict]:
     """Verdicts for ``domains`` (n,), in order; ``top`` features and n-gram terms each."""
-    e = model.detector.explain_domains(pd.DataFrame({COLUMN: domains}))
+    e = model.detector.explain_domains(pd.DataFrame({COLUMN: domains}), model.threshold)
     out = []
     for i in range(len(domains)):
         out.append(
