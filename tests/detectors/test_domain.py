@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from domain_samples import domain_names
-from trustshield.detectors.domain import STACK_FEATURES, DomainDetector, synthetic_names
+from trustshield.detectors.domain import (
+    STACK_FEATURES,
+    DomainDetector,
+    _characters,
+    synthetic_names,
+)
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import DataError
 from trustshield.features import domain as domain_features
@@ -45,16 +50,16 @@ def test_ngram_terms_add_up_to_the_ngram_score(fitted):
         assert abs(terms[0][1]) >= abs(terms[-1][1])
 
 
-def test_digits_are_coloured_where_the_digit_feature_points(fitted):
+def test_each_feature_part_lands_on_the_characters_it_is_about(fitted):
     detector, _, _ = fitted
-    e = detector.explain_domains(pd.DataFrame({"domain": ["abc7def.com"]}))
-    digit_part = e.parts[0, STACK_FEATURES.index("digits")]
-    chars = e.characters_of(0)
-    assert chars.shape == (7,)
-    # the digit character carries at least the digit feature's part beyond its even share
-    if abs(digit_part) > 1e-6:
-        others = chars[[0, 1, 2, 4, 5, 6]]
-        assert np.sign(chars[3] - others.mean()) == np.sign(digit_part)
+    scored = detector._score_inputs(pd.DataFrame({"domain": ["abc7d-f.com"]}), "explain")
+    for feature, where in (("digits", [3]), ("hyphens", [5]), ("length", range(7))):
+        shap = np.zeros((1, len(STACK_FEATURES)))
+        shap[0, STACK_FEATURES.index(feature)] = 2.0
+        chars = _characters(detector.terms_, scored, shap, 7)[0]
+        expected = np.zeros(7)
+        expected[list(where)] = 2.0 / len(where)
+        np.testing.assert_allclose(chars, expected, atol=1e-12)
 
 
 def test_generated_names_outscore_legitimate_ones_and_get_a_family(fitted):
