@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/behaviour_scale.py --json benchmarks/results/behaviour_scale.json
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
+	$(BIN)/python benchmarks/domains.py --json benchmarks/results/domains.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -9,6 +9,7 @@ import pytest
 from sklearn.base import clone as sklearn_clone
 
 from conn_flows import beacon, chatter, flows, scan
+from domain_samples import domain_names
 from keystroke_typings import FEATURES, population, typist
 from synthetic import synthetic_traffic
 from trustshield.detectors import (
@@ -18,6 +19,7 @@ from trustshield.detectors import (
     kinds,
 )
 from trustshield.detectors.behaviour import BehaviourModel, SiteBaselineDetector
+from trustshield.detectors.domain import DomainDetector
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
 from trustshield.detectors.keystroke import BASELINES, KeystrokeVerifier, learn_population
 from trustshield.detectors.mouse import MouseVerifier
@@ -106,6 +108,7 @@ EXAMPLES = {
     "mouse": (lambda: MouseVerifier(n_estimators=15, min_child_samples=10), mouse_actions),
     "behaviour": (BehaviourModel, behaviour_rows),
     "payload": (lambda: PayloadDetector(bits=12, C=5.0), payloads),
+    "domain": (lambda: DomainDetector(synthetic=40, pseudo=20, n_estimators=30), domain_names),
     "behaviour-baseline": (
         lambda: SiteBaselineDetector(directions={"dst_local": -1}, combine="max"),
         behaviour_rows,

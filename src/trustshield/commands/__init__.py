@@ -9,6 +9,7 @@ from trustshield.commands import (
     benchmark,
     context,
     datasets,
+    domains,
     governance,
     keys,
     modelling,
@@ -40,5 +41,6 @@ def register_all(sub) -> None:
         spec,
         watch,
         behaviour,
+        domains,
     ):
         module.register(sub)

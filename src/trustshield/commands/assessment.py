@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trustshield.commands.common import add_json
 from trustshield.commands.progress import count_rows, output, row_progress, step, timed
+from trustshield.commands.domains import DOMAINS_HELP
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.governance.context import USE_CASES
 
@@ -39,6 +40,7 @@ def register(sub) -> None:
         "(JSON written by benchmarks/auth.py --json)",
     )
     add_json(p, "the files written, the headline figures and each principle's verdict")
+    p.add_argument("--domains", help=DOMAINS_HELP)
     p.set_defaults(run=cmd_assess)
 
 
@@ -66,6 +68,7 @@ def training_records(model, given: str | None):
 @timed("assess")
 def cmd_assess(args) -> None:
     from trustshield.commands.common import existing_store, print_json, resolve_data
+    from trustshield.commands.domains import domain_evidence_of
     from trustshield.commands.modelling import _authentication, drift_of, report_summary
     from trustshield.ingest.tabular import TableSource
     from trustshield.model_folder import load_model
@@ -94,6 +97,8 @@ def cmd_assess(args) -> None:
     finally:
         if store is not None:
             store.close()
+    if args.domains:
+        evidence = [*evidence, *domain_evidence_of(args.domains)]
     step("drift against the training reference")
     drift = drift_of(model, TableSource(source.path, model.spec), args.store)
     report = report_content(model, figures, evidence=evidence, authentication=auth, drift=drift)

@@ -20,6 +20,7 @@ from trustshield.commands.common import (
 )
 from trustshield.errors import DataError
 from trustshield.commands.progress import count_rows, output, row_progress, step, timed
+from trustshield.commands.domains import DOMAINS_HELP
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.ingest.connection_formats import FORMATS as CONNECTION_FORMATS
 from trustshield.pipeline.train_config import TrainConfig
@@ -153,6 +154,7 @@ def register(sub) -> None:
         help="also summarise the incidents (host behaviour) stored here by detect --store",
     )
     add_json(p, "the files written, the model and its headline figures")
+    p.add_argument("--domains", help=DOMAINS_HELP)
     _on_error(p)
     p.set_defaults(run=cmd_report)
 
@@ -398,9 +400,16 @@ def cmd_report(args) -> None:
     if args.auth:
         content = _authentication(args.auth)
     model, figures = _evaluate(args, with_model=True)
+    evidence = None
+    if args.domains:
+        from trustshield.assess.evidence import performance_evidence
+        from trustshield.commands.domains import domain_evidence_of
+
+        evidence = [*performance_evidence(figures.as_dict()), *domain_evidence_of(args.domains)]
     report = report_content(
         model,
         figures,
+        evidence=evidence,
         authentication=content,
         drift=drift_of(model, _source(args, model.spec), args.store),
         incidents=incidents_of(args.incidents_store),

@@ -52,6 +52,7 @@ def _load_builtins() -> None:
         _BUILTINS_LOADED = True
         from trustshield.detectors import (  # noqa: F401
             behaviour,
+            domain,
             gbdt,
             hybrid,
             keystroke,
