@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 OUT    ?= out
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint install bench clean serve
+.PHONY: demo test test-fast lint install bench clean serve screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
 	$(BIN)/python benchmarks/domains.py --json benchmarks/results/domains.json
+
+# The README's pictures: the demo's report (top of the page) and the dashboard pages the
+# browser tests drive (they write tests-output/screenshots/).
+screenshots: $(STAMP)
+	@test -f $(OUT)/report.html || $(MAKE) demo
+	chromium --headless --no-sandbox --disable-gpu --disable-background-networking --hide-scrollbars --window-size=1280,1000 --screenshot=docs/images/report-verdict.png file://$(CURDIR)/$(OUT)/report.html
+	$(BIN)/python -m pytest -q -m browser tests/service/test_triage_browser.py tests/service/test_dashboard_browser.py
+	cp tests-output/screenshots/alerts-triaged.png docs/images/dashboard-alerts.png
+	cp tests-output/screenshots/incident.png docs/images/dashboard-incident.png
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -140,6 +140,12 @@ CLAIMS = [
         "{drift/KDDTest+.txt/max_feature_psi:.3f} (service, flag and the SYN-error rates) and "
         "output PSI {drift/KDDTest+.txt/output_psi:.3f}",
     ),
+    (
+        "demo_time.json",
+        "{cpu_seconds:.0f} s of CPU in {seconds:.0f} s of wall clock on this shared 2-core machine "
+        "at load {load_average:.0f}; beside a 2-thread busy job {loaded/cpu_seconds:.0f} s of CPU, "
+        "ratio {loaded/cpu_ratio:.2f})",
+    ),
 ]
 
 
