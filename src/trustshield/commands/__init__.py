@@ -17,6 +17,7 @@ from trustshield.commands import (
     service,
     spec,
     watch,
+    web_page,
 )
 
 
@@ -38,5 +39,6 @@ def register_all(sub) -> None:
         spec,
         watch,
         behaviour,
+        web_page,
     ):
         module.register(sub)
