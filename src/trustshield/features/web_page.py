@@ -255,7 +255,7 @@ def page_features(url: str, html: str) -> dict[str, float]:
 
     def external(ref: str) -> bool:
         host = urlsplit(urljoin(url, ref)).hostname
-        return bool(host) and site_of(host) != own
+        return host is not None and bool(host) and site_of(host) != own
 
     def null_or_self(ref: str) -> bool:
         low = ref.lower()
