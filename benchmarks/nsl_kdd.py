@@ -90,7 +90,10 @@ def trustshield_run(spec, frames) -> tuple[dict, dict]:
             },
             "false_alerts_by_service": false_alerts.value_counts().head(6).to_dict(),
         }
-    return results, model.training["selection"]
+    return results, {
+        **model.training["selection"],
+        "capacity_trials": model.training["capacity_trials"],
+    }
 
 
 def encode_plain(frame: pd.DataFrame, features, categories=None):
@@ -184,7 +187,14 @@ def main(argv=None) -> int:
         "protocol": selection["protocol"] + " Records routed to review count as not alerted.",
         "selection": {
             k: selection[k]
-            for k in ("probability", "quantile", "normal_fpr", "objective", "per_category")
+            for k in (
+                "probability",
+                "quantile",
+                "normal_fpr",
+                "objective",
+                "per_category",
+                "capacity_trials",
+            )
         },
         "baselines": baselines(spec, frames),
         "ceilings": ceilings(spec, frames),
