@@ -351,7 +351,7 @@ def main() -> None:
             "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
         }
 
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         running = {pool.submit(run_task, t, args.seed): k for k, t in enumerate(tasks)}
         for done in as_completed(running):
             k = running[done]
