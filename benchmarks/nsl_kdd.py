@@ -92,7 +92,10 @@ def trustshield_run(spec, frames) -> tuple[dict, dict]:
             "false_alerts_by_service": false_alerts.value_counts().head(6).to_dict(),
         }
     results["drift"] = {name: drift_figures(model, spec, name) for name in (TRAIN, TEST_PLUS)}
-    return results, model.training["selection"]
+    return results, {
+        **model.training["selection"],
+        "capacity_trials": model.training["capacity_trials"],
+    }
 
 
 def drift_figures(model, spec, name: str) -> dict:
@@ -200,7 +203,14 @@ def main(argv=None) -> int:
         "protocol": selection["protocol"] + " Records routed to review count as not alerted.",
         "selection": {
             k: selection[k]
-            for k in ("probability", "quantile", "normal_fpr", "objective", "per_category")
+            for k in (
+                "probability",
+                "quantile",
+                "normal_fpr",
+                "objective",
+                "per_category",
+                "capacity_trials",
+            )
         },
         "baselines": baselines(spec, frames),
         "ceilings": ceilings(spec, frames),

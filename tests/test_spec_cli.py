@@ -220,3 +220,23 @@ def test_a_row_number_column_is_drafted_as_metadata_and_a_shuffled_count_is_not(
     columns = {c["name"]: c for c in yaml.safe_load(out.read_text())["columns"]}
     assert columns["row"]["role"] == "metadata" and "attacker" not in columns["row"]
     assert "role" not in columns["count"] and columns["count"]["attacker"] == "review"
+
+
+def test_metadata_columns_are_drafted_as_such_and_a_wrong_name_is_refused(
+    flows_csv, tmp_path, capsys
+):
+    out = tmp_path / "m.yaml"
+    draft = ["spec", "draft", str(flows_csv), "--label", "label", "--out", str(out)]
+    assert main([*draft, "--metadata", "duration, proto"]) == 0
+    spec = load_spec(out)
+    column = {c.name: c for c in spec.columns}
+    assert column["duration"].role == "metadata" and column["proto"].role == "metadata"
+    assert {"duration", "proto"}.isdisjoint(spec.feature_names)
+    assert "bytes" in spec.feature_names
+    capsys.readouterr()
+    assert main(["spec", "check", str(out), str(flows_csv), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["rejected_rows"] == 0
+    assert main([*draft, "--force", "--metadata", "durations"]) == 1
+    assert "--metadata ['durations']: not a column of the table" in capsys.readouterr().err
+    assert main([*draft, "--force", "--metadata", "label"]) == 1
+    assert "the label column cannot be metadata" in capsys.readouterr().err

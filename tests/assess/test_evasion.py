@@ -210,3 +210,22 @@ def test_evidence_reads_only_the_combined_attack_at_the_default_budget(model, fr
     assert evasion_evidence(single)[0].status == "not_evidenced"
     wider = evade(model, records, attack="all", budget=Budget(3, 10.0)).summary()
     assert evasion_evidence(wider)[0].status == "not_evidenced"
+
+
+@pytest.mark.parametrize("attack", [*ATTACKS, "all"])
+def test_a_spec_that_leaves_the_attacker_nothing_to_move_gives_no_evasion(model, frame, attack):
+    import dataclasses
+
+    import yaml
+
+    from trustshield.specs import parse_spec
+
+    text = FLOWS_SPEC_TEXT
+    for control in ("increase", "decrease", "any"):
+        text = text.replace(f"attacker: {control}", "attacker: fixed")
+    fixed = dataclasses.replace(model, spec=parse_spec(yaml.safe_load(text)))
+    assert not movable_features(fixed.spec, frame[FEATURES])
+    records = select_attack_records(fixed, frame, n=5)
+    outcome = evade(fixed, records, attack=attack)
+    assert not outcome.evaded.any() and (outcome.changed == 0).all()
+    pd.testing.assert_frame_equal(outcome.adversarial, outcome.originals)

@@ -19,6 +19,7 @@ from trustshield.commands import (
     service,
     spec,
     watch,
+    web_page,
 )
 
 
@@ -42,5 +43,6 @@ def register_all(sub) -> None:
         watch,
         behaviour,
         domains,
+        web_page,
     ):
         module.register(sub)

@@ -67,7 +67,7 @@ def register(sub) -> None:
         choices=("select", "fixed"),
         default=TrainConfig.capacity,
         help="select: choose the supervised part's size on the training data (held-out "
-        "groups, one-standard-error rule); fixed: the compact default, faster "
+        "groups, the highest objective); fixed: the compact default, faster "
         f"(default {TrainConfig.capacity})",
     )
     p.add_argument(

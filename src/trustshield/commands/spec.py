@@ -32,6 +32,12 @@ def register(sub) -> None:
         help="the CSV has no header line (columns are named column_1, column_2, ...)",
     )
     d.add_argument("--name", help="the spec's name (default: the data file's stem)")
+    d.add_argument(
+        "--metadata",
+        default="",
+        help="comma-separated columns kept with each record but not used as features "
+        "(identifiers, addresses, timestamps)",
+    )
     d.set_defaults(run=cmd_draft)
     c = inner.add_parser(
         "check",
@@ -84,6 +90,7 @@ def cmd_draft(args) -> None:
         normal=args.normal,
         file_format="parquet" if parquet else "csv",
         header=not args.no_header,
+        metadata=tuple(c.strip() for c in args.metadata.split(",") if c.strip()),
     )
     text = draft.yaml_text()
     spec_from_text(

@@ -28,6 +28,8 @@ from trustshield.specs import DatasetSpec
 #: component's lowest margin differs between the out-of-fold refits and the final model
 #: (on KDDTrain+_20Percent it moved the output PSI of a held-out fifth from 0.004 to 0.19)
 SUSPICION_FLOOR = 0.0
+#: the rules ``capacity="select"`` chooses a capacity by (TrainConfig.capacity_rule)
+CAPACITY_RULES = ("best", "one_se")
 
 
 def build_detector(
@@ -66,11 +68,12 @@ def fit_and_select(
 ) -> tuple[HybridDetector, Selection, TrainConfig, list[dict]]:
     """Fit the hybrid for each candidate capacity (``config`` alone when its capacity is
     "fixed", else each of CAPACITY_GRID, smallest first) and choose its operating points on
-    held-out groups of the training data; keep the smallest candidate whose held-out
-    objective is within one standard error of the best one's (the one-standard-error rule:
-    a larger model must earn its capacity). Returns (detector, selection, the chosen config,
-    one trial record per candidate: capacity, objective, its standard error, share of normal
-    training records alerted)."""
+    held-out groups of the training data; keep the candidate with the highest held-out
+    objective (``config.capacity_rule`` "best"; the smaller one only on an exact tie), or
+    the smallest candidate whose objective is within one standard error of the best one's
+    ("one_se": a larger model must earn its capacity); see :func:`choose_capacity`.
+    Returns (detector, selection, the chosen config, one trial record per candidate:
+    capacity, objective, its standard error, share of normal training records alerted)."""
     candidates = (
         [config]
         if config.capacity == "fixed"
@@ -96,11 +99,29 @@ def fit_and_select(
             }
         )
         fitted.append((detector, selection, candidate))
-    top = max(fitted, key=lambda f: f[1].objective)[1]
-    chosen = next(f for f in fitted if f[1].objective >= top.objective - top.objective_se)
+    chosen = fitted[
+        choose_capacity(
+            [f[1].objective for f in fitted],
+            [f[1].objective_se for f in fitted],
+            config.capacity_rule,
+        )
+    ]
     for trial, candidate in zip(trials, fitted, strict=True):
         trial["chosen"] = candidate is chosen
     return (*chosen, trials)
+
+
+def choose_capacity(objectives: list[float], ses: list[float], rule: str) -> int:
+    """Index of the chosen candidate, candidates smallest first, each with its held-out
+    objective (higher is better) and that objective's standard error: "best", the highest
+    objective (the first, smaller, one on an exact tie); "one_se", the first whose objective
+    is within one standard error of the highest."""
+    if rule not in CAPACITY_RULES:
+        raise DataError(f"capacity_rule must be one of {', '.join(CAPACITY_RULES)}; got {rule!r}")
+    best = int(np.argmax(objectives))  # the first maximum
+    if rule == "best":
+        return best
+    return next(k for k, v in enumerate(objectives) if v >= objectives[best] - ses[best])
 
 
 def monotone_directions(spec: DatasetSpec) -> dict[str, int]:

@@ -41,6 +41,10 @@ class TrainConfig:
     #: "select": the supervised part's capacity is chosen from CAPACITY_GRID by the
     #: held-out protocol on training data; "fixed": the four values below are used as given
     capacity: str = "select"
+    #: how "select" picks: "best", the candidate with the highest held-out objective (the
+    #: smaller one only on an exact tie), or "one_se", the smallest candidate within one
+    #: standard error of the best (a larger model must earn its capacity)
+    capacity_rule: str = "best"
     n_estimators: int = 50
     num_leaves: int = 8
     max_depth: int = 3

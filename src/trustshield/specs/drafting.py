@@ -66,6 +66,7 @@ def draft_spec(
     normal: str | None = None,
     file_format: str = "csv",
     header: bool = True,
+    metadata: tuple[str, ...] = (),
 ) -> Draft:
     """A draft spec for the records of ``frame`` (n rows, one column per field).
 
@@ -73,6 +74,8 @@ def draft_spec(
     column named like :data:`LABEL_NAMES` is taken when exactly one is. ``normal`` is the
     label value of normal records (DataError when the label column never holds it);
     without it, a value named like :data:`NORMAL_NAMES`, else the most frequent one.
+    ``metadata`` names columns kept with each record but never used as features
+    (identifiers, addresses, timestamps): drafted as free text with role ``metadata``.
     """
     if frame.empty or not len(frame.columns):
         raise DataError("cannot draft a spec from a table with no rows or no columns")
@@ -82,12 +85,24 @@ def draft_spec(
         raise DataError(f"column(s) {twice} appear more than once; a spec names each once")
     notes: list[str] = []
     label = _label_column(names, label, notes)
+    unknown = [m for m in metadata if m not in names]
+    if unknown or label in metadata:
+        raise DataError(
+            f"--metadata {unknown or [label]}: "
+            + ("not a column of the table" if unknown else "the label column cannot be metadata")
+            + f"; columns: {names}"
+        )
     columns = []
     given, normal = normal, None
     for column_name in names:
         values = frame[column_name]
         if column_name == label:
             column, normal = _label(values, column_name, notes, given)
+        elif column_name in metadata:
+            column = {"name": column_name, "type": "label", "role": "metadata"}
+            longest = int(_texts(values).str.len().max()) if values.notna().any() else 1
+            if longest > DEFAULT_MAX_TEXT:
+                column["max_length"] = longest
         else:
             column = _feature(values, column_name, notes)
         columns.append(column)

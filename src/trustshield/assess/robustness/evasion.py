@@ -153,7 +153,11 @@ def evade(
     target = ModelTarget(model)
     originals = records[target.features].reset_index(drop=True)
     moves = movable_features(spec, originals)
-    if attack == "decision":
+    if not moves:
+        # the spec leaves the attacker no feature to move: every record keeps its decision
+        n = len(originals)
+        result = (originals.copy(), originals.copy(), target.allows(originals), np.ones(n, int))
+    elif attack == "decision":
         result = _decision_search(target, spec, originals, moves, budget, seed, progress)
     else:
         propose = _grid_proposer() if attack == "score" else _threshold_proposer(target)
