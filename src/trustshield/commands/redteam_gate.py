@@ -76,11 +76,7 @@ def authorise(store, args, *, action: str) -> Authorised:
     token = presented_token()
     try:
         holder = red_team_token(store, token)
-        purpose = (args.purpose or "").strip()
-        if not purpose:
-            raise PermissionDenied(
-                NO_PURPOSE.format(got="nothing" if args.purpose is None else f"{args.purpose!r}")
-            )
+        purpose = declared_purpose(args)
         if action == "export":
             run = store.redteam.run(args.run_id)
             _registered(store, run["model_id"], None, folder=f"run {args.run_id}")
@@ -96,6 +92,16 @@ def authorise(store, args, *, action: str) -> Authorised:
     return Authorised(holder.actor, purpose, model_id, model, run)
 
 
+def declared_purpose(args) -> str:
+    """``args.purpose`` stripped; PermissionDenied (naming what was given) when blank."""
+    purpose = (args.purpose or "").strip()
+    if not purpose:
+        raise PermissionDenied(
+            NO_PURPOSE.format(got="nothing" if args.purpose is None else f"{args.purpose!r}")
+        )
+    return purpose
+
+
 def authorise_token(store, args, *, action: str, model_id: str) -> Authorised:
     """The gate for red-team work on a model kept as one checked file rather than a model
     folder (a payload model): a red-team token and a declared purpose, as
@@ -104,11 +110,7 @@ def authorise_token(store, args, *, action: str, model_id: str) -> Authorised:
     token = presented_token()
     try:
         holder = red_team_token(store, token)
-        purpose = (args.purpose or "").strip()
-        if not purpose:
-            raise PermissionDenied(
-                NO_PURPOSE.format(got="nothing" if args.purpose is None else f"{args.purpose!r}")
-            )
+        purpose = declared_purpose(args)
     except TrustShieldError as refusal:
         _refused(store, args, action, refusal, token)
         raise
