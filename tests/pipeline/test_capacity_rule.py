@@ -23,7 +23,7 @@ def test_one_se_takes_the_larger_model_when_it_wins_by_more_than_one_standard_er
     assert choose_capacity([0.90, 0.95, 0.951], [0.0, 0.02, 0.02], "one_se") == 1
 
 
-def test_the_default_rule_is_best_and_an_unknown_rule_is_refused():
-    assert TrainConfig().capacity_rule == "best" and "one_se" in CAPACITY_RULES
+def test_the_default_rule_is_one_se_and_an_unknown_rule_is_refused():
+    assert TrainConfig().capacity_rule == "one_se" and "best" in CAPACITY_RULES
     with pytest.raises(DataError, match="capacity_rule must be one of best, one_se; got 'x'"):
         choose_capacity([0.9], [0.0], "x")

@@ -67,8 +67,16 @@ def register(sub) -> None:
         choices=("select", "fixed"),
         default=TrainConfig.capacity,
         help="select: choose the supervised part's size on the training data (held-out "
-        "groups, the highest objective); fixed: the compact default, faster "
+        "groups, see --capacity-rule); fixed: the compact default, faster "
         f"(default {TrainConfig.capacity})",
+    )
+    p.add_argument(
+        "--capacity-rule",
+        choices=("one_se", "best"),
+        default=TrainConfig.capacity_rule,
+        help="with --capacity select: one_se keeps the compact model unless the larger one's "
+        "held-out objective is higher by more than one standard error (faster explanations); "
+        f"best takes the higher objective (default {TrainConfig.capacity_rule})",
     )
     p.add_argument(
         "--harden",
@@ -273,7 +281,11 @@ def cmd_train(args) -> None:
         spec,
         spec_text,
         defences=args.harden,
-        config=TrainConfig(max_normal_fpr=args.max_normal_fpr, capacity=args.capacity),
+        config=TrainConfig(
+            max_normal_fpr=args.max_normal_fpr,
+            capacity=args.capacity,
+            capacity_rule=args.capacity_rule,
+        ),
         provenance=provenance,
         progress=step,
     )
