@@ -146,6 +146,11 @@ CLAIMS = [
         "at load {load_average:.0f}; beside a 2-thread busy job {loaded/cpu_seconds:.0f} s of CPU, "
         "ratio {loaded/cpu_ratio:.2f})",
     ),
+    (
+        "nsl_kdd_capacity_best.json",
+        "raises KDDTest+ accuracy to {kddtest_plus/accuracy:.3f} (FPR {kddtest_plus/fpr:.3f}) and "
+        "KDDTest-21 macro-F1 to {kddtest_21/macro_f1:.3f}",
+    ),
 ]
 
 
