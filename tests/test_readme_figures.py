@@ -23,11 +23,14 @@ ALIASES = {
     "lgbm": "baselines/LightGBM (defaults, p ≥ 0.5)",
     "rf": "baselines/RandomForest (scikit-learn defaults)",
     "defences": "hardening/defences",
+    "s": "scenarios",
+    "lofo": "leave_one_family_out",
     "by_features": "budget_curve/success_by_features_at_factor_2",
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
 #: Python format spec, or ``hundreds`` for a count rounded to hundreds; negative numbers
-#: are written with the minus sign U+2212, as the README writes them)
+#: are written with the minus sign U+2212 and percentages with a space before "%", as the
+#: README writes them)
 CLAIMS = [
     (
         "nsl_kdd.json",
@@ -151,6 +154,82 @@ CLAIMS = [
         "raises KDDTest+ accuracy to {kddtest_plus/accuracy:.3f} (FPR {kddtest_plus/fpr:.3f}) and "
         "KDDTest-21 macro-F1 to {kddtest_21/macro_f1:.3f}",
     ),
+    (
+        "iot23.json",
+        "| 34-1 Mirai | yes | {s/34-1/flows_to_first_incident:,} | "
+        "{s/34-1/malicious_flow_recall:.3f} | {s/34-1/benign_flow_fpr:.3f} |",
+    ),
+    (
+        "iot23.json",
+        "| 20-1 Torii | yes | {s/20-1/flows_to_first_incident:,} | "
+        "{s/20-1/malicious_flow_recall:.3f} | {s/20-1/benign_flow_fpr:.3f} |",
+    ),
+    (
+        "iot23.json",
+        "| 21-1 Torii | yes | {s/21-1/flows_to_first_incident:,} | "
+        "{s/21-1/malicious_flow_recall:.3f} | {s/21-1/benign_flow_fpr:.3f} |",
+    ),
+    (
+        "iot23.json",
+        "| 42-1 Trojan | **no** |  | {s/42-1/malicious_flow_recall:.3f} | {s/42-1/benign_flow_fpr:.3f} |",
+    ),
+    (
+        "iot23.json",
+        "| honeypot-4-1 |  |  |  | {s/honeypot-4-1/benign_flow_fpr:.3f} | "
+        "{s/honeypot-4-1/incidents_on_benign_capture} |",
+    ),
+    (
+        "iot23.json",
+        "| honeypot-7-1 |  |  |  | {s/honeypot-7-1/benign_flow_fpr:.3f} | "
+        "{s/honeypot-7-1/incidents_on_benign_capture} |",
+    ),
+    (
+        "behaviour_scale.json",
+        "{result/seconds:.1f} s, **{result/records_per_s:,} records/s**",
+    ),
+    (
+        "behaviour_scale.json",
+        "{result/incidents} incidents, one per infected copy; peak RSS "
+        "**{result/peak_rss_mb:,.0f} MB**",
+    ),
+    (
+        "behaviour_scale.json",
+        "**{watch/sustained_records_per_s:,} records/s** sustained after the first quarter",
+    ),
+    (
+        "behaviour_scale.json",
+        "{watch/incidents} incidents, memory growth after the first quarter "
+        "**{watch/memory_growth_mb:.0f} MB**",
+    ),
+    (
+        "payloads.json",
+        "| TrustShield hardened (trained) | {models/hardened/test/sqli:.4f} | "
+        "{models/hardened/test/xss:.3f} | {models/hardened/test/cmdi:.3f} | "
+        "{models/hardened/test/path-traversal:.3f} | {models/hardened/test/false_positives} of "
+        "6,434 ({models/hardened/test/fpr:.4f}) |",
+    ),
+    (
+        "payloads.json",
+        "{throughput/payloads_per_cpu_s:hundreds} payloads per CPU second (10,355 test payloads, "
+        "median of 3); {throughput/payloads_per_s:hundreds} per wall-clock second",
+    ),
+    (
+        "domains.json",
+        "| random 70/30: ROC AUC | {random_split/trustshield/auc:.3f} | "
+        "{random_split/peer_tfidf_lr/auc:.3f} |",
+    ),
+    (
+        "domains.json",
+        "| leave-one-family-out: mean detection (mean test FPR) | "
+        "**{lofo/trustshield/mean_detection:.3f}** ({lofo/trustshield/mean_test_fpr:.2%}) | "
+        "{lofo/peer_tfidf_lr/mean_detection:.3f} ({lofo/peer_tfidf_lr/mean_test_fpr:.2%}) |",
+    ),
+    (
+        "domains.json",
+        "| matsnu / suppobox / gozi (wordlist families) | "
+        "{lofo/trustshield/wordlist/matsnu:.3f} / {lofo/trustshield/wordlist/suppobox:.3f} / "
+        "{lofo/trustshield/wordlist/gozi:.3f} |",
+    ),
 ]
 
 
@@ -174,6 +253,8 @@ def render(claim: str, document) -> str:
         if match["spec"] == "hundreds":
             return f"{round(value, -2):,.0f}"
         text = format(value, match["spec"])
+        if match["spec"].endswith("%"):
+            text = text[:-1] + " %"  # the README puts a space before a percent sign
         return "−" + text[1:] if text.startswith("-") else text  # the README's minus sign
 
     return FIELD.sub(one, claim)
