@@ -46,6 +46,11 @@ TARGETS = {
 }
 
 
+#: the capacity rule the committed figures were measured with: the higher held-out
+#: objective (``train --capacity-rule best``); the CLI's default is "one_se"
+CAPACITY_RULE = "best"
+
+
 def accuracy_at(detection: float, fpr: float, attacks: int, normals: int) -> float:
     """Accuracy of a detector with this detection and FPR on ``attacks`` + ``normals``."""
     return (detection * attacks + (1 - fpr) * normals) / (attacks + normals)
@@ -73,7 +78,7 @@ def main(argv=None) -> int:
         train_frame,
         spec,
         spec_text,
-        config=TrainConfig(seed=args.seed),
+        config=TrainConfig(seed=args.seed, capacity_rule=CAPACITY_RULE),
         provenance={"data": {"name": f"{NAME}:{FILE}", "sha256": source.sha256}},
     )
     scored = score_batch(model, test)

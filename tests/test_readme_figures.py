@@ -25,6 +25,7 @@ ALIASES = {
     "defences": "hardening/defences",
     "s": "scenarios",
     "lofo": "leave_one_family_out",
+    "t": "tables",
     "by_features": "budget_curve/success_by_features_at_factor_2",
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
@@ -229,6 +230,37 @@ CLAIMS = [
         "| matsnu / suppobox / gozi (wordlist families) | "
         "{lofo/trustshield/wordlist/matsnu:.3f} / {lofo/trustshield/wordlist/suppobox:.3f} / "
         "{lofo/trustshield/wordlist/gozi:.3f} |",
+    ),
+    (
+        "tables.json",
+        "| `phishing-tan2018` (5 stratified folds) | 5 | {t/phishing-tan2018/mean/trustshield_fpr:.4f} | "
+        "{t/phishing-tan2018/mean/trustshield_detection:.4f} | {t/phishing-tan2018/mean/trustshield_detection_same_rule:.4f} | "
+        "{t/phishing-tan2018/mean/lightgbm_detection_at_same_fpr:.4f} | {t/phishing-tan2018/mean/splits_not_worse} / "
+        "{t/phishing-tan2018/mean/splits_not_worse_same_rule} of {t/phishing-tan2018/mean/splits} |",
+    ),
+    (
+        "tables.json",
+        "| NSL-KDD `KDDTrain+_20Percent` (stratified folds) | first 2 of 5 (time-boxed) | {t/nsl-kdd/mean/trustshield_fpr:.4f} | "
+        "{t/nsl-kdd/mean/trustshield_detection:.4f} | {t/nsl-kdd/mean/trustshield_detection_same_rule:.4f} | "
+        "{t/nsl-kdd/mean/lightgbm_detection_at_same_fpr:.4f} | {t/nsl-kdd/mean/splits_not_worse} / "
+        "{t/nsl-kdd/mean/splits_not_worse_same_rule} of {t/nsl-kdd/mean/splits} |",
+    ),
+    (
+        "tables.json",
+        "| IoT-23 flows, each scenario left out (detection: those with malware) | 6 | {t/iot-23/mean/trustshield_fpr:.4f} | "
+        "{t/iot-23/mean/trustshield_detection:.4f} | {t/iot-23/mean/trustshield_detection_same_rule:.4f} | "
+        "{t/iot-23/mean/lightgbm_detection_at_same_fpr:.4f} | {t/iot-23/mean/splits_not_worse} / "
+        "{t/iot-23/mean/splits_not_worse_same_rule} of {t/iot-23/mean/splits} |",
+    ),
+    (
+        "phishing.json",
+        "chosen inside the training half) | {trustshield/fpr:.4f} | "
+        "{trustshield/detection_rate:.4f} | **{trustshield/accuracy:.4f}** |",
+    ),
+    (
+        "phishing.json",
+        "(threshold set on the test half's normal pages) | {trustshield/fpr:.4f} | "
+        "{lightgbm/detection_at_trustshield_fpr:.4f} | {lightgbm/accuracy_at_trustshield_fpr:.4f} |",
     ),
 ]
 
