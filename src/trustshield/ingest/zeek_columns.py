@@ -62,6 +62,33 @@ def _header(path: Path) -> tuple[list[str], int, bytes]:
     return names, n, unset
 
 
+def _conversion(names: list[str], fields: tuple[str, ...], unset: str):
+    """How pyarrow converts the wanted columns of a ``#fields`` header ``names``: the
+    ``fields`` present plus the label columns, numbers as float64, uid as a string, other
+    text as a dictionary; ``unset`` is null. None when the header is not a plain columnar
+    conn.log (no names, space-separated names, or no ``ts``)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    wanted = [f for f in (*fields, *_LABELS) if f in names]
+    if not names or any("  " in n for n in names) or "ts" not in wanted:
+        return None
+    types = {
+        f: pa.float64()
+        if f in _NUMBERS
+        else pa.string()
+        if f == "uid"
+        else pa.dictionary(pa.int32(), pa.string())
+        for f in wanted
+    }
+    return pcsv.ConvertOptions(
+        column_types=types,
+        include_columns=wanted,
+        null_values=[unset],
+        strings_can_be_null=True,
+    )
+
+
 def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIELDS) -> pd.DataFrame:
     """The ``fields`` (those present) of the conn.log at ``path``, plus the label columns
     when the log has them, one row per record in file order: text as categoricals, numbers
@@ -73,17 +100,9 @@ def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIEL
 
     file = Path(path)
     names, skip, unset = _header(file)
-    wanted = [f for f in (*fields, *_LABELS) if f in names]
-    if not names or any("  " in n for n in names) or "ts" not in wanted:
+    conversion = _conversion(names, fields, unset.decode("utf-8"))
+    if conversion is None:
         return _slim(read_conn_table(file), fields)
-    types = {
-        f: pa.float64()
-        if f in _NUMBERS
-        else pa.string()
-        if f == "uid"
-        else pa.dictionary(pa.int32(), pa.string())
-        for f in wanted
-    }
     try:
         table = pcsv.read_csv(
             file,
@@ -93,12 +112,7 @@ def read_conn_columns(path: str | Path, fields: tuple[str, ...] = BEHAVIOUR_FIEL
             parse_options=pcsv.ParseOptions(
                 delimiter="\t", quote_char=False, escape_char=False, invalid_row_handler=None
             ),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                include_columns=wanted,
-                null_values=[unset.decode("utf-8")],
-                strings_can_be_null=True,
-            ),
+            convert_options=conversion,
         )
     except (pa.ArrowException, UnicodeDecodeError, ValueError):
         # a trailing #close line or a bad record: the strict reader decides
@@ -122,28 +136,15 @@ def conn_block(
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    wanted = [f for f in (*fields, *_LABELS) if f in names]
-    if "ts" not in wanted or any("  " in n for n in names):
+    conversion = _conversion(names, fields, unset)
+    if conversion is None:
         return None
-    types = {
-        f: pa.float64()
-        if f in _NUMBERS
-        else pa.string()
-        if f == "uid"
-        else pa.dictionary(pa.int32(), pa.string())
-        for f in wanted
-    }
     try:
         table = pcsv.read_csv(
             io.BytesIO(data),
             read_options=pcsv.ReadOptions(column_names=names, use_threads=True),
             parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                include_columns=wanted,
-                null_values=[unset],
-                strings_can_be_null=True,
-            ),
+            convert_options=conversion,
         )
     except (pa.ArrowException, UnicodeDecodeError, ValueError):
         return None
@@ -170,17 +171,9 @@ def iter_conn_columns(
 
     file = Path(path)
     names, skip, unset = _header(file)
-    wanted = [f for f in (*fields, *_LABELS) if f in names]
-    if not names or any("  " in n for n in names) or "ts" not in wanted:
+    conversion = _conversion(names, fields, unset.decode("utf-8"))
+    if conversion is None:
         raise NotColumnar(f"{file}: not a tab-separated Zeek conn.log with a #fields header")
-    types = {
-        f: pa.float64()
-        if f in _NUMBERS
-        else pa.string()
-        if f == "uid"
-        else pa.dictionary(pa.int32(), pa.string())
-        for f in wanted
-    }
 
     def comment(row) -> str:
         return "skip" if (row.text or "").startswith("#") else "error"
@@ -194,12 +187,7 @@ def iter_conn_columns(
             parse_options=pcsv.ParseOptions(
                 delimiter="\t", quote_char=False, escape_char=False, invalid_row_handler=comment
             ),
-            convert_options=pcsv.ConvertOptions(
-                column_types=types,
-                include_columns=wanted,
-                null_values=[unset.decode("utf-8")],
-                strings_can_be_null=True,
-            ),
+            convert_options=conversion,
         )
         for batch in reader:
             if batch.column(batch.schema.get_field_index("ts")).null_count:
