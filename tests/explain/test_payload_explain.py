@@ -61,3 +61,15 @@ def test_highlighting_escapes_every_character_and_colours_by_sign(detector):
     assert "<script>" not in page and "&lt;" in page
     assert page.count("<span") == len(e.payload)
     assert "220,38,38" in page  # some character pushes towards the attack
+
+
+def test_attack_type_labels_spelt_as_other_data_sets_spell_them_get_their_cwe():
+    from trustshield.detectors.payload import CWE, known_type
+
+    assert [CWE[known_type(label)] for label in ("SQL Injection", "sql_injection", "SQLi")] == [
+        "CWE-89"
+    ] * 3
+    assert CWE[known_type("Cross-Site Scripting")] == "CWE-79"
+    assert CWE[known_type("OS command injection")] == "CWE-78"
+    assert CWE[known_type("Directory Traversal")] == "CWE-22"
+    assert known_type("ldap-injection") is None

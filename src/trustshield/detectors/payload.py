@@ -18,6 +18,7 @@ terms come from :meth:`PayloadDetector.terms`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,6 +44,27 @@ CWE = {
     "cmdi": "CWE-78",
     "path-traversal": "CWE-22",
 }
+#: attack-type labels as other data sets spell them (lower case, letters and digits only)
+#: -> the type name of :data:`CWE`
+KNOWN_TYPES = {
+    "sqli": "sqli",
+    "sqlinjection": "sqli",
+    "xss": "xss",
+    "crosssitescripting": "xss",
+    "cmdi": "cmdi",
+    "commandinjection": "cmdi",
+    "oscommandinjection": "cmdi",
+    "pathtraversal": "path-traversal",
+    "directorytraversal": "path-traversal",
+}
+
+
+def known_type(label: str) -> str | None:
+    """The :data:`CWE` type a training label names however it is spelt ("SQL Injection",
+    "sql_injection", "sqli" -> "sqli"); None for a type TrustShield does not know."""
+    return KNOWN_TYPES.get(re.sub(r"[^a-z0-9]", "", str(label).lower()))
+
+
 NOT_TEXT = "{name}.{method}(): column {column!r}, row position {row}: expected text; got {got!r}"
 MISSING = "{name}.{method}(): no column {column!r} (the payload text); got columns {got}"
 ONE_CLASS = "{name}.fit(): y must hold normal rows and attack rows; got classes {got}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trustshield.detectors.payload import CWE, TECHNIQUE, PayloadDetector
+from trustshield.detectors.payload import CWE, TECHNIQUE, PayloadDetector, known_type
 from trustshield.features.payload_text import ngram_occurrences, normalise_with_spans
 
 
@@ -124,7 +124,9 @@ def _one(
             key=lambda g: -g.contribution,
         )
     )
-    return PayloadExplanation(raw, score, base, kind, TECHNIQUE, CWE.get(kind), chars, ngrams)
+    return PayloadExplanation(
+        raw, score, base, kind, TECHNIQUE, CWE.get(known_type(kind) or ""), chars, ngrams
+    )
 
 
 def highlight_html(e: PayloadExplanation) -> str:

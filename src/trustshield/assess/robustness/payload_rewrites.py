@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trustshield.detectors.payload import known_type
 from trustshield.errors import DataError
 
 Move = Callable[[str, np.random.Generator], str | None]
@@ -204,7 +205,7 @@ class Budget:
 def rewrite(payload: str, attack_type: str, rng: np.random.Generator, moves: int) -> str:
     """``payload`` after 1..``moves`` random feasible moves of its type (unchanged when no
     move applies; an unknown type has no moves)."""
-    available = MOVES.get(attack_type, {})
+    available = MOVES.get(known_type(attack_type) or "", {})
     if not available:
         return payload
     names = list(available)
