@@ -93,5 +93,6 @@ def test_limit_threads_sets_the_parameter_on_every_part_that_has_it(frame):
     limit_threads(model, 3)
     params = model.detector.get_params(deep=True)
     assert params["supervised__n_threads"] == 3
-    assert "novelty__n_threads" not in params
+    assert params["novelty__n_threads"] == 3
+    assert "n_threads" not in params  # the hybrid itself has none
     np.testing.assert_array_equal(model.detector.suspicion(model.encoder.transform(frame)), before)

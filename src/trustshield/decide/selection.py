@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from trustshield.detectors.hybrid import HybridDetector
-from trustshield.detectors.params import clone
+from trustshield.detectors.parallel import one_thread, run_jobs, workers_of
 from trustshield.detectors.protocol import attack_mask
 
 #: supervised operating points, as attack probabilities (compared on the log-odds scale)
@@ -91,14 +91,17 @@ def held_out_scores(
     params = hybrid.get_params(deep=False)
     groups = held_out_groups(labels, categories, n_folds=params["n_folds"], seed=params["seed"])
     parts = hybrid.parts()
-    scores = {}
-    for (kind, group), held in groups.items():
-        # scores only: no category head
-        sup = clone(parts["supervised"]).fit(X[~held], labels[~held])
-        scores[(kind, group)] = np.column_stack(
-            [sup.suspicion(X[held]), parts["novelty"].suspicion(X[held])]
-        )
-    return scores
+
+    def group_scores(held: np.ndarray):
+        def job() -> np.ndarray:
+            # scores only: no category head
+            sup = one_thread(parts["supervised"]).fit(X[~held], labels[~held])
+            return np.column_stack([sup.suspicion(X[held]), parts["novelty"].suspicion(X[held])])
+
+        return job
+
+    jobs = [group_scores(held) for held in groups.values()]
+    return dict(zip(groups, run_jobs(jobs, workers_of(hybrid)), strict=True))
 
 
 def objective(

@@ -20,6 +20,8 @@ each itself a registered detector; ``get_params(deep=True)`` reaches them as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,12 +29,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.inputs import check_frame, check_labels, feature_matrix
-from trustshield.detectors.params import Parameters, clone
+from trustshield.detectors.parallel import one_thread, run_jobs, workers_of
+from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, Detector, attack_mask, check_fitted
 from trustshield.detectors.registry import detector_from_dict, register
 from trustshield.errors import NOT_FITTED, DataError, NotFittedError
 
 DEFAULT_QUANTILE = 0.99
+#: one fold's (held-out row indices, supervised scores, novelty scores), each (m,)
+_FoldScores = tuple[np.ndarray, np.ndarray, np.ndarray]
 TOO_FEW_PER_CLASS = (
     "HybridDetector.fit() needs at least n_folds = {folds} normal rows and "
     "{folds} attack rows for its out-of-fold scores; got {normal} normal and "
@@ -93,9 +98,12 @@ class HybridDetector(Parameters):
                     folds=self.n_folds, normal=int((~attack).sum()), attack=int(attack.sum())
                 )
             )
-        self.normal_oof_ = self.out_of_fold(X, y)[~attack]
-        self.supervised.fit(X, y, categories)
-        self.novelty.fit(X, y)
+        # the final fits and the out-of-fold folds are independent: all run side by side,
+        # the longest (the final supervised fit, with its category head) first
+        final = [partial(self.supervised.fit, X, y, categories), partial(self.novelty.fit, X, y)]
+        folds = self._fold_jobs(X, y)
+        results = run_jobs([*final, *folds], workers_of(self))
+        self.normal_oof_ = _gathered(len(X), results[len(final) :])[~attack]
         self.feature_names_ = tuple(X.columns)
         self.center_ = np.median(self.normal_oof_, axis=0)
         self.default_points_ = np.quantile(self.normal_oof_, DEFAULT_QUANTILE, axis=0)
@@ -103,19 +111,24 @@ class HybridDetector(Parameters):
 
     def out_of_fold(self, X: pd.DataFrame, y: npt.ArrayLike) -> np.ndarray:
         """Component scores (n, 2) for every training row from models that did not see it;
-        the novelty component is fitted on the normal rows of the other folds only."""
+        the novelty component is fitted on the normal rows of the other folds only. The
+        folds are fitted side by side, each on one thread (``detectors.parallel``)."""
+        return _gathered(len(X), run_jobs(self._fold_jobs(X, y), workers_of(self)))
+
+    def _fold_jobs(self, X: pd.DataFrame, y: npt.ArrayLike) -> list[Callable[[], _FoldScores]]:
+        """One job per stratified fold: fit both parts (one thread each, no category head)
+        on the other folds; return (held-out row indices, supervised, novelty scores)."""
         from sklearn.model_selection import StratifiedKFold  # training only
 
-        attack = attack_mask(y)
-        scores = np.zeros((len(X), 2))
+        labels = np.asarray(y)
         folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
-        for train, held in folds.split(X, attack):
-            fold_y = np.asarray(y)[train]
-            sup = clone(self.supervised).fit(X.iloc[train], fold_y)  # scores only: no category head
-            nov = clone(self.novelty).fit(X.iloc[train], fold_y)
-            scores[held, 0] = sup.suspicion(X.iloc[held])
-            scores[held, 1] = nov.suspicion(X.iloc[held])
-        return scores
+
+        def fold_scores(train: np.ndarray, held: np.ndarray) -> _FoldScores:
+            sup = one_thread(self.supervised).fit(X.iloc[train], labels[train])
+            nov = one_thread(self.novelty).fit(X.iloc[train], labels[train])
+            return held, sup.suspicion(X.iloc[held]), nov.suspicion(X.iloc[held])
+
+        return [partial(fold_scores, train, held) for train, held in folds.split(X, attack_mask(y))]
 
     @property
     def points_(self) -> np.ndarray:
@@ -217,3 +230,12 @@ class HybridDetector(Parameters):
         hybrid.center_ = np.array(state["center"])
         hybrid.default_points_ = hybrid.points_
         return hybrid
+
+
+def _gathered(n: int, folds: list[_FoldScores]) -> np.ndarray:
+    """Component scores (n, 2) assembled from every fold's held-out rows."""
+    scores = np.zeros((n, 2))
+    for held, supervised, novelty in folds:
+        scores[held, 0] = supervised
+        scores[held, 1] = novelty
+    return scores

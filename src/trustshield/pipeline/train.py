@@ -53,6 +53,7 @@ def build_detector(
         categorical=encoder.categorical,
         log_features=heavy_tailed,
         seed=config.seed,
+        n_threads=config.n_threads,
     )
     return HybridDetector(supervised, novelty, seed=config.seed)
 

@@ -130,14 +130,11 @@ class Predicate:
         value never holds."""
         values = np.asarray(frame[self.column])
         if self.op in ("in", "not_in"):
-            if values.dtype == object:
-                allowed = set(self.value)
-                member = np.fromiter((v in allowed for v in values), bool, len(values))
+            if values.dtype == object:  # hashed membership: "tcp" == "tcp", 6 == 6.0
+                member = pd.Series(values, dtype=object).isin(list(self.value)).to_numpy()
             else:
                 member = np.asarray(np.isin(values, list(self.value)))
-            if self.op == "in":
-                return member
-            return np.asarray(~member & ~pd.isna(values), dtype=bool)
+            return np.asarray((member if self.op == "in" else ~member) & ~pd.isna(values))
         if values.dtype == object and self.op != "equals":  # text order: pandas' rules
             series = pd.Series(values)
             return np.asarray(series > self.value if self.op == "above" else series <= self.value)

@@ -64,7 +64,7 @@ class Budget:
                 continue
             before, after = originals[col.name], candidates[col.name]
             if col.type in ("categorical", "binary"):
-                ok &= before.astype(str).to_numpy() == after.astype(str).to_numpy()
+                ok &= same_values(before, after)
                 continue
             v = pd.to_numeric(before, errors="coerce").to_numpy(dtype=float)
             w = pd.to_numeric(after, errors="coerce").to_numpy(dtype=float)
@@ -77,6 +77,12 @@ class Budget:
         return ok
 
 
+def same_values(before: pd.Series, after: pd.Series) -> np.ndarray:
+    """(n,) bool: the values are equal (``"tcp" == "tcp"``, ``6 == 6.0``) or both missing."""
+    a, b = before.to_numpy(dtype=object), after.to_numpy(dtype=object)
+    return np.asarray((a == b) | (pd.isna(a) & pd.isna(b)), dtype=bool)
+
+
 def changed_features(
     spec: DatasetSpec, originals: pd.DataFrame, candidates: pd.DataFrame
 ) -> np.ndarray:
@@ -85,7 +91,7 @@ def changed_features(
     for j, col in enumerate(spec.features):
         before, after = originals[col.name], candidates[col.name]
         if col.type == "categorical":
-            out[:, j] = before.astype(str).to_numpy() != after.astype(str).to_numpy()
+            out[:, j] = ~same_values(before, after)
         else:
             with np.errstate(invalid="ignore"):
                 out[:, j] = ~(
