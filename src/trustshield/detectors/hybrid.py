@@ -100,9 +100,11 @@ class HybridDetector(Parameters):
             )
         # the final fits and the out-of-fold folds are independent: all run side by side,
         # the longest (the final supervised fit, with its category head) first
-        final = [partial(self.supervised.fit, X, y, categories), partial(self.novelty.fit, X, y)]
-        folds = self._fold_jobs(X, y)
-        results = run_jobs([*final, *folds], workers_of(self))
+        final: list[Callable[[], Any]] = [
+            partial(self.supervised.fit, X, y, categories),
+            partial(self.novelty.fit, X, y),
+        ]
+        results = run_jobs([*final, *self._fold_jobs(X, y)], workers_of(self))
         self.normal_oof_ = _gathered(len(X), results[len(final) :])[~attack]
         self.feature_names_ = tuple(X.columns)
         self.center_ = np.median(self.normal_oof_, axis=0)
