@@ -233,6 +233,10 @@ def test_every_view_renders_alerts_of_every_writer_and_no_raw_identity_is_stored
         assert main(["explain", item["alert_id"], "--store", str(store_target), "--json"]) == 0
         explained = json.loads(capsys.readouterr().out)
         assert explained["entities"] == item["entities"], writer
+        assert main(["explain", item["alert_id"], "--store", str(store_target)]) == 0
+        text = capsys.readouterr().out  # in text too: the connection's addresses, ports, time
+        entity_line = next(line for line in text.splitlines() if line.startswith("entities: "))
+        assert all(f"{k}={v}" in entity_line for k, v in item["entities"].items()), writer
     connection = picked["detect"]["entities"]
     assert set(connection) == {"ts", "uid", "src_ip", "src_port", "dst_ip", "dst_port", "proto"}
     assert set(picked["watch"]["entities"]) == set(connection) == set(picked["spark"]["entities"])
