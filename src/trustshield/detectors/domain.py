@@ -31,6 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.domain_linear import TermModel, fit_terms
+from trustshield.detectors.forest import Forest
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import NORMAL, Attributions, attack_mask, check_fitted
@@ -273,13 +274,25 @@ class DomainDetector(Parameters):
         scored = self._score_inputs(X, "suspicion")
         if not len(scored.names):
             return np.zeros(0)
-        return np.asarray(
-            self.booster_.predict(scored.matrix, raw_score=True, num_threads=1), dtype=np.float64
-        )
+        return np.asarray(self._forest().raw(scored.matrix), dtype=np.float64)
+
+    def _forest(self) -> Forest:
+        """The booster as compiled trees (raw scores and memoised TreeSHAP), built once."""
+        forest: Forest | None = getattr(self, "_forest_cache", None)
+        if forest is None or forest.booster is not self.booster_:
+            forest = self._forest_cache = Forest(self.booster_)
+        return forest
+
+    def _family_forest(self) -> Forest:
+        forest: Forest | None = getattr(self, "_family_forest_cache", None)
+        if forest is None or forest.booster is not self.family_booster_:
+            forest = self._family_forest_cache = Forest(self.family_booster_)
+        return forest
 
     def _contributions(self, scored: _Scored) -> np.ndarray:
-        """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value."""
-        return np.asarray(self.booster_.predict(scored.matrix, pred_contrib=True, num_threads=1))
+        """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value: the
+        values of LightGBM's ``pred_contrib``, memoised per tree (:mod:`.forest`)."""
+        return self._forest().contributions(scored.matrix)
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Exact attributions on the one input column: base = the booster's expected
@@ -330,7 +343,9 @@ class DomainDetector(Parameters):
         if self.family_booster_ is None:
             only = self.families_[0] if self.families_ else ""
             return (only,) * len(matrix), np.full(len(matrix), 1.0 if only else 0.0)
-        p = np.asarray(self.family_booster_.predict(matrix, num_threads=1))
+        raw = self._family_forest().raw(matrix)  # (n, families), as LightGBM sums them
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))  # LightGBM's softmax
+        p = e / e.sum(axis=1, keepdims=True)
         best = p.argmax(axis=1)
         return tuple(self.families_[i] for i in best), p[np.arange(len(best)), best]
 
