@@ -53,6 +53,7 @@ STACK_FEATURES = (
 )
 _TLD = len(STACK_FEATURES) - 1
 _ONLY = {"digits": "digit", "hyphens": "hyphen"}  # features spread over those characters
+BLOCK = 2048  #: domains explained together (of similar length) when there are more
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,9 @@ class DomainDetector(Parameters):
         check_fitted(self, method)
         name = type(self).__name__
         check_frame(X, name, method)
-        names = domain_features.parse(_domains(X, name, method))
+        return self._score_names(domain_features.parse(_domains(X, name, method)))
+
+    def _score_names(self, names: Names) -> _Scored:
         values = domain_terms.dense(names)
         parts, ids = self.terms_.parts(names, values)
         legit = domain_lm.surprisal(self.legit_lm_, names)
@@ -271,10 +274,16 @@ class DomainDetector(Parameters):
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds that each domain is DGA-generated, shape (n,); higher = more suspicious."""
-        scored = self._score_inputs(X, "suspicion")
-        if not len(scored.names):
-            return np.zeros(0)
-        return np.asarray(self._forest().raw(scored.matrix), dtype=np.float64)
+        check_fitted(self, "suspicion")
+        check_frame(X, type(self).__name__, "suspicion")
+        names = domain_features.parse(_domains(X, type(self).__name__, "suspicion"))
+        if len(names) <= BLOCK:
+            return np.asarray(self._forest().raw(self._score_names(names).matrix))
+        out = np.zeros(len(names))
+        order = np.argsort(names.lengths, kind="stable")  # blocks of similar length
+        for rows in np.array_split(order, -(-len(order) // BLOCK)):
+            out[rows] = self._forest().raw(self._score_names(names.take(rows)).matrix)
+        return out
 
     def _forest(self) -> Forest:
         """The booster as compiled trees (raw scores and memoised TreeSHAP), built once."""
@@ -307,8 +316,25 @@ class DomainDetector(Parameters):
         """Feature parts, n-gram terms, per-character attributions and likely family of
         every domain (see :class:`DomainExplanation`). Naming the family is a separate
         step: with ``name_above``, only domains scoring above it are named (the others
-        get "" and probability 0)."""
-        scored = self._score_inputs(X, "explain")
+        get "" and probability 0).
+
+        Many domains are explained in blocks of names of similar length (each block's
+        arrays as wide as its longest name, not the batch's), then put back in order;
+        every domain's figures depend on that domain only."""
+        check_fitted(self, "explain")
+        check_frame(X, type(self).__name__, "explain")
+        names = domain_features.parse(_domains(X, type(self).__name__, "explain"))
+        if len(names) <= BLOCK:
+            return self._explain_block(names, name_above)
+        order = np.argsort(names.lengths, kind="stable")
+        blocks = [
+            (rows, self._explain_block(names.take(rows), name_above))
+            for rows in np.array_split(order, -(-len(order) // BLOCK))
+        ]
+        return _merge(blocks, len(names))
+
+    def _explain_block(self, names: Names, name_above: float | None) -> DomainExplanation:
+        scored = self._score_names(names)
         names = scored.names
         contrib = self._contributions(scored)
         width = max(int(names.lengths.max()), 1) if len(names) else 1
@@ -332,10 +358,17 @@ class DomainDetector(Parameters):
             characters=_characters(self.terms_, scored, contrib[:, :-1], width),
             term_ids=scored.term_ids,
             term_parts=scored.term_parts,
-            term_names=tuple(self.terms_.space.names()),
+            term_names=self._term_names(),
             family=family,
             family_p=family_p,
         )
+
+    def _term_names(self) -> tuple[str, ...]:
+        """Readable names of the n-gram model's terms (built once per fitted model)."""
+        cached: tuple[tuple[str, ...], Any] | None = getattr(self, "_term_names_cache", None)
+        if cached is None or cached[1] is not self.terms_:
+            cached = self._term_names_cache = (tuple(self.terms_.space.names()), self.terms_)
+        return cached[0]
 
     def families(self, matrix: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         """Likely family of each row of the feature matrix and its probability; "" and 0
@@ -465,4 +498,75 @@ def _char_surprisal(per_char: np.ndarray, names: Names, width: int) -> np.ndarra
     out = _pad(per_char[:, :width], width)[:, :width]
     rows = np.arange(len(names))
     out[rows, names.lengths - 1] += per_char[rows, names.lengths]
+    return out
+
+
+def _merge(blocks: list[tuple[np.ndarray, DomainExplanation]], n: int) -> DomainExplanation:
+    """Explanations of blocks of rows (each block's rows (m,) and its explanation, arrays
+    as wide as its longest name) as one explanation of n rows in the original order: the
+    character arrays padded with 0 to the widest, each block's n-gram slots moved to where
+    the widest layout has them (slots of n-gram order k: name width + 3 - k windows, then
+    one per dense feature and the TLD). Blocks are laid one after the other, then the
+    rows are put back in order at once."""
+    first = blocks[0][1]
+    full = max(_name_width(b) for _, b in blocks)
+    tail = first.term_ids.shape[1] - _ngram_slot_count(_name_width(first))
+    slots = _ngram_slot_count(full) + tail
+    characters = np.zeros((n, max(b.characters.shape[1] for _, b in blocks)))
+    term_ids = np.full((n, slots), -1, dtype=first.term_ids.dtype)
+    term_parts = np.zeros((n, slots))
+    at = 0
+    for _, b in blocks:
+        rows = slice(at, at + len(b.score))
+        characters[rows, : b.characters.shape[1]] = b.characters
+        for source, target in _slot_ranges(_name_width(b), full, tail):
+            term_ids[rows, target] = b.term_ids[:, source]
+            term_parts[rows, target] = b.term_parts[:, source]
+        at += len(b.score)
+    order = np.concatenate([rows for rows, _ in blocks])
+    back = np.empty(n, dtype=np.int64)
+    back[order] = np.arange(n)
+
+    def joined(key: str) -> np.ndarray:
+        return np.concatenate([getattr(b, key) for _, b in blocks])[back]
+
+    def texts(key: str) -> tuple[str, ...]:
+        flat = [v for _, b in blocks for v in getattr(b, key)]
+        return tuple(flat[i] for i in back.tolist())
+
+    return DomainExplanation(
+        domains=texts("domains"),
+        names=texts("names"),
+        lengths=joined("lengths"),
+        score=joined("score"),
+        base=joined("base"),
+        values=joined("values"),
+        parts=joined("parts"),
+        characters=characters[back],
+        term_ids=term_ids[back],
+        term_parts=term_parts[back],
+        term_names=first.term_names,
+        family=texts("family"),
+        family_p=joined("family_p"),
+    )
+
+
+def _name_width(explained: DomainExplanation) -> int:
+    """The code width the block's n-gram slots were laid out for (its longest name)."""
+    return max(int(explained.lengths.max()), 1) if len(explained.lengths) else 1
+
+
+def _ngram_slot_count(width: int) -> int:
+    return sum(width + 3 - k for k in domain_terms.ORDERS)
+
+
+def _slot_ranges(width: int, full: int, tail: int) -> list[tuple[slice, slice]]:
+    """(block slots, full-layout slots) of each n-gram order and of the tail, for a block
+    laid out for names of ``width`` characters placed in the ``full`` layout."""
+    out, at, at_full = [], 0, 0
+    for k in domain_terms.ORDERS:
+        size = width + 3 - k
+        out.append((slice(at, at + size), slice(at_full, at_full + size)))
+        at, at_full = at + size, at_full + full + 3 - k
+    out.append((slice(at, at + tail), slice(at_full, at_full + tail)))
     return out

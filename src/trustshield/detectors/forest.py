@@ -155,15 +155,24 @@ class Forest:
 
         t = self.trees
         codes = self._codes(_columns(X, t.n_features))
-        out = k.leaf_sums(codes, t.left, t.right, t.leaf, t.internal, t.n_classes)
+        out = np.asarray(k.leaf_sums(codes, t.left, t.right, t.leaf, t.internal, t.n_classes))
         return out[:, 0] if t.n_classes == 1 else out
 
     def _codes(self, columns: np.ndarray) -> np.ndarray:
         from trustshield.detectors import forest_kernels as k
 
         t = self.trees
-        return k.decision_codes(
-            columns, t.feature, t.threshold, t.dtype, t.cat_start, t.cat_len, t.cat_bits, t.internal
+        return np.asarray(
+            k.decision_codes(
+                columns,
+                t.feature,
+                t.threshold,
+                t.dtype,
+                t.cat_start,
+                t.cat_len,
+                t.cat_bits,
+                t.internal,
+            )
         )
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
@@ -189,9 +198,9 @@ class Forest:
             self._reset()
         ids = np.take_along_axis(self._index, codes, axis=1)
         for tree in np.flatnonzero((ids < 0).any(axis=1)).tolist():
-            missing = np.flatnonzero(ids[tree] < 0)
-            found, first = np.unique(codes[tree, missing], return_index=True)
-            sample = np.ascontiguousarray(columns[:, missing[first]].T)
+            unseen = np.flatnonzero(ids[tree] < 0)
+            found, first = np.unique(codes[tree, unseen], return_index=True)
+            sample = np.ascontiguousarray(columns[:, unseen[first]].T)
             phi = np.asarray(
                 self.booster.predict(
                     sample, pred_contrib=True, start_iteration=tree, num_iteration=1, num_threads=1

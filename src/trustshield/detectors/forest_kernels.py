@@ -9,6 +9,8 @@ bitset."""
 
 from __future__ import annotations
 
+# mypy: disable-error-code="no-untyped-def"
+
 import math
 
 import numba
