@@ -38,6 +38,7 @@ def test_text_round_trip_and_what_is_not_a_text_alert():
     assert characters_of(values, terms) == [("a", 0.5), ("'", -0.25), ("b", 1.0)]
     assert characters_of([float("nan")], [0.3]) is None  # one term for the whole text
     assert characters_of([1.5, 98.0], [0.1, 0.2]) is None
+    assert characters_of([float(0xD800)], [0.1]) is None  # a lone surrogate is no text
     text = [{"name": "payload", "type": "text", "categories": None}]
     assert text_view(text, values, terms) == ("a'b", characters_of(values, terms))
     assert text_view([{"name": "n", "type": "real", "categories": None}], values, terms) is None

@@ -35,7 +35,7 @@ def characters_of(
     for v, a in zip(values, attributions):
         if not (isinstance(v, int | float) and math.isfinite(v) and v == int(v)):
             return None
-        if not 0 <= v <= 0x10FFFF:
+        if not 0 <= v <= 0x10FFFF or 0xD800 <= v <= 0xDFFF:  # no lone surrogates: UTF-8 text
             return None
         out.append((chr(int(v)), float(a)))
     return out
