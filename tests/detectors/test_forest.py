@@ -84,6 +84,7 @@ def test_domains_explained_in_blocks_equal_one_block(monkeypatch):
     for key in ("score", "base", "parts", "characters", "term_parts", "family_p"):
         np.testing.assert_allclose(getattr(blocks, key), getattr(whole, key), rtol=0, atol=1e-12)
     np.testing.assert_array_equal(blocks.term_ids, whole.term_ids)
+    np.testing.assert_array_equal(blocks.term_ptr, whole.term_ptr)
     assert [blocks.ngrams(i) for i in range(5)] == [whole.ngrams(i) for i in range(5)]
     by_chars = blocks.base + blocks.characters.sum(axis=1)
     np.testing.assert_allclose(by_chars, whole_scores, rtol=0, atol=1e-9)

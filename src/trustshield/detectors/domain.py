@@ -64,8 +64,9 @@ class DomainExplanation:
     ``characters.sum(axis=1)`` (exact to float rounding). ``parts`` (n, F) is each
     feature's TreeSHAP part, ``values`` (n, F) the feature values, F =
     len(:data:`STACK_FEATURES`); ``characters`` (n, W) the attribution of each character
-    of ``names[i]`` (0 past ``lengths[i]``); ``term_ids`` / ``term_parts`` (n, T) the
-    n-gram regression's terms and weights behind ``ngram_score`` (see :meth:`ngrams`);
+    of ``names[i]`` (0 past ``lengths[i]``); ``term_ids`` / ``term_parts`` (m,) the
+    n-gram regression's terms and weights behind ``ngram_score``, domain i's at
+    ``term_ptr[i]:term_ptr[i+1]`` (``term_ptr`` (n+1,); in slot order, see :meth:`ngrams`);
     ``family[i]`` the likely family ("" without a family model), ``family_p`` (n,) its
     probability."""
 
@@ -79,6 +80,7 @@ class DomainExplanation:
     characters: np.ndarray
     term_ids: np.ndarray
     term_parts: np.ndarray
+    term_ptr: np.ndarray
     term_names: tuple[str, ...]
     family: tuple[str, ...]
     family_p: np.ndarray
@@ -97,7 +99,8 @@ class DomainExplanation:
     def ngrams(self, i: int, top: int = 8) -> list[tuple[str, float]]:
         """The ``top`` terms (n-grams, feature bins, TLD) with the largest |weight| in
         domain i's ``ngram_score``, equal terms merged."""
-        ids, parts = self.term_ids[i], self.term_parts[i]
+        at = slice(int(self.term_ptr[i]), int(self.term_ptr[i + 1]))
+        ids, parts = self.term_ids[at], self.term_parts[at]
         merged: dict[int, float] = {}
         for t, p in zip(ids[ids >= 0].tolist(), parts[ids >= 0].tolist()):
             merged[t] = merged.get(t, 0.0) + p
@@ -347,6 +350,7 @@ class DomainDetector(Parameters):
                 family_list[i] = f
             family_p[named] = p
         family = tuple(family_list)
+        held = scored.term_ids >= 0  # slots holding a known term, row by row
         return DomainExplanation(
             domains=names.domains,
             names=names.names,
@@ -356,8 +360,9 @@ class DomainDetector(Parameters):
             values=scored.matrix,
             parts=contrib[:, :-1],
             characters=_characters(self.terms_, scored, contrib[:, :-1], width),
-            term_ids=scored.term_ids,
-            term_parts=scored.term_parts,
+            term_ids=scored.term_ids[held],
+            term_parts=scored.term_parts[held],
+            term_ptr=np.concatenate([[0], np.cumsum(held.sum(axis=1))]),
             term_names=self._term_names(),
             family=family,
             family_p=family_p,
@@ -503,29 +508,20 @@ def _char_surprisal(per_char: np.ndarray, names: Names, width: int) -> np.ndarra
 
 def _merge(blocks: list[tuple[np.ndarray, DomainExplanation]], n: int) -> DomainExplanation:
     """Explanations of blocks of rows (each block's rows (m,) and its explanation, arrays
-    as wide as its longest name) as one explanation of n rows in the original order: the
-    character arrays padded with 0 to the widest, each block's n-gram slots moved to where
-    the widest layout has them (slots of n-gram order k: name width + 3 - k windows, then
-    one per dense feature and the TLD). Blocks are laid one after the other, then the
-    rows are put back in order at once."""
+    as wide as its longest name) as one explanation of n rows in the original order, the
+    character arrays padded with 0 to the widest."""
     first = blocks[0][1]
-    full = max(_name_width(b) for _, b in blocks)
-    tail = first.term_ids.shape[1] - _ngram_slot_count(_name_width(first))
-    slots = _ngram_slot_count(full) + tail
-    characters = np.zeros((n, max(b.characters.shape[1] for _, b in blocks)))
-    term_ids = np.full((n, slots), -1, dtype=first.term_ids.dtype)
-    term_parts = np.zeros((n, slots))
-    at = 0
-    for _, b in blocks:
-        rows = slice(at, at + len(b.score))
-        characters[rows, : b.characters.shape[1]] = b.characters
-        for source, target in _slot_ranges(_name_width(b), full, tail):
-            term_ids[rows, target] = b.term_ids[:, source]
-            term_parts[rows, target] = b.term_parts[:, source]
-        at += len(b.score)
     order = np.concatenate([rows for rows, _ in blocks])
     back = np.empty(n, dtype=np.int64)
-    back[order] = np.arange(n)
+    back[order] = np.arange(n)  # row i of the result is row back[i] of the blocks laid end to end
+    characters = np.zeros((n, max(b.characters.shape[1] for _, b in blocks)))
+    for rows, b in blocks:
+        characters[rows, : b.characters.shape[1]] = b.characters
+    counts = np.concatenate([np.diff(b.term_ptr) for _, b in blocks])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sizes = counts[back]
+    ptr = np.concatenate([[0], np.cumsum(sizes)])
+    take = np.repeat(starts[back] - ptr[:-1], sizes) + np.arange(int(ptr[-1]))
 
     def joined(key: str) -> np.ndarray:
         return np.concatenate([getattr(b, key) for _, b in blocks])[back]
@@ -542,31 +538,11 @@ def _merge(blocks: list[tuple[np.ndarray, DomainExplanation]], n: int) -> Domain
         base=joined("base"),
         values=joined("values"),
         parts=joined("parts"),
-        characters=characters[back],
-        term_ids=term_ids[back],
-        term_parts=term_parts[back],
+        characters=characters,
+        term_ids=np.concatenate([b.term_ids for _, b in blocks])[take],
+        term_parts=np.concatenate([b.term_parts for _, b in blocks])[take],
+        term_ptr=ptr,
         term_names=first.term_names,
         family=texts("family"),
         family_p=joined("family_p"),
     )
-
-
-def _name_width(explained: DomainExplanation) -> int:
-    """The code width the block's n-gram slots were laid out for (its longest name)."""
-    return max(int(explained.lengths.max()), 1) if len(explained.lengths) else 1
-
-
-def _ngram_slot_count(width: int) -> int:
-    return sum(width + 3 - k for k in domain_terms.ORDERS)
-
-
-def _slot_ranges(width: int, full: int, tail: int) -> list[tuple[slice, slice]]:
-    """(block slots, full-layout slots) of each n-gram order and of the tail, for a block
-    laid out for names of ``width`` characters placed in the ``full`` layout."""
-    out, at, at_full = [], 0, 0
-    for k in domain_terms.ORDERS:
-        size = width + 3 - k
-        out.append((slice(at, at + size), slice(at_full, at_full + size)))
-        at, at_full = at + size, at_full + full + 3 - k
-    out.append((slice(at, at + tail), slice(at_full, at_full + tail)))
-    return out
