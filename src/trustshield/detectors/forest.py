@@ -139,6 +139,7 @@ class Forest:
         self.trees = parse_model(booster.model_to_string())
         t = self.trees
         self._memo = int(t.internal.max()) <= MAX_CODE_BITS and t.n_classes == 1
+        self._used_columns = _used_columns(t)
         self._reset()
 
     def _reset(self) -> None:
@@ -185,10 +186,10 @@ class Forest:
         columns = _columns(X, self.trees.n_features)
         with _LOCK:
             codes = self._codes(columns)
-            out, missing = k.lookup_sum(self._table, self._index, codes)
+            out, missing = k.lookup_sum(self._table, self._index, codes, self._used_columns)
             if missing:
                 self._learn(columns, codes, missing)
-                out, missing = k.lookup_sum(self._table, self._index, codes)
+                out, missing = k.lookup_sum(self._table, self._index, codes, self._used_columns)
             return np.asarray(out)
 
     def _learn(self, columns: np.ndarray, codes: np.ndarray, missing: int) -> None:
@@ -219,6 +220,19 @@ class Forest:
             self._table = table
         self._used += count
         return start
+
+
+def _used_columns(t: Trees) -> np.ndarray:
+    """Each tree's split features and the base column (index n_features), (trees, U),
+    padded with -1: the only columns its TreeSHAP values can be non-zero in."""
+    used = [
+        [*sorted(set(t.feature[i, : t.internal[i]].tolist())), t.n_features]
+        for i in range(len(t.internal))
+    ]
+    out = np.full((len(used), max(len(u) for u in used)), -1, dtype=np.int64)
+    for i, u in enumerate(used):
+        out[i, : len(u)] = u
+    return out
 
 
 def _columns(X: np.ndarray, n_features: int) -> np.ndarray:

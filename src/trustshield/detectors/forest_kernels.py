@@ -52,19 +52,19 @@ def decision_codes(
     the feature matrix transposed, (F, n); codes (trees, n)."""
     n = columns.shape[1]
     codes = np.zeros((len(internal), n), dtype=np.int64)
+    zeroed = np.where(np.isnan(columns), 0.0, columns)  # a NaN is 0 without a missing rule
     for t in range(len(internal)):
         out = codes[t]
         for i in range(internal[t]):
-            col = columns[feature[t, i]]
-            bit = np.int64(1) << i
             dt = dtype[t, i]
             thr = threshold[t, i]
             if dt == _DEFAULT_LEFT:  # numerical, no missing rule: the common case
-                for r in range(n):
-                    v = col[r]
-                    if v <= thr or (v != v and 0.0 <= thr):
-                        out[r] |= bit
+                col = zeroed[feature[t, i]]
+                for r in range(n):  # branch-free, so the loop vectorises
+                    out[r] |= np.int64(col[r] <= thr) << i
             else:
+                col = columns[feature[t, i]]
+                bit = np.int64(1) << i
                 for r in range(n):
                     if _goes_left(col[r], thr, dt, cat_start[t, i], cat_len[t, i], cat_bits):
                         out[r] |= bit
@@ -77,37 +77,38 @@ def leaf_sums(codes, left, right, leaf, internal, classes):  # pragma: no cover
     order, (n, classes); tree t adds to class t % classes."""
     n = codes.shape[1]
     out = np.zeros((n, classes))
-    for r in range(n):
-        for t in range(len(internal)):
+    for t in range(len(internal)):  # tree by tree (each row still sums in tree order)
+        c = t % classes
+        for r in range(n):
             node = 0
             if internal[t] > 0:
                 code = codes[t, r]
                 while node >= 0:
                     node = left[t, node] if (code >> node) & 1 else right[t, node]
                 node = ~node
-            out[r, t % classes] += leaf[t, node]
+            out[r, c] += leaf[t, node]
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def lookup_sum(table, index, codes):  # pragma: no cover
+def lookup_sum(table, index, codes, used):  # pragma: no cover
     """out[r] = Σ_t table[index[t, codes[t, r]]] (tree order), (n, table columns), and
-    the number of (tree, row) whose code has no entry yet (index -1; those add nothing)."""
+    the number of (tree, row) whose code has no entry yet (index -1; those add nothing).
+    Only the columns ``used[t]`` lists (tree t's split features and the base column; -1
+    pads) are added: TreeSHAP gives a tree's other features exactly 0."""
     trees, n = codes.shape
     width = table.shape[1]
-    ids = np.empty((n, trees), dtype=np.int64)
     missing = 0
-    for t in range(trees):  # tree by tree: one tree's index stays in cache
+    out = np.zeros((n, width))
+    for t in range(trees):  # tree by tree: its index and entries stay in cache
         where = index[t]
         for r in range(n):
-            ids[r, t] = where[codes[t, r]]
-    out = np.zeros((n, width))
-    for r in range(n):
-        for t in range(trees):
-            row = ids[r, t]
+            row = where[codes[t, r]]
             if row < 0:
                 missing += 1
                 continue
-            for j in range(width):
+            for j in used[t]:
+                if j < 0:
+                    break
                 out[r, j] += table[row, j]
     return out, missing
