@@ -10,6 +10,7 @@ import pytest
 from domain_samples import domain_names
 from trustshield.atomic_files import write_atomic
 from trustshield.cli import main
+from trustshield.errors import ModelIntegrityError
 from trustshield.commands.domains import MODEL_FILE, shade
 from trustshield.pipeline.domains import model_document, model_from_document, train
 
@@ -94,3 +95,15 @@ def test_score_keeps_alerting_domains_in_the_store(model_folder, tmp_path, capsy
     assert row["base"] + sum(row["attributions"]) == pytest.approx(row["suspicion"], abs=1e-9)
     assert main(["explain", row["alert_id"], "--store", str(store)]) == 0
     assert "characters that pushed most" in capsys.readouterr().out
+
+
+def test_an_altered_model_document_is_refused(model_folder):
+    _, model = model_folder
+    document = json.loads(json.dumps(model_document(model, {"file": "t"})))
+    assert model_from_document(document).threshold == model.threshold
+    document["threshold"] = document["threshold"] + 100  # every domain would pass
+    with pytest.raises(ModelIntegrityError, match="does not match its sha256"):
+        model_from_document(document)
+    del document["sha256"]
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        model_from_document(document)
