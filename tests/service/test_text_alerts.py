@@ -80,3 +80,25 @@ def test_alert_page_colours_the_characters(with_domain_alerts):
     text = "".join(chr(int(v)) for v in row["feature_values"])
     assert spans == len(text)
     assert 'class="char up"' in page.text and "text-attribution" in page.text
+
+
+def test_lists_queue_and_export_take_text_alerts(with_domain_alerts):
+    rig, alerts = with_domain_alerts
+    chosen = alerts.iloc[0]["alert_id"]
+    text = "".join(chr(int(v)) for v in alerts.iloc[0]["feature_values"])
+    with rig.client() as client:
+        viewer, analyst = bearer(rig.tokens["viewer"]), bearer(rig.tokens["analyst"])
+        listed = client.get("/v1/alerts", headers=viewer)
+        assert listed.status_code == 200 and chosen in listed.text
+        assert sign_in(client, rig.tokens["analyst"]).status_code == 303
+        assert client.get("/ui/alerts").status_code == 200
+        decided = client.post(
+            f"/v1/alerts/{chosen}/review",
+            json={"outcome": "confirmed", "comment": "known DGA"},
+            headers=analyst,
+        )
+        assert decided.status_code == 200, decided.text
+        exported = client.get("/v1/reviews/export", headers=analyst)
+    assert exported.status_code == 200, exported.text
+    item = next(i for i in exported.json()["items"] if i["alert_id"] == chosen)
+    assert item["features"] == {"domain": text} and item["label"] == "attack"
