@@ -10,6 +10,7 @@ import pytest
 from domain_samples import domain_names
 from trustshield.atomic_files import write_atomic
 from trustshield.cli import main
+from trustshield.errors import ModelIntegrityError
 from trustshield.commands.domains import MODEL_FILE, shade
 from trustshield.pipeline.domains import model_document, model_from_document, train
 
@@ -68,3 +69,41 @@ def test_a_document_of_another_format_is_refused():
 
 def test_shade_marks_characters_by_their_push():
     assert shade((4.0, 0.1, -4.0, 2.5)) == "█ -▓"
+
+
+def test_score_keeps_alerting_domains_in_the_store(model_folder, tmp_path, capsys):
+    from trustshield.store import AlertStore
+
+    folder, _ = model_folder
+    names = tmp_path / "names.txt"
+    names.write_text("homecity.com\nqxzjkvwbfghqxz.net\n")
+    store = tmp_path / "alerts.duckdb"
+    args = ["domains", "score", str(names), "--model", str(folder), "--json", "--store", str(store)]
+    assert main(args) == 0
+    verdicts = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"
+    ]
+    assert main(args) == 0  # the same input again adds no alert
+    with AlertStore(store) as s:
+        alerts = s.alerts()
+        runs = s.audit.events("domains.run")
+    alerting = [v for v in verdicts if v["alert"]]
+    assert len(alerts) == len(alerting) >= 1 and len(runs) == 2
+    row = alerts.iloc[0]
+    assert row["technique"] == "T1568.002" and row["category"] == alerting[0]["family"]
+    assert "".join(chr(int(v)) for v in row["feature_values"]) == alerting[0]["domain"]
+    assert row["base"] + sum(row["attributions"]) == pytest.approx(row["suspicion"], abs=1e-9)
+    assert main(["explain", row["alert_id"], "--store", str(store)]) == 0
+    assert "characters that pushed most" in capsys.readouterr().out
+
+
+def test_an_altered_model_document_is_refused(model_folder):
+    _, model = model_folder
+    document = json.loads(json.dumps(model_document(model, {"file": "t"})))
+    assert model_from_document(document).threshold == model.threshold
+    document["threshold"] = document["threshold"] + 100  # every domain would pass
+    with pytest.raises(ModelIntegrityError, match="does not match its sha256"):
+        model_from_document(document)
+    del document["sha256"]
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        model_from_document(document)

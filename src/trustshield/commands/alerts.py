@@ -21,13 +21,19 @@ def register(sub) -> None:
 def cmd_explain(args) -> None:
     import numpy as np
 
+    from trustshield.explain.text_alerts import text_view
     from trustshield.features.encoder import as_written
 
     with existing_store(args.store) as store:
         alert = store.alert(args.alert_id)
     names = [f["name"] for f in alert["features"]]
     values = np.asarray(alert["attributions"], dtype=float)
-    shown = [as_written(v, f) for v, f in zip(alert["feature_values"], alert["features"])]
+    text = text_view(alert["features"], alert["feature_values"], alert["attributions"])
+    if text is not None:  # a text model: one term per character, the text shown whole
+        values = np.asarray([values.sum()])
+        shown = [text[0]]
+    else:
+        shown = [as_written(v, f) for v, f in zip(alert["feature_values"], alert["features"])]
     entities = {} if alert["entities"] is None else alert["entities"].as_dict()
     if args.json:
         print_json(
@@ -42,6 +48,11 @@ def cmd_explain(args) -> None:
                     {"feature": n, "value": shown[j], "contribution": float(values[j])}
                     for j, n in enumerate(names)
                 ],
+                **(
+                    {}
+                    if text is None
+                    else {"characters": [{"char": c, "contribution": v} for c, v in text[1]]}
+                ),
             }
         )
         return
@@ -58,6 +69,12 @@ def cmd_explain(args) -> None:
     for j in np.argsort(-np.abs(values))[:SHOWN]:
         table.add_row(names[j], shown[j], f"{values[j]:+.4f}")
     output.print(table)
+    if text is not None:
+        pushed = sorted(text[1], key=lambda cv: -abs(cv[1]))[:SHOWN]
+        output.print(
+            "characters that pushed most: " + ", ".join(f"{c!r} {v:+.4f}" for c, v in pushed),
+            markup=False,
+        )
     output.print(
         f"base {alert['base']:+.4f} + Σ contributions {values.sum():+.4f} = "
         f"{alert['base'] + values.sum():+.4f} (suspicion {alert['suspicion']:+.4f})"

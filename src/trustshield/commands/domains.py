@@ -30,6 +30,11 @@ def register(sub) -> None:
     s.add_argument("--model", required=True, help="model folder written by domains train")
     s.add_argument("--json", action="store_true", help="one JSON verdict per line")
     s.add_argument("--alerts-only", action="store_true", help="print alerting domains only")
+    s.add_argument(
+        "--store",
+        help="also keep alerting domains as alerts of a run in this store (a DuckDB file or "
+        "postgresql://...), shown with their characters coloured by the dashboard",
+    )
     s.set_defaults(run=cmd_score)
 
 
@@ -101,6 +106,8 @@ def cmd_score(args) -> None:
     domains = read_domains(args.input)
     if not domains:
         raise DataError(f"{args.input}: no domain names (one per line expected)")
+    if args.store:
+        _keep(args, model, domains)
     for verdict in score(model, domains):
         if args.alerts_only and not verdict.alert:
             continue
@@ -110,6 +117,22 @@ def cmd_score(args) -> None:
         mark = f"ALERT {verdict.family} ({verdict.family_p:.2f})" if verdict.alert else "ok"
         output.print(f"{verdict.score:+8.3f}  {verdict.domain:<40} {mark}")
         output.print(f"          {verdict.name}\n          {shade(verdict.characters)}")
+
+
+def _keep(args, model, domains: list[str]) -> None:
+    import hashlib
+
+    from trustshield.pipeline.domain_store import store_domain_alerts
+    from trustshield.store import AlertStore
+
+    model_id = hashlib.sha256((Path(args.model) / MODEL_FILE).read_bytes()).hexdigest()[:16]
+    source = "standard input" if args.input == "-" else args.input
+    digest = hashlib.sha256("\n".join(domains).encode("utf-8")).hexdigest()
+    with AlertStore(args.store) as store:
+        run = store_domain_alerts(
+            store, model, model_id, domains, source_path=source, source_sha256=digest
+        )
+    output.print(f"run {run.run_id}: {run.alerts_added} alerts added to {args.store}")
 
 
 def shade(characters: tuple[float, ...]) -> str:

@@ -31,6 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.domain_linear import TermModel, fit_terms
+from trustshield.detectors.forest import Forest
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import NORMAL, Attributions, attack_mask, check_fitted
@@ -52,6 +53,7 @@ STACK_FEATURES = (
 )
 _TLD = len(STACK_FEATURES) - 1
 _ONLY = {"digits": "digit", "hyphens": "hyphen"}  # features spread over those characters
+BLOCK = 2048  #: domains explained together (of similar length) when there are more
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class DomainExplanation:
     ``characters.sum(axis=1)`` (exact to float rounding). ``parts`` (n, F) is each
     feature's TreeSHAP part, ``values`` (n, F) the feature values, F =
     len(:data:`STACK_FEATURES`); ``characters`` (n, W) the attribution of each character
-    of ``names[i]`` (0 past ``lengths[i]``); ``term_ids`` / ``term_parts`` (n, T) the
-    n-gram regression's terms and weights behind ``ngram_score`` (see :meth:`ngrams`);
+    of ``names[i]`` (0 past ``lengths[i]``); ``term_ids`` / ``term_parts`` (m,) the
+    n-gram regression's terms and weights behind ``ngram_score``, domain i's at
+    ``term_ptr[i]:term_ptr[i+1]`` (``term_ptr`` (n+1,); in slot order, see :meth:`ngrams`);
     ``family[i]`` the likely family ("" without a family model), ``family_p`` (n,) its
     probability."""
 
@@ -77,6 +80,7 @@ class DomainExplanation:
     characters: np.ndarray
     term_ids: np.ndarray
     term_parts: np.ndarray
+    term_ptr: np.ndarray
     term_names: tuple[str, ...]
     family: tuple[str, ...]
     family_p: np.ndarray
@@ -95,7 +99,8 @@ class DomainExplanation:
     def ngrams(self, i: int, top: int = 8) -> list[tuple[str, float]]:
         """The ``top`` terms (n-grams, feature bins, TLD) with the largest |weight| in
         domain i's ``ngram_score``, equal terms merged."""
-        ids, parts = self.term_ids[i], self.term_parts[i]
+        at = slice(int(self.term_ptr[i]), int(self.term_ptr[i + 1]))
+        ids, parts = self.term_ids[at], self.term_parts[at]
         merged: dict[int, float] = {}
         for t, p in zip(ids[ids >= 0].tolist(), parts[ids >= 0].tolist()):
             merged[t] = merged.get(t, 0.0) + p
@@ -259,7 +264,9 @@ class DomainDetector(Parameters):
         check_fitted(self, method)
         name = type(self).__name__
         check_frame(X, name, method)
-        names = domain_features.parse(_domains(X, name, method))
+        return self._score_names(domain_features.parse(_domains(X, name, method)))
+
+    def _score_names(self, names: Names) -> _Scored:
         values = domain_terms.dense(names)
         parts, ids = self.terms_.parts(names, values)
         legit = domain_lm.surprisal(self.legit_lm_, names)
@@ -270,16 +277,34 @@ class DomainDetector(Parameters):
 
     def suspicion(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds that each domain is DGA-generated, shape (n,); higher = more suspicious."""
-        scored = self._score_inputs(X, "suspicion")
-        if not len(scored.names):
-            return np.zeros(0)
-        return np.asarray(
-            self.booster_.predict(scored.matrix, raw_score=True, num_threads=1), dtype=np.float64
-        )
+        check_fitted(self, "suspicion")
+        check_frame(X, type(self).__name__, "suspicion")
+        names = domain_features.parse(_domains(X, type(self).__name__, "suspicion"))
+        if len(names) <= BLOCK:
+            return np.asarray(self._forest().raw(self._score_names(names).matrix))
+        out = np.zeros(len(names))
+        order = np.argsort(names.lengths, kind="stable")  # blocks of similar length
+        for rows in np.array_split(order, -(-len(order) // BLOCK)):
+            out[rows] = self._forest().raw(self._score_names(names.take(rows)).matrix)
+        return out
+
+    def _forest(self) -> Forest:
+        """The booster as compiled trees (raw scores and memoised TreeSHAP), built once."""
+        forest: Forest | None = getattr(self, "_forest_cache", None)
+        if forest is None or forest.booster is not self.booster_:
+            forest = self._forest_cache = Forest(self.booster_)
+        return forest
+
+    def _family_forest(self) -> Forest:
+        forest: Forest | None = getattr(self, "_family_forest_cache", None)
+        if forest is None or forest.booster is not self.family_booster_:
+            forest = self._family_forest_cache = Forest(self.family_booster_)
+        return forest
 
     def _contributions(self, scored: _Scored) -> np.ndarray:
-        """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value."""
-        return np.asarray(self.booster_.predict(scored.matrix, pred_contrib=True, num_threads=1))
+        """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value: the
+        values of LightGBM's ``pred_contrib``, memoised per tree (:mod:`.forest`)."""
+        return self._forest().contributions(scored.matrix)
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """Exact attributions on the one input column: base = the booster's expected
@@ -294,8 +319,25 @@ class DomainDetector(Parameters):
         """Feature parts, n-gram terms, per-character attributions and likely family of
         every domain (see :class:`DomainExplanation`). Naming the family is a separate
         step: with ``name_above``, only domains scoring above it are named (the others
-        get "" and probability 0)."""
-        scored = self._score_inputs(X, "explain")
+        get "" and probability 0).
+
+        Many domains are explained in blocks of names of similar length (each block's
+        arrays as wide as its longest name, not the batch's), then put back in order;
+        every domain's figures depend on that domain only."""
+        check_fitted(self, "explain")
+        check_frame(X, type(self).__name__, "explain")
+        names = domain_features.parse(_domains(X, type(self).__name__, "explain"))
+        if len(names) <= BLOCK:
+            return self._explain_block(names, name_above)
+        order = np.argsort(names.lengths, kind="stable")
+        blocks = [
+            (rows, self._explain_block(names.take(rows), name_above))
+            for rows in np.array_split(order, -(-len(order) // BLOCK))
+        ]
+        return _merge(blocks, len(names))
+
+    def _explain_block(self, names: Names, name_above: float | None) -> DomainExplanation:
+        scored = self._score_names(names)
         names = scored.names
         contrib = self._contributions(scored)
         width = max(int(names.lengths.max()), 1) if len(names) else 1
@@ -308,6 +350,7 @@ class DomainDetector(Parameters):
                 family_list[i] = f
             family_p[named] = p
         family = tuple(family_list)
+        held = scored.term_ids >= 0  # slots holding a known term, row by row
         return DomainExplanation(
             domains=names.domains,
             names=names.names,
@@ -317,12 +360,20 @@ class DomainDetector(Parameters):
             values=scored.matrix,
             parts=contrib[:, :-1],
             characters=_characters(self.terms_, scored, contrib[:, :-1], width),
-            term_ids=scored.term_ids,
-            term_parts=scored.term_parts,
-            term_names=tuple(self.terms_.space.names()),
+            term_ids=scored.term_ids[held],
+            term_parts=scored.term_parts[held],
+            term_ptr=np.concatenate([[0], np.cumsum(held.sum(axis=1))]),
+            term_names=self._term_names(),
             family=family,
             family_p=family_p,
         )
+
+    def _term_names(self) -> tuple[str, ...]:
+        """Readable names of the n-gram model's terms (built once per fitted model)."""
+        cached: tuple[tuple[str, ...], Any] | None = getattr(self, "_term_names_cache", None)
+        if cached is None or cached[1] is not self.terms_:
+            cached = self._term_names_cache = (tuple(self.terms_.space.names()), self.terms_)
+        return cached[0]
 
     def families(self, matrix: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         """Likely family of each row of the feature matrix and its probability; "" and 0
@@ -330,7 +381,9 @@ class DomainDetector(Parameters):
         if self.family_booster_ is None:
             only = self.families_[0] if self.families_ else ""
             return (only,) * len(matrix), np.full(len(matrix), 1.0 if only else 0.0)
-        p = np.asarray(self.family_booster_.predict(matrix, num_threads=1))
+        raw = self._family_forest().raw(matrix)  # (n, families), as LightGBM sums them
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))  # LightGBM's softmax
+        p = e / e.sum(axis=1, keepdims=True)
         best = p.argmax(axis=1)
         return tuple(self.families_[i] for i in best), p[np.arange(len(best)), best]
 
@@ -451,3 +504,45 @@ def _char_surprisal(per_char: np.ndarray, names: Names, width: int) -> np.ndarra
     rows = np.arange(len(names))
     out[rows, names.lengths - 1] += per_char[rows, names.lengths]
     return out
+
+
+def _merge(blocks: list[tuple[np.ndarray, DomainExplanation]], n: int) -> DomainExplanation:
+    """Explanations of blocks of rows (each block's rows (m,) and its explanation, arrays
+    as wide as its longest name) as one explanation of n rows in the original order, the
+    character arrays padded with 0 to the widest."""
+    first = blocks[0][1]
+    order = np.concatenate([rows for rows, _ in blocks])
+    back = np.empty(n, dtype=np.int64)
+    back[order] = np.arange(n)  # row i of the result is row back[i] of the blocks laid end to end
+    characters = np.zeros((n, max(b.characters.shape[1] for _, b in blocks)))
+    for rows, b in blocks:
+        characters[rows, : b.characters.shape[1]] = b.characters
+    counts = np.concatenate([np.diff(b.term_ptr) for _, b in blocks])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    sizes = counts[back]
+    ptr = np.concatenate([[0], np.cumsum(sizes)])
+    take = np.repeat(starts[back] - ptr[:-1], sizes) + np.arange(int(ptr[-1]))
+
+    def joined(key: str) -> np.ndarray:
+        return np.concatenate([getattr(b, key) for _, b in blocks])[back]
+
+    def texts(key: str) -> tuple[str, ...]:
+        flat = [v for _, b in blocks for v in getattr(b, key)]
+        return tuple(flat[i] for i in back.tolist())
+
+    return DomainExplanation(
+        domains=texts("domains"),
+        names=texts("names"),
+        lengths=joined("lengths"),
+        score=joined("score"),
+        base=joined("base"),
+        values=joined("values"),
+        parts=joined("parts"),
+        characters=characters,
+        term_ids=np.concatenate([b.term_ids for _, b in blocks])[take],
+        term_parts=np.concatenate([b.term_parts for _, b in blocks])[take],
+        term_ptr=ptr,
+        term_names=first.term_names,
+        family=texts("family"),
+        family_p=joined("family_p"),
+    )

@@ -97,11 +97,18 @@ def learn_space(names: Names, values: np.ndarray, min_count: int = 2) -> TermSpa
 
 def encode(space: TermSpace, names: Names, values: np.ndarray) -> np.ndarray:
     """Term numbers (n, T) of every name's slots (-1: no term, e.g. an unseen n-gram or
-    TLD, or a window past the name's end); values are the names' dense features."""
-    keys, _, _ = ngram_slots(names)
-    found = np.minimum(np.searchsorted(space.ngrams, keys), max(len(space.ngrams) - 1, 0))
-    known = (keys >= 0) & (space.ngrams[found] == keys) if len(space.ngrams) else keys < -1
-    ngram_ids = np.where(known, found, -1)
+    TLD, or a window past the name's end); values are the names' dense features. The
+    n-gram slots are looked up in compiled code (:mod:`.domain_terms_kernel`), equal to
+    :func:`ngram_ids_arrays`."""
+    from trustshield.features import domain_terms_kernel
+
+    ngram_ids = domain_terms_kernel.ngram_ids(
+        np.ascontiguousarray(names.codes, dtype=np.int64),
+        names.lengths.astype(np.int64),
+        np.asarray(ORDERS, dtype=np.int64),
+        space.ngrams,
+        domain.BASE,
+    )
     bins = np.column_stack(
         [np.searchsorted(e, values[:, j], side="right") for j, e in enumerate(space.edges)]
     )
@@ -114,6 +121,14 @@ def encode(space: TermSpace, names: Names, values: np.ndarray) -> np.ndarray:
         count=len(names),
     )
     return np.hstack([ngram_ids, bin_ids, tld_ids[:, None]])
+
+
+def ngram_ids_arrays(space: TermSpace, names: Names) -> np.ndarray:
+    """The n-gram slots' term numbers (n, P) of :func:`encode`, as array operations."""
+    keys, _, _ = ngram_slots(names)
+    found = np.minimum(np.searchsorted(space.ngrams, keys), max(len(space.ngrams) - 1, 0))
+    known = (keys >= 0) & (space.ngrams[found] == keys) if len(space.ngrams) else keys < -1
+    return np.where(known, found, -1)
 
 
 def slot_spans(names: Names) -> tuple[np.ndarray, np.ndarray]:

@@ -141,7 +141,34 @@ def dictionary() -> Dictionary:
 
 
 def word_features(names: Names, vocabulary: Dictionary | None = None) -> np.ndarray:
-    """The :data:`FEATURES` of every name, float array (n, len(FEATURES)). Names are
+    """The :data:`FEATURES` of every name, float array (n, len(FEATURES)), name by name
+    in compiled code (:mod:`.domain_words_kernel`), equal to :func:`word_features_arrays`."""
+    from trustshield.features import domain_words_kernel
+
+    vocab = dictionary() if vocabulary is None else vocabulary
+    return np.asarray(
+        domain_words_kernel.word_features(
+            np.ascontiguousarray(names.codes, dtype=np.int64),
+            names.lengths.astype(np.int64),
+            vocab.slots,
+            vocab.slot_word,
+            vocab.logp,
+            vocab.rank.astype(np.int64),
+            vocab.pair_keys,
+            vocab.pair_logc,
+            vocab.unigram_logc,
+            MAX_WORD,
+            BASE,
+            np.uint64(64 - SLOT_BITS),
+            _MIX,
+            math.log10(_TOTAL),
+            UNSEEN_PMI,
+        )
+    )
+
+
+def word_features_arrays(names: Names, vocabulary: Dictionary | None = None) -> np.ndarray:
+    """:func:`word_features` as array operations over all names at once. Names are
     taken in chunks of similar letter count, so short names do not pay for long ones."""
     vocab = dictionary() if vocabulary is None else vocabulary
     letters, lengths = _letters_only(names.codes)

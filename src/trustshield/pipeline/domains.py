@@ -3,11 +3,14 @@
 The threshold is set where 1 % of legitimate training domains the detector did not fit on
 (a fifth of them, kept aside) would alert. A domain model is one plain-JSON document
 (:func:`model_document`): the detector state, the threshold, how it was set and the
-training data's sha256.
+training data's sha256, with the sha256 of its own content (checked on load; never a
+pickle).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,20 +90,33 @@ def train(domains: np.ndarray, labels: np.ndarray, seed: int = 0, **params: Any)
 
 
 def model_document(model: DomainModel, data: dict[str, Any]) -> dict[str, Any]:
-    """The plain-JSON document of a domain model; ``data`` names its training data."""
-    return {
+    """The plain-JSON document of a domain model; ``data`` names its training data;
+    ``sha256`` is that of the rest of the document in canonical JSON (sorted keys, no
+    blanks), checked by :func:`model_from_document`."""
+    body = {
         "format": FORMAT,
         "threshold": model.threshold,
         "calibration": model.calibration,
         "data": data,
         "detector": model.detector.to_dict(),
     }
+    return {**body, "sha256": hashlib.sha256(_canonical(body)).hexdigest()}
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
 def model_from_document(document: dict[str, Any]) -> DomainModel:
     """A domain model back from :func:`model_document`; ModelIntegrityError otherwise."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelIntegrityError(f"not a domain model: expected format {FORMAT!r}")
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    if hashlib.sha256(_canonical(body)).hexdigest() != document.get("sha256"):
+        raise ModelIntegrityError(
+            "domain model: its content does not match its sha256 (altered, or written "
+            "before models carried one: train it again); refusing to load"
+        )
     detector = detector_from_dict(document["detector"])
     if not isinstance(detector, DomainDetector):
         raise ModelIntegrityError("a domain model's detector must be of kind 'domain'")

@@ -4,9 +4,10 @@ A payload model is registered in the store's model registry under the first 16 h
 of its file's sha256 (detector ``payload``, one text feature ``payload``); a detection
 run (kind ``payloads``) then adds one alert per flagged payload, in one transaction per
 run with the run's ``payloads.run`` audit event. An alert holds the score as
-``suspicion``, the attack type as ``category``, ATT&CK T1190 as ``technique``, the
-protocol's one-column attribution (score − base) with its ``base`` (``feature_values`` is NaN:
-the text is no number), and as ``rationale``
+``suspicion``, the attack type as ``category``, ATT&CK T1190 as ``technique``, one term
+per character of the payload as sent with its ``base`` (``attributions``; the characters'
+code points in ``feature_values``, :mod:`trustshield.explain.text_alerts`, so the dashboard
+shows the payload highlighted), and as ``rationale``
 the type, its CWE and the n-grams that pushed most. ``line`` is the payload's record
 number in the CSV (the header is record 1); the same payload of the same file scored by
 the same model keeps its alert id, so a second run adds nothing.
@@ -21,6 +22,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 
 from trustshield.explain.payload import PayloadExplanation, explain_payloads
+from trustshield.explain.text_alerts import TEXT, as_stored
 from trustshield.pipeline.payload_model import PayloadModel
 from trustshield.store.alerts import alert_id
 
@@ -54,7 +56,7 @@ def store_payload_detections(
             "detector": "payload",
             "files": {"model": model_id},
         },
-        [{"name": "payload", "type": "text", "categories": None}],
+        [{"name": "payload", "type": TEXT, "categories": None}],
     )
     run_id = uuid.uuid4().hex[:16]
     store.start_run(
@@ -68,6 +70,7 @@ def store_payload_detections(
         scores = model.detector.score_payloads(list(payloads))[0]
         rows = [i for i, s in enumerate(scores) if s > model.threshold]
         found = explain_payloads(model.detector, [payloads[i] for i in rows])
+        stored = [as_stored(e.payload, e.chars.tolist()) for e in found]
         table = pa.table(
             {
                 "alert_id": [alert_id(model_id, source_sha256, i + 2) for i in rows],
@@ -84,10 +87,8 @@ def store_payload_detections(
                     [labels[i] if labels is not None else None for i in rows], pa.string()
                 ),
                 "base": pa.array([e.base for e in found], pa.float64()),
-                "attributions": pa.array(
-                    [[e.score - e.base] for e in found], pa.list_(pa.float64())
-                ),
-                "feature_values": pa.array([[float("nan")]] * len(rows), pa.list_(pa.float64())),
+                "attributions": pa.array([a for _, a in stored], pa.list_(pa.float64())),
+                "feature_values": pa.array([v for v, _ in stored], pa.list_(pa.float64())),
                 "rationale": pa.array([rationale(e) for e in found], pa.string()),
                 "created_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
             }

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from trustshield.errors import DataError
+from trustshield.explain.text_alerts import text_view
 from trustshield.features.encoder import as_written
 from trustshield.records import AlertEntities
 from trustshield.service.access import Caller, requires
@@ -105,6 +106,11 @@ class FeatureContribution(BaseModel):
     contribution: float
 
 
+class CharacterContribution(BaseModel):
+    char: str
+    contribution: float
+
+
 class ReviewItem(BaseModel):
     alert_id: str
     model_id: str | None
@@ -122,6 +128,11 @@ class AlertDetail(AlertSummary):
     label: str | None
     base: float
     attributions: list[FeatureContribution]
+    characters: list[CharacterContribution] | None = Field(
+        default=None,
+        description="a text model's alert (a payload, a domain name): the term of each "
+        "character of the text as sent, in order (base + Σ terms = suspicion)",
+    )
     review: ReviewItem | None
 
 
@@ -292,6 +303,18 @@ def alert_detail(context, alert_id: str) -> dict:
     values = np.asarray(alert["attributions"], dtype=float)
     features = alert["features"]
     order = np.argsort(-np.abs(values))
+    text = text_view(features, alert["feature_values"], alert["attributions"])
+    if text is not None:  # one term per character: the text is one feature, shown whole
+        return {
+            **{k: alert[k] for k in DETAIL_FIELDS},
+            "entities": entities_json(alert["entities"]),
+            "review_status": review["status"] if review else None,
+            "review": review,
+            "attributions": [
+                {"feature": features[0]["name"], "value": text[0], "contribution": values.sum()}
+            ],
+            "characters": [{"char": c, "contribution": v} for c, v in text[1]],
+        }
     return {
         **{k: alert[k] for k in DETAIL_FIELDS},
         "entities": entities_json(alert["entities"]),
@@ -368,5 +391,10 @@ def export_reviews(request: Request, caller: Caller = Depends(requires("reviews.
         spec = features[item["model_id"]]
         values = item.pop("feature_values") or []
         item["label"] = "attack" if item["outcome"] == "confirmed" else "normal"
-        item["features"] = {f["name"]: as_written(v, f) for v, f in zip(values, spec)}
+        text = text_view(spec, values, values)  # a text model's alert: its text, whole
+        item["features"] = (
+            {spec[0]["name"]: text[0]}
+            if text is not None
+            else {f["name"]: as_written(v, f) for v, f in zip(values, spec)}
+        )
     return {"items": items}
