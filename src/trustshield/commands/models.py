@@ -77,11 +77,13 @@ def cmd_register(args) -> None:
 
 def cmd_list(args) -> None:
     from trustshield.store import AlertStore, default_store_path
-    from trustshield.store.database import is_url
+    from trustshield.store.alerts import missing_store_tables
+    from trustshield.store.database import is_url, redact
 
     path = getattr(args, "store", None) or default_store_path()
-    if not is_url(path) and not Path(path).is_file():
-        output.print(f"no models registered: no store at {path}")
+    absent = missing_store_tables(str(path)) if is_url(path) else not Path(path).is_file()
+    if absent:  # a command that only reads creates no store
+        output.print(f"no models registered: no store at {redact(str(path))}", markup=False)
         return
     with AlertStore(path) as store:
         models = store.models()
