@@ -37,7 +37,8 @@ ALIASES = {
     "zm": "zeek/match",
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
-#: Python format spec, or ``hundreds`` for a count rounded to hundreds; negative numbers
+#: Python format spec, ``hundreds`` for a count rounded to hundreds or ``count`` for the
+#: length of a list; negative numbers
 #: are written with the minus sign U+2212 and percentages with a space before "%", as the
 #: README writes them)
 CLAIMS = [
@@ -222,6 +223,38 @@ CLAIMS = [
         "ratio {loaded/cpu_ratio:.2f})",
     ),
     (
+        "pcap_peers.json",
+        "| Zeek, {zeek/connections} connections | 5-tuple / proto | {zm/five_tuple:.0%} / "
+        "{zm/proto:.0%} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| Zeek | packets, originator / responder | {zm/orig_pkts:.1%} / {zm/resp_pkts:.1%} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| Zeek | IP bytes, originator / responder | {zm/orig_ip_bytes:.1%} / "
+        "{zm/resp_ip_bytes:.1%} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| Zeek | payload bytes, originator / responder | {zm/orig_bytes:.1%} / "
+        "{zm/resp_bytes:.1%} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| Zeek | `conn_state` / duration within 1 ms | {zm/conn_state:.1%} / {zm/duration:.1%} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| Zeek | connections missing / extra | {zeek/missing:count} / {zeek/extra:count} |",
+    ),
+    (
+        "pcap_peers.json",
+        "| nfstream, {nfstream/flows} flows | flow count / bidirectional packets | "
+        "{nfstream/match/flow_count:.0%} / {nfstream/match/bidirectional_packets:.0%} |",
+    ),
+    (
         "nsl_kdd_capacity_best.json",
         "raises KDDTest+ accuracy to {kddtest_plus/accuracy:.3f} (FPR {kddtest_plus/fpr:.3f}) and "
         "KDDTest-21 macro-F1 to {kddtest_21/macro_f1:.3f}",
@@ -353,6 +386,8 @@ def render(claim: str, document) -> str:
         value = lookup(document, match["path"])
         if match["spec"] is None:
             return str(value)
+        if match["spec"] == "count":
+            return str(len(value))
         if match["spec"] == "hundreds":
             return f"{round(value, -2):,.0f}"
         text = format(value, match["spec"])
