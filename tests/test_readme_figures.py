@@ -38,7 +38,8 @@ ALIASES = {
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
 #: Python format spec, ``hundreds`` for a count rounded to hundreds or ``count`` for the
-#: length of a list; negative numbers
+#: length of a list, ``MB`` for bytes as whole megabytes (a number in a list is found by its
+#: index: ``runs/0``); negative numbers
 #: are written with the minus sign U+2212 and percentages with a space before "%", as the
 #: README writes them)
 CLAIMS = [
@@ -78,6 +79,43 @@ CLAIMS = [
     (
         "exports.json",
         "met ({formats/ecs/median_s:.2f} s, {formats/ecs/alerts_per_s:,.0f} alerts/s)",
+    ),
+    (
+        "exports.json",
+        "| `ecs` | {formats/ecs/runs_s/0:.2f} / {formats/ecs/runs_s/1:.2f} / "
+        "{formats/ecs/runs_s/2:.2f} | {formats/ecs/median_s:.2f} | {formats/ecs/median_cpu_s:.2f} | "
+        "{formats/ecs/bytes:MB} |",
+    ),
+    (
+        "exports.json",
+        "| `jsonl` | {formats/jsonl/runs_s/0:.2f} / {formats/jsonl/runs_s/1:.2f} / "
+        "{formats/jsonl/runs_s/2:.2f} | {formats/jsonl/median_s:.2f} | {formats/jsonl/median_cpu_s:.2f} | "
+        "{formats/jsonl/bytes:MB} |",
+    ),
+    (
+        "exports.json",
+        "| `csv` | {formats/csv/runs_s/0:.2f} / {formats/csv/runs_s/1:.2f} / "
+        "{formats/csv/runs_s/2:.2f} | {formats/csv/median_s:.2f} | {formats/csv/median_cpu_s:.2f} | "
+        "{formats/csv/bytes:MB} |",
+    ),
+    (
+        "exports.json",
+        "| `stix` | {formats/stix/runs_s/0:.1f} (one run) | {formats/stix/median_s:.1f} | "
+        "{formats/stix/median_cpu_s:.1f} | {formats/stix/bytes:MB} |",
+    ),
+    (
+        "exports.json",
+        "at a 1-minute load average of about {machine/load_average/0:.0f}:",
+    ),
+    (
+        "fuzz_readers.json",
+        "**{unexpected} unexpected exceptions, {hangs} hangs, {crashes} crashes** ({seconds:.0f} s;",
+    ),
+    (
+        "throughput.json",
+        "attributions match `shap.TreeExplainer` and an independent Shapley enumeration to "
+        "{exact/max_abs_diff_vs_enumerated_shapley:.0e} (largest difference over "
+        "{exact/n_alerts:,} alerts).",
     ),
     (
         "robustness.json",
@@ -375,7 +413,7 @@ def lookup(document, path: str):
     path = f"{ALIASES[head]}/{rest}" if head in ALIASES else path
     value = document
     for step in path.split("/"):
-        value = value[step]
+        value = value[int(step)] if isinstance(value, list) else value[step]
     return value
 
 
@@ -388,6 +426,8 @@ def render(claim: str, document) -> str:
             return str(value)
         if match["spec"] == "count":
             return str(len(value))
+        if match["spec"] == "MB":
+            return f"{value / 1e6:,.0f} MB"
         if match["spec"] == "hundreds":
             return f"{round(value, -2):,.0f}"
         text = format(value, match["spec"])
