@@ -38,7 +38,8 @@ ALIASES = {
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
 #: Python format spec, ``hundreds`` for a count rounded to hundreds or ``count`` for the
-#: length of a list, ``MB`` for bytes as whole megabytes (a number in a list is found by its
+#: length of a list, ``MB`` for bytes as whole megabytes, ``minutes`` for seconds as whole
+#: minutes, ``yesno`` for a boolean (a number in a list is found by its
 #: index: ``runs/0``); negative numbers
 #: are written with the minus sign U+2212 and percentages with a space before "%", as the
 #: README writes them)
@@ -417,6 +418,37 @@ CLAIMS = [
 ]
 
 
+PEERS = ("lightgbm", "isolation_forest", "nsl_kdd_model")
+
+
+def iot23_peer_cells(scenario: str, malware: bool) -> str:
+    """The end of an IoT-23 table row: better than every peer, and each peer's recall (FPR)."""
+    at = f"s/{scenario}/peers"
+    peers = [
+        (f"{{{at}/{p}/malicious_flow_recall:.3f}} " if malware else "")
+        + f"({{{at}/{p}/benign_flow_fpr:.3f}})"
+        for p in PEERS
+    ]
+    return f"| {{s/{scenario}/better_than_every_peer:yesno}} | {' / '.join(peers)} |"
+
+
+CLAIMS += (
+    [
+        ("iot23.json", f"{{s/{name}/benign_flow_fpr:.3f}} |  {iot23_peer_cells(name, True)}")
+        for name in ("34-1", "42-1", "20-1", "21-1")
+    ]
+    + [
+        (
+            "iot23.json",
+            f"{{s/{name}/benign_flow_fpr:.3f}} | {{s/{name}/incidents_on_benign_capture}} "
+            + iot23_peer_cells(name, False),
+        )
+        for name in ("honeypot-4-1", "honeypot-7-1")
+    ]
+    + [("iot23.json", "(`benchmarks/results/iot23.json`, {seconds:minutes} min on two cores")]
+)
+
+
 def lookup(document, path: str):
     """The value at ``a/b/c`` in a parsed JSON document (KeyError names the missing step)."""
     head, _, rest = path.partition("/")
@@ -436,6 +468,10 @@ def render(claim: str, document) -> str:
             return str(value)
         if match["spec"] == "count":
             return str(len(value))
+        if match["spec"] == "yesno":
+            return "yes" if value else "no"
+        if match["spec"] == "minutes":
+            return f"{value / 60:.0f}"
         if match["spec"] == "MB":
             return f"{value / 1e6:,.0f} MB"
         if match["spec"] == "hundreds":
