@@ -35,6 +35,7 @@ ALIASES = {
     "kg10": "keystroke_generalisation/timings only, enrol 10, next 26",
     "kg5_5": "keystroke_generalisation/timings only, first 10 typings: enrol 5, next 5",
     "zm": "zeek/match",
+    "m": "models",
 }
 #: (results file, README sentence with ``{path/in/json:format}`` fields; ``format`` is a
 #: Python format spec, ``hundreds`` for a count rounded to hundreds or ``count`` for the
@@ -361,6 +362,67 @@ CLAIMS = [
         "{models/hardened/test/xss:.3f} | {models/hardened/test/cmdi:.3f} | "
         "{models/hardened/test/path-traversal:.3f} | {models/hardened/test/false_positives} of "
         "6,434 ({models/hardened/test/fpr:.4f}) |",
+    ),
+    (
+        "payloads.json",
+        "| TrustShield hardened (trained) | {m/hardened/test/sqli:.4f} | {m/hardened/test/xss:.3f} | "
+        "{m/hardened/test/cmdi:.3f} | {m/hardened/test/path-traversal:.3f} | "
+        "{m/hardened/test/false_positives} of 6,434 ({m/hardened/test/fpr:.4f}) | "
+        "{m/hardened/evasion/evaded} / {m/hardened/guided_evasion/evaded} of "
+        "{m/hardened/evasion/caught:,} | {m/hardened/guided_evasion_strong/evaded} of "
+        "{m/hardened/guided_evasion_strong/caught:,} |",
+    ),
+    (
+        "payloads.json",
+        "| TrustShield without hardening (trained) | {m/plain/test/sqli:.4f} | {m/plain/test/xss:.3f} | "
+        "{m/plain/test/cmdi:.3f} | {m/plain/test/path-traversal:.3f} | "
+        "{m/plain/test/false_positives} ({m/plain/test/fpr:.2g}) | {m/plain/evasion/rate:.2g} / "
+        "{m/plain/guided_evasion/rate:.2g} | {m/plain/guided_evasion_strong/rate:.2g} "
+        "({m/plain/guided_evasion_strong/evaded} of {m/plain/guided_evasion_strong/caught:,}) |",
+    ),
+    (
+        "payloads.json",
+        "| TrustShield, normalisation only (trained) | {m/normalised/test/sqli:.4f} | "
+        "{m/normalised/test/xss:.3f} | {m/normalised/test/cmdi:.3f} | "
+        "{m/normalised/test/path-traversal:.3f} | {m/normalised/test/false_positives} "
+        "({m/normalised/test/fpr:.2g}) | {m/normalised/evasion/rate:.2g} / "
+        "{m/normalised/guided_evasion/rate:.2g} | |",
+    ),
+    (
+        "payloads.json",
+        "| TF-IDF + LR (trained) | {m/tfidf/test/sqli:.4f} | {m/tfidf/test/xss:.3f} | "
+        "{m/tfidf/test/cmdi:.3f} | {m/tfidf/test/path-traversal:.3f} | "
+        "{m/tfidf/test/false_positives} ({m/tfidf/test/fpr:.2g}) | {m/tfidf/evasion/rate:.2g} / "
+        "{m/tfidf/guided_evasion/rate:.2g} | {m/tfidf/guided_evasion_strong/rate:.2g} "
+        "({m/tfidf/guided_evasion_strong/evaded} of {m/tfidf/guided_evasion_strong/caught:,}) |",
+    ),
+    (
+        "payloads.json",
+        "| TrustShield hardened (test FPR 0.001) | {m/hardened_at_test_fpr/test/sqli:.4f} | "
+        "{m/hardened_at_test_fpr/test/xss:.3f} | {m/hardened_at_test_fpr/test/cmdi:.3f} | "
+        "{m/hardened_at_test_fpr/test/path-traversal:.3f} | "
+        "{m/hardened_at_test_fpr/test/false_positives} ({m/hardened_at_test_fpr/test/fpr:.2g}) | | |",
+    ),
+    (
+        "payloads.json",
+        "| TF-IDF + LR (test FPR 0.001) | {m/tfidf_at_test_fpr/test/sqli:.4f} | "
+        "{m/tfidf_at_test_fpr/test/xss:.3f} | {m/tfidf_at_test_fpr/test/cmdi:.3f} | "
+        "{m/tfidf_at_test_fpr/test/path-traversal:.3f} | "
+        "{m/tfidf_at_test_fpr/test/false_positives} ({m/tfidf_at_test_fpr/test/fpr:.2g}) | | |",
+    ),
+    (
+        "payloads.json",
+        "| libinjection | {m/libinjection/test/sqli:.3f} | {m/libinjection/test/xss:.3f} | "
+        "{m/libinjection/test/cmdi:.3f} | {m/libinjection/test/path-traversal:.3f} | "
+        "{m/libinjection/test/false_positives} | {m/libinjection/evasion/rate:.2g} (random) | "
+        "{m/libinjection/evasion_strong/rate:.2g} (random, {m/libinjection/evasion_strong/evaded} "
+        "of {m/libinjection/evasion_strong/caught:,}) |",
+    ),
+    (
+        "payloads.json",
+        "on the shared 2-core machine at a load average of {throughput/load_average_1min:.0f} "
+        "(libinjection {m/libinjection/payloads_per_s:hundreds} per second in the same run). "
+        "Largest |base + Σ terms − score|: {explanations/max_abs_sum_error:.1e}",
     ),
     (
         "payloads.json",
