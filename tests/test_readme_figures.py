@@ -442,6 +442,33 @@ CLAIMS = [
     ),
     (
         "domains.json",
+        "| random 70/30: detection at the threshold (test FPR) | "
+        "{random_split/trustshield/detection_at_1pct_fpr:.3f} "
+        "({random_split/trustshield/test_fpr:.2%}) | "
+        "{random_split/peer_tfidf_lr/detection_at_1pct_fpr:.3f} "
+        "({random_split/peer_tfidf_lr/test_fpr:.2%}) | |",
+    ),
+    (
+        "domains.json",
+        "| same, both at exactly 1 % test FPR (reference) | "
+        "{lofo/trustshield/mean_at_test_1pct_fpr:.3f} | {lofo/peer_tfidf_lr/mean_at_test_1pct_fpr:.3f} | |",
+    ),
+    (
+        "domains.json",
+        "/ {lofo/trustshield/wordlist/gozi:.3f} | {lofo/peer_tfidf_lr/wordlist/matsnu:g} / "
+        "{lofo/peer_tfidf_lr/wordlist/suppobox:g} / {lofo/peer_tfidf_lr/wordlist/gozi:g} |",
+    ),
+    (
+        "domains.json",
+        "| domains/s with explanations (scores only) | {throughput/explained_per_s:,} "
+        "({throughput/scored_per_s:,}) | | ≥ 100,000 |",
+    ),
+    (
+        "domains.json",
+        "| max \\|base + Σ character attributions − score\\| | {throughput/max_abs_sum_error:.1e} |",
+    ),
+    (
+        "domains.json",
         "| matsnu / suppobox / gozi (wordlist families) | "
         "{lofo/trustshield/wordlist/matsnu:.3f} / {lofo/trustshield/wordlist/suppobox:.3f} / "
         "{lofo/trustshield/wordlist/gozi:.3f} |",
