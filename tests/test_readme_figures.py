@@ -501,6 +501,22 @@ CLAIMS = [
     ),
     (
         "phishing.json",
+        "| default LightGBM at its own 0.5 | {lightgbm/at_0.5/fpr:.4f} | "
+        "{lightgbm/at_0.5/detection_rate:.4f} | {lightgbm/at_0.5/accuracy:.4f} |",
+    ),
+    (
+        "phishing.json",
+        "Every one of the {explanations/flagged:,} flagged test pages is explained exactly "
+        "(largest |base + Σ attributions − suspicion| {explanations/max_abs_gap:.1e}).",
+    ),
+    (
+        "phishing.json",
+        "on {evasion/records} flagged test phishing pages: 6 evade "
+        "({evasion/success_rate:.3f}; score and tree attacks {evasion/attacks/score:.3f}, decision "
+        "attack {evasion/attacks/decision:.3f})",
+    ),
+    (
+        "phishing.json",
         "(threshold set on the test half's normal pages) | {trustshield/fpr:.4f} | "
         "{lightgbm/detection_at_trustshield_fpr:.4f} | {lightgbm/accuracy_at_trustshield_fpr:.4f} |",
     ),
@@ -599,3 +615,5 @@ def test_what_the_readme_says_in_words_holds_in_the_committed_results():
     peers = json.loads((RESULTS / "pcap_peers.json").read_text(encoding="utf-8"))
     differing = {name for name, t in peers["zeek"]["traces"].items() if t["differences"]}
     assert differing == {"gridftp"}  # "The one Zeek difference is a GridFTP data channel"
+    phishing = json.loads((RESULTS / "phishing.json").read_text(encoding="utf-8"))["evasion"]
+    assert round(phishing["records"] * phishing["success_rate"]) == 6  # "6 evade"
