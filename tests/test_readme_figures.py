@@ -305,6 +305,12 @@ CLAIMS = [
         "{nfstream/match/flow_count:.0%} / {nfstream/match/bidirectional_packets:.0%} |",
     ),
     (
+        "demo_time.json",
+        "it took {steps/assess/seconds:.0f} s of wall clock and {steps/assess/cpu_seconds:.0f} s of "
+        "CPU within `make demo` (`benchmarks/results/demo_time.json`, load average "
+        "{load_average:.0f})",
+    ),
+    (
         "nsl_kdd_capacity_best.json",
         "raises KDDTest+ accuracy to {kddtest_plus/accuracy:.3f} (FPR {kddtest_plus/fpr:.3f}) and "
         "KDDTest-21 macro-F1 to {kddtest_21/macro_f1:.3f}",
