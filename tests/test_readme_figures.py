@@ -542,6 +542,39 @@ CLAIMS = [
         "{t/iot-23/mean/splits_not_worse_same_rule} of {t/iot-23/mean/splits} |",
     ),
     (
+        "nsl_kdd_capacity_best.json",
+        "picks LightGBM's default shape (held-out objective "
+        "{selection/capacity_trials/1/objective:.3f} against "
+        "{selection/capacity_trials/0/objective:.3f})",
+    ),
+    (
+        "tables.json",
+        "(mean {t/phishing-tan2018/mean/trustshield_detection_same_rule:.4f} both; fold 4: "
+        "{t/phishing-tan2018/splits/4/trustshield_detection:.3f} against "
+        "{t/phishing-tan2018/splits/4/lightgbm_detection_at_same_fpr:.3f})",
+    ),
+    (
+        "tables.json",
+        "{t/nsl-kdd/splits/0/trustshield_detection:.5f} against "
+        "{t/nsl-kdd/splits/0/lightgbm_detection_at_same_fpr:.5f} on fold 0",
+    ),
+    (
+        "tables.json",
+        "(TrustShield ≥ on 34-1, {t/iot-23/splits/2/trustshield_detection:.3f} against "
+        "{t/iot-23/splits/2/lightgbm_detection_at_same_fpr:.3f}, and 42-1, "
+        "{t/iot-23/splits/3/trustshield_detection:.3f} against "
+        "{t/iot-23/splits/3/lightgbm_detection_at_same_fpr:.3f}; below on 20-1, "
+        "{t/iot-23/splits/0/trustshield_detection:.3f} against "
+        "{t/iot-23/splits/0/lightgbm_detection_at_same_fpr:.3f} of 16 attacks, and 21-1, "
+        "{t/iot-23/splits/1/trustshield_detection:.3f} against "
+        "{t/iot-23/splits/1/lightgbm_detection_at_same_fpr:.3f} of 14)",
+    ),
+    (
+        "tables.json",
+        "TrustShield alerts {t/iot-23/splits/4/trustshield_fpr:.0%} and "
+        "{t/iot-23/splits/5/trustshield_fpr:.0%} of the two benign captures'",
+    ),
+    (
         "phishing.json",
         "chosen inside the training half) | {trustshield/fpr:.4f} | "
         "{trustshield/detection_rate:.4f} | **{trustshield/accuracy:.4f}** |",
