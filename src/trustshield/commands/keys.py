@@ -43,23 +43,26 @@ def register(sub) -> None:
     )
     t.add_argument("public", metavar="PUBLIC.pem")
     t.set_defaults(run=cmd_trust)
-    e = _with_common(inner.add_parser("export-public", help="print or write a public key (PEM)"))
+    e = _with_common(
+        inner.add_parser("export-public", help="print or write a public key (PEM)"),
+        json="the key id, its PEM and the file written",
+    )
     e.add_argument("--key", help="key id (default: the active key)")
     e.add_argument("--out", help="write the PEM to this file instead of printing it")
     e.set_defaults(run=cmd_export_public)
     ls = _with_common(
-        inner.add_parser("list", help="the keys, their status and creation time"), json=False
+        inner.add_parser("list", help="the keys, their status and creation time"), json=None
     )
     ls.add_argument("--json", action="store_true", help="print the keys as JSON")
     ls.set_defaults(run=cmd_list)
 
 
-def _with_common(parser, *, audited: bool = False, json: bool = True):
+def _with_common(parser, *, audited: bool = False, json: str | None = "the key it changed"):
     parser.add_argument("--keys", help=KEYS_HELP)
     if audited:
         parser.add_argument("--store", help=AUDIT_HELP)
     if json:
-        add_json(parser, "the key it changed")
+        add_json(parser, json)
     return parser
 
 
