@@ -732,3 +732,38 @@ def test_what_the_readme_says_in_words_holds_in_the_committed_results():
     watched = json.loads((RESULTS / "watch.json").read_text(encoding="utf-8"))
     assert watched["alerts"] == watched["records"]  # "flags every one of these records"
     assert len(watched["rss_by_million_mb"]) == 3  # the start and "two samples only"
+
+
+def iot23_variant_row(name: str, scenarios: dict) -> str:
+    """One row of the README's IoT-23 variants table, from each scenario's figures for the
+    variant ``name``."""
+    v = {scenario: figures["variants"][name] for scenario, figures in scenarios.items()}
+    mirai, trojan = v["34-1"], v["42-1"]
+    cells = [
+        name,
+        f"{mirai['flows_to_first_incident']:,} / {mirai['malicious_flow_recall']:.3f}",
+        f"{'yes' if trojan['infected_host_found'] else 'no'}, "
+        f"{trojan['malicious_flow_recall']:.3f} ({trojan['benign_flow_fpr']:.3f})",
+    ]
+    for torii in (v["20-1"], v["21-1"]):
+        cells.append(
+            f"found, {torii['flows_to_first_incident']}, recall {torii['malicious_flow_recall']:.3f}"
+            if torii["infected_host_found"]
+            else f"missed (FPR {torii['benign_flow_fpr']:.3f})"
+        )
+    benign = (v["honeypot-4-1"], v["honeypot-7-1"])
+    incidents = " / ".join(str(b["incidents_on_benign_capture"]) for b in benign)
+    if any(b["incidents_on_benign_capture"] for b in benign):
+        incidents += " (" + " / ".join(f"{b['benign_flow_fpr']:.2g}" for b in benign) + ")"
+    cells.append(incidents)
+    return "| " + " | ".join(cells) + " |"
+
+
+def test_the_iot23_variants_table_is_the_committed_run():
+    scenarios = json.loads((RESULTS / "iot23.json").read_text(encoding="utf-8"))["scenarios"]
+    readme = flat((ROOT / "README.md").read_text(encoding="utf-8"))
+    names = list(scenarios["34-1"]["variants"])
+    assert len(names) == 9
+    for name in names:
+        row = iot23_variant_row(name, scenarios)
+        assert row in readme, f"README.md does not say: {row!r} (from iot23.json)"
