@@ -382,6 +382,13 @@ CLAIMS = [
         "{load_average:.0f})",
     ),
     (
+        "report_scale.json",
+        "`trustshield report` on {rows:,} records (KDDTest+ repeated) with the `make demo` model in "
+        "{seconds:.0f} s of wall clock and {runs/0/cpu_s:.0f} s of CPU at a load average of "
+        "{runs/0/loadavg_before/0:.1f} (one run; target ≤ {targets/seconds:.0f} s) and "
+        "{peak_rss_mb:,.0f} MB peak RSS (target ≤ {targets/peak_rss_mb:,.0f} MB)",
+    ),
+    (
         "nsl_kdd_capacity_best.json",
         "raises KDDTest+ accuracy to {kddtest_plus/accuracy:.3f} (FPR {kddtest_plus/fpr:.3f}) and "
         "KDDTest-21 macro-F1 to {kddtest_21/macro_f1:.3f}",
@@ -758,6 +765,8 @@ def test_what_the_readme_says_in_words_holds_in_the_committed_results():
     spark = json.loads((RESULTS / "spark_scale.json").read_text(encoding="utf-8"))
     assert spark["identical_to_local"]  # "0 different"; "one run each"
     assert len(spark["runs_1core"]) == len(spark["runs_2core"]) == 1
+    report = json.loads((RESULTS / "report_scale.json").read_text(encoding="utf-8"))
+    assert len(report["runs"]) == 1  # "one run"
 
 
 def iot23_variant_row(name: str, scenarios: dict) -> str:
