@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
 	$(BIN)/python benchmarks/domains.py --json benchmarks/results/domains.json
+	$(BIN)/python benchmarks/report_scale.py --json benchmarks/results/report_scale.json
 
 # The README's pictures: the demo's report (top of the page) and the dashboard pages the
 # browser tests drive (they write tests-output/screenshots/).

@@ -23,7 +23,9 @@ Protocol
   non-2xx answers and exceptions. After the run the server is stopped and the alerts in its
   store are counted (``alerts_stored``); every returned alert must be stored.
 * Figures: records/s = records answered with 2xx / wall seconds of the run; p50 and p99 of
-  the latencies of all requests.
+  the latencies of all requests; CPU seconds of the server and client processes (user +
+  system, from their rusage once both exited) and the 1-minute load average before and
+  after the run, since the machine may be shared.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -88,12 +92,14 @@ def run(model: Path, root: Path, args) -> dict:
     bodies = request_bodies(args.batch)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    load_before, children = os.getloadavg()[0], _children_cpu()
     server = start_server(root, keys, store, port, args.workers)
     try:
         wait_healthy(url, server, root / "server.log")
         drive = client_process(url, token, bodies, args.seconds, args.concurrency)
     finally:
         stop_server(server)
+    cpu = _children_cpu() - children
     from trustshield.store import AlertStore
 
     with AlertStore(store) as opened:
@@ -112,6 +118,9 @@ def run(model: Path, root: Path, args) -> dict:
         "batch": args.batch,
         "seconds": args.seconds,
         "wall_s": round(drive["wall_s"], 2),
+        "cpu_seconds": round(cpu, 1),
+        "load_average": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "model_id": model_id,
         "error_samples": drive["error_samples"],
         "targets": TARGETS,
@@ -119,6 +128,13 @@ def run(model: Path, root: Path, args) -> dict:
     }
     result["checks"] = checks(result)
     return result
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes: the server and the
+    client process, once both have exited."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def prepare(model: Path, root: Path) -> tuple[str, Path, Path, str]:
@@ -298,6 +314,8 @@ def print_summary(r: dict) -> None:
         ("p50 ms", r["p50_ms"], ""),
         ("p99 ms", r["p99_ms"], "≤ 250"),
         ("requests", r["requests"], ""),
+        ("CPU s (server+client)", r["cpu_seconds"], ""),
+        ("load average", r["load_average"], "1-minute, before the run"),
         ("errors", r["errors"], "0"),
         ("alerts returned", r["alerts_returned"], ""),
         ("alerts stored", r["alerts_stored"], "= returned"),

@@ -8,7 +8,8 @@ and originators, responders and source ports varied; the file is written before 
 starts. ``watch --once`` then follows it with the model (``--model``, else one trained on
 NSL-KDD KDDTrain+_20Percent.txt) into a fresh DuckDB store, and a sampler records the
 process tree's resident memory (RSS, MB) each time another million records is committed.
-Figures: records/s over the whole run, RSS at the first and last million, alerts, and the
+Figures: records/s over the whole run (with the CPU seconds of the run and the 1-minute load
+average before it), RSS at the first and last million, alerts, and the
 ledger checked against the lines written (``lost``, ``duplicated``) and the alert ids
 checked for duplicates.
 
@@ -214,6 +215,12 @@ def stage_times(log: Path, model, store, batch_records: int, repeats: int = 3) -
     return {k: round(float(np.median(v)), 1) for k, v in times.items()}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", help="write the figures to this file")
@@ -255,6 +262,7 @@ def main() -> None:
 
         with AlertStore(work / "store.duckdb") as store:
             rss[0] = rss_mb()
+            load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
             started = time.perf_counter()
             run = watch(
                 log,
@@ -267,6 +275,7 @@ def main() -> None:
                 progress=progress,
             )
             seconds = time.perf_counter() - started
+            cpu = cpu_seconds() - cpu_before
             checks = check_store(store, log, args.records)
         stages = {}
         if args.stages:
@@ -278,6 +287,8 @@ def main() -> None:
         "records": run.records,
         "seconds": round(seconds, 1),
         "records_per_s": round(run.records / seconds),
+        "cpu_seconds": round(cpu, 1),
+        "load_average_before": round(load_before, 2),
         "rss_start_mb": round(first, 1),
         "rss_end_mb": round(last, 1),
         "rss_by_million_mb": {k: round(v, 1) for k, v in rss.items()},

@@ -18,9 +18,10 @@ values (only counts, thresholds, scores and feature names).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from trustshield.commands.common import STORE_HELP, print_json, resolve_data
+from trustshield.commands.common import STORE_HELP, add_json, print_json, resolve_data
 from trustshield.commands import auth_prior
 from trustshield.commands.progress import output
 from trustshield.errors import DataError
@@ -91,6 +92,7 @@ def register(sub) -> None:
     )
     e.add_argument("--templates", help=TEMPLATES_HELP)
     e.add_argument("--store", help=STORE_HELP)
+    add_json(e, "the enrolment (counts, thresholds, notes; never sample values)")
     e.set_defaults(run=cmd_enrol)
     v = sub.add_parser(
         "verify", help="accept, step up or deny one attempt against a user's template"
@@ -109,6 +111,27 @@ def register(sub) -> None:
     f.add_argument("--store", help=STORE_HELP)
     f.set_defaults(run=cmd_forget)
     auth_prior.register(sub, TEMPLATES_HELP)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What ``enrol`` stored: the user and verifier kind, how many samples of how many
+    features it was fitted on, the per-sample accept and deny thresholds (scores: higher
+    is less like the user), the templates folder and notes for the operator. Never sample
+    values."""
+
+    user: str
+    kind: str
+    samples: int
+    features: int
+    accept_threshold: float
+    deny_threshold: float
+    adaptive: bool
+    templates: str
+    notes: list[str]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 def cmd_enrol(args) -> None:
@@ -170,6 +193,21 @@ def cmd_enrol(args) -> None:
     with AlertStore(args.store) as store:
         templates = TemplateStore(args.templates, audit=store)
         templates.enrol(args.user, args.kind, state, details=details)
+    notes = _notes(prior, policy, len(samples), args)
+    if args.json:
+        done = Enrolment(
+            user=args.user,
+            kind=args.kind,
+            samples=len(samples),
+            features=int(samples.shape[1]),
+            accept_threshold=float(policy.accept_threshold_),
+            deny_threshold=float(policy.deny_threshold_),
+            adaptive=bool(args.adaptive),
+            templates=str(templates.path),
+            notes=notes,
+        )
+        print_json(done.as_dict())
+        return
     output.print(
         f"enrolled user {args.user} ({args.kind}) from {len(samples)} samples of "
         f"{samples.shape[1]} features; per sample: accept ≤ "
@@ -178,7 +216,7 @@ def cmd_enrol(args) -> None:
         markup=False,
         soft_wrap=True,
     )
-    for note in _notes(prior, policy, len(samples), args):
+    for note in notes:
         output.print(f"note: {note}", markup=False, soft_wrap=True)
 
 

@@ -62,12 +62,23 @@ def resolve_data(arg: str) -> Path:
 def existing_store(target: str | None):
     """The :class:`~trustshield.store.AlertStore` at ``target`` (default
     ``$TRUSTSHIELD_STORE`` or ./trustshield.duckdb) for a command that only reads: a DuckDB
-    file that does not exist is a StoreError naming it, never a new empty store."""
+    file that does not exist, or a PostgreSQL database without the store's tables, is a
+    StoreError naming it (and the missing tables), never a new empty store."""
     from trustshield.store import AlertStore, default_store_path
-    from trustshield.store.database import DUCKDB_PREFIX, is_url
+    from trustshield.store.alerts import missing_store_tables
+    from trustshield.store.database import DUCKDB_PREFIX, is_url, redact
 
     chosen = target or default_store_path()
-    if not is_url(chosen):
+    if is_url(chosen):
+        missing = missing_store_tables(str(chosen))
+        if missing:
+            how = "--store" if target else "$TRUSTSHIELD_STORE"
+            raise StoreError(
+                f"no store at {redact(str(chosen))} ({how}): the database lacks the store's "
+                f"tables {', '.join(missing)}; this command only reads a store, it does not "
+                "create one; name the store `trustshield detect --store URL` wrote"
+            )
+    else:
         text = str(chosen)
         path = Path(text[len(DUCKDB_PREFIX) :] if text.startswith(DUCKDB_PREFIX) else text)
         if not path.is_file():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.commands.common import print_json
+from trustshield.commands.common import add_json, print_json
 from trustshield.commands.progress import output
 from trustshield.errors import DataError, did_you_mean
 
@@ -22,6 +22,7 @@ def register(sub) -> None:
     f.add_argument("dataset", metavar="DATASET")
     f.add_argument("--dest", help="folder to download into (default: the cache folder)")
     f.add_argument("--base-url", help="fetch from this mirror instead (BASE/FILE)")
+    add_json(f, "the verified files")
     f.set_defaults(run=cmd_fetch)
 
 
@@ -69,5 +70,10 @@ def cmd_fetch(args) -> None:
         dest=Path(args.dest) if args.dest else None,
         base_url=args.base_url,
     )
+    if args.json:
+        sha = {k.name: k.sha256.lower() for k in known[args.dataset]}
+        files = [{"file": p.name, "path": str(p), "sha256": sha[p.name]} for p in paths]
+        print_json({"dataset": args.dataset, "verified": files})
+        return
     for path in paths:
         output.print(f"verified {path}")

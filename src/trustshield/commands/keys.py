@@ -1,13 +1,15 @@
 """keys generate | rotate | revoke | trust | export-public | list: the Ed25519 keyring that
-signs models (see :mod:`trustshield.store.signing`). Private keys are never printed."""
+signs models (see :mod:`trustshield.store.signing`). Private keys are never printed; with
+``--json`` each action prints a :class:`KeyChange` (or the keys) as JSON instead of text."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.commands.common import print_json
+from trustshield.commands.common import add_json, print_json
 from trustshield.commands.progress import output
 
 KEYS_HELP = "keyring folder (default $TRUSTSHIELD_KEYS or ./trustshield-keys)"
@@ -41,20 +43,56 @@ def register(sub) -> None:
     )
     t.add_argument("public", metavar="PUBLIC.pem")
     t.set_defaults(run=cmd_trust)
-    e = _with_common(inner.add_parser("export-public", help="print or write a public key (PEM)"))
+    e = _with_common(
+        inner.add_parser("export-public", help="print or write a public key (PEM)"),
+        json="the key id, its PEM and the file written",
+    )
     e.add_argument("--key", help="key id (default: the active key)")
     e.add_argument("--out", help="write the PEM to this file instead of printing it")
     e.set_defaults(run=cmd_export_public)
-    ls = _with_common(inner.add_parser("list", help="the keys, their status and creation time"))
+    ls = _with_common(
+        inner.add_parser("list", help="the keys, their status and creation time"), json=None
+    )
     ls.add_argument("--json", action="store_true", help="print the keys as JSON")
     ls.set_defaults(run=cmd_list)
 
 
-def _with_common(parser, *, audited: bool = False):
+def _with_common(parser, *, audited: bool = False, json: str | None = "the key it changed"):
     parser.add_argument("--keys", help=KEYS_HELP)
     if audited:
         parser.add_argument("--store", help=AUDIT_HELP)
+    if json:
+        add_json(parser, json)
     return parser
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One key after a keys action: its id, status (active, retired, revoked, trusted), the
+    keyring folder, its public key file (None when it has none there) and, for rotate, the
+    key it retired. Never key material."""
+
+    action: str
+    key_id: str
+    status: str
+    keyring: str
+    public_key: str | None
+    retired: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _change(ring, action: str, entry: dict, retired: str | None = None) -> KeyChange:
+    public = ring.path / f"{entry['key_id']}.pub.pem"
+    return KeyChange(
+        action=action,
+        key_id=entry["key_id"],
+        status=entry["status"],
+        keyring=str(ring.path),
+        public_key=str(public) if public.is_file() else None,
+        retired=retired,
+    )
 
 
 def keyring(args):
@@ -81,6 +119,9 @@ def cmd_generate(args) -> None:
         entry["key_id"],
         {"keyring": str(ring.path), "created_at": entry["created_at"]},
     )
+    if args.json:
+        print_json(_change(ring, "generate", entry).as_dict())
+        return
     output.print(
         f"key {entry['key_id']} generated and active in {ring.path} "
         f"(public key: {ring.path / (entry['key_id'] + '.pub.pem')})",
@@ -92,6 +133,9 @@ def cmd_rotate(args) -> None:
     ring = keyring(args)
     new, old = ring.rotate()
     audit(args, "keys.rotate", new["key_id"], {"keyring": str(ring.path), "retired": old["key_id"]})
+    if args.json:
+        print_json(_change(ring, "rotate", new, retired=old["key_id"]).as_dict())
+        return
     output.print(
         f"key {new['key_id']} is now active; {old['key_id']} retired (still verifies "
         "models it signed)",
@@ -103,6 +147,9 @@ def cmd_revoke(args) -> None:
     ring = keyring(args)
     entry = ring.revoke(args.key_id)
     audit(args, "keys.revoke", entry["key_id"], {"keyring": str(ring.path)})
+    if args.json:
+        print_json(_change(ring, "revoke", entry).as_dict())
+        return
     output.print(f"key {entry['key_id']} revoked: models it signed no longer verify", markup=False)
 
 
@@ -123,15 +170,24 @@ def cmd_trust(args) -> None:
         entry["key_id"],
         {"keyring": str(ring.path), "file": str(args.public), "status": entry["status"]},
     )
+    if args.json:
+        print_json(_change(ring, "trust", entry).as_dict())
+        return
     output.print(f"key {entry['key_id']} is {entry['status']} in {ring.path}", markup=False)
 
 
 def cmd_export_public(args) -> None:
     from trustshield.store.signing import write_atomic
 
-    pem = keyring(args).public_pem(args.key)
+    ring = keyring(args)
+    pem = ring.public_pem(args.key)
     if args.out:
         write_atomic(Path(args.out), pem.encode("ascii"))
+    if args.json:
+        key_id = args.key or (ring.active() or {}).get("key_id")
+        print_json({"key_id": key_id, "pem": pem, "file": args.out})
+        return
+    if args.out:
         output.print(f"public key written to {args.out}", markup=False)
     else:
         print(pem, end="")

@@ -1,13 +1,16 @@
 """models register | list | sign | bundle: the local model registry red-team commands are
-limited to, and the signatures and upload bundles that let a model run in the service."""
+limited to, and the signatures and upload bundles that let a model run in the service.
+With ``--json`` register, sign and bundle print a :class:`ModelAction` as JSON instead of
+text."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.table import Table
 
-from trustshield.commands.common import STORE_HELP, print_json
+from trustshield.commands.common import STORE_HELP, add_json, print_json
 from trustshield.commands.keys import KEYS_HELP, audit, keyring
 from trustshield.commands.progress import output
 
@@ -21,6 +24,7 @@ def register(sub) -> None:
     )
     r.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     r.add_argument("--store", help=STORE_HELP)
+    add_json(r, "the registration")
     r.set_defaults(run=cmd_register)
     ls = inner.add_parser("list", help="the registered models")
     ls.add_argument("--store", help=STORE_HELP)
@@ -30,12 +34,30 @@ def register(sub) -> None:
     s.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     s.add_argument("--keys", help=KEYS_HELP)
     s.add_argument("--store", help=STORE_HELP + "; gets the model.sign audit event")
+    add_json(s, "the signature's summary")
     s.set_defaults(run=cmd_sign)
     b = inner.add_parser("bundle", help="verify a signed model folder and write its upload bundle")
     b.add_argument("--model", required=True, help="signed model folder")
     b.add_argument("--out", required=True, help="bundle file to write (JSON, written atomically)")
     b.add_argument("--keys", help=KEYS_HELP)
+    add_json(b, "the bundle's summary")
     b.set_defaults(run=cmd_bundle)
+
+
+@dataclass(frozen=True)
+class ModelAction:
+    """What register, sign or bundle did to one model: the action, the model id, the file
+    or store it wrote (``target``), whether the registry gained it (register; None
+    otherwise) and the key that signed it (sign, bundle; None for register)."""
+
+    action: str
+    model_id: str
+    target: str
+    added: bool | None = None
+    key_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 def cmd_register(args) -> None:
@@ -46,16 +68,22 @@ def cmd_register(args) -> None:
     with AlertStore(args.store) as store:
         added = store.record_model(model.manifest, model.encoder.describe_features())
         state = "registered" if added else "already registered"
+        if args.json:
+            done = ModelAction("register", model.model_id, str(store.path), added=bool(added))
+            print_json(done.as_dict())
+            return
         output.print(f"model {model.model_id} ({model.spec.name}) {state} in {store.path}")
 
 
 def cmd_list(args) -> None:
     from trustshield.store import AlertStore, default_store_path
-    from trustshield.store.database import is_url
+    from trustshield.store.alerts import missing_store_tables
+    from trustshield.store.database import is_url, redact
 
     path = getattr(args, "store", None) or default_store_path()
-    if not is_url(path) and not Path(path).is_file():
-        output.print(f"no models registered: no store at {path}")
+    absent = missing_store_tables(str(path)) if is_url(path) else not Path(path).is_file()
+    if absent:  # a command that only reads creates no store
+        output.print(f"no models registered: no store at {redact(str(path))}", markup=False)
         return
     with AlertStore(path) as store:
         models = store.models()
@@ -78,9 +106,13 @@ def cmd_sign(args) -> None:
         manifest["model_id"],
         {k: signature[k] for k in ("key_id", "algorithm", "signed_at", "signer")},
     )
+    written = Path(args.model) / "signature.json"
+    if args.json:
+        done = ModelAction("sign", manifest["model_id"], str(written), key_id=signature["key_id"])
+        print_json(done.as_dict())
+        return
     output.print(
-        f"model {manifest['model_id']} signed with key {signature['key_id']} "
-        f"({Path(args.model) / 'signature.json'})",
+        f"model {manifest['model_id']} signed with key {signature['key_id']} ({written})",
         markup=False,
     )
 
@@ -90,6 +122,10 @@ def cmd_bundle(args) -> None:
 
     bundle = bundle_from_folder(args.model, keyring(args))  # verified before it is written
     out = write_bundle(bundle, args.out)
+    if args.json:
+        model_id, key_id = bundle["manifest"]["model_id"], bundle["signature"]["key_id"]
+        print_json(ModelAction("bundle", model_id, str(out), key_id=key_id).as_dict())
+        return
     output.print(
         f"bundle of model {bundle['manifest']['model_id']} (signed by "
         f"{bundle['signature']['key_id']}) written to {out}",

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.table import Table
 
 from trustshield.atomic_files import write_new
-from trustshield.commands.common import STORE_HELP, existing_store, print_json
+from trustshield.commands.common import STORE_HELP, add_json, existing_store, print_json
 from trustshield.commands.progress import console, output
 from trustshield.config import ROLES, login_name, operator_name
 from trustshield.errors import StoreError
@@ -109,6 +109,7 @@ def register(sub) -> None:
         help="role the token holds (repeat for several)",
     )
     c.add_argument("--store", help=STORE_HELP)
+    add_json(c, "the token (its secret included, once) and its id, name and roles")
     c.set_defaults(run=cmd_create_token)
     r = inner.add_parser("revoke", help="revoke a token by id (audited)")
     r.add_argument("token_id")
@@ -252,12 +253,28 @@ def serve_until_stopped(app, host: str, port: int, *, trusted_proxies=()) -> Non
             signal.signal(s, handler)
 
 
+@dataclasses.dataclass(frozen=True)
+class CreatedToken:
+    """A token just created: its id, whose it is, its roles and the secret itself, shown
+    this once (the store keeps only its argon2 hash)."""
+
+    token_id: str
+    name: str
+    roles: list[str]
+    token: str = dataclasses.field(repr=False)
+
+
 def cmd_create_token(args) -> None:
     from trustshield.store import AlertStore
     from trustshield.store.tokens import TokenTable
 
     with AlertStore(args.store) as store:
         token, info = TokenTable(store).create(args.name, args.role)
+    if args.json:  # the secret's one showing: this document, never a log line
+        print_json(
+            dataclasses.asdict(CreatedToken(info.token_id, info.name, sorted(info.roles), token))
+        )
+        return
     output.print(f"token {info.token_id} for {info.name!r}, roles {sorted(info.roles)}.")
     output.print("Shown once; keep it secret (send it as 'Authorization: Bearer <token>'):")
     print(token)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,6 +81,8 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     run_id VARCHAR, file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
     expected VARCHAR);
 """
+#: the tables a store has from its first opening: a database without them holds no store
+STORE_TABLES = (*re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA), "audit_events")
 #: stores written before ``entities`` existed gain the column when opened
 MIGRATIONS = ("ALTER TABLE alerts ADD COLUMN IF NOT EXISTS entities VARCHAR",)
 #: the entity fields kept as columns (see :data:`trustshield.store.entities.SEARCH_COLUMNS`),
@@ -106,6 +109,17 @@ def default_store_path() -> str | Path:
     ``./trustshield.duckdb``."""
     target = os.environ.get("TRUSTSHIELD_STORE", DEFAULT_STORE)
     return target if is_url(target) else Path(target)
+
+
+def missing_store_tables(url: str) -> list[str]:
+    """The :data:`STORE_TABLES` the PostgreSQL database at ``url`` lacks (all of them when it
+    holds no store), found without creating anything."""
+    db = connect(url)
+    try:
+        present = db.tables()
+    finally:
+        db.close()
+    return [table for table in STORE_TABLES if table not in present]
 
 
 def alert_id(model_id: str, source_sha256: str, line: int) -> str:

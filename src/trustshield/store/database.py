@@ -14,7 +14,7 @@ once:
 - ``arrow_batches(sql, params, rows)``: the result as Arrow record batches of at most
   ``rows`` rows, streamed (DuckDB hands over its own batches; PostgreSQL's rows are fetched
   ``rows`` at a time and converted);
-- ``columns(table)``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
+- ``columns(table)``, ``tables()``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
   ``target`` (the path, or the URL with any password removed: safe to print and store).
 
 Transactions are plain SQL (``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``); outside one,
@@ -141,6 +141,13 @@ class Database:
     def columns(self, table: str) -> list[str]:
         """Column names of ``table``, in table order."""
         return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
+
+    def tables(self) -> set[str]:
+        """Names of the tables in the connection's current schema (reads; creates nothing)."""
+        rows = self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def _insert_sql(self, table: str, names, source: str, ignore_conflicts: bool) -> str:
         return f"INSERT INTO {table} ({_quoted(names)}) {source}" + (
