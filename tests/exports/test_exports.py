@@ -63,7 +63,7 @@ def alerts_table(run_id: str, rows=ALERTS, first_line: int = 2) -> pa.Table:
             "category": [r[2] for r in rows],
             "technique": [r[1] for r in rows],
             "component": ["supervised"] * n,
-            "label": ["neptune", None, None, None, None][:n],
+            "label": (["neptune"] + [None] * (n - 1))[:n],
             "base": base,
             "attributions": pa.FixedSizeListArray.from_arrays(
                 pa.array(values.ravel()), len(FEATURES)
@@ -367,3 +367,23 @@ def test_both_databases_export_alike(store_target, store_path):
 
     for fmt in ("jsonl", "stix"):
         assert comparable(store_target, fmt) == comparable(store_path, fmt)
+
+
+def test_alerts_of_one_batch_without_event_time_list_in_line_order(tmp_path, capsys):
+    path = tmp_path / "same-time.duckdb"
+    manifest = {"model_id": MODEL, "created_at": "2024-05-01T00:00:00+00:00",
+                "spec": "nsl-kdd", "detector": "test", "files": {}}  # fmt: skip
+    rows = [ALERTS[3]] * 12  # no entities: no event time, one insert time for all
+    with AlertStore(path, actor="test") as store:
+        store.record_model(manifest, [{"name": f, "type": "numeric"} for f in FEATURES])
+        store.start_run(
+            run_id="r", kind="detect", model_id=MODEL, source_path="x", source_sha256=SHA
+        )
+        table = alerts_table("r", rows, first_line=1)
+        store.add_batch("r", table, [], len(rows))
+        store.finish_run("r", "finished")
+    ids = table.column("alert_id").to_pylist()
+    assert ids != sorted(ids)  # the ids' text order is not the line order
+    assert main(["alerts", "list", "--store", str(path), "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [a["line"] for a in listed] == list(range(1, 13))

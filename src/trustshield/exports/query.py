@@ -2,7 +2,8 @@
 
 :class:`AlertQuery` holds the filters (all optional, all must hold); :func:`read_chunks`
 runs one SELECT over the store's ``alerts`` table in a stable order (event time, then
-insert time, then id) and hands back :class:`StoredAlert` values ``chunk`` rows at a time,
+insert time, then the record's line in its input, then id) and hands back
+:class:`StoredAlert` values ``chunk`` rows at a time,
 read as Arrow record batches (``Database.arrow_batches``), so an export of any size holds
 one chunk of Python objects at once. The SQL is portable (``?`` placeholders; the same statement runs on
 DuckDB and PostgreSQL).
@@ -118,7 +119,7 @@ class AlertQuery:
         )
         sql = (
             f"SELECT {columns}, {EVENT_TS} AS event_time FROM alerts a{where}"
-            f" ORDER BY {EVENT_TIME}, a.created_at, a.alert_id"
+            f" ORDER BY {EVENT_TIME}, a.created_at, a.line, a.alert_id"
         )
         if self.limit is not None:
             sql += f" LIMIT {int(self.limit)}"
