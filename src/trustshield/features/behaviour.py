@@ -175,50 +175,52 @@ def _aggregate(
     n = pd.Series(np.diff(np.append(starts, len(f))).astype(float), index=out.index)
     failed = pd.Series(np.add.reduceat(f["failed"].to_numpy(), starts), index=out.index)
     unanswered = np.add.reduceat(f["unanswered"].to_numpy(), starts)
-    rows = pd.DataFrame(index=out.index)
-    rows["n_conn"] = n
-    rows["rate_per_min"] = n / (span / 60.0)
+    # per row, numpy arrays in row order (the same arithmetic as on Series, without
+    # pandas' overhead per operation, which dominates small closings)
+    rows: dict[str, np.ndarray] = {"n_conn": n.to_numpy()}
+    nn = rows["n_conn"]
+    rows["rate_per_min"] = nn / (span / 60.0)
     # shares of 0/1 flags: exact counts over the row's count (a group mean is the same)
-    rows["failed_share"] = failed / n
-    rows["unanswered_share"] = unanswered / n
-    for name in ("orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"):
-        rows[name] = g[name].sum()
+    rows["failed_share"] = failed.to_numpy() / nn
+    rows["unanswered_share"] = unanswered / nn
+    sums = g[["orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"]].sum()
+    for name in sums.columns:
+        rows[name] = sums[name].to_numpy(float)
     duration = f["duration"].to_numpy()
     longest = np.maximum.reduceat(duration, starts)
     rows["duration_max"] = longest
-    rows["duration_mean"] = g["duration"].mean()
+    rows["duration_mean"] = g["duration"].mean().to_numpy(float)
     rows["retried_session"] = _retried_session(row, duration, longest, f["unanswered"], unanswered)
     f["gap"] = f["ts"].diff().where(f["row"].eq(f["row"].shift()))
-    med, mad, skew = _robust(f, "gap")
-    rows["interval_median"], rows["interval_mad"] = med, mad
-    rows["interval_dispersion"] = _dispersion(med, mad)
-    rows["interval_skew"] = skew
-    smed, smad, sskew = _robust(f, "orig_bytes")
-    rows["size_dispersion"] = _dispersion(smed, smad)
-    rows["size_skew"] = sskew
-    rows["coverage"] = ((last - first) / span).clip(0.0, 1.0)
-    few = n < MIN_BEACON_CONNS
-    rows.loc[few, ["interval_dispersion", "size_dispersion"]] = 1.0
-    rows.loc[few, ["interval_skew", "size_skew"]] = 1.0
-    rows.loc[few, ["interval_median", "interval_mad"]] = 0.0
+    med, mad, skew = (x.to_numpy(float) for x in _robust(f, "gap"))
+    smed, smad, sskew = (x.to_numpy(float) for x in _robust(f, "orig_bytes"))
+    few = nn < MIN_BEACON_CONNS
+    rows["interval_median"] = np.where(few, 0.0, med)
+    rows["interval_mad"] = np.where(few, 0.0, mad)
+    rows["interval_dispersion"] = np.where(few, 1.0, _dispersion(med, mad))
+    rows["interval_skew"] = np.where(few, 1.0, skew)
+    rows["size_dispersion"] = np.where(few, 1.0, _dispersion(smed, smad))
+    rows["size_skew"] = np.where(few, 1.0, sskew)
+    coverage = np.clip((last.to_numpy() - first.to_numpy()) / span, 0.0, 1.0)
+    rows["coverage"] = coverage
     rows["beacon_score"] = np.where(
         few,
         0.0,
         (
-            (1 - rows["interval_skew"].abs())
-            + (1 - rows["interval_dispersion"].clip(upper=1))
-            + (1 - rows["size_skew"].abs())
-            + (1 - rows["size_dispersion"].clip(upper=1))
+            (1 - np.abs(rows["interval_skew"]))
+            + (1 - np.minimum(rows["interval_dispersion"], 1))
+            + (1 - np.abs(rows["size_skew"]))
+            + (1 - np.minimum(rows["size_dispersion"], 1))
         )
         / 4
-        * np.minimum(1.0, rows["coverage"] * 2),
+        * np.minimum(1.0, coverage * 2),
     )
-    rows = rows.join(_context(out, n, failed), how="left")
+    rows |= _context(out, n, failed)
     host_names, dst_names, proto_names = names
     dst_code = out["dst"].to_numpy(np.int64)
     proto = proto_names[out["proto"].to_numpy(np.int64)]
     local = np.array([is_local(d) for d in dst_names], float)
-    rows["dst_local"] = local[dst_code] if len(local) else 0.0
+    rows["dst_local"] = local[dst_code] if len(local) else np.zeros(len(out))
     rows["upload_external"] = rows["orig_bytes"] * (1.0 - rows["dst_local"])
     rows["tcp"] = (proto == "tcp").astype(float)
     rows["udp"] = (proto == "udp").astype(float)
@@ -232,7 +234,8 @@ def _aggregate(
             "window_end": (out["w"].to_numpy(float) + 1) * window_s,
         }
     )
-    features = rows[list(FEATURES)].astype(np.float64).fillna(0.0).reset_index(drop=True)
+    columns = {c: np.asarray(rows[c], np.float64) for c in FEATURES}
+    features = pd.DataFrame({c: np.where(np.isnan(v), 0.0, v) for c, v in columns.items()})
     return BehaviourTable(keys, features, flow_row, float(window_s))
 
 
@@ -424,48 +427,46 @@ def _retried_session(
     return np.where(others >= 1, longest, 0.0)
 
 
-def _dispersion(med: pd.Series, mad: pd.Series) -> pd.Series:
+def _dispersion(med: np.ndarray, mad: np.ndarray) -> np.ndarray:
     """MAD relative to the median, capped at 10 (0 = perfectly regular)."""
-    ratio = mad / med.where(med > 0)
-    return ratio.where(med > 0, np.where(mad > 0, 10.0, 0.0)).clip(upper=10.0).fillna(0.0)
+    positive = med > 0
+    ratio = np.where(positive, mad / np.where(positive, med, 1.0), np.where(mad > 0, 10.0, 0.0))
+    ratio = np.minimum(ratio, 10.0)
+    return np.where(np.isnan(ratio), 0.0, ratio)
 
 
-def _context(out: pd.DataFrame, n: pd.Series, failed: pd.Series) -> pd.DataFrame:
+def _context(out: pd.DataFrame, n: pd.Series, failed: pd.Series) -> dict[str, np.ndarray]:
     """Per row: fan-out, host totals and rarity of the destination (see :data:`FEATURES`).
     ``out``: each row's channel (w, host, dst, dport, proto codes; one row per channel
     window, so counting rows counts distinct destinations or ports); ``n`` and ``failed``:
     its connections and failed ones."""
-    ctx = pd.DataFrame(index=out.index)
-    ctx["dsts_on_port"] = out.groupby(["w", "host", "dport", "proto"])["dst"].transform("size")
-    ctx["ports_on_dst"] = out.groupby(["w", "host", "dst", "proto"])["dport"].transform("size")
+    ctx: dict[str, np.ndarray] = {}
+    ctx["dsts_on_port"] = _to_float(
+        out.groupby(["w", "host", "dport", "proto"])["dst"].transform("size")
+    )
+    ctx["ports_on_dst"] = _to_float(
+        out.groupby(["w", "host", "dst", "proto"])["dport"].transform("size")
+    )
     by_host = out.groupby(["w", "host"], sort=False)
-    conns = n.groupby([out["w"], out["host"]], sort=False).transform("sum")
+    conns = n.groupby([out["w"], out["host"]], sort=False).transform("sum").to_numpy(float)
     ctx["host_conns"] = conns
-    ctx["host_dsts"] = by_host["dst"].transform("nunique")
-    ctx["host_ports"] = by_host["dport"].transform("nunique")
+    ctx["host_dsts"] = _to_float(by_host["dst"].transform("nunique"))
+    ctx["host_ports"] = _to_float(by_host["dport"].transform("nunique"))
     # a mean of 0/1 flags over the host's flows: the exact count over the host's count
-    ctx["host_failed_share"] = (
-        failed.groupby([out["w"], out["host"]], sort=False).transform("sum") / conns
-    )
+    host_failed = failed.groupby([out["w"], out["host"]], sort=False).transform("sum")
+    ctx["host_failed_share"] = host_failed.to_numpy(float) / conns
     # rarity for the host: share of its earlier windows that reached this destination
-    pairs = out[["w", "host", "dst"]].drop_duplicates().sort_values(["host", "dst", "w"])
-    pairs["seen_before"] = pairs.groupby(["host", "dst"]).cumcount()
-    windows = out[["w", "host"]].drop_duplicates().sort_values(["host", "w"])
-    windows["history"] = windows.groupby("host").cumcount()
-    merged = out.merge(pairs, on=["w", "host", "dst"], how="left").merge(
-        windows, on=["w", "host"], how="left"
-    )
-    history = merged["history"].to_numpy(float)
-    seen = merged["seen_before"].to_numpy(float)
+    # (dense ranks of the window among the host's, and among the host's with this dst)
+    history = out.groupby("host")["w"].rank(method="dense").to_numpy(float) - 1.0
+    seen = out.groupby(["host", "dst"])["w"].rank(method="dense").to_numpy(float) - 1.0
     ctx["dst_rarity_host"] = 1.0 - seen / np.maximum(history, 1.0)
     ctx["host_history_windows"] = history
     # rarity for the site: share of the hosts seen so far that have reached the destination
-    site = out[["w", "host", "dst"]].drop_duplicates()
-    first_host = site.groupby("host")["w"].min().sort_values()
+    first_host = out.groupby("host")["w"].min().sort_values()
     hosts_so_far = np.searchsorted(first_host.to_numpy(), out["w"].to_numpy(), side="right")
     # hosts that had reached the destination by the row's window: one sorted key per
     # (destination, host) first contact, counted by binary search (no pairwise join)
-    first_pair = site.groupby(["dst", "host"])["w"].min()
+    first_pair = out.groupby(["dst", "host"])["w"].min()
     w0 = float(out["w"].min())
     span = float(out["w"].max()) - w0 + 2.0
     dst_first = first_pair.index.get_level_values("dst").to_numpy(float)
@@ -476,3 +477,7 @@ def _context(out: pd.DataFrame, n: pd.Series, failed: pd.Series) -> pd.DataFrame
     ) - np.searchsorted(contact, dst_row * span, side="left")
     ctx["dst_site_share"] = n_reached / np.maximum(hosts_so_far, 1)
     return ctx
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(np.float64)
