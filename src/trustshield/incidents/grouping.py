@@ -169,8 +169,8 @@ def group_incidents(
             pending.append((str(host), tuple(behaviours), uid_parts))
     # the uids of every evidence flow in one take (not one pass over the column each)
     used = np.zeros(len(flows), bool)  # marked, not sorted: positions are small integers
-    for p in pending:
-        for part in p[2]:
+    for _, _, parts in pending:
+        for part in parts:
             used[part] = True
     every = np.flatnonzero(used)
     at = np.cumsum(used) - 1  # position in ``every`` of each flow marked
