@@ -37,7 +37,9 @@ Protocol
   closes, when the run ends, the windows the stream has passed
   (``memory_growth_mb_with_end_of_run``: a one-off closing of a day of open windows, not
   growth while following); the RSS after each tenth of the records is reported beside it,
-  and the CPU seconds of the subprocess.
+  and the CPU seconds of the subprocess. Single samples peak while windows are being
+  closed, so ``memory_growth_mb_median_last_tenth`` (the median RSS over the last tenth of
+  the records minus the RSS after the first quarter) gives the level memory settles at.
 """
 
 from __future__ import annotations
@@ -290,6 +292,10 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
                 "memory_growth_mb": round(steady - rss0, 1),
                 "rss_mb_after_end_of_run_closing": round(ends[-1], 1) if ends else None,
                 "memory_growth_mb_with_end_of_run": round(max([steady, *ends]) - rss0, 1),
+                "memory_growth_mb_median_last_tenth": round(
+                    float(np.median([r for _, n, r in samples if n >= done.records * 0.9])) - rss0,
+                    1,
+                ),
                 "cpu_s_process": round(usage.ru_utime + usage.ru_stime, 2),
                 "rss_mb_by_tenth": [
                     round(next((r for _, n, r in samples if n >= done.records * k / 10), rss0), 1)
