@@ -20,7 +20,11 @@ Protocol
   falls back to the strict ``read_conn_table``), then building the channel windows (``behaviour_table``), flag them
   and group the incidents (``detect_incidents``), and write them as JSON lines. The figure
   is records / wall seconds of that whole process, interpreter start included; peak RSS
-  is the subprocess's own (``os.wait4``). Stage times are reported beside it.
+  is the subprocess's own (``os.wait4``), and so are its CPU seconds (user + system, every
+  thread: the next blocks are parsed on a second thread while windows are built), with
+  ``cpu_records_per_s_2_cores`` = records / (CPU seconds / 2), what two idle cores would
+  give were the work spread evenly over them, and the load averages before and after.
+  Stage times are reported beside it.
 * Watch (``--watch-records``, default 2,000,000; 0 skips it): the same generator writes a
   log of that many records, and ``trustshield watch`` with the behaviour model
   (``pipeline.watch_behaviour.watch_behaviour``, ``--once``, 20,000-record batches, a
@@ -28,8 +32,14 @@ Protocol
   follows it in a fresh subprocess. Records/s is over the watch call (model loaded, store
   open); "sustained" is the rate after the first quarter of the records (the warm-up:
   several closings of windows, the state at its size). Memory growth is the highest RSS
-  after that point minus the RSS at it (sampled after every commit); the RSS after each
-  tenth of the records is reported beside it.
+  after that point minus the RSS at it (sampled after every commit), over the records
+  read (``memory_growth_mb``: the steady state) and, beside it, including the commit that
+  closes, when the run ends, the windows the stream has passed
+  (``memory_growth_mb_with_end_of_run``: a one-off closing of a day of open windows, not
+  growth while following); the RSS after each tenth of the records is reported beside it,
+  and the CPU seconds of the subprocess. Single samples peak while windows are being
+  closed, so ``memory_growth_mb_median_last_tenth`` (the median RSS over the last tenth of
+  the records minus the RSS after the first quarter) gives the level memory settles at.
 """
 
 from __future__ import annotations
@@ -235,6 +245,8 @@ def run(log: Path, model_path: Path, out: Path) -> None:
 
 def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
     """The watch measurement (in its own process): RSS after every commit."""
+    import resource
+
     from trustshield.incidents.model import BehaviourDetection
     from trustshield.pipeline.watch_behaviour import watch_behaviour
     from trustshield.store import AlertStore
@@ -248,7 +260,12 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
     model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
     samples: list[tuple[float, int, float]] = []
 
+    ends: list[float] = []
+
     def progress(figures: dict) -> None:
+        if figures.get("end_of_run"):
+            ends.append(rss())
+            return
         samples.append((time.perf_counter(), figures["records"], rss()))
 
     with AlertStore(store_path) as store:
@@ -261,6 +278,8 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
     tenth = next(i for i, (_, n, _) in enumerate(samples) if n >= done.records / 4)
     t0, n0, rss0 = samples[tenth]
     t1, n1, _ = samples[-1]
+    steady = max(r for _, _, r in samples[tenth:])
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
@@ -269,10 +288,17 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
                 "records_per_s": round(done.records / seconds),
                 "sustained_records_per_s": round((n1 - n0) / max(t1 - t0, 1e-9)),
                 "rss_mb_after_first_quarter": round(rss0, 1),
-                "rss_mb_max_after": round(max(r for _, _, r in samples[tenth:]), 1),
-                "memory_growth_mb": round(max(r for _, _, r in samples[tenth:]) - rss0, 1),
+                "rss_mb_max_after": round(steady, 1),
+                "memory_growth_mb": round(steady - rss0, 1),
+                "rss_mb_after_end_of_run_closing": round(ends[-1], 1) if ends else None,
+                "memory_growth_mb_with_end_of_run": round(max([steady, *ends]) - rss0, 1),
+                "memory_growth_mb_median_last_tenth": round(
+                    float(np.median([r for _, n, r in samples if n >= done.records * 0.9])) - rss0,
+                    1,
+                ),
+                "cpu_s_process": round(usage.ru_utime + usage.ru_stime, 2),
                 "rss_mb_by_tenth": [
-                    round(next(r for _, n, r in samples if n >= done.records * k / 10), 1)
+                    round(next((r for _, n, r in samples if n >= done.records * k / 10), rss0), 1)
                     for k in range(1, 11)
                 ],
                 "commits": len(samples),
@@ -289,8 +315,13 @@ def timed_watch(log: Path, model_path: Path, store: Path) -> dict:
 
     argv = [sys.executable, __file__, "--run-watch", str(log), "--model", str(model_path)]
     argv += ["--out", str(store)]
+    load = os.getloadavg()
     text = subprocess.run(argv, stdout=subprocess.PIPE, cwd=REPO, check=True).stdout.decode()
-    return json.loads(text.strip().splitlines()[-1])
+    return {
+        **json.loads(text.strip().splitlines()[-1]),
+        "load_before": [round(x, 2) for x in load],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def timed(log: Path, model_path: Path, out: Path) -> dict:
@@ -299,6 +330,7 @@ def timed(log: Path, model_path: Path, out: Path) -> dict:
 
     argv = [sys.executable, __file__, "--run", str(log), "--model", str(model_path)]
     argv += ["--out", str(out)]
+    load = os.getloadavg()
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO)
     assert proc.stdout is not None
@@ -307,8 +339,14 @@ def timed(log: Path, model_path: Path, out: Path) -> dict:
     seconds = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"the timed run failed with status {status}")
+    cpu = usage.ru_utime + usage.ru_stime
     return {
         "seconds": round(seconds, 2),
+        "cpu_s": round(cpu, 2),
+        "cpu_user_s": round(usage.ru_utime, 2),
+        "cpu_system_s": round(usage.ru_stime, 2),
+        "load_before": [round(x, 2) for x in load],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         **json.loads(text.strip().splitlines()[-1]),
     }
@@ -349,6 +387,7 @@ def main(argv: list[str] | None = None) -> dict:
             watched = timed_watch(folder / "watch.log", folder / "model.json", folder / "w.duckdb")
             print(f"watch: {watched}", file=sys.stderr)
     result["records_per_s"] = round(generated["records"] / result["seconds"])
+    result["cpu_records_per_s_2_cores"] = round(generated["records"] / (result["cpu_s"] / 2))
     out = {
         "benchmark": "behaviour_scale",
         "protocol": " ".join((__doc__ or "").split("Protocol\n--------", 1)[1].split()),

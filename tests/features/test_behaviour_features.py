@@ -148,3 +148,35 @@ def test_a_long_session_beside_unanswered_attempts_is_a_retried_session():
     # unanswered attempts without a long session: the longest is one of them (3 s)
     only = behaviour_table(flows(retries + [{**retries[0], "ts": T0 + 15}]))
     assert only.features["retried_session"].iloc[0] == 3.0
+
+
+def test_checkpoints_from_the_shared_sort_equal_tables_of_the_early_flows():
+    """Each checkpoint, cut from the flows sorted once for the whole table, is the table of
+    the flows in the first part of their window built on their own (rows, features, the
+    row each grows into); also with shuffled records and a record without a host."""
+    from trustshield.features.behaviour import table_with_checkpoints
+
+    frame = flows(
+        beacon("10.0.0.7", "203.0.113.9", 6667, 4.0, 1500)
+        + scan("10.0.0.8", 23, 120)
+        + chatter("10.0.0.7", 90)
+    )
+    frame = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    frame.loc[5, "id.orig_h"] = None
+    table, stages = table_with_checkpoints(frame, fractions=(1 / 16, 0.25, 0.5))
+    pd.testing.assert_frame_equal(table.features, behaviour_table(frame).features)
+    ts = frame["ts"].to_numpy(float)
+    offset = ts - np.floor(ts / 3600.0) * 3600.0
+    assert [s.fraction for s in stages] == [1 / 16, 0.25, 0.5]
+    for stage in stages:
+        keep = np.flatnonzero(offset < stage.fraction * 3600.0)
+        alone = behaviour_table(frame.iloc[keep], elapsed_s=stage.fraction * 3600.0)
+        pd.testing.assert_frame_equal(stage.table.keys, alone.keys)
+        pd.testing.assert_frame_equal(stage.table.features, alone.features)
+        assert np.array_equal(stage.table.flow_row, alone.flow_row)
+        valid = alone.flow_row >= 0
+        expected = np.full(len(alone), -1)
+        expected[alone.flow_row[valid]] = table.flow_row[keep[valid]]
+        assert np.array_equal(stage.full_row, expected)
+    with pytest.raises(DataError, match="fractions"):
+        table_with_checkpoints(frame, fractions=(0.5, 1.0))

@@ -130,3 +130,38 @@ def test_a_zeek_log_read_block_by_block_gives_the_whole_log_incidents(model, tmp
     assert done.records == len(frame) and done.incidents == len(expected) >= 2
     # more than the allowed lateness out of order: read whole, same incidents
     assert done.streamed is (lateness_s is None)
+
+
+def test_prefetch_keeps_order_raises_where_the_error_came_and_stops_when_left():
+    import threading
+
+    from trustshield.errors import DataError
+    from trustshield.pipeline.behaviour_stream import prefetch
+
+    assert list(prefetch(iter(range(10)), depth=2)) == list(range(10))
+
+    def failing():
+        yield 1
+        yield 2
+        raise DataError("bad record")
+
+    got = []
+    with pytest.raises(DataError, match="bad record"):
+        for item in prefetch(failing()):
+            got.append(item)
+    assert got == [1, 2]
+
+    produced = []
+
+    def endless():
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    for item in prefetch(endless(), depth=2):
+        if item == 3:
+            break
+    assert not [t for t in threading.enumerate() if t.name == "trustshield-prefetch"]
+    assert len(produced) <= 3 + 1 + 2 + 1  # read ahead by at most the queue's depth

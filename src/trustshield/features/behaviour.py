@@ -123,72 +123,104 @@ def behaviour_table(
     if not (np.isfinite(span) and 0 < span <= window_s):
         raise DataError(f"elapsed_s must be in (0, window_s], got {elapsed_s!r}")
     f, names = _flow_frame(flows, float(window_s))
-    flow_row = np.full(len(flows), -1, np.int64)
+    return _aggregate(_sorted(f), names, len(flows), float(window_s), span)
+
+
+#: the channel of a flow, in the order rows are sorted
+CHANNEL = ["w", "host", "dst", "dport", "proto"]
+
+
+def _sorted(f: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The usable flows ``f`` (from :func:`_flow_frame`) sorted by channel, then ts."""
     if not len(f["ts"]):
+        return pd.DataFrame({c: v for c, v in f.items()}, copy=False)
+    # one sort of integer keys (names are coded in their sorted order), then row ids
+    order = np.lexsort([f[c] for c in ("ts", *CHANNEL[::-1])])
+    # one column at a time, each freed once sorted (no second copy of the whole frame)
+    return pd.DataFrame({c: f.pop(c)[order] for c in list(f)}, copy=False)
+
+
+def _aggregate(
+    f: pd.DataFrame,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_flows: int,
+    window_s: float,
+    span: float,
+) -> BehaviourTable:
+    """The table of the flows ``f`` (sorted by :func:`_sorted`; ``pos``: position among
+    the ``n_flows`` input flows), rates and coverage over ``span`` seconds."""
+    flow_row = np.full(n_flows, -1, np.int64)
+    if not len(f):
         return BehaviourTable(
             pd.DataFrame({k: pd.Series(dtype=float) for k in KEYS}),
             pd.DataFrame({c: pd.Series(dtype=float) for c in FEATURES}),
             flow_row,
             float(window_s),
         )
-    channel = ["w", "host", "dst", "dport", "proto"]
-    # one sort of integer keys (names are coded in their sorted order), then row ids
-    order = np.lexsort([f[c] for c in ("ts", *channel[::-1])])
-    # one column at a time, each freed once sorted (no second copy of the whole frame)
-    f = pd.DataFrame({c: f.pop(c)[order] for c in list(f)}, copy=False)
-    del order
+    channel = CHANNEL
     new_row = np.zeros(len(f), bool)
     new_row[0] = True
     for c in channel:
         values = f[c].to_numpy()
         new_row[1:] |= values[1:] != values[:-1]
-    f["row"] = np.cumsum(new_row) - 1
-    flow_row[f["pos"].to_numpy()] = f["row"].to_numpy()
+    row = np.cumsum(new_row) - 1
+    f["row"] = row
+    flow_row[f["pos"].to_numpy()] = row
+    starts = np.flatnonzero(new_row)  # each row's flows are contiguous, in ts order
     g = f.groupby("row", sort=True)
-    out = f.loc[new_row, channel].set_index(f["row"].to_numpy()[new_row])
-    first, last = g["ts"].min(), g["ts"].max()
-    n = g.size().astype(float)
-    rows = pd.DataFrame(index=out.index)
-    rows["n_conn"] = n
-    rows["rate_per_min"] = n / (span / 60.0)
-    rows["failed_share"] = g["failed"].mean()
-    rows["unanswered_share"] = g["unanswered"].mean()
-    for name in ("orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"):
-        rows[name] = g[name].sum()
-    rows["duration_max"] = g["duration"].max()
-    rows["duration_mean"] = g["duration"].mean()
-    rows["retried_session"] = _retried_session(f, rows["duration_max"])
+    out = f.loc[new_row, channel].set_index(row[new_row])
+    ts = f["ts"].to_numpy()
+    first = pd.Series(ts[starts], index=out.index)
+    last = pd.Series(ts[np.append(starts[1:], len(f)) - 1], index=out.index)
+    n = pd.Series(np.diff(np.append(starts, len(f))).astype(float), index=out.index)
+    failed = pd.Series(np.add.reduceat(f["failed"].to_numpy(), starts), index=out.index)
+    unanswered = np.add.reduceat(f["unanswered"].to_numpy(), starts)
+    # per row, numpy arrays in row order (the same arithmetic as on Series, without
+    # pandas' overhead per operation, which dominates small closings)
+    rows: dict[str, np.ndarray] = {"n_conn": n.to_numpy()}
+    nn = rows["n_conn"]
+    rows["rate_per_min"] = nn / (span / 60.0)
+    # shares of 0/1 flags: exact counts over the row's count (a group mean is the same)
+    rows["failed_share"] = failed.to_numpy() / nn
+    rows["unanswered_share"] = unanswered / nn
+    sums = g[["orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts"]].sum()
+    for name in sums.columns:
+        rows[name] = sums[name].to_numpy(float)
+    duration = f["duration"].to_numpy()
+    longest = np.maximum.reduceat(duration, starts)
+    rows["duration_max"] = longest
+    rows["duration_mean"] = g["duration"].mean().to_numpy(float)
+    rows["retried_session"] = _retried_session(row, duration, longest, f["unanswered"], unanswered)
     f["gap"] = f["ts"].diff().where(f["row"].eq(f["row"].shift()))
-    med, mad, skew = _robust(f, "gap")
-    rows["interval_median"], rows["interval_mad"] = med, mad
-    rows["interval_dispersion"] = _dispersion(med, mad)
-    rows["interval_skew"] = skew
-    smed, smad, sskew = _robust(f, "orig_bytes")
-    rows["size_dispersion"] = _dispersion(smed, smad)
-    rows["size_skew"] = sskew
-    rows["coverage"] = ((last - first) / span).clip(0.0, 1.0)
-    few = n < MIN_BEACON_CONNS
-    rows.loc[few, ["interval_dispersion", "size_dispersion"]] = 1.0
-    rows.loc[few, ["interval_skew", "size_skew"]] = 1.0
-    rows.loc[few, ["interval_median", "interval_mad"]] = 0.0
+    med, mad, skew = (x.to_numpy(float) for x in _robust(f, "gap"))
+    smed, smad, sskew = (x.to_numpy(float) for x in _robust(f, "orig_bytes"))
+    few = nn < MIN_BEACON_CONNS
+    rows["interval_median"] = np.where(few, 0.0, med)
+    rows["interval_mad"] = np.where(few, 0.0, mad)
+    rows["interval_dispersion"] = np.where(few, 1.0, _dispersion(med, mad))
+    rows["interval_skew"] = np.where(few, 1.0, skew)
+    rows["size_dispersion"] = np.where(few, 1.0, _dispersion(smed, smad))
+    rows["size_skew"] = np.where(few, 1.0, sskew)
+    coverage = np.clip((last.to_numpy() - first.to_numpy()) / span, 0.0, 1.0)
+    rows["coverage"] = coverage
     rows["beacon_score"] = np.where(
         few,
         0.0,
         (
-            (1 - rows["interval_skew"].abs())
-            + (1 - rows["interval_dispersion"].clip(upper=1))
-            + (1 - rows["size_skew"].abs())
-            + (1 - rows["size_dispersion"].clip(upper=1))
+            (1 - np.abs(rows["interval_skew"]))
+            + (1 - np.minimum(rows["interval_dispersion"], 1))
+            + (1 - np.abs(rows["size_skew"]))
+            + (1 - np.minimum(rows["size_dispersion"], 1))
         )
         / 4
-        * np.minimum(1.0, rows["coverage"] * 2),
+        * np.minimum(1.0, coverage * 2),
     )
-    rows = rows.join(_context(f, out), how="left")
+    rows |= _context(out, n, failed)
     host_names, dst_names, proto_names = names
     dst_code = out["dst"].to_numpy(np.int64)
     proto = proto_names[out["proto"].to_numpy(np.int64)]
     local = np.array([is_local(d) for d in dst_names], float)
-    rows["dst_local"] = local[dst_code] if len(local) else 0.0
+    rows["dst_local"] = local[dst_code] if len(local) else np.zeros(len(out))
     rows["upload_external"] = rows["orig_bytes"] * (1.0 - rows["dst_local"])
     rows["tcp"] = (proto == "tcp").astype(float)
     rows["udp"] = (proto == "udp").astype(float)
@@ -202,7 +234,8 @@ def behaviour_table(
             "window_end": (out["w"].to_numpy(float) + 1) * window_s,
         }
     )
-    features = rows[list(FEATURES)].astype(np.float64).fillna(0.0).reset_index(drop=True)
+    columns = {c: np.asarray(rows[c], np.float64) for c in FEATURES}
+    features = pd.DataFrame({c: np.where(np.isnan(v), 0.0, v) for c, v in columns.items()})
     return BehaviourTable(keys, features, flow_row, float(window_s))
 
 
@@ -231,6 +264,39 @@ def checkpoint_tables(
 ) -> tuple[Checkpoint, ...]:
     """The rows of ``table`` (built from ``flows``) at each fraction in ``fractions`` (each
     in (0, 1)) of their window: what a detector reading the window before it closes sees."""
+    _fractions(fractions)
+    f, names = _flow_frame(flows, table.window_s)
+    return _checkpoints(flows, table, fractions, _sorted(f), names)
+
+
+def table_with_checkpoints(
+    flows: pd.DataFrame, *, window_s: float = 3600.0, fractions: tuple[float, ...] = CHECKPOINTS
+) -> tuple[BehaviourTable, tuple[Checkpoint, ...]]:
+    """``behaviour_table(flows, window_s=window_s)`` and its ``checkpoint_tables`` at
+    ``fractions``, the same tables, the flows coded and sorted once for all of them."""
+    if not fractions:
+        return behaviour_table(flows, window_s=window_s), ()
+    _fractions(fractions)
+    table = behaviour_table(flows, window_s=window_s)  # validates flows and window_s
+    f, names = _flow_frame(flows, float(window_s))
+    return table, _checkpoints(flows, table, fractions, _sorted(f), names)
+
+
+def _fractions(fractions: tuple[float, ...]) -> None:
+    for q in fractions:
+        if not 0 < q < 1:
+            raise DataError(f"checkpoint fractions must be in (0, 1), got {q!r}")
+
+
+def _checkpoints(
+    flows: pd.DataFrame,
+    table: BehaviourTable,
+    fractions: tuple[float, ...],
+    f: pd.DataFrame,
+    names: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[Checkpoint, ...]:
+    """The checkpoints of ``table`` from its flows ``f`` sorted by :func:`_sorted`: each
+    the sorted flows in the first part of their window (still sorted), aggregated."""
     window_s = table.window_s
     ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
     offset = ts - np.floor(ts / window_s) * window_s
@@ -239,32 +305,23 @@ def checkpoint_tables(
         if "duration" in flows.columns
         else np.zeros(len(flows))
     )
-    columns = [
-        c
-        for c in (
-            *NEEDED,
-            "conn_state",
-            "orig_bytes",
-            "resp_bytes",
-            "orig_pkts",
-            "resp_pkts",
-            "duration",
-        )
-        if c in flows.columns
-    ]
+    pos = f["pos"].to_numpy()
+    full = table.flow_row[pos]
+    ended = ts[pos] + duration[pos]
+    sorted_offset = offset[pos]
+    base = f[[c for c in f.columns if c not in ("row", "gap", "_dev")]]
     out = []
     for q in fractions:
-        if not 0 < q < 1:
-            raise DataError(f"checkpoint fractions must be in (0, 1), got {q!r}")
         keep = np.flatnonzero(offset < q * window_s)
-        part = flows.iloc[keep][columns]
-        prefix = behaviour_table(part, window_s=window_s, elapsed_s=q * window_s)
+        mask = sorted_offset < q * window_s
+        part = base[mask].reset_index(drop=True)
+        part["pos"] = np.searchsorted(keep, pos[mask])
+        prefix = _aggregate(part, names, len(keep), window_s, q * window_s)
+        row = part["row"].to_numpy() if len(part) else np.zeros(0, np.int64)
         full_row = np.full(len(prefix), -1, np.int64)
-        valid = prefix.flow_row >= 0
-        full_row[prefix.flow_row[valid]] = table.flow_row[keep[valid]]
+        full_row[row] = full[mask]
         known = prefix.keys["window_start"].to_numpy(float) + q * window_s
-        ended = ts[keep] + duration[keep]
-        np.maximum.at(known, prefix.flow_row[valid], ended[valid])
+        np.maximum.at(known, row, ended[mask])
         out.append(Checkpoint(float(q), prefix, full_row, known))
     return tuple(out)
 
@@ -352,60 +409,66 @@ def _robust(f: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series, pd.Seri
     return med.fillna(0.0), mad.fillna(0.0), skew
 
 
-def _retried_session(f: pd.DataFrame, duration_max: pd.Series) -> pd.Series:
+def _retried_session(
+    row: np.ndarray,
+    duration: np.ndarray,
+    longest: np.ndarray,
+    unanswered: pd.Series,
+    unanswered_n: np.ndarray,
+) -> np.ndarray:
     """Per row: its longest connection's duration (s) when the channel window also holds
     another connection that was never answered, else 0 — a session kept open by a client
     that re-opens it after unanswered attempts, the way a command channel keeps itself
-    alive. ``f`` is sorted by row then ts; the longest connection is the first of the
-    longest ones."""
-    unanswered = f.groupby("row")["unanswered"].sum()
-    longest = f.sort_values(["row", "duration"], ascending=[True, False], kind="stable")
-    longest = longest.drop_duplicates("row").set_index("row")["unanswered"]
-    others = unanswered - longest.reindex(unanswered.index).fillna(0.0)
-    return duration_max.where(others.reindex(duration_max.index).fillna(0.0) >= 1, 0.0)
+    alive. Flows are sorted by row then ts (``row`` per flow, ``longest`` and
+    ``unanswered_n`` per row); the longest connection is the first of the longest ones."""
+    hit = np.flatnonzero(duration == longest[row])
+    first = hit[np.append(True, row[hit][1:] != row[hit][:-1])]
+    others = unanswered_n - unanswered.to_numpy()[first]
+    return np.where(others >= 1, longest, 0.0)
 
 
-def _dispersion(med: pd.Series, mad: pd.Series) -> pd.Series:
+def _dispersion(med: np.ndarray, mad: np.ndarray) -> np.ndarray:
     """MAD relative to the median, capped at 10 (0 = perfectly regular)."""
-    ratio = mad / med.where(med > 0)
-    return ratio.where(med > 0, np.where(mad > 0, 10.0, 0.0)).clip(upper=10.0).fillna(0.0)
+    positive = med > 0
+    ratio = np.where(positive, mad / np.where(positive, med, 1.0), np.where(mad > 0, 10.0, 0.0))
+    ratio = np.minimum(ratio, 10.0)
+    return np.where(np.isnan(ratio), 0.0, ratio)
 
 
-def _context(f: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
-    """Per row: fan-out, host totals and rarity of the destination (see :data:`FEATURES`)."""
-    ctx = pd.DataFrame(index=out.index)
-    by_port = f.groupby(["w", "host", "dport", "proto"])["dst"].nunique().rename("dsts_on_port")
-    by_dst = f.groupby(["w", "host", "dst", "proto"])["dport"].nunique().rename("ports_on_dst")
-    host = f.groupby(["w", "host"]).agg(
-        host_conns=("ts", "size"),
-        host_dsts=("dst", "nunique"),
-        host_ports=("dport", "nunique"),
-        host_failed_share=("failed", "mean"),
+def _context(out: pd.DataFrame, n: pd.Series, failed: pd.Series) -> dict[str, np.ndarray]:
+    """Per row: fan-out, host totals and rarity of the destination (see :data:`FEATURES`).
+    ``out``: each row's channel (w, host, dst, dport, proto codes; one row per channel
+    window, so counting rows counts distinct destinations or ports); ``n`` and ``failed``:
+    its connections and failed ones."""
+    ctx: dict[str, np.ndarray] = {}
+    ctx["dsts_on_port"] = _to_float(
+        out.groupby(["w", "host", "dport", "proto"])["dst"].transform("size")
     )
-    ctx["dsts_on_port"] = out.join(by_port, on=["w", "host", "dport", "proto"])["dsts_on_port"]
-    ctx["ports_on_dst"] = out.join(by_dst, on=["w", "host", "dst", "proto"])["ports_on_dst"]
-    ctx = ctx.join(out.join(host, on=["w", "host"])[list(host.columns)])
+    ctx["ports_on_dst"] = _to_float(
+        out.groupby(["w", "host", "dst", "proto"])["dport"].transform("size")
+    )
+    by_host = out.groupby(["w", "host"], sort=False)
+    conns = n.groupby([out["w"], out["host"]], sort=False).transform("sum").to_numpy(float)
+    ctx["host_conns"] = conns
+    ctx["host_dsts"] = _to_float(by_host["dst"].transform("nunique"))
+    ctx["host_ports"] = _to_float(by_host["dport"].transform("nunique"))
+    # a mean of 0/1 flags over the host's flows: the exact count over the host's count
+    host_failed = failed.groupby([out["w"], out["host"]], sort=False).transform("sum")
+    ctx["host_failed_share"] = host_failed.to_numpy(float) / conns
     # rarity for the host: share of its earlier windows that reached this destination
-    pairs = out[["w", "host", "dst"]].drop_duplicates().sort_values(["host", "dst", "w"])
-    pairs["seen_before"] = pairs.groupby(["host", "dst"]).cumcount()
-    windows = out[["w", "host"]].drop_duplicates().sort_values(["host", "w"])
-    windows["history"] = windows.groupby("host").cumcount()
-    merged = out.merge(pairs, on=["w", "host", "dst"], how="left").merge(
-        windows, on=["w", "host"], how="left"
-    )
-    history = merged["history"].to_numpy(float)
-    seen = merged["seen_before"].to_numpy(float)
+    # (dense ranks of the window among the host's, and among the host's with this dst)
+    history = out.groupby("host")["w"].rank(method="dense").to_numpy(float) - 1.0
+    seen = out.groupby(["host", "dst"])["w"].rank(method="dense").to_numpy(float) - 1.0
     ctx["dst_rarity_host"] = 1.0 - seen / np.maximum(history, 1.0)
     ctx["host_history_windows"] = history
     # rarity for the site: share of the hosts seen so far that have reached the destination
-    site = f[["w", "host", "dst"]].drop_duplicates()
-    first_host = site.groupby("host")["w"].min().sort_values()
+    first_host = out.groupby("host")["w"].min().sort_values()
     hosts_so_far = np.searchsorted(first_host.to_numpy(), out["w"].to_numpy(), side="right")
     # hosts that had reached the destination by the row's window: one sorted key per
     # (destination, host) first contact, counted by binary search (no pairwise join)
-    first_pair = site.groupby(["dst", "host"])["w"].min()
-    w0 = float(f["w"].min())
-    span = float(f["w"].max()) - w0 + 2.0
+    first_pair = out.groupby(["dst", "host"])["w"].min()
+    w0 = float(out["w"].min())
+    span = float(out["w"].max()) - w0 + 2.0
     dst_first = first_pair.index.get_level_values("dst").to_numpy(float)
     contact = np.sort(dst_first * span + (first_pair.to_numpy(float) - w0))
     dst_row = out["dst"].to_numpy(float)
@@ -414,3 +477,7 @@ def _context(f: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     ) - np.searchsorted(contact, dst_row * span, side="left")
     ctx["dst_site_share"] = n_reached / np.maximum(hosts_so_far, 1)
     return ctx
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(np.float64)

@@ -88,15 +88,16 @@ def incident_evidence(
     bins: int = HISTOGRAM_BINS,
 ) -> IncidentEvidence:
     """The evidence of ``incident`` in ``flows`` (see the module docstring)."""
+    # only the host's flows are evidence or on its timeline
+    flows = flows[_is_host(flows["id.orig_h"], incident.host)]
     ts = pd.to_numeric(flows["ts"], errors="coerce").to_numpy(float)
-    host = flows["id.orig_h"].astype(str).to_numpy(object) == incident.host
     uids = (
         flows["uid"].astype(str).to_numpy(object)
         if "uid" in flows.columns
         else np.full(len(flows), "", object)
     )
     # a hash lookup (numpy's isin on object arrays compares pairwise)
-    is_evidence = pd.Series(uids, dtype=object).isin(incident.evidence_uids).to_numpy(bool) & host
+    is_evidence = pd.Series(uids, dtype=object).isin(incident.evidence_uids).to_numpy(bool)
     rows = np.flatnonzero(is_evidence)
     rows = rows[np.argsort(ts[rows], kind="stable")]
     dst = flows["id.resp_h"].astype(str).to_numpy(object)
@@ -108,37 +109,45 @@ def incident_evidence(
         else np.full(len(flows), "", object)
     )
     named = {(b.dst, b.dport, b.proto): b.name for b in incident.behaviours}
+    # one column at a time (no Python object per flow until the EvidenceFlow itself)
+    e_dst = dst[rows].tolist()
+    e_dport = dport[rows].tolist()
+    e_proto = proto[rows].tolist()
+    e_ts = ts[rows]
     evidence = tuple(
-        EvidenceFlow(
-            str(uids[r]),
-            float(ts[r]),
-            str(dst[r]),
-            int(dport[r]),
-            str(proto[r]),
-            str(state[r]),
-            named.get((str(dst[r]), int(dport[r]), str(proto[r])), ""),
+        map(
+            EvidenceFlow,
+            uids[rows].tolist(),
+            e_ts.tolist(),
+            e_dst,
+            e_dport,
+            e_proto,
+            state[rows].tolist(),
+            [named.get(k, "") for k in zip(e_dst, e_dport, e_proto)],
         )
-        for r in rows
     )
-    return IncidentEvidence(
-        evidence,
-        timeline(incident, ts[host], is_evidence[host], buckets),
-        tuple(
-            _histogram(b.name, channel_label(b.dst, b.dport, b.proto), times, bins)
-            for b in incident.behaviours
-            if b.name in REGULAR
-            and len(
-                times := np.array(
-                    [
-                        f.ts
-                        for f in evidence
-                        if (f.dst, f.dport, f.proto) == (b.dst, b.dport, b.proto)
-                    ]
-                )
+    e_dst_a, e_proto_a, e_dport_a = dst[rows], proto[rows], dport[rows]
+    histograms = []
+    for b in incident.behaviours:
+        if b.name not in REGULAR:
+            continue
+        times = e_ts[(e_dst_a == b.dst) & (e_dport_a == b.dport) & (e_proto_a == b.proto)]
+        if len(times) >= 3:
+            histograms.append(
+                _histogram(b.name, channel_label(b.dst, b.dport, b.proto), times, bins)
             )
-            >= 3
-        ),
+    return IncidentEvidence(
+        evidence, timeline(incident, ts, is_evidence, buckets), tuple(histograms)
     )
+
+
+def _is_host(column: pd.Series, host: str) -> np.ndarray:
+    """(m,) bool: the flows whose originator is ``host`` (a categorical compared by its
+    categories, not one string per flow); a missing address is no host."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = column.cat.categories.astype(str).to_numpy(object)
+        return np.append(names == host, False)[column.cat.codes.to_numpy()]
+    return column.astype(str).to_numpy(object) == host
 
 
 def timeline(incident: Incident, ts: np.ndarray, evidence: np.ndarray, buckets: int) -> Timeline:

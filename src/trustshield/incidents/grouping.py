@@ -168,7 +168,12 @@ def group_incidents(
                 uid_parts.append(idx)
             pending.append((str(host), tuple(behaviours), uid_parts))
     # the uids of every evidence flow in one take (not one pass over the column each)
-    every = np.unique(np.concatenate([np.concatenate(p[2]) for p in pending]))
+    used = np.zeros(len(flows), bool)  # marked, not sorted: positions are small integers
+    for _, _, parts in pending:
+        for part in parts:
+            used[part] = True
+    every = np.flatnonzero(used)
+    at = np.cumsum(used) - 1  # position in ``every`` of each flow marked
     names = (
         uids.take(every).astype(str).to_numpy(object) if uids is not None else np.zeros(0, object)
     )
@@ -176,7 +181,7 @@ def group_incidents(
         _incident(
             host,
             behaviours,
-            [names[np.searchsorted(every, np.concatenate(parts))]] if uids is not None else [],
+            [names[at[np.concatenate(parts)]]] if uids is not None else [],
         )
         for host, behaviours, parts in pending
     ]

@@ -33,8 +33,8 @@ from trustshield.features.behaviour import (
     FEATURES,
     BehaviourTable,
     Checkpoint,
-    behaviour_table,
     checkpoint_tables,
+    table_with_checkpoints,
 )
 from trustshield.incidents.grouping import Incident, evidence_flows, group_incidents, known_at
 from trustshield.incidents.operating import HeldOut, operating_point
@@ -105,8 +105,7 @@ def scenario(
     malicious = None
     if "label" in flows.columns:
         malicious = flows["label"].astype(str).str.lower().eq(MALICIOUS).to_numpy()
-    table = behaviour_table(flows, window_s=window_s)
-    stages = checkpoint_tables(flows, table, fractions) if fractions else ()
+    table, stages = table_with_checkpoints(flows, window_s=window_s, fractions=fractions)
     return Scenario(name, flows, table, malicious, stages)
 
 

@@ -36,8 +36,7 @@ from trustshield.errors import DataError
 from trustshield.features.behaviour import (
     CHECKPOINTS,
     BehaviourTable,
-    behaviour_table,
-    checkpoint_tables,
+    table_with_checkpoints,
 )
 from trustshield.incidents.grouping import DEFAULT_GAP_S, Incident, group_incidents, known_at
 from trustshield.incidents.model import BehaviourDetection
@@ -360,8 +359,9 @@ class BehaviourStream:
     def _windows(self, flows: pd.DataFrame) -> Kept | None:
         """Rows of complete windows: build, fix the look-back features, flag, keep."""
         model = self.model
-        table = behaviour_table(flows, window_s=self.window_s)
-        stages = checkpoint_tables(flows, table, self.fractions) if self.fractions else ()
+        table, stages = table_with_checkpoints(
+            flows, window_s=self.window_s, fractions=self.fractions
+        )
         self.rarity[None].apply(table)
         for stage in stages:
             self.rarity[stage.fraction].apply(stage.table)

@@ -12,7 +12,9 @@ more than ``lateness_s`` out of time order is read whole by the strict reader in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,7 @@ def detect_log(
 
     try:
         stream = BehaviourStream(model, chunk_records=chunk_records, lateness_s=lateness_s)
-        for chunk in iter_conn_columns(path, block_bytes=block_bytes):
+        for chunk in prefetch(iter_conn_columns(path, block_bytes=block_bytes)):
             stream.add(chunk)
             del chunk
         stream.close(float("inf"))
@@ -76,3 +78,46 @@ def detect_log(
     on_incidents(incidents, flows)
     records = int(pd.to_numeric(flows["ts"], errors="coerce").notna().sum())
     return DetectedLog(records, len(incidents), False, reason)
+
+
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """The items of ``items``, produced on a background thread up to ``depth`` ahead (the
+    next blocks of a log are parsed, by pyarrow without the GIL, while this thread builds
+    the windows of the last ones). An exception of ``items`` is raised here, where its
+    item would have come; leaving the loop early stops the thread."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((done, exc))
+
+    worker = threading.Thread(target=produce, name="trustshield-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = box.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+            del item
+    finally:
+        stop.set()
+        worker.join()

@@ -78,7 +78,8 @@ def watch_behaviour(
     seconds. Windows the stream has passed are closed once ``close_records`` records are
     waiting or ``close_seconds`` after the last closing (the incidents do not depend on
     where the stream is cut). ``progress(figures)`` gets records, incidents and
-    records_per_s after each commit."""
+    records_per_s after each commit (``end_of_run``: True for the commit of the windows
+    closed when the run ends)."""
     run = _BehaviourWatch(
         Path(path), store, model, model_id, batch_records, lateness_s, close_records
     )
@@ -182,7 +183,7 @@ class _BehaviourWatch:
             return
         stream.close(stream.ready())
         self._commit(None, stream.close_incidents(), 0)
-        self._report(progress)
+        self._report(progress, end_of_run=True)
 
     def _take(self, lines: Lines, progress) -> None:
         identity = lines.identity
@@ -266,7 +267,7 @@ class _BehaviourWatch:
         self._commit(lines, closed, self.stream.records - before)
         self._report(progress)
 
-    def _report(self, progress) -> None:
+    def _report(self, progress, *, end_of_run: bool = False) -> None:
         if progress is not None:
             seconds = max(time.monotonic() - self.started, 1e-9)
             progress(
@@ -275,6 +276,7 @@ class _BehaviourWatch:
                     "incidents": self.incidents,
                     "records_per_s": self.records / seconds,
                     "late": self.stream.late,
+                    "end_of_run": end_of_run,
                 }
             )
 
