@@ -762,6 +762,7 @@ def benchmark(args, rows_wanted: int, runs: int) -> int:
         "reference_rows_per_s": round(ref_rows_per_s, 1),
         "ratio": round(rows_per_s / ref_rows_per_s, 3),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in ts_runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in ts_runs),
         "startup_s": statistics.median(startup),
         "rows_per_s_after_startup": round(
             rows / (statistics.median(r["wall_s"] for r in ts_runs) - statistics.median(startup)), 1
