@@ -14,15 +14,10 @@ name at the same position of the same input scored by the same model keeps its a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
 
-import pyarrow as pa
-
-from trustshield.explain.text_alerts import TEXT, as_stored
 from trustshield.pipeline.domains import DomainModel, DomainVerdict, score
-from trustshield.store.alerts import alert_id
+from trustshield.pipeline.text_alert_store import TextAlert, TextRun, store_text_alerts
 
 SPEC = "domain names (text)"
 TECHNIQUE = "T1568.002"
@@ -63,52 +58,23 @@ def store_domain_alerts(
 ):
     """Score ``domains`` and keep the alerting ones as alerts of a new run; returns the
     run's summary (:class:`~trustshield.store.alerts.RunSummary`)."""
-    now = datetime.now(timezone.utc)
-    store.record_model(
-        {
-            "model_id": model_id,
-            "created_at": now.isoformat(),
-            "spec": SPEC,
-            "detector": "domain",
-            "files": {"model": model_id},
-        },
-        [{"name": "domain", "type": TEXT, "categories": None}],
-    )
-    run_id = uuid.uuid4().hex[:16]
-    store.start_run(
-        run_id=run_id,
-        kind="domains",
-        model_id=model_id,
-        source_path=source_path,
-        source_sha256=source_sha256,
-    )
-    try:
+
+    def flagged() -> list[TextAlert]:
         verdicts = score(model, list(domains))
-        rows = [i for i, v in enumerate(verdicts) if v.alert]
-        found = [verdicts[i] for i in rows]
-        stored = [as_stored(v.domain, domain_terms(v)) for v in found]
-        table = pa.table(
-            {
-                "alert_id": [alert_id(model_id, source_sha256, i + 1) for i in rows],
-                "run_id": pa.array([run_id] * len(rows), pa.string()),
-                "model_id": pa.array([model_id] * len(rows), pa.string()),
-                "source_sha256": pa.array([source_sha256] * len(rows), pa.string()),
-                "line": pa.array([i + 1 for i in rows], pa.int64()),
-                "action": pa.array(["alert"] * len(rows), pa.string()),
-                "suspicion": pa.array([v.score for v in found], pa.float64()),
-                "category": pa.array([v.family or "dga" for v in found], pa.string()),
-                "technique": pa.array([TECHNIQUE] * len(rows), pa.string()),
-                "component": pa.array(["domain"] * len(rows), pa.string()),
-                "label": pa.array([None] * len(rows), pa.string()),
-                "base": pa.array([v.base for v in found], pa.float64()),
-                "attributions": pa.array([a for _, a in stored], pa.list_(pa.float64())),
-                "feature_values": pa.array([f for f, _ in stored], pa.list_(pa.float64())),
-                "rationale": pa.array([rationale(v) for v in found], pa.string()),
-                "created_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-            }
-        )
-        store.add_batch(run_id, table, [], rows_read=len(domains))
-    except BaseException:
-        store.finish_run(run_id, "failed")
-        raise
-    return store.finish_run(run_id, "complete")
+        return [
+            TextAlert(
+                line=i + 1,
+                text=v.domain,
+                terms=domain_terms(v),
+                suspicion=v.score,
+                base=v.base,
+                category=v.family or "dga",
+                technique=TECHNIQUE,
+                rationale=rationale(v),
+            )
+            for i, v in enumerate(verdicts)
+            if v.alert
+        ]
+
+    run = TextRun(model_id, "domain", SPEC, "domains", source_path, source_sha256, len(domains))
+    return store_text_alerts(store, run, flagged)

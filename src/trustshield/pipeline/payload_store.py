@@ -15,16 +15,11 @@ the same model keeps its alert id, so a second run adds nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime, timezone
-
-import pyarrow as pa
 
 from trustshield.explain.payload import PayloadExplanation, explain_payloads
-from trustshield.explain.text_alerts import TEXT, as_stored
 from trustshield.pipeline.payload_model import PayloadModel
-from trustshield.store.alerts import alert_id
+from trustshield.pipeline.text_alert_store import TextAlert, TextRun, store_text_alerts
 
 SPEC = "web-request parameter values (text)"
 
@@ -47,54 +42,25 @@ def store_payload_detections(
 ):
     """Score ``payloads`` and keep the flagged ones as alerts of a new run; returns the
     run's summary (:class:`~trustshield.store.alerts.RunSummary`)."""
-    now = datetime.now(timezone.utc)
-    store.record_model(
-        {
-            "model_id": model_id,
-            "created_at": now.isoformat(),
-            "spec": SPEC,
-            "detector": "payload",
-            "files": {"model": model_id},
-        },
-        [{"name": "payload", "type": TEXT, "categories": None}],
-    )
-    run_id = uuid.uuid4().hex[:16]
-    store.start_run(
-        run_id=run_id,
-        kind="payloads",
-        model_id=model_id,
-        source_path=source_path,
-        source_sha256=source_sha256,
-    )
-    try:
+
+    def flagged() -> list[TextAlert]:
         scores = model.detector.score_payloads(list(payloads))[0]
         rows = [i for i, s in enumerate(scores) if s > model.threshold]
         found = explain_payloads(model.detector, [payloads[i] for i in rows])
-        stored = [as_stored(e.payload, e.chars.tolist()) for e in found]
-        table = pa.table(
-            {
-                "alert_id": [alert_id(model_id, source_sha256, i + 2) for i in rows],
-                "run_id": pa.array([run_id] * len(rows), pa.string()),
-                "model_id": pa.array([model_id] * len(rows), pa.string()),
-                "source_sha256": pa.array([source_sha256] * len(rows), pa.string()),
-                "line": pa.array([i + 2 for i in rows], pa.int64()),
-                "action": pa.array(["alert"] * len(rows), pa.string()),
-                "suspicion": pa.array([e.score for e in found], pa.float64()),
-                "category": pa.array([e.attack_type for e in found], pa.string()),
-                "technique": pa.array([e.technique for e in found], pa.string()),
-                "component": pa.array(["payload"] * len(rows), pa.string()),
-                "label": pa.array(
-                    [labels[i] if labels is not None else None for i in rows], pa.string()
-                ),
-                "base": pa.array([e.base for e in found], pa.float64()),
-                "attributions": pa.array([a for _, a in stored], pa.list_(pa.float64())),
-                "feature_values": pa.array([v for v, _ in stored], pa.list_(pa.float64())),
-                "rationale": pa.array([rationale(e) for e in found], pa.string()),
-                "created_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-            }
-        )
-        store.add_batch(run_id, table, [], rows_read=len(payloads))
-    except BaseException:
-        store.finish_run(run_id, "failed")
-        raise
-    return store.finish_run(run_id, "complete")
+        return [
+            TextAlert(
+                line=i + 2,  # the header is record 1
+                text=e.payload,
+                terms=e.chars.tolist(),
+                suspicion=e.score,
+                base=e.base,
+                category=e.attack_type,
+                technique=e.technique,
+                rationale=rationale(e),
+                label=labels[i] if labels is not None else None,
+            )
+            for i, e in zip(rows, found, strict=True)
+        ]
+
+    run = TextRun(model_id, "payload", SPEC, "payloads", source_path, source_sha256, len(payloads))
+    return store_text_alerts(store, run, flagged)
