@@ -23,6 +23,7 @@ review thresholds on that scale live in the policy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import product
 
 import numpy as np
@@ -92,15 +93,12 @@ def held_out_scores(
     groups = held_out_groups(labels, categories, n_folds=params["n_folds"], seed=params["seed"])
     parts = hybrid.parts()
 
-    def group_scores(held: np.ndarray):
-        def job() -> np.ndarray:
-            # scores only: no category head
-            sup = one_thread(parts["supervised"]).fit(X[~held], labels[~held])
-            return np.column_stack([sup.suspicion(X[held]), parts["novelty"].suspicion(X[held])])
+    def group_scores(held: np.ndarray) -> np.ndarray:
+        # scores only: no category head; the groups are fitted side by side, one thread each
+        sup = one_thread(parts["supervised"]).fit(X[~held], labels[~held])
+        return np.column_stack([sup.suspicion(X[held]), parts["novelty"].suspicion(X[held])])
 
-        return job
-
-    jobs = [group_scores(held) for held in groups.values()]
+    jobs = [partial(group_scores, held) for held in groups.values()]
     return dict(zip(groups, run_jobs(jobs, workers_of(hybrid)), strict=True))
 
 
