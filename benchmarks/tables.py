@@ -50,7 +50,7 @@ from trustshield.ingest.validate import check_frame
 from trustshield.ingest.zeek_chunks import read_conn_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.pipeline.train import TrainConfig, train
-from trustshield.pipeline.train_config import CAPACITY_FIELDS
+from trustshield.pipeline.train_config import CAPACITY_FIELDS, CAPACITY_RULES
 from trustshield.records import ALERT
 from trustshield.specs import load_spec, read_spec_text
 
@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--capacity-rule",
-        choices=("one_se", "best"),
+        choices=CAPACITY_RULES,
         default=CAPACITY_RULE,
         help=f"train's capacity rule for TrustShield (default {CAPACITY_RULE})",
     )

@@ -49,6 +49,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from trustshield.pipeline.train_config import CAPACITY_RULES
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent  # not resolved: keep the venv's bin folder
 TEST_FILE = "nsl-kdd:KDDTest+.txt"
@@ -636,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_ROWS} rows, 1 run")
     parser.add_argument(
         "--capacity-rule",
-        choices=("one_se", "best"),
+        choices=CAPACITY_RULES,
         help="train the model with this capacity rule (default: train's own); not with --model",
     )
     parser.add_argument(

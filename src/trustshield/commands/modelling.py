@@ -23,7 +23,7 @@ from trustshield.commands.progress import count_rows, output, row_progress, step
 from trustshield.commands.domains import DOMAINS_HELP
 from trustshield.commands.report_files import add_pdf_option, write_report_files
 from trustshield.ingest.connection_formats import FORMATS as CONNECTION_FORMATS
-from trustshield.pipeline.train_config import TrainConfig
+from trustshield.pipeline.train_config import CAPACITY_RULES, TrainConfig
 
 
 def register(sub) -> None:
@@ -72,7 +72,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--capacity-rule",
-        choices=("one_se", "best"),
+        choices=CAPACITY_RULES,
         default=TrainConfig.capacity_rule,
         help="with --capacity select: one_se keeps the compact model unless the larger one's "
         "held-out objective is higher by more than one standard error (faster explanations); "

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from trustshield.errors import DatasetMissing
-from trustshield.ingest.datasets import KnownFile, locate
-from trustshield.ingest.tabular import TableSource
+from trustshield.ingest.tabular import recorded_source
 from trustshield.specs import load_spec
 
 SPEC = "dga-domains"
@@ -29,16 +28,17 @@ class DomainData:
 
 
 def load_domains(spec_name: str = SPEC) -> DomainData:
-    """Locate, verify (sha256) and read the domain file the spec records."""
+    """Locate, verify (sha256) and read the domain file the spec records; the names are
+    the spec's one feature column."""
     spec = load_spec(spec_name)
-    if not spec.files or spec.dataset is None or spec.label_column is None:
-        raise DatasetMissing(f"spec {spec.name} records no data file, data set or label column")
-    recorded = spec.files[0]
-    path = locate(
-        spec.dataset, KnownFile(recorded.name, recorded.sha256, recorded.url, recorded.rows)
-    )
-    source = TableSource(path, spec)
+    if len(spec.feature_names) != 1:
+        raise DatasetMissing(
+            f"spec {spec.name} must name exactly one feature column (the domain names); "
+            f"it names {list(spec.feature_names)}"
+        )
+    source = recorded_source(spec)
     frame = source.read_all()
     family = frame[spec.label_column].astype(str).to_numpy()
     labels = np.where(family == spec.normal_label, "normal", family).astype(object)
-    return DomainData(frame["domain"].astype(str).to_numpy(), labels, source.sha256, path)
+    names = frame[spec.feature_names[0]].astype(str).to_numpy()
+    return DomainData(names, labels, source.sha256, source.path)

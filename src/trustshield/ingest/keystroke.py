@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trustshield.errors import DatasetMissing
-from trustshield.ingest.datasets import KnownFile, locate
-from trustshield.ingest.tabular import TableSource
+from trustshield.ingest.tabular import recorded_source
 from trustshield.specs import load_spec
 
 DEFAULT_SPEC = "meu-mobile-ksd"
@@ -38,13 +36,9 @@ class KeystrokeData:
 def load_keystroke_data(spec_name: str = DEFAULT_SPEC) -> KeystrokeData:
     """Locate, verify and read the single data file a keystroke spec records."""
     spec = load_spec(spec_name)
-    if not spec.files or spec.dataset is None or spec.label_column is None:
-        raise DatasetMissing(f"spec {spec.name} records no data file, data set or subject column")
-    recorded = spec.files[0]
-    path = locate(
-        spec.dataset, KnownFile(recorded.name, recorded.sha256, recorded.url, recorded.rows)
-    )
-    source = TableSource(path, spec)
+    source = recorded_source(spec, "subject")
     frame = source.read_all()
     columns = [spec.label_column, *spec.feature_names]
-    return KeystrokeData(frame[columns], spec.label_column, spec.feature_names, source.sha256, path)
+    return KeystrokeData(
+        frame[columns], spec.label_column, spec.feature_names, source.sha256, source.path
+    )

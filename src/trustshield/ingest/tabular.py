@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from trustshield.errors import DataError, DatasetMissing
 from trustshield.utf8 import not_utf8
-from trustshield.ingest.datasets import sha256_of
+from trustshield.ingest.datasets import KnownFile, locate, sha256_of
 from trustshield.ingest.validate import (
     NO_ROWS,
     CheckedFrame,
@@ -235,3 +235,14 @@ class TableSource:
             raise DataError(
                 f"{self.path}: missing columns required by spec {self.spec.name}: {missing}"
             )
+
+
+def recorded_source(spec: DatasetSpec, role: str = "label") -> TableSource:
+    """The table of the single data file ``spec`` records, located in the data folders and
+    sha256-checked (:func:`~trustshield.ingest.datasets.locate`); ``role`` names the label
+    column in the error for a spec that records no file, data set or label column."""
+    if not spec.files or spec.dataset is None or spec.label_column is None:
+        raise DatasetMissing(f"spec {spec.name} records no data file, data set or {role} column")
+    recorded = spec.files[0]
+    known = KnownFile(recorded.name, recorded.sha256, recorded.url, recorded.rows)
+    return TableSource(locate(spec.dataset, known), spec)

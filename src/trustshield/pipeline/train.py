@@ -19,7 +19,12 @@ from trustshield.errors import DataError
 from trustshield.explain.reference import NormalReference
 from trustshield.features import FeatureEncoder
 from trustshield.model_folder import TrainedModel
-from trustshield.pipeline.train_config import CAPACITY_FIELDS, CAPACITY_GRID, TrainConfig
+from trustshield.pipeline.train_config import (
+    CAPACITY_FIELDS,
+    CAPACITY_GRID,
+    CAPACITY_RULES,
+    TrainConfig,
+)
 from trustshield.specs import DatasetSpec
 
 
@@ -28,8 +33,6 @@ from trustshield.specs import DatasetSpec
 #: component's lowest margin differs between the out-of-fold refits and the final model
 #: (on KDDTrain+_20Percent it moved the output PSI of a held-out fifth from 0.004 to 0.19)
 SUSPICION_FLOOR = 0.0
-#: the rules ``capacity="select"`` chooses a capacity by (TrainConfig.capacity_rule)
-CAPACITY_RULES = ("best", "one_se")
 
 
 def build_detector(

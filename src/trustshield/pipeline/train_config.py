@@ -17,6 +17,9 @@ class Capacity:
     learning_rate: float
 
 
+#: the rules ``capacity="select"`` chooses a capacity by (TrainConfig.capacity_rule; see
+#: ``pipeline.train.choose_capacity``)
+CAPACITY_RULES = ("best", "one_se")
 #: the TrainConfig fields a Capacity sets
 CAPACITY_FIELDS = ("n_estimators", "num_leaves", "max_depth", "learning_rate")
 
