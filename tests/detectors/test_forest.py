@@ -31,10 +31,22 @@ def _booster(X, y, **params):
 
 
 @pytest.mark.parametrize("missing", [True, False])
-def test_raw_scores_and_contributions_equal_lightgbm(missing):
+@pytest.mark.parametrize("leaves", [15, 48])  # ≤ 16 internal nodes: dense index; else hashed
+def test_raw_scores_and_contributions_equal_lightgbm(missing, leaves):
     X, y = _data(0)
-    booster = _booster(X, y, objective="binary", use_missing=missing, zero_as_missing=False)
+    booster = _booster(
+        X,
+        y,
+        objective="binary",
+        use_missing=missing,
+        zero_as_missing=False,
+        num_leaves=leaves,
+        max_depth=-1,
+        min_child_samples=2,
+    )
     forest = Forest(booster)
+    assert forest._hashed == (forest.trees.internal.max() > forest_module.DENSE_CODE_BITS)
+    assert forest._hashed == (leaves > 17)
     Z, _ = _data(1, 400)  # rows the trees were not fitted on
     np.testing.assert_array_equal(forest.raw(Z), booster.predict(Z, raw_score=True))
     expected = booster.predict(Z, pred_contrib=True)
@@ -53,9 +65,10 @@ def test_zero_as_missing_and_multiclass_raw_scores():
     np.testing.assert_array_equal(Forest(booster).raw(Z), booster.predict(Z, raw_score=True))
 
 
-def test_the_table_starts_over_when_full(monkeypatch):
+@pytest.mark.parametrize("leaves", [15, 48])
+def test_the_table_starts_over_when_full(monkeypatch, leaves):
     X, y = _data(4)
-    booster = _booster(X, y, objective="binary")
+    booster = _booster(X, y, objective="binary", num_leaves=leaves, max_depth=-1)
     monkeypatch.setattr(forest_module, "MAX_ENTRIES", 50)
     forest = Forest(booster)
     expected = booster.predict(X, pred_contrib=True)

@@ -17,7 +17,9 @@ computes every row's code for every tree, looks each (tree, code) up in a table,
 LightGBM (``pred_contrib`` of that one tree, on one row with that code) for the entries
 it has not seen, and sums the looked-up rows over the trees. The values are LightGBM's
 own; only the order of additions across trees may differ (float rounding, ~1e-15).
-The table keeps at most :data:`MAX_ENTRIES` entries (it starts over when full).
+The table keeps at most :data:`MAX_ENTRIES` entries (it starts over when full). Trees of
+up to :data:`DENSE_CODE_BITS` internal nodes find entries by code in a dense array per
+tree; larger ones (up to :data:`MAX_CODE_BITS`) in one hash table of (tree, code).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-MAX_CODE_BITS = 16  #: trees with more internal nodes are explained by LightGBM directly
+DENSE_CODE_BITS = 16  #: trees with at most this many internal nodes: a dense index
+MAX_CODE_BITS = 62  #: trees with more internal nodes are explained by LightGBM directly
 MAX_ENTRIES = 400_000  #: (tree, code) entries kept before the table starts over
 _CATEGORICAL = 1
 _LOCK = threading.Lock()  # the tables grow under it
@@ -138,14 +141,23 @@ class Forest:
         self.booster = booster
         self.trees = parse_model(booster.model_to_string())
         t = self.trees
-        self._memo = int(t.internal.max()) <= MAX_CODE_BITS and t.n_classes == 1
+        bits = int(t.internal.max())
+        self._memo = bits <= MAX_CODE_BITS and t.n_classes == 1
+        self._hashed = self._memo and bits > DENSE_CODE_BITS
         self._used_columns = _used_columns(t)
         self._reset()
 
-    def _reset(self) -> None:
+    def _reset(self, entries: int = 0) -> None:
+        """An empty table, its hash sized for ``entries`` beyond :data:`MAX_ENTRIES`."""
         t = self.trees
-        bits = int(t.internal.max()) if self._memo else 0
-        self._index = np.full((len(t.internal), 1 << bits), -1, dtype=np.int32)
+        if self._hashed:  # open addressing, at most half full
+            slots = 1 << (2 * max(MAX_ENTRIES, entries) - 1).bit_length()
+            self._key_tree = np.full(slots, -1, dtype=np.int32)
+            self._key_code = np.zeros(slots, dtype=np.int64)
+            self._entry = np.full(slots, -1, dtype=np.int32)
+        else:
+            bits = int(t.internal.max()) if self._memo else 0
+            self._index = np.full((len(t.internal), 1 << bits), -1, dtype=np.int32)
         self._table = np.zeros((1024, t.n_features + 1))
         self._used = 0
 
@@ -181,23 +193,45 @@ class Forest:
         base value; rows sum to the raw score."""
         if not self._memo:
             return np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
-        from trustshield.detectors import forest_kernels as k
 
         columns = _columns(X, self.trees.n_features)
         with _LOCK:
             codes = self._codes(columns)
-            out, missing = k.lookup_sum(self._table, self._index, codes, self._used_columns)
+            out, missing = self._lookup(codes)
             if missing:
                 self._learn(columns, codes, missing)
-                out, missing = k.lookup_sum(self._table, self._index, codes, self._used_columns)
+                out, missing = self._lookup(codes)
             return np.asarray(out)
+
+    def _lookup(self, codes: np.ndarray) -> tuple[np.ndarray, int]:
+        from trustshield.detectors import forest_kernels as k
+
+        if self._hashed:
+            return k.sum_entries(self._table, self._ids(codes), self._used_columns)  # type: ignore[no-any-return]
+        return k.lookup_sum(self._table, self._index, codes, self._used_columns)  # type: ignore[no-any-return]
+
+    def _ids(self, codes: np.ndarray) -> np.ndarray:
+        """Table entry per (tree, row) of ``codes`` (trees, n), -1 where none yet."""
+        from trustshield.detectors import forest_kernels as k
+
+        if self._hashed:
+            return np.asarray(k.hashed_ids(self._key_tree, self._key_code, self._entry, codes))
+        return np.take_along_axis(self._index, codes, axis=1)
+
+    def _remember(self, tree: int, codes: np.ndarray, ids: np.ndarray) -> None:
+        from trustshield.detectors import forest_kernels as k
+
+        if self._hashed:
+            k.hashed_insert(self._key_tree, self._key_code, self._entry, tree, codes, ids)
+        else:
+            self._index[tree, codes] = ids
 
     def _learn(self, columns: np.ndarray, codes: np.ndarray, missing: int) -> None:
         """Table entries for every (tree, code) of ``codes`` (trees, n) not seen yet
         (``missing`` of them at most)."""
         if self._used + missing > MAX_ENTRIES:
-            self._reset()
-        ids = np.take_along_axis(self._index, codes, axis=1)
+            self._reset(missing)
+        ids = self._ids(codes)
         for tree in np.flatnonzero((ids < 0).any(axis=1)).tolist():
             unseen = np.flatnonzero(ids[tree] < 0)
             found, first = np.unique(codes[tree, unseen], return_index=True)
@@ -209,7 +243,7 @@ class Forest:
             )
             start = self._grow(len(found))
             self._table[start : start + len(found)] = phi
-            self._index[tree, found] = np.arange(start, start + len(found))
+            self._remember(tree, found, np.arange(start, start + len(found), dtype=np.int32))
 
     def _grow(self, count: int) -> int:
         start = self._used

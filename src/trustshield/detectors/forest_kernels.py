@@ -112,3 +112,61 @@ def lookup_sum(table, index, codes, used):  # pragma: no cover
                     break
                 out[r, j] += table[row, j]
     return out, missing
+
+
+_EMPTY = -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot(key_tree, key_code, tree, code):  # pragma: no cover
+    """The slot of (tree, code) in an open-addressing table of power-of-two size: where
+    it is, or the empty slot (key_tree -1) where it would go (linear probing)."""
+    mask = len(key_tree) - 1
+    h = np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)
+    h ^= np.uint64(tree + 1) * np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(31)
+    s = np.int64(h & np.uint64(mask))
+    while key_tree[s] != _EMPTY and (key_tree[s] != tree or key_code[s] != code):
+        s = (s + 1) & mask
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def hashed_ids(key_tree, key_code, entry, codes):  # pragma: no cover
+    """Table entry of every (tree, code) of ``codes`` (trees, n), -1 where none yet."""
+    trees, n = codes.shape
+    ids = np.empty((trees, n), dtype=np.int32)
+    for t in range(trees):
+        for r in range(n):
+            ids[t, r] = entry[_slot(key_tree, key_code, t, codes[t, r])]
+    return ids
+
+
+@numba.njit(cache=True, nogil=True)
+def hashed_insert(key_tree, key_code, entry, tree, codes, ids):  # pragma: no cover
+    """Remember entry ``ids[i]`` for (tree, codes[i])."""
+    for i in range(len(codes)):
+        s = _slot(key_tree, key_code, tree, codes[i])
+        key_tree[s] = tree
+        key_code[s] = codes[i]
+        entry[s] = ids[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def sum_entries(table, ids, used):  # pragma: no cover
+    """out[r] = Σ_t table[ids[t, r]] (tree order) over the columns ``used[t]``, (n, table
+    columns), and how many (tree, row) have no entry (id -1; they add nothing)."""
+    trees, n = ids.shape
+    missing = 0
+    out = np.zeros((n, table.shape[1]))
+    for t in range(trees):
+        for r in range(n):
+            row = ids[t, r]
+            if row < 0:
+                missing += 1
+                continue
+            for j in used[t]:
+                if j < 0:
+                    break
+                out[r, j] += table[row, j]
+    return out, missing

@@ -4,9 +4,9 @@ Suspicion is the binary model's raw margin (log-odds of "attack"). A second, sma
 multiclass model names the attack category of a record; it is used for labelling alerts,
 not for scoring. ``monotone`` maps feature names to +1 (suspicion never falls as the
 feature grows) or -1 (never rises): a hardening against attackers who can only move a
-feature one way. The shape defaults (shallow trees) keep exact TreeSHAP fast enough to
-explain every alert: its cost grows with trees × leaves × depth². LightGBM is imported
-when a model is fitted or loaded, not with this module.
+feature one way. Exact TreeSHAP is LightGBM's own, computed once per tree and route and
+looked up after that (:class:`Forest`), so explaining every alert stays cheap for deeper
+trees too. LightGBM is imported when a model is fitted or loaded, not with this module.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from trustshield.detectors.forest import Forest
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
@@ -156,14 +157,18 @@ class GradientBoostedDetector(Parameters):
         )
 
     def explain(self, X: pd.DataFrame) -> Attributions:
-        """Native TreeSHAP: values (n, d) and base (n,) summing to the raw margin."""
+        """LightGBM's exact TreeSHAP, looked up per tree and route (:class:`Forest`):
+        values (n, d) and base (n,) summing to the raw margin."""
         check_fitted(self, "explain")
-        contrib = np.asarray(
-            self.booster_.predict(
-                check_columns(self, X, "explain"), pred_contrib=True, num_threads=self._threads(X)
-            )
-        )
+        contrib = self._forest().contributions(check_columns(self, X, "explain"))
         return Attributions(self.feature_names_, contrib[:, :-1], contrib[:, -1].copy())
+
+    def _forest(self) -> Forest:
+        """The booster as compiled trees with memoised TreeSHAP, built once per booster."""
+        forest: Forest | None = getattr(self, "_forest_cache", None)
+        if forest is None or forest.booster is not self.booster_:
+            forest = self._forest_cache = Forest(self.booster_)
+        return forest
 
     def categorize(self, X: pd.DataFrame) -> np.ndarray:
         """Most likely attack category per row (str, shape (n,)), whatever the score."""
