@@ -22,6 +22,7 @@ from trustshield.model_folder import load_model, save_text_model_folder
 from trustshield.pipeline.domains import model_document, score, train
 from trustshield.pipeline.payload_model import PayloadModel, save_payload_model
 from trustshield.service.text_scoring import MAX_TEXT
+from trustshield.store import AlertStore
 from trustshield.store.bundles import bundle_from_folder, sign_model_folder
 from trustshield.store.signing import Keyring
 
@@ -240,6 +241,11 @@ def test_models_pack_writes_a_folder_that_signs(tmp_path, payload_files, signed_
     assert manifest["text"] == "payload" and list(manifest["files"]) == ["model.json"]
     assert (out / "model.json").read_bytes() == (tmp_path / "m.json").read_bytes()
     sign_model_folder(out, Keyring(signed_model.keys_dir))  # it loads, so it signs
+    store = str(tmp_path / "store.duckdb")
+    assert main(["models", "register", "--model", str(out), "--store", store]) == 0
+    with AlertStore(store) as opened:
+        registered = opened.model(manifest["model_id"])
+    assert registered["features"] == [{"name": "payload", "type": "text", "categories": None}]
     (tmp_path / "not-a-model.json").write_text('{"format": "something else"}')
     assert (
         main(
@@ -255,3 +261,23 @@ def test_models_pack_writes_a_folder_that_signs(tmp_path, payload_files, signed_
         != 0
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_scoring_worker_builds_the_text_model_from_the_verified_bytes(
+    build_service, tmp_path, payload_files
+):
+    """A worker process scores a text model exactly as the service process does."""
+    from test_scoring_api import rig_with
+
+    records = [{"payload": q} for q in QUERIES]
+    answers = []
+    for workers in (0, 1):
+        rig = rig_with(build_service, tmp_path / f"w{workers}", scoring_workers=workers)
+        with rig.client() as client:
+            _activate(client, rig, payload_files[2])
+            assert (rig.context.scorer._pool is not None) == (workers > 0)
+            response = _score(client, rig, records)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        answers.append([{k: v for k, v in r.items() if k != "alert_id"} for r in body["results"]])
+    assert answers[0] == answers[1]

@@ -128,13 +128,13 @@ def verdicts(model: TextModel, texts: list[str]) -> list[TextVerdict]:
                 e.technique,
                 payload_rationale(e),
             )
-            for e in explain_payloads(model.detector, texts)  # type: ignore[arg-type]
+            for e in explain_payloads(model.detector, texts)
         ]
     from trustshield.pipeline.domain_store import TECHNIQUE, domain_terms
     from trustshield.pipeline.domain_store import rationale as domain_rationale
     from trustshield.pipeline.domains import DomainModel, score
 
-    scored = score(DomainModel(model.detector, model.threshold, {}), texts)  # type: ignore[arg-type]
+    scored = score(DomainModel(model.detector, model.threshold, {}), texts)
     return [
         TextVerdict(
             v.domain,
