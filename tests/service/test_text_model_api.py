@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import bearer
+from conftest import bearer, sign_in
 from domain_samples import domain_names
 from trustshield.cli import main
 from trustshield.detectors.payload import PayloadDetector
@@ -138,6 +138,13 @@ def test_a_payload_model_is_scored_explained_and_stored(service_rig, payload_fil
     }
     assert batch["details"]["alerts"] == len(alerts) and batch["actor"] != "service"
     assert service_rig.context.capacity.model_id == model_id  # measured on made-up payloads
+    index, alert_id = next(
+        (i, r["alert_id"]) for i, r in enumerate(body["results"]) if "alert_id" in r
+    )
+    with service_rig.client() as client:
+        assert sign_in(client, service_rig.tokens["viewer"]).status_code == 303
+        page = client.get(f"/ui/alerts/{alert_id}")
+    assert page.status_code == 200 and page.text.count('<span class="char ') == len(QUERIES[index])
 
 
 def test_a_domain_model_names_the_family_and_colours_the_name(service_rig, domain_files):
