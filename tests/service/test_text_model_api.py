@@ -21,7 +21,7 @@ from trustshield.explain.payload import explain_payloads
 from trustshield.model_folder import load_model, save_text_model_folder
 from trustshield.pipeline.domains import model_document, score, train
 from trustshield.pipeline.payload_model import PayloadModel, save_payload_model
-from trustshield.service.text_scoring import MAX_TEXT
+from trustshield.service.text_scoring import MAX_BATCH_TEXT, MAX_TEXT
 from trustshield.store import AlertStore
 from trustshield.store.bundles import bundle_from_folder, sign_model_folder
 from trustshield.store.signing import Keyring
@@ -175,6 +175,7 @@ def test_bad_records_are_refused_naming_row_and_field(service_rig, payload_files
             {"payload": "a" * (MAX_TEXT + 1)},
         ]
         response = _score(client, service_rig, bad)
+        too_much = _score(client, service_rig, [{"payload": "a" * MAX_TEXT}] * 40)
         _activate(client, service_rig, domain_files[2])
         domain = _score(client, service_rig, [{"domain": "shop.com"}, {"domain": "bücher.de"}])
         with service_rig.context.read() as store:
@@ -184,6 +185,8 @@ def test_bad_records_are_refused_naming_row_and_field(service_rig, payload_files
     assert set(problems) == {(1, "payload"), (2, "n"), (3, "payload"), (4, "payload")}
     assert "JSON string" in problems[(1, "payload")] and "missing" in problems[(3, "payload")]
     assert f"at most {MAX_TEXT}" in problems[(4, "payload")]
+    assert 40 * MAX_TEXT > MAX_BATCH_TEXT and too_much.status_code == 413
+    assert f"at most {MAX_BATCH_TEXT}" in too_much.json()["error"]["message"]
     assert domain.status_code == 422
     [detail] = domain.json()["error"]["details"]
     assert (detail["row"], detail["field"]) == (1, "domain") and "domain name" in detail["expected"]

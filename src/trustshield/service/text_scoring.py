@@ -6,7 +6,8 @@ domain model) as a JSON string and, optionally, the identity fields and ``ts`` o
 :data:`~trustshield.service.batches.ENTITY_KEYS`. Any other key, a missing or non-string
 text, a text longer than :data:`MAX_TEXT` characters (a domain: longer than a DNS name, or
 not one), or text that is not valid Unicode is a problem naming the row (0-based position)
-and the field; a batch with any problem is refused whole.
+and the field; a batch with any problem is refused whole (422), and so is one whose texts
+hold more than :data:`MAX_BATCH_TEXT` characters in all (413).
 
 Each result carries ``suspicion`` (log-odds; higher = more suspicious), ``action``
 (``alert`` when the suspicion is above the model's threshold, else ``allow``: text models
@@ -36,7 +37,14 @@ from trustshield.service.batches import ENTITY_KEYS, SOURCE, TEXT, TOO_LONG, _id
 from trustshield.service.batches import _short, problem_details
 from trustshield.service.scoring_work import ScoredRequest
 
-MAX_TEXT = 8192  #: characters of one payload in a request (a domain: at most 253)
+MAX_TEXT = 4096  #: characters of one payload in a request (a domain: at most 253)
+#: characters of all texts of one request: explaining costs CPU per character (about
+#: 15,000 characters per CPU second in Python), while the rate limit counts records
+MAX_BATCH_TEXT = 131_072
+TOO_MUCH_TEXT = (
+    "{total} characters of text in one batch; at most {limit} (send fewer or shorter "
+    "texts per request)"
+)
 MAX_PROBLEMS = 100
 
 
@@ -163,6 +171,10 @@ def score_texts(model: TextModel, records: list[dict]) -> ScoredRequest:
             n,
             refusal=(422, "invalid_records", message, problem_details(batch.problems)),
         )
+    total = sum(len(t) for t in batch.texts)
+    if total > MAX_BATCH_TEXT:
+        message = TOO_MUCH_TEXT.format(total=total, limit=MAX_BATCH_TEXT)
+        return ScoredRequest(model.model_id, n, refusal=(413, "too_large", message, None))
     found = verdicts(model, batch.texts)
     batch_id = uuid.uuid4().hex
     suspicion = np.asarray([v.suspicion for v in found], dtype=np.float64)
