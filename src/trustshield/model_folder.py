@@ -13,7 +13,8 @@ Signing the manifest is :mod:`trustshield.store.signing`'s business. A folder is
 into :class:`ModelFiles` and the model built from those bytes, so what was checked is what
 is loaded (scoring workers and Spark tasks get the bytes, never the folder).
 
-A **text model folder** (a payload or domain model, :class:`TextModel`) has the same
+A **text model folder** (a payload or domain model,
+:class:`~trustshield.decide.text_model.TextModel`) has the same
 manifest with ``"text": KIND`` (``payload`` or ``domain``) and one model file,
 ``model.json``: the text model's own plain-JSON document (``payloads train``,
 ``domains train``), byte for byte, which carries the sha256 of its content as well; so it
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -38,6 +38,7 @@ from pathlib import Path
 from trustshield.drift.monitor import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
+from trustshield.decide.text_model import TEXT_INPUTS, TextModel, text_model_from_document
 from trustshield.detectors import describe, detector_from_dict
 from trustshield.detectors.protocol import Detector, parts_of
 from trustshield.errors import DataError, ModelIntegrityError
@@ -66,18 +67,8 @@ def looks_like_pickle(name: str, head: bytes) -> bool:
     return name.lower().endswith(PICKLE_SUFFIXES) or head.startswith(PICKLE_MARKERS)
 
 
-#: text model document formats -> the detector kind (and manifest ``text`` value) they hold
-TEXT_FORMATS = {
-    "trustshield-payload-model/1": "payload",
-    "trustshield-domain-model/1": "domain",
-}
 #: the one file of a text model folder
 TEXT_FILES = ("model.json",)
-#: what a text model reads, in words (the registry's ``spec``) and its one input field
-TEXT_INPUTS = {
-    "payload": ("web-request parameter values (text)", "payload"),
-    "domain": ("domain names (text)", "domain"),
-}
 NOT_TABULAR = (
     "{folder} holds a {kind} model (a text model): it scores {what} through "
     "`trustshield {kind}s ...` or POST /v1/score, not {use}"
@@ -155,41 +146,6 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     return manifest
 
 
-@dataclass(frozen=True)
-class TextModel:
-    """A payload or domain model (``kind``) as the service scores it: the fitted detector,
-    its threshold (suspicion above it alerts; suspicion in log-odds, higher = more
-    suspicious), what else its document holds (``training``: provenance, calibration) and
-    the folder's manifest. It reads one text field per record (:attr:`field`)."""
-
-    kind: str
-    detector: Detector
-    threshold: float
-    training: dict
-    manifest: dict | None = None
-    drift_reference: None = None  #: drift is measured on tabular features only
-
-    @property
-    def model_id(self) -> str:
-        return self.manifest["model_id"] if self.manifest else "unsaved"
-
-    @property
-    def spec_name(self) -> str:
-        return TEXT_INPUTS[self.kind][0]
-
-    @property
-    def field(self) -> str:
-        """The record field holding the text (``payload`` or ``domain``)."""
-        return str(getattr(self.detector, "column", TEXT_INPUTS[self.kind][1]))
-
-    @property
-    def drift_unavailable(self) -> str:
-        return (
-            f"model {self.model_id} is a {self.kind} model: drift is measured on the "
-            "features of tabular models only"
-        )
-
-
 def registered_features(model: TrainedModel | TextModel) -> list[dict]:
     """The features the store's model registry lists for ``model``: a text model's one
     text field, of type ``text`` (so its alerts show the text coloured)."""
@@ -198,44 +154,6 @@ def registered_features(model: TrainedModel | TextModel) -> list[dict]:
 
         return [{"name": model.field, "type": TEXT, "categories": None}]
     return model.encoder.describe_features()
-
-
-def document_digest(body: dict) -> str:
-    """The sha256 a text model document carries: of ``body`` (the document without its
-    ``sha256``) as canonical JSON (sorted keys, no blanks, ASCII escapes, no NaN)."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def text_model_from_document(document, where: str, manifest: dict | None = None) -> TextModel:
-    """The text model of a payload or domain model document, its format and own sha256
-    checked first; ModelIntegrityError naming ``where`` otherwise."""
-    kind = TEXT_FORMATS.get(document.get("format")) if isinstance(document, dict) else None
-    if kind is None:
-        raise ModelIntegrityError(
-            f"{where}: not a text model document (expected format one of {sorted(TEXT_FORMATS)})"
-        )
-    body = {k: v for k, v in document.items() if k != "sha256"}
-    try:
-        digest = document_digest(body)
-    except ValueError as exc:  # NaN or infinity
-        raise ModelIntegrityError(f"{where}: not plain JSON numbers ({exc})") from None
-    if digest != document.get("sha256"):
-        raise ModelIntegrityError(
-            f"{where}: its content does not match its sha256 (altered); refusing to load"
-        )
-    try:
-        detector = detector_from_dict(document["detector"])
-        threshold = float(document["threshold"])
-    except (KeyError, TypeError, ValueError, IndexError, DataError) as exc:
-        raise ModelIntegrityError(f"{where}: not a {kind} model ({exc!r})") from None
-    if detector.kind != kind or not math.isfinite(threshold):
-        raise ModelIntegrityError(
-            f"{where}: a {kind} model needs a {kind!r} detector and a finite threshold; "
-            f"got {detector.kind!r} and {threshold!r}"
-        )
-    training = {k: v for k, v in body.items() if k not in ("format", "detector", "threshold")}
-    return TextModel(kind, detector, threshold, training, manifest)
 
 
 def save_text_model_folder(document: bytes, folder: str | Path) -> dict:

@@ -18,7 +18,7 @@ import pandas as pd
 from trustshield.detectors.domain import COLUMN, DomainDetector
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import ModelIntegrityError
-from trustshield.model_folder import document_digest
+from trustshield.decide.text_model import document_digest
 
 FPR = 0.01  #: share of held-out legitimate training domains the threshold lets alert
 HELD_OUT = 0.2  #: share of legitimate training domains kept aside for the threshold

@@ -22,7 +22,7 @@ from trustshield.detectors.payload import PayloadDetector
 from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.payload import PayloadExplanation, explain_payloads
 from trustshield.ingest.payloads import PayloadTable
-from trustshield.model_folder import document_digest
+from trustshield.decide.text_model import document_digest
 from trustshield.assess.robustness.payload_rewrites import Budget, candidates
 from trustshield.pipeline.payload_benchmark import (
     Settings,

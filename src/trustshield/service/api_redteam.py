@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from trustshield.model_folder import TextModel
+from trustshield.decide.text_model import TextModel
 from trustshield.service.access import Caller, requires
 from trustshield.service.batches import problem_details, read_records
 from trustshield.service.errors import ApiError

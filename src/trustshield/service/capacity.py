@@ -91,7 +91,7 @@ def sample_records(model, n: int, *, seed: int = 0) -> list[dict]:
     """Up to ``n`` valid records of ``model``'s spec drawn from its training summary (see
     the module docstring); fewer (possibly none) when few draws satisfy the spec. A text
     model keeps no training texts: its records are :func:`sample_texts`."""
-    from trustshield.model_folder import TextModel
+    from trustshield.decide.text_model import TextModel
     from trustshield.service.batches import read_records
 
     if isinstance(model, TextModel):

@@ -32,9 +32,16 @@ import pandas as pd
 
 from trustshield.errors import DataError
 from trustshield.ingest.validate import RowProblem
-from trustshield.model_folder import TextModel
-from trustshield.service.batches import ENTITY_KEYS, SOURCE, TEXT, TOO_LONG, _identities, _kind
-from trustshield.service.batches import _short, problem_details
+from trustshield.decide.text_model import TextModel
+from trustshield.service.batches import (
+    ENTITY_KEYS,
+    SOURCE,
+    TEXT,
+    TOO_LONG,
+    identities_of,
+    json_kind,
+)
+from trustshield.service.batches import shortened, problem_details
 from trustshield.service.scoring_work import ScoredRequest
 
 MAX_TEXT = 4096  #: characters of one payload in a request (a domain: at most 253)
@@ -80,14 +87,14 @@ def read_text_records(records: list[dict], model: TextModel) -> TextBatch:
     for i, record in enumerate(records):
         for key in sorted(record.keys() - known):
             expected = f"no such field: {field!r} (the text) or one of {list(ENTITY_KEYS)}"
-            problems.append(RowProblem(SOURCE, i, _short(key), _short(record[key]), expected))
+            problems.append(RowProblem(SOURCE, i, shortened(key), shortened(record[key]), expected))
         value = record.get(field)
         problem = _text_problem(model, i, value)
         if problem:
-            shown = "" if value is None else _short(value)
+            shown = "" if value is None else shortened(value)
             problems.append(RowProblem(SOURCE, i, field, shown, problem))
         texts.append(value)
-        entities.append(_identities(i, record, problems))
+        entities.append(identities_of(i, record, problems))
         if len(problems) >= MAX_PROBLEMS:
             break
     if problems:
@@ -101,7 +108,7 @@ def _text_problem(model: TextModel, row: int, value) -> str | None:
     if value is None:
         return "a value (the field is missing)"
     if not isinstance(value, str):
-        return TEXT.format(expected=f"the {model.kind} text", kind=_kind(value))
+        return TEXT.format(expected=f"the {model.kind} text", kind=json_kind(value))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
