@@ -291,3 +291,27 @@ def test_a_scoring_worker_builds_the_text_model_from_the_verified_bytes(
         body = response.json()
         answers.append([{k: v for k, v in r.items() if k != "alert_id"} for r in body["results"]])
     assert answers[0] == answers[1]
+
+
+def test_an_altered_document_is_not_packed_and_a_restart_reloads_the_text_model(
+    build_service, tmp_path, payload_files
+):
+    from trustshield.service.context import ServiceContext
+
+    model, folder, bundle = payload_files
+    document = json.loads((folder / "model.json").read_text())
+    document["threshold"] = 1e9
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        save_text_model_folder(json.dumps(document).encode(), tmp_path / "altered")
+    assert not (tmp_path / "altered").exists()
+    rig = build_service(tmp_path / "svc")
+    with rig.client() as client:
+        model_id = _activate(client, rig, bundle)
+    rig.context.close()
+    again = ServiceContext(rig.settings)  # the active model is verified and loaded again
+    try:
+        assert again.model.model_id == model_id and again.model.kind == "payload"
+        assert again.model.threshold == model.threshold
+    finally:
+        again.measuring.join(60)
+        again.close()
