@@ -71,7 +71,7 @@ def looks_like_pickle(name: str, head: bytes) -> bool:
 TEXT_FILES = ("model.json",)
 NOT_TABULAR = (
     "{folder} holds a {kind} model (a text model): it scores {what} through "
-    "`trustshield {kind}s ...` or POST /v1/score, not {use}"
+    "`trustshield {kind}s ...` or POST /v1/score, not as a tabular model"
 )
 
 #: the training-time figures of ``training["selection"]`` copied into the manifest
@@ -259,16 +259,15 @@ def read_model_files(folder: str | Path) -> ModelFiles:
     return ModelFiles(str(folder), blobs)
 
 
-def model_from_files(files: ModelFiles, *, use: str = "a tabular model") -> TrainedModel:
+def model_from_files(files: ModelFiles) -> TrainedModel:
     """Check every listed file's sha256 against the manifest in ``files``, then build the
     model from these bytes (never from the folder they were read from). A text model
-    folder is refused (ModelIntegrityError saying what reads it; ``use`` names what the
-    caller wanted)."""
+    folder is refused (ModelIntegrityError saying what reads it)."""
     manifest = files.manifest
     kind = text_kind(manifest)
     if kind is not None:
         raise ModelIntegrityError(
-            NOT_TABULAR.format(folder=files.origin, kind=kind, what=TEXT_INPUTS[kind][0], use=use)
+            NOT_TABULAR.format(folder=files.origin, kind=kind, what=TEXT_INPUTS[kind][0])
         )
     return _tabular(files, manifest)
 

@@ -7,7 +7,7 @@ disk after installation is refused too. Verification reads the folder once and t
 is built from those very bytes; the scoring workers get the same bytes, so a folder changed
 after activation is never scored.
 
-Text models (payload, domain: :class:`~trustshield.model_folder.TextModel`) are signed,
+Text models (payload, domain: :class:`~trustshield.decide.text_model.TextModel`) are signed,
 uploaded, verified and activated the same way; they are registered with one feature, the
 text field, of type ``text`` (so their alerts show the text coloured). A refused upload
 or activation (bad signature, altered file, unknown key, not a model) is audited as
