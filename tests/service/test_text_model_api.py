@@ -144,6 +144,8 @@ def test_a_payload_model_is_scored_explained_and_stored(service_rig, payload_fil
     with service_rig.client() as client:
         assert sign_in(client, service_rig.tokens["viewer"]).status_code == 303
         page = client.get(f"/ui/alerts/{alert_id}")
+        for path in ("/ui/alerts", "/ui/practices", "/v1/practices", "/v1/models", "/v1/health"):
+            assert client.get(path, headers=bearer(service_rig.tokens["viewer"])).status_code == 200
     assert page.status_code == 200 and page.text.count('<span class="char ') == len(QUERIES[index])
 
 
