@@ -12,6 +12,15 @@ never unpickles anything; manifests written before the provenance keys existed s
 Signing the manifest is :mod:`trustshield.store.signing`'s business. A folder is read once
 into :class:`ModelFiles` and the model built from those bytes, so what was checked is what
 is loaded (scoring workers and Spark tasks get the bytes, never the folder).
+
+A **text model folder** (a payload or domain model,
+:class:`~trustshield.decide.text_model.TextModel`) has the same
+manifest with ``"text": KIND`` (``payload`` or ``domain``) and one model file,
+``model.json``: the text model's own plain-JSON document (``payloads train``,
+``domains train``), byte for byte, which carries the sha256 of its content as well; so it
+is signed, bundled, uploaded and verified like any other folder. :func:`model_from_files`
+builds tabular models only and refuses a text folder naming what reads it;
+:func:`served_model_from_files` builds either (the service and its scoring workers).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from pathlib import Path
 from trustshield.drift.monitor import DriftReference
 from trustshield.config import operator_name
 from trustshield.decide.policy import ThresholdPolicy
+from trustshield.decide.text_model import TEXT_INPUTS, TextModel, text_model_from_document
 from trustshield.detectors import describe, detector_from_dict
 from trustshield.detectors.protocol import Detector, parts_of
 from trustshield.errors import DataError, ModelIntegrityError
@@ -56,6 +66,13 @@ def looks_like_pickle(name: str, head: bytes) -> bool:
     """True for a file that is or may be a pickle, by its name or its first bytes."""
     return name.lower().endswith(PICKLE_SUFFIXES) or head.startswith(PICKLE_MARKERS)
 
+
+#: the one file of a text model folder
+TEXT_FILES = ("model.json",)
+NOT_TABULAR = (
+    "{folder} holds a {kind} model (a text model): it scores {what} through "
+    "`trustshield {kind}s ...` or POST /v1/score, not as a tabular model"
+)
 
 #: the training-time figures of ``training["selection"]`` copied into the manifest
 METRICS = ("objective", "normal_fpr", "per_category", "probability", "quantile")
@@ -86,6 +103,10 @@ class TrainedModel:
     @property
     def model_id(self) -> str:
         return self.manifest["model_id"] if self.manifest else "unsaved"
+
+    @property
+    def spec_name(self) -> str:
+        return self.spec.name
 
     def state(self) -> dict:
         return {
@@ -122,6 +143,56 @@ def save_model(model: TrainedModel, folder: str | Path) -> dict:
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     replace_folder(staging, folder)
     model.manifest = manifest
+    return manifest
+
+
+def registered_features(model: TrainedModel | TextModel) -> list[dict]:
+    """The features the store's model registry lists for ``model``: a text model's one
+    text field, of type ``text`` (so its alerts show the text coloured)."""
+    if isinstance(model, TextModel):
+        from trustshield.explain.text_alerts import TEXT
+
+        return [{"name": model.field, "type": TEXT, "categories": None}]
+    return model.encoder.describe_features()
+
+
+def save_text_model_folder(document: bytes, folder: str | Path) -> dict:
+    """Write a model folder (``model.json`` = ``document``, byte for byte, and its
+    manifest) for the payload or domain model document ``document``, checked first;
+    atomically (temp folder, then rename). Returns the manifest; sign it with
+    :func:`trustshield.store.bundles.sign_model_folder`."""
+    folder = Path(folder)
+    try:
+        parsed = json.loads(document.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(f"not a text model document: not JSON in UTF-8 ({exc})") from None
+    model = text_model_from_document(parsed, "the text model document")
+    training = model.training
+    data = training.get("data") or {}
+    digest = hashlib.sha256(document).hexdigest()
+    metrics = {k: training[k] for k in ("target_fpr", "oof_fpr", "calibration") if k in training}
+    manifest = {
+        "model_id": digest[:16],
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "spec": model.spec_name,
+        "detector": model.kind,
+        "text": model.kind,
+        "files": {"model.json": digest},
+        "format": "trustshield-model/1",
+        "metrics": plain({"threshold": model.threshold, **metrics}),
+        "creator": operator_name(),
+    }
+    if data:
+        manifest["training_data"] = {
+            "name": data.get("file") or data.get("name"),
+            "sha256": data.get("sha256"),
+        }
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".model-", dir=folder.parent))
+    staging.chmod(0o755)
+    (staging / "model.json").write_bytes(document)
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    replace_folder(staging, folder)
     return manifest
 
 
@@ -190,9 +261,40 @@ def read_model_files(folder: str | Path) -> ModelFiles:
 
 def model_from_files(files: ModelFiles) -> TrainedModel:
     """Check every listed file's sha256 against the manifest in ``files``, then build the
-    model from these bytes (never from the folder they were read from)."""
-    folder, blobs = Path(files.origin), files.blobs
+    model from these bytes (never from the folder they were read from). A text model
+    folder is refused (ModelIntegrityError saying what reads it)."""
     manifest = files.manifest
+    kind = text_kind(manifest)
+    if kind is not None:
+        raise ModelIntegrityError(
+            NOT_TABULAR.format(folder=files.origin, kind=kind, what=TEXT_INPUTS[kind][0])
+        )
+    return _tabular(files, manifest)
+
+
+def served_model_from_files(files: ModelFiles) -> TrainedModel | TextModel:
+    """The model ``files`` hold, tabular or text, its files' sha256 checked first."""
+    manifest = files.manifest
+    if text_kind(manifest) is None:
+        return _tabular(files, manifest)
+    _check_digests(files, manifest)
+    try:
+        document = json.loads(files.blobs["model.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelIntegrityError(
+            f"{files.origin}: model.json is not JSON in UTF-8 ({exc})"
+        ) from None
+    model = text_model_from_document(document, f"{files.origin}/model.json", manifest)
+    if model.kind != text_kind(manifest):
+        raise ModelIntegrityError(
+            f"{files.origin}: the manifest says a {text_kind(manifest)} model, "
+            f"model.json holds a {model.kind} model"
+        )
+    return model
+
+
+def _check_digests(files: ModelFiles, manifest: dict) -> None:
+    folder, blobs = Path(files.origin), files.blobs
     for name in listed_files(manifest):
         if name not in blobs:
             raise ModelIntegrityError(f"{folder}: model file {name} is missing")
@@ -203,6 +305,11 @@ def model_from_files(files: ModelFiles) -> TrainedModel:
                 f"manifest ({manifest['files'].get(name)}); the model was "
                 "altered"
             )
+
+
+def _tabular(files: ModelFiles, manifest: dict) -> TrainedModel:
+    _check_digests(files, manifest)
+    folder, blobs = Path(files.origin), files.blobs
     try:
         spec_text = blobs["spec.yaml"].decode("utf-8")
         state = json.loads(blobs["model.json"].decode("utf-8"))
@@ -224,7 +331,7 @@ def model_from_files(files: ModelFiles) -> TrainedModel:
     )
 
 
-def limit_threads(model: TrainedModel, threads: int) -> None:
+def limit_threads(model: TrainedModel | TextModel, threads: int) -> None:
     """Score with at most ``threads`` threads inside the model (for processes or tasks that
     run side by side: the pool is the parallelism; results do not depend on it)."""
     for detector in (model.detector, *parts_of(model.detector)):
@@ -233,8 +340,31 @@ def limit_threads(model: TrainedModel, threads: int) -> None:
 
 
 def listed_files(manifest: dict) -> list[str]:
-    """The model files a manifest covers: the required ones and the optional ones it lists."""
-    return [name for name in FILES if name in REQUIRED or name in manifest.get("files", {})]
+    """The model files a manifest covers: the required ones and the optional ones it lists
+    (a text model folder: ``model.json`` only)."""
+    return [
+        name
+        for name in FILES
+        if name in required_files(manifest) or name in manifest.get("files", {})
+    ]
+
+
+def required_files(manifest: dict) -> tuple[str, ...]:
+    """The files a folder with this manifest must have."""
+    return TEXT_FILES if text_kind(manifest) is not None else REQUIRED
+
+
+def text_kind(manifest: dict) -> str | None:
+    """``payload`` or ``domain`` for a text model folder's manifest, None for a tabular
+    one; ModelIntegrityError for any other ``text`` value."""
+    kind = manifest.get("text")
+    if kind is None:
+        return None
+    if kind not in TEXT_INPUTS:
+        raise ModelIntegrityError(
+            f"unknown text model kind {kind!r} in the manifest; expected one of {sorted(TEXT_INPUTS)}"
+        )
+    return kind
 
 
 def _drift_reference(files: ModelFiles, manifest: dict) -> DriftReference | None:

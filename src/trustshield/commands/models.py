@@ -1,5 +1,6 @@
-"""models register | list | sign | bundle: the local model registry red-team commands are
-limited to, and the signatures and upload bundles that let a model run in the service.
+"""models register | list | pack | sign | bundle: the local model registry red-team
+commands are limited to, and the signatures and upload bundles that let a model run in the
+service (``pack`` makes a model folder of a payload or domain model file, to sign).
 With ``--json`` register, sign and bundle print a :class:`ModelAction` as JSON instead of
 text."""
 
@@ -30,6 +31,18 @@ def register(sub) -> None:
     ls.add_argument("--store", help=STORE_HELP)
     ls.add_argument("--json", action="store_true", help="print the registry as JSON")
     ls.set_defaults(run=cmd_list)
+    k = inner.add_parser(
+        "pack", help="make a model folder of a payload or domain model file, to sign and upload"
+    )
+    k.add_argument(
+        "--text-model",
+        required=True,
+        help="payload model file (`payloads train --out`) or domain model file "
+        "(domain-model.json in the folder of `domains train`)",
+    )
+    k.add_argument("--out", required=True, help="model folder to write (written atomically)")
+    add_json(k, "the new folder's summary")
+    k.set_defaults(run=cmd_pack)
     s = inner.add_parser("sign", help="sign a model folder with the active key (signature.json)")
     s.add_argument("--model", required=True, help="model folder written by `trustshield train`")
     s.add_argument("--keys", help=KEYS_HELP)
@@ -61,18 +74,42 @@ class ModelAction:
 
 
 def cmd_register(args) -> None:
-    from trustshield.model_folder import load_model
+    from trustshield.model_folder import (
+        read_model_files,
+        registered_features,
+        served_model_from_files,
+    )
     from trustshield.store import AlertStore
 
-    model = load_model(args.model)  # checks every file against the manifest's sha256
+    # checks every file against the manifest's sha256; tabular or text models alike
+    model = served_model_from_files(read_model_files(args.model))
     with AlertStore(args.store) as store:
-        added = store.record_model(model.manifest, model.encoder.describe_features())
+        added = store.record_model(model.manifest, registered_features(model))
         state = "registered" if added else "already registered"
         if args.json:
             done = ModelAction("register", model.model_id, str(store.path), added=bool(added))
             print_json(done.as_dict())
             return
-        output.print(f"model {model.model_id} ({model.spec.name}) {state} in {store.path}")
+        output.print(f"model {model.model_id} ({model.spec_name}) {state} in {store.path}")
+
+
+def cmd_pack(args) -> None:
+    from trustshield.errors import DataError
+    from trustshield.model_folder import save_text_model_folder
+
+    try:
+        document = Path(args.text_model).read_bytes()
+    except OSError as exc:
+        raise DataError(f"--text-model {args.text_model}: cannot read it ({exc})") from None
+    manifest = save_text_model_folder(document, args.out)
+    if args.json:
+        print_json(ModelAction("pack", manifest["model_id"], str(args.out)).as_dict())
+        return
+    output.print(
+        f"{manifest['text']} model {manifest['model_id']} packed in {args.out}; sign it with "
+        f"`trustshield models sign --model {args.out}`",
+        markup=False,
+    )
 
 
 def cmd_list(args) -> None:

@@ -9,8 +9,6 @@ pickle).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +18,7 @@ import pandas as pd
 from trustshield.detectors.domain import COLUMN, DomainDetector
 from trustshield.detectors.registry import detector_from_dict
 from trustshield.errors import ModelIntegrityError
+from trustshield.decide.text_model import document_digest
 
 FPR = 0.01  #: share of held-out legitimate training domains the threshold lets alert
 HELD_OUT = 0.2  #: share of legitimate training domains kept aside for the threshold
@@ -100,11 +99,7 @@ def model_document(model: DomainModel, data: dict[str, Any]) -> dict[str, Any]:
         "data": data,
         "detector": model.detector.to_dict(),
     }
-    return {**body, "sha256": hashlib.sha256(_canonical(body)).hexdigest()}
-
-
-def _canonical(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    return {**body, "sha256": document_digest(body)}
 
 
 def model_from_document(document: dict[str, Any]) -> DomainModel:
@@ -112,7 +107,7 @@ def model_from_document(document: dict[str, Any]) -> DomainModel:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelIntegrityError(f"not a domain model: expected format {FORMAT!r}")
     body = {k: v for k, v in document.items() if k != "sha256"}
-    if hashlib.sha256(_canonical(body)).hexdigest() != document.get("sha256"):
+    if document_digest(body) != document.get("sha256"):
         raise ModelIntegrityError(
             "domain model: its content does not match its sha256 (altered, or written "
             "before models carried one: train it again); refusing to load"

@@ -10,7 +10,6 @@ content; loading checks that sha256 and the format before building anything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from trustshield.detectors.payload import PayloadDetector
 from trustshield.errors import DataError, ModelIntegrityError
 from trustshield.explain.payload import PayloadExplanation, explain_payloads
 from trustshield.ingest.payloads import PayloadTable
+from trustshield.decide.text_model import document_digest
 from trustshield.assess.robustness.payload_rewrites import Budget, candidates
 from trustshield.pipeline.payload_benchmark import (
     Settings,
@@ -102,10 +102,6 @@ def train_payload_model(
     return PayloadModel(fit.last, threshold, settings.target_fpr, training)  # type: ignore[attr-defined]
 
 
-def _canonical(body: dict) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
 def save_payload_model(model: PayloadModel, path: str | Path) -> str:
     """Write the model file atomically; returns its content sha256."""
     body = {
@@ -115,7 +111,7 @@ def save_payload_model(model: PayloadModel, path: str | Path) -> str:
         "training": model.training,
         "detector": model.detector.to_dict(),
     }
-    digest = hashlib.sha256(_canonical(body)).hexdigest()
+    digest = document_digest(body)
     write_atomic(Path(path), json.dumps({**body, "sha256": digest}).encode(), mode=0o644)
     return digest
 
@@ -130,7 +126,7 @@ def load_payload_model(path: str | Path) -> PayloadModel:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelIntegrityError(f"{path}: not a payload model (expected format {FORMAT})")
     claimed = doc.pop("sha256", None)
-    if hashlib.sha256(_canonical(doc)).hexdigest() != claimed:
+    if document_digest(doc) != claimed:
         raise ModelIntegrityError(f"{path}: content does not match its sha256; refusing to load")
     detector = PayloadDetector.from_dict(doc["detector"])
     return PayloadModel(

@@ -75,16 +75,28 @@ def store_text_alerts(store, run: TextRun, flagged: Callable[[], list[TextAlert]
     )
     try:
         alerts = flagged()
-        store.add_batch(run_id, _table(run, run_id, now, alerts), [], rows_read=run.rows_read)
+        store.add_batch(
+            run_id, text_alerts_table(run, run_id, now, alerts), [], rows_read=run.rows_read
+        )
     except BaseException:
         store.finish_run(run_id, "failed")
         raise
     return store.finish_run(run_id, "complete")
 
 
-def _table(run: TextRun, run_id: str, now: datetime, alerts: list[TextAlert]) -> pa.Table:
+def text_alerts_table(
+    run: TextRun,
+    run_id: str,
+    now: datetime,
+    alerts: list[TextAlert],
+    entities: pa.Array | None = None,
+) -> pa.Table:
+    """The store rows of ``alerts`` (columns of the store's ``alerts`` table); ids from the
+    model, ``run.source_sha256`` and each alert's line. ``entities``, when given, is the
+    typed entities column of the alerts (:func:`~trustshield.pipeline.detect.entity_column`)."""
     n = len(alerts)
     stored = [as_stored(a.text, a.terms) for a in alerts]
+    extra = {} if entities is None else {"entities": entities}
     return pa.table(
         {
             "alert_id": [alert_id(run.model_id, run.source_sha256, a.line) for a in alerts],
@@ -103,5 +115,6 @@ def _table(run: TextRun, run_id: str, now: datetime, alerts: list[TextAlert]) ->
             "feature_values": pa.array([v for v, _ in stored], pa.list_(pa.float64())),
             "rationale": pa.array([a.rationale for a in alerts], pa.string()),
             "created_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+            **extra,
         }
     )

@@ -3,7 +3,9 @@
 ``POST /v1/models`` takes a signed bundle (``trustshield models bundle``); it is installed
 only when its Ed25519 signature comes from a trusted key and every file matches the signed
 manifest. ``POST /v1/models/{id}/activate`` verifies the installed files again before the
-service scores with them. Both are audited (``model.upload``, ``model.activate``).
+service scores with them. Both are audited (``model.upload``, ``model.activate``), and so
+is a refusal of either (``model.refused``). Payload and domain models are model folders too
+(``trustshield models pack``) and go through the same checks.
 """
 
 from __future__ import annotations

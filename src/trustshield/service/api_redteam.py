@@ -3,7 +3,10 @@
 Only tokens holding ``red-team`` get here (``admin`` does not imply it). A run needs a
 declared purpose; a blank one is refused and the refusal audited (``redteam.refused``).
 The run's parameters, summary and generated examples (feature space only) are stored with
-a ``redteam.run`` event; the response carries the summary, never the examples.
+a ``redteam.run`` event; the response carries the summary, never the examples. The
+evasion attacks move tabular features: with a text model active the run is refused
+(422 ``not_tabular``, audited); a payload model's rewrite evasion is
+``trustshield payloads evade``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustshield.decide.text_model import TextModel
 from trustshield.service.access import Caller, requires
 from trustshield.service.batches import problem_details, read_records
 from trustshield.service.errors import ApiError
@@ -22,6 +26,11 @@ from trustshield.service.scoring_work import Value
 
 router = APIRouter(prefix="/v1/redteam", tags=["red team"])
 NO_PURPOSE = "a red-team run needs a declared purpose (non-blank text saying why it is run)"
+TEXT_MODEL = (
+    "the active model {model_id} is a {kind} model: these evasion attacks move the "
+    "features of tabular models; measure a payload model's evasion by rewrites with "
+    "`trustshield payloads evade` (red-team gated) instead"
+)
 
 
 class EvadeRequest(BaseModel):
@@ -56,6 +65,11 @@ def evade(
     model = context.model
     if model is None:
         raise ApiError(503, "no active model to attack")
+    if isinstance(model, TextModel):
+        reason = TEXT_MODEL.format(model_id=model.model_id, kind=model.kind)
+        with context.write(caller.actor) as store:
+            store.record_event("redteam.refused", model.model_id, {"reason": reason})
+        raise ApiError(422, reason, code="not_tabular")
     if not body.purpose.strip():
         with context.write(caller.actor) as store:
             store.record_event("redteam.refused", model.model_id, {"reason": NO_PURPOSE})

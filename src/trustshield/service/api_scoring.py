@@ -4,7 +4,9 @@ Flagged records (``alert`` and ``review``) are stored as alerts (with the identi
 records named, pseudonymised by the store when it is configured for it), ``review`` ones also
 enter the review queue, and the batch is audited as ``score.batch``, all in one
 transaction. Each flagged result carries its top attributions plus ``others`` (the sum of
-the rest) so that ``base + Σ top + others`` equals its suspicion exactly. The caller's
+the rest) so that ``base + Σ top + others`` equals its suspicion exactly; with a text model
+(payloads, domain names) active, every result carries the text and one term per character
+(``base + Σ characters`` = suspicion; :mod:`trustshield.service.text_scoring`). The caller's
 query stream goes through the probing monitor; a flagged token is audited and throttled
 (:mod:`trustshield.service.abuse`).
 
@@ -49,6 +51,12 @@ class ScoredRecord(BaseModel):
     base: float | None = None
     attributions: list[Contribution] | None = None
     others: float | None = None
+    text: str | None = Field(None, description="a text model's input as scored")
+    characters: list[float] | None = Field(
+        None,
+        description="a text model: one term per character of text; "
+        "base + sum(characters) = suspicion",
+    )
 
 
 class ScoreResponse(BaseModel):

@@ -67,8 +67,8 @@ def read_records(
                 RowProblem(
                     SOURCE,
                     i,
-                    _short(key),
-                    _short(record[key]),
+                    shortened(key),
+                    shortened(record[key]),
                     f"no such field: a column of spec {spec.name!r} or one of {list(ENTITY_KEYS)}",
                 )
             )
@@ -77,7 +77,7 @@ def read_records(
                 problems.append(RowProblem(SOURCE, i, name, "", "a value (the field is missing)"))
         mistyped = _type_problems(i, record, by_name)
         problems.extend(mistyped)
-        entities.append(_identities(i, record, problems, skip={p.column for p in mistyped}))
+        entities.append(identities_of(i, record, problems, skip={p.column for p in mistyped}))
         if len(problems) >= max_problems:
             break
     lines = np.arange(len(records), dtype=np.int64)
@@ -115,7 +115,7 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                         SOURCE,
                         i,
                         key,
-                        _short(value),
+                        shortened(value),
                         TOO_LONG.format(limit=MAX_IDENTITY_LENGTH, length=len(value)),
                     )
                 )
@@ -127,8 +127,8 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                         SOURCE,
                         i,
                         key,
-                        _short(value),
-                        NUMBER.format(expected=column.expected(), kind=_kind(value)),
+                        shortened(value),
+                        NUMBER.format(expected=column.expected(), kind=json_kind(value)),
                     )
                 )
         elif not isinstance(value, str) and not _category_number(column, value):
@@ -137,10 +137,10 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                     SOURCE,
                     i,
                     key,
-                    _short(value),
+                    shortened(value),
                     TEXT.format(
                         expected=column.expected() if column.type == "categorical" else "text",
-                        kind=_kind(value),
+                        kind=json_kind(value),
                     ),
                 )
             )
@@ -150,7 +150,7 @@ def _type_problems(i: int, record: dict, columns: dict) -> list[RowProblem]:
                     SOURCE,
                     i,
                     key,
-                    _short(value),
+                    shortened(value),
                     TOO_LONG.format(limit=column.text_limit, length=len(value)),
                 )
             )
@@ -168,13 +168,14 @@ def _category_number(column, value) -> bool:
     )
 
 
-def _kind(value) -> str:
+def json_kind(value) -> str:
+    """How a JSON value is named in a problem ("a string", "true", "int", ...)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return "a string" if isinstance(value, str) else type(value).__name__
 
 
-def _identities(
+def identities_of(
     i: int, record: dict, problems: list[RowProblem], skip=frozenset()
 ) -> AlertEntities:
     """The record's entities (identity fields and ``ts``), checked (addresses must be
@@ -191,7 +192,7 @@ def _identities(
                     raise DataError(f"ts must be a JSON number of seconds; got {value!r}")
                 found[key] = entity_value(key, value)
             except DataError as exc:
-                problems.append(RowProblem(SOURCE, i, key, _short(record[key]), str(exc)))
+                problems.append(RowProblem(SOURCE, i, key, shortened(record[key]), str(exc)))
     return AlertEntities(**found)
 
 
@@ -199,14 +200,15 @@ def problem_details(problems) -> list[dict]:
     return [
         {
             "row": p.line,
-            "field": _short(p.column),
-            "value": _short(p.value),
-            "expected": _short(p.expected, MAX_EXPECTED_LENGTH),
+            "field": shortened(p.column),
+            "value": shortened(p.value),
+            "expected": shortened(p.expected, MAX_EXPECTED_LENGTH),
         }
         for p in problems
     ]
 
 
-def _short(value, limit: int = 80) -> str:
+def shortened(value, limit: int = 80) -> str:
+    """``value`` as text of at most ``limit`` characters (cut with "...")."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

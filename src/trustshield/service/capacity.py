@@ -89,9 +89,13 @@ def rates_for(settings, capacity: Capacity | None) -> Rates:
 
 def sample_records(model, n: int, *, seed: int = 0) -> list[dict]:
     """Up to ``n`` valid records of ``model``'s spec drawn from its training summary (see
-    the module docstring); fewer (possibly none) when few draws satisfy the spec."""
+    the module docstring); fewer (possibly none) when few draws satisfy the spec. A text
+    model keeps no training texts: its records are :func:`sample_texts`."""
+    from trustshield.decide.text_model import TextModel
     from trustshield.service.batches import read_records
 
+    if isinstance(model, TextModel):
+        return [{model.field: text} for text in sample_texts(model.kind, n, seed=seed)]
     rng = np.random.default_rng(seed)
     drawn = 3 * n
     columns = {c.name: _values(model, c, rng, drawn) for c in model.spec.features}
@@ -99,6 +103,24 @@ def sample_records(model, n: int, *, seed: int = 0) -> list[dict]:
     bad = {p.line for p in read_records(candidates, model.spec, max_problems=10 * drawn).problems}
     kept = [r for i, r in enumerate(candidates) if i not in bad][:n]
     return kept if kept and not read_records(kept, model.spec).problems else []
+
+
+#: characters of the made-up texts a text model's capacity is measured on
+PAYLOAD_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 '\"<>=-;/._%()"
+DOMAIN_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def sample_texts(kind: str, n: int, *, seed: int = 0) -> list[str]:
+    """``n`` made-up texts of a text model's ``kind``, seeded: payloads of 4 to 64
+    characters (letters, digits and the punctuation of web attacks), or domain names of a
+    6- to 24-character label and a common TLD. Only their speed matters."""
+    rng = np.random.default_rng(seed)
+    alphabet = np.asarray(list(PAYLOAD_CHARACTERS if kind == "payload" else DOMAIN_CHARACTERS))
+    low, high = (4, 65) if kind == "payload" else (6, 25)
+    texts = ["".join(rng.choice(alphabet, int(k))) for k in rng.integers(low, high, n)]
+    if kind == "payload":
+        return texts
+    return [f"{t}.{tld}" for t, tld in zip(texts, rng.choice(["com", "net", "org"], n))]
 
 
 def _values(model, column, rng, n: int) -> list:

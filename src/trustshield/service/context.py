@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.model_folder import ModelFiles, TrainedModel, model_from_files
+from trustshield.model_folder import ModelFiles, TextModel, TrainedModel, served_model_from_files
 from trustshield.service.metrics import ServiceMetrics
 from trustshield.service.settings import ServiceSettings
 from trustshield.store import AlertStore
@@ -58,7 +58,7 @@ class ServiceContext:
         abuse.restore(self)
         self.metrics = ServiceMetrics(self)  # its own registry: one per app
         self.started = time.time()
-        self.model: TrainedModel | None = None
+        self.model: TrainedModel | TextModel | None = None
         self.scorer = None
         self._pseudonymise(settings.pseudonymise)
         active = self.options.get("active_model")
@@ -78,7 +78,7 @@ class ServiceContext:
             self.store.close()
             raise
 
-    def activate(self, model: TrainedModel, files: ModelFiles | None = None) -> None:
+    def activate(self, model: TrainedModel | TextModel, files: ModelFiles | None = None) -> None:
         """Score with ``model`` (built from the verified ``files``) from now on: scoring
         workers build it from those same bytes, and the probing monitor starts afresh with
         the model's boundary band (models trained before the band was recorded get the
@@ -150,13 +150,14 @@ class ServiceContext:
             raise ModelIntegrityError(f"{model_id!r} is not a model id")
         return Path(self.settings.models_dir) / model_id
 
-    def load_installed(self, model_id: str) -> tuple[TrainedModel, ModelFiles]:
+    def load_installed(self, model_id: str) -> tuple[TrainedModel | TextModel, ModelFiles]:
         """Read an installed model's folder once, verify the signature and every file's
-        sha256 on those bytes and build the model from them; (model, verified bytes)."""
+        sha256 on those bytes and build the model (tabular or text) from them; (model,
+        verified bytes)."""
         from trustshield.service.registry import verify_installed
 
         files = verify_installed(self.model_folder(model_id), self.settings.keys_dir)
-        return model_from_files(files), files
+        return served_model_from_files(files), files
 
     def apply_retention(self, actor: str = SERVICE_ACTOR) -> dict:
         """Delete alerts older than the retention setting, audited as ``retention.delete``

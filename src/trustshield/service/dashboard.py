@@ -35,6 +35,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from trustshield.errors import DataError, TrustShieldError
+from trustshield.model_folder import TrainedModel
 from trustshield.service import (
     api_alerts,
     api_audit,
@@ -246,7 +247,7 @@ def technique_name(context, model_id: str, technique: str | None) -> str | None:
     if not technique:
         return None
     model = context.model
-    if model is not None and model.model_id == model_id:
+    if isinstance(model, TrainedModel) and model.model_id == model_id:
         return model.spec.technique_names.get(technique)
     try:
         folder = context.model_folder(model_id)

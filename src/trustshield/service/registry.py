@@ -6,6 +6,12 @@ is verified again every time it is activated or the service starts, so a file ch
 disk after installation is refused too. Verification reads the folder once and the model
 is built from those very bytes; the scoring workers get the same bytes, so a folder changed
 after activation is never scored.
+
+Text models (payload, domain: :class:`~trustshield.decide.text_model.TextModel`) are signed,
+uploaded, verified and activated the same way; they are registered with one feature, the
+text field, of type ``text`` (so their alerts show the text coloured). A refused upload
+or activation (bad signature, altered file, unknown key, not a model) is audited as
+``model.refused`` with the check that failed, then the error reaches the caller.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trustshield.errors import ModelIntegrityError
-from trustshield.model_folder import ModelFiles
+from trustshield.model_folder import ModelFiles, TextModel, registered_features
 
 
 def _keyring(keys_dir):
@@ -48,13 +54,17 @@ def install(bundle: dict, models_dir: Path, keys_dir) -> ModelFiles:
 def upload(context, bundle: dict, *, actor: str) -> dict:
     """Install a verified bundle, add it to the registry and audit ``model.upload``; its
     manifest."""
-    from trustshield.model_folder import model_from_files
+    from trustshield.model_folder import served_model_from_files
 
     with context.lock:
-        files = install(bundle, context.settings.models_dir, context.settings.keys_dir)
-        manifest, model = files.manifest, model_from_files(files)
+        try:
+            files = install(bundle, context.settings.models_dir, context.settings.keys_dir)
+            manifest, model = files.manifest, served_model_from_files(files)
+        except ModelIntegrityError as exc:
+            _refused(context, actor, "upload", _claimed_id(bundle), exc)
+            raise
         with context.write(actor) as store:
-            store.record_model(manifest, model.encoder.describe_features())
+            store.record_model(manifest, registered_features(model))
             store.record_event(
                 "model.upload",
                 manifest["model_id"],
@@ -71,11 +81,31 @@ def activate(context, model_id: str, *, actor: str) -> None:
     """Verify the installed model again, make it the one the service scores with and audit
     ``model.activate``."""
     with context.lock:
-        model, files = context.load_installed(model_id)  # signature and sha256 checked again
+        try:
+            model, files = context.load_installed(model_id)  # signature and sha256 again
+        except ModelIntegrityError as exc:
+            _refused(context, actor, "activate", model_id, exc)
+            raise
         with context.write(actor) as store:
             context.options.set("active_model", model_id)
-            store.record_event("model.activate", model_id, {"spec": model.spec.name})
+            details = {"spec": model.spec_name}
+            if isinstance(model, TextModel):
+                details["text"] = model.kind
+            store.record_event("model.activate", model_id, details)
         context.activate(model, files)
+
+
+def _claimed_id(bundle) -> str:
+    """The model id an uploaded bundle claims (unverified: for the audit record only)."""
+    manifest = bundle.get("manifest") if isinstance(bundle, dict) else None
+    claimed = manifest.get("model_id") if isinstance(manifest, dict) else None
+    return str(claimed)[:64] if claimed is not None else "unknown"
+
+
+def _refused(context, actor: str, step: str, subject: str, exc: Exception) -> None:
+    """Audit ``model.refused``: which step, and the check that failed."""
+    with context.write(actor) as store:
+        store.record_event("model.refused", subject, {"step": step, "reason": str(exc)[:500]})
 
 
 def install_and_activate(context, folder: Path, *, actor: str) -> str:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trustshield.ingest.tabular import Batch
-from trustshield.model_folder import ModelFiles
+from trustshield.model_folder import ModelFiles, TextModel
 from trustshield.pipeline.detect import alerts_table
 from trustshield.pipeline.scoring import score_batch
 from trustshield.records import REVIEW
@@ -42,7 +42,8 @@ class ScoreRequest(BaseModel):
 
     records: list[dict[str, Value]] = Field(
         min_length=1,
-        description="records with the active model's spec columns; optional "
+        description="records with the active model's spec columns (a text model: its one "
+        "text field, 'payload' or 'domain', as a string); optional "
         "identity fields src_ip, dst_ip, user and the record's own time ts (seconds "
         "since the Unix epoch), kept as the alert's entities and event time",
     )
@@ -122,6 +123,10 @@ def score_request(model, raw: bytes, *, max_batch: int) -> ScoredRequest:
     n = len(request.records)
     if n > max_batch:
         return _refused(model, n, 413, "too_large", TOO_MANY.format(n=n, max_batch=max_batch))
+    if isinstance(model, TextModel):  # payloads or domain names: one text field per record
+        from trustshield.service.text_scoring import score_texts
+
+        return score_texts(model, request.records)
     batch = read_records(request.records, model.spec)
     if batch.problems:
         return _refused(

@@ -11,7 +11,8 @@ refuse with a :class:`~trustshield.errors.ModelIntegrityError` naming the failed
 
 1. shape — the fields above with the right types, a ``trustshield-model/1`` manifest whose
    ``model_id`` is 16 hex digits, a signature record;
-2. files — only ``model.json`` and ``spec.yaml`` (nothing pickle-like: no ``.pkl``,
+2. files — only ``model.json``, ``spec.yaml`` and ``drift_reference.json`` (a text model
+   folder, manifest key ``text``: ``model.json`` alone; nothing pickle-like: no ``.pkl``,
    ``.pickle``, ``.joblib`` name and no leading ``0x80`` pickle protocol byte);
 3. signature — Ed25519 over the canonical manifest by an active, retired or trusted key;
 4. sha256 — every file against the manifest.
@@ -33,9 +34,11 @@ from trustshield.model_folder import (
     REQUIRED,
     ModelFiles,
     listed_files,
-    load_model,
     looks_like_pickle,
+    read_model_files,
     replace_folder,
+    required_files,
+    served_model_from_files,
 )
 from trustshield.store.signing import SIGNATURE_FILE, Keyring, check_signature, sign_manifest
 
@@ -141,7 +144,7 @@ def sign_model_folder(
     ``signature.json`` by the active key; return (manifest, signature record)."""
     folder = Path(folder)
     _check_kinds(_folder_blobs(folder))
-    manifest = load_model(folder).manifest
+    manifest = served_model_from_files(read_model_files(folder)).manifest
     if manifest is None:
         raise ModelIntegrityError(f"{folder}: the model loaded without its {MANIFEST_FILE}")
     signature = sign_manifest(manifest, keyring, signer=signer)
@@ -223,13 +226,14 @@ def _check_shape(manifest, signature, blobs: dict[str, bytes]) -> None:
     ):
         refuse(f"manifest 'model_id' must be 16 hex digits, got {manifest.get('model_id')!r}")
     files = manifest.get("files")
+    required = required_files(manifest)
     if (
         not isinstance(files, dict)
-        or not all(isinstance(files.get(n), str) for n in REQUIRED)
+        or not all(isinstance(files.get(n), str) for n in required)
         or not all(isinstance(v, str) for v in files.values())
     ):
         refuse(
-            f"manifest 'files' must map {list(REQUIRED)} (and optionally "
+            f"manifest 'files' must map {list(required)} (and optionally "
             f"{[n for n in FILES if n not in REQUIRED]}) to sha256 hex, got {files!r}"
         )
     if not isinstance(signature, dict):
