@@ -105,9 +105,7 @@ def test_a_folder_of_tsv_and_csv_logs_gives_the_local_incidents_per_log(
     assert uids == {"D", "L", "C"}  # every log raised incidents
 
 
-def test_a_bad_record_is_named_as_the_local_engine_names_it(
-    spark, model_folder, tmp_path, capsys
-):
+def test_a_bad_record_is_named_as_the_local_engine_names_it(spark, model_folder, tmp_path, capsys):
     log = zeek_tsv(days(4), tmp_path / "conn.log")
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
     at = len(lines) // 2

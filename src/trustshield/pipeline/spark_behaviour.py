@@ -117,8 +117,11 @@ def detect_behaviour_spark(
 ) -> SparkBehaviourRun:
     """The incidents of each conn log in ``files`` under ``model``, computed by Spark on
     ``master`` (or the session ``spark``); see the module docstring."""
-    spark = spark or spark_session(
-        master, config={"spark.sql.files.maxPartitionBytes": BLOCK_BYTES}
+    # a running session is used as it is configured; a new one reads in BLOCK_BYTES blocks
+    spark = (
+        spark
+        or SparkSession.getActiveSession()
+        or spark_session(master, config={"spark.sql.files.maxPartitionBytes": BLOCK_BYTES})
     )
     logs = [_describe(i, Path(p)) for i, p in enumerate(files)]
     while True:
@@ -144,7 +147,9 @@ def detect_behaviour_spark(
             fractions,
             {log.index: _present(log) for log in logs},
         )
-        bucketed = flows.withColumn(BUCKET, F.pmod(F.hash(F.col(COLUMN["id.orig_h"])), F.lit(groups)))
+        bucketed = flows.withColumn(
+            BUCKET, F.pmod(F.hash(F.col(COLUMN["id.orig_h"])), F.lit(groups))
+        )
         try:
             # a plain function of (key, group): PySpark counts a callable object's self
             rows = (
@@ -163,9 +168,7 @@ def detect_behaviour_spark(
     found = tuple(
         (
             log.path,
-            tuple(
-                sorted(per_file.get(log.index, []), key=lambda p: (p[0].first_seen, p[0].host))
-            ),
+            tuple(sorted(per_file.get(log.index, []), key=lambda p: (p[0].first_seen, p[0].host))),
         )
         for log in logs
     )
@@ -269,7 +272,9 @@ def _flow_rows(frame: pd.DataFrame, index: int, block: int, rows) -> pd.DataFram
             column = frame[f].astype(object)
             out[COLUMN[f]] = column.where(column.notna(), None).to_numpy(object)
         else:
-            out[COLUMN[f]] = pd.to_numeric(frame[f], errors="coerce").to_numpy("float64", na_value=float("nan"))
+            out[COLUMN[f]] = pd.to_numeric(frame[f], errors="coerce").to_numpy(
+                "float64", na_value=float("nan")
+            )
     return pd.DataFrame(out)
 
 
