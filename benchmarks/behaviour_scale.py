@@ -43,7 +43,8 @@ Protocol
 * Spark (``--spark``; ``--spark-master``, default ``local[2]``): the same log, before it is
   removed, goes through ``detect --engine spark``'s work
   (``pipeline.spark_behaviour.detect_behaviour_spark``, its session started inside the
-  timed subprocess) and its incidents are written as JSON lines in the same order;
+  timed subprocess; no evidence flows, which only the store needs, as the local run) and
+  its incidents are written as JSON lines in the same order;
   ``spark_local_identical`` is whether the two files are byte for byte the same (ids,
   hosts, behaviours, evidence uids, attributions). Its CPU seconds are those of the whole
   process tree: the Python driver, the JVM and its Python workers (``/proc``, read just
@@ -265,7 +266,7 @@ def run_spark(log: Path, model_path: Path, out: Path, master: str) -> None:
     spark = spark_session(master, config={"spark.sql.files.maxPartitionBytes": "32m"})
     session = time.perf_counter() - started
     t = time.perf_counter()
-    done = detect_behaviour_spark(model, [log], spark=spark)
+    done = detect_behaviour_spark(model, [log], spark=spark, evidence=False)
     detected = time.perf_counter() - t
     incidents = [i for _, found in done.found for i, _ in found]
     with writing_atomic(out) as handle:

@@ -219,7 +219,9 @@ def _detect_spark(args, model, stored) -> tuple[list, list[str]]:
     from trustshield.store import AlertStore
 
     step(f"detecting behaviour with Spark ({args.master})")
-    run = detect_behaviour_spark(model, log_files(args.data), master=args.master)
+    run = detect_behaviour_spark(
+        model, log_files(args.data), master=args.master, evidence=bool(stored)
+    )
     incidents, added = [], []
     for path, found in run.found:
         incidents += [incident for incident, _ in found]

@@ -41,8 +41,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -65,7 +67,7 @@ from trustshield.ingest.zeek_columns import (
     NotColumnar,
     _conversion,
     _header,
-    conn_block,
+    conn_block_arrow,
 )
 from trustshield.pipeline.spark_session import spark_session, task_error
 
@@ -99,11 +101,11 @@ class LogFile:
 
 @dataclass(frozen=True)
 class SparkBehaviourRun:
-    """Per input log (in input order): (path, [(incident, its evidence)] sorted by
-    first_seen and host); ``records``: records with a time; ``strict``: logs read whole
+    """Per input log (in input order): (path, [(incident, its evidence or None)] sorted
+    by first_seen and host); ``records``: records with a time; ``strict``: logs read whole
     by the strict reader."""
 
-    found: tuple[tuple[str, tuple[tuple[Incident, IncidentEvidence], ...]], ...]
+    found: tuple[tuple[str, tuple[tuple[Incident, IncidentEvidence | None], ...]], ...]
     records: int
     strict: tuple[str, ...]
 
@@ -114,9 +116,11 @@ def detect_behaviour_spark(
     *,
     master: str = "local[*]",
     spark: SparkSession | None = None,
+    evidence: bool = True,
 ) -> SparkBehaviourRun:
     """The incidents of each conn log in ``files`` under ``model``, computed by Spark on
-    ``master`` (or the session ``spark``); see the module docstring."""
+    ``master`` (or the session ``spark``); see the module docstring. Without
+    ``evidence`` (what the store needs), each incident's evidence is None."""
     # a running session is used as it is configured; a new one reads in BLOCK_BYTES blocks
     spark = (
         spark
@@ -146,6 +150,7 @@ def detect_behaviour_spark(
             spark.sparkContext.broadcast(contacts),
             fractions,
             {log.index: _present(log) for log in logs},
+            evidence,
         )
         bucketed = flows.withColumn(
             BUCKET, F.pmod(F.hash(F.col(COLUMN["id.orig_h"])), F.lit(groups))
@@ -161,10 +166,11 @@ def detect_behaviour_spark(
             raise task_error(exc) from None
     finally:
         flows.unpersist()
-    per_file: dict[int, list[tuple[Incident, IncidentEvidence]]] = {}
+    per_file: dict[int, list[tuple[Incident, IncidentEvidence | None]]] = {}
     for row in rows:
         incident = incident_from_json(row["incident"])
-        per_file.setdefault(row[FILE], []).append((incident, evidence_from_json(row["evidence"])))
+        shown = None if row["evidence"] is None else evidence_from_json(row["evidence"])
+        per_file.setdefault(row[FILE], []).append((incident, shown))
     found = tuple(
         (
             log.path,
@@ -203,7 +209,7 @@ def _read(spark: SparkSession, logs: list[LogFile]) -> DataFrame:
             F.col("value"),
         )
         by_path = {str(Path(log.path).resolve()): log for log in columnar}
-        parts.append(lines.mapInPandas(LineReader(by_path), FLOW_SCHEMA))
+        parts.append(lines.mapInArrow(LineReader(by_path), FLOW_SCHEMA))
     strict = [log for log in logs if not log.names]
     if strict:
         listed = spark.createDataFrame(
@@ -217,34 +223,62 @@ def _read(spark: SparkSession, logs: list[LogFile]) -> DataFrame:
 
 
 class LineReader:
-    """``mapInPandas`` over text lines (uri, block, value): each batch's records typed by
-    the local block reader, with their file, block and row within the block. Raises a
-    marked NotColumnar when a record does not parse that way (the driver then reads that
-    log whole, as the local engine does)."""
+    """``mapInArrow`` over text lines (uri, block, value): each batch's records typed by
+    the local block reader (:func:`~trustshield.ingest.zeek_columns.conn_block_arrow`),
+    with their file, block and row within the block, as Arrow (no Python object per
+    record). Raises a marked NotColumnar when a record does not parse that way (the driver
+    then reads that log whole, as the local engine does)."""
 
     def __init__(self, logs: dict[str, LogFile]):
         self.logs = logs
 
     def __call__(self, batches):
         seen: dict[tuple[str, int], int] = {}
-        for raw in batches:
-            keys = pd.MultiIndex.from_arrays([raw["uri"], raw[BLOCK]])
+        for batch in batches:
+            uri = batch.column("uri").dictionary_encode()
+            names = uri.dictionary.to_pylist()
+            block = batch.column(BLOCK).to_numpy()
+            keys = pd.MultiIndex.from_arrays([uri.indices.to_numpy(), block])
             codes, uniques = pd.factorize(keys)
-            for k, (uri, block) in enumerate(uniques):
-                at = codes == k
-                values = raw["value"].to_numpy(object)[at]
-                done = seen.get((uri, block), 0)
-                seen[(uri, block)] = done + len(values)
-                log = self.logs[_local(uri)]
-                rows = pd.Series(range(done, done + len(values)))
-                keep = ~pd.Series(values).str.startswith("#").to_numpy(bool) & (values != "")
-                if not keep.any():
+            value = batch.column("value")
+            skip = pc.or_(pc.starts_with(value, "#"), pc.equal(value, "")).to_numpy(
+                zero_copy_only=False
+            )
+            for k, (u, b) in enumerate(uniques):
+                at = np.flatnonzero(codes == k)
+                key = (names[u], int(b))
+                done = seen.get(key, 0)
+                seen[key] = done + len(at)
+                log = self.logs[_local(names[u])]
+                rows = done + np.arange(len(at))[~skip[at]]
+                if not len(rows):
                     continue
-                data = ("\n".join(values[keep]) + "\n").encode("utf-8")
-                frame = conn_block(data, list(log.names), BEHAVIOUR_FIELDS, log.unset)
-                if frame is None:
+                lines = value.take(pa.array(at[~skip[at]])).to_pylist()
+                data = ("\n".join(lines) + "\n").encode("utf-8")
+                table = conn_block_arrow(data, list(log.names), BEHAVIOUR_FIELDS, log.unset)
+                if table is None:
                     raise NotColumnar(f"trustshield-unparsed-log:{log.index} {log.path}")
-                yield _flow_rows(frame, log.index, int(block), rows.to_numpy()[keep])
+                yield from _arrow_rows(table, log.index, int(b), rows).to_batches()
+
+
+def _arrow_rows(table, index: int, block: int, rows: np.ndarray):
+    """The parsed ``table`` in FLOW_SCHEMA's columns (text decoded from dictionaries;
+    absent fields null)."""
+    n = table.num_rows
+    columns = [
+        pa.array(np.full(n, index, np.int32)),
+        pa.array(np.full(n, block, np.int64)),
+        pa.array(rows.astype(np.int64)),
+    ]
+    for f in BEHAVIOUR_FIELDS:
+        kind = pa.string() if f in TEXT else pa.float64()
+        if f in table.column_names:
+            columns.append(table.column(f).combine_chunks().cast(kind))
+        else:
+            columns.append(pa.nulls(n, kind))
+    return pa.Table.from_arrays(
+        columns, names=[FILE, BLOCK, ROW, *(COLUMN[f] for f in BEHAVIOUR_FIELDS)]
+    )
 
 
 def _read_whole(listed):
@@ -329,9 +363,10 @@ class HostTask:
     """``applyInPandas`` over (file, host bucket) groups: the group's records back in file
     order, typed as the local reader types them, to incidents and their evidence."""
 
-    def __init__(self, model_json: str, contacts, fractions, present: dict):
+    def __init__(self, model_json: str, contacts, fractions, present: dict, evidence: bool):
         self.model_json, self.contacts = model_json, contacts
         self.fractions, self.present = tuple(fractions), present
+        self.evidence = evidence
 
     def __call__(self, key: tuple, group: pd.DataFrame) -> pd.DataFrame:
         index = int(key[0])
@@ -346,7 +381,10 @@ class HostTask:
             {
                 FILE: [index] * len(found),
                 "incident": [incident_to_json(i) for i in found],
-                "evidence": [evidence_to_json(incident_evidence(i, flows)) for i in found],
+                "evidence": [
+                    evidence_to_json(incident_evidence(i, flows)) if self.evidence else None
+                    for i in found
+                ],
             }
         )
 
