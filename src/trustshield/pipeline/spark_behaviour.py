@@ -128,10 +128,12 @@ def detect_behaviour_spark(
         or spark_session(master, config={"spark.sql.files.maxPartitionBytes": BLOCK_BYTES})
     )
     logs = [_describe(i, Path(p)) for i, p in enumerate(files)]
+    fractions = CHECKPOINTS if model.early else ()
     while True:
+        # cached for the second pass (less CPU than reading and typing the lines again)
         flows = _read(spark, logs).persist()
         try:
-            counts = flows.groupBy(FILE).agg(F.count("ts").alias("n")).collect()
+            contacts, records = _contacts(spark, flows, model.window_s, fractions)
             break
         except Exception as exc:  # a log the columnar reader refused: read it whole
             flows.unpersist()
@@ -141,9 +143,6 @@ def detect_behaviour_spark(
             k = int(unparsed.group(1))
             logs[k] = LogFile(k, logs[k].path, (), "")
     try:
-        fractions = CHECKPOINTS if model.early else ()
-        contacts = _contacts(spark, flows, model.window_s, fractions)
-        records = sum(int(r["n"]) for r in counts)
         groups = max(2 * spark.sparkContext.defaultParallelism, math.ceil(records / GROUP_RECORDS))
         task = HostTask(
             json.dumps(model.to_dict()),
@@ -314,30 +313,42 @@ def _flow_rows(frame: pd.DataFrame, index: int, block: int, rows) -> pd.DataFram
 
 def _contacts(
     spark: SparkSession, flows: DataFrame, window_s: float, fractions: tuple[float, ...]
-) -> dict[int, bytes]:
-    """{file index: Arrow IPC bytes of the log's merged first contacts}."""
+) -> tuple[dict[int, bytes], int]:
+    """({file index: Arrow IPC bytes of the log's merged first contacts}, records with a
+    time in all the logs)."""
     levels = level_columns(fractions)
-    schema = f"{FILE} int, host string, dst string, " + ", ".join(f"{c} double" for c in levels)
+    schema = f"{FILE} int, host string, dst string, n bigint, " + ", ".join(
+        f"{c} double" for c in levels
+    )
 
     def partial(parts):
         for part in parts:
             part = part.rename(columns={c: f for f, c in COLUMN.items()})
             for index, rows in part.groupby(FILE, sort=False):
                 got = first_contacts(rows, window_s, fractions)
-                yield got.assign(**{FILE: int(index)})[[FILE, "host", "dst", *levels]]
+                n = np.zeros(len(got), np.int64)
+                timed = int(rows["ts"].notna().sum())
+                if not len(got):  # records without a host: counted, no contact
+                    got = pd.DataFrame(
+                        {"host": [None], "dst": [None], **{c: [np.nan] for c in levels}}
+                    )
+                    n = np.zeros(1, np.int64)
+                n[0] = timed
+                yield got.assign(**{FILE: int(index), "n": n})[[FILE, "host", "dst", "n", *levels]]
 
     merged = (
         flows.select(FILE, *(COLUMN[f] for f in NEEDED))
         .mapInPandas(partial, schema)
         .groupBy(FILE, "host", "dst")
-        .agg(*(F.min(c).alias(c) for c in levels))
+        .agg(F.sum("n").alias("n"), *(F.min(c).alias(c) for c in levels))
         .toPandas()
     )
+    records = int(merged["n"].sum())
     out = {}
-    for index, rows in merged.groupby(FILE, sort=False):
-        table = merge_contacts([rows.drop(columns=FILE)])
+    for index, rows in merged[merged["host"].notna()].groupby(FILE, sort=False):
+        table = merge_contacts([rows.drop(columns=[FILE, "n"])])
         out[int(index)] = _arrow_bytes(table)
-    return out
+    return out, records
 
 
 def _arrow_bytes(frame: pd.DataFrame) -> bytes:
