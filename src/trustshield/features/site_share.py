@@ -21,7 +21,7 @@ import pandas as pd
 
 from trustshield.features.behaviour import _flow_frame
 
-#: the contact columns: ``w0`` at the window's close, ``w1``... at each checkpoint
+#: the key columns of a contacts table (then one column per level, :func:`level_columns`)
 HOST, DST = "host", "dst"
 
 

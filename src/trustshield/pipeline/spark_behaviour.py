@@ -6,28 +6,32 @@ gives ``detect_incidents`` of it. Here Spark does the same work, split by source
 1. **Read** (distributed). A plain Zeek TSV conn.log (``#fields`` header, tab separated)
    is read by Spark as text lines (``spark.read.text``, blocks of
    ``spark.sql.files.maxPartitionBytes``); each task types its lines with the local
-   block reader (:func:`~trustshield.ingest.zeek_columns.conn_block`: the same pyarrow
-   parse and types) and numbers them within their block, so every record keeps its place
+   block reader (:func:`~trustshield.ingest.zeek_columns.conn_block_arrow`: the same
+   pyarrow parse and types, kept as Arrow) and numbers them within their block, so every record keeps its place
    in its file. A log that reader cannot take (JSON lines, a CSV conversion, the
    space-separated labelled variant, a record that does not parse) is read whole in one
    task by the strict reader (``read_conn_table``), as the local engine falls back to it;
-   its errors name file, line and field.
+   its errors name file, line and field. The records are cached for the second pass.
 2. **Site pass** (distributed, then small on the driver). The one site-wide feature,
    ``dst_site_share``, needs each (host, destination)'s first window in the whole log (at
    the close and at each checkpoint): tasks compute it for their records
    (:func:`~trustshield.features.site_share.first_contacts`), Spark merges by minimum,
-   and the merged table (one row per pair) is collected and broadcast as Arrow bytes.
+   and the merged table (one row per pair) is collected and broadcast as Arrow bytes
+   (the same job counts the records).
 3. **Hosts** (distributed). Records are grouped by (file, hash of the source host)
    (``groupBy().applyInPandas``); each group, sorted back into file order, goes through
    :func:`~trustshield.incidents.sharded.host_incidents` — the local engine's own
-   functions: channel windows, checkpoints, flags, attributions, grouping — and
-   ``incident_evidence``. Hosts are independent, so the incidents are the local
+   functions: channel windows, checkpoints, flags, attributions, grouping — and, when
+   the caller stores them, ``incident_evidence``. Hosts are independent, so the incidents are the local
    engine's: same ids, evidence uids and attributions, bit for bit (tested).
 4. The incidents (small) come back to the driver as JSON, per log sorted by first_seen and
    host, where the caller stores them with the store's own code.
 
 Inputs are local files (or a mount every executor sees): each log's header is read on
-the driver. Executors need the same ``trustshield`` version installed.
+the driver. Executors need the same ``trustshield`` version installed. A log read by the
+strict reader reaches the host groups with every behaviour field (absent ones null): a
+CSV or JSON log without ``uid`` or ``conn_state`` would name its evidence differently
+from the local engine (Zeek always writes both).
 """
 
 from __future__ import annotations
