@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tables.py --json benchmarks/results/tables.json
 	$(BIN)/python benchmarks/iot23.py --json benchmarks/results/iot23.json
 	$(BIN)/python benchmarks/behaviour_scale.py --json benchmarks/results/behaviour_scale.json
+	$(BIN)/python benchmarks/behaviour_scale.py --records 500000 --watch-records 0 --spark --json benchmarks/results/behaviour_spark.json
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
 	$(BIN)/python benchmarks/domains.py --json benchmarks/results/domains.json

@@ -40,6 +40,15 @@ Protocol
   and the CPU seconds of the subprocess. Single samples peak while windows are being
   closed, so ``memory_growth_mb_median_last_tenth`` (the median RSS over the last tenth of
   the records minus the RSS after the first quarter) gives the level memory settles at.
+* Spark (``--spark``; ``--spark-master``, default ``local[2]``): the same log, before it is
+  removed, goes through ``detect --engine spark``'s work
+  (``pipeline.spark_behaviour.detect_behaviour_spark``, its session started inside the
+  timed subprocess; no evidence flows, which only the store needs, as the local run) and
+  its incidents are written as JSON lines in the same order;
+  ``spark_local_identical`` is whether the two files are byte for byte the same (ids,
+  hosts, behaviours, evidence uids, attributions). Its CPU seconds are those of the whole
+  process tree: the Python driver, the JVM and its Python workers (``/proc``, read just
+  before the session stops, plus the children already reaped).
 """
 
 from __future__ import annotations
@@ -243,6 +252,96 @@ def run(log: Path, model_path: Path, out: Path) -> None:
     )
 
 
+def run_spark(log: Path, model_path: Path, out: Path, master: str) -> None:
+    """The Spark measurement (in its own process): file to incidents as JSON lines with
+    ``detect_behaviour_spark``; CPU seconds of the whole process tree."""
+    started = time.perf_counter()
+    from trustshield.atomic_files import writing_atomic
+    from trustshield.incidents.grouping import incidents_jsonl
+    from trustshield.incidents.model import BehaviourDetection
+    from trustshield.pipeline.spark_behaviour import detect_behaviour_spark
+    from trustshield.pipeline.spark_session import spark_session
+
+    model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
+    spark = spark_session(master, config={"spark.sql.files.maxPartitionBytes": "32m"})
+    session = time.perf_counter() - started
+    t = time.perf_counter()
+    done = detect_behaviour_spark(model, [log], spark=spark, evidence=False)
+    detected = time.perf_counter() - t
+    incidents = [i for _, found in done.found for i, _ in found]
+    with writing_atomic(out) as handle:
+        handle.write(incidents_jsonl(incidents).encode("utf-8"))
+    cpu = _tree_cpu_s(os.getpid())
+    spark.stop()
+    print(
+        json.dumps(
+            {
+                "stages_s": {
+                    "imports_and_session": round(session, 2),
+                    "detect": round(detected, 2),
+                },
+                "flows": done.records,
+                "incidents": len(incidents),
+                "hosts": len({i.host for i in incidents}),
+                "cpu_s_tree_before_stop": round(cpu, 2),
+            }
+        )
+    )
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system, with reaped children) of ``root`` and its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            f = stats[pid]
+            total += sum(int(x) for x in f[11:15]) / tick  # utime stime cutime cstime
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def timed_spark(log: Path, model_path: Path, out: Path, master: str) -> dict:
+    """Run :func:`run_spark` in a subprocess: wall seconds, CPU seconds and its report."""
+    import subprocess
+
+    argv = [sys.executable, __file__, "--run-spark", str(log), "--model", str(model_path)]
+    argv += ["--out", str(out), "--spark-master", master]
+    load = os.getloadavg()
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None
+    text = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"the timed Spark run failed with status {status}")
+    report = json.loads(text.strip().splitlines()[-1])
+    return {
+        "master": master,
+        "seconds": round(seconds, 2),
+        # the tree read before stop; the driver's own figure after the JVM has gone
+        "cpu_s": round(max(report["cpu_s_tree_before_stop"], usage.ru_utime + usage.ru_stime), 2),
+        "cpu_s_driver_after_stop": round(usage.ru_utime + usage.ru_stime, 2),
+        "load_before": [round(x, 2) for x in load],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        **report,
+    }
+
+
 def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
     """The watch measurement (in its own process): RSS after every commit."""
     import resource
@@ -360,6 +459,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--records", type=int, default=DEFAULT_RECORDS)
     parser.add_argument("--workdir", help="folder for the generated log (default: a temp dir)")
     parser.add_argument("--watch-records", type=int, default=2_000_000)
+    parser.add_argument(
+        "--spark", action="store_true", help="also run detect --engine spark on the same log"
+    )
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--run-spark", help=argparse.SUPPRESS)
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--run-watch", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -367,6 +471,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.run:
         run(Path(args.run), Path(args.model), Path(args.out))
+        return {}
+    if args.run_spark:
+        run_spark(Path(args.run_spark), Path(args.model), Path(args.out), args.spark_master)
         return {}
     if args.run_watch:
         run_watch(Path(args.run_watch), Path(args.model), Path(args.out))
@@ -380,6 +487,18 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"generated: {generated}", file=sys.stderr)
         train(folder / "model.json")
         result = timed(folder / "conn.log", folder / "model.json", folder / "incidents.jsonl")
+        spark = None
+        if args.spark:
+            spark = timed_spark(
+                folder / "conn.log",
+                folder / "model.json",
+                folder / "spark.jsonl",
+                args.spark_master,
+            )
+            local_text = (folder / "incidents.jsonl").read_bytes()
+            spark["spark_local_identical"] = (folder / "spark.jsonl").read_bytes() == local_text
+            spark["records_per_s"] = round(generated["records"] / spark["seconds"])
+            print(f"spark: {spark}", file=sys.stderr)
         (folder / "conn.log").unlink()
         watched = None
         if args.watch_records:
@@ -395,6 +514,8 @@ def main(argv: list[str] | None = None) -> dict:
         "targets": TARGETS,
         "result": result,
         "watch": watched,
+        "spark": spark,
+        "spark_local_identical": None if spark is None else spark["spark_local_identical"],
         "meets": {
             "records_per_s": result["records_per_s"] >= TARGETS["records_per_s"],
             "peak_rss_mb": result["peak_rss_mb"] <= TARGETS["peak_rss_mb"],

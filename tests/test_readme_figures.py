@@ -476,6 +476,17 @@ CLAIMS = [
         "**{watch/memory_growth_mb:.0f} MB**",
     ),
     (
+        "behaviour_spark.json",
+        "({input/records:,} records, {input/copies} copies of 34-1): Spark and local incidents "
+        "identical: **{spark_local_identical:yesno}** ({spark/incidents} incidents, the JSON "
+        "lines byte for byte).",
+    ),
+    (
+        "behaviour_spark.json",
+        "Local: {result/seconds:.1f} s, {result/cpu_s:.1f} CPU seconds; Spark `local[2]`: "
+        "{spark/seconds:.1f} s with the session's start, {spark/cpu_s:.1f} CPU seconds",
+    ),
+    (
         "payloads.json",
         "| TrustShield hardened (trained) | {models/hardened/test/sqli:.4f} | "
         "{models/hardened/test/xss:.3f} | {models/hardened/test/cmdi:.3f} | "

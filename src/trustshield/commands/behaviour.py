@@ -159,22 +159,14 @@ def detect_behaviour(args) -> None:
     from trustshield.atomic_files import write_atomic
     from trustshield.incidents.grouping import incidents_jsonl
     from trustshield.incidents.model import BehaviourDetection
-    from trustshield.pipeline.behaviour_stream import detect_log
 
     state = json.loads((Path(args.model) / MODEL_FILE).read_text(encoding="utf-8"))
     model = BehaviourDetection.from_dict(state)
-    incidents, added, stored = [], [], getattr(args, "store", None)
-    for path in log_files(args.data):
-        found: list = []
-
-        def take(part, flows, path=path, found=found) -> None:
-            # a batch of hosts at a time (window by window reading; see detect_log)
-            found.extend(part)
-            if stored:
-                added.extend(_store_incidents(stored, model_id_of(args.model), path, flows, part))
-
-        detect_log(model, path, take)
-        incidents += sorted(found, key=lambda i: (i.first_seen, i.host))
+    stored = getattr(args, "store", None)
+    if getattr(args, "engine", "local") == "spark":
+        incidents, added = _detect_spark(args, model, stored)
+    else:
+        incidents, added = _detect_local(args, model, stored)
     lines = incidents_jsonl(incidents)
     if args.incidents:
         write_atomic(Path(args.incidents), lines.encode("utf-8"))
@@ -197,6 +189,46 @@ def detect_behaviour(args) -> None:
         for b in incident.behaviours:
             output.print(f"  {b.name} ({b.detector}): {b.evidence}")
     output.print(f"{len(incidents)} incident(s)")
+
+
+def _detect_local(args, model, stored) -> tuple[list, list[str]]:
+    """The incidents of every log (per log sorted by first_seen and host), read window by
+    window in this process, and, with a store, the ids added to it."""
+    from trustshield.pipeline.behaviour_stream import detect_log
+
+    incidents: list = []
+    added: list[str] = []
+    for path in log_files(args.data):
+        found: list = []
+
+        def take(part, flows, path=path, found=found) -> None:
+            # a batch of hosts at a time (window by window reading; see detect_log)
+            found.extend(part)
+            if stored:
+                added.extend(_store_incidents(stored, model_id_of(args.model), path, flows, part))
+
+        detect_log(model, path, take)
+        incidents += sorted(found, key=lambda i: (i.first_seen, i.host))
+    return incidents, added
+
+
+def _detect_spark(args, model, stored) -> tuple[list, list[str]]:
+    """``--engine spark``: the incidents of every log (per log sorted by first_seen and
+    host, as the local engine gives them) and, with a store, the ids added to it."""
+    from trustshield.pipeline.spark_behaviour import detect_behaviour_spark
+    from trustshield.store import AlertStore
+
+    step(f"detecting behaviour with Spark ({args.master})")
+    run = detect_behaviour_spark(
+        model, log_files(args.data), master=args.master, evidence=bool(stored)
+    )
+    incidents, added = [], []
+    for path, found in run.found:
+        incidents += [incident for incident, _ in found]
+        if stored and found:
+            with AlertStore(stored) as store:
+                added += store.incidents.add(model_id_of(args.model), path, list(found))
+    return incidents, added
 
 
 def _store_incidents(target, model_id: str, path: Path, flows, found) -> list[str]:

@@ -321,6 +321,17 @@ def detect_incidents(
     """Incidents of ``flows`` (whose channel windows are ``table``); with the model's
     ``early`` reading, a window flagged at a checkpoint is raised then, not at its close."""
     stages = checkpoint_tables(flows, table) if model.early else ()
+    return incidents_of_tables(model, flows, table, stages)
+
+
+def incidents_of_tables(
+    model: BehaviourDetection,
+    flows: pd.DataFrame,
+    table: BehaviourTable,
+    stages: tuple[Checkpoint, ...],
+) -> tuple[Incident, ...]:
+    """Incidents of ``flows`` from their channel windows ``table`` and its checkpoint
+    tables ``stages`` (empty without the model's ``early`` reading): flag, then group."""
     flagged, suspicion, kinds, attributions, early = model.flag(table, stages)
     raised = np.minimum(known_at(table, flows), early)
     return group_incidents(

@@ -131,6 +131,15 @@ def conn_block(
     """The records of ``data`` (complete tab-separated record lines of a conn.log whose
     ``#fields`` are ``names``; no ``#`` line) typed as :func:`read_conn_columns` types
     them; None when a record does not parse that way (the strict reader decides)."""
+    table = conn_block_arrow(data, names, fields, unset)
+    return None if table is None else table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def conn_block_arrow(
+    data: bytes, names: list[str], fields: tuple[str, ...] = BEHAVIOUR_FIELDS, unset: str = "-"
+):
+    """:func:`conn_block`'s records as the Arrow table it converts (text as dictionaries,
+    uid as strings, numbers as float64); None as there."""
     import io
 
     import pyarrow as pa
@@ -150,7 +159,7 @@ def conn_block(
         return None
     if table.column("ts").null_count or table.num_rows != data.count(b"\n"):
         return None
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    return table
 
 
 class NotColumnar(DataError):
