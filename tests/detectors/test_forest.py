@@ -101,3 +101,27 @@ def test_domains_explained_in_blocks_equal_one_block(monkeypatch):
     assert [blocks.ngrams(i) for i in range(5)] == [whole.ngrams(i) for i in range(5)]
     by_chars = blocks.base + blocks.characters.sum(axis=1)
     np.testing.assert_allclose(by_chars, whole_scores, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("trees, leaves", [(20, 8), (40, 31)])
+def test_supervised_detector_explains_as_lightgbm_whatever_its_size(trees, leaves):
+    """Small boosters are explained by LightGBM directly, large ones through the forest's
+    table; both equal ``pred_contrib`` and sum to the raw margin."""
+    import pandas as pd
+
+    from trustshield.detectors.gbdt import FOREST_MIN_LEAVES, GradientBoostedDetector
+
+    X, y = _data(6, 2000)
+    frame = pd.DataFrame(np.nan_to_num(X[:, :3]), columns=["a", "b", "c"])
+    labels = np.where(y == 1, "attack", "normal")
+    detector = GradientBoostedDetector(
+        n_estimators=trees, num_leaves=leaves, max_depth=-1, min_child_samples=2
+    ).fit(frame, labels)
+    explained = detector.explain(frame)
+    through_forest = trees * leaves >= FOREST_MIN_LEAVES
+    assert (getattr(detector, "_forest_cache", None) is not None) == through_forest
+    expected = detector.booster_.predict(frame.to_numpy(), pred_contrib=True)
+    np.testing.assert_allclose(explained.values, expected[:, :-1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        explained.values.sum(axis=1) + explained.base, detector.suspicion(frame), atol=1e-9
+    )
