@@ -40,6 +40,8 @@ Protocol
   and the CPU seconds of the subprocess. Single samples peak while windows are being
   closed, so ``memory_growth_mb_median_last_tenth`` (the median RSS over the last tenth of
   the records minus the RSS after the first quarter) gives the level memory settles at.
+  ``duckdb_memory_mb_by_tenth``: what DuckDB's buffer pool holds (``duckdb_memory()``)
+  after each tenth (the watch holds it to ``pipeline.watch_behaviour.STORE_MEMORY``).
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
 
     model = BehaviourDetection.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
     samples: list[tuple[float, int, float]] = []
-
+    cached: list[tuple[int, float]] = []
     ends: list[float] = []
 
     def progress(figures: dict) -> None:
@@ -267,6 +269,8 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
             ends.append(rss())
             return
         samples.append((time.perf_counter(), figures["records"], rss()))
+        pool = store.db.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()")
+        cached.append((figures["records"], pool.fetchall()[0][0] / 2**20))
 
     with AlertStore(store_path) as store:
         started = time.perf_counter()
@@ -299,6 +303,10 @@ def run_watch(log: Path, model_path: Path, store_path: Path) -> None:
                 "cpu_s_process": round(usage.ru_utime + usage.ru_stime, 2),
                 "rss_mb_by_tenth": [
                     round(next((r for _, n, r in samples if n >= done.records * k / 10), rss0), 1)
+                    for k in range(1, 11)
+                ],
+                "duckdb_memory_mb_by_tenth": [
+                    round(next((c for n, c in cached if n >= done.records * k / 10), 0.0), 1)
                     for k in range(1, 11)
                 ],
                 "commits": len(samples),

@@ -118,3 +118,34 @@ def test_the_watch_command_takes_a_behaviour_model_folder(setup, tmp_path, capsy
     assert rows and f"{len(rows)} incident(s) stored" in said
     assert main(["incidents", "list", "--store", str(store)]) == 0
     assert rows[0][0] in capsys.readouterr().out
+
+
+def test_the_watch_holds_duckdbs_cache_to_its_limit_and_gives_the_store_its_own_back(
+    setup, tmp_path
+):
+    from trustshield.pipeline.watch_behaviour import STORE_MEMORY
+
+    _, model, log = setup
+
+    def limit(store) -> float:
+        text = store.db.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        number, unit = text.split()
+        return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
+
+    seen: list[float] = []
+    with AlertStore(tmp_path / "cache.duckdb") as store:
+        opened = limit(store)
+        watch_behaviour(
+            log,
+            store,
+            model,
+            "m1",
+            lateness_s=3600.0,
+            close_records=300,
+            batch_records=2000,
+            once=True,
+            progress=lambda _: seen.append(limit(store)),
+        )
+        assert limit(store) == opened
+    bound = float(STORE_MEMORY.removesuffix("MB")) * 1e6
+    assert seen and max(seen) <= bound < opened

@@ -127,3 +127,51 @@ def test_an_unreachable_server_is_a_store_error_without_the_password(postgres_ur
     with pytest.raises(StoreError) as info:
         connect(url)
     assert "hunter2" not in str(info.value) and "postgresql://soc@127.0.0.1" in str(info.value)
+
+
+def _cached_mb(database) -> float:
+    rows = database.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+    return rows[0][0] / 2**20
+
+
+def _limit(database) -> str:
+    return database.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def _append(database, batches: int, start: int) -> None:
+    """``batches`` commits of 2 MB of incompressible numbers each, checkpointed."""
+    import numpy as np
+
+    rng = np.random.default_rng(start)
+    for k in range(batches):
+        values = rng.random(250_000)
+        ids = np.arange(250_000, dtype=np.int64) + (start + k) * 250_000
+        database.insert_arrow("pages", pa.table({"id": ids, "x": values}))
+        database.execute("CHECKPOINT")
+
+
+def test_duckdb_keeps_what_it_wrote_cached_unless_its_memory_is_limited(tmp_path):
+    database = connect(tmp_path / "pages.duckdb")
+    database.execute("CREATE TABLE pages (id BIGINT, x DOUBLE)")
+    _append(database, 12, 0)  # 24 MB written
+    unlimited = _cached_mb(database)
+    with database.memory_limit("8MB"):
+        assert _limit(database) in ("7.6 MiB", "8.0 MiB")
+        _append(database, 12, 12)  # 24 MB more
+        limited = _cached_mb(database)
+    after = _limit(database)
+    assert database.execute("SELECT count(*) FROM pages").fetchall()[0][0] == 24 * 250_000
+    database.close()
+    assert unlimited >= 16  # the pages written (24 MB) stay in the pool...
+    assert limited <= 8  # ...unless the pool is held smaller
+    reopened = connect(tmp_path / "other.duckdb")
+    assert after == _limit(reopened)
+    reopened.close()
+
+
+def test_a_memory_limit_must_be_a_size(tmp_path):
+    database = connect(tmp_path / "size.duckdb")
+    with pytest.raises(StoreError, match="expected a size"):
+        with database.memory_limit("64MB'; DROP TABLE x; --"):
+            pass
+    database.close()

@@ -15,6 +15,9 @@ and loses nothing. Records more than ``lateness_s`` late are counted and left ou
 
 Memory holds the open windows (``lateness_s`` of records), the rows and flows of open
 flagged periods and the look-back counts (one per host and per host and destination).
+While watching, a DuckDB store's buffer pool is held to :data:`STORE_MEMORY`: DuckDB keeps
+the pages it writes cached until its pool is full (512 MB by default), so without it the
+process grows by about what it stores (the evidence flows of its incidents).
 A rotated log is followed, but the re-read after a crash covers the current file only.
 """
 
@@ -42,6 +45,11 @@ from trustshield.store.behaviour_watch import BehaviourWatchState
 CLOSE_RECORDS = 100_000
 #: ... or seconds since the last closing, whichever comes first
 CLOSE_SECONDS = 30.0
+#: DuckDB's buffer pool while watching. A batch's commit needs about 25 MB before DuckDB
+#: checkpoints its log; the pages written are not read again by the watch, so a larger
+#: pool only caches the growing store. A larger transaction spills to DuckDB's temporary
+#: folder.
+STORE_MEMORY = "64MB"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ def watch_behaviour(
     progress=None,
     stop=lambda: False,
     poll_s: float = 0.2,
+    store_memory: str = STORE_MEMORY,
 ) -> BehaviourWatchSummary:
     """Follow the conn.log at ``path`` into ``store`` (incidents, state, ledger) until
     ``stop()``, or (``once``) nothing more is there, or nothing came for ``until_idle``
@@ -79,15 +88,17 @@ def watch_behaviour(
     waiting or ``close_seconds`` after the last closing (the incidents do not depend on
     where the stream is cut). ``progress(figures)`` gets records, incidents and
     records_per_s after each commit (``end_of_run``: True for the commit of the windows
-    closed when the run ends)."""
-    run = _BehaviourWatch(
-        Path(path), store, model, model_id, batch_records, lateness_s, close_records
-    )
-    run.close_seconds = close_seconds
-    try:
-        run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
-    finally:
-        run.follower.close()
+    closed when the run ends). ``store_memory``: the store's cache meanwhile
+    (:data:`STORE_MEMORY`; its own limit again afterwards)."""
+    with store.db.memory_limit(store_memory):
+        run = _BehaviourWatch(
+            Path(path), store, model, model_id, batch_records, lateness_s, close_records
+        )
+        run.close_seconds = close_seconds
+        try:
+            run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
+        finally:
+            run.follower.close()
     return BehaviourWatchSummary(
         run.records,
         run.incidents,

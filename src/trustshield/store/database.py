@@ -15,7 +15,9 @@ once:
   ``rows`` rows, streamed (DuckDB hands over its own batches; PostgreSQL's rows are fetched
   ``rows`` at a time and converted);
 - ``columns(table)``, ``tables()``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
-  ``target`` (the path, or the URL with any password removed: safe to print and store).
+  ``target`` (the path, or the URL with any password removed: safe to print and store);
+- ``memory_limit(limit)``: a block within which DuckDB's buffer pool holds at most
+  ``limit`` (PostgreSQL: nothing to do, its cache is the server's).
 
 Transactions are plain SQL (``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``); outside one,
 each statement commits on its own. Timestamps are read back as timezone-aware datetimes.
@@ -25,7 +27,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -104,6 +108,14 @@ def to_pyformat(sql: str) -> str:
     return "".join(out)
 
 
+def _size(text: str) -> str:
+    """``text`` when it is a size such as ``512MB`` or ``1.5 GiB`` (it goes into SQL), else
+    StoreError."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text, flags=re.IGNORECASE):
+        raise StoreError(f"memory limit: expected a size such as '64MB', got {text!r}")
+    return text.strip()
+
+
 def _quoted(names) -> str:
     return ", ".join('"' + str(n).replace('"', '""') + '"' for n in names)
 
@@ -138,6 +150,12 @@ class Database:
             columns = list(zip(*batch))
             yield pa.RecordBatch.from_arrays([pa.array(c) for c in columns], names=names)
 
+    @contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Within the block, the database's cache in this process holds at most ``limit``
+        (e.g. ``"64MB"``). Here: nothing to do (a server keeps its own cache)."""
+        yield
+
     def columns(self, table: str) -> list[str]:
         """Column names of ``table``, in table order."""
         return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -167,8 +185,9 @@ class DuckDatabase(Database):
         self.target = str(path)
         self.errors = (duckdb.Error,)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.limit = MEMORY_LIMIT
         try:
-            self._db = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+            self._db = duckdb.connect(str(path), config={"memory_limit": self.limit})
         except duckdb.Error as error:
             raise StoreError(CANNOT_OPEN.format(target=path, error=error)) from None
         self._db.execute("SET TimeZone = 'UTC'")
@@ -195,6 +214,19 @@ class DuckDatabase(Database):
             )
         finally:
             self._db.unregister(name)
+
+    @contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Within the block, DuckDB's buffer pool holds at most ``limit`` (e.g. ``"64MB"``);
+        then the limit the store was opened with again. DuckDB keeps the pages it wrote in
+        its pool until the pool is full, so a process that only appends (``watch``) grows by
+        what it stored; under a limit those pages are dropped (they are in the file) and a
+        transaction larger than the limit spills to DuckDB's temporary folder."""
+        self._db.execute(f"SET memory_limit = '{_size(limit)}'")
+        try:
+            yield
+        finally:
+            self._db.execute(f"SET memory_limit = '{_size(self.limit)}'")
 
     def arrow_batches(self, sql: str, params=(), rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """DuckDB's own record batches, streamed (no Python object per value)."""
