@@ -120,21 +120,15 @@ def test_the_watch_command_takes_a_behaviour_model_folder(setup, tmp_path, capsy
     assert rows[0][0] in capsys.readouterr().out
 
 
-def test_the_watch_holds_duckdbs_cache_to_its_limit_and_gives_the_store_its_own_back(
-    setup, tmp_path
-):
-    from trustshield.pipeline.watch_behaviour import STORE_MEMORY
+def test_the_watch_trims_the_stores_cache_after_every_commit(setup, tmp_path):
+    from trustshield.pipeline.watch_behaviour import STORE_CACHE
 
     _, model, log = setup
-
-    def limit(store) -> float:
-        text = store.db.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        number, unit = text.split()
-        return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
-
-    seen: list[float] = []
+    trims: list[str] = []
+    commits: list[int] = []
     with AlertStore(tmp_path / "cache.duckdb") as store:
-        opened = limit(store)
+        trim = store.db.trim_cache
+        store.db.trim_cache = lambda size: (trims.append(size), trim(size))[1]
         watch_behaviour(
             log,
             store,
@@ -144,8 +138,6 @@ def test_the_watch_holds_duckdbs_cache_to_its_limit_and_gives_the_store_its_own_
             close_records=300,
             batch_records=2000,
             once=True,
-            progress=lambda _: seen.append(limit(store)),
+            progress=lambda figures: commits.append(figures["records"]),
         )
-        assert limit(store) == opened
-    bound = float(STORE_MEMORY.removesuffix("MB")) * 1e6
-    assert seen and max(seen) <= bound < opened
+    assert len(commits) >= 3 and trims == [STORE_CACHE] * len(commits)

@@ -15,7 +15,7 @@ and loses nothing. Records more than ``lateness_s`` late are counted and left ou
 
 Memory holds the open windows (``lateness_s`` of records), the rows and flows of open
 flagged periods and the look-back counts (one per host and per host and destination).
-While watching, a DuckDB store's buffer pool is held to :data:`STORE_MEMORY`: DuckDB keeps
+After each commit a DuckDB store's cache is trimmed to :data:`STORE_CACHE`: DuckDB keeps
 the pages it writes cached until its pool is full (512 MB by default), so without it the
 process grows by about what it stores (the evidence flows of its incidents).
 A rotated log is followed, but the re-read after a crash covers the current file only.
@@ -45,11 +45,12 @@ from trustshield.store.behaviour_watch import BehaviourWatchState
 CLOSE_RECORDS = 100_000
 #: ... or seconds since the last closing, whichever comes first
 CLOSE_SECONDS = 30.0
-#: DuckDB's buffer pool while watching. A batch's commit needs about 25 MB before DuckDB
-#: checkpoints its log; the pages written are not read again by the watch, so a larger
-#: pool only caches the growing store. A larger transaction spills to DuckDB's temporary
-#: folder.
-STORE_MEMORY = "64MB"
+#: what a DuckDB store's cache may hold after each commit (``Database.trim_cache``): above
+#: the data DuckDB holds between checkpoints of its log (up to about 25 MB measured), so
+#: trimming drops only cached pages of the file, which the watch does not read again. The
+#: pool's own limit stays the store's: a commit and a checkpoint may use more meanwhile
+#: (under a 32 MB limit DuckDB's checkpoint failed, fatally, in the benchmark's watch).
+STORE_CACHE = "32MB"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def watch_behaviour(
     progress=None,
     stop=lambda: False,
     poll_s: float = 0.2,
-    store_memory: str = STORE_MEMORY,
+    store_cache: str = STORE_CACHE,
 ) -> BehaviourWatchSummary:
     """Follow the conn.log at ``path`` into ``store`` (incidents, state, ledger) until
     ``stop()``, or (``once``) nothing more is there, or nothing came for ``until_idle``
@@ -88,17 +89,16 @@ def watch_behaviour(
     waiting or ``close_seconds`` after the last closing (the incidents do not depend on
     where the stream is cut). ``progress(figures)`` gets records, incidents and
     records_per_s after each commit (``end_of_run``: True for the commit of the windows
-    closed when the run ends). ``store_memory``: the store's cache meanwhile
-    (:data:`STORE_MEMORY`; its own limit again afterwards)."""
-    with store.db.memory_limit(store_memory):
-        run = _BehaviourWatch(
-            Path(path), store, model, model_id, batch_records, lateness_s, close_records
-        )
-        run.close_seconds = close_seconds
-        try:
-            run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
-        finally:
-            run.follower.close()
+    closed when the run ends). ``store_cache``: what the store's cache may hold after
+    each commit (:data:`STORE_CACHE`)."""
+    run = _BehaviourWatch(
+        Path(path), store, model, model_id, batch_records, lateness_s, close_records
+    )
+    run.close_seconds, run.store_cache = close_seconds, store_cache
+    try:
+        run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
+    finally:
+        run.follower.close()
     return BehaviourWatchSummary(
         run.records,
         run.incidents,
@@ -133,6 +133,7 @@ class _BehaviourWatch:
         self.records = self.incidents = 0
         self.started = self.closed_at = time.monotonic()
         self.close_seconds = CLOSE_SECONDS
+        self.store_cache = STORE_CACHE
         self.buffer: list[Lines] = []
         self.buffered, self.since = 0, 0.0
         self.header = new_header()
@@ -345,6 +346,7 @@ class _BehaviourWatch:
                 replace=replace,
             )
             self.store.watch.commit(self.key, checkpoint, ledger)
+        self.store.db.trim_cache(self.store_cache)
         self.saved = len(stream.kept)
         self.records += records
         self.incidents += len(added)

@@ -16,8 +16,8 @@ once:
   ``rows`` at a time and converted);
 - ``columns(table)``, ``tables()``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
   ``target`` (the path, or the URL with any password removed: safe to print and store);
-- ``memory_limit(limit)``: a block within which DuckDB's buffer pool holds at most
-  ``limit`` (PostgreSQL: nothing to do, its cache is the server's).
+- ``trim_cache(size)``: DuckDB drops cached pages until its buffer pool holds at most
+  ``size`` (PostgreSQL: nothing to do, its cache is the server's).
 
 Transactions are plain SQL (``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``); outside one,
 each statement commits on its own. Timestamps are read back as timezone-aware datetimes.
@@ -29,7 +29,6 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -150,11 +149,9 @@ class Database:
             columns = list(zip(*batch))
             yield pa.RecordBatch.from_arrays([pa.array(c) for c in columns], names=names)
 
-    @contextmanager
-    def memory_limit(self, limit: str) -> Iterator[None]:
-        """Within the block, the database's cache in this process holds at most ``limit``
-        (e.g. ``"64MB"``). Here: nothing to do (a server keeps its own cache)."""
-        yield
+    def trim_cache(self, size: str) -> None:
+        """Drop cached pages until the database's cache in this process holds at most
+        ``size`` (e.g. ``"32MB"``). Here: nothing to do (a server keeps its own cache)."""
 
     def columns(self, table: str) -> list[str]:
         """Column names of ``table``, in table order."""
@@ -215,18 +212,21 @@ class DuckDatabase(Database):
         finally:
             self._db.unregister(name)
 
-    @contextmanager
-    def memory_limit(self, limit: str) -> Iterator[None]:
-        """Within the block, DuckDB's buffer pool holds at most ``limit`` (e.g. ``"64MB"``);
-        then the limit the store was opened with again. DuckDB keeps the pages it wrote in
-        its pool until the pool is full, so a process that only appends (``watch``) grows by
-        what it stored; under a limit those pages are dropped (they are in the file) and a
-        transaction larger than the limit spills to DuckDB's temporary folder."""
-        self._db.execute(f"SET memory_limit = '{_size(limit)}'")
+    def trim_cache(self, size: str) -> None:
+        """Drop cached pages until DuckDB's buffer pool holds at most ``size`` (e.g.
+        ``"32MB"``); its limit stays the store's. DuckDB keeps the pages it wrote in its pool
+        until the pool is full (its limit, 512 MB by default), so a process that keeps
+        appending (``watch``) grows by what it stored; those pages are in the file. DuckDB
+        has no call to drop them, but lowering its limit evicts them (pages of the file
+        first, then, to reach ``size``, data not checkpointed yet to its temporary folder),
+        so the limit is lowered to ``size`` and set back. Nothing is dropped when the pool
+        cannot shrink that far (the limit then stays as it was)."""
+        target = _size(size)
         try:
-            yield
-        finally:
-            self._db.execute(f"SET memory_limit = '{_size(self.limit)}'")
+            self._db.execute(f"SET memory_limit = '{target}'")
+        except self.errors:
+            return
+        self._db.execute(f"SET memory_limit = '{_size(self.limit)}'")
 
     def arrow_batches(self, sql: str, params=(), rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """DuckDB's own record batches, streamed (no Python object per value)."""
