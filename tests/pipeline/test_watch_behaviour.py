@@ -118,3 +118,26 @@ def test_the_watch_command_takes_a_behaviour_model_folder(setup, tmp_path, capsy
     assert rows and f"{len(rows)} incident(s) stored" in said
     assert main(["incidents", "list", "--store", str(store)]) == 0
     assert rows[0][0] in capsys.readouterr().out
+
+
+def test_the_watch_trims_the_stores_cache_after_every_commit(setup, tmp_path):
+    from trustshield.pipeline.watch_behaviour import STORE_CACHE
+
+    _, model, log = setup
+    trims: list[str] = []
+    commits: list[int] = []
+    with AlertStore(tmp_path / "cache.duckdb") as store:
+        trim = store.db.trim_cache
+        store.db.trim_cache = lambda size: (trims.append(size), trim(size))[1]
+        watch_behaviour(
+            log,
+            store,
+            model,
+            "m1",
+            lateness_s=3600.0,
+            close_records=300,
+            batch_records=2000,
+            once=True,
+            progress=lambda figures: commits.append(figures["records"]),
+        )
+    assert len(commits) >= 3 and trims == [STORE_CACHE] * len(commits)

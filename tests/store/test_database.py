@@ -127,3 +127,47 @@ def test_an_unreachable_server_is_a_store_error_without_the_password(postgres_ur
     with pytest.raises(StoreError) as info:
         connect(url)
     assert "hunter2" not in str(info.value) and "postgresql://soc@127.0.0.1" in str(info.value)
+
+
+def _cached_mb(database) -> float:
+    rows = database.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+    return rows[0][0] / 2**20
+
+
+def _limit(database) -> str:
+    return database.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def _append(database, batches: int, start: int) -> None:
+    """``batches`` commits of 2 MB of incompressible numbers each, checkpointed."""
+    import numpy as np
+
+    rng = np.random.default_rng(start)
+    for k in range(batches):
+        values = rng.random(250_000)
+        ids = np.arange(250_000, dtype=np.int64) + (start + k) * 250_000
+        database.insert_arrow("pages", pa.table({"id": ids, "x": values}))
+        database.execute("CHECKPOINT")
+
+
+def test_duckdb_keeps_what_it_wrote_cached_until_the_cache_is_trimmed(tmp_path):
+    database = connect(tmp_path / "pages.duckdb")
+    database.execute("CREATE TABLE pages (id BIGINT, x DOUBLE)")
+    limit = _limit(database)
+    _append(database, 12, 0)  # 24 MB written
+    cached = _cached_mb(database)
+    database.trim_cache("8MB")
+    trimmed = _cached_mb(database)
+    _append(database, 2, 12)  # the store goes on as before
+    assert _limit(database) == limit
+    assert database.execute("SELECT count(*) FROM pages").fetchall()[0][0] == 14 * 250_000
+    database.close()
+    assert cached >= 16  # the pages written stay in the pool...
+    assert trimmed <= 8  # ...until trimmed
+
+
+def test_a_cache_size_must_be_a_size(tmp_path):
+    database = connect(tmp_path / "size.duckdb")
+    with pytest.raises(StoreError, match="expected a size"):
+        database.trim_cache("64MB'; DROP TABLE x; --")
+    database.close()

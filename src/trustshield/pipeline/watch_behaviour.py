@@ -15,6 +15,9 @@ and loses nothing. Records more than ``lateness_s`` late are counted and left ou
 
 Memory holds the open windows (``lateness_s`` of records), the rows and flows of open
 flagged periods and the look-back counts (one per host and per host and destination).
+After each commit a DuckDB store's cache is trimmed to :data:`STORE_CACHE`: DuckDB keeps
+the pages it writes cached until its pool is full (512 MB by default), so without it the
+process grows by about what it stores (the evidence flows of its incidents).
 A rotated log is followed, but the re-read after a crash covers the current file only.
 """
 
@@ -42,6 +45,12 @@ from trustshield.store.behaviour_watch import BehaviourWatchState
 CLOSE_RECORDS = 100_000
 #: ... or seconds since the last closing, whichever comes first
 CLOSE_SECONDS = 30.0
+#: what a DuckDB store's cache may hold after each commit (``Database.trim_cache``): above
+#: the data DuckDB holds between checkpoints of its log (up to about 25 MB measured), so
+#: trimming drops only cached pages of the file, which the watch does not read again. The
+#: pool's own limit stays the store's: a commit and a checkpoint may use more meanwhile
+#: (under a 32 MB limit DuckDB's checkpoint failed, fatally, in the benchmark's watch).
+STORE_CACHE = "32MB"
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ def watch_behaviour(
     progress=None,
     stop=lambda: False,
     poll_s: float = 0.2,
+    store_cache: str = STORE_CACHE,
 ) -> BehaviourWatchSummary:
     """Follow the conn.log at ``path`` into ``store`` (incidents, state, ledger) until
     ``stop()``, or (``once``) nothing more is there, or nothing came for ``until_idle``
@@ -79,11 +89,12 @@ def watch_behaviour(
     waiting or ``close_seconds`` after the last closing (the incidents do not depend on
     where the stream is cut). ``progress(figures)`` gets records, incidents and
     records_per_s after each commit (``end_of_run``: True for the commit of the windows
-    closed when the run ends)."""
+    closed when the run ends). ``store_cache``: what the store's cache may hold after
+    each commit (:data:`STORE_CACHE`)."""
     run = _BehaviourWatch(
         Path(path), store, model, model_id, batch_records, lateness_s, close_records
     )
-    run.close_seconds = close_seconds
+    run.close_seconds, run.store_cache = close_seconds, store_cache
     try:
         run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
     finally:
@@ -122,6 +133,7 @@ class _BehaviourWatch:
         self.records = self.incidents = 0
         self.started = self.closed_at = time.monotonic()
         self.close_seconds = CLOSE_SECONDS
+        self.store_cache = STORE_CACHE
         self.buffer: list[Lines] = []
         self.buffered, self.since = 0, 0.0
         self.header = new_header()
@@ -334,6 +346,7 @@ class _BehaviourWatch:
                 replace=replace,
             )
             self.store.watch.commit(self.key, checkpoint, ledger)
+        self.store.db.trim_cache(self.store_cache)
         self.saved = len(stream.kept)
         self.records += records
         self.incidents += len(added)

@@ -15,7 +15,9 @@ once:
   ``rows`` rows, streamed (DuckDB hands over its own batches; PostgreSQL's rows are fetched
   ``rows`` at a time and converted);
 - ``columns(table)``, ``tables()``, ``close()``, ``dialect`` (``"duckdb"`` or ``"postgres"``) and
-  ``target`` (the path, or the URL with any password removed: safe to print and store).
+  ``target`` (the path, or the URL with any password removed: safe to print and store);
+- ``trim_cache(size)``: DuckDB drops cached pages until its buffer pool holds at most
+  ``size`` (PostgreSQL: nothing to do, its cache is the server's).
 
 Transactions are plain SQL (``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``); outside one,
 each statement commits on its own. Timestamps are read back as timezone-aware datetimes.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +107,14 @@ def to_pyformat(sql: str) -> str:
     return "".join(out)
 
 
+def _size(text: str) -> str:
+    """``text`` when it is a size such as ``512MB`` or ``1.5 GiB`` (it goes into SQL), else
+    StoreError."""
+    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", text, flags=re.IGNORECASE):
+        raise StoreError(f"memory limit: expected a size such as '64MB', got {text!r}")
+    return text.strip()
+
+
 def _quoted(names) -> str:
     return ", ".join('"' + str(n).replace('"', '""') + '"' for n in names)
 
@@ -138,6 +149,10 @@ class Database:
             columns = list(zip(*batch))
             yield pa.RecordBatch.from_arrays([pa.array(c) for c in columns], names=names)
 
+    def trim_cache(self, size: str) -> None:
+        """Drop cached pages until the database's cache in this process holds at most
+        ``size`` (e.g. ``"32MB"``). Here: nothing to do (a server keeps its own cache)."""
+
     def columns(self, table: str) -> list[str]:
         """Column names of ``table``, in table order."""
         return [column[0] for column in self.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -167,8 +182,9 @@ class DuckDatabase(Database):
         self.target = str(path)
         self.errors = (duckdb.Error,)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.limit = MEMORY_LIMIT
         try:
-            self._db = duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT})
+            self._db = duckdb.connect(str(path), config={"memory_limit": self.limit})
         except duckdb.Error as error:
             raise StoreError(CANNOT_OPEN.format(target=path, error=error)) from None
         self._db.execute("SET TimeZone = 'UTC'")
@@ -195,6 +211,22 @@ class DuckDatabase(Database):
             )
         finally:
             self._db.unregister(name)
+
+    def trim_cache(self, size: str) -> None:
+        """Drop cached pages until DuckDB's buffer pool holds at most ``size`` (e.g.
+        ``"32MB"``); its limit stays the store's. DuckDB keeps the pages it wrote in its pool
+        until the pool is full (its limit, 512 MB by default), so a process that keeps
+        appending (``watch``) grows by what it stored; those pages are in the file. DuckDB
+        has no call to drop them, but lowering its limit evicts them (pages of the file
+        first, then, to reach ``size``, data not checkpointed yet to its temporary folder),
+        so the limit is lowered to ``size`` and set back. Nothing is dropped when the pool
+        cannot shrink that far (the limit then stays as it was)."""
+        target = _size(size)
+        try:
+            self._db.execute(f"SET memory_limit = '{target}'")
+        except self.errors:
+            return
+        self._db.execute(f"SET memory_limit = '{_size(self.limit)}'")
 
     def arrow_batches(self, sql: str, params=(), rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """DuckDB's own record batches, streamed (no Python object per value)."""
