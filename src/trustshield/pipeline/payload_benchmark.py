@@ -40,7 +40,7 @@ from trustshield.pipeline.payload_peers import TfidfPeer, libinjection_flags
 PROTOCOL = (
     "train on the training file only; threshold = score exceeded by at most the target "
     "share of normal training payloads, each scored out of fold ({folds}-fold stratified "
-    "CV, seed {seed}), at the count whose 95 % Clopper-Pearson upper bound stays within "
+    "CV, seed {seed}), at the count whose {confidence:g} % Clopper-Pearson upper bound stays within "
     "the target; final model fitted on all training rows; test file scored once. "
     "Evasion: {tries} candidates of up to {moves} semantics-preserving rewrites per "
     "flagged test attack, identical for every model (seed {seed}); hardening trains on "
@@ -55,7 +55,10 @@ class Settings:
     """Benchmark settings (see the module docstring)."""
 
     target_fpr: float = 0.001
-    confidence: float | None = 0.95
+    #: the one-sided Clopper-Pearson confidence of the threshold rule: 0.99, chosen over 0.95
+    #: on training data only (benchmarks/payload_thresholds.py: held-out normal flagged 1 vs
+    #: 3 of 12,870 in three 2/3-1/3 splits of the training file, recall per type equal)
+    confidence: float | None = 0.99
     folds: int = 3
     seed: int = 0
     budget: Budget = Budget()
@@ -305,6 +308,7 @@ def payload_figures(
         )
     figures = {
         "protocol": PROTOCOL.format(
+            confidence=100 * (s.confidence or 0.0),
             folds=s.folds,
             seed=s.seed,
             tries=s.budget.tries,
@@ -313,6 +317,7 @@ def payload_figures(
         ),
         "settings": {
             "target_fpr": s.target_fpr,
+            "confidence": s.confidence,
             "folds": s.folds,
             "seed": s.seed,
             "moves": s.budget.moves,

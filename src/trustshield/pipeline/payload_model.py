@@ -2,7 +2,7 @@
 
 Training follows the benchmark's protocol (:mod:`trustshield.pipeline.payload_benchmark`):
 the threshold is the score that at most ``target_fpr`` of the normal training payloads
-exceed when scored out of fold, at the count whose 95 % Clopper-Pearson upper bound stays
+exceed when scored out of fold, at the count whose 99 % Clopper-Pearson upper bound stays
 within ``target_fpr`` (:func:`~trustshield.pipeline.payload_benchmark.choose_threshold`);
 the rule and its training-data figures (out-of-fold and in-sample rates, the bound, the
 threshold an in-sample choice would have given) are kept in the model file under
