@@ -14,8 +14,10 @@ case), and random and score-guided evasion at the default budget (the candidates
 (normalisation, 2 rewritten variants per training attack) and target 0.001.
 
 Rules: ``in_sample`` (normal training scores of the final model, which saw them);
-``oof3`` (3-fold out-of-fold scores, 95 % Clopper-Pearson; TrustShield's rule);
-``oof5`` (5 folds); ``oof3_cp99`` (99 % bound); ``conformal`` (a third of the normal
+``oof3`` (3-fold out-of-fold scores, 95 % Clopper-Pearson; the earlier rule);
+``oof5`` (5 folds); ``oof3_cp99`` (99 % bound; TrustShield's rule, chosen by part 1:
+fewest held-out normal flagged among rules whose held-out recall per type is at least
+``oof3``'s); ``conformal`` (a third of the normal
 training rows held out of the fit, threshold on their scores); ``fold_average`` (the
 mean of the 3 fold models, a linear model of the same size, with the oof3 threshold);
 ``C1`` (10x stronger L2 regularisation, oof3 rule).
