@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/behaviour_scale.py --records 500000 --watch-records 0 --spark --json benchmarks/results/behaviour_spark.json
 	$(BIN)/python benchmarks/demo_time.py --loaded --json benchmarks/results/demo_time.json
 	$(BIN)/python benchmarks/payloads.py --json benchmarks/results/payloads.json
+	$(BIN)/python benchmarks/payload_thresholds.py --json benchmarks/results/payload_thresholds.json
 	$(BIN)/python benchmarks/domains.py --json benchmarks/results/domains.json
 	$(BIN)/python benchmarks/report_scale.py --json benchmarks/results/report_scale.json
 

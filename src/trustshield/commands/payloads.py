@@ -114,9 +114,13 @@ def cmd_train(args) -> None:
     )
     model = train_payload_model(table, settings=settings, sha256=digest, step=step)
     save_payload_model(model, args.out)
+    rule = model.training["threshold_rule"]
+    bound = rule["oof_fpr_upper"]
     output.print(
         f"payload model written to {args.out}: threshold {model.threshold:.4f} "
-        f"(out-of-fold normal FPR {model.training['oof_fpr']:.4f}), "
+        f"(out-of-fold normal FPR {rule['oof_fpr']:.4f}"
+        + (f", {rule['confidence']:.0%} upper bound {bound:.4f}" if bound is not None else "")
+        + f"; an in-sample choice would give {rule['in_sample_threshold']:.4f}), "
         f"types {list(model.detector.types_)}"
     )
 

@@ -32,6 +32,7 @@ from trustshield.assess.robustness.payload_rewrites import (
     guided_evasion,
 )
 from trustshield.detectors.payload import PayloadDetector
+from trustshield.errors import DataError
 from trustshield.explain.payload import explain_payloads
 from trustshield.ingest.payloads import PayloadTable
 from trustshield.pipeline.payload_peers import TfidfPeer, libinjection_flags
@@ -39,7 +40,7 @@ from trustshield.pipeline.payload_peers import TfidfPeer, libinjection_flags
 PROTOCOL = (
     "train on the training file only; threshold = score exceeded by at most the target "
     "share of normal training payloads, each scored out of fold ({folds}-fold stratified "
-    "CV, seed {seed}), at the count whose 95 % Clopper-Pearson upper bound stays within "
+    "CV, seed {seed}), at the count whose {confidence:g} % Clopper-Pearson upper bound stays within "
     "the target; final model fitted on all training rows; test file scored once. "
     "Evasion: {tries} candidates of up to {moves} semantics-preserving rewrites per "
     "flagged test attack, identical for every model (seed {seed}); hardening trains on "
@@ -54,7 +55,10 @@ class Settings:
     """Benchmark settings (see the module docstring)."""
 
     target_fpr: float = 0.001
-    confidence: float | None = 0.95
+    #: the one-sided Clopper-Pearson confidence of the threshold rule: 0.99, chosen over 0.95
+    #: on training data only (benchmarks/payload_thresholds.py: held-out normal flagged 1 vs
+    #: 3 of 12,870 in three 2/3-1/3 splits of the training file, recall per type equal)
+    confidence: float | None = 0.99
     folds: int = 3
     seed: int = 0
     budget: Budget = Budget()
@@ -96,6 +100,90 @@ def threshold_at(normal_scores: np.ndarray, fpr: float, confidence: float | None
         while k > 0 and betaincinv(k + 1, m - k, confidence) > fpr:
             k -= 1
     return float(ordered[min(k, m - 1)])
+
+
+#: the threshold rule :func:`choose_threshold` applies, as recorded in model files and figures
+THRESHOLD_RULE = "out-of-fold-clopper-pearson"
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """A payload threshold (flag when score > ``threshold``, score in log-odds units) and
+    what the training data say about it.
+
+    ``oof_*``: the ``normal_rows`` normal training payloads, each scored by a model fitted
+    without its fold (``folds`` folds): ``oof_exceeding`` of them score above the
+    threshold, ``oof_fpr`` that share, ``oof_fpr_upper`` its one-sided Clopper-Pearson
+    upper bound at ``confidence`` (None without a confidence). ``in_sample_*``: the same
+    normal payloads scored by the final model, which saw them: the threshold the same rule
+    would pick from those scores (the optimistic choice, lower when the model overfits)
+    and the share of them above the chosen threshold."""
+
+    rule: str
+    threshold: float
+    target_fpr: float
+    confidence: float | None
+    folds: int
+    normal_rows: int
+    oof_exceeding: int
+    oof_fpr: float
+    oof_fpr_upper: float | None
+    in_sample_threshold: float
+    in_sample_fpr: float
+
+    def as_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "threshold": self.threshold,
+            "target_fpr": self.target_fpr,
+            "confidence": self.confidence,
+            "folds": self.folds,
+            "normal_rows": self.normal_rows,
+            "oof_exceeding": self.oof_exceeding,
+            "oof_fpr": self.oof_fpr,
+            "oof_fpr_upper": self.oof_fpr_upper,
+            "in_sample_threshold": self.in_sample_threshold,
+            "in_sample_fpr": self.in_sample_fpr,
+        }
+
+
+def fpr_upper_bound(exceeding: int, rows: int, confidence: float) -> float:
+    """One-sided Clopper-Pearson upper bound of a rate seen as ``exceeding`` of ``rows``."""
+    if exceeding >= rows:
+        return 1.0
+    from scipy.special import betaincinv
+
+    return float(betaincinv(exceeding + 1, rows - exceeding, confidence))
+
+
+def choose_threshold(
+    oof_normal: np.ndarray, in_sample_normal: np.ndarray, s: Settings
+) -> ThresholdChoice:
+    """:func:`threshold_at` on out-of-fold normal scores (m,), with the validation figures
+    of :class:`ThresholdChoice`; ``in_sample_normal`` (m,) are the same payloads scored by
+    the final model."""
+    oof = np.asarray(oof_normal, dtype=np.float64)
+    seen = np.asarray(in_sample_normal, dtype=np.float64)
+    if len(oof) == 0 or len(oof) != len(seen):
+        raise DataError(
+            f"choose_threshold: expected equal, non-zero numbers of out-of-fold and in-sample "
+            f"normal scores; got {len(oof)} and {len(seen)}"
+        )
+    t = threshold_at(oof, s.target_fpr, s.confidence)
+    k = int((oof > t).sum())
+    return ThresholdChoice(
+        rule=THRESHOLD_RULE,
+        threshold=t,
+        target_fpr=s.target_fpr,
+        confidence=s.confidence,
+        folds=s.folds,
+        normal_rows=len(oof),
+        oof_exceeding=k,
+        oof_fpr=k / len(oof),
+        oof_fpr_upper=None if s.confidence is None else fpr_upper_bound(k, len(oof), s.confidence),
+        in_sample_threshold=threshold_at(seen, s.target_fpr, s.confidence),
+        in_sample_fpr=float((seen > t).mean()),
+    )
 
 
 def out_of_fold(fit: Callable[[list[str], list[str]], Scorer], payloads, labels, s: Settings):
@@ -174,13 +262,15 @@ def payload_figures(
         step(f"{name}: {s.folds}-fold out-of-fold scores, then the final fit")
         fit = detector_fitter(normalise, augment, s)
         oof = out_of_fold(fit, tr_p, tr_y, s)
-        t = threshold_at(oof[normal_train], s.target_fpr, s.confidence)
         score = fit(tr_p, tr_y)
         detectors[name] = fit.last  # type: ignore[attr-defined]
+        seen = score([p for p, n in zip(tr_p, normal_train, strict=True) if n])
+        choice = choose_threshold(oof[normal_train], seen, s)
         test_scores = score(te_p)
         results[name] = _model_figures(
-            t, oof[normal_train], test_scores, te_y, te_p, tried, score, s
+            choice.threshold, oof[normal_train], test_scores, te_y, te_p, tried, score, s
         )
+        results[name]["threshold_rule"] = choice.as_dict()
     step("TF-IDF peer: out-of-fold scores, then the final fit")
     oof = out_of_fold(_tfidf, tr_p, tr_y, s)
     t = threshold_at(oof[normal_train], s.target_fpr, s.confidence)
@@ -218,6 +308,7 @@ def payload_figures(
         )
     figures = {
         "protocol": PROTOCOL.format(
+            confidence=100 * (s.confidence or 0.0),
             folds=s.folds,
             seed=s.seed,
             tries=s.budget.tries,
@@ -226,6 +317,7 @@ def payload_figures(
         ),
         "settings": {
             "target_fpr": s.target_fpr,
+            "confidence": s.confidence,
             "folds": s.folds,
             "seed": s.seed,
             "moves": s.budget.moves,

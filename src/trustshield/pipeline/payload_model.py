@@ -2,7 +2,11 @@
 
 Training follows the benchmark's protocol (:mod:`trustshield.pipeline.payload_benchmark`):
 the threshold is the score that at most ``target_fpr`` of the normal training payloads
-exceed when scored out of fold; hardening (``augment`` rewritten variants per training
+exceed when scored out of fold, at the count whose 99 % Clopper-Pearson upper bound stays
+within ``target_fpr`` (:func:`~trustshield.pipeline.payload_benchmark.choose_threshold`);
+the rule and its training-data figures (out-of-fold and in-sample rates, the bound, the
+threshold an in-sample choice would have given) are kept in the model file under
+``training.threshold_rule``. Hardening (``augment`` rewritten variants per training
 attack) is on by default. The model file is one JSON document (never a pickle) holding
 the detector state, the threshold and provenance, with the sha256 of its canonical
 content; loading checks that sha256 and the format before building anything.
@@ -28,8 +32,8 @@ from trustshield.pipeline.payload_benchmark import (
     Settings,
     detector_fitter,
     evasion_summary,
+    choose_threshold,
     out_of_fold,
-    threshold_at,
 )
 
 FORMAT = "trustshield-payload-model/1"
@@ -87,19 +91,21 @@ def train_payload_model(
     fit = detector_fitter(True, settings.augment, settings)
     (step or (lambda m: None))(f"{settings.folds}-fold out-of-fold scores for the threshold")
     oof = out_of_fold(fit, payloads, labels, settings)
-    threshold = threshold_at(oof[normal], settings.target_fpr, settings.confidence)
     (step or (lambda m: None))("final fit on every training row")
-    fit(payloads, labels)
+    score = fit(payloads, labels)
+    seen = score([p for p, n in zip(payloads, normal, strict=True) if n])
+    choice = choose_threshold(oof[normal], seen, settings)
     counts = {t: labels.count(t) for t in sorted(set(labels))}
     training = {
         "data": {"file": Path(table.path).name, "sha256": sha256, "rows": len(labels)},
         "counts": counts,
-        "oof_fpr": float((oof[normal] > threshold).mean()),
+        "oof_fpr": choice.oof_fpr,
+        "threshold_rule": choice.as_dict(),
         "folds": settings.folds,
         "augment": settings.augment,
         "seed": settings.seed,
     }
-    return PayloadModel(fit.last, threshold, settings.target_fpr, training)  # type: ignore[attr-defined]
+    return PayloadModel(fit.last, choice.threshold, settings.target_fpr, training)  # type: ignore[attr-defined]
 
 
 def save_payload_model(model: PayloadModel, path: str | Path) -> str:
