@@ -69,6 +69,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -323,20 +324,9 @@ def _tree_cpu_s(root: int) -> float:
 
 def timed_spark(log: Path, model_path: Path, out: Path, master: str) -> dict:
     """Run :func:`run_spark` in a subprocess: wall seconds, CPU seconds and its report."""
-    import subprocess
-
-    argv = [sys.executable, __file__, "--run-spark", str(log), "--model", str(model_path)]
+    argv = ["--run-spark", str(log), "--model", str(model_path)]
     argv += ["--out", str(out), "--spark-master", master]
-    load = os.getloadavg()
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO)
-    assert proc.stdout is not None
-    text = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"the timed Spark run failed with status {status}")
-    report = json.loads(text.strip().splitlines()[-1])
+    seconds, usage, load, report = run_timed(argv, "Spark run")
     return {
         "master": master,
         "seconds": round(seconds, 2),
@@ -438,19 +428,8 @@ def timed_watch(log: Path, model_path: Path, store: Path) -> dict:
 
 def timed(log: Path, model_path: Path, out: Path) -> dict:
     """Run :func:`run` in a subprocess: wall seconds, its peak RSS and its report."""
-    import subprocess
-
-    argv = [sys.executable, __file__, "--run", str(log), "--model", str(model_path)]
-    argv += ["--out", str(out)]
-    load = os.getloadavg()
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, cwd=REPO)
-    assert proc.stdout is not None
-    text = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"the timed run failed with status {status}")
+    argv = ["--run", str(log), "--model", str(model_path), "--out", str(out)]
+    seconds, usage, load, report = run_timed(argv, "run")
     cpu = usage.ru_utime + usage.ru_stime
     return {
         "seconds": round(seconds, 2),
@@ -460,8 +439,27 @@ def timed(log: Path, model_path: Path, out: Path) -> dict:
         "load_before": [round(x, 2) for x in load],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        **json.loads(text.strip().splitlines()[-1]),
+        **report,
     }
+
+
+def run_timed(arguments: list[str], what: str) -> tuple[float, Any, tuple, dict]:
+    """This script with ``arguments`` in a subprocess: its wall seconds, rusage (os.wait4),
+    the load average before it and the JSON report it printed last."""
+    import subprocess
+
+    load = os.getloadavg()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, *arguments], stdout=subprocess.PIPE, cwd=REPO
+    )
+    assert proc.stdout is not None
+    text = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"the timed {what} failed with status {status}")
+    return seconds, usage, load, json.loads(text.strip().splitlines()[-1])
 
 
 def watch_meets(watched: dict) -> dict:

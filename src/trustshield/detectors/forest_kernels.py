@@ -155,7 +155,9 @@ def hashed_insert(key_tree, key_code, entry, tree, codes, ids):  # pragma: no co
 @numba.njit(cache=True, nogil=True)
 def sum_entries(table, ids, used):  # pragma: no cover
     """out[r] = Σ_t table[ids[t, r]] (tree order) over the columns ``used[t]``, (n, table
-    columns), and how many (tree, row) have no entry (id -1; they add nothing)."""
+    columns), and how many (tree, row) have no entry (id -1; they add nothing). The loop
+    repeats :func:`lookup_sum`'s: sharing it through an inlined helper cost the dense path
+    about 8 % (domain names explained per CPU second, 3 runs each)."""
     trees, n = ids.shape
     missing = 0
     out = np.zeros((n, table.shape[1]))
