@@ -590,3 +590,25 @@ def test_sigkill_of_watch_leaves_no_scoring_process_behind(model_dir, tmp_path):
         for pid, _, _ in session_processes(process.pid):  # whatever a failure left behind
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running {waited:.1f} s after watch was killed: {left}"
+
+
+def test_the_watch_trims_the_stores_cache_after_every_batch(model, tmp_path):
+    from trustshield.pipeline.watch import STORE_CACHE
+
+    log = tmp_path / "conn.log"
+    write_log(log, conn_lines(500, seed=5))
+    trims: list[str] = []
+    commits: list[int] = []
+    with AlertStore(tmp_path / "cache.duckdb") as store:
+        trim = store.db.trim_cache
+        store.db.trim_cache = lambda size: (trims.append(size), trim(size))[1]
+        watch(
+            log,
+            store,
+            model=model,
+            once=True,
+            batch_records=100,
+            progress=lambda figures: commits.append(figures["records"]),
+        )
+    assert commits[-1] == 500 and len(commits) >= 5
+    assert trims == [STORE_CACHE] * len(commits)

@@ -48,6 +48,16 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 READ_FIELDS = (*USED_FIELDS, "uid")
 
 
+#: what a DuckDB store's cache may hold after each commit of a watch (``Database.trim_cache``;
+#: nothing on PostgreSQL): DuckDB keeps the pages it writes cached until its pool is full
+#: (512 MB by default), so without it a long watch grows by about what it stores. 32 MB is
+#: above the data DuckDB holds between checkpoints of its log (up to about 25 MB measured),
+#: so trimming drops only cached pages of the file, which the watch does not read again.
+#: The pool's own limit stays the store's: a commit and a checkpoint may use more meanwhile
+#: (under a 32 MB limit DuckDB's checkpoint failed, fatally, in the benchmark's watch).
+STORE_CACHE = "32MB"
+
+
 def parse_lines(lines: Lines, header: dict, *, skip_bad: bool):
     """(conns, line numbers (n,), byte offsets (n,), rejected RowProblems) of one read."""
     data = lines.data
@@ -161,7 +171,8 @@ def watch(
     bad rows in ``rejected_rows`` instead of stopping. Every ``drift_window`` records are
     compared with the model's drift reference; each window's drift event is stored in the
     transaction of the batch that completes it (a restart begins a new window). ``progress(figures)`` gets records, alerts, rejected,
-    records_per_s, lag_bytes and lag_s after every commit. Returns the ``runs`` row with
+    records_per_s, lag_bytes and lag_s after every commit, after which a DuckDB store's cache
+    is trimmed to :data:`STORE_CACHE`. Returns the ``runs`` row with
     ``records`` and ``alerts`` of this run added."""
     if workers > 0 and model_dir is None:
         raise ValueError("scoring processes load the model from its folder: pass model_dir")
@@ -414,6 +425,7 @@ class _Watch:
                         encoded_frame(self.model, scored), scored.decision.suspicion, numbers
                     )
                     self.store.drift.add(self.run_id, self.model.model_id, completed)
+            self.store.db.trim_cache(STORE_CACHE)
             self.records, self.alerts = self.records + n, self.alerts + table.num_rows
             self.rejected += ledger["rejected"]
             if self.progress is not None:

@@ -37,7 +37,7 @@ from trustshield.ingest.follow import Follower, Lines, Position
 from trustshield.ingest.zeek import new_header
 from trustshield.ingest.zeek_chunks import conn_chunk
 from trustshield.ingest.zeek_columns import BEHAVIOUR_FIELDS, conn_block
-from trustshield.pipeline.watch import stream_name
+from trustshield.pipeline.watch import STORE_CACHE, stream_name
 from trustshield.store.behaviour_watch import BehaviourWatchState
 
 #: records waiting before the windows the stream has passed are closed (fewer, larger
@@ -45,12 +45,6 @@ from trustshield.store.behaviour_watch import BehaviourWatchState
 CLOSE_RECORDS = 100_000
 #: ... or seconds since the last closing, whichever comes first
 CLOSE_SECONDS = 30.0
-#: what a DuckDB store's cache may hold after each commit (``Database.trim_cache``): above
-#: the data DuckDB holds between checkpoints of its log (up to about 25 MB measured), so
-#: trimming drops only cached pages of the file, which the watch does not read again. The
-#: pool's own limit stays the store's: a commit and a checkpoint may use more meanwhile
-#: (under a 32 MB limit DuckDB's checkpoint failed, fatally, in the benchmark's watch).
-STORE_CACHE = "32MB"
 
 
 @dataclass(frozen=True)
