@@ -65,6 +65,13 @@ def test_a_bad_record_refuses_the_whole_batch_naming_row_and_field(
     assert alert_count(service_rig) == 0
     with service_rig.context.read() as store:
         assert store.audit.events("score.batch") == []
+        [refused] = [e["details"] for e in store.audit.events("access.refused")]
+    assert (refused["kind"], refused["status"], refused["endpoint"]) == (
+        "invalid_records",
+        422,
+        "score",
+    )
+    assert refused["token_id"] == service_rig.tokens["analyst"].split("_")[1]
 
 
 def test_identities_are_stored_as_keyed_hmacs_when_pseudonymisation_is_on(
@@ -129,6 +136,11 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(build_service, tmp_path
         )
     assert first.status_code == 200 and other.status_code == 200
     assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
+    with rig.context.read() as store:
+        refused = [e["details"] for e in store.audit.events("access.refused")]
+    assert [(e["kind"], e["status"], e["endpoint"]) for e in refused] == [
+        ("rate_limited", 429, "score")
+    ]
 
 
 def test_a_probing_token_is_flagged_audited_and_throttled_normal_traffic_is_not(

@@ -30,7 +30,7 @@ from trustshield.service.token_check import Caller, TokenCheck
 from trustshield.store.sessions import SessionLimits, SessionTable
 from trustshield.store.tokens import BadToken
 
-__all__ = ["COOKIE", "PERMISSIONS", "Caller", "authorise", "requires"]
+__all__ = ["COOKIE", "PERMISSIONS", "Caller", "authorise", "note_refusal", "requires"]
 
 COOKIE = "trustshield_session"  # the dashboard's sign-in session (its secret), Path=/ui
 DASHBOARD_PREFIX = "/ui"

@@ -15,6 +15,9 @@ alone (:func:`~trustshield.service.scoring_work.records_in`) and taken from the 
 bucket; a token over its rate (or throttled) gets 429 and nothing is validated or
 scored. What was charged is not refunded when the records are then refused as invalid:
 validating costs work too, and a refund would let a client probe validation for free.
+A refused batch (422, 413 or 429) is audited like any refusal: noted in the aggregated
+``access.refused`` events (:mod:`trustshield.service.refusals`), so a flood of them costs
+the audit log a few events.
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from trustshield.service import abuse
-from trustshield.service.access import Caller, requires
+from trustshield.service.access import Caller, note_refusal, requires
 from trustshield.service.errors import ApiError
 from trustshield.service.scoring_work import ScoredRequest, ScoreRequest, records_in
+
+#: refused batches noted in the aggregated ``access.refused`` audit events (kind = the
+#: error code: ``invalid_records``, ``too_large``, ``rate_limited``...; endpoint ``score``)
+AUDITED_REFUSALS = (413, 422, 429)
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -91,10 +98,15 @@ async def score(request: Request, caller: Caller = Depends(requires("score"))) -
         )
     started = time.perf_counter()
     raw = await request.body()
-    records = await run_in_threadpool(records_in, raw, max_batch=context.settings.max_batch)
-    _charge(context, caller, records)
-    scored = await context.scorer.score(raw, max_batch=context.settings.max_batch)
-    response = await run_in_threadpool(_finish, context, caller, scored)
+    try:
+        records = await run_in_threadpool(records_in, raw, max_batch=context.settings.max_batch)
+        _charge(context, caller, records)
+        scored = await context.scorer.score(raw, max_batch=context.settings.max_batch)
+        response = await run_in_threadpool(_finish, context, caller, scored)
+    except ApiError as refused:
+        if refused.status in AUDITED_REFUSALS:
+            note_refusal(request, refused.code, refused.status, "score", caller.token_id)
+        raise
     context.metrics.score_seconds.observe(time.perf_counter() - started)
     return response
 
