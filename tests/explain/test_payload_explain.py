@@ -73,3 +73,14 @@ def test_attack_type_labels_spelt_as_other_data_sets_spell_them_get_their_cwe():
     assert CWE[known_type("OS command injection")] == "CWE-78"
     assert CWE[known_type("Directory Traversal")] == "CWE-22"
     assert known_type("ldap-injection") is None
+
+
+def test_ngrams_only_above_the_asked_score_characters_always(detector):
+    payloads = [*ATTACK, *NORMAL]
+    every = explain_payloads(detector, payloads)
+    cut = float(np.median([e.score for e in every]))
+    some = explain_payloads(detector, payloads, ngrams_above=cut)
+    for full, part in zip(every, some, strict=True):
+        np.testing.assert_array_equal(part.chars, full.chars)
+        assert part.ngrams == (full.ngrams if full.score > cut else ())
+    assert any(e.ngrams for e in some) and any(not e.ngrams for e in some)

@@ -12,13 +12,12 @@ each distinct normalised n-gram, largest push first.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
 from trustshield.detectors.payload import CWE, TECHNIQUE, PayloadDetector, known_type
-from trustshield.features.payload_text import ngram_occurrences, normalise_with_spans
+from trustshield.features.payload_text import ngram_arrays, normalise_with_spans
 
 
 @dataclass(frozen=True)
@@ -69,24 +68,27 @@ class PayloadExplanation:
         }
 
 
-def explain_payloads(detector: PayloadDetector, payloads: list[str]) -> list[PayloadExplanation]:
-    """The explanation of each raw payload (see the module docstring)."""
+def explain_payloads(
+    detector: PayloadDetector, payloads: list[str], *, ngrams_above: float = -np.inf
+) -> list[PayloadExplanation]:
+    """The explanation of each raw payload (see the module docstring). ``ngrams`` are
+    listed for payloads scoring above ``ngrams_above`` only (the others get none: a caller
+    that names the n-grams of alerts alone skips that work); the characters always."""
     found = detector.terms(payloads)
     scores = found.total()
+    terms = found.terms.tocsr()
     out = []
     for i, raw in enumerate(payloads):
-        row = found.terms.getrow(i)
-        per_bucket: dict[int, float] = defaultdict(float)
-        for j, v in zip(row.indices.tolist(), row.data.tolist(), strict=True):
-            per_bucket[j] += v
+        row = slice(terms.indptr[i], terms.indptr[i + 1])
         out.append(
             _one(
                 detector,
                 raw,
-                per_bucket,
+                (terms.indices[row], terms.data[row]),
                 float(scores[i]),
                 float(found.base[i]),
                 str(found.attack_type[i]),
+                bool(scores[i] > ngrams_above),
             )
         )
     return out
@@ -95,37 +97,62 @@ def explain_payloads(detector: PayloadDetector, payloads: list[str]) -> list[Pay
 def _one(
     detector: PayloadDetector,
     raw: str,
-    per_bucket: dict[int, float],
+    bucket_terms: tuple[np.ndarray, np.ndarray],
     score: float,
     base: float,
     kind: str,
+    with_ngrams: bool,
 ) -> PayloadExplanation:
     if detector.normalise:
         text, spans = normalise_with_spans(raw)
     else:
         text, spans = raw, [(i, i + 1) for i in range(len(raw))]
-    occurrences = ngram_occurrences(text, detector.max_n, detector.bits)
-    count: dict[int, int] = defaultdict(int)
-    for bucket, *_ in occurrences:
-        count[bucket] += 1
-    chars = np.zeros(len(raw))
+    grams = ngram_arrays(text, detector.max_n, detector.bits)
+    # each occurrence's share of its bucket's term (the term split over its occurrences)
+    buckets, inverse, count = np.unique(grams.buckets, return_inverse=True, return_counts=True)
+    per_bucket = np.zeros(len(buckets))
+    where = np.searchsorted(buckets, bucket_terms[0])
+    np.add.at(per_bucket, where, bucket_terms[1])
+    share = (per_bucket / count)[inverse]
+    # split evenly over the occurrence's normalised characters, then each normalised
+    # character's term evenly over the raw characters it came from
+    normalised = _spread(len(text), grams.starts, grams.ends, share)
+    raw_start = np.fromiter((a for a, _ in spans), dtype=np.int64, count=len(spans))
+    raw_end = np.fromiter((b for _, b in spans), dtype=np.int64, count=len(spans))
+    chars = _spread(len(raw), raw_start, raw_end, normalised)
+    ngrams = _pushes(text, grams, share, raw_start, raw_end) if with_ngrams else ()
+    return PayloadExplanation(
+        raw, score, base, kind, TECHNIQUE, CWE.get(known_type(kind) or ""), chars, ngrams
+    )
+
+
+def _spread(size: int, starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(size,): each value split evenly over positions [starts[i], ends[i])."""
+    out = np.zeros(size)
+    widths = ends - starts
+    if widths.sum() == 0:
+        return out
+    offsets = np.repeat(np.cumsum(widths) - widths, widths)
+    positions = np.repeat(starts, widths) + np.arange(int(widths.sum())) - offsets
+    np.add.at(out, positions, np.repeat(values / np.maximum(widths, 1), widths))
+    return out
+
+
+def _pushes(
+    text: str, grams, share: np.ndarray, raw_start: np.ndarray, raw_end: np.ndarray
+) -> tuple[NgramPush, ...]:
+    """The distinct n-grams, their summed shares and raw character ranges, largest push
+    first (ties in order of first occurrence)."""
     pushes: dict[str, list] = {}
-    for bucket, start, end, gram in occurrences:
-        share = per_bucket.get(bucket, 0.0) / count[bucket]
-        for k in range(start, end):
-            a, b = spans[k]
-            chars[a:b] += share / (end - start) / (b - a)
-        entry = pushes.setdefault(gram, [0.0, set()])
-        entry[0] += share
-        entry[1].add((spans[start][0], spans[end - 1][1]))
-    ngrams = tuple(
+    for i, value in enumerate(share.tolist()):
+        entry = pushes.setdefault(grams.label(text, i), [0.0, set()])
+        entry[0] += value
+        entry[1].add((int(raw_start[grams.starts[i]]), int(raw_end[grams.ends[i] - 1])))
+    return tuple(
         sorted(
             (NgramPush(g, v, tuple(sorted(s))) for g, (v, s) in pushes.items()),
             key=lambda g: -g.contribution,
         )
-    )
-    return PayloadExplanation(
-        raw, score, base, kind, TECHNIQUE, CWE.get(known_type(kind) or ""), chars, ngrams
     )
 
 

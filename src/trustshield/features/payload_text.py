@@ -21,6 +21,7 @@ import html
 import re
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -167,14 +168,45 @@ def ngram_occurrences(text: str, max_n: int = 4, bits: int = 18) -> list[tuple[i
     the order of its entries in :func:`hashed_ngrams`; start and end index ``text`` itself
     (frame marks are cut off, so a mark-led n-gram covers fewer than n characters), and
     the label is the n-gram's text with ``^`` for the start mark and ``$`` for the end."""
+    found = ngram_arrays(text, max_n, bits)
+    return [
+        (bucket, start, end, found.label(text, i))
+        for i, (bucket, start, end) in enumerate(
+            zip(found.buckets.tolist(), found.starts.tolist(), found.ends.tolist(), strict=True)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class NgramArrays:
+    """The counted n-grams of one normalised text as arrays (m,), in the order of
+    :func:`ngram_occurrences`: ``buckets``, [``starts``, ``ends``) in the text, and whether
+    each begins with the start mark (``opens``) or ends with the end mark (``closes``)."""
+
+    buckets: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    opens: np.ndarray
+    closes: np.ndarray
+
+    def label(self, text: str, i: int) -> str:
+        """The i-th n-gram's text, ``^`` for the start mark and ``$`` for the end."""
+        start, end = int(self.starts[i]), int(self.ends[i])
+        return ("^" if self.opens[i] else "") + text[start:end] + ("$" if self.closes[i] else "")
+
+
+def ngram_arrays(text: str, max_n: int = 4, bits: int = 18) -> NgramArrays:
+    """:class:`NgramArrays` of one normalised ``text`` (see :func:`ngram_occurrences`)."""
     import numpy as np
 
     codes, starts = _codes([text])
     buckets = _grams(codes, starts, max_n, bits)
-    out = []
-    for p, k in zip(*np.nonzero(buckets >= 0), strict=True):
-        first, last = int(p), int(p) + int(k)  # framed positions, inclusive
-        start, end = max(first - 1, 0), min(last, len(text))
-        label = ("^" if first == 0 else "") + text[start:end] + ("$" if last > len(text) else "")
-        out.append((int(buckets[p, k]), start, end, label))
-    return out
+    p, k = np.nonzero(buckets >= 0)
+    last = p + k  # framed positions, inclusive
+    return NgramArrays(
+        buckets=buckets[p, k],
+        starts=np.maximum(p - 1, 0),
+        ends=np.minimum(last, len(text)),
+        opens=p == 0,
+        closes=last > len(text),
+    )

@@ -128,7 +128,8 @@ def _text_problem(model: TextModel, row: int, value) -> str | None:
 
 def verdicts(model: TextModel, texts: list[str]) -> list[TextVerdict]:
     """One verdict per text, in order; ``category``, ``technique`` and ``rationale`` are
-    filled for every text (the caller keeps them for alerting ones only)."""
+    filled for every text (the caller keeps them for alerting ones only; a payload's
+    rationale names n-grams only when it scores above the threshold)."""
     if model.kind == "payload":
         from trustshield.explain.payload import explain_payloads
         from trustshield.pipeline.payload_store import rationale as payload_rationale
@@ -143,7 +144,7 @@ def verdicts(model: TextModel, texts: list[str]) -> list[TextVerdict]:
                 e.technique,
                 payload_rationale(e),
             )
-            for e in explain_payloads(model.detector, texts)
+            for e in explain_payloads(model.detector, texts, ngrams_above=model.threshold)
         ]
     from trustshield.pipeline.domain_store import TECHNIQUE, domain_terms
     from trustshield.pipeline.domain_store import rationale as domain_rationale
