@@ -45,8 +45,8 @@ from trustshield.service.batches import shortened, problem_details
 from trustshield.service.scoring_work import ScoredRequest
 
 MAX_TEXT = 4096  #: characters of one payload in a request (a domain: at most 253)
-#: characters of all texts of one request: explaining costs CPU per character (about
-#: 15,000 characters per CPU second in Python), while the rate limit counts records
+#: characters of all texts of one request: explaining costs CPU per character (the
+#: n-grams' terms spread over the characters), while the rate limit counts records
 MAX_BATCH_TEXT = 131_072
 TOO_MUCH_TEXT = (
     "{total} characters of text in one batch; at most {limit} (send fewer or shorter "
