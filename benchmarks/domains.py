@@ -46,6 +46,8 @@ from trustshield.assess.domains import domain_evidence
 from trustshield.detectors.domain import DomainDetector
 from trustshield.ingest.domains import load_domains
 
+#: the wordlist families this data set's bar names (the product code names none: the
+#: Evidence reads the families the figures list under ``wordlist``)
 WORDLIST = ("matsnu", "suppobox", "gozi")
 FPR = 0.01
 

@@ -240,6 +240,11 @@ def load_model(folder: str | Path) -> TrainedModel:
     return model_from_files(read_model_files(folder))
 
 
+def load_served_model(folder: str | Path) -> TrainedModel | TextModel:
+    """:func:`load_model` for the service: a text model folder too."""
+    return served_model_from_files(read_model_files(folder))
+
+
 def read_model_files(folder: str | Path) -> ModelFiles:
     """Read ``manifest.json`` and the files it lists, each once; nothing is checked but the
     manifest's shape (:func:`model_from_files` checks the rest)."""
@@ -275,7 +280,8 @@ def model_from_files(files: ModelFiles) -> TrainedModel:
 def served_model_from_files(files: ModelFiles) -> TrainedModel | TextModel:
     """The model ``files`` hold, tabular or text, its files' sha256 checked first."""
     manifest = files.manifest
-    if text_kind(manifest) is None:
+    kind = text_kind(manifest)
+    if kind is None:
         return _tabular(files, manifest)
     _check_digests(files, manifest)
     try:
@@ -285,9 +291,9 @@ def served_model_from_files(files: ModelFiles) -> TrainedModel | TextModel:
             f"{files.origin}: model.json is not JSON in UTF-8 ({exc})"
         ) from None
     model = text_model_from_document(document, f"{files.origin}/model.json", manifest)
-    if model.kind != text_kind(manifest):
+    if model.kind != kind:
         raise ModelIntegrityError(
-            f"{files.origin}: the manifest says a {text_kind(manifest)} model, "
+            f"{files.origin}: the manifest says a {kind} model, "
             f"model.json holds a {model.kind} model"
         )
     return model
@@ -342,11 +348,8 @@ def limit_threads(model: TrainedModel | TextModel, threads: int) -> None:
 def listed_files(manifest: dict) -> list[str]:
     """The model files a manifest covers: the required ones and the optional ones it lists
     (a text model folder: ``model.json`` only)."""
-    return [
-        name
-        for name in FILES
-        if name in required_files(manifest) or name in manifest.get("files", {})
-    ]
+    required, listed = required_files(manifest), manifest.get("files", {})
+    return [name for name in FILES if name in required or name in listed]
 
 
 def required_files(manifest: dict) -> tuple[str, ...]:

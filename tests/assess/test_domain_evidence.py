@@ -12,7 +12,13 @@ from trustshield.errors import DataError
 def figures(wordlist: float, mean: float, auc: float | None = 0.995) -> dict:
     per_family = {"matsnu": wordlist, "suppobox": 0.9, "gozi": 0.95, "ramdo": 1.0}
     return {
-        "leave_one_family_out": {"trustshield": {"per_family": per_family, "mean_detection": mean}},
+        "leave_one_family_out": {
+            "trustshield": {
+                "per_family": per_family,
+                "mean_detection": mean,
+                "wordlist": {f: per_family[f] for f in ("matsnu", "suppobox", "gozi")},
+            }
+        },
         "random_split": {"trustshield": {"auc": auc}} if auc is not None else {},
         "throughput": {"explained_per_s": 120_000, "max_abs_sum_error": 3e-15},
     }

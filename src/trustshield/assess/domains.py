@@ -3,7 +3,9 @@
 Bars (issue: malicious domain names): leave-one-family-out mean detection at 1 % FPR
 ≥ 0.90 and ≥ 0.6 on every wordlist family, random-split ROC AUC ≥ 0.99, ≥ 100,000
 domains/s scored with explanations, explanations exact to 1e-9. A figure not measured is
-``not_evidenced``.
+``not_evidenced``. Which families are wordlist families is the benchmark's to say (its
+``leave_one_family_out.trustshield.wordlist``: family → detection); none named, that bar
+is not evidenced.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ BARS = {
     "per_second": 100_000,
     "max_abs_sum_error": 1e-9,
 }
-WORDLIST = ("matsnu", "suppobox", "gozi")
 
 
 def domain_evidence(figures: dict) -> list[Evidence]:
@@ -27,7 +28,7 @@ def domain_evidence(figures: dict) -> list[Evidence]:
     per_family = ours_lofo.get("per_family", {})
     random = figures.get("random_split", {}).get("trustshield", {})
     speed = figures.get("throughput", {})
-    wordlist = [per_family[f] for f in WORDLIST if f in per_family]
+    wordlist = ours_lofo.get("wordlist", {})
     return [
         at_least(
             "DGA detection, unseen families",
@@ -38,8 +39,8 @@ def domain_evidence(figures: dict) -> list[Evidence]:
         ),
         at_least(
             "DGA detection, unseen wordlist families",
-            "least leave-one-family-out detection of " + ", ".join(WORDLIST),
-            min(wordlist) if len(wordlist) == len(WORDLIST) else None,
+            "least leave-one-family-out detection of " + (", ".join(wordlist) or "none named"),
+            min(wordlist.values()) if wordlist else None,
             BARS["lofo_wordlist"],
             ROBUSTNESS,
         ),

@@ -74,15 +74,11 @@ class ModelAction:
 
 
 def cmd_register(args) -> None:
-    from trustshield.model_folder import (
-        read_model_files,
-        registered_features,
-        served_model_from_files,
-    )
+    from trustshield.model_folder import load_served_model, registered_features
     from trustshield.store import AlertStore
 
     # checks every file against the manifest's sha256; tabular or text models alike
-    model = served_model_from_files(read_model_files(args.model))
+    model = load_served_model(args.model)
     with AlertStore(args.store) as store:
         added = store.record_model(model.manifest, registered_features(model))
         state = "registered" if added else "already registered"

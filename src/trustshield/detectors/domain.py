@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from trustshield.detectors.domain_linear import TermModel, fit_terms
-from trustshield.detectors.forest import Forest
+from trustshield.detectors.forest import Forest, cached_forest
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import NORMAL, Attributions, attack_mask, check_fitted
@@ -290,16 +290,10 @@ class DomainDetector(Parameters):
 
     def _forest(self) -> Forest:
         """The booster as compiled trees (raw scores and memoised TreeSHAP), built once."""
-        forest: Forest | None = getattr(self, "_forest_cache", None)
-        if forest is None or forest.booster is not self.booster_:
-            forest = self._forest_cache = Forest(self.booster_)
-        return forest
+        return cached_forest(self, "_forest_cache", self.booster_)
 
     def _family_forest(self) -> Forest:
-        forest: Forest | None = getattr(self, "_family_forest_cache", None)
-        if forest is None or forest.booster is not self.family_booster_:
-            forest = self._family_forest_cache = Forest(self.family_booster_)
-        return forest
+        return cached_forest(self, "_family_forest_cache", self.family_booster_)
 
     def _contributions(self, scored: _Scored) -> np.ndarray:
         """TreeSHAP (n, len(STACK_FEATURES) + 1), the last column the base value: the

@@ -34,7 +34,6 @@ DENSE_CODE_BITS = 16  #: trees with at most this many internal nodes: a dense in
 MAX_CODE_BITS = 62  #: trees with more internal nodes are explained by LightGBM directly
 MAX_ENTRIES = 400_000  #: (tree, code) entries kept before the table starts over
 _CATEGORICAL = 1
-_LOCK = threading.Lock()  # the tables grow under it
 
 
 @dataclass(frozen=True)
@@ -145,6 +144,7 @@ class Forest:
         self._memo = bits <= MAX_CODE_BITS and t.n_classes == 1
         self._hashed = self._memo and bits > DENSE_CODE_BITS
         self._used_columns = _used_columns(t)
+        self._lock = threading.Lock()  # the tables grow under it
         self._reset()
 
     def _reset(self, entries: int = 0) -> None:
@@ -195,7 +195,7 @@ class Forest:
             return np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
 
         columns = _columns(X, self.trees.n_features)
-        with _LOCK:
+        with self._lock:
             codes = self._codes(columns)
             out, missing = self._lookup(codes)
             if missing:
@@ -254,6 +254,16 @@ class Forest:
             self._table = table
         self._used += count
         return start
+
+
+def cached_forest(owner: Any, name: str, booster: Any) -> Forest:
+    """The :class:`Forest` of ``booster`` kept on ``owner`` as attribute ``name``, built
+    again only when the booster changed (a refit or load)."""
+    forest: Forest | None = getattr(owner, name, None)
+    if forest is None or forest.booster is not booster:
+        forest = Forest(booster)
+        setattr(owner, name, forest)
+    return forest
 
 
 def _used_columns(t: Trees) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from trustshield.detectors.forest import Forest
+from trustshield.detectors.forest import Forest, cached_forest
 from trustshield.detectors.inputs import check_frame, check_labels, check_rows, feature_matrix
 from trustshield.detectors.params import Parameters
 from trustshield.detectors.protocol import Attributions, attack_mask, check_columns, check_fitted
@@ -176,10 +176,7 @@ class GradientBoostedDetector(Parameters):
 
     def _forest(self) -> Forest:
         """The booster as compiled trees with memoised TreeSHAP, built once per booster."""
-        forest: Forest | None = getattr(self, "_forest_cache", None)
-        if forest is None or forest.booster is not self.booster_:
-            forest = self._forest_cache = Forest(self.booster_)
-        return forest
+        return cached_forest(self, "_forest_cache", self.booster_)
 
     def categorize(self, X: pd.DataFrame) -> np.ndarray:
         """Most likely attack category per row (str, shape (n,)), whatever the score."""

@@ -113,6 +113,14 @@ def behaviour_table(
     and coverage are taken over it (a window read before it closes, see
     :func:`checkpoint_tables`). Rows are ordered by window, host, destination, port and
     protocol."""
+    span = _checked_span(flows, window_s, elapsed_s)
+    f, names = _flow_frame(flows, float(window_s))
+    return _aggregate(_sorted(f), names, len(flows), float(window_s), span)
+
+
+def _checked_span(flows: pd.DataFrame, window_s: float, elapsed_s: float | None) -> float:
+    """The seconds of each window the flows cover, after checking ``flows`` and both
+    lengths (DataError naming what is wrong)."""
     if not isinstance(flows, pd.DataFrame):
         raise DataError(NOT_A_FRAME.format(got=type(flows).__name__))
     if missing := [f for f in NEEDED if f not in flows.columns]:
@@ -122,8 +130,7 @@ def behaviour_table(
     span = float(window_s if elapsed_s is None else elapsed_s)
     if not (np.isfinite(span) and 0 < span <= window_s):
         raise DataError(f"elapsed_s must be in (0, window_s], got {elapsed_s!r}")
-    f, names = _flow_frame(flows, float(window_s))
-    return _aggregate(_sorted(f), names, len(flows), float(window_s), span)
+    return span
 
 
 #: the channel of a flow, in the order rows are sorted
@@ -277,9 +284,12 @@ def table_with_checkpoints(
     if not fractions:
         return behaviour_table(flows, window_s=window_s), ()
     _fractions(fractions)
-    table = behaviour_table(flows, window_s=window_s)  # validates flows and window_s
+    span = _checked_span(flows, window_s, None)
     f, names = _flow_frame(flows, float(window_s))
-    return table, _checkpoints(flows, table, fractions, _sorted(f), names)
+    ordered = _sorted(f)
+    table = _aggregate(ordered, names, len(flows), float(window_s), span)
+    # _aggregate adds its own columns to ``ordered``; _checkpoints leaves them out
+    return table, _checkpoints(flows, table, fractions, ordered, names)
 
 
 def _fractions(fractions: tuple[float, ...]) -> None:

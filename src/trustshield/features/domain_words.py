@@ -153,7 +153,7 @@ def word_features(names: Names, vocabulary: Dictionary | None = None) -> np.ndar
             vocab.slots,
             vocab.slot_word,
             vocab.logp,
-            vocab.rank.astype(np.int64),
+            vocab.rank.astype(np.int64, copy=False),
             vocab.pair_keys,
             vocab.pair_logc,
             vocab.unigram_logc,

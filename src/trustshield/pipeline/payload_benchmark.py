@@ -95,9 +95,7 @@ def threshold_at(normal_scores: np.ndarray, fpr: float, confidence: float | None
     m = len(ordered)
     k = int(np.floor(fpr * m))
     if confidence is not None:
-        from scipy.special import betaincinv  # the beta quantile, without scipy.stats
-
-        while k > 0 and betaincinv(k + 1, m - k, confidence) > fpr:
+        while k > 0 and fpr_upper_bound(k, m, confidence) > fpr:
             k -= 1
     return float(ordered[min(k, m - 1)])
 

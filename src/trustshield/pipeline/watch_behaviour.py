@@ -75,7 +75,6 @@ def watch_behaviour(
     progress=None,
     stop=lambda: False,
     poll_s: float = 0.2,
-    store_cache: str = STORE_CACHE,
 ) -> BehaviourWatchSummary:
     """Follow the conn.log at ``path`` into ``store`` (incidents, state, ledger) until
     ``stop()``, or (``once``) nothing more is there, or nothing came for ``until_idle``
@@ -83,12 +82,11 @@ def watch_behaviour(
     waiting or ``close_seconds`` after the last closing (the incidents do not depend on
     where the stream is cut). ``progress(figures)`` gets records, incidents and
     records_per_s after each commit (``end_of_run``: True for the commit of the windows
-    closed when the run ends). ``store_cache``: what the store's cache may hold after
-    each commit (:data:`STORE_CACHE`)."""
+    closed when the run ends)."""
     run = _BehaviourWatch(
         Path(path), store, model, model_id, batch_records, lateness_s, close_records
     )
-    run.close_seconds, run.store_cache = close_seconds, store_cache
+    run.close_seconds = close_seconds
     try:
         run.loop(stop, once, until_idle, batch_seconds, poll_s, progress)
     finally:
@@ -127,7 +125,6 @@ class _BehaviourWatch:
         self.records = self.incidents = 0
         self.started = self.closed_at = time.monotonic()
         self.close_seconds = CLOSE_SECONDS
-        self.store_cache = STORE_CACHE
         self.buffer: list[Lines] = []
         self.buffered, self.since = 0, 0.0
         self.header = new_header()
@@ -340,7 +337,7 @@ class _BehaviourWatch:
                 replace=replace,
             )
             self.store.watch.commit(self.key, checkpoint, ledger)
-        self.store.db.trim_cache(self.store_cache)
+        self.store.db.trim_cache(STORE_CACHE)
         self.saved = len(stream.kept)
         self.records += records
         self.incidents += len(added)

@@ -35,6 +35,7 @@ from trustshield.ingest.validate import RowProblem
 from trustshield.decide.text_model import TextModel
 from trustshield.service.batches import (
     ENTITY_KEYS,
+    MAX_PROBLEMS,
     SOURCE,
     TEXT,
     TOO_LONG,
@@ -52,7 +53,6 @@ TOO_MUCH_TEXT = (
     "{total} characters of text in one batch; at most {limit} (send fewer or shorter "
     "texts per request)"
 )
-MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True)

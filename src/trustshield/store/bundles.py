@@ -35,10 +35,9 @@ from trustshield.model_folder import (
     ModelFiles,
     listed_files,
     looks_like_pickle,
-    read_model_files,
     replace_folder,
     required_files,
-    served_model_from_files,
+    load_served_model,
 )
 from trustshield.store.signing import SIGNATURE_FILE, Keyring, check_signature, sign_manifest
 
@@ -144,7 +143,7 @@ def sign_model_folder(
     ``signature.json`` by the active key; return (manifest, signature record)."""
     folder = Path(folder)
     _check_kinds(_folder_blobs(folder))
-    manifest = served_model_from_files(read_model_files(folder)).manifest
+    manifest = load_served_model(folder).manifest
     if manifest is None:
         raise ModelIntegrityError(f"{folder}: the model loaded without its {MANIFEST_FILE}")
     signature = sign_manifest(manifest, keyring, signer=signer)
