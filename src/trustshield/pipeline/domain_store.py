@@ -23,6 +23,20 @@ SPEC = "domain names (text)"
 TECHNIQUE = "T1568.002"
 
 
+def domain_alert(line: int, v: DomainVerdict) -> TextAlert:
+    """The alert of one scored name, record ``line`` of its input."""
+    return TextAlert(
+        line=line,
+        text=v.domain,
+        terms=domain_terms(v),
+        suspicion=v.score,
+        base=v.base,
+        category=v.family or "dga",
+        technique=TECHNIQUE,
+        rationale=rationale(v),
+    )
+
+
 def rationale(v: DomainVerdict, top: int = 5) -> str:
     """One line: family and its probability, the technique and the n-grams that pushed."""
     pushes = ", ".join(f"{t!r} {w:+.3f}" for t, w in v.ngrams[:top])
@@ -61,20 +75,7 @@ def store_domain_alerts(
 
     def flagged() -> list[TextAlert]:
         verdicts = score(model, list(domains))
-        return [
-            TextAlert(
-                line=i + 1,
-                text=v.domain,
-                terms=domain_terms(v),
-                suspicion=v.score,
-                base=v.base,
-                category=v.family or "dga",
-                technique=TECHNIQUE,
-                rationale=rationale(v),
-            )
-            for i, v in enumerate(verdicts)
-            if v.alert
-        ]
+        return [domain_alert(i + 1, v) for i, v in enumerate(verdicts) if v.alert]
 
     run = TextRun(model_id, "domain", SPEC, "domains", source_path, source_sha256, len(domains))
     return store_text_alerts(store, run, flagged)

@@ -24,6 +24,21 @@ from trustshield.pipeline.text_alert_store import TextAlert, TextRun, store_text
 SPEC = "web-request parameter values (text)"
 
 
+def payload_alert(line: int, e: PayloadExplanation, label: str | None = None) -> TextAlert:
+    """The alert of one explained payload, record ``line`` of its input."""
+    return TextAlert(
+        line=line,
+        text=e.payload,
+        terms=e.chars.tolist(),
+        suspicion=e.score,
+        base=e.base,
+        category=e.attack_type,
+        technique=e.technique,
+        rationale=rationale(e),
+        label=label,
+    )
+
+
 def rationale(e: PayloadExplanation, top: int = 5) -> str:
     """One line: type, CWE, technique and the n-grams that pushed most, with their terms."""
     pushes = ", ".join(f"{g.text!r} {g.contribution:+.3f}" for g in e.ngrams[:top])
@@ -48,17 +63,7 @@ def store_payload_detections(
         rows = [i for i, s in enumerate(scores) if s > model.threshold]
         found = explain_payloads(model.detector, [payloads[i] for i in rows])
         return [
-            TextAlert(
-                line=i + 2,  # the header is record 1
-                text=e.payload,
-                terms=e.chars.tolist(),
-                suspicion=e.score,
-                base=e.base,
-                category=e.attack_type,
-                technique=e.technique,
-                rationale=rationale(e),
-                label=labels[i] if labels is not None else None,
-            )
+            payload_alert(i + 2, e, labels[i] if labels is not None else None)  # header: 1
             for i, e in zip(rows, found, strict=True)
         ]
 

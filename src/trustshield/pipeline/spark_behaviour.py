@@ -36,7 +36,6 @@ from the local engine (Zeek always writes both).
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -55,6 +54,7 @@ from pyspark.sql import functions as F
 from trustshield.errors import DataError
 from trustshield.features.behaviour import CHECKPOINTS, NEEDED
 from trustshield.features.site_share import first_contacts, level_columns, merge_contacts
+from trustshield.store.behaviour_watch import from_ipc, to_ipc
 from trustshield.incidents.evidence import IncidentEvidence, incident_evidence
 from trustshield.incidents.grouping import Incident
 from trustshield.incidents.model import BehaviourDetection
@@ -351,16 +351,8 @@ def _contacts(
     out = {}
     for index, rows in merged[merged["host"].notna()].groupby(FILE, sort=False):
         table = merge_contacts([rows.drop(columns=[FILE, "n"])])
-        out[int(index)] = _arrow_bytes(table)
+        out[int(index)] = to_ipc(pa.Table.from_pandas(table, preserve_index=False))
     return out, records
-
-
-def _arrow_bytes(frame: pd.DataFrame) -> bytes:
-    sink = io.BytesIO()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
 
 
 @lru_cache(maxsize=4)
@@ -371,7 +363,7 @@ def _model(text: str) -> BehaviourDetection:
 
 @lru_cache(maxsize=16)
 def _contacts_of(data: bytes) -> pd.DataFrame:
-    return pa.ipc.open_stream(data).read_all().to_pandas()
+    return from_ipc(data).to_pandas()
 
 
 class HostTask:

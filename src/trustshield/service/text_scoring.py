@@ -26,6 +26,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,9 @@ from trustshield.service.batches import (
 from trustshield.service.batches import shortened, problem_details
 from trustshield.service.scoring_work import ScoredRequest
 
+if TYPE_CHECKING:
+    from trustshield.pipeline.text_alert_store import TextAlert
+
 MAX_TEXT = 4096  #: characters of one payload in a request (a domain: at most 253)
 #: characters of all texts of one request: explaining costs CPU per character (the
 #: n-grams' terms spread over the characters), while the rate limit counts records
@@ -62,20 +66,6 @@ class TextBatch:
     texts: list[str]
     entities: pd.DataFrame | None
     problems: tuple[RowProblem, ...]
-
-
-@dataclass(frozen=True)
-class TextVerdict:
-    """One scored text: suspicion, base and one term per character of ``text``; what it
-    names (``category``, ``technique``, ``rationale``) when it alerts."""
-
-    text: str
-    suspicion: float
-    base: float
-    terms: list[float]
-    category: str
-    technique: str
-    rationale: str
 
 
 def read_text_records(records: list[dict], model: TextModel) -> TextBatch:
@@ -126,49 +116,27 @@ def _text_problem(model: TextModel, row: int, value) -> str | None:
     return None
 
 
-def verdicts(model: TextModel, texts: list[str]) -> list[TextVerdict]:
-    """One verdict per text, in order; ``category``, ``technique`` and ``rationale`` are
-    filled for every text (the caller keeps them for alerting ones only; a payload's
-    rationale names n-grams only when it scores above the threshold)."""
+def verdicts(model: TextModel, texts: list[str]) -> list[TextAlert]:
+    """One verdict per text, in order, as the alert it would be (``line`` = its index);
+    the caller keeps the alerting ones (a payload's rationale names n-grams only when it
+    scores above the threshold)."""
     if model.kind == "payload":
         from trustshield.explain.payload import explain_payloads
-        from trustshield.pipeline.payload_store import rationale as payload_rationale
+        from trustshield.pipeline.payload_store import payload_alert
 
-        return [
-            TextVerdict(
-                e.payload,
-                e.score,
-                e.base,
-                e.chars.tolist(),
-                e.attack_type,
-                e.technique,
-                payload_rationale(e),
-            )
-            for e in explain_payloads(model.detector, texts, ngrams_above=model.threshold)
-        ]
-    from trustshield.pipeline.domain_store import TECHNIQUE, domain_terms
-    from trustshield.pipeline.domain_store import rationale as domain_rationale
+        found = explain_payloads(model.detector, texts, ngrams_above=model.threshold)
+        return [payload_alert(i, e) for i, e in enumerate(found)]
+    from trustshield.pipeline.domain_store import domain_alert
     from trustshield.pipeline.domains import DomainModel, score
 
     scored = score(DomainModel(model.detector, model.threshold, {}), texts)
-    return [
-        TextVerdict(
-            v.domain,
-            v.score,
-            v.base,
-            domain_terms(v),
-            v.family or "dga",
-            TECHNIQUE,
-            domain_rationale(v),
-        )
-        for v in scored
-    ]
+    return [domain_alert(i, v) for i, v in enumerate(scored)]
 
 
 def score_texts(model: TextModel, records: list[dict]) -> ScoredRequest:
     """The scored request of ``records`` (already within the batch limit) under ``model``."""
     from trustshield.pipeline.detect import entity_column
-    from trustshield.pipeline.text_alert_store import TextAlert, TextRun, text_alerts_table
+    from trustshield.pipeline.text_alert_store import TextRun, text_alerts_table
 
     n = len(records)
     batch = read_text_records(records, model)
@@ -187,19 +155,7 @@ def score_texts(model: TextModel, records: list[dict]) -> ScoredRequest:
     batch_id = uuid.uuid4().hex
     suspicion = np.asarray([v.suspicion for v in found], dtype=np.float64)
     alerting = np.flatnonzero(suspicion > model.threshold)
-    alerts = [
-        TextAlert(
-            line=int(i),
-            text=found[i].text,
-            terms=found[i].terms,
-            suspicion=found[i].suspicion,
-            base=found[i].base,
-            category=found[i].category,
-            technique=found[i].technique,
-            rationale=found[i].rationale,
-        )
-        for i in alerting
-    ]
+    alerts = [found[i] for i in alerting]
     run = TextRun(model.model_id, model.kind, model.spec_name, "score", SOURCE, batch_id, n)
     table = text_alerts_table(
         run, batch_id, datetime.now(timezone.utc), alerts, entity_column(batch.entities, alerting)
@@ -224,7 +180,7 @@ def score_texts(model: TextModel, records: list[dict]) -> ScoredRequest:
     )
 
 
-def _result(index: int, verdict: TextVerdict, alert_id: str | None) -> dict:
+def _result(index: int, verdict: TextAlert, alert_id: str | None) -> dict:
     result = {
         "index": index,
         "action": "alert" if alert_id else "allow",
